@@ -1,0 +1,18 @@
+"""Lambda entry point: creates the Chalice app, registers Powertools middleware and the blueprints."""
+
+from __future__ import annotations
+
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib.api.admin import admin_api
+from chalicelib.api.appointments import appointments_api
+from chalicelib.api.doctors import doctors_api
+from chalicelib.api.system import system_api
+from chalicelib.observability import correlate, logger
+
+app = Chalice(app_name="clinic-booking")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(correlate, "http")
+
+for blueprint in (system_api, doctors_api, appointments_api, admin_api):
+    app.register_blueprint(blueprint)

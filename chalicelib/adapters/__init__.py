@@ -1,0 +1,1 @@
+"""Adapters to the outside world: DynamoDB (pynamodb), idempotency store, clock and ids."""

@@ -1,0 +1,410 @@
+"""DynamoDB repositories: doctors and the transactional appointment store.
+
+Every appointment write is one TransactWriteItems holding the appointment, one lock item per 5-minute granule
+for the doctor and for the patient (`attribute_not_exists`), the per-doctor-day counter (conditional on the
+daily limit) and the audit entry, so DynamoDB itself makes overlapping bookings impossible. Contention
+(`TransactionConflict`) and throttling are retried with backoff, then surface as ServiceBusy; a network
+timeout is retried with the same client request token, so a write that did land is not applied twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time as time_module
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters import keys
+from chalicelib.adapters.models import AppointmentModel, AuditModel, DoctorModel, ScheduleModel
+from chalicelib.config import Settings
+from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.audit import AuditEntry
+from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.errors import Conflict, DailyLimitReached, InvalidState, ServiceBusy, SlotUnavailable
+from chalicelib.domain.schedule import Availability, DayState, availability_from_dict, availability_to_dict, granules
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+    }
+)
+RETRYABLE_REASONS = frozenset({"TransactionConflict"}) | THROTTLING_CODES
+
+
+# --- doctors ---------------------------------------------------------------------------------------------------
+def _doctor_from(item: DoctorModel) -> Doctor:
+    return Doctor(
+        id=item.id,
+        name=item.name,
+        specialty=item.specialty,
+        location=item.location,
+        timezone=item.timezone,
+        telehealth=bool(item.telehealth),
+        telehealth_platform=item.telehealth_platform,
+        created_at=item.created_at,
+        availability=availability_from_dict(item.availability) if item.availability else None,
+    )
+
+
+class DynamoDoctorRepository:
+    def add(self, doctor: Doctor) -> None:
+        with _translated():
+            DoctorModel(
+                id=doctor.id,
+                name_key=f"{doctor.name.casefold()}#{doctor.id}",
+                name=doctor.name,
+                specialty=doctor.specialty,
+                location=doctor.location,
+                timezone=doctor.timezone,
+                telehealth=doctor.telehealth,
+                telehealth_platform=doctor.telehealth_platform,
+                availability=availability_to_dict(doctor.availability) if doctor.availability else None,
+                created_at=doctor.created_at,
+            ).save(condition=DoctorModel.id.does_not_exist())
+
+    def get(self, doctor_id: str) -> Doctor | None:
+        with _translated():
+            try:
+                return _doctor_from(DoctorModel.get(doctor_id, consistent_read=True))
+            except DoctorModel.DoesNotExist:
+                return None
+
+    def list_all(self) -> list[Doctor]:
+        """One query of the directory index (a clinic's directory is small); never a scan."""
+        with _translated():
+            return [_doctor_from(d) for d in DoctorModel.directory_index.query("ALL")]
+
+    def set_availability(self, doctor_id: str, availability: Availability) -> None:
+        with _translated():
+            DoctorModel(id=doctor_id).update(
+                actions=[DoctorModel.availability.set(availability_to_dict(availability))],
+                condition=DoctorModel.id.exists(),
+            )
+
+
+# --- appointments ------------------------------------------------------------------------------------------------
+def _appointment_item(a: Appointment) -> AppointmentModel:
+    item = AppointmentModel(
+        id=a.id,
+        doctor_id=a.doctor_id,
+        patient_id=a.patient_id,
+        starts_at=keys.instant(a.starts_at),
+        ends_at=keys.instant(a.ends_at),
+        doctor_name=a.doctor_name,
+        patient_name=a.patient_name,
+        specialty=a.specialty,
+        date=a.date,
+        time=a.time,
+        timezone=a.timezone,
+        duration=a.duration,
+        type=a.type.value,
+        status=a.status.value,
+        location=a.location,
+        reason=a.reason,
+        notes=a.notes,
+        telehealth_url=a.telehealth_url,
+        reminder_sent=a.reminder_sent,
+        reminder_preferences=a.reminder_preferences or None,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
+    if a.version is not None:
+        item.version = a.version
+    return item
+
+
+def _appointment_from(item: AppointmentModel) -> Appointment:
+    return Appointment(
+        id=item.id,
+        doctor_id=item.doctor_id,
+        patient_id=item.patient_id,
+        doctor_name=item.doctor_name,
+        patient_name=item.patient_name,
+        specialty=item.specialty,
+        date=item.date,
+        time=item.time,
+        duration=int(item.duration),
+        starts_at=keys.parse_instant(item.starts_at),
+        ends_at=keys.parse_instant(item.ends_at),
+        type=AppointmentType(item.type),
+        status=Status(item.status),
+        location=item.location,
+        reason=item.reason,
+        notes=item.notes,
+        telehealth_url=item.telehealth_url,
+        reminder_sent=bool(item.reminder_sent),
+        reminder_preferences=dict(item.reminder_preferences or {}),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        timezone=item.timezone,
+        version=item.version,
+    )
+
+
+def _audit_item(entry: AuditEntry) -> AuditModel:
+    return AuditModel(
+        appointment_id=entry.appointment_id,
+        sk=f"{keys.instant(entry.at)}#{entry.id}",
+        id=entry.id,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        actor_role=entry.actor_role,
+        action=entry.action,
+        status_before=entry.status_before,
+        status_after=entry.status_after,
+        changes=entry.changes or None,
+    )
+
+
+def _audit_from(item: AuditModel) -> AuditEntry:
+    return AuditEntry(
+        id=item.id,
+        appointment_id=item.appointment_id,
+        at=item.at,
+        actor_id=item.actor_id,
+        actor_role=item.actor_role,
+        action=item.action,
+        status_before=item.status_before,
+        status_after=item.status_after,
+        changes=dict(item.changes or {}),
+    )
+
+
+def _doctor_locks(a: Appointment) -> dict[str, ScheduleModel]:
+    pk = keys.doctor_day_pk(a.doctor_id, a.date)
+    return {
+        f"{pk}|{keys.slot_sk(g)}": ScheduleModel(pk=pk, sk=keys.slot_sk(g), appointment_id=a.id)
+        for g in granules(a.starts_at, a.ends_at)
+    }
+
+
+def _patient_locks(a: Appointment) -> dict[str, ScheduleModel]:
+    return {
+        f"{keys.patient_day_pk(a.patient_id, g)}|{keys.slot_sk(g)}": ScheduleModel(
+            pk=keys.patient_day_pk(a.patient_id, g), sk=keys.slot_sk(g), appointment_id=a.id
+        )
+        for g in granules(a.starts_at, a.ends_at)
+    }
+
+
+@dataclass(frozen=True)
+class _Op:
+    """One item of a transaction, tagged so a cancellation reason can be traced to what it protects."""
+
+    tag: str
+    item: Model
+    condition: Condition | None = None
+    actions: list[Action] | None = None
+
+
+@dataclass
+class _Transaction:
+    deletes: list[_Op] = field(default_factory=list)
+    puts: list[_Op] = field(default_factory=list)
+    updates: list[_Op] = field(default_factory=list)
+
+    def ordered(self) -> list[_Op]:
+        """pynamodb sends deletes, then puts, then updates; DynamoDB's reasons follow that order."""
+        return self.deletes + self.puts + self.updates
+
+    def apply(self, transaction: TransactWrite) -> None:
+        for op in self.deletes:
+            transaction.delete(op.item, condition=op.condition)
+        for op in self.puts:
+            transaction.save(op.item, condition=op.condition)
+        for op in self.updates:
+            transaction.update(op.item, actions=op.actions or [], condition=op.condition)
+
+
+class DynamoAppointmentStore:
+    def __init__(
+        self,
+        settings: Settings,
+        attempts: int = 4,
+        base_delay: float = 0.05,
+        sleep: Callable[[float], None] = time_module.sleep,
+    ) -> None:
+        self._settings = settings
+        self._attempts = attempts
+        self._base_delay = base_delay
+        self._sleep = sleep
+        self.connection = Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3)
+
+    # --- reads ---------------------------------------------------------------------------------------------
+    def get(self, appointment_id: str) -> Appointment | None:
+        with _translated():
+            try:
+                return _appointment_from(AppointmentModel.get(appointment_id, consistent_read=True))
+            except AppointmentModel.DoesNotExist:
+                return None
+
+    def day_state(self, doctor_id: str, day: date) -> DayState:
+        """One strongly consistent query of the doctor-day partition: its locks and its counter."""
+        taken: set[datetime] = set()
+        booked = 0
+        with _translated():
+            for item in ScheduleModel.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
+                if item.sk == keys.COUNTER_SK:
+                    booked = int(item.booked or 0)
+                elif item.sk.startswith(keys.SLOT_PREFIX):
+                    taken.add(keys.parse_instant(item.sk[len(keys.SLOT_PREFIX) :]))
+        return DayState(frozenset(taken), booked)
+
+    def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        with _translated():
+            items = AppointmentModel.patient_index.query(
+                patient_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
+            )
+            return [_appointment_from(i) for i in items]
+
+    def list_for_doctor(self, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        with _translated():
+            items = AppointmentModel.doctor_index.query(
+                doctor_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
+            )
+            return [_appointment_from(i) for i in items]
+
+    def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
+        with _translated():
+            return [_audit_from(i) for i in AuditModel.query(appointment_id, consistent_read=True)]
+
+    # --- writes --------------------------------------------------------------------------------------------
+    def book(self, appointment: Appointment, audit: AuditEntry, max_per_day: int) -> None:
+        tx = _Transaction()
+        tx.puts.append(_Op("appointment", _appointment_item(appointment), AppointmentModel.id.does_not_exist()))
+        self._acquire(tx, _doctor_locks(appointment), "doctor-lock")
+        self._acquire(tx, _patient_locks(appointment), "patient-lock")
+        self._count(tx, appointment.doctor_id, appointment.date, +1, max_per_day)
+        self._audit(tx, audit)
+        self._commit(tx, audit.id)
+
+    def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
+        tx = _Transaction()
+        self._update_appointment(tx, before, after)
+        for old, new, tag in (
+            (_doctor_locks(before), _doctor_locks(after), "doctor-lock"),
+            (_patient_locks(before), _patient_locks(after), "patient-lock"),
+        ):
+            # Granules held both before and after stay as they are: one transaction may touch an item once.
+            self._release(tx, {k: v for k, v in old.items() if k not in new}, before.id)
+            self._acquire(tx, {k: v for k, v in new.items() if k not in old}, tag)
+        if before.date != after.date:
+            self._count(tx, before.doctor_id, before.date, -1, max_per_day)
+            self._count(tx, after.doctor_id, after.date, +1, max_per_day)
+        self._audit(tx, audit)
+        self._commit(tx, audit.id)
+
+    def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
+        tx = _Transaction()
+        self._update_appointment(tx, before, after)
+        self._release(tx, _doctor_locks(before), before.id)
+        self._release(tx, _patient_locks(before), before.id)
+        self._count(tx, before.doctor_id, before.date, -1, 0)
+        self._audit(tx, audit)
+        self._commit(tx, audit.id)
+
+    def update_status(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
+        tx = _Transaction()
+        self._update_appointment(tx, before, after)
+        self._audit(tx, audit)
+        self._commit(tx, audit.id)
+
+    # --- transaction building ------------------------------------------------------------------------------
+    @staticmethod
+    def _update_appointment(tx: _Transaction, before: Appointment, after: Appointment) -> None:
+        """A full put conditioned on the version read and the status read: a concurrent change loses."""
+        tx.puts.append(_Op("appointment", _appointment_item(after), AppointmentModel.status == before.status.value))
+
+    @staticmethod
+    def _acquire(tx: _Transaction, locks: dict[str, ScheduleModel], tag: str) -> None:
+        tx.puts.extend(_Op(tag, lock, ScheduleModel.pk.does_not_exist()) for lock in locks.values())
+
+    @staticmethod
+    def _release(tx: _Transaction, locks: dict[str, ScheduleModel], owner: str) -> None:
+        tx.deletes.extend(_Op("release", lock, ScheduleModel.appointment_id == owner) for lock in locks.values())
+
+    @staticmethod
+    def _count(tx: _Transaction, doctor_id: str, day: str, delta: int, max_per_day: int) -> None:
+        counter = ScheduleModel(pk=keys.doctor_day_pk(doctor_id, day), sk=keys.COUNTER_SK)
+        if delta > 0:
+            condition = ScheduleModel.booked.does_not_exist() | (ScheduleModel.booked < max_per_day)
+            tag = "counter"
+        else:
+            condition = ScheduleModel.booked > 0
+            tag = "counter-release"
+        tx.updates.append(_Op(tag, counter, condition, [ScheduleModel.booked.add(delta)]))
+
+    @staticmethod
+    def _audit(tx: _Transaction, entry: AuditEntry) -> None:
+        tx.puts.append(_Op("audit", _audit_item(entry)))
+
+    def _commit(self, tx: _Transaction, operation_id: str) -> None:
+        tags = [op.tag for op in tx.ordered()]
+        for attempt in range(self._attempts):
+            token = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{operation_id}#{attempt}"))  # at most 36 characters
+            try:
+                self._send(tx, token)
+                return
+            except TransactWriteError as exc:
+                if exc.cause_response_code is None:  # network error or timeout: outcome unknown, resend same token
+                    try:
+                        self._send(tx, token)
+                        return
+                    except TransactWriteError as again:
+                        exc = again
+                        if exc.cause_response_code is None:
+                            raise ServiceBusy("The database did not answer in time; please retry.") from again
+                reasons = [(r.code if r else None) for r in (exc.cancellation_reasons or [])]
+                failed = [tags[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
+                if failed:
+                    raise _domain_error_for(failed) from exc
+                retryable = exc.cause_response_code in THROTTLING_CODES or any(
+                    code in RETRYABLE_REASONS for code in reasons
+                )
+                if not retryable:
+                    raise
+                if attempt + 1 < self._attempts:
+                    self._sleep(self._base_delay * (2**attempt) * (0.5 + random.random()))
+        raise ServiceBusy("The schedule is busy right now; nothing was changed, please retry.")
+
+    def _send(self, tx: _Transaction, token: str) -> None:
+        with TransactWrite(connection=self.connection, client_request_token=token) as transaction:
+            tx.apply(transaction)
+
+
+def _domain_error_for(failed_tags: list[str]) -> Exception:
+    if "appointment" in failed_tags:
+        return InvalidState("The appointment was changed by someone else; reload it and try again.")
+    if "doctor-lock" in failed_tags:
+        return SlotUnavailable("This time is no longer available.")
+    if "patient-lock" in failed_tags:
+        return Conflict("The patient already has an appointment at this time.")
+    if "counter" in failed_tags:
+        return DailyLimitReached("The doctor's daily limit is reached.")
+    return InvalidState("The schedule changed while saving; reload and try again.", {"failed": failed_tags})
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Throttling and timeouts of reads that outlast botocore's retries become ServiceBusy (503), not 500."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        code = getattr(exc, "cause_response_code", None)
+        if code in THROTTLING_CODES or code is None:
+            raise ServiceBusy("The database is busy right now; please retry.") from exc
+        raise

@@ -1,0 +1,74 @@
+"""Idempotent booking with Powertools' idempotency utility, persisted in a DynamoDB table of ours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.errors import Conflict
+
+
+class PowertoolsIdempotency:
+    """`run(key, payload, action)`: the first call runs `action` and stores its result for the key; a repeat
+    with the same payload returns it without running `action`; another payload under the key is a Conflict."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        if client is None:
+            import boto3
+
+            client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
+        self._persistence = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
+        )
+        config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="payload",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=settings.idempotency_ttl_seconds,
+        )
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=self._persistence, config=config)
+        def _guarded(request: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            return action()
+
+        self._guarded = _guarded
+
+    def run(self, key: str, payload: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
+        try:
+            result: dict[str, Any] = self._guarded(request={"key": key, "payload": payload}, action=action)
+            return result
+        except IdempotencyValidationError as exc:
+            raise Conflict(
+                "This Idempotency-Key was already used with a different request.",
+                {"header": "Idempotency-Key"},
+            ) from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise Conflict(
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+                {"header": "Idempotency-Key"},
+            ) from exc
+
+
+def create_idempotency_table(settings: Settings, client: Any) -> None:
+    """Local runs and tests only; deployed stacks create it from template.yaml."""
+    existing = client.list_tables()["TableNames"]
+    if settings.idempotency_table in existing:
+        return
+    client.create_table(
+        TableName=settings.idempotency_table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )

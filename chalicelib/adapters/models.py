@@ -1,0 +1,159 @@
+"""pynamodb models of every table. Table names, region and endpoint come from Settings via `configure`.
+
+Tables (keys in `keys.py` for the schedule table):
+- doctors:      PK `id`. GSI `directory-index` (PK `directory` = "ALL", SK `name_key`) lists the directory.
+- appointments: PK `id`. GSIs `patient-index` (PK `patient_id`, SK `starts_at`) and `doctor-index`
+  (PK `doctor_id`, SK `starts_at`); `starts_at` is a sortable UTC instant string.
+- schedule:     PK `pk`, SK `sk`: per-granule lock items owned by an appointment, and per-doctor-day counters.
+- audit:        PK `appointment_id`, SK `sk` = `<UTC instant>#<entry id>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class DirectoryIndex(GlobalSecondaryIndex["DoctorModel"]):
+    class Meta:
+        index_name = "directory-index"
+        projection = AllProjection()
+
+    directory = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
+class DoctorModel(Model):
+    class Meta:
+        table_name = "doctors"
+
+    id = UnicodeAttribute(hash_key=True)
+    directory = UnicodeAttribute(default="ALL")
+    name_key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    specialty = UnicodeAttribute()
+    location = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    telehealth = BooleanAttribute()
+    telehealth_platform = UnicodeAttribute(null=True)
+    availability = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    directory_index = DirectoryIndex()
+
+
+class PatientIndex(GlobalSecondaryIndex["AppointmentModel"]):
+    class Meta:
+        index_name = "patient-index"
+        projection = AllProjection()
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    starts_at = UnicodeAttribute(range_key=True)
+
+
+class DoctorIndex(GlobalSecondaryIndex["AppointmentModel"]):
+    class Meta:
+        index_name = "doctor-index"
+        projection = AllProjection()
+
+    doctor_id = UnicodeAttribute(hash_key=True)
+    starts_at = UnicodeAttribute(range_key=True)
+
+
+class AppointmentModel(Model):
+    class Meta:
+        table_name = "appointments"
+
+    id = UnicodeAttribute(hash_key=True)
+    doctor_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    starts_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    doctor_name = UnicodeAttribute()
+    patient_name = UnicodeAttribute()
+    specialty = UnicodeAttribute()
+    date = UnicodeAttribute()
+    time = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    duration = NumberAttribute()
+    type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    location = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    notes = UnicodeAttribute(null=True)
+    telehealth_url = UnicodeAttribute(null=True)
+    reminder_sent = BooleanAttribute(default=False)
+    reminder_preferences = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+    patient_index = PatientIndex()
+    doctor_index = DoctorIndex()
+
+
+class ScheduleModel(Model):
+    class Meta:
+        table_name = "schedule"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    appointment_id = UnicodeAttribute(null=True)
+    booked = NumberAttribute(null=True)
+
+
+class AuditModel(Model):
+    class Meta:
+        table_name = "audit"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    actor_id = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    status_before = UnicodeAttribute(null=True)
+    status_after = UnicodeAttribute()
+    changes = JSONAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (DoctorModel, AppointmentModel, ScheduleModel, AuditModel)
+
+
+def table_names(settings: Settings) -> dict[type[Model], str]:
+    return {
+        DoctorModel: settings.doctors_table,
+        AppointmentModel: settings.appointments_table,
+        ScheduleModel: settings.schedule_table,
+        AuditModel: settings.audit_table,
+    }
+
+
+def configure(settings: Settings) -> None:
+    """Point every model at the configured tables, region and (locally) endpoint; drop cached connections."""
+    for model, name in table_names(settings).items():
+        meta: Any = model.Meta
+        meta.table_name = name
+        meta.region = settings.region
+        meta.host = settings.dynamodb_endpoint
+        meta.max_retry_attempts = 3
+        model._connection = None
+
+
+def create_tables(settings: Settings) -> None:
+    """Create missing tables on demand (local runs and tests; deployed stacks use template.yaml)."""
+    configure(settings)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

@@ -1,0 +1,29 @@
+"""Admin-only routes beyond doctor management: an appointment's audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.views import audit_json
+from chalicelib.domain.identity import Role
+
+admin_api = Blueprint(__name__)
+
+
+@endpoint(
+    admin_api,
+    "/api/admin/appointments/{id}/audit",
+    "GET",
+    "An appointment's audit trail",
+    response=s.AuditTrail,
+    roles=(Role.ADMIN,),
+    errors=(404,),
+    tags=("admin",),
+)
+def audit_trail(call: Call) -> dict[str, Any]:
+    return {"entries": [audit_json(e) for e in container.current().booking.audit_trail(call.params["id"])]}

@@ -1,0 +1,160 @@
+"""Appointment routes: book (idempotent), read, reschedule, cancel, status, lists by patient and doctor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.views import appointment_json
+from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.identity import Caller
+from chalicelib.services.booking import BookingRequest, ListFilter
+
+appointments_api = Blueprint(__name__)
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def _shape(caller: Caller, appointment: Appointment) -> dict[str, Any]:
+    return appointment_json(appointment, container.current().booking.can_reschedule(caller, appointment))
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments",
+    "POST",
+    "Book an appointment",
+    body=s.BookingIn,
+    response=s.AppointmentOut,
+    status=201,
+    headers=("Idempotency-Key",),
+    errors=(404, 409, 422),
+    tags=("appointments",),
+)
+def book(call: Call) -> dict[str, Any]:
+    body: s.BookingIn = call.body
+    prefs = body.reminder_preferences.model_dump(by_alias=True, exclude_none=True) if body.reminder_preferences else {}
+    request = BookingRequest(
+        doctor_id=body.doctor_id,
+        patient_id=body.patient_id,
+        patient_name=body.patient_name,
+        date=body.date,
+        time=body.time,
+        duration=body.duration,
+        type=AppointmentType(body.type),
+        reason=body.reason,
+        notes=body.notes,
+        reminder_preferences=prefs,
+    )
+    c = container.current()
+
+    def run() -> dict[str, Any]:
+        return _shape(call.caller, c.booking.book(call.caller, request))
+
+    key = call.headers.get("idempotency-key")
+    if key is None:
+        return run()
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidInput("Invalid Idempotency-Key.", {"fields": {"Idempotency-Key": "1-128 printable characters"}})
+    # Keys are scoped per caller, so two users can never see each other's stored answer.
+    return c.idempotency.run(f"{call.caller.subject}:{key}", call.raw_body or {}, run)
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments/{id}",
+    "GET",
+    "One appointment",
+    response=s.AppointmentOut,
+    errors=(404,),
+    tags=("appointments",),
+)
+def get_appointment(call: Call) -> dict[str, Any]:
+    return _shape(call.caller, container.current().booking.get(call.caller, call.params["id"]))
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments/{id}/reschedule",
+    "PUT",
+    "Move an appointment",
+    body=s.RescheduleIn,
+    response=s.AppointmentOut,
+    errors=(404, 409, 422),
+    tags=("appointments",),
+)
+def reschedule(call: Call) -> dict[str, Any]:
+    body: s.RescheduleIn = call.body
+    moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time)
+    return _shape(call.caller, moved)
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments/{id}",
+    "DELETE",
+    "Cancel an appointment",
+    response=s.AppointmentOut,
+    errors=(404, 409, 422),
+    tags=("appointments",),
+)
+def cancel(call: Call) -> dict[str, Any]:
+    return _shape(call.caller, container.current().booking.cancel(call.caller, call.params["id"]))
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments/{id}/status",
+    "PATCH",
+    "Confirm (patient or staff), complete or mark no-show (doctor or admin)",
+    body=s.StatusIn,
+    response=s.AppointmentOut,
+    errors=(404, 409, 422),
+    tags=("appointments",),
+)
+def change_status(call: Call) -> dict[str, Any]:
+    body: s.StatusIn = call.body
+    changed = container.current().booking.change_status(call.caller, call.params["id"], Status(body.status))
+    return _shape(call.caller, changed)
+
+
+def _filters(q: s.AppointmentListQuery) -> ListFilter:
+    return ListFilter(
+        status=Status(q.status) if q.status else None,
+        type=AppointmentType(q.type) if q.type else None,
+        date_from=q.date_from,
+        date_to=q.date_to,
+    )
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments/patient/{patientId}",
+    "GET",
+    "A patient's appointments",
+    query=s.AppointmentListQuery,
+    response=s.AppointmentList,
+    tags=("appointments",),
+)
+def list_for_patient(call: Call) -> dict[str, Any]:
+    found = container.current().booking.list_for_patient(call.caller, call.params["patientId"], _filters(call.query))
+    return {"appointments": [_shape(call.caller, a) for a in found]}
+
+
+@endpoint(
+    appointments_api,
+    "/api/appointments/doctor/{doctorId}",
+    "GET",
+    "A doctor's appointments",
+    query=s.AppointmentListQuery,
+    response=s.AppointmentList,
+    errors=(404,),
+    tags=("appointments",),
+)
+def list_for_doctor(call: Call) -> dict[str, Any]:
+    found = container.current().booking.list_for_doctor(call.caller, call.params["doctorId"], _filters(call.query))
+    return {"appointments": [_shape(call.caller, a) for a in found]}

@@ -1,0 +1,100 @@
+"""Doctor directory and live availability (any signed-in user); doctor registration and hours (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.views import doctor_json, slot_json
+from chalicelib.domain.identity import Role
+from chalicelib.domain.schedule import availability_from_dict
+
+doctors_api = Blueprint(__name__)
+ADMIN = (Role.ADMIN,)
+
+
+@endpoint(
+    doctors_api,
+    "/api/doctors",
+    "GET",
+    "Search the doctor directory",
+    query=s.DoctorQuery,
+    response=s.DoctorList,
+    tags=("doctors",),
+)
+def search_doctors(call: Call) -> dict[str, Any]:
+    q: s.DoctorQuery = call.query
+    found = container.current().doctors.search(q.q, q.specialty, q.location, q.telehealth)
+    return {"doctors": [doctor_json(d) for d in found]}
+
+
+@endpoint(
+    doctors_api, "/api/doctors/{doctorId}", "GET", "One doctor", response=s.DoctorOut, errors=(404,), tags=("doctors",)
+)
+def get_doctor(call: Call) -> dict[str, Any]:
+    return doctor_json(container.current().doctors.get(call.params["doctorId"]))
+
+
+@endpoint(
+    doctors_api,
+    "/api/admin/doctors",
+    "POST",
+    "Register a doctor",
+    body=s.DoctorCreate,
+    response=s.DoctorOut,
+    roles=ADMIN,
+    status=201,
+    tags=("admin",),
+)
+def create_doctor(call: Call) -> dict[str, Any]:
+    body: s.DoctorCreate = call.body
+    doctor = container.current().doctors.register(
+        body.name, body.specialty, body.location, body.timezone, body.telehealth, body.telehealth_platform
+    )
+    return doctor_json(doctor)
+
+
+@endpoint(
+    doctors_api,
+    "/api/admin/doctors/{doctorId}/availability",
+    "PUT",
+    "Set a doctor's availability",
+    body=s.AvailabilityIn,
+    response=s.AvailabilityOut,
+    roles=ADMIN,
+    errors=(404,),
+    tags=("admin",),
+)
+def set_availability(call: Call) -> dict[str, Any]:
+    raw = call.body.model_dump(by_alias=True, mode="json")
+    doctor = container.current().doctors.set_availability(call.params["doctorId"], availability_from_dict(raw))
+    assert doctor.availability is not None
+    return doctor_json(doctor)["availability"]  # type: ignore[no-any-return]
+
+
+@endpoint(
+    doctors_api,
+    "/api/appointments/availability/{doctorId}/{date}",
+    "GET",
+    "A doctor's slots on a local date (strongly consistent)",
+    query=s.AvailabilityQuery,
+    response=s.DayAvailabilityOut,
+    errors=(404,),
+    tags=("appointments",),
+)
+def availability(call: Call) -> dict[str, Any]:
+    q: s.AvailabilityQuery = call.query
+    day = s._strict_date(call.params["date"])
+    result = container.current().booking.availability(call.params["doctorId"], day, q.duration)
+    slots = [slot_json(x) for x in result.slots if x.available or not q.only_available]
+    return {
+        "doctorId": result.doctor.id,
+        "date": day.isoformat(),
+        "timezone": result.doctor.timezone,
+        "duration": q.duration or result.doctor.schedule.appointment_duration,
+        "slots": slots,
+    }

@@ -1,0 +1,43 @@
+"""The one table from domain errors to HTTP status and error code, and the contract's error body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.domain import errors as e
+
+ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
+    e.InvalidInput: (400, "VALIDATION_ERROR"),
+    e.Unauthenticated: (401, "UNAUTHENTICATED"),
+    e.Forbidden: (403, "FORBIDDEN"),
+    e.NotFound: (404, "NOT_FOUND"),
+    e.SlotUnavailable: (409, "SLOT_UNAVAILABLE"),
+    e.Conflict: (409, "CONFLICT"),
+    e.InvalidState: (409, "INVALID_STATE"),
+    e.BusinessRuleViolation: (422, "BUSINESS_RULE"),  # the subclass's own `code` names the rule
+    e.ServiceBusy: (503, "SERVICE_UNAVAILABLE"),
+}
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    headers: dict[str, str | list[str]] = dict(NO_STORE)
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return Response(body={"error": body}, status_code=status, headers=headers)
+
+
+def for_domain_error(error: e.DomainError) -> Response:
+    for cls in type(error).__mro__:
+        if cls in ERROR_TABLE:
+            status, code = ERROR_TABLE[cls]  # type: ignore[index]
+            if isinstance(error, e.BusinessRuleViolation):
+                code = error.code
+            return error_response(status, code, error.message, error.details)
+    return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")

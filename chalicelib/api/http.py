@@ -1,0 +1,162 @@
+"""`endpoint`: declares a route once (path, roles, request and response models) for Chalice and for OpenAPI.
+
+The wrapper refuses a missing identity itself (chalice local lets such requests through), validates path,
+query and body with the declared models, maps domain errors through the one table, and turns anything
+unexpected into a logged 500 in the contract's error shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, CognitoUserPoolAuthorizer, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
+from chalicelib.api.schemas import ID_PATTERN, _strict_date
+from chalicelib.domain.errors import DomainError, InvalidInput
+from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
+
+log = logging.getLogger("clinic.api")
+
+authorizer = CognitoUserPoolAuthorizer(
+    "ClinicUserPool",
+    provider_arns=["arn:aws:cognito-idp:us-east-1:000000000000:userpool/replaced-by-stack"],
+)
+"""Deployed stacks point this at the stack's user pool (see template.yaml); locally Chalice decodes tokens."""
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    status: int
+    public: bool
+    roles: tuple[Role, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    headers: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class Call:
+    """What a handler receives: the caller, validated body and query, path parameters, request headers."""
+
+    caller: Caller
+    body: Any
+    query: Any
+    params: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+    raw_body: dict[str, Any] | None = None
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def endpoint(
+    blueprint: Blueprint,
+    path: str,
+    method: str,
+    summary: str,
+    *,
+    response: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    roles: tuple[Role, ...] = (Role.PATIENT, Role.DOCTOR, Role.ADMIN),
+    status: int = 200,
+    public: bool = False,
+    headers: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
+    tags: tuple[str, ...] = (),
+) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    spec = RouteSpec(path, method, summary, status, public, roles, body, query, response, headers, errors, tags)
+    ROUTES.append(spec)
+
+    def decorate(handler: Callable[[Call], Any]) -> Callable[..., Response]:
+        def view(**params: str) -> Response:
+            try:
+                return _handle(blueprint, spec, handler, params)
+            except DomainError as exc:
+                return for_domain_error(exc)
+            except Exception:  # a bug: log it with its trace, answer in the contract's shape
+                log.exception("unhandled error on %s %s", spec.method, spec.path)
+                return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+
+        view.__name__ = handler.__name__
+        view.__doc__ = handler.__doc__
+        route_kwargs: dict[str, Any] = {"methods": [method]}
+        if not public:
+            route_kwargs["authorizer"] = authorizer
+        blueprint.route(path, **route_kwargs)(view)
+        return view
+
+    return decorate
+
+
+def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any], params: dict[str, str]) -> Response:
+    request = blueprint.current_request
+    caller = _caller(request) if not spec.public else Caller(subject="anonymous", role=Role.PATIENT)
+    if not spec.public:
+        require_role(caller, *spec.roles)
+    _check_path(params)
+    query = _parse(spec.query, dict(request.query_params or {}), "query") if spec.query else None
+    raw_body = _json_body(request.raw_body) if spec.body else None
+    body = _parse(spec.body, raw_body, "body") if spec.body else None
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    result = handler(Call(caller, body, query, params, headers, raw_body))
+    if isinstance(result, Response):
+        return result
+    return Response(body=result, status_code=spec.status, headers={**NO_STORE})
+
+
+def _caller(request: Any) -> Caller:
+    context = request.context or {}
+    claims = (context.get("authorizer") or {}).get("claims")
+    return caller_from_claims(claims)
+
+
+def _check_path(params: dict[str, str]) -> None:
+    bad: dict[str, str] = {}
+    for name, value in params.items():
+        if name == "date":
+            try:
+                _strict_date(value)
+            except ValueError as exc:
+                bad[name] = str(exc)
+        elif not re.fullmatch(ID_PATTERN, value or ""):
+            bad[name] = "is not a valid id"
+    if bad:
+        raise InvalidInput("Some path parameters are invalid.", {"fields": bad})
+
+
+def _json_body(raw: bytes | str | None) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("The body must be a JSON object.", {"fields": {"body": "is not valid JSON"}}) from exc
+    if not isinstance(parsed, dict):
+        raise InvalidInput("The body must be a JSON object.", {"fields": {"body": "must be a JSON object"}})
+    return parsed
+
+
+def _parse(model: type[BaseModel], data: dict[str, Any] | None, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data or {}, strict=(where == "body") or None)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for err in exc.errors(include_url=False):
+            name = ".".join(str(part) for part in err["loc"]) or where
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "is not a known field"
+            fields.setdefault(name, message)
+        raise InvalidInput(f"The request {where} is invalid.", {"fields": fields}) from exc

@@ -1,0 +1,103 @@
+"""The OpenAPI 3.1 document, generated from the route registry and the models that validate requests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api import schemas as s
+from chalicelib.api.http import ROUTES, RouteSpec
+
+ERROR_TEXT = {
+    400: "Invalid input (VALIDATION_ERROR); details.fields names the offending fields",
+    401: "No identity (UNAUTHENTICATED)",
+    403: "Wrong role or another person's object (FORBIDDEN)",
+    404: "Not found (NOT_FOUND)",
+    409: "SLOT_UNAVAILABLE, CONFLICT or INVALID_STATE",
+    422: "A business rule refuses it (OUTSIDE_WORKING_HOURS, TOO_LATE_TO_CHANGE, DAILY_LIMIT_REACHED, ...)",
+    503: "The store is busy or throttled; nothing was changed, retry (SERVICE_UNAVAILABLE)",
+}
+
+
+def document() -> dict[str, Any]:
+    models: set[type[BaseModel]] = {s.ErrorOut}
+    for route in ROUTES:
+        models.update(m for m in (route.body, route.response) if m is not None)
+    ordered = sorted(models, key=lambda m: m.__name__)
+    refs, defs = models_json_schema(
+        [(m, "validation") for m in ordered], by_alias=True, ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Clinic appointment booking API",
+            "version": "1.0.0",
+            "description": "Book, reschedule and cancel visits with live availability. See CONTRACT.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "cognito": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "A Cognito ID token (API Gateway's Cognito user-pool authorizer)",
+                }
+            },
+        },
+    }
+
+
+def _operation(route: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": f"{route.method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', route.path).strip('_')}",
+        "tags": list(route.tags),
+        "parameters": _parameters(route),
+        "responses": {},
+    }
+    if not route.public:
+        op["security"] = [{"cognito": []}]
+    if route.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
+        }
+    ok: dict[str, Any] = {"description": "Success"}
+    if route.response is not None:
+        ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
+    op["responses"][str(route.status)] = ok
+    codes = set(route.errors) | ({400} if route.body or route.query or "{" in route.path else set())
+    if not route.public:
+        codes |= {401, 403, 503}
+    error_schema = refs[(s.ErrorOut, "validation")]
+    for code in sorted(codes):
+        op["responses"][str(code)] = {
+            "description": ERROR_TEXT[code],
+            "content": {"application/json": {"schema": error_schema}},
+        }
+    return op
+
+
+def _parameters(route: RouteSpec) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    for name in re.findall(r"{(\w+)}", route.path):
+        kind = {"format": "date"} if name == "date" else {"pattern": s.ID_PATTERN}
+        params.append({"name": name, "in": "path", "required": True, "schema": {"type": "string", **kind}})
+    if route.query is not None:
+        query_schema: dict[str, Any] = route.query.model_json_schema(by_alias=True)
+        required = set(query_schema.get("required", []))
+        for name, prop in dict(query_schema.get("properties", {})).items():
+            params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    for header in route.headers:
+        params.append(
+            {"name": header, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128}}
+        )
+    return params

@@ -1,0 +1,305 @@
+"""Request and response models. The same models validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from itertools import pairwise
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _strict_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("is not a real calendar date") from exc
+
+
+def _strict_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(HHMM_PATTERN, value):
+        raise ValueError("must be a time HH:MM (24 h)")
+    return time(int(value[:2]), int(value[3:]))
+
+
+def _on_grid(value: time) -> time:
+    if value.minute % GRANULE_MINUTES:
+        raise ValueError(f"must be on a {GRANULE_MINUTES}-minute boundary")
+    return value
+
+
+def _duration(value: int) -> int:
+    if value % GRANULE_MINUTES:
+        raise ValueError(f"must be a multiple of {GRANULE_MINUTES} minutes")
+    return value
+
+
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+Day = Annotated[date, BeforeValidator(_strict_date), WithJsonSchema({"type": "string", "format": "date"})]
+Hhmm = Annotated[
+    time,
+    BeforeValidator(_strict_time),
+    AfterValidator(_on_grid),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": HHMM_PATTERN}),
+]
+Minutes = Annotated[int, Field(ge=GRANULE_MINUTES, le=MAX_APPOINTMENT_MINUTES), AfterValidator(_duration)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+Platform = Literal["zoom", "teams", "custom"]
+AppointmentTypeName = Literal["in-person", "telehealth"]
+StatusName = Literal["scheduled", "confirmed", "completed", "cancelled", "rescheduled", "no-show"]
+Timing = Literal["24h", "2h", "30m", "15m"]
+Instant = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
+Text = Annotated[str, Field(min_length=1, max_length=100)]
+
+assert tuple(Weekday.__args__) == WEEKDAYS  # type: ignore[attr-defined]
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire; unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+
+
+# --- requests -------------------------------------------------------------------------------------------------
+class DoctorCreate(ApiModel):
+    name: Text
+    specialty: Text
+    location: Annotated[str, Field(min_length=1, max_length=200)]
+    timezone: Annotated[str, Field(min_length=1, max_length=64)]
+    telehealth: bool
+    telehealth_platform: Platform | None = None
+
+
+class WorkingInterval(ApiModel):
+    start: Hhmm
+    end: Hhmm
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingInterval:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class BreakIn(WorkingInterval):
+    day: Weekday | None = None
+
+
+class AvailabilityIn(ApiModel):
+    working_hours: dict[Weekday, Annotated[list[WorkingInterval], Field(max_length=6)]]
+    breaks: Annotated[list[BreakIn], Field(max_length=30)] = []
+    holidays: Annotated[list[Day], Field(max_length=400)] = []
+    max_patients_per_day: Annotated[int, Field(ge=1, le=500)] = 20
+    appointment_duration: Minutes = 30
+
+    @model_validator(mode="after")
+    def _no_overlapping_hours(self) -> AvailabilityIn:
+        for day, intervals in self.working_hours.items():
+            ordered = sorted(intervals, key=lambda w: w.start)
+            for first, second in pairwise(ordered):
+                if second.start < first.end:
+                    raise ValueError(f"working hours on {day} overlap")
+        return self
+
+
+class ReminderPreferences(ApiModel):
+    email: bool = False
+    sms: bool = False
+    push: bool = False
+    timing: Timing | None = None
+    timings: Annotated[list[Timing], Field(min_length=1, max_length=4)] | None = None
+    custom_message: Annotated[str, Field(max_length=160)] | None = None
+
+    @model_validator(mode="after")
+    def _one_timing_form(self) -> ReminderPreferences:
+        if self.timing is not None and self.timings is not None:
+            raise ValueError("give either timing or timings, not both")
+        if self.timings is not None and len(set(self.timings)) != len(self.timings):
+            raise ValueError("timings must not repeat")
+        return self
+
+
+class BookingIn(ApiModel):
+    doctor_id: Id
+    patient_id: Id | None = None
+    patient_name: Text | None = None
+    date: Day
+    time: Hhmm
+    duration: Minutes | None = None
+    type: AppointmentTypeName
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    notes: Annotated[str, Field(max_length=2000)] | None = None
+    reminder_preferences: ReminderPreferences | None = None
+
+
+class RescheduleIn(ApiModel):
+    date: Day
+    time: Hhmm
+
+
+class StatusIn(ApiModel):
+    status: Literal["confirmed", "completed", "no-show"]
+
+
+class QueryModel(BaseModel):
+    """Query strings arrive as text: lax parsing of numbers and booleans, unknown parameters refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class DoctorQuery(QueryModel):
+    q: Annotated[str, Field(max_length=100)] | None = None
+    specialty: Annotated[str, Field(max_length=100)] | None = None
+    location: Annotated[str, Field(max_length=200)] | None = None
+    telehealth: bool | None = None
+
+
+class AvailabilityQuery(QueryModel):
+    duration: Minutes | None = None
+    only_available: bool = Field(False, alias="onlyAvailable")
+
+
+class AppointmentListQuery(QueryModel):
+    status: StatusName | None = None
+    type: AppointmentTypeName | None = None
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AppointmentListQuery:
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise ValueError("to must not be before from")
+        return self
+
+
+# --- responses ------------------------------------------------------------------------------------------------
+class WorkingIntervalOut(ApiModel):
+    start: str
+    end: str
+
+
+class BreakOut(WorkingIntervalOut):
+    day: Weekday | None = None
+
+
+class AvailabilityOut(ApiModel):
+    working_hours: dict[Weekday, list[WorkingIntervalOut]]
+    breaks: list[BreakOut]
+    holidays: list[str]
+    max_patients_per_day: int
+    appointment_duration: int
+
+
+class DoctorOut(ApiModel):
+    id: str
+    name: str
+    specialty: str
+    location: str
+    timezone: str
+    telehealth: bool
+    telehealth_platform: Platform | None = None
+    availability: AvailabilityOut | None = None
+    created_at: Instant
+
+
+class DoctorList(ApiModel):
+    doctors: list[DoctorOut]
+
+
+class SlotOut(ApiModel):
+    time: str
+    end_time: str
+    available: bool
+    starts_at: Instant
+
+
+class DayAvailabilityOut(ApiModel):
+    doctor_id: str
+    date: str
+    timezone: str
+    duration: int
+    slots: list[SlotOut]
+
+
+class AppointmentOut(ApiModel):
+    id: str
+    doctor_id: str
+    patient_id: str
+    doctor_name: str
+    patient_name: str
+    specialty: str
+    date: str
+    time: str
+    timezone: str
+    duration: int
+    starts_at: Instant
+    ends_at: Instant
+    type: AppointmentTypeName
+    status: StatusName
+    location: str
+    telehealth_url: str | None = None
+    reason: str
+    notes: str | None = None
+    reminder_sent: bool
+    reminder_preferences: dict[str, Any]
+    can_reschedule: bool
+    created_at: Instant
+    updated_at: Instant
+
+
+class AppointmentList(ApiModel):
+    appointments: list[AppointmentOut]
+
+
+class AuditEntryOut(ApiModel):
+    id: str
+    appointment_id: str
+    at: Instant
+    actor_id: str
+    actor_role: str
+    action: str
+    status_before: StatusName | None
+    status_after: StatusName
+    changes: dict[str, Any]
+
+
+class AuditTrail(ApiModel):
+    entries: list[AuditEntryOut]
+
+
+class ErrorBody(ApiModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(ApiModel):
+    error: ErrorBody
+
+
+class HealthOut(ApiModel):
+    status: Literal["ok"]

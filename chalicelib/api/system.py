@@ -1,0 +1,24 @@
+"""Public routes: health and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+
+system_api = Blueprint(__name__)
+
+
+@endpoint(system_api, "/health", "GET", "Liveness", response=s.HealthOut, public=True, tags=("system",))
+def health(call: Call) -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@endpoint(system_api, "/openapi.json", "GET", "This API's OpenAPI 3.1 document", public=True, tags=("system",))
+def openapi(call: Call) -> dict[str, Any]:
+    from chalicelib.api.openapi import document
+
+    return document()

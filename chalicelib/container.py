@@ -1,0 +1,63 @@
+"""The one composition root: builds adapters and services from Settings, cached per Lambda container.
+
+Tests swap the whole container (`use(container)`) instead of patching modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.config import Settings
+from chalicelib.services.booking import BookingService, Policy
+from chalicelib.services.doctors import DoctorService
+from chalicelib.services.ports import Clock, Idempotency, IdGenerator
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    ids: IdGenerator
+    booking: BookingService
+    doctors: DoctorService
+    idempotency: Idempotency
+
+
+_current: Container | None = None
+
+
+def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdGenerator | None = None) -> Container:
+    """Wire the real adapters. Heavy imports (pynamodb, boto3) happen here, on first use, not at cold start."""
+    from chalicelib.adapters import models
+    from chalicelib.adapters.dynamo import DynamoAppointmentStore, DynamoDoctorRepository
+    from chalicelib.adapters.idempotency import PowertoolsIdempotency
+    from chalicelib.adapters.system import SystemClock, UuidGenerator
+
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    ids = ids or UuidGenerator()
+    models.configure(settings)
+    doctor_repo = DynamoDoctorRepository()
+    store = DynamoAppointmentStore(settings)
+    policy = Policy(min_notice=settings.min_notice, patient_change_window=settings.patient_change_window)
+    return Container(
+        settings=settings,
+        clock=clock,
+        ids=ids,
+        booking=BookingService(doctor_repo, store, clock, ids, policy),
+        doctors=DoctorService(doctor_repo, clock, ids),
+        idempotency=PowertoolsIdempotency(settings),
+    )
+
+
+def current() -> Container:
+    global _current
+    if _current is None:
+        _current = build()
+    return _current
+
+
+def use(container: Container | None) -> None:
+    """Install a container (tests), or None to build from the environment again on next use."""
+    global _current
+    _current = container

@@ -1,0 +1,51 @@
+"""Audit records: who changed an appointment, how, when, and its status before and after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.identity import Caller
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    appointment_id: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: str
+    status_before: str | None
+    status_after: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def audit_of(
+    entry_id: str,
+    caller: Caller,
+    action: str,
+    before: Appointment | None,
+    after: Appointment,
+    at: datetime,
+) -> AuditEntry:
+    """An entry with the changed scheduling fields; never the reason or notes (health detail)."""
+    changes: dict[str, Any] = {}
+    if before is not None:
+        for name in ("date", "time", "duration", "status"):
+            old, new = getattr(before, name), getattr(after, name)
+            if old != new:
+                changes[name] = {"from": getattr(old, "value", old), "to": getattr(new, "value", new)}
+    return AuditEntry(
+        id=entry_id,
+        appointment_id=after.id,
+        at=at,
+        actor_id=caller.subject,
+        actor_role=caller.role.value,
+        action=action,
+        status_before=before.status.value if before else None,
+        status_after=after.status.value,
+        changes=changes,
+    )

@@ -1,0 +1,48 @@
+"""Doctors: the profile, its availability, and directory search matching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.schedule import Availability
+
+
+@dataclass(frozen=True)
+class Doctor:
+    id: str
+    name: str
+    specialty: str
+    location: str
+    timezone: str
+    telehealth: bool
+    created_at: datetime
+    telehealth_platform: str | None = None
+    availability: Availability | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def schedule(self) -> Availability:
+        """Without availability set, a doctor has no working hours (every day is a day off)."""
+        return self.availability or Availability()
+
+
+def matches(
+    doctor: Doctor,
+    q: str | None = None,
+    specialty: str | None = None,
+    location: str | None = None,
+    telehealth: bool | None = None,
+) -> bool:
+    """Case-insensitive: `q` in name or specialty, `specialty` and `location` as substrings."""
+    if q and q.casefold() not in doctor.name.casefold() and q.casefold() not in doctor.specialty.casefold():
+        return False
+    if specialty and specialty.casefold() not in doctor.specialty.casefold():
+        return False
+    if location and location.casefold() not in doctor.location.casefold():
+        return False
+    return telehealth is None or doctor.telehealth == telehealth

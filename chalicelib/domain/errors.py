@@ -1,0 +1,80 @@
+"""Domain errors. The API layer maps each class to one HTTP status and error code (see api/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a user can cause; carries a message for a person and optional details."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    """The request is malformed; details name the offending fields."""
+
+
+class Unauthenticated(DomainError):
+    """No identity came with a request to a protected route."""
+
+
+class Forbidden(DomainError):
+    """The caller's role or ownership does not allow this."""
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the caller may not know that it does."""
+
+
+class SlotUnavailable(DomainError):
+    """Another active appointment of the doctor overlaps the requested time."""
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (patient overlap, idempotency key reuse)."""
+
+
+class InvalidState(DomainError):
+    """The status transition is not allowed from the appointment's current status."""
+
+
+class BusinessRuleViolation(DomainError):
+    """A well-formed request that a business rule refuses; `code` names the rule."""
+
+    code = "BUSINESS_RULE"
+
+
+class OutsideWorkingHours(BusinessRuleViolation):
+    code = "OUTSIDE_WORKING_HOURS"
+
+
+class InThePast(BusinessRuleViolation):
+    code = "IN_THE_PAST"
+
+
+class TooShortNotice(BusinessRuleViolation):
+    code = "TOO_SHORT_NOTICE"
+
+
+class DailyLimitReached(BusinessRuleViolation):
+    code = "DAILY_LIMIT_REACHED"
+
+
+class TooLateToChange(BusinessRuleViolation):
+    code = "TOO_LATE_TO_CHANGE"
+
+
+class NotStartedYet(BusinessRuleViolation):
+    code = "NOT_STARTED_YET"
+
+
+class TelehealthNotOffered(BusinessRuleViolation):
+    code = "TELEHEALTH_NOT_OFFERED"
+
+
+class ServiceBusy(DomainError):
+    """The store stayed contended or throttled after retries; nothing was written, the client may retry."""

@@ -1,0 +1,81 @@
+"""Who is calling: the caller built from Cognito claims, and its role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.errors import Forbidden, Unauthenticated
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    ADMIN = "admin"
+
+
+GROUP_ROLES = {"admins": Role.ADMIN, "doctors": Role.DOCTOR, "patients": Role.PATIENT}
+PRECEDENCE = (Role.ADMIN, Role.DOCTOR, Role.PATIENT)
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    role: Role
+    username: str = ""
+    doctor_id: str | None = None
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.DOCTOR, Role.ADMIN)
+
+
+def parse_groups(raw: Any) -> set[str]:
+    """`cognito:groups` as a JSON list, or API Gateway's string forms: '[a, b]', 'a,b', 'a b', '["a"]'."""
+    if raw is None:
+        return set()
+    if isinstance(raw, list | tuple):
+        return {str(g).strip() for g in raw if str(g).strip()}
+    text = str(raw).strip()
+    if text.startswith("["):
+        try:
+            loaded = json.loads(text)
+            if isinstance(loaded, list):
+                return {str(g).strip() for g in loaded if str(g).strip()}
+        except ValueError:
+            text = text[1:-1] if text.endswith("]") else text[1:]
+    return {part.strip().strip('"') for part in text.replace(",", " ").split() if part.strip().strip('"')}
+
+
+def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller:
+    """The caller a set of verified claims names; 401 without claims, 403 without a known group."""
+    if not claims or not claims.get("sub"):
+        raise Unauthenticated("Sign in to use this service.")
+    groups = parse_groups(claims.get("cognito:groups"))
+    roles = {GROUP_ROLES[g] for g in groups if g in GROUP_ROLES}
+    role = next((r for r in PRECEDENCE if r in roles), None)
+    if role is None:
+        raise Forbidden("Your account has no role in this clinic.")
+    doctor_id = claims.get("custom:doctor_id") or None
+    if role is Role.DOCTOR and not doctor_id:
+        raise Forbidden("Your doctor account is not linked to a doctor profile.")
+    return Caller(
+        subject=str(claims["sub"]),
+        role=role,
+        username=str(claims.get("cognito:username", "")),
+        doctor_id=str(doctor_id) if doctor_id else None,
+        name=str(claims.get("name", "")),
+        email=claims.get("email"),
+        phone=claims.get("phone_number"),
+    )
+
+
+def require_role(caller: Caller, *roles: Role) -> None:
+    if caller.role not in roles:
+        raise Forbidden("You are not allowed to do this.")

@@ -1,0 +1,261 @@
+"""A doctor's weekly availability and the rules that turn it into slots and bookable times.
+
+Everything is computed on real instants (UTC) derived from the doctor's wall-clock hours in its IANA zone, so
+DST days are ordinary: a spring-forward gap yields no slots, and a fall-back hour is offered only once (its
+first pass), so one local time never names two bookable instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.errors import (
+    DailyLimitReached,
+    InThePast,
+    OutsideWorkingHours,
+    TooShortNotice,
+)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+GRANULE_MINUTES = 5
+"""Every appointment start, end and working-hour boundary lies on this grid; locks are taken per granule."""
+MAX_APPOINTMENT_MINUTES = 120
+"""Bounded so a reschedule (old and new locks of doctor and patient) fits one 100-item transaction."""
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class WallInterval:
+    """A wall-clock interval within one day, end after start."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Break:
+    """A break on one weekday, or every day when `day` is None."""
+
+    start: time
+    end: time
+    day: str | None = None
+
+
+@dataclass(frozen=True)
+class Availability:
+    working_hours: Mapping[str, tuple[WallInterval, ...]] = field(default_factory=dict)
+    breaks: tuple[Break, ...] = ()
+    holidays: frozenset[date] = frozenset()
+    max_patients_per_day: int = 20
+    appointment_duration: int = 30
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    local_time: str
+    local_end_time: str
+    available: bool
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    """Half-open overlap: touching ends do not overlap, containment either way does."""
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall time; in a fall-back fold the first pass, in a gap the shifted instant."""
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+def wall_time_exists(day: date, wall: time, zone: ZoneInfo) -> bool:
+    instant = local_instant(day, wall, zone)
+    back = instant.astimezone(zone)
+    return back.date() == day and back.time().replace(tzinfo=None) == wall
+
+
+def hhmm(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%H:%M")
+
+
+def granules(start: datetime, end: datetime) -> list[datetime]:
+    """The lock granules an interval covers (each granule is named by its start instant)."""
+    step = timedelta(minutes=GRANULE_MINUTES)
+    out = []
+    cursor = start
+    while cursor < end:
+        out.append(cursor)
+        cursor += step
+    return out
+
+
+def _breaks_for(availability: Availability, weekday: str) -> list[Break]:
+    return [b for b in availability.breaks if b.day is None or b.day == weekday]
+
+
+def working_intervals(availability: Availability, day: date, zone: ZoneInfo) -> list[Interval]:
+    """The day's working time as UTC intervals, with breaks cut out (each piece is its own interval)."""
+    weekday = WEEKDAYS[day.weekday()]
+    pieces: list[Interval] = []
+    for wall in availability.working_hours.get(weekday, ()):
+        pieces.append((local_instant(day, wall.start, zone), local_instant(day, wall.end, zone)))
+    for brk in _breaks_for(availability, weekday):
+        cut = (local_instant(day, brk.start, zone), local_instant(day, brk.end, zone))
+        pieces = [rest for piece in pieces for rest in _subtract(piece, cut)]
+    return sorted(p for p in pieces if p[0] < p[1])
+
+
+def _subtract(piece: Interval, cut: Interval) -> list[Interval]:
+    if not overlaps(piece, cut):
+        return [piece]
+    out = []
+    if piece[0] < cut[0]:
+        out.append((piece[0], cut[0]))
+    if cut[1] < piece[1]:
+        out.append((cut[1], piece[1]))
+    return out
+
+
+@dataclass(frozen=True)
+class DayState:
+    """What the store knows of a doctor-day: granules held by active appointments and bookings counted."""
+
+    taken: frozenset[datetime] = frozenset()
+    booked: int = 0
+
+
+def generate_slots(
+    availability: Availability,
+    zone: ZoneInfo,
+    day: date,
+    duration: int,
+    state: DayState,
+    now: datetime,
+    min_notice: timedelta,
+) -> list[Slot]:
+    """Slots stepping by `duration` from the start of each working piece; none crosses a break or an end."""
+    closed = day in availability.holidays or state.booked >= availability.max_patients_per_day
+    earliest = now + min_notice
+    length = timedelta(minutes=duration)
+    seen_labels: set[str] = set()
+    slots: list[Slot] = []
+    for start, end in working_intervals(availability, day, zone):
+        cursor = start
+        while cursor + length <= end:
+            label = hhmm(cursor, zone)
+            if label not in seen_labels:  # a fall-back hour's second pass is not offered again
+                seen_labels.add(label)
+                free = not any(g in state.taken for g in granules(cursor, cursor + length))
+                slots.append(
+                    Slot(
+                        starts_at=cursor,
+                        ends_at=cursor + length,
+                        local_time=label,
+                        local_end_time=hhmm(cursor + length, zone),
+                        available=free and not closed and cursor >= earliest,
+                    )
+                )
+            cursor += length
+    return slots
+
+
+def check_bookable(
+    availability: Availability,
+    zone: ZoneInfo,
+    day: date,
+    wall: time,
+    duration: int,
+    booked: int,
+    now: datetime,
+    min_notice: timedelta,
+) -> Interval:
+    """The UTC interval of a booking at a local date and time, or the rule it breaks."""
+    weekday = WEEKDAYS[day.weekday()]
+    if day in availability.holidays:
+        raise OutsideWorkingHours("The doctor does not work on this holiday.", {"reason": "holiday"})
+    if not availability.working_hours.get(weekday):
+        raise OutsideWorkingHours("The doctor does not work on this day.", {"reason": "day_off"})
+    if not wall_time_exists(day, wall, zone):
+        raise OutsideWorkingHours(
+            "This local time does not exist on that day (daylight saving change).",
+            {"reason": "nonexistent_local_time"},
+        )
+    start = local_instant(day, wall, zone)
+    booking = (start, start + timedelta(minutes=duration))
+    if not any(
+        piece[0] <= booking[0] and booking[1] <= piece[1] for piece in working_intervals(availability, day, zone)
+    ):
+        on_break = any(
+            overlaps(booking, (local_instant(day, b.start, zone), local_instant(day, b.end, zone)))
+            for b in _breaks_for(availability, weekday)
+        )
+        reason = "break" if on_break else "outside_hours"
+        raise OutsideWorkingHours(
+            "The doctor is on a break at this time."
+            if on_break
+            else "This time is outside the doctor's working hours.",
+            {"reason": reason},
+        )
+    if start < now:
+        raise InThePast("This time is in the past.")
+    if start < now + min_notice:
+        raise TooShortNotice(
+            "Appointments need more notice.", {"minimumNoticeMinutes": int(min_notice.total_seconds() // 60)}
+        )
+    if booked >= availability.max_patients_per_day:
+        raise DailyLimitReached(
+            "The doctor's daily limit is reached.", {"maxPatientsPerDay": availability.max_patients_per_day}
+        )
+    return booking
+
+
+def is_on_grid(minutes: int) -> bool:
+    return minutes % GRANULE_MINUTES == 0
+
+
+def parse_wall(text: str) -> time:
+    """HH:MM, 24 h; raises ValueError otherwise."""
+    if len(text) != 5 or text[2] != ":":
+        raise ValueError("time must be HH:MM")
+    return time(int(text[:2]), int(text[3:]))
+
+
+def taken_by(intervals: Iterable[Interval]) -> frozenset[datetime]:
+    """Granules covered by the given intervals (test and fake helper)."""
+    return frozenset(g for start, end in intervals for g in granules(start, end))
+
+
+def availability_to_dict(av: Availability) -> dict[str, Any]:
+    """The contract's JSON shape of availability (also how it is stored)."""
+    return {
+        "workingHours": {
+            day: [{"start": w.start.strftime("%H:%M"), "end": w.end.strftime("%H:%M")} for w in walls]
+            for day, walls in av.working_hours.items()
+        },
+        "breaks": [
+            {**({"day": b.day} if b.day else {}), "start": b.start.strftime("%H:%M"), "end": b.end.strftime("%H:%M")}
+            for b in av.breaks
+        ],
+        "holidays": sorted(d.isoformat() for d in av.holidays),
+        "maxPatientsPerDay": av.max_patients_per_day,
+        "appointmentDuration": av.appointment_duration,
+    }
+
+
+def availability_from_dict(raw: dict[str, Any]) -> Availability:
+    return Availability(
+        working_hours={
+            day: tuple(WallInterval(parse_wall(w["start"]), parse_wall(w["end"])) for w in walls)
+            for day, walls in raw.get("workingHours", {}).items()
+        },
+        breaks=tuple(Break(parse_wall(b["start"]), parse_wall(b["end"]), b.get("day")) for b in raw.get("breaks", [])),
+        holidays=frozenset(date.fromisoformat(d) for d in raw.get("holidays", [])),
+        max_patients_per_day=int(raw.get("maxPatientsPerDay", 20)),
+        appointment_duration=int(raw.get("appointmentDuration", 30)),
+    )

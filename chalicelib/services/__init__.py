@@ -1,0 +1,1 @@
+"""Use cases: book, reschedule, cancel, change status, availability, doctors. They take plain values and ports."""

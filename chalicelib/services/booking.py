@@ -1,0 +1,250 @@
+"""Booking use cases: availability, book, reschedule, cancel, status changes, reads and lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from chalicelib.domain.appointments import (
+    Appointment,
+    AppointmentType,
+    Status,
+    can_change,
+    check_change_allowed,
+    check_status_change,
+    may_access,
+)
+from chalicelib.domain.audit import AuditEntry, audit_of
+from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TelehealthNotOffered
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.schedule import Slot, check_bookable, generate_slots
+from chalicelib.services.ports import AppointmentStore, Clock, DoctorRepository, IdGenerator
+
+
+@dataclass(frozen=True)
+class Policy:
+    min_notice: timedelta = timedelta(hours=1)
+    patient_change_window: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    doctor_id: str
+    date: date
+    time: time
+    type: AppointmentType
+    reason: str
+    patient_id: str | None = None
+    patient_name: str | None = None
+    duration: int | None = None
+    notes: str | None = None
+    reminder_preferences: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DayAvailability:
+    doctor: Doctor
+    date: date
+    slots: list[Slot]
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    status: Status | None = None
+    type: AppointmentType | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+class BookingService:
+    def __init__(
+        self,
+        doctors: DoctorRepository,
+        store: AppointmentStore,
+        clock: Clock,
+        ids: IdGenerator,
+        policy: Policy,
+    ) -> None:
+        self._doctors = doctors
+        self._store = store
+        self._clock = clock
+        self._ids = ids
+        self.policy = policy
+
+    # --- reads -----------------------------------------------------------------------------------------------
+    def doctor(self, doctor_id: str) -> Doctor:
+        found = self._doctors.get(doctor_id)
+        if found is None:
+            raise NotFound("No such doctor.", {"doctorId": doctor_id})
+        return found
+
+    def availability(self, doctor_id: str, day: date, duration: int | None) -> DayAvailability:
+        doctor = self.doctor(doctor_id)
+        slots = generate_slots(
+            doctor.schedule,
+            doctor.zone,
+            day,
+            duration or doctor.schedule.appointment_duration,
+            self._store.day_state(doctor_id, day),
+            self._clock.now(),
+            self.policy.min_notice,
+        )
+        return DayAvailability(doctor, day, slots)
+
+    def get(self, caller: Caller, appointment_id: str) -> Appointment:
+        found = self._store.get(appointment_id)
+        if found is None or not may_access(caller, found):
+            raise NotFound("No such appointment.", {"appointmentId": appointment_id})
+        return found
+
+    def list_for_patient(self, caller: Caller, patient_id: str, filters: ListFilter) -> list[Appointment]:
+        if caller.role is Role.PATIENT and caller.subject != patient_id:
+            raise Forbidden("Patients can only see their own appointments.")
+        start, end = _utc_window(filters)
+        found = self._store.list_for_patient(patient_id, start, end)
+        return [a for a in found if may_access(caller, a) and _matches(a, filters)]
+
+    def list_for_doctor(self, caller: Caller, doctor_id: str, filters: ListFilter) -> list[Appointment]:
+        if caller.role is Role.PATIENT or (caller.role is Role.DOCTOR and caller.doctor_id != doctor_id):
+            raise Forbidden("Only the doctor and clinic admins can see a doctor's appointments.")
+        self.doctor(doctor_id)
+        start, end = _utc_window(filters)
+        return [a for a in self._store.list_for_doctor(doctor_id, start, end) if _matches(a, filters)]
+
+    def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
+        if self._store.get(appointment_id) is None:
+            raise NotFound("No such appointment.", {"appointmentId": appointment_id})
+        return self._store.audit_trail(appointment_id)
+
+    def can_reschedule(self, caller: Caller, appointment: Appointment) -> bool:
+        return can_change(caller, appointment, self._clock.now(), self.policy.patient_change_window)
+
+    # --- writes ----------------------------------------------------------------------------------------------
+    def book(self, caller: Caller, request: BookingRequest) -> Appointment:
+        patient_id, patient_name = self._patient_for(caller, request)
+        if caller.role is Role.DOCTOR and request.doctor_id != caller.doctor_id:
+            raise Forbidden("Doctors can book only into their own schedule.")
+        doctor = self.doctor(request.doctor_id)
+        if request.type is AppointmentType.TELEHEALTH and not doctor.telehealth:
+            raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
+        duration = request.duration or doctor.schedule.appointment_duration
+        now = self._clock.now()
+        state = self._store.day_state(doctor.id, request.date)
+        start, end = check_bookable(
+            doctor.schedule,
+            doctor.zone,
+            request.date,
+            request.time,
+            duration,
+            state.booked,
+            now,
+            self.policy.min_notice,
+        )
+        appointment = Appointment(
+            id=self._ids.new_id(),
+            doctor_id=doctor.id,
+            patient_id=patient_id,
+            doctor_name=doctor.name,
+            patient_name=patient_name,
+            specialty=doctor.specialty,
+            date=request.date.isoformat(),
+            time=request.time.strftime("%H:%M"),
+            duration=duration,
+            starts_at=start,
+            ends_at=end,
+            type=request.type,
+            status=Status.SCHEDULED,
+            location="Telehealth" if request.type is AppointmentType.TELEHEALTH else doctor.location,
+            reason=request.reason,
+            notes=request.notes,
+            created_at=now,
+            updated_at=now,
+            timezone=doctor.timezone,
+            reminder_preferences=request.reminder_preferences,
+        )
+        audit = audit_of(self._ids.new_id(), caller, "booked", None, appointment, now)
+        self._store.book(appointment, audit, doctor.schedule.max_patients_per_day)
+        return appointment
+
+    def reschedule(self, caller: Caller, appointment_id: str, new_date: date, new_time: time) -> Appointment:
+        before = self.get(caller, appointment_id)
+        now = self._clock.now()
+        check_change_allowed(caller, before, now, self.policy.patient_change_window)
+        doctor = self.doctor(before.doctor_id)
+        same_day = new_date.isoformat() == before.date
+        # On the same day this appointment's own booking is counted already; it moves, it does not add one.
+        booked = self._store.day_state(doctor.id, new_date).booked - (1 if same_day else 0)
+        start, end = check_bookable(
+            doctor.schedule, doctor.zone, new_date, new_time, before.duration, booked, now, self.policy.min_notice
+        )
+        after = replace(
+            before,
+            date=new_date.isoformat(),
+            time=new_time.strftime("%H:%M"),
+            starts_at=start,
+            ends_at=end,
+            status=Status.RESCHEDULED,
+            reminder_sent=False,
+            updated_at=now,
+        )
+        audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
+        self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
+        return after
+
+    def cancel(self, caller: Caller, appointment_id: str) -> Appointment:
+        before = self.get(caller, appointment_id)
+        now = self._clock.now()
+        check_change_allowed(caller, before, now, self.policy.patient_change_window)
+        after = before.with_status(Status.CANCELLED, now)
+        self._store.cancel(before, after, audit_of(self._ids.new_id(), caller, "cancelled", before, after, now))
+        return after
+
+    def change_status(self, caller: Caller, appointment_id: str, target: Status) -> Appointment:
+        before = self.get(caller, appointment_id)
+        now = self._clock.now()
+        check_status_change(caller, before, target, now)
+        after = before.with_status(target, now)
+        self._store.update_status(before, after, audit_of(self._ids.new_id(), caller, target.value, before, after, now))
+        return after
+
+    def _patient_for(self, caller: Caller, request: BookingRequest) -> tuple[str, str]:
+        if caller.role is Role.PATIENT:
+            if request.patient_id not in (None, caller.subject):
+                raise Forbidden("Patients can book only for themselves.")
+            if request.patient_name is not None:
+                raise InvalidInput(
+                    "patientName is set by staff only.", {"fields": {"patientName": "not allowed for patients"}}
+                )
+            return caller.subject, caller.name or caller.username
+        if not request.patient_id:
+            raise InvalidInput(
+                "Staff must say which patient the appointment is for.", {"fields": {"patientId": "required"}}
+            )
+        return request.patient_id, request.patient_name or request.patient_id
+
+
+def _utc_window(filters: ListFilter) -> tuple[datetime, datetime]:
+    """A UTC range wide enough for local dates in any zone (±14 h); exact filtering happens on local dates."""
+    start = (
+        datetime.combine(filters.date_from, time(), tzinfo=UTC) - timedelta(days=1)
+        if filters.date_from
+        else datetime(1970, 1, 1, tzinfo=UTC)
+    )
+    end = (
+        datetime.combine(filters.date_to, time(), tzinfo=UTC) + timedelta(days=2)
+        if filters.date_to
+        else datetime(9999, 1, 1, tzinfo=UTC)
+    )
+    return start, end
+
+
+def _matches(appointment: Appointment, filters: ListFilter) -> bool:
+    if filters.status and appointment.status is not filters.status:
+        return False
+    if filters.type and appointment.type is not filters.type:
+        return False
+    if filters.date_from and appointment.date < filters.date_from.isoformat():
+        return False
+    return not (filters.date_to and appointment.date > filters.date_to.isoformat())

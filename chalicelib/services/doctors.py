@@ -1,0 +1,66 @@
+"""Doctor directory use cases: register a doctor, set availability, search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib.domain.doctors import Doctor, matches
+from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.domain.schedule import Availability
+from chalicelib.services.ports import Clock, DoctorRepository, IdGenerator
+
+
+class DoctorService:
+    def __init__(self, doctors: DoctorRepository, clock: Clock, ids: IdGenerator) -> None:
+        self._doctors = doctors
+        self._clock = clock
+        self._ids = ids
+
+    def register(
+        self,
+        name: str,
+        specialty: str,
+        location: str,
+        timezone: str,
+        telehealth: bool,
+        telehealth_platform: str | None,
+        availability: Availability | None = None,
+    ) -> Doctor:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput("Unknown time zone.", {"fields": {"timezone": "not an IANA time zone"}}) from exc
+        doctor = Doctor(
+            id=self._ids.new_id(),
+            name=name,
+            specialty=specialty,
+            location=location,
+            timezone=timezone,
+            telehealth=telehealth,
+            telehealth_platform=(telehealth_platform or "custom") if telehealth else None,
+            created_at=self._clock.now(),
+            availability=availability,
+        )
+        self._doctors.add(doctor)
+        return doctor
+
+    def set_availability(self, doctor_id: str, availability: Availability) -> Doctor:
+        doctor = self.get(doctor_id)
+        self._doctors.set_availability(doctor_id, availability)
+        return replace(doctor, availability=availability)
+
+    def get(self, doctor_id: str) -> Doctor:
+        doctor = self._doctors.get(doctor_id)
+        if doctor is None:
+            raise NotFound("No such doctor.", {"doctorId": doctor_id})
+        return doctor
+
+    def search(
+        self,
+        q: str | None = None,
+        specialty: str | None = None,
+        location: str | None = None,
+        telehealth: bool | None = None,
+    ) -> list[Doctor]:
+        return [d for d in self._doctors.list_all() if matches(d, q, specialty, location, telehealth)]

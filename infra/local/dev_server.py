@@ -1,0 +1,121 @@
+"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, and `chalice local`.
+
+Ctrl-C stops everything this started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from infra.local.dynamodb_local import ROOT, DynamoDBLocal
+from infra.local.tokens import demo_tokens
+
+
+def local_env(endpoint: str, prefix: str = "clinic-dev") -> dict[str, str]:
+    """What the app needs to talk to DynamoDB Local (fake credentials: DynamoDB Local ignores them)."""
+    return {
+        "DYNAMODB_ENDPOINT": endpoint,
+        "TABLE_PREFIX": prefix,
+        "DOCTORS_TABLE": f"{prefix}-doctors",
+        "APPOINTMENTS_TABLE": f"{prefix}-appointments",
+        "SCHEDULE_TABLE": f"{prefix}-schedule",
+        "AUDIT_TABLE": f"{prefix}-audit",
+        "IDEMPOTENCY_TABLE": f"{prefix}-idempotency",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+def prepare(env: dict[str, str], seed_demo: bool) -> list[str]:
+    """Create the tables and seed the demo clinic (both idempotent)."""
+    os.environ.update(env)
+    import boto3
+
+    from chalicelib import container
+    from chalicelib.adapters import models
+    from chalicelib.adapters.idempotency import create_idempotency_table
+    from chalicelib.config import Settings
+    from infra.local.seed import seed
+
+    settings = Settings.from_env()
+    models.create_tables(settings)
+    create_idempotency_table(
+        settings, boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
+    )
+    return seed(container.build(settings)) if seed_demo else []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--dynamodb-port", type=int, default=8001)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
+    parser.add_argument("--in-memory", action="store_true", help="keep no data (tests)")
+    parser.add_argument("--no-seed", action="store_true")
+    args = parser.parse_args(argv)
+
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    ddb = DynamoDBLocal(
+        port=args.dynamodb_port,
+        db_path=None if args.in_memory else args.data_dir / "dynamodb",
+        log_path=args.data_dir / "dynamodb-local.log",
+    ).start()
+    api: subprocess.Popen[bytes] | None = None
+
+    def shutdown(*_: object) -> None:
+        if api and api.poll() is None:
+            api.terminate()
+            try:
+                api.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                api.kill()
+        ddb.stop()
+
+    def on_term(*_: object) -> None:
+        shutdown()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        env = local_env(ddb.endpoint)
+        added = prepare(env, seed_demo=not args.no_seed)
+        print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
+        api = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "chalice"),
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.port),
+                "--stage",
+                "dev",
+                "--no-autoreload",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+        )
+        print(f"API on http://127.0.0.1:{args.port}  (Ctrl-C stops everything)", flush=True)
+        print("Development tokens (unsigned; chalice local decodes them):", flush=True)
+        for role, tok in demo_tokens().items():
+            print(f"  export {role.upper()}_TOKEN={tok}", flush=True)
+        while api.poll() is None:
+            time.sleep(0.5)
+        return api.returncode or 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""End-to-end: `make run`'s own dev server (DynamoDB Local + chalice local) on free ports, stopped afterwards."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local.dynamodb_local import ROOT, free_port
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port, ddb_port = free_port(), free_port()
+    data = tmp_path_factory.mktemp("dev-server")
+    log = open(data / "server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.local.dev_server",
+            "--port",
+            str(port),
+            "--dynamodb-port",
+            str(ddb_port),
+            "--in-memory",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"dev server exited: {Path(data / 'server.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("dev server did not come up")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -1,0 +1,89 @@
+"""Functional tests: the real app through chalice.test.Client, the real adapters against moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import container
+from chalicelib.adapters import models
+from chalicelib.adapters.idempotency import create_idempotency_table
+from chalicelib.config import Settings
+from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env({"TABLE_PREFIX": "fn", "AWS_REGION": "us-east-1"})
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def wired(settings: Settings, clock: FixedClock) -> Iterator[container.Container]:
+    with mock_aws():
+        models.create_tables(settings)
+        create_idempotency_table(settings, boto3.client("dynamodb", region_name=settings.region))
+        built = container.build(settings, clock=clock, ids=SequentialIds())
+        container.use(built)
+        yield built
+        container.use(None)
+
+
+@pytest.fixture
+def client(wired: container.Container) -> Iterator[Any]:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client.http
+
+
+class Api:
+    """Small JSON helpers over chalice's test client."""
+
+    def __init__(self, http: Any) -> None:
+        self.http = http
+
+    def call(self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None) -> Any:
+        import json
+
+        h = {"Content-Type": "application/json", **(headers or {})}
+        payload = None if body is None else (body if isinstance(body, str | bytes) else json.dumps(body))
+        response = self.http.request(method, path, headers=h, body=payload or b"")
+        response.data = json.loads(response.body) if response.body else None
+        return response
+
+    def create_doctor(self, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "name": "Dr. Ada Smith",
+            "specialty": "Cardiology",
+            "location": "Main St Clinic, Room 4",
+            "timezone": "America/New_York",
+            "telehealth": True,
+            "telehealthPlatform": "custom",
+            **overrides,
+        }
+        created = self.call("POST", "/api/admin/doctors", admin(), body)
+        assert created.status_code == 201, created.data
+        return created.data  # type: ignore[no-any-return]
+
+    def doctor_with_hours(self, availability: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+        doctor = self.create_doctor(**overrides)
+        done = self.call(
+            "PUT", f"/api/admin/doctors/{doctor['id']}/availability", admin(), availability or STANDARD_AVAILABILITY
+        )
+        assert done.status_code == 200, done.data
+        return doctor
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    return Api(client)

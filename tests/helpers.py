@@ -1,0 +1,82 @@
+"""Shared test helpers: a settable clock, sequential ids, unsigned JWTs for each role."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+class SequentialIds:
+    def __init__(self, prefix: str = "id") -> None:
+        self._counter = itertools.count(1)
+        self._prefix = prefix
+
+    def new_id(self) -> str:
+        return f"{self._prefix}-{next(self._counter):06d}"
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def token(claims: dict[str, Any]) -> str:
+    """An unsigned JWT (alg none), as local clients send it; chalice local decodes its payload."""
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+
+
+def patient(sub: str = "patient-1", name: str = "Pat Doe") -> dict[str, str]:
+    return {
+        "Authorization": token(
+            {
+                "sub": sub,
+                "cognito:username": sub,
+                "cognito:groups": ["patients"],
+                "name": name,
+                "email": f"{sub}@example.org",
+                "phone_number": "+15555550100",
+            }
+        )
+    }
+
+
+def doctor(doctor_id: str, sub: str | None = None) -> dict[str, str]:
+    return {
+        "Authorization": token(
+            {
+                "sub": sub or f"user-{doctor_id}",
+                "cognito:username": f"dr-{doctor_id}",
+                "cognito:groups": "[doctors]",
+                "custom:doctor_id": doctor_id,
+                "name": "Dr",
+            }
+        )
+    }
+
+
+def admin(sub: str = "admin-1") -> dict[str, str]:
+    return {"Authorization": token({"sub": sub, "cognito:username": sub, "cognito:groups": "admins"})}
+
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # Tuesday 03:00 in New York
+
+WEEKDAY_HOURS = {
+    day: [{"start": "09:00", "end": "17:00"}] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+}
+STANDARD_AVAILABILITY = {
+    "workingHours": WEEKDAY_HOURS,
+    "breaks": [{"start": "12:00", "end": "13:00"}],
+    "holidays": ["2026-12-25"],
+    "maxPatientsPerDay": 20,
+    "appointmentDuration": 30,
+}

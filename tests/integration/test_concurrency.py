@@ -1,0 +1,181 @@
+"""DynamoDB Local decides every race: conditional lock items in one transaction, under real threads."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, time, timedelta
+from itertools import combinations
+
+import pytest
+
+from chalicelib.adapters.dynamo import DynamoAppointmentStore
+from chalicelib.container import Container
+from chalicelib.domain.appointments import AppointmentType
+from chalicelib.domain.errors import Conflict, DomainError, SlotUnavailable
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.schedule import Availability, WallInterval, overlaps
+from chalicelib.services.booking import BookingRequest, ListFilter
+
+DAY = date(2026, 12, 2)
+ADMIN = Caller("admin", Role.ADMIN)
+
+
+def doctor(wired: Container, max_per_day: int = 500, end: time = time(17)) -> str:
+    hours = {d: (WallInterval(time(9), end),) for d in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    av = Availability(working_hours=hours, max_patients_per_day=max_per_day, appointment_duration=30)
+    return wired.doctors.register("Dr. Race", "GP", "Room 1", "America/New_York", False, None, av).id
+
+
+def request(doctor_id: str, at: time, duration: int = 30, patient: str = "p") -> BookingRequest:
+    return BookingRequest(
+        doctor_id=doctor_id,
+        date=DAY,
+        time=at,
+        type=AppointmentType.IN_PERSON,
+        reason="r",
+        patient_id=patient,
+        duration=duration,
+    )
+
+
+def active(wired: Container, doctor_id: str):
+    return [a for a in wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter()) if a.active]
+
+
+def assert_no_overlap(appointments) -> None:
+    for a, b in combinations(appointments, 2):
+        assert not overlaps((a.starts_at, a.ends_at), (b.starts_at, b.ends_at)), (a, b)
+
+
+def test_fifty_threads_booking_the_same_slot_give_exactly_one_booking(wired: Container):
+    doc = doctor(wired)
+
+    def attempt(i: int) -> str:
+        try:
+            wired.booking.book(ADMIN, request(doc, time(10), patient=f"p{i}"))
+            return "booked"
+        except SlotUnavailable:
+            return "slot-unavailable"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(attempt, range(50)))
+    assert outcomes.count("booked") == 1
+    assert outcomes.count("slot-unavailable") == 49
+    assert len(active(wired, doc)) == 1
+    assert wired.booking.availability(doc, DAY, None).slots[2].available is False  # 10:00
+
+
+def test_three_hundred_random_bookings_leave_no_overlapping_pair(wired: Container):
+    doc = doctor(wired)
+    rng = random.Random(7)
+    wishes = [(time(9 + rng.randrange(8), rng.randrange(12) * 5), rng.choice([15, 20, 30, 45, 60])) for _ in range(300)]
+
+    def attempt(i: int) -> str:
+        at, duration = wishes[i]
+        try:
+            wired.booking.book(ADMIN, request(doc, at, duration, patient=f"p{i}"))
+            return "booked"
+        except DomainError as exc:
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(attempt, range(300)))
+    booked = active(wired, doc)
+    assert outcomes.count("booked") == len(booked) > 5
+    assert set(outcomes) <= {"booked", "SlotUnavailable", "OutsideWorkingHours"}
+    assert_no_overlap(booked)
+    # the counter and the locks agree with what is booked
+    state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
+    assert state.booked == len(booked)
+    assert len(state.taken) == sum(a.duration for a in booked) // 5
+
+
+def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
+    doc = doctor(wired)
+    for round_ in range(10):
+        at = time(9 + round_ % 8, 30 if round_ >= 8 else 0)
+        first = wired.booking.book(ADMIN, request(doc, at, patient=f"a{round_}"))
+
+        def cancel(first=first) -> str:
+            wired.booking.cancel(ADMIN, first.id)
+            return "cancelled"
+
+        def book_freed(at=at, round_=round_) -> str:
+            for _ in range(50):
+                try:
+                    wired.booking.book(ADMIN, request(doc, at, patient=f"b{round_}"))
+                    return "booked"
+                except SlotUnavailable:
+                    continue
+            return "never"
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = [f.result() for f in (pool.submit(book_freed), pool.submit(cancel))]
+        assert results[1] == "cancelled"
+        mine = [a for a in active(wired, doc) if a.time == at.strftime("%H:%M")]
+        assert len(mine) <= 1
+        if results[0] == "booked":
+            assert mine[0].patient_id == f"b{round_}"
+    assert_no_overlap(active(wired, doc))
+
+
+def test_reschedule_racing_bookings_for_both_times(wired: Container):
+    doc = doctor(wired)
+    moving = wired.booking.book(ADMIN, request(doc, time(10), patient="mover"))
+
+    def reschedule() -> str:
+        try:
+            wired.booking.reschedule(ADMIN, moving.id, DAY, time(11))
+            return "moved"
+        except SlotUnavailable:
+            return "stayed"
+
+    def book(at: time, who: str) -> str:
+        for _ in range(30):
+            try:
+                wired.booking.book(ADMIN, request(doc, at, patient=who))
+                return "booked"
+            except (SlotUnavailable, Conflict):
+                continue
+        return "never"
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [
+            pool.submit(reschedule),
+            pool.submit(book, time(10), "old-time"),
+            pool.submit(book, time(11), "new-time"),
+        ]
+        moved, _old_time, new_time = (f.result() for f in futures)
+    final = active(wired, doc)
+    assert_no_overlap(final)
+    mover = next(a for a in final if a.patient_id == "mover")
+    assert mover.time == ("11:00" if moved == "moved" else "10:00")
+    assert (moved, new_time).count("moved") + (moved, new_time).count("booked") == 1
+    state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
+    assert len(state.taken) == sum(a.duration for a in final) // 5 and state.booked == len(final)
+
+
+@pytest.mark.parametrize("limit", [3])
+def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
+    doc = doctor(wired, max_per_day=limit)
+
+    def attempt(i: int) -> str:
+        try:
+            wired.booking.book(ADMIN, request(doc, time(9 + i // 2, 30 * (i % 2)), patient=f"p{i}"))
+            return "booked"
+        except DomainError as exc:
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(attempt, range(12)))
+    assert outcomes.count("booked") == limit
+    assert set(outcomes) == {"booked", "DailyLimitReached"}
+    assert len(active(wired, doc)) == limit
+
+
+def test_lock_granules_cover_exactly_the_booked_minutes(wired: Container):
+    doc = doctor(wired)
+    a = wired.booking.book(ADMIN, request(doc, time(9, 55), 45, patient="x"))
+    state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
+    assert min(state.taken) == a.starts_at and max(state.taken) == a.ends_at - timedelta(minutes=5)

@@ -1,0 +1,192 @@
+"""Slot generation and booking rules, computed in the doctor's zone (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib.domain import errors
+from chalicelib.domain.schedule import (
+    Availability,
+    Break,
+    DayState,
+    WallInterval,
+    check_bookable,
+    generate_slots,
+    overlaps,
+    taken_by,
+)
+
+NY = ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
+EARLY = datetime(2026, 1, 1, tzinfo=UTC)
+NOTICE = timedelta(hours=1)
+
+
+def hours(
+    *pairs: tuple[str, str],
+    days: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+) -> dict:
+    walls = tuple(WallInterval(time.fromisoformat(a), time.fromisoformat(b)) for a, b in pairs)
+    return dict.fromkeys(days, walls)
+
+
+def labels(slots) -> list[str]:
+    return [s.local_time for s in slots]
+
+
+def test_slots_step_by_duration_and_never_cross_a_break_or_the_end():
+    # GIVEN 09:00-12:10 with a daily break 10:00-10:30, 45-minute appointments
+    av = Availability(hours(("09:00", "12:10")), breaks=(Break(time(10), time(10, 30)),), appointment_duration=45)
+    # WHEN the day's slots are generated
+    slots = generate_slots(av, NY, date(2026, 12, 2), 45, DayState(), EARLY, NOTICE)
+    # THEN they restart after the break and stop before the end
+    assert labels(slots) == ["09:00", "10:30", "11:15"]
+    assert [s.local_end_time for s in slots] == ["09:45", "11:15", "12:00"]
+
+
+def test_weekday_break_applies_only_to_its_day():
+    av = Availability(hours(("09:00", "11:00")), breaks=(Break(time(9), time(10), day="wednesday"),))
+    wednesday = generate_slots(av, NY, date(2026, 12, 2), 30, DayState(), EARLY, NOTICE)
+    thursday = generate_slots(av, NY, date(2026, 12, 3), 30, DayState(), EARLY, NOTICE)
+    assert labels(wednesday) == ["10:00", "10:30"]
+    assert labels(thursday) == ["09:00", "09:30", "10:00", "10:30"]
+
+
+def test_day_off_has_no_slots_and_holiday_has_only_unavailable_ones():
+    av = Availability(hours(("09:00", "10:00"), days=("monday",)), holidays=frozenset({date(2026, 12, 7)}))
+    assert generate_slots(av, NY, date(2026, 12, 8), 30, DayState(), EARLY, NOTICE) == []
+    holiday = generate_slots(av, NY, date(2026, 12, 7), 30, DayState(), EARLY, NOTICE)
+    assert labels(holiday) == ["09:00", "09:30"] and not any(s.available for s in holiday)
+
+
+def test_past_and_short_notice_slots_are_unavailable():
+    av = Availability(hours(("09:00", "12:00")))
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York
+    slots = generate_slots(av, NY, date(2026, 12, 2), 30, DayState(), now, NOTICE)
+    assert {s.local_time: s.available for s in slots} == {
+        "09:00": False,
+        "09:30": False,
+        "10:00": False,
+        "10:30": False,
+        "11:00": True,
+        "11:30": True,
+    }
+
+
+def test_a_slot_overlapping_any_taken_granule_is_unavailable_for_any_duration():
+    av = Availability(hours(("09:00", "11:00")))
+    day = date(2026, 12, 2)
+    start = datetime(2026, 12, 2, 14, 15, tzinfo=UTC)  # 09:15-09:30 local is booked (15 minutes)
+    state = DayState(taken_by([(start, start + timedelta(minutes=15))]), booked=1)
+    sixty = generate_slots(av, NY, day, 60, state, EARLY, NOTICE)
+    assert {s.local_time: s.available for s in sixty} == {"09:00": False, "10:00": True}
+    fifteen = generate_slots(av, NY, day, 15, state, EARLY, NOTICE)
+    assert [s.local_time for s in fifteen if not s.available] == ["09:15"]
+
+
+def test_daily_limit_reached_closes_every_slot():
+    av = Availability(hours(("09:00", "10:00")), max_patients_per_day=2)
+    slots = generate_slots(av, NY, date(2026, 12, 2), 30, DayState(booked=2), EARLY, NOTICE)
+    assert slots and not any(s.available for s in slots)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "expected"),
+    [
+        # New York springs forward at 02:00 -> 03:00 on 2026-03-08
+        (NY, date(2026, 3, 8), ["01:00", "01:30", "03:00", "03:30"]),
+        # Berlin springs forward at 02:00 -> 03:00 on 2026-03-29
+        (BERLIN, date(2026, 3, 29), ["01:00", "01:30", "03:00", "03:30"]),
+    ],
+)
+def test_spring_forward_gap_has_no_slots(zone, day, expected):
+    av = Availability(hours(("01:00", "04:00")))
+    slots = generate_slots(av, zone, day, 30, DayState(), EARLY, NOTICE)
+    assert labels(slots) == expected
+    # every slot is really 30 minutes long
+    assert all(s.ends_at - s.starts_at == timedelta(minutes=30) for s in slots)
+
+
+@pytest.mark.parametrize(("zone", "day"), [(NY, date(2026, 11, 1)), (BERLIN, date(2026, 10, 25))])
+def test_fall_back_hour_is_offered_once(zone, day):
+    # GIVEN a night shift 00:00-04:00 on the fall-back day (01:00-02:00 or 02:00-03:00 happens twice)
+    av = Availability(hours(("00:00", "04:00")))
+    slots = generate_slots(av, zone, day, 30, DayState(), EARLY, NOTICE)
+    # THEN each wall time appears once, and no two slots share an instant
+    assert len(labels(slots)) == len(set(labels(slots)))
+    assert len({s.starts_at for s in slots}) == len(slots)
+    assert labels(slots)[:2] == ["00:00", "00:30"]
+
+
+def test_booking_in_fall_back_hour_takes_the_first_pass_so_the_second_cannot_double_book():
+    av = Availability(hours(("00:00", "04:00")))
+    first = check_bookable(av, NY, date(2026, 11, 1), time(1, 30), 30, 0, EARLY, NOTICE)
+    assert first[0] == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    slots = generate_slots(av, NY, date(2026, 11, 1), 30, DayState(taken_by([first])), EARLY, NOTICE)
+    assert [s.local_time for s in slots if not s.available] == ["01:30"]
+
+
+def test_booking_a_nonexistent_local_time_is_refused():
+    av = Availability(hours(("01:00", "04:00")))
+    with pytest.raises(errors.OutsideWorkingHours) as refused:
+        check_bookable(av, NY, date(2026, 3, 8), time(2, 30), 30, 0, EARLY, NOTICE)
+    assert refused.value.details == {"reason": "nonexistent_local_time"}
+
+
+@pytest.mark.parametrize(
+    ("day", "at", "duration", "error", "reason"),
+    [
+        (date(2026, 12, 6), time(10), 30, errors.OutsideWorkingHours, "day_off"),  # Sunday
+        (date(2026, 12, 25), time(10), 30, errors.OutsideWorkingHours, "holiday"),
+        (date(2026, 12, 2), time(8, 30), 30, errors.OutsideWorkingHours, "outside_hours"),
+        (date(2026, 12, 2), time(16, 45), 30, errors.OutsideWorkingHours, "outside_hours"),  # runs past 17:00
+        (date(2026, 12, 2), time(11, 45), 30, errors.OutsideWorkingHours, "break"),  # runs into lunch
+        (date(2026, 12, 2), time(12, 15), 15, errors.OutsideWorkingHours, "break"),
+    ],
+)
+def test_booking_rules_refuse(day, at, duration, error, reason):
+    av = Availability(
+        hours(("09:00", "17:00"), days=("monday", "tuesday", "wednesday", "thursday", "friday")),
+        breaks=(Break(time(12), time(13)),),
+        holidays=frozenset({date(2026, 12, 25)}),
+    )
+    with pytest.raises(error) as refused:
+        check_bookable(av, NY, day, at, duration, 0, EARLY, NOTICE)
+    assert refused.value.details == {"reason": reason}
+
+
+def test_booking_in_the_past_short_notice_and_over_the_limit_are_refused():
+    av = Availability(hours(("09:00", "17:00")), max_patients_per_day=3)
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 10:00 local
+    with pytest.raises(errors.InThePast):
+        check_bookable(av, NY, date(2026, 12, 2), time(9, 30), 30, 0, now, NOTICE)
+    with pytest.raises(errors.TooShortNotice):
+        check_bookable(av, NY, date(2026, 12, 2), time(10, 30), 30, 0, now, NOTICE)
+    with pytest.raises(errors.DailyLimitReached):
+        check_bookable(av, NY, date(2026, 12, 2), time(14), 30, 3, now, NOTICE)
+    # and the case that passes
+    start, end = check_bookable(av, NY, date(2026, 12, 2), time(11), 30, 2, now, NOTICE)
+    assert (start, end) == (datetime(2026, 12, 2, 16, tzinfo=UTC), datetime(2026, 12, 2, 16, 30, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ((0, 60), (15, 30), True),  # 60 over an inner 15
+        ((15, 30), (0, 60), True),  # 15 inside a 60
+        ((0, 30), (30, 60), False),  # touching ends
+        ((30, 60), (0, 30), False),
+        ((0, 30), (29, 45), True),
+        ((0, 30), (0, 30), True),
+    ],
+)
+def test_overlap(a, b, expected):
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def iv(p):
+        return (base + timedelta(minutes=p[0]), base + timedelta(minutes=p[1]))
+
+    assert overlaps(iv(a), iv(b)) is expected
