@@ -8,10 +8,11 @@ from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.system import system_api
-from chalicelib.observability import correlate, logger
+from chalicelib.observability import correlate, logger, metrics
 
 app = Chalice(app_name="clinic-booking")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(correlate, "http")
 
 for blueprint in (system_api, doctors_api, appointments_api, admin_api):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from chalicelib.config import Settings
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.doctors import DoctorService
-from chalicelib.services.ports import Clock, Idempotency, IdGenerator
+from chalicelib.services.ports import AppointmentStore, Clock, Idempotency, IdGenerator
 
 
 @dataclass
@@ -18,6 +18,7 @@ class Container:
     settings: Settings
     clock: Clock
     ids: IdGenerator
+    store: AppointmentStore
     booking: BookingService
     doctors: DoctorService
     idempotency: Idempotency
@@ -44,6 +45,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         settings=settings,
         clock=clock,
         ids=ids,
+        store=store,
         booking=BookingService(doctor_repo, store, clock, ids, policy),
         doctors=DoctorService(doctor_repo, clock, ids),
         idempotency=PowertoolsIdempotency(settings),

@@ -360,21 +360,19 @@ class DynamoAppointmentStore:
                 self._send(tx, token)
                 return
             except TransactWriteError as exc:
-                if exc.cause_response_code is None:  # network error or timeout: outcome unknown, resend same token
+                if _error_code(exc) is None:  # network error or timeout: outcome unknown, resend same token
                     try:
                         self._send(tx, token)
                         return
                     except TransactWriteError as again:
                         exc = again
-                        if exc.cause_response_code is None:
+                        if _error_code(exc) is None:
                             raise ServiceBusy("The database did not answer in time; please retry.") from again
-                reasons = [(r.code if r else None) for r in (exc.cancellation_reasons or [])]
+                reasons = [(r.code if r else None) for r in (getattr(exc.cause, "cancellation_reasons", None) or [])]
                 failed = [tags[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
                 if failed:
                     raise _domain_error_for(failed) from exc
-                retryable = exc.cause_response_code in THROTTLING_CODES or any(
-                    code in RETRYABLE_REASONS for code in reasons
-                )
+                retryable = _error_code(exc) in THROTTLING_CODES or any(code in RETRYABLE_REASONS for code in reasons)
                 if not retryable:
                     raise
                 if attempt + 1 < self._attempts:
@@ -384,6 +382,15 @@ class DynamoAppointmentStore:
     def _send(self, tx: _Transaction, token: str) -> None:
         with TransactWrite(connection=self.connection, client_request_token=token) as transaction:
             tx.apply(transaction)
+
+
+def _error_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code, or None when no response came back (timeout, connection error)."""
+    response = getattr(exc.cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code else None
 
 
 def _domain_error_for(failed_tags: list[str]) -> Exception:
@@ -404,7 +411,7 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except PynamoDBException as exc:
-        code = getattr(exc, "cause_response_code", None)
+        code = _error_code(exc)
         if code in THROTTLING_CODES or code is None:
             raise ServiceBusy("The database is busy right now; please retry.") from exc
         raise

@@ -27,7 +27,7 @@ class PowertoolsIdempotency:
         self._persistence = DynamoDBPersistenceLayer(
             table_name=settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
         )
-        config = IdempotencyConfig(
+        self._config = config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="payload",
             raise_on_no_idempotency_key=True,
@@ -40,12 +40,21 @@ class PowertoolsIdempotency:
 
         self._guarded = _guarded
 
-    def run(self, key: str, payload: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def run(
+        self,
+        key: str,
+        payload: dict[str, Any],
+        action: Callable[[], dict[str, Any]],
+        lambda_context: Any = None,
+    ) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
             IdempotencyValidationError,
         )
 
+        if lambda_context is not None:
+            # lets an in-progress record expire with the Lambda's own timeout, not the default hour
+            self._config.register_lambda_context(lambda_context)
         try:
             result: dict[str, Any] = self._guarded(request={"key": key, "payload": payload}, action=action)
             return result

@@ -13,6 +13,7 @@ from chalicelib.api.views import appointment_json
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.identity import Caller
+from chalicelib.observability import count
 from chalicelib.services.booking import BookingRequest, ListFilter
 
 appointments_api = Blueprint(__name__)
@@ -53,7 +54,9 @@ def book(call: Call) -> dict[str, Any]:
     c = container.current()
 
     def run() -> dict[str, Any]:
-        return _shape(call.caller, c.booking.book(call.caller, request))
+        booked = c.booking.book(call.caller, request)
+        count("BookingCreated")
+        return _shape(call.caller, booked)
 
     key = call.headers.get("idempotency-key")
     if key is None:
@@ -61,7 +64,7 @@ def book(call: Call) -> dict[str, Any]:
     if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
         raise InvalidInput("Invalid Idempotency-Key.", {"fields": {"Idempotency-Key": "1-128 printable characters"}})
     # Keys are scoped per caller, so two users can never see each other's stored answer.
-    return c.idempotency.run(f"{call.caller.subject}:{key}", call.raw_body or {}, run)
+    return c.idempotency.run(f"{call.caller.subject}:{key}", call.raw_body or {}, run, appointments_api.lambda_context)
 
 
 @endpoint(
@@ -90,6 +93,7 @@ def get_appointment(call: Call) -> dict[str, Any]:
 def reschedule(call: Call) -> dict[str, Any]:
     body: s.RescheduleIn = call.body
     moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time)
+    count("BookingRescheduled")
     return _shape(call.caller, moved)
 
 
@@ -103,7 +107,9 @@ def reschedule(call: Call) -> dict[str, Any]:
     tags=("appointments",),
 )
 def cancel(call: Call) -> dict[str, Any]:
-    return _shape(call.caller, container.current().booking.cancel(call.caller, call.params["id"]))
+    cancelled = container.current().booking.cancel(call.caller, call.params["id"])
+    count("BookingCancelled")
+    return _shape(call.caller, cancelled)
 
 
 @endpoint(

@@ -21,6 +21,7 @@ from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
 from chalicelib.api.schemas import ID_PATTERN, _strict_date
 from chalicelib.domain.errors import DomainError, InvalidInput
 from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
+from chalicelib.observability import count_error
 
 log = logging.getLogger("clinic.api")
 
@@ -86,7 +87,9 @@ def endpoint(
             try:
                 return _handle(blueprint, spec, handler, params)
             except DomainError as exc:
-                return for_domain_error(exc)
+                response = for_domain_error(exc)
+                count_error(response.body["error"]["code"])
+                return response
             except Exception:  # a bug: log it with its trace, answer in the contract's shape
                 log.exception("unhandled error on %s %s", spec.method, spec.path)
                 return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")

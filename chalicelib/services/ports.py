@@ -53,6 +53,12 @@ class AppointmentStore(Protocol):
 
 
 class Idempotency(Protocol):
-    def run(self, key: str, payload: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def run(
+        self,
+        key: str,
+        payload: dict[str, Any],
+        action: Callable[[], dict[str, Any]],
+        lambda_context: Any = None,
+    ) -> dict[str, Any]:
         """Run `action` once per key; a repeat with the same payload returns the stored result."""
         ...

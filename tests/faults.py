@@ -1,0 +1,82 @@
+"""Inject DynamoDB faults through botocore's own event hooks (no patching of our modules).
+
+A `before-call` handler that returns a response short-circuits the HTTP call, so the fault is exactly what
+DynamoDB would answer; an `after-call` handler that raises simulates a response lost after the write landed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ReadTimeoutError
+
+
+@dataclass
+class _Http:
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+
+
+def transaction_cancelled(items: int, reason: str = "TransactionConflict") -> tuple[_Http, dict[str, Any]]:
+    return _Http(400), {
+        "Error": {"Code": "TransactionCanceledException", "Message": f"Transaction cancelled [{reason}]"},
+        "CancellationReasons": [{"Code": reason, "Message": reason}] + [{"Code": "None"}] * (items - 1),
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+
+
+def throttled() -> tuple[_Http, dict[str, Any]]:
+    return _Http(400), {
+        "Error": {"Code": "ThrottlingException", "Message": "Rate of requests exceeds the allowed throughput."},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+
+
+def dynamodb_clients(store: Any) -> list[Any]:
+    """The botocore clients the app uses: the store's transaction connection and each model's own."""
+    from chalicelib.adapters.models import ALL_MODELS
+
+    clients = {id(store.connection.client): store.connection.client}
+    for model in ALL_MODELS:
+        client = model._get_connection().connection.client
+        clients[id(client)] = client
+    return list(clients.values())
+
+
+class FaultInjector:
+    """Queue faults for the next calls of an operation on the app's DynamoDB clients; counts every call."""
+
+    def __init__(self, store: Any) -> None:
+        self.clients = dynamodb_clients(store)
+        self.calls: dict[str, int] = {}
+        self._queued: dict[str, list[Any]] = {}
+        self._lose_responses: dict[str, int] = {}
+        for client in self.clients:
+            client.meta.events.register("before-call.dynamodb.*", self._before)
+            client.meta.events.register("after-call.dynamodb.*", self._after)
+
+    def fail(self, operation: str, *responses: tuple[_Http, dict[str, Any]]) -> None:
+        self._queued.setdefault(operation, []).extend(responses)
+
+    def lose_response(self, operation: str, times: int = 1) -> None:
+        """The call reaches DynamoDB, but the client sees a read timeout."""
+        self._lose_responses[operation] = times
+
+    def _before(self, model: Any, **_: Any) -> Any:
+        name = model.name
+        self.calls[name] = self.calls.get(name, 0) + 1
+        queue = self._queued.get(name)
+        return queue.pop(0) if queue else None
+
+    def _after(self, model: Any, http_response: Any, **_: Any) -> None:
+        left = self._lose_responses.get(model.name, 0)
+        if left and http_response.status_code < 300:
+            self._lose_responses[model.name] = left - 1
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.meta.events.unregister("before-call.dynamodb.*", self._before)
+            client.meta.events.unregister("after-call.dynamodb.*", self._after)

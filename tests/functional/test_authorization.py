@@ -1,0 +1,136 @@
+"""Every route refuses a missing identity (401), a wrong role (403) and another person's objects (403/404)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.api.http import ROUTES
+from tests.helpers import admin, doctor, patient, token
+
+DAY = "2026-12-02"
+
+
+@pytest.fixture
+def world(api):
+    d1 = api.doctor_with_hours()
+    d2 = api.doctor_with_hours(name="Dr. Other")
+    booked = api.call(
+        "POST",
+        "/api/appointments",
+        patient(),
+        {"doctorId": d1["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r"},
+    )
+    assert booked.status_code == 201
+    return {"d1": d1["id"], "d2": d2["id"], "a": booked.data["id"]}
+
+
+def routes(w):
+    """(method, path, body) for every protected route, filled with the world's ids."""
+    booking = {"doctorId": w["d1"], "date": DAY, "time": "11:00", "type": "in-person", "reason": "r"}
+    return {
+        ("GET", "/api/doctors"): ("/api/doctors", None),
+        ("GET", "/api/doctors/{doctorId}"): (f"/api/doctors/{w['d1']}", None),
+        ("POST", "/api/admin/doctors"): (
+            "/api/admin/doctors",
+            {"name": "N", "specialty": "S", "location": "L", "timezone": "UTC", "telehealth": False},
+        ),
+        ("PUT", "/api/admin/doctors/{doctorId}/availability"): (
+            f"/api/admin/doctors/{w['d1']}/availability",
+            {"workingHours": {"monday": [{"start": "09:00", "end": "10:00"}]}},
+        ),
+        ("GET", "/api/appointments/availability/{doctorId}/{date}"): (
+            f"/api/appointments/availability/{w['d1']}/{DAY}",
+            None,
+        ),
+        ("POST", "/api/appointments"): ("/api/appointments", booking),
+        ("GET", "/api/appointments/{id}"): (f"/api/appointments/{w['a']}", None),
+        ("PUT", "/api/appointments/{id}/reschedule"): (
+            f"/api/appointments/{w['a']}/reschedule",
+            {"date": DAY, "time": "14:00"},
+        ),
+        ("DELETE", "/api/appointments/{id}"): (f"/api/appointments/{w['a']}", None),
+        ("PATCH", "/api/appointments/{id}/status"): (f"/api/appointments/{w['a']}/status", {"status": "confirmed"}),
+        ("GET", "/api/appointments/patient/{patientId}"): ("/api/appointments/patient/patient-1", None),
+        ("GET", "/api/appointments/doctor/{doctorId}"): (f"/api/appointments/doctor/{w['d1']}", None),
+        ("GET", "/api/admin/appointments/{id}/audit"): (f"/api/admin/appointments/{w['a']}/audit", None),
+    }
+
+
+def test_the_matrix_covers_every_protected_route(world):
+    protected = {(r.method, r.path) for r in ROUTES if not r.public}
+    assert protected == set(routes(world))
+
+
+def test_no_identity_is_401_everywhere(api, world):
+    for (method, _), (path, body) in routes(world).items():
+        refused = api.call(method, path, {}, body)
+        assert refused.status_code == 401, (method, path)
+        assert refused.data["error"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "x", "cognito:username": "x"},  # no group
+        {"sub": "x", "cognito:username": "x", "cognito:groups": ["visitors"]},
+        {"sub": "x", "cognito:username": "x", "cognito:groups": ["doctors"]},  # doctor without a doctor id
+    ],
+)
+def test_an_identity_without_a_role_is_403_everywhere(api, world, claims):
+    for (method, _), (path, body) in routes(world).items():
+        refused = api.call(method, path, {"Authorization": token(claims)}, body)
+        assert refused.status_code == 403, (method, path)
+
+
+ADMIN_ONLY = [
+    ("POST", "/api/admin/doctors"),
+    ("PUT", "/api/admin/doctors/{doctorId}/availability"),
+    ("GET", "/api/admin/appointments/{id}/audit"),
+]
+
+
+@pytest.mark.parametrize("route", ADMIN_ONLY)
+def test_admin_routes_refuse_patients_and_doctors(api, world, route):
+    path, body = routes(world)[route]
+    for who in (patient(), doctor(world["d1"])):
+        refused = api.call(route[0], path, who, body)
+        assert (refused.status_code, refused.data["error"]["code"]) == (403, "FORBIDDEN")
+    assert api.call(route[0], path, admin(), body).status_code in (200, 201)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        ("GET", "/api/appointments/{id}"),
+        ("PUT", "/api/appointments/{id}/reschedule"),
+        ("DELETE", "/api/appointments/{id}"),
+        ("PATCH", "/api/appointments/{id}/status"),
+    ],
+)
+def test_another_patients_or_doctors_appointment_is_not_found(api, world, route):
+    path, body = routes(world)[route]
+    for stranger in (patient("intruder"), doctor(world["d2"])):
+        refused = api.call(route[0], path, stranger, body)
+        assert (refused.status_code, refused.data["error"]["code"]) == (404, "NOT_FOUND")
+    # and nothing changed
+    assert api.call("GET", f"/api/appointments/{world['a']}", patient()).data["status"] == "scheduled"
+
+
+def test_foreign_lists_are_forbidden(api, world):
+    assert api.call("GET", "/api/appointments/patient/patient-1", patient("intruder")).status_code == 403
+    assert api.call("GET", f"/api/appointments/doctor/{world['d1']}", patient()).status_code == 403
+    assert api.call("GET", f"/api/appointments/doctor/{world['d1']}", doctor(world["d2"])).status_code == 403
+    assert api.call("GET", f"/api/appointments/doctor/{world['d1']}", admin()).status_code == 200
+
+
+def test_booking_for_someone_else_is_forbidden(api, world):
+    base = {"doctorId": world["d1"], "date": DAY, "time": "15:00", "type": "in-person", "reason": "r"}
+    as_patient = api.call("POST", "/api/appointments", patient(), {**base, "patientId": "patient-2"})
+    assert as_patient.status_code == 403
+    other_doctor = api.call("POST", "/api/appointments", doctor(world["d2"]), {**base, "patientId": "p"})
+    assert other_doctor.status_code == 403
+
+
+def test_public_routes_need_no_identity(api):
+    assert api.call("GET", "/health", {}).data == {"status": "ok"}
+    assert api.call("GET", "/openapi.json", {}).status_code == 200

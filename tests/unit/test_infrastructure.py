@@ -1,0 +1,77 @@
+"""template.yaml agrees with the pynamodb models and with the stage configuration, and passes cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cfnlint.decode.cfn_yaml import load
+
+from chalicelib.adapters.models import ALL_MODELS, table_names
+from chalicelib.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load(str(ROOT / "template.yaml"))
+TABLES = {
+    name: res["Properties"] for name, res in TEMPLATE["Resources"].items() if res["Type"] == "AWS::DynamoDB::Table"
+}
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+
+
+def table_for(stage_name: str) -> dict[str, dict]:
+    """Template tables by their resolved name for a stage (`!Sub clinic-${Stage}-x`)."""
+    out = {}
+    for props in TABLES.values():
+        name = props["TableName"]["Fn::Sub"] if isinstance(props["TableName"], dict) else props["TableName"]
+        out[name.replace("${Stage}", stage_name)] = props
+    return out
+
+
+def _keys(schema: list[dict]) -> set[tuple[str, str]]:
+    return {(k["AttributeName"], k["KeyType"]) for k in schema}
+
+
+def _attrs(defs: list[dict]) -> set[tuple[str, str]]:
+    return {(a["AttributeName"], a["AttributeType"]) for a in defs}
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_template_tables_match_the_models(model):
+    settings = Settings.from_env({"TABLE_PREFIX": "clinic-dev"})
+    props = table_for("dev")[table_names(settings)[model]]
+    schema = model._get_schema()
+    assert _keys(props["KeySchema"]) == _keys(schema["key_schema"])
+    assert _attrs(props["AttributeDefinitions"]) == _attrs(schema["attribute_definitions"])
+    template_indexes = {
+        gsi["IndexName"]: (_keys(gsi["KeySchema"]), gsi["Projection"]["ProjectionType"])
+        for gsi in props.get("GlobalSecondaryIndexes", [])
+    }
+    model_indexes = {
+        gsi["index_name"]: (_keys(gsi["key_schema"]), gsi["projection"]["ProjectionType"])
+        for gsi in schema["global_secondary_indexes"]
+    }
+    assert template_indexes == model_indexes
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_stage_names_tables_the_template_creates(stage):
+    env = {**CONFIG["environment_variables"], **CONFIG["stages"][stage]["environment_variables"]}
+    created = set(table_for(stage))
+    configured = {v for k, v in env.items() if k.endswith("_TABLE")}
+    assert configured == created
+
+
+def test_every_table_setting_the_code_reads_is_configured():
+    code = (ROOT / "chalicelib" / "config.py").read_text()
+    read = set(re.findall(r'env.get\("([A-Z_]+_TABLE)"', code))
+    for stage in ("dev", "prod"):
+        assert read <= set(CONFIG["stages"][stage]["environment_variables"])
+
+
+def test_cfn_lint_passes():
+    from cfnlint.api import lint_all
+
+    findings = lint_all((ROOT / "template.yaml").read_text())
+    assert [str(f) for f in findings if f.rule.id.startswith("E")] == []
