@@ -36,7 +36,7 @@ reset:
 	rm -rf .data
 
 test: install lint
-	$(PY) -m pytest tests -p no:cacheprovider; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
+	$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
 
 test-fast: install
 	$(PY) -m pytest tests/unit tests/functional -q

@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.errors import (
-    DailyLimitReached,
     InThePast,
     OutsideWorkingHours,
     TooShortNotice,
@@ -171,11 +170,13 @@ def check_bookable(
     day: date,
     wall: time,
     duration: int,
-    booked: int,
     now: datetime,
     min_notice: timedelta,
 ) -> Interval:
-    """The UTC interval of a booking at a local date and time, or the rule it breaks."""
+    """The UTC interval of a booking at a local date and time, or the rule it breaks.
+
+    The daily limit is not checked here: the booking transaction's conditional counter enforces it, so a
+    booking needs no read of the day first."""
     weekday = WEEKDAYS[day.weekday()]
     if day in availability.holidays:
         raise OutsideWorkingHours("The doctor does not work on this holiday.", {"reason": "holiday"})
@@ -207,10 +208,6 @@ def check_bookable(
     if start < now + min_notice:
         raise TooShortNotice(
             "Appointments need more notice.", {"minimumNoticeMinutes": int(min_notice.total_seconds() // 60)}
-        )
-    if booked >= availability.max_patients_per_day:
-        raise DailyLimitReached(
-            "The doctor's daily limit is reached.", {"maxPatientsPerDay": availability.max_patients_per_day}
         )
     return booking
 

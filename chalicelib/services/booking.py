@@ -131,16 +131,8 @@ class BookingService:
             raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
         duration = request.duration or doctor.schedule.appointment_duration
         now = self._clock.now()
-        state = self._store.day_state(doctor.id, request.date)
         start, end = check_bookable(
-            doctor.schedule,
-            doctor.zone,
-            request.date,
-            request.time,
-            duration,
-            state.booked,
-            now,
-            self.policy.min_notice,
+            doctor.schedule, doctor.zone, request.date, request.time, duration, now, self.policy.min_notice
         )
         appointment = Appointment(
             id=self._ids.new_id(),
@@ -173,11 +165,8 @@ class BookingService:
         now = self._clock.now()
         check_change_allowed(caller, before, now, self.policy.patient_change_window)
         doctor = self.doctor(before.doctor_id)
-        same_day = new_date.isoformat() == before.date
-        # On the same day this appointment's own booking is counted already; it moves, it does not add one.
-        booked = self._store.day_state(doctor.id, new_date).booked - (1 if same_day else 0)
         start, end = check_bookable(
-            doctor.schedule, doctor.zone, new_date, new_time, before.duration, booked, now, self.policy.min_notice
+            doctor.schedule, doctor.zone, new_date, new_time, before.duration, now, self.policy.min_notice
         )
         after = replace(
             before,

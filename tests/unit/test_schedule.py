@@ -123,7 +123,7 @@ def test_fall_back_hour_is_offered_once(zone, day):
 
 def test_booking_in_fall_back_hour_takes_the_first_pass_so_the_second_cannot_double_book():
     av = Availability(hours(("00:00", "04:00")))
-    first = check_bookable(av, NY, date(2026, 11, 1), time(1, 30), 30, 0, EARLY, NOTICE)
+    first = check_bookable(av, NY, date(2026, 11, 1), time(1, 30), 30, EARLY, NOTICE)
     assert first[0] == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
     slots = generate_slots(av, NY, date(2026, 11, 1), 30, DayState(taken_by([first])), EARLY, NOTICE)
     assert [s.local_time for s in slots if not s.available] == ["01:30"]
@@ -132,7 +132,7 @@ def test_booking_in_fall_back_hour_takes_the_first_pass_so_the_second_cannot_dou
 def test_booking_a_nonexistent_local_time_is_refused():
     av = Availability(hours(("01:00", "04:00")))
     with pytest.raises(errors.OutsideWorkingHours) as refused:
-        check_bookable(av, NY, date(2026, 3, 8), time(2, 30), 30, 0, EARLY, NOTICE)
+        check_bookable(av, NY, date(2026, 3, 8), time(2, 30), 30, EARLY, NOTICE)
     assert refused.value.details == {"reason": "nonexistent_local_time"}
 
 
@@ -154,21 +154,19 @@ def test_booking_rules_refuse(day, at, duration, error, reason):
         holidays=frozenset({date(2026, 12, 25)}),
     )
     with pytest.raises(error) as refused:
-        check_bookable(av, NY, day, at, duration, 0, EARLY, NOTICE)
+        check_bookable(av, NY, day, at, duration, EARLY, NOTICE)
     assert refused.value.details == {"reason": reason}
 
 
-def test_booking_in_the_past_short_notice_and_over_the_limit_are_refused():
-    av = Availability(hours(("09:00", "17:00")), max_patients_per_day=3)
+def test_booking_in_the_past_and_at_short_notice_are_refused():
+    av = Availability(hours(("09:00", "17:00")))
     now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 10:00 local
     with pytest.raises(errors.InThePast):
-        check_bookable(av, NY, date(2026, 12, 2), time(9, 30), 30, 0, now, NOTICE)
+        check_bookable(av, NY, date(2026, 12, 2), time(9, 30), 30, now, NOTICE)
     with pytest.raises(errors.TooShortNotice):
-        check_bookable(av, NY, date(2026, 12, 2), time(10, 30), 30, 0, now, NOTICE)
-    with pytest.raises(errors.DailyLimitReached):
-        check_bookable(av, NY, date(2026, 12, 2), time(14), 30, 3, now, NOTICE)
+        check_bookable(av, NY, date(2026, 12, 2), time(10, 30), 30, now, NOTICE)
     # and the case that passes
-    start, end = check_bookable(av, NY, date(2026, 12, 2), time(11), 30, 2, now, NOTICE)
+    start, end = check_bookable(av, NY, date(2026, 12, 2), time(11), 30, now, NOTICE)
     assert (start, end) == (datetime(2026, 12, 2, 16, tzinfo=UTC), datetime(2026, 12, 2, 16, 30, tzinfo=UTC))
 
 
