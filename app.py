@@ -7,6 +7,7 @@ from chalice import Chalice, ConvertToMiddleware
 from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
 from chalicelib.api.doctors import doctors_api
+from chalicelib.api.errors import contract_errors
 from chalicelib.api.system import system_api
 from chalicelib.observability import correlate, logger, metrics
 
@@ -14,6 +15,7 @@ app = Chalice(app_name="clinic-booking")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(correlate, "http")
+app.register_middleware(contract_errors, "http")
 
 for blueprint in (system_api, doctors_api, appointments_api, admin_api):
     app.register_blueprint(blueprint)

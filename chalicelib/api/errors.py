@@ -41,3 +41,21 @@ def for_domain_error(error: e.DomainError) -> Response:
                 code = error.code
             return error_response(status, code, error.message, error.details)
     return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+
+
+CHALICE_CODES = {
+    "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
+    "MethodNotAllowedError": "METHOD_NOT_ALLOWED",
+    "BadRequestError": "VALIDATION_ERROR",
+    "InternalServerError": "INTERNAL_ERROR",
+}
+
+
+def contract_errors(event: Any, get_response: Any) -> Response:
+    """Chalice answers some requests itself (415, 405) in its own shape; give them the contract's shape."""
+    response: Response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = CHALICE_CODES.get(str(body["Code"]), "ERROR")
+        return error_response(response.status_code, code, str(body["Message"]))
+    return response

@@ -124,3 +124,11 @@ def test_unknown_ids_are_404(api, doc):
     assert api.call("PUT", "/api/admin/doctors/nobody/availability", admin(), {"workingHours": {}}).status_code == 404
     missing = api.call("POST", "/api/appointments", patient(), booking(doc, doctorId="nobody"))
     assert (missing.status_code, missing.data["error"]["code"]) == (404, "NOT_FOUND")
+
+
+def test_chalice_level_refusals_use_the_contract_shape(api, doc):
+    wrong_type = api.call("POST", "/api/appointments", {**patient(), "Content-Type": "text/plain"}, "hello")
+    assert wrong_type.status_code == 415
+    assert wrong_type.data["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    wrong_method = api.call("PATCH", "/api/doctors", patient())
+    assert wrong_method.status_code == 405 and wrong_method.data["error"]["code"] == "METHOD_NOT_ALLOWED"

@@ -1,0 +1,396 @@
+"""`make bench`: figures and ratios measured in one run against DynamoDB Local (no timed assertions anywhere).
+
+1. DynamoDB calls per operation, counted from botocore events (and proof that nothing scans).
+2. Availability latency with 100,000 appointments of other doctors and days, as a ratio to an empty table.
+3. Booking overhead: the service's booking as a ratio to a bare pynamodb TransactWrite of the same items.
+4. Cold start: importing the Lambda entry point as a ratio to `import boto3`, in fresh processes.
+5. Peak memory of a process that served 1,000 requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+from chalicelib import container  # noqa: E402
+from chalicelib.adapters import models  # noqa: E402
+from chalicelib.adapters.idempotency import create_idempotency_table  # noqa: E402
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.domain.appointments import AppointmentType  # noqa: E402
+from chalicelib.domain.identity import Caller, Role  # noqa: E402
+from chalicelib.domain.schedule import Availability, WallInterval  # noqa: E402
+from chalicelib.services.booking import BookingRequest  # noqa: E402
+from infra.local.dynamodb_local import DynamoDBLocal  # noqa: E402
+
+ADMIN = Caller("bench-admin", Role.ADMIN)
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+DAY = date(2026, 12, 2)
+WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class FrozenClock:
+    def now(self) -> datetime:
+        return NOW
+
+
+def wire(ddb: DynamoDBLocal, prefix: str) -> container.Container:
+    import boto3
+
+    settings = Settings.from_env({"TABLE_PREFIX": prefix, "AWS_REGION": "us-east-1", "DYNAMODB_ENDPOINT": ddb.endpoint})
+    models.create_tables(settings)
+    create_idempotency_table(settings, boto3.client("dynamodb", region_name="us-east-1", endpoint_url=ddb.endpoint))
+    built = container.build(settings, clock=FrozenClock())
+    container.use(built)
+    return built
+
+
+def all_clients(wired: container.Container) -> list[Any]:
+    clients = {id(wired.store.connection.client): wired.store.connection.client}  # type: ignore[attr-defined]
+    for model in models.ALL_MODELS:
+        client = model._get_connection().connection.client
+        clients[id(client)] = client
+    return list(clients.values())
+
+
+class CallCounter:
+    """Counts DynamoDB API calls by operation on every client the app uses (botocore before-call events)."""
+
+    def __init__(self, wired: container.Container) -> None:
+        self.counts: Counter[str] = Counter()
+        for client in all_clients(wired):
+            client.meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.counts[model.name] += 1
+
+    def measure(self, action: Any) -> dict[str, int]:
+        self.counts.clear()
+        action()
+        return dict(self.counts)
+
+
+def doctor(wired: container.Container, name: str = "Dr. Bench", max_per_day: int = 500) -> str:
+    hours = {d: (WallInterval(wall(0), wall(23, 55)),) for d in WEEK}
+    av = Availability(working_hours=hours, max_patients_per_day=max_per_day, appointment_duration=30)
+    return wired.doctors.register(name, "GP", "Room 1", "America/New_York", True, "custom", av).id
+
+
+def request(doctor_id: str, day: date, at: wall, patient: str, duration: int = 30) -> BookingRequest:
+    return BookingRequest(doctor_id, day, at, AppointmentType.IN_PERSON, "bench", patient_id=patient, duration=duration)
+
+
+def timed(action: Any, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
+# --- 1. calls per operation ------------------------------------------------------------------------------------
+def bench_calls(ddb: DynamoDBLocal) -> dict[str, Any]:
+    wired = wire(ddb, "bench-calls")
+    counter = CallCounter(wired)
+    doc = doctor(wired)
+    booking = wired.booking
+    out: dict[str, Any] = {}
+    made: list[Any] = []
+    out["book"] = counter.measure(lambda: made.append(booking.book(ADMIN, request(doc, DAY, wall(10), "p1"))))
+    out["availability"] = counter.measure(lambda: booking.availability(doc, DAY, None))
+    out["get"] = counter.measure(lambda: booking.get(ADMIN, made[0].id))
+    out["reschedule"] = counter.measure(lambda: booking.reschedule(ADMIN, made[0].id, DAY, wall(11)))
+    out["cancel"] = counter.measure(lambda: booking.cancel(ADMIN, made[0].id))
+    from chalicelib.services.booking import ListFilter
+
+    out["list_for_doctor"] = counter.measure(lambda: booking.list_for_doctor(ADMIN, doc, ListFilter()))
+    out["search_doctors"] = counter.measure(lambda: wired.doctors.search(q="bench"))
+    out["scans_in_all_of_the_above"] = 0  # replaced below from the running total
+    total: Counter[str] = Counter()
+    for value in out.values():
+        if isinstance(value, dict):
+            total.update(value)
+    out["scans_in_all_of_the_above"] = total.get("Scan", 0)
+    return out
+
+
+# --- 2. availability with 100,000 other appointments -------------------------------------------------------------
+def fill(ddb: DynamoDBLocal, settings: Settings, count: int) -> float:
+    """Write `count` 5-minute appointments of 200 other doctors over 365 days, each with its doctor lock,
+    patient lock and day counter, with BatchWriteItem (the same item shapes the store writes)."""
+    import boto3
+
+    from chalicelib.adapters import keys
+
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=ddb.endpoint)
+    start_day = date(2027, 1, 1)
+
+    def items(i: int) -> list[tuple[str, dict[str, Any]]]:
+        doctor_id = f"other-{i % 200}"
+        day = start_day + timedelta(days=(i // 200) % 365)
+        slot = (i // (200 * 365)) % 200
+        starts = datetime.combine(day, wall(0), tzinfo=UTC) + timedelta(minutes=5 * slot)
+        appointment_id = f"bench-{i}"
+        s = keys.instant(starts)
+        return [
+            (
+                settings.appointments_table,
+                {
+                    "id": {"S": appointment_id},
+                    "doctor_id": {"S": doctor_id},
+                    "patient_id": {"S": f"pt-{i}"},
+                    "starts_at": {"S": s},
+                    "ends_at": {"S": keys.instant(starts + timedelta(minutes=5))},
+                    "date": {"S": day.isoformat()},
+                    "time": {"S": starts.strftime("%H:%M")},
+                    "status": {"S": "scheduled"},
+                    "duration": {"N": "5"},
+                    "type": {"S": "in-person"},
+                    "reason": {"S": "x"},
+                    "version": {"N": "1"},
+                },
+            ),
+            (
+                settings.schedule_table,
+                {
+                    "pk": {"S": keys.doctor_day_pk(doctor_id, day)},
+                    "sk": {"S": keys.slot_sk(starts)},
+                    "appointment_id": {"S": appointment_id},
+                },
+            ),
+            (
+                settings.schedule_table,
+                {
+                    "pk": {"S": keys.patient_day_pk(f"pt-{i}", starts)},
+                    "sk": {"S": keys.slot_sk(starts)},
+                    "appointment_id": {"S": appointment_id},
+                },
+            ),
+            (
+                settings.schedule_table,
+                {
+                    "pk": {"S": keys.doctor_day_pk(doctor_id, day)},
+                    "sk": {"S": keys.COUNTER_SK},
+                    "booked": {"N": str(slot + 1)},
+                },
+            ),
+        ]
+
+    def write(chunk: range) -> None:
+        batch: list[tuple[str, dict[str, Any]]] = []
+        for i in chunk:
+            batch.extend(items(i))
+        for at in range(0, len(batch), 25):
+            request: dict[str, list[dict[str, Any]]] = {}
+            for table, item in batch[at : at + 25]:
+                request.setdefault(table, []).append({"PutRequest": {"Item": item}})
+            while request:
+                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    started = time.perf_counter()
+    chunks = [range(n, min(n + 500, count)) for n in range(0, count, 500)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, chunks))
+    return time.perf_counter() - started
+
+
+def bench_availability(ddb: DynamoDBLocal, appointments: int, repeat: int) -> dict[str, Any]:
+    wired = wire(ddb, "bench-avail")
+    doc = doctor(wired)
+    for n, at in enumerate((wall(9), wall(10, 30), wall(14))):
+        wired.booking.book(ADMIN, request(doc, DAY, at, f"p{n}"))
+    read = lambda: wired.booking.availability(doc, DAY, None)  # noqa: E731
+    timed(read, 20)  # warm up
+    empty = timed(read, repeat)
+    fill_seconds = fill(ddb, wired.settings, appointments)
+    timed(read, 20)
+    full = timed(read, repeat)
+    return {
+        "other_appointments": appointments,
+        "fill_seconds": round(fill_seconds, 1),
+        "empty_median_ms": ms(empty),
+        "full_median_ms": ms(full),
+        "ratio_full_to_empty": round(statistics.median(full) / statistics.median(empty), 3),
+        "goal": "<= 1.3",
+    }
+
+
+# --- 3. booking overhead -----------------------------------------------------------------------------------------
+def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.adapters import dynamo
+    from chalicelib.domain.audit import audit_of
+
+    wired = wire(ddb, "bench-book")
+    doc = doctor(wired)
+    store: dynamo.DynamoAppointmentStore = wired.store  # type: ignore[assignment]
+    slots = [(DAY + timedelta(days=d), wall(h, m)) for d in range(30) for h in range(0, 23) for m in (0, 30)]
+    service_samples: list[float] = []
+    bare_samples: list[float] = []
+    for n in range(repeat):
+        # the service: read the doctor, check the rules, one transaction
+        day, at = slots[2 * n]
+        start = time.perf_counter()
+        wired.booking.book(ADMIN, request(doc, day, at, f"svc-{n}"))
+        service_samples.append(time.perf_counter() - start)
+        # bare pynamodb: the same items (appointment, 12 locks, counter, audit), prepared outside the timing
+        day, at = slots[2 * n + 1]
+        template = wired.booking.book(ADMIN, request(doc, day, at, f"tpl-{n}"))
+        wired.booking.cancel(ADMIN, template.id)
+        appointment = dataclasses.replace(template, id=f"bare-{n}")
+        audit = audit_of(f"bare-audit-{n}", ADMIN, "booked", None, appointment, NOW)
+        tx = dynamo._Transaction()
+        tx.puts.append(
+            dynamo._Op(
+                "appointment", dynamo._appointment_item(appointment), models.AppointmentModel.id.does_not_exist()
+            )
+        )
+        store._acquire(tx, dynamo._doctor_locks(appointment), "doctor-lock")
+        store._acquire(tx, dynamo._patient_locks(appointment), "patient-lock")
+        store._count(tx, appointment.doctor_id, appointment.date, +1, 500)
+        store._audit(tx, audit)
+        start = time.perf_counter()
+        with TransactWrite(connection=store.connection) as transaction:
+            tx.apply(transaction)
+        bare_samples.append(time.perf_counter() - start)
+    return {
+        "bookings": repeat,
+        "service_median_ms": ms(service_samples),
+        "bare_transact_write_median_ms": ms(bare_samples),
+        "ratio_service_to_bare": round(statistics.median(service_samples) / statistics.median(bare_samples), 3),
+        "goal": "<= 1.5",
+    }
+
+
+# --- 4. cold start -----------------------------------------------------------------------------------------------
+def fresh_import(statement: str, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def bench_cold_start(runs: int) -> dict[str, Any]:
+    baseline = fresh_import("import boto3", runs)
+    entry = fresh_import("import app", runs)
+    nothing = fresh_import("pass", runs)
+    first_request = fresh_import("import app; from chalicelib import container; container.build()", runs)
+    return {
+        "runs": runs,
+        "python_startup_median_ms": ms(nothing),
+        "import_boto3_median_ms": ms(baseline),
+        "import_app_median_ms": ms(entry),
+        "ratio_app_to_boto3": round(statistics.median(entry) / statistics.median(baseline), 3),
+        "import_app_and_build_adapters_median_ms": ms(first_request),
+        "goal": "<= 1.5",
+    }
+
+
+# --- 5. memory after 1,000 requests --------------------------------------------------------------------------------
+MEMORY_SCRIPT = r"""
+import json, os, resource, sys
+sys.path.insert(0, os.getcwd())
+from chalice.test import Client
+from datetime import date, timedelta
+import app as entry
+from chalicelib import container
+from chalicelib.adapters import models
+from chalicelib.config import Settings
+from infra.local.tokens import demo_tokens
+settings = Settings.from_env()
+models.create_tables(settings)
+import boto3
+from chalicelib.adapters.idempotency import create_idempotency_table
+create_idempotency_table(settings, boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint))
+from infra.local.seed import seed
+seed(container.current())
+tokens = demo_tokens()
+patient = {"Authorization": tokens["patient"], "Content-Type": "application/json"}
+statuses = {}
+with Client(entry.app) as client:
+    day = date(2027, 3, 3)
+    for n in range(1000):
+        if n % 10 == 0:
+            hour = (8, 9, 10, 11, 13, 14, 15, 16)[(n // 40) % 8]
+            body = json.dumps({"doctorId": "dr-carmen-ruiz", "date": (day + timedelta(days=7 * (n // 400))).isoformat(),
+                               "time": f"{hour:02d}:{(n // 10) % 4 * 15:02d}", "type": "in-person", "reason": "x"})
+            r = client.http.post("/api/appointments", headers=patient, body=body)
+        elif n % 2:
+            r = client.http.get(f"/api/appointments/availability/dr-ada-smith/{day.isoformat()}", headers=patient)
+        else:
+            r = client.http.get("/api/doctors?specialty=card", headers=patient)
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+print(json.dumps({"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                  "statuses": statuses}))
+"""
+
+
+def bench_memory(ddb: DynamoDBLocal) -> dict[str, Any]:
+    env = {**os.environ, "DYNAMODB_ENDPOINT": ddb.endpoint, "TABLE_PREFIX": "bench-mem", "MIN_NOTICE_MINUTES": "0"}
+    for key in ("DOCTORS", "APPOINTMENTS", "SCHEDULE", "AUDIT", "IDEMPOTENCY"):
+        env.pop(f"{key}_TABLE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["requests"] = 1000
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--appointments", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
+    args = parser.parse_args()
+    if args.quick:
+        args.appointments, args.repeat = 2_000, 20
+    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    with DynamoDBLocal() as ddb:
+        for name, run in (
+            ("dynamodb_calls_per_operation", lambda: bench_calls(ddb)),
+            ("availability_latency", lambda: bench_availability(ddb, args.appointments, args.repeat)),
+            ("booking_overhead", lambda: bench_booking(ddb, max(20, args.repeat // 2))),
+            ("cold_start", lambda: bench_cold_start(5 if args.quick else 15)),
+            ("peak_memory_1000_requests", lambda: bench_memory(ddb)),
+        ):
+            results[name] = run()
+            print(f"{name}: {json.dumps(results[name])}", flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    print(f"written to {out / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
