@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from chalice import Chalice, ConvertToMiddleware
+from typing import Any
+
+from chalice import Chalice, ConvertToMiddleware, Rate
 
 from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
+from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
 from chalicelib.observability import correlate, logger, metrics
 
@@ -17,5 +20,17 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(correlate, "http")
 app.register_middleware(contract_errors, "http")
 
-for blueprint in (system_api, doctors_api, appointments_api, admin_api):
+for blueprint in (system_api, doctors_api, appointments_api, reminders_api, admin_api):
     app.register_blueprint(blueprint)
+
+
+@app.lambda_function(name="reminder_dispatcher")
+def reminder_dispatcher(event: dict[str, Any], context: Any) -> dict[str, str]:
+    """Invoked by a reminder's EventBridge Scheduler schedule with `{"reminderId": ...}`."""
+    return dispatch_event(event)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="reminder_sweep")
+def reminder_sweep(event: Any) -> dict[str, Any]:
+    """Delivers reminders whose schedule was lost and re-creates missing schedules."""
+    return run_sweep()

@@ -16,9 +16,24 @@ class Settings:
     schedule_table: str
     audit_table: str
     idempotency_table: str
+    reminders_table: str
+    patients_table: str
     min_notice: timedelta
     patient_change_window: timedelta
     idempotency_ttl_seconds: int
+    delivery: str
+    """`aws` sends through SES and SNS; `outbox` writes each message as a file under `outbox_dir` (local runs)."""
+    outbox_dir: str
+    scheduler: str
+    """`aws` creates EventBridge Scheduler schedules; `none` leaves delivery to the sweep (local runs)."""
+    schedule_group: str
+    reminder_function_arn: str
+    scheduler_role_arn: str
+    reminder_dlq_arn: str
+    ses_from_address: str
+    ses_configuration_set: str | None
+    sns_apns_application_arn: str | None
+    sns_fcm_application_arn: str | None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -35,4 +50,17 @@ class Settings:
             min_notice=timedelta(minutes=int(env.get("MIN_NOTICE_MINUTES", "60"))),
             patient_change_window=timedelta(minutes=int(env.get("PATIENT_CHANGE_WINDOW_MINUTES", "120"))),
             idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", "86400")),
+            reminders_table=env.get("REMINDERS_TABLE", f"{prefix}-reminders"),
+            patients_table=env.get("PATIENTS_TABLE", f"{prefix}-patients"),
+            delivery=env.get("DELIVERY_MODE", "aws"),
+            outbox_dir=env.get("OUTBOX_DIR", ".data/outbox"),
+            scheduler=env.get("SCHEDULER_MODE", "aws"),
+            schedule_group=env.get("SCHEDULE_GROUP", f"{prefix}-reminders"),
+            reminder_function_arn=env.get("REMINDER_FUNCTION_ARN", ""),
+            scheduler_role_arn=env.get("SCHEDULER_ROLE_ARN", ""),
+            reminder_dlq_arn=env.get("REMINDER_DLQ_ARN", ""),
+            ses_from_address=env.get("SES_FROM_ADDRESS", "reminders@clinic.example"),
+            ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+            sns_apns_application_arn=env.get("SNS_APNS_APPLICATION_ARN") or None,
+            sns_fcm_application_arn=env.get("SNS_FCM_APPLICATION_ARN") or None,
         )

@@ -11,6 +11,7 @@ from chalicelib.config import Settings
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.ports import AppointmentStore, Clock, Idempotency, IdGenerator
+from chalicelib.services.reminders import ReminderService
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Container:
     store: AppointmentStore
     booking: BookingService
     doctors: DoctorService
+    reminders: ReminderService
     idempotency: Idempotency
 
 
@@ -30,8 +32,11 @@ _current: Container | None = None
 def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdGenerator | None = None) -> Container:
     """Wire the real adapters. Heavy imports (pynamodb, boto3) happen here, on first use, not at cold start."""
     from chalicelib.adapters import models
+    from chalicelib.adapters.delivery import AwsDeliverer, OutboxDeliverer
     from chalicelib.adapters.dynamo import DynamoAppointmentStore, DynamoDoctorRepository
     from chalicelib.adapters.idempotency import PowertoolsIdempotency
+    from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
+    from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
 
     settings = settings or Settings.from_env()
@@ -41,13 +46,23 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     doctor_repo = DynamoDoctorRepository()
     store = DynamoAppointmentStore(settings)
     policy = Policy(min_notice=settings.min_notice, patient_change_window=settings.patient_change_window)
+    now = clock.now
+    reminders = ReminderService(
+        DynamoReminderStore(),
+        store,
+        DynamoPatientRepository(),
+        NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings),
+        OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now),
+        clock,
+    )
     return Container(
         settings=settings,
         clock=clock,
         ids=ids,
         store=store,
-        booking=BookingService(doctor_repo, store, clock, ids, policy),
+        booking=BookingService(doctor_repo, store, clock, ids, policy, reminders),
         doctors=DoctorService(doctor_repo, clock, ids),
+        reminders=reminders,
         idempotency=PowertoolsIdempotency(settings),
     )
 

@@ -44,7 +44,7 @@ def patient(sub: str = "patient-1", name: str = "Pat Doe") -> dict[str, str]:
                 "cognito:groups": ["patients"],
                 "name": name,
                 "email": f"{sub}@example.org",
-                "phone_number": "+15555550100",
+                "phone_number": "+16175550100",
             }
         )
     }

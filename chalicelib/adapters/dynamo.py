@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time as time_module
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,13 +25,23 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import keys
-from chalicelib.adapters.models import AppointmentModel, AuditModel, DoctorModel, ScheduleModel
+from chalicelib.adapters.models import (
+    AppointmentModel,
+    AuditModel,
+    DoctorModel,
+    PatientModel,
+    ReminderModel,
+    ScheduleModel,
+)
+from chalicelib.adapters.reminder_items import reminder_item
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Conflict, DailyLimitReached, InvalidState, ServiceBusy, SlotUnavailable
+from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import Availability, DayState, availability_from_dict, availability_to_dict, granules
+from chalicelib.services.ports import PatientProfile
 
 THROTTLING_CODES = frozenset(
     {
@@ -62,7 +72,7 @@ def _doctor_from(item: DoctorModel) -> Doctor:
 
 class DynamoDoctorRepository:
     def add(self, doctor: Doctor) -> None:
-        with _translated():
+        with translated_errors():
             DoctorModel(
                 id=doctor.id,
                 name_key=f"{doctor.name.casefold()}#{doctor.id}",
@@ -77,7 +87,7 @@ class DynamoDoctorRepository:
             ).save(condition=DoctorModel.id.does_not_exist())
 
     def get(self, doctor_id: str) -> Doctor | None:
-        with _translated():
+        with translated_errors():
             try:
                 return _doctor_from(DoctorModel.get(doctor_id, consistent_read=True))
             except DoctorModel.DoesNotExist:
@@ -85,11 +95,11 @@ class DynamoDoctorRepository:
 
     def list_all(self) -> list[Doctor]:
         """One query of the directory index (a clinic's directory is small); never a scan."""
-        with _translated():
+        with translated_errors():
             return [_doctor_from(d) for d in DoctorModel.directory_index.query("ALL")]
 
     def set_availability(self, doctor_id: str, availability: Availability) -> None:
-        with _translated():
+        with translated_errors():
             DoctorModel(id=doctor_id).update(
                 actions=[DoctorModel.availability.set(availability_to_dict(availability))],
                 condition=DoctorModel.id.exists(),
@@ -246,7 +256,7 @@ class DynamoAppointmentStore:
 
     # --- reads ---------------------------------------------------------------------------------------------
     def get(self, appointment_id: str) -> Appointment | None:
-        with _translated():
+        with translated_errors():
             try:
                 return _appointment_from(AppointmentModel.get(appointment_id, consistent_read=True))
             except AppointmentModel.DoesNotExist:
@@ -256,7 +266,7 @@ class DynamoAppointmentStore:
         """One strongly consistent query of the doctor-day partition: its locks and its counter."""
         taken: set[datetime] = set()
         booked = 0
-        with _translated():
+        with translated_errors():
             for item in ScheduleModel.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
                 if item.sk == keys.COUNTER_SK:
                     booked = int(item.booked or 0)
@@ -265,31 +275,47 @@ class DynamoAppointmentStore:
         return DayState(frozenset(taken), booked)
 
     def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]:
-        with _translated():
+        with translated_errors():
             items = AppointmentModel.patient_index.query(
                 patient_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
             )
             return [_appointment_from(i) for i in items]
 
     def list_for_doctor(self, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:
-        with _translated():
+        with translated_errors():
             items = AppointmentModel.doctor_index.query(
                 doctor_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
             )
             return [_appointment_from(i) for i in items]
 
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
-        with _translated():
+        with translated_errors():
             return [_audit_from(i) for i in AuditModel.query(appointment_id, consistent_read=True)]
 
     # --- writes --------------------------------------------------------------------------------------------
-    def book(self, appointment: Appointment, audit: AuditEntry, max_per_day: int) -> None:
+    def book(
+        self,
+        appointment: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        reminders: Sequence[Reminder] = (),
+        contact: PatientProfile | None = None,
+    ) -> None:
+        """The booking with its reminders and the patient's latest contact details: all or nothing."""
         tx = _Transaction()
         tx.puts.append(_Op("appointment", _appointment_item(appointment), AppointmentModel.id.does_not_exist()))
         self._acquire(tx, _doctor_locks(appointment), "doctor-lock")
         self._acquire(tx, _patient_locks(appointment), "patient-lock")
         self._count(tx, appointment.doctor_id, appointment.date, +1, max_per_day)
         self._audit(tx, audit)
+        tx.puts.extend(_Op("reminder", reminder_item(r), ReminderModel.id.does_not_exist()) for r in reminders)
+        if contact is not None and (contact.email or contact.phone):
+            actions: list[Action] = [PatientModel.updated_at.set(audit.at)]
+            if contact.email:
+                actions.append(PatientModel.email.set(contact.email))
+            if contact.phone:
+                actions.append(PatientModel.phone.set(contact.phone))
+            tx.updates.append(_Op("patient", PatientModel(id=contact.id), None, actions))
         self._commit(tx, audit.id)
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
@@ -406,7 +432,7 @@ def _domain_error_for(failed_tags: list[str]) -> Exception:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def translated_errors() -> Iterator[None]:
     """Throttling and timeouts of reads that outlast botocore's retries become ServiceBusy (503), not 500."""
     try:
         yield

@@ -6,6 +6,9 @@ Tables (keys in `keys.py` for the schedule table):
   (PK `doctor_id`, SK `starts_at`); `starts_at` is a sortable UTC instant string.
 - schedule:     PK `pk`, SK `sk`: per-granule lock items owned by an appointment, and per-doctor-day counters.
 - audit:        PK `appointment_id`, SK `sk` = `<UTC instant>#<entry id>`.
+- reminders:    PK `appointment_id`, SK `id` (`<appointmentId>_<channel>-<timing>`). GSI `status-index`
+  (PK `status`, SK `scheduled_time`) finds due, failed or pending reminders by time.
+- patients:     PK `id` (the Cognito `sub`): contact details and push devices for reminders.
 """
 
 from __future__ import annotations
@@ -128,7 +131,57 @@ class AuditModel(Model):
     changes = JSONAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (DoctorModel, AppointmentModel, ScheduleModel, AuditModel)
+class StatusIndex(GlobalSecondaryIndex["ReminderModel"]):
+    class Meta:
+        index_name = "status-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    scheduled_time = UnicodeAttribute(range_key=True)
+
+
+class ReminderModel(Model):
+    class Meta:
+        table_name = "reminders"
+
+    appointment_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    patient_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    timing = UnicodeAttribute(null=True)
+    scheduled_time = UnicodeAttribute()
+    status = UnicodeAttribute()
+    message = UnicodeAttribute()
+    recipient_email = UnicodeAttribute(null=True)
+    recipient_phone = UnicodeAttribute(null=True)
+    custom_message = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    status_index = StatusIndex()
+
+
+class PatientModel(Model):
+    class Meta:
+        table_name = "patients"
+
+    id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    devices = JSONAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    DoctorModel,
+    AppointmentModel,
+    ScheduleModel,
+    AuditModel,
+    ReminderModel,
+    PatientModel,
+)
 
 
 def table_names(settings: Settings) -> dict[type[Model], str]:
@@ -137,6 +190,8 @@ def table_names(settings: Settings) -> dict[type[Model], str]:
         AppointmentModel: settings.appointments_table,
         ScheduleModel: settings.schedule_table,
         AuditModel: settings.audit_table,
+        ReminderModel: settings.reminders_table,
+        PatientModel: settings.patients_table,
     }
 
 

@@ -9,7 +9,7 @@ from chalice import Blueprint
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.views import appointment_json
+from chalicelib.api.views import appointment_json, skipped_json
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.identity import Caller
@@ -54,9 +54,12 @@ def book(call: Call) -> dict[str, Any]:
     c = container.current()
 
     def run() -> dict[str, Any]:
-        booked = c.booking.book(call.caller, request)
+        booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
         count("BookingCreated")
-        return _shape(call.caller, booked)
+        shaped = _shape(call.caller, booked)
+        if skipped:
+            shaped["skippedReminders"] = [skipped_json(s) for s in skipped]
+        return shaped
 
     key = call.headers.get("idempotency-key")
     if key is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
@@ -43,6 +43,14 @@ def _strict_time(value: Any) -> time:
     if not isinstance(value, str) or not re.fullmatch(HHMM_PATTERN, value):
         raise ValueError("must be a time HH:MM (24 h)")
     return time(int(value[:2]), int(value[3:]))
+
+
+def _strict_instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z", value):
+        raise ValueError("must be an ISO-8601 UTC instant like 2026-12-01T14:00:00Z")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _on_grid(value: time) -> time:
@@ -156,6 +164,50 @@ class BookingIn(ApiModel):
     reminder_preferences: ReminderPreferences | None = None
 
 
+class ReminderScheduleIn(ApiModel):
+    appointment_id: Id
+    email: bool = False
+    sms: bool = False
+    push: bool = False
+    timing: Timing | None = None
+    timings: Annotated[list[Timing], Field(min_length=1, max_length=4)] | None = None
+    custom_message: Annotated[str, Field(max_length=160)] | None = None
+
+    @model_validator(mode="after")
+    def _one_timing_form(self) -> ReminderScheduleIn:
+        if self.timing is not None and self.timings is not None:
+            raise ValueError("give either timing or timings, not both")
+        if self.timings is not None and len(set(self.timings)) != len(self.timings):
+            raise ValueError("timings must not repeat")
+        return self
+
+
+class ReminderUpdateIn(ApiModel):
+    timing: Timing | None = None
+    scheduled_time: (
+        Annotated[datetime, BeforeValidator(_strict_instant), WithJsonSchema({"type": "string", "format": "date-time"})]
+        | None
+    ) = None
+    custom_message: Annotated[str, Field(max_length=160)] | None = None
+
+    @model_validator(mode="after")
+    def _one_time_form(self) -> ReminderUpdateIn:
+        if self.timing is not None and self.scheduled_time is not None:
+            raise ValueError("give either timing or scheduledTime, not both")
+        if self.timing is None and self.scheduled_time is None and self.custom_message is None:
+            raise ValueError("nothing to change")
+        return self
+
+
+class DeviceIn(ApiModel):
+    platform: Literal["apns", "fcm"]
+    token: Annotated[str, Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9_:.\-]+$")]
+
+
+class ReminderIdsIn(ApiModel):
+    reminder_ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
+
+
 class RescheduleIn(ApiModel):
     date: Day
     time: Hhmm
@@ -194,6 +246,12 @@ class AppointmentListQuery(QueryModel):
         if self.date_from and self.date_to and self.date_to < self.date_from:
             raise ValueError("to must not be before from")
         return self
+
+
+class AdminReminderQuery(QueryModel):
+    status: Literal["pending", "sending", "sent", "failed", "cancelled"] = "failed"
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
 
 
 # --- responses ------------------------------------------------------------------------------------------------
@@ -269,6 +327,7 @@ class AppointmentOut(ApiModel):
     can_reschedule: bool
     created_at: Instant
     updated_at: Instant
+    skipped_reminders: list[SkippedReminderOut] | None = None
 
 
 class AppointmentList(ApiModel):
@@ -289,6 +348,43 @@ class AuditEntryOut(ApiModel):
 
 class AuditTrail(ApiModel):
     entries: list[AuditEntryOut]
+
+
+class ReminderOut(ApiModel):
+    id: str
+    appointment_id: str
+    type: Literal["email", "sms", "push"]
+    timing: str | None
+    scheduled_time: Instant
+    status: Literal["pending", "sending", "sent", "failed", "cancelled"]
+    recipient_email: str | None = None
+    recipient_phone: str | None = None
+    message: str
+    custom_message: str | None = None
+    sent_at: Instant | None = None
+    attempts: int
+    last_error: str | None = None
+
+
+class SkippedReminderOut(ApiModel):
+    type: Literal["email", "sms", "push"]
+    timing: str
+    reason: str
+
+
+class ReminderList(ApiModel):
+    reminders: list[ReminderOut]
+    skipped: list[SkippedReminderOut] | None = None
+
+
+class DeviceOut(ApiModel):
+    endpoint: str
+    platform: Literal["apns", "fcm"]
+    registered_at: Instant
+
+
+class BulkOutcome(ApiModel):
+    outcomes: dict[str, str]
 
 
 class ErrorBody(ApiModel):

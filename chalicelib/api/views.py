@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_to_dict
 from chalicelib.domain.timefmt import instant
 
@@ -75,3 +76,25 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "statusAfter": entry.status_after,
         "changes": entry.changes,
     }
+
+
+def reminder_json(r: Reminder) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "appointmentId": r.appointment_id,
+        "type": r.channel.value,
+        "timing": r.timing,
+        "scheduledTime": instant(r.scheduled_time),
+        "status": r.status.value,
+        "recipientEmail": r.recipient_email,
+        "recipientPhone": r.recipient_phone,
+        "message": r.message,
+        "customMessage": r.custom_message,
+        "sentAt": instant(r.sent_at) if r.sent_at else None,
+        "attempts": r.attempts,
+        "lastError": r.last_error,
+    }
+
+
+def skipped_json(s: Skipped) -> dict[str, Any]:
+    return {"type": s.channel.value, "timing": s.timing, "reason": s.reason}

@@ -76,5 +76,13 @@ class TelehealthNotOffered(BusinessRuleViolation):
     code = "TELEHEALTH_NOT_OFFERED"
 
 
+class NoRecipient(BusinessRuleViolation):
+    code = "NO_RECIPIENT"
+
+
+class PushNotConfigured(BusinessRuleViolation):
+    code = "PUSH_NOT_CONFIGURED"
+
+
 class ServiceBusy(DomainError):
     """The store stayed contended or throttled after retries; nothing was written, the client may retry."""

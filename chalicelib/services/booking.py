@@ -19,8 +19,10 @@ from chalicelib.domain.audit import AuditEntry, audit_of
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TelehealthNotOffered
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, check_bookable, generate_slots
 from chalicelib.services.ports import AppointmentStore, Clock, DoctorRepository, IdGenerator
+from chalicelib.services.reminders import ReminderRequest, ReminderService
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,14 @@ class BookingService:
         clock: Clock,
         ids: IdGenerator,
         policy: Policy,
+        reminders: ReminderService | None = None,
     ) -> None:
         self._doctors = doctors
         self._store = store
         self._clock = clock
         self._ids = ids
         self.policy = policy
+        self._reminders = reminders
 
     # --- reads -----------------------------------------------------------------------------------------------
     def doctor(self, doctor_id: str) -> Doctor:
@@ -123,6 +127,12 @@ class BookingService:
 
     # --- writes ----------------------------------------------------------------------------------------------
     def book(self, caller: Caller, request: BookingRequest) -> Appointment:
+        return self.book_with_reminders(caller, request)[0]
+
+    def book_with_reminders(
+        self, caller: Caller, request: BookingRequest
+    ) -> tuple[Appointment, list[Reminder], list[Skipped]]:
+        """The booking and its reminders are written in one transaction; schedules follow the commit."""
         patient_id, patient_name = self._patient_for(caller, request)
         if caller.role is Role.DOCTOR and request.doctor_id != caller.doctor_id:
             raise Forbidden("Doctors can book only into their own schedule.")
@@ -157,8 +167,16 @@ class BookingService:
             reminder_preferences=request.reminder_preferences,
         )
         audit = audit_of(self._ids.new_id(), caller, "booked", None, appointment, now)
-        self._store.book(appointment, audit, doctor.schedule.max_patients_per_day)
-        return appointment
+        planned: list[Reminder] = []
+        skipped: list[Skipped] = []
+        contact = None
+        if self._reminders is not None and request.reminder_preferences:
+            wanted = ReminderRequest.from_preferences(request.reminder_preferences)
+            planned, skipped, contact = self._reminders.plan_for(caller, appointment, wanted)
+        self._store.book(appointment, audit, doctor.schedule.max_patients_per_day, planned, contact)
+        if self._reminders is not None:
+            self._reminders.scheduled(planned)
+        return appointment, planned, skipped
 
     def reschedule(self, caller: Caller, appointment_id: str, new_date: date, new_time: time) -> Appointment:
         before = self.get(caller, appointment_id)
@@ -180,6 +198,8 @@ class BookingService:
         )
         audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
         self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
+        if self._reminders is not None:
+            self._reminders.follow_reschedule(after)
         return after
 
     def cancel(self, caller: Caller, appointment_id: str) -> Appointment:
@@ -188,6 +208,8 @@ class BookingService:
         check_change_allowed(caller, before, now, self.policy.patient_change_window)
         after = before.with_status(Status.CANCELLED, now)
         self._store.cancel(before, after, audit_of(self._ids.new_id(), caller, "cancelled", before, after, now))
+        if self._reminders is not None:
+            self._reminders.follow_cancel(after)
         return after
 
     def change_status(self, caller: Caller, appointment_id: str, target: Status) -> Appointment:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.reminders import Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState
 
 
@@ -37,7 +39,14 @@ class AppointmentStore(Protocol):
 
     def day_state(self, doctor_id: str, day: date) -> DayState: ...
 
-    def book(self, appointment: Appointment, audit: AuditEntry, max_per_day: int) -> None: ...
+    def book(
+        self,
+        appointment: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        reminders: Sequence[Reminder] = (),
+        contact: PatientProfile | None = None,
+    ) -> None: ...
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None: ...
 
@@ -52,6 +61,16 @@ class AppointmentStore(Protocol):
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]: ...
 
 
+@dataclass
+class PatientProfile:
+    """Contact details kept for reminders: from the patient's own claims, and its registered push devices."""
+
+    id: str
+    email: str | None = None
+    phone: str | None = None
+    devices: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Idempotency(Protocol):
     def run(
         self,
@@ -62,3 +81,64 @@ class Idempotency(Protocol):
     ) -> dict[str, Any]:
         """Run `action` once per key; a repeat with the same payload returns the stored result."""
         ...
+
+
+class ReminderStore(Protocol):
+    def get(self, reminder_id: str) -> Reminder | None: ...
+
+    def for_appointment(self, appointment_id: str) -> list[Reminder]: ...
+
+    def by_status(
+        self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[Reminder]: ...
+
+    def add(self, reminders: Sequence[Reminder]) -> None: ...
+
+    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool: ...
+
+    def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None: ...
+
+    def finish(self, reminder: Reminder, mark_appointment_reminded: bool) -> bool: ...
+
+
+class PatientRepository(Protocol):
+    def get(self, patient_id: str) -> PatientProfile | None: ...
+
+    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None: ...
+
+    def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None: ...
+
+
+class ReminderScheduler(Protocol):
+    """One-time schedules that invoke the reminder dispatcher with a reminder id at its time."""
+
+    def ensure(self, reminder: Reminder) -> None: ...
+
+    def delete(self, reminder: Reminder) -> None: ...
+
+
+class TransientDeliveryError(Exception):
+    """Throttled or unavailable after the sender's own retries: try again later."""
+
+
+class PermanentDeliveryError(Exception):
+    """The address can never receive this (unverified, opted out, disabled endpoint): fail at once."""
+
+    def __init__(self, message: str, disabled_endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.disabled_endpoint = disabled_endpoint
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message_id: str
+    disabled_endpoints: tuple[str, ...] = ()
+    """Push endpoints that turned out disabled while others received the message: to be cleaned up."""
+
+
+class Deliverer(Protocol):
+    """Sends one reminder's message by its channel."""
+
+    def send(self, reminder: Reminder, appointment: Appointment, push_endpoints: Sequence[str]) -> Delivery: ...
+
+    def register_device(self, patient_id: str, platform: str, token: str) -> str: ...

@@ -27,7 +27,7 @@ DEMO_IDENTITIES: dict[str, dict[str, Any]] = {
         "cognito:groups": ["patients"],
         "name": "Pat Example",
         "email": "pat@example.org",
-        "phone_number": "+15555550123",
+        "phone_number": "+16175550123",
     },
     "patient2": {
         "sub": "demo-patient-2",

@@ -16,10 +16,25 @@ from chalicelib.adapters.idempotency import create_idempotency_table
 from chalicelib.config import Settings
 from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin
 
+SENDER = "reminders@clinic.example"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:clinic-reminder-dispatcher"
+
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings.from_env({"TABLE_PREFIX": "fn", "AWS_REGION": "us-east-1"})
+def settings(tmp_path) -> Settings:
+    return Settings.from_env(
+        {
+            "TABLE_PREFIX": "fn",
+            "AWS_REGION": "us-east-1",
+            "SCHEDULE_GROUP": "fn-reminders",
+            "REMINDER_FUNCTION_ARN": FUNCTION_ARN,
+            "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/clinic-scheduler",
+            "REMINDER_DLQ_ARN": "arn:aws:sqs:us-east-1:123456789012:fn-reminder-dlq",
+            "SES_FROM_ADDRESS": SENDER,
+            "SNS_APNS_APPLICATION_ARN": "",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+        }
+    )
 
 
 @pytest.fixture
@@ -32,6 +47,9 @@ def wired(settings: Settings, clock: FixedClock) -> Iterator[container.Container
     with mock_aws():
         models.create_tables(settings)
         create_idempotency_table(settings, boto3.client("dynamodb", region_name=settings.region))
+        boto3.client("scheduler", region_name=settings.region).create_schedule_group(Name=settings.schedule_group)
+        boto3.client("sqs", region_name=settings.region).create_queue(QueueName="fn-reminder-dlq")
+        boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=SENDER)
         built = container.build(settings, clock=clock, ids=SequentialIds())
         container.use(built)
         yield built

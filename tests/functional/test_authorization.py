@@ -18,10 +18,18 @@ def world(api):
         "POST",
         "/api/appointments",
         patient(),
-        {"doctorId": d1["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r"},
+        {
+            "doctorId": d1["id"],
+            "date": DAY,
+            "time": "10:00",
+            "type": "in-person",
+            "reason": "r",
+            "reminderPreferences": {"email": True, "timing": "24h"},
+        },
     )
     assert booked.status_code == 201
-    return {"d1": d1["id"], "d2": d2["id"], "a": booked.data["id"]}
+    a = booked.data["id"]
+    return {"d1": d1["id"], "d2": d2["id"], "a": a, "r": f"{a}_email-24h"}
 
 
 def routes(w):
@@ -53,6 +61,20 @@ def routes(w):
         ("GET", "/api/appointments/patient/{patientId}"): ("/api/appointments/patient/patient-1", None),
         ("GET", "/api/appointments/doctor/{doctorId}"): (f"/api/appointments/doctor/{w['d1']}", None),
         ("GET", "/api/admin/appointments/{id}/audit"): (f"/api/admin/appointments/{w['a']}/audit", None),
+        ("POST", "/api/reminders/schedule"): (
+            "/api/reminders/schedule",
+            {"appointmentId": w["a"], "email": True, "timing": "2h"},
+        ),
+        ("GET", "/api/reminders/appointment/{appointmentId}"): (f"/api/reminders/appointment/{w['a']}", None),
+        ("PUT", "/api/reminders/{id}"): (f"/api/reminders/{w['r']}", {"customMessage": "Bring your card"}),
+        ("DELETE", "/api/reminders/{id}"): (f"/api/reminders/{w['r']}", None),
+        ("POST", "/api/patients/me/devices"): (
+            "/api/patients/me/devices",
+            {"platform": "fcm", "token": "tok-12345678"},
+        ),
+        ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
+        ("POST", "/api/admin/reminders/retry"): ("/api/admin/reminders/retry", {"reminderIds": [w["r"]]}),
+        ("POST", "/api/admin/reminders/cancel"): ("/api/admin/reminders/cancel", {"reminderIds": [w["r"]]}),
     }
 
 
@@ -86,6 +108,9 @@ ADMIN_ONLY = [
     ("POST", "/api/admin/doctors"),
     ("PUT", "/api/admin/doctors/{doctorId}/availability"),
     ("GET", "/api/admin/appointments/{id}/audit"),
+    ("GET", "/api/admin/reminders"),
+    ("POST", "/api/admin/reminders/retry"),
+    ("POST", "/api/admin/reminders/cancel"),
 ]
 
 
@@ -105,6 +130,10 @@ def test_admin_routes_refuse_patients_and_doctors(api, world, route):
         ("PUT", "/api/appointments/{id}/reschedule"),
         ("DELETE", "/api/appointments/{id}"),
         ("PATCH", "/api/appointments/{id}/status"),
+        ("POST", "/api/reminders/schedule"),
+        ("GET", "/api/reminders/appointment/{appointmentId}"),
+        ("PUT", "/api/reminders/{id}"),
+        ("DELETE", "/api/reminders/{id}"),
     ],
 )
 def test_another_patients_or_doctors_appointment_is_not_found(api, world, route):
@@ -129,6 +158,12 @@ def test_booking_for_someone_else_is_forbidden(api, world):
     assert as_patient.status_code == 403
     other_doctor = api.call("POST", "/api/appointments", doctor(world["d2"]), {**base, "patientId": "p"})
     assert other_doctor.status_code == 403
+
+
+def test_only_patients_register_devices(api, world):
+    path, body = routes(world)[("POST", "/api/patients/me/devices")]
+    for staff in (admin(), doctor(world["d1"])):
+        assert api.call("POST", path, staff, body).status_code == 403
 
 
 def test_public_routes_need_no_identity(api):

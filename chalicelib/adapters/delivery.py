@@ -1,0 +1,218 @@
+"""Reminder delivery: SES v2 e-mail (plain text, HTML and an .ics attachment), SNS SMS and SNS mobile push;
+or, for local runs, an outbox folder with one readable file per message.
+
+Throttling is retried here with backoff; what still fails is a TransientDeliveryError. Errors that retrying
+cannot fix (unverified sender, opted-out number, disabled endpoint) are a PermanentDeliveryError at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.calendar import appointment_ics
+from chalicelib.domain.errors import PushNotConfigured
+from chalicelib.domain.reminders import Channel, Reminder, render
+from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import Delivery, PermanentDeliveryError, TransientDeliveryError
+
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+        "KMSThrottlingException",
+    }
+)
+
+
+def email_message(reminder: Reminder, appointment: Appointment, sender: str, stamp: datetime) -> EmailMessage:
+    """multipart/mixed: a text and an HTML alternative, and the appointment as an .ics attachment."""
+    message = render(Channel.EMAIL, appointment, reminder.custom_message)
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = sender
+    mail["To"] = reminder.recipient_email or ""
+    mail.set_content(message.text)
+    mail.add_alternative(message.html, subtype="html")
+    mail.add_attachment(
+        appointment_ics(appointment, stamp), maintype="text", subtype="calendar", filename="appointment.ics"
+    )
+    return mail
+
+
+def push_payload(text: str) -> str:
+    return json.dumps(
+        {
+            "default": text,
+            "APNS": json.dumps({"aps": {"alert": {"title": "Appointment reminder", "body": text}}}),
+            "GCM": json.dumps({"notification": {"title": "Appointment reminder", "body": text}}),
+        }
+    )
+
+
+class AwsDeliverer:
+    def __init__(
+        self,
+        settings: Settings,
+        ses: Any | None = None,
+        sns: Any | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 3,
+        base_delay: float = 0.2,
+    ) -> None:
+        if ses is None or sns is None:
+            import boto3
+
+            ses = ses or boto3.client("sesv2", region_name=settings.region)
+            sns = sns or boto3.client("sns", region_name=settings.region)
+        self._ses = ses
+        self._sns = sns
+        self._settings = settings
+        self._clock = clock or (lambda: datetime.now().astimezone())
+        self._sleep = sleep
+        self._attempts = attempts
+        self._base_delay = base_delay
+
+    def send(self, reminder: Reminder, appointment: Appointment, push_endpoints: Sequence[str]) -> Delivery:
+        if reminder.channel is Channel.EMAIL:
+            return self._email(reminder, appointment)
+        if reminder.channel is Channel.SMS:
+            return self._sms(reminder)
+        return self._push(reminder, push_endpoints)
+
+    def _email(self, reminder: Reminder, appointment: Appointment) -> Delivery:
+        if not reminder.recipient_email:
+            raise PermanentDeliveryError("no e-mail address")
+        mail = email_message(reminder, appointment, self._settings.ses_from_address, self._clock())
+        request: dict[str, Any] = {
+            "FromEmailAddress": self._settings.ses_from_address,
+            "Destination": {"ToAddresses": [reminder.recipient_email]},
+            "Content": {"Raw": {"Data": mail.as_bytes()}},
+        }
+        if self._settings.ses_configuration_set:
+            request["ConfigurationSetName"] = self._settings.ses_configuration_set
+        answer = self._call(lambda: self._ses.send_email(**request))
+        return Delivery(str(answer.get("MessageId", "")))
+
+    def _sms(self, reminder: Reminder) -> Delivery:
+        if not reminder.recipient_phone:
+            raise PermanentDeliveryError("no phone number")
+        answer = self._call(
+            lambda: self._sns.publish(
+                PhoneNumber=reminder.recipient_phone,
+                Message=reminder.message,
+                MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+            )
+        )
+        return Delivery(str(answer.get("MessageId", "")))
+
+    def _push(self, reminder: Reminder, endpoints: Sequence[str]) -> Delivery:
+        if not endpoints:
+            raise PermanentDeliveryError("no registered device")
+        delivered: list[str] = []
+        disabled: list[str] = []
+        for endpoint in endpoints:
+            try:
+                answer = self._call(self._publisher(endpoint, push_payload(reminder.message)))
+                delivered.append(str(answer.get("MessageId", "")))
+            except PermanentDeliveryError:
+                disabled.append(endpoint)
+        if not delivered:
+            raise PermanentDeliveryError("every registered device is disabled", disabled_endpoint=disabled[0])
+        return Delivery(",".join(delivered), tuple(disabled))
+
+    def _publisher(self, endpoint: str, payload: str) -> Callable[[], Any]:
+        def publish() -> Any:
+            return self._sns.publish(TargetArn=endpoint, MessageStructure="json", Message=payload)
+
+        return publish
+
+    def register_device(self, patient_id: str, platform: str, token: str) -> str:
+        arn = {
+            "apns": self._settings.sns_apns_application_arn,
+            "fcm": self._settings.sns_fcm_application_arn,
+        }.get(platform)
+        if not arn:
+            raise PushNotConfigured(f"Push notifications for {platform} are not set up for this clinic.")
+        answer = self._call(
+            lambda: self._sns.create_platform_endpoint(
+                PlatformApplicationArn=arn, Token=token, CustomUserData=patient_id
+            )
+        )
+        return str(answer["EndpointArn"])
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for attempt in range(self._attempts):
+            try:
+                return action()
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                code, text = str(error.get("Code", "")), str(error.get("Message", ""))
+                if code not in TRANSIENT_CODES and "Maximum sending rate exceeded" not in text:
+                    raise PermanentDeliveryError(f"{code}: {text}"[:300]) from exc
+                reason = f"{code}: {text}"
+            except BotoCoreError as exc:
+                reason = f"{type(exc).__name__}"
+            if attempt + 1 < self._attempts:
+                self._sleep(self._base_delay * (2**attempt) * (0.5 + random.random()))
+        raise TransientDeliveryError(reason[:300])
+
+
+class OutboxDeliverer:
+    """Writes each message to `<outbox>/<time>-<channel>-<reminder id>.<eml|txt|json>` (local runs)."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self._dir = Path(settings.outbox_dir)
+        self._settings = settings
+        self._clock = clock
+
+    def send(self, reminder: Reminder, appointment: Appointment, push_endpoints: Sequence[str]) -> Delivery:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        now = self._clock()
+        stem = f"{now.strftime('%Y%m%dT%H%M%S')}-{reminder.channel.value}-{reminder.id}"
+        if reminder.channel is Channel.EMAIL:
+            if not reminder.recipient_email:
+                raise PermanentDeliveryError("no e-mail address")
+            path = self._dir / f"{stem}.eml"
+            path.write_bytes(email_message(reminder, appointment, self._settings.ses_from_address, now).as_bytes())
+        elif reminder.channel is Channel.SMS:
+            if not reminder.recipient_phone:
+                raise PermanentDeliveryError("no phone number")
+            path = self._dir / f"{stem}.txt"
+            path.write_text(f"To: {reminder.recipient_phone}\nAt: {instant(now)}\n\n{reminder.message}\n")
+        else:
+            if not push_endpoints:
+                raise PermanentDeliveryError("no registered device")
+            path = self._dir / f"{stem}.json"
+            path.write_text(
+                json.dumps(
+                    {
+                        "endpoints": list(push_endpoints),
+                        "at": instant(now),
+                        "payload": json.loads(push_payload(reminder.message)),
+                    },
+                    indent=2,
+                )
+            )
+        return Delivery(path.name)
+
+    def register_device(self, patient_id: str, platform: str, token: str) -> str:
+        digest = hashlib.sha256(f"{platform}:{token}".encode()).hexdigest()[:24]
+        return f"outbox:{platform}:{digest}"

@@ -1,0 +1,145 @@
+"""DynamoDB repositories of reminders and patient profiles.
+
+A reminder is delivered at most once: the dispatcher claims it with a conditional `pending -> sending` update
+(one call that also returns the item), and records the outcome conditioned on `sending`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo import translated_errors
+from chalicelib.adapters.models import AppointmentModel, PatientModel, ReminderModel
+from chalicelib.adapters.reminder_items import reminder_from, reminder_item
+from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.reminders import Reminder, ReminderStatus, appointment_of
+from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import PatientProfile
+
+
+def _conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause", None)
+    response = getattr(cause, "response", None) or {}
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+class DynamoReminderStore:
+    def get(self, reminder_id: str) -> Reminder | None:
+        with translated_errors():
+            try:
+                return reminder_from(ReminderModel.get(appointment_of(reminder_id), reminder_id, consistent_read=True))
+            except ReminderModel.DoesNotExist:
+                return None
+
+    def for_appointment(self, appointment_id: str) -> list[Reminder]:
+        with translated_errors():
+            return [reminder_from(i) for i in ReminderModel.query(appointment_id, consistent_read=True)]
+
+    def by_status(
+        self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[Reminder]:
+        """One query of the status index between two instants, oldest first."""
+        with translated_errors():
+            items = ReminderModel.status_index.query(
+                status.value, ReminderModel.scheduled_time.between(instant(start), instant(end)), limit=limit
+            )
+            return [reminder_from(i) for i in items]
+
+    def add(self, reminders: Iterable[Reminder]) -> None:
+        """New reminders; an id that exists already (the same channel and timing) is refused."""
+        for r in reminders:
+            with translated_errors():
+                try:
+                    reminder_item(r).save(condition=ReminderModel.id.does_not_exist())
+                except PutError as exc:
+                    if _conditional_failure(exc):
+                        raise InvalidState(
+                            "A reminder for this channel and timing exists already.", {"reminderId": r.id}
+                        ) from exc
+                    raise
+
+    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool:
+        """Write the whole reminder if it still has the expected status; False when someone else moved it."""
+        with translated_errors():
+            try:
+                reminder_item(reminder).save(condition=ReminderModel.status == expected.value)
+                return True
+            except PutError as exc:
+                if _conditional_failure(exc):
+                    return False
+                raise
+
+    def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None:
+        """pending -> sending with one more attempt, only when it is due; None if not pending or not due."""
+        item = ReminderModel(appointment_of(reminder_id), reminder_id)
+        due_by = instant(now + timedelta(seconds=due_slack_seconds))
+        with translated_errors():
+            try:
+                item.update(
+                    actions=[
+                        ReminderModel.status.set(ReminderStatus.SENDING.value),
+                        ReminderModel.attempts.add(1),
+                        ReminderModel.updated_at.set(now),
+                    ],
+                    condition=(ReminderModel.status == ReminderStatus.PENDING.value)
+                    & (ReminderModel.scheduled_time <= due_by),
+                )
+            except UpdateError as exc:
+                if _conditional_failure(exc):
+                    return None
+                raise
+        return reminder_from(item)
+
+    def finish(self, reminder: Reminder, mark_appointment_reminded: bool) -> bool:
+        """Record the outcome of a claimed reminder (conditioned on `sending`), and on success flag the
+        appointment's `reminderSent`, in one transaction."""
+        with translated_errors():
+            try:
+                with TransactWrite(connection=ReminderModel._get_connection().connection) as tx:
+                    tx.save(reminder_item(reminder), condition=ReminderModel.status == ReminderStatus.SENDING.value)
+                    if mark_appointment_reminded:
+                        tx.update(
+                            AppointmentModel(id=reminder.appointment_id),
+                            actions=[AppointmentModel.reminder_sent.set(True)],
+                            condition=AppointmentModel.id.exists(),
+                            add_version_condition=False,
+                        )
+                return True
+            except TransactWriteError as exc:
+                if _conditional_failure(exc):
+                    return False
+                raise
+
+
+def _profile_from(item: PatientModel) -> PatientProfile:
+    return PatientProfile(
+        id=item.id, email=item.email, phone=item.phone, devices=[dict(d) for d in (item.devices or [])]
+    )
+
+
+class DynamoPatientRepository:
+    def get(self, patient_id: str) -> PatientProfile | None:
+        with translated_errors():
+            try:
+                return _profile_from(PatientModel.get(patient_id, consistent_read=True))
+            except PatientModel.DoesNotExist:
+                return None
+
+    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
+        with translated_errors():
+            PatientModel(id=patient_id).update(
+                actions=[PatientModel.devices.set(devices), PatientModel.updated_at.set(now)]
+            )
+
+    def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None:
+        profile = self.get(patient_id)
+        if profile is None:
+            return
+        remaining = [d for d in profile.devices if d.get("endpoint") != endpoint]
+        self.save_devices(patient_id, remaining, now)

@@ -1,0 +1,174 @@
+"""Reminder routes (owner, its doctor, admins), device registration (patients), admin bulk management."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.views import reminder_json, skipped_json
+from chalicelib.domain.identity import Role
+from chalicelib.domain.reminders import DEFAULT_TIMING, Channel, ReminderStatus
+from chalicelib.observability import count
+from chalicelib.services.reminders import ReminderRequest
+
+reminders_api = Blueprint(__name__)
+ADMIN = (Role.ADMIN,)
+
+
+@endpoint(
+    reminders_api,
+    "/api/reminders/schedule",
+    "POST",
+    "Schedule reminders for an appointment",
+    body=s.ReminderScheduleIn,
+    response=s.ReminderList,
+    status=201,
+    errors=(404, 409, 422),
+    tags=("reminders",),
+)
+def schedule(call: Call) -> dict[str, Any]:
+    body: s.ReminderScheduleIn = call.body
+    timings: list[str] = list(body.timings) if body.timings else [body.timing or DEFAULT_TIMING]
+    request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
+    created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
+    return {"reminders": [reminder_json(r) for r in created], "skipped": [skipped_json(x) for x in skipped]}
+
+
+@endpoint(
+    reminders_api,
+    "/api/reminders/appointment/{appointmentId}",
+    "GET",
+    "An appointment's reminders",
+    response=s.ReminderList,
+    errors=(404,),
+    tags=("reminders",),
+)
+def for_appointment(call: Call) -> dict[str, Any]:
+    found = container.current().reminders.for_appointment(call.caller, call.params["appointmentId"])
+    return {"reminders": [reminder_json(r) for r in found]}
+
+
+@endpoint(
+    reminders_api,
+    "/api/reminders/{id}",
+    "PUT",
+    "Move a pending reminder or change its message",
+    body=s.ReminderUpdateIn,
+    response=s.ReminderOut,
+    errors=(404, 409),
+    tags=("reminders",),
+)
+def update(call: Call) -> dict[str, Any]:
+    body: s.ReminderUpdateIn = call.body
+    changed = container.current().reminders.update(
+        call.caller, call.params["id"], body.timing, body.scheduled_time, body.custom_message
+    )
+    return reminder_json(changed)
+
+
+@endpoint(
+    reminders_api,
+    "/api/reminders/{id}",
+    "DELETE",
+    "Cancel a pending reminder",
+    response=s.ReminderOut,
+    errors=(404, 409),
+    tags=("reminders",),
+)
+def cancel(call: Call) -> dict[str, Any]:
+    return reminder_json(container.current().reminders.cancel(call.caller, call.params["id"]))
+
+
+@endpoint(
+    reminders_api,
+    "/api/patients/me/devices",
+    "POST",
+    "Register this device for push reminders",
+    body=s.DeviceIn,
+    response=s.DeviceOut,
+    status=201,
+    roles=(Role.PATIENT,),
+    errors=(422,),
+    tags=("reminders",),
+)
+def register_device(call: Call) -> dict[str, Any]:
+    body: s.DeviceIn = call.body
+    device = container.current().reminders.register_device(call.caller, body.platform, body.token)
+    return {"endpoint": device["endpoint"], "platform": device["platform"], "registeredAt": device["registeredAt"]}
+
+
+@endpoint(
+    reminders_api,
+    "/api/admin/reminders",
+    "GET",
+    "Reminders by status and scheduled date (UTC)",
+    query=s.AdminReminderQuery,
+    response=s.ReminderList,
+    roles=ADMIN,
+    tags=("admin",),
+)
+def admin_list(call: Call) -> dict[str, Any]:
+    q: s.AdminReminderQuery = call.query
+    start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
+    end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
+    found = container.current().reminders.admin_list(ReminderStatus(q.status), start, end)
+    return {"reminders": [reminder_json(r) for r in found]}
+
+
+@endpoint(
+    reminders_api,
+    "/api/admin/reminders/retry",
+    "POST",
+    "Retry failed reminders",
+    body=s.ReminderIdsIn,
+    response=s.BulkOutcome,
+    roles=ADMIN,
+    tags=("admin",),
+)
+def admin_retry(call: Call) -> dict[str, Any]:
+    body: s.ReminderIdsIn = call.body
+    return {"outcomes": container.current().reminders.retry_failed(body.reminder_ids)}
+
+
+@endpoint(
+    reminders_api,
+    "/api/admin/reminders/cancel",
+    "POST",
+    "Cancel pending reminders",
+    body=s.ReminderIdsIn,
+    response=s.BulkOutcome,
+    roles=ADMIN,
+    tags=("admin",),
+)
+def admin_cancel(call: Call) -> dict[str, Any]:
+    body: s.ReminderIdsIn = call.body
+    return {"outcomes": container.current().reminders.cancel_pending(body.reminder_ids)}
+
+
+def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
+    """The reminder Lambda's work: the schedule's input names one reminder."""
+    reminder_id = str(event.get("reminderId", ""))
+    if not reminder_id:
+        return {"outcome": "ignored", "reason": "no reminderId"}
+    outcome = container.current().reminders.dispatch(reminder_id)
+    if outcome == "sent":
+        count("ReminderSent")
+    elif outcome == "failed":
+        count("ReminderFailed")
+    return {"reminderId": reminder_id, "outcome": outcome}
+
+
+def run_sweep() -> dict[str, Any]:
+    report = container.current().reminders.sweep()
+    for _ in range(report.delivered.get("sent", 0)):
+        count("ReminderSent")
+    return {
+        "delivered": report.delivered,
+        "schedulesEnsured": report.schedules_ensured,
+        "stuckFailed": report.stuck_failed,
+    }

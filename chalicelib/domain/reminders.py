@@ -1,0 +1,236 @@
+"""Reminders: plans (one per channel and timing), statuses, and the messages each channel carries.
+
+Messages name the doctor, the local time with its zone, and the place or the secure link; never the reason for
+the visit or any other health detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.appointments import Appointment, AppointmentType
+from chalicelib.domain.errors import InvalidState
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TIMINGS: dict[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "2h": timedelta(hours=2),
+    "30m": timedelta(minutes=30),
+    "15m": timedelta(minutes=15),
+}
+DEFAULT_TIMING = "24h"
+MAX_ATTEMPTS = 5
+SMS_SEGMENT = 160
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str | None = None
+    phone: str | None = None
+    push_endpoints: tuple[str, ...] = ()
+
+    def address(self, channel: Channel) -> str | None:
+        if channel is Channel.EMAIL:
+            return self.email
+        if channel is Channel.SMS:
+            return self.phone
+        return ",".join(self.push_endpoints) or None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: str
+    appointment_id: str
+    patient_id: str
+    channel: Channel
+    timing: str | None
+    scheduled_time: datetime
+    status: ReminderStatus
+    message: str
+    created_at: datetime
+    updated_at: datetime
+    recipient_email: str | None = None
+    recipient_phone: str | None = None
+    custom_message: str | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+    @property
+    def schedule_name(self) -> str:
+        """EventBridge Scheduler names allow [0-9a-zA-Z-_.]{1,64}; ids here are at most 55 characters."""
+        return f"r-{self.id}"[:64]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    channel: Channel
+    timing: str
+    reason: str
+
+
+def reminder_id(appointment_id: str, channel: Channel, timing: str) -> str:
+    """Deterministic, so a retried request creates nothing twice; the appointment id is recoverable."""
+    return f"{appointment_id}_{channel.value}-{timing}"
+
+
+def appointment_of(reminder_id_: str) -> str:
+    return reminder_id_.rsplit("_", 1)[0]
+
+
+def custom_timing(at: datetime) -> str:
+    return f"at{int(at.timestamp())}"
+
+
+def send_time(appointment: Appointment, timing: str) -> datetime:
+    if timing in TIMINGS:
+        return appointment.starts_at - TIMINGS[timing]
+    if timing.startswith("at") and timing[2:].isdigit():
+        return datetime.fromtimestamp(int(timing[2:]), tz=appointment.starts_at.tzinfo)
+    raise ValueError(f"unknown timing {timing}")
+
+
+def plan(
+    appointment: Appointment,
+    channels: list[Channel],
+    timings: list[str],
+    recipient: Recipient,
+    custom_message: str | None,
+    now: datetime,
+) -> tuple[list[Reminder], list[Skipped]]:
+    """One reminder per channel and timing; a timing already past is skipped and said so."""
+    planned: list[Reminder] = []
+    skipped: list[Skipped] = []
+    for channel in channels:
+        for timing in timings:
+            at = send_time(appointment, timing)
+            if at <= now:
+                skipped.append(Skipped(channel, timing, "already past at booking time"))
+                continue
+            planned.append(
+                Reminder(
+                    id=reminder_id(appointment.id, channel, timing),
+                    appointment_id=appointment.id,
+                    patient_id=appointment.patient_id,
+                    channel=channel,
+                    timing=timing,
+                    scheduled_time=at,
+                    status=ReminderStatus.PENDING,
+                    message=render(channel, appointment, custom_message).text,
+                    created_at=now,
+                    updated_at=now,
+                    recipient_email=recipient.email if channel is Channel.EMAIL else None,
+                    recipient_phone=recipient.phone if channel is Channel.SMS else None,
+                    custom_message=custom_message,
+                )
+            )
+    return planned, skipped
+
+
+def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Reminder:
+    """A pending reminder after its appointment moved: same timing against the new start, with a fresh
+    message; cancelled if that moment is already past."""
+    if reminder.status is not ReminderStatus.PENDING:
+        return reminder
+    at = send_time(appointment, reminder.timing) if reminder.timing in TIMINGS else reminder.scheduled_time
+    status = ReminderStatus.PENDING if at > now else ReminderStatus.CANCELLED
+    return replace(
+        reminder,
+        scheduled_time=at,
+        status=status,
+        message=render(reminder.channel, appointment, reminder.custom_message).text,
+        updated_at=now,
+        last_error=None if status is ReminderStatus.PENDING else "the new time leaves no room for this reminder",
+    )
+
+
+def matches_appointment(reminder: Reminder, appointment: Appointment) -> bool:
+    """True when the reminder still belongs to the appointment's current time."""
+    if reminder.timing in TIMINGS:
+        return send_time(appointment, reminder.timing) == reminder.scheduled_time
+    return reminder.scheduled_time < appointment.starts_at
+
+
+def check_editable(reminder: Reminder) -> None:
+    if reminder.status is not ReminderStatus.PENDING:
+        raise InvalidState(
+            f"Only pending reminders can be changed; this one is {reminder.status.value}.",
+            {"status": reminder.status.value},
+        )
+
+
+# --- messages -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+
+
+def _doctor(name: str) -> str:
+    return name if name.lower().startswith(("dr ", "dr.")) else f"Dr. {name}"
+
+
+def _when(appointment: Appointment, short: bool) -> tuple[str, str]:
+    local = appointment.starts_at.astimezone(ZoneInfo(appointment.timezone))
+    zone = local.tzname() or appointment.timezone
+    day = local.strftime("%a %b %-d") if short else local.strftime("%A, %B %-d, %Y")
+    clock = local.strftime("%-I:%M %p")
+    return day, f"{clock} {zone}"
+
+
+def render(channel: Channel, appointment: Appointment, custom_message: str | None = None) -> Message:
+    """The seed's wording, in the doctor's zone with the zone named; SMS kept to one segment where possible."""
+    doctor = _doctor(appointment.doctor_name)
+    short = channel is not Channel.EMAIL
+    day, clock = _when(appointment, short)
+    lead = f"Reminder: Your appointment with {doctor} is scheduled for {day} at {clock}."
+    if appointment.type is AppointmentType.TELEHEALTH:
+        detail = "This is a video visit: join with the secure link in your appointment, from 15 minutes before."
+        if channel is Channel.SMS:
+            detail = "Video visit: use the secure link in your app."
+    else:
+        detail = f"Please arrive 10 minutes early. Location: {appointment.location}"
+    parts = [lead, detail]
+    if custom_message:
+        parts.append(custom_message)
+    text = " ".join(parts)
+    if channel is Channel.SMS and len(text) > SMS_SEGMENT:
+        text = _fit_sms(lead, detail, custom_message)
+    subject = f"Appointment reminder: {doctor}, {day} at {clock}"
+    html = "".join(f"<p>{_escape(p)}</p>" for p in parts)
+    return Message(subject=subject, text=text, html=f"<html><body>{html}</body></html>")
+
+
+def _fit_sms(lead: str, detail: str, custom: str | None) -> str:
+    """Shorter wording first; the custom message is kept whole, since the clinic wrote it for the patient."""
+    compact = lead.replace("Reminder: Your appointment with", "Reminder:").replace(" is scheduled for", ",")
+    text = " ".join(p for p in (compact, detail, custom) if p)
+    if len(text) <= SMS_SEGMENT:
+        return text
+    room = SMS_SEGMENT - len(compact) - (len(custom) + 1 if custom else 0) - 1
+    if room > 20:
+        detail = detail if len(detail) <= room else detail[: room - 1] + "…"
+        return " ".join(p for p in (compact, detail, custom) if p)
+    return " ".join(p for p in (compact, custom) if p)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

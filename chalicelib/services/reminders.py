@@ -1,0 +1,384 @@
+"""Reminder use cases: plan at booking, follow reschedules and cancellations, the reminder routes, delivery by
+the dispatcher (at most once), the sweep, device registration and admin bulk management."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.appointments import Appointment, may_access
+from chalicelib.domain.contact import e164, email
+from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRecipient, NotFound
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.reminders import (
+    DEFAULT_TIMING,
+    MAX_ATTEMPTS,
+    TIMINGS,
+    Channel,
+    Recipient,
+    Reminder,
+    ReminderStatus,
+    Skipped,
+    check_editable,
+    custom_timing,
+    follow,
+    matches_appointment,
+    plan,
+    render,
+)
+from chalicelib.services.ports import (
+    AppointmentStore,
+    Clock,
+    Deliverer,
+    PatientProfile,
+    PatientRepository,
+    PermanentDeliveryError,
+    ReminderScheduler,
+    ReminderStore,
+    TransientDeliveryError,
+)
+
+log = logging.getLogger("clinic.reminders")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_DEVICES = 10
+
+
+@dataclass(frozen=True)
+class ReminderRequest:
+    channels: list[Channel]
+    timings: list[str]
+    custom_message: str | None = None
+
+    @classmethod
+    def from_preferences(cls, prefs: dict[str, Any]) -> ReminderRequest:
+        channels = [c for c in Channel if prefs.get(c.value)]
+        timings = prefs.get("timings") or [prefs.get("timing") or DEFAULT_TIMING]
+        return cls(channels, list(timings), prefs.get("customMessage"))
+
+
+@dataclass(frozen=True)
+class SweepPolicy:
+    grace: timedelta = timedelta(seconds=60)
+    """A due reminder is left to its own schedule this long before the sweep delivers it."""
+    lookahead: timedelta = timedelta(hours=1)
+    """Schedules of pending reminders due within this window are (re)created if missing."""
+    stuck_after: timedelta = timedelta(minutes=15)
+    batch: int = 500
+
+
+@dataclass
+class SweepReport:
+    delivered: dict[str, int] = field(default_factory=dict)
+    schedules_ensured: int = 0
+    stuck_failed: int = 0
+
+
+class ReminderService:
+    def __init__(
+        self,
+        reminders: ReminderStore,
+        appointments: AppointmentStore,
+        patients: PatientRepository,
+        scheduler: ReminderScheduler,
+        deliverer: Deliverer,
+        clock: Clock,
+        sweep_policy: SweepPolicy | None = None,
+    ) -> None:
+        self._reminders = reminders
+        self._appointments = appointments
+        self._patients = patients
+        self._scheduler = scheduler
+        self._deliverer = deliverer
+        self._clock = clock
+        self.sweep_policy = sweep_policy or SweepPolicy()
+
+    # --- planning --------------------------------------------------------------------------------------------
+    def plan_for(
+        self, caller: Caller, appointment: Appointment, request: ReminderRequest
+    ) -> tuple[list[Reminder], list[Skipped], PatientProfile | None]:
+        """Reminders for an appointment, the timings skipped, and the contact details to remember.
+
+        A chosen channel with no address fails here, clearly, not silently at send time."""
+        if not request.channels:
+            return [], [], None
+        contact = None
+        profile = None
+        if caller.role is Role.PATIENT:
+            contact = PatientProfile(id=caller.subject, email=email(caller.email), phone=e164(caller.phone))
+        if caller.role is not Role.PATIENT or Channel.PUSH in request.channels:
+            profile = self._patients.get(appointment.patient_id)
+        recipient = Recipient(
+            email=(contact.email if contact else None) or (profile.email if profile else None),
+            phone=(contact.phone if contact else None) or (profile.phone if profile else None),
+            push_endpoints=tuple(d["endpoint"] for d in (profile.devices if profile else [])),
+        )
+        missing = [c.value for c in request.channels if recipient.address(c) is None]
+        if missing:
+            raise NoRecipient(
+                "There is no address for these reminder channels: " + ", ".join(missing) + ".",
+                {"channels": missing},
+            )
+        planned, skipped = plan(
+            appointment, request.channels, request.timings, recipient, request.custom_message, self._clock.now()
+        )
+        return planned, skipped, contact
+
+    def scheduled(self, reminders: Sequence[Reminder]) -> None:
+        """Create the schedules of new reminders; a failure is logged and the sweep re-creates it."""
+        for reminder in reminders:
+            self._ensure(reminder)
+
+    def follow_reschedule(self, appointment: Appointment) -> None:
+        now = self._clock.now()
+        for reminder in self._reminders.for_appointment(appointment.id):
+            if reminder.status is not ReminderStatus.PENDING:
+                continue
+            moved = follow(reminder, appointment, now)
+            if self._reminders.replace(moved, ReminderStatus.PENDING):
+                self._ensure(moved) if moved.status is ReminderStatus.PENDING else self._delete(moved)
+
+    def follow_cancel(self, appointment: Appointment) -> None:
+        now = self._clock.now()
+        for reminder in self._reminders.for_appointment(appointment.id):
+            if reminder.status is ReminderStatus.PENDING:
+                done = replace(
+                    reminder, status=ReminderStatus.CANCELLED, updated_at=now, last_error="appointment cancelled"
+                )
+                if self._reminders.replace(done, ReminderStatus.PENDING):
+                    self._delete(done)
+
+    # --- reminder routes ---------------------------------------------------------------------------------------
+    def _appointment_for(self, caller: Caller, appointment_id: str) -> Appointment:
+        found = self._appointments.get(appointment_id)
+        if found is None or not may_access(caller, found):
+            raise NotFound("No such appointment.", {"appointmentId": appointment_id})
+        return found
+
+    def _reminder_for(self, caller: Caller, reminder_id: str) -> tuple[Reminder, Appointment]:
+        reminder = self._reminders.get(reminder_id)
+        if reminder is None:
+            raise NotFound("No such reminder.", {"reminderId": reminder_id})
+        try:
+            return reminder, self._appointment_for(caller, reminder.appointment_id)
+        except NotFound as exc:
+            raise NotFound("No such reminder.", {"reminderId": reminder_id}) from exc
+
+    def schedule(
+        self, caller: Caller, appointment_id: str, request: ReminderRequest
+    ) -> tuple[list[Reminder], list[Skipped]]:
+        appointment = self._appointment_for(caller, appointment_id)
+        if not appointment.active:
+            raise InvalidInput(
+                "Reminders can only be set for active appointments.",
+                {"fields": {"appointmentId": f"appointment is {appointment.status.value}"}},
+            )
+        if not request.channels:
+            raise InvalidInput("Choose at least one channel.", {"fields": {"email": "choose email, sms or push"}})
+        planned, skipped, _ = self.plan_for(caller, appointment, request)
+        self._reminders.add(planned)
+        self.scheduled(planned)
+        return planned, skipped
+
+    def for_appointment(self, caller: Caller, appointment_id: str) -> list[Reminder]:
+        self._appointment_for(caller, appointment_id)
+        return self._reminders.for_appointment(appointment_id)
+
+    def update(
+        self,
+        caller: Caller,
+        reminder_id: str,
+        timing: str | None,
+        scheduled_time: datetime | None,
+        custom_message: str | None,
+    ) -> Reminder:
+        reminder, appointment = self._reminder_for(caller, reminder_id)
+        check_editable(reminder)
+        now = self._clock.now()
+        changed = reminder
+        if timing is not None:
+            changed = replace(changed, timing=timing, scheduled_time=appointment.starts_at - TIMINGS[timing])
+        elif scheduled_time is not None:
+            changed = replace(changed, timing=custom_timing(scheduled_time), scheduled_time=scheduled_time)
+        if changed.scheduled_time <= now or changed.scheduled_time >= appointment.starts_at:
+            raise InvalidInput(
+                "A reminder must be sent in the future and before the appointment.",
+                {"fields": {"timing" if timing else "scheduledTime": "not between now and the appointment"}},
+            )
+        if custom_message is not None:
+            changed = replace(changed, custom_message=custom_message or None)
+        changed = replace(
+            changed,
+            message=render(changed.channel, appointment, changed.custom_message).text,
+            updated_at=now,
+        )
+        if not self._reminders.replace(changed, ReminderStatus.PENDING):
+            raise InvalidState("The reminder changed meanwhile; reload it.")
+        self._ensure(changed)
+        return changed
+
+    def cancel(self, caller: Caller, reminder_id: str) -> Reminder:
+        reminder, _ = self._reminder_for(caller, reminder_id)
+        check_editable(reminder)
+        done = replace(
+            reminder, status=ReminderStatus.CANCELLED, updated_at=self._clock.now(), last_error="cancelled on request"
+        )
+        if not self._reminders.replace(done, ReminderStatus.PENDING):
+            raise InvalidState("The reminder changed meanwhile; reload it.")
+        self._delete(done)
+        return done
+
+    def register_device(self, caller: Caller, platform: str, token: str) -> dict[str, Any]:
+        if caller.role is not Role.PATIENT:
+            raise Forbidden("Only patients register devices for their own reminders.")
+        endpoint = self._deliverer.register_device(caller.subject, platform, token)
+        profile = self._patients.get(caller.subject) or PatientProfile(id=caller.subject)
+        now = self._clock.now()
+        device = {"endpoint": endpoint, "platform": platform, "registeredAt": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        others = [d for d in profile.devices if d.get("endpoint") != endpoint]
+        self._patients.save_devices(caller.subject, [*others, device][-MAX_DEVICES:], now)
+        return device
+
+    # --- delivery ------------------------------------------------------------------------------------------------
+    def dispatch(self, reminder_id: str) -> str:
+        """Deliver one reminder at most once: claim, re-read the appointment, send, record. Returns the outcome."""
+        now = self._clock.now()
+        claimed = self._reminders.claim(reminder_id, now)
+        if claimed is None:
+            return "not-claimed"
+        appointment = self._appointments.get(claimed.appointment_id)
+        if appointment is None or not appointment.active:
+            self._reminders.finish(
+                replace(
+                    claimed,
+                    status=ReminderStatus.CANCELLED,
+                    updated_at=now,
+                    last_error="appointment is no longer active",
+                ),
+                mark_appointment_reminded=False,
+            )
+            return "cancelled"
+        if not matches_appointment(claimed, appointment):
+            moved = follow(replace(claimed, status=ReminderStatus.PENDING), appointment, now)
+            if self._reminders.replace(moved, ReminderStatus.SENDING) and moved.status is ReminderStatus.PENDING:
+                self._ensure(moved)
+            return "moved"
+        return self._deliver(claimed, appointment, now)
+
+    def _deliver(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
+        endpoints: list[str] = []
+        if claimed.channel is Channel.PUSH:
+            profile = self._patients.get(claimed.patient_id)
+            endpoints = [d["endpoint"] for d in (profile.devices if profile else [])]
+        try:
+            delivery = self._deliverer.send(claimed, appointment, endpoints)
+        except TransientDeliveryError as exc:
+            if claimed.attempts >= MAX_ATTEMPTS:
+                self._fail(claimed, f"gave up after {claimed.attempts} attempts: {exc}", now)
+                return "failed"
+            later = replace(
+                claimed,
+                status=ReminderStatus.PENDING,
+                scheduled_time=now + timedelta(minutes=2**claimed.attempts),
+                last_error=str(exc),
+                updated_at=now,
+            )
+            if self._reminders.replace(later, ReminderStatus.SENDING):
+                self._ensure(later)
+            return "retry-later"
+        except PermanentDeliveryError as exc:
+            if exc.disabled_endpoint:
+                self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
+            self._fail(claimed, str(exc), now)
+            return "failed"
+        for endpoint in delivery.disabled_endpoints:
+            self._patients.remove_device(claimed.patient_id, endpoint, now)
+        sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
+        self._reminders.finish(sent, mark_appointment_reminded=True)
+        return "sent"
+
+    def _fail(self, claimed: Reminder, reason: str, now: datetime) -> None:
+        failed = replace(claimed, status=ReminderStatus.FAILED, last_error=reason[:500], updated_at=now)
+        self._reminders.finish(failed, mark_appointment_reminded=False)
+
+    def sweep(self) -> SweepReport:
+        """Deliver overdue pending reminders (a lost schedule), re-create schedules due soon, and fail reminders
+        stuck in `sending` (never resend them: a crash may have happened after the send)."""
+        policy = self.sweep_policy
+        now = self._clock.now()
+        report = SweepReport()
+        for reminder in self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch):
+            outcome = self.dispatch(reminder.id)
+            report.delivered[outcome] = report.delivered.get(outcome, 0) + 1
+        upcoming = self._reminders.by_status(ReminderStatus.PENDING, now, now + policy.lookahead, policy.batch)
+        for reminder in upcoming:
+            self._ensure(reminder)
+            report.schedules_ensured += 1
+        stuck_before = now - policy.stuck_after
+        for reminder in self._reminders.by_status(ReminderStatus.SENDING, EPOCH, stuck_before, policy.batch):
+            if reminder.updated_at <= stuck_before:
+                self._fail(reminder, "delivery outcome unknown (dispatcher stopped while sending)", now)
+                report.stuck_failed += 1
+        return report
+
+    # --- admin ---------------------------------------------------------------------------------------------------
+    def admin_list(self, status: ReminderStatus, start: datetime | None, end: datetime | None) -> list[Reminder]:
+        return self._reminders.by_status(status, start or EPOCH, end or datetime(9999, 1, 1, tzinfo=UTC))
+
+    def retry_failed(self, reminder_ids: Sequence[str]) -> dict[str, str]:
+        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead)."""
+        now = self._clock.now()
+        outcomes: dict[str, str] = {}
+        for reminder_id in reminder_ids:
+            reminder = self._reminders.get(reminder_id)
+            if reminder is None or reminder.status is not ReminderStatus.FAILED:
+                outcomes[reminder_id] = "not-failed"
+                continue
+            appointment = self._appointments.get(reminder.appointment_id)
+            if appointment is None or not appointment.active or appointment.starts_at <= now:
+                outcomes[reminder_id] = "appointment-not-ahead"
+                continue
+            again = replace(
+                reminder,
+                status=ReminderStatus.PENDING,
+                attempts=0,
+                scheduled_time=now + timedelta(minutes=1),
+                updated_at=now,
+            )
+            if self._reminders.replace(again, ReminderStatus.FAILED):
+                self._ensure(again)
+                outcomes[reminder_id] = "pending"
+            else:
+                outcomes[reminder_id] = "changed-meanwhile"
+        return outcomes
+
+    def cancel_pending(self, reminder_ids: Sequence[str]) -> dict[str, str]:
+        now = self._clock.now()
+        outcomes: dict[str, str] = {}
+        for reminder_id in reminder_ids:
+            reminder = self._reminders.get(reminder_id)
+            if reminder is None or reminder.status is not ReminderStatus.PENDING:
+                outcomes[reminder_id] = "not-pending"
+                continue
+            done = replace(reminder, status=ReminderStatus.CANCELLED, updated_at=now, last_error="cancelled by admin")
+            if self._reminders.replace(done, ReminderStatus.PENDING):
+                self._delete(done)
+                outcomes[reminder_id] = "cancelled"
+            else:
+                outcomes[reminder_id] = "changed-meanwhile"
+        return outcomes
+
+    # --- schedules -------------------------------------------------------------------------------------------------
+    def _ensure(self, reminder: Reminder) -> None:
+        try:
+            self._scheduler.ensure(reminder)
+        except Exception:  # the sweep re-creates missing schedules; never lose the booking over it
+            log.exception("could not create the schedule of reminder %s", reminder.id)
+
+    def _delete(self, reminder: Reminder) -> None:
+        try:
+            self._scheduler.delete(reminder)
+        except Exception:  # a leftover schedule finds the reminder not pending and does nothing
+            log.exception("could not delete the schedule of reminder %s", reminder.id)
