@@ -34,6 +34,7 @@ class Settings:
     ses_configuration_set: str | None
     sns_apns_application_arn: str | None
     sns_fcm_application_arn: str | None
+    sweep_grace: timedelta
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -63,4 +64,5 @@ class Settings:
             ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
             sns_apns_application_arn=env.get("SNS_APNS_APPLICATION_ARN") or None,
             sns_fcm_application_arn=env.get("SNS_FCM_APPLICATION_ARN") or None,
+            sweep_grace=timedelta(seconds=int(env.get("SWEEP_GRACE_SECONDS", "60"))),
         )

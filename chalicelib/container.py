@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from chalicelib.config import Settings
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.doctors import DoctorService
-from chalicelib.services.ports import AppointmentStore, Clock, Idempotency, IdGenerator
-from chalicelib.services.reminders import ReminderService
+from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator
+from chalicelib.services.reminders import ReminderService, SweepPolicy
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Container:
     booking: BookingService
     doctors: DoctorService
     reminders: ReminderService
+    deliverer: Deliverer
     idempotency: Idempotency
 
 
@@ -47,13 +48,17 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     store = DynamoAppointmentStore(settings)
     policy = Policy(min_notice=settings.min_notice, patient_change_window=settings.patient_change_window)
     now = clock.now
+    deliverer: Deliverer = (
+        OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now)
+    )
     reminders = ReminderService(
         DynamoReminderStore(),
         store,
         DynamoPatientRepository(),
         NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings),
-        OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now),
+        deliverer,
         clock,
+        SweepPolicy(grace=settings.sweep_grace),
     )
     return Container(
         settings=settings,
@@ -63,6 +68,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         booking=BookingService(doctor_repo, store, clock, ids, policy, reminders),
         doctors=DoctorService(doctor_repo, clock, ids),
         reminders=reminders,
+        deliverer=deliverer,
         idempotency=PowertoolsIdempotency(settings),
     )
 

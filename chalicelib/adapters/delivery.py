@@ -80,8 +80,8 @@ class AwsDeliverer:
 
             ses = ses or boto3.client("sesv2", region_name=settings.region)
             sns = sns or boto3.client("sns", region_name=settings.region)
-        self._ses = ses
-        self._sns = sns
+        self.ses = ses
+        self.sns = sns
         self._settings = settings
         self._clock = clock or (lambda: datetime.now().astimezone())
         self._sleep = sleep
@@ -106,14 +106,14 @@ class AwsDeliverer:
         }
         if self._settings.ses_configuration_set:
             request["ConfigurationSetName"] = self._settings.ses_configuration_set
-        answer = self._call(lambda: self._ses.send_email(**request))
+        answer = self._call(lambda: self.ses.send_email(**request))
         return Delivery(str(answer.get("MessageId", "")))
 
     def _sms(self, reminder: Reminder) -> Delivery:
         if not reminder.recipient_phone:
             raise PermanentDeliveryError("no phone number")
         answer = self._call(
-            lambda: self._sns.publish(
+            lambda: self.sns.publish(
                 PhoneNumber=reminder.recipient_phone,
                 Message=reminder.message,
                 MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
@@ -138,7 +138,7 @@ class AwsDeliverer:
 
     def _publisher(self, endpoint: str, payload: str) -> Callable[[], Any]:
         def publish() -> Any:
-            return self._sns.publish(TargetArn=endpoint, MessageStructure="json", Message=payload)
+            return self.sns.publish(TargetArn=endpoint, MessageStructure="json", Message=payload)
 
         return publish
 
@@ -150,7 +150,7 @@ class AwsDeliverer:
         if not arn:
             raise PushNotConfigured(f"Push notifications for {platform} are not set up for this clinic.")
         answer = self._call(
-            lambda: self._sns.create_platform_endpoint(
+            lambda: self.sns.create_platform_endpoint(
                 PlatformApplicationArn=arn, Token=token, CustomUserData=patient_id
             )
         )

@@ -160,6 +160,7 @@ class ReminderModel(Model):
     last_error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    for_start = UTCDateTimeAttribute()
     status_index = StatusIndex()
 
 

@@ -25,6 +25,7 @@ def reminder_item(r: Reminder) -> ReminderModel:
         last_error=r.last_error,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        for_start=r.for_start,
     )
 
 
@@ -40,6 +41,7 @@ def reminder_from(item: ReminderModel) -> Reminder:
         message=item.message,
         created_at=item.created_at,
         updated_at=item.updated_at,
+        for_start=item.for_start,
         recipient_email=item.recipient_email,
         recipient_phone=item.recipient_phone,
         custom_message=item.custom_message,

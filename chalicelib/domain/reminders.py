@@ -66,6 +66,8 @@ class Reminder:
     message: str
     created_at: datetime
     updated_at: datetime
+    for_start: datetime
+    """The appointment start this reminder was planned for: if the appointment moved since, it is stale."""
     recipient_email: str | None = None
     recipient_phone: str | None = None
     custom_message: str | None = None
@@ -136,6 +138,7 @@ def plan(
                     message=render(channel, appointment, custom_message).text,
                     created_at=now,
                     updated_at=now,
+                    for_start=appointment.starts_at,
                     recipient_email=recipient.email if channel is Channel.EMAIL else None,
                     recipient_phone=recipient.phone if channel is Channel.SMS else None,
                     custom_message=custom_message,
@@ -157,15 +160,14 @@ def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Remin
         status=status,
         message=render(reminder.channel, appointment, reminder.custom_message).text,
         updated_at=now,
+        for_start=appointment.starts_at,
         last_error=None if status is ReminderStatus.PENDING else "the new time leaves no room for this reminder",
     )
 
 
 def matches_appointment(reminder: Reminder, appointment: Appointment) -> bool:
-    """True when the reminder still belongs to the appointment's current time."""
-    if reminder.timing in TIMINGS:
-        return send_time(appointment, reminder.timing) == reminder.scheduled_time
-    return reminder.scheduled_time < appointment.starts_at
+    """True when the reminder was planned for the appointment's current time (a retry may send it later)."""
+    return reminder.for_start == appointment.starts_at and reminder.scheduled_time < appointment.ends_at
 
 
 def check_editable(reminder: Reminder) -> None:

@@ -1,0 +1,374 @@
+"""Reminders end to end against moto (DynamoDB, EventBridge Scheduler, SES v2, SNS): schedules at the right
+`at()` times, moved and deleted with the appointment, delivered once, never after a cancellation."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from icalendar import Calendar
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from tests.faults import _Http
+from tests.helpers import admin, patient, token
+
+DAY = "2026-12-02"  # 10:00 New York = 15:00Z; NOW is 2026-12-01T08:00Z
+
+
+def book(api, doc, headers=None, **overrides):
+    body = {
+        "doctorId": doc["id"],
+        "date": DAY,
+        "time": "10:00",
+        "type": "in-person",
+        "reason": "chest pain",
+        "reminderPreferences": {"email": True, "sms": True, "timings": ["24h", "2h"]},
+        **overrides,
+    }
+    made = api.call("POST", "/api/appointments", headers or patient(), body)
+    assert made.status_code == 201, made.data
+    return made.data
+
+
+@pytest.fixture
+def scheduler(wired):
+    return boto3.client("scheduler", region_name="us-east-1")
+
+
+def schedule_of(scheduler, wired, reminder_id):
+    try:
+        return scheduler.get_schedule(Name=f"r-{reminder_id}", GroupName=wired.settings.schedule_group)
+    except scheduler.exceptions.ResourceNotFoundException:
+        return None
+
+
+def emails_sent() -> int:
+    """Messages SES accepted (moto's send quota counts the To header twice, so count the messages)."""
+    return len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+def sms_sent() -> list:
+    return list(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values())
+
+
+def dispatch(client, reminder_id):
+    from app import app  # noqa: F401 - the Lambda is registered on the app
+
+    answer = client.lambda_.invoke("reminder_dispatcher", {"reminderId": reminder_id})
+    return answer.payload["outcome"]
+
+
+@pytest.fixture
+def lambdas(wired):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+def test_booking_creates_one_reminder_per_channel_and_timing_with_schedules_at_the_right_time(api, wired, scheduler):
+    a = book(api, api.doctor_with_hours())
+    listed = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient())
+    assert listed.status_code == 200
+    reminders = {(r["type"], r["timing"]): r for r in listed.data["reminders"]}
+    assert set(reminders) == {("email", "24h"), ("email", "2h"), ("sms", "24h"), ("sms", "2h")}
+    assert reminders[("email", "24h")]["scheduledTime"] == "2026-12-01T15:00:00Z"
+    assert reminders[("sms", "2h")]["scheduledTime"] == "2026-12-02T13:00:00Z"
+    assert reminders[("sms", "2h")]["recipientPhone"] == "+16175550100"
+    assert all(r["status"] == "pending" and "chest pain" not in r["message"] for r in reminders.values())
+    found = schedule_of(scheduler, wired, reminders[("email", "24h")]["id"])
+    assert found["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
+    assert found["ScheduleExpressionTimezone"] == "UTC"
+    assert found["Target"]["Arn"].endswith(":function:clinic-reminder-dispatcher")
+    assert json.loads(found["Target"]["Input"]) == {"reminderId": reminders[("email", "24h")]["id"]}
+    assert found["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    assert found["Target"]["DeadLetterConfig"]["Arn"].endswith(":fn-reminder-dlq")
+    assert found.get("ActionAfterCompletion", "DELETE") == "DELETE"
+
+
+def test_a_timing_already_past_is_skipped_and_the_response_says_so(api):
+    made = book(
+        api,
+        api.doctor_with_hours(),
+        date="2026-12-01",
+        time="14:00",
+        reminderPreferences={"email": True, "timings": ["24h", "2h"]},
+    )
+    assert made["skippedReminders"] == [{"type": "email", "timing": "24h", "reason": "already past at booking time"}]
+
+
+def test_a_channel_without_an_address_fails_at_scheduling_time(api):
+    doc = api.doctor_with_hours()
+    no_phone = {
+        "Authorization": token(
+            {
+                "sub": "p9",
+                "cognito:username": "p9",
+                "cognito:groups": ["patients"],
+                "email": "p9@example.org",
+                "phone_number": "12345",
+            }
+        )
+    }
+    refused = api.call(
+        "POST",
+        "/api/appointments",
+        no_phone,
+        {
+            "doctorId": doc["id"],
+            "date": DAY,
+            "time": "10:00",
+            "type": "in-person",
+            "reason": "r",
+            "reminderPreferences": {"sms": True},
+        },
+    )
+    assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
+    assert refused.data["error"]["details"] == {"channels": ["sms"]}
+    # nothing half-done: the slot is still free
+    assert book(api, doc, patient("p10"), reminderPreferences={"email": True})["status"] == "scheduled"
+
+
+def test_reschedule_moves_pending_reminders_and_their_schedules(api, wired, scheduler):
+    a = book(api, api.doctor_with_hours())
+    moved = api.call(
+        "PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": "2026-12-03", "time": "11:00"}
+    )
+    assert moved.status_code == 200
+    reminders = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    email_24h = next(r for r in reminders if r["type"] == "email" and r["timing"] == "24h")
+    assert email_24h["scheduledTime"] == "2026-12-02T16:00:00Z"
+    assert schedule_of(scheduler, wired, email_24h["id"])["ScheduleExpression"] == "at(2026-12-02T16:00:00)"
+
+
+def test_cancel_cancels_reminders_and_deletes_their_schedules(api, wired, scheduler, lambdas):
+    a = book(api, api.doctor_with_hours())
+    api.call("DELETE", f"/api/appointments/{a['id']}", patient())
+    reminders = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    assert {r["status"] for r in reminders} == {"cancelled"}
+    assert all(schedule_of(scheduler, wired, r["id"]) is None for r in reminders)
+    # a schedule that fires anyway (already on its way) sends nothing
+    assert dispatch(lambdas, reminders[0]["id"]) == "not-claimed"
+    assert emails_sent() == 0
+
+
+def test_dispatcher_sends_exactly_once_when_invoked_twice(api, wired, clock, lambdas):
+    a = book(api, api.doctor_with_hours())
+    rid = f"{a['id']}_email-24h"
+    clock.current = clock.current.replace(hour=15)  # the reminder's time
+    assert dispatch(lambdas, rid) == "sent"
+    assert dispatch(lambdas, rid) == "not-claimed"
+    assert emails_sent() == 1
+    sent = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    done = next(r for r in sent if r["id"] == rid)
+    assert (done["status"], done["sentAt"], done["attempts"]) == ("sent", "2026-12-01T15:00:00Z", 1)
+    assert api.call("GET", f"/api/appointments/{a['id']}", patient()).data["reminderSent"] is True
+
+
+def test_dispatcher_does_not_send_early(api, lambdas):
+    a = book(api, api.doctor_with_hours())
+    assert dispatch(lambdas, f"{a['id']}_email-24h") == "not-claimed"
+    assert emails_sent() == 0
+
+
+def test_email_has_text_html_and_the_ics_and_sms_goes_to_the_e164_number(api, wired, clock, lambdas):
+    a = book(api, api.doctor_with_hours())
+    clock.current = clock.current.replace(hour=15)
+    assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
+    assert dispatch(lambdas, f"{a['id']}_sms-24h") == "sent"
+    raw = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages[-1].raw_data
+    mail = email.message_from_string(raw)
+    parts = {p.get_content_type(): p for p in mail.walk()}
+    assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
+    assert "chest pain" not in raw
+    calendar = Calendar.from_ical(parts["text/calendar"].get_payload(decode=True))
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["UID"]) == f"{a['id']}@clinic-booking"
+    assert event.decoded("DTSTART").isoformat() == "2026-12-02T10:00:00-05:00"
+    ((_, text),) = [m for m in sms_sent() if m[0] == "+16175550100"]
+    assert text.startswith("Reminder:") and len(text) <= 160
+
+
+def test_an_appointment_cancelled_after_its_schedule_was_created_gets_no_message(api, wired, clock, lambdas):
+    a = book(api, api.doctor_with_hours())
+    rid = f"{a['id']}_email-24h"
+    api.call("DELETE", f"/api/appointments/{a['id']}", admin())
+    # even if the reminder had stayed pending (its cancellation lost), the dispatcher re-reads the appointment
+    store = wired.reminders._reminders
+    from dataclasses import replace
+
+    from chalicelib.domain.reminders import ReminderStatus
+
+    store.replace(replace(store.get(rid), status=ReminderStatus.PENDING), ReminderStatus.CANCELLED)
+    clock.current = clock.current.replace(hour=15)
+    assert dispatch(lambdas, rid) == "cancelled"
+    assert emails_sent() == 0
+
+
+def ses_fault(code: str, message: str):
+    return _Http(400), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+@pytest.fixture
+def ses_faults(wired):
+    queue: list = []
+    calls = {"n": 0}
+
+    def before(**_):
+        calls["n"] += 1
+        return queue.pop(0) if queue else None
+
+    events = wired.deliverer.ses.meta.events
+    events.register("before-call.sesv2.SendEmail", before)
+    yield queue, calls
+    events.unregister("before-call.sesv2.SendEmail", before)
+
+
+def test_throttling_is_retried_with_backoff_then_succeeds(api, wired, clock, lambdas, ses_faults):
+    queue, calls = ses_faults
+    wired.deliverer._sleep = lambda _: None
+    queue.extend([ses_fault("TooManyRequestsException", "Maximum sending rate exceeded.")] * 2)
+    a = book(api, api.doctor_with_hours())
+    clock.current = clock.current.replace(hour=15)
+    assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
+    assert calls["n"] == 3 and emails_sent() == 1
+
+
+def test_throttling_that_persists_is_tried_again_later_then_fails(api, wired, clock, lambdas, ses_faults):
+    queue, _ = ses_faults
+    wired.deliverer._sleep = lambda _: None
+    queue.extend([ses_fault("TooManyRequestsException", "Maximum sending rate exceeded.")] * 100)
+    a = book(api, api.doctor_with_hours())
+    rid = f"{a['id']}_email-24h"
+    clock.current = clock.current.replace(hour=15)
+    outcomes = []
+    for _ in range(6):
+        outcomes.append(dispatch(lambdas, rid))
+        clock.current += timedelta(hours=1)
+    assert outcomes == ["retry-later"] * 4 + ["failed", "not-claimed"]
+    failed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
+    assert [(r["id"], r["attempts"]) for r in failed] == [(rid, 5)]
+    assert "gave up after 5 attempts" in failed[0]["lastError"]
+
+
+def test_a_permanent_error_fails_at_once_with_the_reason(api, wired, clock, lambdas, ses_faults):
+    queue, calls = ses_faults
+    queue.append(ses_fault("MessageRejected", "Email address is not verified."))
+    a = book(api, api.doctor_with_hours())
+    clock.current = clock.current.replace(hour=15)
+    assert dispatch(lambdas, f"{a['id']}_email-24h") == "failed"
+    assert calls["n"] == 1
+    reminder = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    failed = next(r for r in reminder if r["id"] == f"{a['id']}_email-24h")
+    assert failed["status"] == "failed" and "not verified" in failed["lastError"]
+
+
+def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcoming_ones(
+    api, wired, clock, scheduler, lambdas
+):
+    a = book(api, api.doctor_with_hours())
+    for r in api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]:
+        scheduler.delete_schedule(Name=f"r-{r['id']}", GroupName=wired.settings.schedule_group)
+    clock.current = clock.current.replace(hour=15, minute=5)  # 24h reminders are 5 minutes overdue
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    assert report["delivered"] == {"sent": 2}
+    assert emails_sent() == 1 and len(sms_sent()) == 1
+    clock.current = clock.current.replace(day=2, hour=12, minute=30)  # 2h reminders due in 30 minutes
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    assert report["schedulesEnsured"] == 2
+    assert schedule_of(scheduler, wired, f"{a['id']}_sms-2h")["ScheduleExpression"] == "at(2026-12-02T13:00:00)"
+
+
+def tick(lambdas):
+    return lambdas.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], "us-east-1")
+
+
+def test_reminder_routes_update_cancel_and_schedule(api, wired, scheduler):
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    rid = f"{a['id']}_email-24h"
+    moved = api.call("PUT", f"/api/reminders/{rid}", patient(), {"timing": "2h", "customMessage": "Bring your card"})
+    assert moved.status_code == 200
+    assert (moved.data["scheduledTime"], moved.data["customMessage"]) == ("2026-12-02T13:00:00Z", "Bring your card")
+    assert moved.data["message"].endswith("Bring your card")
+    assert schedule_of(scheduler, wired, rid)["ScheduleExpression"] == "at(2026-12-02T13:00:00)"
+    too_late = api.call("PUT", f"/api/reminders/{rid}", patient(), {"scheduledTime": "2026-12-03T09:00:00Z"})
+    assert too_late.status_code == 400
+    cancelled = api.call("DELETE", f"/api/reminders/{rid}", patient())
+    assert cancelled.status_code == 200 and cancelled.data["status"] == "cancelled"
+    assert schedule_of(scheduler, wired, rid) is None
+    again = api.call("DELETE", f"/api/reminders/{rid}", patient())
+    assert (again.status_code, again.data["error"]["code"]) == (409, "INVALID_STATE")
+    added = api.call(
+        "POST", "/api/reminders/schedule", patient(), {"appointmentId": a["id"], "sms": True, "timings": ["30m", "15m"]}
+    )
+    assert added.status_code == 201
+    assert sorted(r["timing"] for r in added.data["reminders"]) == ["15m", "30m"]
+    twice = api.call(
+        "POST", "/api/reminders/schedule", patient(), {"appointmentId": a["id"], "sms": True, "timing": "30m"}
+    )
+    assert twice.status_code == 409
+
+
+def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, lambdas, settings):
+    sns = boto3.client("sns", region_name="us-east-1")
+    app_arn = sns.create_platform_application(
+        Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
+    )["PlatformApplicationArn"]
+    object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
+    wired.deliverer._settings = wired.settings
+    no_apns = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "apns", "token": "apns-token-1"})
+    assert (no_apns.status_code, no_apns.data["error"]["code"]) == (422, "PUSH_NOT_CONFIGURED")
+    first = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": "fcm-token-1"})
+    second = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": "fcm-token-2"})
+    assert first.status_code == second.status_code == 201
+    sns.set_endpoint_attributes(EndpointArn=first.data["endpoint"], Attributes={"Enabled": "false"})
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
+    profile = wired.reminders._patients.get("patient-1")
+    assert [d["endpoint"] for d in profile.devices] == [second.data["endpoint"]]
+
+
+def test_push_without_a_device_fails_at_scheduling_time(api):
+    doc = api.doctor_with_hours()
+    refused = api.call(
+        "POST",
+        "/api/appointments",
+        patient("nodevice"),
+        {
+            "doctorId": doc["id"],
+            "date": DAY,
+            "time": "10:00",
+            "type": "in-person",
+            "reason": "r",
+            "reminderPreferences": {"push": True},
+        },
+    )
+    assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
+
+
+def test_admin_lists_retries_and_cancels_in_bulk(api, wired, clock, lambdas, ses_faults):
+    queue, _ = ses_faults
+    queue.append(ses_fault("MessageRejected", "Email address is not verified."))
+    a = book(api, api.doctor_with_hours())
+    clock.current = clock.current.replace(hour=15)
+    dispatch(lambdas, f"{a['id']}_email-24h")
+    failed = api.call("GET", "/api/admin/reminders?status=failed&from=2026-12-01&to=2026-12-01", admin())
+    assert [r["id"] for r in failed.data["reminders"]] == [f"{a['id']}_email-24h"]
+    none_later = api.call("GET", "/api/admin/reminders?status=failed&from=2026-12-02", admin())
+    assert none_later.data["reminders"] == []
+    retried = api.call("POST", "/api/admin/reminders/retry", admin(), {"reminderIds": [f"{a['id']}_email-24h"]})
+    assert retried.data["outcomes"] == {f"{a['id']}_email-24h": "pending"}
+    clock.current += timedelta(minutes=2)
+    assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
+    pending = api.call("GET", "/api/admin/reminders?status=pending", admin()).data["reminders"]
+    cancelled = api.call("POST", "/api/admin/reminders/cancel", admin(), {"reminderIds": [r["id"] for r in pending]})
+    assert set(cancelled.data["outcomes"].values()) == {"cancelled"}
+    assert api.call("GET", "/api/admin/reminders?status=pending", admin()).data["reminders"] == []
