@@ -1,4 +1,5 @@
-"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, and `chalice local`.
+"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, `chalice local`, and the
+reminder sweep every minute, delivering into `.data/outbox/` (one readable file per e-mail, SMS or push).
 
 Ctrl-C stops everything this started.
 """
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.tokens import demo_tokens
 
 
-def local_env(endpoint: str, prefix: str = "clinic-dev") -> dict[str, str]:
+def local_env(endpoint: str, outbox: Path, prefix: str = "clinic-dev") -> dict[str, str]:
     """What the app needs to talk to DynamoDB Local (fake credentials: DynamoDB Local ignores them)."""
     return {
         "DYNAMODB_ENDPOINT": endpoint,
@@ -27,6 +29,12 @@ def local_env(endpoint: str, prefix: str = "clinic-dev") -> dict[str, str]:
         "SCHEDULE_TABLE": f"{prefix}-schedule",
         "AUDIT_TABLE": f"{prefix}-audit",
         "IDEMPOTENCY_TABLE": f"{prefix}-idempotency",
+        "REMINDERS_TABLE": f"{prefix}-reminders",
+        "PATIENTS_TABLE": f"{prefix}-patients",
+        "DELIVERY_MODE": "outbox",
+        "OUTBOX_DIR": str(outbox),
+        "SCHEDULER_MODE": "none",
+        "SWEEP_GRACE_SECONDS": "0",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
@@ -54,6 +62,27 @@ def prepare(env: dict[str, str], seed_demo: bool) -> list[str]:
     return seed(container.build(settings)) if seed_demo else []
 
 
+class Sweeper(threading.Thread):
+    """Runs the reminder sweep every `interval` seconds: locally it is what fires reminders."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(name="reminder-sweep", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        from chalicelib import container
+
+        reminders = container.build().reminders
+        while not self.stopped.wait(self.interval):
+            try:
+                report = reminders.sweep()
+                if report.delivered:
+                    print(f"reminder sweep: {report.delivered}", flush=True)
+            except Exception as exc:  # keep sweeping; show what went wrong
+                print(f"reminder sweep failed: {exc!r}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
@@ -61,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
     parser.add_argument("--in-memory", action="store_true", help="keep no data (tests)")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--sweep-interval", type=float, default=60.0, help="seconds between reminder sweeps")
     args = parser.parse_args(argv)
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -70,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         log_path=args.data_dir / "dynamodb-local.log",
     ).start()
     api: subprocess.Popen[bytes] | None = None
+    sweeper = Sweeper(args.sweep_interval)
 
     def shutdown(*_: object) -> None:
+        sweeper.stopped.set()
         if api and api.poll() is None:
             api.terminate()
             try:
@@ -86,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        env = local_env(ddb.endpoint)
+        env = local_env(ddb.endpoint, args.data_dir / "outbox")
         added = prepare(env, seed_demo=not args.no_seed)
+        sweeper.start()
         print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
         api = subprocess.Popen(
             [
@@ -105,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             env={**os.environ, **env},
         )
         print(f"API on http://127.0.0.1:{args.port}  (Ctrl-C stops everything)", flush=True)
+        print(f"Reminders are swept every {args.sweep_interval:g} s into {args.data_dir / 'outbox'}", flush=True)
         print("Development tokens (unsigned; chalice local decodes them):", flush=True)
         for role, tok in demo_tokens().items():
             print(f"  export {role.upper()}_TOKEN={tok}", flush=True)

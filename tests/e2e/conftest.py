@@ -16,7 +16,7 @@ from infra.local.dynamodb_local import ROOT, free_port
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     port, ddb_port = free_port(), free_port()
     data = tmp_path_factory.mktemp("dev-server")
     log = open(data / "server.log", "wb")  # noqa: SIM115
@@ -32,6 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--in-memory",
             "--data-dir",
             str(data),
+            "--sweep-interval",
+            "1",
         ],
         cwd=ROOT,
         stdout=log,
@@ -51,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("dev server did not come up")
             time.sleep(0.3)
-        yield base
+        yield base, data
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -59,3 +61,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(dev_server: tuple[str, Path]) -> str:
+    return dev_server[0]

@@ -25,7 +25,7 @@ def dynamodb_local() -> Iterator[DynamoDBLocal]:
 
 
 @pytest.fixture
-def settings(dynamodb_local: DynamoDBLocal) -> Settings:
+def settings(dynamodb_local: DynamoDBLocal, tmp_path) -> Settings:
     """Fresh tables per test (a new prefix), so tests never see each other's items."""
     return Settings.from_env(
         {

@@ -1,0 +1,69 @@
+"""Locally, `make run`'s sweep really fires reminders: the message lands in the outbox and the status is sent."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from infra.local.tokens import demo_tokens
+
+
+def first_free_slot(base: str, headers: dict[str, str], doctor_id: str) -> tuple[str, str]:
+    """The first free slot from tomorrow on (skipping days off and holidays)."""
+    today = datetime.now(UTC).date()
+    for ahead in range(1, 15):
+        day = (today + timedelta(days=ahead)).isoformat()
+        slots = requests.get(
+            f"{base}/api/appointments/availability/{doctor_id}/{day}?onlyAvailable=true", headers=headers, timeout=10
+        ).json()["slots"]
+        if slots:
+            return day, slots[0]["time"]
+    raise AssertionError("no free slot in two weeks")
+
+
+def test_a_due_reminder_is_delivered_to_the_outbox(dev_server: tuple[str, Path]):
+    base, data = dev_server
+    headers = {"Authorization": demo_tokens()["patient"], "Content-Type": "application/json"}
+    # GIVEN a booking with e-mail and SMS reminders
+    day, at = first_free_slot(base, headers, "dr-carmen-ruiz")
+    booked = requests.post(
+        f"{base}/api/appointments",
+        headers=headers,
+        timeout=10,
+        json={
+            "doctorId": "dr-carmen-ruiz",
+            "date": day,
+            "time": at,
+            "type": "in-person",
+            "reason": "persistent cough",
+            "reminderPreferences": {"email": True, "sms": True, "timing": "24h"},
+        },
+    )
+    assert booked.status_code == 201, booked.text
+    appointment_id = booked.json()["id"]
+    # WHEN one reminder is moved to a moment from now
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moved = requests.put(
+        f"{base}/api/reminders/{appointment_id}_email-24h", headers=headers, timeout=10, json={"scheduledTime": soon}
+    )
+    assert moved.status_code == 200, moved.text
+    # THEN within a few sweeps it is sent, and the outbox holds the e-mail, without the visit's reason
+    deadline = time.monotonic() + 30
+    status = None
+    while time.monotonic() < deadline:
+        reminders = requests.get(
+            f"{base}/api/reminders/appointment/{appointment_id}", headers=headers, timeout=10
+        ).json()["reminders"]
+        status = {r["type"]: r["status"] for r in reminders}
+        if status.get("email") == "sent":
+            break
+        time.sleep(0.5)
+    assert status == {"email": "sent", "sms": "pending"}
+    (mail,) = (data / "outbox").glob(f"*-email-{appointment_id}_email-24h.eml")
+    text = mail.read_text()
+    assert "Reminder: Your appointment with Dr. Carmen Ruiz" in text
+    assert "persistent cough" not in text
+    assert "text/calendar" in text
