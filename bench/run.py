@@ -5,6 +5,7 @@
 3. Booking overhead: the service's booking as a ratio to a bare pynamodb TransactWrite of the same items.
 4. Cold start: importing the Lambda entry point as a ratio to `import boto3`, in fresh processes.
 5. Peak memory of a process that served 1,000 requests.
+6. Reminders: calls per delivered reminder, and the sweep over 10,000 due reminders as a ratio to one x 10,000.
 """
 
 from __future__ import annotations
@@ -289,6 +290,14 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
     }
 
 
+# --- 6. reminders ---------------------------------------------------------------------------------------------
+def bench_reminder_delivery(ddb: DynamoDBLocal, due: int) -> dict[str, Any]:
+    from bench.reminders import bench_reminders
+
+    wired = wire(ddb, "bench-rem")
+    return bench_reminders(wired, all_clients(wired), doctor(wired), due)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int) -> list[float]:
     samples = []
@@ -370,10 +379,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--reminders", type=int, default=10_000, help="due reminders for the sweep benchmark")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     args = parser.parse_args()
     if args.quick:
-        args.appointments, args.repeat = 2_000, 20
+        args.appointments, args.repeat, args.reminders = 2_000, 20, 300
     results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     with DynamoDBLocal() as ddb:
         for name, run in (
@@ -382,6 +392,7 @@ def main() -> int:
             ("booking_overhead", lambda: bench_booking(ddb, max(20, args.repeat // 2))),
             ("cold_start", lambda: bench_cold_start(5 if args.quick else 15)),
             ("peak_memory_1000_requests", lambda: bench_memory(ddb)),
+            ("reminder_delivery", lambda: bench_reminder_delivery(ddb, args.reminders)),
         ):
             results[name] = run()
             print(f"{name}: {json.dumps(results[name])}", flush=True)

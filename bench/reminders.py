@@ -1,0 +1,145 @@
+"""Reminder delivery benchmarks against DynamoDB Local, with counting stand-ins for SES and SNS.
+
+- calls per delivered reminder (goal: one claim, one read, one send, one final write);
+- the sweep over N due reminders: time and calls, as a ratio to one dispatched reminder x N.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import time as wall
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.adapters.delivery import AwsDeliverer
+from chalicelib.adapters.reminder_items import reminder_item
+from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
+from chalicelib.adapters.scheduler import NoScheduler
+from chalicelib.container import Container
+from chalicelib.domain.appointments import AppointmentType
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.services.booking import BookingRequest
+from chalicelib.services.reminders import ReminderService, SweepPolicy
+
+
+class CountingAws:
+    """Stands in for the SES v2 and SNS clients: answers at once and counts calls by operation."""
+
+    def __init__(self, counts: Counter[str]) -> None:
+        self.counts = counts
+
+    def send_email(self, **_: Any) -> dict[str, str]:
+        self.counts["ses:SendEmail"] += 1
+        return {"MessageId": "m"}
+
+    def publish(self, **_: Any) -> dict[str, str]:
+        self.counts["sns:Publish"] += 1
+        return {"MessageId": "m"}
+
+
+class Clock:
+    def __init__(self, now: Any) -> None:
+        self.current = now
+
+    def now(self) -> Any:
+        return self.current
+
+
+def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int) -> ReminderService:
+    fake = CountingAws(counts)
+    deliverer = AwsDeliverer(wired.settings, ses=fake, sns=fake, clock=clock.now)
+    return ReminderService(
+        DynamoReminderStore(),
+        wired.store,
+        DynamoPatientRepository(),
+        NoScheduler(),
+        deliverer,
+        clock,
+        SweepPolicy(grace=timedelta(0), batch=batch),
+    )
+
+
+def count_dynamodb(wired: Container, counts: Counter[str], clients: list[Any]) -> None:
+    def tally(model: Any, **_: Any) -> None:
+        counts[f"dynamodb:{model.name}"] += 1
+
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb.*", tally)
+
+
+def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: int) -> dict[str, Any]:
+    counts: Counter[str] = Counter()
+    patient = Caller("bench-patient", Role.PATIENT, email="pat@example.org", phone="+16175550123")
+    first = wired.booking.book(
+        patient,
+        BookingRequest(
+            doctor_id,
+            wired.clock.now().date() + timedelta(days=2),
+            wall(10),
+            AppointmentType.IN_PERSON,
+            "x",
+            reminder_preferences={"email": True, "timing": "24h"},
+        ),
+    )
+    clock = Clock(first.starts_at - timedelta(hours=24))
+    service = service_for(wired, counts, clock, due + 10)
+    count_dynamodb(wired, counts, clients)
+
+    store = DynamoReminderStore()
+    template = store.get(f"{first.id}_email-24h")
+    assert template is not None
+    overdue = clock.current - timedelta(minutes=1)
+
+    def add_due(prefix: str, count: int) -> list[str]:
+        from chalicelib.adapters.models import ReminderModel
+
+        reminders = [
+            replace(template, id=f"{first.id}_email-{prefix}{n}", scheduled_time=overdue, timing=f"{prefix}{n}")
+            for n in range(count)
+        ]
+        chunks = [reminders[n : n + 500] for n in range(0, len(reminders), 500)]
+
+        def write(chunk: list[Any]) -> None:
+            with ReminderModel.batch_write() as batch:
+                for reminder in chunk:
+                    batch.save(reminder_item(reminder))
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(write, chunks))
+        return [r.id for r in reminders]
+
+    # one delivered reminder at a time: calls of the first, median time of 50
+    singles = add_due("s", 50)
+    counts.clear()
+    outcome = service.dispatch(singles[0])
+    per_reminder = dict(counts)
+    samples = []
+    for reminder_id in singles[1:]:
+        started = time.perf_counter()
+        service.dispatch(reminder_id)
+        samples.append(time.perf_counter() - started)
+    single_seconds = statistics.median(samples)
+
+    # N due reminders at once: one sweep delivers them all
+    add_due("w", due)
+    counts.clear()
+    started = time.perf_counter()
+    report = service.sweep()
+    sweep_seconds = time.perf_counter() - started
+    sweep_calls = dict(counts)
+    return {
+        "single_dispatch": {"outcome": outcome, "calls": per_reminder, "median_ms": round(single_seconds * 1000, 2)},
+        "sweep": {
+            "due_reminders": due,
+            "delivered": report.delivered,
+            "seconds": round(sweep_seconds, 2),
+            "calls": sweep_calls,
+            "ms_per_reminder": round(sweep_seconds * 1000 / max(due, 1), 2),
+            "ratio_to_single_dispatch_times_n": round(sweep_seconds / (single_seconds * due), 3),
+            "calls_ratio_to_single_times_n": round(sum(sweep_calls.values()) / (sum(per_reminder.values()) * due), 3),
+        },
+    }
