@@ -89,7 +89,7 @@ assert tuple(Weekday.__args__) == WEEKDAYS  # type: ignore[attr-defined]
 class ApiModel(BaseModel):
     """camelCase on the wire; unknown fields refused."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, defer_build=True)
 
 
 # --- requests -------------------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ class StatusIn(ApiModel):
 class QueryModel(BaseModel):
     """Query strings arrive as text: lax parsing of numbers and booleans, unknown parameters refused."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, defer_build=True)
 
 
 class DoctorQuery(QueryModel):

@@ -36,6 +36,7 @@ def test_readme_session_runs_as_documented(server: str):
     assert '{"status":"ok"}' in out
     assert "Dr. Ada Smith" in out
     assert '"status":"scheduled"' in out
+    assert '"type":"email"' in out and '"type":"sms"' in out
     assert "second booking of the same slot: 409" in out
     assert "no token: 401" in out
     assert "patient on admin route: 403" in out

@@ -372,3 +372,14 @@ def test_admin_lists_retries_and_cancels_in_bulk(api, wired, clock, lambdas, ses
     cancelled = api.call("POST", "/api/admin/reminders/cancel", admin(), {"reminderIds": [r["id"] for r in pending]})
     assert set(cancelled.data["outcomes"].values()) == {"cancelled"}
     assert api.call("GET", "/api/admin/reminders?status=pending", admin()).data["reminders"] == []
+
+
+def test_cancelling_after_a_schedule_already_fired_and_deleted_itself_is_fine(api, wired, scheduler, caplog):
+    a = book(api, api.doctor_with_hours())
+    for r in api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]:
+        scheduler.delete_schedule(Name=f"r-{r['id']}", GroupName=wired.settings.schedule_group)
+    cancelled = api.call("DELETE", f"/api/appointments/{a['id']}", patient())
+    assert cancelled.status_code == 200
+    assert "could not delete the schedule" not in caplog.text
+    reminders = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    assert {r["status"] for r in reminders} == {"cancelled"}
