@@ -15,6 +15,8 @@ help:
 	@echo "make test     the whole suite (unit, functional, integration on DynamoDB Local, end-to-end)"
 	@echo "make lint     ruff and mypy"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
+	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|prod), linted; no AWS access needed"
+	@echo "make deploy   package, upload and deploy to AWS (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
 	@echo "make reset    delete local data (.data/)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -48,6 +50,23 @@ lint: install
 
 bench: install
 	$(PY) -m bench.run
+
+# The deployable stack: Chalice's template merged with template.yaml, and the code zip (no AWS access needed).
+package: install
+	rm -rf dist/$(STAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
+		--template-format yaml --merge-template template.yaml --stage $(STAGE) dist/$(STAGE)
+	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.yaml
+	@echo "dist/$(STAGE)/sam.yaml and dist/$(STAGE)/deployment.zip are ready"
+
+# Needs the AWS CLI, credentials, and an S3 bucket for the code: make deploy STAGE=prod BUCKET=my-artifacts
+deploy: package
+	@test -n "$(BUCKET)" || (echo "set BUCKET=<an S3 bucket for the code>"; exit 2)
+	aws cloudformation package --template-file dist/$(STAGE)/sam.yaml --s3-bucket $(BUCKET) \
+		--output-template-file dist/$(STAGE)/packaged.yaml
+	aws cloudformation deploy --template-file dist/$(STAGE)/packaged.yaml --stack-name clinic-$(STAGE) \
+		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		--parameter-overrides Stage=$(STAGE) $(PARAMETERS)
 
 clean:
 	rm -rf $(VENV) node_modules .data dist

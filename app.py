@@ -12,11 +12,12 @@ from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
-from chalicelib.observability import correlate, logger, metrics
+from chalicelib.observability import correlate, logger, metrics, tracer
 
 app = Chalice(app_name="clinic-booking")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(correlate, "http")
 app.register_middleware(contract_errors, "http")
 

@@ -3,20 +3,60 @@ request id. Log lines and metrics carry ids, routes and codes only: never names,
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(service="clinic-booking")
 metrics = Metrics(namespace="ClinicBooking", service="clinic-booking")
+tracer = Tracer(service="clinic-booking")
+"""X-Ray tracing; a no-op outside Lambda (local runs and tests)."""
 
 # Reads publish no metric; that is expected, not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 ERROR_METRICS = {"SLOT_UNAVAILABLE": "BookingConflict", "SERVICE_UNAVAILABLE": "StoreBusy"}
+
+
+class RedactContacts(logging.Filter):
+    """Defence in depth: no e-mail address or phone number reaches a log line, even inside an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from chalicelib.domain.contact import redact
+
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to logging's own error handling
+            return True
+        if isinstance(record.msg, str) or record.args:
+            record.msg = redact(message)
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+WIRE_LOGGERS = ("botocore", "boto3", "urllib3", "pynamodb", "s3transfer", "aws_lambda_powertools")
+"""Libraries that log whole requests and responses (patient data) at DEBUG: never below WARNING."""
+
+
+def install_redaction() -> None:
+    for name in WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redaction = RedactContacts()
+    logger.addFilter(redaction)
+    for handler in (*logging.getLogger().handlers, *logger.handlers):
+        handler.addFilter(redaction)
+    for name in ("clinic.api", "clinic.reminders", "clinic-booking"):
+        logging.getLogger(name).addFilter(redaction)
+
+
+install_redaction()
 
 
 def correlate(event: Any, get_response: Callable[[Any], Any]) -> Any:

@@ -24,3 +24,12 @@ def e164(raw: str | None) -> str | None:
 
 def email(raw: str | None) -> str | None:
     return raw.strip() if raw and EMAIL.match(raw.strip()) else None
+
+
+EMAIL_ANYWHERE = re.compile(r"[^@\s<>\"'(),;:]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+PHONE_ANYWHERE = re.compile(r"\+\d[\d\s().-]{6,18}\d|\b\d{10,15}\b")
+
+
+def redact(text: str) -> str:
+    """Masks e-mail addresses and phone numbers in free text (error messages, log lines)."""
+    return PHONE_ANYWHERE.sub("[phone]", EMAIL_ANYWHERE.sub("[email]", text))

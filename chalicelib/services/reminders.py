@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.appointments import Appointment, may_access
-from chalicelib.domain.contact import e164, email
+from chalicelib.domain.contact import e164, email, redact
 from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRecipient, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import (
@@ -282,7 +282,7 @@ class ReminderService:
                 claimed,
                 status=ReminderStatus.PENDING,
                 scheduled_time=now + timedelta(minutes=2**claimed.attempts),
-                last_error=str(exc),
+                last_error=redact(str(exc)),
                 updated_at=now,
             )
             if self._reminders.replace(later, ReminderStatus.SENDING):
@@ -300,7 +300,7 @@ class ReminderService:
         return "sent"
 
     def _fail(self, claimed: Reminder, reason: str, now: datetime) -> None:
-        failed = replace(claimed, status=ReminderStatus.FAILED, last_error=reason[:500], updated_at=now)
+        failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
         self._reminders.finish(failed, mark_appointment_reminded=False)
 
     def sweep(self) -> SweepReport:
