@@ -68,3 +68,14 @@ def test_every_table_setting_the_code_reads_is_configured():
     read = set(re.findall(r'env.get\("([A-Z_]+_TABLE)"', code))
     for stage in ("dev", "prod"):
         assert read <= set(CONFIG["stages"][stage]["environment_variables"])
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_stage_names_the_secrets_the_template_creates(stage):
+    env = CONFIG["stages"][stage]["environment_variables"]
+    secrets = {
+        res["Properties"]["Name"]["Fn::Sub"].replace("${Stage}", stage)
+        for res in TEMPLATE["Resources"].values()
+        if res.get("Type") == "AWS::SecretsManager::Secret"
+    }
+    assert {v for k, v in env.items() if k.endswith("_SECRET")} == secrets
