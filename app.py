@@ -10,18 +10,20 @@ from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
+from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
 from chalicelib.observability import correlate, logger, metrics, tracer
 
 app = Chalice(app_name="clinic-booking")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(correlate, "http")
 app.register_middleware(contract_errors, "http")
 
-for blueprint in (system_api, doctors_api, appointments_api, reminders_api, admin_api):
+for blueprint in (system_api, doctors_api, appointments_api, reminders_api, realtime_api, admin_api):
     app.register_blueprint(blueprint)
 
 
@@ -35,3 +37,29 @@ def reminder_dispatcher(event: dict[str, Any], context: Any) -> dict[str, str]:
 def reminder_sweep(event: Any) -> dict[str, Any]:
     """Delivers reminders whose schedule was lost and re-creates missing schedules."""
     return run_sweep()
+
+
+@app.on_ws_connect(name="slots_connect")
+def slots_connect(event: Any) -> Any:
+    """WebSocket `$connect`: refused (401) without a valid ticket from `POST /api/realtime/ticket`."""
+    return ws_connect(event.connection_id, event.to_dict().get("queryStringParameters"))
+
+
+@app.on_ws_message(name="slots_message")
+def slots_message(event: Any) -> None:
+    """`{"action": "subscribe"|"unsubscribe", "doctorId", "date"}`."""
+    ws_message(event.connection_id, event.body)
+
+
+@app.on_ws_disconnect(name="slots_disconnect")
+def slots_disconnect(event: Any) -> None:
+    ws_disconnect(event.connection_id)
+
+
+APPOINTMENTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/appointments/stream/replaced-by-template"
+
+
+@app.on_dynamodb_record(stream_arn=APPOINTMENTS_STREAM, name="slot_publisher", batch_size=100)
+def slot_publisher(event: Any) -> dict[str, int]:
+    """Announces every booking, cancellation and move once, from the appointments table's stream."""
+    return stream_records(event.to_dict()["Records"])

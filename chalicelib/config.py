@@ -35,6 +35,12 @@ class Settings:
     sns_apns_application_arn: str | None
     sns_fcm_application_arn: str | None
     sweep_grace: timedelta
+    realtime_table: str
+    websocket_endpoint: str | None
+    """API Gateway's management endpoint of the WebSocket API (https://<id>.execute-api.<region>...)."""
+    signing_secret_id: str
+    signing_key: str | None
+    """Local runs and tests only: the HMAC key itself instead of a Secrets Manager secret."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -65,4 +71,8 @@ class Settings:
             sns_apns_application_arn=env.get("SNS_APNS_APPLICATION_ARN") or None,
             sns_fcm_application_arn=env.get("SNS_FCM_APPLICATION_ARN") or None,
             sweep_grace=timedelta(seconds=int(env.get("SWEEP_GRACE_SECONDS", "60"))),
+            realtime_table=env.get("REALTIME_TABLE", f"{prefix}-realtime"),
+            websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
+            signing_secret_id=env.get("SIGNING_SECRET", f"{prefix}/signing-key"),
+            signing_key=env.get("SIGNING_KEY") or None,
         )

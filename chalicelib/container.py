@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from chalicelib.config import Settings
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.doctors import DoctorService
-from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator
+from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
+from chalicelib.services.realtime import RealtimeService
 from chalicelib.services.reminders import ReminderService, SweepPolicy
 
 
@@ -25,6 +26,7 @@ class Container:
     reminders: ReminderService
     deliverer: Deliverer
     idempotency: Idempotency
+    realtime: RealtimeService
 
 
 _current: Container | None = None
@@ -36,6 +38,12 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     from chalicelib.adapters.delivery import AwsDeliverer, OutboxDeliverer
     from chalicelib.adapters.dynamo import DynamoAppointmentStore, DynamoDoctorRepository
     from chalicelib.adapters.idempotency import PowertoolsIdempotency
+    from chalicelib.adapters.realtime import (
+        ApiGatewaySender,
+        DynamoSubscriptionStore,
+        SecretsManagerKey,
+        StaticKey,
+    )
     from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
     from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
@@ -60,16 +68,20 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         clock,
         SweepPolicy(grace=settings.sweep_grace),
     )
+    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders)
+    keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
+    realtime = RealtimeService(DynamoSubscriptionStore(), ApiGatewaySender(settings), booking, keys, clock)
     return Container(
         settings=settings,
         clock=clock,
         ids=ids,
         store=store,
-        booking=BookingService(doctor_repo, store, clock, ids, policy, reminders),
+        booking=booking,
         doctors=DoctorService(doctor_repo, clock, ids),
         reminders=reminders,
         deliverer=deliverer,
         idempotency=PowertoolsIdempotency(settings),
+        realtime=realtime,
     )
 
 

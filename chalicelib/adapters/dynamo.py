@@ -22,7 +22,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.models import (
@@ -265,14 +265,29 @@ class DynamoAppointmentStore:
     def day_state(self, doctor_id: str, day: date) -> DayState:
         """One strongly consistent query of the doctor-day partition: its locks and its counter."""
         taken: set[datetime] = set()
-        booked = 0
+        booked = version = 0
         with translated_errors():
             for item in ScheduleModel.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
                 if item.sk == keys.COUNTER_SK:
-                    booked = int(item.booked or 0)
+                    booked, version = int(item.booked or 0), int(item.day_version or 0)
                 elif item.sk.startswith(keys.SLOT_PREFIX):
                     taken.add(keys.parse_instant(item.sk[len(keys.SLOT_PREFIX) :]))
-        return DayState(frozenset(taken), booked)
+        return DayState(frozenset(taken), booked, version)
+
+    def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
+        """What an availability ETag is made of, in one strongly consistent call (TransactGetItems)."""
+        with translated_errors(), TransactGet(connection=self.connection) as tx:
+            doctor = tx.get(DoctorModel, doctor_id)
+            counter = tx.get(ScheduleModel, keys.doctor_day_pk(doctor_id, day), keys.COUNTER_SK)
+        try:
+            found = _doctor_from(doctor.get())
+        except DoctorModel.DoesNotExist:
+            found = None
+        try:
+            version = int(counter.get().day_version or 0)
+        except ScheduleModel.DoesNotExist:
+            version = 0
+        return found, version
 
     def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]:
         with translated_errors():
@@ -331,6 +346,8 @@ class DynamoAppointmentStore:
         if before.date != after.date:
             self._count(tx, before.doctor_id, before.date, -1, max_per_day)
             self._count(tx, after.doctor_id, after.date, +1, max_per_day)
+        else:
+            self._count(tx, after.doctor_id, after.date, 0, max_per_day)
         self._audit(tx, audit)
         self._commit(tx, audit.id)
 
@@ -365,14 +382,20 @@ class DynamoAppointmentStore:
 
     @staticmethod
     def _count(tx: _Transaction, doctor_id: str, day: str, delta: int, max_per_day: int) -> None:
+        """Book (+1), release (-1) or just touch (0) a doctor-day; every change bumps the day's version,
+        which availability reports as its ETag."""
         counter = ScheduleModel(pk=keys.doctor_day_pk(doctor_id, day), sk=keys.COUNTER_SK)
+        condition: Condition | None
         if delta > 0:
             condition = ScheduleModel.booked.does_not_exist() | (ScheduleModel.booked < max_per_day)
             tag = "counter"
-        else:
+        elif delta < 0:
             condition = ScheduleModel.booked > 0
             tag = "counter-release"
-        tx.updates.append(_Op(tag, counter, condition, [ScheduleModel.booked.add(delta)]))
+        else:
+            condition, tag = None, "counter-touch"
+        actions: list[Action] = [ScheduleModel.booked.add(delta), ScheduleModel.day_version.add(1)]
+        tx.updates.append(_Op(tag, counter, condition, actions))
 
     @staticmethod
     def _audit(tx: _Transaction, entry: AuditEntry) -> None:

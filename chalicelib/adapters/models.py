@@ -9,6 +9,8 @@ Tables (keys in `keys.py` for the schedule table):
 - reminders:    PK `appointment_id`, SK `id` (`<appointmentId>_<channel>-<timing>`). GSI `status-index`
   (PK `status`, SK `scheduled_time`) finds due, failed or pending reminders by time.
 - patients:     PK `id` (the Cognito `sub`): contact details and push devices for reminders.
+- realtime:     PK `pk`, SK `sk`: WebSocket connections and the doctor-days they follow (TTL `expires_at`);
+  key shapes in `adapters/realtime.py`. The appointments table streams NEW_AND_OLD_IMAGES to the publisher.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class DoctorIndex(GlobalSecondaryIndex["AppointmentModel"]):
 class AppointmentModel(Model):
     class Meta:
         table_name = "appointments"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     id = UnicodeAttribute(hash_key=True)
     doctor_id = UnicodeAttribute()
@@ -113,6 +116,7 @@ class ScheduleModel(Model):
     sk = UnicodeAttribute(range_key=True)
     appointment_id = UnicodeAttribute(null=True)
     booked = NumberAttribute(null=True)
+    day_version = NumberAttribute(null=True)
 
 
 class AuditModel(Model):
@@ -175,6 +179,18 @@ class PatientModel(Model):
     updated_at = UTCDateTimeAttribute(null=True)
 
 
+class RealtimeModel(Model):
+    class Meta:
+        table_name = "realtime"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    subject = UnicodeAttribute(null=True)
+    subscriptions = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    """Epoch seconds; the table's TTL attribute."""
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     DoctorModel,
     AppointmentModel,
@@ -182,6 +198,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditModel,
     ReminderModel,
     PatientModel,
+    RealtimeModel,
 )
 
 
@@ -193,6 +210,7 @@ def table_names(settings: Settings) -> dict[type[Model], str]:
         AuditModel: settings.audit_table,
         ReminderModel: settings.reminders_table,
         PatientModel: settings.patients_table,
+        RealtimeModel: settings.realtime_table,
     }
 
 

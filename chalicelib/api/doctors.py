@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib import container
 from chalicelib.api import schemas as s
@@ -83,18 +83,28 @@ def set_availability(call: Call) -> dict[str, Any]:
     "A doctor's slots on a local date (strongly consistent)",
     query=s.AvailabilityQuery,
     response=s.DayAvailabilityOut,
-    errors=(404,),
+    errors=(304, 404),
+    headers=("If-None-Match",),
     tags=("appointments",),
 )
-def availability(call: Call) -> dict[str, Any]:
+def availability(call: Call) -> Response:
+    """Carries an ETag (the doctor-day's version); `If-None-Match` with it costs one small read and gets 304."""
     q: s.AvailabilityQuery = call.query
     day = s._strict_date(call.params["date"])
-    result = container.current().booking.availability(call.params["doctorId"], day, q.duration)
+    booking = container.current().booking
+    wanted = call.headers.get("if-none-match")
+    if wanted:
+        etag = booking.availability_etag(call.params["doctorId"], day)
+        if etag in {tag.strip() for tag in wanted.split(",")} or wanted.strip() == "*":
+            return Response(body="", status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    result = booking.availability(call.params["doctorId"], day, q.duration)
     slots = [slot_json(x) for x in result.slots if x.available or not q.only_available]
-    return {
+    body = {
         "doctorId": result.doctor.id,
         "date": day.isoformat(),
         "timezone": result.doctor.timezone,
         "duration": q.duration or result.doctor.schedule.appointment_duration,
+        "version": result.etag,
         "slots": slots,
     }
+    return Response(body=body, status_code=200, headers={"ETag": result.etag, "Cache-Control": "no-cache"})

@@ -12,6 +12,7 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import ROUTES, RouteSpec
 
 ERROR_TEXT = {
+    304: "Not modified: If-None-Match carries the current ETag (no body)",
     400: "Invalid input (VALIDATION_ERROR); details.fields names the offending fields",
     401: "No identity (UNAUTHENTICATED)",
     403: "Wrong role or another person's object (FORBIDDEN)",
@@ -79,10 +80,9 @@ def _operation(route: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
         codes |= {401, 403, 503}
     error_schema = refs[(s.ErrorOut, "validation")]
     for code in sorted(codes):
-        op["responses"][str(code)] = {
-            "description": ERROR_TEXT[code],
-            "content": {"application/json": {"schema": error_schema}},
-        }
+        op["responses"][str(code)] = {"description": ERROR_TEXT[code]}
+        if code >= 400:
+            op["responses"][str(code)]["content"] = {"application/json": {"schema": error_schema}}
     return op
 
 

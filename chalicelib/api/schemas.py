@@ -300,6 +300,7 @@ class DayAvailabilityOut(ApiModel):
     date: str
     timezone: str
     duration: int
+    version: str
     slots: list[SlotOut]
 
 
@@ -385,6 +386,12 @@ class DeviceOut(ApiModel):
 
 class BulkOutcome(ApiModel):
     outcomes: dict[str, str]
+
+
+class TicketOut(ApiModel):
+    ticket: str
+    expires_at: Instant
+    url: str | None = None
 
 
 class ErrorBody(ApiModel):

@@ -8,7 +8,7 @@ from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import Reminder, Skipped
-from chalicelib.domain.schedule import Slot, availability_to_dict
+from chalicelib.domain.schedule import availability_to_dict, slot_to_dict
 from chalicelib.domain.timefmt import instant
 
 
@@ -27,13 +27,7 @@ def doctor_json(doctor: Doctor) -> dict[str, Any]:
     return out
 
 
-def slot_json(slot: Slot) -> dict[str, Any]:
-    return {
-        "time": slot.local_time,
-        "endTime": slot.local_end_time,
-        "available": slot.available,
-        "startsAt": instant(slot.starts_at),
-    }
+slot_json = slot_to_dict
 
 
 def appointment_json(a: Appointment, can_reschedule: bool) -> dict[str, Any]:

@@ -127,6 +127,8 @@ class DayState:
 
     taken: frozenset[datetime] = frozenset()
     booked: int = 0
+    version: int = 0
+    """Bumped by every booking, cancellation and reschedule of the day: the availability's ETag."""
 
 
 def generate_slots(
@@ -256,3 +258,31 @@ def availability_from_dict(raw: dict[str, Any]) -> Availability:
         max_patients_per_day=int(raw.get("maxPatientsPerDay", 20)),
         appointment_duration=int(raw.get("appointmentDuration", 30)),
     )
+
+
+def availability_etag(
+    day_version: int, availability: Availability, zone_name: str, day: date, now: datetime, min_notice: timedelta
+) -> str:
+    """Changes when the day's bookings change, the doctor's hours change, or (near the day) time moves past a
+    5-minute step that could close a slot."""
+    import hashlib
+    import json
+
+    hours = hashlib.sha256(
+        json.dumps([availability_to_dict(availability), zone_name], sort_keys=True).encode()
+    ).hexdigest()[:12]
+    earliest = now + min_notice
+    near = abs((day - earliest.date()).days) <= 1
+    step = int(earliest.timestamp()) // (GRANULE_MINUTES * 60) if near else 0
+    return f'W/"{day_version}-{hours}-{step}"'
+
+
+def slot_to_dict(slot: Slot) -> dict[str, Any]:
+    from chalicelib.domain.timefmt import instant
+
+    return {
+        "time": slot.local_time,
+        "endTime": slot.local_end_time,
+        "available": slot.available,
+        "startsAt": instant(slot.starts_at),
+    }

@@ -20,7 +20,7 @@ from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TelehealthNotOffered
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import Reminder, Skipped
-from chalicelib.domain.schedule import Slot, check_bookable, generate_slots
+from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import AppointmentStore, Clock, DoctorRepository, IdGenerator
 from chalicelib.services.reminders import ReminderRequest, ReminderService
 
@@ -50,6 +50,7 @@ class DayAvailability:
     doctor: Doctor
     date: date
     slots: list[Slot]
+    etag: str
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,28 @@ class BookingService:
 
     def availability(self, doctor_id: str, day: date, duration: int | None) -> DayAvailability:
         doctor = self.doctor(doctor_id)
+        state = self._store.day_state(doctor_id, day)
+        now = self._clock.now()
         slots = generate_slots(
             doctor.schedule,
             doctor.zone,
             day,
             duration or doctor.schedule.appointment_duration,
-            self._store.day_state(doctor_id, day),
-            self._clock.now(),
+            state,
+            now,
             self.policy.min_notice,
         )
-        return DayAvailability(doctor, day, slots)
+        etag = availability_etag(state.version, doctor.schedule, doctor.timezone, day, now, self.policy.min_notice)
+        return DayAvailability(doctor, day, slots, etag)
+
+    def availability_etag(self, doctor_id: str, day: date) -> str:
+        """The ETag the availability of that day would have now, for one small read (conditional GETs)."""
+        doctor, version = self._store.doctor_and_day_version(doctor_id, day)
+        if doctor is None:
+            raise NotFound("No such doctor.", {"doctorId": doctor_id})
+        return availability_etag(
+            version, doctor.schedule, doctor.timezone, day, self._clock.now(), self.policy.min_notice
+        )
 
     def get(self, caller: Caller, appointment_id: str) -> Appointment:
         found = self._store.get(appointment_id)

@@ -39,6 +39,8 @@ class AppointmentStore(Protocol):
 
     def day_state(self, doctor_id: str, day: date) -> DayState: ...
 
+    def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]: ...
+
     def book(
         self,
         appointment: Appointment,
@@ -142,3 +144,29 @@ class Deliverer(Protocol):
     def send(self, reminder: Reminder, appointment: Appointment, push_endpoints: Sequence[str]) -> Delivery: ...
 
     def register_device(self, patient_id: str, platform: str, token: str) -> str: ...
+
+
+class ConnectionGone(Exception):
+    """The WebSocket connection no longer exists (API Gateway's GoneException)."""
+
+
+class ConnectionSender(Protocol):
+    def send(self, connection_id: str, payload: str) -> None: ...
+
+
+class SubscriptionStore(Protocol):
+    """WebSocket connections and the doctor-days each follows; records expire with the connection (TTL)."""
+
+    def add_connection(self, connection_id: str, subject: str, expires_at: datetime) -> None: ...
+
+    def remove_connection(self, connection_id: str) -> None: ...
+
+    def subscribe(self, connection_id: str, doctor_id: str, day: date, limit: int, expires_at: datetime) -> bool: ...
+
+    def unsubscribe(self, connection_id: str, doctor_id: str, day: date) -> None: ...
+
+    def subscribers(self, doctor_id: str, day: date) -> list[str]: ...
+
+
+class KeyProvider(Protocol):
+    def signing_key(self) -> bytes: ...

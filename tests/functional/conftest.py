@@ -33,6 +33,8 @@ def settings(tmp_path) -> Settings:
             "SES_FROM_ADDRESS": SENDER,
             "SNS_APNS_APPLICATION_ARN": "",
             "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "SIGNING_KEY": "functional-test-signing-key",
+            "WEBSOCKET_ENDPOINT": "https://ws123.execute-api.us-east-1.amazonaws.com/api",
         }
     )
 

@@ -73,6 +73,7 @@ def routes(w):
             {"platform": "fcm", "token": "tok-12345678"},
         ),
         ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
+        ("POST", "/api/realtime/ticket"): ("/api/realtime/ticket", None),
         ("POST", "/api/admin/reminders/retry"): ("/api/admin/reminders/retry", {"reminderIds": [w["r"]]}),
         ("POST", "/api/admin/reminders/cancel"): ("/api/admin/reminders/cancel", {"reminderIds": [w["r"]]}),
     }

@@ -251,3 +251,54 @@ def test_doctor_search(api):
     assert names("?location=berlin") == ["Dr. Bo Lee"]
     assert names("?telehealth=true") == ["Dr. Ada Smith"]
     assert names("?q=nobody") == []
+
+
+def test_availability_etag_gives_304_until_the_day_changes(api):
+    doc = api.doctor_with_hours()
+    path = f"/api/appointments/availability/{doc['id']}/{DAY}"
+    first = api.call("GET", path, patient())
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and first.data["version"] == etag
+    assert first.headers["Cache-Control"] == "no-cache"
+    unchanged = api.call("GET", path, {**patient(), "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.headers["ETag"] == etag and not unchanged.body
+    book(api, doc)
+    changed = api.call("GET", path, {**patient(), "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert {s["time"]: s["available"] for s in changed.data["slots"]}["10:00"] is False
+    # other days keep their ETag; the doctor's new hours change it
+    other = api.call("GET", f"/api/appointments/availability/{doc['id']}/2026-12-03", patient())
+    assert (
+        api.call(
+            "GET",
+            f"/api/appointments/availability/{doc['id']}/2026-12-03",
+            {**patient(), "If-None-Match": other.headers["ETag"]},
+        ).status_code
+        == 304
+    )
+    api.call(
+        "PUT",
+        f"/api/admin/doctors/{doc['id']}/availability",
+        admin(),
+        {"workingHours": {"thursday": [{"start": "08:00", "end": "12:00"}]}},
+    )
+    assert (
+        api.call(
+            "GET",
+            f"/api/appointments/availability/{doc['id']}/2026-12-03",
+            {**patient(), "If-None-Match": other.headers["ETag"]},
+        ).status_code
+        == 200
+    )
+
+
+def test_a_cancel_and_a_same_day_reschedule_change_the_etag(api):
+    doc = api.doctor_with_hours()
+    path = f"/api/appointments/availability/{doc['id']}/{DAY}"
+    a = book(api, doc).data
+    before = api.call("GET", path, patient()).headers["ETag"]
+    api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "11:00"})
+    moved = api.call("GET", path, {**patient(), "If-None-Match": before})
+    assert moved.status_code == 200
+    api.call("DELETE", f"/api/appointments/{a['id']}", patient())
+    assert api.call("GET", path, {**patient(), "If-None-Match": moved.headers["ETag"]}).status_code == 200

@@ -16,13 +16,23 @@ import pytest
 from cfnlint.decode.cfn_yaml import load
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ("APIHandler", "ReminderDispatcher", "ReminderSweep")
+FUNCTIONS = (
+    "APIHandler",
+    "ReminderDispatcher",
+    "ReminderSweep",
+    "SlotPublisher",
+    "WebsocketConnect",
+    "WebsocketMessage",
+    "WebsocketDisconnect",
+)
+ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {
     "DYNAMODB_ENDPOINT": "DynamoDB Local only",
     "OUTBOX_DIR": "outbox delivery is for local runs",
     "TABLE_PREFIX": "a fallback; deployed stages name every table",
     "AWS_REGION": "set by the Lambda runtime",
     "AWS_DEFAULT_REGION": "set by the Lambda runtime",
+    "SIGNING_KEY": "local runs; deployed stacks read the key from Secrets Manager (SIGNING_SECRET)",
 }
 STAR_ALLOWED = {
     "TracingHasNoResourceLevelPermissions": "X-Ray actions have no resource-level permissions",
@@ -86,7 +96,7 @@ def test_sam_translates_it_to_plain_cloudformation(packaged):
         template["Resources"][function]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
     translated = transform(template, {"Stage": packaged["stage"]}, NoManagedPolicies())
     kinds = [r["Type"] for r in translated["Resources"].values()]
-    assert kinds.count("AWS::Lambda::Function") == 3
+    assert kinds.count("AWS::Lambda::Function") == len(FUNCTIONS)
     assert "AWS::ApiGateway::RestApi" in kinds and "AWS::Events::Rule" in kinds
     assert "AWS::Serverless::Function" not in kinds
 
@@ -96,7 +106,7 @@ def test_every_function_has_its_own_role_and_tracing(packaged):
     assert set(functions) == set(FUNCTIONS)
     roles = [f["Properties"]["Role"] for f in functions.values()]
     assert all(isinstance(r, dict) and "Fn::GetAtt" in r for r in roles)
-    assert len({r["Fn::GetAtt"][0] for r in roles}) == 3
+    assert len({r["Fn::GetAtt"][0] for r in roles}) == len(FUNCTIONS)
     assert all(f["Properties"]["Tracing"] == "Active" for f in functions.values())
 
 
@@ -149,9 +159,9 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
             "KMSMasterKeyId": {"Ref": "ClinicDataKey"},
         }, name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
-        if name != "IdempotencyTable":
+        if name not in ("IdempotencyTable", "RealtimeTable"):
             assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
-        assert ("TimeToLiveSpecification" in props) == (name == "IdempotencyTable"), name
+        assert ("TimeToLiveSpecification" in props) == (name in ("IdempotencyTable", "RealtimeTable")), name
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     assert prod or packaged["stage"] == "dev"
@@ -176,8 +186,17 @@ def test_alarms_cover_5xx_errors_throttles_the_dlq_and_failed_reminders(packaged
         for a in alarms
     }
     assert ("AWS/ApiGateway", "5XXError", "clinic-booking") in watched
-    for function in FUNCTIONS:
+    for function in ALARMED:
         assert ("AWS/Lambda", "Errors", str({"Ref": function})) in watched
         assert ("AWS/Lambda", "Throttles", str({"Ref": function})) in watched
     assert ("ClinicBooking", "ReminderFailed", "clinic-booking") in watched
     assert any(m == "ApproximateNumberOfMessagesVisible" for _, m, _ in watched)
+
+
+def test_the_publisher_reads_the_appointments_stream_and_pushes_to_the_websocket_api(packaged):
+    publisher = packaged["template"]["Resources"]["SlotPublisher"]["Properties"]
+    source = publisher["Events"]["SlotPublisherDynamodbEventSource"]["Properties"]
+    assert source["Stream"] == {"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]}
+    table = packaged["template"]["Resources"]["AppointmentsTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert "WebsocketAPI" in str(publisher["Environment"]["Variables"]["WEBSOCKET_ENDPOINT"])

@@ -53,6 +53,8 @@ def test_template_tables_match_the_models(model):
         for gsi in schema["global_secondary_indexes"]
     }
     assert template_indexes == model_indexes
+    stream = getattr(model.Meta, "stream_view_type", None)
+    assert props.get("StreamSpecification", {}).get("StreamViewType") == stream
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

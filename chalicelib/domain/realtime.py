@@ -1,0 +1,146 @@
+"""Real-time slot updates: connection tickets, subscription rules and the messages clients receive.
+
+A WebSocket client first asks the REST API (where Cognito has checked its token) for a short-lived ticket, then
+connects with it: API Gateway WebSocket `$connect` carries no Cognito authorizer here, so the ticket, an
+HMAC-SHA256-signed statement of who the caller is and until when, is what the connection is refused without.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.errors import InvalidInput, Unauthenticated
+
+MAX_SUBSCRIPTIONS = 20
+"""Doctor-days one connection may follow at once."""
+TICKET_LIFETIME = timedelta(seconds=60)
+CONNECTION_TTL = timedelta(hours=2)
+"""API Gateway closes WebSocket connections after two hours; their records expire with them."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    subject: str
+    role: str
+    expires_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_ticket(ticket: Ticket, key: bytes) -> str:
+    payload = _b64(
+        json.dumps(
+            {"sub": ticket.subject, "role": ticket.role, "exp": int(ticket.expires_at.timestamp()), "use": "realtime"},
+            separators=(",", ":"),
+        ).encode()
+    )
+    signature = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+    return f"{payload}.{signature}"
+
+
+def verify_ticket(token: str | None, key: bytes, now: datetime) -> Ticket:
+    """The ticket's statement, or Unauthenticated when it is missing, forged, for another use, or expired."""
+    if not token or token.count(".") != 1:
+        raise Unauthenticated("A connection ticket is required.")
+    payload, signature = token.split(".")
+    expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(signature, expected):
+        raise Unauthenticated("The connection ticket is not valid.")
+    try:
+        claims = json.loads(_unb64(payload))
+    except ValueError as exc:
+        raise Unauthenticated("The connection ticket is not valid.") from exc
+    if claims.get("use") != "realtime" or not claims.get("sub"):
+        raise Unauthenticated("The connection ticket is not valid.")
+    expires = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
+    if expires <= now:
+        raise Unauthenticated("The connection ticket has expired.")
+    return Ticket(str(claims["sub"]), str(claims.get("role", "")), expires)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    action: str
+    doctor_id: str
+    day: date
+
+
+def parse_client_message(raw: str | bytes | None) -> Subscription:
+    """`{"action": "subscribe"|"unsubscribe", "doctorId": ..., "date": "YYYY-MM-DD"}`."""
+    import re
+
+    try:
+        message = json.loads(raw or "")
+    except ValueError as exc:
+        raise InvalidInput("Messages are JSON objects.", {"fields": {"body": "is not valid JSON"}}) from exc
+    if not isinstance(message, dict):
+        raise InvalidInput("Messages are JSON objects.", {"fields": {"body": "must be a JSON object"}})
+    bad: dict[str, str] = {}
+    action = message.get("action")
+    if action not in ("subscribe", "unsubscribe"):
+        bad["action"] = "must be subscribe or unsubscribe"
+    doctor_id = message.get("doctorId")
+    if not isinstance(doctor_id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", doctor_id):
+        bad["doctorId"] = "is not a valid id"
+    day = None
+    try:
+        day = date.fromisoformat(str(message.get("date")))
+    except ValueError:
+        bad["date"] = "must be a date YYYY-MM-DD"
+    unknown = set(message) - {"action", "doctorId", "date"}
+    for name in unknown:
+        bad[name] = "is not a known field"
+    if bad or day is None:
+        raise InvalidInput("The message is invalid.", {"fields": bad})
+    return Subscription(str(action), str(doctor_id), day)
+
+
+def slots_message(doctor_id: str, day: date, version: str, slots: list[dict[str, Any]]) -> str:
+    return json.dumps(
+        {"type": "slots", "doctorId": doctor_id, "date": day.isoformat(), "version": version, "slots": slots},
+        separators=(",", ":"),
+    )
+
+
+def error_message(code: str, message: str, details: dict[str, Any] | None = None) -> str:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if details:
+        body["details"] = details
+    return json.dumps(body, separators=(",", ":"))
+
+
+SLOT_FIELDS = ("date", "time", "duration", "doctor_id")
+
+
+def _value(image: dict[str, Any] | None, name: str) -> Any:
+    attribute = (image or {}).get(name) or {}
+    return next(iter(attribute.values()), None)
+
+
+def doctor_days_of(record: dict[str, Any]) -> set[tuple[str, str]]:
+    """The doctor-days whose slots an appointments-table stream record changes: a booking, a cancellation, or a
+    move (both days when it changes day). A confirmation or a completion changes no slot and announces nothing."""
+    change = record.get("dynamodb", {})
+    old, new = change.get("OldImage"), change.get("NewImage")
+    if old and new:
+        moved = any(_value(old, f) != _value(new, f) for f in SLOT_FIELDS)
+        freed = (_value(old, "status") == "cancelled") != (_value(new, "status") == "cancelled")
+        if not (moved or freed):
+            return set()
+    return {
+        (str(_value(image, "doctor_id")), str(_value(image, "date")))
+        for image in (old, new)
+        if image and _value(image, "doctor_id") and _value(image, "date")
+    }

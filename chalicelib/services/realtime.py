@@ -1,0 +1,115 @@
+"""Real-time availability: tickets, WebSocket connect/subscribe/disconnect, and publishing each doctor-day
+change (from the appointments stream) to exactly the connections that follow that day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from chalicelib.domain.errors import DomainError, InvalidInput, NotFound
+from chalicelib.domain.identity import Caller
+from chalicelib.domain.realtime import (
+    CONNECTION_TTL,
+    MAX_SUBSCRIPTIONS,
+    TICKET_LIFETIME,
+    Ticket,
+    doctor_days_of,
+    error_message,
+    parse_client_message,
+    sign_ticket,
+    slots_message,
+    verify_ticket,
+)
+from chalicelib.domain.schedule import slot_to_dict
+from chalicelib.services.booking import BookingService
+from chalicelib.services.ports import Clock, ConnectionGone, ConnectionSender, KeyProvider, SubscriptionStore
+
+
+@dataclass
+class PublishReport:
+    doctor_days: int = 0
+    sent: int = 0
+    gone: int = 0
+
+
+class RealtimeService:
+    def __init__(
+        self,
+        subscriptions: SubscriptionStore,
+        sender: ConnectionSender,
+        booking: BookingService,
+        keys: KeyProvider,
+        clock: Clock,
+    ) -> None:
+        self._subscriptions = subscriptions
+        self.sender = sender
+        self._booking = booking
+        self._keys = keys
+        self._clock = clock
+
+    def issue_ticket(self, caller: Caller) -> dict[str, Any]:
+        expires = self._clock.now() + TICKET_LIFETIME
+        token = sign_ticket(Ticket(caller.subject, caller.role.value, expires), self._keys.signing_key())
+        return {"ticket": token, "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    def connect(self, connection_id: str, ticket: str | None) -> Ticket:
+        """Raises Unauthenticated for a missing, forged or expired ticket: the connection is refused."""
+        now = self._clock.now()
+        verified = verify_ticket(ticket, self._keys.signing_key(), now)
+        self._subscriptions.add_connection(connection_id, verified.subject, now + CONNECTION_TTL)
+        return verified
+
+    def disconnect(self, connection_id: str) -> None:
+        self._subscriptions.remove_connection(connection_id)
+
+    def on_message(self, connection_id: str, raw: str | bytes | None) -> None:
+        """Subscribe (and get the day's slots at once) or unsubscribe; mistakes are answered on the socket."""
+        try:
+            wanted = parse_client_message(raw)
+            if wanted.action == "unsubscribe":
+                self._subscriptions.unsubscribe(connection_id, wanted.doctor_id, wanted.day)
+                return
+            snapshot = self._message(wanted.doctor_id, wanted.day)
+            expires = self._clock.now() + CONNECTION_TTL
+            if not self._subscriptions.subscribe(
+                connection_id, wanted.doctor_id, wanted.day, MAX_SUBSCRIPTIONS, expires
+            ):
+                raise InvalidInput(
+                    f"A connection follows at most {MAX_SUBSCRIPTIONS} doctor-days.", {"limit": MAX_SUBSCRIPTIONS}
+                )
+            self._send(connection_id, snapshot)
+        except DomainError as exc:
+            code = "NOT_FOUND" if isinstance(exc, NotFound) else "VALIDATION_ERROR"
+            self._send(connection_id, error_message(code, exc.message, exc.details))
+
+    def publish(self, records: Iterable[dict[str, Any]]) -> PublishReport:
+        """Announce each changed doctor-day once per batch, to exactly its subscribers."""
+        report = PublishReport()
+        days = {day for record in records for day in doctor_days_of(record)}
+        for doctor_id, day_text in sorted(days):
+            day = date.fromisoformat(day_text)
+            followers = self._subscriptions.subscribers(doctor_id, day)
+            report.doctor_days += 1
+            if not followers:
+                continue
+            message = self._message(doctor_id, day)
+            for connection_id in followers:
+                if self._send(connection_id, message):
+                    report.sent += 1
+                else:
+                    report.gone += 1
+        return report
+
+    def _message(self, doctor_id: str, day: date) -> str:
+        current = self._booking.availability(doctor_id, day, None)
+        return slots_message(doctor_id, day, current.etag, [slot_to_dict(s) for s in current.slots])
+
+    def _send(self, connection_id: str, payload: str) -> bool:
+        try:
+            self.sender.send(connection_id, payload)
+            return True
+        except ConnectionGone:
+            self._subscriptions.remove_connection(connection_id)
+            return False

@@ -1,0 +1,85 @@
+"""Connection tickets, client messages and which doctor-days a stream record announces (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from chalicelib.domain import errors
+from chalicelib.domain.realtime import Ticket, doctor_days_of, parse_client_message, sign_ticket, verify_ticket
+
+KEY = b"k" * 32
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def test_a_signed_ticket_verifies_until_it_expires():
+    token = sign_ticket(Ticket("p1", "patient", NOW + timedelta(seconds=60)), KEY)
+    assert verify_ticket(token, KEY, NOW).subject == "p1"
+    with pytest.raises(errors.Unauthenticated, match="expired"):
+        verify_ticket(token, KEY, NOW + timedelta(seconds=60))
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: None,
+        lambda t: "",
+        lambda t: t + "x",
+        lambda t: t.split(".")[0] + ".AAAA",
+        lambda t: "eyJzdWIiOiJhZG1pbiIsInJvbGUiOiJhZG1pbiIsImV4cCI6OTk5OTk5OTk5OX0." + t.split(".")[1],
+        lambda t: t.replace(".", ""),
+    ],
+)
+def test_missing_or_forged_tickets_are_refused(mangle):
+    token = sign_ticket(Ticket("p1", "patient", NOW + timedelta(seconds=60)), KEY)
+    with pytest.raises(errors.Unauthenticated):
+        verify_ticket(mangle(token), KEY, NOW)
+
+
+def test_a_ticket_signed_with_another_key_is_refused():
+    token = sign_ticket(Ticket("p1", "patient", NOW + timedelta(seconds=60)), b"other-key")
+    with pytest.raises(errors.Unauthenticated):
+        verify_ticket(token, KEY, NOW)
+
+
+def test_client_messages():
+    wanted = parse_client_message('{"action": "subscribe", "doctorId": "d1", "date": "2026-12-02"}')
+    assert (wanted.action, wanted.doctor_id, wanted.day) == ("subscribe", "d1", date(2026, 12, 2))
+    for bad, field in [
+        ("nope", "body"),
+        ("[]", "body"),
+        ('{"action": "watch", "doctorId": "d1", "date": "2026-12-02"}', "action"),
+        ('{"action": "subscribe", "doctorId": "../x", "date": "2026-12-02"}', "doctorId"),
+        ('{"action": "subscribe", "doctorId": "d1", "date": "soon"}', "date"),
+        ('{"action": "subscribe", "doctorId": "d1", "date": "2026-12-02", "all": true}', "all"),
+    ]:
+        with pytest.raises(errors.InvalidInput) as refused:
+            parse_client_message(bad)
+        assert field in refused.value.details["fields"]
+
+
+def image(doctor="d1", day="2026-12-02", at="10:00", status="scheduled"):
+    return {
+        "doctor_id": {"S": doctor},
+        "date": {"S": day},
+        "time": {"S": at},
+        "duration": {"N": "30"},
+        "status": {"S": status},
+    }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (None, image(), {("d1", "2026-12-02")}),  # booked
+        (image(), image(status="cancelled"), {("d1", "2026-12-02")}),  # cancelled
+        (image(), image(day="2026-12-03", status="rescheduled"), {("d1", "2026-12-02"), ("d1", "2026-12-03")}),
+        (image(), image(at="11:00", status="rescheduled"), {("d1", "2026-12-02")}),
+        (image(), image(status="confirmed"), set()),  # no slot changes
+        (image(status="confirmed"), image(status="completed"), set()),
+    ],
+)
+def test_which_doctor_days_a_change_announces(old, new, expected):
+    record = {"dynamodb": {k: v for k, v in (("OldImage", old), ("NewImage", new)) if v}}
+    assert doctor_days_of(record) == expected
