@@ -1,5 +1,6 @@
-"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, `chalice local`, and the
-reminder sweep every minute, delivering into `.data/outbox/` (one readable file per e-mail, SMS or push).
+"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, `chalice local`, the reminder
+sweep every minute delivering into `.data/outbox/` (one readable file per e-mail, SMS or push), and the
+slot-updates WebSocket on a loopback port, fed by the appointments table's stream.
 
 Ctrl-C stops everything this started.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,11 +17,15 @@ import threading
 import time
 from pathlib import Path
 
+from chalicelib.services.realtime import RealtimeService
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
+from infra.local.realtime_server import LocalSocketHub, StreamPoller
 from infra.local.tokens import demo_tokens
 
 
-def local_env(endpoint: str, outbox: Path, prefix: str = "clinic-dev") -> dict[str, str]:
+def local_env(
+    endpoint: str, outbox: Path, ws_port: int, signing_key: str, prefix: str = "clinic-dev"
+) -> dict[str, str]:
     """What the app needs to talk to DynamoDB Local (fake credentials: DynamoDB Local ignores them)."""
     return {
         "DYNAMODB_ENDPOINT": endpoint,
@@ -35,6 +41,9 @@ def local_env(endpoint: str, outbox: Path, prefix: str = "clinic-dev") -> dict[s
         "OUTBOX_DIR": str(outbox),
         "SCHEDULER_MODE": "none",
         "SWEEP_GRACE_SECONDS": "0",
+        "REALTIME_TABLE": f"{prefix}-realtime",
+        "SIGNING_KEY": signing_key,
+        "WEBSOCKET_URL": f"ws://127.0.0.1:{ws_port}",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
@@ -62,6 +71,17 @@ def prepare(env: dict[str, str], seed_demo: bool) -> list[str]:
     return seed(container.build(settings)) if seed_demo else []
 
 
+def local_realtime(hub: LocalSocketHub) -> RealtimeService:
+    """The same RealtimeService the Lambdas use, with the local hub as its sender."""
+    from chalicelib import container
+    from chalicelib.adapters.realtime import DynamoSubscriptionStore, StaticKey
+
+    wired = container.build()
+    return RealtimeService(
+        DynamoSubscriptionStore(), hub, wired.booking, StaticKey(os.environ["SIGNING_KEY"]), wired.clock
+    )
+
+
 class Sweeper(threading.Thread):
     """Runs the reminder sweep every `interval` seconds: locally it is what fires reminders."""
 
@@ -83,7 +103,7 @@ class Sweeper(threading.Thread):
                 print(f"reminder sweep failed: {exc!r}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--dynamodb-port", type=int, default=8001)
@@ -91,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-memory", action="store_true", help="keep no data (tests)")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--sweep-interval", type=float, default=60.0, help="seconds between reminder sweeps")
-    args = parser.parse_args(argv)
+    parser.add_argument("--ws-port", type=int, default=8002, help="the local slot-updates WebSocket")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ddb = DynamoDBLocal(
@@ -101,9 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     api: subprocess.Popen[bytes] | None = None
     sweeper = Sweeper(args.sweep_interval)
+    hub = LocalSocketHub(port=args.ws_port)
+    poller: StreamPoller | None = None
 
     def shutdown(*_: object) -> None:
         sweeper.stopped.set()
+        hub.stop()
+        if poller is not None:
+            poller.stopped.set()
         if api and api.poll() is None:
             api.terminate()
             try:
@@ -118,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        env = local_env(ddb.endpoint, args.data_dir / "outbox")
+        env = local_env(ddb.endpoint, args.data_dir / "outbox", args.ws_port, secrets.token_urlsafe(32))
         added = prepare(env, seed_demo=not args.no_seed)
         sweeper.start()
+        realtime = local_realtime(hub)
+        hub.start(realtime)
+        poller = StreamPoller(ddb.endpoint, env["APPOINTMENTS_TABLE"], realtime)
+        poller.start()
         print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
         api = subprocess.Popen(
             [
@@ -139,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"API on http://127.0.0.1:{args.port}  (Ctrl-C stops everything)", flush=True)
         print(f"Reminders are swept every {args.sweep_interval:g} s into {args.data_dir / 'outbox'}", flush=True)
+        print(f"Slot updates: ws://127.0.0.1:{args.ws_port}/?ticket=<POST /api/realtime/ticket>", flush=True)
         print("Development tokens (unsigned; chalice local decodes them):", flush=True)
         for role, tok in demo_tokens().items():
             print(f"  export {role.upper()}_TOKEN={tok}", flush=True)

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import requests
@@ -15,9 +16,15 @@ import requests
 from infra.local.dynamodb_local import ROOT, free_port
 
 
+class DevServer(NamedTuple):
+    base: str
+    data: Path
+    ws: str
+
+
 @pytest.fixture(scope="session")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    port, ddb_port = free_port(), free_port()
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    port, ddb_port, ws_port = free_port(), free_port(), free_port()
     data = tmp_path_factory.mktemp("dev-server")
     log = open(data / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -34,6 +41,8 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
             str(data),
             "--sweep-interval",
             "1",
+            "--ws-port",
+            str(ws_port),
         ],
         cwd=ROOT,
         stdout=log,
@@ -53,7 +62,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
             if time.monotonic() > deadline:
                 raise RuntimeError("dev server did not come up")
             time.sleep(0.3)
-        yield base, data
+        yield DevServer(base, data, f"ws://127.0.0.1:{ws_port}")
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -64,5 +73,5 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 
 @pytest.fixture(scope="session")
-def server(dev_server: tuple[str, Path]) -> str:
-    return dev_server[0]
+def server(dev_server: DevServer) -> str:
+    return dev_server.base

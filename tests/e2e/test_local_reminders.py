@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
 
@@ -24,8 +23,8 @@ def first_free_slot(base: str, headers: dict[str, str], doctor_id: str) -> tuple
     raise AssertionError("no free slot in two weeks")
 
 
-def test_a_due_reminder_is_delivered_to_the_outbox(dev_server: tuple[str, Path]):
-    base, data = dev_server
+def test_a_due_reminder_is_delivered_to_the_outbox(dev_server):
+    base, data = dev_server.base, dev_server.data
     headers = {"Authorization": demo_tokens()["patient"], "Content-Type": "application/json"}
     # GIVEN a booking with e-mail and SMS reminders
     day, at = first_free_slot(base, headers, "dr-carmen-ruiz")
