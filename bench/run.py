@@ -6,6 +6,7 @@
 4. Cold start: importing the Lambda entry point as a ratio to `import boto3`, in fresh processes.
 5. Peak memory of a process that served 1,000 requests.
 6. Reminders: calls per delivered reminder, and the sweep over 10,000 due reminders as a ratio to one x 10,000.
+7. Real-time: fan-out of one change to 1,000 WebSocket subscribers as a ratio to 1 subscriber x 1,000.
 """
 
 from __future__ import annotations
@@ -307,6 +308,14 @@ def bench_reminder_delivery(ddb: DynamoDBLocal, due: int) -> dict[str, Any]:
     return bench_reminders(wired, all_clients(wired), doctor(wired), due)
 
 
+# --- 7. real-time fan-out ------------------------------------------------------------------------------------
+def bench_realtime_fanout(ddb: DynamoDBLocal, subscribers: int) -> dict[str, Any]:
+    from bench.fanout import bench_fanout
+
+    wired = wire(ddb, "bench-fan")
+    return bench_fanout(wired, all_clients(wired), doctor(wired), subscribers)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int) -> list[float]:
     samples = []
@@ -389,10 +398,12 @@ def main() -> int:
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--reminders", type=int, default=10_000, help="due reminders for the sweep benchmark")
+    parser.add_argument("--subscribers", type=int, default=1_000, help="WebSocket followers of one doctor-day")
+    parser.add_argument("--only", help="run just this benchmark (a name printed by a full run)")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     args = parser.parse_args()
     if args.quick:
-        args.appointments, args.repeat, args.reminders = 2_000, 20, 300
+        args.appointments, args.repeat, args.reminders, args.subscribers = 2_000, 20, 300, 100
     results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     with DynamoDBLocal() as ddb:
         for name, run in (
@@ -402,7 +413,10 @@ def main() -> int:
             ("cold_start", lambda: bench_cold_start(5 if args.quick else 15)),
             ("peak_memory_1000_requests", lambda: bench_memory(ddb)),
             ("reminder_delivery", lambda: bench_reminder_delivery(ddb, args.reminders)),
+            ("realtime_fanout", lambda: bench_realtime_fanout(ddb, args.subscribers)),
         ):
+            if args.only and name != args.only:
+                continue
             results[name] = run()
             print(f"{name}: {json.dumps(results[name])}", flush=True)
     out = ROOT / "bench" / "results"

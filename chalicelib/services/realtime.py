@@ -4,8 +4,10 @@ change (from the appointments stream) to exactly the connections that follow tha
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 from chalicelib.domain.errors import DomainError, InvalidInput, NotFound
@@ -25,6 +27,9 @@ from chalicelib.domain.realtime import (
 from chalicelib.domain.schedule import slot_to_dict
 from chalicelib.services.booking import BookingService
 from chalicelib.services.ports import Clock, ConnectionGone, ConnectionSender, KeyProvider, SubscriptionStore
+
+SEND_CONCURRENCY = 16
+"""Posts to connections run in parallel: each is a network round trip to API Gateway."""
 
 
 @dataclass
@@ -95,11 +100,10 @@ class RealtimeService:
             if not followers:
                 continue
             message = self._message(doctor_id, day)
-            for connection_id in followers:
-                if self._send(connection_id, message):
-                    report.sent += 1
-                else:
-                    report.gone += 1
+            with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(followers))) as pool:
+                delivered = list(pool.map(self._send, followers, repeat(message)))
+            report.sent += delivered.count(True)
+            report.gone += delivered.count(False)
         return report
 
     def _message(self, doctor_id: str, day: date) -> str:
