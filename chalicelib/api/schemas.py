@@ -164,22 +164,10 @@ class BookingIn(ApiModel):
     reminder_preferences: ReminderPreferences | None = None
 
 
-class ReminderScheduleIn(ApiModel):
-    appointment_id: Id
-    email: bool = False
-    sms: bool = False
-    push: bool = False
-    timing: Timing | None = None
-    timings: Annotated[list[Timing], Field(min_length=1, max_length=4)] | None = None
-    custom_message: Annotated[str, Field(max_length=160)] | None = None
+class ReminderScheduleIn(ReminderPreferences):
+    """The booking's reminder preferences, for an appointment that exists already."""
 
-    @model_validator(mode="after")
-    def _one_timing_form(self) -> ReminderScheduleIn:
-        if self.timing is not None and self.timings is not None:
-            raise ValueError("give either timing or timings, not both")
-        if self.timings is not None and len(set(self.timings)) != len(self.timings):
-            raise ValueError("timings must not repeat")
-        return self
+    appointment_id: Id
 
 
 class ReminderUpdateIn(ApiModel):
