@@ -40,6 +40,15 @@ class Settings:
     """API Gateway's management endpoint of the WebSocket API (https://<id>.execute-api.<region>...)."""
     signing_secret_id: str
     signing_key: str | None
+    zoom_secret_id: str
+    teams_secret_id: str
+    zoom_api_base: str
+    zoom_oauth_base: str
+    graph_base: str
+    ms_login_base: str
+    public_base_url: str
+    """Where our web app serves room pages: an appointment's `telehealthUrl` is `<this>/rooms/<roomId>`."""
+    rooms_table: str
     """Local runs and tests only: the HMAC key itself instead of a Secrets Manager secret."""
 
     @classmethod
@@ -75,4 +84,12 @@ class Settings:
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT") or None,
             signing_secret_id=env.get("SIGNING_SECRET", f"{prefix}/signing-key"),
             signing_key=env.get("SIGNING_KEY") or None,
+            zoom_secret_id=env.get("ZOOM_SECRET", f"{prefix}/zoom"),
+            teams_secret_id=env.get("TEAMS_SECRET", f"{prefix}/teams"),
+            zoom_api_base=env.get("ZOOM_API_BASE", "https://api.zoom.us"),
+            zoom_oauth_base=env.get("ZOOM_OAUTH_BASE", "https://zoom.us"),
+            graph_base=env.get("GRAPH_BASE", "https://graph.microsoft.com"),
+            ms_login_base=env.get("MS_LOGIN_BASE", "https://login.microsoftonline.com"),
+            public_base_url=env.get("PUBLIC_BASE_URL", "https://app.clinic.example"),
+            rooms_table=env.get("ROOMS_TABLE", f"{prefix}-rooms"),
         )

@@ -1,0 +1,308 @@
+"""Video platforms behind one port: Zoom (Server-to-Server OAuth), Microsoft Teams (Graph, client credentials)
+and our own on Amazon Chime SDK Meetings. Credentials come from Secrets Manager, cached per container.
+
+Each adapter: `create(appointment, consent)`, `update(meeting, appointment)`, `delete(meeting)`, and
+`join(meeting, role, subject)` for what a participant needs to join. A 5xx is retried, then a
+TransientPlatformError; a 4xx is a PlatformError with the platform's words; an expired OAuth token is
+refreshed once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.timefmt import instant
+
+
+class PlatformError(Exception):
+    """The platform refused the request (4xx): retrying will not help."""
+
+
+class TransientPlatformError(PlatformError):
+    """The platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""
+
+
+class SecretsManagerJson:
+    """A JSON secret, read once per container."""
+
+    def __init__(self, secret_id: str, region: str, client: Any | None = None) -> None:
+        self._secret_id = secret_id
+        self._region = region
+        self._client = client
+        self._value: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any]:
+        if self._value is None:
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client("secretsmanager", region_name=self._region)
+            self._value = dict(json.loads(self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]))
+        return self._value
+
+
+class _Http:
+    """Small JSON-over-HTTPS client: retries 5xx and network errors, surfaces 4xx."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep, attempts: int = 3, timeout: float = 10) -> None:
+        self._sleep = sleep
+        self._attempts = attempts
+        self._timeout = timeout
+
+    def call(self, method: str, url: str, headers: dict[str, str], body: Any = None, form: bool = False) -> Any:
+        data = None
+        if body is not None:
+            data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
+            headers = {**headers, "Content-Type": "application/x-www-form-urlencoded" if form else "application/json"}
+        last = ""
+        for attempt in range(self._attempts):
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+            try:
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                    raw = response.read()
+                    return json.loads(raw) if raw else {}
+            except urllib.error.HTTPError as exc:
+                text = exc.read().decode(errors="replace")[:300]
+                if exc.code == 401:
+                    raise _Unauthorized(text) from exc
+                if exc.code < 500:
+                    raise PlatformError(f"{exc.code}: {text}") from exc
+                last = f"{exc.code}: {text}"
+            except (urllib.error.URLError, TimeoutError) as exc:
+                last = str(exc)
+            if attempt + 1 < self._attempts:
+                self._sleep(0.2 * 2**attempt)
+        raise TransientPlatformError(last)
+
+
+class _Unauthorized(PlatformError):
+    pass
+
+
+class _OAuthPlatform:
+    """Caches the access token until shortly before it expires; refreshes once on a 401."""
+
+    def __init__(self, http: _Http, clock: Callable[[], float] = time.time) -> None:
+        self._http = http
+        self._clock = clock
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def _fetch_token(self) -> tuple[str, float]:
+        raise NotImplementedError
+
+    def _bearer(self) -> dict[str, str]:
+        if self._token is None or self._clock() >= self._expires - 60:
+            self._token, lifetime = self._fetch_token()
+            self._expires = self._clock() + lifetime
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _api(self, method: str, url: str, body: Any = None) -> Any:
+        try:
+            return self._http.call(method, url, self._bearer(), body)
+        except _Unauthorized:
+            self._token = None  # revoked or expired early: one fresh token, one more try
+            return self._http.call(method, url, self._bearer(), body)
+
+
+class ZoomPlatform(_OAuthPlatform):
+    name = "zoom"
+
+    def __init__(
+        self,
+        settings: Settings,
+        secret: SecretsManagerJson,
+        http: _Http | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(http or _Http(), clock)
+        self._settings = settings
+        self._secret = secret
+
+    def _fetch_token(self) -> tuple[str, float]:
+        secret = self._secret.get()
+        basic = base64.b64encode(f"{secret['clientId']}:{secret['clientSecret']}".encode()).decode()
+        query = urllib.parse.urlencode({"grant_type": "account_credentials", "account_id": secret["accountId"]})
+        answer = self._http.call(
+            "POST", f"{self._settings.zoom_oauth_base}/oauth/token?{query}", {"Authorization": f"Basic {basic}"}
+        )
+        return str(answer["access_token"]), float(answer.get("expires_in", 3600))
+
+    def _body(self, appointment: Appointment, consent: bool) -> dict[str, Any]:
+        return {
+            "topic": f"Appointment with {appointment.doctor_name}",
+            "type": 2,
+            "start_time": instant(appointment.starts_at),
+            "duration": appointment.duration,
+            "timezone": "UTC",
+            "settings": {
+                "waiting_room": True,
+                "join_before_host": False,
+                "auto_recording": "cloud" if consent else "none",
+            },
+        }
+
+    def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]:
+        user = self._secret.get().get("userId", "me")
+        body = {**self._body(appointment, consent), "password": _passcode()}
+        made = self._api("POST", f"{self._settings.zoom_api_base}/v2/users/{user}/meetings", body)
+        return {
+            "meetingId": str(made["id"]),
+            "joinUrl": made.get("join_url"),
+            "startUrl": made.get("start_url"),
+            "passcode": made.get("password", body["password"]),
+        }
+
+    def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]:
+        self._api(
+            "PATCH",
+            f"{self._settings.zoom_api_base}/v2/meetings/{meeting['meetingId']}",
+            self._body(appointment, consent),
+        )
+        return meeting
+
+    def delete(self, meeting: dict[str, Any]) -> None:
+        try:
+            self._api("DELETE", f"{self._settings.zoom_api_base}/v2/meetings/{meeting['meetingId']}")
+        except PlatformError as exc:
+            if not str(exc).startswith("404"):
+                raise
+
+    def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]:
+        if role == "doctor":
+            return {"platform": "zoom", "url": meeting.get("startUrl"), "passcode": meeting.get("passcode")}
+        return {"platform": "zoom", "url": meeting.get("joinUrl"), "passcode": meeting.get("passcode")}
+
+
+class TeamsPlatform(_OAuthPlatform):
+    name = "teams"
+
+    def __init__(
+        self,
+        settings: Settings,
+        secret: SecretsManagerJson,
+        http: _Http | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(http or _Http(), clock)
+        self._settings = settings
+        self._secret = secret
+
+    def _fetch_token(self) -> tuple[str, float]:
+        secret = self._secret.get()
+        answer = self._http.call(
+            "POST",
+            f"{self._settings.ms_login_base}/{secret['tenantId']}/oauth2/v2.0/token",
+            {},
+            {
+                "client_id": secret["clientId"],
+                "client_secret": secret["clientSecret"],
+                "scope": "https://graph.microsoft.com/.default",
+                "grant_type": "client_credentials",
+            },
+            form=True,
+        )
+        return str(answer["access_token"]), float(answer.get("expires_in", 3600))
+
+    def _url(self, meeting_id: str = "") -> str:
+        organizer = self._secret.get()["organizerUserId"]
+        tail = f"/{meeting_id}" if meeting_id else ""
+        return f"{self._settings.graph_base}/v1.0/users/{organizer}/onlineMeetings{tail}"
+
+    def _body(self, appointment: Appointment, consent: bool) -> dict[str, Any]:
+        return {
+            "subject": f"Appointment with {appointment.doctor_name}",
+            "startDateTime": instant(appointment.starts_at),
+            "endDateTime": instant(appointment.ends_at),
+            "lobbyBypassSettings": {"scope": "organization", "isDialInBypassEnabled": False},
+            "allowedPresenters": "organizer",
+            "recordAutomatically": consent,
+        }
+
+    def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]:
+        made = self._api("POST", self._url(), self._body(appointment, consent))
+        return {"meetingId": str(made["id"]), "joinUrl": made.get("joinWebUrl")}
+
+    def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]:
+        self._api("PATCH", self._url(meeting["meetingId"]), self._body(appointment, consent))
+        return meeting
+
+    def delete(self, meeting: dict[str, Any]) -> None:
+        try:
+            self._api("DELETE", self._url(meeting["meetingId"]))
+        except PlatformError as exc:
+            if not str(exc).startswith("404"):
+                raise
+
+    def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]:
+        return {"platform": "teams", "url": meeting.get("joinUrl")}
+
+
+class ChimePlatform:
+    """Our own platform on Amazon Chime SDK Meetings. A Chime meeting ends when it stays empty, so it is created
+    when the room is first joined; attendee join tokens are handed out only through our room endpoint."""
+
+    name = "custom"
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("chime-sdk-meetings", region_name=settings.region)
+        self._client = client
+        self._region = settings.region
+
+    def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]:
+        return {"externalMeetingId": appointment.id}
+
+    def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]:
+        return meeting
+
+    def delete(self, meeting: dict[str, Any]) -> None:
+        if meeting.get("meetingId"):
+            try:
+                self._client.delete_meeting(MeetingId=meeting["meetingId"])
+            except self._client.exceptions.NotFoundException:
+                return
+
+    def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            if not meeting.get("meetingId"):
+                made = self._client.create_meeting(
+                    ClientRequestToken=f"{meeting['externalMeetingId']}-meeting"[:64],
+                    MediaRegion=self._region,
+                    ExternalMeetingId=meeting["externalMeetingId"],
+                )["Meeting"]
+                meeting["meetingId"] = made["MeetingId"]
+                meeting["mediaPlacement"] = made.get("MediaPlacement", {})
+            attendee = self._client.create_attendee(
+                MeetingId=meeting["meetingId"], ExternalUserId=f"{role}-{subject}"[:64]
+            )["Attendee"]
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+            error = TransientPlatformError if status >= 500 else PlatformError
+            raise error(str(exc)) from exc
+        return {
+            "platform": "custom",
+            "meetingId": meeting["meetingId"],
+            "mediaPlacement": meeting.get("mediaPlacement", {}),
+            "attendeeId": attendee["AttendeeId"],
+            "joinToken": attendee["JoinToken"],
+        }
+
+
+def _passcode() -> str:
+    import secrets
+
+    return secrets.token_hex(5)

@@ -1,0 +1,178 @@
+"""Telehealth rooms: signed, time-limited room tokens, the waiting-room states, and the technical requirements
+per platform. A room link is valid from 15 minutes before the start to 30 minutes after the end of the
+appointment's current time: a reschedule makes links for the old time stop working."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.errors import Forbidden, InvalidState, Unauthenticated
+
+OPENS_BEFORE = timedelta(minutes=15)
+CLOSES_AFTER = timedelta(minutes=30)
+PLATFORMS = ("zoom", "teams", "custom")
+
+
+class RoomStatus(StrEnum):
+    PENDING = "pending"
+    """The booking exists; the meeting on the video platform is not created yet (it will be retried)."""
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    IN_PROGRESS = "in-progress"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    appointment_id: str
+    doctor_id: str
+    patient_id: str
+    platform: str
+    status: RoomStatus
+    created_at: datetime
+    meeting: dict[str, Any] = field(default_factory=dict)
+    """What the platform returned: meeting id, join URL, passcode (Zoom, Teams), or the Chime meeting."""
+    patient_waiting_since: datetime | None = None
+    recording_consent: bool = False
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomClaims:
+    room_id: str
+    appointment_id: str
+    role: str
+    subject: str
+    starts_at: int
+    valid_from: datetime
+    expires_at: datetime
+
+
+def window(appointment: Appointment) -> tuple[datetime, datetime]:
+    return appointment.starts_at - OPENS_BEFORE, appointment.ends_at + CLOSES_AFTER
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_room_token(claims: RoomClaims, key: bytes) -> str:
+    body = {
+        "room": claims.room_id,
+        "appt": claims.appointment_id,
+        "role": claims.role,
+        "sub": claims.subject,
+        "start": claims.starts_at,
+        "nbf": int(claims.valid_from.timestamp()),
+        "exp": int(claims.expires_at.timestamp()),
+        "use": "room",
+    }
+    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}"
+
+
+def token_for(room: Room, appointment: Appointment, role: str, subject: str, key: bytes) -> tuple[str, RoomClaims]:
+    valid_from, expires_at = window(appointment)
+    claims = RoomClaims(
+        room.id, appointment.id, role, subject, int(appointment.starts_at.timestamp()), valid_from, expires_at
+    )
+    return sign_room_token(claims, key), claims
+
+
+def verify_room_token(token: str | None, key: bytes, now: datetime, room: Room, appointment: Appointment) -> RoomClaims:
+    """401 for a missing, forged, expired or not-yet-valid token, or one for an earlier time of the appointment;
+    403 for another room, or when the appointment is no longer active."""
+    if not token or token.count(".") != 1:
+        raise Unauthenticated("A room token is required.")
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(signature, _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())):
+        raise Unauthenticated("The room token is not valid.")
+    try:
+        body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError as exc:
+        raise Unauthenticated("The room token is not valid.") from exc
+    if body.get("use") != "room":
+        raise Unauthenticated("The room token is not valid.")
+    if body.get("room") != room.id or body.get("appt") != appointment.id:
+        raise Forbidden("This token is for another room.")
+    if not appointment.active:
+        raise Forbidden("This appointment is no longer active.")
+    if body.get("start") != int(appointment.starts_at.timestamp()):
+        raise Unauthenticated("This link is for an earlier time of the appointment; ask for a new one.")
+    valid_from = datetime.fromtimestamp(int(body["nbf"]), tz=now.tzinfo)
+    expires_at = datetime.fromtimestamp(int(body["exp"]), tz=now.tzinfo)
+    if now < valid_from:
+        raise Unauthenticated("The room opens 15 minutes before the appointment.", {"validFrom": body["nbf"]})
+    if now >= expires_at:
+        raise Unauthenticated("The room link has expired.")
+    return RoomClaims(
+        str(body["room"]),
+        str(body["appt"]),
+        str(body["role"]),
+        str(body["sub"]),
+        int(body["start"]),
+        valid_from,
+        expires_at,
+    )
+
+
+def admit(room: Room) -> RoomStatus:
+    if room.status is RoomStatus.ENDED:
+        raise InvalidState("The room has ended.")
+    if room.status is RoomStatus.PENDING:
+        raise InvalidState("The video meeting is not ready yet; it is being created.")
+    return RoomStatus.ADMITTED
+
+
+# --- requirements -----------------------------------------------------------------------------------------------
+MINIMUMS: dict[str, dict[str, Any]] = {
+    "zoom": {"browsers": {"chrome": 94, "edge": 94, "firefox": 91, "safari": 15}, "bandwidth_mbps": 1.5},
+    "teams": {"browsers": {"chrome": 100, "edge": 100, "safari": 16}, "bandwidth_mbps": 1.2},
+    "custom": {"browsers": {"chrome": 90, "edge": 90, "firefox": 88, "safari": 14}, "bandwidth_mbps": 1.0},
+}
+"""Per-platform minimums, in one table: supported browsers with their lowest major version, and bandwidth."""
+
+
+@dataclass(frozen=True)
+class ClientReport:
+    platform: str
+    browser: str
+    browser_version: int
+    camera: bool
+    microphone: bool
+    bandwidth_mbps: float
+
+
+def check_requirements(report: ClientReport) -> list[str]:
+    """The failures in plain words; an empty list means the device is ready."""
+    minimum = MINIMUMS[report.platform]
+    failures = []
+    supported = minimum["browsers"]
+    browser = report.browser.lower()
+    if browser not in supported:
+        names = ", ".join(b.capitalize() for b in sorted(supported))
+        failures.append(f"{report.browser} is not supported for this visit; please use {names}.")
+    elif report.browser_version < supported[browser]:
+        failures.append(
+            f"Please update {browser.capitalize()} to version {supported[browser]} or newer "
+            f"(you have {report.browser_version})."
+        )
+    if not report.camera:
+        failures.append("No camera was found, or the browser may not use it.")
+    if not report.microphone:
+        failures.append("No microphone was found, or the browser may not use it.")
+    if report.bandwidth_mbps < minimum["bandwidth_mbps"]:
+        failures.append(
+            f"Your connection measured {report.bandwidth_mbps:g} Mbps; video needs at least "
+            f"{minimum['bandwidth_mbps']:g} Mbps. Move closer to your router or close other downloads."
+        )
+    return failures
