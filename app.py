@@ -13,6 +13,7 @@ from chalicelib.api.errors import contract_errors
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
+from chalicelib.api.telehealth import telehealth_api
 from chalicelib.observability import correlate, logger, metrics, tracer
 
 app = Chalice(app_name="clinic-booking")
@@ -23,7 +24,7 @@ app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(correlate, "http")
 app.register_middleware(contract_errors, "http")
 
-for blueprint in (system_api, doctors_api, appointments_api, reminders_api, realtime_api, admin_api):
+for blueprint in (system_api, doctors_api, appointments_api, reminders_api, telehealth_api, realtime_api, admin_api):
     app.register_blueprint(blueprint)
 
 

@@ -5,7 +5,9 @@ Tests swap the whole container (`use(container)`) instead of patching modules.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.services.booking import BookingService, Policy
@@ -13,6 +15,7 @@ from chalicelib.services.doctors import DoctorService
 from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
 from chalicelib.services.realtime import RealtimeService
 from chalicelib.services.reminders import ReminderService, SweepPolicy
+from chalicelib.services.telehealth import TelehealthService
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Container:
     deliverer: Deliverer
     idempotency: Idempotency
     realtime: RealtimeService
+    telehealth: TelehealthService
 
 
 _current: Container | None = None
@@ -45,6 +49,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         StaticKey,
     )
     from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
+    from chalicelib.adapters.room_items import DynamoRoomRepository
     from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
 
@@ -68,8 +73,18 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         clock,
         SweepPolicy(grace=settings.sweep_grace),
     )
-    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders)
     keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
+    telehealth = TelehealthService(
+        DynamoRoomRepository(),
+        store,
+        video_platforms(settings),
+        keys,
+        clock,
+        ids,
+        lambda: secrets.token_hex(16),  # 128 random bits; hex keeps ids URL- and key-safe
+        settings.public_base_url,
+    )
+    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth)
     realtime = RealtimeService(DynamoSubscriptionStore(), ApiGatewaySender(settings), booking, keys, clock)
     return Container(
         settings=settings,
@@ -82,7 +97,29 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         deliverer=deliverer,
         idempotency=PowertoolsIdempotency(settings),
         realtime=realtime,
+        telehealth=telehealth,
     )
+
+
+def video_platforms(settings: Settings) -> dict[str, Any]:
+    """The three platforms, each built (and its credentials read) on first use."""
+    from chalicelib.adapters.video import ChimePlatform, SecretsManagerJson, TeamsPlatform, ZoomPlatform
+
+    class Lazy:
+        def __init__(self, make: Any) -> None:
+            self._make = make
+            self._platform: Any = None
+
+        def __getattr__(self, name: str) -> Any:
+            if self._platform is None:
+                self._platform = self._make()
+            return getattr(self._platform, name)
+
+    return {
+        "zoom": Lazy(lambda: ZoomPlatform(settings, SecretsManagerJson(settings.zoom_secret_id, settings.region))),
+        "teams": Lazy(lambda: TeamsPlatform(settings, SecretsManagerJson(settings.teams_secret_id, settings.region))),
+        "custom": Lazy(lambda: ChimePlatform(settings)),
+    }
 
 
 def current() -> Container:

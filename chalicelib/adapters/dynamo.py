@@ -31,9 +31,11 @@ from chalicelib.adapters.models import (
     DoctorModel,
     PatientModel,
     ReminderModel,
+    RoomModel,
     ScheduleModel,
 )
 from chalicelib.adapters.reminder_items import reminder_item
+from chalicelib.adapters.room_items import room_item
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.audit import AuditEntry
@@ -41,6 +43,7 @@ from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Conflict, DailyLimitReached, InvalidState, ServiceBusy, SlotUnavailable
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import Availability, DayState, availability_from_dict, availability_to_dict, granules
+from chalicelib.domain.telehealth import Room
 from chalicelib.services.ports import PatientProfile
 
 THROTTLING_CODES = frozenset(
@@ -127,6 +130,7 @@ def _appointment_item(a: Appointment) -> AppointmentModel:
         reason=a.reason,
         notes=a.notes,
         telehealth_url=a.telehealth_url,
+        room_id=a.room_id,
         reminder_sent=a.reminder_sent,
         reminder_preferences=a.reminder_preferences or None,
         created_at=a.created_at,
@@ -156,6 +160,7 @@ def _appointment_from(item: AppointmentModel) -> Appointment:
         reason=item.reason,
         notes=item.notes,
         telehealth_url=item.telehealth_url,
+        room_id=item.room_id,
         reminder_sent=bool(item.reminder_sent),
         reminder_preferences=dict(item.reminder_preferences or {}),
         created_at=item.created_at,
@@ -315,8 +320,9 @@ class DynamoAppointmentStore:
         max_per_day: int,
         reminders: Sequence[Reminder] = (),
         contact: PatientProfile | None = None,
+        room: Room | None = None,
     ) -> None:
-        """The booking with its reminders and the patient's latest contact details: all or nothing."""
+        """The booking with its reminders, its video room and the patient's contact details: all or nothing."""
         tx = _Transaction()
         tx.puts.append(_Op("appointment", _appointment_item(appointment), AppointmentModel.id.does_not_exist()))
         self._acquire(tx, _doctor_locks(appointment), "doctor-lock")
@@ -324,6 +330,8 @@ class DynamoAppointmentStore:
         self._count(tx, appointment.doctor_id, appointment.date, +1, max_per_day)
         self._audit(tx, audit)
         tx.puts.extend(_Op("reminder", reminder_item(r), ReminderModel.id.does_not_exist()) for r in reminders)
+        if room is not None:
+            tx.puts.append(_Op("room", room_item(room), RoomModel.id.does_not_exist()))
         if contact is not None and (contact.email or contact.phone):
             actions: list[Action] = [PatientModel.updated_at.set(audit.at)]
             if contact.email:
@@ -359,6 +367,11 @@ class DynamoAppointmentStore:
         self._count(tx, before.doctor_id, before.date, -1, 0)
         self._audit(tx, audit)
         self._commit(tx, audit.id)
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """An event that changes no appointment field (room joins, admits, consent): one put."""
+        with translated_errors():
+            _audit_item(entry).save()
 
     def update_status(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         tx = _Transaction()

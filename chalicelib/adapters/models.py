@@ -9,6 +9,8 @@ Tables (keys in `keys.py` for the schedule table):
 - reminders:    PK `appointment_id`, SK `id` (`<appointmentId>_<channel>-<timing>`). GSI `status-index`
   (PK `status`, SK `scheduled_time`) finds due, failed or pending reminders by time.
 - patients:     PK `id` (the Cognito `sub`): contact details and push devices for reminders.
+- rooms:        PK `id` (128 random bits): a telehealth appointment's video room. GSI `status-index`
+  (PK `status`, SK `created_at`) finds rooms whose platform meeting is still pending.
 - realtime:     PK `pk`, SK `sk`: WebSocket connections and the doctor-days they follow (TTL `expires_at`);
   key shapes in `adapters/realtime.py`. The appointments table streams NEW_AND_OLD_IMAGES to the publisher.
 """
@@ -99,6 +101,7 @@ class AppointmentModel(Model):
     reason = UnicodeAttribute()
     notes = UnicodeAttribute(null=True)
     telehealth_url = UnicodeAttribute(null=True)
+    room_id = UnicodeAttribute(null=True)
     reminder_sent = BooleanAttribute(default=False)
     reminder_preferences = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -191,6 +194,33 @@ class RealtimeModel(Model):
     """Epoch seconds; the table's TTL attribute."""
 
 
+class RoomStatusIndex(GlobalSecondaryIndex["RoomModel"]):
+    class Meta:
+        index_name = "status-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RoomModel(Model):
+    class Meta:
+        table_name = "rooms"
+
+    id = UnicodeAttribute(hash_key=True)
+    appointment_id = UnicodeAttribute()
+    doctor_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    meeting = JSONAttribute(null=True)
+    patient_waiting_since = UTCDateTimeAttribute(null=True)
+    recording_consent = BooleanAttribute(default=False)
+    last_error = UnicodeAttribute(null=True)
+    status_index = RoomStatusIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     DoctorModel,
     AppointmentModel,
@@ -199,6 +229,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ReminderModel,
     PatientModel,
     RealtimeModel,
+    RoomModel,
 )
 
 
@@ -211,6 +242,7 @@ def table_names(settings: Settings) -> dict[type[Model], str]:
         ReminderModel: settings.reminders_table,
         PatientModel: settings.patients_table,
         RealtimeModel: settings.realtime_table,
+        RoomModel: settings.rooms_table,
     }
 
 

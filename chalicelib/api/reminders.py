@@ -164,6 +164,8 @@ def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
 
 
 def run_sweep() -> dict[str, Any]:
+    """Reminders whose schedule was lost, and telehealth rooms whose platform meeting is still pending."""
+    rooms_ready = container.current().telehealth.retry_pending()
     report = container.current().reminders.sweep()
     for _ in range(report.delivered.get("sent", 0)):
         count("ReminderSent")
@@ -171,4 +173,5 @@ def run_sweep() -> dict[str, Any]:
         "delivered": report.delivered,
         "schedulesEnsured": report.schedules_ensured,
         "stuckFailed": report.stuck_failed,
+        "roomsReady": rooms_ready,
     }

@@ -311,6 +311,7 @@ class AppointmentOut(ApiModel):
     telehealth_url: str | None = None
     reason: str
     notes: str | None = None
+    room_id: str | None = None
     reminder_sent: bool
     reminder_preferences: dict[str, Any]
     can_reschedule: bool
@@ -374,6 +375,57 @@ class DeviceOut(ApiModel):
 
 class BulkOutcome(ApiModel):
     outcomes: dict[str, str]
+
+
+class RoomQuery(QueryModel):
+    token: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+
+
+class RequirementsIn(ApiModel):
+    platform: Platform
+    browser: Annotated[str, Field(min_length=1, max_length=40)]
+    browser_version: Annotated[int, Field(ge=0, le=1000)]
+    camera: bool
+    microphone: bool
+    bandwidth_mbps: Annotated[float, Field(ge=0, le=100_000)]
+
+
+class RequirementsOut(ApiModel):
+    pass_: bool = Field(alias="pass")
+    failures: list[str]
+
+
+class ConsentIn(ApiModel):
+    recording: bool
+
+
+class ConsentOut(ApiModel):
+    appointment_id: str
+    recording_consent: bool
+
+
+class RoomLinkOut(ApiModel):
+    room_id: str
+    url: str
+    token: str
+    platform: Platform
+    valid_from: Instant
+    expires_at: Instant
+
+
+class WaitingPatientOut(ApiModel):
+    patient_id: str
+    since: Instant
+
+
+class RoomOut(ApiModel):
+    room_id: str
+    appointment_id: str
+    platform: Platform
+    status: Literal["waiting", "admitted", "in-progress", "ended"]
+    platform_ready: bool
+    join: dict[str, Any] | None = None
+    waiting: list[WaitingPatientOut] | None = None
 
 
 class TicketOut(ApiModel):

@@ -48,6 +48,7 @@ def appointment_json(a: Appointment, can_reschedule: bool) -> dict[str, Any]:
         "status": a.status.value,
         "location": a.location,
         "telehealthUrl": a.telehealth_url,
+        "roomId": a.room_id,
         "reason": a.reason,
         "notes": a.notes,
         "reminderSent": a.reminder_sent,

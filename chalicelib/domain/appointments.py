@@ -71,6 +71,7 @@ class Appointment:
     timezone: str
     notes: str | None = None
     telehealth_url: str | None = None
+    room_id: str | None = None
     reminder_sent: bool = False
     reminder_preferences: dict[str, Any] = field(default_factory=dict)
     version: int | None = None

@@ -34,7 +34,10 @@ TIMINGS: dict[str, timedelta] = {
     "2h": timedelta(hours=2),
     "30m": timedelta(minutes=30),
     "15m": timedelta(minutes=15),
+    "10m": timedelta(minutes=10),
 }
+LINK_TIMING = "10m"
+"""Telehealth visits: ten minutes before, the patient gets the secure link itself."""
 DEFAULT_TIMING = "24h"
 MAX_ATTEMPTS = 5
 SMS_SEGMENT = 160
@@ -135,7 +138,7 @@ def plan(
                     timing=timing,
                     scheduled_time=at,
                     status=ReminderStatus.PENDING,
-                    message=render(channel, appointment, custom_message).text,
+                    message=render(channel, appointment, custom_message, with_link=timing == LINK_TIMING).text,
                     created_at=now,
                     updated_at=now,
                     for_start=appointment.starts_at,
@@ -158,7 +161,9 @@ def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Remin
         reminder,
         scheduled_time=at,
         status=status,
-        message=render(reminder.channel, appointment, reminder.custom_message).text,
+        message=render(
+            reminder.channel, appointment, reminder.custom_message, with_link=reminder.timing == LINK_TIMING
+        ).text,
         updated_at=now,
         for_start=appointment.starts_at,
         last_error=None if status is ReminderStatus.PENDING else "the new time leaves no room for this reminder",
@@ -198,7 +203,9 @@ def _when(appointment: Appointment, short: bool) -> tuple[str, str]:
     return day, f"{clock} {zone}"
 
 
-def render(channel: Channel, appointment: Appointment, custom_message: str | None = None) -> Message:
+def render(
+    channel: Channel, appointment: Appointment, custom_message: str | None = None, with_link: bool = False
+) -> Message:
     """The seed's wording, in the doctor's zone with the zone named; SMS kept to one segment where possible."""
     doctor = _doctor(appointment.doctor_name)
     short = channel is not Channel.EMAIL
@@ -208,6 +215,8 @@ def render(channel: Channel, appointment: Appointment, custom_message: str | Non
         detail = "This is a video visit: join with the secure link in your appointment, from 15 minutes before."
         if channel is Channel.SMS:
             detail = "Video visit: use the secure link in your app."
+        if with_link and appointment.telehealth_url:
+            detail = f"Your video visit starts soon. Join securely: {appointment.telehealth_url}"
     else:
         detail = f"Please arrive 10 minutes early. Location: {appointment.location}"
     parts = [lead, detail]

@@ -19,10 +19,11 @@ from chalicelib.domain.audit import AuditEntry, audit_of
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TelehealthNotOffered
 from chalicelib.domain.identity import Caller, Role
-from chalicelib.domain.reminders import Reminder, Skipped
+from chalicelib.domain.reminders import LINK_TIMING, Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import AppointmentStore, Clock, DoctorRepository, IdGenerator
 from chalicelib.services.reminders import ReminderRequest, ReminderService
+from chalicelib.services.telehealth import TelehealthService
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class BookingService:
         ids: IdGenerator,
         policy: Policy,
         reminders: ReminderService | None = None,
+        telehealth: TelehealthService | None = None,
     ) -> None:
         self._doctors = doctors
         self._store = store
@@ -77,6 +79,7 @@ class BookingService:
         self._ids = ids
         self.policy = policy
         self._reminders = reminders
+        self._telehealth = telehealth
 
     # --- reads -----------------------------------------------------------------------------------------------
     def doctor(self, doctor_id: str) -> Doctor:
@@ -179,16 +182,24 @@ class BookingService:
             timezone=doctor.timezone,
             reminder_preferences=request.reminder_preferences,
         )
+        room = None
+        if self._telehealth is not None and request.type is AppointmentType.TELEHEALTH:
+            room, url = self._telehealth.new_room(appointment, doctor.telehealth_platform or "custom")
+            appointment = replace(appointment, telehealth_url=url, room_id=room.id)
         audit = audit_of(self._ids.new_id(), caller, "booked", None, appointment, now)
         planned: list[Reminder] = []
         skipped: list[Skipped] = []
         contact = None
         if self._reminders is not None and request.reminder_preferences:
             wanted = ReminderRequest.from_preferences(request.reminder_preferences)
+            if room is not None and wanted.channels and LINK_TIMING not in wanted.timings:
+                wanted = replace(wanted, timings=[*wanted.timings, LINK_TIMING])
             planned, skipped, contact = self._reminders.plan_for(caller, appointment, wanted)
-        self._store.book(appointment, audit, doctor.schedule.max_patients_per_day, planned, contact)
+        self._store.book(appointment, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
         if self._reminders is not None:
             self._reminders.scheduled(planned)
+        if room is not None and self._telehealth is not None:
+            self._telehealth.provision(room, appointment)
         return appointment, planned, skipped
 
     def reschedule(self, caller: Caller, appointment_id: str, new_date: date, new_time: time) -> Appointment:
@@ -213,6 +224,8 @@ class BookingService:
         self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
         if self._reminders is not None:
             self._reminders.follow_reschedule(after)
+        if self._telehealth is not None:
+            self._telehealth.follow_reschedule(after)
         return after
 
     def cancel(self, caller: Caller, appointment_id: str) -> Appointment:
@@ -223,6 +236,8 @@ class BookingService:
         self._store.cancel(before, after, audit_of(self._ids.new_id(), caller, "cancelled", before, after, now))
         if self._reminders is not None:
             self._reminders.follow_cancel(after)
+        if self._telehealth is not None:
+            self._telehealth.follow_cancel(after)
         return after
 
     def change_status(self, caller: Caller, appointment_id: str, target: Status) -> Appointment:

@@ -12,6 +12,7 @@ from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState
+from chalicelib.domain.telehealth import Room
 
 
 class Clock(Protocol):
@@ -48,7 +49,10 @@ class AppointmentStore(Protocol):
         max_per_day: int,
         reminders: Sequence[Reminder] = (),
         contact: PatientProfile | None = None,
+        room: Room | None = None,
     ) -> None: ...
+
+    def record_audit(self, entry: AuditEntry) -> None: ...
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None: ...
 
@@ -170,3 +174,21 @@ class SubscriptionStore(Protocol):
 
 class KeyProvider(Protocol):
     def signing_key(self) -> bytes: ...
+
+
+class RoomRepository(Protocol):
+    def get(self, room_id: str) -> Room | None: ...
+
+    def save(self, room: Room) -> None: ...
+
+    def pending(self, limit: int) -> list[Room]: ...
+
+
+class VideoPlatform(Protocol):
+    def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
+
+    def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
+
+    def delete(self, meeting: dict[str, Any]) -> None: ...
+
+    def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]: ...

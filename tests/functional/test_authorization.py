@@ -29,7 +29,21 @@ def world(api):
     )
     assert booked.status_code == 201
     a = booked.data["id"]
-    return {"d1": d1["id"], "d2": d2["id"], "a": a, "r": f"{a}_email-24h"}
+    video = api.call(
+        "POST",
+        "/api/appointments",
+        patient(),
+        {"doctorId": d1["id"], "date": DAY, "time": "11:30", "type": "telehealth", "reason": "r"},
+    )
+    assert video.status_code == 201
+    return {
+        "d1": d1["id"],
+        "d2": d2["id"],
+        "a": a,
+        "r": f"{a}_email-24h",
+        "t": video.data["id"],
+        "room": video.data["roomId"],
+    }
 
 
 def routes(w):
@@ -74,6 +88,22 @@ def routes(w):
         ),
         ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
         ("POST", "/api/realtime/ticket"): ("/api/realtime/ticket", None),
+        ("POST", "/api/telehealth/generate-url/{appointmentId}"): (f"/api/telehealth/generate-url/{w['t']}", None),
+        ("GET", "/api/telehealth/room/{roomId}"): (f"/api/telehealth/room/{w['room']}?token=x.y", None),
+        ("POST", "/api/telehealth/room/{roomId}/admit"): (f"/api/telehealth/room/{w['room']}/admit", None),
+        ("POST", "/api/telehealth/room/{roomId}/end"): (f"/api/telehealth/room/{w['room']}/end", None),
+        ("PUT", "/api/telehealth/consent/{appointmentId}"): (f"/api/telehealth/consent/{w['t']}", {"recording": False}),
+        ("POST", "/api/telehealth/requirements-check"): (
+            "/api/telehealth/requirements-check",
+            {
+                "platform": "custom",
+                "browser": "chrome",
+                "browserVersion": 120,
+                "camera": True,
+                "microphone": True,
+                "bandwidthMbps": 5,
+            },
+        ),
         ("POST", "/api/admin/reminders/retry"): ("/api/admin/reminders/retry", {"reminderIds": [w["r"]]}),
         ("POST", "/api/admin/reminders/cancel"): ("/api/admin/reminders/cancel", {"reminderIds": [w["r"]]}),
     }
@@ -159,6 +189,17 @@ def test_booking_for_someone_else_is_forbidden(api, world):
     assert as_patient.status_code == 403
     other_doctor = api.call("POST", "/api/appointments", doctor(world["d2"]), {**base, "patientId": "p"})
     assert other_doctor.status_code == 403
+
+
+def test_room_controls_are_the_doctors_and_consent_the_patients(api, world):
+    for route in (("POST", "/api/telehealth/room/{roomId}/admit"), ("POST", "/api/telehealth/room/{roomId}/end")):
+        path, body = routes(world)[route]
+        assert api.call(route[0], path, patient(), body).status_code == 403
+        assert api.call(route[0], path, admin(), body).status_code == 403
+        assert api.call(route[0], path, doctor(world["d2"]), body).status_code == 403
+    path, body = routes(world)[("PUT", "/api/telehealth/consent/{appointmentId}")]
+    assert api.call("PUT", path, patient("intruder"), body).status_code == 404
+    assert api.call("POST", f"/api/telehealth/generate-url/{world['t']}", patient("intruder")).status_code == 404
 
 
 def test_only_patients_register_devices(api, world):

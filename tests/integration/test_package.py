@@ -162,6 +162,7 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
         if name not in ("IdempotencyTable", "RealtimeTable"):
             assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
         assert ("TimeToLiveSpecification" in props) == (name in ("IdempotencyTable", "RealtimeTable")), name
+    assert "RoomsTable" in resources(packaged, "AWS::DynamoDB::Table")
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     assert prod or packaged["stage"] == "dev"

@@ -1,0 +1,61 @@
+"""Room items in DynamoDB and back (shared by the booking transaction and the room repository)."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.models import RoomModel
+from chalicelib.domain.telehealth import Room, RoomStatus
+
+
+def room_item(room: Room) -> RoomModel:
+    return RoomModel(
+        id=room.id,
+        appointment_id=room.appointment_id,
+        doctor_id=room.doctor_id,
+        patient_id=room.patient_id,
+        platform=room.platform,
+        status=room.status.value,
+        created_at=room.created_at,
+        meeting=room.meeting or None,
+        patient_waiting_since=room.patient_waiting_since,
+        recording_consent=room.recording_consent,
+        last_error=room.last_error,
+    )
+
+
+def room_from(item: RoomModel) -> Room:
+    return Room(
+        id=item.id,
+        appointment_id=item.appointment_id,
+        doctor_id=item.doctor_id,
+        patient_id=item.patient_id,
+        platform=item.platform,
+        status=RoomStatus(item.status),
+        created_at=item.created_at,
+        meeting=dict(item.meeting or {}),
+        patient_waiting_since=item.patient_waiting_since,
+        recording_consent=bool(item.recording_consent),
+        last_error=item.last_error,
+    )
+
+
+class DynamoRoomRepository:
+    def get(self, room_id: str) -> Room | None:
+        from chalicelib.adapters.dynamo import translated_errors
+
+        with translated_errors():
+            try:
+                return room_from(RoomModel.get(room_id, consistent_read=True))
+            except RoomModel.DoesNotExist:
+                return None
+
+    def save(self, room: Room) -> None:
+        from chalicelib.adapters.dynamo import translated_errors
+
+        with translated_errors():
+            room_item(room).save()
+
+    def pending(self, limit: int) -> list[Room]:
+        from chalicelib.adapters.dynamo import translated_errors
+
+        with translated_errors():
+            return [room_from(i) for i in RoomModel.status_index.query(RoomStatus.PENDING.value, limit=limit)]

@@ -1,0 +1,107 @@
+"""Telehealth routes: signed room links, the room (waiting room, admit, end), recording consent and the
+device requirements check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.identity import Role
+from chalicelib.domain.telehealth import ClientReport
+from chalicelib.observability import count
+
+telehealth_api = Blueprint(__name__)
+
+
+@endpoint(
+    telehealth_api,
+    "/api/telehealth/generate-url/{appointmentId}",
+    "POST",
+    "A signed room link for the caller, valid from 15 minutes before to 30 after the visit",
+    response=s.RoomLinkOut,
+    status=201,
+    errors=(404, 409, 422),
+    tags=("telehealth",),
+)
+def generate_url(call: Call) -> dict[str, Any]:
+    return container.current().telehealth.generate_url(call.caller, call.params["appointmentId"])
+
+
+@endpoint(
+    telehealth_api,
+    "/api/telehealth/room/{roomId}",
+    "GET",
+    "Open the room: a patient waits until admitted, then gets the join details",
+    query=s.RoomQuery,
+    response=s.RoomOut,
+    errors=(404, 409),
+    tags=("telehealth",),
+)
+def open_room(call: Call) -> dict[str, Any]:
+    q: s.RoomQuery = call.query
+    return container.current().telehealth.open_room(call.caller, call.params["roomId"], q.token)
+
+
+@endpoint(
+    telehealth_api,
+    "/api/telehealth/room/{roomId}/admit",
+    "POST",
+    "Admit the waiting patient (its doctor)",
+    response=s.RoomOut,
+    roles=(Role.DOCTOR,),
+    errors=(404, 409),
+    tags=("telehealth",),
+)
+def admit(call: Call) -> dict[str, Any]:
+    room = container.current().telehealth.admit(call.caller, call.params["roomId"])
+    count("RoomAdmitted")
+    return room
+
+
+@endpoint(
+    telehealth_api,
+    "/api/telehealth/room/{roomId}/end",
+    "POST",
+    "End the visit (its doctor)",
+    response=s.RoomOut,
+    roles=(Role.DOCTOR,),
+    errors=(404,),
+    tags=("telehealth",),
+)
+def end(call: Call) -> dict[str, Any]:
+    return container.current().telehealth.end(call.caller, call.params["roomId"])
+
+
+@endpoint(
+    telehealth_api,
+    "/api/telehealth/consent/{appointmentId}",
+    "PUT",
+    "The patient's consent to recording (off unless given)",
+    body=s.ConsentIn,
+    response=s.ConsentOut,
+    roles=(Role.PATIENT,),
+    errors=(404, 422),
+    tags=("telehealth",),
+)
+def consent(call: Call) -> dict[str, Any]:
+    body: s.ConsentIn = call.body
+    return container.current().telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
+
+
+@endpoint(
+    telehealth_api,
+    "/api/telehealth/requirements-check",
+    "POST",
+    "Is this device ready for a video visit? Pass, or the failures in plain words",
+    body=s.RequirementsIn,
+    response=s.RequirementsOut,
+    tags=("telehealth",),
+)
+def requirements_check(call: Call) -> dict[str, Any]:
+    b: s.RequirementsIn = call.body
+    report = ClientReport(b.platform, b.browser, b.browser_version, b.camera, b.microphone, b.bandwidth_mbps)
+    return container.current().telehealth.requirements(report)

@@ -1,0 +1,287 @@
+"""Telehealth use cases: a room per telehealth appointment on the doctor's platform (created after the booking
+commits, retried while the platform fails), follow reschedules and cancellations, signed links, the waiting
+room (patient waits, doctor admits, patient joins), end, recording consent, and the requirements check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.appointments import Appointment, AppointmentType, may_access
+from chalicelib.domain.audit import AuditEntry
+from chalicelib.domain.errors import BusinessRuleViolation, Forbidden, InvalidState, NotFound
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.telehealth import (
+    ClientReport,
+    Room,
+    RoomStatus,
+    admit,
+    check_requirements,
+    token_for,
+    verify_room_token,
+)
+from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import (
+    AppointmentStore,
+    Clock,
+    IdGenerator,
+    KeyProvider,
+    RoomRepository,
+    VideoPlatform,
+)
+
+log = logging.getLogger("clinic.telehealth")
+
+
+class NotTelehealth(BusinessRuleViolation):
+    code = "NOT_TELEHEALTH"
+
+
+class TelehealthService:
+    def __init__(
+        self,
+        rooms: RoomRepository,
+        appointments: AppointmentStore,
+        platforms: Mapping[str, VideoPlatform],
+        keys: KeyProvider,
+        clock: Clock,
+        ids: IdGenerator,
+        room_ids: Callable[[], str],
+        public_base_url: str,
+    ) -> None:
+        self._rooms = rooms
+        self._appointments = appointments
+        self.platforms = platforms
+        self._keys = keys
+        self._clock = clock
+        self._ids = ids
+        self._room_ids = room_ids
+        self._base = public_base_url.rstrip("/")
+
+    # --- following the appointment ---------------------------------------------------------------------------
+    def new_room(self, appointment: Appointment, platform: str) -> tuple[Room, str]:
+        """The room to store with the booking, and the appointment's `telehealthUrl` (our room page)."""
+        room = Room(
+            self._room_ids(),
+            appointment.id,
+            appointment.doctor_id,
+            appointment.patient_id,
+            platform,
+            RoomStatus.PENDING,
+            self._clock.now(),
+        )
+        return room, f"{self._base}/rooms/{room.id}"
+
+    def provision(self, room: Room, appointment: Appointment) -> Room:
+        """Create the platform meeting; a platform error leaves the room pending for the sweep to retry."""
+        from chalicelib.adapters.video import PlatformError
+
+        try:
+            meeting = self.platforms[room.platform].create(appointment, room.recording_consent)
+        except PlatformError as exc:
+            log.warning("room %s: platform %s failed: %s", room.id, room.platform, type(exc).__name__)
+            failed = replace(room, last_error=str(exc)[:300])
+            self._rooms.save(failed)
+            return failed
+        ready = replace(room, meeting=meeting, status=RoomStatus.WAITING, last_error=None)
+        self._rooms.save(ready)
+        return ready
+
+    def retry_pending(self, limit: int = 100) -> int:
+        """Rooms whose meeting could not be created yet (called by the sweep). Returns how many are ready."""
+        ready = 0
+        for room in self._rooms.pending(limit):
+            appointment = self._appointments.get(room.appointment_id)
+            if appointment is None or not appointment.active:
+                self._rooms.save(replace(room, status=RoomStatus.ENDED))
+                continue
+            ready += self.provision(room, appointment).status is RoomStatus.WAITING
+        return ready
+
+    def follow_reschedule(self, appointment: Appointment) -> None:
+        room = self._room_of(appointment)
+        if room is None or room.status is RoomStatus.PENDING:
+            return
+        try:
+            meeting = self.platforms[room.platform].update(dict(room.meeting), appointment, room.recording_consent)
+            self._rooms.save(replace(room, meeting=meeting))
+        except Exception:  # the room keeps working: links follow the appointment's time, not the platform's
+            log.exception("room %s: could not move the platform meeting", room.id)
+
+    def follow_cancel(self, appointment: Appointment) -> None:
+        room = self._room_of(appointment)
+        if room is None:
+            return
+        self._rooms.save(replace(room, status=RoomStatus.ENDED))
+        if room.meeting:
+            try:
+                self.platforms[room.platform].delete(dict(room.meeting))
+            except Exception:  # an orphan meeting has no way in: our links refuse a cancelled appointment
+                log.exception("room %s: could not delete the platform meeting", room.id)
+
+    # --- links and the waiting room ----------------------------------------------------------------------------
+    def generate_url(self, caller: Caller, appointment_id: str) -> dict[str, Any]:
+        appointment = self._appointment_for(caller, appointment_id)
+        if appointment.type is not AppointmentType.TELEHEALTH:
+            raise NotTelehealth("This is not a telehealth appointment.")
+        if not appointment.active:
+            raise InvalidState(f"The appointment is {appointment.status.value}.")
+        room = self._room_of(appointment)
+        if room is None:
+            raise NotFound("This appointment has no room.")
+        token, claims = token_for(
+            room, appointment, self._role(caller, appointment), caller.subject, self._keys.signing_key()
+        )
+        return {
+            "roomId": room.id,
+            "url": f"{self._base}/rooms/{room.id}?token={token}",
+            "token": token,
+            "platform": room.platform,
+            "validFrom": instant(claims.valid_from),
+            "expiresAt": instant(claims.expires_at),
+        }
+
+    def open_room(self, caller: Caller, room_id: str, token: str | None) -> dict[str, Any]:
+        room, appointment = self._room_and_appointment(room_id)
+        claims = verify_room_token(token, self._keys.signing_key(), self._clock.now(), room, appointment)
+        if claims.subject != caller.subject:
+            raise Forbidden("This link was made for someone else.")
+        now = self._clock.now()
+        if claims.role == "patient":
+            if room.status in (RoomStatus.WAITING, RoomStatus.PENDING):
+                if room.patient_waiting_since is None:
+                    room = replace(room, patient_waiting_since=now)
+                    self._rooms.save(room)
+                    self._audit(caller, appointment, "patient-waiting", now)
+                return self._view(room)
+            if room.status in (RoomStatus.ADMITTED, RoomStatus.IN_PROGRESS):
+                join = self._join(room, "patient", caller.subject)
+                room = replace(room, status=RoomStatus.IN_PROGRESS)
+                self._rooms.save(room)
+                self._audit(caller, appointment, "patient-joined", now)
+                return {**self._view(room), "join": join}
+            return self._view(room)
+        if room.status is RoomStatus.ENDED:
+            return self._view(room)
+        join = self._join(room, "doctor", caller.subject)
+        self._audit(caller, appointment, "doctor-joined", now)
+        waiting = []
+        if room.patient_waiting_since and room.status is RoomStatus.WAITING:
+            waiting = [{"patientId": room.patient_id, "since": instant(room.patient_waiting_since)}]
+        return {**self._view(room), "join": join, "waiting": waiting}
+
+    def admit(self, caller: Caller, room_id: str) -> dict[str, Any]:
+        room, appointment = self._room_and_appointment(room_id)
+        self._check_doctor(caller, appointment)
+        if not appointment.active:
+            raise InvalidState(f"The appointment is {appointment.status.value}.")
+        room = replace(room, status=admit(room))
+        self._rooms.save(room)
+        self._audit(caller, appointment, "patient-admitted", self._clock.now())
+        return self._view(room)
+
+    def end(self, caller: Caller, room_id: str) -> dict[str, Any]:
+        room, appointment = self._room_and_appointment(room_id)
+        self._check_doctor(caller, appointment)
+        room = replace(room, status=RoomStatus.ENDED)
+        self._rooms.save(room)
+        self._audit(caller, appointment, "room-ended", self._clock.now())
+        if room.meeting and room.platform == "custom":
+            self.platforms[room.platform].delete(dict(room.meeting))
+        return self._view(room)
+
+    def consent(self, caller: Caller, appointment_id: str, recording: bool) -> dict[str, Any]:
+        """Recording stays off unless the patient itself consents; consent is stored and audited."""
+        appointment = self._appointment_for(caller, appointment_id)
+        if caller.role is not Role.PATIENT or appointment.patient_id != caller.subject:
+            raise Forbidden("Only the patient can consent to recording.")
+        room = self._room_of(appointment)
+        if room is None:
+            raise NotTelehealth("This is not a telehealth appointment.")
+        room = replace(room, recording_consent=recording)
+        self._rooms.save(room)
+        self._audit(
+            caller,
+            appointment,
+            "recording-consent-given" if recording else "recording-consent-withdrawn",
+            self._clock.now(),
+        )
+        if room.meeting and room.status is not RoomStatus.PENDING:
+            try:
+                self.platforms[room.platform].update(dict(room.meeting), appointment, recording)
+            except Exception:
+                log.exception("room %s: could not change recording on the platform", room.id)
+        return {"appointmentId": appointment.id, "recordingConsent": recording}
+
+    @staticmethod
+    def requirements(report: ClientReport) -> dict[str, Any]:
+        failures = check_requirements(report)
+        return {"pass": not failures, "failures": failures}
+
+    # --- helpers -----------------------------------------------------------------------------------------------
+    def _appointment_for(self, caller: Caller, appointment_id: str) -> Appointment:
+        appointment = self._appointments.get(appointment_id)
+        if appointment is None or not may_access(caller, appointment):
+            raise NotFound("No such appointment.", {"appointmentId": appointment_id})
+        return appointment
+
+    def _room_of(self, appointment: Appointment) -> Room | None:
+        return self._rooms.get(appointment.room_id) if appointment.room_id else None
+
+    def _room_and_appointment(self, room_id: str) -> tuple[Room, Appointment]:
+        room = self._rooms.get(room_id)
+        appointment = self._appointments.get(room.appointment_id) if room else None
+        if room is None or appointment is None:
+            raise NotFound("No such room.", {"roomId": room_id})
+        return room, appointment
+
+    @staticmethod
+    def _role(caller: Caller, appointment: Appointment) -> str:
+        if caller.role is Role.PATIENT:
+            return "patient"
+        return "doctor" if caller.doctor_id == appointment.doctor_id or caller.role is Role.ADMIN else "patient"
+
+    @staticmethod
+    def _check_doctor(caller: Caller, appointment: Appointment) -> None:
+        if caller.role is not Role.DOCTOR or caller.doctor_id != appointment.doctor_id:
+            raise Forbidden("Only the appointment's doctor can do this.")
+
+    def _join(self, room: Room, role: str, subject: str) -> dict[str, Any]:
+        from chalicelib.adapters.video import PlatformError
+
+        if room.status is RoomStatus.PENDING:
+            raise InvalidState("The video meeting is not ready yet; it is being created.")
+        meeting = dict(room.meeting)
+        try:
+            join = self.platforms[room.platform].join(meeting, role, subject)
+        except PlatformError as exc:
+            raise InvalidState("The video platform is not answering; try again in a moment.") from exc
+        if meeting != room.meeting:  # Chime: the meeting was created on first join
+            self._rooms.save(replace(room, meeting=meeting))
+        return join
+
+    def _view(self, room: Room) -> dict[str, Any]:
+        return {
+            "roomId": room.id,
+            "appointmentId": room.appointment_id,
+            "platform": room.platform,
+            "status": "waiting" if room.status is RoomStatus.PENDING else room.status.value,
+            "platformReady": room.status is not RoomStatus.PENDING,
+        }
+
+    def _audit(self, caller: Caller, appointment: Appointment, action: str, at: datetime) -> None:
+        self._appointments.record_audit(
+            AuditEntry(
+                id=self._ids.new_id(),
+                appointment_id=appointment.id,
+                at=at,
+                actor_id=caller.subject,
+                actor_role=caller.role.value,
+                action=action,
+                status_before=appointment.status.value,
+                status_after=appointment.status.value,
+            )
+        )
