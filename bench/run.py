@@ -7,6 +7,7 @@
 5. Peak memory of a process that served 1,000 requests.
 6. Reminders: calls per delivered reminder, and the sweep over 10,000 due reminders as a ratio to one x 10,000.
 7. Real-time: fan-out of one change to 1,000 WebSocket subscribers as a ratio to 1 subscriber x 1,000.
+8. Telehealth: calls per room request and its latency as a ratio to the health endpoint.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 
 
 class FrozenClock:
+    def __init__(self) -> None:
+        self.current = NOW
+
     def now(self) -> datetime:
-        return NOW
+        return self.current
 
 
 def wire(ddb: DynamoDBLocal, prefix: str) -> container.Container:
@@ -68,6 +72,7 @@ def wire(ddb: DynamoDBLocal, prefix: str) -> container.Container:
             "SCHEDULER_MODE": "none",
             "DELIVERY_MODE": "outbox",
             "OUTBOX_DIR": str(ROOT / ".data" / "bench-outbox"),
+            "SIGNING_KEY": "bench-signing-key",
         }
     )
     models.create_tables(settings)
@@ -316,6 +321,14 @@ def bench_realtime_fanout(ddb: DynamoDBLocal, subscribers: int) -> dict[str, Any
     return bench_fanout(wired, all_clients(wired), doctor(wired), subscribers)
 
 
+# --- 8. telehealth room ---------------------------------------------------------------------------------------
+def bench_telehealth_room(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
+    from bench.telehealth import bench_room
+
+    wired = wire(ddb, "bench-room")
+    return bench_room(wired, all_clients(wired), doctor(wired), repeat)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int) -> list[float]:
     samples = []
@@ -414,6 +427,7 @@ def main() -> int:
             ("peak_memory_1000_requests", lambda: bench_memory(ddb)),
             ("reminder_delivery", lambda: bench_reminder_delivery(ddb, args.reminders)),
             ("realtime_fanout", lambda: bench_realtime_fanout(ddb, args.subscribers)),
+            ("telehealth_room", lambda: bench_telehealth_room(ddb, args.repeat)),
         ):
             if args.only and name != args.only:
                 continue

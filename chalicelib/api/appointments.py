@@ -20,8 +20,11 @@ appointments_api = Blueprint(__name__)
 MAX_IDEMPOTENCY_KEY = 128
 
 
-def _shape(caller: Caller, appointment: Appointment) -> dict[str, Any]:
-    return appointment_json(appointment, container.current().booking.can_reschedule(caller, appointment))
+def _shape(caller: Caller, appointment: Appointment, with_room: bool = False) -> dict[str, Any]:
+    shaped = appointment_json(appointment, container.current().booking.can_reschedule(caller, appointment))
+    if with_room and appointment.room_id:
+        shaped["telehealthRoomStatus"] = container.current().telehealth.room_state(appointment)
+    return shaped
 
 
 @endpoint(
@@ -56,7 +59,7 @@ def book(call: Call) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
         count("BookingCreated")
-        shaped = _shape(call.caller, booked)
+        shaped = _shape(call.caller, booked, with_room=True)
         if skipped:
             shaped["skippedReminders"] = [skipped_json(s) for s in skipped]
         return shaped
@@ -80,7 +83,7 @@ def book(call: Call) -> dict[str, Any]:
     tags=("appointments",),
 )
 def get_appointment(call: Call) -> dict[str, Any]:
-    return _shape(call.caller, container.current().booking.get(call.caller, call.params["id"]))
+    return _shape(call.caller, container.current().booking.get(call.caller, call.params["id"]), with_room=True)
 
 
 @endpoint(

@@ -312,6 +312,7 @@ class AppointmentOut(ApiModel):
     reason: str
     notes: str | None = None
     room_id: str | None = None
+    telehealth_room_status: Literal["pending", "ready", "ended"] | None = None
     reminder_sent: bool
     reminder_preferences: dict[str, Any]
     can_reschedule: bool

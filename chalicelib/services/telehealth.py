@@ -159,8 +159,9 @@ class TelehealthService:
                 return self._view(room)
             if room.status in (RoomStatus.ADMITTED, RoomStatus.IN_PROGRESS):
                 join = self._join(room, "patient", caller.subject)
-                room = replace(room, status=RoomStatus.IN_PROGRESS)
-                self._rooms.save(room)
+                if room.status is not RoomStatus.IN_PROGRESS:
+                    room = replace(room, status=RoomStatus.IN_PROGRESS)
+                    self._rooms.save(room)
                 self._audit(caller, appointment, "patient-joined", now)
                 return {**self._view(room), "join": join}
             return self._view(room)
@@ -215,6 +216,15 @@ class TelehealthService:
             except Exception:
                 log.exception("room %s: could not change recording on the platform", room.id)
         return {"appointmentId": appointment.id, "recordingConsent": recording}
+
+    def room_state(self, appointment: Appointment) -> str | None:
+        """`pending` until the platform meeting exists, then `ready`; `ended` after the visit or a cancel."""
+        room = self._room_of(appointment)
+        if room is None:
+            return None
+        if room.status is RoomStatus.PENDING:
+            return "pending"
+        return "ended" if room.status is RoomStatus.ENDED else "ready"
 
     @staticmethod
     def requirements(report: ClientReport) -> dict[str, Any]:

@@ -145,6 +145,7 @@ def test_zoom_room_follows_booking_reschedule_cancel_and_survives_an_outage(api,
     # the platform is down at booking: the booking stands, the room is pending, the sweep creates it later
     zoom_server.fail_next(503, times=3)
     b = book(api, doc, patient("p2"), time="14:00")
+    assert b["telehealthRoomStatus"] == "pending"
     clock.current = clock.current.replace(day=2, hour=18, minute=50)
     pending = api.call(
         "GET", f"/api/telehealth/room/{b['roomId']}?token={link(api, b['id'], patient('p2'))['token']}", patient("p2")
@@ -154,6 +155,7 @@ def test_zoom_room_follows_booking_reschedule_cancel_and_survives_an_outage(api,
         "reminder_sweep", lambdas.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], "us-east-1")
     ).payload
     assert report["roomsReady"] == 1 and len(zoom_server.meetings) == 1
+    assert api.call("GET", f"/api/appointments/{b['id']}", patient("p2")).data["telehealthRoomStatus"] == "ready"
 
 
 @pytest.fixture

@@ -207,3 +207,17 @@ def test_chime_errors_are_transient_or_surfaced():
         with pytest.raises(PlatformError) as refused:
             chime.join(chime.create(APPOINTMENT), "doctor", "u1")
         assert not isinstance(refused.value, TransientPlatformError)
+
+
+def test_credentials_are_read_from_secrets_manager_once_per_container():
+    from chalicelib.adapters.video import SecretsManagerJson
+
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    secret = SecretsManagerJson("clinic-dev/zoom", "us-east-1", client)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_secret_value", {"SecretString": json.dumps({"clientId": "cid"})}, {"SecretId": "clinic-dev/zoom"}
+        )
+        assert secret.get()["clientId"] == "cid"
+        assert secret.get()["clientId"] == "cid"  # a second read would find no stubbed answer
+        stub.assert_no_pending_responses()
