@@ -80,3 +80,34 @@ STANDARD_AVAILABILITY = {
     "maxPatientsPerDay": 20,
     "appointmentDuration": 30,
 }
+
+
+def make_appointment(**overrides: Any) -> Any:
+    """A domain appointment (Wednesday 2026-12-02 10:00 in New York, 30 minutes), with fields overridden."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+
+    start = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    base = Appointment(
+        id="a1",
+        doctor_id="d1",
+        patient_id="p1",
+        doctor_name="Dr. Ada Smith",
+        patient_name="Pat Doe",
+        specialty="Cardiology",
+        date="2026-12-02",
+        time="10:00",
+        duration=30,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        type=AppointmentType.IN_PERSON,
+        status=Status.SCHEDULED,
+        location="Boston Heart Center, 12 Main St",
+        reason="chest pain and dizziness",
+        created_at=start,
+        updated_at=start,
+        timezone="America/New_York",
+    )
+    return replace(base, **overrides)

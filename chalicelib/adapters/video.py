@@ -91,11 +91,27 @@ class _Unauthorized(PlatformError):
 class _OAuthPlatform:
     """Caches the access token until shortly before it expires; refreshes once on a 401."""
 
-    def __init__(self, http: _Http, clock: Callable[[], float] = time.time) -> None:
-        self._http = http
+    def __init__(
+        self,
+        settings: Settings,
+        secret: SecretsManagerJson,
+        http: _Http | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._secret = secret
+        self._http = http or _Http()
         self._clock = clock
         self._token: str | None = None
         self._expires = 0.0
+
+    def _delete(self, url: str) -> None:
+        """Deleting a meeting that is already gone is not an error."""
+        try:
+            self._api("DELETE", url)
+        except PlatformError as exc:
+            if not str(exc).startswith("404"):
+                raise
 
     def _fetch_token(self) -> tuple[str, float]:
         raise NotImplementedError
@@ -116,17 +132,6 @@ class _OAuthPlatform:
 
 class ZoomPlatform(_OAuthPlatform):
     name = "zoom"
-
-    def __init__(
-        self,
-        settings: Settings,
-        secret: SecretsManagerJson,
-        http: _Http | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(http or _Http(), clock)
-        self._settings = settings
-        self._secret = secret
 
     def _fetch_token(self) -> tuple[str, float]:
         secret = self._secret.get()
@@ -171,11 +176,7 @@ class ZoomPlatform(_OAuthPlatform):
         return meeting
 
     def delete(self, meeting: dict[str, Any]) -> None:
-        try:
-            self._api("DELETE", f"{self._settings.zoom_api_base}/v2/meetings/{meeting['meetingId']}")
-        except PlatformError as exc:
-            if not str(exc).startswith("404"):
-                raise
+        self._delete(f"{self._settings.zoom_api_base}/v2/meetings/{meeting['meetingId']}")
 
     def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]:
         if role == "doctor":
@@ -185,17 +186,6 @@ class ZoomPlatform(_OAuthPlatform):
 
 class TeamsPlatform(_OAuthPlatform):
     name = "teams"
-
-    def __init__(
-        self,
-        settings: Settings,
-        secret: SecretsManagerJson,
-        http: _Http | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(http or _Http(), clock)
-        self._settings = settings
-        self._secret = secret
 
     def _fetch_token(self) -> tuple[str, float]:
         secret = self._secret.get()
@@ -237,11 +227,7 @@ class TeamsPlatform(_OAuthPlatform):
         return meeting
 
     def delete(self, meeting: dict[str, Any]) -> None:
-        try:
-            self._api("DELETE", self._url(meeting["meetingId"]))
-        except PlatformError as exc:
-            if not str(exc).startswith("404"):
-                raise
+        self._delete(self._url(meeting["meetingId"]))
 
     def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]:
         return {"platform": "teams", "url": meeting.get("joinUrl")}

@@ -21,30 +21,12 @@ from chalicelib.adapters.video import (
     _Http,
 )
 from chalicelib.config import Settings
-from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.appointments import AppointmentType
 from tests.fakes.video_servers import FakeVideoServer
+from tests.helpers import make_appointment
 
 START = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
-APPOINTMENT = Appointment(
-    id="a1",
-    doctor_id="d1",
-    patient_id="p1",
-    doctor_name="Dr. Ada Smith",
-    patient_name="P",
-    specialty="GP",
-    date="2026-12-02",
-    time="10:00",
-    duration=30,
-    starts_at=START,
-    ends_at=START + timedelta(minutes=30),
-    type=AppointmentType.TELEHEALTH,
-    status=Status.SCHEDULED,
-    location="Telehealth",
-    reason="private",
-    created_at=START,
-    updated_at=START,
-    timezone="America/New_York",
-)
+APPOINTMENT = make_appointment(type=AppointmentType.TELEHEALTH, location="Telehealth", reason="private")
 
 
 class Secret:

@@ -9,7 +9,6 @@ import pytest
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import (
     Appointment,
-    AppointmentType,
     Status,
     can_change,
     check_change_allowed,
@@ -18,6 +17,7 @@ from chalicelib.domain.appointments import (
     may_access,
 )
 from chalicelib.domain.identity import Caller, Role
+from tests.helpers import make_appointment
 
 START = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=2)
@@ -29,26 +29,7 @@ ADMIN = Caller("a1", Role.ADMIN)
 
 
 def appointment(status: Status = Status.SCHEDULED) -> Appointment:
-    return Appointment(
-        id="a",
-        doctor_id="d1",
-        patient_id="p1",
-        doctor_name="Dr",
-        patient_name="P",
-        specialty="GP",
-        date="2026-12-02",
-        time="10:00",
-        duration=30,
-        starts_at=START,
-        ends_at=START + timedelta(minutes=30),
-        type=AppointmentType.IN_PERSON,
-        status=status,
-        location="Room 1",
-        reason="r",
-        created_at=START,
-        updated_at=START,
-        timezone="America/New_York",
-    )
+    return make_appointment(status=status)
 
 
 @pytest.mark.parametrize("terminal", [Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.appointments import Appointment, AppointmentType
 from chalicelib.domain.reminders import (
     SMS_SEGMENT,
     Channel,
@@ -19,33 +18,14 @@ from chalicelib.domain.reminders import (
     plan,
     render,
 )
+from tests.helpers import make_appointment
 
 START = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 10:00 EST
 RECIPIENT = Recipient(email="pat@example.org", phone="+16175550123", push_endpoints=("arn:endpoint",))
 
 
 def appointment(**overrides) -> Appointment:
-    base = Appointment(
-        id="appt-1",
-        doctor_id="d1",
-        patient_id="p1",
-        doctor_name="Dr. Ada Smith",
-        patient_name="Pat Doe",
-        specialty="Cardiology",
-        date="2026-12-02",
-        time="10:00",
-        duration=30,
-        starts_at=START,
-        ends_at=START + timedelta(minutes=30),
-        type=AppointmentType.IN_PERSON,
-        status=Status.SCHEDULED,
-        location="Boston Heart Center, 12 Main St",
-        reason="chest pain and dizziness",
-        created_at=START,
-        updated_at=START,
-        timezone="America/New_York",
-    )
-    return replace(base, **overrides)
+    return make_appointment(**{"id": "appt-1", **overrides})
 
 
 def test_one_reminder_per_channel_and_timing_at_the_right_instants():

@@ -18,33 +18,14 @@ from chalicelib.domain.telehealth import (
     verify_room_token,
     window,
 )
+from tests.helpers import make_appointment
 
 KEY = b"room-key"
 START = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 
 
 def appointment(**overrides) -> Appointment:
-    base = Appointment(
-        id="a1",
-        doctor_id="d1",
-        patient_id="p1",
-        doctor_name="Dr. A",
-        patient_name="P",
-        specialty="GP",
-        date="2026-12-02",
-        time="10:00",
-        duration=30,
-        starts_at=START,
-        ends_at=START + timedelta(minutes=30),
-        type=AppointmentType.TELEHEALTH,
-        status=Status.SCHEDULED,
-        location="Telehealth",
-        reason="r",
-        created_at=START,
-        updated_at=START,
-        timezone="America/New_York",
-    )
-    return replace(base, **overrides)
+    return make_appointment(**{"type": AppointmentType.TELEHEALTH, "location": "Telehealth", **overrides})
 
 
 ROOM = Room("room-1", "a1", "d1", "p1", "custom", RoomStatus.WAITING, START)
