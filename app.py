@@ -8,6 +8,7 @@ from chalice import Chalice, ConvertToMiddleware, Rate
 
 from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
+from chalicelib.api.calendar import calendar_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
@@ -24,7 +25,16 @@ app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(correlate, "http")
 app.register_middleware(contract_errors, "http")
 
-for blueprint in (system_api, doctors_api, appointments_api, reminders_api, telehealth_api, realtime_api, admin_api):
+for blueprint in (
+    system_api,
+    doctors_api,
+    appointments_api,
+    calendar_api,
+    reminders_api,
+    telehealth_api,
+    realtime_api,
+    admin_api,
+):
     app.register_blueprint(blueprint)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.services.booking import BookingService, Policy
+from chalicelib.services.calendar import CalendarService
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
 from chalicelib.services.realtime import RealtimeService
@@ -31,6 +32,7 @@ class Container:
     idempotency: Idempotency
     realtime: RealtimeService
     telehealth: TelehealthService
+    calendar: CalendarService
 
 
 _current: Container | None = None
@@ -98,6 +100,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         idempotency=PowertoolsIdempotency(settings),
         realtime=realtime,
         telehealth=telehealth,
+        calendar=CalendarService(booking, doctor_repo, clock),
     )
 
 

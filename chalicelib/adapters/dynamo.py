@@ -70,6 +70,7 @@ def _doctor_from(item: DoctorModel) -> Doctor:
         telehealth_platform=item.telehealth_platform,
         created_at=item.created_at,
         availability=availability_from_dict(item.availability) if item.availability else None,
+        calendar_token_hash=item.calendar_token_hash,
     )
 
 
@@ -100,6 +101,13 @@ class DynamoDoctorRepository:
         """One query of the directory index (a clinic's directory is small); never a scan."""
         with translated_errors():
             return [_doctor_from(d) for d in DoctorModel.directory_index.query("ALL")]
+
+    def set_calendar_token_hash(self, doctor_id: str, token_hash: str | None) -> None:
+        action = (
+            DoctorModel.calendar_token_hash.set(token_hash) if token_hash else DoctorModel.calendar_token_hash.remove()
+        )
+        with translated_errors():
+            DoctorModel(id=doctor_id).update(actions=[action], condition=DoctorModel.id.exists())
 
     def set_availability(self, doctor_id: str, availability: Availability) -> None:
         with translated_errors():

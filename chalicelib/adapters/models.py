@@ -57,6 +57,7 @@ class DoctorModel(Model):
     telehealth_platform = UnicodeAttribute(null=True)
     availability = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    calendar_token_hash = UnicodeAttribute(null=True)
     directory_index = DirectoryIndex()
 
 

@@ -429,6 +429,19 @@ class RoomOut(ApiModel):
     waiting: list[WaitingPatientOut] | None = None
 
 
+class FeedQuery(QueryModel):
+    token: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class FeedLinkOut(ApiModel):
+    token: str
+    path: str
+
+
+class FeedRevokedOut(ApiModel):
+    revoked: bool
+
+
 class TicketOut(ApiModel):
     ticket: str
     expires_at: Instant

@@ -4,31 +4,59 @@ UID so a reschedule updates the same calendar entry. No reason for the visit, no
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 
 
-def appointment_ics(appointment: Appointment, stamp: datetime, sequence: int = 0) -> bytes:
-    from icalendar import Calendar, Event
+def _event(appointment: Appointment, stamp: datetime, summary: str, location: str) -> Any:
+    from icalendar import Event
 
     zone = ZoneInfo(appointment.timezone)
-    calendar = Calendar()
-    calendar.add("prodid", "-//Clinic Booking//Appointments//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if appointment.status is Status.CANCELLED else "PUBLISH")
     event = Event()
     event.add("uid", f"{appointment.id}@clinic-booking")
     event.add("dtstamp", stamp)
     event.add("dtstart", appointment.starts_at.astimezone(zone))
     event.add("dtend", appointment.ends_at.astimezone(zone))
-    event.add("summary", f"Appointment with {appointment.doctor_name}")
-    if appointment.type is AppointmentType.TELEHEALTH:
-        event.add("location", "Video visit (secure link in your appointment)")
-    else:
-        event.add("location", appointment.location)
+    event.add("summary", summary)
+    event.add("location", location)
     event.add("status", "CANCELLED" if appointment.status is Status.CANCELLED else "CONFIRMED")
-    event.add("sequence", sequence)
-    calendar.add_component(event)
+    # every change writes a new version of the appointment: calendars replace the entry with the same UID
+    event.add("sequence", max((appointment.version or 1) - 1, 0))
+    return event
+
+
+def _calendar(method: str, events: list[Any]) -> bytes:
+    from icalendar import Calendar
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic Booking//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    for event in events:
+        calendar.add_component(event)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
+
+
+def appointment_ics(appointment: Appointment, stamp: datetime) -> bytes:
+    """For the patient: the doctor and the place (or the video notice); a cancel removes the entry."""
+    location = (
+        "Video visit (secure link in your appointment)"
+        if appointment.type is AppointmentType.TELEHEALTH
+        else appointment.location
+    )
+    event = _event(appointment, stamp, f"Appointment with {appointment.doctor_name}", location)
+    return _calendar("CANCEL" if appointment.status is Status.CANCELLED else "PUBLISH", [event])
+
+
+def doctor_feed_ics(appointments: list[Appointment], stamp: datetime) -> bytes:
+    """A doctor's subscribable feed: time, type and an appointment reference only (no health detail, no name)."""
+    events = []
+    for appointment in appointments:
+        kind = "Video visit" if appointment.type is AppointmentType.TELEHEALTH else "In-person visit"
+        event = _event(appointment, stamp, kind, "Telehealth" if kind == "Video visit" else appointment.location)
+        event.add("description", f"Appointment {appointment.id}")
+        events.append(event)
+    return _calendar("PUBLISH", events)

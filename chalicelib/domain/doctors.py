@@ -20,6 +20,8 @@ class Doctor:
     created_at: datetime
     telehealth_platform: str | None = None
     availability: Availability | None = None
+    calendar_token_hash: str | None = None
+    """SHA-256 of the doctor's calendar-feed token; None when no feed is enabled (or it was revoked)."""
 
     @property
     def zone(self) -> ZoneInfo:

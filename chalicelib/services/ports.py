@@ -32,6 +32,8 @@ class DoctorRepository(Protocol):
 
     def set_availability(self, doctor_id: str, availability: Availability) -> None: ...
 
+    def set_calendar_token_hash(self, doctor_id: str, token_hash: str | None) -> None: ...
+
 
 class AppointmentStore(Protocol):
     """Every write is one transaction: appointment, its lock granules, the day counter and the audit entry."""

@@ -1,0 +1,78 @@
+"""Calendar routes: an appointment as .ics, and a doctor's subscribable feed behind a revocable token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.errors import NO_STORE
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.identity import Role
+
+calendar_api = Blueprint(__name__)
+ICS = "text/calendar; charset=utf-8"
+
+
+def _ics(body: bytes) -> Response:
+    return Response(body=body.decode(), status_code=200, headers={"Content-Type": ICS, **NO_STORE})
+
+
+@endpoint(
+    calendar_api,
+    "/api/appointments/{id}/calendar.ics",
+    "GET",
+    "The appointment as an iCalendar event (stable UID: a reschedule updates it, a cancel removes it)",
+    errors=(404,),
+    tags=("calendar",),
+)
+def appointment_calendar(call: Call) -> Response:
+    return _ics(container.current().calendar.appointment(call.caller, call.params["id"]))
+
+
+@endpoint(
+    calendar_api,
+    "/api/doctors/{doctorId}/calendar-token",
+    "POST",
+    "Enable (or rotate) the doctor's calendar feed; earlier feed links stop working",
+    response=s.FeedLinkOut,
+    status=201,
+    roles=(Role.DOCTOR, Role.ADMIN),
+    errors=(404,),
+    tags=("calendar",),
+)
+def enable_feed(call: Call) -> dict[str, Any]:
+    token = container.current().calendar.enable_feed(call.caller, call.params["doctorId"])
+    return {"token": token, "path": f"/api/doctors/{call.params['doctorId']}/calendar.ics?token={token}"}
+
+
+@endpoint(
+    calendar_api,
+    "/api/doctors/{doctorId}/calendar-token",
+    "DELETE",
+    "Revoke the doctor's calendar feed",
+    response=s.FeedRevokedOut,
+    roles=(Role.DOCTOR, Role.ADMIN),
+    errors=(404,),
+    tags=("calendar",),
+)
+def revoke_feed(call: Call) -> dict[str, Any]:
+    container.current().calendar.revoke_feed(call.caller, call.params["doctorId"])
+    return {"revoked": True}
+
+
+@endpoint(
+    calendar_api,
+    "/api/doctors/{doctorId}/calendar.ics",
+    "GET",
+    "The doctor's appointments as a subscribable feed (time, type and reference only), by feed token",
+    query=s.FeedQuery,
+    public=True,
+    errors=(401, 404),
+    tags=("calendar",),
+)
+def doctor_feed(call: Call) -> Response:
+    q: s.FeedQuery = call.query
+    return _ics(container.current().calendar.feed(call.params["doctorId"], q.token))
