@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.calendar import CalendarService
 from chalicelib.services.doctors import DoctorService
@@ -33,6 +34,7 @@ class Container:
     realtime: RealtimeService
     telehealth: TelehealthService
     calendar: CalendarService
+    analytics: AnalyticsService
 
 
 _current: Container | None = None
@@ -101,6 +103,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         realtime=realtime,
         telehealth=telehealth,
         calendar=CalendarService(booking, doctor_repo, clock),
+        analytics=AnalyticsService(doctor_repo, store),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time as time_module
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -335,7 +335,15 @@ class DynamoAppointmentStore:
         tx.puts.append(_Op("appointment", _appointment_item(appointment), AppointmentModel.id.does_not_exist()))
         self._acquire(tx, _doctor_locks(appointment), "doctor-lock")
         self._acquire(tx, _patient_locks(appointment), "patient-lock")
-        self._count(tx, appointment.doctor_id, appointment.date, +1, max_per_day)
+        lead = int((appointment.starts_at - appointment.created_at).total_seconds() // 60)
+        self._count(
+            tx,
+            appointment.doctor_id,
+            appointment.date,
+            +1,
+            max_per_day,
+            {"n_booked": 1, "booked_minutes": appointment.duration, "lead_minutes": lead, "lead_count": 1},
+        )
         self._audit(tx, audit)
         tx.puts.extend(_Op("reminder", reminder_item(r), ReminderModel.id.does_not_exist()) for r in reminders)
         if room is not None:
@@ -360,10 +368,12 @@ class DynamoAppointmentStore:
             self._release(tx, {k: v for k, v in old.items() if k not in new}, before.id)
             self._acquire(tx, {k: v for k, v in new.items() if k not in old}, tag)
         if before.date != after.date:
-            self._count(tx, before.doctor_id, before.date, -1, max_per_day)
-            self._count(tx, after.doctor_id, after.date, +1, max_per_day)
+            self._count(tx, before.doctor_id, before.date, -1, max_per_day, {"booked_minutes": -before.duration})
+            self._count(
+                tx, after.doctor_id, after.date, +1, max_per_day, {"booked_minutes": after.duration, "n_rescheduled": 1}
+            )
         else:
-            self._count(tx, after.doctor_id, after.date, 0, max_per_day)
+            self._count(tx, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
         self._audit(tx, audit)
         self._commit(tx, audit.id)
 
@@ -372,7 +382,7 @@ class DynamoAppointmentStore:
         self._update_appointment(tx, before, after)
         self._release(tx, _doctor_locks(before), before.id)
         self._release(tx, _patient_locks(before), before.id)
-        self._count(tx, before.doctor_id, before.date, -1, 0)
+        self._count(tx, before.doctor_id, before.date, -1, 0, {"n_cancelled": 1, "booked_minutes": -before.duration})
         self._audit(tx, audit)
         self._commit(tx, audit.id)
 
@@ -384,8 +394,22 @@ class DynamoAppointmentStore:
     def update_status(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         tx = _Transaction()
         self._update_appointment(tx, before, after)
+        counted = {Status.COMPLETED: "n_completed", Status.NO_SHOW: "n_no_show"}.get(after.status)
+        if counted:
+            self._count(tx, after.doctor_id, after.date, 0, 0, {counted: 1}, bump_version=False)
         self._audit(tx, audit)
         self._commit(tx, audit.id)
+
+    def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]:
+        """The analytics aggregates of a doctor's days: one BatchGetItem per 100 days."""
+        from chalicelib.domain.analytics import STAT_FIELDS
+
+        keys_by_pk = {keys.doctor_day_pk(doctor_id, d): d for d in days}
+        found: dict[date, dict[str, int]] = {}
+        with translated_errors():
+            for item in ScheduleModel.batch_get([(pk, keys.COUNTER_SK) for pk in keys_by_pk]):
+                found[keys_by_pk[item.pk]] = {n: int(getattr(item, n) or 0) for n in STAT_FIELDS}
+        return found
 
     # --- transaction building ------------------------------------------------------------------------------
     @staticmethod
@@ -402,9 +426,17 @@ class DynamoAppointmentStore:
         tx.deletes.extend(_Op("release", lock, ScheduleModel.appointment_id == owner) for lock in locks.values())
 
     @staticmethod
-    def _count(tx: _Transaction, doctor_id: str, day: str, delta: int, max_per_day: int) -> None:
-        """Book (+1), release (-1) or just touch (0) a doctor-day; every change bumps the day's version,
-        which availability reports as its ETag."""
+    def _count(
+        tx: _Transaction,
+        doctor_id: str,
+        day: str,
+        delta: int,
+        max_per_day: int,
+        stats: Mapping[str, int] | None = None,
+        bump_version: bool = True,
+    ) -> None:
+        """Book (+1), release (-1) or just touch (0) a doctor-day, adding to its analytics aggregates; a change
+        of its slots bumps the day's version, which availability reports as its ETag."""
         counter = ScheduleModel(pk=keys.doctor_day_pk(doctor_id, day), sk=keys.COUNTER_SK)
         condition: Condition | None
         if delta > 0:
@@ -415,7 +447,10 @@ class DynamoAppointmentStore:
             tag = "counter-release"
         else:
             condition, tag = None, "counter-touch"
-        actions: list[Action] = [ScheduleModel.booked.add(delta), ScheduleModel.day_version.add(1)]
+        actions: list[Action] = [ScheduleModel.booked.add(delta)]
+        if bump_version:
+            actions.append(ScheduleModel.day_version.add(1))
+        actions.extend(getattr(ScheduleModel, name).add(value) for name, value in (stats or {}).items() if value)
         tx.updates.append(_Op(tag, counter, condition, actions))
 
     @staticmethod

@@ -121,6 +121,21 @@ class ScheduleModel(Model):
     appointment_id = UnicodeAttribute(null=True)
     booked = NumberAttribute(null=True)
     day_version = NumberAttribute(null=True)
+    # analytics aggregates of the doctor-day (see domain/analytics.py), updated in the same transactions
+    n_booked = NumberAttribute(null=True)
+    n_cancelled = NumberAttribute(null=True)
+    n_rescheduled = NumberAttribute(null=True)
+    n_completed = NumberAttribute(null=True)
+    n_no_show = NumberAttribute(null=True)
+    booked_minutes = NumberAttribute(null=True)
+    lead_minutes = NumberAttribute(null=True)
+    lead_count = NumberAttribute(null=True)
+    sent_email = NumberAttribute(null=True)
+    sent_sms = NumberAttribute(null=True)
+    sent_push = NumberAttribute(null=True)
+    failed_email = NumberAttribute(null=True)
+    failed_sms = NumberAttribute(null=True)
+    failed_push = NumberAttribute(null=True)
 
 
 class AuditModel(Model):

@@ -13,9 +13,11 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import translated_errors
-from chalicelib.adapters.models import AppointmentModel, PatientModel, ReminderModel
+from chalicelib.adapters.models import AppointmentModel, PatientModel, ReminderModel, ScheduleModel
 from chalicelib.adapters.reminder_items import reminder_from, reminder_item
+from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.reminders import Reminder, ReminderStatus, appointment_of
 from chalicelib.domain.timefmt import instant
@@ -96,13 +98,23 @@ class DynamoReminderStore:
                 raise
         return reminder_from(item)
 
-    def finish(self, reminder: Reminder, mark_appointment_reminded: bool) -> bool:
-        """Record the outcome of a claimed reminder (conditioned on `sending`), and on success flag the
-        appointment's `reminderSent`, in one transaction."""
+    def finish(
+        self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
+    ) -> bool:
+        """Record the outcome of a claimed reminder (conditioned on `sending`), on success flag the appointment's
+        `reminderSent`, and count it in the doctor-day's delivery aggregates, in one transaction."""
         with translated_errors():
             try:
                 with TransactWrite(connection=ReminderModel._get_connection().connection) as tx:
                     tx.save(reminder_item(reminder), condition=ReminderModel.status == ReminderStatus.SENDING.value)
+                    outcome = {ReminderStatus.SENT: "sent", ReminderStatus.FAILED: "failed"}.get(reminder.status)
+                    if appointment is not None and outcome:
+                        tx.update(
+                            ScheduleModel(
+                                pk=keys.doctor_day_pk(appointment.doctor_id, appointment.date), sk=keys.COUNTER_SK
+                            ),
+                            actions=[getattr(ScheduleModel, f"{outcome}_{reminder.channel.value}").add(1)],
+                        )
                     if mark_appointment_reminded:
                         tx.update(
                             AppointmentModel(id=reminder.appointment_id),

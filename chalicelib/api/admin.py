@@ -27,3 +27,19 @@ admin_api = Blueprint(__name__)
 )
 def audit_trail(call: Call) -> dict[str, Any]:
     return {"entries": [audit_json(e) for e in container.current().booking.audit_trail(call.params["id"])]}
+
+
+@endpoint(
+    admin_api,
+    "/api/admin/analytics",
+    "GET",
+    "Bookings, cancellations, reschedules, completions and no-shows per day; utilization per doctor; lead "
+    "time; reminder delivery per channel (from aggregates, never a scan)",
+    query=s.AnalyticsQuery,
+    roles=(Role.ADMIN,),
+    errors=(404,),
+    tags=("admin",),
+)
+def analytics(call: Call) -> dict[str, Any]:
+    q: s.AnalyticsQuery = call.query
+    return container.current().analytics.report(q.date_from, q.date_to, q.doctor_id)

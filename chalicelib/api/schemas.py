@@ -429,6 +429,12 @@ class RoomOut(ApiModel):
     waiting: list[WaitingPatientOut] | None = None
 
 
+class AnalyticsQuery(QueryModel):
+    date_from: Day = Field(alias="from")
+    date_to: Day = Field(alias="to")
+    doctor_id: Id | None = Field(None, alias="doctorId")
+
+
 class FeedQuery(QueryModel):
     token: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 

@@ -276,7 +276,7 @@ class ReminderService:
             delivery = self._deliverer.send(claimed, appointment, endpoints)
         except TransientDeliveryError as exc:
             if claimed.attempts >= MAX_ATTEMPTS:
-                self._fail(claimed, f"gave up after {claimed.attempts} attempts: {exc}", now)
+                self._fail(claimed, f"gave up after {claimed.attempts} attempts: {exc}", now, appointment)
                 return "failed"
             later = replace(
                 claimed,
@@ -291,17 +291,17 @@ class ReminderService:
         except PermanentDeliveryError as exc:
             if exc.disabled_endpoint:
                 self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
-            self._fail(claimed, str(exc), now)
+            self._fail(claimed, str(exc), now, appointment)
             return "failed"
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
-        self._reminders.finish(sent, mark_appointment_reminded=True)
+        self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment)
         return "sent"
 
-    def _fail(self, claimed: Reminder, reason: str, now: datetime) -> None:
+    def _fail(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment | None = None) -> None:
         failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
-        self._reminders.finish(failed, mark_appointment_reminded=False)
+        self._reminders.finish(failed, mark_appointment_reminded=False, appointment=appointment)
 
     def sweep(self) -> SweepReport:
         """Deliver overdue pending reminders (a lost schedule), re-create schedules due soon, and fail reminders

@@ -87,6 +87,7 @@ def routes(w):
             {"platform": "fcm", "token": "tok-12345678"},
         ),
         ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
+        ("GET", "/api/admin/analytics"): ("/api/admin/analytics?from=2026-12-01&to=2026-12-07", None),
         ("POST", "/api/realtime/ticket"): ("/api/realtime/ticket", None),
         ("GET", "/api/appointments/{id}/calendar.ics"): (f"/api/appointments/{w['a']}/calendar.ics", None),
         ("POST", "/api/doctors/{doctorId}/calendar-token"): (f"/api/doctors/{w['d1']}/calendar-token", None),
@@ -143,6 +144,7 @@ ADMIN_ONLY = [
     ("PUT", "/api/admin/doctors/{doctorId}/availability"),
     ("GET", "/api/admin/appointments/{id}/audit"),
     ("GET", "/api/admin/reminders"),
+    ("GET", "/api/admin/analytics"),
     ("POST", "/api/admin/reminders/retry"),
     ("POST", "/api/admin/reminders/cancel"),
 ]

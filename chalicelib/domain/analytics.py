@@ -1,0 +1,113 @@
+"""Clinic analytics from per-doctor-day aggregates that every change updates in its own transaction, so a
+report reads a fixed number of small items per doctor and day, whatever the number of appointments.
+
+The day of an event is the appointment's local date (the clinic day it concerns)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain.schedule import Availability, working_intervals
+
+EVENT_COUNTERS = ("n_booked", "n_cancelled", "n_rescheduled", "n_completed", "n_no_show")
+CHANNELS = ("email", "sms", "push")
+STAT_FIELDS = (
+    *EVENT_COUNTERS,
+    "booked_minutes",
+    "lead_minutes",
+    "lead_count",
+    *(f"sent_{c}" for c in CHANNELS),
+    *(f"failed_{c}" for c in CHANNELS),
+)
+MAX_DAYS = 92
+
+
+@dataclass
+class DoctorDayStats:
+    values: dict[str, int] = field(default_factory=dict)
+
+    def get(self, name: str) -> int:
+        return int(self.values.get(name, 0))
+
+
+def available_minutes(availability: Availability, zone: ZoneInfo, day: date) -> int:
+    """Working minutes that day (breaks cut out; holidays have none)."""
+    if day in availability.holidays:
+        return 0
+    return int(sum((end - start).total_seconds() for start, end in working_intervals(availability, day, zone)) // 60)
+
+
+def days_between(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def report(
+    start: date,
+    end: date,
+    doctors: list[tuple[str, str, Availability, ZoneInfo]],
+    stats: Mapping[tuple[str, date], DoctorDayStats],
+) -> dict[str, Any]:
+    """The report for doctors `(id, name, availability, zone)` and their day aggregates."""
+    days = days_between(start, end)
+    per_day = []
+    for day in days:
+        totals = {
+            name: sum(stats.get((d[0], day), DoctorDayStats()).get(name) for d in doctors) for name in EVENT_COUNTERS
+        }
+        per_day.append(
+            {
+                "date": day.isoformat(),
+                "bookings": totals["n_booked"],
+                "cancellations": totals["n_cancelled"],
+                "reschedules": totals["n_rescheduled"],
+                "completions": totals["n_completed"],
+                "noShows": totals["n_no_show"],
+            }
+        )
+    per_doctor = []
+    lead_minutes = lead_count = 0
+    channels = {c: {"sent": 0, "failed": 0} for c in CHANNELS}
+    for doctor_id, name, availability, zone in doctors:
+        booked = available = 0
+        for day in days:
+            day_stats = stats.get((doctor_id, day), DoctorDayStats())
+            booked += day_stats.get("booked_minutes")
+            available += available_minutes(availability, zone, day)
+            lead_minutes += day_stats.get("lead_minutes")
+            lead_count += day_stats.get("lead_count")
+            for channel in CHANNELS:
+                channels[channel]["sent"] += day_stats.get(f"sent_{channel}")
+                channels[channel]["failed"] += day_stats.get(f"failed_{channel}")
+        per_doctor.append(
+            {
+                "doctorId": doctor_id,
+                "name": name,
+                "bookedMinutes": booked,
+                "availableMinutes": available,
+                "utilization": round(booked / available, 4) if available else None,
+            }
+        )
+    reminders = {
+        channel: {
+            **counts,
+            "deliveryRate": round(counts["sent"] / (counts["sent"] + counts["failed"]), 4)
+            if counts["sent"] + counts["failed"]
+            else None,
+        }
+        for channel, counts in channels.items()
+    }
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "days": per_day,
+        "doctors": per_doctor,
+        "leadTime": {
+            "bookings": lead_count,
+            "averageHours": round(lead_minutes / lead_count / 60, 2) if lead_count else None,
+        },
+        "reminders": reminders,
+    }
