@@ -28,7 +28,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(STAMP) node_modules/.installed
+# Debian's Chromium for the console's browser tests (Playwright drives it; no browser download).
+/usr/bin/chromium:
+	command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| (echo "install Debian's chromium package for the console tests" && exit 1)
+
+install: $(STAMP) node_modules/.installed /usr/bin/chromium
 
 run: install
 	@if [ "$(RESET)" = "1" ]; then rm -rf .data; fi

@@ -190,6 +190,8 @@ class OutboxDeliverer:
         if reminder.channel is Channel.EMAIL:
             if not reminder.recipient_email:
                 raise PermanentDeliveryError("no e-mail address")
+            if reminder.recipient_email.lower().endswith(".invalid"):  # RFC 2606: can never be delivered
+                raise PermanentDeliveryError("MessageRejected: the address's domain cannot receive mail")
             path = self._dir / f"{stem}.eml"
             path.write_bytes(email_message(reminder, appointment, self._settings.ses_from_address, now).as_bytes())
         elif reminder.channel is Channel.SMS:

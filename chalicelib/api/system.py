@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
@@ -15,6 +17,32 @@ system_api = Blueprint(__name__)
 @endpoint(system_api, "/health", "GET", "Liveness", response=s.HealthOut, public=True, tags=("system",))
 def health(call: Call) -> dict[str, Any]:
     return {"status": "ok"}
+
+
+@endpoint(
+    system_api,
+    "/console",
+    "GET",
+    "The clinic console (HTML; it holds no data itself: every call it makes needs an admin token)",
+    public=True,
+    tags=("system",),
+)
+def console(call: Call) -> Response:
+    return Response(
+        body=_console_page(),
+        status_code=200,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@lru_cache(maxsize=1)
+def _console_page() -> str:
+    return (Path(__file__).parent / "console_page.html").read_text()
 
 
 @endpoint(system_api, "/openapi.json", "GET", "This API's OpenAPI 3.1 document", public=True, tags=("system",))
