@@ -8,6 +8,8 @@
 6. Reminders: calls per delivered reminder, and the sweep over 10,000 due reminders as a ratio to one x 10,000.
 7. Real-time: fan-out of one change to 1,000 WebSocket subscribers as a ratio to 1 subscriber x 1,000.
 8. Telehealth: calls per room request and its latency as a ratio to the health endpoint.
+9. Console: the server work behind a day of 20 doctors x 20 appointments; analytics over 30 days with 100,000
+   appointments as a ratio to 1,000.
 """
 
 from __future__ import annotations
@@ -329,6 +331,21 @@ def bench_telehealth_room(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
     return bench_room(wired, all_clients(wired), doctor(wired), repeat)
 
 
+# --- 9. console and analytics -----------------------------------------------------------------------------------
+def bench_console(ddb: DynamoDBLocal) -> dict[str, Any]:
+    from bench.console_analytics import bench_console_day
+
+    wired = wire(ddb, "bench-console")
+    return bench_console_day(wired, all_clients(wired))
+
+
+def bench_analytics_ratio(ddb: DynamoDBLocal, small: int, large: int) -> dict[str, Any]:
+    from bench.console_analytics import bench_analytics
+
+    wired = wire(ddb, "bench-analytics")
+    return bench_analytics(wired, all_clients(wired), small, large)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int) -> list[float]:
     samples = []
@@ -428,6 +445,8 @@ def main() -> int:
             ("reminder_delivery", lambda: bench_reminder_delivery(ddb, args.reminders)),
             ("realtime_fanout", lambda: bench_realtime_fanout(ddb, args.subscribers)),
             ("telehealth_room", lambda: bench_telehealth_room(ddb, args.repeat)),
+            ("console_day", lambda: bench_console(ddb)),
+            ("analytics_30_days", lambda: bench_analytics_ratio(ddb, args.appointments // 100, args.appointments)),
         ):
             if args.only and name != args.only:
                 continue

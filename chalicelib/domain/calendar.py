@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 
+ORGANIZER_EMAIL = "appointments@clinic.example"
+
 
 def _event(appointment: Appointment, stamp: datetime, summary: str, location: str) -> Any:
-    from icalendar import Event
+    from icalendar import Event, vCalAddress
 
     zone = ZoneInfo(appointment.timezone)
     event = Event()
@@ -21,6 +23,11 @@ def _event(appointment: Appointment, stamp: datetime, summary: str, location: st
     event.add("dtend", appointment.ends_at.astimezone(zone))
     event.add("summary", summary)
     event.add("location", location)
+    organizer = vCalAddress(f"mailto:{ORGANIZER_EMAIL}")
+    organizer.params["cn"] = appointment.doctor_name
+    event.add("organizer", organizer)
+    if appointment.type is AppointmentType.TELEHEALTH and appointment.telehealth_url:
+        event.add("url", appointment.telehealth_url)  # the room page; joining still needs the signed link
     event.add("status", "CANCELLED" if appointment.status is Status.CANCELLED else "CONFIRMED")
     # every change writes a new version of the appointment: calendars replace the entry with the same UID
     event.add("sequence", max((appointment.version or 1) - 1, 0))

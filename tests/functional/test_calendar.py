@@ -80,3 +80,10 @@ def test_the_doctor_feed_is_behind_a_revocable_token_and_crosses_dst(api, clock)
     assert raw(api, "GET", rotated.data["path"]).status_code == 200
     assert api.call("DELETE", f"/api/doctors/{doc['id']}/calendar-token", doctor(doc["id"])).status_code == 200
     assert raw(api, "GET", rotated.data["path"]).status_code == 401
+
+
+def test_a_video_visit_event_links_to_its_room_page(api):
+    doc = api.doctor_with_hours()
+    a = book(api, doc, "2026-12-02", type="telehealth")
+    event = ics(raw(api, "GET", f"/api/appointments/{a['id']}/calendar.ics", patient())).walk("VEVENT")[0]
+    assert str(event["URL"]) == a["telehealthUrl"] and "Video visit" in str(event["LOCATION"])
