@@ -77,13 +77,11 @@ class TelehealthService:
 
     def provision(self, room: Room, appointment: Appointment) -> Room:
         """Create the platform meeting; a platform error leaves the room pending for the sweep to retry."""
-        from chalicelib.adapters.video import PlatformError
-
         try:
             meeting = self.platforms[room.platform].create(appointment, room.recording_consent)
-        except PlatformError as exc:
+        except Exception as exc:  # platform down, credentials missing: the booking stands, the room waits
             log.warning("room %s: platform %s failed: %s", room.id, room.platform, type(exc).__name__)
-            failed = replace(room, last_error=str(exc)[:300])
+            failed = replace(room, last_error=f"{type(exc).__name__}: {exc}"[:300])
             self._rooms.save(failed)
             return failed
         ready = replace(room, meeting=meeting, status=RoomStatus.WAITING, last_error=None)

@@ -227,3 +227,15 @@ def test_requirements_check(api):
         },
     )
     assert bad.data["pass"] is False and len(bad.data["failures"]) == 3
+
+
+def test_missing_platform_credentials_never_fail_a_booking(api, wired):
+    class Unconfigured:
+        def create(self, appointment, consent=False):
+            raise RuntimeError("ResourceNotFoundException: secret clinic-dev/zoom not found")
+
+    wired.telehealth.platforms["zoom"] = Unconfigured()
+    doc = api.doctor_with_hours(telehealthPlatform="zoom")
+    made = book(api, doc)
+    assert made["telehealthRoomStatus"] == "pending"
+    assert api.call("GET", f"/api/appointments/{made['id']}", patient()).status_code == 200
