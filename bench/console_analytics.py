@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from datetime import time as wall
 from typing import Any
 
+from bench.common import count_dynamodb_calls
 from chalicelib.adapters import keys
 from chalicelib.adapters.models import AppointmentModel, ScheduleModel
 from chalicelib.container import Container
@@ -38,14 +39,6 @@ def _doctors(wired: Container, count: int, prefix: str) -> list[str]:
     ]
 
 
-def _tally(clients: list[Any], counts: Counter[str]) -> None:
-    def tally(model: Any, **_: Any) -> None:
-        counts[f"dynamodb:{model.name}"] += 1
-
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb.*", tally)
-
-
 def bench_console_day(wired: Container, clients: list[Any], repeat: int = 20) -> dict[str, Any]:
     from chalice.test import Client
 
@@ -63,7 +56,7 @@ def bench_console_day(wired: Container, clients: list[Any], repeat: int = 20) ->
                 ),
             )
     counts: Counter[str] = Counter()
-    _tally(clients, counts)
+    count_dynamodb_calls(clients, counts)
     headers = {"Authorization": unsigned_token({"sub": "a", "cognito:username": "a", "cognito:groups": ["admins"]})}
     with Client(app) as client:
 
@@ -145,7 +138,7 @@ def _fill(wired: Container, doctors: list[str], start: date, days: int, appointm
 def bench_analytics(wired: Container, clients: list[Any], small: int, large: int, repeat: int = 20) -> dict[str, Any]:
     start = wired.clock.now().date() + timedelta(days=400)
     counts: Counter[str] = Counter()
-    _tally(clients, counts)
+    count_dynamodb_calls(clients, counts)
     results: dict[str, Any] = {}
     for label, appointments in (("small", small), ("large", large)):
         doctors = _doctors(wired, 10, f"Stats {label}")

@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.common import count_dynamodb_calls
 from chalicelib.adapters.models import RealtimeModel
 from chalicelib.adapters.realtime import DynamoSubscriptionStore, StaticKey
 from chalicelib.container import Container
@@ -62,11 +63,7 @@ def bench_fanout(
 ) -> dict[str, Any]:
     counts: Counter[str] = Counter()
 
-    def tally(model: Any, **_: Any) -> None:
-        counts[f"dynamodb:{model.name}"] += 1
-
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb.*", tally)
+    count_dynamodb_calls(clients, counts)
     service = RealtimeService(
         DynamoSubscriptionStore(), CountingSender(counts, latency), wired.booking, StaticKey("bench"), wired.clock
     )

@@ -15,6 +15,7 @@ from datetime import time as wall
 from datetime import timedelta
 from typing import Any
 
+from bench.common import count_dynamodb_calls
 from chalicelib.adapters.delivery import AwsDeliverer
 from chalicelib.adapters.reminder_items import reminder_item
 from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
@@ -63,14 +64,6 @@ def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int
     )
 
 
-def count_dynamodb(wired: Container, counts: Counter[str], clients: list[Any]) -> None:
-    def tally(model: Any, **_: Any) -> None:
-        counts[f"dynamodb:{model.name}"] += 1
-
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb.*", tally)
-
-
 def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: int) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     patient = Caller("bench-patient", Role.PATIENT, email="pat@example.org", phone="+16175550123")
@@ -87,7 +80,7 @@ def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: i
     )
     clock = Clock(first.starts_at - timedelta(hours=24))
     service = service_for(wired, counts, clock, due + 10)
-    count_dynamodb(wired, counts, clients)
+    count_dynamodb_calls(clients, counts)
 
     store = DynamoReminderStore()
     template = store.get(f"{first.id}_email-24h")

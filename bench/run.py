@@ -39,6 +39,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
+from bench.common import count_dynamodb_calls  # noqa: E402
 from chalicelib import container  # noqa: E402
 from chalicelib.adapters import models  # noqa: E402
 from chalicelib.adapters.idempotency import create_idempotency_table  # noqa: E402
@@ -85,11 +86,8 @@ def wire(ddb: DynamoDBLocal, prefix: str) -> container.Container:
 
 
 def all_clients(wired: container.Container) -> list[Any]:
-    clients = {id(wired.store.connection.client): wired.store.connection.client}  # type: ignore[attr-defined]
-    for model in models.ALL_MODELS:
-        client = model._get_connection().connection.client
-        clients[id(client)] = client
-    return list(clients.values())
+    clients: list[Any] = wired.store.botocore_clients()  # type: ignore[attr-defined]
+    return clients
 
 
 class CallCounter:
@@ -97,16 +95,12 @@ class CallCounter:
 
     def __init__(self, wired: container.Container) -> None:
         self.counts: Counter[str] = Counter()
-        for client in all_clients(wired):
-            client.meta.events.register("before-call.dynamodb.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.counts[model.name] += 1
+        count_dynamodb_calls(all_clients(wired), self.counts)
 
     def measure(self, action: Any) -> dict[str, int]:
         self.counts.clear()
         action()
-        return dict(self.counts)
+        return {name.removeprefix("dynamodb:"): n for name, n in self.counts.items()}
 
 
 def doctor(wired: container.Container, name: str = "Dr. Bench", max_per_day: int = 500) -> str:

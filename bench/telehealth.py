@@ -11,6 +11,7 @@ from datetime import time as wall
 from datetime import timedelta
 from typing import Any
 
+from bench.common import count_dynamodb_calls
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Caller, Role
@@ -45,11 +46,7 @@ def bench_room(wired: Container, clients: list[Any], doctor_id: str, repeat: int
 
     counts: Counter[str] = Counter()
 
-    def tally(model: Any, **_: Any) -> None:
-        counts[f"dynamodb:{model.name}"] += 1
-
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb.*", tally)
+    count_dynamodb_calls(clients, counts)
     wired.telehealth.platforms["custom"] = CountingPlatform(counts)
     patient = Caller("bench-patient", Role.PATIENT, name="P")
     day = wired.clock.now().date() + timedelta(days=1)

@@ -34,22 +34,11 @@ def throttled() -> tuple[_Http, dict[str, Any]]:
     }
 
 
-def dynamodb_clients(store: Any) -> list[Any]:
-    """The botocore clients the app uses: the store's transaction connection and each model's own."""
-    from chalicelib.adapters.models import ALL_MODELS
-
-    clients = {id(store.connection.client): store.connection.client}
-    for model in ALL_MODELS:
-        client = model._get_connection().connection.client
-        clients[id(client)] = client
-    return list(clients.values())
-
-
 class FaultInjector:
     """Queue faults for the next calls of an operation on the app's DynamoDB clients; counts every call."""
 
     def __init__(self, store: Any) -> None:
-        self.clients = dynamodb_clients(store)
+        self.clients = store.botocore_clients()
         self.calls: dict[str, int] = {}
         self._queued: dict[str, list[Any]] = {}
         self._lose_responses: dict[str, int] = {}

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -26,6 +27,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.models import (
+    ALL_MODELS,
     AppointmentModel,
     AuditModel,
     DoctorModel,
@@ -266,6 +268,15 @@ class DynamoAppointmentStore:
         self._base_delay = base_delay
         self._sleep = sleep
         self.connection = Connection(region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=3)
+
+    def botocore_clients(self) -> list[Any]:
+        """The botocore clients this layer calls DynamoDB through (its transactions' and each model's), so
+        benchmarks can count calls and tests can inject faults through botocore's own event hooks."""
+        clients = {id(self.connection.client): self.connection.client}
+        for model in ALL_MODELS:
+            client = model._get_connection().connection.client
+            clients[id(client)] = client
+        return list(clients.values())
 
     # --- reads ---------------------------------------------------------------------------------------------
     def get(self, appointment_id: str) -> Appointment | None:

@@ -45,56 +45,37 @@ def ticket(api, who=None) -> str:
     return issued.data["ticket"]
 
 
+def ws_event(connection_id: str, route: str, event_type: str, **extra) -> dict:
+    """An API Gateway WebSocket event as the handlers receive it."""
+    context = {
+        "connectionId": connection_id,
+        "domainName": "ws.example",
+        "stage": "api",
+        "apiId": "ws123",
+        "routeKey": route,
+        "eventType": event_type,
+    }
+    return {"requestContext": context, **extra}
+
+
 def connect(connection_id: str, token: str | None):
     from app import slots_connect
 
-    event = {
-        "requestContext": {
-            "connectionId": connection_id,
-            "domainName": "ws.example",
-            "stage": "api",
-            "apiId": "ws123",
-            "routeKey": "$connect",
-            "eventType": "CONNECT",
-        },
-        "queryStringParameters": {"ticket": token} if token else None,
-    }
-    return slots_connect(event, CONTEXT)
+    query = {"ticket": token} if token else None
+    return slots_connect(ws_event(connection_id, "$connect", "CONNECT", queryStringParameters=query), CONTEXT)
 
 
 def send(connection_id: str, body: dict | str):
     from app import slots_message
 
-    event = {
-        "requestContext": {
-            "connectionId": connection_id,
-            "domainName": "ws.example",
-            "stage": "api",
-            "apiId": "ws123",
-            "routeKey": "$default",
-            "eventType": "MESSAGE",
-        },
-        "body": body if isinstance(body, str) else json.dumps(body),
-    }
-    return slots_message(event, CONTEXT)
+    text = body if isinstance(body, str) else json.dumps(body)
+    return slots_message(ws_event(connection_id, "$default", "MESSAGE", body=text), CONTEXT)
 
 
 def disconnect(connection_id: str):
     from app import slots_disconnect
 
-    return slots_disconnect(
-        {
-            "requestContext": {
-                "connectionId": connection_id,
-                "domainName": "ws.example",
-                "stage": "api",
-                "apiId": "ws123",
-                "routeKey": "$disconnect",
-                "eventType": "DISCONNECT",
-            }
-        },
-        CONTEXT,
-    )
+    return slots_disconnect(ws_event(connection_id, "$disconnect", "DISCONNECT"), CONTEXT)
 
 
 def stream_record_of(wired, appointment_id: str, old: dict | None = None) -> dict:
