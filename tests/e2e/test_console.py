@@ -14,6 +14,7 @@ import requests
 
 from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
+from tests.e2e.days import free_slots
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -53,16 +54,8 @@ def browser():
 
 
 def free_slot(base: str, doctor_id: str) -> tuple[str, str]:
-    headers = {"Authorization": TOKENS["patient"]}
-    today = datetime.now(UTC).date()
-    for ahead in range(1, 15):
-        day = (today + timedelta(days=ahead)).isoformat()
-        slots = requests.get(
-            f"{base}/api/appointments/availability/{doctor_id}/{day}?onlyAvailable=true", headers=headers, timeout=10
-        ).json()["slots"]
-        if len(slots) > 3:
-            return day, slots[1]["time"]
-    raise AssertionError("no free day")
+    day, times = free_slots(base, TOKENS["patient"], doctor_id, at_least=4)
+    return day, times[1]
 
 
 def book(base: str, token: str, doctor_id: str, day: str, at: str, **extra) -> dict:
