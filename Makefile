@@ -7,12 +7,16 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
+WS_PORT ?= 8002
 
-.PHONY: help install run reset test test-fast lint bench package deploy clean
+.PHONY: help install run reset test test-fast test-any-hour docs lint bench package deploy clean
 
 help:
-	@echo "make run      serve the API on 127.0.0.1:$(PORT) with DynamoDB Local and a demo clinic (RESET=1 wipes data, SEED=0 skips the demo)"
+	@echo "make run      serve the API on 127.0.0.1:$(PORT) with DynamoDB Local and a demo clinic (RESET=1 wipes data, SEED=0 skips the demo;"
+	@echo "             PORT, DYNAMODB_PORT and WS_PORT move its three ports)"
 	@echo "make test     the whole suite (unit, functional, integration on DynamoDB Local, end-to-end)"
+	@echo "make test-any-hour  the suite with the clock at 23:50 and 00:10 UTC (faketime)"
+	@echo "make docs     rewrite docs/api.md's route table from /openapi.json"
 	@echo "make lint     ruff and mypy"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
 	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|prod), linted; no AWS access needed"
@@ -35,15 +39,35 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(STAMP) node_modules/.installed /usr/bin/chromium
 
-run: install
+# The ports are checked first, before anything is installed, started or seeded.
+run:
+	@$(PYTHON) -m infra.local.ports PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WS_PORT=$(WS_PORT)
+	@$(MAKE) --no-print-directory install
 	@if [ "$(RESET)" = "1" ]; then rm -rf .data; fi
-	$(PY) -m infra.local.dev_server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) $(if $(filter 0,$(SEED)),--no-seed,)
+	$(PY) -m infra.local.dev_server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --ws-port $(WS_PORT) \
+		$(if $(filter 0,$(SEED)),--no-seed,)
 
 reset:
 	rm -rf .data
 
 test: install lint
 	$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
+
+# The whole suite with the machine's clock at 23:50 UTC and at 00:10 UTC (libfaketime; the clock keeps running).
+ANY_HOUR_CLOCKS := "$$(date -u -d tomorrow +%F) 23:50:00" "$$(date -u -d '+2 days' +%F) 00:10:00"
+test-any-hour: install /usr/bin/faketime
+	@for at in $(ANY_HOUR_CLOCKS); do \
+		echo "== the suite with the clock at $$at UTC"; \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$at" $(PY) -m pytest tests -p no:cacheprovider -n 2 --dist loadfile \
+			|| exit 1; \
+	done
+
+/usr/bin/faketime:
+	command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime) \
+		|| (echo "install Debian's faketime package for make test-any-hour" && exit 1)
+
+docs: install
+	$(PY) -m infra.local.api_docs
 
 test-fast: install
 	$(PY) -m pytest tests/unit tests/functional -q

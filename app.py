@@ -11,6 +11,7 @@ from chalicelib.api.appointments import appointments_api
 from chalicelib.api.calendar import calendar_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
+from chalicelib.api.method_guard import guard_unsupported_methods
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
@@ -36,6 +37,7 @@ for blueprint in (
     admin_api,
 ):
     app.register_blueprint(blueprint)
+guard_unsupported_methods(app)  # 405 with Allow, deployed as locally
 
 
 @app.lambda_function(name="reminder_dispatcher")

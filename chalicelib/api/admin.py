@@ -36,6 +36,7 @@ def audit_trail(call: Call) -> dict[str, Any]:
     "Bookings, cancellations, reschedules, completions and no-shows per day; utilization per doctor; lead "
     "time; reminder delivery per channel (from aggregates, never a scan)",
     query=s.AnalyticsQuery,
+    response=s.AnalyticsOut,
     roles=(Role.ADMIN,),
     errors=(404,),
     tags=("admin",),

@@ -27,6 +27,7 @@ def _ics(body: bytes) -> Response:
     "The appointment as an iCalendar event (stable UID: a reschedule updates it, a cancel removes it)",
     errors=(404,),
     tags=("calendar",),
+    media_type="text/calendar",
 )
 def appointment_calendar(call: Call) -> Response:
     return _ics(container.current().calendar.appointment(call.caller, call.params["id"]))
@@ -72,6 +73,7 @@ def revoke_feed(call: Call) -> dict[str, Any]:
     public=True,
     errors=(401, 404),
     tags=("calendar",),
+    media_type="text/calendar",
 )
 def doctor_feed(call: Call) -> Response:
     q: s.FeedQuery = call.query

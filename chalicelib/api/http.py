@@ -46,6 +46,8 @@ class RouteSpec:
     headers: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
+    media_type: str = "application/json"
+    handler: str = ""
 
 
 @dataclass
@@ -78,11 +80,29 @@ def endpoint(
     headers: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
     tags: tuple[str, ...] = (),
+    media_type: str = "application/json",
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
-    spec = RouteSpec(path, method, summary, status, public, roles, body, query, response, headers, errors, tags)
-    ROUTES.append(spec)
+    """`media_type` names what a 2xx carries when it is not JSON (`text/calendar`, `text/html`)."""
 
     def decorate(handler: Callable[[Call], Any]) -> Callable[..., Response]:
+        spec = RouteSpec(
+            path,
+            method,
+            summary,
+            status,
+            public,
+            roles,
+            body,
+            query,
+            response,
+            headers,
+            errors,
+            tags,
+            media_type,
+            handler.__name__,
+        )
+        ROUTES.append(spec)
+
         def view(**params: str) -> Response:
             try:
                 return _handle(blueprint, spec, handler, params)

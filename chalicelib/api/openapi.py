@@ -23,6 +23,62 @@ ERROR_TEXT = {
 }
 
 
+OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("GET", "/api/admin/appointments/{id}/audit"): "getAuditTrail",
+    ("GET", "/api/admin/analytics"): "getAnalytics",
+    ("POST", "/api/appointments"): "bookAppointment",
+    ("GET", "/api/appointments/{id}"): "getAppointment",
+    ("PUT", "/api/appointments/{id}/reschedule"): "rescheduleAppointment",
+    ("DELETE", "/api/appointments/{id}"): "cancelAppointment",
+    ("PATCH", "/api/appointments/{id}/status"): "changeAppointmentStatus",
+    ("GET", "/api/appointments/patient/{patientId}"): "listPatientAppointments",
+    ("GET", "/api/appointments/doctor/{doctorId}"): "listDoctorAppointments",
+    ("GET", "/api/appointments/{id}/calendar.ics"): "getAppointmentCalendar",
+    ("POST", "/api/doctors/{doctorId}/calendar-token"): "enableCalendarFeed",
+    ("DELETE", "/api/doctors/{doctorId}/calendar-token"): "revokeCalendarFeed",
+    ("GET", "/api/doctors/{doctorId}/calendar.ics"): "getDoctorCalendarFeed",
+    ("GET", "/api/doctors"): "searchDoctors",
+    ("GET", "/api/doctors/{doctorId}"): "getDoctor",
+    ("POST", "/api/admin/doctors"): "createDoctor",
+    ("PUT", "/api/admin/doctors/{doctorId}/availability"): "setAvailability",
+    ("GET", "/api/appointments/availability/{doctorId}/{date}"): "getAvailability",
+    ("POST", "/api/realtime/ticket"): "createRealtimeTicket",
+    ("POST", "/api/reminders/schedule"): "scheduleReminders",
+    ("GET", "/api/reminders/appointment/{appointmentId}"): "listAppointmentReminders",
+    ("PUT", "/api/reminders/{id}"): "updateReminder",
+    ("DELETE", "/api/reminders/{id}"): "cancelReminder",
+    ("POST", "/api/patients/me/devices"): "registerDevice",
+    ("GET", "/api/admin/reminders"): "listReminders",
+    ("POST", "/api/admin/reminders/retry"): "retryReminders",
+    ("POST", "/api/admin/reminders/cancel"): "cancelReminders",
+    ("GET", "/health"): "getHealth",
+    ("GET", "/console"): "getConsole",
+    ("GET", "/openapi.json"): "getOpenApiDocument",
+    ("POST", "/api/telehealth/generate-url/{appointmentId}"): "generateTelehealthUrl",
+    ("GET", "/api/telehealth/room/{roomId}"): "getRoom",
+    ("POST", "/api/telehealth/room/{roomId}/admit"): "admitToRoom",
+    ("POST", "/api/telehealth/room/{roomId}/end"): "endRoom",
+    ("PUT", "/api/telehealth/consent/{appointmentId}"): "setRecordingConsent",
+    ("POST", "/api/telehealth/requirements-check"): "checkTelehealthRequirements",
+}
+"""Short, readable names for generated clients; a route missing here is named after its handler (camelCase)."""
+
+SERVERS = [{"url": "http://127.0.0.1:8000", "description": "`make run` on this machine"}]
+
+NON_JSON_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text/calendar": {"type": "string", "description": "An iCalendar (RFC 5545) document"},
+    "text/html": {"type": "string", "description": "An HTML page"},
+}
+
+
+def operation_id(route: RouteSpec) -> str:
+    named = OPERATION_IDS.get((route.method, route.path))
+    if named:
+        return named
+    head, *rest = route.handler.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def document() -> dict[str, Any]:
     models: set[type[BaseModel]] = {s.ErrorOut}
     for route in ROUTES:
@@ -39,8 +95,10 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Clinic appointment booking API",
             "version": "1.0.0",
-            "description": "Book, reschedule and cancel visits with live availability. See CONTRACT.md.",
+            "description": "Book, reschedule and cancel visits with live availability. "
+            "The API reference with its conventions is docs/api.md in the project.",
         },
+        "servers": SERVERS,
         "paths": paths,
         "components": {
             "schemas": defs.get("$defs", {}),
@@ -59,7 +117,7 @@ def document() -> dict[str, Any]:
 def _operation(route: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": route.summary,
-        "operationId": f"{route.method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', route.path).strip('_')}",
+        "operationId": operation_id(route),
         "tags": list(route.tags),
         "parameters": _parameters(route),
         "responses": {},
@@ -73,7 +131,11 @@ def _operation(route: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
         }
     ok: dict[str, Any] = {"description": "Success"}
     if route.response is not None:
-        ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
+        ok["content"] = {route.media_type: {"schema": refs[(route.response, "validation")]}}
+    elif route.media_type in NON_JSON_SCHEMAS:
+        ok["content"] = {route.media_type: {"schema": NON_JSON_SCHEMAS[route.media_type]}}
+    elif route.path == "/openapi.json":
+        ok["content"] = {"application/json": {"schema": {"type": "object", "description": "This document"}}}
     op["responses"][str(route.status)] = ok
     codes = set(route.errors) | ({400} if route.body or route.query or "{" in route.path else set())
     if not route.public:

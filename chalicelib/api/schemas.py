@@ -466,3 +466,43 @@ class ErrorOut(ApiModel):
 
 class HealthOut(ApiModel):
     status: Literal["ok"]
+
+
+# --- analytics ------------------------------------------------------------------------------------------------
+class AnalyticsDayOut(ApiModel):
+    date: Day
+    bookings: int
+    cancellations: int
+    reschedules: int
+    completions: int
+    no_shows: int
+
+
+class AnalyticsDoctorOut(ApiModel):
+    doctor_id: str
+    name: str
+    booked_minutes: int
+    available_minutes: int
+    utilization: float | None = Field(description="booked / available minutes; null when nothing was available")
+
+
+class LeadTimeOut(ApiModel):
+    bookings: int
+    average_hours: float | None
+
+
+class ChannelDeliveryOut(ApiModel):
+    sent: int
+    failed: int
+    delivery_rate: float | None
+
+
+class AnalyticsOut(ApiModel):
+    """Per-day event counts, per-doctor utilization, booking lead time and reminder delivery over a range."""
+
+    date_from: Day = Field(alias="from")
+    date_to: Day = Field(alias="to")
+    days: list[AnalyticsDayOut]
+    doctors: list[AnalyticsDoctorOut]
+    lead_time: LeadTimeOut
+    reminders: dict[Literal["email", "sms", "push"], ChannelDeliveryOut]

@@ -26,6 +26,7 @@ def health(call: Call) -> dict[str, Any]:
     "The clinic console (HTML; it holds no data itself: every call it makes needs an admin token)",
     public=True,
     tags=("system",),
+    media_type="text/html",
 )
 def console(call: Call) -> Response:
     return Response(

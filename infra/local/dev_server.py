@@ -1,4 +1,5 @@
-"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, `chalice local`, the reminder
+"""`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, the local API (Chalice's local
+gateway answering like the deployed one, see api_server.py), the reminder
 sweep every minute delivering into `.data/outbox/` (one readable file per e-mail, SMS or push), and the
 slot-updates WebSocket on a loopback port, fed by the appointments table's stream.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from chalicelib.services.realtime import RealtimeService
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
+from infra.local.ports import busy_ports
 from infra.local.realtime_server import LocalSocketHub, StreamPoller
 from infra.local.tokens import demo_tokens
 
@@ -117,6 +119,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    problems = busy_ports({"PORT": args.port, "DYNAMODB_PORT": args.dynamodb_port, "WS_PORT": args.ws_port})
+    if problems:  # before anything starts or is seeded: one clear line per port
+        for problem in problems:
+            print(f"make run: {problem}", file=sys.stderr, flush=True)
+        return 1
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ddb = DynamoDBLocal(
@@ -157,17 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         poller.start()
         print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
         api = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "chalice"),
-                "local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(args.port),
-                "--stage",
-                "dev",
-                "--no-autoreload",
-            ],
+            [sys.executable, "-m", "infra.local.api_server", "--port", str(args.port), "--stage", "dev"],
             cwd=ROOT,
             env={**os.environ, **env},
         )

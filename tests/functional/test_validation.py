@@ -132,3 +132,24 @@ def test_chalice_level_refusals_use_the_contract_shape(api, doc):
     assert wrong_type.data["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
     wrong_method = api.call("PATCH", "/api/doctors", patient())
     assert wrong_method.status_code == 405 and wrong_method.data["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_every_standard_method_a_path_lacks_reaches_the_app_and_gets_405_with_allow(api):
+    # GIVEN the deployed API only invokes the app for methods it registers (others get API Gateway's 403)
+    from app import app
+    from chalicelib.api.method_guard import STANDARD_METHODS
+
+    # THEN every path registers every standard method, the ones it lacks answered by the guard
+    assert all(set(entries) == set(STANDARD_METHODS) for entries in app.routes.values())
+    # WHEN a method a path does not serve is called, THEN 405 with the methods it does serve, without sign-in
+    for method, path, allow in (
+        ("DELETE", "/api/doctors", "GET"),
+        ("POST", "/health", "GET"),
+        ("HEAD", "/api/appointments/some-id", "DELETE, GET"),
+        ("GET", "/api/appointments", "POST"),
+    ):
+        answer = api.call(method, path, {})
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["Allow"] == allow
+        if method != "HEAD":
+            assert answer.data["error"]["code"] == "METHOD_NOT_ALLOWED"
