@@ -758,28 +758,34 @@
   }
 
   // ---------------------------------------------------------------- analytics as pictures, each with a table
-  function barChart(title, rows, series, unit) {
-    // rows: [[label, {key: value}]]; series: [[key, name, cssClass]]
-    const width = 560;
-    const band = 28;
-    const height = rows.length * band + 24;
-    const max = Math.max(1, ...rows.flatMap(([, v]) => series.map(([k]) => v[k] || 0)));
-    const bar = (band - 8) / series.length;
-    const shapes = rows.map(([label, values], i) => `<text x="0" y="${i * band + 16}">${esc(label)}</text>${
+  function barChart(title, rows, series, unit, scaleMax = null) {
+    // rows: [[label, {key: value}]]; series: [[key, name, cssClass]]; bars scale to scaleMax (e.g. 100 %) or the data
+    // drawn at the width it is shown at, so its text keeps its size on a phone
+    const width = Math.max(280, Math.min(720, $("analytics-body").clientWidth || 560));
+    const left = Math.min(150, Math.round(width * 0.34));
+    const bar = 12;
+    const band = series.length * bar + 10;
+    const height = rows.length * band + 8;
+    const max = scaleMax || Math.max(1, ...rows.flatMap(([, v]) => series.map(([k]) => v[k] || 0)));
+    const shown = (v) => (v === null || v === undefined ? "no data" : `${v}${unit}`);
+    const shapes = rows.map(([label, values], i) => `<text x="0" y="${i * band + 14}">${esc(label)}</text>${
       series.map(([k, , css], j) => {
-        const w = Math.round(((values[k] || 0) / max) * (width - 200));
-        return `<rect class="${css}" x="150" y="${i * band + 4 + j * bar}" width="${w}" height="${bar - 1}"></rect>
-          <text x="${156 + w}" y="${i * band + 4 + (j + 1) * bar - 2}">${esc(values[k] ?? "–")}${esc(unit)}</text>`;
+        const w = Math.round((Math.min(values[k] || 0, max) / max) * (width - left - 60));
+        const y = i * band + 4 + j * bar;
+        return `<rect class="${css}" x="${left}" y="${y}" width="${w}" height="${bar - 2}"></rect>
+          <text x="${left + 6 + w}" y="${y + bar - 3}">${esc(shown(values[k]))}</text>`;
       }).join("")}`).join("");
-    const table = `<table><caption class="sr-only">${esc(title)}</caption><thead><tr><th scope="col"></th>${
-      series.map(([, name]) => `<th scope="col">${esc(name)}</th>`).join("")}</tr></thead><tbody>${
-      rows.map(([label, values]) => `<tr><th scope="row">${esc(label)}</th>${series.map(([k]) =>
-        `<td>${esc(values[k] ?? "–")}${values[k] === null || values[k] === undefined ? "" : esc(unit)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
-    const legend = series.map(([, name, css]) => `<span class="chip"><svg width="10" height="10" aria-hidden="true">
-      <rect class="${css}" width="10" height="10"></rect></svg> ${esc(name)}</span>`).join(" ");
+    const table = `<table><caption class="sr-only">${esc(title)}</caption><thead><tr><th scope="col">${
+      esc(title.split(" per ")[1] || "")}</th>${series.map(([, name]) => `<th scope="col">${esc(name)}</th>`).join("")}
+      </tr></thead><tbody>${rows.map(([label, values]) => `<tr><th scope="row">${esc(label)}</th>${
+      series.map(([k]) => `<td>${esc(shown(values[k]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+    const legend = series.length > 1 ? series.map(([, name, css]) => `<span class="key"><svg width="12" height="12"
+      aria-hidden="true" focusable="false"><rect class="${css}" width="12" height="12"></rect></svg> ${esc(name)}</span>`)
+      .join(" ") : "";
     return `<figure class="chart"><figcaption><strong>${esc(title)}</strong> ${legend}</figcaption>
-      <svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(title)}; the same figures are in the table below">${
-      shapes}</svg><details><summary>${esc(title)} as a table</summary>${table}</details></figure>`;
+      <svg class="plot" viewBox="0 0 ${width} ${height}" role="img"
+        aria-label="${esc(title)}; the same figures are in the table below">${shapes}</svg>
+      <details><summary>${esc(title)} as a table</summary>${table}</details></figure>`;
   }
 
   async function loadAnalytics() {
@@ -795,9 +801,9 @@
           [["bookings", "bookings", "bar-a"], ["cancellations", "cancellations", "bar-b"], ["noShows", "no-shows",
             "bar-c"]], ""),
         barChart("Utilization per doctor (booked share of working time)", report.doctors.map((d) =>
-          [d.name, {u: pct(d.utilization)}]), [["u", "utilization", "bar-a"]], "%"),
+          [d.name, {u: pct(d.utilization)}]), [["u", "utilization", "bar-a"]], "%", 100),
         barChart("Reminder delivery rate per channel", Object.entries(report.reminders).map(([c, r]) =>
-          [c, {rate: pct(r.deliveryRate)}]), [["rate", "delivered", "bar-a"]], "%"),
+          [c, {rate: pct(r.deliveryRate)}]), [["rate", "delivered", "bar-a"]], "%", 100),
       ].join("");
       if ($("analytics-body").dataset.html !== html) {
         $("analytics-body").innerHTML = html;
@@ -919,13 +925,14 @@
     const {availability, problems} = readAvailability();
     if (!showProblems(problems)) return null;
     const doctor = state.doctorById.get($("availability-doctor").value);
-    const first = addDays(dateIn(doctor ? doctor.timezone : undefined), 1);
+    const today = dateIn(doctor ? doctor.timezone : undefined);
+    const first = addDays(today, 7 - WEEKDAYS.indexOf(weekdayOf(today))); // next week's Monday
     const rows = [...Array(7).keys()].map((i) => addDays(first, i)).map((day) => {
       const slots = previewSlots(availability, day);
       const text = slots === null ? "holiday" : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
       return `<tr><th scope="row">${esc(dayLabel(day))}</th><td>${esc(text)}</td></tr>`;
     }).join("");
-    $("availability-preview-body").innerHTML = `<table><caption>Preview (not saved yet): the next 7 days' slots, at
+    $("availability-preview-body").innerHTML = `<table><caption>Preview (not saved yet): next week's slots, at
       most ${availability.maxPatientsPerDay} patients a day</caption><thead><tr><th scope="col">Day</th>
       <th scope="col">Slots</th></tr></thead><tbody>${rows}</tbody></table>`;
     return availability;
