@@ -611,8 +611,8 @@
     if (state.claims && entry.actorId === state.claims.sub) return state.claims.name || entry.actorId;
     return entry.actorId;
   }
-  const ACTION_WORDS = {booked: "Booked", rescheduled: "Rescheduled", cancelled: "Cancelled",
-    "status-changed": "Status changed"};
+  const ACTION_WORDS = {booked: "Booked", rescheduled: "Rescheduled", cancelled: "Cancelled", confirmed: "Confirmed",
+    completed: "Marked completed", "no-show": "Marked no-show"};
 
   async function openAudit(a) {
     const doctor = state.doctorById.get(a.doctorId);

@@ -145,6 +145,8 @@ def show_day(page, day: str, doctor_id: str = "") -> None:
     page.locator("#day").fill(day)
     page.locator("#doctor").select_option(doctor_id)
     page.get_by_role("button", name="Show", exact=True).click()
+    if doctor_id:
+        wait_for(page, lambda: page.locator(".doctor-day").count() == 1)
 
 
 def live(page) -> None:
@@ -160,6 +162,7 @@ def axe_violations(page) -> list[str]:
 def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_server, browser):
     base = dev_server.base
     doctor = new_doctor(base, "Desk")
+    elsewhere = new_doctor(base, "Elsewhere")
     day = next_wednesday()
     page = open_console(browser, base)
     show_day(page, day, doctor["id"])
@@ -188,6 +191,18 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     row = page.locator(f"tr[data-appointment='{booked['id']}']")
     assert "Pat Example" in row.inner_text() and "scheduled" in row.inner_text()
 
+    # WHEN Pat, now found by name, is booked at the same time with another doctor THEN the server's refusal is
+    # shown in plain words in the dialog
+    page.get_by_role("button", name="Book a visit").click()
+    dialog.get_by_label("Patient (search by name or id)").fill("pat example")
+    dialog.get_by_label("Doctor").select_option(elsewhere["id"])
+    dialog.locator("#book-slot option[value='10:00']").wait_for(state="attached")
+    dialog.get_by_label("Time (free slots, live)").select_option("10:00")
+    dialog.get_by_label("Reason").fill("second opinion")
+    dialog.get_by_role("button", name="Book", exact=True).click()
+    dialog.get_by_text("The patient already has an appointment at this time.").wait_for()
+    dialog.get_by_role("button", name="Close").click()
+
     # WHEN the visit is moved to 11:00 from its row THEN the server has it at 11:00, rescheduled
     row.get_by_role("button", name="Reschedule").click()
     moving = page.locator("#reschedule-dialog")
@@ -198,11 +213,16 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     assert (again["time"], again["status"]) == ("11:00", "rescheduled")
     assert slots(base, doctor["id"], day)["10:00"] is True
 
+    # WHEN the front desk confirms it THEN it is confirmed (and Confirm is no longer offered)
+    row.get_by_role("button", name="Confirm").click()
+    wait_for(page, lambda: "confirmed" in row.inner_text())
+    assert row.get_by_role("button", name="Confirm").count() == 0
+
     # WHEN staff cancel, they are asked first; keeping it changes nothing, confirming cancels it
     row.get_by_role("button", name="Cancel").click()
     page.get_by_text("This cannot be undone.").wait_for()
     page.get_by_role("button", name="Keep it").click()
-    assert admin("GET", base, f"/api/appointments/{booked['id']}", token=pat_token).json()["status"] == ("rescheduled")
+    assert admin("GET", base, f"/api/appointments/{booked['id']}", token=pat_token).json()["status"] == "confirmed"
     row.get_by_role("button", name="Cancel").click()
     page.get_by_role("button", name="Cancel the visit").click()
     wait_for(page, lambda: "cancelled" in row.inner_text())
@@ -213,6 +233,10 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     row.get_by_role("button", name="Audit trail").click()
     audit = page.locator("#audit-dialog")
     audit.get_by_text("Cancelled by Clinic Admin (admin)").wait_for()
+    assert "Confirmed by Clinic Admin (admin); status rescheduled → confirmed" in audit.inner_text()
+    assert "Rescheduled by Clinic Admin (admin); status scheduled → rescheduled; time 10:00 → 11:00" in (
+        audit.inner_text()
+    )
     assert "Pat Example with " + doctor["name"] in audit.inner_text()
     assert "EST" in audit.inner_text() or "GMT-5" in audit.inner_text()  # the doctor's zone, not UTC
     assert "Z:" not in audit.inner_text()
@@ -429,3 +453,36 @@ def test_the_skip_link_shows_when_focused_and_keyboard_reaches_everything(dev_se
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Sign out").wait_for()
     assert json.loads(json.dumps(page.evaluate("document.querySelector('#schedule').hidden"))) is False
+
+
+def test_a_visit_is_cancelled_with_the_keyboard_alone(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Keys")
+    day = next_wednesday()
+    visit = book(base, patient("Kim Keys")[1], doctor["id"], day, "09:30")
+    page = open_console(browser, base, width=390)
+    show_day(page, day, doctor["id"])
+    cancel = page.locator(f"tr[data-appointment='{visit['id']}']").get_by_role("button", name="Cancel")
+    cancel.focus()
+    # GIVEN focus on the row's Cancel WHEN Enter THEN the question opens with the safe answer focused
+    page.keyboard.press("Enter")
+    page.get_by_text("This cannot be undone.").wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Keep it"
+    # WHEN Escape THEN nothing happens and focus is back on Cancel
+    page.keyboard.press("Escape")
+    wait_for(page, lambda: page.evaluate("document.activeElement.dataset.key") == f"{visit['id']}:cancel")
+    # WHEN Enter, Tab to the confirming button, Enter THEN the visit is cancelled and focus stays in its row
+    page.keyboard.press("Enter")
+    page.get_by_text("This cannot be undone.").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Cancel the visit"
+    page.keyboard.press("Enter")
+    row = page.locator(f"tr[data-appointment='{visit['id']}']")
+    wait_for(page, lambda: "cancelled" in row.inner_text())
+    assert (
+        page.evaluate(
+            "document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.appointment"
+        )
+        == visit["id"]
+    )
+    assert admin("GET", base, f"/api/appointments/{visit['id']}").json()["status"] == "cancelled"
