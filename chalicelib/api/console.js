@@ -113,7 +113,8 @@
     if (!response.ok) {
       const failure = new ApiError(plainWords(response.status, (data && data.error) || {},
         response.headers.get("Retry-After")), response.status, data && data.error && data.error.code);
-      if (response.status === 401) signOut(failure.message);
+      // only the session that was refused ends: a late answer to an earlier token never signs out a new one
+      if (response.status === 401 && sessionStorage.getItem("token") === token) signOut(failure.message);
       throw failure;
     }
     return data;

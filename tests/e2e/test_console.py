@@ -345,6 +345,11 @@ def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser
     page.get_by_role("button", name="Filter").click()
     wait_for(page, lambda: failed.count() == 0)
     page.locator("#reminder-channel").select_option("email")
+    later = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    page.locator("#reminder-from").fill(later)
+    page.get_by_role("button", name="Filter").click()
+    wait_for(page, lambda: failed.count() == 0)  # due before that day
+    page.locator("#reminder-from").fill("")
     page.get_by_role("button", name="Filter").click()
     failed.wait_for()
 
@@ -388,6 +393,14 @@ def test_sign_in_mistakes_are_explained_and_sign_out_forgets_the_token(dev_serve
     page.get_by_label("Admin token", exact=False).fill(TOKENS["admin"])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as Clinic Admin.").wait_for()
+    # GIVEN a sign-in that the server stops accepting WHEN the console next calls it THEN it says so and asks again
+    refused = unsigned_token({"cognito:groups": ["admins"]})  # well formed, but names nobody
+    page.evaluate(f"sessionStorage.setItem('token', '{refused}')")
+    page.get_by_role("button", name="Show", exact=True).click()
+    page.locator("#signin-status").get_by_text("Your sign-in was not accepted").wait_for()
+    assert page.locator("#schedule").is_hidden()
+    page.get_by_label("Admin token", exact=False).fill(TOKENS["admin"])
+    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").click()
     page.get_by_text("Signed out.").wait_for()
     assert page.evaluate("sessionStorage.getItem('token')") is None
@@ -486,3 +499,26 @@ def test_a_visit_is_cancelled_with_the_keyboard_alone(dev_server, browser):
         == visit["id"]
     )
     assert admin("GET", base, f"/api/appointments/{visit['id']}").json()["status"] == "cancelled"
+
+
+def test_completed_and_no_show_appear_once_a_visit_has_started_and_the_server_has_the_last_word(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Started")
+    day = next_wednesday()
+    visit = book(base, patient("Nia Started")[1], doctor["id"], day, "09:00")
+    page = open_console(browser, base)
+    show_day(page, day, doctor["id"])
+    row = page.locator(f"tr[data-appointment='{visit['id']}']")
+    # GIVEN a visit still ahead THEN it offers no Completed or No-show
+    assert row.get_by_role("button", name="Completed").count() == 0
+    assert row.get_by_role("button", name="No-show").count() == 0
+    # GIVEN the browser's clock past the visit's start (the server's is not) WHEN No-show is confirmed THEN the
+    # server refuses, and the refusal is shown in words with the visit it is about
+    page.clock.set_fixed_time(datetime.fromisoformat(visit["startsAt"].replace("Z", "+00:00")) + timedelta(minutes=5))
+    page.get_by_role("button", name="Show", exact=True).click()
+    row.get_by_role("button", name="No-show").click()
+    page.get_by_text("This cannot be undone.").wait_for()
+    page.get_by_role("button", name="Mark no-show").click()
+    page.locator("#action-status").get_by_text("The appointment has not started yet.").wait_for()
+    assert "Nia Started" in page.locator("#action-status").inner_text()
+    assert admin("GET", base, f"/api/appointments/{visit['id']}").json()["status"] == "scheduled"
