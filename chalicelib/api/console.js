@@ -267,7 +267,7 @@
       actions.push(["reschedule", "Reschedule"], ["cancel", "Cancel"]);
       if (started(a)) actions.push(["completed", "Completed"], ["no-show", "No-show"]);
     }
-    actions.push(["audit", "Audit trail"]);
+    actions.push(["book-again", "Book again"], ["audit", "Audit trail"]);
     return actions;
   }
 
@@ -527,9 +527,10 @@
   }
 
   let bookingKey = null;
-  function openBook(doctorId) {
+  function openBook(doctorId, patientName = "") {
     say($("book-error"), "");
     $("book-form").reset();
+    $("book-patient").value = patientName;
     bookingKey = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
     if (doctorId) $("book-doctor").value = doctorId;
     $("book-date").value = $("day").value;
@@ -1033,7 +1034,8 @@
         if (action === "book") { openBook(button.dataset.doctor); return; }
         const a = state.appointments.get(button.dataset.id);
         if (!a) return;
-        if (action === "reschedule") openReschedule(a);
+        if (action === "book-again") openBook(a.doctorId, a.patientName);
+        else if (action === "reschedule") openReschedule(a);
         else if (action === "audit") openAudit(a);
         else rowAction(action, a);
         return;

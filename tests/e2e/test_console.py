@@ -191,10 +191,10 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     row = page.locator(f"tr[data-appointment='{booked['id']}']")
     assert "Pat Example" in row.inner_text() and "scheduled" in row.inner_text()
 
-    # WHEN Pat, now found by name, is booked at the same time with another doctor THEN the server's refusal is
+    # WHEN Pat is booked again from the row, at the same time with another doctor THEN the server's refusal is
     # shown in plain words in the dialog
-    page.get_by_role("button", name="Book a visit").click()
-    dialog.get_by_label("Patient (search by name or id)").fill("pat example")
+    row.get_by_role("button", name="Book again").click()
+    assert dialog.get_by_label("Patient (search by name or id)").input_value() == "Pat Example"
     dialog.get_by_label("Doctor").select_option(elsewhere["id"])
     dialog.locator("#book-slot option[value='10:00']").wait_for(state="attached")
     dialog.get_by_label("Time (free slots, live)").select_option("10:00")
@@ -268,6 +268,7 @@ def test_focus_and_scroll_survive_a_live_update_without_polling(dev_server, brow
     page.locator(f"tr[data-appointment='{second['id']}']").wait_for(timeout=15000)
     assert page.evaluate("document.activeElement.dataset.key") == f"{first['id']}:audit"
     assert abs(page.evaluate("window.scrollY") - scrolled) < 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # a phone: no sideways scrolling
     # ... and a cancel elsewhere shows too, with focus still in place
     admin("DELETE", base, f"/api/appointments/{second['id']}", token=other)
     wait_for(page, lambda: "cancelled" in page.locator(f"tr[data-appointment='{second['id']}']").inner_text())
