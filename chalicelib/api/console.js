@@ -337,9 +337,11 @@
   }
   let weekOffset = 0;
 
+  let weekRun = 0;
   async function refreshWeek() {
     const doctor = state.doctorById.get($("week-doctor").value);
     if (!doctor || !sessionStorage.getItem("token")) return;
+    const run = ++weekRun; // only the latest load draws: an older answer arriving late never overwrites it
     const first = weekStart();
     const days = [...Array(7).keys()].map((i) => addDays(first, i));
     try {
@@ -347,6 +349,7 @@
         listAll(`/api/appointments/doctor/${encodeURIComponent(doctor.id)}`, {from: first, to: days[6]}),
         ...days.map((d) => api("GET", `/api/appointments/availability/${encodeURIComponent(doctor.id)}/${d}`)),
       ]);
+      if (run !== weekRun) return;
       for (const a of listed) state.patients.set(a.patientId, a.patientName);
       updatePatientList();
       const active = listed.filter((a) => ACTIVE.has(a.status));
@@ -458,15 +461,20 @@
   };
 
   let pending = null;
+  const changedDays = [];
   function changed(message) {
     updatePicker(message);
-    // several messages in a burst (a booking touches one doctor-day, a move two) load once
+    // a burst of messages (a booking touches one doctor-day, a move two) loads each view once
+    changedDays.push(message);
     clearTimeout(pending);
     pending = setTimeout(() => {
-      if (message.date === $("day").value && shownDoctors().some((d) => d.id === message.doctorId)) refreshDay();
+      const burst = changedDays.splice(0);
       const grid = document.querySelector(".week-grid");
-      if (grid && grid.dataset.doctor === message.doctorId && message.date >= grid.dataset.first &&
-          message.date <= addDays(grid.dataset.first, 6)) refreshWeek();
+      const inDay = (m) => m.date === $("day").value && shownDoctors().some((d) => d.id === m.doctorId);
+      const inWeek = (m) => grid && grid.dataset.doctor === m.doctorId && m.date >= grid.dataset.first &&
+        m.date <= addDays(grid.dataset.first, 6);
+      if (burst.some(inDay)) refreshDay();
+      if (burst.some(inWeek)) refreshWeek();
     }, 200);
   }
 

@@ -314,7 +314,9 @@ def test_availability_is_edited_with_a_validated_form_and_the_slots_follow(dev_s
     # WHEN that Wednesday becomes a holiday (the date picker) THEN none of its slots is bookable
     page.locator("#holiday-date").fill(day)
     page.get_by_role("button", name="Add holiday").click()
+    page.get_by_text(f"Holiday {day} added (not saved yet).").wait_for()
     page.get_by_role("button", name="Save availability").click()
+    page.get_by_text("Saved. New bookings follow these hours.").wait_for()
     page.locator("#holidays").get_by_text(day).wait_for()
     assert not any(slots(base, doctor["id"], day).values())
 
