@@ -471,7 +471,7 @@ def test_the_skip_link_shows_when_focused_and_keyboard_reaches_everything(dev_se
     assert json.loads(json.dumps(page.evaluate("document.querySelector('#schedule').hidden"))) is False
 
 
-def test_a_visit_is_cancelled_with_the_keyboard_alone(dev_server, browser):
+def test_a_visit_is_cancelled_and_booked_with_the_keyboard_alone(dev_server, browser):
     base = dev_server.base
     doctor = new_doctor(base, "Keys")
     day = next_wednesday()
@@ -502,6 +502,25 @@ def test_a_visit_is_cancelled_with_the_keyboard_alone(dev_server, browser):
         == visit["id"]
     )
     assert admin("GET", base, f"/api/appointments/{visit['id']}").json()["status"] == "cancelled"
+
+    # GIVEN focus on "Book with" WHEN a booking is typed and Enter pressed THEN it is booked, without a mouse
+    kim = visit["patientId"]
+    page.get_by_role("button", name=f"Book with {doctor['name']}").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "book-patient"
+    page.keyboard.type(kim)
+    page.keyboard.press("Tab")
+    page.keyboard.type("Kim Keys")
+    seen = []
+    while page.evaluate("document.activeElement.id") != "book-reason" and len(seen) < 12:
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("document.activeElement.id"))
+    assert {"book-doctor", "book-date", "book-slot", "book-type"} <= set(seen)
+    page.keyboard.type("follow-up")
+    page.keyboard.press("Enter")
+    page.get_by_text("Booked: Kim Keys").wait_for()
+    booked = admin("GET", base, f"/api/appointments/doctor/{doctor['id']}").json()["appointments"]
+    assert [a["status"] for a in booked if a["reason"] == "follow-up"] == ["scheduled"]
 
 
 def test_completed_and_no_show_appear_once_a_visit_has_started_and_the_server_has_the_last_word(dev_server, browser):
