@@ -8,19 +8,13 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from infra.local.tokens import demo_tokens
+from tests.e2e.days import free_slots
 
 
 def first_free_slot(base: str, headers: dict[str, str], doctor_id: str) -> tuple[str, str]:
-    """The first free slot from tomorrow on (skipping days off and holidays)."""
-    today = datetime.now(UTC).date()
-    for ahead in range(1, 15):
-        day = (today + timedelta(days=ahead)).isoformat()
-        slots = requests.get(
-            f"{base}/api/appointments/availability/{doctor_id}/{day}?onlyAvailable=true", headers=headers, timeout=10
-        ).json()["slots"]
-        if slots:
-            return day, slots[0]["time"]
-    raise AssertionError("no free slot in two weeks")
+    """The first free slot at least three days ahead, so that its 24h reminder is always planned."""
+    day, times = free_slots(base, headers["Authorization"], doctor_id)
+    return day, times[0]
 
 
 def test_a_due_reminder_is_delivered_to_the_outbox(dev_server):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -14,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from infra.local.tokens import demo_tokens
+from tests.e2e.days import free_slots
 
 TOKENS = demo_tokens()
 
@@ -23,17 +23,8 @@ def headers(role: str) -> dict[str, str]:
 
 
 def free_slot(base: str) -> tuple[str, str]:
-    today = datetime.now(UTC).date()
-    for ahead in range(2, 16):
-        day = (today + timedelta(days=ahead)).isoformat()
-        slots = requests.get(
-            f"{base}/api/appointments/availability/dr-bo-lee/{day}?onlyAvailable=true",
-            headers=headers("patient"),
-            timeout=10,
-        ).json()["slots"]
-        if slots:
-            return day, slots[0]["time"]
-    raise AssertionError("no free slot")
+    day, times = free_slots(base, TOKENS["patient"], "dr-bo-lee")
+    return day, times[0]
 
 
 def follow(stack: ExitStack, dev_server, role: str, day: str):
