@@ -681,7 +681,7 @@
 
   // ---------------------------------------------------------------- reminders
   function reasonOf(r) {
-    if (r.status !== "failed") return {text: `due ${atLocal(r.scheduledTime)}`, unknown: false};
+    if (r.status !== "failed") return {text: "Pending.", unknown: false};
     const unknown = /outcome unknown/i.test(r.lastError || "");
     return unknown ?
       {text: "Outcome unknown: the provider may have delivered it. Retrying may send it twice.", unknown} :
@@ -723,7 +723,8 @@
       const act = r.status === "failed" ? "retry" : "cancel";
       return `<li data-reminder="${esc(r.id)}" class="${reason.unknown ? "warning" : ""}">
         <label><input type="checkbox" data-select="${esc(r.id)}" data-key="${esc(r.id)}:select"${
-          state.selected.has(r.id) ? " checked" : ""}> <span>${esc(r.type)} reminder (${esc(r.timing || "")}) for ${
+          state.selected.has(r.id) ? " checked" : ""}> <span>${esc(r.type)} reminder${
+          /^\d+[hm]$/.test(r.timing || "") ? ` (${esc(r.timing)} before)` : ""}, due ${esc(atLocal(r.scheduledTime))}, for ${
           esc(what)}</span></label>
         <span class="${reason.unknown ? "error" : ""}">${esc(reason.text)}</span>
         <button type="button" class="secondary" data-reminder-action="${act}" data-id="${esc(r.id)}"

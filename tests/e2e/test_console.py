@@ -427,6 +427,10 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
     day = next_wednesday()
     book(base, patient("Pat Look")[1], doctor["id"], day, "09:00")
     book(base, patient("Sam Look")[1], doctor["id"], day, "10:30")
+    bouncing = patient("Bo Look", "nobody@clinic.invalid")[1]
+    bounced = book(base, bouncing, doctor["id"], day, "11:00", reminderPreferences={"email": True, "timing": "24h"})
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    admin("PUT", base, f"/api/reminders/{bounced['id']}_email-24h", {"scheduledTime": soon}, token=bouncing)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page = open_console(browser, base, width=width, scheme=scheme)
@@ -436,6 +440,7 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
         page.get_by_text("Patient", exact=True).first.wait_for(state="attached")
         page.locator(".week-day").first.wait_for()
         page.locator("#analytics-body figure").first.wait_for()
+        page.locator(f"li[data-reminder='{bounced['id']}_email-24h']").wait_for(timeout=30000)
         # no horizontal scrolling: the page is no wider than the screen
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert axe_violations(page) == [], (width, scheme)
