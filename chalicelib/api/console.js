@@ -728,7 +728,7 @@
           esc(what)}</span></label>
         <span class="${reason.unknown ? "error" : ""}">${esc(reason.text)}</span>
         <button type="button" class="secondary" data-reminder-action="${act}" data-id="${esc(r.id)}"
-          data-key="${esc(r.id)}:${act}" aria-label="${act === "retry" ? "Retry" : "Cancel"}: ${esc(r.type)} reminder for ${
+          data-key="${esc(r.id)}:${act}" aria-label="${act === "retry" ? "Retry" : "Cancel reminder"}: ${esc(r.type)} reminder for ${
           esc(what)}">${act === "retry" ? "Retry" : "Cancel reminder"}</button></li>`;
     }).join("")}</ul>` : `<p>No ${esc($("reminder-status").value)} reminders${channel ? ` by ${esc(channel)}` : ""}.</p>`;
     if (list.dataset.html !== html) {

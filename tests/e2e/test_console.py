@@ -361,7 +361,18 @@ def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser
     page.get_by_role("button", name="Retry selected").click()
     page.get_by_text("1 queued to send again in a minute.").wait_for()
     status = admin("GET", base, f"/api/reminders/appointment/{bounced['id']}", token=bouncing).json()["reminders"]
-    assert status[0]["status"] in ("pending", "sending", "failed")  # retried (and it may fail once more)
+    assert status[0]["status"] == "pending"  # retried: due again in a minute
+
+    # WHEN the pending one is cancelled (after a question) THEN it will not be sent
+    page.locator("#reminder-status").select_option("pending")
+    page.get_by_role("button", name="Filter").click()
+    failed.get_by_role("button", name="Cancel reminder").click()
+    page.get_by_text("They will not be sent. This cannot be undone.").wait_for()
+    page.get_by_role("button", name="Cancel reminders").click()
+    page.get_by_text("1 cancelled.").wait_for()
+    status = admin("GET", base, f"/api/reminders/appointment/{bounced['id']}", token=bouncing).json()["reminders"]
+    assert status[0]["status"] == "cancelled"
+    page.locator("#reminder-status").select_option("failed")
 
     # GIVEN a reminder whose outcome is unknown WHEN retried THEN staff are warned first, and may keep it
     unknown = {**status[0], "status": "failed", "lastError": "delivery outcome unknown (dispatcher stopped)"}
