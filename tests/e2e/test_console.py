@@ -454,6 +454,8 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
         page.locator(f"li[data-reminder='{bounced['id']}_email-24h']").wait_for(timeout=30000)
         # no horizontal scrolling: the page is no wider than the screen
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        wider = "[...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1)"
+        assert page.evaluate(f"{wider}.map((s) => s.id)") == []  # nor does anything inside a section overflow it
         assert axe_violations(page) == [], (width, scheme)
         for view in VIEWS:
             page.locator(f"#{view}").screenshot(path=str(ARTIFACTS / f"console-{view}-{width}-{scheme}.png"))
