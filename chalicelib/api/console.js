@@ -162,8 +162,10 @@
       if (sessionStorage.getItem("token")) signOut(error.message);
       return;
     }
+    const hadFocus = $("signin").contains(document.activeElement);
     showSignedIn(true);
     say($("signin-status"), "");
+    if (hadFocus) $("schedule-title").focus(); // the form it was in is gone: keyboard users land on the day
     if (!state.dayTouched) $("day").value = clinicToday();
     await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics()]);
     live.connect();
@@ -426,6 +428,7 @@
     async connect() {
       this.wantOpen = true;
       clearTimeout(this.timer);
+      if (this.socket) { const old = this.socket; this.socket = null; old.close(); }
       let ticket;
       try { ticket = await api("POST", "/api/realtime/ticket"); } catch (error) { this.later(); return; }
       if (!ticket.url) { say($("live-status"), "Live updates are not available here; the day refreshes every minute."); return; }

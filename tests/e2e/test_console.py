@@ -8,7 +8,6 @@ exists and nothing depends on the time of day. Each test makes its own doctor, s
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import uuid
@@ -486,7 +485,8 @@ def test_the_skip_link_shows_when_focused_and_keyboard_reaches_everything(dev_se
     page.keyboard.type(TOKENS["admin"])
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Sign out").wait_for()
-    assert json.loads(json.dumps(page.evaluate("document.querySelector('#schedule').hidden"))) is False
+    assert page.evaluate("document.querySelector('#schedule').hidden") is False
+    assert page.evaluate("document.activeElement.id") == "schedule-title"  # not lost with the sign-in form
 
 
 def test_a_visit_is_cancelled_and_booked_with_the_keyboard_alone(dev_server, browser):
