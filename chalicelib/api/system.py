@@ -46,6 +46,41 @@ def _console_page() -> str:
     return (Path(__file__).parent / "console_page.html").read_text()
 
 
+CONSOLE_ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+"""The console's script and styles are files of their own, so a Content-Security-Policy needs no 'unsafe-inline'."""
+
+
+@endpoint(
+    system_api, "/console.js", "GET", "The clinic console's script (no data in it)", public=True, tags=("system",)
+)
+def console_script(call: Call) -> Response:
+    return _asset("console.js")
+
+
+@endpoint(
+    system_api, "/console.css", "GET", "The clinic console's styles (no data in it)", public=True, tags=("system",)
+)
+def console_styles(call: Call) -> Response:
+    return _asset("console.css")
+
+
+def _asset(name: str) -> Response:
+    return Response(
+        body=_asset_text(name),
+        status_code=200,
+        headers={
+            "Content-Type": CONSOLE_ASSETS[name],
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@lru_cache(maxsize=len(CONSOLE_ASSETS))
+def _asset_text(name: str) -> str:
+    return (Path(__file__).parent / name).read_text()
+
+
 @endpoint(system_api, "/openapi.json", "GET", "This API's OpenAPI 3.1 document", public=True, tags=("system",))
 def openapi(call: Call) -> dict[str, Any]:
     from chalicelib.api.openapi import document
