@@ -25,6 +25,7 @@ FUNCTIONS = (
     "WebsocketConnect",
     "WebsocketMessage",
     "WebsocketDisconnect",
+    "PatientSignup",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {
@@ -168,16 +169,53 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
     assert prod or packaged["stage"] == "dev"
 
 
-def test_the_authorizer_is_the_stacks_user_pool_with_the_three_groups(packaged):
+def test_the_authorizer_takes_both_pools_and_only_the_staff_pool_holds_staff_roles(packaged):
     api = packaged["template"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     authorizer = api["securityDefinitions"]["ClinicUserPool"]["x-amazon-apigateway-authorizer"]
-    assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
-    groups = {g["Properties"]["GroupName"] for g in resources(packaged, "AWS::Cognito::UserPoolGroup").values()}
-    assert groups == {"patients", "doctors", "admins"}
-    schema = packaged["template"]["Resources"]["UserPool"]["Properties"]["Schema"]
-    assert any(a["Name"] == "doctor_id" for a in schema)
-    client = packaged["template"]["Resources"]["UserPoolClient"]["Properties"]
-    assert "custom:doctor_id" not in client["WriteAttributes"]
+    assert authorizer["providerARNs"] == [
+        {"Fn::GetAtt": ["UserPool", "Arn"]},
+        {"Fn::GetAtt": ["StaffUserPool", "Arn"]},
+    ]
+    groups = {
+        g["Properties"]["GroupName"]: g["Properties"]["UserPoolId"]["Ref"]
+        for g in resources(packaged, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"patients": "UserPool", "doctors": "StaffUserPool", "admins": "StaffUserPool"}
+    template = packaged["template"]["Resources"]
+    staff = template["StaffUserPool"]["Properties"]
+    assert any(a["Name"] == "doctor_id" for a in staff["Schema"])
+    assert not any(a["Name"] == "doctor_id" for a in template["UserPool"]["Properties"]["Schema"])
+    assert "custom:doctor_id" not in template["StaffUserPoolClient"]["Properties"]["WriteAttributes"]
+
+
+def test_patients_sign_up_and_join_patients_staff_are_admin_made_with_mfa_and_both_pools_are_guarded(packaged):
+    template = packaged["template"]["Resources"]
+    patients, staff = template["UserPool"]["Properties"], template["StaffUserPool"]["Properties"]
+    assert patients["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert patients["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["PatientSignup", "Arn"]}
+    assert set(patients["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]) == {
+        "email",
+        "phone_number",
+    }
+    assert set(patients["AutoVerifiedAttributes"]) == {"email", "phone_number"}
+    assert staff["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert staff["MfaConfiguration"] == "ON" and "LambdaConfig" not in staff
+    for pool in (patients, staff):
+        assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"} and pool["UserPoolTier"] == "PLUS"
+        assert pool["DeletionProtection"] == {"Fn::If": ["IsProd", "ACTIVE", "INACTIVE"]}
+    permission = next(
+        p["Properties"]
+        for p in resources(packaged, "AWS::Lambda::Permission").values()
+        if p["Properties"].get("Principal") == "cognito-idp.amazonaws.com"
+    )
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    joins = resources(packaged, "AWS::IAM::Policy")["PatientSignupJoinsPatients"]["Properties"]
+    assert joins["Roles"] == [{"Ref": "PatientSignupRole"}]
+    [statement] = joins["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "cognito-idp:AdminAddUserToGroup"
+    assert statement["Resource"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    alarms = [a["Properties"] for a in resources(packaged, "AWS::CloudWatch::Alarm").values()]
+    assert any(a["Dimensions"][0]["Value"] == {"Ref": "PatientSignup"} for a in alarms)
 
 
 def test_alarms_cover_5xx_errors_throttles_the_dlq_and_failed_reminders(packaged):
