@@ -261,6 +261,13 @@ def test_every_function_is_capped_keeps_its_environment_under_the_stacks_key_and
         group = props["LoggingConfig"]["LogGroup"]["Ref"]
         assert group in groups and group not in used, name
         used.add(group)
+    roles = resources(packaged, "AWS::IAM::Role")
+    for name, function in functions.items():  # Lambda decrypts the environment with the function's own role
+        role = roles[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        assert any(
+            "kms:Decrypt" in as_list(s["Action"]) and s["Resource"] == {"Fn::GetAtt": ["ClinicDataKey", "Arn"]}
+            for s in statements(role)
+        ), name
     total = sum(f["Properties"]["ReservedConcurrentExecutions"] for f in functions.values())
     assert total <= 900, "an account's default 1,000 must keep 100 unreserved"
 
