@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
+import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,8 +24,6 @@ from chalicelib.domain.errors import PushNotConfigured
 from chalicelib.domain.reminders import Channel, Reminder, render
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import Delivery, PermanentDeliveryError, TransientDeliveryError
-
-_JITTER = secrets.SystemRandom()  # backoff jitter; the OS source keeps scanners quiet at no cost
 
 TRANSIENT_CODES = frozenset(
     {
@@ -173,7 +171,7 @@ class AwsDeliverer:
             except BotoCoreError as exc:
                 reason = f"{type(exc).__name__}"
             if attempt + 1 < self._attempts:
-                self._sleep(self._base_delay * (2**attempt) * (0.5 + _JITTER.random()))
+                self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
         raise TransientDeliveryError(reason[:300])
 
 

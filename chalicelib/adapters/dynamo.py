@@ -9,7 +9,7 @@ timeout is retried with the same client request token, so a write that did land 
 
 from __future__ import annotations
 
-import secrets
+import random
 import time as time_module
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,8 +47,6 @@ from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import Availability, DayState, availability_from_dict, availability_to_dict, granules
 from chalicelib.domain.telehealth import Room
 from chalicelib.services.ports import PatientProfile
-
-_JITTER = secrets.SystemRandom()  # backoff jitter; the OS source keeps scanners quiet at no cost
 
 THROTTLING_CODES = frozenset(
     {
@@ -494,7 +492,7 @@ class DynamoAppointmentStore:
                 if not retryable:
                     raise
                 if attempt + 1 < self._attempts:
-                    self._sleep(self._base_delay * (2**attempt) * (0.5 + _JITTER.random()))
+                    self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
         raise ServiceBusy("The schedule is busy right now; nothing was changed, please retry.")
 
     def _send(self, tx: _Transaction, token: str) -> None:
