@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 STAGE ?= dev
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
@@ -17,7 +19,7 @@ help:
 	@echo "make test     the whole suite (unit, functional, integration on DynamoDB Local, end-to-end)"
 	@echo "make test-any-hour  the suite with the clock at 23:50 and 00:10 UTC (faketime)"
 	@echo "make docs     rewrite docs/api.md's route table from /openapi.json"
-	@echo "make lint     ruff and mypy"
+	@echo "make lint     ruff, mypy, bandit on the code and checkov on the packaged prod stack (offline)"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
 	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|prod), linted; no AWS access needed"
 	@echo "make deploy   package, upload and deploy to AWS (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
@@ -26,6 +28,12 @@ help:
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# The scanners live in their own venv: checkov pins many libraries that the app's venv also holds.
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -72,10 +80,16 @@ docs: install
 test-fast: install
 	$(PY) -m pytest tests/unit tests/functional -q
 
-lint: install
+# bandit and checkov must report nothing; waivers are written in place with their reason (README: Security).
+# checkov runs offline: bundled policies only, no platform key, no download.
+lint: install $(SCAN_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(SCAN_VENV)/bin/bandit --quiet --recursive chalicelib app.py
+	$(MAKE) --no-print-directory package STAGE=prod
+	$(SCAN_VENV)/bin/checkov --file dist/prod/sam.yaml --framework cloudformation --skip-download \
+		--compact --quiet
 
 bench: install
 	$(PY) -m bench.run
@@ -98,4 +112,4 @@ deploy: package
 		--parameter-overrides Stage=$(STAGE) $(PARAMETERS)
 
 clean:
-	rm -rf $(VENV) node_modules .data dist
+	rm -rf $(VENV) $(SCAN_VENV) node_modules .data dist

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Chalice, ConvertToMiddleware, Rate
 
+from chalicelib.api.accounts import on_confirmation
 from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
 from chalicelib.api.calendar import calendar_api
@@ -44,6 +45,12 @@ guard_unsupported_methods(app)  # 405 with Allow, deployed as locally
 def reminder_dispatcher(event: dict[str, Any], context: Any) -> dict[str, str]:
     """Invoked by a reminder's EventBridge Scheduler schedule with `{"reminderId": ...}`."""
     return dispatch_event(event)
+
+
+@app.lambda_function(name="patient_signup")
+def patient_signup(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The patients' user pool's post-confirmation trigger: a confirmed sign-up joins `patients`."""
+    return on_confirmation(event)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="reminder_sweep")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.calendar import CalendarService
@@ -126,6 +127,13 @@ def video_platforms(settings: Settings) -> dict[str, Any]:
         "teams": Lazy(lambda: TeamsPlatform(settings, SecretsManagerJson(settings.teams_secret_id, settings.region))),
         "custom": Lazy(lambda: ChimePlatform(settings)),
     }
+
+
+def accounts(settings: Settings | None = None) -> AccountService:
+    """The sign-up trigger's service on its own: it touches no table, so it does not build the whole container."""
+    from chalicelib.adapters.accounts import CognitoGroups
+
+    return AccountService(CognitoGroups((settings or Settings.from_env()).region))
 
 
 def current() -> Container:

@@ -171,7 +171,7 @@ class AwsDeliverer:
             except BotoCoreError as exc:
                 reason = f"{type(exc).__name__}"
             if attempt + 1 < self._attempts:
-                self._sleep(self._base_delay * (2**attempt) * (0.5 + random.random()))
+                self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
         raise TransientDeliveryError(reason[:300])
 
 

@@ -492,7 +492,7 @@ class DynamoAppointmentStore:
                 if not retryable:
                     raise
                 if attempt + 1 < self._attempts:
-                    self._sleep(self._base_delay * (2**attempt) * (0.5 + random.random()))
+                    self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
         raise ServiceBusy("The schedule is busy right now; nothing was changed, please retry.")
 
     def _send(self, tx: _Transaction, token: str) -> None:

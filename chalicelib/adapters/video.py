@@ -59,6 +59,7 @@ class _Http:
         self._timeout = timeout
 
     def call(self, method: str, url: str, headers: dict[str, str], body: Any = None, form: bool = False) -> Any:
+        _require_web_url(url)  # so urlopen below (bandit B310, waived there) opens web URLs only
         data = None
         if body is not None:
             data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
@@ -67,7 +68,7 @@ class _Http:
         for attempt in range(self._attempts):
             request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
             try:
-                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310  # nosec B310
                     raw = response.read()
                     return json.loads(raw) if raw else {}
             except urllib.error.HTTPError as exc:
@@ -82,6 +83,19 @@ class _Http:
             if attempt + 1 < self._attempts:
                 self._sleep(0.2 * 2**attempt)
         raise TransientPlatformError(last)
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _require_web_url(url: str) -> None:
+    """Platform URLs come from configuration: refuse `file:` and other schemes urllib would also open."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:  # local fakes of the platforms
+        return
+    raise PlatformError(f"refusing to call a platform at a non-https URL ({parts.scheme or 'no'} scheme)")
 
 
 class _Unauthorized(PlatformError):

@@ -5,6 +5,7 @@ our key, and the alarms in place."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import subprocess
@@ -24,6 +25,7 @@ FUNCTIONS = (
     "WebsocketConnect",
     "WebsocketMessage",
     "WebsocketDisconnect",
+    "PatientSignup",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {
@@ -159,8 +161,7 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
             "KMSMasterKeyId": {"Ref": "ClinicDataKey"},
         }, name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
-        if name not in ("IdempotencyTable", "RealtimeTable"):
-            assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
         assert ("TimeToLiveSpecification" in props) == (name in ("IdempotencyTable", "RealtimeTable")), name
     assert "RoomsTable" in resources(packaged, "AWS::DynamoDB::Table")
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]
@@ -168,16 +169,53 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
     assert prod or packaged["stage"] == "dev"
 
 
-def test_the_authorizer_is_the_stacks_user_pool_with_the_three_groups(packaged):
+def test_the_authorizer_takes_both_pools_and_only_the_staff_pool_holds_staff_roles(packaged):
     api = packaged["template"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     authorizer = api["securityDefinitions"]["ClinicUserPool"]["x-amazon-apigateway-authorizer"]
-    assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
-    groups = {g["Properties"]["GroupName"] for g in resources(packaged, "AWS::Cognito::UserPoolGroup").values()}
-    assert groups == {"patients", "doctors", "admins"}
-    schema = packaged["template"]["Resources"]["UserPool"]["Properties"]["Schema"]
-    assert any(a["Name"] == "doctor_id" for a in schema)
-    client = packaged["template"]["Resources"]["UserPoolClient"]["Properties"]
-    assert "custom:doctor_id" not in client["WriteAttributes"]
+    assert authorizer["providerARNs"] == [
+        {"Fn::GetAtt": ["UserPool", "Arn"]},
+        {"Fn::GetAtt": ["StaffUserPool", "Arn"]},
+    ]
+    groups = {
+        g["Properties"]["GroupName"]: g["Properties"]["UserPoolId"]["Ref"]
+        for g in resources(packaged, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"patients": "UserPool", "doctors": "StaffUserPool", "admins": "StaffUserPool"}
+    template = packaged["template"]["Resources"]
+    staff = template["StaffUserPool"]["Properties"]
+    assert any(a["Name"] == "doctor_id" for a in staff["Schema"])
+    assert not any(a["Name"] == "doctor_id" for a in template["UserPool"]["Properties"]["Schema"])
+    assert "custom:doctor_id" not in template["StaffUserPoolClient"]["Properties"]["WriteAttributes"]
+
+
+def test_patients_sign_up_and_join_patients_staff_are_admin_made_with_mfa_and_both_pools_are_guarded(packaged):
+    template = packaged["template"]["Resources"]
+    patients, staff = template["UserPool"]["Properties"], template["StaffUserPool"]["Properties"]
+    assert patients["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert patients["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["PatientSignup", "Arn"]}
+    assert set(patients["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]) == {
+        "email",
+        "phone_number",
+    }
+    assert set(patients["AutoVerifiedAttributes"]) == {"email", "phone_number"}
+    assert staff["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert staff["MfaConfiguration"] == "ON" and "LambdaConfig" not in staff
+    for pool in (patients, staff):
+        assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"} and pool["UserPoolTier"] == "PLUS"
+        assert pool["DeletionProtection"] == {"Fn::If": ["IsProd", "ACTIVE", "INACTIVE"]}
+    permission = next(
+        p["Properties"]
+        for p in resources(packaged, "AWS::Lambda::Permission").values()
+        if p["Properties"].get("Principal") == "cognito-idp.amazonaws.com"
+    )
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    joins = resources(packaged, "AWS::IAM::Policy")["PatientSignupJoinsPatients"]["Properties"]
+    assert joins["Roles"] == [{"Ref": "PatientSignupRole"}]
+    [statement] = joins["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "cognito-idp:AdminAddUserToGroup"
+    assert statement["Resource"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    alarms = [a["Properties"] for a in resources(packaged, "AWS::CloudWatch::Alarm").values()]
+    assert any(a["Dimensions"][0]["Value"] == {"Ref": "PatientSignup"} for a in alarms)
 
 
 def test_alarms_cover_5xx_errors_throttles_the_dlq_and_failed_reminders(packaged):
@@ -201,3 +239,219 @@ def test_the_publisher_reads_the_appointments_stream_and_pushes_to_the_websocket
     table = packaged["template"]["Resources"]["AppointmentsTable"]["Properties"]
     assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert "WebsocketAPI" in str(publisher["Environment"]["Variables"]["WEBSOCKET_ENDPOINT"])
+
+
+# --- issue 17 and the infrastructure of issues 10, 11 and 12 ----------------------------------------------
+ASYNC_FAILURE_QUEUES = {"ReminderDispatcher": "DispatcherFailureQueue", "ReminderSweep": "SweepFailureQueue"}
+BODY_FIELDS = ("requestOverride", "responseOverride", "body", "authorization", "Authorization", "querystring")
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_function_is_capped_keeps_its_environment_under_the_stacks_key_and_logs_to_its_own_group(packaged):
+    functions = resources(packaged, "AWS::Serverless::Function")
+    groups = resources(packaged, "AWS::Logs::LogGroup")
+    used = set()
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert 1 <= props["ReservedConcurrentExecutions"] <= 50, name
+        assert props["KmsKeyArn"] == {"Fn::GetAtt": ["ClinicDataKey", "Arn"]}, name
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group in groups and group not in used, name
+        used.add(group)
+    roles = resources(packaged, "AWS::IAM::Role")
+    for name, function in functions.items():  # Lambda decrypts the environment with the function's own role
+        role = roles[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        assert any(
+            "kms:Decrypt" in as_list(s["Action"]) and s["Resource"] == {"Fn::GetAtt": ["ClinicDataKey", "Arn"]}
+            for s in statements(role)
+        ), name
+    total = sum(f["Properties"]["ReservedConcurrentExecutions"] for f in functions.values())
+    assert total <= 900, "an account's default 1,000 must keep 100 unreserved"
+
+
+def test_log_groups_are_kept_a_year_under_the_stacks_key_and_each_role_writes_only_its_own(packaged):
+    stage = packaged["stage"]
+    for name, group in resources(packaged, "AWS::Logs::LogGroup").items():
+        props = group["Properties"]
+        assert props["RetentionInDays"] >= 365, name
+        assert props["KmsKeyId"] == {"Fn::GetAtt": ["ClinicDataKey", "Arn"]}, name
+        assert props["LogGroupName"]["Fn::Sub"].startswith(("/aws/lambda/clinic-${Stage}-", "/aws/apigateway/clinic-"))
+    functions = resources(packaged, "AWS::Serverless::Function")
+    roles = resources(packaged, "AWS::IAM::Role")
+    for name, function in functions.items():
+        role = roles[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        log_statements = [s for s in statements(role) if any(a.startswith("logs:") for a in as_list(s["Action"]))]
+        assert [s["Resource"] for s in log_statements] == [
+            {"Fn::GetAtt": [function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+        ], name
+        assert all("logs:CreateLogGroup" not in as_list(s["Action"]) for s in log_statements), name
+    key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    logs = next(s for s in key if s["Principal"].get("Service") == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
+    arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert all("${Stage}" in a["Fn::Sub"] for a in arns) and stage in ("dev", "prod")
+
+
+def test_the_key_grants_aws_services_only_for_this_account(packaged):
+    key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    for statement in key:
+        if "Service" in statement["Principal"]:
+            conditions = statement["Condition"]
+            assert conditions.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"} or (
+                "kms:EncryptionContext:aws:logs:arn" in conditions.get("ArnLike", {})
+            ), statement["Sid"]
+
+
+def test_access_logs_carry_no_bodies_or_tokens_and_the_rest_stage_is_traced(packaged):
+    rest = packaged["template"]["Resources"]["RestAPI"]["Properties"]
+    ws = packaged["template"]["Resources"]["WebsocketAPIStage"]["Properties"]
+    assert rest["TracingEnabled"] is True
+    assert rest["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["RestAccessLogGroup", "Arn"]}
+    assert ws["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["WebsocketAccessLogGroup", "Arn"]}
+    for log_format in (rest["AccessLogSetting"]["Format"], ws["AccessLogSettings"]["Format"]):
+        fields = json.loads(str(log_format))
+        assert "requestId" in fields and "status" in fields
+        assert not any(word in value for value in fields.values() for word in BODY_FIELDS), fields
+        assert "$context.error.message" not in str(log_format)  # the gateway's message may echo a token
+    assert all(m["DataTraceEnabled"] is False for m in rest["MethodSettings"])
+    assert ws["DefaultRouteSettings"]["DataTraceEnabled"] is False
+    assert all(m.get("CachingEnabled") is False for m in rest["MethodSettings"])
+
+
+def test_rest_and_websocket_stages_are_throttled(packaged):
+    rest = packaged["template"]["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    everything = next(m for m in rest if m["ResourcePath"] == "/*" and m["HttpMethod"] == "*")
+    assert 0 < everything["ThrottlingRateLimit"] <= everything["ThrottlingBurstLimit"]
+    ws = packaged["template"]["Resources"]["WebsocketAPIStage"]["Properties"]["DefaultRouteSettings"]
+    assert 0 < ws["ThrottlingRateLimit"] <= ws["ThrottlingBurstLimit"]
+
+
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND"),
+    "INCOMPLETE_SIGNATURE": ("404", "NOT_FOUND"),
+    "UNAUTHORIZED": ("401", "UNAUTHENTICATED"),
+    "ACCESS_DENIED": ("403", "FORBIDDEN"),
+    "WAF_FILTERED": ("403", "FORBIDDEN"),
+    "THROTTLED": ("429", "RATE_LIMITED"),
+    "DEFAULT_4XX": (None, "BAD_REQUEST"),
+    "DEFAULT_5XX": ("503", "SERVICE_UNAVAILABLE"),
+}
+
+
+def test_the_gateways_own_answers_use_the_contracts_error_shape_and_never_echo_a_token(packaged):
+    responses = packaged["template"]["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    assert set(GATEWAY_RESPONSES) <= set(responses)
+    for kind, (status, code) in GATEWAY_RESPONSES.items():
+        response = responses[kind]
+        assert response.get("StatusCode") == status, kind
+        body = json.loads(str(response["ResponseTemplates"]["application/json"]))
+        assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"], kind
+        assert "$" not in str(response["ResponseTemplates"]), kind  # fixed words: nothing from the request
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["X-Content-Type-Options"] == "'nosniff'" and headers["Cache-Control"] == "'no-store'"
+        assert ("Retry-After" in headers) == (code in ("RATE_LIMITED", "SERVICE_UNAVAILABLE")), kind
+
+
+def test_sam_puts_the_gateway_responses_on_the_deployed_api(packaged):
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    template = copy.deepcopy(packaged["template"])
+    for function in FUNCTIONS:
+        template["Resources"][function]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
+    translated = transform(template, {"Stage": packaged["stage"]}, NoManagedPolicies())
+    api = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi")
+    deployed = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    assert deployed["THROTTLED"]["statusCode"] == "429"
+    assert deployed["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    stage = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage")
+    assert stage["Properties"]["TracingEnabled"] is True and "AccessLogSetting" in stage["Properties"]
+    configs = [r for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert len(configs) == len(ASYNC_FAILURE_QUEUES)
+    mapping = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_a_web_acl_guards_the_rest_stage_with_rate_limits_per_address_and_per_user_and_managed_rules(packaged):
+    acl = resources(packaged, "AWS::WAFv2::WebACL")["ApiWebAcl"]["Properties"]
+    assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    per_ip = rules["PerClientAddress"]["Statement"]["RateBasedStatement"]
+    assert per_ip["AggregateKeyType"] == "IP"
+    per_user = rules["PerSignedInUser"]["Statement"]["RateBasedStatement"]
+    assert per_user["AggregateKeyType"] == "CUSTOM_KEYS"
+    assert per_user["CustomKeys"][0]["Header"]["Name"].lower() == "authorization"
+    for name in ("PerClientAddress", "PerSignedInUser"):
+        block = rules[name]["Action"]["Block"]["CustomResponse"]
+        assert block["ResponseCode"] == 429 and block["ResponseHeaders"][0]["Name"] == "Retry-After"
+        body = json.loads(str(acl["CustomResponseBodies"][block["CustomResponseBodyKey"]]["Content"]))
+        assert body["error"]["code"] == "RATE_LIMITED"
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in acl["Rules"]
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert managed == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    assert all(
+        r["OverrideAction"] == {"None": {}} for r in acl["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]
+    )
+    assert acl["VisibilityConfig"]["SampledRequestsEnabled"] is False  # samples would keep tokens
+    association = next(iter(resources(packaged, "AWS::WAFv2::WebACLAssociation").values()))
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    assert "/restapis/${RestAPI}/stages/api" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+
+
+def test_failed_async_and_stream_invocations_wait_in_queues_that_page(packaged):
+    template = packaged["template"]["Resources"]
+    alarms = resources(packaged, "AWS::CloudWatch::Alarm").values()
+    watched_queues = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in alarms
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    for function, queue in ASYNC_FAILURE_QUEUES.items():
+        config = template[function]["Properties"]["EventInvokeConfig"]
+        assert config["DestinationConfig"]["OnFailure"] == {
+            "Type": "SQS",
+            "Destination": {"Fn::GetAtt": [queue, "Arn"]},
+        }
+        assert config["MaximumRetryAttempts"] <= 2
+    source = template["SlotPublisher"]["Properties"]["Events"]["SlotPublisherDynamodbEventSource"]["Properties"]
+    assert source["BisectBatchOnFunctionError"] is True
+    assert 0 < source["MaximumRetryAttempts"] <= 5 and 0 < source["MaximumRecordAgeInSeconds"] <= 3600
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["PublisherFailureQueue", "Arn"]}
+    queues = {*ASYNC_FAILURE_QUEUES.values(), "PublisherFailureQueue"}
+    assert queues | {"ReminderDeadLetterQueue"} <= watched_queues
+    for queue in queues:
+        assert template[queue]["Properties"]["KmsMasterKeyId"] == {"Ref": "ClinicDataKey"}
+    roles = resources(packaged, "AWS::IAM::Role")
+    for function, queue in {**ASYNC_FAILURE_QUEUES, "SlotPublisher": "PublisherFailureQueue"}.items():
+        role = roles[template[function]["Properties"]["Role"]["Fn::GetAtt"][0]]
+        sends = [s for s in statements(role) if "sqs:SendMessage" in as_list(s["Action"])]
+        assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue, "Arn"]}], function
+    ages = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "IteratorAge"]
+    assert [a["Dimensions"][0]["Value"] for a in ages] == [{"Ref": "SlotPublisher"}]
+    assert any(a["Properties"]["MetricName"] == "ReminderFailed" for a in alarms)
+
+
+def test_the_api_may_only_add_audit_entries_and_reminders_leave_only_through_the_stacks_identities(packaged):
+    roles = resources(packaged, "AWS::IAM::Role")
+    audit = {"Fn::GetAtt": ["AuditTable", "Arn"]}
+    for name, role in roles.items():
+        for statement in statements(role):
+            if statement["Effect"] == "Allow" and audit in as_list(statement["Resource"]):
+                assert name == "ApiHandlerRole"
+                assert not {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(as_list(statement["Action"]))
+    denied = [s for s in statements(roles["ApiHandlerRole"]) if s["Effect"] == "Deny"]
+    assert any(audit in as_list(s["Resource"]) and "dynamodb:DeleteItem" in s["Action"] for s in denied)
+    for role in ("ReminderDispatcherRole", "ReminderSweepRole"):
+        email = next(s for s in statements(roles[role]) if s.get("Sid") == "Email")
+        assert all("identity/*" not in str(r) for r in as_list(email["Resource"])), role
+        sms = next(s for s in statements(roles[role]) if s.get("Sid") == "SmsToPhoneNumbersHasNoResourceArn")
+        assert sms["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}

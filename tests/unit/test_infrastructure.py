@@ -81,3 +81,49 @@ def test_every_stage_names_the_secrets_the_template_creates(stage):
         if res.get("Type") == "AWS::SecretsManager::Secret"
     }
     assert {v for k, v in env.items() if k.endswith("_SECRET")} == secrets
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"### {title}\n")
+    rest = text[start + len(title) + 5 :]
+    return rest[: min(i for i in (rest.find("\n#"), len(rest)) if i >= 0)]
+
+
+def waiver_rows() -> list[list[str]]:
+    rows = [line.split("|")[1:-1] for line in readme_section("Scanner waivers").splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in row] for row in rows[2:]]
+
+
+def test_every_checkov_waiver_in_the_template_gives_its_reason_and_is_listed_in_the_readme():
+    # GIVEN the checkov skips written on template.yaml's resources
+    skips = [
+        (name, skip)
+        for name, resource in TEMPLATE["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips, "template.yaml has no checkov waivers: drop this test's README rows too"
+    rows = [row for row in waiver_rows() if row[0] == "checkov"]
+    for name, skip in skips:
+        # THEN each says why, and the README's table has a row for that check naming that resource
+        assert len(str(skip.get("comment", ""))) >= 40, (name, skip)
+        assert any(row[1].startswith(skip["id"] + " ") and name in row[2].split(", ") for row in rows), (name, skip)
+    # AND the table lists no waiver the template does not have
+    listed = {(check.split()[0], name) for _, check, where, _ in rows for name in where.split(", ")}
+    assert listed == {(skip["id"], name) for name, skip in skips}
+
+
+def test_every_bandit_waiver_in_the_code_names_its_check_and_is_listed_in_the_readme():
+    # GIVEN every `# nosec` in the scanned code
+    found = set()
+    for path in [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]:
+        for line in path.read_text().splitlines():
+            if "# nosec" in line:
+                checks = re.findall(r"# nosec ((?:B\d{3}[, ]*)+)", line)
+                # THEN each names the checks it waives (a bare nosec would hide every finding on the line)
+                assert checks, (path, line)
+                found |= {(check, str(path.relative_to(ROOT))) for check in re.findall(r"B\d{3}", checks[0])}
+    rows = {(row[1].split()[0], row[2]) for row in waiver_rows() if row[0] == "bandit"}
+    # AND the README lists exactly those, each with a reason
+    assert rows == found
+    assert all(row[3] for row in waiver_rows())
