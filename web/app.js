@@ -186,8 +186,11 @@ async function searchDoctors(event) {
   if (kind === 'telehealth') query.set('telehealth', 'true');
   const status = $('#doctors-status');
   status.textContent = 'Searching…';
+  state.search = (state.search || 0) + 1;
+  const mine = state.search;
   try {
     const { doctors } = await api.json('GET', `/api/doctors?${query}`, { retries: 1 });
+    if (mine !== state.search) return; // a later search has been asked for: its answer wins
     state.doctors = doctors;
     const list = $('#doctors');
     list.replaceChildren(...doctors.map(doctorCard));
@@ -202,7 +205,7 @@ async function searchDoctors(event) {
       }).catch(() => {});
     }
   } catch (err) {
-    status.textContent = plain(err);
+    if (mine === state.search) status.textContent = plain(err);
   }
 }
 
@@ -404,7 +407,7 @@ function appointmentCard(a) {
     actions.append(
       el('button', { type: 'button', text: 'Reschedule', 'aria-label': `Reschedule the visit on ${a.date} at ${a.time}`,
         onclick: () => reschedule(a, card) }),
-      el('button', { type: 'button', text: 'Cancel visit', 'aria-label': `Cancel the visit on ${a.date} at ${a.time}`,
+      el('button', { type: 'button', text: 'Cancel', 'aria-label': `Cancel the visit on ${a.date} at ${a.time}`,
         onclick: () => confirmCancel(a, card) }));
   } else if (active) {
     const minutes = state.config.changeWindowMinutes || 120;
@@ -506,9 +509,10 @@ async function loadReminderVisits() {
   try {
     const { appointments } = await api.json('GET',
       `/api/appointments/patient/${state.claims.sub}?from=${addDays(today, -1)}&to=${addDays(today, 91)}`, { retries: 1 });
-    const active = appointments.filter((a) => ACTIVE.has(a.status) && new Date(a.endsAt) > Date.now());
+    const active = appointments.filter((a) => new Date(a.endsAt) > Date.now());
     const wanted = select.dataset.wanted || select.value;
-    select.replaceChildren(...active.map((a) => el('option', { value: a.id, text: `${a.doctorName}, ${a.date} ${a.time}` })));
+    select.replaceChildren(...active.map((a) => el('option', { value: a.id,
+      text: `${a.doctorName}, ${a.date} ${a.time}${ACTIVE.has(a.status) ? '' : ` (${a.status})`}` })));
     if (!active.length) {
       $('#reminders').replaceChildren();
       $('#reminders-status').textContent = 'You have no upcoming visits.';

@@ -24,6 +24,7 @@ TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
 }
 
 ASSETS: dict[str, str] = {
@@ -33,6 +34,7 @@ ASSETS: dict[str, str] = {
     "/slots.js": "slots.js",
     "/telehealth.js": "telehealth.js",
     "/app.css": "app.css",
+    "/favicon.svg": "favicon.svg",
 }
 """Every file the page loads, by its URL: an explicit list, so no request can name any other file."""
 

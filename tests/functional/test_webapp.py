@@ -30,7 +30,7 @@ def test_assets_carry_their_content_type(client, url, kind):
 
 def test_every_file_the_page_loads_is_served_and_nothing_else():
     # GIVEN the files under web/ WHEN compared with the served list THEN each is served and each served one exists
-    on_disk = {p.name for p in WEB_DIR.iterdir() if p.suffix in (".html", ".js", ".css")}
+    on_disk = {p.name for p in WEB_DIR.iterdir() if p.suffix in (".html", ".js", ".css", ".svg")}
     assert set(ASSETS.values()) == on_disk
     # AND every module the scripts import, and every file the page links, is among them
     for source in WEB_DIR.glob("*.js"):
