@@ -425,7 +425,8 @@ function appointmentCard(a) {
         'aria-disabled': String(Date.now() < opens.getTime()),
         onclick: (e) => { if (e.currentTarget.getAttribute('aria-disabled') !== 'true') joinRoom(a); } }));
       card.append(el('p', { class: 'hint', id: `join-${a.id}`,
-        text: `You can join from ${clockTime(opens.toISOString(), patientZone())} (15 minutes before).` }));
+        text: `You can join from ${opens.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} `
+          + '(15 minutes before the visit).' }));
     }
   }
   card.append(actions, el('div', { class: 'card-extra' }));

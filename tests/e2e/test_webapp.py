@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -178,6 +179,54 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     page.get_by_role("tab", name="Reminders").click()
     page.get_by_label("Reminders for").select_option(booked["id"])
     wait_until(page, lambda: page.locator("#reminders [data-state='cancelled']").count() == 4)
+    assert page.errors == []
+
+
+def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
+    day = far_weekday(91)
+    made = api(
+        "POST",
+        "/api/appointments",
+        json={
+            "doctorId": "dr-bo-lee",
+            "date": day,
+            "time": "14:30",
+            "type": "in-person",
+            "reason": "rash",
+            "reminderPreferences": {"email": True, "timings": ["24h"]},
+        },
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    starts = datetime.fromisoformat(visit["startsAt"])
+    page = signed_in(browser)
+    page.get_by_role("tab", name="My appointments").click()
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    # GIVEN the visit's card WHEN the patient adds it to a calendar THEN an .ics of that visit downloads
+    with page.expect_download() as download:
+        card.get_by_role("button", name="Add to calendar").click()
+    ics = Path(download.value.path()).read_text(encoding="utf-8")
+    assert ics.startswith("BEGIN:VCALENDAR") and "Dr. Bo Lee" in ics
+    # WHEN they change the e-mail reminder from 24 h to 30 min before
+    card.get_by_role("button", name="Reminders").click()
+    (reminder,) = api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    item = page.locator(f"#reminders li[data-reminder='{reminder['id']}']")
+    item.get_by_label("Change to").select_option("30m")
+    item.get_by_role("button", name="Change").click()
+    wait_until(page, lambda: "30 minutes before" in item.locator("h3").inner_text())
+    (changed,) = api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    assert datetime.fromisoformat(changed["scheduledTime"]) == starts - timedelta(minutes=30)
+    # AND add an SMS 2 h before, THEN cancel the e-mail one
+    page.locator("#add-reminder").get_by_label("SMS", exact=True).check()
+    page.get_by_label("When").select_option("2h")
+    page.get_by_role("button", name="Add reminder").click()
+    wait_until(page, lambda: page.locator("#reminders li[data-reminder]").count() == 2)
+    item.get_by_role("button", name="Cancel reminder").click()
+    wait_until(page, lambda: item.get_attribute("data-state") == "cancelled")
+    final = {
+        r["type"]: r["status"] for r in api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    }
+    assert final == {"email": "cancelled", "sms": "pending"}
     assert page.errors == []
 
 
