@@ -433,6 +433,55 @@ def test_telehealth_check_without_permission_says_what_to_do(dev_server, playwri
         denying.close()
 
 
+def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_server, browser):
+    """The browser's clock is moved to 10 minutes before a far-future video visit so Join opens. The server's
+    clock cannot move, so the room's answers to the page are stood in for, following the real admit call."""
+    day = far_weekday(98)
+    made = api(
+        "POST",
+        "/api/appointments",
+        json={"doctorId": "dr-ada-smith", "date": day, "time": "16:00", "type": "telehealth", "reason": "review"},
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    admitted: dict[str, dict] = {}
+
+    def room_answer(route):
+        room_id = route.request.url.split("/room/")[1].split("?")[0]
+        body = {"roomId": room_id, "appointmentId": visit["id"], "platform": "custom", "platformReady": True}
+        if room_id in admitted:
+            body.update(status="admitted", join={"platform": "custom", "url": "https://video.clinic.example/r/1"})
+        else:
+            body.update(status="waiting")
+        route.fulfill(json=body)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.clock.install(time=datetime.fromisoformat(visit["startsAt"]) - timedelta(minutes=10))
+    page = context.new_page()
+    page.route("**/api/telehealth/room/*?token=*", room_answer)
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").select_option(label="Pat Example")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("tab", name="My appointments").click()
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    join = card.get_by_role("button", name="Join")
+    assert join.get_attribute("aria-disabled") == "false"
+    # WHEN the patient joins THEN the waiting room says the doctor will admit them
+    join.click()
+    page.get_by_text("The doctor will admit you").wait_for()
+    link = api("POST", f"/api/telehealth/generate-url/{visit['id']}").json()
+    # WHEN the doctor admits the patient
+    answer = api("POST", f"/api/telehealth/room/{link['roomId']}/admit", "doctor")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "admitted"
+    admitted[link["roomId"]] = answer.json()
+    # THEN the patient's page moves from waiting to joined
+    page.clock.run_for(2500)
+    page.get_by_text("The doctor has admitted you").wait_for(timeout=10000)
+    assert page.get_by_role("link", name="Open the video call").get_attribute("href").startswith("https://")
+    context.close()
+
+
 MODES = {
     "light": {"color_scheme": "light"},
     "dark": {"color_scheme": "dark"},
