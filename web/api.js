@@ -19,7 +19,7 @@ export function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function createApi(base, getToken) {
+export function createApi(base, getToken, onUnauthenticated = () => {}) {
   // `retries` is only for requests that are safe to repeat: reads, and writes that carry an Idempotency-Key.
   async function request(method, path, { body, headers = {}, retries = 0 } = {}) {
     const init = { method, headers: { ...headers }, cache: 'no-store' };
@@ -55,6 +55,7 @@ export function createApi(base, getToken) {
     const response = await request(method, path, options);
     if (response.status === 304) return { notModified: true };
     const data = await response.json().catch(() => null);
+    if (response.status === 401 && getToken() && !(options && options.keepSession)) onUnauthenticated();
     if (!response.ok) throw new ApiError(response.status, data);
     return data;
   }

@@ -7,7 +7,13 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const TOKEN_KEY = 'clinic.token';
 const state = { config: null, token: null, claims: null, doctors: [], doctor: null, slot: null, bookingKey: null,
   bookingBody: null, appointments: [], reminderTimer: null, roomTimer: null };
-const api = createApi(() => (state.config && state.config.apiBase) || '', () => state.token);
+const api = createApi(() => (state.config && state.config.apiBase) || '', () => state.token, () => {
+  // the token has expired or was revoked: sign in again rather than show errors
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  showSignIn();
+  $('#signin-message').textContent = 'Your session has ended. Please sign in again.';
+});
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -377,7 +383,7 @@ async function loadAppointments(event) {
   if (event) event.preventDefault();
   const today = localDate(patientZone());
   const past = $('#mine-when').value === 'past';
-  const query = new URLSearchParams(past ? { from: addDays(today, -92), to: addDays(today, -1) }
+  const query = new URLSearchParams(past ? { from: addDays(today, -92), to: today }
     : { from: addDays(today, -1), to: addDays(today, 91) });
   if ($('#mine-status').value) query.set('status', $('#mine-status').value);
   if ($('#mine-type').value) query.set('type', $('#mine-type').value);
@@ -668,7 +674,8 @@ function openRoom(roomId, token) {
   $('#room-h').focus();
   const poll = async () => {
     try {
-      const room = await api.json('GET', `/api/telehealth/room/${roomId}?token=${encodeURIComponent(token)}`);
+      const room = await api.json('GET', `/api/telehealth/room/${roomId}?token=${encodeURIComponent(token)}`,
+        { keepSession: true }); // a 401 here is about the room link, not the sign-in
       const status = $('#room-status');
       const join = $('#room-join');
       if (room.status === 'ended') {

@@ -169,7 +169,7 @@ export class SlotPicker {
       this.list.querySelectorAll('button[data-time]').forEach((b) => {
         b.setAttribute('aria-pressed', String(b.dataset.time === slot.time));
       });
-      this.onPick({ ...slot, date: this.day.date, doctorId: this.day.doctorId, timezone: this.day.timezone });
+      this.onPick({ ...slot, date: this.day.date, doctorId: this.day.doctorId, timezone: this.doctor.timezone });
     });
   }
 
@@ -206,7 +206,7 @@ export class SlotPicker {
     const only = this.root.querySelector('.only').checked;
     const shown = day.slots.filter((s) => !only || s.available || s.time === this.chosen);
     const existing = new Map([...this.list.querySelectorAll('button[data-time]')].map((b) => [b.dataset.time, b]));
-    const differ = zonesDiffer(day.timezone);
+    const differ = zonesDiffer(this.doctor.timezone); // WebSocket updates do not repeat the zone
     const focused = document.activeElement;
     const wanted = new Set(shown.map((s) => s.time));
     for (const [time, button] of existing) {

@@ -155,6 +155,8 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     # WHEN they reschedule to 11:00 with the same live picker
     page.get_by_role("tab", name="My appointments").click()
     card.get_by_role("button", name=f"Reschedule the visit on {day} at 10:00").click()
+    slot(page, "11:00", f"li[data-appointment='{booked['id']}']").wait_for()
+    assert axe_violations(page) == []  # the reschedule picker inside the card
     slot(page, "11:00", f"li[data-appointment='{booked['id']}']").click()
     card = page.locator(f"li[data-appointment='{booked['id']}']")
     wait_until(page, lambda: "rescheduled" in card.inner_text())
@@ -251,6 +253,7 @@ def test_a_slot_booked_in_one_browser_greys_out_in_another_within_two_seconds(de
     assert took < 2.0, f"greyed out {took:.2f} s after the booking was confirmed"
     assert watcher.evaluate("document.activeElement.dataset.time") == "09:20"
     assert "taken" in slot(watcher, "09:20").inner_text()
+    assert "yours" not in slot(watcher, "09:20").inner_text()  # the patient is in the doctor's zone (Berlin)
     print(
         f"\nslot greyed out in the other browser {took:.2f} s after the booking was confirmed "
         f"({time.monotonic() - clicked:.2f} s after Book was pressed; the booking took {confirmed - clicked:.2f} s)"
@@ -469,6 +472,9 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
     # WHEN the patient joins THEN the waiting room says the doctor will admit them
     join.click()
     page.get_by_text("The doctor will admit you").wait_for()
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert axe_violations(page) == [], scheme
     link = api("POST", f"/api/telehealth/generate-url/{visit['id']}").json()
     # WHEN the doctor admits the patient
     answer = api("POST", f"/api/telehealth/room/{link['roomId']}/admit", "doctor")
@@ -479,6 +485,7 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
     page.clock.run_for(2500)
     page.get_by_text("The doctor has admitted you").wait_for(timeout=10000)
     assert page.get_by_role("link", name="Open the video call").get_attribute("href").startswith("https://")
+    assert axe_violations(page) == []
     context.close()
 
 
