@@ -17,6 +17,7 @@ from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
 from chalicelib.api.telehealth import telehealth_api
+from chalicelib.api.webapp import webapp_api
 from chalicelib.observability import correlate, logger, metrics, tracer
 
 app = Chalice(app_name="clinic-booking")
@@ -36,6 +37,7 @@ for blueprint in (
     telehealth_api,
     realtime_api,
     admin_api,
+    webapp_api,
 ):
     app.register_blueprint(blueprint)
 guard_unsupported_methods(app)  # 405 with Allow, deployed as locally

@@ -9,6 +9,7 @@ Ctrl-C stops everything this started.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -22,7 +23,7 @@ from chalicelib.services.realtime import RealtimeService
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.ports import busy_ports
 from infra.local.realtime_server import LocalSocketHub, StreamPoller
-from infra.local.tokens import demo_tokens
+from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
 
 
 def local_env(
@@ -51,7 +52,19 @@ def local_env(
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        "DEV_SIGN_IN": dev_sign_in(),
     }
+
+
+def dev_sign_in() -> str:
+    """The demo patients the web app offers as "sign in as" locally (unsigned tokens; never valid in AWS)."""
+    tokens = demo_tokens()
+    users = [
+        {"label": claims["name"], "token": tokens[role]}
+        for role, claims in DEMO_IDENTITIES.items()
+        if "patients" in claims["cognito:groups"]
+    ]
+    return json.dumps(users)
 
 
 def prepare(env: dict[str, str], seed_demo: bool) -> list[str]:

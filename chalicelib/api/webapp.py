@@ -1,0 +1,113 @@
+"""The patient web app: its static files (the repository's `web/` folder) and its `config.json`, served by the
+app itself so `make run` offers it at `GET /` next to the API. In AWS the same files can sit on S3 + CloudFront
+with a `config.json` written at deploy time; the app reads the same shape from either."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.errors import error_response
+from chalicelib.api.http import Call, endpoint
+
+webapp_api = Blueprint(__name__)
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+"""Beside `chalicelib/` in the repository; `WEB_DIR` in the environment points elsewhere."""
+
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+}
+
+ASSETS: dict[str, str] = {
+    "/": "index.html",
+    "/app.js": "app.js",
+    "/api.js": "api.js",
+    "/slots.js": "slots.js",
+    "/telehealth.js": "telehealth.js",
+    "/app.css": "app.css",
+    "/favicon.svg": "favicon.svg",
+}
+"""Every file the page loads, by its URL: an explicit list, so no request can name any other file."""
+
+STATIC_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def web_dir() -> Path:
+    return Path(os.environ.get("WEB_DIR") or WEB_DIR)
+
+
+def _serve(name: str) -> Response:
+    path = web_dir() / name
+    if not path.is_file():  # a Lambda package holds no web/: there CloudFront serves the files
+        return error_response(404, "NOT_FOUND", "The web app is not served from here.")
+    headers: dict[str, str | list[str]] = {**STATIC_HEADERS, "Content-Type": TYPES[path.suffix]}
+    return Response(body=path.read_text(encoding="utf-8"), status_code=200, headers=headers)
+
+
+def _asset_route(url: str, name: str) -> None:
+    summary = (
+        "The patient web app (HTML; it holds no data: every call it makes needs the patient's token)"
+        if url == "/"
+        else f"The patient web app's {name}"
+    )
+
+    def handler(call: Call) -> Response:
+        return _serve(name)
+
+    handler.__name__ = "web_" + name.replace(".", "_")
+    view: Callable[[Callable[[Call], Any]], Any] = endpoint(webapp_api, url, "GET", summary, public=True, tags=("web",))
+    view(handler)
+
+
+for _url, _name in ASSETS.items():
+    _asset_route(_url, _name)
+
+
+def web_config(env: dict[str, str]) -> dict[str, Any]:
+    """What the page needs to know about where it runs; nothing in the code is specific to a deployment.
+
+    `DEV_SIGN_IN` (set only by `make run`) lists the development identities the page offers as "sign in as";
+    `COGNITO_DOMAIN` + `COGNITO_CLIENT_ID` turn on the Hosted UI (authorization code with PKCE)."""
+    config: dict[str, Any] = {
+        "apiBase": env.get("WEB_API_BASE", ""),
+        "changeWindowMinutes": int(env.get("PATIENT_CHANGE_WINDOW_MINUTES", "120")),
+        "signIn": {"mode": "none"},
+    }
+    if env.get("DEV_SIGN_IN"):
+        config["signIn"] = {"mode": "development", "users": json.loads(env["DEV_SIGN_IN"])}
+    elif env.get("COGNITO_DOMAIN") and env.get("COGNITO_CLIENT_ID"):
+        config["signIn"] = {
+            "mode": "cognito",
+            "domain": env["COGNITO_DOMAIN"],
+            "clientId": env["COGNITO_CLIENT_ID"],
+            "scopes": ["openid", "email", "phone", "profile"],
+        }
+    return config
+
+
+@endpoint(
+    webapp_api,
+    "/config.json",
+    "GET",
+    "Where the patient web app runs: sign-in mode, API base",
+    public=True,
+    tags=("web",),
+)
+def config_json(call: Call) -> Response:
+    return Response(
+        body=web_config(dict(os.environ)), status_code=200, headers={**STATIC_HEADERS, "Cache-Control": "no-store"}
+    )

@@ -1,0 +1,576 @@
+"""The patient web app in Debian's headless Chromium (Playwright) against `make run`'s own server: the whole
+journey (search, pick, book with reminders, reschedule, cancel), a slot booked in one browser greying out in
+another within 2 s, the polling fallback, a retried booking that books once, keyboard-only booking, the
+telehealth check, and axe-core on every view in light, dark and high contrast, with screenshots.
+
+Days are at least three weeks ahead (a weekday the demo doctor works), so nothing depends on the time of day."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local.dynamodb_local import ROOT
+from infra.local.tokens import demo_tokens
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+TOKENS = demo_tokens()
+LAUNCH_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+]
+
+
+def far_weekday(ahead: int, holidays: tuple[date, ...] = (date(2026, 12, 25), date(2027, 1, 1))) -> str:
+    """The first Monday-to-Thursday at least `ahead` days from the machine's date that is no demo holiday."""
+    day = datetime.now(UTC).date() + timedelta(days=ahead)
+    while day.weekday() > 3 or day in holidays:
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    # camera and microphone are Chromium's fakes; its permission prompt is answered "allow"
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*LAUNCH_FLAGS, "--use-fake-ui-for-media-stream"]
+    )
+    yield launched
+    launched.close()
+
+
+def signed_in(browser, who: str = "Pat Example", width: int = 1280, height: int = 900, zone: str = "Europe/Berlin"):
+    context = browser.new_context(viewport={"width": width, "height": height}, timezone_id=zone, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").select_option(label=who)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("doctors found").wait_for()
+    return page
+
+
+_BASE: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remember_base(dev_server):
+    _BASE["base"] = dev_server.base + "/"
+
+
+def open_day(page, doctor_name: str, day: str) -> None:
+    page.get_by_label("Name").fill(doctor_name.removeprefix("Dr. "))
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name=f"See times with {doctor_name}").click()
+    page.locator("#book-picker button[data-time]").first.wait_for()
+    page.locator("#book-picker input[type=date]").fill(day)
+    wait_until(page, lambda: page.locator("#book-picker input[type=date]").input_value() == day)
+    page.locator("#book-picker button[data-time]").first.wait_for()
+
+
+def slot(page, at: str, root: str = "#book-picker"):
+    return page.locator(f"{root} button[data-time='{at}']")
+
+
+def wait_until(page, predicate, timeout: float = 15.0) -> float:
+    """Waits for `predicate`; returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        page.wait_for_timeout(50)
+    raise AssertionError("the page did not change in time")
+
+
+def api(method: str, path: str, role: str = "patient", **kwargs) -> requests.Response:
+    return requests.request(
+        method, _BASE["base"].rstrip("/") + path, headers={"Authorization": TOKENS[role]}, timeout=10, **kwargs
+    )
+
+
+def mine_on(day: str, role: str = "patient") -> list[dict]:
+    sub = {"patient": "demo-patient-1", "patient2": "demo-patient-2"}[role]
+    return api("GET", f"/api/appointments/patient/{sub}?from={day}&to={day}", role).json()["appointments"]
+
+
+def book_in_page(page, at: str, reason: str = "Check-up", channels: tuple[str, ...] = ()) -> None:
+    slot(page, at).click()
+    page.get_by_label("Reason for the visit").fill(reason)
+    for channel in channels:
+        page.locator("#reminders-field").get_by_label(channel, exact=True).check()
+    page.get_by_role("button", name="Book this visit").click()
+
+
+def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_server, browser):
+    day = far_weekday(21)
+    page = signed_in(browser)
+    # GIVEN a patient who finds Dr. Ada Smith and opens a day three weeks ahead
+    open_day(page, "Dr. Ada Smith", day)
+    assert "America/New_York" in page.locator("#book-picker .zone").inner_text()
+    assert "yours" in slot(page, "10:00").inner_text()  # the patient's own zone (Berlin) beside the doctor's
+    # WHEN they book 10:00 with SMS and e-mail reminders, 24 h and 2 h before
+    slot(page, "10:00").click()
+    page.get_by_label("Reason for the visit").fill("Chest pain when running")
+    page.locator("#reminders-field").get_by_label("E-mail", exact=True).check()
+    page.locator("#reminders-field").get_by_label("SMS", exact=True).check()
+    page.get_by_label("2 hours before").check()
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Booked: Dr. Ada Smith").wait_for()
+    (booked,) = mine_on(day)
+    assert booked["time"] == "10:00" and booked["status"] == "scheduled"
+    # THEN My appointments shows it, and its four reminders are pending
+    page.get_by_role("button", name="See my appointments").click()
+    card = page.locator(f"li[data-appointment='{booked['id']}']")
+    card.wait_for()
+    assert "scheduled" in card.inner_text()
+    card.get_by_role("button", name="Reminders").click()
+    reminders = page.locator("#reminders li[data-reminder]")
+    wait_until(page, lambda: reminders.count() == 4)
+    assert page.locator("#reminders [data-state='pending']").count() == 4
+    planned_before = page.locator("#reminders").inner_text()
+
+    # WHEN they reschedule to 11:00 with the same live picker
+    page.get_by_role("tab", name="My appointments").click()
+    card.get_by_role("button", name=f"Reschedule the visit on {day} at 10:00").click()
+    slot(page, "11:00", f"li[data-appointment='{booked['id']}']").wait_for()
+    assert axe_violations(page) == []  # the reschedule picker inside the card
+    slot(page, "11:00", f"li[data-appointment='{booked['id']}']").click()
+    card = page.locator(f"li[data-appointment='{booked['id']}']")
+    wait_until(page, lambda: "rescheduled" in card.inner_text())
+    assert "11:00" in card.inner_text()
+    # THEN the reminders moved with it (an hour later each) and are still pending
+    card.get_by_role("button", name="Reminders").click()
+    wait_until(page, lambda: reminders.count() == 4 and page.locator("#reminders").inner_text() != planned_before)
+    moved = api("GET", f"/api/reminders/appointment/{booked['id']}").json()["reminders"]
+    starts = datetime.fromisoformat(api("GET", f"/api/appointments/{booked['id']}").json()["startsAt"])
+    assert sorted(datetime.fromisoformat(r["scheduledTime"]) for r in moved) == sorted(
+        [starts - timedelta(hours=24)] * 2 + [starts - timedelta(hours=2)] * 2
+    )
+    assert {r["status"] for r in moved} == {"pending"}
+
+    # WHEN they cancel it
+    page.get_by_role("tab", name="My appointments").click()
+    card = page.locator(f"li[data-appointment='{booked['id']}']")
+    card.get_by_role("button", name=f"Cancel the visit on {day} at 11:00").click()
+    card.get_by_role("button", name="Yes, cancel it").click()
+    wait_until(page, lambda: "cancelled" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
+    # THEN its reminders show as cancelled
+    page.get_by_role("tab", name="Reminders").click()
+    page.get_by_label("Reminders for").select_option(booked["id"])
+    wait_until(page, lambda: page.locator("#reminders [data-state='cancelled']").count() == 4)
+    assert page.errors == []
+
+
+def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
+    day = far_weekday(91)
+    made = api(
+        "POST",
+        "/api/appointments",
+        json={
+            "doctorId": "dr-bo-lee",
+            "date": day,
+            "time": "14:30",
+            "type": "in-person",
+            "reason": "rash",
+            "reminderPreferences": {"email": True, "timings": ["24h"]},
+        },
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    starts = datetime.fromisoformat(visit["startsAt"])
+    page = signed_in(browser)
+    page.get_by_role("tab", name="My appointments").click()
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    # GIVEN the visit's card WHEN the patient adds it to a calendar THEN an .ics of that visit downloads
+    with page.expect_download() as download:
+        card.get_by_role("button", name="Add to calendar").click()
+    ics = Path(download.value.path()).read_text(encoding="utf-8")
+    assert ics.startswith("BEGIN:VCALENDAR") and "Dr. Bo Lee" in ics
+    # WHEN they change the e-mail reminder from 24 h to 30 min before
+    card.get_by_role("button", name="Reminders").click()
+    (reminder,) = api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    item = page.locator(f"#reminders li[data-reminder='{reminder['id']}']")
+    item.get_by_label("Change to").select_option("30m")
+    item.get_by_role("button", name="Change").click()
+    wait_until(page, lambda: "30 minutes before" in item.locator("h3").inner_text())
+    (changed,) = api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    assert datetime.fromisoformat(changed["scheduledTime"]) == starts - timedelta(minutes=30)
+    # AND add an SMS 2 h before, THEN cancel the e-mail one
+    page.locator("#add-reminder").get_by_label("SMS", exact=True).check()
+    page.get_by_label("When").select_option("2h")
+    page.get_by_role("button", name="Add reminder").click()
+    wait_until(page, lambda: page.locator("#reminders li[data-reminder]").count() == 2)
+    item.get_by_role("button", name="Cancel reminder").click()
+    wait_until(page, lambda: item.get_attribute("data-state") == "cancelled")
+    final = {
+        r["type"]: r["status"] for r in api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    }
+    assert final == {"email": "cancelled", "sms": "pending"}
+    assert page.errors == []
+
+
+def test_a_slot_booked_in_one_browser_greys_out_in_another_within_two_seconds(dev_server, browser):
+    day = far_weekday(28)
+    watcher = signed_in(browser, "Sam Example")
+    booker = signed_in(browser, "Pat Example")
+    for page in (watcher, booker):
+        open_day(page, "Dr. Bo Lee", day)
+    wait_until(watcher, lambda: watcher.locator("#book-picker[data-mode='live']").count() == 1)
+    assert slot(watcher, "09:20").get_attribute("aria-disabled") == "false"
+    slot(watcher, "09:20").focus()  # focus stays on the slot across the live update
+    # WHEN the other patient books 09:20
+    slot(booker, "09:20").click()
+    booker.get_by_label("Reason for the visit").fill("Rash")
+    clicked = time.monotonic()
+    booker.get_by_role("button", name="Book this visit").click()
+    booker.get_by_text("Booked: Dr. Bo Lee").wait_for()
+    confirmed = time.monotonic()
+    # THEN the watcher's 09:20 greys out within 2 s without a reload, and keeps its focus
+    took = wait_until(watcher, lambda: slot(watcher, "09:20").get_attribute("aria-disabled") == "true", timeout=10)
+    assert took < 2.0, f"greyed out {took:.2f} s after the booking was confirmed"
+    assert watcher.evaluate("document.activeElement.dataset.time") == "09:20"
+    assert "taken" in slot(watcher, "09:20").inner_text()
+    assert "yours" not in slot(watcher, "09:20").inner_text()  # the patient is in the doctor's zone (Berlin)
+    print(
+        f"\nslot greyed out in the other browser {took:.2f} s after the booking was confirmed "
+        f"({time.monotonic() - clicked:.2f} s after Book was pressed; the booking took {confirmed - clicked:.2f} s)"
+    )
+
+
+def test_without_a_websocket_the_page_polls_with_if_none_match(dev_server, browser):
+    day = far_weekday(35)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.route("**/api/realtime/ticket", lambda route: route.abort())  # no WebSocket for this page
+    conditional: list[int] = []
+    page.on(
+        "response",
+        lambda r: "/availability/" in r.url and r.request.headers.get("if-none-match") and conditional.append(r.status),
+    )
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").select_option(label="Sam Example")
+    page.get_by_role("button", name="Sign in").click()
+    open_day(page, "Dr. Bo Lee", day)
+    wait_until(page, lambda: page.locator("#book-picker[data-mode='polling']").count() == 1)
+    # GIVEN an unchanged day, polls are answered 304
+    wait_until(page, lambda: 304 in conditional)
+    # WHEN someone else books THEN the poll sees it
+    made = api(
+        "POST",
+        "/api/appointments",
+        json={"doctorId": "dr-bo-lee", "date": day, "time": "10:40", "type": "in-person", "reason": "rash"},
+    )
+    assert made.status_code == 201, made.text
+    wait_until(page, lambda: slot(page, "10:40").get_attribute("aria-disabled") == "true", timeout=10)
+    context.close()
+
+
+def test_a_booking_retried_after_a_lost_response_books_once(dev_server, browser):
+    day = far_weekday(42)
+    page = signed_in(browser)
+    open_day(page, "Dr. Ada Smith", day)
+    keys: list[str] = []
+
+    def lose_first_answer(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server books...
+            route.abort("connectionreset")  # ...and the answer never arrives
+        else:
+            route.continue_()
+
+    page.route(
+        "**/api/appointments",
+        lambda route: lose_first_answer(route) if route.request.method == "POST" else route.continue_(),
+    )
+    book_in_page(page, "14:00")
+    page.get_by_text("Booked: Dr. Ada Smith").wait_for()
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    assert [a["time"] for a in mine_on(day)] == ["14:00"]
+
+
+def test_a_taken_slot_is_explained_next_to_the_time_with_the_next_free_ones(dev_server, browser):
+    day = far_weekday(49)
+    page = signed_in(browser)
+    page.route("**/api/realtime/ticket", lambda route: route.abort())
+    open_day(page, "Dr. Ada Smith", day)
+    slot(page, "09:00").click()
+    # GIVEN someone else takes 09:00 before the patient presses Book
+    api(
+        "POST",
+        "/api/appointments",
+        "patient2",
+        json={"doctorId": "dr-ada-smith", "date": day, "time": "09:00", "type": "in-person", "reason": "x"},
+    ).raise_for_status()
+    page.get_by_label("Reason for the visit").fill("Palpitations")
+    page.get_by_role("button", name="Book this visit").click()
+    # THEN the error sits by the time, in plain words, with other times offered
+    page.get_by_text("Someone has just booked this time").wait_for()
+    assert page.locator("#chosen").get_attribute("aria-invalid") == "true"
+    page.get_by_role("button", name="Choose 09:30 instead").click()
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Booked: Dr. Ada Smith").wait_for()
+    assert [a["time"] for a in mine_on(day)] == ["09:30"]
+
+
+def test_client_side_validation_before_sending(dev_server, browser):
+    day = far_weekday(56)
+    page = signed_in(browser)
+    open_day(page, "Dr. Ada Smith", day)
+    sent: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and "/api/appointments" in r.url and sent.append(r.url))
+    slot(page, "09:00").click()
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Please say briefly why").wait_for()
+    assert page.evaluate("document.activeElement.id") == "reason"
+    page.get_by_label("Reason for the visit").fill("Follow-up")
+    page.locator("#reminders-field").get_by_label("SMS", exact=True).check()
+    page.get_by_label("24 hours before").uncheck()
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Choose when to be reminded").wait_for()
+    assert sent == []
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            assert outline != "none", selector  # a visible focus ring
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_only_booking(dev_server, browser):
+    day = far_weekday(63)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(_BASE["base"])
+    tab_to(page, "#dev-user")
+    page.keyboard.press("ArrowDown")  # Sam Example
+    tab_to(page, "#dev-signin button")
+    page.keyboard.press("Enter")
+    page.get_by_text("Signed in as Sam Example").wait_for()
+    tab_to(page, "#q")
+    page.keyboard.type("Lee")
+    page.keyboard.press("Enter")
+    page.get_by_text("1 doctor found").wait_for()
+    tab_to(page, "button[aria-label='See times with Dr. Bo Lee']")
+    page.keyboard.press("Enter")
+    page.locator("#book-picker button[data-time]").first.wait_for()
+    tab_to(page, "#book-picker input[type=date]")
+    page.keyboard.type(datetime.fromisoformat(day).strftime("%m%d%Y"))  # the date field's en-US order
+    wait_until(page, lambda: page.locator("#book-picker input[type=date]").input_value() == day)
+    page.locator("#book-picker button[data-time='13:10']").wait_for()
+    tab_to(page, "#book-picker button[data-time='13:10']")
+    page.keyboard.press("Enter")
+    wait_until(page, lambda: page.evaluate("document.activeElement.id") == "book-h")
+    tab_to(page, "#reason")
+    page.keyboard.type("Mole check")
+    tab_to(page, "#book-button")
+    page.keyboard.press("Enter")
+    page.get_by_text("Booked: Dr. Bo Lee").wait_for()
+    assert [a["time"] for a in mine_on(day, "patient2")] == ["13:10"]
+    context.close()
+
+
+def test_telehealth_check_passes_with_camera_and_microphone(dev_server, browser):
+    day = far_weekday(70)
+    made = api(
+        "POST",
+        "/api/appointments",
+        json={"doctorId": "dr-ada-smith", "date": day, "time": "15:00", "type": "telehealth", "reason": "review"},
+    )
+    assert made.status_code == 201, made.text
+    page = signed_in(browser)
+    page.get_by_role("tab", name="My appointments").click()
+    card = page.locator(f"li[data-appointment='{made.json()['id']}']")
+    card.get_by_role("button", name="Check my device").click()
+    card.get_by_text("Your device is ready for the video visit.").wait_for(timeout=20000)
+    assert card.get_by_role("button", name="Join").get_attribute("aria-disabled") == "true"  # not yet: weeks ahead
+
+
+def test_telehealth_check_without_permission_says_what_to_do(dev_server, playwright):
+    # GIVEN a browser whose camera and microphone permission prompt is denied
+    denying = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_FLAGS)
+    try:
+        day = far_weekday(77)
+        made = api(
+            "POST",
+            "/api/appointments",
+            json={"doctorId": "dr-ada-smith", "date": day, "time": "15:30", "type": "telehealth", "reason": "review"},
+        )
+        assert made.status_code == 201, made.text
+        page = signed_in(denying)
+        page.get_by_role("tab", name="My appointments").click()
+        card = page.locator(f"li[data-appointment='{made.json()['id']}']")
+        card.get_by_role("button", name="Check my device").click()
+        card.get_by_text("need your attention").wait_for(timeout=20000)
+        text = card.inner_text()
+        assert "No camera was found" in text and "Allow this page to use your camera" in text
+        assert "No microphone was found" in text
+    finally:
+        denying.close()
+
+
+def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_server, browser):
+    """The browser's clock is moved to 10 minutes before a far-future video visit so Join opens. The server's
+    clock cannot move, so the room's answers to the page are stood in for, following the real admit call."""
+    day = far_weekday(98)
+    made = api(
+        "POST",
+        "/api/appointments",
+        json={"doctorId": "dr-ada-smith", "date": day, "time": "16:00", "type": "telehealth", "reason": "review"},
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    admitted: dict[str, dict] = {}
+
+    def room_answer(route):
+        room_id = route.request.url.split("/room/")[1].split("?")[0]
+        body = {"roomId": room_id, "appointmentId": visit["id"], "platform": "custom", "platformReady": True}
+        if room_id in admitted:
+            body.update(status="admitted", join={"platform": "custom", "url": "https://video.clinic.example/r/1"})
+        else:
+            body.update(status="waiting")
+        route.fulfill(json=body)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.clock.install(time=datetime.fromisoformat(visit["startsAt"]) - timedelta(minutes=10))
+    page = context.new_page()
+    page.route("**/api/telehealth/room/*?token=*", room_answer)
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").select_option(label="Pat Example")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("tab", name="My appointments").click()
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    join = card.get_by_role("button", name="Join")
+    assert join.get_attribute("aria-disabled") == "false"
+    # WHEN the patient joins THEN the waiting room says the doctor will admit them
+    join.click()
+    page.get_by_text("The doctor will admit you").wait_for()
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert axe_violations(page) == [], scheme
+    link = api("POST", f"/api/telehealth/generate-url/{visit['id']}").json()
+    # WHEN the doctor admits the patient
+    answer = api("POST", f"/api/telehealth/room/{link['roomId']}/admit", "doctor")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "admitted"
+    admitted[link["roomId"]] = answer.json()
+    # THEN the patient's page moves from waiting to joined
+    page.clock.run_for(2500)
+    page.get_by_text("The doctor has admitted you").wait_for(timeout=10000)
+    assert page.get_by_role("link", name="Open the video call").get_attribute("href").startswith("https://")
+    assert axe_violations(page) == []
+    context.close()
+
+
+MODES = {
+    "light": {"color_scheme": "light"},
+    "dark": {"color_scheme": "dark"},
+    "contrast": {"color_scheme": "light", "contrast": "more"},
+}
+
+
+def axe_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
+
+
+def test_every_view_passes_axe_in_light_dark_and_high_contrast_with_screenshots(dev_server, browser):
+    day = far_weekday(84)
+    api(
+        "POST",
+        "/api/appointments",
+        json={
+            "doctorId": "dr-bo-lee",
+            "date": day,
+            "time": "11:00",
+            "type": "in-person",
+            "reason": "rash",
+            "reminderPreferences": {"email": True, "timings": ["24h", "2h"]},
+        },
+    ).raise_for_status()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((360, 800), (390, 844), (1280, 900), (1366, 768)):
+        context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="Europe/Berlin")
+        page = context.new_page()
+        page.goto(_BASE["base"])
+        page.get_by_label("Sign in as").wait_for()
+        views = {"signin": lambda: None}
+
+        def book_view(page=page):
+            page.get_by_label("Sign in as").select_option(label="Pat Example")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_text("doctors found").wait_for()
+            open_day(page, "Dr. Bo Lee", day)
+            slot(page, "11:20").click()
+            page.get_by_role("button", name="Book this visit").click()  # show a validation error too
+            page.get_by_text("Please say briefly why").wait_for()
+
+        def mine_view(page=page):
+            page.get_by_role("tab", name="My appointments").click()
+            page.locator("li[data-appointment]").first.wait_for()
+
+        def reminders_view(page=page):
+            page.get_by_role("tab", name="Reminders").click()
+            page.locator("#reminders li[data-reminder]").first.wait_for()
+
+        views.update(book=book_view, mine=mine_view, reminders=reminders_view)
+        for view, show in views.items():
+            show()
+            for mode, media in MODES.items():
+                page.emulate_media(**media)
+                if mode == "contrast":  # the page's own switch as well as prefers-contrast
+                    page.evaluate("document.documentElement.dataset.contrast = 'more'")
+                violations = axe_violations(page)
+                assert violations == [], (width, view, mode, violations)
+                if width in (360, 1280) or view == "book":
+                    page.screenshot(path=str(ARTIFACTS / f"webapp-{view}-{mode}-{width}.png"), full_page=True)
+                page.evaluate("document.documentElement.dataset.contrast = 'normal'")
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, (view, width, scroll)  # no horizontal scrolling
+        context.close()
+
+
+def test_text_size_control_scales_to_200_percent_without_horizontal_scrolling(dev_server, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").select_option(label="Pat Example")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("doctors found").wait_for()
+    before = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h2')).fontSize)")
+    page.get_by_text("Display").click()
+    page.get_by_label("Text size").select_option("200")
+    after = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h2')).fontSize)")
+    assert after == pytest.approx(before * 2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.reload()  # the choice is remembered
+    assert page.evaluate("document.documentElement.dataset.size") == "200"
+    context.close()

@@ -1,0 +1,74 @@
+// Calls to the clinic API: the caller's token, the contract's error shape, and safe retries.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `The clinic answered ${status}.`);
+    this.status = status;
+    this.code = error.code || (status === 0 ? 'NETWORK' : 'ERROR');
+    this.details = error.details || {};
+    this.fields = this.details.fields || {};
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function createApi(base, getToken, onUnauthenticated = () => {}) {
+  // `retries` is only for requests that are safe to repeat: reads, and writes that carry an Idempotency-Key.
+  async function request(method, path, { body, headers = {}, retries = 0 } = {}) {
+    const init = { method, headers: { ...headers }, cache: 'no-store' };
+    const token = getToken();
+    if (token) init.headers.Authorization = token;
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      let response;
+      try {
+        response = await fetch((typeof base === 'function' ? base() : base) + path, init);
+      } catch (err) {
+        if (attempt < retries) {
+          await sleep(300 * (attempt + 1));
+          continue;
+        }
+        throw new ApiError(0, {
+          error: { message: 'We could not reach the clinic. Check your connection, then try again.' },
+        });
+      }
+      if ((response.status === 503 || response.status === 429) && attempt < retries) {
+        const wait = Number(response.headers.get('Retry-After')) || 1;
+        await sleep(Math.min(wait, 5) * 1000);
+        continue;
+      }
+      return response;
+    }
+  }
+
+  async function json(method, path, options) {
+    const response = await request(method, path, options);
+    if (response.status === 304) return { notModified: true };
+    const data = await response.json().catch(() => null);
+    if (response.status === 401 && getToken() && !(options && options.keepSession)) onUnauthenticated();
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  return { request, json };
+}
+
+export function claimsOf(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const text = atob(part + '==='.slice((part.length + 3) % 4));
+    return JSON.parse(decodeURIComponent(escape(text)));
+  } catch (err) {
+    return null;
+  }
+}
