@@ -51,14 +51,26 @@ CONSOLE_ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css":
 
 
 @endpoint(
-    system_api, "/console.js", "GET", "The clinic console's script (no data in it)", public=True, tags=("system",)
+    system_api,
+    "/console.js",
+    "GET",
+    "The clinic console's script (no data in it)",
+    public=True,
+    tags=("system",),
+    media_type="text/javascript",
 )
 def console_script(call: Call) -> Response:
     return _asset("console.js")
 
 
 @endpoint(
-    system_api, "/console.css", "GET", "The clinic console's styles (no data in it)", public=True, tags=("system",)
+    system_api,
+    "/console.css",
+    "GET",
+    "The clinic console's styles (no data in it)",
+    public=True,
+    tags=("system",),
+    media_type="text/css",
 )
 def console_styles(call: Call) -> Response:
     return _asset("console.css")

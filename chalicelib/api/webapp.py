@@ -69,7 +69,10 @@ def _asset_route(url: str, name: str) -> None:
         return _serve(name)
 
     handler.__name__ = "web_" + name.replace(".", "_")
-    view: Callable[[Callable[[Call], Any]], Any] = endpoint(webapp_api, url, "GET", summary, public=True, tags=("web",))
+    media_type = TYPES[Path(name).suffix].split(";")[0]
+    view: Callable[[Callable[[Call], Any]], Any] = endpoint(
+        webapp_api, url, "GET", summary, public=True, tags=("web",), media_type=media_type
+    )
     view(handler)
 
 
