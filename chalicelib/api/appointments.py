@@ -53,6 +53,7 @@ def book(call: Call) -> dict[str, Any]:
         reason=body.reason,
         notes=body.notes,
         reminder_preferences=prefs,
+        starts_at=body.starts_at,
     )
     c = container.current()
 
@@ -98,7 +99,7 @@ def get_appointment(call: Call) -> dict[str, Any]:
 )
 def reschedule(call: Call) -> dict[str, Any]:
     body: s.RescheduleIn = call.body
-    moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time)
+    moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time, body.starts_at)
     count("BookingRescheduled")
     return _shape(call.caller, moved)
 

@@ -74,6 +74,19 @@ Hhmm = Annotated[
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
     WithJsonSchema({"type": "string", "pattern": HHMM_PATTERN}),
 ]
+StartsAt = Annotated[
+    datetime,
+    BeforeValidator(_strict_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "Optional: the UTC instant the local date and time mean, as the slot's `startsAt`. "
+            "Needed only where the local time is ambiguous (both passes of a fall-back hour are offered); it must "
+            "be that local date and time in the doctor's zone, else 400.",
+        }
+    ),
+]
 Minutes = Annotated[int, Field(ge=GRANULE_MINUTES, le=MAX_APPOINTMENT_MINUTES), AfterValidator(_duration)]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Platform = Literal["zoom", "teams", "custom"]
@@ -162,6 +175,7 @@ class BookingIn(ApiModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     notes: Annotated[str, Field(max_length=2000)] | None = None
     reminder_preferences: ReminderPreferences | None = None
+    starts_at: StartsAt | None = None
 
 
 class ReminderScheduleIn(ReminderPreferences):
@@ -199,6 +213,7 @@ class ReminderIdsIn(ApiModel):
 class RescheduleIn(ApiModel):
     date: Day
     time: Hhmm
+    starts_at: StartsAt | None = None
 
 
 class StatusIn(ApiModel):
@@ -277,10 +292,14 @@ class DoctorList(ApiModel):
 
 
 class SlotOut(ApiModel):
+    """One offered start. In a fall-back hour two slots can share `time`; `startsAt` and `utcOffset` tell them
+    apart, and booking such a time needs the slot's `startsAt`."""
+
     time: str
     end_time: str
     available: bool
     starts_at: Instant
+    utc_offset: Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")]
 
 
 class DayAvailabilityOut(ApiModel):

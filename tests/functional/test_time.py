@@ -1,0 +1,82 @@
+"""Time is exact over HTTP: a fall-back hour's slots book the instant shown, zone names are canonical, dates
+stay within 2000-2100, and the audit trail lists changes in the order they happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.helpers import patient
+
+NIGHTS = {
+    "workingHours": {
+        day: [{"start": "00:00", "end": "04:00"}]
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    },
+    "maxPatientsPerDay": 50,
+    "appointmentDuration": 45,
+}
+FALL_BACK = "2027-11-07"  # New York repeats 01:00-02:00 (EDT, then EST)
+
+
+@pytest.fixture
+def night_doctor(api, clock):
+    clock.current = datetime(2027, 11, 1, 12, tzinfo=UTC)  # a week before: inside any booking horizon
+    return api.doctor_with_hours(NIGHTS)
+
+
+def slots(api, doc, day=FALL_BACK, duration=45):
+    found = api.call("GET", f"/api/appointments/availability/{doc['id']}/{day}?duration={duration}", patient("x"))
+    assert found.status_code == 200, found.data
+    return found.data["slots"]
+
+
+def book(api, doc, who="p1", **overrides):
+    body = {"doctorId": doc["id"], "date": FALL_BACK, "type": "in-person", "reason": "Check-up", **overrides}
+    return api.call("POST", "/api/appointments", patient(who), body)
+
+
+def test_an_offered_fall_back_time_books_the_instant_shown_and_is_then_taken(api, night_doctor):
+    # GIVEN 45-minute visits: 01:15 is offered once, in the hour's second pass
+    shown = [s for s in slots(api, night_doctor) if s["time"] == "01:15"]
+    assert [(s["startsAt"], s["utcOffset"]) for s in shown] == [("2027-11-07T06:15:00Z", "-05:00")]
+    # WHEN a patient books 01:15 by its local time
+    made = book(api, night_doctor, time="01:15")
+    # THEN it is that instant, and the slot is no longer free
+    assert made.status_code == 201, made.data
+    assert (made.data["startsAt"], made.data["endsAt"]) == ("2027-11-07T06:15:00Z", "2027-11-07T07:00:00Z")
+    assert [s["available"] for s in slots(api, night_doctor) if s["time"] == "01:15"] == [False]
+
+
+def test_an_ambiguous_time_is_refused_with_both_instants_and_books_by_starts_at(api, night_doctor):
+    # GIVEN 30-minute visits: 01:30 is offered twice (05:30Z EDT and 06:30Z EST)
+    twice = [s["startsAt"] for s in slots(api, night_doctor, duration=30) if s["time"] == "01:30"]
+    assert twice == ["2027-11-07T05:30:00Z", "2027-11-07T06:30:00Z"]
+    # WHEN booked by local time alone: 422 naming both
+    refused = book(api, night_doctor, time="01:30", duration=30)
+    assert refused.status_code == 422 and refused.data["error"]["code"] == "AMBIGUOUS_LOCAL_TIME"
+    assert "pick 01:30 EDT or 01:30 EST" in refused.data["error"]["message"]
+    assert [c["startsAt"] for c in refused.data["error"]["details"]["candidates"]] == twice
+    # WHEN booked with the second pass's startsAt: exactly that instant
+    made = book(api, night_doctor, time="01:30", duration=30, startsAt=twice[1])
+    assert made.status_code == 201 and made.data["startsAt"] == twice[1]
+    # AND the first pass is still free, the second is not
+    after = {s["startsAt"]: s["available"] for s in slots(api, night_doctor, duration=30)}
+    assert (after[twice[0]], after[twice[1]]) == (True, False)
+    # AND a startsAt that is not that local time is a 400 naming the field
+    wrong = book(api, night_doctor, "p2", time="01:00", duration=30, startsAt=twice[1])
+    assert wrong.status_code == 400 and "startsAt" in wrong.data["error"]["details"]["fields"]
+    # AND a reschedule names its instant the same way
+    moved = api.call(
+        "PUT",
+        f"/api/appointments/{made.data['id']}/reschedule",
+        patient("p1"),
+        {"date": FALL_BACK, "time": "01:00", "startsAt": "2027-11-07T06:00:00Z"},
+    )
+    assert moved.status_code == 200, moved.data
+    assert moved.data["startsAt"] == "2027-11-07T06:00:00Z"
+    ambiguous = api.call(
+        "PUT", f"/api/appointments/{made.data['id']}/reschedule", patient("p1"), {"date": FALL_BACK, "time": "01:30"}
+    )
+    assert ambiguous.status_code == 422 and ambiguous.data["error"]["code"] == "AMBIGUOUS_LOCAL_TIME"
