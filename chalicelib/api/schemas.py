@@ -14,12 +14,15 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
+from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -27,14 +30,16 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def _strict_date(value: Any) -> date:
+    """A real calendar date YYYY-MM-DD within the supported years (2000-2100)."""
     if isinstance(value, date):
-        return value
+        return check_supported(value)
     if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
         raise ValueError("must be a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError("is not a real calendar date") from exc
+    return check_supported(parsed)
 
 
 def _strict_time(value: Any) -> time:
@@ -50,7 +55,11 @@ def _strict_instant(value: Any) -> datetime:
         return value
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z", value):
         raise ValueError("must be an ISO-8601 UTC instant like 2026-12-01T14:00:00Z")
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError("is not a real instant") from exc
+    return check_supported(parsed)
 
 
 def _on_grid(value: time) -> time:
@@ -66,7 +75,11 @@ def _duration(value: int) -> int:
 
 
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
-Day = Annotated[date, BeforeValidator(_strict_date), WithJsonSchema({"type": "string", "format": "date"})]
+Day = Annotated[
+    date,
+    BeforeValidator(_strict_date),
+    WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD, years 2000-2100"}),
+]
 Hhmm = Annotated[
     time,
     BeforeValidator(_strict_time),
@@ -238,23 +251,30 @@ class AvailabilityQuery(QueryModel):
     only_available: bool = Field(False, alias="onlyAvailable")
 
 
+def _window_to(value: date | None, info: ValidationInfo) -> date | None:
+    """`to` is not before `from`, and the window covers at most MAX_WINDOW_DAYS days (both included)."""
+    check_window(info.data.get("date_from"), value)
+    return value
+
+
+WINDOW_NOTE = f"`from` <= `to`, at most {MAX_WINDOW_DAYS} days from `from` to `to` (both included)."
+
+
 class AppointmentListQuery(QueryModel):
     status: StatusName | None = None
     type: AppointmentTypeName | None = None
     date_from: Day | None = Field(None, alias="from")
-    date_to: Day | None = Field(None, alias="to")
+    date_to: Day | None = Field(None, alias="to", description=WINDOW_NOTE)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> AppointmentListQuery:
-        if self.date_from and self.date_to and self.date_to < self.date_from:
-            raise ValueError("to must not be before from")
-        return self
+    window_ok = field_validator("date_to")(_window_to)
 
 
 class AdminReminderQuery(QueryModel):
     status: Literal["pending", "sending", "sent", "failed", "cancelled"] = "failed"
     date_from: Day | None = Field(None, alias="from")
-    date_to: Day | None = Field(None, alias="to")
+    date_to: Day | None = Field(None, alias="to", description=WINDOW_NOTE)
+
+    window_ok = field_validator("date_to")(_window_to)
 
 
 # --- responses ------------------------------------------------------------------------------------------------
@@ -450,8 +470,10 @@ class RoomOut(ApiModel):
 
 class AnalyticsQuery(QueryModel):
     date_from: Day = Field(alias="from")
-    date_to: Day = Field(alias="to")
+    date_to: Day = Field(alias="to", description=WINDOW_NOTE)
     doctor_id: Id | None = Field(None, alias="doctorId")
+
+    window_ok = field_validator("date_to")(_window_to)
 
 
 class FeedQuery(QueryModel):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.helpers import patient
+from tests.helpers import admin, patient
 
 NIGHTS = {
     "workingHours": {
@@ -80,3 +80,64 @@ def test_an_ambiguous_time_is_refused_with_both_instants_and_books_by_starts_at(
         "PUT", f"/api/appointments/{made.data['id']}/reschedule", patient("p1"), {"date": FALL_BACK, "time": "01:30"}
     )
     assert ambiguous.status_code == 422 and ambiguous.data["error"]["code"] == "AMBIGUOUS_LOCAL_TIME"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/admin/reminders?from=2258-10-01&to=2000-01-01",
+        "/api/admin/reminders?from=2026-12-05&to=2026-12-01",
+        "/api/admin/reminders?from=2026-01-01&to=2026-12-31",
+        "/api/appointments/patient/patient-1?to=9999-12-31",
+        "/api/appointments/doctor/{doctor}?to=9999-12-31",
+        "/api/appointments/doctor/{doctor}?from=2026-12-01&to=2027-03-03",
+        "/api/admin/analytics?from=9999-12-31&to=9999-12-31",
+        "/api/admin/analytics?from=2026-12-01&to=2027-03-03",
+        "/api/appointments/availability/{doctor}/0010-12-29",
+        "/api/appointments/availability/{doctor}/9999-12-31",
+        "/api/appointments/availability/{doctor}/1999-12-31",
+        "/api/appointments/availability/{doctor}/2101-01-01",
+    ],
+)
+def test_dates_outside_2000_2100_and_oversized_windows_are_400(api, path):
+    doc = api.doctor_with_hours(NIGHTS)
+    refused = api.call("GET", path.format(doctor=doc["id"]), admin())
+    assert refused.status_code == 400, refused.data
+    assert refused.data["error"]["code"] == "VALIDATION_ERROR" and refused.data["error"]["details"]["fields"]
+
+
+def test_a_92_day_window_and_the_last_supported_day_are_answered(api):
+    # GIVEN a doctor working until 23:55 far east of UTC, and one far west
+    hours = {**NIGHTS, "workingHours": {"friday": [{"start": "22:00", "end": "23:55"}]}}
+    east = api.doctor_with_hours(hours, timezone="Pacific/Kiritimati")
+    west = api.doctor_with_hours(hours, timezone="Pacific/Pago_Pago")
+    # THEN the last day of 2100 (a Friday) has slots with four-digit years, and a 92-day window lists
+    for doc, first in ((east, "2100-12-31T08:00:00Z"), (west, "2101-01-01T09:00:00Z")):
+        day = api.call("GET", f"/api/appointments/availability/{doc['id']}/2100-12-31", patient())
+        assert day.status_code == 200, day.data
+        assert day.data["slots"][0]["startsAt"] == first
+    listed = api.call("GET", f"/api/appointments/doctor/{east['id']}?from=2026-12-01&to=2027-03-02", admin())
+    assert listed.status_code == 200, listed.data
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"date": "9999-12-31", "time": "23:00"}, "date"),
+        ({"date": "0010-12-29", "time": "10:00"}, "date"),
+        ({"date": FALL_BACK, "time": "01:00", "startsAt": "2101-01-01T06:00:00Z"}, "startsAt"),
+        ({"date": FALL_BACK, "time": "01:00", "startsAt": "2027-11-07T25:00:00Z"}, "startsAt"),
+    ],
+)
+def test_bookings_outside_the_years_are_400(api, night_doctor, body, field):
+    refused = book(api, night_doctor, **body)
+    assert refused.status_code == 400, refused.data
+    assert field in refused.data["error"]["details"]["fields"]
+
+
+def test_holidays_outside_the_years_are_400(api):
+    doc = api.create_doctor()
+    refused = api.call(
+        "PUT", f"/api/admin/doctors/{doc['id']}/availability", admin(), {**NIGHTS, "holidays": ["1999-12-25"]}
+    )
+    assert refused.status_code == 400 and "holidays.0" in refused.data["error"]["details"]["fields"]
