@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
 from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window
+from chalicelib.domain.zones import is_canonical_zone
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -60,6 +61,12 @@ def _strict_instant(value: Any) -> datetime:
     except ValueError as exc:
         raise ValueError("is not a real instant") from exc
     return check_supported(parsed)
+
+
+def _canonical_zone(value: str) -> str:
+    if not is_canonical_zone(value):
+        raise ValueError("must be a canonical IANA time zone name, like America/New_York")
+    return value
 
 
 def _on_grid(value: time) -> time:
@@ -123,7 +130,15 @@ class DoctorCreate(ApiModel):
     name: Text
     specialty: Text
     location: Annotated[str, Field(min_length=1, max_length=200)]
-    timezone: Annotated[str, Field(min_length=1, max_length=64)]
+    timezone: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="A canonical IANA zone name (zoneinfo's list without localtime, Factory, posix/, right/).",
+        ),
+        AfterValidator(_canonical_zone),
+    ]
     telehealth: bool
     telehealth_platform: Platform | None = None
 

@@ -141,3 +141,18 @@ def test_holidays_outside_the_years_are_400(api):
         "PUT", f"/api/admin/doctors/{doc['id']}/availability", admin(), {**NIGHTS, "holidays": ["1999-12-25"]}
     )
     assert refused.status_code == 400 and "holidays.0" in refused.data["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "zone", ["localtime", "Factory", "right/America/New_York", "posix/America/New_York", "Mars/Olympus_Mons", ""]
+)
+def test_a_doctor_zone_must_be_a_canonical_iana_name(api, zone):
+    body = {"name": "Dr. X", "specialty": "GP", "location": "Here", "timezone": zone, "telehealth": False}
+    refused = api.call("POST", "/api/admin/doctors", admin(), body)
+    assert refused.status_code == 400, refused.data
+    assert "timezone" in refused.data["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"])
+def test_canonical_zone_names_are_accepted(api, zone):
+    assert api.create_doctor(timezone=zone)["timezone"] == zone
