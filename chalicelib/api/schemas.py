@@ -389,6 +389,9 @@ class AuditEntryOut(ApiModel):
     status_before: StatusName | None
     status_after: StatusName
     changes: dict[str, Any]
+    sequence: int = Field(
+        0, description="The appointment version the entry wrote; entries are listed in the order they happened."
+    )
 
 
 class AuditTrail(ApiModel):
