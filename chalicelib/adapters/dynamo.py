@@ -40,7 +40,7 @@ from chalicelib.adapters.reminder_items import reminder_item
 from chalicelib.adapters.room_items import room_item
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.audit import AuditEntry
+from chalicelib.domain.audit import AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Conflict, DailyLimitReached, InvalidState, ServiceBusy, SlotUnavailable
 from chalicelib.domain.reminders import Reminder
@@ -183,7 +183,8 @@ def _appointment_from(item: AppointmentModel) -> Appointment:
 def _audit_item(entry: AuditEntry) -> AuditModel:
     return AuditModel(
         appointment_id=entry.appointment_id,
-        sk=f"{keys.instant(entry.at)}#{entry.id}",
+        sk=audit_sort_key(entry),
+        seq=entry.seq,
         id=entry.id,
         at=entry.at,
         actor_id=entry.actor_id,
@@ -206,6 +207,7 @@ def _audit_from(item: AuditModel) -> AuditEntry:
         status_before=item.status_before,
         status_after=item.status_after,
         changes=dict(item.changes or {}),
+        seq=int(item.seq or 0),
     )
 
 

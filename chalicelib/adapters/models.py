@@ -5,7 +5,8 @@ Tables (keys in `keys.py` for the schedule table):
 - appointments: PK `id`. GSIs `patient-index` (PK `patient_id`, SK `starts_at`) and `doctor-index`
   (PK `doctor_id`, SK `starts_at`); `starts_at` is a sortable UTC instant string.
 - schedule:     PK `pk`, SK `sk`: per-granule lock items owned by an appointment, and per-doctor-day counters.
-- audit:        PK `appointment_id`, SK `sk` = `<UTC instant>#<entry id>`.
+- audit:        PK `appointment_id`, SK `sk` = `<UTC instant, microseconds>#<sequence, 8 digits>#<entry id>`
+  (`domain.audit.audit_sort_key`): a query lists entries in the order they happened.
 - reminders:    PK `appointment_id`, SK `id` (`<appointmentId>_<channel>-<timing>`). GSI `status-index`
   (PK `status`, SK `scheduled_time`) finds due, failed or pending reminders by time.
 - patients:     PK `id` (the Cognito `sub`): contact details and push devices for reminders.
@@ -152,6 +153,7 @@ class AuditModel(Model):
     status_before = UnicodeAttribute(null=True)
     status_after = UnicodeAttribute()
     changes = JSONAttribute(null=True)
+    seq = NumberAttribute(null=True)
 
 
 class StatusIndex(GlobalSecondaryIndex["ReminderModel"]):

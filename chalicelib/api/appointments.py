@@ -31,7 +31,7 @@ def _shape(caller: Caller, appointment: Appointment, with_room: bool = False) ->
     appointments_api,
     "/api/appointments",
     "POST",
-    "Book an appointment",
+    "Book an appointment (422 AMBIGUOUS_LOCAL_TIME: name the instant with the slot's startsAt)",
     body=s.BookingIn,
     response=s.AppointmentOut,
     status=201,
@@ -53,6 +53,7 @@ def book(call: Call) -> dict[str, Any]:
         reason=body.reason,
         notes=body.notes,
         reminder_preferences=prefs,
+        starts_at=body.starts_at,
     )
     c = container.current()
 
@@ -90,7 +91,7 @@ def get_appointment(call: Call) -> dict[str, Any]:
     appointments_api,
     "/api/appointments/{id}/reschedule",
     "PUT",
-    "Move an appointment",
+    "Move an appointment (422 AMBIGUOUS_LOCAL_TIME: name the instant with the slot's startsAt)",
     body=s.RescheduleIn,
     response=s.AppointmentOut,
     errors=(404, 409, 422),
@@ -98,7 +99,7 @@ def get_appointment(call: Call) -> dict[str, Any]:
 )
 def reschedule(call: Call) -> dict[str, Any]:
     body: s.RescheduleIn = call.body
-    moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time)
+    moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time, body.starts_at)
     count("BookingRescheduled")
     return _shape(call.caller, moved)
 

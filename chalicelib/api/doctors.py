@@ -79,7 +79,7 @@ def set_availability(call: Call) -> dict[str, Any]:
     doctors_api,
     "/api/appointments/availability/{doctorId}/{date}",
     "GET",
-    "A doctor's slots on a local date (strongly consistent)",
+    "A doctor's slots on a local date, 2000-2100 (strongly consistent); each slot's startsAt is the instant it books",
     query=s.AvailabilityQuery,
     response=s.DayAvailabilityOut,
     errors=(304, 404),

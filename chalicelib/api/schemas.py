@@ -14,12 +14,16 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
+from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window
+from chalicelib.domain.zones import is_canonical_zone
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -27,14 +31,16 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def _strict_date(value: Any) -> date:
+    """A real calendar date YYYY-MM-DD within the supported years (2000-2100)."""
     if isinstance(value, date):
-        return value
+        return check_supported(value)
     if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
         raise ValueError("must be a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError("is not a real calendar date") from exc
+    return check_supported(parsed)
 
 
 def _strict_time(value: Any) -> time:
@@ -50,7 +56,17 @@ def _strict_instant(value: Any) -> datetime:
         return value
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z", value):
         raise ValueError("must be an ISO-8601 UTC instant like 2026-12-01T14:00:00Z")
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError("is not a real instant") from exc
+    return check_supported(parsed)
+
+
+def _canonical_zone(value: str) -> str:
+    if not is_canonical_zone(value):
+        raise ValueError("must be a canonical IANA time zone name, like America/New_York")
+    return value
 
 
 def _on_grid(value: time) -> time:
@@ -66,13 +82,30 @@ def _duration(value: int) -> int:
 
 
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
-Day = Annotated[date, BeforeValidator(_strict_date), WithJsonSchema({"type": "string", "format": "date"})]
+Day = Annotated[
+    date,
+    BeforeValidator(_strict_date),
+    WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD, years 2000-2100"}),
+]
 Hhmm = Annotated[
     time,
     BeforeValidator(_strict_time),
     AfterValidator(_on_grid),
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
     WithJsonSchema({"type": "string", "pattern": HHMM_PATTERN}),
+]
+StartsAt = Annotated[
+    datetime,
+    BeforeValidator(_strict_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "Optional: the UTC instant the local date and time mean, as the slot's `startsAt`. "
+            "Needed only where the local time is ambiguous (both passes of a fall-back hour are offered); it must "
+            "be that local date and time in the doctor's zone, else 400.",
+        }
+    ),
 ]
 Minutes = Annotated[int, Field(ge=GRANULE_MINUTES, le=MAX_APPOINTMENT_MINUTES), AfterValidator(_duration)]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -98,7 +131,15 @@ class DoctorCreate(ApiModel):
     name: Text
     specialty: Text
     location: Annotated[str, Field(min_length=1, max_length=200)]
-    timezone: Annotated[str, Field(min_length=1, max_length=64)]
+    timezone: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="A canonical IANA zone name (zoneinfo's list without localtime, Factory, posix/, right/).",
+        ),
+        AfterValidator(_canonical_zone),
+    ]
     telehealth: bool
     telehealth_platform: Platform | None = None
 
@@ -163,6 +204,7 @@ class BookingIn(ApiModel):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     notes: Annotated[str, Field(max_length=2000)] | None = None
     reminder_preferences: ReminderPreferences | None = None
+    starts_at: StartsAt | None = None
 
 
 class ReminderScheduleIn(ReminderPreferences):
@@ -200,6 +242,7 @@ class ReminderIdsIn(ApiModel):
 class RescheduleIn(ApiModel):
     date: Day
     time: Hhmm
+    starts_at: StartsAt | None = None
 
 
 class StatusIn(ApiModel):
@@ -224,23 +267,30 @@ class AvailabilityQuery(QueryModel):
     only_available: bool = Field(False, alias="onlyAvailable")
 
 
+def _window_to(value: date | None, info: ValidationInfo) -> date | None:
+    """`to` is not before `from`, and the window covers at most MAX_WINDOW_DAYS days (both included)."""
+    check_window(info.data.get("date_from"), value)
+    return value
+
+
+WINDOW_NOTE = f"`from` <= `to`, at most {MAX_WINDOW_DAYS} days from `from` to `to` (both included)."
+
+
 class AppointmentListQuery(QueryModel):
     status: StatusName | None = None
     type: AppointmentTypeName | None = None
     date_from: Day | None = Field(None, alias="from")
-    date_to: Day | None = Field(None, alias="to")
+    date_to: Day | None = Field(None, alias="to", description=WINDOW_NOTE)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> AppointmentListQuery:
-        if self.date_from and self.date_to and self.date_to < self.date_from:
-            raise ValueError("to must not be before from")
-        return self
+    window_ok = field_validator("date_to")(_window_to)
 
 
 class AdminReminderQuery(QueryModel):
     status: Literal["pending", "sending", "sent", "failed", "cancelled"] = "failed"
     date_from: Day | None = Field(None, alias="from")
-    date_to: Day | None = Field(None, alias="to")
+    date_to: Day | None = Field(None, alias="to", description=WINDOW_NOTE)
+
+    window_ok = field_validator("date_to")(_window_to)
 
 
 # --- responses ------------------------------------------------------------------------------------------------
@@ -278,10 +328,14 @@ class DoctorList(ApiModel):
 
 
 class SlotOut(ApiModel):
+    """One offered start. In a fall-back hour two slots can share `time`; `startsAt` and `utcOffset` tell them
+    apart, and booking such a time needs the slot's `startsAt`."""
+
     time: str
     end_time: str
     available: bool
     starts_at: Instant
+    utc_offset: Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")]
 
 
 class DayAvailabilityOut(ApiModel):
@@ -336,6 +390,9 @@ class AuditEntryOut(ApiModel):
     status_before: StatusName | None
     status_after: StatusName
     changes: dict[str, Any]
+    sequence: int = Field(
+        0, description="The appointment version the entry wrote; entries are listed in the order they happened."
+    )
 
 
 class AuditTrail(ApiModel):
@@ -432,8 +489,10 @@ class RoomOut(ApiModel):
 
 class AnalyticsQuery(QueryModel):
     date_from: Day = Field(alias="from")
-    date_to: Day = Field(alias="to")
+    date_to: Day = Field(alias="to", description=WINDOW_NOTE)
     doctor_id: Id | None = Field(None, alias="doctorId")
+
+    window_ok = field_validator("date_to")(_window_to)
 
 
 class FeedQuery(QueryModel):

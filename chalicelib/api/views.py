@@ -70,6 +70,7 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "statusBefore": entry.status_before,
         "statusAfter": entry.status_after,
         "changes": entry.changes,
+        "sequence": entry.seq,
     }
 
 

@@ -21,6 +21,17 @@ class AuditEntry:
     status_before: str | None
     status_after: str
     changes: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    """The appointment version this entry wrote (1 for the booking); an event that changes no field (a room
+    join) carries the version it saw. Orders entries whose instants tie."""
+
+
+def audit_sort_key(entry: AuditEntry) -> str:
+    """The audit table's sort key: the instant to the microsecond, then the per-appointment sequence, then the
+    id. Entries list in the order they happened, even several within one second or at one clock reading."""
+    from chalicelib.domain.timefmt import precise_instant
+
+    return f"{precise_instant(entry.at)}#{entry.seq:08d}#{entry.id}"
 
 
 def audit_of(
@@ -48,4 +59,5 @@ def audit_of(
         status_before=before.status.value if before else None,
         status_after=after.status.value,
         changes=changes,
+        seq=(before.version or 0) + 1 if before is not None else 1,
     )

@@ -1,11 +1,15 @@
-"""An appointment as an iCalendar event (icalendar), with its time zone, place or video notice, and a stable
-UID so a reschedule updates the same calendar entry. No reason for the visit, no notes."""
+"""An appointment as an iCalendar event (icalendar), with its place or video notice and a stable UID so a
+reschedule updates the same calendar entry. No reason for the visit, no notes.
+
+DTSTART and DTEND are written as UTC instants (`...Z`): exact for any instant in any year. A local time with a
+TZID cannot name the second pass of a fall-back hour (RFC 5545 reads it as the first), which made end times
+in that hour ambiguous, and icalendar's generated VTIMEZONE covers only 1970-2037. Calendar apps show UTC
+times in the reader's own zone."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 
@@ -15,12 +19,11 @@ ORGANIZER_EMAIL = "appointments@clinic.example"
 def _event(appointment: Appointment, stamp: datetime, summary: str, location: str) -> Any:
     from icalendar import Event, vCalAddress
 
-    zone = ZoneInfo(appointment.timezone)
     event = Event()
     event.add("uid", f"{appointment.id}@clinic-booking")
     event.add("dtstamp", stamp)
-    event.add("dtstart", appointment.starts_at.astimezone(zone))
-    event.add("dtend", appointment.ends_at.astimezone(zone))
+    event.add("dtstart", appointment.starts_at.astimezone(UTC))
+    event.add("dtend", appointment.ends_at.astimezone(UTC))
     event.add("summary", summary)
     event.add("location", location)
     organizer = vCalAddress(f"mailto:{ORGANIZER_EMAIL}")
@@ -43,7 +46,6 @@ def _calendar(method: str, events: list[Any]) -> bytes:
     calendar.add("method", method)
     for event in events:
         calendar.add_component(event)
-    calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
 
 

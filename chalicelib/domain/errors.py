@@ -52,6 +52,12 @@ class OutsideWorkingHours(BusinessRuleViolation):
     code = "OUTSIDE_WORKING_HOURS"
 
 
+class AmbiguousLocalTime(BusinessRuleViolation):
+    """A local time of a fall-back fold that names two offered instants; the client picks one by `startsAt`."""
+
+    code = "AMBIGUOUS_LOCAL_TIME"
+
+
 class InThePast(BusinessRuleViolation):
     code = "IN_THE_PAST"
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput, Unauthenticated
+from chalicelib.domain.timefmt import check_supported
 
 MAX_SUBSCRIPTIONS = 20
 """Doctor-days one connection may follow at once."""
@@ -96,9 +97,9 @@ def parse_client_message(raw: str | bytes | None) -> Subscription:
         bad["doctorId"] = "is not a valid id"
     day = None
     try:
-        day = date.fromisoformat(str(message.get("date")))
+        day = check_supported(date.fromisoformat(str(message.get("date"))))
     except ValueError:
-        bad["date"] = "must be a date YYYY-MM-DD"
+        bad["date"] = "must be a date YYYY-MM-DD within the years 2000-2100"
     unknown = set(message) - {"action", "doctorId", "date"}
     for name in unknown:
         bad[name] = "is not a known field"

@@ -1,8 +1,10 @@
 """A doctor's weekly availability and the rules that turn it into slots and bookable times.
 
 Everything is computed on real instants (UTC) derived from the doctor's wall-clock hours in its IANA zone, so
-DST days are ordinary: a spring-forward gap yields no slots, and a fall-back hour is offered only once (its
-first pass), so one local time never names two bookable instants.
+DST days are ordinary: a spring-forward gap yields no slots, and a fall-back hour is offered in both of its
+passes, each slot named by its instant (`startsAt`). One rule, `offered_starts`, decides which instants a day
+offers; `check_bookable` resolves a booking's local time with the same rule, so an offered time books exactly
+the instant shown, and a local time that names two offered instants must be named by its instant.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.errors import (
+    AmbiguousLocalTime,
     InThePast,
+    InvalidInput,
     OutsideWorkingHours,
     TooShortNotice,
 )
@@ -61,6 +65,8 @@ class Slot:
     local_time: str
     local_end_time: str
     available: bool
+    utc_offset: str = ""
+    """The zone's offset at the start, e.g. `-04:00`: two slots of a fall-back hour share a label, not this."""
 
 
 def overlaps(a: Interval, b: Interval) -> bool:
@@ -74,9 +80,31 @@ def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
 
 
 def wall_time_exists(day: date, wall: time, zone: ZoneInfo) -> bool:
-    instant = local_instant(day, wall, zone)
-    back = instant.astimezone(zone)
-    return back.date() == day and back.time().replace(tzinfo=None) == wall
+    return bool(wall_passes(day, wall, zone))
+
+
+def wall_passes(day: date, wall: time, zone: ZoneInfo) -> list[datetime]:
+    """Every UTC instant a wall time names that day, in order: none in a gap (or a skipped day), two in a
+    fall-back fold, one otherwise."""
+    out: list[datetime] = []
+    for fold in (0, 1):
+        instant = datetime.combine(day, wall, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+        back = instant.astimezone(zone)
+        if back.date() == day and back.time() == wall and instant not in out:
+            out.append(instant)
+    return out
+
+
+def utc_offset(instant: datetime, zone: ZoneInfo) -> str:
+    """The zone's offset at an instant, `+HH:MM` (tells the two passes of a fall-back hour apart)."""
+    offset = instant.astimezone(zone).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _abbreviation(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).tzname() or utc_offset(instant, zone)
 
 
 def hhmm(instant: datetime, zone: ZoneInfo) -> str:
@@ -131,6 +159,22 @@ class DayState:
     """Bumped by every booking, cancellation and reschedule of the day: the availability's ETag."""
 
 
+def offered_starts(availability: Availability, zone: ZoneInfo, day: date, duration: int) -> list[datetime]:
+    """THE rule for which instants a day offers: stepping by `duration` (real minutes) from the start of each
+    working piece, never crossing a break or an end, both passes of a fall-back hour included, and only
+    instants whose start and end fall on that local date (a skipped day, like Pacific/Apia 2011-12-30, offers
+    nothing)."""
+    length = timedelta(minutes=duration)
+    starts: list[datetime] = []
+    for start, end in working_intervals(availability, day, zone):
+        cursor = start
+        while cursor + length <= end:
+            if cursor.astimezone(zone).date() == day and (cursor + length).astimezone(zone).date() == day:
+                starts.append(cursor)
+            cursor += length
+    return starts
+
+
 def generate_slots(
     availability: Availability,
     zone: ZoneInfo,
@@ -140,29 +184,24 @@ def generate_slots(
     now: datetime,
     min_notice: timedelta,
 ) -> list[Slot]:
-    """Slots stepping by `duration` from the start of each working piece; none crosses a break or an end."""
+    """The offered instants (`offered_starts`) with whether each is free: not closed, not too soon, and no
+    granule of it held by an active appointment."""
     closed = day in availability.holidays or state.booked >= availability.max_patients_per_day
     earliest = now + min_notice
     length = timedelta(minutes=duration)
-    seen_labels: set[str] = set()
     slots: list[Slot] = []
-    for start, end in working_intervals(availability, day, zone):
-        cursor = start
-        while cursor + length <= end:
-            label = hhmm(cursor, zone)
-            if label not in seen_labels:  # a fall-back hour's second pass is not offered again
-                seen_labels.add(label)
-                free = not any(g in state.taken for g in granules(cursor, cursor + length))
-                slots.append(
-                    Slot(
-                        starts_at=cursor,
-                        ends_at=cursor + length,
-                        local_time=label,
-                        local_end_time=hhmm(cursor + length, zone),
-                        available=free and not closed and cursor >= earliest,
-                    )
-                )
-            cursor += length
+    for cursor in offered_starts(availability, zone, day, duration):
+        free = not any(g in state.taken for g in granules(cursor, cursor + length))
+        slots.append(
+            Slot(
+                starts_at=cursor,
+                ends_at=cursor + length,
+                local_time=hhmm(cursor, zone),
+                local_end_time=hhmm(cursor + length, zone),
+                available=free and not closed and cursor >= earliest,
+                utc_offset=utc_offset(cursor, zone),
+            )
+        )
     return slots
 
 
@@ -174,22 +213,27 @@ def check_bookable(
     duration: int,
     now: datetime,
     min_notice: timedelta,
+    starts_at: datetime | None = None,
 ) -> Interval:
     """The UTC interval of a booking at a local date and time, or the rule it breaks.
 
-    The daily limit is not checked here: the booking transaction's conditional counter enforces it, so a
-    booking needs no read of the day first."""
+    The local time means the instant the day offers under that label (`offered_starts`, the same rule as
+    availability). In a fall-back fold where both passes are offered, or neither, the label alone is refused
+    (AMBIGUOUS_LOCAL_TIME) unless `starts_at` names one of them. `starts_at` must be an instant of that local
+    date and time. The daily limit is not checked here: the booking transaction's conditional counter enforces
+    it, so a booking needs no read of the day first."""
     weekday = WEEKDAYS[day.weekday()]
     if day in availability.holidays:
         raise OutsideWorkingHours("The doctor does not work on this holiday.", {"reason": "holiday"})
     if not availability.working_hours.get(weekday):
         raise OutsideWorkingHours("The doctor does not work on this day.", {"reason": "day_off"})
-    if not wall_time_exists(day, wall, zone):
+    passes = wall_passes(day, wall, zone)
+    if not passes:
         raise OutsideWorkingHours(
             "This local time does not exist on that day (daylight saving change).",
             {"reason": "nonexistent_local_time"},
         )
-    start = local_instant(day, wall, zone)
+    start = _resolve(availability, zone, day, wall, duration, passes, starts_at)
     booking = (start, start + timedelta(minutes=duration))
     if not any(
         piece[0] <= booking[0] and booking[1] <= piece[1] for piece in working_intervals(availability, day, zone)
@@ -212,6 +256,55 @@ def check_bookable(
             "Appointments need more notice.", {"minimumNoticeMinutes": int(min_notice.total_seconds() // 60)}
         )
     return booking
+
+
+def _resolve(
+    availability: Availability,
+    zone: ZoneInfo,
+    day: date,
+    wall: time,
+    duration: int,
+    passes: list[datetime],
+    starts_at: datetime | None,
+) -> datetime:
+    """Which instant a local time means; see `check_bookable`."""
+    label = wall.strftime("%H:%M")
+    if starts_at is not None:
+        if starts_at.astimezone(UTC) not in passes:
+            from chalicelib.domain.timefmt import instant
+
+            raise InvalidInput(
+                "startsAt is not this local date and time in the doctor's time zone.",
+                {
+                    "fields": {"startsAt": f"is not {day.isoformat()} {label} in {zone.key}"},
+                    "candidates": [instant(p) for p in passes],
+                },
+            )
+        return starts_at.astimezone(UTC)
+    if len(passes) == 1:
+        return passes[0]
+    offered = set(offered_starts(availability, zone, day, duration))
+    chosen = [p for p in passes if p in offered]
+    if len(chosen) == 1:
+        return chosen[0]
+    from chalicelib.domain.timefmt import instant
+
+    names = [f"{label} {_abbreviation(p, zone)}" for p in passes]
+    raise AmbiguousLocalTime(
+        f"ambiguous local time: pick {' or '.join(names)} by sending its startsAt.",
+        {
+            "reason": "ambiguous_local_time",
+            "candidates": [
+                {
+                    "time": label,
+                    "utcOffset": utc_offset(p, zone),
+                    "abbreviation": _abbreviation(p, zone),
+                    "startsAt": instant(p),
+                }
+                for p in passes
+            ],
+        },
+    )
 
 
 def is_on_grid(minutes: int) -> bool:
@@ -285,4 +378,5 @@ def slot_to_dict(slot: Slot) -> dict[str, Any]:
         "endTime": slot.local_end_time,
         "available": slot.available,
         "startsAt": instant(slot.starts_at),
+        "utcOffset": slot.utc_offset,
     }

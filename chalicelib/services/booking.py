@@ -44,6 +44,8 @@ class BookingRequest:
     duration: int | None = None
     notes: str | None = None
     reminder_preferences: dict[str, Any] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    """Names the instant where the local time is ambiguous (a fall-back hour); must match date and time."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,14 @@ class BookingService:
         duration = request.duration or doctor.schedule.appointment_duration
         now = self._clock.now()
         start, end = check_bookable(
-            doctor.schedule, doctor.zone, request.date, request.time, duration, now, self.policy.min_notice
+            doctor.schedule,
+            doctor.zone,
+            request.date,
+            request.time,
+            duration,
+            now,
+            self.policy.min_notice,
+            request.starts_at,
         )
         appointment = Appointment(
             id=self._ids.new_id(),
@@ -202,13 +211,20 @@ class BookingService:
             self._telehealth.provision(room, appointment)
         return appointment, planned, skipped
 
-    def reschedule(self, caller: Caller, appointment_id: str, new_date: date, new_time: time) -> Appointment:
+    def reschedule(
+        self,
+        caller: Caller,
+        appointment_id: str,
+        new_date: date,
+        new_time: time,
+        starts_at: datetime | None = None,
+    ) -> Appointment:
         before = self.get(caller, appointment_id)
         now = self._clock.now()
         check_change_allowed(caller, before, now, self.policy.patient_change_window)
         doctor = self.doctor(before.doctor_id)
         start, end = check_bookable(
-            doctor.schedule, doctor.zone, new_date, new_time, before.duration, now, self.policy.min_notice
+            doctor.schedule, doctor.zone, new_date, new_time, before.duration, now, self.policy.min_notice, starts_at
         )
         after = replace(
             before,

@@ -291,5 +291,6 @@ class TelehealthService:
                 action=action,
                 status_before=appointment.status.value,
                 status_after=appointment.status.value,
+                seq=appointment.version or 0,
             )
         )

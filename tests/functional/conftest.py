@@ -45,14 +45,20 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def wired(settings: Settings, clock: FixedClock) -> Iterator[container.Container]:
+def ids() -> Any:
+    """The container's id generator; a test module may override this fixture."""
+    return SequentialIds()
+
+
+@pytest.fixture
+def wired(settings: Settings, clock: FixedClock, ids: Any) -> Iterator[container.Container]:
     with mock_aws():
         models.create_tables(settings)
         create_idempotency_table(settings, boto3.client("dynamodb", region_name=settings.region))
         boto3.client("scheduler", region_name=settings.region).create_schedule_group(Name=settings.schedule_group)
         boto3.client("sqs", region_name=settings.region).create_queue(QueueName="fn-reminder-dlq")
         boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=SENDER)
-        built = container.build(settings, clock=clock, ids=SequentialIds())
+        built = container.build(settings, clock=clock, ids=ids)
         container.use(built)
         yield built
         container.use(None)

@@ -122,6 +122,7 @@ def test_subscribe_gets_the_day_at_once_and_bad_messages_get_an_error(api):
         "endTime": "09:30",
         "available": True,
         "startsAt": "2026-12-02T14:00:00Z",
+        "utcOffset": "-05:00",
     }
     send("c1", "not json")
     send("c1", {"action": "subscribe", "doctorId": "nobody", "date": DAY})

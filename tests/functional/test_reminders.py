@@ -191,7 +191,7 @@ def test_email_has_text_html_and_the_ics_and_sms_goes_to_the_e164_number(api, wi
     calendar = Calendar.from_ical(parts["text/calendar"].get_payload(decode=True))
     event = calendar.walk("VEVENT")[0]
     assert str(event["UID"]) == f"{a['id']}@clinic-booking"
-    assert event.decoded("DTSTART").isoformat() == "2026-12-02T10:00:00-05:00"
+    assert event.decoded("DTSTART").isoformat() == "2026-12-02T15:00:00+00:00"  # 10:00 in New York, as UTC
     ((_, text),) = [m for m in sms_sent() if m[0] == "+16175550100"]
     assert text.startswith("Reminder:") and len(text) <= 160
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -111,22 +112,73 @@ def test_spring_forward_gap_has_no_slots(zone, day, expected):
 
 
 @pytest.mark.parametrize(("zone", "day"), [(NY, date(2026, 11, 1)), (BERLIN, date(2026, 10, 25))])
-def test_fall_back_hour_is_offered_once(zone, day):
+def test_fall_back_hour_is_offered_in_both_passes_each_named_by_its_instant(zone, day):
     # GIVEN a night shift 00:00-04:00 on the fall-back day (01:00-02:00 or 02:00-03:00 happens twice)
     av = Availability(hours(("00:00", "04:00")))
+    # WHEN the day's 30-minute slots are generated
     slots = generate_slots(av, zone, day, 30, DayState(), EARLY, NOTICE)
-    # THEN each wall time appears once, and no two slots share an instant
-    assert len(labels(slots)) == len(set(labels(slots)))
+    # THEN the doctor's five real hours are offered: ten slots, no two at one instant, each 30 real minutes
+    assert len(slots) == 10
     assert len({s.starts_at for s in slots}) == len(slots)
-    assert labels(slots)[:2] == ["00:00", "00:30"]
+    assert all(b.starts_at == a.ends_at for a, b in itertools.pairwise(slots))
+    # AND a repeated label is told apart by its offset
+    repeated = [s for s in slots if labels(slots).count(s.local_time) == 2]
+    assert len(repeated) == 4 and len({(s.local_time, s.utc_offset) for s in repeated}) == 4
 
 
-def test_booking_in_fall_back_hour_takes_the_first_pass_so_the_second_cannot_double_book():
+def test_an_ambiguous_offered_label_needs_its_instant_and_books_exactly_that_one():
+    # GIVEN New York's fall-back day, 30-minute slots: 01:30 is offered at 05:30Z (EDT) and 06:30Z (EST)
     av = Availability(hours(("00:00", "04:00")))
-    first = check_bookable(av, NY, date(2026, 11, 1), time(1, 30), 30, EARLY, NOTICE)
-    assert first[0] == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
-    slots = generate_slots(av, NY, date(2026, 11, 1), 30, DayState(taken_by([first])), EARLY, NOTICE)
-    assert [s.local_time for s in slots if not s.available] == ["01:30"]
+    day = date(2026, 11, 1)
+    # WHEN a booking names only the local time
+    with pytest.raises(errors.AmbiguousLocalTime) as refused:
+        check_bookable(av, NY, day, time(1, 30), 30, EARLY, NOTICE)
+    # THEN it is refused, naming both instants
+    assert refused.value.message.startswith("ambiguous local time: pick 01:30 EDT or 01:30 EST")
+    assert [c["startsAt"] for c in refused.value.details["candidates"]] == [
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T06:30:00Z",
+    ]
+    # AND naming the second pass books the second pass, which then shows taken while the first stays free
+    second = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    booked = check_bookable(av, NY, day, time(1, 30), 30, EARLY, NOTICE, starts_at=second)
+    assert booked == (second, second + timedelta(minutes=30))
+    slots = generate_slots(av, NY, day, 30, DayState(taken_by([booked])), EARLY, NOTICE)
+    assert [(s.local_time, s.utc_offset) for s in slots if not s.available] == [("01:30", "-05:00")]
+
+
+def test_a_label_offered_once_in_the_fold_books_the_instant_shown():
+    # GIVEN the case: New York 2027-11-07, 00:00-04:00, 45-minute visits. 01:15 is offered only in its
+    # second pass (06:15Z); its first pass (05:15Z) is not on the slot grid
+    av = Availability(hours(("00:00", "04:00")))
+    day = date(2027, 11, 7)
+    shown = {s.local_time: s.starts_at for s in generate_slots(av, NY, day, 45, DayState(), EARLY, NOTICE)}
+    assert shown["01:15"] == datetime(2027, 11, 7, 6, 15, tzinfo=UTC)
+    # WHEN 01:15 is booked by its local time alone
+    start, _ = check_bookable(av, NY, day, time(1, 15), 45, EARLY, NOTICE)
+    # THEN it is the instant shown
+    assert start == shown["01:15"]
+
+
+def test_starts_at_must_be_the_local_date_and_time():
+    av = Availability(hours(("00:00", "04:00")))
+    with pytest.raises(errors.InvalidInput) as refused:
+        check_bookable(
+            av, NY, date(2026, 11, 1), time(1, 30), 30, EARLY, NOTICE, starts_at=datetime(2026, 11, 1, 7, tzinfo=UTC)
+        )
+    assert "startsAt" in refused.value.details["fields"]
+
+
+def test_a_skipped_day_offers_nothing_and_books_nothing():
+    # GIVEN Samoa skipped 2011-12-30 entirely (it jumped from UTC-10 to UTC+14)
+    apia = ZoneInfo("Pacific/Apia")
+    av = Availability(hours(("09:00", "17:00")))
+    old = datetime(2000, 1, 1, tzinfo=UTC)
+    # THEN no slot is offered that day (the instants would be labelled 2011-12-31) and no time of it books
+    assert generate_slots(av, apia, date(2011, 12, 30), 30, DayState(), old, NOTICE) == []
+    with pytest.raises(errors.OutsideWorkingHours):
+        check_bookable(av, apia, date(2011, 12, 30), time(9), 30, old, NOTICE)
+    assert len(generate_slots(av, apia, date(2011, 12, 31), 30, DayState(), old, NOTICE)) == 16
 
 
 def test_booking_a_nonexistent_local_time_is_refused():
