@@ -24,6 +24,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -184,6 +185,7 @@ class ReminderModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     for_start = UTCDateTimeAttribute()
+    served = UnicodeSetAttribute(null=True)
     status_index = StatusIndex()
 
 

@@ -26,6 +26,7 @@ def reminder_item(r: Reminder) -> ReminderModel:
         created_at=r.created_at,
         updated_at=r.updated_at,
         for_start=r.for_start,
+        served=set(r.served) or None,
     )
 
 
@@ -48,4 +49,5 @@ def reminder_from(item: ReminderModel) -> Reminder:
         sent_at=item.sent_at,
         attempts=int(item.attempts or 0),
         last_error=item.last_error,
+        served=tuple(sorted(item.served or ())),
     )

@@ -125,14 +125,15 @@ def admin_list(call: Call) -> dict[str, Any]:
     "/api/admin/reminders/retry",
     "POST",
     "Retry failed reminders",
-    body=s.ReminderIdsIn,
+    body=s.ReminderRetryIn,
     response=s.BulkOutcome,
     roles=ADMIN,
+    errors=(409,),
     tags=("admin",),
 )
 def admin_retry(call: Call) -> dict[str, Any]:
-    body: s.ReminderIdsIn = call.body
-    return {"outcomes": container.current().reminders.retry_failed(body.reminder_ids)}
+    body: s.ReminderRetryIn = call.body
+    return {"outcomes": container.current().reminders.retry_failed(body.reminder_ids, body.confirm_unknown_outcome)}
 
 
 @endpoint(
@@ -169,6 +170,8 @@ def run_sweep() -> dict[str, Any]:
     report = container.current().reminders.sweep()
     for _ in range(report.delivered.get("sent", 0)):
         count("ReminderSent")
+    for _ in range(report.delivered.get("failed", 0) + report.stuck_failed):  # the failed-reminders alarm sees all
+        count("ReminderFailed")
     return {
         "delivered": report.delivered,
         "schedulesEnsured": report.schedules_ensured,

@@ -39,6 +39,8 @@ TIMINGS: dict[str, timedelta] = {
 LINK_TIMING = "10m"
 """Telehealth visits: ten minutes before, the patient gets the secure link itself."""
 DEFAULT_TIMING = "24h"
+OUTCOME_UNKNOWN = "delivery outcome unknown"
+"""The start of `lastError` when the provider may have accepted the message: staff confirm before a resend."""
 MAX_ATTEMPTS = 5
 SMS_SEGMENT = 160
 
@@ -77,6 +79,12 @@ class Reminder:
     sent_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    served: tuple[str, ...] = ()
+    """Push endpoints already given this reminder (or whose outcome is unknown): a retry skips them."""
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.status is ReminderStatus.FAILED and (self.last_error or "").startswith(OUTCOME_UNKNOWN)
 
     @property
     def schedule_name(self) -> str:
@@ -166,6 +174,7 @@ def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Remin
         ).text,
         updated_at=now,
         for_start=appointment.starts_at,
+        served=(),  # devices served a message for the old time get the new one
         last_error=None if status is ReminderStatus.PENDING else "the new time leaves no room for this reminder",
     )
 

@@ -16,6 +16,7 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import (
     DEFAULT_TIMING,
     MAX_ATTEMPTS,
+    OUTCOME_UNKNOWN,
     TIMINGS,
     Channel,
     Recipient,
@@ -39,6 +40,7 @@ from chalicelib.services.ports import (
     ReminderScheduler,
     ReminderStore,
     TransientDeliveryError,
+    UnknownDeliveryOutcome,
 )
 
 log = logging.getLogger("clinic.reminders")
@@ -271,23 +273,17 @@ class ReminderService:
         endpoints: list[str] = []
         if claimed.channel is Channel.PUSH:
             profile = self._patients.get(claimed.patient_id)
-            endpoints = [d["endpoint"] for d in (profile.devices if profile else [])]
+            devices = [d["endpoint"] for d in (profile.devices if profile else [])]
+            endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
+            if devices and not endpoints:
+                return self._sent(claimed, appointment, now)
         try:
             delivery = self._deliverer.send(claimed, appointment, endpoints)
+        except UnknownDeliveryOutcome as exc:
+            self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment)
+            return "failed"
         except TransientDeliveryError as exc:
-            if claimed.attempts >= MAX_ATTEMPTS:
-                self._fail(claimed, f"gave up after {claimed.attempts} attempts: {exc}", now, appointment)
-                return "failed"
-            later = replace(
-                claimed,
-                status=ReminderStatus.PENDING,
-                scheduled_time=now + timedelta(minutes=2**claimed.attempts),
-                last_error=redact(str(exc)),
-                updated_at=now,
-            )
-            if self._reminders.replace(later, ReminderStatus.SENDING):
-                self._ensure(later)
-            return "retry-later"
+            return self._later(claimed, str(exc), now, appointment)
         except PermanentDeliveryError as exc:
             if exc.disabled_endpoint:
                 self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
@@ -295,9 +291,40 @@ class ReminderService:
             return "failed"
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
+        if claimed.channel is not Channel.PUSH:
+            return self._sent(claimed, appointment, now)
+        reached_before = bool(claimed.served)
+        claimed = replace(claimed, served=tuple(sorted({*claimed.served, *delivery.served, *delivery.unknown})))
+        if delivery.pending:
+            return self._later(claimed, delivery.refused or "a device was unavailable", now, appointment)
+        if delivery.served or reached_before:
+            return self._sent(claimed, appointment, now)
+        if delivery.unknown:
+            self._fail(claimed, f"{OUTCOME_UNKNOWN} (push to {len(delivery.unknown)} device(s))", now, appointment)
+        else:
+            self._fail(claimed, delivery.refused or "every registered device is disabled", now, appointment)
+        return "failed"
+
+    def _sent(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
         self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment)
         return "sent"
+
+    def _later(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment) -> str:
+        """Back to pending with backoff (keeping the devices already served), or failed after MAX_ATTEMPTS."""
+        if claimed.attempts >= MAX_ATTEMPTS:
+            self._fail(claimed, f"gave up after {claimed.attempts} attempts: {reason}", now, appointment)
+            return "failed"
+        later = replace(
+            claimed,
+            status=ReminderStatus.PENDING,
+            scheduled_time=now + timedelta(minutes=2**claimed.attempts),
+            last_error=redact(reason),
+            updated_at=now,
+        )
+        if self._reminders.replace(later, ReminderStatus.SENDING):
+            self._ensure(later)
+        return "retry-later"
 
     def _fail(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment | None = None) -> None:
         failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
@@ -327,9 +354,19 @@ class ReminderService:
     def admin_list(self, status: ReminderStatus, start: datetime | None, end: datetime | None) -> list[Reminder]:
         return self._reminders.by_status(status, start or EPOCH, end or datetime(9999, 1, 1, tzinfo=UTC))
 
-    def retry_failed(self, reminder_ids: Sequence[str]) -> dict[str, str]:
-        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead)."""
+    def retry_failed(self, reminder_ids: Sequence[str], confirm_unknown_outcome: bool = False) -> dict[str, str]:
+        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead).
+
+        A reminder whose delivery outcome is unknown may have reached the patient: resending it needs the
+        caller's explicit confirmation, else nothing is retried (InvalidState names them)."""
         now = self._clock.now()
+        if not confirm_unknown_outcome:
+            unknown = [r.id for r in map(self._reminders.get, reminder_ids) if r is not None and r.outcome_unknown]
+            if unknown:
+                raise InvalidState(
+                    "These reminders may have been delivered already; confirm to send them again.",
+                    {"unknownOutcome": unknown, "confirmWith": "confirmUnknownOutcome"},
+                )
         outcomes: dict[str, str] = {}
         for reminder_id in reminder_ids:
             reminder = self._reminders.get(reminder_id)
@@ -346,6 +383,7 @@ class ReminderService:
                 attempts=0,
                 scheduled_time=now + timedelta(minutes=1),
                 updated_at=now,
+                served=() if reminder.outcome_unknown else reminder.served,  # confirmed: resend to every device
             )
             if self._reminders.replace(again, ReminderStatus.FAILED):
                 self._ensure(again)
