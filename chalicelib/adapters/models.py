@@ -106,6 +106,7 @@ class AppointmentModel(Model):
     room_id = UnicodeAttribute(null=True)
     reminder_sent = BooleanAttribute(default=False)
     reminder_preferences = JSONAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

@@ -88,8 +88,10 @@ class Idempotency(Protocol):
         payload: dict[str, Any],
         action: Callable[[], dict[str, Any]],
         lambda_context: Any = None,
+        recover: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
-        """Run `action` once per key; a repeat with the same payload returns the stored result."""
+        """Run `action` once per key; a repeat with the same payload returns the stored result; a record stuck
+        in progress answers `recover()` when that finds the committed result."""
         ...
 
 
