@@ -102,7 +102,16 @@ class DynamoReminderStore:
         self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
     ) -> bool:
         """Record the outcome of a claimed reminder (conditioned on `sending`), on success flag the appointment's
-        `reminderSent`, and count it in the doctor-day's delivery aggregates, in one transaction."""
+        `reminderSent` (conditioned on the version the dispatcher read, and growing it), and count it in the
+        doctor-day's delivery aggregates, in one transaction. If the appointment changed since it was read, the
+        outcome is still recorded, without the flag (a reschedule resets it anyway)."""
+        mark = mark_appointment_reminded and appointment is not None and appointment.version is not None
+        try:
+            return self._finish(reminder, appointment, mark)
+        except _AppointmentMoved:
+            return self._finish(reminder, appointment, False)
+
+    def _finish(self, reminder: Reminder, appointment: Appointment | None, mark: bool) -> bool:
         with translated_errors():
             try:
                 with TransactWrite(connection=ReminderModel._get_connection().connection) as tx:
@@ -115,18 +124,25 @@ class DynamoReminderStore:
                             ),
                             actions=[getattr(ScheduleModel, f"{outcome}_{reminder.channel.value}").add(1)],
                         )
-                    if mark_appointment_reminded:
+                    if mark and appointment is not None:
+                        # the loaded version: pynamodb conditions on it and adds one (never resets it)
                         tx.update(
-                            AppointmentModel(id=reminder.appointment_id),
+                            AppointmentModel(id=reminder.appointment_id, version=appointment.version),
                             actions=[AppointmentModel.reminder_sent.set(True)],
                             condition=AppointmentModel.id.exists(),
-                            add_version_condition=False,
                         )
                 return True
             except TransactWriteError as exc:
-                if _conditional_failure(exc):
-                    return False
-                raise
+                if not _conditional_failure(exc):
+                    raise
+                reasons = [(r.code if r else None) for r in (getattr(exc.cause, "cancellation_reasons", None) or [])]
+                if mark and reasons and reasons[0] != "ConditionalCheckFailed":
+                    raise _AppointmentMoved() from exc
+                return False
+
+
+class _AppointmentMoved(Exception):
+    """The appointment changed after the dispatcher read it: record the reminder without flagging it."""
 
 
 def _profile_from(item: PatientModel) -> PatientProfile:
