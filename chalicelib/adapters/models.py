@@ -237,6 +237,7 @@ class RoomModel(Model):
     patient_waiting_since = UTCDateTimeAttribute(null=True)
     recording_consent = BooleanAttribute(default=False)
     last_error = UnicodeAttribute(null=True)
+    claimed_until = UTCDateTimeAttribute(null=True)
     status_index = RoomStatusIndex()
 
 

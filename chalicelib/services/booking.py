@@ -216,7 +216,7 @@ class BookingService:
         if reminders is not None:
             _after_commit("schedules", appointment.id, lambda: reminders.scheduled(planned))
         if room is not None and telehealth is not None:
-            _after_commit("room", appointment.id, lambda: telehealth.provision(room, appointment))
+            _after_commit("room", appointment.id, lambda: telehealth.provision_within(room, appointment))
         return appointment, planned, skipped
 
     def _own_booking(self, attempt: Appointment) -> Appointment | None:
