@@ -187,6 +187,7 @@ class ReminderModel(Model):
     updated_at = UTCDateTimeAttribute()
     for_start = UTCDateTimeAttribute()
     served = UnicodeSetAttribute(null=True)
+    schedule_missing = BooleanAttribute(null=True)
     status_index = StatusIndex()
 
 

@@ -27,6 +27,7 @@ def reminder_item(r: Reminder) -> ReminderModel:
         updated_at=r.updated_at,
         for_start=r.for_start,
         served=set(r.served) or None,
+        schedule_missing=r.schedule_missing or None,
     )
 
 
@@ -50,4 +51,5 @@ def reminder_from(item: ReminderModel) -> Reminder:
         attempts=int(item.attempts or 0),
         last_error=item.last_error,
         served=tuple(sorted(item.served or ())),
+        schedule_missing=bool(item.schedule_missing),
     )

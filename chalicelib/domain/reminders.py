@@ -81,6 +81,8 @@ class Reminder:
     last_error: str | None = None
     served: tuple[str, ...] = ()
     """Push endpoints already given this reminder (or whose outcome is unknown): a retry skips them."""
+    schedule_missing: bool = False
+    """Creating its schedule failed: the sweep re-creates it (and only such schedules)."""
 
     @property
     def outcome_unknown(self) -> bool:

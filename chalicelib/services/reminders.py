@@ -4,7 +4,9 @@ the dispatcher (at most once), the sweep, device registration and admin bulk man
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +36,7 @@ from chalicelib.services.ports import (
     AppointmentStore,
     Clock,
     Deliverer,
+    Delivery,
     PatientProfile,
     PatientRepository,
     PermanentDeliveryError,
@@ -69,6 +72,10 @@ class SweepPolicy:
     """Schedules of pending reminders due within this window are (re)created if missing."""
     stuck_after: timedelta = timedelta(minutes=15)
     batch: int = 500
+    concurrency: int = 16
+    """Reminders delivered at once by one sweep (each is its own claim, send and write)."""
+    budget_seconds: float = 120.0
+    """The reminders' share of a sweep run; rooms come after, with their own."""
 
 
 @dataclass
@@ -76,6 +83,8 @@ class SweepReport:
     delivered: dict[str, int] = field(default_factory=dict)
     schedules_ensured: int = 0
     stuck_failed: int = 0
+    errors: int = 0
+    deferred: int = 0
 
 
 class ReminderService:
@@ -289,10 +298,18 @@ class ReminderService:
                 self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
             self._fail(claimed, str(exc), now, appointment)
             return "failed"
+        except Exception as exc:  # our own message could not be built (not sent): fail this one, keep going
+            log.exception("reminder %s: could not be sent", claimed.id)
+            self._fail(claimed, f"could not send: {type(exc).__name__}", now, appointment)
+            return "failed"
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
         if claimed.channel is not Channel.PUSH:
             return self._sent(claimed, appointment, now)
+        return self._push_outcome(claimed, delivery, appointment, now)
+
+    def _push_outcome(self, claimed: Reminder, delivery: Delivery, appointment: Appointment, now: datetime) -> str:
+        """Devices served (or maybe served) are recorded; a retry goes only to the throttled ones."""
         reached_before = bool(claimed.served)
         claimed = replace(claimed, served=tuple(sorted({*claimed.served, *delivery.served, *delivery.unknown})))
         if delivery.pending:
@@ -330,24 +347,48 @@ class ReminderService:
         failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
         self._reminders.finish(failed, mark_appointment_reminded=False, appointment=appointment)
 
-    def sweep(self) -> SweepReport:
-        """Deliver overdue pending reminders (a lost schedule), re-create schedules due soon, and fail reminders
-        stuck in `sending` (never resend them: a crash may have happened after the send)."""
+    def sweep(self, timer: Callable[[], float] = time.monotonic) -> SweepReport:
+        """Deliver overdue pending reminders (a lost schedule) a few at a time, re-create the schedules known to
+        be missing, and fail reminders stuck in `sending` (never resend them: a crash may have happened after the
+        send). Each reminder on its own: one that raises is counted and the rest go on; the run stops delivering
+        when its time budget is spent (the next run picks up the rest)."""
         policy = self.sweep_policy
         now = self._clock.now()
         report = SweepReport()
-        for reminder in self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch):
-            outcome = self.dispatch(reminder.id)
-            report.delivered[outcome] = report.delivered.get(outcome, 0) + 1
+        deadline = timer() + policy.budget_seconds
+
+        def deliver(reminder: Reminder) -> str:
+            if timer() >= deadline:
+                return "deferred"
+            try:
+                return self.dispatch(reminder.id)
+            except Exception:
+                log.exception("sweep: reminder %s raised; the others go on", reminder.id)
+                return "error"
+
+        overdue = self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch)
+        with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
+            for outcome in pool.map(deliver, overdue):
+                if outcome == "deferred":
+                    report.deferred += 1
+                elif outcome == "error":
+                    report.errors += 1
+                else:
+                    report.delivered[outcome] = report.delivered.get(outcome, 0) + 1
         upcoming = self._reminders.by_status(ReminderStatus.PENDING, now, now + policy.lookahead, policy.batch)
         for reminder in upcoming:
-            self._ensure(reminder)
-            report.schedules_ensured += 1
+            if reminder.schedule_missing and timer() < deadline:
+                self._ensure(reminder)
+                report.schedules_ensured += 1
         stuck_before = now - policy.stuck_after
         for reminder in self._reminders.by_status(ReminderStatus.SENDING, EPOCH, stuck_before, policy.batch):
             if reminder.updated_at <= stuck_before:
-                self._fail(reminder, "delivery outcome unknown (dispatcher stopped while sending)", now)
-                report.stuck_failed += 1
+                try:
+                    self._fail(reminder, f"{OUTCOME_UNKNOWN} (dispatcher stopped while sending)", now)
+                    report.stuck_failed += 1
+                except Exception:
+                    log.exception("sweep: could not fail stuck reminder %s", reminder.id)
+                    report.errors += 1
         return report
 
     # --- admin ---------------------------------------------------------------------------------------------------
@@ -410,10 +451,22 @@ class ReminderService:
 
     # --- schedules -------------------------------------------------------------------------------------------------
     def _ensure(self, reminder: Reminder) -> None:
+        """Create or move the reminder's schedule. A failure is logged and the reminder flagged: the sweep
+        re-creates only flagged schedules (and delivers any reminder overdue, flagged or not)."""
         try:
             self._scheduler.ensure(reminder)
-        except Exception:  # the sweep re-creates missing schedules; never lose the booking over it
+        except Exception:  # never lose the booking over it
             log.exception("could not create the schedule of reminder %s", reminder.id)
+            self._flag_schedule(reminder, True)
+            return
+        if reminder.schedule_missing:
+            self._flag_schedule(reminder, False)
+
+    def _flag_schedule(self, reminder: Reminder, missing: bool) -> None:
+        try:
+            self._reminders.replace(replace(reminder, schedule_missing=missing), ReminderStatus.PENDING)
+        except Exception:  # the overdue sweep still delivers it
+            log.exception("could not flag the schedule of reminder %s", reminder.id)
 
     def _delete(self, reminder: Reminder) -> None:
         try:

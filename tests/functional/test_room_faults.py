@@ -107,3 +107,29 @@ def lambdas_tick(wired):
             return test_client.lambda_.invoke("reminder_sweep", event).payload
 
         yield tick
+
+
+class CancellingPlatform(SlowPlatform):
+    """Creates the meeting while, meanwhile, the visit is cancelled (the cancel runs inside the call)."""
+
+    def __init__(self, cancel) -> None:
+        super().__init__()
+        self.cancel = cancel
+
+    def create(self, appointment, consent=False):
+        self.created.append(appointment.id)
+        self.cancel(appointment.id)
+        return {"meetingId": f"m-{appointment.id}"}
+
+
+def test_a_cancel_that_lands_while_the_platform_creates_the_meeting_deletes_it(api, wired):
+    # GIVEN a platform during whose create call the patient cancels the visit
+    platform = CancellingPlatform(lambda a_id: api.call("DELETE", f"/api/appointments/{a_id}", patient()))
+    wired.telehealth.platforms["custom"] = platform
+    doc = api.doctor_with_hours()
+    # WHEN the visit is booked
+    made = book_video(api, doc)
+    assert made.status_code == 201
+    # THEN the room is ended and the meeting created meanwhile is deleted, not left live
+    assert room_of(wired, made.data["id"]).status.value == "ended"
+    assert platform.deleted == [{"meetingId": f"m-{made.data['id']}"}]
