@@ -105,7 +105,12 @@ class DynamoReminderStore:
         `reminderSent` (conditioned on the version the dispatcher read, and growing it), and count it in the
         doctor-day's delivery aggregates, in one transaction. If the appointment changed since it was read, the
         outcome is still recorded, without the flag (a reschedule resets it anyway)."""
-        mark = mark_appointment_reminded and appointment is not None and appointment.version is not None
+        mark = (
+            mark_appointment_reminded
+            and appointment is not None
+            and appointment.version is not None
+            and not appointment.reminder_sent  # already flagged at the version read: no write, no version bump
+        )
         try:
             return self._finish(reminder, appointment, mark)
         except _AppointmentMoved:
