@@ -188,6 +188,7 @@ class ReminderModel(Model):
     for_start = UTCDateTimeAttribute()
     served = UnicodeSetAttribute(null=True)
     schedule_missing = BooleanAttribute(null=True)
+    for_version = NumberAttribute(null=True)
     status_index = StatusIndex()
 
 

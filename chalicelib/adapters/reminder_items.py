@@ -28,6 +28,7 @@ def reminder_item(r: Reminder) -> ReminderModel:
         for_start=r.for_start,
         served=set(r.served) or None,
         schedule_missing=r.schedule_missing or None,
+        for_version=r.for_version,
     )
 
 
@@ -52,4 +53,5 @@ def reminder_from(item: ReminderModel) -> Reminder:
         last_error=item.last_error,
         served=tuple(sorted(item.served or ())),
         schedule_missing=bool(item.schedule_missing),
+        for_version=int(item.for_version) if item.for_version is not None else None,
     )

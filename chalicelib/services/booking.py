@@ -258,6 +258,7 @@ class BookingService:
         )
         audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
         self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
+        after = replace(after, version=(before.version or 0) + 1)  # as stored: the version its follow-ups carry
         reminders, telehealth = self._reminders, self._telehealth
         if reminders is not None:
             _after_commit("reminders", after.id, lambda: reminders.follow_reschedule(after))

@@ -28,6 +28,7 @@ from chalicelib.domain.reminders import (
     check_editable,
     custom_timing,
     follow,
+    follows_moves,
     matches_appointment,
     plan,
     render,
@@ -143,12 +144,16 @@ class ReminderService:
             self._ensure(reminder)
 
     def follow_reschedule(self, appointment: Appointment) -> None:
+        """Move the reminders to the committed `appointment` (its version as stored). Each write is conditioned
+        on following an older version, so among racing reschedules the last one's plan wins; reminders a
+        move had cancelled for lack of room come back when there is room again."""
         now = self._clock.now()
+        version = appointment.version or 0
         for reminder in self._reminders.for_appointment(appointment.id):
-            if reminder.status is not ReminderStatus.PENDING:
+            if not follows_moves(reminder):
                 continue
             moved = follow(reminder, appointment, now)
-            if self._reminders.replace(moved, ReminderStatus.PENDING):
+            if self._reminders.follow(moved, version):
                 self._ensure(moved) if moved.status is ReminderStatus.PENDING else self._delete(moved)
 
     def follow_cancel(self, appointment: Appointment) -> None:
@@ -324,8 +329,21 @@ class ReminderService:
 
     def _sent(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
-        self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment)
+        if self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment) == (
+            "appointment-changed"
+        ):
+            self._replan_after_move(sent, now)
         return "sent"
+
+    def _replan_after_move(self, sent: Reminder, now: datetime) -> None:
+        """The visit was rescheduled while this reminder was being sent (its follow-up skipped it): the message
+        named the old time, so the reminder is planned again for the new one."""
+        current = self._appointments.get(sent.appointment_id)
+        if current is None or not current.active or current.starts_at == sent.for_start:
+            return
+        again = follow(replace(sent, status=ReminderStatus.PENDING, sent_at=None, attempts=0), current, now)
+        if again.status is ReminderStatus.PENDING and self._reminders.replace(again, ReminderStatus.SENT):
+            self._ensure(again)
 
     def _later(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment) -> str:
         """Back to pending with backoff (keeping the devices already served), or failed after MAX_ATTEMPTS."""
