@@ -4,6 +4,7 @@ follow-ups, every pending reminder ends planned for the appointment's final time
 from __future__ import annotations
 
 import random
+import time as time_module
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
@@ -14,6 +15,20 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import TIMINGS, ReminderStatus
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
+
+
+class SlowScheduler:
+    """Schedules that take a while (a network call each): follow-ups of racing reschedules overlap."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+
+    def ensure(self, reminder) -> None:
+        time_module.sleep(self._random.random() * 0.05)
+
+    def delete(self, reminder) -> None:
+        time_module.sleep(self._random.random() * 0.05)
+
 
 PATIENT = Caller("p1", Role.PATIENT, name="Pat", email="pat@example.org", phone="+16175550123")
 ADMIN = Caller("admin", Role.ADMIN)
@@ -36,6 +51,7 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
             reminder_preferences={"email": True, "sms": True, "timings": ["24h", "2h"]},
         ),
     )
+    wired.reminders._scheduler = SlowScheduler(7)
     moves = [(random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
 
     def move(target: tuple[date, time]) -> str:
