@@ -82,6 +82,6 @@ APPOINTMENTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/appointment
 
 
 @app.on_dynamodb_record(stream_arn=APPOINTMENTS_STREAM, name="slot_publisher", batch_size=100)
-def slot_publisher(event: Any) -> dict[str, int]:
+def slot_publisher(event: Any) -> dict[str, Any]:
     """Announces every booking, cancellation and move once, from the appointments table's stream."""
     return stream_records(event.to_dict()["Records"])

@@ -60,7 +60,7 @@ def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int
         NoScheduler(),
         deliverer,
         clock,
-        SweepPolicy(grace=timedelta(0), batch=batch),
+        SweepPolicy(grace=timedelta(0), batch=batch, budget_seconds=3600),
     )
 
 

@@ -34,6 +34,18 @@ def throttled() -> tuple[_Http, dict[str, Any]]:
     }
 
 
+LOSE = object()
+UNREACHABLE = object()
+
+
+def in_progress() -> tuple[_Http, dict[str, Any]]:
+    """DynamoDB's answer to a resent client request token whose first transaction is still being applied."""
+    return _Http(400), {
+        "Error": {"Code": "TransactionInProgressException", "Message": "Transaction is ongoing for the token"},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+
+
 class FaultInjector:
     """Queue faults for the next calls of an operation on the app's DynamoDB clients; counts every call."""
 
@@ -42,6 +54,7 @@ class FaultInjector:
         self.calls: dict[str, int] = {}
         self._queued: dict[str, list[Any]] = {}
         self._lose_responses: dict[str, int] = {}
+        self._scripts: dict[str, list[Any]] = {}
         for client in self.clients:
             client.meta.events.register("before-call.dynamodb.*", self._before)
             client.meta.events.register("after-call.dynamodb.*", self._after)
@@ -53,9 +66,28 @@ class FaultInjector:
         """The call reaches DynamoDB, but the client sees a read timeout."""
         self._lose_responses[operation] = times
 
+    def script(self, operation: str, *steps: Any) -> None:
+        """One step per coming call: None (as is), LOSE (lands, then a read timeout), UNREACHABLE (a read timeout
+        before DynamoDB sees it), or a fault response (short-circuits the call)."""
+        self._scripts.setdefault(operation, []).extend(steps)
+
+    def clear(self) -> None:
+        self._queued.clear()
+        self._lose_responses.clear()
+        self._scripts.clear()
+
     def _before(self, model: Any, **_: Any) -> Any:
         name = model.name
         self.calls[name] = self.calls.get(name, 0) + 1
+        script = self._scripts.get(name)
+        if script:
+            step = script.pop(0)
+            if step is LOSE:
+                self._lose_responses[name] = self._lose_responses.get(name, 0) + 1
+                return None
+            if step is UNREACHABLE:
+                raise ReadTimeoutError(endpoint_url="http://dynamodb")
+            return step
         queue = self._queued.get(name)
         return queue.pop(0) if queue else None
 

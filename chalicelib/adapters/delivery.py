@@ -2,7 +2,10 @@
 or, for local runs, an outbox folder with one readable file per message.
 
 Throttling is retried here with backoff; what still fails is a TransientDeliveryError. Errors that retrying
-cannot fix (unverified sender, opted-out number, disabled endpoint) are a PermanentDeliveryError at once.
+cannot fix (unverified sender, opted-out number, disabled endpoint) are a PermanentDeliveryError at once. A send
+that may have reached the provider (read timeout, connection reset mid-request) is an UnknownDeliveryOutcome and
+is never retried: the SES and SNS clients are built without botocore's own retries for that reason, and this
+module retries only what is known not to have been delivered (throttling, no connection made).
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from chalicelib.domain.calendar import appointment_ics
 from chalicelib.domain.errors import PushNotConfigured
 from chalicelib.domain.reminders import Channel, Reminder, render
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.ports import Delivery, PermanentDeliveryError, TransientDeliveryError
+from chalicelib.services.ports import (
+    Delivery,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UnknownDeliveryOutcome,
+)
 
 TRANSIENT_CODES = frozenset(
     {
@@ -35,8 +43,22 @@ TRANSIENT_CODES = frozenset(
         "InternalError",
         "InternalFailure",
         "KMSThrottlingException",
+        "KMSThrottling",
+        "Throttled",
     }
 )
+GONE_ENDPOINT_CODES = frozenset({"EndpointDisabled", "NotFound"})
+"""Push endpoints that can never receive again: the device is removed. Anything else (AuthorizationError, a
+disabled platform application) is the clinic's configuration, not the patient's device."""
+
+
+def send_client(service: str, region: str) -> Any:
+    """A client for send calls: no botocore retries (a retried timeout may send twice), tight timeouts."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+    return boto3.client(service, region_name=region, config=config)
 
 
 def email_message(reminder: Reminder, appointment: Appointment, sender: str, stamp: datetime) -> EmailMessage:
@@ -76,10 +98,8 @@ class AwsDeliverer:
         base_delay: float = 0.2,
     ) -> None:
         if ses is None or sns is None:
-            import boto3
-
-            ses = ses or boto3.client("sesv2", region_name=settings.region)
-            sns = sns or boto3.client("sns", region_name=settings.region)
+            ses = ses or send_client("sesv2", settings.region)
+            sns = sns or send_client("sns", settings.region)
         self.ses = ses
         self.sns = sns
         self._settings = settings
@@ -122,23 +142,41 @@ class AwsDeliverer:
         return Delivery(str(answer.get("MessageId", "")))
 
     def _push(self, reminder: Reminder, endpoints: Sequence[str]) -> Delivery:
+        """Each device on its own: a throttled device does not make the others be sent to again."""
         if not endpoints:
             raise PermanentDeliveryError("no registered device")
         delivered: list[str] = []
+        served: list[str] = []
+        unknown: list[str] = []
+        pending: list[str] = []
         disabled: list[str] = []
+        refused: str | None = None
         for endpoint in endpoints:
             try:
                 answer = self._call(self._publisher(endpoint, push_payload(reminder.message)))
                 delivered.append(str(answer.get("MessageId", "")))
-            except PermanentDeliveryError:
-                disabled.append(endpoint)
-        if not delivered:
-            raise PermanentDeliveryError("every registered device is disabled", disabled_endpoint=disabled[0])
-        return Delivery(",".join(delivered), tuple(disabled))
+                served.append(endpoint)
+            except UnknownDeliveryOutcome:
+                unknown.append(endpoint)
+            except TransientDeliveryError as exc:
+                pending.append(endpoint)
+                refused = refused or str(exc)
+            except PermanentDeliveryError as exc:
+                if exc.disabled_endpoint:
+                    disabled.append(endpoint)
+                else:
+                    refused = str(exc)
+        return Delivery(",".join(delivered), tuple(disabled), tuple(served), tuple(unknown), tuple(pending), refused)
 
     def _publisher(self, endpoint: str, payload: str) -> Callable[[], Any]:
         def publish() -> Any:
-            return self.sns.publish(TargetArn=endpoint, MessageStructure="json", Message=payload)
+            try:
+                return self.sns.publish(TargetArn=endpoint, MessageStructure="json", Message=payload)
+            except Exception as exc:
+                code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+                if code in GONE_ENDPOINT_CODES:
+                    raise PermanentDeliveryError(f"{code}: the device is gone", disabled_endpoint=endpoint) from exc
+                raise
 
         return publish
 
@@ -157,7 +195,8 @@ class AwsDeliverer:
         return str(answer["EndpointArn"])
 
     def _call(self, action: Callable[[], Any]) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as NoConnection
 
         for attempt in range(self._attempts):
             try:
@@ -168,6 +207,10 @@ class AwsDeliverer:
                 if code not in TRANSIENT_CODES and "Maximum sending rate exceeded" not in text:
                     raise PermanentDeliveryError(f"{code}: {text}"[:300]) from exc
                 reason = f"{code}: {text}"
+            except NoConnection as exc:  # no connection was made (refused, connect timeout, TLS): not sent
+                reason = f"{type(exc).__name__}"
+            except HTTPClientError as exc:  # the request may have been read and acted on: never resend
+                raise UnknownDeliveryOutcome(type(exc).__name__) from exc
             except BotoCoreError as exc:
                 reason = f"{type(exc).__name__}"
             if attempt + 1 < self._attempts:

@@ -9,6 +9,7 @@ timeout is retried with the same client request token, so a write that did land 
 
 from __future__ import annotations
 
+import logging
 import random
 import time as time_module
 import uuid
@@ -58,6 +59,10 @@ THROTTLING_CODES = frozenset(
     }
 )
 RETRYABLE_REASONS = frozenset({"TransactionConflict"}) | THROTTLING_CODES
+UNKNOWN_OUTCOME_CODES = frozenset({None, "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})
+"""No answer, or an answer that does not say whether the transaction applied: resend it with the same token."""
+TRANSIENT_CODES = THROTTLING_CODES | UNKNOWN_OUTCOME_CODES - {None}
+log = logging.getLogger("clinic.store")
 
 
 # --- doctors ---------------------------------------------------------------------------------------------------
@@ -143,6 +148,7 @@ def _appointment_item(a: Appointment) -> AppointmentModel:
         room_id=a.room_id,
         reminder_sent=a.reminder_sent,
         reminder_preferences=a.reminder_preferences or None,
+        idempotency_key=a.idempotency_key,
         created_at=a.created_at,
         updated_at=a.updated_at,
     )
@@ -177,6 +183,7 @@ def _appointment_from(item: AppointmentModel) -> Appointment:
         updated_at=item.updated_at,
         timezone=item.timezone,
         version=item.version,
+        idempotency_key=item.idempotency_key,
     )
 
 
@@ -368,7 +375,7 @@ class DynamoAppointmentStore:
             if contact.phone:
                 actions.append(PatientModel.phone.set(contact.phone))
             tx.updates.append(_Op("patient", PatientModel(id=contact.id), None, actions))
-        self._commit(tx, audit.id)
+        self._commit(tx, audit.id, self._landed(appointment))
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
         tx = _Transaction()
@@ -388,7 +395,7 @@ class DynamoAppointmentStore:
         else:
             self._count(tx, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
         self._audit(tx, audit)
-        self._commit(tx, audit.id)
+        self._commit(tx, audit.id, self._landed(after))
 
     def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         tx = _Transaction()
@@ -397,7 +404,7 @@ class DynamoAppointmentStore:
         self._release(tx, _patient_locks(before), before.id)
         self._count(tx, before.doctor_id, before.date, -1, 0, {"n_cancelled": 1, "booked_minutes": -before.duration})
         self._audit(tx, audit)
-        self._commit(tx, audit.id)
+        self._commit(tx, audit.id, self._landed(after))
 
     def record_audit(self, entry: AuditEntry) -> None:
         """An event that changes no appointment field (room joins, admits, consent): one put."""
@@ -411,7 +418,7 @@ class DynamoAppointmentStore:
         if counted:
             self._count(tx, after.doctor_id, after.date, 0, 0, {counted: 1}, bump_version=False)
         self._audit(tx, audit)
-        self._commit(tx, audit.id)
+        self._commit(tx, audit.id, self._landed(after))
 
     def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]:
         """The analytics aggregates of a doctor's days: one BatchGetItem per 100 days."""
@@ -470,32 +477,60 @@ class DynamoAppointmentStore:
     def _audit(tx: _Transaction, entry: AuditEntry) -> None:
         tx.puts.append(_Op("audit", _audit_item(entry)))
 
-    def _commit(self, tx: _Transaction, operation_id: str) -> None:
+    def _commit(self, tx: _Transaction, operation_id: str, landed: Callable[[], bool] | None = None) -> None:
+        """Send the transaction, retrying contention and throttling with a new token and an unknown outcome
+        (timeout, TransactionInProgressException, a 5xx) with the same token. If the outcome was ever unknown and
+        the transaction then fails, `landed()` says whether an earlier send committed it: committed means done."""
         tags = [op.tag for op in tx.ordered()]
-        for attempt in range(self._attempts):
-            token = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{operation_id}#{attempt}"))  # at most 36 characters
-            try:
-                self._send(tx, token)
-                return
-            except TransactWriteError as exc:
-                if _error_code(exc) is None:  # network error or timeout: outcome unknown, resend same token
+        uncertain = False
+        try:
+            for attempt in range(self._attempts):
+                token = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{operation_id}#{attempt}"))  # at most 36 characters
+                error: TransactWriteError | None = None
+                for resend in range(3):
                     try:
                         self._send(tx, token)
                         return
-                    except TransactWriteError as again:
-                        exc = again
-                        if _error_code(exc) is None:
-                            raise ServiceBusy("The database did not answer in time; please retry.") from again
-                reasons = [(r.code if r else None) for r in (getattr(exc.cause, "cancellation_reasons", None) or [])]
+                    except TransactWriteError as exc:
+                        error = exc
+                        if _error_code(exc) not in UNKNOWN_OUTCOME_CODES:
+                            break
+                        uncertain = True  # the same token again: a write that did land is not applied twice
+                        if resend < 2:
+                            self._sleep(self._base_delay * (2**resend) * (0.5 + random.SystemRandom().random()))
+                else:
+                    raise ServiceBusy("The database did not answer in time; please retry.") from error
+                assert error is not None
+                reasons = [(r.code if r else None) for r in (getattr(error.cause, "cancellation_reasons", None) or [])]
                 failed = [tags[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
                 if failed:
-                    raise _domain_error_for(failed) from exc
-                retryable = _error_code(exc) in THROTTLING_CODES or any(code in RETRYABLE_REASONS for code in reasons)
+                    raise _domain_error_for(failed) from error
+                code = _error_code(error)
+                retryable = code in THROTTLING_CODES or any(c in RETRYABLE_REASONS for c in reasons)
                 if not retryable:
-                    raise
+                    raise error
                 if attempt + 1 < self._attempts:
                     self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
-        raise ServiceBusy("The schedule is busy right now; nothing was changed, please retry.")
+            raise ServiceBusy("The schedule is busy right now; nothing was changed, please retry.")
+        except Exception:
+            if uncertain and landed is not None and landed():
+                log.warning("transaction %s: an earlier send committed; answering success", operation_id)
+                return
+            raise
+
+    def _landed(self, after: Appointment) -> Callable[[], bool]:
+        """True when the stored appointment is this change's result (its own update instant and state)."""
+
+        def check() -> bool:
+            stored = self.get(after.id)
+            return (
+                stored is not None
+                and stored.updated_at == after.updated_at
+                and stored.status is after.status
+                and stored.starts_at == after.starts_at
+            )
+
+        return check
 
     def _send(self, tx: _Transaction, token: str) -> None:
         with TransactWrite(connection=self.connection, client_request_token=token) as transaction:
@@ -529,7 +564,6 @@ def translated_errors() -> Iterator[None]:
     try:
         yield
     except PynamoDBException as exc:
-        code = _error_code(exc)
-        if code in THROTTLING_CODES or code is None:
+        if _error_code(exc) in TRANSIENT_CODES or _error_code(exc) is None:
             raise ServiceBusy("The database is busy right now; please retry.") from exc
         raise

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ServiceBusy
+
+log = logging.getLogger("clinic.idempotency")
 
 
 class PowertoolsIdempotency:
     """`run(key, payload, action)`: the first call runs `action` and stores its result for the key; a repeat
-    with the same payload returns it without running `action`; another payload under the key is a Conflict."""
+    with the same payload returns it without running `action`; another payload under the key is a Conflict.
+
+    The record is bookkeeping around the action, never the answer: once the action returned, a failure to save
+    its result is logged and the result answered; a record the store cannot read or write before the action is
+    503; a record left `in progress` defers to `recover()` (the caller's own committed booking)."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         from aws_lambda_powertools.utilities.idempotency import (
@@ -46,17 +53,30 @@ class PowertoolsIdempotency:
         payload: dict[str, Any],
         action: Callable[[], dict[str, Any]],
         lambda_context: Any = None,
+        recover: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
             IdempotencyValidationError,
         )
 
         if lambda_context is not None:
             # lets an in-progress record expire with the Lambda's own timeout, not the default hour
             self._config.register_lambda_context(lambda_context)
+        outcome: dict[str, Any] = {}
+
+        def tracked() -> dict[str, Any]:
+            try:
+                answer = action()
+            except Exception as exc:
+                outcome["error"] = exc
+                raise
+            outcome["result"] = answer
+            return answer
+
         try:
-            result: dict[str, Any] = self._guarded(request={"key": key, "payload": payload}, action=action)
+            result: dict[str, Any] = self._guarded(request={"key": key, "payload": payload}, action=tracked)
             return result
         except IdempotencyValidationError as exc:
             raise Conflict(
@@ -64,10 +84,20 @@ class PowertoolsIdempotency:
                 {"header": "Idempotency-Key"},
             ) from exc
         except IdempotencyAlreadyInProgressError as exc:
+            recovered = recover() if recover is not None else None
+            if recovered is not None:
+                return recovered
             raise Conflict(
                 "A request with this Idempotency-Key is still in progress; retry shortly.",
                 {"header": "Idempotency-Key"},
             ) from exc
+        except IdempotencyPersistenceLayerError as exc:
+            if "result" in outcome:  # done: only the bookkeeping failed; a retry recovers the same answer
+                log.warning("idempotency record not saved after success: %s", type(exc.__cause__).__name__)
+                return dict(outcome["result"])
+            if "error" in outcome:  # the action's own answer, not the record's cleanup
+                raise outcome["error"] from None
+            raise ServiceBusy("The idempotency store is unavailable right now; please retry.") from exc
 
 
 def create_idempotency_table(settings: Settings, client: Any) -> None:

@@ -25,6 +25,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -106,6 +107,7 @@ class AppointmentModel(Model):
     room_id = UnicodeAttribute(null=True)
     reminder_sent = BooleanAttribute(default=False)
     reminder_preferences = JSONAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -186,6 +188,9 @@ class ReminderModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     for_start = UTCDateTimeAttribute()
+    served = UnicodeSetAttribute(null=True)
+    schedule_missing = BooleanAttribute(null=True)
+    for_version = NumberAttribute(null=True)
     status_index = StatusIndex()
 
 
@@ -236,6 +241,7 @@ class RoomModel(Model):
     patient_waiting_since = UTCDateTimeAttribute(null=True)
     recording_consent = BooleanAttribute(default=False)
     last_error = UnicodeAttribute(null=True)
+    claimed_until = UTCDateTimeAttribute(null=True)
     status_index = RoomStatusIndex()
 
 

@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamo import translated_errors
 from chalicelib.adapters.models import RealtimeModel
 from chalicelib.config import Settings
+from chalicelib.domain.errors import NotFound
 from chalicelib.services.ports import ConnectionGone
 
 
@@ -72,13 +73,21 @@ class DynamoSubscriptionStore:
                 raise
 
     def unsubscribe(self, connection_id: str, doctor_id: str, day: date) -> None:
+        """Raises NotFound when the connection does not follow that day (answered on the socket)."""
         key = _day_key(doctor_id, day)
-        with translated_errors(), TransactWrite(connection=RealtimeModel._get_connection().connection) as tx:
-            tx.delete(RealtimeModel(pk=f"CONN#{connection_id}", sk=key), condition=RealtimeModel.pk.exists())
-            tx.delete(RealtimeModel(pk=key, sk=connection_id))
-            tx.update(
-                RealtimeModel(pk=f"CONN#{connection_id}", sk="META"), actions=[RealtimeModel.subscriptions.add(-1)]
-            )
+        try:
+            with translated_errors(), TransactWrite(connection=RealtimeModel._get_connection().connection) as tx:
+                tx.delete(RealtimeModel(pk=f"CONN#{connection_id}", sk=key), condition=RealtimeModel.pk.exists())
+                tx.delete(RealtimeModel(pk=key, sk=connection_id))
+                tx.update(
+                    RealtimeModel(pk=f"CONN#{connection_id}", sk="META"),
+                    actions=[RealtimeModel.subscriptions.add(-1)],
+                )
+        except TransactWriteError as exc:
+            reasons = getattr(exc.cause, "cancellation_reasons", None) or []
+            if any(r and r.code == "ConditionalCheckFailed" for r in reasons):
+                raise NotFound("This connection does not follow that day.", {"date": day.isoformat()}) from exc
+            raise
 
     def subscribers(self, doctor_id: str, day: date) -> list[str]:
         with translated_errors():

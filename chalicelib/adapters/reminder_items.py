@@ -26,6 +26,9 @@ def reminder_item(r: Reminder) -> ReminderModel:
         created_at=r.created_at,
         updated_at=r.updated_at,
         for_start=r.for_start,
+        served=set(r.served) or None,
+        schedule_missing=r.schedule_missing or None,
+        for_version=r.for_version,
     )
 
 
@@ -48,4 +51,7 @@ def reminder_from(item: ReminderModel) -> Reminder:
         sent_at=item.sent_at,
         attempts=int(item.attempts or 0),
         last_error=item.last_error,
+        served=tuple(sorted(item.served or ())),
+        schedule_missing=bool(item.schedule_missing),
+        for_version=int(item.for_version) if item.for_version is not None else None,
     )

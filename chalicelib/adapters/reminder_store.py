@@ -77,6 +77,24 @@ class DynamoReminderStore:
                     return False
                 raise
 
+    def follow(self, reminder: Reminder, version: int) -> bool:
+        """Write a reminder moved to follow appointment `version`, only if it still follows moves and no newer
+        version's follow-up wrote it already (versions only grow: the last reschedule's plan wins)."""
+        from chalicelib.domain.reminders import NO_ROOM
+
+        follows = (ReminderModel.status == ReminderStatus.PENDING.value) | (
+            (ReminderModel.status == ReminderStatus.CANCELLED.value) & (ReminderModel.last_error == NO_ROOM)
+        )
+        newer = ReminderModel.for_version.does_not_exist() | (ReminderModel.for_version < version)
+        with translated_errors():
+            try:
+                reminder_item(reminder).save(condition=follows & newer)
+                return True
+            except PutError as exc:
+                if _conditional_failure(exc):
+                    return False
+                raise
+
     def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None:
         """pending -> sending with one more attempt, only when it is due; None if not pending or not due."""
         item = ReminderModel(appointment_of(reminder_id), reminder_id)
@@ -100,9 +118,21 @@ class DynamoReminderStore:
 
     def finish(
         self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
-    ) -> bool:
+    ) -> str:
         """Record the outcome of a claimed reminder (conditioned on `sending`), on success flag the appointment's
-        `reminderSent`, and count it in the doctor-day's delivery aggregates, in one transaction."""
+        `reminderSent` (conditioned on the version the dispatcher read, and growing it), and count it in the
+        doctor-day's delivery aggregates, in one transaction. If the appointment changed since it was read, the
+        outcome is still recorded, without the flag (a reschedule resets it anyway). A sent reminder also checks
+        the version read when the flag is set already (no write). Returns "recorded", "appointment-changed"
+        (recorded; the appointment changed since it was read) or "not-sending" (someone else moved it)."""
+        check = mark_appointment_reminded and appointment is not None and appointment.version is not None
+        mark = check and appointment is not None and not appointment.reminder_sent
+        try:
+            return "recorded" if self._finish(reminder, appointment, mark, check) else "not-sending"
+        except _AppointmentMoved:
+            return "appointment-changed" if self._finish(reminder, appointment, False, False) else "not-sending"
+
+    def _finish(self, reminder: Reminder, appointment: Appointment | None, mark: bool, check: bool) -> bool:
         with translated_errors():
             try:
                 with TransactWrite(connection=ReminderModel._get_connection().connection) as tx:
@@ -115,18 +145,31 @@ class DynamoReminderStore:
                             ),
                             actions=[getattr(ScheduleModel, f"{outcome}_{reminder.channel.value}").add(1)],
                         )
-                    if mark_appointment_reminded:
+                    if mark and appointment is not None:
+                        # the loaded version: pynamodb conditions on it and adds one (never resets it)
                         tx.update(
-                            AppointmentModel(id=reminder.appointment_id),
+                            AppointmentModel(id=reminder.appointment_id, version=appointment.version),
                             actions=[AppointmentModel.reminder_sent.set(True)],
                             condition=AppointmentModel.id.exists(),
-                            add_version_condition=False,
+                        )
+                    elif check and appointment is not None:  # no write: only learn whether it moved meanwhile
+                        tx.condition_check(
+                            AppointmentModel,
+                            reminder.appointment_id,
+                            condition=AppointmentModel.version == appointment.version,
                         )
                 return True
             except TransactWriteError as exc:
-                if _conditional_failure(exc):
-                    return False
-                raise
+                if not _conditional_failure(exc):
+                    raise
+                reasons = [(r.code if r else None) for r in (getattr(exc.cause, "cancellation_reasons", None) or [])]
+                if (mark or check) and reasons and reasons[0] != "ConditionalCheckFailed":
+                    raise _AppointmentMoved() from exc
+                return False
+
+
+class _AppointmentMoved(Exception):
+    """The appointment changed after the dispatcher read it: record the reminder without flagging it."""
 
 
 def _profile_from(item: PatientModel) -> PatientProfile:

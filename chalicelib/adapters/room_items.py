@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalicelib.adapters.models import RoomModel
 from chalicelib.domain.telehealth import Room, RoomStatus
 
@@ -19,6 +21,7 @@ def room_item(room: Room) -> RoomModel:
         patient_waiting_since=room.patient_waiting_since,
         recording_consent=room.recording_consent,
         last_error=room.last_error,
+        claimed_until=room.claimed_until,
     )
 
 
@@ -35,6 +38,7 @@ def room_from(item: RoomModel) -> Room:
         patient_waiting_since=item.patient_waiting_since,
         recording_consent=bool(item.recording_consent),
         last_error=item.last_error,
+        claimed_until=item.claimed_until,
     )
 
 
@@ -54,8 +58,51 @@ class DynamoRoomRepository:
         with translated_errors():
             room_item(room).save()
 
+    def claim(self, room_id: str, now: datetime, until: datetime) -> Room | None:
+        """Pending and not claimed by a live worker -> claimed until `until` (one conditional update)."""
+        from pynamodb.exceptions import UpdateError
+
+        from chalicelib.adapters.dynamo import translated_errors
+
+        item = RoomModel(id=room_id)
+        with translated_errors():
+            try:
+                item.update(
+                    actions=[RoomModel.claimed_until.set(until)],
+                    condition=(RoomModel.status == RoomStatus.PENDING.value)
+                    & (RoomModel.claimed_until.does_not_exist() | (RoomModel.claimed_until < now)),
+                )
+            except UpdateError as exc:
+                if _conditional(exc):
+                    return None
+                raise
+        return room_from(item)
+
+    def save_claimed(self, room: Room, claimed_until: datetime) -> bool:
+        """Write the claimer's result only while its claim stands (a cancel ends the room and drops it)."""
+        from pynamodb.exceptions import PutError
+
+        from chalicelib.adapters.dynamo import translated_errors
+
+        with translated_errors():
+            try:
+                room_item(room).save(
+                    condition=(RoomModel.status == RoomStatus.PENDING.value)
+                    & (RoomModel.claimed_until == claimed_until)
+                )
+                return True
+            except PutError as exc:
+                if _conditional(exc):
+                    return False
+                raise
+
     def pending(self, limit: int) -> list[Room]:
         from chalicelib.adapters.dynamo import translated_errors
 
         with translated_errors():
             return [room_from(i) for i in RoomModel.status_index.query(RoomStatus.PENDING.value, limit=limit)]
+
+
+def _conditional(exc: Exception) -> bool:
+    response = getattr(getattr(exc, "cause", None), "response", None) or {}
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

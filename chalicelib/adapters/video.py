@@ -44,19 +44,31 @@ class SecretsManagerJson:
         if self._value is None:
             if self._client is None:
                 import boto3
+                from botocore.config import Config
 
-                self._client = boto3.client("secretsmanager", region_name=self._region)
+                tight = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
+                self._client = boto3.client("secretsmanager", region_name=self._region, config=tight)
             self._value = dict(json.loads(self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]))
         return self._value
 
 
 class _Http:
-    """Small JSON-over-HTTPS client: retries 5xx and network errors, surfaces 4xx."""
+    """Small JSON-over-HTTPS client: retries 5xx and network errors, surfaces 4xx. Tight by default: a call
+    spends at most `budget` seconds (a booking waits for its meeting only a few seconds; the sweep retries)."""
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep, attempts: int = 3, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 3,
+        timeout: float = 3,
+        budget: float = 4,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sleep = sleep
         self._attempts = attempts
         self._timeout = timeout
+        self._budget = budget
+        self._timer = timer
 
     def call(self, method: str, url: str, headers: dict[str, str], body: Any = None, form: bool = False) -> Any:
         _require_web_url(url)  # so urlopen below (bandit B310, waived there) opens web URLs only
@@ -65,10 +77,14 @@ class _Http:
             data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
             headers = {**headers, "Content-Type": "application/x-www-form-urlencoded" if form else "application/json"}
         last = ""
+        deadline = self._timer() + self._budget
         for attempt in range(self._attempts):
+            left = deadline - self._timer()
+            if left <= 0.05:
+                break
             request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
             try:
-                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310  # nosec B310
+                with urllib.request.urlopen(request, timeout=min(self._timeout, left)) as response:  # noqa: S310  # nosec B310
                     raw = response.read()
                     return json.loads(raw) if raw else {}
             except urllib.error.HTTPError as exc:

@@ -50,6 +50,14 @@ def ws_disconnect(connection_id: str) -> None:
     container.current().realtime.disconnect(connection_id)
 
 
-def stream_records(records: list[dict[str, Any]]) -> dict[str, int]:
+def stream_records(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Partial batch response (`ReportBatchItemFailures`): only the records of days not announced are retried."""
     report = container.current().realtime.publish(records)
-    return {"doctorDays": report.doctor_days, "sent": report.sent, "gone": report.gone}
+    return {
+        "batchItemFailures": [{"itemIdentifier": s} for s in report.failed_records],
+        "doctorDays": report.doctor_days,
+        "sent": report.sent,
+        "gone": report.gone,
+        "failedPosts": report.failed_posts,
+        "skipped": report.skipped,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from chalicelib.observability import count
 from chalicelib.services.reminders import ReminderRequest
 
 reminders_api = Blueprint(__name__)
+log = logging.getLogger("clinic.reminders")
 ADMIN = (Role.ADMIN,)
 
 
@@ -125,14 +127,15 @@ def admin_list(call: Call) -> dict[str, Any]:
     "/api/admin/reminders/retry",
     "POST",
     "Retry failed reminders",
-    body=s.ReminderIdsIn,
+    body=s.ReminderRetryIn,
     response=s.BulkOutcome,
     roles=ADMIN,
+    errors=(409,),
     tags=("admin",),
 )
 def admin_retry(call: Call) -> dict[str, Any]:
-    body: s.ReminderIdsIn = call.body
-    return {"outcomes": container.current().reminders.retry_failed(body.reminder_ids)}
+    body: s.ReminderRetryIn = call.body
+    return {"outcomes": container.current().reminders.retry_failed(body.reminder_ids, body.confirm_unknown_outcome)}
 
 
 @endpoint(
@@ -165,13 +168,21 @@ def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
 
 def run_sweep() -> dict[str, Any]:
     """Reminders whose schedule was lost, and telehealth rooms whose platform meeting is still pending."""
-    rooms_ready = container.current().telehealth.retry_pending()
-    report = container.current().reminders.sweep()
+    report = container.current().reminders.sweep()  # reminders first: they are due now; rooms can wait a run
+    try:
+        rooms_ready = container.current().telehealth.retry_pending()
+    except Exception:  # e.g. the rooms' index unreadable: the reminders' work above stands
+        log.exception("sweep: rooms not retried this run")
+        rooms_ready = 0
     for _ in range(report.delivered.get("sent", 0)):
         count("ReminderSent")
+    for _ in range(report.delivered.get("failed", 0) + report.stuck_failed):  # the failed-reminders alarm sees all
+        count("ReminderFailed")
     return {
         "delivered": report.delivered,
         "schedulesEnsured": report.schedules_ensured,
         "stuckFailed": report.stuck_failed,
+        "errors": report.errors,
+        "deferred": report.deferred,
         "roomsReady": rooms_ready,
     }

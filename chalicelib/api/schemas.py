@@ -239,6 +239,11 @@ class ReminderIdsIn(ApiModel):
     reminder_ids: Annotated[list[Id], Field(min_length=1, max_length=100)]
 
 
+class ReminderRetryIn(ReminderIdsIn):
+    confirm_unknown_outcome: bool = False
+    """Resend reminders whose delivery outcome is unknown (they may have reached the patient already)."""
+
+
 class RescheduleIn(ApiModel):
     date: Day
     time: Hhmm
@@ -413,6 +418,7 @@ class ReminderOut(ApiModel):
     sent_at: Instant | None = None
     attempts: int
     last_error: str | None = None
+    outcome_unknown: bool = False
 
 
 class SkippedReminderOut(ApiModel):

@@ -89,6 +89,7 @@ def reminder_json(r: Reminder) -> dict[str, Any]:
         "sentAt": instant(r.sent_at) if r.sent_at else None,
         "attempts": r.attempts,
         "lastError": r.last_error,
+        "outcomeUnknown": r.outcome_unknown,
     }
 
 

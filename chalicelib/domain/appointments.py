@@ -75,6 +75,8 @@ class Appointment:
     reminder_sent: bool = False
     reminder_preferences: dict[str, Any] = field(default_factory=dict)
     version: int | None = None
+    idempotency_key: str | None = None
+    """The caller-scoped hash of the Idempotency-Key it was booked with: a retry recognises its own booking."""
 
     @property
     def active(self) -> bool:

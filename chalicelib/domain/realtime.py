@@ -84,7 +84,7 @@ def parse_client_message(raw: str | bytes | None) -> Subscription:
 
     try:
         message = json.loads(raw or "")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise InvalidInput("Messages are JSON objects.", {"fields": {"body": "is not valid JSON"}}) from exc
     if not isinstance(message, dict):
         raise InvalidInput("Messages are JSON objects.", {"fields": {"body": "must be a JSON object"}})
@@ -130,11 +130,33 @@ def _value(image: dict[str, Any] | None, name: str) -> Any:
     return next(iter(attribute.values()), None)
 
 
+class MalformedRecord(ValueError):
+    """A stream record without the shape of an appointments-table change: skipped (a retry cannot fix it)."""
+
+
 def doctor_days_of(record: dict[str, Any]) -> set[tuple[str, str]]:
     """The doctor-days whose slots an appointments-table stream record changes: a booking, a cancellation, or a
-    move (both days when it changes day). A confirmation or a completion changes no slot and announces nothing."""
-    change = record.get("dynamodb", {})
+    move (both days when it changes day). A confirmation or a completion changes no slot and announces nothing.
+    Raises MalformedRecord for a record that is not such a change (no `dynamodb`, untyped images, a bad date)."""
+    change = record.get("dynamodb") if isinstance(record, dict) else None
+    if not isinstance(change, dict):
+        raise MalformedRecord("no dynamodb change in the record")
     old, new = change.get("OldImage"), change.get("NewImage")
+    for image in (old, new):
+        if image is not None and (
+            not isinstance(image, dict) or not all(isinstance(v, dict) and len(v) == 1 for v in image.values())
+        ):
+            raise MalformedRecord("an image is not in DynamoDB's typed form")
+    days = _days(old, new)
+    for doctor_id, day in days:
+        try:
+            date.fromisoformat(day)
+        except ValueError as exc:
+            raise MalformedRecord(f"bad date in the record for doctor {doctor_id}") from exc
+    return days
+
+
+def _days(old: dict[str, Any] | None, new: dict[str, Any] | None) -> set[tuple[str, str]]:
     if old and new:
         moved = any(_value(old, f) != _value(new, f) for f in SLOT_FIELDS)
         freed = (_value(old, "status") == "cancelled") != (_value(new, "status") == "cancelled")

@@ -39,6 +39,8 @@ TIMINGS: dict[str, timedelta] = {
 LINK_TIMING = "10m"
 """Telehealth visits: ten minutes before, the patient gets the secure link itself."""
 DEFAULT_TIMING = "24h"
+OUTCOME_UNKNOWN = "delivery outcome unknown"
+"""The start of `lastError` when the provider may have accepted the message: staff confirm before a resend."""
 MAX_ATTEMPTS = 5
 SMS_SEGMENT = 160
 
@@ -77,6 +79,16 @@ class Reminder:
     sent_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    served: tuple[str, ...] = ()
+    """Push endpoints already given this reminder (or whose outcome is unknown): a retry skips them."""
+    schedule_missing: bool = False
+    """Creating its schedule failed: the sweep re-creates it (and only such schedules)."""
+    for_version: int | None = None
+    """The appointment version this plan follows: a follow-up of an older version never overwrites it."""
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.status is ReminderStatus.FAILED and (self.last_error or "").startswith(OUTCOME_UNKNOWN)
 
     @property
     def schedule_name(self) -> str:
@@ -150,10 +162,21 @@ def plan(
     return planned, skipped
 
 
+NO_ROOM = "the new time leaves no room for this reminder"
+
+
+def follows_moves(reminder: Reminder) -> bool:
+    """Pending reminders move with their appointment; so do those a move cancelled for lack of room (they come
+    back when the visit moves out again)."""
+    return reminder.status is ReminderStatus.PENDING or (
+        reminder.status is ReminderStatus.CANCELLED and reminder.last_error == NO_ROOM
+    )
+
+
 def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Reminder:
-    """A pending reminder after its appointment moved: same timing against the new start, with a fresh
-    message; cancelled if that moment is already past."""
-    if reminder.status is not ReminderStatus.PENDING:
+    """A reminder after its appointment moved: same timing against the new start, with a fresh message;
+    cancelled if that moment is already past, pending again if a move had cancelled it and there is room."""
+    if not follows_moves(reminder):
         return reminder
     at = send_time(appointment, reminder.timing) if reminder.timing in TIMINGS else reminder.scheduled_time
     status = ReminderStatus.PENDING if at > now else ReminderStatus.CANCELLED
@@ -166,7 +189,9 @@ def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Remin
         ).text,
         updated_at=now,
         for_start=appointment.starts_at,
-        last_error=None if status is ReminderStatus.PENDING else "the new time leaves no room for this reminder",
+        for_version=appointment.version,
+        served=(),  # devices served a message for the old time get the new one
+        last_error=None if status is ReminderStatus.PENDING else NO_ROOM,
     )
 
 

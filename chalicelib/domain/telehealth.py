@@ -44,6 +44,8 @@ class Room:
     patient_waiting_since: datetime | None = None
     recording_consent: bool = False
     last_error: str | None = None
+    claimed_until: datetime | None = None
+    """A worker is creating the platform meeting until then: nobody else creates one (claimed once)."""
 
 
 @dataclass(frozen=True)

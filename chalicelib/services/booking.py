@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,13 +19,16 @@ from chalicelib.domain.appointments import (
 )
 from chalicelib.domain.audit import AuditEntry, audit_of
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, TelehealthNotOffered
+from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TelehealthNotOffered
+from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import LINK_TIMING, Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import AppointmentStore, Clock, DoctorRepository, IdGenerator
 from chalicelib.services.reminders import ReminderRequest, ReminderService
 from chalicelib.services.telehealth import TelehealthService
+
+log = logging.getLogger("clinic.booking")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class BookingRequest:
     reminder_preferences: dict[str, Any] = field(default_factory=dict)
     starts_at: datetime | None = None
     """Names the instant where the local time is ambiguous (a fall-back hour); must match date and time."""
+    idempotency_key: str | None = None
+    """The caller-scoped Idempotency-Key hash: the appointment id derives from it (see domain/idempotency)."""
 
 
 @dataclass(frozen=True)
@@ -169,8 +176,9 @@ class BookingService:
             self.policy.min_notice,
             request.starts_at,
         )
+        key = request.idempotency_key
         appointment = Appointment(
-            id=self._ids.new_id(),
+            id=appointment_id_for(key) if key else self._ids.new_id(),
             doctor_id=doctor.id,
             patient_id=patient_id,
             doctor_name=doctor.name,
@@ -190,6 +198,7 @@ class BookingService:
             updated_at=now,
             timezone=doctor.timezone,
             reminder_preferences=request.reminder_preferences,
+            idempotency_key=key,
         )
         room = None
         if self._telehealth is not None and request.type is AppointmentType.TELEHEALTH:
@@ -204,12 +213,39 @@ class BookingService:
             if room is not None and wanted.channels and LINK_TIMING not in wanted.timings:
                 wanted = replace(wanted, timings=[*wanted.timings, LINK_TIMING])
             planned, skipped, contact = self._reminders.plan_for(caller, appointment, wanted)
-        self._store.book(appointment, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
-        if self._reminders is not None:
-            self._reminders.scheduled(planned)
-        if room is not None and self._telehealth is not None:
-            self._telehealth.provision(room, appointment)
+        try:
+            self._store.book(appointment, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
+        except DomainError:
+            original = self._own_booking(appointment) if key else None
+            if original is None:
+                raise
+            return original, [], skipped  # a retry of a booking that committed: the same appointment
+        # Committed means done: nothing below may turn the answer into an error; the sweep finishes it.
+        reminders, telehealth = self._reminders, self._telehealth
+        if reminders is not None:
+            _after_commit("schedules", appointment.id, lambda: reminders.scheduled(planned))
+        if room is not None and telehealth is not None:
+            _after_commit("room", appointment.id, lambda: telehealth.provision_within(room, appointment))
         return appointment, planned, skipped
+
+    def _own_booking(self, attempt: Appointment) -> Appointment | None:
+        """The booking an earlier request with the same key committed (its id derives from the key), if any."""
+        found = self._store.get(attempt.id)
+        if found is None or found.idempotency_key != attempt.idempotency_key:
+            return None
+        same = (found.doctor_id, found.patient_id, found.date, found.time, found.duration, found.type) == (
+            attempt.doctor_id,
+            attempt.patient_id,
+            attempt.date,
+            attempt.time,
+            attempt.duration,
+            attempt.type,
+        )
+        if not same:
+            raise Conflict(
+                "This Idempotency-Key was already used with a different request.", {"header": "Idempotency-Key"}
+            )
+        return found
 
     def reschedule(
         self,
@@ -238,10 +274,12 @@ class BookingService:
         )
         audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
         self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
-        if self._reminders is not None:
-            self._reminders.follow_reschedule(after)
-        if self._telehealth is not None:
-            self._telehealth.follow_reschedule(after)
+        after = replace(after, version=(before.version or 0) + 1)  # as stored: the version its follow-ups carry
+        reminders, telehealth = self._reminders, self._telehealth
+        if reminders is not None:
+            _after_commit("reminders", after.id, lambda: reminders.follow_reschedule(after))
+        if telehealth is not None:
+            _after_commit("room", after.id, lambda: telehealth.follow_reschedule(after))
         return after
 
     def cancel(self, caller: Caller, appointment_id: str) -> Appointment:
@@ -250,10 +288,11 @@ class BookingService:
         check_change_allowed(caller, before, now, self.policy.patient_change_window)
         after = before.with_status(Status.CANCELLED, now)
         self._store.cancel(before, after, audit_of(self._ids.new_id(), caller, "cancelled", before, after, now))
-        if self._reminders is not None:
-            self._reminders.follow_cancel(after)
-        if self._telehealth is not None:
-            self._telehealth.follow_cancel(after)
+        reminders, telehealth = self._reminders, self._telehealth
+        if reminders is not None:
+            _after_commit("reminders", after.id, lambda: reminders.follow_cancel(after))
+        if telehealth is not None:
+            _after_commit("room", after.id, lambda: telehealth.follow_cancel(after))
         return after
 
     def change_status(self, caller: Caller, appointment_id: str, target: Status) -> Appointment:
@@ -278,6 +317,14 @@ class BookingService:
                 "Staff must say which patient the appointment is for.", {"fields": {"patientId": "required"}}
             )
         return request.patient_id, request.patient_name or request.patient_id
+
+
+def _after_commit(step: str, appointment_id: str, action: Callable[[], object]) -> None:
+    """A step after the transaction committed: its failure is logged (the sweep catches up), never answered."""
+    try:
+        action()
+    except Exception:
+        log.exception("appointment %s committed; the %s step failed and is left to the sweep", appointment_id, step)
 
 
 def _utc_window(filters: ListFilter) -> tuple[datetime, datetime]:

@@ -88,8 +88,10 @@ class Idempotency(Protocol):
         payload: dict[str, Any],
         action: Callable[[], dict[str, Any]],
         lambda_context: Any = None,
+        recover: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
-        """Run `action` once per key; a repeat with the same payload returns the stored result."""
+        """Run `action` once per key; a repeat with the same payload returns the stored result; a record stuck
+        in progress answers `recover()` when that finds the committed result."""
         ...
 
 
@@ -108,9 +110,11 @@ class ReminderStore(Protocol):
 
     def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None: ...
 
+    def follow(self, reminder: Reminder, version: int) -> bool: ...
+
     def finish(
         self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
-    ) -> bool: ...
+    ) -> str: ...
 
 
 class PatientRepository(Protocol):
@@ -133,6 +137,11 @@ class TransientDeliveryError(Exception):
     """Throttled or unavailable after the sender's own retries: try again later."""
 
 
+class UnknownDeliveryOutcome(Exception):
+    """The provider may have accepted the message (read timeout, connection reset mid-request): never resend it
+    automatically, since the patient would get it twice."""
+
+
 class PermanentDeliveryError(Exception):
     """The address can never receive this (unverified, opted out, disabled endpoint): fail at once."""
 
@@ -146,6 +155,14 @@ class Delivery:
     message_id: str
     disabled_endpoints: tuple[str, ...] = ()
     """Push endpoints that turned out disabled while others received the message: to be cleaned up."""
+    served: tuple[str, ...] = ()
+    """Push endpoints that accepted the message (or may have: `unknown`): never sent to again."""
+    unknown: tuple[str, ...] = ()
+    """Push endpoints whose outcome is unknown (timeout after sending): not resent either."""
+    pending: tuple[str, ...] = ()
+    """Push endpoints that were throttled or unavailable: a retry goes to these only."""
+    refused: str | None = None
+    """Why the endpoints not served, not pending and not disabled refused the message (e.g. AuthorizationError)."""
 
 
 class Deliverer(Protocol):
@@ -186,6 +203,10 @@ class RoomRepository(Protocol):
     def get(self, room_id: str) -> Room | None: ...
 
     def save(self, room: Room) -> None: ...
+
+    def claim(self, room_id: str, now: datetime, until: datetime) -> Room | None: ...
+
+    def save_claimed(self, room: Room, claimed_until: datetime) -> bool: ...
 
     def pending(self, limit: int) -> list[Room]: ...
 

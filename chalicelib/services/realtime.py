@@ -3,9 +3,10 @@ change (from the appointments stream) to exactly the connections that follow tha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import repeat
 from typing import Any
@@ -16,6 +17,7 @@ from chalicelib.domain.realtime import (
     CONNECTION_TTL,
     MAX_SUBSCRIPTIONS,
     TICKET_LIFETIME,
+    MalformedRecord,
     Ticket,
     doctor_days_of,
     error_message,
@@ -28,6 +30,7 @@ from chalicelib.domain.schedule import slot_to_dict
 from chalicelib.services.booking import BookingService
 from chalicelib.services.ports import Clock, ConnectionGone, ConnectionSender, KeyProvider, SubscriptionStore
 
+log = logging.getLogger("clinic.realtime")
 SEND_CONCURRENCY = 16
 """Posts to connections run in parallel: each is a network round trip to API Gateway."""
 
@@ -37,6 +40,10 @@ class PublishReport:
     doctor_days: int = 0
     sent: int = 0
     gone: int = 0
+    failed_posts: int = 0
+    skipped: int = 0
+    failed_records: list[str] = field(default_factory=list)
+    """Sequence numbers of records whose doctor-day could not be announced: the stream retries from them."""
 
 
 class RealtimeService:
@@ -88,23 +95,60 @@ class RealtimeService:
         except DomainError as exc:
             code = "NOT_FOUND" if isinstance(exc, NotFound) else "VALIDATION_ERROR"
             self._send(connection_id, error_message(code, exc.message, exc.details))
+        except Exception:  # answered on the socket, never by closing it
+            log.exception("connection %s: message not handled", connection_id)
+            self._send(connection_id, error_message("INTERNAL_ERROR", "The message could not be handled."))
 
     def publish(self, records: Iterable[dict[str, Any]]) -> PublishReport:
-        """Announce each changed doctor-day once per batch, to exactly its subscribers."""
+        """Announce each changed doctor-day once per batch, to exactly its subscribers. A malformed record is
+        skipped with a log line; a doctor-day that cannot be announced (store busy) fails only its own records,
+        which the stream retries; a post that fails affects only its connection."""
         report = PublishReport()
-        days = {day for record in records for day in doctor_days_of(record)}
-        for doctor_id, day_text in sorted(days):
-            day = date.fromisoformat(day_text)
-            followers = self._subscriptions.subscribers(doctor_id, day)
-            report.doctor_days += 1
-            if not followers:
+        records_of: dict[tuple[str, str], list[str]] = {}
+        for record in records:
+            sequence = str(((record or {}).get("dynamodb") or {}).get("SequenceNumber") or "")
+            try:
+                days = doctor_days_of(record)
+            except MalformedRecord as exc:
+                log.warning("stream record %s skipped: %s", sequence or "?", exc)
+                report.skipped += 1
                 continue
-            message = self._message(doctor_id, day)
-            with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(followers))) as pool:
-                delivered = list(pool.map(self._send, followers, repeat(message)))
-            report.sent += delivered.count(True)
-            report.gone += delivered.count(False)
+            for day in days:
+                records_of.setdefault(day, []).append(sequence)
+        failed: set[str] = set()
+        for (doctor_id, day_text), sequences in sorted(records_of.items()):
+            report.doctor_days += 1
+            try:
+                self._announce(doctor_id, date.fromisoformat(day_text), report)
+            except Exception:
+                log.exception("doctor-day %s %s not announced; its records will be retried", doctor_id, day_text)
+                failed.update(s for s in sequences if s)
+        report.failed_records = sorted(failed)
         return report
+
+    def _announce(self, doctor_id: str, day: date, report: PublishReport) -> None:
+        followers = self._subscriptions.subscribers(doctor_id, day)
+        if not followers:
+            return
+        message = self._message(doctor_id, day)
+        with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(followers))) as pool:
+            delivered = list(pool.map(self._send_one, followers, repeat(message)))
+        report.sent += delivered.count("sent")
+        report.gone += delivered.count("gone")
+        report.failed_posts += delivered.count("failed")
+
+    def _send_one(self, connection_id: str, payload: str) -> str:
+        """One connection's post: gone connections are forgotten; any other error (LimitExceeded, throttling)
+        loses this one update for this one connection (the next change or a reconnect brings the day again)."""
+        try:
+            self.sender.send(connection_id, payload)
+            return "sent"
+        except ConnectionGone:
+            self._subscriptions.remove_connection(connection_id)
+            return "gone"
+        except Exception as exc:
+            log.warning("connection %s: post failed: %s", connection_id, type(exc).__name__)
+            return "failed"
 
     def _message(self, doctor_id: str, day: date) -> str:
         current = self._booking.availability(doctor_id, day, None)

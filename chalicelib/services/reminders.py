@@ -4,7 +4,9 @@ the dispatcher (at most once), the sweep, device registration and admin bulk man
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import (
     DEFAULT_TIMING,
     MAX_ATTEMPTS,
+    OUTCOME_UNKNOWN,
     TIMINGS,
     Channel,
     Recipient,
@@ -25,6 +28,7 @@ from chalicelib.domain.reminders import (
     check_editable,
     custom_timing,
     follow,
+    follows_moves,
     matches_appointment,
     plan,
     render,
@@ -33,12 +37,14 @@ from chalicelib.services.ports import (
     AppointmentStore,
     Clock,
     Deliverer,
+    Delivery,
     PatientProfile,
     PatientRepository,
     PermanentDeliveryError,
     ReminderScheduler,
     ReminderStore,
     TransientDeliveryError,
+    UnknownDeliveryOutcome,
 )
 
 log = logging.getLogger("clinic.reminders")
@@ -67,6 +73,10 @@ class SweepPolicy:
     """Schedules of pending reminders due within this window are (re)created if missing."""
     stuck_after: timedelta = timedelta(minutes=15)
     batch: int = 500
+    concurrency: int = 16
+    """Reminders delivered at once by one sweep (each is its own claim, send and write)."""
+    budget_seconds: float = 120.0
+    """The reminders' share of a sweep run; rooms come after, with their own."""
 
 
 @dataclass
@@ -74,6 +84,8 @@ class SweepReport:
     delivered: dict[str, int] = field(default_factory=dict)
     schedules_ensured: int = 0
     stuck_failed: int = 0
+    errors: int = 0
+    deferred: int = 0
 
 
 class ReminderService:
@@ -132,12 +144,16 @@ class ReminderService:
             self._ensure(reminder)
 
     def follow_reschedule(self, appointment: Appointment) -> None:
+        """Move the reminders to the committed `appointment` (its version as stored). Each write is conditioned
+        on following an older version, so among racing reschedules the last one's plan wins; reminders a
+        move had cancelled for lack of room come back when there is room again."""
         now = self._clock.now()
+        version = appointment.version or 0
         for reminder in self._reminders.for_appointment(appointment.id):
-            if reminder.status is not ReminderStatus.PENDING:
+            if not follows_moves(reminder):
                 continue
             moved = follow(reminder, appointment, now)
-            if self._reminders.replace(moved, ReminderStatus.PENDING):
+            if self._reminders.follow(moved, version):
                 self._ensure(moved) if moved.status is ReminderStatus.PENDING else self._delete(moved)
 
     def follow_cancel(self, appointment: Appointment) -> None:
@@ -271,65 +287,145 @@ class ReminderService:
         endpoints: list[str] = []
         if claimed.channel is Channel.PUSH:
             profile = self._patients.get(claimed.patient_id)
-            endpoints = [d["endpoint"] for d in (profile.devices if profile else [])]
+            devices = [d["endpoint"] for d in (profile.devices if profile else [])]
+            endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
+            if devices and not endpoints:
+                return self._sent(claimed, appointment, now)
         try:
             delivery = self._deliverer.send(claimed, appointment, endpoints)
+        except UnknownDeliveryOutcome as exc:
+            self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment)
+            return "failed"
         except TransientDeliveryError as exc:
-            if claimed.attempts >= MAX_ATTEMPTS:
-                self._fail(claimed, f"gave up after {claimed.attempts} attempts: {exc}", now, appointment)
-                return "failed"
-            later = replace(
-                claimed,
-                status=ReminderStatus.PENDING,
-                scheduled_time=now + timedelta(minutes=2**claimed.attempts),
-                last_error=redact(str(exc)),
-                updated_at=now,
-            )
-            if self._reminders.replace(later, ReminderStatus.SENDING):
-                self._ensure(later)
-            return "retry-later"
+            return self._later(claimed, str(exc), now, appointment)
         except PermanentDeliveryError as exc:
             if exc.disabled_endpoint:
                 self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
             self._fail(claimed, str(exc), now, appointment)
             return "failed"
+        except Exception as exc:  # our own message could not be built (not sent): fail this one, keep going
+            log.exception("reminder %s: could not be sent", claimed.id)
+            self._fail(claimed, f"could not send: {type(exc).__name__}", now, appointment)
+            return "failed"
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
+        if claimed.channel is not Channel.PUSH:
+            return self._sent(claimed, appointment, now)
+        return self._push_outcome(claimed, delivery, appointment, now)
+
+    def _push_outcome(self, claimed: Reminder, delivery: Delivery, appointment: Appointment, now: datetime) -> str:
+        """Devices served (or maybe served) are recorded; a retry goes only to the throttled ones."""
+        reached_before = bool(claimed.served)
+        claimed = replace(claimed, served=tuple(sorted({*claimed.served, *delivery.served, *delivery.unknown})))
+        if delivery.pending:
+            return self._later(claimed, delivery.refused or "a device was unavailable", now, appointment)
+        if delivery.served or reached_before:
+            return self._sent(claimed, appointment, now)
+        if delivery.unknown:
+            self._fail(claimed, f"{OUTCOME_UNKNOWN} (push to {len(delivery.unknown)} device(s))", now, appointment)
+        else:
+            self._fail(claimed, delivery.refused or "every registered device is disabled", now, appointment)
+        return "failed"
+
+    def _sent(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
-        self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment)
+        if self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment) == (
+            "appointment-changed"
+        ):
+            self._replan_after_move(sent, now)
         return "sent"
+
+    def _replan_after_move(self, sent: Reminder, now: datetime) -> None:
+        """The visit was rescheduled while this reminder was being sent (its follow-up skipped it): the message
+        named the old time, so the reminder is planned again for the new one."""
+        current = self._appointments.get(sent.appointment_id)
+        if current is None or not current.active or current.starts_at == sent.for_start:
+            return
+        again = follow(replace(sent, status=ReminderStatus.PENDING, sent_at=None, attempts=0), current, now)
+        if again.status is ReminderStatus.PENDING and self._reminders.replace(again, ReminderStatus.SENT):
+            self._ensure(again)
+
+    def _later(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment) -> str:
+        """Back to pending with backoff (keeping the devices already served), or failed after MAX_ATTEMPTS."""
+        if claimed.attempts >= MAX_ATTEMPTS:
+            self._fail(claimed, f"gave up after {claimed.attempts} attempts: {reason}", now, appointment)
+            return "failed"
+        later = replace(
+            claimed,
+            status=ReminderStatus.PENDING,
+            scheduled_time=now + timedelta(minutes=2**claimed.attempts),
+            last_error=redact(reason),
+            updated_at=now,
+        )
+        if self._reminders.replace(later, ReminderStatus.SENDING):
+            self._ensure(later)
+        return "retry-later"
 
     def _fail(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment | None = None) -> None:
         failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
         self._reminders.finish(failed, mark_appointment_reminded=False, appointment=appointment)
 
-    def sweep(self) -> SweepReport:
-        """Deliver overdue pending reminders (a lost schedule), re-create schedules due soon, and fail reminders
-        stuck in `sending` (never resend them: a crash may have happened after the send)."""
+    def sweep(self, timer: Callable[[], float] = time.monotonic) -> SweepReport:
+        """Deliver overdue pending reminders (a lost schedule) a few at a time, re-create the schedules known to
+        be missing, and fail reminders stuck in `sending` (never resend them: a crash may have happened after the
+        send). Each reminder on its own: one that raises is counted and the rest go on; the run stops delivering
+        when its time budget is spent (the next run picks up the rest)."""
         policy = self.sweep_policy
         now = self._clock.now()
         report = SweepReport()
-        for reminder in self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch):
-            outcome = self.dispatch(reminder.id)
-            report.delivered[outcome] = report.delivered.get(outcome, 0) + 1
+        deadline = timer() + policy.budget_seconds
+
+        def deliver(reminder: Reminder) -> str:
+            if timer() >= deadline:
+                return "deferred"
+            try:
+                return self.dispatch(reminder.id)
+            except Exception:
+                log.exception("sweep: reminder %s raised; the others go on", reminder.id)
+                return "error"
+
+        overdue = self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch)
+        with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
+            for outcome in pool.map(deliver, overdue):
+                if outcome == "deferred":
+                    report.deferred += 1
+                elif outcome == "error":
+                    report.errors += 1
+                else:
+                    report.delivered[outcome] = report.delivered.get(outcome, 0) + 1
         upcoming = self._reminders.by_status(ReminderStatus.PENDING, now, now + policy.lookahead, policy.batch)
         for reminder in upcoming:
-            self._ensure(reminder)
-            report.schedules_ensured += 1
+            if reminder.schedule_missing and timer() < deadline:
+                self._ensure(reminder)
+                report.schedules_ensured += 1
         stuck_before = now - policy.stuck_after
         for reminder in self._reminders.by_status(ReminderStatus.SENDING, EPOCH, stuck_before, policy.batch):
             if reminder.updated_at <= stuck_before:
-                self._fail(reminder, "delivery outcome unknown (dispatcher stopped while sending)", now)
-                report.stuck_failed += 1
+                try:
+                    self._fail(reminder, f"{OUTCOME_UNKNOWN} (dispatcher stopped while sending)", now)
+                    report.stuck_failed += 1
+                except Exception:
+                    log.exception("sweep: could not fail stuck reminder %s", reminder.id)
+                    report.errors += 1
         return report
 
     # --- admin ---------------------------------------------------------------------------------------------------
     def admin_list(self, status: ReminderStatus, start: datetime | None, end: datetime | None) -> list[Reminder]:
         return self._reminders.by_status(status, start or EPOCH, end or datetime(9999, 1, 1, tzinfo=UTC))
 
-    def retry_failed(self, reminder_ids: Sequence[str]) -> dict[str, str]:
-        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead)."""
+    def retry_failed(self, reminder_ids: Sequence[str], confirm_unknown_outcome: bool = False) -> dict[str, str]:
+        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead).
+
+        A reminder whose delivery outcome is unknown may have reached the patient: resending it needs the
+        caller's explicit confirmation, else nothing is retried (InvalidState names them)."""
         now = self._clock.now()
+        if not confirm_unknown_outcome:
+            unknown = [r.id for r in map(self._reminders.get, reminder_ids) if r is not None and r.outcome_unknown]
+            if unknown:
+                raise InvalidState(
+                    "These reminders may have been delivered already; confirm to send them again.",
+                    {"unknownOutcome": unknown, "confirmWith": "confirmUnknownOutcome"},
+                )
         outcomes: dict[str, str] = {}
         for reminder_id in reminder_ids:
             reminder = self._reminders.get(reminder_id)
@@ -346,6 +442,7 @@ class ReminderService:
                 attempts=0,
                 scheduled_time=now + timedelta(minutes=1),
                 updated_at=now,
+                served=() if reminder.outcome_unknown else reminder.served,  # confirmed: resend to every device
             )
             if self._reminders.replace(again, ReminderStatus.FAILED):
                 self._ensure(again)
@@ -372,10 +469,22 @@ class ReminderService:
 
     # --- schedules -------------------------------------------------------------------------------------------------
     def _ensure(self, reminder: Reminder) -> None:
+        """Create or move the reminder's schedule. A failure is logged and the reminder flagged: the sweep
+        re-creates only flagged schedules (and delivers any reminder overdue, flagged or not)."""
         try:
             self._scheduler.ensure(reminder)
-        except Exception:  # the sweep re-creates missing schedules; never lose the booking over it
+        except Exception:  # never lose the booking over it
             log.exception("could not create the schedule of reminder %s", reminder.id)
+            self._flag_schedule(reminder, True)
+            return
+        if reminder.schedule_missing:
+            self._flag_schedule(reminder, False)
+
+    def _flag_schedule(self, reminder: Reminder, missing: bool) -> None:
+        try:
+            self._reminders.replace(replace(reminder, schedule_missing=missing), ReminderStatus.PENDING)
+        except Exception:  # the overdue sweep still delivers it
+            log.exception("could not flag the schedule of reminder %s", reminder.id)
 
     def _delete(self, reminder: Reminder) -> None:
         try:

@@ -5,9 +5,11 @@ room (patient waits, doctor admits, patient joins), end, recording consent, and 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, may_access
@@ -34,6 +36,10 @@ from chalicelib.services.ports import (
 )
 
 log = logging.getLogger("clinic.telehealth")
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a worker owns a pending room's meeting creation; a crashed worker's claim lapses after it."""
+REQUEST_WAIT = 5.0
+"""Seconds a booking waits for the meeting before answering with the room pending (API Gateway stops at 29)."""
 
 
 class NotTelehealth(BusinessRuleViolation):
@@ -60,6 +66,7 @@ class TelehealthService:
         self._ids = ids
         self._room_ids = room_ids
         self._base = public_base_url.rstrip("/")
+        self.request_wait = REQUEST_WAIT
 
     # --- following the appointment ---------------------------------------------------------------------------
     def new_room(self, appointment: Appointment, platform: str) -> tuple[Room, str]:
@@ -76,27 +83,67 @@ class TelehealthService:
         return room, f"{self._base}/rooms/{room.id}"
 
     def provision(self, room: Room, appointment: Appointment) -> Room:
-        """Create the platform meeting; a platform error leaves the room pending for the sweep to retry."""
+        """Claim the pending room (once: a conditional update), create the platform meeting, and store it while
+        the claim stands. A platform error leaves the room pending for the sweep; a room cancelled meanwhile
+        gets its fresh meeting deleted, so no live meeting outlives its visit."""
+        now = self._clock.now()
+        claimed = self._rooms.claim(room.id, now, now + CLAIM_LEASE)
+        if claimed is None or claimed.claimed_until is None:
+            return room  # another worker has it, or it is no longer pending
+        lease = claimed.claimed_until
+        platform = self.platforms[claimed.platform]
         try:
-            meeting = self.platforms[room.platform].create(appointment, room.recording_consent)
+            meeting = platform.create(appointment, claimed.recording_consent)
         except Exception as exc:  # platform down, credentials missing: the booking stands, the room waits
-            log.warning("room %s: platform %s failed: %s", room.id, room.platform, type(exc).__name__)
-            failed = replace(room, last_error=f"{type(exc).__name__}: {exc}"[:300])
-            self._rooms.save(failed)
+            log.warning("room %s: platform %s failed: %s", room.id, claimed.platform, type(exc).__name__)
+            failed = replace(claimed, last_error=f"{type(exc).__name__}: {exc}"[:300], claimed_until=None)
+            self._rooms.save_claimed(failed, lease)
             return failed
-        ready = replace(room, meeting=meeting, status=RoomStatus.WAITING, last_error=None)
-        self._rooms.save(ready)
-        return ready
+        ready = replace(claimed, meeting=meeting, status=RoomStatus.WAITING, last_error=None, claimed_until=None)
+        if self._rooms.save_claimed(ready, lease):
+            return ready
+        log.warning("room %s: ended or taken over while its meeting was created; deleting the meeting", room.id)
+        try:
+            platform.delete(dict(meeting))
+        except Exception:
+            log.exception("room %s: could not delete the meeting of a room no longer pending", room.id)
+        return self._rooms.get(room.id) or room
 
-    def retry_pending(self, limit: int = 100) -> int:
-        """Rooms whose meeting could not be created yet (called by the sweep). Returns how many are ready."""
+    def provision_within(self, room: Room, appointment: Appointment, wait: float | None = None) -> None:
+        """A booking's own attempt, bounded: after `wait` seconds it answers with the room pending and the
+        attempt finishes on its own (its claim keeps the sweep from creating a second meeting)."""
+        done = threading.Event()
+
+        def attempt() -> None:
+            try:
+                self.provision(room, appointment)
+            except Exception:  # the room stays pending: the sweep retries it
+                log.exception("room %s: provisioning failed", room.id)
+            finally:
+                done.set()
+
+        threading.Thread(target=attempt, name=f"room-{room.id}", daemon=True).start()
+        limit = self.request_wait if wait is None else wait
+        if not done.wait(limit):
+            log.warning("room %s: platform slower than %.1f s; answering with the room pending", room.id, limit)
+
+    def retry_pending(self, limit: int = 100, budget: float = 60.0, timer: Callable[[], float] = time.monotonic) -> int:
+        """Rooms whose meeting could not be created yet (called by the sweep, after reminders). Each room on
+        its own: one that raises is logged and the rest go on; stops when `budget` seconds are spent."""
         ready = 0
+        deadline = timer() + budget
         for room in self._rooms.pending(limit):
-            appointment = self._appointments.get(room.appointment_id)
-            if appointment is None or not appointment.active:
-                self._rooms.save(replace(room, status=RoomStatus.ENDED))
-                continue
-            ready += self.provision(room, appointment).status is RoomStatus.WAITING
+            if timer() >= deadline:
+                log.warning("room sweep: time budget spent; the rest wait for the next run")
+                break
+            try:
+                appointment = self._appointments.get(room.appointment_id)
+                if appointment is None or not appointment.active:
+                    self._rooms.save(replace(room, status=RoomStatus.ENDED))
+                    continue
+                ready += self.provision(room, appointment).status is RoomStatus.WAITING
+            except Exception:
+                log.exception("room %s: sweep could not provision it", room.id)
         return ready
 
     def follow_reschedule(self, appointment: Appointment) -> None:

@@ -273,9 +273,13 @@ def test_a_permanent_error_fails_at_once_with_the_reason(api, wired, clock, lamb
 def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcoming_ones(
     api, wired, clock, scheduler, lambdas
 ):
+    # schedules cannot be created at booking time: the reminders are flagged as missing their schedule
+    events = wired.reminders._scheduler._client.meta.events
+    events.register("before-call.scheduler.CreateSchedule", scheduler_down)
     a = book(api, api.doctor_with_hours())
+    events.unregister("before-call.scheduler.CreateSchedule", scheduler_down)
     for r in api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]:
-        scheduler.delete_schedule(Name=f"r-{r['id']}", GroupName=wired.settings.schedule_group)
+        assert schedule_of(scheduler, wired, r["id"]) is None
     clock.current = clock.current.replace(hour=15, minute=5)  # 24h reminders are 5 minutes overdue
     report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
     assert report["delivered"] == {"sent": 2}
@@ -284,6 +288,13 @@ def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcom
     report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
     assert report["schedulesEnsured"] == 2
     assert schedule_of(scheduler, wired, f"{a['id']}_sms-2h")["ScheduleExpression"] == "at(2026-12-02T13:00:00)"
+
+
+def scheduler_down(**_):
+    return _Http(500), {
+        "Error": {"Code": "InternalServerException", "Message": "unavailable"},
+        "ResponseMetadata": {"HTTPStatusCode": 500},
+    }
 
 
 def tick(lambdas):

@@ -1,0 +1,196 @@
+"""At most once per recipient: a send the provider may have accepted is never resent automatically (neither by
+botocore's retries nor ours), push records each device's outcome, and only a gone device is removed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+import pytest
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+from tests.faults import _Http
+from tests.functional.test_reminders import book, dispatch, emails_sent, lambdas, sms_sent, tick
+from tests.helpers import admin, patient
+
+
+def lose_response_after_send(client, operation: str, error: Exception, times: int = 1):
+    """The provider receives and acts on the call, then the response is lost (below botocore's retry loop)."""
+    left = {"n": times}
+    wanted = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+
+    def after_send(event_name, **_):
+        if event_name == wanted and left["n"]:
+            left["n"] -= 1
+            raise error
+
+    # on the general event, after moto's own handler: the message lands, then this one loses the answer
+    client.meta.events.register_last("before-send", after_send)
+    return after_send
+
+
+__all__ = ["lambdas"]  # the fixture, shared with the reminder tests
+
+
+def test_ses_accepts_then_the_response_is_lost_exactly_one_message_and_outcome_unknown(api, wired, clock, lambdas):
+    # GIVEN a booked visit with an e-mail reminder, and SES that accepts the message but the answer never arrives
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    rid = f"{a['id']}_email-24h"
+    lose_response_after_send(wired.deliverer.ses, "SendEmail", ReadTimeoutError(endpoint_url="https://ses"), 100)
+    clock.current = clock.current.replace(hour=15)
+    # WHEN the dispatcher runs, its schedule fires again, and the sweep runs later
+    outcomes = [dispatch(lambdas, rid), dispatch(lambdas, rid)]
+    clock.current += timedelta(hours=1)
+    lambdas.lambda_.invoke("reminder_sweep", tick(lambdas))
+    # THEN SES got exactly one message, and the reminder is failed with a distinct, visible reason
+    assert emails_sent() == 1
+    assert outcomes == ["failed", "not-claimed"]
+    listed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
+    assert [(r["id"], r["outcomeUnknown"]) for r in listed] == [(rid, True)]
+    assert listed[0]["lastError"].startswith("delivery outcome unknown")
+
+
+def test_an_unknown_outcome_is_retried_only_with_explicit_confirmation(api, wired, clock, lambdas):
+    # GIVEN an SMS reminder whose connection was reset after SNS read the request
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"sms": True, "timing": "24h"})
+    rid = f"{a['id']}_sms-24h"
+    lose_response_after_send(wired.deliverer.sns, "Publish", ConnectionClosedError(endpoint_url="https://sns"))
+    clock.current = clock.current.replace(hour=15)
+    assert dispatch(lambdas, rid) == "failed"
+    assert len(sms_sent()) == 1
+    # WHEN an admin retries it without confirming
+    refused = api.call("POST", "/api/admin/reminders/retry", admin(), {"reminderIds": [rid]})
+    # THEN nothing is retried and the answer says why
+    assert (refused.status_code, refused.data["error"]["code"]) == (409, "INVALID_STATE")
+    assert refused.data["error"]["details"]["unknownOutcome"] == [rid]
+    assert api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"][0]["status"] == (
+        "failed"
+    )
+    # WHEN the admin confirms
+    confirmed = api.call(
+        "POST", "/api/admin/reminders/retry", admin(), {"reminderIds": [rid], "confirmUnknownOutcome": True}
+    )
+    # THEN it is sent once more
+    assert confirmed.data["outcomes"] == {rid: "pending"}
+    clock.current += timedelta(minutes=2)
+    assert dispatch(lambdas, rid) == "sent"
+    assert len(sms_sent()) == 2
+
+
+def test_no_connection_made_is_retried_since_nothing_was_sent(api, wired, clock, lambdas):
+    # GIVEN SES that cannot be reached once (the connection is refused before any request is sent)
+    from botocore.exceptions import EndpointConnectionError
+
+    wired.deliverer._sleep = lambda _: None
+    fail = {"n": 1}
+
+    def refuse(**_):
+        if fail["n"]:
+            fail["n"] -= 1
+            raise EndpointConnectionError(endpoint_url="https://ses")
+
+    wired.deliverer.ses.meta.events.register_first("before-send.sesv2.SendEmail", refuse)
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    # WHEN the reminder is dispatched THEN our own retry delivers it, once
+    assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
+    assert emails_sent() == 1
+
+
+def test_send_clients_have_no_botocore_retries():
+    from chalicelib.adapters.delivery import send_client
+
+    # GIVEN the clients the deliverer builds WHEN asked for their retry policy THEN a call is tried exactly once
+    assert send_client("sesv2", "us-east-1").meta.config.retries["total_max_attempts"] == 1
+    assert send_client("sns", "us-east-1").meta.config.retries["total_max_attempts"] == 1
+
+
+# --- push ----------------------------------------------------------------------------------------------------
+@pytest.fixture
+def two_devices(api, wired):
+    sns = boto3.client("sns", region_name="us-east-1")
+    app_arn = sns.create_platform_application(
+        Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
+    )["PlatformApplicationArn"]
+    object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
+    wired.deliverer._settings = wired.settings
+    wired.deliverer._sleep = lambda _: None
+    endpoints = []
+    for token in ("fcm-token-1", "fcm-token-2"):
+        made = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": token})
+        endpoints.append(made.data["endpoint"])
+    return endpoints
+
+
+def sns_error(code: str, message: str):
+    return _Http(400), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+@pytest.fixture
+def push_faults(wired):
+    """Per endpoint: a list of fault responses to answer before SNS sees the call; counts what got through."""
+    faults: dict[str, list] = {}
+    delivered: dict[str, int] = {}
+
+    def before(params, **_):
+        target = params["body"].get("TargetArn")  # the serialized request: SNS's query protocol keeps a dict
+        if target is None:
+            return None
+        queue = faults.get(target)
+        if queue:
+            return queue.pop(0)
+        delivered[target] = delivered.get(target, 0) + 1
+        return None
+
+    wired.deliverer.sns.meta.events.register("before-call.sns.Publish", before)
+    yield faults, delivered
+    wired.deliverer.sns.meta.events.unregister("before-call.sns.Publish", before)
+
+
+def test_two_devices_one_throttled_each_gets_exactly_one_push_once_it_recovers(
+    api, wired, clock, lambdas, two_devices, push_faults
+):
+    # GIVEN two devices, the second throttled for longer than the deliverer's own retries
+    faults, delivered = push_faults
+    first, second = two_devices
+    faults[second] = [sns_error("Throttled", "Rate exceeded")] * 3
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    rid = f"{a['id']}_push-24h"
+    clock.current = clock.current.replace(hour=15)
+    # WHEN the reminder is dispatched, then again after its backoff once SNS recovers
+    assert dispatch(lambdas, rid) == "retry-later"
+    clock.current += timedelta(minutes=5)
+    assert dispatch(lambdas, rid) == "sent"
+    # THEN each device got it exactly once
+    assert delivered == {first: 1, second: 1}
+
+
+def test_a_push_authorization_error_does_not_remove_the_device(api, wired, clock, lambdas, two_devices, push_faults):
+    # GIVEN two devices, SNS refusing the clinic's credentials for one of them
+    faults, delivered = push_faults
+    first, second = two_devices
+    faults[first] = [sns_error("AuthorizationError", "not authorized")]
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    # WHEN it is dispatched
+    assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
+    # THEN both devices are still registered
+    profile = wired.reminders._patients.get("patient-1")
+    assert [d["endpoint"] for d in profile.devices] == [first, second]
+    assert delivered == {second: 1}
+
+
+def test_every_device_refusing_fails_the_reminder_and_keeps_the_devices(
+    api, wired, clock, lambdas, two_devices, push_faults
+):
+    # GIVEN both devices refused for an authorization problem (the clinic's configuration)
+    faults, _ = push_faults
+    for endpoint in two_devices:
+        faults[endpoint] = [sns_error("AuthorizationError", "not authorized")]
+    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    # WHEN dispatched THEN it fails with the reason and no device is removed
+    assert dispatch(lambdas, f"{a['id']}_push-24h") == "failed"
+    failed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
+    assert "AuthorizationError" in failed[0]["lastError"] and failed[0]["outcomeUnknown"] is False
+    assert len(wired.reminders._patients.get("patient-1").devices) == 2

@@ -1,0 +1,64 @@
+"""The sweep under faults: one reminder that raises is marked and the others due are delivered; schedules are
+re-created only for reminders known to miss theirs; every failure path counts ReminderFailed."""
+
+from __future__ import annotations
+
+import json
+
+from chalicelib.adapters.models import AppointmentModel
+from tests.functional.test_reminders import book, emails_sent, lambdas, sms_sent, tick
+from tests.helpers import admin
+
+__all__ = ["lambdas"]
+
+
+def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, clock, lambdas):
+    # GIVEN two visits due for their reminders, one whose doctor name has a line break (no valid e-mail subject)
+    doc = api.doctor_with_hours()
+    broken = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
+    fine = book(api, doc, time="11:00", reminderPreferences={"email": True, "sms": True, "timing": "24h"})
+    item = AppointmentModel.get(broken["id"])
+    item.update(actions=[AppointmentModel.doctor_name.set("Dr. Ada\r\nBcc: everyone@example.org")])
+    clock.current = clock.current.replace(hour=16, minute=5)  # both visits' 24h reminders are overdue
+    # WHEN the sweep runs
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    # THEN the other visit's reminders went out, and the broken one is failed with the reason, not stuck
+    assert report["delivered"] == {"sent": 2, "failed": 1}
+    assert emails_sent() == 1 and len(sms_sent()) == 1
+    failed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
+    assert [r["id"] for r in failed] == [f"{broken['id']}_email-24h"]
+    assert failed[0]["lastError"].startswith("could not send") and fine["id"] not in failed[0]["id"]
+
+
+def test_schedules_are_not_recreated_for_reminders_that_have_theirs(api, wired, clock, lambdas):
+    # GIVEN reminders whose schedules were created at booking
+    calls = []
+    events = wired.reminders._scheduler._client.meta.events
+    book(api, api.doctor_with_hours())
+
+    def count(**_):
+        calls.append(1)
+
+    events.register("before-call.scheduler.*", count)
+    # WHEN the sweep runs while they are due within the hour
+    clock.current = clock.current.replace(day=2, hour=12, minute=30)
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    events.unregister("before-call.scheduler.*", count)
+    # THEN it makes no scheduler call at all
+    assert report["schedulesEnsured"] == 0 and calls == []
+
+
+def test_the_sweep_counts_reminder_failed(api, wired, clock, lambdas, monkeypatch, capsys):
+    # GIVEN a due reminder that fails, and metrics on
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    doc = api.doctor_with_hours()
+    broken = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
+    AppointmentModel.get(broken["id"]).update(actions=[AppointmentModel.doctor_name.set("Dr.\nX")])
+    clock.current = clock.current.replace(hour=15, minute=5)
+    capsys.readouterr()
+    # WHEN the sweep runs
+    lambdas.lambda_.invoke("reminder_sweep", tick(lambdas))
+    # THEN a ReminderFailed metric is published
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    failed = [m.get("ReminderFailed") for m in lines if "ReminderFailed" in m]
+    assert failed and sum(failed if isinstance(failed[0], int | float) else failed[0]) >= 1
