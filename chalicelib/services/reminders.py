@@ -232,9 +232,9 @@ class ReminderService:
         scheduled_time: datetime | None,
         custom_message: str | None,
     ) -> Reminder:
+        reminder, appointment = self._reminder_for(caller, reminder_id)
         if custom_message is not None and caller.role is Role.PATIENT:
             raise Forbidden("Only clinic staff can add a message to reminders.")
-        reminder, appointment = self._reminder_for(caller, reminder_id)
         check_editable(reminder)
         now = self._clock.now()
         changed = reminder

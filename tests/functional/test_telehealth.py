@@ -117,7 +117,7 @@ def test_foreign_forged_stale_and_cancelled_links_are_refused(api, wired, clock)
     assert stolen.status_code == 403
     assert api.call("GET", room, patient()).status_code == 401
     assert api.call("GET", f"{room}?token={mine['token'][:-3]}abc", patient()).status_code == 401
-    other = book(api, doc, time="11:00")
+    other = book(api, doc, admin(), time="11:00", patientId="patient-1")  # staff: a second visit that day
     assert (
         api.call("GET", f"/api/telehealth/room/{other['roomId']}?token={mine['token']}", patient()).status_code == 403
     )
