@@ -472,22 +472,21 @@ class DynamoAppointmentStore:
         self._commit(tx, audit.id)
 
     def record_access(self, entries: list[AccessEntry]) -> None:
-        """Accesses to patient data, under `PATIENT#<patientId>` in the audit table (puts only)."""
-        with translated_errors(), AuditModel.batch_write() as batch:
+        """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: plain PutItems (the API's
+        role may only put into the audit table; one entry per patient a request showed)."""
+        with translated_errors():
             for e in entries:
-                batch.save(
-                    AuditModel(
-                        appointment_id=keys.patient_access_pk(e.patient_id),
-                        sk=f"{keys.instant(e.at)}#{e.id}",
-                        id=e.id,
-                        at=e.at,
-                        actor_id=e.actor_id,
-                        actor_role=e.actor_role,
-                        action=e.action,
-                        status_after="-",
-                        changes={"route": e.route, **({"appointmentId": e.appointment_id} if e.appointment_id else {})},
-                    )
-                )
+                AuditModel(
+                    appointment_id=keys.patient_access_pk(e.patient_id),
+                    sk=f"{keys.instant(e.at)}#{e.id}",
+                    id=e.id,
+                    at=e.at,
+                    actor_id=e.actor_id,
+                    actor_role=e.actor_role,
+                    action=e.action,
+                    status_after="-",
+                    changes={"route": e.route, "appointmentIds": list(e.appointment_ids)},
+                ).save()
 
     def access_history(self, patient_id: str) -> list[AccessEntry]:
         """Oldest first: one query of the patient's access partition."""
@@ -501,7 +500,7 @@ class DynamoAppointmentStore:
                     actor_role=i.actor_role,
                     action=i.action,
                     route=str((i.changes or {}).get("route", "")),
-                    appointment_id=(i.changes or {}).get("appointmentId"),
+                    appointment_ids=tuple((i.changes or {}).get("appointmentIds", [])),
                 )
                 for i in AuditModel.query(keys.patient_access_pk(patient_id), consistent_read=True)
             ]

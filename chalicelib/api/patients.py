@@ -56,7 +56,7 @@ def access_history(call: Call) -> dict[str, Any]:
                 "actorRole": e.actor_role,
                 "action": e.action,
                 "route": e.route,
-                "appointmentId": e.appointment_id,
+                "appointmentIds": list(e.appointment_ids),
             }
             for e in entries
         ]

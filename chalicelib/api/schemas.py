@@ -500,7 +500,7 @@ class AccessEntryOut(ApiModel):
     actor_role: str
     action: str
     route: str
-    appointment_id: str | None = None
+    appointment_ids: list[str]
 
 
 class AccessHistory(ApiModel):

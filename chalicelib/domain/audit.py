@@ -65,7 +65,8 @@ class AccessEntry:
     """`read` or `reminder-change`."""
     route: str
     """`METHOD /path/template` of the request."""
-    appointment_id: str | None = None
+    appointment_ids: tuple[str, ...] = ()
+    """The patient's appointments that the request showed (one entry per patient and request)."""
 
 
 def reminder_audit(

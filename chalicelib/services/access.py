@@ -30,12 +30,19 @@ class AccessAudit:
         patients: Iterable[tuple[str, str | None]],
         action: str = "read",
     ) -> None:
-        """One entry per (patient, appointment) seen; written before the answer leaves, so no read goes
-        unrecorded (a failed write answers 503 instead)."""
+        """One entry per patient seen, naming its appointments; written before the answer leaves, so no read
+        goes unrecorded (a failed write answers 503 instead)."""
         now = self._clock.now()
+        seen: dict[str, list[str]] = {}
+        for patient_id, appointment_id in patients:
+            ids = seen.setdefault(patient_id, [])
+            if appointment_id and appointment_id not in ids:
+                ids.append(appointment_id)
         entries = [
-            AccessEntry(self._ids.new_id(), patient_id, now, caller.subject, caller.role.value, action, route, appt)
-            for patient_id, appt in dict.fromkeys(patients)
+            AccessEntry(
+                self._ids.new_id(), patient_id, now, caller.subject, caller.role.value, action, route, tuple(ids)
+            )
+            for patient_id, ids in seen.items()
         ]
         if entries:
             self._log.record_access(entries)

@@ -32,13 +32,13 @@ def test_reads_and_reminder_changes_land_in_the_patients_access_history(api, clo
     # THEN each is in the patient's access history, oldest first
     history = api.call("GET", "/api/admin/patients/patient-1/access", admin())
     assert history.status_code == 200
-    seen = [(e["actorRole"], e["action"], e["route"], e["appointmentId"]) for e in history.data["entries"]]
+    seen = [(e["actorRole"], e["action"], e["route"], e["appointmentIds"]) for e in history.data["entries"]]
     assert seen == [
-        ("doctor", "read", "GET /api/appointments/{id}", a),
-        ("doctor", "read", "GET /api/appointments/doctor/{doctorId}", a),
-        ("admin", "read", "GET /api/reminders/appointment/{appointmentId}", a),
-        ("patient", "read", "GET /api/appointments/{id}/calendar.ics", a),
-        ("patient", "reminder-change", "DELETE /api/reminders/{id}", a),
+        ("doctor", "read", "GET /api/appointments/{id}", [a]),
+        ("doctor", "read", "GET /api/appointments/doctor/{doctorId}", [a]),
+        ("admin", "read", "GET /api/reminders/appointment/{appointmentId}", [a]),
+        ("patient", "read", "GET /api/appointments/{id}/calendar.ics", [a]),
+        ("patient", "reminder-change", "DELETE /api/reminders/{id}", [a]),
     ]
     assert history.data["entries"][2]["actorId"] == "admin-7"
     assert all(e["at"] == "2026-12-01T08:00:00Z" for e in history.data["entries"])
