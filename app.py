@@ -12,7 +12,9 @@ from chalicelib.api.appointments import appointments_api
 from chalicelib.api.calendar import calendar_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
+from chalicelib.api.headers import security_headers
 from chalicelib.api.method_guard import guard_unsupported_methods
+from chalicelib.api.patients import patients_api
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
@@ -26,6 +28,7 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(correlate, "http")
+app.register_middleware(security_headers, "http")  # outside contract_errors, so its answers get them too
 app.register_middleware(contract_errors, "http")
 
 for blueprint in (
@@ -38,6 +41,7 @@ for blueprint in (
     realtime_api,
     admin_api,
     webapp_api,
+    patients_api,
 ):
     app.register_blueprint(blueprint)
 guard_unsupported_methods(app)  # 405 with Allow, deployed as locally

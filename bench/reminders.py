@@ -61,12 +61,20 @@ def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int
         deliverer,
         clock,
         SweepPolicy(grace=timedelta(0), batch=batch, budget_seconds=3600),
+        messages_per_day=10**9,  # thousands of reminders of one bench patient: the daily cap would stop them
     )
 
 
 def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: int) -> dict[str, Any]:
     counts: Counter[str] = Counter()
-    patient = Caller("bench-patient", Role.PATIENT, email="pat@example.org", phone="+16175550123")
+    patient = Caller(
+        "bench-patient",
+        Role.PATIENT,
+        email="pat@example.org",
+        phone="+16175550123",
+        email_verified=True,
+        phone_verified=True,
+    )
     first = wired.booking.book(
         patient,
         BookingRequest(

@@ -50,6 +50,12 @@ class Settings:
     """Where our web app serves room pages: an appointment's `telehealthUrl` is `<this>/rooms/<roomId>`."""
     rooms_table: str
     """Local runs and tests only: the HMAC key itself instead of a Secrets Manager secret."""
+    messages_per_patient_per_day: int = 12
+    """Reminder messages one patient may receive per UTC day (any channel), checked at send time."""
+    max_active_bookings: int = 10
+    """Active future appointments one patient may hold; enforced in the booking transaction."""
+    booking_horizon_days: int = 180
+    """How far ahead a visit can be booked, for doctors without their own `bookingHorizonDays`."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -92,4 +98,7 @@ class Settings:
             ms_login_base=env.get("MS_LOGIN_BASE", "https://login.microsoftonline.com"),
             public_base_url=env.get("PUBLIC_BASE_URL", "https://app.clinic.example"),
             rooms_table=env.get("ROOMS_TABLE", f"{prefix}-rooms"),
+            messages_per_patient_per_day=int(env.get("MESSAGES_PER_PATIENT_PER_DAY", "12")),
+            max_active_bookings=int(env.get("MAX_ACTIVE_BOOKINGS_PER_PATIENT", "10")),
+            booking_horizon_days=int(env.get("BOOKING_HORIZON_DAYS", "180")),
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.services.access import AccessAudit
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
@@ -36,6 +37,7 @@ class Container:
     telehealth: TelehealthService
     calendar: CalendarService
     analytics: AnalyticsService
+    access: AccessAudit
 
 
 _current: Container | None = None
@@ -64,19 +66,27 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     models.configure(settings)
     doctor_repo = DynamoDoctorRepository()
     store = DynamoAppointmentStore(settings)
-    policy = Policy(min_notice=settings.min_notice, patient_change_window=settings.patient_change_window)
+    policy = Policy(
+        min_notice=settings.min_notice,
+        patient_change_window=settings.patient_change_window,
+        max_active_bookings=settings.max_active_bookings,
+        booking_horizon_days=settings.booking_horizon_days,
+    )
     now = clock.now
     deliverer: Deliverer = (
         OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now)
     )
+    patients = DynamoPatientRepository()
     reminders = ReminderService(
         DynamoReminderStore(),
         store,
-        DynamoPatientRepository(),
+        patients,
         NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings),
         deliverer,
         clock,
         SweepPolicy(grace=settings.sweep_grace),
+        messages_per_day=settings.messages_per_patient_per_day,
+        ids=ids,
     )
     keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
     telehealth = TelehealthService(
@@ -89,8 +99,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         lambda: secrets.token_hex(16),  # 128 random bits; hex keeps ids URL- and key-safe
         settings.public_base_url,
     )
-    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth)
-    realtime = RealtimeService(DynamoSubscriptionStore(), ApiGatewaySender(settings), booking, keys, clock)
+    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients)
+    realtime = RealtimeService(DynamoSubscriptionStore(), ApiGatewaySender(settings), booking, keys, clock, ids)
     return Container(
         settings=settings,
         clock=clock,
@@ -105,6 +115,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         telehealth=telehealth,
         calendar=CalendarService(booking, doctor_repo, clock),
         analytics=AnalyticsService(doctor_repo, store),
+        access=AccessAudit(store, clock, ids),
     )
 
 

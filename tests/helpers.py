@@ -35,7 +35,8 @@ def token(claims: dict[str, Any]) -> str:
     return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
 
 
-def patient(sub: str = "patient-1", name: str = "Pat Doe") -> dict[str, str]:
+def patient(sub: str = "patient-1", name: str = "Pat Doe", **claims: Any) -> dict[str, str]:
+    """A patient whose e-mail and phone are verified (as Cognito marks them); `claims` override any claim."""
     return {
         "Authorization": token(
             {
@@ -44,7 +45,10 @@ def patient(sub: str = "patient-1", name: str = "Pat Doe") -> dict[str, str]:
                 "cognito:groups": ["patients"],
                 "name": name,
                 "email": f"{sub}@example.org",
+                "email_verified": True,
                 "phone_number": "+16175550100",
+                "phone_number_verified": "true",
+                **claims,
             }
         )
     }

@@ -41,14 +41,22 @@ from chalicelib.adapters.reminder_items import reminder_item
 from chalicelib.adapters.room_items import room_item
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.audit import AuditEntry, audit_sort_key
+from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.errors import Conflict, DailyLimitReached, InvalidState, ServiceBusy, SlotUnavailable
+from chalicelib.domain.errors import (
+    BookingLimitReached,
+    Conflict,
+    DailyLimitReached,
+    InvalidState,
+    ServiceBusy,
+    SlotUnavailable,
+)
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import Availability, DayState, availability_from_dict, availability_to_dict, granules
 from chalicelib.domain.telehealth import Room
 from chalicelib.services.ports import PatientProfile
 
+log = logging.getLogger("clinic.store")
 THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",
@@ -218,6 +226,24 @@ def _audit_from(item: AuditModel) -> AuditEntry:
     )
 
 
+def contact_actions(contact: PatientProfile, at: datetime) -> list[Action]:
+    """The directory record as the patient's claims have it now: a changed address replaces the old one with
+    its own verified flag, so a reminder planned for the old address is not sent to the new one unverified."""
+    actions: list[Action] = [
+        PatientModel.updated_at.set(at),
+        PatientModel.email_verified.set(contact.email_verified),
+        PatientModel.phone_verified.set(contact.phone_verified),
+        PatientModel.contact_source.set(contact.source),
+    ]
+    for attribute, value in (
+        (PatientModel.email, contact.email),
+        (PatientModel.phone, contact.phone),
+        (PatientModel.name, contact.name),
+    ):
+        actions.append(attribute.set(value) if value else attribute.remove())
+    return actions
+
+
 def _doctor_locks(a: Appointment) -> dict[str, ScheduleModel]:
     pk = keys.doctor_day_pk(a.doctor_id, a.date)
     return {
@@ -349,8 +375,35 @@ class DynamoAppointmentStore:
         reminders: Sequence[Reminder] = (),
         contact: PatientProfile | None = None,
         room: Room | None = None,
+        max_active: int | None = None,
     ) -> None:
-        """The booking with its reminders, its video room and the patient's contact details: all or nothing."""
+        """The booking with its reminders, its video room and the patient's contact details: all or nothing.
+
+        With `max_active`, the transaction also takes one of the patient's active-booking items (free, or held
+        by a visit that has ended): a storm of bookings can never hold more. Two bookings racing for the same
+        free item: the loser reads again and takes another, if one is left."""
+        for attempt in range(ACTIVE_ATTEMPTS):
+            tx = self._booking(appointment, audit, max_per_day, reminders, contact, room)
+            if max_active is not None:
+                self._take_active(tx, appointment, max_active)
+            try:
+                self._commit(tx, audit.id if attempt == 0 else f"{audit.id}#active{attempt}", self._landed(appointment))
+                return
+            except _ActiveItemTaken:
+                continue
+        raise BookingLimitReached(
+            "Too many bookings are being made for this patient at once; please retry.", {"limit": max_active}
+        )
+
+    def _booking(
+        self,
+        appointment: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        reminders: Sequence[Reminder],
+        contact: PatientProfile | None,
+        room: Room | None,
+    ) -> _Transaction:
         tx = _Transaction()
         tx.puts.append(_Op("appointment", _appointment_item(appointment), AppointmentModel.id.does_not_exist()))
         self._acquire(tx, _doctor_locks(appointment), "doctor-lock")
@@ -368,14 +421,10 @@ class DynamoAppointmentStore:
         tx.puts.extend(_Op("reminder", reminder_item(r), ReminderModel.id.does_not_exist()) for r in reminders)
         if room is not None:
             tx.puts.append(_Op("room", room_item(room), RoomModel.id.does_not_exist()))
-        if contact is not None and (contact.email or contact.phone):
-            actions: list[Action] = [PatientModel.updated_at.set(audit.at)]
-            if contact.email:
-                actions.append(PatientModel.email.set(contact.email))
-            if contact.phone:
-                actions.append(PatientModel.phone.set(contact.phone))
-            tx.updates.append(_Op("patient", PatientModel(id=contact.id), None, actions))
-        self._commit(tx, audit.id, self._landed(appointment))
+        if contact is not None:
+            tx.updates.append(_Op("patient", PatientModel(id=contact.id), None, contact_actions(contact, audit.at)))
+        self._per_doctor_day(tx, appointment, +1, strict=audit.actor_role == "patient")
+        return tx
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
         tx = _Transaction()
@@ -395,7 +444,30 @@ class DynamoAppointmentStore:
         else:
             self._count(tx, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
         self._audit(tx, audit)
+        extra = _Transaction()
+        if before.date != after.date:
+            self._per_doctor_day(extra, after, +1, strict=audit.actor_role == "patient")
+            self._per_doctor_day(extra, before, -1)
+        extra.updates.extend(
+            _Op(
+                "release",
+                held,
+                ScheduleModel.appointment_id == before.id,
+                [ScheduleModel.ends_at.set(keys.instant(after.ends_at))],
+            )
+            for held in self._active_items_of(before)
+        )
+        # The limits' bookkeeping rides in the same transaction; only a 2-hour visit moved to another day fills
+        # DynamoDB's 100 items without it, and then it follows right after the commit.
+        deferred: list[_Op] = []
+        for op in extra.updates:
+            (tx.updates if len(tx.ordered()) < MAX_TRANSACTION_ITEMS else deferred).append(op)
         self._commit(tx, audit.id, self._landed(after))
+        for op in deferred:  # committed means done: bookkeeping that fails now is logged, not answered
+            try:
+                op.item.update(actions=op.actions or [], condition=op.condition)
+            except PynamoDBException:
+                log.warning("limit bookkeeping after moving appointment %s failed", before.id)
 
     def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         tx = _Transaction()
@@ -403,8 +475,43 @@ class DynamoAppointmentStore:
         self._release(tx, _doctor_locks(before), before.id)
         self._release(tx, _patient_locks(before), before.id)
         self._count(tx, before.doctor_id, before.date, -1, 0, {"n_cancelled": 1, "booked_minutes": -before.duration})
+        self._release_limits(tx, before)
         self._audit(tx, audit)
         self._commit(tx, audit.id, self._landed(after))
+
+    def record_access(self, entries: list[AccessEntry]) -> None:
+        """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: plain PutItems (the API's
+        role may only put into the audit table; one entry per patient a request showed)."""
+        with translated_errors():
+            for e in entries:
+                AuditModel(
+                    appointment_id=keys.patient_access_pk(e.patient_id),
+                    sk=f"{keys.instant(e.at)}#{e.id}",
+                    id=e.id,
+                    at=e.at,
+                    actor_id=e.actor_id,
+                    actor_role=e.actor_role,
+                    action=e.action,
+                    status_after="-",
+                    changes={"route": e.route, "appointmentIds": list(e.appointment_ids)},
+                ).save()
+
+    def access_history(self, patient_id: str) -> list[AccessEntry]:
+        """Oldest first: one query of the patient's access partition."""
+        with translated_errors():
+            return [
+                AccessEntry(
+                    id=i.id,
+                    patient_id=patient_id,
+                    at=i.at,
+                    actor_id=i.actor_id,
+                    actor_role=i.actor_role,
+                    action=i.action,
+                    route=str((i.changes or {}).get("route", "")),
+                    appointment_ids=tuple((i.changes or {}).get("appointmentIds", [])),
+                )
+                for i in AuditModel.query(keys.patient_access_pk(patient_id), consistent_read=True)
+            ]
 
     def record_audit(self, entry: AuditEntry) -> None:
         """An event that changes no appointment field (room joins, admits, consent): one put."""
@@ -417,6 +524,8 @@ class DynamoAppointmentStore:
         counted = {Status.COMPLETED: "n_completed", Status.NO_SHOW: "n_no_show"}.get(after.status)
         if counted:
             self._count(tx, after.doctor_id, after.date, 0, 0, {counted: 1}, bump_version=False)
+        if before.active and not after.active:
+            self._release_limits(tx, before)
         self._audit(tx, audit)
         self._commit(tx, audit.id, self._landed(after))
 
@@ -472,6 +581,51 @@ class DynamoAppointmentStore:
             actions.append(ScheduleModel.day_version.add(1))
         actions.extend(getattr(ScheduleModel, name).add(value) for name, value in (stats or {}).items() if value)
         tx.updates.append(_Op(tag, counter, condition, actions))
+
+    @staticmethod
+    def _per_doctor_day(tx: _Transaction, a: Appointment, delta: int, strict: bool = False) -> None:
+        """The patient's active bookings with this doctor that day; a patient booking for itself needs none."""
+        item = ScheduleModel(pk=keys.doctor_day_pk(a.doctor_id, a.date), sk=keys.patient_on_day_sk(a.patient_id))
+        condition = (ScheduleModel.booked.does_not_exist() | (ScheduleModel.booked < 1)) if strict else None
+        tx.updates.append(
+            _Op("patient-day" if strict else "patient-day-touch", item, condition, [ScheduleModel.booked.add(delta)])
+        )
+
+    @staticmethod
+    def _active_items_of(a: Appointment) -> list[ScheduleModel]:
+        """The active-booking item an appointment holds (none for bookings made before the limit existed)."""
+        with translated_errors():
+            return [
+                ScheduleModel(pk=item.pk, sk=item.sk)
+                for item in ScheduleModel.query(keys.patient_active_pk(a.patient_id), consistent_read=True)
+                if item.appointment_id == a.id
+            ]
+
+    def _take_active(self, tx: _Transaction, a: Appointment, limit: int) -> None:
+        now = keys.instant(a.created_at)
+        with translated_errors():
+            held = {i.sk: i for i in ScheduleModel.query(keys.patient_active_pk(a.patient_id), consistent_read=True)}
+        free = [
+            keys.active_sk(k)
+            for k in range(limit)
+            if keys.active_sk(k) not in held or (held[keys.active_sk(k)].ends_at or "") <= now
+        ]
+        if not free:
+            raise BookingLimitReached(
+                f"This patient already holds {limit} active bookings, the most allowed.", {"limit": limit}
+            )
+        item = ScheduleModel(
+            pk=keys.patient_active_pk(a.patient_id),
+            sk=random.choice(free),
+            appointment_id=a.id,
+            ends_at=keys.instant(a.ends_at),
+        )
+        tx.puts.append(_Op("patient-active", item, ScheduleModel.pk.does_not_exist() | (ScheduleModel.ends_at <= now)))
+
+    def _release_limits(self, tx: _Transaction, before: Appointment) -> None:
+        self._per_doctor_day(tx, before, -1)
+        for held in self._active_items_of(before):
+            tx.deletes.append(_Op("release", held, ScheduleModel.appointment_id == before.id))
 
     @staticmethod
     def _audit(tx: _Transaction, entry: AuditEntry) -> None:
@@ -537,6 +691,14 @@ class DynamoAppointmentStore:
             tx.apply(transaction)
 
 
+class _ActiveItemTaken(BookingLimitReached):
+    """A concurrent booking of the same patient took the free item this one chose: read again and retry."""
+
+
+ACTIVE_ATTEMPTS = 6
+MAX_TRANSACTION_ITEMS = 100
+
+
 def _error_code(exc: PynamoDBException) -> str | None:
     """DynamoDB's error code, or None when no response came back (timeout, connection error)."""
     response = getattr(exc.cause, "response", None)
@@ -555,6 +717,10 @@ def _domain_error_for(failed_tags: list[str]) -> Exception:
         return Conflict("The patient already has an appointment at this time.")
     if "counter" in failed_tags:
         return DailyLimitReached("The doctor's daily limit is reached.")
+    if "patient-day" in failed_tags:
+        return BookingLimitReached("The patient already has an appointment with this doctor that day.")
+    if "patient-active" in failed_tags:
+        return _ActiveItemTaken("Another booking took this active-booking item first.")
     return InvalidState("The schedule changed while saving; reload and try again.", {"failed": failed_tags})
 
 

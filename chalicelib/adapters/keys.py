@@ -3,6 +3,9 @@
 - Doctor lock:    PK `DOCTOR#<doctorId>#<local date>`  SK `SLOT#<UTC instant of the 5-minute granule>`
 - Day counter:    PK `DOCTOR#<doctorId>#<local date>`  SK `COUNTER`  (attribute `booked`)
 - Patient lock:   PK `PATIENT#<patientId>#<UTC date>`  SK `SLOT#<UTC instant of the granule>`
+- Patient's active bookings: PK `PATIENT#<patientId>#ACTIVE`  SK `N#<k>` for k < the clinic's limit, each
+  held by one active appointment until it ends (attributes `appointment_id`, `ends_at`)
+- Patient per doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `PATIENT#<patientId>` (attribute `booked`)
 """
 
 from __future__ import annotations
@@ -11,7 +14,19 @@ from datetime import date, datetime
 
 from chalicelib.domain.timefmt import instant, parse_instant
 
-__all__ = ["COUNTER_SK", "SLOT_PREFIX", "doctor_day_pk", "instant", "parse_instant", "patient_day_pk", "slot_sk"]
+__all__ = [
+    "COUNTER_SK",
+    "SLOT_PREFIX",
+    "active_sk",
+    "doctor_day_pk",
+    "instant",
+    "parse_instant",
+    "patient_access_pk",
+    "patient_active_pk",
+    "patient_day_pk",
+    "patient_on_day_sk",
+    "slot_sk",
+]
 
 COUNTER_SK = "COUNTER"
 SLOT_PREFIX = "SLOT#"
@@ -27,3 +42,20 @@ def patient_day_pk(patient_id: str, granule: datetime) -> str:
 
 def slot_sk(granule: datetime) -> str:
     return SLOT_PREFIX + instant(granule)
+
+
+def patient_active_pk(patient_id: str) -> str:
+    return f"PATIENT#{patient_id}#ACTIVE"
+
+
+def active_sk(k: int) -> str:
+    return f"N#{k:03d}"
+
+
+def patient_on_day_sk(patient_id: str) -> str:
+    return f"PATIENT#{patient_id}"
+
+
+def patient_access_pk(patient_id: str) -> str:
+    """The audit table's partition of one patient's access log (appointment ids never contain `#`)."""
+    return f"PATIENT#{patient_id}"

@@ -6,10 +6,12 @@ Tables (keys in `keys.py` for the schedule table):
   (PK `doctor_id`, SK `starts_at`); `starts_at` is a sortable UTC instant string.
 - schedule:     PK `pk`, SK `sk`: per-granule lock items owned by an appointment, and per-doctor-day counters.
 - audit:        PK `appointment_id`, SK `sk` = `<UTC instant, microseconds>#<sequence, 8 digits>#<entry id>`
-  (`domain.audit.audit_sort_key`): a query lists entries in the order they happened.
+  (`domain.audit.audit_sort_key`): a query lists entries in the order they happened. A patient's access log
+  (reads of its data, reminder changes) lies under PK `PATIENT#<patientId>`.
 - reminders:    PK `appointment_id`, SK `id` (`<appointmentId>_<channel>-<timing>`). GSI `status-index`
   (PK `status`, SK `scheduled_time`) finds due, failed or pending reminders by time.
-- patients:     PK `id` (the Cognito `sub`): contact details and push devices for reminders.
+- patients:     PK `id` (the Cognito `sub`): the patient directory: contact details with their verified flags,
+  push devices, and the day's message count (the per-patient cap).
 - rooms:        PK `id` (128 random bits): a telehealth appointment's video room. GSI `status-index`
   (PK `status`, SK `created_at`) finds rooms whose platform meeting is still pending.
 - realtime:     PK `pk`, SK `sk`: WebSocket connections and the doctor-days they follow (TTL `expires_at`);
@@ -122,6 +124,8 @@ class ScheduleModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     appointment_id = UnicodeAttribute(null=True)
+    ends_at = UnicodeAttribute(null=True)
+    """A patient's active-booking item: when the holding appointment ends (the item is free again after)."""
     booked = NumberAttribute(null=True)
     day_version = NumberAttribute(null=True)
     # analytics aggregates of the doctor-day (see domain/analytics.py), updated in the same transactions
@@ -199,10 +203,17 @@ class PatientModel(Model):
         table_name = "patients"
 
     id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
+    email_verified = BooleanAttribute(null=True)
+    phone_verified = BooleanAttribute(null=True)
+    contact_source = UnicodeAttribute(null=True)
     devices = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+    messages_day = UnicodeAttribute(null=True)
+    messages_sent = NumberAttribute(null=True)
+    """The per-patient daily message cap: messages sent on `messages_day` (UTC)."""
 
 
 class RealtimeModel(Model):

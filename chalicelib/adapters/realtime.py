@@ -5,6 +5,7 @@ Keys of the `realtime` table:
 - `CONN#<connectionId>` / `META`: the connection, who it is, how many doctor-days it follows.
 - `CONN#<connectionId>` / `SUB#<doctorId>#<date>`: what it follows (to clean up on disconnect).
 - `SUB#<doctorId>#<date>` / `<connectionId>`: who follows a doctor-day (the fan-out query).
+- `TICKET#<ticketId>` / `USED`: a connection ticket already used (tickets are single-use; TTL at its expiry).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo import translated_errors
@@ -36,6 +37,19 @@ class DynamoSubscriptionStore:
                 subscriptions=0,
                 expires_at=int(expires_at.timestamp()),
             ).save()
+
+    def use_ticket(self, ticket_id: str, expires_at: datetime) -> bool:
+        """One conditional put per connection: `TICKET#<id>` / `USED`, kept until the ticket expires (TTL)."""
+        with translated_errors():
+            try:
+                RealtimeModel(pk=f"TICKET#{ticket_id}", sk="USED", expires_at=int(expires_at.timestamp())).save(
+                    condition=RealtimeModel.pk.does_not_exist()
+                )
+                return True
+            except PutError as exc:
+                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                    return False
+                raise
 
     def remove_connection(self, connection_id: str) -> None:
         with translated_errors():

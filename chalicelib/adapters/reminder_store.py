@@ -174,7 +174,14 @@ class _AppointmentMoved(Exception):
 
 def _profile_from(item: PatientModel) -> PatientProfile:
     return PatientProfile(
-        id=item.id, email=item.email, phone=item.phone, devices=[dict(d) for d in (item.devices or [])]
+        id=item.id,
+        email=item.email,
+        phone=item.phone,
+        devices=[dict(d) for d in (item.devices or [])],
+        email_verified=bool(item.email_verified),
+        phone_verified=bool(item.phone_verified),
+        source=item.contact_source or "self",
+        name=item.name,
     )
 
 
@@ -185,6 +192,37 @@ class DynamoPatientRepository:
                 return _profile_from(PatientModel.get(patient_id, consistent_read=True))
             except PatientModel.DoesNotExist:
                 return None
+
+    def save_contact(self, contact: PatientProfile, now: datetime) -> None:
+        from chalicelib.adapters.dynamo import contact_actions
+
+        with translated_errors():
+            PatientModel(id=contact.id).update(actions=contact_actions(contact, now))
+
+    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
+        """One conditional update per message: add one on the same day below the cap, or start a new day."""
+        item = PatientModel(id=patient_id)
+        for _ in range(2):
+            with translated_errors():
+                try:
+                    item.update(
+                        actions=[PatientModel.messages_sent.add(1)],
+                        condition=(PatientModel.messages_day == day) & (PatientModel.messages_sent < cap),
+                    )
+                    return True
+                except UpdateError as exc:
+                    if not _conditional_failure(exc):
+                        raise
+                try:
+                    item.update(
+                        actions=[PatientModel.messages_day.set(day), PatientModel.messages_sent.set(1)],
+                        condition=PatientModel.messages_day.does_not_exist() | (PatientModel.messages_day != day),
+                    )
+                    return cap >= 1
+                except UpdateError as exc:
+                    if not _conditional_failure(exc):
+                        raise
+        return False
 
     def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
         with translated_errors():

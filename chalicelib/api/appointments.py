@@ -16,6 +16,8 @@ from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
+from chalicelib.domain.paging import paginate
+from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.booking import BookingRequest, ListFilter
 
@@ -107,7 +109,9 @@ def book(call: Call) -> dict[str, Any]:
     tags=("appointments",),
 )
 def get_appointment(call: Call) -> dict[str, Any]:
-    return _shape(call.caller, container.current().booking.get(call.caller, call.params["id"]), with_room=True)
+    found = container.current().booking.get(call.caller, call.params["id"])
+    container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
+    return _shape(call.caller, found, with_room=True)
 
 
 @endpoint(
@@ -178,7 +182,18 @@ def _filters(q: s.AppointmentListQuery) -> ListFilter:
 )
 def list_for_patient(call: Call) -> dict[str, Any]:
     found = container.current().booking.list_for_patient(call.caller, call.params["patientId"], _filters(call.query))
-    return {"appointments": [_shape(call.caller, a) for a in found]}
+    return _page(call, found)
+
+
+def _page(call: Call, found: list[Appointment]) -> dict[str, Any]:
+    """`limit` per page (at most 100) in start-time order; `nextToken` while more remain."""
+    q: s.AppointmentListQuery = call.query
+    page, token = paginate(found, lambda a: (instant(a.starts_at), a.id), q.limit, q.next_token)
+    container.current().access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
+    shaped: dict[str, Any] = {"appointments": [_shape(call.caller, a) for a in page]}
+    if token:
+        shaped["nextToken"] = token
+    return shaped
 
 
 @endpoint(
@@ -193,4 +208,4 @@ def list_for_patient(call: Call) -> dict[str, Any]:
 )
 def list_for_doctor(call: Call) -> dict[str, Any]:
     found = container.current().booking.list_for_doctor(call.caller, call.params["doctorId"], _filters(call.query))
-    return {"appointments": [_shape(call.caller, a) for a in found]}
+    return _page(call, found)

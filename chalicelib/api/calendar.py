@@ -30,7 +30,10 @@ def _ics(body: bytes) -> Response:
     media_type="text/calendar",
 )
 def appointment_calendar(call: Call) -> Response:
-    return _ics(container.current().calendar.appointment(call.caller, call.params["id"]))
+    ics = container.current().calendar.appointment(call.caller, call.params["id"])
+    found = container.current().booking.get(call.caller, call.params["id"])  # for the access log
+    container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
+    return _ics(ics)
 
 
 @endpoint(

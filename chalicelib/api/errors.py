@@ -18,18 +18,22 @@ ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
     e.InvalidState: (409, "INVALID_STATE"),
     e.BusinessRuleViolation: (422, "BUSINESS_RULE"),  # the subclass's own `code` names the rule
     e.ServiceBusy: (503, "SERVICE_UNAVAILABLE"),
+    e.PayloadTooLarge: (413, "PAYLOAD_TOO_LARGE"),
+    e.RateLimited: (429, "RATE_LIMITED"),
 }
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, retry_after: int = 1
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
     headers: dict[str, str | list[str]] = dict(NO_STORE)
-    if status == 503:
-        headers["Retry-After"] = "1"
+    if status in (429, 503):
+        headers["Retry-After"] = str(retry_after)
     return Response(body={"error": body}, status_code=status, headers=headers)
 
 
@@ -39,7 +43,8 @@ def for_domain_error(error: e.DomainError) -> Response:
             status, code = ERROR_TABLE[cls]  # type: ignore[index]
             if isinstance(error, e.BusinessRuleViolation):
                 code = error.code
-            return error_response(status, code, error.message, error.details)
+            wait = error.retry_after if isinstance(error, e.RateLimited) else 1
+            return error_response(status, code, error.message, error.details, wait)
     return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
 
 

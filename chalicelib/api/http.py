@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
 from chalicelib.api.schemas import ID_PATTERN, _strict_date
-from chalicelib.domain.errors import DomainError, InvalidInput
+from chalicelib.domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
 from chalicelib.observability import count_error
 
@@ -60,9 +60,13 @@ class Call:
     params: dict[str, str]
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: dict[str, Any] | None = None
+    route: str = ""
+    """`METHOD /path/template`, as the access log records it."""
 
 
 ROUTES: list[RouteSpec] = []
+MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
 
 
 def endpoint(
@@ -131,11 +135,13 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
     if not spec.public:
         require_role(caller, *spec.roles)
     _check_path(params)
+    if request.raw_body and len(request.raw_body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})
     query = _parse(spec.query, dict(request.query_params or {}), "query") if spec.query else None
     raw_body = _json_body(request.raw_body) if spec.body else None
     body = _parse(spec.body, raw_body, "body") if spec.body else None
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-    result = handler(Call(caller, body, query, params, headers, raw_body))
+    result = handler(Call(caller, body, query, params, headers, raw_body, f"{spec.method} {spec.path}"))
     if isinstance(result, Response):
         return result
     return Response(body=result, status_code=spec.status, headers={**NO_STORE})
@@ -161,7 +167,35 @@ def _check_path(params: dict[str, str]) -> None:
         raise InvalidInput("Some path parameters are invalid.", {"fields": bad})
 
 
+def _nesting_depth(text: str) -> int:
+    """How deep the JSON's arrays and objects nest, counted without parsing (a deep body would exhaust the
+    parser's recursion and answer 500)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def _json_body(raw: bytes | str | None) -> dict[str, Any]:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else (raw or "")
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise InvalidInput(
+            f"The body nests deeper than {MAX_JSON_DEPTH} levels.", {"fields": {"body": "nested too deeply"}}
+        )
     try:
         parsed = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError) as exc:

@@ -13,7 +13,9 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.views import reminder_json, skipped_json
 from chalicelib.domain.identity import Role
-from chalicelib.domain.reminders import DEFAULT_TIMING, Channel, ReminderStatus
+from chalicelib.domain.paging import paginate
+from chalicelib.domain.reminders import DEFAULT_TIMING, Channel, Reminder, ReminderStatus
+from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.reminders import ReminderRequest
 
@@ -38,6 +40,7 @@ def schedule(call: Call) -> dict[str, Any]:
     timings: list[str] = list(body.timings) if body.timings else [body.timing or DEFAULT_TIMING]
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
     created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
+    _log(call, created, "reminder-change")
     return {"reminders": [reminder_json(r) for r in created], "skipped": [skipped_json(x) for x in skipped]}
 
 
@@ -52,6 +55,7 @@ def schedule(call: Call) -> dict[str, Any]:
 )
 def for_appointment(call: Call) -> dict[str, Any]:
     found = container.current().reminders.for_appointment(call.caller, call.params["appointmentId"])
+    _log(call, found)
     return {"reminders": [reminder_json(r) for r in found]}
 
 
@@ -70,6 +74,7 @@ def update(call: Call) -> dict[str, Any]:
     changed = container.current().reminders.update(
         call.caller, call.params["id"], body.timing, body.scheduled_time, body.custom_message
     )
+    _log(call, [changed], "reminder-change")
     return reminder_json(changed)
 
 
@@ -83,7 +88,16 @@ def update(call: Call) -> dict[str, Any]:
     tags=("reminders",),
 )
 def cancel(call: Call) -> dict[str, Any]:
-    return reminder_json(container.current().reminders.cancel(call.caller, call.params["id"]))
+    cancelled = container.current().reminders.cancel(call.caller, call.params["id"])
+    _log(call, [cancelled], "reminder-change")
+    return reminder_json(cancelled)
+
+
+def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
+    """Reminders carry contact details: each read or change is in the patient's access log."""
+    container.current().access.record(
+        call.caller, call.route, [(r.patient_id, r.appointment_id) for r in reminders], action
+    )
 
 
 @endpoint(
@@ -119,7 +133,12 @@ def admin_list(call: Call) -> dict[str, Any]:
     start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
     end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
     found = container.current().reminders.admin_list(ReminderStatus(q.status), start, end)
-    return {"reminders": [reminder_json(r) for r in found]}
+    page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token)
+    _log(call, page)
+    shaped: dict[str, Any] = {"reminders": [reminder_json(r) for r in page]}
+    if token:
+        shaped["nextToken"] = token
+    return shaped
 
 
 @endpoint(

@@ -69,6 +69,24 @@ def _canonical_zone(value: str) -> str:
     return value
 
 
+FORBIDDEN_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Control characters, line separators and bidi overrides: a CR/LF in a name would later break an e-mail
+subject or a header, a bidi override disguises text."""
+MULTILINE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _single_line(value: str) -> str:
+    if FORBIDDEN_CONTROLS.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    if MULTILINE_CONTROLS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _on_grid(value: time) -> time:
     if value.minute % GRANULE_MINUTES:
         raise ValueError(f"must be on a {GRANULE_MINUTES}-minute boundary")
@@ -114,7 +132,10 @@ AppointmentTypeName = Literal["in-person", "telehealth"]
 StatusName = Literal["scheduled", "confirmed", "completed", "cancelled", "rescheduled", "no-show"]
 Timing = Literal["24h", "2h", "30m", "15m"]
 Instant = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
-Text = Annotated[str, Field(min_length=1, max_length=100)]
+Text = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_single_line)]
+ShortText = Annotated[str, AfterValidator(_single_line)]
+LongText = Annotated[str, AfterValidator(_plain_text)]
+"""Reasons and notes may span lines; nothing else below a space."""
 
 if get_args(Weekday) != WEEKDAYS:  # a check that `python -O` keeps: the wire and the domain name one week
     raise ImportError("schemas.Weekday and domain.schedule.WEEKDAYS disagree")
@@ -130,9 +151,9 @@ class ApiModel(BaseModel):
 class DoctorCreate(ApiModel):
     name: Text
     specialty: Text
-    location: Annotated[str, Field(min_length=1, max_length=200)]
+    location: Annotated[ShortText, Field(min_length=1, max_length=200)]
     timezone: Annotated[
-        str,
+        ShortText,
         Field(
             min_length=1,
             max_length=64,
@@ -165,6 +186,7 @@ class AvailabilityIn(ApiModel):
     holidays: Annotated[list[Day], Field(max_length=400)] = []
     max_patients_per_day: Annotated[int, Field(ge=1, le=500)] = 20
     appointment_duration: Minutes = 30
+    booking_horizon_days: Annotated[int, Field(ge=1, le=730)] | None = None
 
     @model_validator(mode="after")
     def _no_overlapping_hours(self) -> AvailabilityIn:
@@ -182,7 +204,7 @@ class ReminderPreferences(ApiModel):
     push: bool = False
     timing: Timing | None = None
     timings: Annotated[list[Timing], Field(min_length=1, max_length=4)] | None = None
-    custom_message: Annotated[str, Field(max_length=160)] | None = None
+    custom_message: Annotated[ShortText, Field(max_length=160)] | None = None
 
     @model_validator(mode="after")
     def _one_timing_form(self) -> ReminderPreferences:
@@ -201,8 +223,8 @@ class BookingIn(ApiModel):
     time: Hhmm
     duration: Minutes | None = None
     type: AppointmentTypeName
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-    notes: Annotated[str, Field(max_length=2000)] | None = None
+    reason: Annotated[LongText, Field(min_length=1, max_length=500)]
+    notes: Annotated[LongText, Field(max_length=2000)] | None = None
     reminder_preferences: ReminderPreferences | None = None
     starts_at: StartsAt | None = None
 
@@ -219,7 +241,7 @@ class ReminderUpdateIn(ApiModel):
         Annotated[datetime, BeforeValidator(_strict_instant), WithJsonSchema({"type": "string", "format": "date-time"})]
         | None
     ) = None
-    custom_message: Annotated[str, Field(max_length=160)] | None = None
+    custom_message: Annotated[ShortText, Field(max_length=160)] | None = None
 
     @model_validator(mode="after")
     def _one_time_form(self) -> ReminderUpdateIn:
@@ -261,9 +283,9 @@ class QueryModel(BaseModel):
 
 
 class DoctorQuery(QueryModel):
-    q: Annotated[str, Field(max_length=100)] | None = None
-    specialty: Annotated[str, Field(max_length=100)] | None = None
-    location: Annotated[str, Field(max_length=200)] | None = None
+    q: Annotated[ShortText, Field(max_length=100)] | None = None
+    specialty: Annotated[ShortText, Field(max_length=100)] | None = None
+    location: Annotated[ShortText, Field(max_length=200)] | None = None
     telehealth: bool | None = None
 
 
@@ -286,6 +308,8 @@ class AppointmentListQuery(QueryModel):
     type: AppointmentTypeName | None = None
     date_from: Day | None = Field(None, alias="from")
     date_to: Day | None = Field(None, alias="to", description=WINDOW_NOTE)
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    next_token: Annotated[str, Field(min_length=1, max_length=512)] | None = Field(None, alias="nextToken")
 
     window_ok = field_validator("date_to")(_window_to)
 
@@ -294,6 +318,8 @@ class AdminReminderQuery(QueryModel):
     status: Literal["pending", "sending", "sent", "failed", "cancelled"] = "failed"
     date_from: Day | None = Field(None, alias="from")
     date_to: Day | None = Field(None, alias="to", description=WINDOW_NOTE)
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    next_token: Annotated[str, Field(min_length=1, max_length=512)] | None = Field(None, alias="nextToken")
 
     window_ok = field_validator("date_to")(_window_to)
 
@@ -314,6 +340,7 @@ class AvailabilityOut(ApiModel):
     holidays: list[str]
     max_patients_per_day: int
     appointment_duration: int
+    booking_horizon_days: int | None = None
 
 
 class DoctorOut(ApiModel):
@@ -383,6 +410,8 @@ class AppointmentOut(ApiModel):
 
 class AppointmentList(ApiModel):
     appointments: list[AppointmentOut]
+    next_token: str | None = None
+    """Present while more remain: pass it as `nextToken` for the next page."""
 
 
 class AuditEntryOut(ApiModel):
@@ -430,6 +459,7 @@ class SkippedReminderOut(ApiModel):
 class ReminderList(ApiModel):
     reminders: list[ReminderOut]
     skipped: list[SkippedReminderOut] | None = None
+    next_token: str | None = None
 
 
 class DeviceOut(ApiModel):
@@ -518,6 +548,29 @@ class TicketOut(ApiModel):
     ticket: str
     expires_at: Instant
     url: str | None = None
+
+
+class PatientOut(ApiModel):
+    id: str
+    name: str | None = None
+    email: str | None = None
+    email_verified: bool
+    phone: str | None = None
+    phone_verified: bool
+
+
+class AccessEntryOut(ApiModel):
+    id: str
+    at: Instant
+    actor_id: str
+    actor_role: str
+    action: str
+    route: str
+    appointment_ids: list[str]
+
+
+class AccessHistory(ApiModel):
+    entries: list[AccessEntryOut]
 
 
 class ErrorBody(ApiModel):

@@ -103,6 +103,13 @@ def may_access(caller: Caller, appointment: Appointment) -> bool:
     return appointment.patient_id == caller.subject
 
 
+def may_see_contacts(caller: Caller, appointment: Appointment) -> bool:
+    """A patient's contact details: the patient and admins; its doctor only while the visit is active."""
+    if caller.role is Role.DOCTOR:
+        return appointment.doctor_id == caller.doctor_id and appointment.active
+    return may_access(caller, appointment)
+
+
 def can_change(caller: Caller, appointment: Appointment, now: datetime, window: timedelta) -> bool:
     """Patients may move or cancel only up to `window` before the start; staff always while it is active."""
     if not appointment.active:

@@ -1,4 +1,5 @@
-"""Audit records: who changed an appointment, how, when, and its status before and after."""
+"""Audit records: who changed an appointment, how, when, and its status before and after; and who read a
+patient's data (or changed its reminders), from which route, when."""
 
 from __future__ import annotations
 
@@ -60,4 +61,38 @@ def audit_of(
         status_after=after.status.value,
         changes=changes,
         seq=(before.version or 0) + 1 if before is not None else 1,
+    )
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One access to one patient's data: kept per patient, so an admin can list who saw what and when."""
+
+    id: str
+    patient_id: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: str
+    """`read` or `reminder-change`."""
+    route: str
+    """`METHOD /path/template` of the request."""
+    appointment_ids: tuple[str, ...] = ()
+    """The patient's appointments that the request showed (one entry per patient and request)."""
+
+
+def reminder_audit(
+    entry_id: str, caller: Caller, action: str, appointment: Appointment, reminder_ids: list[str], at: datetime
+) -> AuditEntry:
+    """A reminder change on its appointment's trail (the appointment itself is unchanged)."""
+    return AuditEntry(
+        id=entry_id,
+        appointment_id=appointment.id,
+        at=at,
+        actor_id=caller.subject,
+        actor_role=caller.role.value,
+        action=action,
+        status_before=appointment.status.value,
+        status_after=appointment.status.value,
+        changes={"reminders": reminder_ids},
     )

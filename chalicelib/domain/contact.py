@@ -33,3 +33,18 @@ PHONE_ANYWHERE = re.compile(r"\+\d[\d\s().-]{6,18}\d|\b\d{10,15}\b")
 def redact(text: str) -> str:
     """Masks e-mail addresses and phone numbers in free text (error messages, log lines)."""
     return PHONE_ANYWHERE.sub("[phone]", EMAIL_ANYWHERE.sub("[email]", text))
+
+
+def mask_email(address: str | None) -> str | None:
+    """`p***@example.org`: enough for staff to recognise an address, not to use it."""
+    if not address or "@" not in address:
+        return address and "***"
+    local, domain = address.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(number: str | None) -> str | None:
+    """`+1******0100`: the country code and the last four digits."""
+    if not number:
+        return number
+    return number[:2] + "*" * max(len(number) - 6, 0) + number[-4:]

@@ -18,6 +18,18 @@ class InvalidInput(DomainError):
     """The request is malformed; details name the offending fields."""
 
 
+class PayloadTooLarge(DomainError):
+    """The request body is larger than the API accepts."""
+
+
+class RateLimited(DomainError):
+    """Too many requests from this caller; `retry_after` seconds until it may try again."""
+
+    def __init__(self, message: str, retry_after: int = 1, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
 class Unauthenticated(DomainError):
     """No identity came with a request to a protected route."""
 
@@ -80,6 +92,18 @@ class NotStartedYet(BusinessRuleViolation):
 
 class TelehealthNotOffered(BusinessRuleViolation):
     code = "TELEHEALTH_NOT_OFFERED"
+
+
+class BookingLimitReached(BusinessRuleViolation):
+    """Anti-hoarding: too many active future bookings, or a second one with the same doctor that day."""
+
+    code = "BOOKING_LIMIT_REACHED"
+
+
+class OutsideBookingWindow(BusinessRuleViolation):
+    """Beyond the doctor's booking horizon."""
+
+    code = "OUTSIDE_BOOKING_WINDOW"
 
 
 class NoRecipient(BusinessRuleViolation):

@@ -30,6 +30,9 @@ class Caller:
     name: str = ""
     email: str | None = None
     phone: str | None = None
+    email_verified: bool = False
+    phone_verified: bool = False
+    """Cognito's `email_verified` / `phone_number_verified`: reminders go only to verified addresses."""
 
     @property
     def is_staff(self) -> bool:
@@ -53,6 +56,11 @@ def parse_groups(raw: Any) -> set[str]:
     return {part.strip().strip('"') for part in text.replace(",", " ").split() if part.strip().strip('"')}
 
 
+def _claim_true(value: Any) -> bool:
+    """Cognito hands on booleans as JSON `true` or, through API Gateway, as the string "true"."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
 def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller:
     """The caller a set of verified claims names; 401 without claims, 403 without a known group."""
     if not claims or not claims.get("sub"):
@@ -73,6 +81,8 @@ def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller:
         name=str(claims.get("name", "")),
         email=claims.get("email"),
         phone=claims.get("phone_number"),
+        email_verified=_claim_true(claims.get("email_verified")),
+        phone_verified=_claim_true(claims.get("phone_number_verified")),
     )
 
 

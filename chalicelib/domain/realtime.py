@@ -25,11 +25,16 @@ CONNECTION_TTL = timedelta(hours=2)
 """API Gateway closes WebSocket connections after two hours; their records expire with them."""
 
 
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
 @dataclass(frozen=True)
 class Ticket:
     subject: str
     role: str
     expires_at: datetime
+    id: str = ""
+    """Unique per ticket: a ticket opens one connection (its id is claimed with a conditional write)."""
 
 
 def _b64(data: bytes) -> str:
@@ -43,7 +48,13 @@ def _unb64(text: str) -> bytes:
 def sign_ticket(ticket: Ticket, key: bytes) -> str:
     payload = _b64(
         json.dumps(
-            {"sub": ticket.subject, "role": ticket.role, "exp": int(ticket.expires_at.timestamp()), "use": "realtime"},
+            {
+                "sub": ticket.subject,
+                "role": ticket.role,
+                "exp": int(ticket.expires_at.timestamp()),
+                "use": "realtime",
+                "jti": ticket.id,
+            },
             separators=(",", ":"),
         ).encode()
     )
@@ -68,7 +79,7 @@ def verify_ticket(token: str | None, key: bytes, now: datetime) -> Ticket:
     expires = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
     if expires <= now:
         raise Unauthenticated("The connection ticket has expired.")
-    return Ticket(str(claims["sub"]), str(claims.get("role", "")), expires)
+    return Ticket(str(claims["sub"]), str(claims.get("role", "")), expires, str(claims.get("jti") or ""))
 
 
 @dataclass(frozen=True)
@@ -96,8 +107,12 @@ def parse_client_message(raw: str | bytes | None) -> Subscription:
     if not isinstance(doctor_id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", doctor_id):
         bad["doctorId"] = "is not a valid id"
     day = None
+    raw_day = message.get("date")
     try:
-        day = check_supported(date.fromisoformat(str(message.get("date"))))
+        # As strict as the REST routes: exactly YYYY-MM-DD (fromisoformat alone takes 20261202 and more)
+        if not isinstance(raw_day, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_day):
+            raise ValueError(raw_day)
+        day = check_supported(date.fromisoformat(raw_day))
     except ValueError:
         bad["date"] = "must be a date YYYY-MM-DD within the years 2000-2100"
     unknown = set(message) - {"action", "doctorId", "date"}

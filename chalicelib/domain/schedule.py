@@ -56,6 +56,8 @@ class Availability:
     holidays: frozenset[date] = frozenset()
     max_patients_per_day: int = 20
     appointment_duration: int = 30
+    booking_horizon_days: int | None = None
+    """How many days ahead this doctor can be booked; None means the clinic's default."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +339,7 @@ def availability_to_dict(av: Availability) -> dict[str, Any]:
         "holidays": sorted(d.isoformat() for d in av.holidays),
         "maxPatientsPerDay": av.max_patients_per_day,
         "appointmentDuration": av.appointment_duration,
+        **({"bookingHorizonDays": av.booking_horizon_days} if av.booking_horizon_days else {}),
     }
 
 
@@ -350,6 +353,7 @@ def availability_from_dict(raw: dict[str, Any]) -> Availability:
         holidays=frozenset(date.fromisoformat(d) for d in raw.get("holidays", [])),
         max_patients_per_day=int(raw.get("maxPatientsPerDay", 20)),
         appointment_duration=int(raw.get("appointmentDuration", 30)),
+        booking_horizon_days=int(raw["bookingHorizonDays"]) if raw.get("bookingHorizonDays") else None,
     )
 
 

@@ -22,10 +22,18 @@ from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TelehealthNotOffered
 from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_horizon
 from chalicelib.domain.reminders import LINK_TIMING, Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
-from chalicelib.services.ports import AppointmentStore, Clock, DoctorRepository, IdGenerator
-from chalicelib.services.reminders import ReminderRequest, ReminderService
+from chalicelib.services.ports import (
+    AppointmentStore,
+    Clock,
+    DoctorRepository,
+    IdGenerator,
+    PatientProfile,
+    PatientRepository,
+)
+from chalicelib.services.reminders import ReminderRequest, ReminderService, contact_of
 from chalicelib.services.telehealth import TelehealthService
 
 log = logging.getLogger("clinic.booking")
@@ -35,6 +43,8 @@ log = logging.getLogger("clinic.booking")
 class Policy:
     min_notice: timedelta = timedelta(hours=1)
     patient_change_window: timedelta = timedelta(hours=2)
+    max_active_bookings: int = DEFAULT_MAX_ACTIVE
+    booking_horizon_days: int = DEFAULT_HORIZON_DAYS
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class BookingService:
         policy: Policy,
         reminders: ReminderService | None = None,
         telehealth: TelehealthService | None = None,
+        patients: PatientRepository | None = None,
     ) -> None:
         self._doctors = doctors
         self._store = store
@@ -89,6 +100,7 @@ class BookingService:
         self.policy = policy
         self._reminders = reminders
         self._telehealth = telehealth
+        self._patients = patients
 
     # --- reads -----------------------------------------------------------------------------------------------
     def doctor(self, doctor_id: str) -> Doctor:
@@ -158,9 +170,9 @@ class BookingService:
         self, caller: Caller, request: BookingRequest
     ) -> tuple[Appointment, list[Reminder], list[Skipped]]:
         """The booking and its reminders are written in one transaction; schedules follow the commit."""
-        patient_id, patient_name = self._patient_for(caller, request)
         if caller.role is Role.DOCTOR and request.doctor_id != caller.doctor_id:
             raise Forbidden("Doctors can book only into their own schedule.")
+        patient_id, patient_name = self._patient_for(caller, request)
         doctor = self.doctor(request.doctor_id)
         if request.type is AppointmentType.TELEHEALTH and not doctor.telehealth:
             raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
@@ -176,6 +188,7 @@ class BookingService:
             self.policy.min_notice,
             request.starts_at,
         )
+        check_horizon(start, now, doctor.schedule.booking_horizon_days or self.policy.booking_horizon_days)
         key = request.idempotency_key
         appointment = Appointment(
             id=appointment_id_for(key) if key else self._ids.new_id(),
@@ -207,19 +220,31 @@ class BookingService:
         audit = audit_of(self._ids.new_id(), caller, "booked", None, appointment, now)
         planned: list[Reminder] = []
         skipped: list[Skipped] = []
-        contact = None
+        # A patient booking for itself (re)writes its directory record from its claims, verified flags included.
+        contact = contact_of(caller) if caller.role is Role.PATIENT else None
         if self._reminders is not None and request.reminder_preferences:
             wanted = ReminderRequest.from_preferences(request.reminder_preferences)
             if room is not None and wanted.channels and LINK_TIMING not in wanted.timings:
                 wanted = replace(wanted, timings=[*wanted.timings, LINK_TIMING])
-            planned, skipped, contact = self._reminders.plan_for(caller, appointment, wanted)
+            planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
-            self._store.book(appointment, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
-        except DomainError:
+            self._store.book(
+                appointment,
+                audit,
+                doctor.schedule.max_patients_per_day,
+                planned,
+                contact,
+                room,
+                max_active=self.policy.max_active_bookings,
+            )
+        except DomainError as exc:
             original = self._own_booking(appointment) if key else None
-            if original is None:
-                raise
-            return original, [], skipped  # a retry of a booking that committed: the same appointment
+            if original is not None:
+                return original, [], skipped  # a retry of a booking that committed: the same appointment
+            if isinstance(exc, Conflict) and caller.role is not Role.PATIENT:
+                # Staff learn only that this patient cannot be booked then, not that (or where) it is elsewhere.
+                raise Conflict("This patient cannot be booked at this time.") from exc
+            raise
         # Committed means done: nothing below may turn the answer into an error; the sweep finishes it.
         reminders, telehealth = self._reminders, self._telehealth
         if reminders is not None:
@@ -262,6 +287,7 @@ class BookingService:
         start, end = check_bookable(
             doctor.schedule, doctor.zone, new_date, new_time, before.duration, now, self.policy.min_notice, starts_at
         )
+        check_horizon(start, now, doctor.schedule.booking_horizon_days or self.policy.booking_horizon_days)
         after = replace(
             before,
             date=new_date.isoformat(),
@@ -316,7 +342,20 @@ class BookingService:
             raise InvalidInput(
                 "Staff must say which patient the appointment is for.", {"fields": {"patientId": "required"}}
             )
-        return request.patient_id, request.patient_name or request.patient_id
+        known = self._patients.get(request.patient_id) if self._patients is not None else None
+        if self._patients is not None and known is None:
+            # The directory: staff book only patients who have signed in (no made-up ids to hold slots with).
+            raise NotFound("No such patient.", {"patientId": request.patient_id})
+        return request.patient_id, request.patient_name or (known.name if known else None) or request.patient_id
+
+    def sign_in(self, caller: Caller) -> PatientProfile:
+        """A patient's first sign-in (and each later one) writes its directory record from its claims."""
+        if caller.role is not Role.PATIENT:
+            raise Forbidden("Only patients have a directory record.")
+        contact = contact_of(caller)
+        if self._patients is not None:
+            self._patients.save_contact(contact, self._clock.now())
+        return contact
 
 
 def _after_commit(step: str, appointment_id: str, action: Callable[[], object]) -> None:

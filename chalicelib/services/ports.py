@@ -52,6 +52,7 @@ class AppointmentStore(Protocol):
         reminders: Sequence[Reminder] = (),
         contact: PatientProfile | None = None,
         room: Room | None = None,
+        max_active: int | None = None,
     ) -> None: ...
 
     def record_audit(self, entry: AuditEntry) -> None: ...
@@ -73,12 +74,26 @@ class AppointmentStore(Protocol):
 
 @dataclass
 class PatientProfile:
-    """Contact details kept for reminders: from the patient's own claims, and its registered push devices."""
+    """A patient of the directory: contact details kept for reminders (from the patient's own claims, with
+    Cognito's verified flags, or entered by staff) and its registered push devices."""
 
     id: str
     email: str | None = None
     phone: str | None = None
     devices: list[dict[str, Any]] = field(default_factory=list)
+    email_verified: bool = False
+    phone_verified: bool = False
+    source: str = "self"
+    """`self` (the patient's own claims) or `staff` (entered by staff: shown masked, never verified)."""
+    name: str | None = None
+
+    def verified(self, channel_address: str | None, phone: bool) -> bool:
+        """True when the address is this patient's current address and it is verified."""
+        if not channel_address:
+            return False
+        if phone:
+            return self.phone == channel_address and self.phone_verified
+        return self.email == channel_address and self.email_verified
 
 
 class Idempotency(Protocol):
@@ -119,6 +134,14 @@ class ReminderStore(Protocol):
 
 class PatientRepository(Protocol):
     def get(self, patient_id: str) -> PatientProfile | None: ...
+
+    def save_contact(self, contact: PatientProfile, now: datetime) -> None:
+        """Write (or refresh) the patient's directory record; devices and counters stay as they are."""
+        ...
+
+    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
+        """Count one message to the patient on that (UTC) day; False when the day's cap is reached."""
+        ...
 
     def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None: ...
 
@@ -185,6 +208,10 @@ class SubscriptionStore(Protocol):
     """WebSocket connections and the doctor-days each follows; records expire with the connection (TTL)."""
 
     def add_connection(self, connection_id: str, subject: str, expires_at: datetime) -> None: ...
+
+    def use_ticket(self, ticket_id: str, expires_at: datetime) -> bool:
+        """Claim a ticket for its one connection; False when it was claimed before."""
+        ...
 
     def remove_connection(self, connection_id: str) -> None: ...
 

@@ -4,6 +4,7 @@ change (from the appointments stream) to exactly the connections that follow tha
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from datetime import date
 from itertools import repeat
 from typing import Any
 
-from chalicelib.domain.errors import DomainError, InvalidInput, NotFound
+from chalicelib.domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from chalicelib.domain.identity import Caller
 from chalicelib.domain.realtime import (
     CONNECTION_TTL,
@@ -28,7 +29,14 @@ from chalicelib.domain.realtime import (
 )
 from chalicelib.domain.schedule import slot_to_dict
 from chalicelib.services.booking import BookingService
-from chalicelib.services.ports import Clock, ConnectionGone, ConnectionSender, KeyProvider, SubscriptionStore
+from chalicelib.services.ports import (
+    Clock,
+    ConnectionGone,
+    ConnectionSender,
+    IdGenerator,
+    KeyProvider,
+    SubscriptionStore,
+)
 
 log = logging.getLogger("clinic.realtime")
 SEND_CONCURRENCY = 16
@@ -54,7 +62,9 @@ class RealtimeService:
         booking: BookingService,
         keys: KeyProvider,
         clock: Clock,
+        ids: IdGenerator | None = None,
     ) -> None:
+        self._ids = ids
         self._subscriptions = subscriptions
         self.sender = sender
         self._booking = booking
@@ -63,13 +73,16 @@ class RealtimeService:
 
     def issue_ticket(self, caller: Caller) -> dict[str, Any]:
         expires = self._clock.now() + TICKET_LIFETIME
-        token = sign_ticket(Ticket(caller.subject, caller.role.value, expires), self._keys.signing_key())
+        ticket_id = self._ids.new_id() if self._ids is not None else uuid.uuid4().hex
+        token = sign_ticket(Ticket(caller.subject, caller.role.value, expires, ticket_id), self._keys.signing_key())
         return {"ticket": token, "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def connect(self, connection_id: str, ticket: str | None) -> Ticket:
         """Raises Unauthenticated for a missing, forged or expired ticket: the connection is refused."""
         now = self._clock.now()
         verified = verify_ticket(ticket, self._keys.signing_key(), now)
+        if not verified.id or not self._subscriptions.use_ticket(verified.id, verified.expires_at):
+            raise Unauthenticated("This connection ticket was used already; ask for a new one.")
         self._subscriptions.add_connection(connection_id, verified.subject, now + CONNECTION_TTL)
         return verified
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.appointments import Appointment, may_access
-from chalicelib.domain.contact import e164, email, redact
+from chalicelib.domain.appointments import Appointment, may_access, may_see_contacts
+from chalicelib.domain.audit import reminder_audit
+from chalicelib.domain.contact import e164, email, mask_email, mask_phone, redact
 from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRecipient, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import (
@@ -38,6 +40,7 @@ from chalicelib.services.ports import (
     Clock,
     Deliverer,
     Delivery,
+    IdGenerator,
     PatientProfile,
     PatientRepository,
     PermanentDeliveryError,
@@ -50,6 +53,8 @@ from chalicelib.services.ports import (
 log = logging.getLogger("clinic.reminders")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_DEVICES = 10
+DEFAULT_MESSAGES_PER_DAY = 12
+"""Per patient and UTC day: one visit's reminders on every channel and timing fit; a pumping loop does not."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,30 @@ class SweepReport:
     deferred: int = 0
 
 
+def contact_of(caller: Caller) -> PatientProfile:
+    """A patient's directory record from its own claims: addresses as given, each with Cognito's verified flag."""
+    return PatientProfile(
+        id=caller.subject,
+        email=email(caller.email),
+        phone=e164(caller.phone),
+        email_verified=caller.email_verified,
+        phone_verified=caller.phone_verified,
+        source="self",
+        name=caller.name or caller.username or None,
+    )
+
+
+def shown_to(caller: Caller, appointment: Appointment, reminder: Reminder) -> Reminder:
+    """The reminder as this caller may see it: contact details masked unless `may_see_contacts`."""
+    if may_see_contacts(caller, appointment):
+        return reminder
+    return replace(
+        reminder,
+        recipient_email=mask_email(reminder.recipient_email),
+        recipient_phone=mask_phone(reminder.recipient_phone),
+    )
+
+
 class ReminderService:
     def __init__(
         self,
@@ -98,7 +127,10 @@ class ReminderService:
         deliverer: Deliverer,
         clock: Clock,
         sweep_policy: SweepPolicy | None = None,
+        messages_per_day: int = DEFAULT_MESSAGES_PER_DAY,
+        ids: IdGenerator | None = None,
     ) -> None:
+        self._ids = ids
         self._reminders = reminders
         self._appointments = appointments
         self._patients = patients
@@ -106,6 +138,7 @@ class ReminderService:
         self._deliverer = deliverer
         self._clock = clock
         self.sweep_policy = sweep_policy or SweepPolicy()
+        self.messages_per_day = messages_per_day
 
     # --- planning --------------------------------------------------------------------------------------------
     def plan_for(
@@ -113,24 +146,28 @@ class ReminderService:
     ) -> tuple[list[Reminder], list[Skipped], PatientProfile | None]:
         """Reminders for an appointment, the timings skipped, and the contact details to remember.
 
-        A chosen channel with no address fails here, clearly, not silently at send time."""
+        Only verified addresses count (a patient's own verified claims, or the stored verified contact when
+        staff plan them): a chosen channel with no verified address fails here, clearly, not at send time."""
+        if request.custom_message is not None and caller.role is Role.PATIENT:
+            raise Forbidden("Only clinic staff can add a message to reminders.")
         if not request.channels:
             return [], [], None
         contact = None
         profile = None
         if caller.role is Role.PATIENT:
-            contact = PatientProfile(id=caller.subject, email=email(caller.email), phone=e164(caller.phone))
+            contact = contact_of(caller)
         if caller.role is not Role.PATIENT or Channel.PUSH in request.channels:
             profile = self._patients.get(appointment.patient_id)
+        source = contact or profile
         recipient = Recipient(
-            email=(contact.email if contact else None) or (profile.email if profile else None),
-            phone=(contact.phone if contact else None) or (profile.phone if profile else None),
+            email=source.email if source and source.email_verified else None,
+            phone=source.phone if source and source.phone_verified else None,
             push_endpoints=tuple(d["endpoint"] for d in (profile.devices if profile else [])),
         )
         missing = [c.value for c in request.channels if recipient.address(c) is None]
         if missing:
             raise NoRecipient(
-                "There is no address for these reminder channels: " + ", ".join(missing) + ".",
+                "There is no verified address for these reminder channels: " + ", ".join(missing) + ".",
                 {"channels": missing},
             )
         planned, skipped = plan(
@@ -195,12 +232,13 @@ class ReminderService:
             raise InvalidInput("Choose at least one channel.", {"fields": {"email": "choose email, sms or push"}})
         planned, skipped, _ = self.plan_for(caller, appointment, request)
         self._reminders.add(planned)
+        self._audit(caller, "reminders-scheduled", appointment, [r.id for r in planned])
         self.scheduled(planned)
         return planned, skipped
 
     def for_appointment(self, caller: Caller, appointment_id: str) -> list[Reminder]:
-        self._appointment_for(caller, appointment_id)
-        return self._reminders.for_appointment(appointment_id)
+        appointment = self._appointment_for(caller, appointment_id)
+        return [shown_to(caller, appointment, r) for r in self._reminders.for_appointment(appointment_id)]
 
     def update(
         self,
@@ -211,6 +249,8 @@ class ReminderService:
         custom_message: str | None,
     ) -> Reminder:
         reminder, appointment = self._reminder_for(caller, reminder_id)
+        if custom_message is not None and caller.role is Role.PATIENT:
+            raise Forbidden("Only clinic staff can add a message to reminders.")
         check_editable(reminder)
         now = self._clock.now()
         changed = reminder
@@ -232,19 +272,21 @@ class ReminderService:
         )
         if not self._reminders.replace(changed, ReminderStatus.PENDING):
             raise InvalidState("The reminder changed meanwhile; reload it.")
+        self._audit(caller, "reminder-changed", appointment, [changed.id])
         self._ensure(changed)
-        return changed
+        return shown_to(caller, appointment, changed)
 
     def cancel(self, caller: Caller, reminder_id: str) -> Reminder:
-        reminder, _ = self._reminder_for(caller, reminder_id)
+        reminder, appointment = self._reminder_for(caller, reminder_id)
         check_editable(reminder)
         done = replace(
             reminder, status=ReminderStatus.CANCELLED, updated_at=self._clock.now(), last_error="cancelled on request"
         )
         if not self._reminders.replace(done, ReminderStatus.PENDING):
             raise InvalidState("The reminder changed meanwhile; reload it.")
+        self._audit(caller, "reminder-cancelled", appointment, [done.id])
         self._delete(done)
-        return done
+        return shown_to(caller, appointment, done)
 
     def register_device(self, caller: Caller, platform: str, token: str) -> dict[str, Any]:
         if caller.role is not Role.PATIENT:
@@ -285,12 +327,23 @@ class ReminderService:
 
     def _deliver(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
         endpoints: list[str] = []
+        profile = self._patients.get(claimed.patient_id)
         if claimed.channel is Channel.PUSH:
-            profile = self._patients.get(claimed.patient_id)
             devices = [d["endpoint"] for d in (profile.devices if profile else [])]
             endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
             if devices and not endpoints:
                 return self._sent(claimed, appointment, now)
+        else:
+            address = claimed.recipient_phone if claimed.channel is Channel.SMS else claimed.recipient_email
+            if profile is None or not profile.verified(address, phone=claimed.channel is Channel.SMS):
+                # The patient changed its address since (or never verified it): the old one is not theirs.
+                self._fail(claimed, "the address is no longer the patient's verified address", now, appointment)
+                return "failed"
+        if not self._patients.take_message(claimed.patient_id, now.date().isoformat(), self.messages_per_day):
+            self._fail(
+                claimed, f"the patient's limit of {self.messages_per_day} messages a day is reached", now, appointment
+            )
+            return "failed"
         try:
             delivery = self._deliverer.send(claimed, appointment, endpoints)
         except UnknownDeliveryOutcome as exc:
@@ -466,6 +519,12 @@ class ReminderService:
             else:
                 outcomes[reminder_id] = "changed-meanwhile"
         return outcomes
+
+    def _audit(self, caller: Caller, action: str, appointment: Appointment, reminder_ids: list[str]) -> None:
+        entry_id = self._ids.new_id() if self._ids is not None else uuid.uuid4().hex
+        self._appointments.record_audit(
+            reminder_audit(entry_id, caller, action, appointment, reminder_ids, self._clock.now())
+        )
 
     # --- schedules -------------------------------------------------------------------------------------------------
     def _ensure(self, reminder: Reminder) -> None:

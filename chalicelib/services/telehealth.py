@@ -46,6 +46,10 @@ class NotTelehealth(BusinessRuleViolation):
     code = "NOT_TELEHEALTH"
 
 
+OBSERVER = "observer"
+"""Admins' role in a room: they see and hear the visit, they do not host it."""
+
+
 class TelehealthService:
     def __init__(
         self,
@@ -148,6 +152,10 @@ class TelehealthService:
 
     def follow_reschedule(self, appointment: Appointment) -> None:
         room = self._room_of(appointment)
+        if room is not None and room.status in (RoomStatus.ADMITTED, RoomStatus.IN_PROGRESS):
+            # An admission was for the old time: at the new one the patient waits to be admitted again.
+            room = replace(room, status=RoomStatus.WAITING, patient_waiting_since=None)
+            self._rooms.save(room)
         if room is None or room.status is RoomStatus.PENDING:
             return
         try:
@@ -212,6 +220,10 @@ class TelehealthService:
             return self._view(room)
         if room.status is RoomStatus.ENDED:
             return self._view(room)
+        if claims.role == OBSERVER:
+            # Admins observe: an attendee's join details, never the host's, and no waiting room to run.
+            self._audit(caller, appointment, "observer-joined", now)
+            return {**self._view(room), "join": self._join(room, OBSERVER, caller.subject)}
         join = self._join(room, "doctor", caller.subject)
         self._audit(caller, appointment, "doctor-joined", now)
         waiting = []
@@ -297,7 +309,9 @@ class TelehealthService:
     def _role(caller: Caller, appointment: Appointment) -> str:
         if caller.role is Role.PATIENT:
             return "patient"
-        return "doctor" if caller.doctor_id == appointment.doctor_id or caller.role is Role.ADMIN else "patient"
+        if caller.role is Role.ADMIN:
+            return OBSERVER
+        return "doctor" if caller.doctor_id == appointment.doctor_id else "patient"
 
     @staticmethod
     def _check_doctor(caller: Caller, appointment: Appointment) -> None:

@@ -27,7 +27,9 @@ DEMO_IDENTITIES: dict[str, dict[str, Any]] = {
         "cognito:groups": ["patients"],
         "name": "Pat Example",
         "email": "pat@example.org",
+        "email_verified": True,
         "phone_number": "+16175550123",
+        "phone_number_verified": True,
     },
     "patient2": {
         "sub": "demo-patient-2",
@@ -35,6 +37,7 @@ DEMO_IDENTITIES: dict[str, dict[str, Any]] = {
         "cognito:groups": ["patients"],
         "name": "Sam Example",
         "email": "sam@example.org",
+        "email_verified": True,
     },
 }
 

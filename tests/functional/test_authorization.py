@@ -29,11 +29,18 @@ def world(api):
     )
     assert booked.status_code == 201
     a = booked.data["id"]
-    video = api.call(
+    video = api.call(  # a second visit that day with the same doctor: staff book it (patients get one a day)
         "POST",
         "/api/appointments",
-        patient(),
-        {"doctorId": d1["id"], "date": DAY, "time": "11:30", "type": "telehealth", "reason": "r"},
+        admin(),
+        {
+            "doctorId": d1["id"],
+            "patientId": "patient-1",
+            "date": DAY,
+            "time": "11:30",
+            "type": "telehealth",
+            "reason": "r",
+        },
     )
     assert video.status_code == 201
     return {
@@ -87,6 +94,8 @@ def routes(w):
             {"platform": "fcm", "token": "tok-12345678"},
         ),
         ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
+        ("PUT", "/api/patients/me"): ("/api/patients/me", None),
+        ("GET", "/api/admin/patients/{patientId}/access"): ("/api/admin/patients/patient-1/access", None),
         ("GET", "/api/admin/analytics"): ("/api/admin/analytics?from=2026-12-01&to=2026-12-07", None),
         ("POST", "/api/realtime/ticket"): ("/api/realtime/ticket", None),
         ("GET", "/api/appointments/{id}/calendar.ics"): (f"/api/appointments/{w['a']}/calendar.ics", None),
@@ -147,6 +156,7 @@ ADMIN_ONLY = [
     ("GET", "/api/admin/analytics"),
     ("POST", "/api/admin/reminders/retry"),
     ("POST", "/api/admin/reminders/cancel"),
+    ("GET", "/api/admin/patients/{patientId}/access"),
 ]
 
 

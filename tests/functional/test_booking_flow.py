@@ -212,6 +212,8 @@ def test_lists_by_patient_and_doctor_with_filters_in_start_order(api):
 
 def test_staff_book_for_a_patient(api):
     doc = api.doctor_with_hours()
+    for known in ("patient-9", "patient-8"):  # staff book patients of the directory (they signed in once)
+        assert api.call("PUT", "/api/patients/me", patient(known)).status_code == 200
     by_admin = book(api, doc, admin(), patientId="patient-9", patientName="Nia Park")
     assert by_admin.status_code == 201 and by_admin.data["patientId"] == "patient-9"
     assert by_admin.data["patientName"] == "Nia Park"

@@ -28,7 +28,9 @@ def zelda(sub: str = "zelda") -> dict[str, str]:
                 "cognito:groups": ["patients"],
                 "name": NAME,
                 "email": EMAIL,
+                "email_verified": True,
                 "phone_number": PHONE,
+                "phone_number_verified": True,
             }
         )
     }
@@ -56,7 +58,7 @@ def test_main_flows_leave_no_phi_in_logs_or_metrics(api, wired, clock, loud, cap
         "type": "in-person",
         "reason": REASON,
         "notes": f"{NAME} asked about {REASON}",
-        "reminderPreferences": {"email": True, "sms": True, "timing": "24h", "customMessage": "See you soon"},
+        "reminderPreferences": {"email": True, "sms": True, "timing": "24h"},
     }
     made = api.call("POST", "/api/appointments", {**zelda(), "Idempotency-Key": "z-1"}, book)
     assert made.status_code == 201

@@ -201,3 +201,11 @@ def test_gone_connections_are_cleaned_up_and_disconnect_forgets_subscriptions(ap
     assert store.subscribers(doc["id"], date(2026, 12, 2)) == ["a"]
     disconnect("a")
     assert store.subscribers(doc["id"], date(2026, 12, 2)) == []
+
+
+def test_a_ticket_opens_one_connection_only(api):
+    # GIVEN a fresh ticket WHEN it connects once THEN it is accepted; a second connection with it is refused
+    good = ticket(api)
+    assert connect("c-once", good) == {"statusCode": 200}
+    assert connect("c-again", good)["statusCode"] == 401
+    assert connect("c-new", ticket(api)) == {"statusCode": 200}

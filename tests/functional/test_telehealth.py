@@ -117,7 +117,7 @@ def test_foreign_forged_stale_and_cancelled_links_are_refused(api, wired, clock)
     assert stolen.status_code == 403
     assert api.call("GET", room, patient()).status_code == 401
     assert api.call("GET", f"{room}?token={mine['token'][:-3]}abc", patient()).status_code == 401
-    other = book(api, doc, time="11:00")
+    other = book(api, doc, admin(), time="11:00", patientId="patient-1")  # staff: a second visit that day
     assert (
         api.call("GET", f"/api/telehealth/room/{other['roomId']}?token={mine['token']}", patient()).status_code == 403
     )
@@ -239,3 +239,37 @@ def test_missing_platform_credentials_never_fail_a_booking(api, wired):
     made = book(api, doc)
     assert made["telehealthRoomStatus"] == "pending"
     assert api.call("GET", f"/api/appointments/{made['id']}", patient()).status_code == 200
+
+
+def test_admins_observe_without_host_details(api, wired, clock, zoom_server):
+    # GIVEN a Zoom visit, its time come
+    doc = api.doctor_with_hours(telehealthPlatform="zoom")
+    a = book(api, doc)
+    clock.current = clock.current.replace(day=2, hour=14, minute=50)
+    room = f"/api/telehealth/room/{a['roomId']}"
+    host = api.call("GET", f"{room}?token={link(api, a['id'], doctor(doc['id']))['token']}", doctor(doc["id"])).data
+    # WHEN an admin opens the room with its own link
+    seen = api.call("GET", f"{room}?token={link(api, a['id'], admin())['token']}", admin())
+    # THEN it gets an attendee's way in, not the host's, and no waiting room to run
+    assert seen.status_code == 200
+    assert host["join"]["url"].startswith("https://zoom.example/s/")  # the host's start link
+    assert seen.data["join"]["url"].startswith("https://zoom.example/j/")  # an attendee's
+    assert "waiting" not in seen.data
+    # and it cannot admit
+    assert api.call("POST", f"{room}/admit", admin()).status_code == 403
+
+
+def test_an_admission_is_cleared_when_the_visit_moves(api, wired, clock, chime):
+    doc = api.doctor_with_hours()
+    a = book(api, doc)
+    clock.current = clock.current.replace(day=2, hour=14, minute=50)
+    room = f"/api/telehealth/room/{a['roomId']}"
+    api.call("GET", f"{room}?token={link(api, a['id'], patient())['token']}", patient())
+    assert api.call("POST", f"{room}/admit", doctor(doc["id"])).data["status"] == "admitted"
+    # WHEN the visit moves to later that day
+    moved = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", admin(), {"date": DAY, "time": "15:00"})
+    assert moved.status_code == 200
+    # THEN the patient is back in the waiting room at the new time, with no way in until admitted again
+    clock.current = clock.current.replace(hour=19, minute=50)
+    again = api.call("GET", f"{room}?token={link(api, a['id'], patient())['token']}", patient())
+    assert again.data["status"] == "waiting" and "join" not in again.data

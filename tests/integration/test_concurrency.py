@@ -27,6 +27,12 @@ def doctor(wired: Container, max_per_day: int = 500, end: time = time(17)) -> st
     return wired.doctors.register("Dr. Race", "GP", "Room 1", "America/New_York", False, None, av).id
 
 
+def known(wired: Container, *patient_ids: str) -> None:
+    """Staff book only patients of the directory: each signs in once."""
+    for patient_id in patient_ids:
+        wired.booking.sign_in(Caller(patient_id, Role.PATIENT))
+
+
 def request(doctor_id: str, at: time, duration: int = 30, patient: str = "p") -> BookingRequest:
     return BookingRequest(
         doctor_id=doctor_id,
@@ -50,6 +56,7 @@ def assert_no_overlap(appointments) -> None:
 
 def test_fifty_threads_booking_the_same_slot_give_exactly_one_booking(wired: Container):
     doc = doctor(wired)
+    known(wired, *(f"p{i}" for i in range(50)))
 
     def attempt(i: int) -> str:
         try:
@@ -70,6 +77,7 @@ def test_three_hundred_random_bookings_leave_no_overlapping_pair(wired: Containe
     doc = doctor(wired)
     rng = random.Random(7)
     wishes = [(time(9 + rng.randrange(8), rng.randrange(12) * 5), rng.choice([15, 20, 30, 45, 60])) for _ in range(300)]
+    known(wired, *(f"p{i}" for i in range(300)))
 
     def attempt(i: int) -> str:
         at, duration = wishes[i]
@@ -93,6 +101,7 @@ def test_three_hundred_random_bookings_leave_no_overlapping_pair(wired: Containe
 
 def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
     doc = doctor(wired)
+    known(wired, *(f"{side}{n}" for side in "ab" for n in range(10)))
     for round_ in range(10):
         at = time(9 + round_ % 8, 30 if round_ >= 8 else 0)
         first = wired.booking.book(ADMIN, request(doc, at, patient=f"a{round_}"))
@@ -122,6 +131,7 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
 
 def test_reschedule_racing_bookings_for_both_times(wired: Container):
     doc = doctor(wired)
+    known(wired, "mover", "old-time", "new-time")
     moving = wired.booking.book(ADMIN, request(doc, time(10), patient="mover"))
 
     def reschedule() -> str:
@@ -159,6 +169,7 @@ def test_reschedule_racing_bookings_for_both_times(wired: Container):
 @pytest.mark.parametrize("limit", [3])
 def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
     doc = doctor(wired, max_per_day=limit)
+    known(wired, *(f"p{i}" for i in range(12)))
 
     def attempt(i: int) -> str:
         try:
@@ -176,6 +187,7 @@ def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
 
 def test_lock_granules_cover_exactly_the_booked_minutes(wired: Container):
     doc = doctor(wired)
+    known(wired, "x")
     a = wired.booking.book(ADMIN, request(doc, time(9, 55), 45, patient="x"))
     state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
     assert min(state.taken) == a.starts_at and max(state.taken) == a.ends_at - timedelta(minutes=5)

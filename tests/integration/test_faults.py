@@ -23,6 +23,7 @@ ADMIN = Caller("admin", Role.ADMIN)
 def setup(wired: Container):
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     doctor_id = wired.doctors.register("Dr. F", "GP", "Room", "America/New_York", False, None, Availability(hours)).id
+    wired.booking.sign_in(Caller("p1", Role.PATIENT))  # staff book only patients of the directory
     faults = FaultInjector(wired.store)
     yield wired, doctor_id, faults
     faults.close()

@@ -16,7 +16,15 @@ from chalicelib.services.booking import BookingRequest
 from chalicelib.services.ports import Delivery
 from chalicelib.services.reminders import ReminderService
 
-PATIENT = Caller("p1", Role.PATIENT, name="Pat", email="pat@example.org", phone="+16175550123")
+PATIENT = Caller(
+    "p1",
+    Role.PATIENT,
+    name="Pat",
+    email="pat@example.org",
+    phone="+16175550123",
+    email_verified=True,
+    phone_verified=True,
+)
 
 
 class CountingDeliverer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -83,3 +84,16 @@ def image(doctor="d1", day="2026-12-02", at="10:00", status="scheduled"):
 def test_which_doctor_days_a_change_announces(old, new, expected):
     record = {"dynamodb": {k: v for k, v in (("OldImage", old), ("NewImage", new)) if v}}
     assert doctor_days_of(record) == expected
+
+
+@pytest.mark.parametrize("day", ["20261202", "2026-W49-3", "0010-12-29", "9999-12-31", "2026-12-02T00:00", 20261202])
+def test_websocket_dates_are_as_strict_as_rest(day):
+    # GIVEN a subscribe message whose date REST would refuse WHEN parsed THEN it is refused naming the date
+    with pytest.raises(errors.InvalidInput) as refused:
+        parse_client_message(json.dumps({"action": "subscribe", "doctorId": "d1", "date": day}))
+    assert set(refused.value.details["fields"]) == {"date"}
+
+
+def test_tickets_carry_their_id():
+    token = sign_ticket(Ticket("p1", "patient", NOW + timedelta(seconds=60), "t-1"), KEY)
+    assert verify_ticket(token, KEY, NOW).id == "t-1"

@@ -1,0 +1,66 @@
+"""Patients are a directory: staff book only patients that exist, a doctor sees a patient's contact details only
+while that patient has an active visit with it, and a conflict tells staff nothing about where the patient is."""
+
+from __future__ import annotations
+
+from tests.helpers import admin, doctor, patient
+
+
+def body(doc, **extra):
+    return {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person", "reason": "r", **extra}
+
+
+def test_staff_book_only_patients_that_exist(api):
+    doc = api.doctor_with_hours()
+    # WHEN staff book a made-up patient THEN 404 and nothing is held
+    for staff in (admin(), doctor(doc["id"])):
+        refused = api.call("POST", "/api/appointments", staff, body(doc, patientId="demo-patient-404"))
+        assert (refused.status_code, refused.data["error"]["code"]) == (404, "NOT_FOUND")
+    # GIVEN the patient signs in once
+    me = api.call("PUT", "/api/patients/me", patient("p-new", name="Nia Park"))
+    assert me.status_code == 200
+    assert me.data == {
+        "id": "p-new",
+        "name": "Nia Park",
+        "email": "p-new@example.org",
+        "emailVerified": True,
+        "phone": "+16175550100",
+        "phoneVerified": True,
+    }
+    # THEN staff can book it, under its directory name
+    made = api.call("POST", "/api/appointments", admin(), body(doc, patientId="p-new"))
+    assert made.status_code == 201 and made.data["patientName"] == "Nia Park"
+
+
+def test_sign_in_records_the_verified_flags_as_cognito_has_them(api):
+    me = api.call("PUT", "/api/patients/me", patient("p-x", phone_number_verified="false"))
+    assert (me.data["emailVerified"], me.data["phoneVerified"]) == (True, False)
+    assert api.call("PUT", "/api/patients/me", admin()).status_code == 403
+
+
+def test_a_doctor_sees_contacts_only_while_the_visit_is_active(api):
+    doc = api.doctor_with_hours()
+    made = api.call(
+        "POST", "/api/appointments", patient(), body(doc, reminderPreferences={"email": True, "sms": True})
+    ).data
+    path = f"/api/reminders/appointment/{made['id']}"
+
+    def contacts(who):
+        return {(r["recipientEmail"], r["recipientPhone"]) for r in api.call("GET", path, who).data["reminders"]}
+
+    # GIVEN an active visit: its doctor sees where reminders go
+    assert contacts(doctor(doc["id"])) == {("patient-1@example.org", None), (None, "+16175550100")}
+    # WHEN the visit is cancelled THEN the doctor sees them masked, the patient and admins in full
+    assert api.call("DELETE", f"/api/appointments/{made['id']}", patient()).status_code == 200
+    assert contacts(doctor(doc["id"])) == {("p***@example.org", None), (None, "+1******0100")}
+    assert contacts(patient()) == contacts(admin()) == {("patient-1@example.org", None), (None, "+16175550100")}
+
+
+def test_a_conflict_does_not_tell_staff_where_the_patient_is(api):
+    mine = api.doctor_with_hours()
+    theirs = api.doctor_with_hours(name="Dr. Elsewhere")
+    assert api.call("POST", "/api/appointments", patient(), body(theirs)).status_code == 201
+    refused = api.call("POST", "/api/appointments", doctor(mine["id"]), body(mine, patientId="patient-1"))
+    assert (refused.status_code, refused.data["error"]["code"]) == (409, "CONFLICT")
+    assert refused.data["error"]["message"] == "This patient cannot be booked at this time."
+    assert "details" not in refused.data["error"]

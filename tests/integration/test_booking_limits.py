@@ -1,0 +1,47 @@
+"""DynamoDB Local decides the anti-hoarding race: a storm of bookings for one patient never passes the limit."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, time
+
+from chalicelib.container import Container
+from chalicelib.domain.appointments import AppointmentType
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.schedule import Availability, WallInterval
+from chalicelib.services.booking import BookingRequest, ListFilter
+
+DAY = date(2026, 12, 2)
+ADMIN = Caller("admin", Role.ADMIN)
+HOARDER = Caller("hoarder", Role.PATIENT, name="H")
+
+
+def test_forty_concurrent_bookings_for_one_patient_leave_exactly_the_limit(wired: Container):
+    # GIVEN a doctor with 48 free quarter-hours that day and a patient of the directory
+    hours = {"wednesday": (WallInterval(time(9), time(21)),)}
+    av = Availability(working_hours=hours, max_patients_per_day=500, appointment_duration=15)
+    doc = wired.doctors.register("Dr. Storm", "GP", "Room", "America/New_York", False, None, av).id
+    wired.booking.sign_in(HOARDER)
+    limit = wired.booking.policy.max_active_bookings
+    assert limit == 10
+
+    def attempt(i: int) -> str:
+        at = time(9 + i // 4, 15 * (i % 4))
+        request = BookingRequest(doc, DAY, at, AppointmentType.IN_PERSON, "r", patient_id="hoarder", duration=15)
+        try:
+            wired.booking.book(ADMIN, request)  # staff, so the one-per-doctor-day rule does not apply
+            return "booked"
+        except DomainError as exc:
+            return type(exc).__name__
+
+    # WHEN forty bookings for that patient arrive at once
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, range(40)))
+    # THEN exactly the limit is booked, everything else refused as BOOKING_LIMIT_REACHED
+    held = [a for a in wired.booking.list_for_patient(ADMIN, "hoarder", ListFilter()) if a.active]
+    assert outcomes.count("booked") == len(held) == limit
+    assert set(outcomes) == {"booked", "BookingLimitReached"}
+    # AND a cancellation frees exactly one place
+    wired.booking.cancel(ADMIN, held[0].id)
+    assert [attempt(i) for i in (40, 41)] == ["booked", "BookingLimitReached"]
