@@ -616,7 +616,7 @@ class DynamoAppointmentStore:
             )
         item = ScheduleModel(
             pk=keys.patient_active_pk(a.patient_id),
-            sk=random.choice(free),
+            sk=random.SystemRandom().choice(free),  # spread racing bookings over the free items
             appointment_id=a.id,
             ends_at=keys.instant(a.ends_at),
         )
@@ -654,7 +654,8 @@ class DynamoAppointmentStore:
                             self._sleep(self._base_delay * (2**resend) * (0.5 + random.SystemRandom().random()))
                 else:
                     raise ServiceBusy("The database did not answer in time; please retry.") from error
-                assert error is not None
+                if error is None:  # the loop above either returned or caught an error
+                    raise ServiceBusy("The database did not answer; please retry.")
                 reasons = [(r.code if r else None) for r in (getattr(error.cause, "cancellation_reasons", None) or [])]
                 failed = [tags[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
                 if failed:

@@ -95,4 +95,5 @@ def reminder_audit(
         status_before=appointment.status.value,
         status_after=appointment.status.value,
         changes={"reminders": reminder_ids},
+        seq=appointment.version or 0,  # after the change that made the appointment as it is now
     )

@@ -171,7 +171,7 @@ def test_a_telehealth_room_write_throttled_after_the_commit_is_still_201(api, wi
 def test_a_reschedule_whose_follow_up_fails_is_answered_as_done(api, wired, doc, faults):
     # GIVEN a booking with reminders, and the reminders' read after the reschedule's commit throttled
     made = api.call("POST", "/api/appointments", patient(), body(doc, reminderPreferences={"email": True}))
-    faults.fail("Query", *[throttled()] * 5)
+    faults.script("Query", None, *[throttled()] * 5)  # the first Query (the patient's limit items) is before it
     # WHEN the patient reschedules
     moved = api.call(
         "PUT", f"/api/appointments/{made.data['id']}/reschedule", patient(), {"date": "2026-12-03", "time": "11:00"}

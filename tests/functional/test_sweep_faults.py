@@ -7,7 +7,7 @@ import json
 
 from chalicelib.adapters.models import AppointmentModel
 from tests.functional.test_reminders import book, emails_sent, lambdas, sms_sent, tick
-from tests.helpers import admin
+from tests.helpers import admin, patient
 
 __all__ = ["lambdas"]
 
@@ -16,7 +16,9 @@ def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, 
     # GIVEN two visits due for their reminders, one whose doctor name has a line break (no valid e-mail subject)
     doc = api.doctor_with_hours()
     broken = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
-    fine = book(api, doc, time="11:00", reminderPreferences={"email": True, "sms": True, "timing": "24h"})
+    fine = book(
+        api, doc, patient("patient-2"), time="11:00", reminderPreferences={"email": True, "sms": True, "timing": "24h"}
+    )  # another patient: one booking per patient and doctor-day
     item = AppointmentModel.get(broken["id"])
     item.update(actions=[AppointmentModel.doctor_name.set("Dr. Ada\r\nBcc: everyone@example.org")])
     clock.current = clock.current.replace(hour=16, minute=5)  # both visits' 24h reminders are overdue

@@ -18,6 +18,7 @@ DAY = date(2026, 12, 2)
 def test_changes_at_one_instant_list_in_order(wired: Container):
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     doc = wired.doctors.register("Dr. Order", "GP", "Room 1", "America/New_York", False, None, Availability(hours))
+    wired.booking.sign_in(Caller("p1", Role.PATIENT, name="P One"))  # staff book only patients that exist
     made = wired.booking.book(
         ADMIN,
         BookingRequest(doc.id, DAY, time(10), AppointmentType.IN_PERSON, "r", patient_id="p1"),

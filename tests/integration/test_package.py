@@ -35,6 +35,11 @@ LOCAL_ONLY = {
     "AWS_REGION": "set by the Lambda runtime",
     "AWS_DEFAULT_REGION": "set by the Lambda runtime",
     "SIGNING_KEY": "local runs; deployed stacks read the key from Secrets Manager (SIGNING_SECRET)",
+    "DEV_SIGN_IN": "make run's development sign-in for the patient web app",
+    "WEB_DIR": "a fallback; the web app's files ship beside chalicelib/",
+    "COGNITO_DOMAIN": "optional: the web app's Hosted UI sign-in, set by the operator once the domain exists",
+    "COGNITO_CLIENT_ID": "optional: the web app's Hosted UI client, set with COGNITO_DOMAIN",
+    "WEB_API_BASE": "optional: only when the web app is served from another origin than the API",
 }
 STAR_ALLOWED = {
     "TracingHasNoResourceLevelPermissions": "X-Ray actions have no resource-level permissions",

@@ -30,7 +30,15 @@ class SlowScheduler:
         time_module.sleep(self._random.random() * 0.05)
 
 
-PATIENT = Caller("p1", Role.PATIENT, name="Pat", email="pat@example.org", phone="+16175550123")
+PATIENT = Caller(
+    "p1",
+    Role.PATIENT,
+    name="Pat",
+    email="pat@example.org",
+    phone="+16175550123",
+    email_verified=True,
+    phone_verified=True,
+)
 ADMIN = Caller("admin", Role.ADMIN)
 DAYS = [date(2027, 3, d) for d in (2, 3, 4)]  # Tuesday to Thursday, far from the fixed clock's "now"
 TIMES = [time(h) for h in (9, 10, 11, 13, 14, 15, 16)]
