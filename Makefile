@@ -62,7 +62,7 @@ test: install lint
 	$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
 
 # The whole suite with the machine's clock at 23:50 UTC and at 00:10 UTC (libfaketime; the clock keeps running).
-# Known gap: under faketime the integration and e2e tests error at set-up (DynamoDB Local and the faked client clocks disagree).
+# Known gap: under faketime the integration and e2e tests error at set-up (probably DynamoDB Local and the faked client clocks disagreeing).
 ANY_HOUR_CLOCKS := "$$(date -u -d tomorrow +%F) 23:50:00" "$$(date -u -d '+2 days' +%F) 00:10:00"
 test-any-hour: install /usr/bin/faketime
 	@for at in $(ANY_HOUR_CLOCKS); do \
