@@ -81,10 +81,15 @@ class AccessEntry:
     """The patient's appointments that the request showed (one entry per patient and request)."""
 
 
-def reminder_audit(
-    entry_id: str, caller: Caller, action: str, appointment: Appointment, reminder_ids: list[str], at: datetime
+def side_audit(
+    entry_id: str,
+    caller: Caller,
+    action: str,
+    appointment: Appointment,
+    at: datetime,
+    changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """A reminder change on its appointment's trail (the appointment itself is unchanged)."""
+    """An event on an appointment's trail that leaves the appointment unchanged (a reminder or room action)."""
     return AuditEntry(
         id=entry_id,
         appointment_id=appointment.id,
@@ -94,6 +99,13 @@ def reminder_audit(
         action=action,
         status_before=appointment.status.value,
         status_after=appointment.status.value,
-        changes={"reminders": reminder_ids},
+        changes=changes or {},
         seq=appointment.version or 0,  # after the change that made the appointment as it is now
     )
+
+
+def reminder_audit(
+    entry_id: str, caller: Caller, action: str, appointment: Appointment, reminder_ids: list[str], at: datetime
+) -> AuditEntry:
+    """A reminder change on its appointment's trail (the appointment itself is unchanged)."""
+    return side_audit(entry_id, caller, action, appointment, at, {"reminders": reminder_ids})

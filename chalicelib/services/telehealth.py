@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, may_access
-from chalicelib.domain.audit import AuditEntry
+from chalicelib.domain.audit import side_audit
 from chalicelib.domain.errors import BusinessRuleViolation, Forbidden, InvalidState, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.telehealth import (
@@ -342,16 +342,4 @@ class TelehealthService:
         }
 
     def _audit(self, caller: Caller, appointment: Appointment, action: str, at: datetime) -> None:
-        self._appointments.record_audit(
-            AuditEntry(
-                id=self._ids.new_id(),
-                appointment_id=appointment.id,
-                at=at,
-                actor_id=caller.subject,
-                actor_role=caller.role.value,
-                action=action,
-                status_before=appointment.status.value,
-                status_after=appointment.status.value,
-                seq=appointment.version or 0,
-            )
-        )
+        self._appointments.record_audit(side_audit(self._ids.new_id(), caller, action, appointment, at))
