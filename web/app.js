@@ -393,7 +393,7 @@ async function loadAppointments(event) {
       { retries: 1 });
     const now = Date.now();
     state.appointments = appointments.filter((a) => past ? new Date(a.endsAt) < now : new Date(a.endsAt) >= now);
-    $('#mine').replaceChildren(...state.appointments.map(appointmentCard));
+    $('#mine').replaceChildren(...state.appointments.map(keepOpenCard));
     line.textContent = state.appointments.length ? `${state.appointments.length} appointment(s).`
       : 'No appointments to show.';
   } catch (err) {
@@ -401,9 +401,22 @@ async function loadAppointments(event) {
   }
 }
 
+// A refreshed list keeps a card the patient is working in (a reschedule picker or a cancel question open), so a
+// click made while the list was loading is not undone by the answer; a visit that changed meanwhile is redrawn.
+function keepOpenCard(a) {
+  const shown = $(`#mine li[data-appointment="${a.id}"]`);
+  if (shown && shown.dataset.version === visitVersion(a) && $('.card-extra', shown).childElementCount) return shown;
+  if (shown && shown.picker) shown.picker.close();
+  return appointmentCard(a);
+}
+
+function visitVersion(a) {
+  return `${a.status}|${a.date}|${a.time}|${a.updatedAt || ''}`;
+}
+
 function appointmentCard(a) {
   const active = ACTIVE.has(a.status);
-  const card = el('li', { class: 'card', 'data-appointment': a.id },
+  const card = el('li', { class: 'card', 'data-appointment': a.id, 'data-version': visitVersion(a) },
     el('h3', { text: `${a.doctorName}, ${a.specialty}` }),
     el('p', { text: when(a) }),
     el('p', { text: `${a.type === 'telehealth' ? 'Video visit' : `In person at ${a.location}`} · ${a.duration} minutes` }),
@@ -463,6 +476,7 @@ async function cancel(a, card) {
 
 async function reschedule(a, card) {
   const extra = $('.card-extra', card);
+  extra.replaceChildren(el('p', { class: 'message', role: 'status', text: 'Loading the doctor’s times…' }));
   const doctor = await api.json('GET', `/api/doctors/${a.doctorId}`, { retries: 1 });
   const holder = el('div', { class: 'reschedule' });
   const message = el('p', { class: 'message', role: 'status' });
@@ -487,6 +501,7 @@ async function reschedule(a, card) {
       }
     },
   });
+  card.picker = picker;
   await picker.open(doctor, a.date);
   extra.querySelector('h4').focus();
 }

@@ -20,6 +20,7 @@ import requests
 
 from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
+from tests.e2e.patients import new_patient
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -30,10 +31,8 @@ ZONE = "America/New_York"
 
 def patient(name: str, email: str | None = None) -> tuple[str, str]:
     """A patient of this test's own (its id and token), so no booking of another test is in its way."""
-    sub = f"p-{uuid.uuid4().hex[:10]}"
-    claims = {"sub": sub, "cognito:username": sub, "cognito:groups": ["patients"], "name": name}
-    claims |= {"email": email or f"{sub}@example.org", "email_verified": True}
-    return sub, unsigned_token(claims)
+    made = new_patient(name, email=email, phone=None)
+    return made.sub, made.token
 
 
 VIEWS = ("schedule", "week", "reminders", "analytics", "availability")

@@ -8,22 +8,20 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from datetime import date
 from pathlib import Path
 
 import requests
 
-from infra.local.tokens import demo_tokens, unsigned_token
+from infra.local.tokens import demo_tokens
 from tests.e2e.days import free_slots
+from tests.e2e.patients import new_patient
 
 TOKENS = demo_tokens()
 
 
 def fresh_patient(name: str) -> str:
-    """A patient of this test's own, so that no other test's bookings count against its limits."""
-    sub = f"generated-{uuid.uuid4().hex[:12]}"
-    return unsigned_token({"sub": sub, "cognito:username": sub, "cognito:groups": ["patients"], "name": name})
+    return new_patient(name).token
 
 
 def generate_client(server: str, where: Path) -> None:

@@ -8,16 +8,16 @@ from collections import Counter
 
 import requests
 
-from infra.local.tokens import demo_tokens, unsigned_token
+from infra.local.tokens import demo_tokens
 from tests.e2e.days import free_slots
+from tests.e2e.patients import new_patient
 
 TOKENS = demo_tokens()
 STORM = 60
 
 
 def storm_patient(n: int) -> str:
-    sub = f"storm-patient-{n}"
-    return unsigned_token({"sub": sub, "cognito:username": sub, "cognito:groups": ["patients"], "name": f"P {n}"})
+    return new_patient(f"P {n}", phone=None).token
 
 
 def test_sixty_simultaneous_bookings_of_one_slot_get_one_201_and_59_409s(server: str):

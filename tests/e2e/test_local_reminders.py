@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from infra.local.tokens import demo_tokens
 from tests.e2e.days import free_slots
+from tests.e2e.patients import new_patient
 
 
 def first_free_slot(base: str, headers: dict[str, str], doctor_id: str) -> tuple[str, str]:
@@ -19,7 +19,7 @@ def first_free_slot(base: str, headers: dict[str, str], doctor_id: str) -> tuple
 
 def test_a_due_reminder_is_delivered_to_the_outbox(dev_server):
     base, data = dev_server.base, dev_server.data
-    headers = {"Authorization": demo_tokens()["patient"], "Content-Type": "application/json"}
+    headers = new_patient().headers
     # GIVEN a booking with e-mail and SMS reminders
     day, at = first_free_slot(base, headers, "dr-carmen-ruiz")
     booked = requests.post(

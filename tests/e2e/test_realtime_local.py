@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from infra.local.tokens import demo_tokens
 from tests.e2e.days import free_slots
+from tests.e2e.patients import new_patient
 
 TOKENS = demo_tokens()
 
@@ -49,13 +50,14 @@ def next_update(socket, at: str, available: bool, within: float = 15) -> dict:
 
 def test_two_followers_see_a_booking_and_a_cancel(dev_server):
     day, at = free_slot(dev_server.base)
+    booker = new_patient("Sam Example")
     stack = ExitStack()
     first, snapshot = follow(stack, dev_server, "patient", day)
     second, _ = follow(stack, dev_server, "doctor", day)
     assert {s["time"]: s["available"] for s in snapshot["slots"]}[at] is True
     booked = requests.post(
         f"{dev_server.base}/api/appointments",
-        headers=headers("patient2"),
+        headers=booker.headers,
         timeout=10,
         json={"doctorId": "dr-bo-lee", "date": day, "time": at, "type": "in-person", "reason": "rash"},
     )
@@ -63,7 +65,7 @@ def test_two_followers_see_a_booking_and_a_cancel(dev_server):
     seen = [next_update(socket, at, available=False) for socket in (first, second)]
     assert seen[0]["version"] == seen[1]["version"] != snapshot["version"]
     cancelled = requests.delete(
-        f"{dev_server.base}/api/appointments/{booked.json()['id']}", headers=headers("patient2"), timeout=10
+        f"{dev_server.base}/api/appointments/{booked.json()['id']}", headers=booker.headers, timeout=10
     )
     assert cancelled.status_code == 200
     with stack:

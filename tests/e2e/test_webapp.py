@@ -7,6 +7,7 @@ Days are at least three weeks ahead (a weekday the demo doctor works), so nothin
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +18,8 @@ import requests
 
 from infra.local.dynamodb_local import ROOT
 from infra.local.seed import DEMO_DOCTORS
-from infra.local.tokens import demo_tokens
+from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
+from tests.e2e.patients import Patient, new_patient
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -65,17 +67,24 @@ def browser(playwright):
     launched.close()
 
 
-def signed_in(browser, who: str = "Pat Example", width: int = 1280, height: int = 900, zone: str = "Europe/Berlin"):
+def signed_in(browser, who: Patient, width: int = 1280, height: int = 900, zone: str = "Europe/Berlin"):
+    """A page signed in as `who`, a patient of the calling test's own (the token is where sign-in keeps it)."""
     context = browser.new_context(viewport={"width": width, "height": height}, timezone_id=zone, locale="en-GB")
+    context.add_init_script(f"sessionStorage.setItem('clinic.token', {json.dumps(who.token)})")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors
     page.goto(_BASE["base"])
-    page.get_by_label("Sign in as").select_option(label=who)
-    page.get_by_role("button", name="Sign in").click()
     page.get_by_text("doctors found").wait_for()
     return page
+
+
+def signed_in_as_demo(page, who: str) -> None:
+    """Signs in through the page's own development sign-in, as one of `make run`'s demo identities."""
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").select_option(label=who)
+    page.get_by_role("button", name="Sign in").click()
 
 
 _BASE: dict[str, str] = {}
@@ -110,15 +119,17 @@ def wait_until(page, predicate, timeout: float = 15.0) -> float:
     raise AssertionError("the page did not change in time")
 
 
-def api(method: str, path: str, role: str = "patient", **kwargs) -> requests.Response:
+def api(method: str, path: str, who: Patient | str, **kwargs) -> requests.Response:
+    """A call as a test's own patient, or as a demo role ("doctor")."""
+    token = who.token if isinstance(who, Patient) else TOKENS[who]
     return requests.request(
-        method, _BASE["base"].rstrip("/") + path, headers={"Authorization": TOKENS[role]}, timeout=10, **kwargs
+        method, _BASE["base"].rstrip("/") + path, headers={"Authorization": token}, timeout=10, **kwargs
     )
 
 
-def mine_on(day: str, role: str = "patient") -> list[dict]:
-    sub = {"patient": "demo-patient-1", "patient2": "demo-patient-2"}[role]
-    return api("GET", f"/api/appointments/patient/{sub}?from={day}&to={day}", role).json()["appointments"]
+def mine_on(day: str, who: Patient | str) -> list[dict]:
+    sub = who.sub if isinstance(who, Patient) else DEMO_IDENTITIES[who]["sub"]
+    return api("GET", f"/api/appointments/patient/{sub}?from={day}&to={day}", who).json()["appointments"]
 
 
 def book_in_page(page, at: str, reason: str = "Check-up", channels: tuple[str, ...] = ()) -> None:
@@ -131,7 +142,8 @@ def book_in_page(page, at: str, reason: str = "Check-up", channels: tuple[str, .
 
 def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_server, browser):
     day = far_weekday(21)
-    page = signed_in(browser)
+    pat = new_patient()
+    page = signed_in(browser, pat)
     # GIVEN a patient who finds Dr. Ada Smith and opens a day three weeks ahead
     open_day(page, "Dr. Ada Smith", day)
     assert "America/New_York" in page.locator("#book-picker .zone").inner_text()
@@ -144,7 +156,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     page.get_by_label("2 hours before").check()
     page.get_by_role("button", name="Book this visit").click()
     page.get_by_text("Booked: Dr. Ada Smith").wait_for()
-    (booked,) = mine_on(day)
+    (booked,) = mine_on(day, pat)
     assert booked["time"] == "10:00" and booked["status"] == "scheduled"
     # THEN My appointments shows it, and its four reminders are pending
     page.get_by_role("button", name="See my appointments").click()
@@ -169,8 +181,8 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     # THEN the reminders moved with it (an hour later each) and are still pending
     card.get_by_role("button", name="Reminders").click()
     wait_until(page, lambda: reminders.count() == 4 and page.locator("#reminders").inner_text() != planned_before)
-    moved = api("GET", f"/api/reminders/appointment/{booked['id']}").json()["reminders"]
-    starts = datetime.fromisoformat(api("GET", f"/api/appointments/{booked['id']}").json()["startsAt"])
+    moved = api("GET", f"/api/reminders/appointment/{booked['id']}", pat).json()["reminders"]
+    starts = datetime.fromisoformat(api("GET", f"/api/appointments/{booked['id']}", pat).json()["startsAt"])
     assert sorted(datetime.fromisoformat(r["scheduledTime"]) for r in moved) == sorted(
         [starts - timedelta(hours=24)] * 2 + [starts - timedelta(hours=2)] * 2
     )
@@ -191,9 +203,11 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
 
 def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
     day = far_weekday(60)  # within My appointments' 92-day window
+    pat = new_patient()
     made = api(
         "POST",
         "/api/appointments",
+        pat,
         json={
             "doctorId": "dr-bo-lee",
             "date": day,
@@ -206,7 +220,7 @@ def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
     assert made.status_code == 201, made.text
     visit = made.json()
     starts = datetime.fromisoformat(visit["startsAt"])
-    page = signed_in(browser)
+    page = signed_in(browser, pat)
     page.get_by_role("tab", name="My appointments").click()
     card = page.locator(f"li[data-appointment='{visit['id']}']")
     # GIVEN the visit's card WHEN the patient adds it to a calendar THEN an .ics of that visit downloads
@@ -216,12 +230,12 @@ def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
     assert ics.startswith("BEGIN:VCALENDAR") and "Dr. Bo Lee" in ics
     # WHEN they change the e-mail reminder from 24 h to 30 min before
     card.get_by_role("button", name="Reminders").click()
-    (reminder,) = api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    (reminder,) = api("GET", f"/api/reminders/appointment/{visit['id']}", pat).json()["reminders"]
     item = page.locator(f"#reminders li[data-reminder='{reminder['id']}']")
     item.get_by_label("Change to").select_option("30m")
     item.get_by_role("button", name="Change").click()
     wait_until(page, lambda: "30 minutes before" in item.locator("h3").inner_text())
-    (changed,) = api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+    (changed,) = api("GET", f"/api/reminders/appointment/{visit['id']}", pat).json()["reminders"]
     assert datetime.fromisoformat(changed["scheduledTime"]) == starts - timedelta(minutes=30)
     # AND add an SMS 2 h before, THEN cancel the e-mail one
     page.locator("#add-reminder").get_by_label("SMS", exact=True).check()
@@ -231,7 +245,7 @@ def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
     item.get_by_role("button", name="Cancel reminder").click()
     wait_until(page, lambda: item.get_attribute("data-state") == "cancelled")
     final = {
-        r["type"]: r["status"] for r in api("GET", f"/api/reminders/appointment/{visit['id']}").json()["reminders"]
+        r["type"]: r["status"] for r in api("GET", f"/api/reminders/appointment/{visit['id']}", pat).json()["reminders"]
     }
     assert final == {"email": "cancelled", "sms": "pending"}
     assert page.errors == []
@@ -239,8 +253,8 @@ def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
 
 def test_a_slot_booked_in_one_browser_greys_out_in_another_within_two_seconds(dev_server, browser):
     day = far_weekday(28)
-    watcher = signed_in(browser, "Sam Example")
-    booker = signed_in(browser, "Pat Example")
+    watcher = signed_in(browser, new_patient("Sam Example"))
+    booker = signed_in(browser, new_patient("Pat Example"))
     for page in (watcher, booker):
         open_day(page, "Dr. Bo Lee", day)
     wait_until(watcher, lambda: watcher.locator("#book-picker[data-mode='live']").count() == 1)
@@ -275,9 +289,7 @@ def test_without_a_websocket_the_page_polls_with_if_none_match(dev_server, brows
         "response",
         lambda r: "/availability/" in r.url and r.request.headers.get("if-none-match") and conditional.append(r.status),
     )
-    page.goto(_BASE["base"])
-    page.get_by_label("Sign in as").select_option(label="Sam Example")
-    page.get_by_role("button", name="Sign in").click()
+    signed_in_as_demo(page, "Sam Example")
     open_day(page, "Dr. Bo Lee", day)
     wait_until(page, lambda: page.locator("#book-picker[data-mode='polling']").count() == 1)
     # GIVEN an unchanged day, polls are answered 304
@@ -286,6 +298,7 @@ def test_without_a_websocket_the_page_polls_with_if_none_match(dev_server, brows
     made = api(
         "POST",
         "/api/appointments",
+        new_patient("Someone Else"),
         json={"doctorId": "dr-bo-lee", "date": day, "time": "10:40", "type": "in-person", "reason": "rash"},
     )
     assert made.status_code == 201, made.text
@@ -295,7 +308,8 @@ def test_without_a_websocket_the_page_polls_with_if_none_match(dev_server, brows
 
 def test_a_booking_retried_after_a_lost_response_books_once(dev_server, browser):
     day = far_weekday(42)
-    page = signed_in(browser)
+    pat = new_patient()
+    page = signed_in(browser, pat)
     open_day(page, "Dr. Ada Smith", day)
     keys: list[str] = []
 
@@ -314,12 +328,13 @@ def test_a_booking_retried_after_a_lost_response_books_once(dev_server, browser)
     book_in_page(page, "14:00")
     page.get_by_text("Booked: Dr. Ada Smith").wait_for()
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
-    assert [a["time"] for a in mine_on(day)] == ["14:00"]
+    assert [a["time"] for a in mine_on(day, pat)] == ["14:00"]
 
 
 def test_a_taken_slot_is_explained_next_to_the_time_with_the_next_free_ones(dev_server, browser):
     day = far_weekday(49)
-    page = signed_in(browser)
+    pat = new_patient()
+    page = signed_in(browser, pat)
     page.route("**/api/realtime/ticket", lambda route: route.abort())
     open_day(page, "Dr. Ada Smith", day)
     slot(page, "09:00").click()
@@ -327,7 +342,7 @@ def test_a_taken_slot_is_explained_next_to_the_time_with_the_next_free_ones(dev_
     api(
         "POST",
         "/api/appointments",
-        "patient2",
+        new_patient("Sam Example"),
         json={"doctorId": "dr-ada-smith", "date": day, "time": "09:00", "type": "in-person", "reason": "x"},
     ).raise_for_status()
     page.get_by_label("Reason for the visit").fill("Palpitations")
@@ -338,12 +353,12 @@ def test_a_taken_slot_is_explained_next_to_the_time_with_the_next_free_ones(dev_
     page.get_by_role("button", name="Choose 09:30 instead").click()
     page.get_by_role("button", name="Book this visit").click()
     page.get_by_text("Booked: Dr. Ada Smith").wait_for()
-    assert [a["time"] for a in mine_on(day)] == ["09:30"]
+    assert [a["time"] for a in mine_on(day, pat)] == ["09:30"]
 
 
 def test_client_side_validation_before_sending(dev_server, browser):
     day = far_weekday(56)
-    page = signed_in(browser)
+    page = signed_in(browser, new_patient())
     open_day(page, "Dr. Ada Smith", day)
     sent: list[str] = []
     page.on("request", lambda r: r.method == "POST" and "/api/appointments" in r.url and sent.append(r.url))
@@ -404,13 +419,15 @@ def test_keyboard_only_booking(dev_server, browser):
 
 def test_telehealth_check_passes_with_camera_and_microphone(dev_server, browser):
     day = far_weekday(70)
+    pat = new_patient()
     made = api(
         "POST",
         "/api/appointments",
+        pat,
         json={"doctorId": "dr-ada-smith", "date": day, "time": "15:00", "type": "telehealth", "reason": "review"},
     )
     assert made.status_code == 201, made.text
-    page = signed_in(browser)
+    page = signed_in(browser, pat)
     page.get_by_role("tab", name="My appointments").click()
     card = page.locator(f"li[data-appointment='{made.json()['id']}']")
     card.get_by_role("button", name="Check my device").click()
@@ -423,13 +440,15 @@ def test_telehealth_check_without_permission_says_what_to_do(dev_server, playwri
     denying = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_FLAGS)
     try:
         day = far_weekday(77)
+        pat = new_patient()
         made = api(
             "POST",
             "/api/appointments",
+            pat,
             json={"doctorId": "dr-ada-smith", "date": day, "time": "15:30", "type": "telehealth", "reason": "review"},
         )
         assert made.status_code == 201, made.text
-        page = signed_in(denying)
+        page = signed_in(denying, pat)
         page.get_by_role("tab", name="My appointments").click()
         card = page.locator(f"li[data-appointment='{made.json()['id']}']")
         card.get_by_role("button", name="Check my device").click()
@@ -445,9 +464,11 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
     """The browser's clock is moved to 10 minutes before a far-future video visit so Join opens. The server's
     clock cannot move, so the room's answers to the page are stood in for, following the real admit call."""
     day = far_weekday(98)
+    pat = new_patient()
     made = api(
         "POST",
         "/api/appointments",
+        pat,
         json={"doctorId": "dr-ada-smith", "date": day, "time": "16:00", "type": "telehealth", "reason": "review"},
     )
     assert made.status_code == 201, made.text
@@ -464,12 +485,11 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
         route.fulfill(json=body)
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(f"sessionStorage.setItem('clinic.token', {json.dumps(pat.token)})")
     context.clock.install(time=datetime.fromisoformat(visit["startsAt"]) - timedelta(minutes=10))
     page = context.new_page()
     page.route("**/api/telehealth/room/*?token=*", room_answer)
     page.goto(_BASE["base"])
-    page.get_by_label("Sign in as").select_option(label="Pat Example")
-    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("tab", name="My appointments").click()
     card = page.locator(f"li[data-appointment='{visit['id']}']")
     join = card.get_by_role("button", name="Join")
@@ -480,7 +500,7 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         assert axe_violations(page) == [], scheme
-    link = api("POST", f"/api/telehealth/generate-url/{visit['id']}").json()
+    link = api("POST", f"/api/telehealth/generate-url/{visit['id']}", pat).json()
     # WHEN the doctor admits the patient
     answer = api("POST", f"/api/telehealth/room/{link['roomId']}/admit", "doctor")
     assert answer.status_code == 200, answer.text
@@ -512,6 +532,7 @@ def test_every_view_passes_axe_in_light_dark_and_high_contrast_with_screenshots(
     api(
         "POST",
         "/api/appointments",
+        "patient",
         json={
             "doctorId": "dr-bo-lee",
             "date": day,
