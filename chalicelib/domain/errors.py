@@ -70,6 +70,12 @@ class AmbiguousLocalTime(BusinessRuleViolation):
     code = "AMBIGUOUS_LOCAL_TIME"
 
 
+class NotAnOfferedTime(BusinessRuleViolation):
+    """A time inside working hours that the day does not offer (09:10 where visits start every 30 minutes)."""
+
+    code = "NOT_AN_OFFERED_TIME"
+
+
 class InThePast(BusinessRuleViolation):
     code = "IN_THE_PAST"
 

@@ -4,7 +4,8 @@ Everything is computed on real instants (UTC) derived from the doctor's wall-clo
 DST days are ordinary: a spring-forward gap yields no slots, and a fall-back hour is offered in both of its
 passes, each slot named by its instant (`startsAt`). One rule, `offered_starts`, decides which instants a day
 offers; `check_bookable` resolves a booking's local time with the same rule, so an offered time books exactly
-the instant shown, and a local time that names two offered instants must be named by its instant.
+the instant shown, a local time that names two offered instants must be named by its instant, and a local time
+the day does not offer is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chalicelib.domain.errors import (
     AmbiguousLocalTime,
     InThePast,
     InvalidInput,
+    NotAnOfferedTime,
     OutsideWorkingHours,
     TooShortNotice,
 )
@@ -251,6 +253,9 @@ def check_bookable(
             else "This time is outside the doctor's working hours.",
             {"reason": reason},
         )
+    offered = offered_starts(availability, zone, day, duration)
+    if start not in offered:
+        raise _not_offered(start, offered, zone, duration)
     if start < now:
         raise InThePast("This time is in the past.")
     if start < now + min_notice:
@@ -289,6 +294,8 @@ def _resolve(
     chosen = [p for p in passes if p in offered]
     if len(chosen) == 1:
         return chosen[0]
+    if not chosen:
+        return passes[0]  # neither pass is offered: `check_bookable` says why
     from chalicelib.domain.timefmt import instant
 
     names = [f"{label} {_abbreviation(p, zone)}" for p in passes]
@@ -306,6 +313,20 @@ def _resolve(
                 for p in passes
             ],
         },
+    )
+
+
+def _not_offered(start: datetime, offered: list[datetime], zone: ZoneInfo, duration: int) -> NotAnOfferedTime:
+    """The refusal of a start between offered ones, naming the offered times on either side."""
+    before = [s for s in offered if s < start][-1:]
+    after = [s for s in offered if s > start][:1]
+    nearest = [hhmm(s, zone) for s in before + after]
+    label = hhmm(start, zone)
+    hint = f"; the nearest are {' and '.join(nearest)}" if nearest else ""
+    return NotAnOfferedTime(
+        f"{label} is not one of this day's appointment times (visits here last {duration} minutes and start "
+        f"at the times availability lists){hint}.",
+        {"reason": "not_an_offered_time", "nearest": nearest},
     )
 
 

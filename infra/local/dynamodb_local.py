@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,12 @@ def jar_dir() -> Path:
     return candidates[-1]
 
 
+def real_clock_env() -> dict[str, str]:
+    """The environment without libfaketime: `make test-any-hour` moves the suite's clock, not the database's (the JVM
+    spins under libfaketime), and DynamoDB Local's own clock is not under test."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME") and k != "LD_PRELOAD"}
+
+
 class DynamoDBLocal:
     """A DynamoDB Local process: in memory by default, or persisted under `db_path`."""
 
@@ -40,6 +47,7 @@ class DynamoDBLocal:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:
+        """Starts Java on a free port and waits until it listens; stops it again if that fails."""
         java = shutil.which("java")
         if java is None:
             raise RuntimeError("Java 17 or newer is needed for DynamoDB Local.")
@@ -61,19 +69,28 @@ class DynamoDBLocal:
                 str(self.port),
             ],
             cwd=home,
+            env=real_clock_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        try:
+            self._wait_until_listening(timeout)
+        except BaseException:
+            self.stop()  # never leave a Java process behind when start-up fails or is interrupted
+            raise
+        return self
+
+    def _wait_until_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"DynamoDB Local exited with {self.process.returncode}")
+            if self.process is None or self.process.poll() is not None:
+                code = self.process.returncode if self.process else None
+                raise RuntimeError(f"DynamoDB Local exited with {code}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
+                    return
             except OSError:
                 time.sleep(0.2)
-        self.stop()
         raise RuntimeError("DynamoDB Local did not start in time")
 
     def stop(self) -> None:

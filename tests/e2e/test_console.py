@@ -8,7 +8,6 @@ exists and nothing depends on the time of day. Each test makes its own doctor, s
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -20,9 +19,9 @@ import requests
 
 from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
+from tests.e2e.browsers import launch_chromium
 from tests.e2e.patients import new_patient
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKENS = demo_tokens()
@@ -43,19 +42,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 

@@ -8,7 +8,6 @@ Days are at least three weeks ahead (a weekday the demo doctor works), so nothin
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,22 +18,13 @@ import requests
 from infra.local.dynamodb_local import ROOT
 from infra.local.seed import DEMO_DOCTORS
 from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
+from tests.e2e.browsers import launch_chromium
 from tests.e2e.patients import Patient, new_patient
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKENS = demo_tokens()
-LAUNCH_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-]
+FAKE_MEDIA = "--use-fake-device-for-media-stream"
 
 
 SEEDED_HOLIDAYS = frozenset(day for doctor in DEMO_DOCTORS for day in doctor[-1].holidays)
@@ -60,9 +50,7 @@ def playwright():
 @pytest.fixture(scope="module")
 def browser(playwright):
     # camera and microphone are Chromium's fakes; its permission prompt is answered "allow"
-    launched = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=[*LAUNCH_FLAGS, "--use-fake-ui-for-media-stream"]
-    )
+    launched = launch_chromium(playwright, FAKE_MEDIA, "--use-fake-ui-for-media-stream")
     yield launched
     launched.close()
 
@@ -437,7 +425,7 @@ def test_telehealth_check_passes_with_camera_and_microphone(dev_server, browser)
 
 def test_telehealth_check_without_permission_says_what_to_do(dev_server, playwright):
     # GIVEN a browser whose camera and microphone permission prompt is denied
-    denying = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_FLAGS)
+    denying = launch_chromium(playwright, FAKE_MEDIA)
     try:
         day = far_weekday(77)
         pat = new_patient()

@@ -110,14 +110,14 @@ def test_short_notice_is_refused(api, clock):
 def test_reschedule_frees_the_old_time_at_once_and_audits(api):
     doc = api.doctor_with_hours()
     a = book(api, doc).data
-    moved = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "10:15"})
+    moved = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "10:30"})
     assert moved.status_code == 200, moved.data
     assert (moved.data["status"], moved.data["time"], moved.data["startsAt"]) == (
         "rescheduled",
-        "10:15",
-        "2026-12-02T15:15:00Z",
+        "10:30",
+        "2026-12-02T15:30:00Z",
     )
-    # the old 10:00-10:15 is free; 10:15-10:45 is taken
+    # the old 10:00-10:30 is free at once; 10:30-11:00 is taken
     assert book(api, doc, patient("p2"), time="10:00", duration=15).status_code == 201
     assert book(api, doc, patient("p3"), time="10:30", duration=15).status_code == 409
     # moving to another day moves the day counter too
@@ -133,7 +133,7 @@ def test_reschedule_frees_the_old_time_at_once_and_audits(api):
         ("rescheduled", "scheduled", "rescheduled"),
         ("rescheduled", "rescheduled", "rescheduled"),
     ]
-    assert trail.data["entries"][1]["changes"]["time"] == {"from": "10:00", "to": "10:15"}
+    assert trail.data["entries"][1]["changes"]["time"] == {"from": "10:00", "to": "10:30"}
     assert "reason" not in str(trail.data)
 
 

@@ -49,6 +49,18 @@ def test_an_offered_fall_back_time_books_the_instant_shown_and_is_then_taken(api
     assert [s["available"] for s in slots(api, night_doctor) if s["time"] == "01:15"] == [False]
 
 
+def test_a_time_the_day_does_not_offer_is_422_and_books_nothing(api, night_doctor):
+    # GIVEN 45-minute visits from 00:00: 00:45 is offered, 00:20 is not
+    assert "00:20" not in {s["time"] for s in slots(api, night_doctor)}
+    # WHEN a patient books 00:20
+    refused = book(api, night_doctor, time="00:20")
+    # THEN 422 names the rule and the offered times around it, and nothing is taken
+    assert refused.status_code == 422, refused.data
+    assert refused.data["error"]["code"] == "NOT_AN_OFFERED_TIME"
+    assert refused.data["error"]["details"]["nearest"] == ["00:00", "00:45"]
+    assert all(s["available"] for s in slots(api, night_doctor))
+
+
 def test_an_ambiguous_time_is_refused_with_both_instants_and_books_by_starts_at(api, night_doctor):
     # GIVEN 30-minute visits: 01:30 is offered twice (05:30Z EDT and 06:30Z EST)
     twice = [s["startsAt"] for s in slots(api, night_doctor, duration=30) if s["time"] == "01:30"]

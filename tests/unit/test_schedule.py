@@ -240,3 +240,18 @@ def test_overlap(a, b, expected):
         return (base + timedelta(minutes=p[0]), base + timedelta(minutes=p[1]))
 
     assert overlaps(iv(a), iv(b)) is expected
+
+
+def test_a_time_between_offered_starts_is_refused_naming_the_nearest():
+    # GIVEN 09:00-17:00 with 30-minute visits: 09:00, 09:30, ... are offered
+    av = Availability(hours(("09:00", "17:00")))
+    day = date(2026, 6, 10)
+    # WHEN 09:10 is booked (inside the hours, on the 5-minute grid, but not an offered start)
+    with pytest.raises(errors.NotAnOfferedTime) as refused:
+        check_bookable(av, NY, day, time(9, 10), 30, EARLY, NOTICE)
+    # THEN the refusal names the rule and the offered times on either side
+    assert refused.value.code == "NOT_AN_OFFERED_TIME"
+    assert refused.value.details == {"reason": "not_an_offered_time", "nearest": ["09:00", "09:30"]}
+    # AND an offered neighbour books
+    start, end = check_bookable(av, NY, day, time(9, 30), 30, EARLY, NOTICE)
+    assert end - start == timedelta(minutes=30)

@@ -126,6 +126,21 @@ def test_every_offered_slot_books_its_instant_and_is_then_taken(zone_day, av, du
 
 
 @SETTINGS
+@given(zone_day=zone_days(), av=availabilities(), duration=durations, minutes=st.integers(0, 287))
+def test_a_local_time_the_day_does_not_offer_never_books(zone_day, av, duration, minutes):
+    zone, day = zone_day
+    # GIVEN any 5-minute local time that is none of the day's offered labels
+    labels = {s.local_time for s in generate_slots(av, zone, day, duration, DayState(), LONG_AGO, NOTICE)}
+    at = wall(minutes * 5)
+    if at.strftime("%H:%M") in labels:
+        return
+    # WHEN it is booked THEN a rule refuses it (never a booking at an instant availability did not show)
+    with pytest.raises(errors.BusinessRuleViolation) as refused:
+        check_bookable(av, zone, day, at, duration, LONG_AGO, NOTICE)
+    assert refused.value.code in {"NOT_AN_OFFERED_TIME", "OUTSIDE_WORKING_HOURS"}
+
+
+@SETTINGS
 @given(zone_day=zone_days(), av=availabilities(), duration=durations)
 def test_slots_are_real_lengths_on_their_own_day_and_labelled_by_their_instant(zone_day, av, duration):
     zone, day = zone_day
