@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import select
 import time
+from typing import SupportsIndex
 
 if os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1" and "faketime" in os.environ.get("LD_PRELOAD", ""):
 
-    def _sleep(seconds: float) -> None:
-        if seconds < 0:
+    def _sleep(seconds: float | SupportsIndex) -> None:
+        length = float(seconds)
+        if length < 0:
             raise ValueError("sleep length must be non-negative")
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + length
         while (left := deadline - time.monotonic()) > 0:
             select.select([], [], [], left)
 
