@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import threading
 import time
 import uuid
@@ -95,6 +96,13 @@ class LocalSocketHub:
             await loop.run_in_executor(None, self.realtime.disconnect, connection_id)
 
 
+def database_clock(answer: dict[str, Any]) -> float:
+    """DynamoDB Local's own time (its answer's Date header): stream records are stamped on its clock, which keeps
+    the real time while `make test-any-hour` moves ours."""
+    header = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    return email.utils.parsedate_to_datetime(header).timestamp() if header else time.time()
+
+
 class StreamPoller(threading.Thread):
     """Follows every shard of the appointments table's stream on DynamoDB Local, from its start time on.
 
@@ -147,7 +155,9 @@ class StreamPoller(threading.Thread):
         return fresh
 
     def run(self) -> None:
-        arn = self._tables.describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
+        described = self._tables.describe_table(TableName=self._table)
+        arn = described["Table"]["LatestStreamArn"]
+        self._since = database_clock(described) - 120
         self._discover(arn)
         last_discovery = time.monotonic()
         while not self.stopped.wait(self._interval):

@@ -21,6 +21,7 @@ from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
 from tests.e2e.browsers import launch_chromium
 from tests.e2e.patients import new_patient
+from tests.e2e.reminders import make_due
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -322,9 +323,7 @@ def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser
     bouncing = patient("Bo Unce", "nobody@clinic.invalid")[1]
     bounced = book(base, bouncing, doctor["id"], day, "09:30", reminderPreferences={"email": True, "timing": "24h"})
     reminder_id = f"{bounced['id']}_email-24h"
-    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    moved = admin("PUT", base, f"/api/reminders/{reminder_id}", {"scheduledTime": soon}, token=bouncing)
-    assert moved.status_code == 200, moved.text
+    make_due(base, reminder_id, bouncing)
     page = open_console(browser, base)
 
     # GIVEN a reminder the provider refused THEN it is listed with the reason, filtered by channel
@@ -427,8 +426,7 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
     book(base, patient("Sam Look")[1], doctor["id"], day, "10:30")
     bouncing = patient("Bo Look", "nobody@clinic.invalid")[1]
     bounced = book(base, bouncing, doctor["id"], day, "11:00", reminderPreferences={"email": True, "timing": "24h"})
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    admin("PUT", base, f"/api/reminders/{bounced['id']}_email-24h", {"scheduledTime": soon}, token=bouncing)
+    make_due(base, f"{bounced['id']}_email-24h", bouncing)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page = open_console(browser, base, width=width, scheme=scheme)

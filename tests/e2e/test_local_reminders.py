@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 
 import requests
 
 from tests.e2e.days import free_slots
 from tests.e2e.patients import new_patient
+from tests.e2e.reminders import make_due
 
 
 def first_free_slot(base: str, headers: dict[str, str], doctor_id: str) -> tuple[str, str]:
@@ -38,11 +38,7 @@ def test_a_due_reminder_is_delivered_to_the_outbox(dev_server):
     assert booked.status_code == 201, booked.text
     appointment_id = booked.json()["id"]
     # WHEN one reminder is moved to a moment from now
-    soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    moved = requests.put(
-        f"{base}/api/reminders/{appointment_id}_email-24h", headers=headers, timeout=10, json={"scheduledTime": soon}
-    )
-    assert moved.status_code == 200, moved.text
+    make_due(base, f"{appointment_id}_email-24h", headers["Authorization"])
     # THEN within a few sweeps it is sent, and the outbox holds the e-mail, without the visit's reason
     deadline = time.monotonic() + 30
     status = None

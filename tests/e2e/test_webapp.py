@@ -496,7 +496,8 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
     admitted[link["roomId"]] = answer.json()
     # THEN the patient's page moves from waiting to joined
     page.clock.run_for(2500)
-    page.get_by_text("The doctor has admitted you").wait_for(timeout=10000)
+    page.locator("#room-status[data-state='joined']").wait_for(timeout=10000)
+    assert "The doctor has admitted you" in page.locator("#room-status").inner_text()
     assert page.get_by_role("link", name="Open the video call").get_attribute("href").startswith("https://")
     assert axe_violations(page) == []
     context.close()

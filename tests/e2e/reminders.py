@@ -1,0 +1,25 @@
+"""Making a planned reminder due now, against the dev server's real sweep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+
+def make_due(base: str, reminder_id: str, token: str, attempts: int = 5) -> None:
+    """Moves the reminder to two seconds from now. The API refuses a moment already past, which a busy machine can
+    reach before the request lands, so a refused move is tried again with a fresh moment."""
+    for _ in range(attempts):
+        soon = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moved = requests.put(
+            f"{base}/api/reminders/{reminder_id}",
+            headers={"Authorization": token, "Content-Type": "application/json"},
+            json={"scheduledTime": soon},
+            timeout=10,
+        )
+        if moved.status_code == 200:
+            return
+        if moved.status_code != 400:
+            break
+    raise AssertionError(f"the reminder could not be made due: {moved.status_code} {moved.text}")
