@@ -109,13 +109,24 @@ def slots(base: str, doctor_id: str, day: str) -> dict[str, bool]:
     return {s["time"]: s["available"] for s in found.json()["slots"]}
 
 
-def wait_for(page, predicate, timeout=20.0):
+def wait_for(page, predicate, timeout=45.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         page.wait_for_timeout(200)
     raise AssertionError("the page did not change in time")
+
+
+def settle(page, requests_seen: list[str], quiet: float = 3.0, timeout: float = 45.0) -> None:
+    """Waits until the page has asked for nothing for `quiet` seconds (a busy machine is slow to settle)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = len(requests_seen)
+        page.wait_for_timeout(quiet * 1000)
+        if len(requests_seen) == seen:
+            return
+    raise AssertionError("the page kept loading")
 
 
 def open_console(browser, base: str, width: int = 1366, scheme: str = "light", **context):
@@ -242,9 +253,10 @@ def test_focus_and_scroll_survive_a_live_update_without_polling(dev_server, brow
     audit.focus()
     page.evaluate("window.scrollTo(0, document.querySelector('#schedule-body').offsetTop - 40)")
     scrolled = page.evaluate("window.scrollY")
-    page.wait_for_timeout(2000)  # the subscriptions' first snapshots are in
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(r.url))
+    settle(page, requests_seen)  # the subscriptions' first snapshots are in and answered
+    requests_seen.clear()
 
     # GIVEN nothing changes for 7 s THEN the day is not fetched again (no polling)
     page.wait_for_timeout(7000)

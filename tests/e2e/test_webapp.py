@@ -419,7 +419,7 @@ def test_telehealth_check_passes_with_camera_and_microphone(dev_server, browser)
     page.get_by_role("tab", name="My appointments").click()
     card = page.locator(f"li[data-appointment='{made.json()['id']}']")
     card.get_by_role("button", name="Check my device").click()
-    card.get_by_text("Your device is ready for the video visit.").wait_for(timeout=20000)
+    card.get_by_text("Your device is ready for the video visit.").wait_for(timeout=45000)
     assert card.get_by_role("button", name="Join").get_attribute("aria-disabled") == "true"  # not yet: weeks ahead
 
 
