@@ -86,6 +86,10 @@ class PatientProfile:
     source: str = "self"
     """`self` (the patient's own claims) or `staff` (entered by staff: shown masked, never verified)."""
     name: str | None = None
+    staff_email: str | None = None
+    staff_phone: str | None = None
+    """Contacts staff entered for the patient: kept beside (never over) the patient's own, shown masked, never
+    verified, so no reminder ever goes to them."""
 
     def verified(self, channel_address: str | None, phone: bool) -> bool:
         """True when the address is this patient's current address and it is verified."""
@@ -137,6 +141,11 @@ class PatientRepository(Protocol):
 
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         """Write (or refresh) the patient's directory record; devices and counters stay as they are."""
+        ...
+
+    def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
+        """Store contacts staff entered (an empty value removes one); False when the patient is not in the
+        directory."""
         ...
 
     def take_message(self, patient_id: str, day: str, cap: int) -> bool:
