@@ -40,6 +40,8 @@ class Container:
     analytics: AnalyticsService
     access: AccessAudit
     patients: PatientDirectory
+    keys: KeyProvider
+    """The HMAC key (list page tokens sign with a key derived from it)."""
 
 
 _current: Container | None = None
@@ -119,6 +121,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         analytics=AnalyticsService(doctor_repo, store),
         access=AccessAudit(store, clock, ids),
         patients=PatientDirectory(patients, clock),
+        keys=keys,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -68,6 +68,16 @@ class AppointmentStore(Protocol):
     def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]: ...
 
     def list_for_doctor(self, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]: ...
+
+    def iter_for_patient(
+        self, patient_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        """In start order after `after` (start instant, id), read lazily `page_size` items per query."""
+        ...
+
+    def iter_for_doctor(
+        self, doctor_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]: ...
 
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]: ...
 
