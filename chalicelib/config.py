@@ -56,6 +56,8 @@ class Settings:
     """Active future appointments one patient may hold; enforced in the booking transaction."""
     booking_horizon_days: int = 180
     """How far ahead a visit can be booked, for doctors without their own `bookingHorizonDays`."""
+    staff_pool_issuer: str | None = None
+    """The staff user pool's issuer (`iss`): staff groups count only in its tokens. Unset in local runs."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -101,4 +103,5 @@ class Settings:
             messages_per_patient_per_day=int(env.get("MESSAGES_PER_PATIENT_PER_DAY", "12")),
             max_active_bookings=int(env.get("MAX_ACTIVE_BOOKINGS_PER_PATIENT", "10")),
             booking_horizon_days=int(env.get("BOOKING_HORIZON_DAYS", "180")),
+            staff_pool_issuer=env.get("STAFF_POOL_ISSUER") or None,
         )

@@ -16,6 +16,7 @@ from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.calendar import CalendarService
 from chalicelib.services.doctors import DoctorService
+from chalicelib.services.patients import PatientDirectory
 from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
 from chalicelib.services.realtime import RealtimeService
 from chalicelib.services.reminders import ReminderService, SweepPolicy
@@ -38,6 +39,9 @@ class Container:
     calendar: CalendarService
     analytics: AnalyticsService
     access: AccessAudit
+    patients: PatientDirectory
+    keys: KeyProvider
+    """The HMAC key (list page tokens sign with a key derived from it)."""
 
 
 _current: Container | None = None
@@ -116,6 +120,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         calendar=CalendarService(booking, doctor_repo, clock),
         analytics=AnalyticsService(doctor_repo, store),
         access=AccessAudit(store, clock, ids),
+        patients=PatientDirectory(patients, clock),
+        keys=keys,
     )
 
 

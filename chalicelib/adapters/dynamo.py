@@ -226,6 +226,31 @@ def _audit_from(item: AuditModel) -> AuditEntry:
     )
 
 
+def _iter_index(
+    index: Any,
+    attribute: str,
+    value: str,
+    start: datetime,
+    end: datetime,
+    after: tuple[str, str] | None,
+    page_size: int,
+) -> Iterator[Appointment]:
+    """A list page's reads: Query with Limit (`page_size`) and ExclusiveStartKey (the index key and the table key
+    of the last item shown), so a page reads about a page, whatever the window holds."""
+    start_key = None
+    if after is not None:
+        start_key = {"id": {"S": after[1]}, attribute: {"S": value}, "starts_at": {"S": after[0]}}
+    with translated_errors():
+        items = index.query(
+            value,
+            AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end)),
+            page_size=page_size,
+            last_evaluated_key=start_key,
+        )
+        for item in items:
+            yield _appointment_from(item)
+
+
 def contact_actions(contact: PatientProfile, at: datetime) -> list[Action]:
     """The directory record as the patient's claims have it now: a changed address replaces the old one with
     its own verified flag, so a reminder planned for the old address is not sent to the new one unverified."""
@@ -361,6 +386,16 @@ class DynamoAppointmentStore:
                 doctor_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
             )
             return [_appointment_from(i) for i in items]
+
+    def iter_for_patient(
+        self, patient_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        return _iter_index(AppointmentModel.patient_index, "patient_id", patient_id, start, end, after, page_size)
+
+    def iter_for_doctor(
+        self, doctor_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        return _iter_index(AppointmentModel.doctor_index, "doctor_id", doctor_id, start, end, after, page_size)
 
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
         with translated_errors():

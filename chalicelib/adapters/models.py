@@ -209,6 +209,9 @@ class PatientModel(Model):
     email_verified = BooleanAttribute(null=True)
     phone_verified = BooleanAttribute(null=True)
     contact_source = UnicodeAttribute(null=True)
+    staff_email = UnicodeAttribute(null=True)
+    staff_phone = UnicodeAttribute(null=True)
+    """Contacts staff entered: never verified, never a reminder's recipient."""
     devices = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     messages_day = UnicodeAttribute(null=True)

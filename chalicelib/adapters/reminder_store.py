@@ -182,6 +182,8 @@ def _profile_from(item: PatientModel) -> PatientProfile:
         phone_verified=bool(item.phone_verified),
         source=item.contact_source or "self",
         name=item.name,
+        staff_email=item.staff_email,
+        staff_phone=item.staff_phone,
     )
 
 
@@ -198,6 +200,20 @@ class DynamoPatientRepository:
 
         with translated_errors():
             PatientModel(id=contact.id).update(actions=contact_actions(contact, now))
+
+    def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
+        """One conditional update: only a patient already in the directory gets staff-entered contacts."""
+        actions: list[Any] = [PatientModel.updated_at.set(now)]
+        for attribute, value in ((PatientModel.staff_email, email), (PatientModel.staff_phone, phone)):
+            actions.append(attribute.set(value) if value else attribute.remove())
+        with translated_errors():
+            try:
+                PatientModel(id=patient_id).update(actions=actions, condition=PatientModel.id.exists())
+                return True
+            except UpdateError as exc:
+                if _conditional_failure(exc):
+                    return False
+                raise
 
     def take_message(self, patient_id: str, day: str, cap: int) -> bool:
         """One conditional update per message: add one on the same day below the cap, or start a new day."""

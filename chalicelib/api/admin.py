@@ -26,7 +26,12 @@ admin_api = Blueprint(__name__)
     tags=("admin",),
 )
 def audit_trail(call: Call) -> dict[str, Any]:
-    return {"entries": [audit_json(e) for e in container.current().booking.audit_trail(call.params["id"])]}
+    """The trail shows a patient's visit: the read is in that patient's access log."""
+    c = container.current()
+    entries = c.booking.audit_trail(call.params["id"])
+    found = c.booking.get(call.caller, call.params["id"])
+    c.access.record(call.caller, call.route, [(found.patient_id, found.id)])
+    return {"entries": [audit_json(e) for e in entries]}
 
 
 @endpoint(

@@ -16,7 +16,7 @@ from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
-from chalicelib.domain.paging import paginate
+from chalicelib.domain.paging import open_token, sign_token
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.booking import BookingRequest, ListFilter
@@ -181,18 +181,36 @@ def _filters(q: s.AppointmentListQuery) -> ListFilter:
     tags=("appointments",),
 )
 def list_for_patient(call: Call) -> dict[str, Any]:
-    found = container.current().booking.list_for_patient(call.caller, call.params["patientId"], _filters(call.query))
-    return _page(call, found)
-
-
-def _page(call: Call, found: list[Appointment]) -> dict[str, Any]:
-    """`limit` per page (at most 100) in start-time order; `nextToken` while more remain."""
     q: s.AppointmentListQuery = call.query
-    page, token = paginate(found, lambda a: (instant(a.starts_at), a.id), q.limit, q.next_token)
+    after = _after(call)
+    page, more = container.current().booking.page_for_patient(
+        call.caller, call.params["patientId"], _filters(q), q.limit, after
+    )
+    return _page(call, page, more)
+
+
+def _scope(call: Call) -> str:
+    """What a page token is good for: this route, its path id and the same filters."""
+    q: s.AppointmentListQuery = call.query
+    parts = (q.status, q.type, q.date_from, q.date_to)
+    return "|".join([call.route, *call.params.values(), *("" if p is None else str(p) for p in parts)])
+
+
+def _after(call: Call) -> tuple[str, str] | None:
+    q: s.AppointmentListQuery = call.query
+    if q.next_token is None:
+        return None
+    return open_token(q.next_token, _scope(call), container.current().keys.signing_key())
+
+
+def _page(call: Call, page: list[Appointment], more: bool) -> dict[str, Any]:
+    """`limit` per page (at most 100) in start-time order; a signed `nextToken` while more remain."""
     container.current().access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
     shaped: dict[str, Any] = {"appointments": [_shape(call.caller, a) for a in page]}
-    if token:
-        shaped["nextToken"] = token
+    if more and page:
+        last = page[-1]
+        key = container.current().keys.signing_key()
+        shaped["nextToken"] = sign_token((instant(last.starts_at), last.id), _scope(call), key)
     return shaped
 
 
@@ -207,5 +225,9 @@ def _page(call: Call, found: list[Appointment]) -> dict[str, Any]:
     tags=("appointments",),
 )
 def list_for_doctor(call: Call) -> dict[str, Any]:
-    found = container.current().booking.list_for_doctor(call.caller, call.params["doctorId"], _filters(call.query))
-    return _page(call, found)
+    q: s.AppointmentListQuery = call.query
+    after = _after(call)
+    page, more = container.current().booking.page_for_doctor(
+        call.caller, call.params["doctorId"], _filters(q), q.limit, after
+    )
+    return _page(call, page, more)

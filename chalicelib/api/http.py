@@ -17,6 +17,7 @@ from typing import Any
 from chalice import Blueprint, CognitoUserPoolAuthorizer, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import container
 from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
 from chalicelib.api.schemas import ID_PATTERN, _strict_date
 from chalicelib.domain.errors import DomainError, InvalidInput, PayloadTooLarge
@@ -150,7 +151,9 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
 def _caller(request: Any) -> Caller:
     context = request.context or {}
     claims = (context.get("authorizer") or {}).get("claims")
-    return caller_from_claims(claims)
+    if not claims:  # refused before the container (and its settings) is built
+        return caller_from_claims(claims)
+    return caller_from_claims(claims, container.current().settings.staff_pool_issuer)
 
 
 def _check_path(params: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""The patient directory: a patient's sign-in writes its record (staff book only patients that exist)."""
+"""The patient directory: a patient's sign-in writes its record (staff book only patients that exist); admins
+read a record (masked) and enter contacts for it (kept as staff-entered, never verified)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from chalice import Blueprint
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.contact import mask_email, mask_phone
 from chalicelib.domain.identity import Role
 from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import PatientProfile
 
 patients_api = Blueprint(__name__)
 
@@ -34,6 +37,56 @@ def sign_in(call: Call) -> dict[str, Any]:
         "phone": me.phone,
         "phoneVerified": me.phone_verified,
     }
+
+
+def _masked(profile: PatientProfile) -> dict[str, Any]:
+    """Staff see that a patient has addresses, and whether they are verified, not the addresses themselves."""
+    return {
+        "id": profile.id,
+        "name": profile.name,
+        "email": mask_email(profile.email),
+        "emailVerified": profile.email_verified,
+        "phone": mask_phone(profile.phone),
+        "phoneVerified": profile.phone_verified,
+        "staffEntered": {"email": mask_email(profile.staff_email), "phone": mask_phone(profile.staff_phone)},
+    }
+
+
+@endpoint(
+    patients_api,
+    "/api/admin/patients/{patientId}",
+    "GET",
+    "A patient's directory record, every address masked (a read in the patient's access log)",
+    response=s.DirectoryPatientOut,
+    roles=(Role.ADMIN,),
+    errors=(404,),
+    tags=("admin",),
+)
+def directory_record(call: Call) -> dict[str, Any]:
+    c = container.current()
+    found = c.patients.get(call.params["patientId"])
+    c.access.record(call.caller, call.route, [(found.id, None)])
+    return _masked(found)
+
+
+@endpoint(
+    patients_api,
+    "/api/admin/patients/{patientId}/contact",
+    "PUT",
+    "Enter contacts for a patient: kept as staff-entered, shown masked, never verified (reminders go only to "
+    "the patient's own verified addresses)",
+    body=s.StaffContactIn,
+    response=s.DirectoryPatientOut,
+    roles=(Role.ADMIN,),
+    errors=(404,),
+    tags=("admin",),
+)
+def enter_contact(call: Call) -> dict[str, Any]:
+    body: s.StaffContactIn = call.body
+    c = container.current()
+    changed = c.patients.enter_contact(call.params["patientId"], body.email, body.phone)
+    c.access.record(call.caller, call.route, [(changed.id, None)], "contact-change")
+    return _masked(changed)
 
 
 @endpoint(

@@ -154,7 +154,10 @@ def admin_list(call: Call) -> dict[str, Any]:
 )
 def admin_retry(call: Call) -> dict[str, Any]:
     body: s.ReminderRetryIn = call.body
-    return {"outcomes": container.current().reminders.retry_failed(body.reminder_ids, body.confirm_unknown_outcome)}
+    changed: list[Reminder] = []
+    outcomes = container.current().reminders.retry_failed(body.reminder_ids, body.confirm_unknown_outcome, changed)
+    _log(call, changed, "reminder-change")
+    return {"outcomes": outcomes}
 
 
 @endpoint(
@@ -169,7 +172,10 @@ def admin_retry(call: Call) -> dict[str, Any]:
 )
 def admin_cancel(call: Call) -> dict[str, Any]:
     body: s.ReminderIdsIn = call.body
-    return {"outcomes": container.current().reminders.cancel_pending(body.reminder_ids)}
+    changed: list[Reminder] = []
+    outcomes = container.current().reminders.cancel_pending(body.reminder_ids, changed)
+    _log(call, changed, "reminder-change")
+    return {"outcomes": outcomes}
 
 
 def dispatch_event(event: dict[str, Any]) -> dict[str, str]:

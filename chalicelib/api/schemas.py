@@ -559,6 +559,36 @@ class PatientOut(ApiModel):
     phone_verified: bool
 
 
+class StaffContactIn(ApiModel):
+    """Contacts staff enter for a patient; an empty string clears one, an absent field keeps it."""
+
+    email: Annotated[ShortText, Field(max_length=254)] | None = None
+    phone: Annotated[ShortText, Field(max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> StaffContactIn:
+        if self.email is None and self.phone is None:
+            raise ValueError("give email or phone")
+        return self
+
+
+class ContactOnFileOut(ApiModel):
+    email: str | None = None
+    phone: str | None = None
+
+
+class DirectoryPatientOut(ApiModel):
+    """A directory record as staff see it: every address masked; `staffEntered` ones are never verified."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    email_verified: bool
+    phone: str | None = None
+    phone_verified: bool
+    staff_entered: ContactOnFileOut
+
+
 class AccessEntryOut(ApiModel):
     id: str
     at: Instant

@@ -74,7 +74,7 @@ class AccessEntry:
     actor_id: str
     actor_role: str
     action: str
-    """`read` or `reminder-change`."""
+    """`read`, `reminder-change` or `contact-change`."""
     route: str
     """`METHOD /path/template` of the request."""
     appointment_ids: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ class Role(StrEnum):
 
 GROUP_ROLES = {"admins": Role.ADMIN, "doctors": Role.DOCTOR, "patients": Role.PATIENT}
 PRECEDENCE = (Role.ADMIN, Role.DOCTOR, Role.PATIENT)
+STAFF_ROLES = (Role.ADMIN, Role.DOCTOR)
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,23 @@ def _claim_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller:
-    """The caller a set of verified claims names; 401 without claims, 403 without a known group."""
+def _roles_from_pool(roles: set[Role], issuer: Any, staff_issuer: str | None) -> set[Role]:
+    """Staff roles count only in a token from the staff pool, the patient role only outside it: both pools sit on
+    one authorizer, so a group a patient-pool administrator (or a mistake) adds there must not make a doctor or an
+    admin. Without a configured staff issuer (local runs, unsigned tokens) every group counts."""
+    if staff_issuer is None:
+        return roles
+    from_staff_pool = str(issuer or "").rstrip("/") == staff_issuer.rstrip("/")
+    return {r for r in roles if (r in STAFF_ROLES) == from_staff_pool}
+
+
+def caller_from_claims(claims: Mapping[str, Any] | None, staff_issuer: str | None = None) -> Caller:
+    """The caller a set of verified claims names; 401 without claims, 403 without a known group (or with a staff
+    group from a token that the staff pool, `staff_issuer`, did not issue)."""
     if not claims or not claims.get("sub"):
         raise Unauthenticated("Sign in to use this service.")
     groups = parse_groups(claims.get("cognito:groups"))
-    roles = {GROUP_ROLES[g] for g in groups if g in GROUP_ROLES}
+    roles = _roles_from_pool({GROUP_ROLES[g] for g in groups if g in GROUP_ROLES}, claims.get("iss"), staff_issuer)
     role = next((r for r in PRECEDENCE if r in roles), None)
     if role is None:
         raise Forbidden("Your account has no role in this clinic.")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from chalicelib.domain.errors import InvalidInput
@@ -40,3 +42,39 @@ def paginate(
     page = ordered[:limit]
     more = len(ordered) > limit
     return page, (encode_token(key(page[-1])) if more and page else None)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _mac(key: bytes, scope: str, payload: str) -> str:
+    page_key = hmac.new(key, b"list-page-token", hashlib.sha256).digest()  # never the same MAC as other tokens
+    return _b64(hmac.new(page_key, f"{scope}\n{payload}".encode(), hashlib.sha256).digest()[:16])
+
+
+def sign_token(position: tuple[str, str], scope: str, key: bytes) -> str:
+    """An opaque token for the position after which the next page starts, valid only for the list it came
+    from (`scope`: the route, its path id and filters). Signed, so a client cannot aim a query anywhere else."""
+    payload = encode_token(position)
+    return f"{payload}.{_mac(key, scope, payload)}"
+
+
+def open_token(token: str, scope: str, key: bytes) -> tuple[str, str]:
+    """The position a token names; 400 for a token this list did not give out (edited, or another list's)."""
+    payload, _, mac = token.partition(".")
+    if not mac or not hmac.compare_digest(mac, _mac(key, scope, payload)):
+        raise InvalidInput("The nextToken is not one this list gave out.", {"fields": {"nextToken": "is not valid"}})
+    return decode_token(payload)
+
+
+def take_page(items: Iterable[T], keep: Callable[[T], bool], limit: int) -> tuple[list[T], bool]:
+    """The first `limit` items that `keep` accepts, and whether another one follows. Reads the (lazy) items
+    only as far as it needs: one past the page."""
+    page: list[T] = []
+    for item in items:
+        if keep(item):
+            if len(page) == limit:
+                return page, True
+            page.append(item)
+    return page, False

@@ -23,6 +23,7 @@ from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidIn
 from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_horizon
+from chalicelib.domain.paging import take_page
 from chalicelib.domain.reminders import LINK_TIMING, Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import (
@@ -153,6 +154,26 @@ class BookingService:
         self.doctor(doctor_id)
         start, end = _utc_window(filters)
         return [a for a in self._store.list_for_doctor(doctor_id, start, end) if _matches(a, filters)]
+
+    def page_for_patient(
+        self, caller: Caller, patient_id: str, filters: ListFilter, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[Appointment], bool]:
+        """One page of a patient's list, read from DynamoDB a page at a time, and whether more follow."""
+        if caller.role is Role.PATIENT and caller.subject != patient_id:
+            raise Forbidden("Patients can only see their own appointments.")
+        start, end = _utc_window(filters)
+        found = self._store.iter_for_patient(patient_id, start, end, after, limit + 1)
+        return take_page(found, lambda a: may_access(caller, a) and _matches(a, filters), limit)
+
+    def page_for_doctor(
+        self, caller: Caller, doctor_id: str, filters: ListFilter, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[Appointment], bool]:
+        if caller.role is Role.PATIENT or (caller.role is Role.DOCTOR and caller.doctor_id != doctor_id):
+            raise Forbidden("Only the doctor and clinic admins can see a doctor's appointments.")
+        self.doctor(doctor_id)
+        start, end = _utc_window(filters)
+        found = self._store.iter_for_doctor(doctor_id, start, end, after, limit + 1)
+        return take_page(found, lambda a: _matches(a, filters), limit)
 
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
         if self._store.get(appointment_id) is None:

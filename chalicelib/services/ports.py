@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -69,6 +69,16 @@ class AppointmentStore(Protocol):
 
     def list_for_doctor(self, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]: ...
 
+    def iter_for_patient(
+        self, patient_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        """In start order after `after` (start instant, id), read lazily `page_size` items per query."""
+        ...
+
+    def iter_for_doctor(
+        self, doctor_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]: ...
+
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]: ...
 
 
@@ -86,6 +96,10 @@ class PatientProfile:
     source: str = "self"
     """`self` (the patient's own claims) or `staff` (entered by staff: shown masked, never verified)."""
     name: str | None = None
+    staff_email: str | None = None
+    staff_phone: str | None = None
+    """Contacts staff entered for the patient: kept beside (never over) the patient's own, shown masked, never
+    verified, so no reminder ever goes to them."""
 
     def verified(self, channel_address: str | None, phone: bool) -> bool:
         """True when the address is this patient's current address and it is verified."""
@@ -137,6 +151,11 @@ class PatientRepository(Protocol):
 
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         """Write (or refresh) the patient's directory record; devices and counters stay as they are."""
+        ...
+
+    def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
+        """Store contacts staff entered (an empty value removes one); False when the patient is not in the
+        directory."""
         ...
 
     def take_message(self, patient_id: str, day: str, cap: int) -> bool:

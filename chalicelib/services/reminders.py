@@ -466,8 +466,11 @@ class ReminderService:
     def admin_list(self, status: ReminderStatus, start: datetime | None, end: datetime | None) -> list[Reminder]:
         return self._reminders.by_status(status, start or EPOCH, end or datetime(9999, 1, 1, tzinfo=UTC))
 
-    def retry_failed(self, reminder_ids: Sequence[str], confirm_unknown_outcome: bool = False) -> dict[str, str]:
-        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead).
+    def retry_failed(
+        self, reminder_ids: Sequence[str], confirm_unknown_outcome: bool = False, changed: list[Reminder] | None = None
+    ) -> dict[str, str]:
+        """Failed reminders go back to pending, due in a minute (if their appointment is still ahead); those
+        retried are appended to `changed` (for the patients' access logs).
 
         A reminder whose delivery outcome is unknown may have reached the patient: resending it needs the
         caller's explicit confirmation, else nothing is retried (InvalidState names them)."""
@@ -500,11 +503,14 @@ class ReminderService:
             if self._reminders.replace(again, ReminderStatus.FAILED):
                 self._ensure(again)
                 outcomes[reminder_id] = "pending"
+                if changed is not None:
+                    changed.append(again)
             else:
                 outcomes[reminder_id] = "changed-meanwhile"
         return outcomes
 
-    def cancel_pending(self, reminder_ids: Sequence[str]) -> dict[str, str]:
+    def cancel_pending(self, reminder_ids: Sequence[str], changed: list[Reminder] | None = None) -> dict[str, str]:
+        """Pending reminders cancelled; those cancelled are appended to `changed` (for the access logs)."""
         now = self._clock.now()
         outcomes: dict[str, str] = {}
         for reminder_id in reminder_ids:
@@ -516,6 +522,8 @@ class ReminderService:
             if self._reminders.replace(done, ReminderStatus.PENDING):
                 self._delete(done)
                 outcomes[reminder_id] = "cancelled"
+                if changed is not None:
+                    changed.append(done)
             else:
                 outcomes[reminder_id] = "changed-meanwhile"
         return outcomes

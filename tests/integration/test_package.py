@@ -191,6 +191,9 @@ def test_the_authorizer_takes_both_pools_and_only_the_staff_pool_holds_staff_rol
     assert any(a["Name"] == "doctor_id" for a in staff["Schema"])
     assert not any(a["Name"] == "doctor_id" for a in template["UserPool"]["Properties"]["Schema"])
     assert "custom:doctor_id" not in template["StaffUserPoolClient"]["Properties"]["WriteAttributes"]
+    # the app honours `admins` and `doctors` only in tokens the staff pool issued
+    issuer = template["APIHandler"]["Properties"]["Environment"]["Variables"]["STAFF_POOL_ISSUER"]
+    assert issuer == {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${StaffUserPool}"}
 
 
 def test_patients_sign_up_and_join_patients_staff_are_admin_made_with_mfa_and_both_pools_are_guarded(packaged):

@@ -66,3 +66,36 @@ def test_rate_limited_answers_429_in_the_contract_shape_with_retry_after():
         "RATE_LIMITED",
         "30",
     )
+
+
+STAFF_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Staff"
+PATIENT_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Patients"
+
+
+@pytest.mark.parametrize("groups", [["admins"], ["doctors"], ["admins", "doctors"], "admins", "[doctors]"])
+def test_a_patient_pool_token_claiming_a_staff_group_is_refused(groups):
+    # GIVEN a token from the patient pool whose groups claim a staff role (both pools sit on one authorizer)
+    claims = {"sub": "s", "iss": PATIENT_ISSUER, "cognito:groups": groups, "custom:doctor_id": "d1"}
+    # WHEN the caller is read with the staff pool's issuer configured THEN it has no role here
+    with pytest.raises(errors.Forbidden):
+        caller_from_claims(claims, STAFF_ISSUER)
+
+
+def test_a_patient_pool_token_with_patients_and_admins_stays_a_patient():
+    # GIVEN a patient-pool token in `patients` that also claims `admins` WHEN read THEN only the patient role counts
+    claims = {"sub": "s", "iss": PATIENT_ISSUER, "cognito:groups": ["patients", "admins"]}
+    assert caller_from_claims(claims, STAFF_ISSUER).role is Role.PATIENT
+
+
+def test_staff_roles_come_from_the_staff_pool_and_the_patient_role_does_not():
+    # GIVEN tokens the staff pool issued WHEN read THEN admins and doctors count, `patients` does not
+    assert caller_from_claims({"sub": "a", "iss": STAFF_ISSUER, "cognito:groups": "admins"}, STAFF_ISSUER).role is (
+        Role.ADMIN
+    )
+    doctor = {"sub": "d", "iss": STAFF_ISSUER + "/", "cognito:groups": ["doctors"], "custom:doctor_id": "d1"}
+    assert caller_from_claims(doctor, STAFF_ISSUER).role is Role.DOCTOR
+    with pytest.raises(errors.Forbidden):
+        caller_from_claims({"sub": "p", "iss": STAFF_ISSUER, "cognito:groups": ["patients"]}, STAFF_ISSUER)
+    # AND a token with no issuer at all is no staff token
+    with pytest.raises(errors.Forbidden):
+        caller_from_claims({"sub": "x", "cognito:groups": ["admins"]}, STAFF_ISSUER)
