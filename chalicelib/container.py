@@ -15,6 +15,7 @@ from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.calendar import CalendarService
+from chalicelib.services.directory import DirectoryService
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
 from chalicelib.services.realtime import RealtimeService
@@ -38,6 +39,7 @@ class Container:
     calendar: CalendarService
     analytics: AnalyticsService
     access: AccessAudit
+    directory: DirectoryService
 
 
 _current: Container | None = None
@@ -49,6 +51,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     from chalicelib.adapters.delivery import AwsDeliverer, OutboxDeliverer
     from chalicelib.adapters.dynamo import DynamoAppointmentStore, DynamoDoctorRepository
     from chalicelib.adapters.idempotency import PowertoolsIdempotency
+    from chalicelib.adapters.patient_search import DynamoPatientSearch
     from chalicelib.adapters.realtime import (
         ApiGatewaySender,
         DynamoSubscriptionStore,
@@ -116,6 +119,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         calendar=CalendarService(booking, doctor_repo, clock),
         analytics=AnalyticsService(doctor_repo, store),
         access=AccessAudit(store, clock, ids),
+        directory=DirectoryService(DynamoPatientSearch(), AccessAudit(store, clock, ids)),
     )
 
 

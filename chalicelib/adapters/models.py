@@ -31,7 +31,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -198,7 +198,21 @@ class ReminderModel(Model):
     status_index = StatusIndex()
 
 
+class PatientSearchIndex(GlobalSecondaryIndex["PatientModel"]):
+    """Sparse: only the directory's search entries (`SEARCH#<kind>#<patientId>`) carry `directory`."""
+
+    class Meta:
+        index_name = "search-index"
+        projection = KeysOnlyProjection()
+
+    directory = UnicodeAttribute(hash_key=True)
+    search_key = UnicodeAttribute(range_key=True)
+
+
 class PatientModel(Model):
+    """A patient's directory record (PK: `<patientId>`), and its search entries (PK: `SEARCH#<kind>#<patientId>`,
+    `directory` = `patients:<kind>`, `search_key` = the normalized term, then the id; `patient_ref` = the id)."""
+
     class Meta:
         table_name = "patients"
 
@@ -214,6 +228,10 @@ class PatientModel(Model):
     messages_day = UnicodeAttribute(null=True)
     messages_sent = NumberAttribute(null=True)
     """The per-patient daily message cap: messages sent on `messages_day` (UTC)."""
+    directory = UnicodeAttribute(null=True)
+    search_key = UnicodeAttribute(null=True)
+    patient_ref = UnicodeAttribute(null=True)
+    search_index = PatientSearchIndex()
 
 
 class RealtimeModel(Model):

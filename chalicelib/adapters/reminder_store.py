@@ -189,15 +189,18 @@ class DynamoPatientRepository:
     def get(self, patient_id: str) -> PatientProfile | None:
         with translated_errors():
             try:
-                return _profile_from(PatientModel.get(patient_id, consistent_read=True))
+                item = PatientModel.get(patient_id, consistent_read=True)
             except PatientModel.DoesNotExist:
                 return None
+        return None if item.patient_ref else _profile_from(item)  # a search entry is nobody
 
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         from chalicelib.adapters.dynamo import contact_actions
+        from chalicelib.adapters.patient_search import index_contact
 
         with translated_errors():
             PatientModel(id=contact.id).update(actions=contact_actions(contact, now))
+        index_contact(contact)  # after the record: a search finds only patients that exist
 
     def take_message(self, patient_id: str, day: str, cap: int) -> bool:
         """One conditional update per message: add one on the same day below the cap, or start a new day."""
