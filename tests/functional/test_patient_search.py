@@ -106,3 +106,14 @@ def test_a_search_entry_is_never_a_patient_to_book_for(api):
     refused = api.call("POST", "/api/appointments", admin(), {**body, "patientId": "SEARCH#name#p-real"})
     assert refused.status_code in (400, 404), refused.data
     assert api.call("GET", "/api/admin/patients?query=ruth", admin()).data["patients"][0]["id"] == "p-real"
+
+
+def test_a_patient_who_books_is_found_without_a_separate_sign_in(api):
+    # GIVEN a patient who never called PUT /api/patients/me but books (the booking writes its record)
+    doc = api.doctor_with_hours()
+    who = patient("p-booker", name="Bea Booker", email="bea@example.org")
+    body = {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person", "reason": "r"}
+    assert api.call("POST", "/api/appointments", who, body).status_code == 201
+    # THEN staff find the patient by name and by e-mail
+    assert [p["id"] for p in search(api, "bea b").data["patients"]] == ["p-booker"]
+    assert [p["id"] for p in search(api, "bea@ex").data["patients"]] == ["p-booker"]
