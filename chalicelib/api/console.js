@@ -900,6 +900,7 @@
     $("holidays").innerHTML = [...(a.holidays || [])].sort().map(holidayHtml).join("");
     $("duration").value = a.appointmentDuration;
     $("daily-limit").value = a.maxPatientsPerDay;
+    $("horizon").value = a.bookingHorizonDays || "";
     say($("availability-errors"), "");
     say($("availability-status"), "");
     $("availability-preview-body").textContent = "";
@@ -945,9 +946,16 @@
     }
     const limit = Number($("daily-limit").value);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) bad($("daily-limit"), "Daily limit: 1 to 500 patients.");
+    const horizonText = $("horizon").value.trim();
+    const horizon = horizonText ? Number(horizonText) : null;
+    if ($("horizon").validity.badInput || (horizon !== null && (!Number.isInteger(horizon) || horizon < 1 ||
+      horizon > 730))) {
+      bad($("horizon"), "Booking horizon: 1 to 730 days ahead, or empty for the clinic's 180.");
+    }
     if (!Object.keys(workingHours).length) bad($("hours").querySelector("button"), "Give working hours on at least one day.");
-    return {availability: {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit},
-      problems};
+    const availability = {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit};
+    if (horizon !== null) availability.bookingHorizonDays = horizon;
+    return {availability, problems};
   }
 
   function showProblems(problems) {
@@ -981,13 +989,17 @@
     const doctor = state.doctorById.get($("availability-doctor").value);
     const today = dateIn(doctor ? doctor.timezone : undefined);
     const first = addDays(today, 7 - WEEKDAYS.indexOf(weekdayOf(today))); // next week's Monday
+    const horizon = availability.bookingHorizonDays || 180;
+    const lastDay = addDays(today, horizon); // the server refuses a visit starting later than now + the horizon
     const rows = [...Array(7).keys()].map((i) => addDays(first, i)).map((day) => {
       const slots = previewSlots(availability, day);
-      const text = slots === null ? "holiday" : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
+      const text = day > lastDay ? "beyond the booking horizon: not bookable yet" : slots === null ? "holiday"
+        : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
       return `<tr><th scope="row">${esc(dayLabel(day))}</th><td>${esc(text)}</td></tr>`;
     }).join("");
     $("availability-preview-body").innerHTML = `<table><caption>Preview (not saved yet): next week's slots, at
-      most ${availability.maxPatientsPerDay} patients a day</caption><thead><tr><th scope="col">Day</th>
+      most ${availability.maxPatientsPerDay} patients a day, bookable up to ${horizon} days ahead (until ${
+      esc(dayLabel(lastDay))})</caption><thead><tr><th scope="col">Day</th>
       <th scope="col">Slots</th></tr></thead><tbody>${rows}</tbody></table>`;
     return availability;
   }

@@ -349,6 +349,52 @@ def test_availability_is_edited_with_a_validated_form_and_the_slots_follow(dev_s
     week.get_by_text("09:00 free").wait_for()
 
 
+def saved_horizon(base: str, doctor_id: str) -> int | None:
+    found = admin("GET", base, f"/api/doctors/{doctor_id}", token=TOKENS["patient"]).json()
+    return (found.get("availability") or {}).get("bookingHorizonDays")
+
+
+def test_the_booking_horizon_is_set_in_the_form_validated_previewed_and_kept(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Horizon")
+    day = next_wednesday()  # 3 to 9 days ahead
+    page = open_console(browser, base)
+    page.locator("#availability-doctor").select_option(doctor["id"])
+    horizon = page.get_by_label("Booking horizon (days ahead)")
+    assert horizon.input_value() == ""  # the clinic's default until set
+    # GIVEN a horizon out of range WHEN previewed THEN the form says what it takes, and nothing is saved
+    for wrong in ("0", "731"):
+        horizon.fill(wrong)
+        page.get_by_role("button", name="Preview next week").click()
+        page.get_by_text("Booking horizon: 1 to 730 days ahead").wait_for()
+        assert horizon.get_attribute("aria-invalid") == "true"
+    # WHEN two days ahead is previewed THEN next week's Wednesday shows as not bookable yet
+    horizon.fill("2")
+    page.get_by_role("button", name="Preview next week").click()
+    preview = page.locator("#availability-preview-body")
+    preview.get_by_text("bookable up to 2 days ahead").wait_for()
+    wednesday = preview.locator("tr", has=page.locator("th", has_text="Wed"))
+    assert "beyond the booking horizon" in wednesday.inner_text()
+    # WHEN saved THEN the server refuses a visit on that Wednesday, and the form shows the saved horizon
+    page.get_by_role("button", name="Save availability").click()
+    page.get_by_text("Saved. New bookings follow these hours.").wait_for()
+    assert saved_horizon(base, doctor["id"]) == 2
+    refused = admin(
+        "POST",
+        base,
+        "/api/appointments",
+        {"doctorId": doctor["id"], "date": day, "time": "09:00", "type": "in-person", "reason": "visit"},
+        token=patient("Hal Horizon")[1],
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "OUTSIDE_BOOKING_WINDOW")
+    assert horizon.input_value() == "2"
+    # WHEN the horizon is emptied and saved THEN the clinic's default is back and the Wednesday books again
+    horizon.fill("")
+    page.get_by_role("button", name="Save availability").click()
+    wait_for(page, lambda: saved_horizon(base, doctor["id"]) is None)
+    book(base, patient("Hal Horizon")[1], doctor["id"], day, "09:00")
+
+
 def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser):
     base = dev_server.base
     doctor = new_doctor(base, "Remind")
