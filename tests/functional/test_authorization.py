@@ -96,6 +96,7 @@ def routes(w):
         ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
         ("PUT", "/api/patients/me"): ("/api/patients/me", None),
         ("GET", "/api/admin/patients/{patientId}/access"): ("/api/admin/patients/patient-1/access", None),
+        ("GET", "/api/admin/patients"): ("/api/admin/patients?query=pat", None),
         ("GET", "/api/admin/analytics"): ("/api/admin/analytics?from=2026-12-01&to=2026-12-07", None),
         ("POST", "/api/realtime/ticket"): ("/api/realtime/ticket", None),
         ("GET", "/api/appointments/{id}/calendar.ics"): (f"/api/appointments/{w['a']}/calendar.ics", None),
@@ -157,6 +158,7 @@ ADMIN_ONLY = [
     ("POST", "/api/admin/reminders/retry"),
     ("POST", "/api/admin/reminders/cancel"),
     ("GET", "/api/admin/patients/{patientId}/access"),
+    ("GET", "/api/admin/patients"),
 ]
 
 
