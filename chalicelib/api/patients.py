@@ -67,8 +67,8 @@ def access_history(call: Call) -> dict[str, Any]:
     patients_api,
     "/api/admin/patients",
     "GET",
-    "Find patients to book for: `query` is the start of a name, an e-mail or a phone number (at least 2 "
-    "characters); `limit` per page, `nextToken` while more remain. Each patient shown is recorded in its "
+    "Find patients to book for: `query` is the start of a name or an e-mail, or the end of a phone number "
+    "(at least 2 characters); `limit` per page, `nextToken` while more remain. Each patient shown is recorded in its "
     "access history",
     query=s.PatientSearchQuery,
     response=s.PatientSearchOut,

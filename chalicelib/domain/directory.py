@@ -1,5 +1,5 @@
 """Searching the patient directory: the terms a patient is found by (name, e-mail, phone), normalized the same
-way for the index and for a query, so "ni", "NIA", "Nia Park" and "+1 617-555" all find what they should."""
+way for the index and for a query, so "ni", "NIA", "Nia Park" and "555-0101" all find what they should."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ MIN_QUERY = 2
 
 
 def normalize(kind: Kind, value: str) -> str:
-    """Names ignore case, accents and spacing; e-mails ignore case; phones keep digits only."""
+    """Names ignore case, accents and spacing; e-mails ignore case; phones keep digits only, last digit first,
+    so a prefix query matches the END of a number: "555 0102" and "+1 617 555 0102" both find +16175550102
+    (staff type a local number or its last digits, seldom the country code)."""
     if kind == "phone":
-        return re.sub(r"\D", "", value)
+        return re.sub(r"\D", "", value)[::-1]
     if kind == "email":
         return value.strip().lower()
     folded = unicodedata.normalize("NFKD", value.casefold())
