@@ -316,3 +316,35 @@ def create_tables(settings: Settings) -> None:
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        else:
+            add_missing_indexes(model)
+
+
+def add_missing_indexes(model: type[Model]) -> None:
+    """A local table made before an index was added gets it (one at a time, as DynamoDB allows), so `make run`
+    keeps its data across such a change."""
+    client = model._get_connection().connection.client
+    name = model.Meta.table_name
+    described = client.describe_table(TableName=name)["Table"]
+    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in have:
+            continue
+        used = {k["AttributeName"] for k in index["key_schema"]}
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in schema["attribute_definitions"] if a["AttributeName"] in used],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": [
+                            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in index["key_schema"]
+                        ],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        client.get_waiter("table_exists").wait(TableName=name)

@@ -119,3 +119,27 @@ def test_a_patient_who_books_is_found_without_a_separate_sign_in(api):
     # THEN staff find the patient by name and by e-mail
     assert [p["id"] for p in search(api, "bea b").data["patients"]] == ["p-booker"]
     assert [p["id"] for p in search(api, "bea@ex").data["patients"]] == ["p-booker"]
+
+
+def test_a_local_table_made_before_the_search_index_gets_it(settings):
+    # GIVEN a patients table as it was before the directory search (no index), holding a patient
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.adapters import models
+
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=settings.region)
+        dynamodb.create_table(
+            TableName=settings.patients_table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        # WHEN make run creates what is missing THEN the table has the index, and its data is still there
+        dynamodb.put_item(TableName=settings.patients_table, Item={"id": {"S": "p-old"}})
+        models.create_tables(settings)
+        table = dynamodb.describe_table(TableName=settings.patients_table)["Table"]
+        assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["search-index"]
+        assert "Item" in dynamodb.get_item(TableName=settings.patients_table, Key={"id": {"S": "p-old"}})
+        models.create_tables(settings)  # and a second run changes nothing
