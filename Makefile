@@ -22,7 +22,7 @@ help:
 	@echo "make lint     ruff, mypy, bandit on the code and checkov on the packaged prod stack (offline)"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
 	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|prod), linted; no AWS access needed"
-	@echo "make deploy   package, upload and deploy to AWS (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
+	@echo "make deploy   package, upload and deploy to AWS, then the web app to its bucket (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
 	@echo "make reset    delete local data (.data/)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -115,6 +115,7 @@ deploy: package
 	aws cloudformation deploy --template-file dist/$(STAGE)/packaged.yaml --stack-name clinic-$(STAGE) \
 		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--parameter-overrides Stage=$(STAGE) $(PARAMETERS)
+	$(PY) -m infra.web_deploy --stack-name clinic-$(STAGE)
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) node_modules .data dist

@@ -15,6 +15,7 @@ from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.calendar import CalendarService
+from chalicelib.services.directory import DirectoryService
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.patients import PatientDirectory
 from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
@@ -42,6 +43,7 @@ class Container:
     patients: PatientDirectory
     keys: KeyProvider
     """The HMAC key (list page tokens sign with a key derived from it)."""
+    directory: DirectoryService
 
 
 _current: Container | None = None
@@ -53,6 +55,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     from chalicelib.adapters.delivery import AwsDeliverer, OutboxDeliverer
     from chalicelib.adapters.dynamo import DynamoAppointmentStore, DynamoDoctorRepository
     from chalicelib.adapters.idempotency import PowertoolsIdempotency
+    from chalicelib.adapters.patient_search import DynamoPatientSearch
     from chalicelib.adapters.realtime import (
         ApiGatewaySender,
         DynamoSubscriptionStore,
@@ -122,6 +125,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         access=AccessAudit(store, clock, ids),
         patients=PatientDirectory(patients, clock),
         keys=keys,
+        directory=DirectoryService(DynamoPatientSearch(), AccessAudit(store, clock, ids)),
     )
 
 

@@ -89,9 +89,14 @@ async function cognitoCallback() {
   const params = new URLSearchParams(location.search);
   const code = params.get('code');
   const saved = JSON.parse(sessionStorage.getItem('clinic.pkce') || 'null');
-  if (!code || !saved || params.get('state') !== saved.state) return null;
+  if (!code) return null;
   sessionStorage.removeItem('clinic.pkce');
   history.replaceState(null, '', '/');
+  if (!saved || params.get('state') !== saved.state) {
+    // Not the answer to a sign-in this tab started (a forged or replayed link): its code is never exchanged.
+    $('#signin-message').textContent = 'That sign-in link did not come from this page. Please sign in again.';
+    return null;
+  }
   const { domain, clientId } = state.config.signIn;
   const response = await fetch(`https://${domain}/oauth2/token`, {
     method: 'POST',
@@ -99,7 +104,10 @@ async function cognitoCallback() {
     body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code,
       redirect_uri: `${location.origin}/`, code_verifier: saved.verifier }),
   });
-  if (!response.ok) return null;
+  if (!response.ok) {
+    $('#signin-message').textContent = 'Sign-in could not be completed. Please sign in again.';
+    return null;
+  }
   return (await response.json()).id_token;
 }
 

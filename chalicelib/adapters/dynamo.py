@@ -269,6 +269,17 @@ def contact_actions(contact: PatientProfile, at: datetime) -> list[Action]:
     return actions
 
 
+def _index_for_search(contact: PatientProfile) -> None:
+    """After the commit, the directory's search entries follow the record the booking wrote; a failure is
+    logged, never answered (the next sign-in or booking writes them again)."""
+    from chalicelib.adapters.patient_search import index_contact
+
+    try:
+        index_contact(contact)
+    except Exception:
+        log.exception("patient %s booked; its directory search entries were not written", contact.id)
+
+
 def _doctor_locks(a: Appointment) -> dict[str, ScheduleModel]:
     pk = keys.doctor_day_pk(a.doctor_id, a.date)
     return {
@@ -423,6 +434,8 @@ class DynamoAppointmentStore:
                 self._take_active(tx, appointment, max_active)
             try:
                 self._commit(tx, audit.id if attempt == 0 else f"{audit.id}#active{attempt}", self._landed(appointment))
+                if contact is not None:
+                    _index_for_search(contact)
                 return
             except _ActiveItemTaken:
                 continue

@@ -31,7 +31,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -198,7 +198,21 @@ class ReminderModel(Model):
     status_index = StatusIndex()
 
 
+class PatientSearchIndex(GlobalSecondaryIndex["PatientModel"]):
+    """Sparse: only the directory's search entries (`SEARCH#<kind>#<patientId>`) carry `directory`."""
+
+    class Meta:
+        index_name = "search-index"
+        projection = KeysOnlyProjection()
+
+    directory = UnicodeAttribute(hash_key=True)
+    search_key = UnicodeAttribute(range_key=True)
+
+
 class PatientModel(Model):
+    """A patient's directory record (PK: `<patientId>`), and its search entries (PK: `SEARCH#<kind>#<patientId>`,
+    `directory` = `patients:<kind>`, `search_key` = the normalized term, then the id; `patient_ref` = the id)."""
+
     class Meta:
         table_name = "patients"
 
@@ -217,6 +231,10 @@ class PatientModel(Model):
     messages_day = UnicodeAttribute(null=True)
     messages_sent = NumberAttribute(null=True)
     """The per-patient daily message cap: messages sent on `messages_day` (UTC)."""
+    directory = UnicodeAttribute(null=True)
+    search_key = UnicodeAttribute(null=True)
+    patient_ref = UnicodeAttribute(null=True)
+    search_index = PatientSearchIndex()
 
 
 class RealtimeModel(Model):
@@ -301,3 +319,35 @@ def create_tables(settings: Settings) -> None:
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        else:
+            add_missing_indexes(model)
+
+
+def add_missing_indexes(model: type[Model]) -> None:
+    """A local table made before an index was added gets it (one at a time, as DynamoDB allows), so `make run`
+    keeps its data across such a change."""
+    client = model._get_connection().connection.client
+    name = model.Meta.table_name
+    described = client.describe_table(TableName=name)["Table"]
+    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in have:
+            continue
+        used = {k["AttributeName"] for k in index["key_schema"]}
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in schema["attribute_definitions"] if a["AttributeName"] in used],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": [
+                            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in index["key_schema"]
+                        ],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        client.get_waiter("table_exists").wait(TableName=name)

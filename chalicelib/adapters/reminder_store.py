@@ -191,15 +191,18 @@ class DynamoPatientRepository:
     def get(self, patient_id: str) -> PatientProfile | None:
         with translated_errors():
             try:
-                return _profile_from(PatientModel.get(patient_id, consistent_read=True))
+                item = PatientModel.get(patient_id, consistent_read=True)
             except PatientModel.DoesNotExist:
                 return None
+        return None if item.patient_ref else _profile_from(item)  # a search entry is nobody
 
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         from chalicelib.adapters.dynamo import contact_actions
+        from chalicelib.adapters.patient_search import index_contact
 
         with translated_errors():
             PatientModel(id=contact.id).update(actions=contact_actions(contact, now))
+        index_contact(contact)  # after the record: a search finds only patients that exist
 
     def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
         """One conditional update: only a patient already in the directory gets staff-entered contacts."""

@@ -7,7 +7,6 @@
   const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
     '"': "&quot;", "'": "&#39;"}[c]));
   const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-  const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
   const MAX_FOLLOWED = 20; // the server's limit of doctor-days per connection
   const state = {doctors: [], doctorById: new Map(), appointments: new Map(), patients: new Map(), claims: null,
     dayTouched: false, selected: new Set(), reminders: new Map()};
@@ -316,20 +315,12 @@
     } else if (rows.length && empty) {
       empty.remove();
     }
-    updatePatientList();
     if (focusKey && document.activeElement !== document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)) {
       const again = document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ||
         (focusRow && tbody.querySelector(`tr[data-appointment="${CSS.escape(focusRow.dataset.appointment)}"] button`)) ||
         box;
       again.focus({preventScroll: true});
     }
-  }
-
-  function updatePatientList() {
-    const list = $("patients");
-    const html = [...state.patients].sort((x, y) => x[1].localeCompare(y[1]))
-      .map(([id, name]) => `<option value="${esc(name)}" label="${esc(id)}"></option>`).join("");
-    if (list.innerHTML !== html) list.innerHTML = html;
   }
 
   // ---------------------------------------------------------------- the week per doctor
@@ -353,8 +344,7 @@
       ]);
       if (run !== weekRun) return;
       for (const a of listed) state.patients.set(a.patientId, a.patientName);
-      updatePatientList();
-      const active = listed.filter((a) => ACTIVE.has(a.status));
+        const active = listed.filter((a) => ACTIVE.has(a.status));
       const html = days.map((d, i) => weekDay(d, slots[i].slots, active.filter((a) => a.date === d))).join("");
       const grid = `<h3 id="week-caption">${esc(doctor.name)}: week of ${esc(dayLabel(first))} (${
         esc(doctor.timezone.replace(/_/g, " "))})</h3><div class="week-grid" data-doctor="${esc(doctor.id)}"
@@ -537,11 +527,66 @@
     else fillSlots($("reschedule-slot"), message.slots, $("reschedule-error"));
   }
 
+  // ---------------------------------------------------------------- finding the patient in the directory
+  const patientSearch = {run: 0, timer: null, query: "", next: null};
+  function clearPatients(message = "") {
+    $("book-patient-options").innerHTML = "";
+    $("book-patient-results").hidden = true;
+    $("book-patient-more").hidden = true;
+    $("book-patient-status").textContent = message;
+    patientSearch.next = null;
+  }
+  function patientOption(p) {
+    const details = [p.email, p.phone].filter(Boolean).map(esc).join(" · ");
+    return `<label class="patient-option"><input type="radio" name="book-patient-choice" value="${esc(p.id)}"
+      data-name="${esc(p.name || p.id)}"> ${esc(p.name || p.id)}${details ? ` <span>(${details})</span>` : ""}</label>`;
+  }
+  async function searchPatients(more = false) {
+    const query = $("book-patient").value.trim();
+    if (!more) {
+      patientSearch.query = query;
+      if (query.length < 2) { clearPatients(query ? "Type at least 2 letters or digits." : ""); return; }
+    }
+    const run = ++patientSearch.run; // only the latest search draws: a slow answer never replaces a newer one
+    const params = new URLSearchParams({query: patientSearch.query, limit: "10"});
+    if (more && patientSearch.next) params.set("nextToken", patientSearch.next);
+    $("book-patient-status").textContent = "Searching…";
+    try {
+      const found = await api("GET", `/api/admin/patients?${params}`);
+      if (run !== patientSearch.run) return;
+      const options = $("book-patient-options");
+      if (!more) options.innerHTML = "";
+      options.insertAdjacentHTML("beforeend", found.patients.map(patientOption).join(""));
+      for (const p of found.patients) state.patients.set(p.id, p.name || p.id);
+      patientSearch.next = found.nextToken || null;
+      const shown = options.querySelectorAll("input").length;
+      $("book-patient-results").hidden = shown === 0;
+      $("book-patient-more").hidden = !patientSearch.next;
+      $("book-patient-status").textContent = shown
+        ? `${shown} patient(s) found${patientSearch.next ? "; more below" : ""}. Choose one.`
+        : "No patient found. Patients appear here once they have signed in or booked.";
+      if (shown === 1 && !more) options.querySelector("input").checked = true;
+    } catch (error) {
+      if (run === patientSearch.run) { clearPatients(); say($("book-patient-status"), error.message, true); }
+    }
+  }
+  function onPatientTyping() {
+    clearTimeout(patientSearch.timer);
+    patientSearch.timer = setTimeout(() => searchPatients(), 250);
+  }
+
   let bookingKey = null;
-  function openBook(doctorId, patientName = "") {
+  function openBook(doctorId, patient = null) {
     say($("book-error"), "");
     $("book-form").reset();
-    $("book-patient").value = patientName;
+    clearPatients();
+    patientSearch.run += 1; // a search still under way for the last booking draws nothing here
+    if (patient) { // "Book again": the visit names its patient already; staff may still search for another
+      $("book-patient-options").innerHTML = patientOption({id: patient.id, name: patient.name});
+      $("book-patient-options").querySelector("input").checked = true;
+      $("book-patient-results").hidden = false;
+      $("book-patient-status").textContent = `Booking for ${patient.name}; search to choose another patient.`;
+    }
     bookingKey = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
     if (doctorId) $("book-doctor").value = doctorId;
     $("book-date").value = $("day").value;
@@ -557,23 +602,18 @@
   }
 
   function chosenPatient() {
-    const typed = $("book-patient").value.trim();
-    for (const [id, name] of state.patients) {
-      if (id === typed || name.toLowerCase() === typed.toLowerCase()) return {patientId: id, patientName: name};
-    }
-    return {patientId: typed, patientName: $("book-patient-name").value.trim()};
+    const picked = document.querySelector("input[name='book-patient-choice']:checked");
+    return picked ? {patientId: picked.value, patientName: picked.dataset.name} : null;
   }
 
   async function submitBook(event) {
     event.preventDefault();
     const patient = chosenPatient();
     const problems = [];
-    if (!patient.patientId) problems.push("Choose a patient.");
-    else if (!ID_PATTERN.test(patient.patientId)) problems.push("Choose a patient from the list, or type a patient id.");
-    else if (!patient.patientName) problems.push("Give the patient's name (this patient is not in the list).");
+    if (!patient) problems.push("Find the patient and choose one from the list.");
     if (!$("book-slot").value) problems.push("Pick a free time.");
     if (!$("book-reason").value.trim()) problems.push("Give a reason for the visit.");
-    if (problems.length) { say($("book-error"), problems.join(" "), true); return; }
+    if (problems.length || !patient) { say($("book-error"), problems.join(" "), true); return; }
     const request = {doctorId: $("book-doctor").value, patientId: patient.patientId,
       patientName: patient.patientName, date: $("book-date").value, time: $("book-slot").value,
       type: $("book-type").value, reason: $("book-reason").value.trim()};
@@ -860,6 +900,7 @@
     $("holidays").innerHTML = [...(a.holidays || [])].sort().map(holidayHtml).join("");
     $("duration").value = a.appointmentDuration;
     $("daily-limit").value = a.maxPatientsPerDay;
+    $("horizon").value = a.bookingHorizonDays || "";
     say($("availability-errors"), "");
     say($("availability-status"), "");
     $("availability-preview-body").textContent = "";
@@ -905,9 +946,16 @@
     }
     const limit = Number($("daily-limit").value);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) bad($("daily-limit"), "Daily limit: 1 to 500 patients.");
+    const horizonText = $("horizon").value.trim();
+    const horizon = horizonText ? Number(horizonText) : null;
+    if ($("horizon").validity.badInput || (horizon !== null && (!Number.isInteger(horizon) || horizon < 1 ||
+      horizon > 730))) {
+      bad($("horizon"), "Booking horizon: 1 to 730 days ahead, or empty for the clinic's 180.");
+    }
     if (!Object.keys(workingHours).length) bad($("hours").querySelector("button"), "Give working hours on at least one day.");
-    return {availability: {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit},
-      problems};
+    const availability = {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit};
+    if (horizon !== null) availability.bookingHorizonDays = horizon;
+    return {availability, problems};
   }
 
   function showProblems(problems) {
@@ -941,13 +989,17 @@
     const doctor = state.doctorById.get($("availability-doctor").value);
     const today = dateIn(doctor ? doctor.timezone : undefined);
     const first = addDays(today, 7 - WEEKDAYS.indexOf(weekdayOf(today))); // next week's Monday
+    const horizon = availability.bookingHorizonDays || 180;
+    const lastDay = addDays(today, horizon); // the server refuses a visit starting later than now + the horizon
     const rows = [...Array(7).keys()].map((i) => addDays(first, i)).map((day) => {
       const slots = previewSlots(availability, day);
-      const text = slots === null ? "holiday" : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
+      const text = day > lastDay ? "beyond the booking horizon: not bookable yet" : slots === null ? "holiday"
+        : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
       return `<tr><th scope="row">${esc(dayLabel(day))}</th><td>${esc(text)}</td></tr>`;
     }).join("");
     $("availability-preview-body").innerHTML = `<table><caption>Preview (not saved yet): next week's slots, at
-      most ${availability.maxPatientsPerDay} patients a day</caption><thead><tr><th scope="col">Day</th>
+      most ${availability.maxPatientsPerDay} patients a day, bookable up to ${horizon} days ahead (until ${
+      esc(dayLabel(lastDay))})</caption><thead><tr><th scope="col">Day</th>
       <th scope="col">Slots</th></tr></thead><tbody>${rows}</tbody></table>`;
     return availability;
   }
@@ -1025,6 +1077,12 @@
       }
     });
     $("book-form").addEventListener("submit", submitBook);
+    $("book-patient").addEventListener("input", onPatientTyping);
+    $("book-patient").addEventListener("keydown", (event) => {
+      // Enter in the search box searches now; it never submits the booking half-filled
+      if (event.key === "Enter") { event.preventDefault(); clearTimeout(patientSearch.timer); searchPatients(); }
+    });
+    $("book-patient-more").addEventListener("click", () => searchPatients(true));
     $("book-doctor").addEventListener("change", () => {
       syncBookType(); loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error"));
     });
@@ -1046,7 +1104,7 @@
         if (action === "book") { openBook(button.dataset.doctor); return; }
         const a = state.appointments.get(button.dataset.id);
         if (!a) return;
-        if (action === "book-again") openBook(a.doctorId, a.patientName);
+        if (action === "book-again") openBook(a.doctorId, {id: a.patientId, name: a.patientName});
         else if (action === "reschedule") openReschedule(a);
         else if (action === "audit") openAudit(a);
         else rowAction(action, a);

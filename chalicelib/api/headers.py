@@ -28,7 +28,9 @@ def page_policy(html: str) -> str:
     )
     return (
         f"default-src 'self'; script-src 'self' {hashes}".rstrip()
-        + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+        + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        # the web app's Hosted UI sign-in exchanges its code at <domain>.auth.<region>.amazoncognito.com
+        "connect-src 'self' ws: wss: https://*.amazoncognito.com; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 

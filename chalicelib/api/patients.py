@@ -114,3 +114,26 @@ def access_history(call: Call) -> dict[str, Any]:
             for e in entries
         ]
     }
+
+
+@endpoint(
+    patients_api,
+    "/api/admin/patients",
+    "GET",
+    "Find patients to book for: `query` is the start of a name or an e-mail, or the end of a phone number "
+    "(at least 2 characters); `limit` per page, `nextToken` while more remain. Each patient shown is recorded in its "
+    "access history",
+    query=s.PatientSearchQuery,
+    response=s.PatientSearchOut,
+    roles=(Role.ADMIN,),
+    tags=("admin",),
+)
+def search_directory(call: Call) -> dict[str, Any]:
+    q: s.PatientSearchQuery = call.query
+    found, next_token = container.current().directory.search(call.caller, call.route, q.query, q.limit, q.next_token)
+    shaped: dict[str, Any] = {
+        "patients": [{"id": p.id, "name": p.name, "email": p.email, "phone": p.phone} for p in found]
+    }
+    if next_token:
+        shaped["nextToken"] = next_token
+    return shaped

@@ -589,6 +589,24 @@ class DirectoryPatientOut(ApiModel):
     staff_entered: ContactOnFileOut
 
 
+class PatientSearchQuery(QueryModel):
+    query: Annotated[ShortText, Field(min_length=2, max_length=100)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 20
+    next_token: Annotated[str, Field(min_length=1, max_length=512)] | None = Field(None, alias="nextToken")
+
+
+class PatientMatch(ApiModel):
+    id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class PatientSearchOut(ApiModel):
+    patients: list[PatientMatch]
+    next_token: str | None = None
+
+
 class AccessEntryOut(ApiModel):
     id: str
     at: Instant

@@ -174,12 +174,16 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     dialog.get_by_text("10:30 was just taken. Pick another time.").wait_for(timeout=15000)
     assert dialog.locator("#book-slot option[value='10:30']").count() == 0
 
-    # WHEN staff book 10:00 for Pat (a patient given by id and name) THEN it is in the day and in Pat's own list
+    # WHEN staff find Pat in the directory (by the start of the e-mail) and book 10:00 THEN it is in the day and
+    # in Pat's own list
     pat, pat_token = patient("Pat Example")
     signed_in = requests.put(f"{base}/api/patients/me", headers={"Authorization": pat_token}, timeout=10)
     assert signed_in.status_code == 200, signed_in.text  # staff book only patients of the directory
-    dialog.get_by_label("Patient (search by name or id)").fill(pat)
-    dialog.get_by_label("Patient's name").fill("Pat Example")
+    dialog.get_by_label("Find the patient").fill(f"{pat}@example")
+    found = dialog.get_by_role("radio", name=f"Pat Example ({pat}@example.org)")
+    found.wait_for()
+    assert dialog.get_by_role("radio").count() == 1
+    found.check()
     dialog.get_by_label("Time (free slots, live)").select_option("10:00")
     dialog.get_by_label("Reason").fill("check-up")
     dialog.get_by_role("button", name="Book", exact=True).click()
@@ -193,7 +197,7 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     # WHEN Pat is booked again from the row, at the same time with another doctor THEN the server's refusal is
     # shown in plain words in the dialog
     row.get_by_role("button", name="Book again").click()
-    assert dialog.get_by_label("Patient (search by name or id)").input_value() == "Pat Example"
+    assert dialog.get_by_role("radio", name="Pat Example").is_checked()
     dialog.get_by_label("Doctor").select_option(elsewhere["id"])
     dialog.locator("#book-slot option[value='10:00']").wait_for(state="attached")
     dialog.get_by_label("Time (free slots, live)").select_option("10:00")
@@ -239,6 +243,36 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     assert "Pat Example with " + doctor["name"] in audit.inner_text()
     assert "EST" in audit.inner_text() or "GMT-5" in audit.inner_text()  # the doctor's zone, not UTC
     assert "Z:" not in audit.inner_text()
+
+
+def test_the_patient_is_found_by_searching_the_directory_a_page_at_a_time(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Finder")
+    # GIVEN twelve patients of this test's own, all named with one surname nobody else has
+    surname = "Q" + uuid.uuid4().hex[:8]
+    for i in range(12):
+        token = new_patient(f"{surname} {i:02d}", phone=None).token
+        assert requests.put(f"{base}/api/patients/me", headers={"Authorization": token}, timeout=10).ok
+    page = open_console(browser, base)
+    show_day(page, next_wednesday(), doctor["id"])
+    page.get_by_role("button", name=f"Book with {doctor['name']}").click()
+    dialog = page.locator("#book-dialog")
+    # WHEN staff book without choosing anyone THEN they are told to find the patient first
+    dialog.get_by_label("Reason").fill("check-up")
+    dialog.get_by_role("button", name="Book", exact=True).click()
+    dialog.get_by_text("Find the patient and choose one from the list.").wait_for()
+    # WHEN staff type the surname THEN the first ten are listed, and "More patients" lists the rest
+    dialog.get_by_label("Find the patient").fill(surname.lower())
+    dialog.get_by_text("10 patient(s) found; more below. Choose one.").wait_for()
+    dialog.get_by_role("button", name="More patients").click()
+    dialog.get_by_text("12 patient(s) found. Choose one.").wait_for()
+    names = dialog.locator("input[name='book-patient-choice']").evaluate_all("all => all.map(i => i.dataset.name)")
+    assert names == [f"{surname} {i:02d}" for i in range(12)]
+    assert dialog.get_by_role("button", name="More patients").is_hidden()
+    # WHEN the search matches nobody THEN it says so in words
+    dialog.get_by_label("Find the patient").fill(surname + "zz")
+    dialog.get_by_text("No patient found.").wait_for()
+    assert dialog.get_by_role("radio").count() == 0
 
 
 def test_focus_and_scroll_survive_a_live_update_without_polling(dev_server, browser):
@@ -326,6 +360,52 @@ def test_availability_is_edited_with_a_validated_form_and_the_slots_follow(dev_s
     page.get_by_role("button", name="Show", exact=True).click()
     week = page.locator(f".week-day[data-day='{(date.fromisoformat(day) + timedelta(days=1)).isoformat()}']")
     week.get_by_text("09:00 free").wait_for()
+
+
+def saved_horizon(base: str, doctor_id: str) -> int | None:
+    found = admin("GET", base, f"/api/doctors/{doctor_id}", token=TOKENS["patient"]).json()
+    return (found.get("availability") or {}).get("bookingHorizonDays")
+
+
+def test_the_booking_horizon_is_set_in_the_form_validated_previewed_and_kept(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Horizon")
+    day = next_wednesday()  # 3 to 9 days ahead
+    page = open_console(browser, base)
+    page.locator("#availability-doctor").select_option(doctor["id"])
+    horizon = page.get_by_label("Booking horizon (days ahead)")
+    assert horizon.input_value() == ""  # the clinic's default until set
+    # GIVEN a horizon out of range WHEN previewed THEN the form says what it takes, and nothing is saved
+    for wrong in ("0", "731"):
+        horizon.fill(wrong)
+        page.get_by_role("button", name="Preview next week").click()
+        page.get_by_text("Booking horizon: 1 to 730 days ahead").wait_for()
+        assert horizon.get_attribute("aria-invalid") == "true"
+    # WHEN two days ahead is previewed THEN next week's Wednesday shows as not bookable yet
+    horizon.fill("2")
+    page.get_by_role("button", name="Preview next week").click()
+    preview = page.locator("#availability-preview-body")
+    preview.get_by_text("bookable up to 2 days ahead").wait_for()
+    wednesday = preview.locator("tr", has=page.locator("th", has_text="Wed"))
+    assert "beyond the booking horizon" in wednesday.inner_text()
+    # WHEN saved THEN the server refuses a visit on that Wednesday, and the form shows the saved horizon
+    page.get_by_role("button", name="Save availability").click()
+    page.get_by_text("Saved. New bookings follow these hours.").wait_for()
+    assert saved_horizon(base, doctor["id"]) == 2
+    refused = admin(
+        "POST",
+        base,
+        "/api/appointments",
+        {"doctorId": doctor["id"], "date": day, "time": "09:00", "type": "in-person", "reason": "visit"},
+        token=patient("Hal Horizon")[1],
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "OUTSIDE_BOOKING_WINDOW")
+    assert horizon.input_value() == "2"
+    # WHEN the horizon is emptied and saved THEN the clinic's default is back and the Wednesday books again
+    horizon.fill("")
+    page.get_by_role("button", name="Save availability").click()
+    wait_for(page, lambda: saved_horizon(base, doctor["id"]) is None)
+    book(base, patient("Hal Horizon")[1], doctor["id"], day, "09:00")
 
 
 def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser):
@@ -524,9 +604,11 @@ def test_a_visit_is_cancelled_and_booked_with_the_keyboard_alone(dev_server, bro
     page.get_by_role("button", name=f"Book with {doctor['name']}").focus()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "book-patient"
-    page.keyboard.type(kim)
-    page.keyboard.press("Tab")
-    page.keyboard.type("Kim Keys")
+    page.keyboard.type(f"{kim}@")  # the start of Kim's e-mail; Enter searches without waiting
+    page.keyboard.press("Enter")
+    page.get_by_text("1 patient(s) found. Choose one.").wait_for()
+    page.keyboard.press("Tab")  # onto the one patient found, already chosen
+    assert page.evaluate("document.activeElement.checked && document.activeElement.dataset.name") == "Kim Keys"
     seen = []
     while page.evaluate("document.activeElement.id") != "book-reason" and len(seen) < 12:
         page.keyboard.press("Tab")

@@ -589,3 +589,92 @@ def test_text_size_control_scales_to_200_percent_without_horizontal_scrolling(de
     page.reload()  # the choice is remembered
     assert page.evaluate("document.documentElement.dataset.size") == "200"
     context.close()
+
+
+# --- the Cognito Hosted UI: authorization code with PKCE (the Hosted UI and its token endpoint are faked) -------
+HOSTED_UI = "clinic-e2e.auth.eu-central-1.amazoncognito.com"
+
+
+def hosted_ui_page(browser, who: Patient, callback_state=None):
+    """A page whose /config.json says "cognito", with the Hosted UI faked: /oauth2/authorize sends the browser back
+    with a code and (unless `callback_state` replaces it) the state it was given; /oauth2/token answers `who`'s
+    ID token. Returns the page and what the fakes saw."""
+    import base64
+    import hashlib
+    from urllib.parse import parse_qs, urlencode, urlparse
+
+    seen: dict[str, dict[str, str]] = {}
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    config = {
+        "apiBase": "",
+        "changeWindowMinutes": 120,
+        "signIn": {"mode": "cognito", "domain": HOSTED_UI, "clientId": "web-client", "scopes": ["openid", "email"]},
+    }
+    page.route(
+        "**/config.json",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(config)),
+    )
+
+    def authorize(route):
+        query = {k: v[0] for k, v in parse_qs(urlparse(route.request.url).query).items()}
+        seen["authorize"] = query
+        back = {"code": "the-code", "state": query["state"] if callback_state is None else callback_state}
+        route.fulfill(status=302, headers={"Location": query["redirect_uri"] + "?" + urlencode(back)})
+
+    def token(route):
+        seen["token"] = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
+        body = json.dumps({"id_token": who.token, "access_token": "a", "token_type": "Bearer", "expires_in": 3600})
+        route.fulfill(
+            status=200, content_type="application/json", body=body, headers={"Access-Control-Allow-Origin": "*"}
+        )
+
+    page.route(f"https://{HOSTED_UI}/oauth2/authorize**", authorize)
+    page.route(f"https://{HOSTED_UI}/oauth2/token", token)
+
+    def s256(verifier: str) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+    page.s256 = s256
+    return page, seen
+
+
+def test_hosted_ui_sign_in_sends_an_s256_challenge_and_exchanges_the_code_with_its_verifier(browser):
+    # GIVEN the page configured for the Cognito Hosted UI, and a patient of this test's own
+    who = new_patient("Hosted Example")
+    page, seen = hosted_ui_page(browser, who)
+    page.goto(_BASE["base"])
+    # WHEN the patient chooses Sign in
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("doctors found").wait_for()
+    # THEN the authorize request carried an S256 challenge, a state, and came back to the page itself
+    asked = seen["authorize"]
+    assert asked["response_type"] == "code" and asked["client_id"] == "web-client"
+    assert asked["code_challenge_method"] == "S256" and len(asked["state"]) >= 16
+    assert asked["redirect_uri"] == _BASE["base"]
+    # AND the code was exchanged with the verifier whose SHA-256 is that challenge (never sent before)
+    exchanged = seen["token"]
+    assert exchanged["grant_type"] == "authorization_code" and exchanged["code"] == "the-code"
+    assert exchanged["code_verifier"] != asked["code_challenge"]
+    assert page.s256(exchanged["code_verifier"]) == asked["code_challenge"]
+    assert exchanged["redirect_uri"] == asked["redirect_uri"]
+    # AND the patient is signed in, and the code is gone from the address bar
+    assert page.locator("#who").inner_text() == "Signed in as Hosted Example"
+    assert "code=" not in page.url
+    page.context.close()
+
+
+def test_a_callback_with_another_state_is_refused_and_its_code_never_exchanged(browser):
+    # GIVEN the Hosted UI sending the browser back with a state this tab did not make
+    page, seen = hosted_ui_page(browser, new_patient("Forged Example"), callback_state="not-the-state-we-sent")
+    page.goto(_BASE["base"])
+    # WHEN the patient chooses Sign in and comes back
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    message = page.locator("#signin-message")
+    wait_until(page, lambda: "did not come from this page" in message.inner_text())
+    # THEN the code was never exchanged, nobody is signed in, and the page offers sign-in again
+    assert "authorize" in seen and "token" not in seen
+    assert page.locator("#app").is_hidden() and page.locator("#cognito-signin").is_visible()
+    assert page.evaluate("sessionStorage.getItem('clinic.token')") is None
+    page.context.close()

@@ -101,6 +101,7 @@ def routes(w):
             "/api/admin/patients/patient-1/contact",
             {"phone": "+16175550199"},
         ),
+        ("GET", "/api/admin/patients"): ("/api/admin/patients?query=pat", None),
         ("GET", "/api/admin/analytics"): ("/api/admin/analytics?from=2026-12-01&to=2026-12-07", None),
         ("POST", "/api/realtime/ticket"): ("/api/realtime/ticket", None),
         ("GET", "/api/appointments/{id}/calendar.ics"): (f"/api/appointments/{w['a']}/calendar.ics", None),
@@ -164,6 +165,7 @@ ADMIN_ONLY = [
     ("GET", "/api/admin/patients/{patientId}/access"),
     ("GET", "/api/admin/patients/{patientId}"),
     ("PUT", "/api/admin/patients/{patientId}/contact"),
+    ("GET", "/api/admin/patients"),
 ]
 
 

@@ -463,3 +463,53 @@ def test_the_api_may_only_add_audit_entries_and_reminders_leave_only_through_the
         assert all("identity/*" not in str(r) for r in as_list(email["Resource"])), role
         sms = next(s for s in statements(roles[role]) if s.get("Sid") == "SmsToPhoneNumbersHasNoResourceArn")
         assert sms["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+
+
+# --- issue 15: the patient web app on S3 behind CloudFront ------------------------------------------------------
+def test_the_web_app_is_a_private_bucket_read_only_by_its_distribution_through_origin_access_control(packaged):
+    template = packaged["template"]["Resources"]
+    bucket = template["WebBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    oac = template["WebOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+    statements = template["WebBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    read = next(s for s in statements if s["Effect"] == "Allow")
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"} and read["Action"] == "s3:GetObject"
+    assert "${WebDistribution}" in read["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    config = template["WebDistribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert origins["web"]["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    # the page calls /api/* on its own origin: the distribution forwards it to the REST API, caching nothing
+    [api] = config["CacheBehaviors"]
+    assert api["PathPattern"] == "/api/*" and origins[api["TargetOriginId"]]["OriginPath"] == "/api"
+    cache = template[api["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    assert cache["DefaultTTL"] == 0 and cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"][
+        "Headers"
+    ] == ["Authorization"]
+
+
+def test_the_web_apps_responses_carry_csp_hsts_and_nosniff(packaged):
+    template = packaged["template"]["Resources"]
+    config = template["WebDistribution"]["Properties"]["DistributionConfig"]
+    for behavior in (config["DefaultCacheBehavior"], *config["CacheBehaviors"]):
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": "WebHeadersPolicy"}
+    headers = template["WebHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    policy = str(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    assert "default-src 'self'" in policy and "script-src 'self';" in policy  # nothing from a third-party CDN
+    assert "frame-ancestors 'none'" in policy and "amazoncognito.com" in policy
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["ContentTypeOptions"] == {"Override": True}
+
+
+def test_the_hosted_ui_signs_patients_in_with_the_code_flow_back_to_the_web_app_and_deploy_finds_it(packaged):
+    template = packaged["template"]
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["GenerateSecret"] is False  # a public client: the page proves itself with PKCE
+    assert client["CallbackURLs"] == [{"Fn::Sub": "https://${WebDistribution.DomainName}/"}]
+    assert template["Resources"]["UserPoolDomain"]["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    from infra.web_deploy import CLIENT_OUTPUT, NEEDED_OUTPUTS
+
+    assert {*NEEDED_OUTPUTS, CLIENT_OUTPUT} <= set(template["Outputs"])

@@ -1,0 +1,79 @@
+"""The patient directory's search entries: one item per patient and kind (name, e-mail, phone) in the patients
+table, found by prefix through its sparse `search-index` (Query, never Scan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.dynamo import translated_errors
+from chalicelib.adapters.models import PatientModel
+from chalicelib.domain.directory import KINDS, Kind, index_key, normalize, terms
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.paging import decode_token, encode_token
+from chalicelib.services.ports import PatientProfile
+
+SEARCH_PREFIX = "SEARCH#"
+
+
+def entry_id(kind: Kind, patient_id: str) -> str:
+    return f"{SEARCH_PREFIX}{kind}#{patient_id}"
+
+
+def is_search_entry(item_id: str) -> bool:
+    return item_id.startswith(SEARCH_PREFIX)
+
+
+def index_contact(contact: PatientProfile) -> None:
+    """Rewrites the patient's three entries from its record: one id per kind, so a changed name or address
+    replaces its old entry instead of leaving it findable."""
+    with translated_errors(), PatientModel.batch_write() as batch:
+        for kind, term in terms(contact.name, contact.email, contact.phone).items():
+            item = PatientModel(id=entry_id(kind, contact.id))
+            if term:
+                item.directory = f"patients:{kind}"
+                item.search_key = index_key(term, contact.id)
+                item.patient_ref = contact.id
+                batch.save(item)
+            else:
+                batch.delete(item)
+
+
+class DynamoPatientSearch:
+    def search(self, kind: Kind, prefix: str, limit: int, token: str | None) -> tuple[list[PatientProfile], str | None]:
+        """Patients whose `kind` starts with `prefix`, in that order, `limit` a page; a token while more remain."""
+        from chalicelib.adapters.reminder_store import _profile_from
+
+        start: dict[str, Any] | None = None
+        if token is not None:
+            patient_id, key = decode_token(token)
+            if not key.startswith(prefix) or kind not in KINDS:
+                raise InvalidInput("The nextToken belongs to another search.", {"fields": {"nextToken": "mismatch"}})
+            start = {
+                "id": {"S": entry_id(kind, patient_id)},
+                "directory": {"S": f"patients:{kind}"},
+                "search_key": {"S": key},
+            }
+        with translated_errors():
+            found = PatientModel.search_index.query(
+                f"patients:{kind}",
+                PatientModel.search_key.startswith(prefix),
+                limit=limit,
+                last_evaluated_key=start,
+            )
+            entries = list(found)
+            more = found.last_evaluated_key
+            ids = [str(e.id).split("#", 2)[2] for e in entries]
+            records = {p.id: p for p in PatientModel.batch_get(ids)} if ids else {}
+        profiles = []
+        for patient_id in ids:  # the record is the truth: an entry whose record moved on is not a match
+            record = records.get(patient_id)
+            if record is None:
+                continue
+            value = getattr(record, kind, None)
+            if value and normalize(kind, value).startswith(prefix):
+                profiles.append(_profile_from(record))
+        next_token = None
+        if more and entries:
+            last = entries[-1]
+            next_token = encode_token((str(last.id).split("#", 2)[2], str(last.search_key)))
+        return profiles, next_token
