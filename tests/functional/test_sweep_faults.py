@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.adapters.models import AppointmentModel
+from tests.faults import FaultInjector, throttled
 from tests.functional.test_reminders import book, emails_sent, lambdas, sms_sent, tick
 from tests.helpers import admin, patient
 
@@ -64,3 +65,40 @@ def test_the_sweep_counts_reminder_failed(api, wired, clock, lambdas, monkeypatc
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     failed = [m.get("ReminderFailed") for m in lines if "ReminderFailed" in m]
     assert failed and sum(failed if isinstance(failed[0], int | float) else failed[0]) >= 1
+
+
+def three_visits_due(api, clock) -> list[dict]:
+    """Three patients' visits with e-mail and SMS reminders at 24 h, all overdue: six reminders."""
+    doc = api.doctor_with_hours()
+    prefs = {"email": True, "sms": True, "timing": "24h"}
+    made = [book(api, doc, patient(f"patient-{n}"), time=f"{9 + n:02d}:00", reminderPreferences=prefs) for n in range(3)]
+    clock.current = clock.current.replace(hour=16, minute=5)
+    return made
+
+
+def test_the_sweep_reads_appointments_and_patients_in_batches_not_one_read_per_reminder(api, wired, clock, lambdas):
+    # GIVEN six overdue reminders of three visits and three patients
+    three_visits_due(api, clock)
+    faults = FaultInjector(wired.store)
+    # WHEN the sweep runs
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    faults.close()
+    # THEN all six go out, after one batch read of the appointments and one of the patients (no read each)
+    assert report["delivered"] == {"sent": 6}
+    assert emails_sent() == 3 and len(sms_sent()) == 3
+    assert faults.calls.get("BatchGetItem") == 2
+    assert faults.calls.get("GetItem", 0) == 0
+
+
+def test_when_the_batch_read_fails_each_reminder_reads_its_own_and_all_go_out(api, wired, clock, lambdas):
+    # GIVEN six overdue reminders, and a store that throttles every batch read
+    three_visits_due(api, clock)
+    faults = FaultInjector(wired.store)
+    faults.fail("BatchGetItem", *[throttled() for _ in range(50)])
+    # WHEN the sweep runs
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    faults.close()
+    # THEN each reminder reads its appointment and patient itself, and all six go out once
+    assert report["delivered"] == {"sent": 6}
+    assert emails_sent() == 3 and len(sms_sent()) == 3
+    assert faults.calls.get("GetItem", 0) == 12
