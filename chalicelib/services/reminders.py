@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +138,11 @@ def _by_appointment(reminders: Sequence[Reminder], most: int = 16) -> list[list[
             runs.append([])
         runs[-1].append(reminder)
     return [group for runs in groups.values() for group in runs]
+
+
+def _stale(appointment: Appointment, claimed: Reminder) -> bool:
+    """The batch read predates the plan of the claimed reminder (a reschedule's follow-up moved it since)."""
+    return (claimed.for_version or 0) > (appointment.version or 0)
 
 
 class ReminderService:
@@ -328,17 +333,17 @@ class ReminderService:
         return self._dispatch(reminder_id, None)
 
     def _dispatch(self, reminder_id: str, read: _Read | None) -> str:
-        """`read`: the appointments and patients the sweep read in batches just before the claim. A change after
-        that read is still caught: the outcome is recorded conditioned on the appointment version read."""
+        """`read`: the appointments and patients the sweep read in one batch for the chunk this reminder is in
+        (up to a second before the claim). An appointment older than the plan of the reminder it claimed is read
+        again; any other change after the batch read is caught when the outcome is recorded (conditioned on the
+        version read: a reschedule plans the reminder again for the new time)."""
         now = self._clock.now()
         claimed = self._reminders.claim(reminder_id, now)
         if claimed is None:
             return "not-claimed"
-        appointment = (
-            self._appointments.get(claimed.appointment_id)
-            if read is None
-            else read.appointments.get(claimed.appointment_id)
-        )
+        appointment = read.appointments.get(claimed.appointment_id) if read is not None else None
+        if appointment is None or _stale(appointment, claimed):
+            appointment = self._appointments.get(claimed.appointment_id)
         if appointment is None or not appointment.active:
             self._reminders.finish(
                 replace(
@@ -477,13 +482,14 @@ class ReminderService:
 
         overdue = self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch)
         groups = _by_appointment(overdue)
+        outcomes: list[str] = []
         with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
-            pending: list[Future[list[str]]] = []
-            for first in range(0, len(groups), READ_BATCH):
+            for first in range(0, len(groups), READ_BATCH):  # one chunk at a time: its batch read stays fresh
                 chunk = groups[first : first + READ_BATCH]
                 read = self._read_for([r for group in chunk for r in group]) if timer() < deadline else None
-                pending.extend(pool.submit(lambda g, r: [deliver(m, r) for m in g], group, read) for group in chunk)
-            for outcome in (outcome for future in pending for outcome in future.result()):
+                for done in pool.map(lambda group: [deliver(r, read) for r in group], chunk):  # noqa: B023
+                    outcomes.extend(done)
+            for outcome in outcomes:
                 if outcome == "deferred":
                     report.deferred += 1
                 elif outcome == "error":
