@@ -357,6 +357,12 @@ class DynamoAppointmentStore:
             except AppointmentModel.DoesNotExist:
                 return None
 
+    def get_many(self, appointment_ids: Sequence[str]) -> dict[str, Appointment]:
+        """BatchGetItem, 100 keys a call (pynamodb splits and re-asks for unprocessed keys)."""
+        with translated_errors():
+            items = AppointmentModel.batch_get(sorted(set(appointment_ids)), consistent_read=True)
+            return {item.id: _appointment_from(item) for item in items}
+
     def day_state(self, doctor_id: str, day: date) -> DayState:
         """One strongly consistent query of the doctor-day partition: its locks and its counter."""
         taken: set[datetime] = set()

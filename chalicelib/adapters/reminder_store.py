@@ -6,7 +6,7 @@ A reminder is delivered at most once: the dispatcher claims it with a conditiona
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -195,6 +195,12 @@ class DynamoPatientRepository:
             except PatientModel.DoesNotExist:
                 return None
         return None if item.patient_ref else _profile_from(item)  # a search entry is nobody
+
+    def get_many(self, patient_ids: Sequence[str]) -> dict[str, PatientProfile]:
+        """BatchGetItem, 100 keys a call (pynamodb splits and re-asks for unprocessed keys)."""
+        with translated_errors():
+            items = PatientModel.batch_get(sorted(set(patient_ids)), consistent_read=True)
+            return {item.id: _profile_from(item) for item in items}
 
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         from chalicelib.adapters.dynamo import contact_actions

@@ -40,6 +40,10 @@ class AppointmentStore(Protocol):
 
     def get(self, appointment_id: str) -> Appointment | None: ...
 
+    def get_many(self, appointment_ids: Sequence[str]) -> dict[str, Appointment]:
+        """The appointments that exist among these ids, read consistently in batches (the sweep's reads)."""
+        ...
+
     def day_state(self, doctor_id: str, day: date) -> DayState: ...
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]: ...
@@ -148,6 +152,10 @@ class ReminderStore(Protocol):
 
 class PatientRepository(Protocol):
     def get(self, patient_id: str) -> PatientProfile | None: ...
+
+    def get_many(self, patient_ids: Sequence[str]) -> dict[str, PatientProfile]:
+        """The profiles that exist among these ids, read consistently in batches (the sweep's reads)."""
+        ...
 
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         """Write (or refresh) the patient's directory record; devices and counters stay as they are."""

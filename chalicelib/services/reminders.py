@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -53,6 +53,8 @@ from chalicelib.services.ports import (
 log = logging.getLogger("clinic.reminders")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_DEVICES = 10
+READ_BATCH = 100
+"""Reminders whose appointments and patients the sweep reads in one BatchGetItem each (its per-call maximum)."""
 DEFAULT_MESSAGES_PER_DAY = 12
 """Per patient and UTC day: one visit's reminders on every channel and timing fit; a pumping loop does not."""
 
@@ -82,6 +84,15 @@ class SweepPolicy:
     """Reminders delivered at once by one sweep (each is its own claim, send and write)."""
     budget_seconds: float = 120.0
     """The reminders' share of a sweep run; rooms come after, with their own."""
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What the sweep read in batches for the reminders it is about to deliver."""
+
+    appointments: dict[str, Appointment]
+    """Kept current as the sweep flags `reminderSent` (one worker delivers all of a visit's reminders)."""
+    patients: Mapping[str, PatientProfile]
 
 
 @dataclass
@@ -115,6 +126,23 @@ def shown_to(caller: Caller, appointment: Appointment, reminder: Reminder) -> Re
         recipient_email=mask_email(reminder.recipient_email),
         recipient_phone=mask_phone(reminder.recipient_phone),
     )
+
+
+def _by_appointment(reminders: Sequence[Reminder], most: int = 16) -> list[list[Reminder]]:
+    """The reminders of one visit together (one worker delivers them in turn, so each conditions on the version
+    the one before left), at most `most` in a group so that no single visit holds a sweep back."""
+    groups: dict[str, list[list[Reminder]]] = {}
+    for reminder in reminders:
+        runs = groups.setdefault(reminder.appointment_id, [[]])
+        if len(runs[-1]) >= most:
+            runs.append([])
+        runs[-1].append(reminder)
+    return [group for runs in groups.values() for group in runs]
+
+
+def _stale(appointment: Appointment, claimed: Reminder) -> bool:
+    """The batch read predates the plan of the claimed reminder (a reschedule's follow-up moved it since)."""
+    return (claimed.for_version or 0) > (appointment.version or 0)
 
 
 class ReminderService:
@@ -302,11 +330,20 @@ class ReminderService:
     # --- delivery ------------------------------------------------------------------------------------------------
     def dispatch(self, reminder_id: str) -> str:
         """Deliver one reminder at most once: claim, re-read the appointment, send, record. Returns the outcome."""
+        return self._dispatch(reminder_id, None)
+
+    def _dispatch(self, reminder_id: str, read: _Read | None) -> str:
+        """`read`: the appointments and patients the sweep read in one batch for the chunk this reminder is in
+        (up to a second before the claim). An appointment older than the plan of the reminder it claimed is read
+        again; any other change after the batch read is caught when the outcome is recorded (conditioned on the
+        version read: a reschedule plans the reminder again for the new time)."""
         now = self._clock.now()
         claimed = self._reminders.claim(reminder_id, now)
         if claimed is None:
             return "not-claimed"
-        appointment = self._appointments.get(claimed.appointment_id)
+        appointment = read.appointments.get(claimed.appointment_id) if read is not None else None
+        if appointment is None or _stale(appointment, claimed):
+            appointment = self._appointments.get(claimed.appointment_id)
         if appointment is None or not appointment.active:
             self._reminders.finish(
                 replace(
@@ -323,16 +360,16 @@ class ReminderService:
             if self._reminders.replace(moved, ReminderStatus.SENDING) and moved.status is ReminderStatus.PENDING:
                 self._ensure(moved)
             return "moved"
-        return self._deliver(claimed, appointment, now)
+        return self._deliver(claimed, appointment, now, read)
 
-    def _deliver(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
+    def _deliver(self, claimed: Reminder, appointment: Appointment, now: datetime, read: _Read | None) -> str:
         endpoints: list[str] = []
-        profile = self._patients.get(claimed.patient_id)
+        profile = self._patients.get(claimed.patient_id) if read is None else read.patients.get(claimed.patient_id)
         if claimed.channel is Channel.PUSH:
             devices = [d["endpoint"] for d in (profile.devices if profile else [])]
             endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
             if devices and not endpoints:
-                return self._sent(claimed, appointment, now)
+                return self._sent(claimed, appointment, now, read)
         else:
             address = claimed.recipient_phone if claimed.channel is Channel.SMS else claimed.recipient_email
             if profile is None or not profile.verified(address, phone=claimed.channel is Channel.SMS):
@@ -363,29 +400,35 @@ class ReminderService:
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
         if claimed.channel is not Channel.PUSH:
-            return self._sent(claimed, appointment, now)
-        return self._push_outcome(claimed, delivery, appointment, now)
+            return self._sent(claimed, appointment, now, read)
+        return self._push_outcome(claimed, delivery, appointment, now, read)
 
-    def _push_outcome(self, claimed: Reminder, delivery: Delivery, appointment: Appointment, now: datetime) -> str:
+    def _push_outcome(
+        self, claimed: Reminder, delivery: Delivery, appointment: Appointment, now: datetime, read: _Read | None
+    ) -> str:
         """Devices served (or maybe served) are recorded; a retry goes only to the throttled ones."""
         reached_before = bool(claimed.served)
         claimed = replace(claimed, served=tuple(sorted({*claimed.served, *delivery.served, *delivery.unknown})))
         if delivery.pending:
             return self._later(claimed, delivery.refused or "a device was unavailable", now, appointment)
         if delivery.served or reached_before:
-            return self._sent(claimed, appointment, now)
+            return self._sent(claimed, appointment, now, read)
         if delivery.unknown:
             self._fail(claimed, f"{OUTCOME_UNKNOWN} (push to {len(delivery.unknown)} device(s))", now, appointment)
         else:
             self._fail(claimed, delivery.refused or "every registered device is disabled", now, appointment)
         return "failed"
 
-    def _sent(self, claimed: Reminder, appointment: Appointment, now: datetime) -> str:
+    def _sent(self, claimed: Reminder, appointment: Appointment, now: datetime, read: _Read | None = None) -> str:
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
-        if self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment) == (
-            "appointment-changed"
-        ):
+        recorded = self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment)
+        if recorded == "appointment-changed":
             self._replan_after_move(sent, now)
+        elif recorded == "recorded" and read is not None and appointment.version is not None:
+            # flagging `reminderSent` grew the version: the visit's next reminder in this sweep conditions on it
+            read.appointments[appointment.id] = replace(
+                appointment, reminder_sent=True, version=appointment.version + int(not appointment.reminder_sent)
+            )
         return "sent"
 
     def _replan_after_move(self, sent: Reminder, now: datetime) -> None:
@@ -428,18 +471,25 @@ class ReminderService:
         report = SweepReport()
         deadline = timer() + policy.budget_seconds
 
-        def deliver(reminder: Reminder) -> str:
+        def deliver(reminder: Reminder, read: _Read | None) -> str:
             if timer() >= deadline:
                 return "deferred"
             try:
-                return self.dispatch(reminder.id)
+                return self._dispatch(reminder.id, read)
             except Exception:
                 log.exception("sweep: reminder %s raised; the others go on", reminder.id)
                 return "error"
 
         overdue = self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch)
+        groups = _by_appointment(overdue)
+        outcomes: list[str] = []
         with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
-            for outcome in pool.map(deliver, overdue):
+            for first in range(0, len(groups), READ_BATCH):  # one chunk at a time: its batch read stays fresh
+                chunk = groups[first : first + READ_BATCH]
+                read = self._read_for([r for group in chunk for r in group]) if timer() < deadline else None
+                for done in pool.map(lambda group: [deliver(r, read) for r in group], chunk):  # noqa: B023
+                    outcomes.extend(done)
+            for outcome in outcomes:
                 if outcome == "deferred":
                     report.deferred += 1
                 elif outcome == "error":
@@ -461,6 +511,18 @@ class ReminderService:
                     log.exception("sweep: could not fail stuck reminder %s", reminder.id)
                     report.errors += 1
         return report
+
+    def _read_for(self, reminders: Sequence[Reminder]) -> _Read | None:
+        """The appointments and patients of these reminders in one batch read each (instead of two reads per
+        reminder); if the batch read fails, each dispatch reads its own."""
+        try:
+            return _Read(
+                dict(self._appointments.get_many([r.appointment_id for r in reminders])),
+                self._patients.get_many([r.patient_id for r in reminders]),
+            )
+        except Exception:
+            log.exception("sweep: the batch read of %d reminders failed; each reads its own", len(reminders))
+            return None
 
     # --- admin ---------------------------------------------------------------------------------------------------
     def admin_list(self, status: ReminderStatus, start: datetime | None, end: datetime | None) -> list[Reminder]:

@@ -4,9 +4,15 @@ re-created only for reminders known to miss theirs; every failure path counts Re
 from __future__ import annotations
 
 import json
+from datetime import date, time
 
-from chalicelib.adapters.models import AppointmentModel
-from tests.functional.test_reminders import book, emails_sent, lambdas, sms_sent, tick
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from chalicelib.adapters.models import AppointmentModel, ReminderModel
+from chalicelib.domain.identity import Caller, Role
+from tests.faults import FaultInjector, throttled
+from tests.functional.test_reminders import DAY, book, emails_sent, lambdas, sms_sent, tick
 from tests.helpers import admin, patient
 
 __all__ = ["lambdas"]
@@ -64,3 +70,71 @@ def test_the_sweep_counts_reminder_failed(api, wired, clock, lambdas, monkeypatc
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     failed = [m.get("ReminderFailed") for m in lines if "ReminderFailed" in m]
     assert failed and sum(failed if isinstance(failed[0], int | float) else failed[0]) >= 1
+
+
+def three_visits_due(api, clock) -> list[dict]:
+    """Three patients' visits with e-mail and SMS reminders at 24 h, all overdue: six reminders."""
+    doc = api.doctor_with_hours()
+    prefs = {"email": True, "sms": True, "timing": "24h"}
+    made = [
+        book(api, doc, patient(f"patient-{n}"), time=f"{9 + n:02d}:00", reminderPreferences=prefs) for n in range(3)
+    ]
+    clock.current = clock.current.replace(hour=16, minute=5)
+    return made
+
+
+def test_the_sweep_reads_appointments_and_patients_in_batches_not_one_read_per_reminder(api, wired, clock, lambdas):
+    # GIVEN six overdue reminders of three visits and three patients
+    three_visits_due(api, clock)
+    faults = FaultInjector(wired.store)
+    # WHEN the sweep runs
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    faults.close()
+    # THEN all six go out, after one batch read of the appointments and one of the patients (no read each)
+    assert report["delivered"] == {"sent": 6}
+    assert emails_sent() == 3 and len(sms_sent()) == 3
+    assert faults.calls.get("BatchGetItem") == 2
+    assert faults.calls.get("GetItem", 0) == 0
+
+
+def test_when_the_batch_read_fails_each_reminder_reads_its_own_and_all_go_out(api, wired, clock, lambdas):
+    # GIVEN six overdue reminders, and a store that throttles every batch read
+    three_visits_due(api, clock)
+    faults = FaultInjector(wired.store)
+    faults.fail("BatchGetItem", *[throttled() for _ in range(50)])
+    # WHEN the sweep runs
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    faults.close()
+    # THEN each reminder reads its appointment and patient itself, and all six go out once
+    assert report["delivered"] == {"sent": 6}
+    assert emails_sent() == 3 and len(sms_sent()) == 3
+    assert faults.calls.get("GetItem", 0) == 12
+
+
+def test_a_visit_moved_after_the_batch_read_is_read_again_not_moved_back(api, wired, clock, lambdas):
+    # GIVEN a visit at 10:00 New York with its e-mail reminder at 24 h, overdue
+    doc = api.doctor_with_hours()
+    visit = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15, minute=59, second=30)
+    # ... and a reschedule to 11:00 that commits after the sweep's batch read, just before its claim: the
+    # reminder's new moment (16:00Z) is still within the claim's minute, so the sweep claims it as moved
+    moved: list[str] = []
+
+    def reschedule_once(params, **_):
+        if not moved and params.get("TableName") == ReminderModel.Meta.table_name:
+            moved.append("11:00")
+            wired.booking.reschedule(Caller("admin", Role.ADMIN), visit["id"], date.fromisoformat(DAY), time(11))
+
+    clients = wired.store.botocore_clients()
+    for client in clients:
+        client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", reschedule_once)
+    # WHEN the sweep runs
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    for client in clients:
+        client.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", reschedule_once)
+    # THEN the reminder goes out for the new time (16:00Z, 11:00 in New York), not moved back to the batch's 10:00
+    assert moved and report["delivered"] == {"sent": 1}
+    (reminder,) = api.call("GET", f"/api/reminders/appointment/{visit['id']}", admin()).data["reminders"]
+    assert reminder["status"] == "sent"
+    raw = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages[-1].raw_data
+    assert "11:00" in raw and "10:00" not in raw

@@ -3,11 +3,14 @@ follow-ups, every pending reminder ends planned for the appointment's final time
 
 from __future__ import annotations
 
+import itertools
 import random
+import threading
 import time as time_module
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
+from chalicelib.adapters.models import ReminderModel
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import DomainError
@@ -28,6 +31,59 @@ class SlowScheduler:
 
     def delete(self, reminder) -> None:
         time_module.sleep(self._random.random() * 0.05)
+
+
+class ReversedFollowUps:
+    """A botocore hook between each reschedule's commit and its reminder moves (the follow-up's query of the
+    reminders). A follow-up waits until the reschedule of the next commit has returned; the newest goes once no
+    other reschedule is under way (every racer is held or done). So follow-ups run newest first and those of
+    older versions land after newer ones: the interleaving where the last writer would win with a stale plan."""
+
+    def __init__(self, clients: list, racers: int, patience: float = 10.0) -> None:
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._done: dict[int, threading.Event] = {}
+        self._mine = threading.local()
+        self._newest = -1
+        self._running = racers  # reschedules under way and not held
+        self.patience = patience
+        self.held = 0
+        self._clients = clients
+        for client in clients:
+            client.meta.events.register("before-parameter-build.dynamodb.Query", self._hold)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.meta.events.unregister("before-parameter-build.dynamodb.Query", self._hold)
+
+    def _event(self, index: int) -> threading.Event:
+        with self._lock:
+            return self._done.setdefault(index, threading.Event())
+
+    def _hold(self, params, **_) -> None:
+        if params.get("TableName") != ReminderModel.Meta.table_name:
+            return
+        with self._lock:
+            index = self._newest = next(self._order)
+            self.held += 1
+            self._running -= 1
+        self._mine.index = index
+        successor, given_up = self._event(index + 1), time_module.monotonic() + self.patience
+        while not successor.wait(0.02) and time_module.monotonic() < given_up:
+            with self._lock:
+                if self._newest == index and self._running == 0:
+                    break
+        with self._lock:
+            self._running += 1
+
+    def finished(self) -> None:
+        """A reschedule's thread is done: the follow-up of the commit before its own may go."""
+        with self._lock:
+            self._running -= 1
+        index = getattr(self._mine, "index", None)
+        if index is not None:
+            self._event(index).set()
+            del self._mine.index
 
 
 PATIENT = Caller(
@@ -60,19 +116,25 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
         ),
     )
     wired.reminders._scheduler = SlowScheduler(7)
-    moves = [(random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
+    moves = [(n, random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
+    late = ReversedFollowUps(wired.store.botocore_clients(), racers=len(moves))
 
-    def move(target: tuple[date, time]) -> str:
+    def move(n: int, *target: date | time) -> str:
+        time_module.sleep(n * 0.1)  # staggered: each commit follows the one before by a little
         try:
             wired.booking.reschedule(ADMIN, appointment.id, *target)
             return "moved"
         except DomainError as exc:  # a concurrent reschedule won (409) or the store stayed busy (503)
             return type(exc).__name__
+        finally:
+            late.finished()
 
-    # WHEN six reschedules at a time race, in four waves
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        outcomes = list(pool.map(move, moves))
-    assert "moved" in outcomes
+    # WHEN 24 staggered reschedules race, and the follow-ups of older commits land last
+    with ThreadPoolExecutor(max_workers=len(moves)) as pool:
+        outcomes = list(pool.map(lambda m: move(*m), moves))
+    late.close()
+    assert outcomes.count("moved") >= 2, outcomes  # at least two commits whose follow-ups raced
+    assert late.held == outcomes.count("moved")
     # THEN every pending reminder is planned for the final time, and none is left behind at an earlier one
     final = wired.booking.get(ADMIN, appointment.id)
     reminders = wired.reminders.for_appointment(ADMIN, appointment.id)
