@@ -108,6 +108,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     )
     booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients)
     realtime = RealtimeService(DynamoSubscriptionStore(), ApiGatewaySender(settings), booking, keys, clock, ids)
+    access = AccessAudit(store, clock, ids)
     return Container(
         settings=settings,
         clock=clock,
@@ -122,10 +123,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         telehealth=telehealth,
         calendar=CalendarService(booking, doctor_repo, clock),
         analytics=AnalyticsService(doctor_repo, store),
-        access=AccessAudit(store, clock, ids),
+        access=access,
         patients=PatientDirectory(patients, clock),
         keys=keys,
-        directory=DirectoryService(DynamoPatientSearch(), AccessAudit(store, clock, ids)),
+        directory=DirectoryService(DynamoPatientSearch(), access),
     )
 
 

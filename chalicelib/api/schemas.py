@@ -566,7 +566,7 @@ class StaffContactIn(ApiModel):
     phone: Annotated[ShortText, Field(max_length=32)] | None = None
 
     @model_validator(mode="after")
-    def _something(self) -> StaffContactIn:
+    def _names_a_contact(self) -> StaffContactIn:
         if self.email is None and self.phone is None:
             raise ValueError("give email or phone")
         return self
@@ -577,15 +577,9 @@ class ContactOnFileOut(ApiModel):
     phone: str | None = None
 
 
-class DirectoryPatientOut(ApiModel):
+class DirectoryPatientOut(PatientOut):
     """A directory record as staff see it: every address masked; `staffEntered` ones are never verified."""
 
-    id: str
-    name: str | None = None
-    email: str | None = None
-    email_verified: bool
-    phone: str | None = None
-    phone_verified: bool
     staff_entered: ContactOnFileOut
 
 
