@@ -108,7 +108,9 @@ def test_when_the_batch_read_fails_each_reminder_reads_its_own_and_all_go_out(ap
     # THEN each reminder reads its appointment and patient itself, and all six go out once
     assert report["delivered"] == {"sent": 6}
     assert emails_sent() == 3 and len(sms_sent()) == 3
-    assert faults.calls.get("GetItem", 0) == 12
+    # (at least an appointment and a patient read each; a reminder whose visit another reminder of it just
+    # changed reads the visit once more, depending on how the workers interleave)
+    assert faults.calls.get("GetItem", 0) >= 12
 
 
 def test_a_visit_moved_after_the_batch_read_is_read_again_not_moved_back(api, wired, clock, lambdas):
