@@ -108,8 +108,8 @@ def test_when_the_batch_read_fails_each_reminder_reads_its_own_and_all_go_out(ap
     # THEN each reminder reads its appointment and patient itself, and all six go out once
     assert report["delivered"] == {"sent": 6}
     assert emails_sent() == 3 and len(sms_sent()) == 3
-    # (at least an appointment and a patient read each; a reminder whose visit another reminder of it just
-    # changed reads the visit once more, depending on how the workers interleave)
+    # (at least an appointment and a patient read each; one run in a fresh clone read 13, the cause of the extra
+    # read is not yet known, so the exact number is not asserted)
     assert faults.calls.get("GetItem", 0) >= 12
 
 
