@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.identity import Caller, Role
+
 
 class FixedClock:
     def __init__(self, now: datetime) -> None:
@@ -115,3 +117,15 @@ def make_appointment(**overrides: Any) -> Any:
         timezone="America/New_York",
     )
     return replace(base, **overrides)
+
+
+VERIFIED_PATIENT = Caller(
+    "p1",
+    Role.PATIENT,
+    name="Pat",
+    email="pat@example.org",
+    phone="+16175550123",
+    email_verified=True,
+    phone_verified=True,
+)
+"""A signed-in patient whose e-mail and phone are verified, so every reminder channel has a recipient."""

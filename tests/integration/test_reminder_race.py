@@ -10,21 +10,13 @@ from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoRe
 from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
-from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
 from chalicelib.services.ports import Delivery
 from chalicelib.services.reminders import ReminderService
+from tests.helpers import VERIFIED_PATIENT
 
-PATIENT = Caller(
-    "p1",
-    Role.PATIENT,
-    name="Pat",
-    email="pat@example.org",
-    phone="+16175550123",
-    email_verified=True,
-    phone_verified=True,
-)
+PATIENT = VERIFIED_PATIENT
 
 
 class CountingDeliverer:

@@ -18,6 +18,7 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import TIMINGS, ReminderStatus
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
+from tests.helpers import VERIFIED_PATIENT
 
 
 class SlowScheduler:
@@ -86,15 +87,7 @@ class ReversedFollowUps:
             del self._mine.index
 
 
-PATIENT = Caller(
-    "p1",
-    Role.PATIENT,
-    name="Pat",
-    email="pat@example.org",
-    phone="+16175550123",
-    email_verified=True,
-    phone_verified=True,
-)
+PATIENT = VERIFIED_PATIENT
 ADMIN = Caller("admin", Role.ADMIN)
 DAYS = [date(2027, 3, d) for d in (2, 3, 4)]  # Tuesday to Thursday, far from the fixed clock's "now"
 TIMES = [time(h) for h in (9, 10, 11, 13, 14, 15, 16)]
