@@ -113,3 +113,13 @@ class Api:
 @pytest.fixture
 def api(client: Any) -> Api:
     return Api(client)
+
+
+def enable_fcm_push(wired: container.Container) -> str:
+    """An SNS FCM platform application in moto, configured on the running container; its ARN."""
+    app_arn: str = boto3.client("sns", region_name=wired.settings.region).create_platform_application(
+        Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
+    )["PlatformApplicationArn"]
+    object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
+    wired.deliverer._settings = wired.settings  # type: ignore[attr-defined]
+    return app_arn

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import boto3
 import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from tests.faults import _Http
+from tests.functional.conftest import enable_fcm_push
 from tests.functional.test_reminders import book, dispatch, emails_sent, lambdas, sms_sent, tick
 from tests.helpers import admin, patient
 
@@ -108,12 +108,7 @@ def test_send_clients_have_no_botocore_retries():
 # --- push ----------------------------------------------------------------------------------------------------
 @pytest.fixture
 def two_devices(api, wired):
-    sns = boto3.client("sns", region_name="us-east-1")
-    app_arn = sns.create_platform_application(
-        Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
-    )["PlatformApplicationArn"]
-    object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
-    wired.deliverer._settings = wired.settings
+    enable_fcm_push(wired)
     wired.deliverer._sleep = lambda _: None
     endpoints = []
     for token in ("fcm-token-1", "fcm-token-2"):

@@ -15,6 +15,7 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from tests.faults import _Http
+from tests.functional.conftest import enable_fcm_push
 from tests.helpers import admin, patient, token
 
 DAY = "2026-12-02"  # 10:00 New York = 15:00Z; NOW is 2026-12-01T08:00Z
@@ -330,11 +331,7 @@ def test_reminder_routes_update_cancel_and_schedule(api, wired, scheduler):
 
 def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, lambdas, settings):
     sns = boto3.client("sns", region_name="us-east-1")
-    app_arn = sns.create_platform_application(
-        Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
-    )["PlatformApplicationArn"]
-    object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
-    wired.deliverer._settings = wired.settings
+    enable_fcm_push(wired)
     no_apns = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "apns", "token": "apns-token-1"})
     assert (no_apns.status_code, no_apns.data["error"]["code"]) == (422, "PUSH_NOT_CONFIGURED")
     first = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": "fcm-token-1"})
