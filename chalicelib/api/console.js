@@ -507,13 +507,20 @@
     select.dataset.loaded = "yes";
   }
 
+  let pickerRun = 0;
   async function loadPicker(doctorId, day, select, errorBox) {
     select.dataset.loaded = "";
+    // Only the latest load draws: a slow answer for the doctor or day chosen before never replaces the slots of
+    // the one chosen now (its times would then be booked with the other doctor).
+    const run = String(++pickerRun);
+    select.dataset.run = run;
     if (!doctorId || !day) return;
     try {
       const found = await api("GET", `/api/appointments/availability/${encodeURIComponent(doctorId)}/${day}`);
+      if (select.dataset.run !== run) return;
       fillSlots(select, found.slots, errorBox);
     } catch (error) {
+      if (select.dataset.run !== run) return;
       select.innerHTML = '<option value="">No free time this day</option>';
       say(errorBox, error.message, true);
     }

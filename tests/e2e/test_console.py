@@ -245,6 +245,41 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     assert "Z:" not in audit.inner_text()
 
 
+def test_a_late_answer_for_the_doctor_chosen_before_never_replaces_the_times_shown(dev_server, browser):
+    base = dev_server.base
+    slow, chosen = new_doctor(base, "Slow"), new_doctor(base, "Chosen")
+    day = next_wednesday()
+    book(base, patient("Someone Else")[1], slow["id"], day, "10:00")  # 10:00 is free only with the chosen doctor
+    page = open_console(browser, base)
+    show_day(page, day, slow["id"])
+    live(page)
+    held: list = []  # the slow doctor's first availability request, answered when the test says so
+
+    def hold_the_first(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"**/api/appointments/availability/{slow['id']}/**", hold_the_first)
+    # GIVEN the booking dialog opened for the slow doctor, whose free times are still on their way
+    page.get_by_role("button", name=f"Book with {slow['name']}").click()
+    wait_for(page, lambda: len(held) == 1)
+    # WHEN staff choose another doctor and pick 10:00, and only then the slow doctor's answer arrives
+    dialog = page.locator("#book-dialog")
+    dialog.get_by_label("Doctor").select_option(chosen["id"])
+    dialog.locator("#book-slot option[value='10:00']").wait_for(state="attached")
+    dialog.get_by_label("Time (free slots, live)").select_option("10:00")
+    with page.expect_response(lambda answer: slow["id"] in answer.url):
+        held[0].continue_()
+    page.wait_for_timeout(500)
+    # THEN the picker still offers the chosen doctor's free times, with 10:00 picked and no "just taken" warning
+    shown = dialog.locator("#book-slot option").evaluate_all("all => all.map(o => o.value)")
+    assert shown == [at for at, free in slots(base, chosen["id"], day).items() if free]
+    assert dialog.get_by_label("Time (free slots, live)").input_value() == "10:00"
+    assert "was just taken" not in dialog.inner_text()
+
+
 def test_the_patient_is_found_by_searching_the_directory_a_page_at_a_time(dev_server, browser):
     base = dev_server.base
     doctor = new_doctor(base, "Finder")
