@@ -14,7 +14,6 @@ import random
 import time as time_module
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +26,14 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.dynamodb.errors import (
+    THROTTLING_CODES,
+    UNKNOWN_OUTCOME_CODES,
+    cancellation_codes,
+    error_code,
+    failed_conditions,
+    translated_errors,
+)
 from chalicelib.adapters.models import (
     ALL_MODELS,
     AppointmentModel,
@@ -57,20 +64,7 @@ from chalicelib.domain.telehealth import Room
 from chalicelib.services.ports import PatientProfile
 
 log = logging.getLogger("clinic.store")
-THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ThrottlingError",
-        "ProvisionedThroughputExceeded",
-    }
-)
 RETRYABLE_REASONS = frozenset({"TransactionConflict"}) | THROTTLING_CODES
-UNKNOWN_OUTCOME_CODES = frozenset({None, "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})
-"""No answer, or an answer that does not say whether the transaction applied: resend it with the same token."""
-TRANSIENT_CODES = THROTTLING_CODES | UNKNOWN_OUTCOME_CODES - {None}
-log = logging.getLogger("clinic.store")
 
 
 # --- doctors ---------------------------------------------------------------------------------------------------
@@ -701,7 +695,7 @@ class DynamoAppointmentStore:
                         return
                     except TransactWriteError as exc:
                         error = exc
-                        if _error_code(exc) not in UNKNOWN_OUTCOME_CODES:
+                        if error_code(exc) not in UNKNOWN_OUTCOME_CODES:
                             break
                         uncertain = True  # the same token again: a write that did land is not applied twice
                         if resend < 2:
@@ -710,11 +704,11 @@ class DynamoAppointmentStore:
                     raise ServiceBusy("The database did not answer in time; please retry.") from error
                 if error is None:  # the loop above either returned or caught an error
                     raise ServiceBusy("The database did not answer; please retry.")
-                reasons = [(r.code if r else None) for r in (getattr(error.cause, "cancellation_reasons", None) or [])]
-                failed = [tags[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
+                reasons = cancellation_codes(error)
+                failed = [tags[i] for i in failed_conditions(error)]
                 if failed:
                     raise _domain_error_for(failed) from error
-                code = _error_code(error)
+                code = error_code(error)
                 retryable = code in THROTTLING_CODES or any(c in RETRYABLE_REASONS for c in reasons)
                 if not retryable:
                     raise error
@@ -754,15 +748,6 @@ ACTIVE_ATTEMPTS = 6
 MAX_TRANSACTION_ITEMS = 100
 
 
-def _error_code(exc: PynamoDBException) -> str | None:
-    """DynamoDB's error code, or None when no response came back (timeout, connection error)."""
-    response = getattr(exc.cause, "response", None)
-    if not isinstance(response, dict):
-        return None
-    code = response.get("Error", {}).get("Code")
-    return str(code) if code else None
-
-
 def _domain_error_for(failed_tags: list[str]) -> Exception:
     if "appointment" in failed_tags:
         return InvalidState("The appointment was changed by someone else; reload it and try again.")
@@ -777,14 +762,3 @@ def _domain_error_for(failed_tags: list[str]) -> Exception:
     if "patient-active" in failed_tags:
         return _ActiveItemTaken("Another booking took this active-booking item first.")
     return InvalidState("The schedule changed while saving; reload and try again.", {"failed": failed_tags})
-
-
-@contextmanager
-def translated_errors() -> Iterator[None]:
-    """Throttling and timeouts of reads that outlast botocore's retries become ServiceBusy (503), not 500."""
-    try:
-        yield
-    except PynamoDBException as exc:
-        if _error_code(exc) in TRANSIENT_CODES or _error_code(exc) is None:
-            raise ServiceBusy("The database is busy right now; please retry.") from exc
-        raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamo import translated_errors
+from chalicelib.adapters.dynamodb.errors import translated_errors
 from chalicelib.adapters.models import PatientModel
 from chalicelib.domain.directory import KINDS, Kind, index_key, normalize, terms
 from chalicelib.domain.errors import InvalidInput

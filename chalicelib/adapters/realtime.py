@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo import translated_errors
+from chalicelib.adapters.dynamodb.errors import condition_failed, failed_conditions, translated_errors
 from chalicelib.adapters.models import RealtimeModel
 from chalicelib.config import Settings
 from chalicelib.domain.errors import NotFound
@@ -47,7 +47,7 @@ class DynamoSubscriptionStore:
                 )
                 return True
             except PutError as exc:
-                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                if condition_failed(exc):
                     return False
                 raise
 
@@ -81,8 +81,7 @@ class DynamoSubscriptionStore:
                     tx.save(RealtimeModel(pk=key, sk=connection_id, expires_at=epoch))
                 return True
             except TransactWriteError as exc:
-                reasons = getattr(exc.cause, "cancellation_reasons", None) or []
-                if any(r and r.code == "ConditionalCheckFailed" for r in reasons):
+                if failed_conditions(exc):
                     return False
                 raise
 
@@ -98,8 +97,7 @@ class DynamoSubscriptionStore:
                     actions=[RealtimeModel.subscriptions.add(-1)],
                 )
         except TransactWriteError as exc:
-            reasons = getattr(exc.cause, "cancellation_reasons", None) or []
-            if any(r and r.code == "ConditionalCheckFailed" for r in reasons):
+            if failed_conditions(exc):
                 raise NotFound("This connection does not follow that day.", {"date": day.isoformat()}) from exc
             raise
 

@@ -14,7 +14,13 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import keys
-from chalicelib.adapters.dynamo import translated_errors
+from chalicelib.adapters.dynamodb.errors import (
+    CONDITION_FAILED,
+    cancellation_codes,
+    cancelled,
+    condition_failed,
+    translated_errors,
+)
 from chalicelib.adapters.models import AppointmentModel, PatientModel, ReminderModel, ScheduleModel
 from chalicelib.adapters.reminder_items import reminder_from, reminder_item
 from chalicelib.domain.appointments import Appointment
@@ -22,13 +28,6 @@ from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.reminders import Reminder, ReminderStatus, appointment_of
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import PatientProfile
-
-
-def _conditional_failure(exc: Exception) -> bool:
-    cause = getattr(exc, "cause", None)
-    response = getattr(cause, "response", None) or {}
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 class DynamoReminderStore:
@@ -60,7 +59,7 @@ class DynamoReminderStore:
                 try:
                     reminder_item(r).save(condition=ReminderModel.id.does_not_exist())
                 except PutError as exc:
-                    if _conditional_failure(exc):
+                    if condition_failed(exc):
                         raise InvalidState(
                             "A reminder for this channel and timing exists already.", {"reminderId": r.id}
                         ) from exc
@@ -73,7 +72,7 @@ class DynamoReminderStore:
                 reminder_item(reminder).save(condition=ReminderModel.status == expected.value)
                 return True
             except PutError as exc:
-                if _conditional_failure(exc):
+                if condition_failed(exc):
                     return False
                 raise
 
@@ -91,7 +90,7 @@ class DynamoReminderStore:
                 reminder_item(reminder).save(condition=follows & newer)
                 return True
             except PutError as exc:
-                if _conditional_failure(exc):
+                if condition_failed(exc):
                     return False
                 raise
 
@@ -111,7 +110,7 @@ class DynamoReminderStore:
                     & (ReminderModel.scheduled_time <= due_by),
                 )
             except UpdateError as exc:
-                if _conditional_failure(exc):
+                if condition_failed(exc):
                     return None
                 raise
         return reminder_from(item)
@@ -160,10 +159,10 @@ class DynamoReminderStore:
                         )
                 return True
             except TransactWriteError as exc:
-                if not _conditional_failure(exc):
+                if not cancelled(exc):
                     raise
-                reasons = [(r.code if r else None) for r in (getattr(exc.cause, "cancellation_reasons", None) or [])]
-                if (mark or check) and reasons and reasons[0] != "ConditionalCheckFailed":
+                reasons = cancellation_codes(exc)
+                if (mark or check) and reasons and reasons[0] != CONDITION_FAILED:
                     raise _AppointmentMoved() from exc
                 return False
 
@@ -220,7 +219,7 @@ class DynamoPatientRepository:
                 PatientModel(id=patient_id).update(actions=actions, condition=PatientModel.id.exists())
                 return True
             except UpdateError as exc:
-                if _conditional_failure(exc):
+                if condition_failed(exc):
                     return False
                 raise
 
@@ -236,7 +235,7 @@ class DynamoPatientRepository:
                     )
                     return True
                 except UpdateError as exc:
-                    if not _conditional_failure(exc):
+                    if not condition_failed(exc):
                         raise
                 try:
                     item.update(
@@ -245,7 +244,7 @@ class DynamoPatientRepository:
                     )
                     return cap >= 1
                 except UpdateError as exc:
-                    if not _conditional_failure(exc):
+                    if not condition_failed(exc):
                         raise
         return False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.adapters.dynamodb.errors import condition_failed, translated_errors
 from chalicelib.adapters.models import RoomModel
 from chalicelib.domain.telehealth import Room, RoomStatus
 
@@ -44,8 +45,6 @@ def room_from(item: RoomModel) -> Room:
 
 class DynamoRoomRepository:
     def get(self, room_id: str) -> Room | None:
-        from chalicelib.adapters.dynamo import translated_errors
-
         with translated_errors():
             try:
                 return room_from(RoomModel.get(room_id, consistent_read=True))
@@ -53,16 +52,12 @@ class DynamoRoomRepository:
                 return None
 
     def save(self, room: Room) -> None:
-        from chalicelib.adapters.dynamo import translated_errors
-
         with translated_errors():
             room_item(room).save()
 
     def claim(self, room_id: str, now: datetime, until: datetime) -> Room | None:
         """Pending and not claimed by a live worker -> claimed until `until` (one conditional update)."""
         from pynamodb.exceptions import UpdateError
-
-        from chalicelib.adapters.dynamo import translated_errors
 
         item = RoomModel(id=room_id)
         with translated_errors():
@@ -73,7 +68,7 @@ class DynamoRoomRepository:
                     & (RoomModel.claimed_until.does_not_exist() | (RoomModel.claimed_until < now)),
                 )
             except UpdateError as exc:
-                if _conditional(exc):
+                if condition_failed(exc):
                     return None
                 raise
         return room_from(item)
@@ -81,8 +76,6 @@ class DynamoRoomRepository:
     def save_claimed(self, room: Room, claimed_until: datetime) -> bool:
         """Write the claimer's result only while its claim stands (a cancel ends the room and drops it)."""
         from pynamodb.exceptions import PutError
-
-        from chalicelib.adapters.dynamo import translated_errors
 
         with translated_errors():
             try:
@@ -92,17 +85,10 @@ class DynamoRoomRepository:
                 )
                 return True
             except PutError as exc:
-                if _conditional(exc):
+                if condition_failed(exc):
                     return False
                 raise
 
     def pending(self, limit: int) -> list[Room]:
-        from chalicelib.adapters.dynamo import translated_errors
-
         with translated_errors():
             return [room_from(i) for i in RoomModel.status_index.query(RoomStatus.PENDING.value, limit=limit)]
-
-
-def _conditional(exc: Exception) -> bool:
-    response = getattr(getattr(exc, "cause", None), "response", None) or {}
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
