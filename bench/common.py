@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb.models import Tables
+    from chalicelib.container import Container
 
 
 def count_dynamodb_calls(clients: list[Any], counts: Counter[str]) -> None:
@@ -14,3 +18,12 @@ def count_dynamodb_calls(clients: list[Any], counts: Counter[str]) -> None:
 
     for client in clients:
         client.meta.events.register("before-call.dynamodb.*", tally)
+
+
+def tables_of(wired: Container) -> Tables:
+    """The model classes of the wired app's DynamoDB store: writes through them go over the clients counted."""
+    from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
+
+    store = wired.store
+    assert isinstance(store, DynamoAppointmentStore)
+    return store.tables

@@ -16,9 +16,8 @@ from datetime import date, timedelta
 from datetime import time as wall
 from typing import Any
 
-from bench.common import count_dynamodb_calls
-from chalicelib.adapters import keys
-from chalicelib.adapters.models import AppointmentModel, ScheduleModel
+from bench.common import count_dynamodb_calls, tables_of
+from chalicelib.adapters.dynamodb import keys
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Caller, Role
@@ -90,15 +89,17 @@ def _fill(wired: Container, doctors: list[str], start: date, days: int, appointm
     """`appointments` appointment items spread over the doctors and days, with the aggregates they produce."""
     per_cell = max(appointments // (len(doctors) * days), 1)
 
+    tables = tables_of(wired)
+
     def write(doctor_index: int) -> None:
         doctor_id = doctors[doctor_index]
-        with AppointmentModel.batch_write() as appointments_batch, ScheduleModel.batch_write() as counters:
+        with tables.appointments.batch_write() as appointments_batch, tables.schedule.batch_write() as counters:
             for d in range(days):
                 day = start + timedelta(days=d)
                 for n in range(per_cell):
                     starts = f"{day.isoformat()}T{8 + (n % 12):02d}:{(n * 5) % 60:02d}:00Z"
                     appointments_batch.save(
-                        AppointmentModel(
+                        tables.appointments(
                             id=f"{doctor_id}-{d}-{n}",
                             doctor_id=doctor_id,
                             patient_id=f"p{n}",
@@ -120,7 +121,7 @@ def _fill(wired: Container, doctors: list[str], start: date, days: int, appointm
                         )
                     )
                 counters.save(
-                    ScheduleModel(
+                    tables.schedule(
                         pk=keys.doctor_day_pk(doctor_id, day),
                         sk=keys.COUNTER_SK,
                         booked=per_cell,

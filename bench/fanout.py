@@ -14,9 +14,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.common import count_dynamodb_calls
-from chalicelib.adapters.models import RealtimeModel
-from chalicelib.adapters.realtime import DynamoSubscriptionStore, StaticKey
+from bench.common import count_dynamodb_calls, tables_of
+from chalicelib.adapters.dynamodb.models import RealtimeModel
+from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+from chalicelib.adapters.realtime import StaticKey
 from chalicelib.container import Container
 from chalicelib.services.realtime import RealtimeService
 
@@ -35,12 +36,12 @@ class CountingSender:
         time.sleep(self.latency)
 
 
-def follow(doctor_id: str, day: str, connections: list[str]) -> None:
+def follow(realtime: type[RealtimeModel], doctor_id: str, day: str, connections: list[str]) -> None:
     expires = int((datetime.now(UTC) + timedelta(hours=2)).timestamp())
-    with RealtimeModel.batch_write() as batch:
+    with realtime.batch_write() as batch:
         for connection_id in connections:
-            batch.save(RealtimeModel(pk=f"CONN#{connection_id}", sk="META", subscriptions=1, expires_at=expires))
-            batch.save(RealtimeModel(pk=f"SUB#{doctor_id}#{day}", sk=connection_id, expires_at=expires))
+            batch.save(realtime(pk=f"CONN#{connection_id}", sk="META", subscriptions=1, expires_at=expires))
+            batch.save(realtime(pk=f"SUB#{doctor_id}#{day}", sk=connection_id, expires_at=expires))
 
 
 def record(doctor_id: str, day: str) -> dict[str, Any]:
@@ -65,14 +66,18 @@ def bench_fanout(
 
     count_dynamodb_calls(clients, counts)
     service = RealtimeService(
-        DynamoSubscriptionStore(), CountingSender(counts, latency), wired.booking, StaticKey("bench"), wired.clock
+        DynamoSubscriptionStore(tables_of(wired)),
+        CountingSender(counts, latency),
+        wired.booking,
+        StaticKey("bench"),
+        wired.clock,
     )
     day0 = wired.clock.now().date() + timedelta(days=1)
 
     # one subscriber per doctor-day, 50 days: the unit cost
     singles = [(day0 + timedelta(days=n)).isoformat() for n in range(50)]
     for n, day in enumerate(singles):
-        follow(doctor_id, day, [f"single-{n}"])
+        follow(tables_of(wired).realtime, doctor_id, day, [f"single-{n}"])
     counts.clear()
     service.publish([record(doctor_id, singles[0])])
     single_calls = dict(counts)
@@ -85,7 +90,7 @@ def bench_fanout(
 
     # many subscribers of one doctor-day
     crowded = (day0 + timedelta(days=60)).isoformat()
-    follow(doctor_id, crowded, [f"fan-{n}" for n in range(subscribers)])
+    follow(tables_of(wired).realtime, doctor_id, crowded, [f"fan-{n}" for n in range(subscribers)])
     counts.clear()
     started = time.perf_counter()
     report = service.publish([record(doctor_id, crowded)])

@@ -15,10 +15,11 @@ from datetime import time as wall
 from datetime import timedelta
 from typing import Any
 
-from bench.common import count_dynamodb_calls
+from bench.common import count_dynamodb_calls, tables_of
 from chalicelib.adapters.delivery import AwsDeliverer
-from chalicelib.adapters.reminder_items import reminder_item
-from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
+from chalicelib.adapters.dynamodb.items import reminder_item
+from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
+from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
@@ -54,9 +55,9 @@ def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int
     fake = CountingAws(counts)
     deliverer = AwsDeliverer(wired.settings, ses=fake, sns=fake, clock=clock.now)
     return ReminderService(
-        DynamoReminderStore(),
+        DynamoReminderStore(tables_of(wired)),
         wired.store,
-        DynamoPatientRepository(),
+        DynamoPatientRepository(tables_of(wired)),
         NoScheduler(),
         deliverer,
         clock,
@@ -90,13 +91,13 @@ def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: i
     service = service_for(wired, counts, clock, due + 10)
     count_dynamodb_calls(clients, counts)
 
-    store = DynamoReminderStore()
+    store = DynamoReminderStore(tables_of(wired))
     template = store.get(f"{first.id}_email-24h")
     assert template is not None
     overdue = clock.current - timedelta(minutes=1)
 
     def add_due(prefix: str, count: int) -> list[str]:
-        from chalicelib.adapters.models import ReminderModel
+        model = tables_of(wired).reminders
 
         reminders = [
             replace(template, id=f"{first.id}_email-{prefix}{n}", scheduled_time=overdue, timing=f"{prefix}{n}")
@@ -105,9 +106,9 @@ def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: i
         chunks = [reminders[n : n + 500] for n in range(0, len(reminders), 500)]
 
         def write(chunk: list[Any]) -> None:
-            with ReminderModel.batch_write() as batch:
+            with model.batch_write() as batch:
                 for reminder in chunk:
-                    batch.save(reminder_item(reminder))
+                    batch.save(reminder_item(model, reminder))
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(write, chunks))

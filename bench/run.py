@@ -41,8 +41,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from bench.common import count_dynamodb_calls  # noqa: E402
 from chalicelib import container  # noqa: E402
-from chalicelib.adapters import models  # noqa: E402
-from chalicelib.adapters.idempotency import create_idempotency_table  # noqa: E402
+from chalicelib.adapters.dynamodb import models  # noqa: E402
+from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.domain.appointments import AppointmentType  # noqa: E402
 from chalicelib.domain.identity import Caller, Role  # noqa: E402
@@ -159,7 +159,7 @@ def fill(ddb: DynamoDBLocal, settings: Settings, count: int) -> float:
     patient lock and day counter, with BatchWriteItem (the same item shapes the store writes)."""
     import boto3
 
-    from chalicelib.adapters import keys
+    from chalicelib.adapters.dynamodb import keys
 
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=ddb.endpoint)
     start_day = date(2027, 1, 1)
@@ -257,14 +257,15 @@ def bench_availability(ddb: DynamoDBLocal, appointments: int, repeat: int) -> di
 
 # --- 3. booking overhead -----------------------------------------------------------------------------------------
 def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
-    from pynamodb.transactions import TransactWrite
-
-    from chalicelib.adapters import dynamo
+    from bench.common import tables_of
+    from chalicelib.adapters.dynamodb import appointments as store
+    from chalicelib.adapters.dynamodb.items import doctor_locks, patient_locks
+    from chalicelib.adapters.dynamodb.transaction import Transaction
     from chalicelib.domain.audit import audit_of
 
     wired = wire(ddb, "bench-book")
     doc = doctor(wired)
-    store: dynamo.DynamoAppointmentStore = wired.store  # type: ignore[assignment]
+    tables = tables_of(wired)
     slots = [(DAY + timedelta(days=d), wall(h, m)) for d in range(30) for h in range(0, 23) for m in (0, 30)]
     service_samples: list[float] = []
     bare_samples: list[float] = []
@@ -282,19 +283,14 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
         wired.booking.cancel(ADMIN, template.id)
         appointment = dataclasses.replace(template, id=f"bare-{n}")
         audit = audit_of(f"bare-audit-{n}", ADMIN, "booked", None, appointment, NOW)
-        tx = dynamo._Transaction()
-        tx.puts.append(
-            dynamo._Op(
-                "appointment", dynamo._appointment_item(appointment), models.AppointmentModel.id.does_not_exist()
-            )
-        )
-        store._acquire(tx, dynamo._doctor_locks(appointment), "doctor-lock")
-        store._acquire(tx, dynamo._patient_locks(appointment), "patient-lock")
-        store._count(tx, appointment.doctor_id, appointment.date, +1, 500)
-        store._audit(tx, audit)
+        tx = Transaction()
+        store.put_new(tx, tables, appointment)
+        store.acquire(tx, doctor_locks(tables.schedule, appointment), "doctor-lock")
+        store.acquire(tx, patient_locks(tables.schedule, appointment), "patient-lock")
+        store.count(tx, tables, appointment.doctor_id, appointment.date, +1, 500)
+        store.audit(tx, tables, audit)
         start = time.perf_counter()
-        with TransactWrite(connection=store.connection) as transaction:
-            tx.apply(transaction)
+        tx.send(tables.connection)  # one TransactWriteItems, no retry of ours
         bare_samples.append(time.perf_counter() - start)
     return {
         "bookings": repeat,
@@ -378,13 +374,13 @@ from chalice.test import Client
 from datetime import date, timedelta
 import app as entry
 from chalicelib import container
-from chalicelib.adapters import models
+from chalicelib.adapters.dynamodb import models
 from chalicelib.config import Settings
 from infra.local.tokens import demo_tokens
 settings = Settings.from_env()
 models.create_tables(settings)
 import boto3
-from chalicelib.adapters.idempotency import create_idempotency_table
+from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
 create_idempotency_table(settings, boto3.client("dynamodb", endpoint_url=settings.dynamodb_endpoint))
 from infra.local.seed import seed
 seed(container.current())

@@ -51,28 +51,26 @@ _current: Container | None = None
 
 def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdGenerator | None = None) -> Container:
     """Wire the real adapters. Heavy imports (pynamodb, boto3) happen here, on first use, not at cold start."""
-    from chalicelib.adapters import models
     from chalicelib.adapters.delivery import AwsDeliverer, OutboxDeliverer
-    from chalicelib.adapters.dynamo import DynamoAppointmentStore, DynamoDoctorRepository
-    from chalicelib.adapters.idempotency import PowertoolsIdempotency
-    from chalicelib.adapters.patient_search import DynamoPatientSearch
-    from chalicelib.adapters.realtime import (
-        ApiGatewaySender,
-        DynamoSubscriptionStore,
-        SecretsManagerKey,
-        StaticKey,
-    )
-    from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
-    from chalicelib.adapters.room_items import DynamoRoomRepository
+    from chalicelib.adapters.dynamodb import models
+    from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
+    from chalicelib.adapters.dynamodb.doctors import DynamoDoctorRepository
+    from chalicelib.adapters.dynamodb.idempotency import PowertoolsIdempotency
+    from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
+    from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
+    from chalicelib.adapters.dynamodb.rooms import DynamoRoomRepository
+    from chalicelib.adapters.dynamodb.search import DynamoPatientSearch
+    from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+    from chalicelib.adapters.realtime import ApiGatewaySender, SecretsManagerKey, StaticKey
     from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
 
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     ids = ids or UuidGenerator()
-    models.configure(settings)
-    doctor_repo = DynamoDoctorRepository()
-    store = DynamoAppointmentStore(settings)
+    tables = models.bind(settings)
+    doctor_repo = DynamoDoctorRepository(tables)
+    store = DynamoAppointmentStore(settings, tables)
     policy = Policy(
         min_notice=settings.min_notice,
         patient_change_window=settings.patient_change_window,
@@ -83,9 +81,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     deliverer: Deliverer = (
         OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now)
     )
-    patients = DynamoPatientRepository()
+    patients = DynamoPatientRepository(tables)
     reminders = ReminderService(
-        DynamoReminderStore(),
+        DynamoReminderStore(tables),
         store,
         patients,
         NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings),
@@ -97,7 +95,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     )
     keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
     telehealth = TelehealthService(
-        DynamoRoomRepository(),
+        DynamoRoomRepository(tables),
         store,
         video_platforms(settings),
         keys,
@@ -107,7 +105,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         settings.public_base_url,
     )
     booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients)
-    realtime = RealtimeService(DynamoSubscriptionStore(), ApiGatewaySender(settings), booking, keys, clock, ids)
+    realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
     access = AccessAudit(store, clock, ids)
     return Container(
         settings=settings,
@@ -126,7 +124,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         access=access,
         patients=PatientDirectory(patients, clock),
         keys=keys,
-        directory=DirectoryService(DynamoPatientSearch(), access),
+        directory=DirectoryService(DynamoPatientSearch(tables), access),
     )
 
 

@@ -73,8 +73,8 @@ def prepare(env: dict[str, str], seed_demo: bool) -> list[str]:
     import boto3
 
     from chalicelib import container
-    from chalicelib.adapters import models
-    from chalicelib.adapters.idempotency import create_idempotency_table
+    from chalicelib.adapters.dynamodb import models
+    from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
     from chalicelib.config import Settings
     from infra.local.seed import seed
 
@@ -89,11 +89,17 @@ def prepare(env: dict[str, str], seed_demo: bool) -> list[str]:
 def local_realtime(hub: LocalSocketHub) -> RealtimeService:
     """The same RealtimeService the Lambdas use, with the local hub as its sender."""
     from chalicelib import container
-    from chalicelib.adapters.realtime import DynamoSubscriptionStore, StaticKey
+    from chalicelib.adapters.dynamodb.models import bind
+    from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+    from chalicelib.adapters.realtime import StaticKey
 
     wired = container.build()
     return RealtimeService(
-        DynamoSubscriptionStore(), hub, wired.booking, StaticKey(os.environ["SIGNING_KEY"]), wired.clock
+        DynamoSubscriptionStore(bind(wired.settings)),
+        hub,
+        wired.booking,
+        StaticKey(os.environ["SIGNING_KEY"]),
+        wired.clock,
     )
 
 

@@ -69,9 +69,10 @@ DEMO_DOCTORS = (
 
 def seed(wired: Container) -> list[str]:
     """Add the demo doctors that are missing; returns the ids added (re-running seeds nothing twice)."""
-    from chalicelib.adapters.dynamo import DynamoDoctorRepository
+    from chalicelib.adapters.dynamodb.doctors import DynamoDoctorRepository
+    from chalicelib.adapters.dynamodb.models import bind
 
-    repo = DynamoDoctorRepository()
+    repo = DynamoDoctorRepository(bind(wired.settings))
     added = []
     for doctor_id, name, specialty, location, zone, telehealth, platform, availability in DEMO_DOCTORS:
         if repo.get(doctor_id) is None:

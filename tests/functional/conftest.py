@@ -11,8 +11,8 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import container
-from chalicelib.adapters import models
-from chalicelib.adapters.idempotency import create_idempotency_table
+from chalicelib.adapters.dynamodb import models
+from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
 from chalicelib.config import Settings
 from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin
 

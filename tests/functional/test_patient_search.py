@@ -126,7 +126,7 @@ def test_a_local_table_made_before_the_search_index_gets_it(settings):
     import boto3
     from moto import mock_aws
 
-    from chalicelib.adapters import models
+    from chalicelib.adapters.dynamodb import models
 
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=settings.region)

@@ -195,9 +195,9 @@ def test_gone_connections_are_cleaned_up_and_disconnect_forgets_subscriptions(ap
     ).data
     report = lambdas.lambda_.invoke("slot_publisher", {"Records": [stream_record_of(wired, booked["id"])]}).payload
     assert (report["batchItemFailures"], report["sent"], report["gone"]) == ([], 1, 1)
-    from chalicelib.adapters.realtime import DynamoSubscriptionStore
+    from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
 
-    store = DynamoSubscriptionStore()
+    store = DynamoSubscriptionStore(wired.store.tables)
     assert store.subscribers(doc["id"], date(2026, 12, 2)) == ["a"]
     disconnect("a")
     assert store.subscribers(doc["id"], date(2026, 12, 2)) == []

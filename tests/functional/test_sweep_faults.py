@@ -9,7 +9,7 @@ from datetime import date, time
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from chalicelib.adapters.models import AppointmentModel, ReminderModel
+from chalicelib.adapters.dynamodb.models import AppointmentModel
 from chalicelib.domain.identity import Caller, Role
 from tests.faults import FaultInjector, throttled
 from tests.functional.test_reminders import DAY, book, emails_sent, lambdas, sms_sent, tick
@@ -25,7 +25,7 @@ def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, 
     fine = book(
         api, doc, patient("patient-2"), time="11:00", reminderPreferences={"email": True, "sms": True, "timing": "24h"}
     )  # another patient: one booking per patient and doctor-day
-    item = AppointmentModel.get(broken["id"])
+    item = wired.store.tables.appointments.get(broken["id"])
     item.update(actions=[AppointmentModel.doctor_name.set("Dr. Ada\r\nBcc: everyone@example.org")])
     clock.current = clock.current.replace(hour=16, minute=5)  # both visits' 24h reminders are overdue
     # WHEN the sweep runs
@@ -61,7 +61,7 @@ def test_the_sweep_counts_reminder_failed(api, wired, clock, lambdas, monkeypatc
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     doc = api.doctor_with_hours()
     broken = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
-    AppointmentModel.get(broken["id"]).update(actions=[AppointmentModel.doctor_name.set("Dr.\nX")])
+    wired.store.tables.appointments.get(broken["id"]).update(actions=[AppointmentModel.doctor_name.set("Dr.\nX")])
     clock.current = clock.current.replace(hour=15, minute=5)
     capsys.readouterr()
     # WHEN the sweep runs
@@ -123,7 +123,7 @@ def test_a_visit_moved_after_the_batch_read_is_read_again_not_moved_back(api, wi
     moved: list[str] = []
 
     def reschedule_once(params, **_):
-        if not moved and params.get("TableName") == ReminderModel.Meta.table_name:
+        if not moved and params.get("TableName") == wired.settings.reminders_table:
             moved.append("11:00")
             wired.booking.reschedule(Caller("admin", Role.ADMIN), visit["id"], date.fromisoformat(DAY), time(11))
 

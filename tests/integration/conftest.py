@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from chalicelib import container
-from chalicelib.adapters import models
-from chalicelib.adapters.idempotency import create_idempotency_table
+from chalicelib.adapters.dynamodb import models
+from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
 from chalicelib.config import Settings
 from infra.local.dynamodb_local import DynamoDBLocal
 from tests.helpers import NOW, FixedClock

@@ -9,7 +9,8 @@ from itertools import combinations
 
 import pytest
 
-from chalicelib.adapters.dynamo import DynamoAppointmentStore
+from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
+from chalicelib.adapters.dynamodb.models import bind
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import Conflict, DomainError, SlotUnavailable
@@ -101,7 +102,7 @@ def test_three_hundred_random_bookings_leave_no_overlapping_pair(wired: Containe
     assert set(outcomes) <= {"booked", "SlotUnavailable", "OutsideWorkingHours"}
     assert_no_overlap(booked)
     # the counter and the locks agree with what is booked
-    state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
+    state = DynamoAppointmentStore(wired.settings, bind(wired.settings)).day_state(doc, DAY)
     assert state.booked == len(booked)
     assert len(state.taken) == sum(a.duration for a in booked) // 5
 
@@ -169,7 +170,7 @@ def test_reschedule_racing_bookings_for_both_times(wired: Container):
     mover = next(a for a in final if a.patient_id == "mover")
     assert mover.time == ("11:00" if moved == "moved" else "10:00")
     assert (moved, new_time).count("moved") + (moved, new_time).count("booked") == 1
-    state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
+    state = DynamoAppointmentStore(wired.settings, bind(wired.settings)).day_state(doc, DAY)
     assert len(state.taken) == sum(a.duration for a in final) // 5 and state.booked == len(final)
 
 
@@ -196,5 +197,5 @@ def test_lock_granules_cover_exactly_the_booked_minutes(wired: Container):
     doc = doctor(wired)
     known(wired, "x")
     a = wired.booking.book(ADMIN, request(doc, time(9, 45), 45, patient="x"))
-    state = DynamoAppointmentStore(wired.settings).day_state(doc, DAY)
+    state = DynamoAppointmentStore(wired.settings, bind(wired.settings)).day_state(doc, DAY)
     assert min(state.taken) == a.starts_at and max(state.taken) == a.ends_at - timedelta(minutes=5)

@@ -6,7 +6,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
-from chalicelib.adapters.reminder_store import DynamoPatientRepository, DynamoReminderStore
+from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
+from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
@@ -38,7 +39,12 @@ def test_racing_dispatchers_and_sweeps_deliver_once(wired: Container, clock):
     doc = wired.doctors.register("Dr. R", "GP", "Room", "America/New_York", False, None, Availability(hours)).id
     deliverer = CountingDeliverer()
     service = ReminderService(
-        DynamoReminderStore(), wired.store, DynamoPatientRepository(), NoScheduler(), deliverer, clock
+        DynamoReminderStore(wired.store.tables),
+        wired.store,
+        DynamoPatientRepository(wired.store.tables),
+        NoScheduler(),
+        deliverer,
+        clock,
     )
     appointment = wired.booking.book(
         PATIENT,

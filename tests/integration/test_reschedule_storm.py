@@ -10,7 +10,6 @@ import time as time_module
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
-from chalicelib.adapters.models import ReminderModel
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import DomainError
@@ -40,7 +39,8 @@ class ReversedFollowUps:
     other reschedule is under way (every racer is held or done). So follow-ups run newest first and those of
     older versions land after newer ones: the interleaving where the last writer would win with a stale plan."""
 
-    def __init__(self, clients: list, racers: int, patience: float = 10.0) -> None:
+    def __init__(self, clients: list, racers: int, reminders_table: str, patience: float = 10.0) -> None:
+        self._reminders_table = reminders_table
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._done: dict[int, threading.Event] = {}
@@ -62,7 +62,7 @@ class ReversedFollowUps:
             return self._done.setdefault(index, threading.Event())
 
     def _hold(self, params, **_) -> None:
-        if params.get("TableName") != ReminderModel.Meta.table_name:
+        if params.get("TableName") != self._reminders_table:
             return
         with self._lock:
             index = self._newest = next(self._order)
@@ -110,7 +110,9 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
     )
     wired.reminders._scheduler = SlowScheduler(7)
     moves = [(n, random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
-    late = ReversedFollowUps(wired.store.botocore_clients(), racers=len(moves))
+    late = ReversedFollowUps(
+        wired.store.botocore_clients(), racers=len(moves), reminders_table=wired.settings.reminders_table
+    )
 
     def move(n: int, *target: date | time) -> str:
         time_module.sleep(n * 0.1)  # staggered: each commit follows the one before by a little

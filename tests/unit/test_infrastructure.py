@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode.cfn_yaml import load
 
-from chalicelib.adapters.models import ALL_MODELS, table_names
+from chalicelib.adapters.dynamodb.models import ALL_MODELS, table_names
 from chalicelib.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

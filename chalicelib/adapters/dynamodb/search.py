@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.dynamodb.errors import translated_errors
-from chalicelib.adapters.models import PatientModel
+from chalicelib.adapters.dynamodb.items import profile_from
+from chalicelib.adapters.dynamodb.models import PatientModel, Tables
 from chalicelib.domain.directory import KINDS, Kind, index_key, normalize, terms
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.paging import decode_token, encode_token
@@ -19,16 +20,12 @@ def entry_id(kind: Kind, patient_id: str) -> str:
     return f"{SEARCH_PREFIX}{kind}#{patient_id}"
 
 
-def is_search_entry(item_id: str) -> bool:
-    return item_id.startswith(SEARCH_PREFIX)
-
-
-def index_contact(contact: PatientProfile) -> None:
+def index_contact(model: type[PatientModel], contact: PatientProfile) -> None:
     """Rewrites the patient's three entries from its record: one id per kind, so a changed name or address
     replaces its old entry instead of leaving it findable."""
-    with translated_errors(), PatientModel.batch_write() as batch:
+    with translated_errors(), model.batch_write() as batch:
         for kind, term in terms(contact.name, contact.email, contact.phone).items():
-            item = PatientModel(id=entry_id(kind, contact.id))
+            item = model(id=entry_id(kind, contact.id))
             if term:
                 item.directory = f"patients:{kind}"
                 item.search_key = index_key(term, contact.id)
@@ -39,10 +36,11 @@ def index_contact(contact: PatientProfile) -> None:
 
 
 class DynamoPatientSearch:
+    def __init__(self, tables: Tables) -> None:
+        self._patients = tables.patients
+
     def search(self, kind: Kind, prefix: str, limit: int, token: str | None) -> tuple[list[PatientProfile], str | None]:
         """Patients whose `kind` starts with `prefix`, in that order, `limit` a page; a token while more remain."""
-        from chalicelib.adapters.reminder_store import _profile_from
-
         start: dict[str, Any] | None = None
         if token is not None:
             patient_id, key = decode_token(token)
@@ -54,7 +52,7 @@ class DynamoPatientSearch:
                 "search_key": {"S": key},
             }
         with translated_errors():
-            found = PatientModel.search_index.query(
+            found = self._patients.search_index.query(
                 f"patients:{kind}",
                 PatientModel.search_key.startswith(prefix),
                 limit=limit,
@@ -63,7 +61,7 @@ class DynamoPatientSearch:
             entries = list(found)
             more = found.last_evaluated_key
             ids = [str(e.id).split("#", 2)[2] for e in entries]
-            records = {p.id: p for p in PatientModel.batch_get(ids)} if ids else {}
+            records = {p.id: p for p in self._patients.batch_get(ids)} if ids else {}
         profiles = []
         for patient_id in ids:  # the record is the truth: an entry whose record moved on is not a match
             record = records.get(patient_id)
@@ -71,7 +69,7 @@ class DynamoPatientSearch:
                 continue
             value = getattr(record, kind, None)
             if value and normalize(kind, value).startswith(prefix):
-                profiles.append(_profile_from(record))
+                profiles.append(profile_from(record))
         next_token = None
         if more and entries:
             last = entries[-1]

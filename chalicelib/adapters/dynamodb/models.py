@@ -1,4 +1,5 @@
-"""pynamodb models of every table. Table names, region and endpoint come from Settings via `configure`.
+"""pynamodb models of every table. `bind(settings)` makes the model classes of one configuration (table names,
+region and endpoint in their `Meta`), so nothing rewrites a model at run time.
 
 Tables (keys in `keys.py` for the schedule table):
 - doctors:      PK `id`. GSI `directory-index` (PK `directory` = "ALL", SK `name_key`) lists the directory.
@@ -15,12 +16,13 @@ Tables (keys in `keys.py` for the schedule table):
 - rooms:        PK `id` (128 random bits): a telehealth appointment's video room. GSI `status-index`
   (PK `status`, SK `created_at`) finds rooms whose platform meeting is still pending.
 - realtime:     PK `pk`, SK `sk`: WebSocket connections and the doctor-days they follow (TTL `expires_at`);
-  key shapes in `adapters/realtime.py`. The appointments table streams NEW_AND_OLD_IMAGES to the publisher.
+  key shapes in `subscriptions.py`. The appointments table streams NEW_AND_OLD_IMAGES to the publisher.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -31,6 +33,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -302,31 +305,100 @@ def table_names(settings: Settings) -> dict[type[Model], str]:
     }
 
 
-def configure(settings: Settings) -> None:
-    """Point every model at the configured tables, region and (locally) endpoint; drop cached connections."""
-    for model, name in table_names(settings).items():
-        meta: Any = model.Meta
-        meta.table_name = name
-        meta.region = settings.region
-        meta.host = settings.dynamodb_endpoint
-        meta.max_retry_attempts = 3
-        model._connection = None
+@dataclass(frozen=True)
+class Tables:
+    """The model classes of one configuration, and the connection its transactions go through."""
+
+    doctors: type[DoctorModel]
+    appointments: type[AppointmentModel]
+    schedule: type[ScheduleModel]
+    audit: type[AuditModel]
+    reminders: type[ReminderModel]
+    patients: type[PatientModel]
+    realtime: type[RealtimeModel]
+    rooms: type[RoomModel]
+    connection: Connection
+
+    def all(self) -> tuple[type[Model], ...]:
+        return (
+            self.doctors,
+            self.appointments,
+            self.schedule,
+            self.audit,
+            self.reminders,
+            self.patients,
+            self.realtime,
+            self.rooms,
+        )
+
+    def botocore_clients(self) -> list[Any]:
+        """The botocore clients DynamoDB is called through (the transactions' and each model's), so benchmarks
+        can count calls and tests can inject faults through botocore's own event hooks. pynamodb has no public
+        accessor of a model's client: this read of `_get_connection()` is the only one, for tests and bench."""
+        clients = {id(self.connection.client): self.connection.client}
+        for model in self.all():
+            client = model._get_connection().connection.client
+            clients[id(client)] = client
+        return list(clients.values())
 
 
-def create_tables(settings: Settings) -> None:
+RETRY_ATTEMPTS = 3
+"""botocore's retries of one call (pynamodb's `max_retry_attempts`, in botocore's standard mode)."""
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _bound(model: type[_M], table_name: str, settings: Settings) -> type[_M]:
+    """A subclass of `model` whose `Meta` names the configured table, region and endpoint, as pynamodb documents
+    a model's settings; it keeps the model's `DoesNotExist` and gets its own copies of the indexes."""
+    meta = {name: value for name, value in vars(model.Meta).items() if not name.startswith("__")}
+    meta.update(
+        table_name=table_name,
+        region=settings.region,
+        host=settings.dynamodb_endpoint,
+        max_retry_attempts=RETRY_ATTEMPTS,
+    )
+    namespace = {
+        "Meta": type("Meta", (), meta),
+        "DoesNotExist": model.DoesNotExist,
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+    }
+    return cast(type[_M], type(model.__name__, (model,), namespace))
+
+
+def bind(settings: Settings) -> Tables:
+    """The model classes pointing at the configured tables, region and (locally) endpoint."""
+    names = table_names(settings)
+    return Tables(
+        doctors=_bound(DoctorModel, names[DoctorModel], settings),
+        appointments=_bound(AppointmentModel, names[AppointmentModel], settings),
+        schedule=_bound(ScheduleModel, names[ScheduleModel], settings),
+        audit=_bound(AuditModel, names[AuditModel], settings),
+        reminders=_bound(ReminderModel, names[ReminderModel], settings),
+        patients=_bound(PatientModel, names[PatientModel], settings),
+        realtime=_bound(RealtimeModel, names[RealtimeModel], settings),
+        rooms=_bound(RoomModel, names[RoomModel], settings),
+        connection=Connection(
+            region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=RETRY_ATTEMPTS
+        ),
+    )
+
+
+def create_tables(settings: Settings) -> Tables:
     """Create missing tables on demand (local runs and tests; deployed stacks use template.yaml)."""
-    configure(settings)
-    for model in ALL_MODELS:
+    tables = bind(settings)
+    for model in tables.all():
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
         else:
-            add_missing_indexes(model)
+            add_missing_indexes(model, tables.connection.client)
+    return tables
 
 
-def add_missing_indexes(model: type[Model]) -> None:
+def add_missing_indexes(model: type[Model], client: Any) -> None:
     """A local table made before an index was added gets it (one at a time, as DynamoDB allows), so `make run`
     keeps its data across such a change."""
-    client = model._get_connection().connection.client
     name = model.Meta.table_name
     described = client.describe_table(TableName=name)["Table"]
     have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}

@@ -1,0 +1,511 @@
+"""The transactional appointment store.
+
+Every appointment write is one TransactWriteItems holding the appointment, one lock item per 5-minute granule
+for the doctor and for the patient (`attribute_not_exists`), the per-doctor-day counter (conditional on the
+daily limit) and the audit entry, so DynamoDB itself makes overlapping bookings impossible. The builders of those
+operations are public (`acquire`, `count`, `audit`...), so a benchmark can send the same items bare.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time as time_module
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactGet
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.errors import translated_errors
+from chalicelib.adapters.dynamodb.items import (
+    access_from,
+    access_item,
+    appointment_from,
+    appointment_item,
+    audit_from,
+    audit_item,
+    contact_actions,
+    doctor_from,
+    doctor_locks,
+    patient_locks,
+    reminder_item,
+    room_item,
+)
+from chalicelib.adapters.dynamodb.models import (
+    AppointmentModel,
+    DoctorModel,
+    ReminderModel,
+    RoomModel,
+    ScheduleModel,
+    Tables,
+)
+from chalicelib.adapters.dynamodb.search import index_contact
+from chalicelib.adapters.dynamodb.transaction import MAX_ITEMS, ConditionsFailed, Op, Transaction
+from chalicelib.config import Settings
+from chalicelib.domain.appointments import Appointment, Status
+from chalicelib.domain.audit import AccessEntry, AuditEntry
+from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.errors import (
+    BookingLimitReached,
+    Conflict,
+    DailyLimitReached,
+    InvalidState,
+    SlotUnavailable,
+)
+from chalicelib.domain.reminders import Reminder
+from chalicelib.domain.schedule import DayState
+from chalicelib.domain.telehealth import Room
+from chalicelib.services.ports import PatientProfile
+
+log = logging.getLogger("clinic.store")
+ACTIVE_ATTEMPTS = 6
+
+
+class _ActiveItemTaken(BookingLimitReached):
+    """A concurrent booking of the same patient took the free item this one chose: read again and retry."""
+
+
+# --- transaction building ------------------------------------------------------------------------------------------
+def put_new(tx: Transaction, tables: Tables, a: Appointment) -> None:
+    tx.puts.append(Op("appointment", appointment_item(tables.appointments, a), AppointmentModel.id.does_not_exist()))
+
+
+def put_changed(tx: Transaction, tables: Tables, before: Appointment, after: Appointment) -> None:
+    """A full put conditioned on the version read and the status read: a concurrent change loses."""
+    tx.puts.append(
+        Op("appointment", appointment_item(tables.appointments, after), AppointmentModel.status == before.status.value)
+    )
+
+
+def acquire(tx: Transaction, locks: dict[str, ScheduleModel], tag: str) -> None:
+    tx.puts.extend(Op(tag, lock, ScheduleModel.pk.does_not_exist()) for lock in locks.values())
+
+
+def release(tx: Transaction, locks: dict[str, ScheduleModel], owner: str) -> None:
+    tx.deletes.extend(Op("release", lock, ScheduleModel.appointment_id == owner) for lock in locks.values())
+
+
+def count(
+    tx: Transaction,
+    tables: Tables,
+    doctor_id: str,
+    day: str,
+    delta: int,
+    max_per_day: int,
+    stats: Mapping[str, int] | None = None,
+    bump_version: bool = True,
+) -> None:
+    """Book (+1), release (-1) or just touch (0) a doctor-day, adding to its analytics aggregates; a change
+    of its slots bumps the day's version, which availability reports as its ETag."""
+    counter = tables.schedule(pk=keys.doctor_day_pk(doctor_id, day), sk=keys.COUNTER_SK)
+    condition: Condition | None
+    if delta > 0:
+        condition = ScheduleModel.booked.does_not_exist() | (ScheduleModel.booked < max_per_day)
+        tag = "counter"
+    elif delta < 0:
+        condition = ScheduleModel.booked > 0
+        tag = "counter-release"
+    else:
+        condition, tag = None, "counter-touch"
+    actions: list[Action] = [ScheduleModel.booked.add(delta)]
+    if bump_version:
+        actions.append(ScheduleModel.day_version.add(1))
+    actions.extend(getattr(ScheduleModel, name).add(value) for name, value in (stats or {}).items() if value)
+    tx.updates.append(Op(tag, counter, condition, actions))
+
+
+def per_doctor_day(tx: Transaction, tables: Tables, a: Appointment, delta: int, strict: bool = False) -> None:
+    """The patient's active bookings with this doctor that day; a patient booking for itself needs none."""
+    item = tables.schedule(pk=keys.doctor_day_pk(a.doctor_id, a.date), sk=keys.patient_on_day_sk(a.patient_id))
+    condition = (ScheduleModel.booked.does_not_exist() | (ScheduleModel.booked < 1)) if strict else None
+    tx.updates.append(
+        Op("patient-day" if strict else "patient-day-touch", item, condition, [ScheduleModel.booked.add(delta)])
+    )
+
+
+def audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
+    tx.puts.append(Op("audit", audit_item(tables.audit, entry)))
+
+
+def _domain_error_for(failed_tags: list[str]) -> Exception:
+    if "appointment" in failed_tags:
+        return InvalidState("The appointment was changed by someone else; reload it and try again.")
+    if "doctor-lock" in failed_tags:
+        return SlotUnavailable("This time is no longer available.")
+    if "patient-lock" in failed_tags:
+        return Conflict("The patient already has an appointment at this time.")
+    if "counter" in failed_tags:
+        return DailyLimitReached("The doctor's daily limit is reached.")
+    if "patient-day" in failed_tags:
+        return BookingLimitReached("The patient already has an appointment with this doctor that day.")
+    if "patient-active" in failed_tags:
+        return _ActiveItemTaken("Another booking took this active-booking item first.")
+    return InvalidState("The schedule changed while saving; reload and try again.", {"failed": failed_tags})
+
+
+class DynamoAppointmentStore:
+    def __init__(
+        self,
+        settings: Settings,
+        tables: Tables,
+        attempts: int = 4,
+        base_delay: float = 0.05,
+        sleep: Callable[[float], None] = time_module.sleep,
+    ) -> None:
+        self._settings = settings
+        self.tables = tables
+        self._attempts = attempts
+        self._base_delay = base_delay
+        self._sleep = sleep
+        self.connection = tables.connection
+
+    def botocore_clients(self) -> list[Any]:
+        """The botocore clients this layer calls DynamoDB through, so benchmarks can count calls and tests can
+        inject faults through botocore's own event hooks."""
+        return self.tables.botocore_clients()
+
+    # --- reads ---------------------------------------------------------------------------------------------
+    def get(self, appointment_id: str) -> Appointment | None:
+        with translated_errors():
+            try:
+                return appointment_from(self.tables.appointments.get(appointment_id, consistent_read=True))
+            except AppointmentModel.DoesNotExist:
+                return None
+
+    def get_many(self, appointment_ids: Sequence[str]) -> dict[str, Appointment]:
+        """BatchGetItem, 100 keys a call (pynamodb splits and re-asks for unprocessed keys)."""
+        with translated_errors():
+            items = self.tables.appointments.batch_get(sorted(set(appointment_ids)), consistent_read=True)
+            return {item.id: appointment_from(item) for item in items}
+
+    def day_state(self, doctor_id: str, day: date) -> DayState:
+        """One strongly consistent query of the doctor-day partition: its locks and its counter."""
+        taken: set[datetime] = set()
+        booked = version = 0
+        with translated_errors():
+            for item in self.tables.schedule.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
+                if item.sk == keys.COUNTER_SK:
+                    booked, version = int(item.booked or 0), int(item.day_version or 0)
+                elif item.sk.startswith(keys.SLOT_PREFIX):
+                    taken.add(keys.parse_instant(item.sk[len(keys.SLOT_PREFIX) :]))
+        return DayState(frozenset(taken), booked, version)
+
+    def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
+        """What an availability ETag is made of, in one strongly consistent call (TransactGetItems)."""
+        with translated_errors(), TransactGet(connection=self.connection) as tx:
+            doctor = tx.get(self.tables.doctors, doctor_id)
+            counter = tx.get(self.tables.schedule, keys.doctor_day_pk(doctor_id, day), keys.COUNTER_SK)
+        try:
+            found = doctor_from(doctor.get())
+        except DoctorModel.DoesNotExist:
+            found = None
+        try:
+            version = int(counter.get().day_version or 0)
+        except ScheduleModel.DoesNotExist:
+            version = 0
+        return found, version
+
+    def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        with translated_errors():
+            items = self.tables.appointments.patient_index.query(
+                patient_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
+            )
+            return [appointment_from(i) for i in items]
+
+    def list_for_doctor(self, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        with translated_errors():
+            items = self.tables.appointments.doctor_index.query(
+                doctor_id, AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end))
+            )
+            return [appointment_from(i) for i in items]
+
+    def iter_for_patient(
+        self, patient_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        index = self.tables.appointments.patient_index
+        return _iter_index(index, "patient_id", patient_id, start, end, after, page_size)
+
+    def iter_for_doctor(
+        self, doctor_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        index = self.tables.appointments.doctor_index
+        return _iter_index(index, "doctor_id", doctor_id, start, end, after, page_size)
+
+    def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
+        with translated_errors():
+            return [audit_from(i) for i in self.tables.audit.query(appointment_id, consistent_read=True)]
+
+    # --- writes --------------------------------------------------------------------------------------------
+    def book(
+        self,
+        appointment: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        reminders: Sequence[Reminder] = (),
+        contact: PatientProfile | None = None,
+        room: Room | None = None,
+        max_active: int | None = None,
+    ) -> None:
+        """The booking with its reminders, its video room and the patient's contact details: all or nothing.
+
+        With `max_active`, the transaction also takes one of the patient's active-booking items (free, or held
+        by a visit that has ended): a storm of bookings can never hold more. Two bookings racing for the same
+        free item: the loser reads again and takes another, if one is left."""
+        for attempt in range(ACTIVE_ATTEMPTS):
+            tx = self._booking(appointment, audit, max_per_day, reminders, contact, room)
+            if max_active is not None:
+                self._take_active(tx, appointment, max_active)
+            try:
+                self._commit(tx, audit.id if attempt == 0 else f"{audit.id}#active{attempt}", self._landed(appointment))
+                if contact is not None:
+                    self._index_for_search(contact)
+                return
+            except _ActiveItemTaken:
+                continue
+        raise BookingLimitReached(
+            "Too many bookings are being made for this patient at once; please retry.", {"limit": max_active}
+        )
+
+    def _booking(
+        self,
+        appointment: Appointment,
+        entry: AuditEntry,
+        max_per_day: int,
+        reminders: Sequence[Reminder],
+        contact: PatientProfile | None,
+        room: Room | None,
+    ) -> Transaction:
+        t = self.tables
+        tx = Transaction()
+        put_new(tx, t, appointment)
+        acquire(tx, doctor_locks(t.schedule, appointment), "doctor-lock")
+        acquire(tx, patient_locks(t.schedule, appointment), "patient-lock")
+        lead = int((appointment.starts_at - appointment.created_at).total_seconds() // 60)
+        count(
+            tx,
+            t,
+            appointment.doctor_id,
+            appointment.date,
+            +1,
+            max_per_day,
+            {"n_booked": 1, "booked_minutes": appointment.duration, "lead_minutes": lead, "lead_count": 1},
+        )
+        audit(tx, t, entry)
+        tx.puts.extend(
+            Op("reminder", reminder_item(t.reminders, r), ReminderModel.id.does_not_exist()) for r in reminders
+        )
+        if room is not None:
+            tx.puts.append(Op("room", room_item(t.rooms, room), RoomModel.id.does_not_exist()))
+        if contact is not None:
+            tx.updates.append(Op("patient", t.patients(id=contact.id), None, contact_actions(contact, entry.at)))
+        per_doctor_day(tx, t, appointment, +1, strict=entry.actor_role == "patient")
+        return tx
+
+    def reschedule(self, before: Appointment, after: Appointment, entry: AuditEntry, max_per_day: int) -> None:
+        t = self.tables
+        tx = Transaction()
+        put_changed(tx, t, before, after)
+        for old, new, tag in (
+            (doctor_locks(t.schedule, before), doctor_locks(t.schedule, after), "doctor-lock"),
+            (patient_locks(t.schedule, before), patient_locks(t.schedule, after), "patient-lock"),
+        ):
+            # Granules held both before and after stay as they are: one transaction may touch an item once.
+            release(tx, {k: v for k, v in old.items() if k not in new}, before.id)
+            acquire(tx, {k: v for k, v in new.items() if k not in old}, tag)
+        if before.date != after.date:
+            count(tx, t, before.doctor_id, before.date, -1, max_per_day, {"booked_minutes": -before.duration})
+            count(
+                tx,
+                t,
+                after.doctor_id,
+                after.date,
+                +1,
+                max_per_day,
+                {"booked_minutes": after.duration, "n_rescheduled": 1},
+            )
+        else:
+            count(tx, t, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
+        audit(tx, t, entry)
+        extra = Transaction()
+        if before.date != after.date:
+            per_doctor_day(extra, t, after, +1, strict=entry.actor_role == "patient")
+            per_doctor_day(extra, t, before, -1)
+        extra.updates.extend(
+            Op(
+                "release",
+                held,
+                ScheduleModel.appointment_id == before.id,
+                [ScheduleModel.ends_at.set(keys.instant(after.ends_at))],
+            )
+            for held in self._active_items_of(before)
+        )
+        # The limits' bookkeeping rides in the same transaction; only a 2-hour visit moved to another day fills
+        # DynamoDB's 100 items without it, and then it follows right after the commit.
+        deferred: list[Op] = []
+        for op in extra.updates:
+            (tx.updates if len(tx.ordered()) < MAX_ITEMS else deferred).append(op)
+        self._commit(tx, entry.id, self._landed(after))
+        for op in deferred:  # committed means done: bookkeeping that fails now is logged, not answered
+            try:
+                op.item.update(actions=op.actions or [], condition=op.condition)
+            except PynamoDBException:
+                log.warning("limit bookkeeping after moving appointment %s failed", before.id)
+
+    def cancel(self, before: Appointment, after: Appointment, entry: AuditEntry) -> None:
+        t = self.tables
+        tx = Transaction()
+        put_changed(tx, t, before, after)
+        release(tx, doctor_locks(t.schedule, before), before.id)
+        release(tx, patient_locks(t.schedule, before), before.id)
+        stats = {"n_cancelled": 1, "booked_minutes": -before.duration}
+        count(tx, t, before.doctor_id, before.date, -1, 0, stats)
+        self._release_limits(tx, before)
+        audit(tx, t, entry)
+        self._commit(tx, entry.id, self._landed(after))
+
+    def record_access(self, entries: list[AccessEntry]) -> None:
+        """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: plain PutItems (the API's
+        role may only put into the audit table; one entry per patient a request showed)."""
+        with translated_errors():
+            for e in entries:
+                access_item(self.tables.audit, e).save()
+
+    def access_history(self, patient_id: str) -> list[AccessEntry]:
+        """Oldest first: one query of the patient's access partition."""
+        with translated_errors():
+            return [
+                access_from(i, patient_id)
+                for i in self.tables.audit.query(keys.patient_access_pk(patient_id), consistent_read=True)
+            ]
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """An event that changes no appointment field (room joins, admits, consent): one put."""
+        with translated_errors():
+            audit_item(self.tables.audit, entry).save()
+
+    def update_status(self, before: Appointment, after: Appointment, entry: AuditEntry) -> None:
+        t = self.tables
+        tx = Transaction()
+        put_changed(tx, t, before, after)
+        counted = {Status.COMPLETED: "n_completed", Status.NO_SHOW: "n_no_show"}.get(after.status)
+        if counted:
+            count(tx, t, after.doctor_id, after.date, 0, 0, {counted: 1}, bump_version=False)
+        if before.active and not after.active:
+            self._release_limits(tx, before)
+        audit(tx, t, entry)
+        self._commit(tx, entry.id, self._landed(after))
+
+    def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]:
+        """The analytics aggregates of a doctor's days: one BatchGetItem per 100 days."""
+        from chalicelib.domain.analytics import STAT_FIELDS
+
+        keys_by_pk = {keys.doctor_day_pk(doctor_id, d): d for d in days}
+        found: dict[date, dict[str, int]] = {}
+        with translated_errors():
+            for item in self.tables.schedule.batch_get([(pk, keys.COUNTER_SK) for pk in keys_by_pk]):
+                found[keys_by_pk[item.pk]] = {n: int(getattr(item, n) or 0) for n in STAT_FIELDS}
+        return found
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    def _active_items_of(self, a: Appointment) -> list[ScheduleModel]:
+        """The active-booking item an appointment holds (none for bookings made before the limit existed)."""
+        schedule = self.tables.schedule
+        with translated_errors():
+            return [
+                schedule(pk=item.pk, sk=item.sk)
+                for item in schedule.query(keys.patient_active_pk(a.patient_id), consistent_read=True)
+                if item.appointment_id == a.id
+            ]
+
+    def _take_active(self, tx: Transaction, a: Appointment, limit: int) -> None:
+        schedule = self.tables.schedule
+        now = keys.instant(a.created_at)
+        with translated_errors():
+            held = {i.sk: i for i in schedule.query(keys.patient_active_pk(a.patient_id), consistent_read=True)}
+        free = [
+            keys.active_sk(k)
+            for k in range(limit)
+            if keys.active_sk(k) not in held or (held[keys.active_sk(k)].ends_at or "") <= now
+        ]
+        if not free:
+            raise BookingLimitReached(
+                f"This patient already holds {limit} active bookings, the most allowed.", {"limit": limit}
+            )
+        item = schedule(
+            pk=keys.patient_active_pk(a.patient_id),
+            sk=random.SystemRandom().choice(free),  # spread racing bookings over the free items
+            appointment_id=a.id,
+            ends_at=keys.instant(a.ends_at),
+        )
+        tx.puts.append(Op("patient-active", item, ScheduleModel.pk.does_not_exist() | (ScheduleModel.ends_at <= now)))
+
+    def _release_limits(self, tx: Transaction, before: Appointment) -> None:
+        per_doctor_day(tx, self.tables, before, -1)
+        for held in self._active_items_of(before):
+            tx.deletes.append(Op("release", held, ScheduleModel.appointment_id == before.id))
+
+    def _commit(self, tx: Transaction, operation_id: str, landed: Callable[[], bool] | None = None) -> None:
+        """The transaction's commit; a refused condition becomes the domain error of the rule it protects."""
+        try:
+            tx.commit(
+                self.connection,
+                operation_id,
+                landed,
+                attempts=self._attempts,
+                base_delay=self._base_delay,
+                sleep=self._sleep,
+            )
+        except ConditionsFailed as exc:
+            raise _domain_error_for(exc.tags) from exc.__cause__
+
+    def _landed(self, after: Appointment) -> Callable[[], bool]:
+        """True when the stored appointment is this change's result (its own update instant and state)."""
+
+        def check() -> bool:
+            stored = self.get(after.id)
+            return (
+                stored is not None
+                and stored.updated_at == after.updated_at
+                and stored.status is after.status
+                and stored.starts_at == after.starts_at
+            )
+
+        return check
+
+    def _index_for_search(self, contact: PatientProfile) -> None:
+        """After the commit, the directory's search entries follow the record the booking wrote; a failure is
+        logged, never answered (the next sign-in or booking writes them again)."""
+        try:
+            index_contact(self.tables.patients, contact)
+        except Exception:
+            log.exception("patient %s booked; its directory search entries were not written", contact.id)
+
+
+def _iter_index(
+    index: Any,
+    attribute: str,
+    value: str,
+    start: datetime,
+    end: datetime,
+    after: tuple[str, str] | None,
+    page_size: int,
+) -> Iterator[Appointment]:
+    """A list page's reads: Query with Limit (`page_size`) and ExclusiveStartKey (the index key and the table key
+    of the last item shown), so a page reads about a page, whatever the window holds."""
+    start_key = None
+    if after is not None:
+        start_key = {"id": {"S": after[1]}, attribute: {"S": value}, "starts_at": {"S": after[0]}}
+    with translated_errors():
+        items = index.query(
+            value,
+            AppointmentModel.starts_at.between(keys.instant(start), keys.instant(end)),
+            page_size=page_size,
+            last_evaluated_key=start_key,
+        )
+        for item in items:
+            yield appointment_from(item)

@@ -1,0 +1,92 @@
+"""The patient directory in DynamoDB: contact details with their verified flags, push devices, and the day's
+message count (the per-patient cap), one item per patient."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.adapters.dynamodb.errors import condition_failed, translated_errors
+from chalicelib.adapters.dynamodb.items import contact_actions, profile_from
+from chalicelib.adapters.dynamodb.models import PatientModel, Tables
+from chalicelib.adapters.dynamodb.search import index_contact
+from chalicelib.services.ports import PatientProfile
+
+
+class DynamoPatientRepository:
+    def __init__(self, tables: Tables) -> None:
+        self._patients = tables.patients
+
+    def get(self, patient_id: str) -> PatientProfile | None:
+        with translated_errors():
+            try:
+                item = self._patients.get(patient_id, consistent_read=True)
+            except PatientModel.DoesNotExist:
+                return None
+        return None if item.patient_ref else profile_from(item)  # a search entry is nobody
+
+    def get_many(self, patient_ids: Sequence[str]) -> dict[str, PatientProfile]:
+        """BatchGetItem, 100 keys a call (pynamodb splits and re-asks for unprocessed keys)."""
+        with translated_errors():
+            items = self._patients.batch_get(sorted(set(patient_ids)), consistent_read=True)
+            return {item.id: profile_from(item) for item in items}
+
+    def save_contact(self, contact: PatientProfile, now: datetime) -> None:
+        with translated_errors():
+            self._patients(id=contact.id).update(actions=contact_actions(contact, now))
+        index_contact(self._patients, contact)  # after the record: a search finds only patients that exist
+
+    def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
+        """One conditional update: only a patient already in the directory gets staff-entered contacts."""
+        actions: list[Any] = [PatientModel.updated_at.set(now)]
+        for attribute, value in ((PatientModel.staff_email, email), (PatientModel.staff_phone, phone)):
+            actions.append(attribute.set(value) if value else attribute.remove())
+        with translated_errors():
+            try:
+                self._patients(id=patient_id).update(actions=actions, condition=PatientModel.id.exists())
+                return True
+            except UpdateError as exc:
+                if condition_failed(exc):
+                    return False
+                raise
+
+    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
+        """One conditional update per message: add one on the same day below the cap, or start a new day."""
+        item = self._patients(id=patient_id)
+        for _ in range(2):
+            with translated_errors():
+                try:
+                    item.update(
+                        actions=[PatientModel.messages_sent.add(1)],
+                        condition=(PatientModel.messages_day == day) & (PatientModel.messages_sent < cap),
+                    )
+                    return True
+                except UpdateError as exc:
+                    if not condition_failed(exc):
+                        raise
+                try:
+                    item.update(
+                        actions=[PatientModel.messages_day.set(day), PatientModel.messages_sent.set(1)],
+                        condition=PatientModel.messages_day.does_not_exist() | (PatientModel.messages_day != day),
+                    )
+                    return cap >= 1
+                except UpdateError as exc:
+                    if not condition_failed(exc):
+                        raise
+        return False
+
+    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
+        with translated_errors():
+            self._patients(id=patient_id).update(
+                actions=[PatientModel.devices.set(devices), PatientModel.updated_at.set(now)]
+            )
+
+    def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None:
+        profile = self.get(patient_id)
+        if profile is None:
+            return
+        remaining = [d for d in profile.devices if d.get("endpoint") != endpoint]
+        self.save_devices(patient_id, remaining, now)
