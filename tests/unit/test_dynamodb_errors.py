@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from pynamodb.exceptions import CancellationReason, PutError, QueryError, TransactWriteError, VerboseClientError
 
 from chalicelib.adapters.dynamodb.errors import (
@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamodb.errors import (
     condition_failed,
     error_code,
     failed_conditions,
+    retries_spent,
     translated_errors,
 )
 from chalicelib.domain.errors import ServiceBusy
@@ -58,3 +59,25 @@ def test_throttling_and_no_answer_become_service_busy(cause):
 def test_other_errors_pass_through():
     with pytest.raises(PutError), translated_errors():
         raise PutError("failed", answered("ValidationException"))
+
+
+def raised_from(botocore_error: ClientError) -> TransactWriteError:
+    """The chain pynamodb builds: its TransactWriteError, caused by a VerboseClientError raised from botocore's."""
+    try:
+        try:
+            raise botocore_error
+        except ClientError as exc:
+            raise answered(botocore_error.response["Error"]["Code"]) from exc
+    except VerboseClientError as verbose:
+        return TransactWriteError("failed", verbose)
+
+
+def test_an_answer_botocore_retried_until_its_limit_has_its_retries_spent():
+    # GIVEN botocore's standard mode retried a throttled call until its limit (its response metadata says so)
+    spent = ClientError(
+        {"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"MaxAttemptsReached": True}}, "Op"
+    )
+    # THEN no retry of ours belongs on top; an answer botocore did not retry, or no answer at all, is not spent
+    assert retries_spent(raised_from(spent))
+    assert not retries_spent(raised_from(ClientError({"Error": {"Code": "ThrottlingException"}}, "Op")))
+    assert not retries_spent(TransactWriteError("failed", ReadTimeoutError(endpoint_url="http://dynamodb")))

@@ -44,6 +44,14 @@ def cancelled(exc: PynamoDBException) -> bool:
     return error_code(exc) == "TransactionCanceledException"
 
 
+def retries_spent(exc: PynamoDBException) -> bool:
+    """botocore's standard retry mode already spent its attempts on this answer (throttling, a 5xx,
+    TransactionInProgressException): a retry of ours would stack on botocore's. pynamodb raises its error from
+    botocore's, whose response metadata says so (`MaxAttemptsReached`)."""
+    response = getattr(exc.cause.__cause__ if exc.cause is not None else None, "response", None)
+    return isinstance(response, dict) and bool(response.get("ResponseMetadata", {}).get("MaxAttemptsReached"))
+
+
 def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     """One code per transaction item, in the order the items were sent (None for an item that was fine)."""
     return [reason.code if reason else None for reason in exc.cancellation_reasons]

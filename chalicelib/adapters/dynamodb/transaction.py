@@ -1,9 +1,11 @@
 """One TransactWriteItems built from tagged operations, and its commit with the client-request-token retry.
 
 A tag names what an item protects, so a cancelled transaction's reasons say which rule refused it
-(`ConditionsFailed.tags`). The commit retries only what a resend can fix: contention (a new token), and an
-unknown outcome (a timeout, TransactionInProgressException, a 5xx) with the same token, so a write that did land
-is not applied twice.
+(`ConditionsFailed.tags`). The commit retries only what a resend can fix and botocore did not retry already:
+contention (TransactionConflict, with a new token), and an unknown outcome (a timeout, TransactionInProgress-
+Exception, a 5xx) with the same token, so a write that did land is not applied twice. Throttling and 5xx answers
+are botocore's to retry (standard mode, `models.RETRY_ATTEMPTS`); once it has spent its attempts on them, the
+commit answers ServiceBusy instead of stacking its own retries on top.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from chalicelib.adapters.dynamodb.errors import (
     cancellation_codes,
     error_code,
     failed_conditions,
+    retries_spent,
 )
 from chalicelib.domain.errors import ServiceBusy
 
@@ -37,6 +40,7 @@ MAX_ITEMS = 100
 """DynamoDB's limit of items in one transaction."""
 RESENDS = 3
 """Sends of one token at most, when the outcome stays unknown."""
+BUSY = "The schedule is busy right now; nothing was changed, please retry."
 
 
 class ConditionsFailed(Exception):
@@ -89,12 +93,12 @@ class Transaction:
         base_delay: float = 0.05,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Send the transaction, retrying contention and throttling with a new token and an unknown outcome with
-        the same token. Raises ConditionsFailed when an item's condition refused it, ServiceBusy when retries ran
-        out. If the outcome was ever unknown and the transaction then fails, `landed()` says whether an earlier
-        send committed it: committed means done."""
+        """Send the transaction, retrying contention (and throttling botocore did not retry) with a new token and
+        an unknown outcome with the same token. Raises ConditionsFailed when an item's condition refused it,
+        ServiceBusy when the retries ran out. If the outcome was ever unknown and the transaction then fails,
+        `landed()` says whether an earlier send committed it: committed means done."""
         tags = [op.tag for op in self.ordered()]
-        uncertain = False
+        unknown: list[str] = []  # the tokens whose outcome was unknown at least once
 
         def backoff(step: int) -> None:
             sleep(base_delay * (2**step) * (0.5 + random.SystemRandom().random()))
@@ -102,34 +106,42 @@ class Transaction:
         try:
             for attempt in range(attempts):
                 token = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{operation_id}#{attempt}"))  # at most 36 characters
-                error: TransactWriteError | None = None
-                for resend in range(RESENDS):
-                    try:
-                        self.send(connection, token)
-                        return
-                    except TransactWriteError as exc:
-                        error = exc
-                        if error_code(exc) not in UNKNOWN_OUTCOME_CODES:
-                            break
-                        uncertain = True  # the same token again: a write that did land is not applied twice
-                        if resend < RESENDS - 1:
-                            backoff(resend)
-                else:
-                    raise ServiceBusy("The database did not answer in time; please retry.") from error
-                if error is None:  # the loop above either returned or caught an error
-                    raise ServiceBusy("The database did not answer; please retry.")
+                error = self._send_until_known(connection, token, backoff, unknown)
+                if error is None:
+                    return
                 failed = [tags[i] for i in failed_conditions(error)]
                 if failed:
                     raise ConditionsFailed(failed) from error
                 code = error_code(error)
-                retryable = code in THROTTLING_CODES or any(c in RETRYABLE_REASONS for c in cancellation_codes(error))
-                if not retryable:
+                if code in THROTTLING_CODES and retries_spent(error):  # botocore retried it already
+                    raise ServiceBusy(BUSY) from error
+                if not (code in THROTTLING_CODES or any(c in RETRYABLE_REASONS for c in cancellation_codes(error))):
                     raise error
                 if attempt + 1 < attempts:
                     backoff(attempt)
-            raise ServiceBusy("The schedule is busy right now; nothing was changed, please retry.")
+            raise ServiceBusy(BUSY)
         except Exception:
-            if uncertain and landed is not None and landed():
+            if unknown and landed is not None and landed():
                 log.warning("transaction %s: an earlier send committed; answering success", operation_id)
                 return
             raise
+
+    def _send_until_known(
+        self, connection: Connection, token: str, backoff: Callable[[int], None], unknown: list[str]
+    ) -> TransactWriteError | None:
+        """Send with this token until DynamoDB says what happened: None when it committed, else its refusal. An
+        unknown outcome is resent with the same token (a write that did land is not applied twice), at most
+        RESENDS sends and never after botocore spent its own retries on it; then ServiceBusy."""
+        resend = 0
+        while True:
+            try:
+                self.send(connection, token)
+                return None
+            except TransactWriteError as exc:
+                if error_code(exc) not in UNKNOWN_OUTCOME_CODES:
+                    return exc
+                unknown.append(token)
+                resend += 1
+                if resend == RESENDS or retries_spent(exc):
+                    raise ServiceBusy("The database did not answer in time; please retry.") from exc
+                backoff(resend - 1)

@@ -1,0 +1,45 @@
+"""A transaction's answer that botocore already retried to its limit is not retried again by the commit: the
+request answers 503 after that one call (botocore's own attempts are inside it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.faults import FaultInjector, _Http
+from tests.helpers import admin, patient
+
+DAY = "2026-12-02"  # a Wednesday after the fixed clock's NOW (tests.helpers)
+
+
+def spent(code: str) -> tuple[_Http, dict[str, Any]]:
+    """DynamoDB's answer after botocore's standard mode spent its attempts on it (its response metadata)."""
+    return _Http(400), {
+        "Error": {"Code": code, "Message": code},
+        "ResponseMetadata": {"HTTPStatusCode": 400, "MaxAttemptsReached": True, "RetryAttempts": 3},
+    }
+
+
+@pytest.fixture
+def faults(wired):
+    wired.store._sleep = lambda _: None
+    injector = FaultInjector(wired.store)
+    yield injector
+    injector.close()
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "TransactionInProgressException"])
+def test_an_answer_botocore_retried_to_its_limit_is_503_after_one_call(api, faults, code):
+    # GIVEN a doctor, and the booking's transaction answered with an error botocore already retried to its limit
+    doc = api.doctor_with_hours()
+    faults.fail("TransactWriteItems", *[spent(code)] * 20)
+    # WHEN the patient books
+    body = {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r"}
+    busy = api.call("POST", "/api/appointments", patient(), body)
+    # THEN 503 with Retry-After after that one call, and nothing booked
+    assert (busy.status_code, busy.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert busy.headers["Retry-After"]
+    assert faults.calls["TransactWriteItems"] == 1
+    listed = api.call("GET", f"/api/appointments/doctor/{doc['id']}", admin()).data["appointments"]
+    assert listed == []
