@@ -22,6 +22,7 @@ Tables (keys in `keys.py` for the schedule table):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from inspect import getmembers
 from typing import Any, TypeVar, cast
 
 from pynamodb.attributes import (
@@ -402,22 +403,26 @@ def add_missing_indexes(model: type[Model], client: Any) -> None:
     name = model.Meta.table_name
     described = client.describe_table(TableName=name)["Table"]
     have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
-    schema = model._get_schema()
-    for index in schema["global_secondary_indexes"]:
-        if index["index_name"] in have:
+    for _, index in getmembers(model, lambda member: isinstance(member, GlobalSecondaryIndex)):
+        meta = index.Meta
+        if meta.index_name in have:
             continue
-        used = {k["AttributeName"] for k in index["key_schema"]}
+        keys = [a for a in meta.attributes.values() if a.is_hash_key or a.is_range_key]
+        projection: dict[str, Any] = {"ProjectionType": meta.projection.projection_type}
+        if meta.projection.non_key_attributes:
+            projection["NonKeyAttributes"] = meta.projection.non_key_attributes
         client.update_table(
             TableName=name,
-            AttributeDefinitions=[a for a in schema["attribute_definitions"] if a["AttributeName"] in used],
+            AttributeDefinitions=[{"AttributeName": a.attr_name, "AttributeType": a.attr_type} for a in keys],
             GlobalSecondaryIndexUpdates=[
                 {
                     "Create": {
-                        "IndexName": index["index_name"],
+                        "IndexName": meta.index_name,
                         "KeySchema": [
-                            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in index["key_schema"]
+                            {"AttributeName": a.attr_name, "KeyType": "HASH" if a.is_hash_key else "RANGE"}
+                            for a in sorted(keys, key=lambda a: not a.is_hash_key)
                         ],
-                        "Projection": index["projection"],
+                        "Projection": projection,
                     }
                 }
             ],
