@@ -3,7 +3,7 @@
 Every appointment write is one TransactWriteItems holding the appointment, one lock item per 5-minute granule
 for the doctor and for the patient (`attribute_not_exists`), the per-doctor-day counter (conditional on the
 daily limit) and the audit entry, so DynamoDB itself makes overlapping bookings impossible. The builders of those
-operations are public (`acquire`, `count`, `audit`...), so a benchmark can send the same items bare.
+operations are public (`acquire`, `count_day`, `add_audit`...), so a benchmark can send the same items bare.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def release(tx: Transaction, locks: dict[str, ScheduleModel], owner: str) -> Non
     tx.deletes.extend(Op("release", lock, ScheduleModel.appointment_id == owner) for lock in locks.values())
 
 
-def count(
+def count_day(
     tx: Transaction,
     tables: Tables,
     doctor_id: str,
@@ -128,7 +128,7 @@ def per_doctor_day(tx: Transaction, tables: Tables, a: Appointment, delta: int, 
     )
 
 
-def audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
+def add_audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
     tx.puts.append(Op("audit", audit_item(tables.audit, entry)))
 
 
@@ -274,7 +274,7 @@ class DynamoAppointmentStore:
     def _booking(
         self,
         appointment: Appointment,
-        entry: AuditEntry,
+        audit: AuditEntry,
         max_per_day: int,
         reminders: Sequence[Reminder],
         contact: PatientProfile | None,
@@ -286,7 +286,7 @@ class DynamoAppointmentStore:
         acquire(tx, doctor_locks(t.schedule, appointment), "doctor-lock")
         acquire(tx, patient_locks(t.schedule, appointment), "patient-lock")
         lead = int((appointment.starts_at - appointment.created_at).total_seconds() // 60)
-        count(
+        count_day(
             tx,
             t,
             appointment.doctor_id,
@@ -295,18 +295,18 @@ class DynamoAppointmentStore:
             max_per_day,
             {"n_booked": 1, "booked_minutes": appointment.duration, "lead_minutes": lead, "lead_count": 1},
         )
-        audit(tx, t, entry)
+        add_audit(tx, t, audit)
         tx.puts.extend(
             Op("reminder", reminder_item(t.reminders, r), ReminderModel.id.does_not_exist()) for r in reminders
         )
         if room is not None:
             tx.puts.append(Op("room", room_item(t.rooms, room), RoomModel.id.does_not_exist()))
         if contact is not None:
-            tx.updates.append(Op("patient", t.patients(id=contact.id), None, contact_actions(contact, entry.at)))
-        per_doctor_day(tx, t, appointment, +1, strict=entry.actor_role == "patient")
+            tx.updates.append(Op("patient", t.patients(id=contact.id), None, contact_actions(contact, audit.at)))
+        per_doctor_day(tx, t, appointment, +1, strict=audit.actor_role == "patient")
         return tx
 
-    def reschedule(self, before: Appointment, after: Appointment, entry: AuditEntry, max_per_day: int) -> None:
+    def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
         t = self.tables
         tx = Transaction()
         put_changed(tx, t, before, after)
@@ -318,8 +318,8 @@ class DynamoAppointmentStore:
             release(tx, {k: v for k, v in old.items() if k not in new}, before.id)
             acquire(tx, {k: v for k, v in new.items() if k not in old}, tag)
         if before.date != after.date:
-            count(tx, t, before.doctor_id, before.date, -1, max_per_day, {"booked_minutes": -before.duration})
-            count(
+            count_day(tx, t, before.doctor_id, before.date, -1, max_per_day, {"booked_minutes": -before.duration})
+            count_day(
                 tx,
                 t,
                 after.doctor_id,
@@ -329,11 +329,11 @@ class DynamoAppointmentStore:
                 {"booked_minutes": after.duration, "n_rescheduled": 1},
             )
         else:
-            count(tx, t, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
-        audit(tx, t, entry)
+            count_day(tx, t, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
+        add_audit(tx, t, audit)
         extra = Transaction()
         if before.date != after.date:
-            per_doctor_day(extra, t, after, +1, strict=entry.actor_role == "patient")
+            per_doctor_day(extra, t, after, +1, strict=audit.actor_role == "patient")
             per_doctor_day(extra, t, before, -1)
         extra.updates.extend(
             Op(
@@ -349,24 +349,24 @@ class DynamoAppointmentStore:
         deferred: list[Op] = []
         for op in extra.updates:
             (tx.updates if len(tx.ordered()) < MAX_ITEMS else deferred).append(op)
-        self._commit(tx, entry.id, self._landed(after))
+        self._commit(tx, audit.id, self._landed(after))
         for op in deferred:  # committed means done: bookkeeping that fails now is logged, not answered
             try:
                 op.item.update(actions=op.actions or [], condition=op.condition)
             except PynamoDBException:
                 log.warning("limit bookkeeping after moving appointment %s failed", before.id)
 
-    def cancel(self, before: Appointment, after: Appointment, entry: AuditEntry) -> None:
+    def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         t = self.tables
         tx = Transaction()
         put_changed(tx, t, before, after)
         release(tx, doctor_locks(t.schedule, before), before.id)
         release(tx, patient_locks(t.schedule, before), before.id)
         stats = {"n_cancelled": 1, "booked_minutes": -before.duration}
-        count(tx, t, before.doctor_id, before.date, -1, 0, stats)
+        count_day(tx, t, before.doctor_id, before.date, -1, 0, stats)
         self._release_limits(tx, before)
-        audit(tx, t, entry)
-        self._commit(tx, entry.id, self._landed(after))
+        add_audit(tx, t, audit)
+        self._commit(tx, audit.id, self._landed(after))
 
     def record_access(self, entries: list[AccessEntry]) -> None:
         """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: plain PutItems (the API's
@@ -388,17 +388,17 @@ class DynamoAppointmentStore:
         with translated_errors():
             audit_item(self.tables.audit, entry).save()
 
-    def update_status(self, before: Appointment, after: Appointment, entry: AuditEntry) -> None:
+    def update_status(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         t = self.tables
         tx = Transaction()
         put_changed(tx, t, before, after)
         counted = {Status.COMPLETED: "n_completed", Status.NO_SHOW: "n_no_show"}.get(after.status)
         if counted:
-            count(tx, t, after.doctor_id, after.date, 0, 0, {counted: 1}, bump_version=False)
+            count_day(tx, t, after.doctor_id, after.date, 0, 0, {counted: 1}, bump_version=False)
         if before.active and not after.active:
             self._release_limits(tx, before)
-        audit(tx, t, entry)
-        self._commit(tx, entry.id, self._landed(after))
+        add_audit(tx, t, audit)
+        self._commit(tx, audit.id, self._landed(after))
 
     def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]:
         """The analytics aggregates of a doctor's days: one BatchGetItem per 100 days."""
