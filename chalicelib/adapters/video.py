@@ -16,7 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
@@ -30,6 +30,12 @@ class PlatformError(Exception):
 
 class TransientPlatformError(PlatformError):
     """The platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""
+
+
+class JsonSecret(Protocol):
+    """A platform's credentials, read when needed (so a rotation is picked up)."""
+
+    def get(self) -> dict[str, Any]: ...
 
 
 class SecretsManagerJson:
@@ -119,7 +125,7 @@ class _OAuthPlatform:
     def __init__(
         self,
         settings: Settings,
-        secret: SecretsManagerJson,
+        secret: JsonSecret,
         http: _Http | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:

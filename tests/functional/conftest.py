@@ -99,7 +99,7 @@ class Api:
         }
         created = self.call("POST", "/api/admin/doctors", admin(), body)
         assert created.status_code == 201, created.data
-        return created.data  # type: ignore[no-any-return]
+        return created.data
 
     def doctor_with_hours(self, availability: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
         doctor = self.create_doctor(**overrides)
