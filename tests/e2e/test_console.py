@@ -59,7 +59,7 @@ def admin(method: str, base: str, path: str, body: dict | None = None, token: st
         method,
         f"{base}{path}",
         json=body,
-        timeout=10,
+        timeout=30,  # a booking on a loaded 2-core machine (DynamoDB Local, Chromium, two workers) can take >10 s
         headers={"Authorization": token, "Content-Type": "application/json"},
     )
 
