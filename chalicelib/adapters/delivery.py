@@ -58,11 +58,9 @@ disabled platform application) is the clinic's configuration, not the patient's 
 
 def send_client(service: str, region: str) -> Any:
     """A client for send calls: no botocore retries (a retried timeout may send twice), tight timeouts."""
-    import boto3
-    from botocore.config import Config
+    from chalicelib.adapters import aws
 
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10)
-    return boto3.client(service, region_name=region, config=config)
+    return aws.client(service, region, attempts=1)
 
 
 def _text_part(text: str, subtype: str) -> MIMEText:

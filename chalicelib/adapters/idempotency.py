@@ -44,10 +44,10 @@ class PowertoolsIdempotency:
 
         client = self._given
         if client is None:
-            import boto3
+            from chalicelib.adapters import aws
 
             s = self._settings
-            client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint)
+            client = aws.client("dynamodb", s.region, endpoint_url=s.dynamodb_endpoint)
         return DynamoDBPersistenceLayer(
             table_name=self._settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
         )

@@ -122,10 +122,10 @@ class ApiGatewaySender:
         """Made on the first push, not at cold start."""
         if self._given is not None:
             return self._given
-        import boto3
+        from chalicelib.adapters import aws
 
         s = self._settings
-        return boto3.client("apigatewaymanagementapi", region_name=s.region, endpoint_url=s.websocket_endpoint)
+        return aws.client("apigatewaymanagementapi", s.region, endpoint_url=s.websocket_endpoint)
 
     def send(self, connection_id: str, payload: str) -> None:
         try:

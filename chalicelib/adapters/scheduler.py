@@ -24,9 +24,9 @@ class EventBridgeReminderScheduler:
         """Made on the first schedule, not at cold start."""
         if self._given is not None:
             return self._given
-        import boto3
+        from chalicelib.adapters import aws
 
-        return boto3.client("scheduler", region_name=self._settings.region)
+        return aws.client("scheduler", self._settings.region)
 
     def _definition(self, reminder: Reminder) -> dict[str, Any]:
         s = self._settings

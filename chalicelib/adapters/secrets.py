@@ -18,13 +18,15 @@ class CachedSecret:
         region: str,
         client: Any | None = None,
         max_age: int = SECRET_MAX_AGE_SECONDS,
-        boto_config: Any | None = None,
+        attempts: int = 3,
+        read_timeout: float = 10,
     ) -> None:
         self._secret_id = secret_id
         self._region = region
         self._client = client
         self._max_age = max_age
-        self._boto_config = boto_config
+        self._attempts = attempts
+        self._read_timeout = read_timeout
         self._provider: Any = None
 
     def _secrets(self) -> Any:
@@ -33,9 +35,11 @@ class CachedSecret:
 
             client = self._client
             if client is None:
-                import boto3
+                from chalicelib.adapters import aws
 
-                client = boto3.client("secretsmanager", region_name=self._region, config=self._boto_config)
+                client = aws.client(
+                    "secretsmanager", self._region, attempts=self._attempts, read_timeout=self._read_timeout
+                )
             self._provider = SecretsProvider(boto3_client=client)
         return self._provider
 

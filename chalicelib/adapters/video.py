@@ -44,10 +44,8 @@ class SecretsManagerJson:
     def __init__(
         self, secret_id: str, region: str, client: Any | None = None, max_age: int = SECRET_MAX_AGE_SECONDS
     ) -> None:
-        from botocore.config import Config
-
-        tight = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
-        self._secret = CachedSecret(secret_id, region, client, max_age, boto_config=tight)
+        # tight: a booking waits for its meeting only a few seconds
+        self._secret = CachedSecret(secret_id, region, client, max_age, attempts=2, read_timeout=3)
 
     def get(self) -> dict[str, Any]:
         return self._secret.json()
@@ -272,9 +270,9 @@ class ChimePlatform:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         if client is None:
-            import boto3
+            from chalicelib.adapters import aws
 
-            client = boto3.client("chime-sdk-meetings", region_name=settings.region)
+            client = aws.client("chime-sdk-meetings", settings.region)
         self._client = client
         self._region = settings.region
 
