@@ -17,6 +17,7 @@ from typing import Any
 from bench.common import count_dynamodb_calls
 from chalicelib.adapters.models import RealtimeModel
 from chalicelib.adapters.realtime import DynamoSubscriptionStore, StaticKey
+from chalicelib.api.realtime import slot_changes
 from chalicelib.container import Container
 from chalicelib.services.realtime import RealtimeService
 
@@ -74,12 +75,12 @@ def bench_fanout(
     for n, day in enumerate(singles):
         follow(doctor_id, day, [f"single-{n}"])
     counts.clear()
-    service.publish([record(doctor_id, singles[0])])
+    service.publish(slot_changes([record(doctor_id, singles[0])]))
     single_calls = dict(counts)
     samples = []
     for day in singles[1:]:
         started = time.perf_counter()
-        service.publish([record(doctor_id, day)])
+        service.publish(slot_changes([record(doctor_id, day)]))
         samples.append(time.perf_counter() - started)
     single = statistics.median(samples)
 
@@ -88,7 +89,7 @@ def bench_fanout(
     follow(doctor_id, crowded, [f"fan-{n}" for n in range(subscribers)])
     counts.clear()
     started = time.perf_counter()
-    report = service.publish([record(doctor_id, crowded)])
+    report = service.publish(slot_changes([record(doctor_id, crowded)]))
     fanout = time.perf_counter() - started
     fanout_calls = dict(counts)
     return {
