@@ -7,7 +7,7 @@ the visit or any other health detail.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,8 @@ OUTCOME_UNKNOWN = "delivery outcome unknown"
 """The start of `lastError` when the provider may have accepted the message: staff confirm before a resend."""
 MAX_ATTEMPTS = 5
 SMS_SEGMENT = 160
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The start of every reminder range read from the beginning (overdue, stuck, admin lists without a start)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from chalicelib.services.ports import (
     PatientProfile,
     PatientRepository,
 )
-from chalicelib.services.reminders import ReminderRequest, ReminderService, contact_of
+from chalicelib.services.reminders.planning import ReminderPlanner, ReminderRequest, contact_of
 from chalicelib.services.telehealth import TelehealthService
 
 log = logging.getLogger("clinic.booking")
@@ -90,7 +90,7 @@ class BookingService:
         clock: Clock,
         ids: IdGenerator,
         policy: Policy,
-        reminders: ReminderService | None = None,
+        reminders: ReminderPlanner | None = None,
         telehealth: TelehealthService | None = None,
         patients: PatientRepository | None = None,
     ) -> None:
