@@ -14,7 +14,7 @@ from chalicelib.api.http import Call, endpoint
 from chalicelib.api.views import reminder_json, skipped_json
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
-from chalicelib.domain.reminders import DEFAULT_TIMING, Channel, Reminder, ReminderStatus
+from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, timings_for
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.reminders.planning import ReminderRequest
@@ -37,7 +37,7 @@ ADMIN = (Role.ADMIN,)
 )
 def schedule(call: Call) -> dict[str, Any]:
     body: s.ReminderScheduleIn = call.body
-    timings: list[str] = list(body.timings) if body.timings else [body.timing or DEFAULT_TIMING]
+    timings = timings_for(body.timings, body.timing)
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
     created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
     _log(call, created, "reminder-change")

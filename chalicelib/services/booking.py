@@ -24,7 +24,7 @@ from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_horizon
 from chalicelib.domain.paging import take_page
-from chalicelib.domain.reminders import LINK_TIMING, Reminder, Skipped
+from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import (
     AppointmentStore,
@@ -244,9 +244,7 @@ class BookingService:
         # A patient booking for itself (re)writes its directory record from its claims, verified flags included.
         contact = contact_of(caller) if caller.role is Role.PATIENT else None
         if self._reminders is not None and request.reminder_preferences:
-            wanted = ReminderRequest.from_preferences(request.reminder_preferences)
-            if room is not None and wanted.channels and LINK_TIMING not in wanted.timings:
-                wanted = replace(wanted, timings=[*wanted.timings, LINK_TIMING])
+            wanted = ReminderRequest.from_preferences(request.reminder_preferences, video_link=room is not None)
             planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
             self._store.book(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from chalicelib.domain.errors import InvalidState
-from chalicelib.domain.reminders import EPOCH, Reminder, ReminderStatus
+from chalicelib.domain.reminders import EPOCH, Reminder, ReminderStatus, resent
 from chalicelib.services.ports import AppointmentReader, Clock, ReminderRecords
 from chalicelib.services.reminders.schedules import ReminderSchedules
 
@@ -55,14 +55,7 @@ class ReminderAdmin:
             if appointment is None or not appointment.active or appointment.starts_at <= now:
                 outcomes[reminder_id] = "appointment-not-ahead"
                 continue
-            again = replace(
-                reminder,
-                status=ReminderStatus.PENDING,
-                attempts=0,
-                scheduled_time=now + timedelta(minutes=1),
-                updated_at=now,
-                served=() if reminder.outcome_unknown else reminder.served,  # confirmed: resend to every device
-            )
+            again = resent(reminder, now)
             if self._reminders.replace(again, ReminderStatus.FAILED):
                 self._schedules.ensure(again)
                 outcomes[reminder_id] = "pending"

@@ -14,13 +14,13 @@ from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.contact import redact
 from chalicelib.domain.reminders import (
     EPOCH,
-    MAX_ATTEMPTS,
     OUTCOME_UNKNOWN,
     Channel,
     Reminder,
     ReminderStatus,
     follow,
     matches_appointment,
+    retry_at,
 )
 from chalicelib.services.ports import (
     AppointmentReader,
@@ -228,13 +228,14 @@ class ReminderDispatcher:
 
     def _later(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment) -> str:
         """Back to pending with backoff (keeping the devices already served), or failed after MAX_ATTEMPTS."""
-        if claimed.attempts >= MAX_ATTEMPTS:
+        at = retry_at(claimed.attempts, now)
+        if at is None:
             self._fail(claimed, f"gave up after {claimed.attempts} attempts: {reason}", now, appointment)
             return "failed"
         later = replace(
             claimed,
             status=ReminderStatus.PENDING,
-            scheduled_time=now + timedelta(minutes=2**claimed.attempts),
+            scheduled_time=at,
             last_error=redact(reason),
             updated_at=now,
         )

@@ -14,7 +14,6 @@ from chalicelib.domain.contact import e164, email, mask_email, mask_phone
 from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRecipient, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import (
-    DEFAULT_TIMING,
     TIMINGS,
     Channel,
     Recipient,
@@ -27,6 +26,7 @@ from chalicelib.domain.reminders import (
     follows_moves,
     plan,
     render,
+    timings_for,
 )
 from chalicelib.services.ports import (
     AppointmentReader,
@@ -47,10 +47,11 @@ class ReminderRequest:
     custom_message: str | None = None
 
     @classmethod
-    def from_preferences(cls, prefs: dict[str, Any]) -> ReminderRequest:
+    def from_preferences(cls, prefs: dict[str, Any], video_link: bool = False) -> ReminderRequest:
+        """The reminders a booking's preferences ask for; `video_link`: the visit has a room, so a link."""
         channels = [c for c in Channel if prefs.get(c.value)]
-        timings = prefs.get("timings") or [prefs.get("timing") or DEFAULT_TIMING]
-        return cls(channels, list(timings), prefs.get("customMessage"))
+        timings = timings_for(prefs.get("timings"), prefs.get("timing"), video_link)
+        return cls(channels, timings, prefs.get("customMessage"))
 
 
 def contact_of(caller: Caller) -> PatientProfile:
