@@ -313,7 +313,17 @@ class RoomRepository(Protocol):
     def pending(self, limit: int) -> list[Room]: ...
 
 
+class PlatformError(Exception):
+    """The video platform refused the request (4xx): retrying will not help."""
+
+
+class TransientPlatformError(PlatformError):
+    """The video platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""
+
+
 class VideoPlatform(Protocol):
+    """Raises PlatformError (or TransientPlatformError) when the platform refuses or fails."""
+
     def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
 
     def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
