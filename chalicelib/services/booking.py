@@ -28,6 +28,7 @@ from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import (
     AppointmentStore,
+    Booking,
     Clock,
     DoctorRepository,
     IdGenerator,
@@ -248,13 +249,15 @@ class BookingService:
             planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
             self._store.book(
-                appointment,
-                audit,
-                doctor.schedule.max_patients_per_day,
-                planned,
-                contact,
-                room,
-                max_active=self.policy.max_active_bookings,
+                Booking(
+                    appointment,
+                    audit,
+                    doctor.schedule.max_patients_per_day,
+                    planned,
+                    contact,
+                    room,
+                    max_active=self.policy.max_active_bookings,
+                )
             )
         except DomainError as exc:
             original = self._own_booking(appointment) if key else None

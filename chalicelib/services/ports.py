@@ -56,16 +56,9 @@ class AppointmentStore(AppointmentReader, AuditRecorder, Protocol):
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]: ...
 
-    def book(
-        self,
-        appointment: Appointment,
-        audit: AuditEntry,
-        max_per_day: int,
-        reminders: Sequence[Reminder] = (),
-        contact: PatientProfile | None = None,
-        room: Room | None = None,
-        max_active: int | None = None,
-    ) -> None: ...
+    def book(self, booking: Booking) -> None:
+        """All of the booking or nothing of it, in one transaction."""
+        ...
 
     def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]: ...
 
@@ -118,6 +111,22 @@ class PatientProfile:
         if phone:
             return self.phone == channel_address and self.phone_verified
         return self.email == channel_address and self.email_verified
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What one booking writes together: a new feature adds a field here, not a parameter to every store."""
+
+    appointment: Appointment
+    audit: AuditEntry
+    max_per_day: int
+    """The doctor's daily limit, checked on the day's counter."""
+    reminders: Sequence[Reminder] = ()
+    contact: PatientProfile | None = None
+    """The patient's directory record, (re)written from its own claims when it books for itself."""
+    room: Room | None = None
+    max_active: int | None = None
+    """Active future bookings the patient may hold; None: no limit."""
 
 
 class Idempotency(Protocol):
