@@ -107,7 +107,7 @@ class ReminderDispatcher:
         self._reminders = reminders
         self._appointments = appointments
         self._patients = patients
-        self._deliverer = sender
+        self._sender = sender
         self._schedules = schedules
         self._clock = clock
         self.sweep_policy = sweep_policy or SweepPolicy()
@@ -167,7 +167,7 @@ class ReminderDispatcher:
             )
             return "failed"
         try:
-            delivery = self._deliverer.send(claimed, appointment, endpoints)
+            delivery = self._sender.send(claimed, appointment, endpoints)
         except UnknownDeliveryOutcome as exc:
             self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment)
             return "failed"
