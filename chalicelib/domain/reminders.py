@@ -13,7 +13,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType
-from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.errors import InvalidInput, InvalidState
 
 
 class Channel(StrEnum):
@@ -242,6 +242,32 @@ def check_editable(reminder: Reminder) -> None:
             f"Only pending reminders can be changed; this one is {reminder.status.value}.",
             {"status": reminder.status.value},
         )
+
+
+def edited(
+    reminder: Reminder,
+    appointment: Appointment,
+    now: datetime,
+    timing: str | None = None,
+    scheduled_time: datetime | None = None,
+    custom_message: str | None = None,
+) -> Reminder:
+    """A pending reminder moved to another timing (or else to an instant) and/or given another message (an empty
+    one removes it). Wherever it lands must be in the future and before the appointment; its text is rewritten."""
+    check_editable(reminder)
+    changed = reminder
+    if timing is not None:
+        changed = replace(changed, timing=timing, scheduled_time=appointment.starts_at - TIMINGS[timing])
+    elif scheduled_time is not None:
+        changed = replace(changed, timing=custom_timing(scheduled_time), scheduled_time=scheduled_time)
+    if changed.scheduled_time <= now or changed.scheduled_time >= appointment.starts_at:
+        raise InvalidInput(
+            "A reminder must be sent in the future and before the appointment.",
+            {"fields": {"timing" if timing else "scheduledTime": "not between now and the appointment"}},
+        )
+    if custom_message is not None:
+        changed = replace(changed, custom_message=custom_message or None)
+    return replace(changed, message=render(changed.channel, appointment, changed.custom_message).text, updated_at=now)
 
 
 # --- messages -------------------------------------------------------------------------------------------------

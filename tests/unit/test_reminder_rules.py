@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.domain.appointments import AppointmentType
+from chalicelib.domain.errors import InvalidInput, InvalidState
 from chalicelib.domain.reminders import (
     DEFAULT_TIMING,
     LINK_TIMING,
@@ -18,6 +19,8 @@ from chalicelib.domain.reminders import (
     Channel,
     Recipient,
     ReminderStatus,
+    custom_timing,
+    edited,
     plan,
     resent,
     retry_at,
@@ -118,3 +121,74 @@ def test_a_resend_after_an_unknown_outcome_goes_to_every_device():
     again = resent(failed_push(f"{OUTCOME_UNKNOWN} (push to 1 device(s))"), NOW)
     # THEN no device is skipped
     assert again.served == ()
+
+
+# --- a pending reminder edited ------------------------------------------------------------------------------------
+def pending_email(custom_message: str | None = None):
+    visit = make_appointment(starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=2, minutes=30))
+    planned, _ = plan(visit, [Channel.EMAIL], ["24h"], Recipient(email="p@example.org"), custom_message, NOW)
+    return planned[0], visit
+
+
+def test_a_reminder_moved_to_another_timing_is_sent_that_long_before_the_visit():
+    # GIVEN a pending 24h reminder WHEN moved to 2h THEN it is due two hours before the visit, rewritten now
+    reminder, visit = pending_email()
+    moved = edited(reminder, visit, NOW, timing="2h")
+    assert (moved.timing, moved.scheduled_time, moved.updated_at) == ("2h", visit.starts_at - timedelta(hours=2), NOW)
+
+
+def test_a_reminder_moved_to_an_instant_gets_a_custom_timing():
+    reminder, visit = pending_email()
+    at = NOW + timedelta(hours=5)
+    moved = edited(reminder, visit, NOW, scheduled_time=at)
+    assert (moved.timing, moved.scheduled_time) == (custom_timing(at), at)
+
+
+def test_a_timing_wins_over_an_instant():
+    reminder, visit = pending_email()
+    moved = edited(reminder, visit, NOW, timing="2h", scheduled_time=NOW + timedelta(hours=5))
+    assert moved.timing == "2h"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"scheduled_time": NOW}, "scheduledTime"),  # not in the future
+        ({"scheduled_time": NOW - timedelta(minutes=1)}, "scheduledTime"),
+        ({"scheduled_time": NOW + timedelta(days=2)}, "scheduledTime"),  # the visit's start itself
+        ({"scheduled_time": NOW + timedelta(days=3)}, "scheduledTime"),  # after the visit
+    ],
+)
+def test_a_reminder_cannot_be_moved_out_of_the_window_between_now_and_the_visit(change, field):
+    # GIVEN a pending reminder WHEN moved to now, the past, or the visit's start or later THEN it is refused
+    reminder, visit = pending_email()
+    with pytest.raises(InvalidInput) as refused:
+        edited(reminder, visit, NOW, **change)
+    assert field in refused.value.details["fields"]
+
+
+def test_a_timing_already_past_is_refused_and_names_the_timing():
+    # GIVEN a visit 90 minutes ahead WHEN its reminder is moved to 2h before THEN the timing is refused
+    reminder, _ = pending_email()
+    soon = make_appointment(starts_at=NOW + timedelta(minutes=90), ends_at=NOW + timedelta(minutes=120))
+    with pytest.raises(InvalidInput) as refused:
+        edited(reminder, soon, NOW, timing="2h")
+    assert refused.value.details["fields"] == {"timing": "not between now and the appointment"}
+
+
+@pytest.mark.parametrize("status", [ReminderStatus.SENT, ReminderStatus.SENDING, ReminderStatus.CANCELLED])
+def test_only_a_pending_reminder_can_be_edited(status):
+    reminder, visit = pending_email()
+    with pytest.raises(InvalidState):
+        edited(replace(reminder, status=status), visit, NOW, timing="2h")
+
+
+def test_a_new_message_is_added_to_the_text_and_an_empty_one_removes_it():
+    # GIVEN a pending reminder WHEN staff add a message THEN the text carries it, at the same time
+    reminder, visit = pending_email()
+    with_note = edited(reminder, visit, NOW, custom_message="Bring your insurance card.")
+    assert with_note.message.endswith("Bring your insurance card.")
+    assert with_note.scheduled_time == reminder.scheduled_time
+    # WHEN the message is emptied THEN it is gone from the reminder and its text
+    without = edited(with_note, visit, NOW, custom_message="")
+    assert without.custom_message is None and "insurance" not in without.message

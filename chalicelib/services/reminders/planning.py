@@ -14,18 +14,16 @@ from chalicelib.domain.contact import e164, email, mask_email, mask_phone
 from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRecipient, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import (
-    TIMINGS,
     Channel,
     Recipient,
     Reminder,
     ReminderStatus,
     Skipped,
     check_editable,
-    custom_timing,
+    edited,
     follow,
     follows_moves,
     plan,
-    render,
     timings_for,
 )
 from chalicelib.services.ports import (
@@ -212,25 +210,7 @@ class ReminderPlanner:
         reminder, appointment = self._reminder_for(caller, reminder_id)
         if custom_message is not None and caller.role is Role.PATIENT:
             raise Forbidden("Only clinic staff can add a message to reminders.")
-        check_editable(reminder)
-        now = self._clock.now()
-        changed = reminder
-        if timing is not None:
-            changed = replace(changed, timing=timing, scheduled_time=appointment.starts_at - TIMINGS[timing])
-        elif scheduled_time is not None:
-            changed = replace(changed, timing=custom_timing(scheduled_time), scheduled_time=scheduled_time)
-        if changed.scheduled_time <= now or changed.scheduled_time >= appointment.starts_at:
-            raise InvalidInput(
-                "A reminder must be sent in the future and before the appointment.",
-                {"fields": {"timing" if timing else "scheduledTime": "not between now and the appointment"}},
-            )
-        if custom_message is not None:
-            changed = replace(changed, custom_message=custom_message or None)
-        changed = replace(
-            changed,
-            message=render(changed.channel, appointment, changed.custom_message).text,
-            updated_at=now,
-        )
+        changed = edited(reminder, appointment, self._clock.now(), timing, scheduled_time, custom_message)
         if not self._reminders.replace(changed, ReminderStatus.PENDING):
             raise InvalidState("The reminder changed meanwhile; reload it.")
         self._audit(caller, "reminder-changed", appointment, [changed.id])
