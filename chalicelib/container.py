@@ -140,7 +140,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         access=access,
         patients=PatientDirectory(patients, clock),
         keys=keys,
-        directory=DirectoryService(DynamoPatientSearch(), access),
+        directory=DirectoryService(DynamoPatientSearch(), access, keys),
     )
 
 

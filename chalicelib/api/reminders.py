@@ -133,7 +133,9 @@ def admin_list(call: Call) -> dict[str, Any]:
     start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
     end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
     found = container.current().reminder_admin.by_status(ReminderStatus(q.status), start, end)
-    page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token)
+    scope = f"{call.route}|{q.status}|{q.date_from}|{q.date_to}"  # a page token is good for this list only
+    secret = container.current().keys.signing_key()
+    page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token, scope, secret)
     _log(call, page)
     shaped: dict[str, Any] = {"reminders": [reminder_json(r) for r in page]}
     if token:

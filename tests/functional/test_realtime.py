@@ -10,7 +10,7 @@ import boto3
 import pytest
 from chalice.local import LambdaContext
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from tests.faults import _Http
 from tests.helpers import patient

@@ -4,7 +4,7 @@ no patient-written text in outgoing messages, and a per-patient cap on messages 
 from __future__ import annotations
 
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from tests.functional.test_reminders import book, dispatch, emails_sent

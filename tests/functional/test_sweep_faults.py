@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, time
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib.adapters.models import AppointmentModel, ReminderModel
