@@ -22,14 +22,7 @@ from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.timefmt import instant
-
-
-class PlatformError(Exception):
-    """The platform refused the request (4xx): retrying will not help."""
-
-
-class TransientPlatformError(PlatformError):
-    """The platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""
+from chalicelib.services.ports import PlatformError, TransientPlatformError
 
 
 class JsonSecret(Protocol):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -28,7 +27,7 @@ realtime_api = Blueprint(__name__)
 )
 def ticket(call: Call) -> dict[str, Any]:
     issued = container.current().realtime.issue_ticket(call.caller)
-    url = os.environ.get("WEBSOCKET_URL")
+    url = container.current().settings.websocket_url
     return {**issued, "url": f"{url}?ticket={issued['ticket']}" if url else None}
 
 

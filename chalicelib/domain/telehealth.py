@@ -15,7 +15,6 @@ from chalicelib.domain.errors import Forbidden, InvalidState, Unauthenticated
 
 OPENS_BEFORE = timedelta(minutes=15)
 CLOSES_AFTER = timedelta(minutes=30)
-PLATFORMS = ("zoom", "teams", "custom")
 
 
 class RoomStatus(StrEnum):

@@ -275,7 +275,7 @@ def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcom
     api, wired, clock, scheduler, lambdas
 ):
     # schedules cannot be created at booking time: the reminders are flagged as missing their schedule
-    events = wired.reminders._scheduler._client.meta.events
+    events = wired.reminders._schedules._scheduler._client.meta.events
     events.register("before-call.scheduler.CreateSchedule", scheduler_down)
     a = book(api, api.doctor_with_hours())
     events.unregister("before-call.scheduler.CreateSchedule", scheduler_down)

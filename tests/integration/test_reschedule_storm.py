@@ -108,7 +108,7 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
             reminder_preferences={"email": True, "sms": True, "timings": ["24h", "2h"]},
         ),
     )
-    wired.reminders._scheduler = SlowScheduler(7)
+    wired.reminders._schedules._scheduler = SlowScheduler(7)
     moves = [(n, random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
     late = ReversedFollowUps(wired.store.botocore_clients(), racers=len(moves))  # type: ignore[attr-defined]
 
