@@ -11,7 +11,7 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 WS_PORT ?= 8002
 
-.PHONY: help install run reset test test-fast test-any-hour docs lint bench package deploy clean
+.PHONY: help install python run reset test test-fast test-any-hour docs lint hooks bench package deploy clean
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:$(PORT) with DynamoDB Local and a demo clinic (RESET=1 wipes data, SEED=0 skips the demo;"
@@ -19,7 +19,9 @@ help:
 	@echo "make test     the whole suite (unit, functional, integration on DynamoDB Local, end-to-end)"
 	@echo "make test-any-hour  the suite with the clock at 23:50 and 00:10 UTC (faketime)"
 	@echo "make docs     rewrite docs/api.md's route table from /openapi.json"
-	@echo "make lint     ruff, mypy, bandit on the code and checkov on the packaged prod stack (offline)"
+	@echo "make test-fast  unit and functional tests only (no DynamoDB Local, no browser)"
+	@echo "make lint     ruff, mypy (tests and bench too), bandit on the code and checkov on the packaged prod stack (offline)"
+	@echo "make hooks    run ruff, ruff format and mypy before every commit (pre-commit)"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
 	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|prod), linted; no AWS access needed"
 	@echo "make deploy   package, upload and deploy to AWS, then the web app to its bucket (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
@@ -45,7 +47,9 @@ node_modules/.installed: package.json package-lock.json
 	command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 		|| (echo "install Debian's chromium package for the console tests" && exit 1)
 
-install: $(STAMP) node_modules/.installed /usr/bin/chromium
+# `python` is the venv alone: enough for lint, test-fast, docs and package (no Node, no Chromium).
+python: $(STAMP)
+install: python node_modules/.installed /usr/bin/chromium
 
 # The ports are checked first, before anything is installed, started or seeded.
 run:
@@ -79,15 +83,15 @@ test-any-hour: install /usr/bin/faketime
 	command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime) \
 		|| (echo "install Debian's faketime package for make test-any-hour" && exit 1)
 
-docs: install
+docs: python
 	$(PY) -m infra.local.api_docs
 
-test-fast: install
+test-fast: python
 	$(PY) -m pytest tests/unit tests/functional -q
 
 # bandit and checkov must report nothing; waivers are written in place with their reason (README: Security).
 # checkov runs offline: bundled policies only, no platform key, no download.
-lint: install $(SCAN_STAMP)
+lint: python $(SCAN_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -96,11 +100,15 @@ lint: install $(SCAN_STAMP)
 	$(SCAN_VENV)/bin/checkov --file dist/prod/sam.yaml --framework cloudformation --skip-download \
 		--compact --quiet
 
+# The checks of `make lint`'s first three lines before every commit (pre-commit, from the venv).
+hooks: python
+	$(VENV)/bin/pre-commit install
+
 bench: install
 	$(PY) -m bench.run
 
 # The deployable stack: Chalice's template merged with template.yaml, and the code zip (no AWS access needed).
-package: install
+package: python
 	rm -rf dist/$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
 		--template-format yaml --merge-template template.yaml --stage $(STAGE) dist/$(STAGE)

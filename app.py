@@ -20,13 +20,14 @@ from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
 from chalicelib.api.telehealth import telehealth_api
 from chalicelib.api.webapp import webapp_api
-from chalicelib.observability import correlate, logger, metrics, tracer
+from chalicelib.observability import correlate, logger, metrics, tracer, tracing_is_on
 
 app = Chalice(app_name="clinic-booking")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+if tracing_is_on():
+    app.register_middleware(ConvertToMiddleware(tracer().capture_lambda_handler))
 app.register_middleware(correlate, "http")
 app.register_middleware(security_headers, "http")  # outside contract_errors, so its answers get them too
 app.register_middleware(contract_errors, "http")

@@ -18,6 +18,7 @@ from bench.common import count_dynamodb_calls, tables_of
 from chalicelib.adapters.dynamodb.models import RealtimeModel
 from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
 from chalicelib.adapters.realtime import StaticKey
+from chalicelib.api.realtime import slot_changes
 from chalicelib.container import Container
 from chalicelib.services.realtime import RealtimeService
 
@@ -79,12 +80,12 @@ def bench_fanout(
     for n, day in enumerate(singles):
         follow(tables_of(wired).realtime, doctor_id, day, [f"single-{n}"])
     counts.clear()
-    service.publish([record(doctor_id, singles[0])])
+    service.publish(slot_changes([record(doctor_id, singles[0])]))
     single_calls = dict(counts)
     samples = []
     for day in singles[1:]:
         started = time.perf_counter()
-        service.publish([record(doctor_id, day)])
+        service.publish(slot_changes([record(doctor_id, day)]))
         samples.append(time.perf_counter() - started)
     single = statistics.median(samples)
 
@@ -93,7 +94,7 @@ def bench_fanout(
     follow(tables_of(wired).realtime, doctor_id, crowded, [f"fan-{n}" for n in range(subscribers)])
     counts.clear()
     started = time.perf_counter()
-    report = service.publish([record(doctor_id, crowded)])
+    report = service.publish(slot_changes([record(doctor_id, crowded)]))
     fanout = time.perf_counter() - started
     fanout_calls = dict(counts)
     return {

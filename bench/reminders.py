@@ -25,7 +25,8 @@ from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.services.booking import BookingRequest
-from chalicelib.services.reminders import ReminderService, SweepPolicy
+from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPolicy
+from chalicelib.services.reminders.schedules import ReminderSchedules
 
 
 class CountingAws:
@@ -51,15 +52,16 @@ class Clock:
         return self.current
 
 
-def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int) -> ReminderService:
+def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int) -> ReminderDispatcher:
     fake = CountingAws(counts)
     deliverer = AwsDeliverer(wired.settings, ses=fake, sns=fake, clock=clock.now)
-    return ReminderService(
-        DynamoReminderStore(tables_of(wired)),
+    reminders = DynamoReminderStore(tables_of(wired))
+    return ReminderDispatcher(
+        reminders,
         wired.store,
         DynamoPatientRepository(tables_of(wired)),
-        NoScheduler(),
         deliverer,
+        ReminderSchedules(NoScheduler(), reminders),
         clock,
         SweepPolicy(grace=timedelta(0), batch=batch, budget_seconds=3600),
         messages_per_day=10**9,  # thousands of reminders of one bench patient: the daily cap would stop them

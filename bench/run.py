@@ -341,11 +341,11 @@ def bench_analytics_ratio(ddb: DynamoDBLocal, small: int, large: int) -> dict[st
 
 
 # --- 4. cold start -----------------------------------------------------------------------------------------------
-def fresh_import(statement: str, runs: int) -> list[float]:
+def fresh_import(statement: str, runs: int, **env: str) -> list[float]:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True, env={**os.environ, **env})
         samples.append(time.perf_counter() - start)
     return samples
 
@@ -355,14 +355,19 @@ def bench_cold_start(runs: int) -> dict[str, Any]:
     entry = fresh_import("import app", runs)
     nothing = fresh_import("pass", runs)
     first_request = fresh_import("import app; from chalicelib import container; container.build()", runs)
+    # In Lambda with active tracing the X-Ray SDK loads too (and patches botocore): shown, not part of the goal.
+    traced = fresh_import("import app", runs, LAMBDA_TASK_ROOT=str(ROOT))
     return {
         "runs": runs,
         "python_startup_median_ms": ms(nothing),
         "import_boto3_median_ms": ms(baseline),
         "import_app_median_ms": ms(entry),
         "ratio_app_to_boto3": round(statistics.median(entry) / statistics.median(baseline), 3),
-        "import_app_and_build_adapters_median_ms": ms(first_request),
         "goal": "<= 1.5",
+        "import_app_and_build_adapters_median_ms": ms(first_request),
+        "ratio_first_request_to_boto3": round(statistics.median(first_request) / statistics.median(baseline), 3),
+        "goal_first_request": "<= 2.5",
+        "import_app_with_xray_tracing_median_ms": ms(traced),
     }
 
 

@@ -47,7 +47,7 @@ def bench_room(wired: Container, clients: list[Any], doctor_id: str, repeat: int
     counts: Counter[str] = Counter()
 
     count_dynamodb_calls(clients, counts)
-    wired.telehealth.platforms["custom"] = CountingPlatform(counts)
+    wired.telehealth.platforms = {**wired.telehealth.platforms, "custom": CountingPlatform(counts)}
     patient = Caller("bench-patient", Role.PATIENT, name="P")
     day = wired.clock.now().date() + timedelta(days=1)
     appointment = wired.booking.book(patient, BookingRequest(doctor_id, day, wall(10), AppointmentType.TELEHEALTH, "x"))

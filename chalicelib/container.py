@@ -20,7 +20,11 @@ from chalicelib.services.doctors import DoctorService
 from chalicelib.services.patients import PatientDirectory
 from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
 from chalicelib.services.realtime import RealtimeService
-from chalicelib.services.reminders import ReminderService, SweepPolicy
+from chalicelib.services.reminders.admin import ReminderAdmin
+from chalicelib.services.reminders.devices import DeviceRegistry
+from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPolicy
+from chalicelib.services.reminders.planning import ReminderPlanner
+from chalicelib.services.reminders.schedules import ReminderSchedules
 from chalicelib.services.telehealth import TelehealthService
 
 
@@ -32,7 +36,11 @@ class Container:
     store: AppointmentStore
     booking: BookingService
     doctors: DoctorService
-    reminders: ReminderService
+    reminders: ReminderPlanner
+    """Planning reminders (at booking, on the reminder routes) and following the appointment's changes."""
+    dispatcher: ReminderDispatcher
+    reminder_admin: ReminderAdmin
+    devices: DeviceRegistry
     deliverer: Deliverer
     idempotency: Idempotency
     realtime: RealtimeService
@@ -82,16 +90,19 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now)
     )
     patients = DynamoPatientRepository(tables)
-    reminders = ReminderService(
-        DynamoReminderStore(tables),
+    reminder_store = DynamoReminderStore(tables)
+    scheduler = NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings)
+    schedules = ReminderSchedules(scheduler, reminder_store)
+    reminders = ReminderPlanner(reminder_store, store, store, patients, schedules, clock, ids)
+    dispatcher = ReminderDispatcher(
+        reminder_store,
         store,
         patients,
-        NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings),
         deliverer,
+        schedules,
         clock,
         SweepPolicy(grace=settings.sweep_grace),
         messages_per_day=settings.messages_per_patient_per_day,
-        ids=ids,
     )
     keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
     telehealth = TelehealthService(
@@ -115,6 +126,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         booking=booking,
         doctors=DoctorService(doctor_repo, clock, ids),
         reminders=reminders,
+        dispatcher=dispatcher,
+        reminder_admin=ReminderAdmin(reminder_store, store, schedules, clock),
+        devices=DeviceRegistry(patients, deliverer, clock),
         deliverer=deliverer,
         idempotency=PowertoolsIdempotency(settings),
         realtime=realtime,
@@ -124,7 +138,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         access=access,
         patients=PatientDirectory(patients, clock),
         keys=keys,
-        directory=DirectoryService(DynamoPatientSearch(tables), access),
+        directory=DirectoryService(DynamoPatientSearch(tables), access, keys),
     )
 
 

@@ -4,17 +4,41 @@ request id. Log lines and metrics carry ids, routes and codes only: never names,
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-logger = Logger(service="clinic-booking")
-metrics = Metrics(namespace="ClinicBooking", service="clinic-booking")
-tracer = Tracer(service="clinic-booking")
-"""X-Ray tracing; a no-op outside Lambda (local runs and tests)."""
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+SERVICE = "clinic-booking"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="ClinicBooking", service=SERVICE)
+
+
+def tracing_is_on() -> bool:
+    """X-Ray traces only inside Lambda (not under `sam local` or `chalice local`), unless POWERTOOLS_TRACE_DISABLED.
+
+    The same rule as Powertools' own Tracer; asked first so that the X-Ray SDK (about half of `import app`) is
+    never imported where it would trace nothing: local runs, tests and the cold-start benchmark's baseline."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in {"1", "true", "yes", "on"}
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT"))
+    emulated = bool(os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE"))
+    return in_lambda and not emulated and not disabled
+
+
+@cache
+def tracer() -> Tracer:
+    """The one X-Ray tracer (auto-patching boto3), built on first use."""
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
 
 # Reads publish no metric; that is expected, not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -12,7 +12,7 @@ class CognitoGroups:
 
     def add_to_group(self, pool_id: str, username: str, group: str) -> None:
         if self._client is None:
-            import boto3
+            from chalicelib.adapters import aws
 
-            self._client = boto3.client("cognito-idp", region_name=self._region)
+            self._client = aws.client("cognito-idp", self._region)
         self._client.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)

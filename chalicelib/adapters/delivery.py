@@ -58,11 +58,9 @@ disabled platform application) is the clinic's configuration, not the patient's 
 
 def send_client(service: str, region: str) -> Any:
     """A client for send calls: no botocore retries (a retried timeout may send twice), tight timeouts."""
-    import boto3
-    from botocore.config import Config
+    from chalicelib.adapters import aws
 
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10)
-    return boto3.client(service, region_name=region, config=config)
+    return aws.client(service, region, attempts=1)
 
 
 def _text_part(text: str, subtype: str) -> MIMEText:
@@ -118,16 +116,27 @@ class AwsDeliverer:
         attempts: int = 3,
         base_delay: float = 0.2,
     ) -> None:
-        if ses is None or sns is None:
-            ses = ses or send_client("sesv2", settings.region)
-            sns = sns or send_client("sns", settings.region)
-        self.ses = ses
-        self.sns = sns
+        self._region = settings.region
+        self._ses = ses
+        self._sns = sns
         self._settings = settings
         self._clock = clock or (lambda: datetime.now().astimezone())
         self._sleep = sleep
         self._attempts = attempts
         self._base_delay = base_delay
+
+    @property
+    def ses(self) -> Any:
+        """Made on the first e-mail, not at cold start: most requests send nothing."""
+        if self._ses is None:
+            self._ses = send_client("sesv2", self._region)
+        return self._ses
+
+    @property
+    def sns(self) -> Any:
+        if self._sns is None:
+            self._sns = send_client("sns", self._region)
+        return self._sns
 
     def send(self, reminder: Reminder, appointment: Appointment, push_endpoints: Sequence[str]) -> Delivery:
         if reminder.channel is Channel.EMAIL:

@@ -1,10 +1,12 @@
 """Real-time adapters: API Gateway's management API to push messages, and the signing key (Secrets Manager,
-cached per container). WebSocket connections and subscriptions are in `dynamodb/subscriptions.py`."""
+cached for a few minutes). WebSocket connections and subscriptions are in `dynamodb/subscriptions.py`."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
 from chalicelib.services.ports import ConnectionGone
 
@@ -13,13 +15,18 @@ class ApiGatewaySender:
     """Posts to WebSocket connections through API Gateway's management API."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        if client is None:
-            import boto3
+        self._given = client
+        self._settings = settings
 
-            client = boto3.client(
-                "apigatewaymanagementapi", region_name=settings.region, endpoint_url=settings.websocket_endpoint
-            )
-        self.client = client
+    @cached_property
+    def client(self) -> Any:
+        """Made on the first push, not at cold start."""
+        if self._given is not None:
+            return self._given
+        from chalicelib.adapters import aws
+
+        s = self._settings
+        return aws.client("apigatewaymanagementapi", s.region, endpoint_url=s.websocket_endpoint)
 
     def send(self, connection_id: str, payload: str) -> None:
         try:
@@ -29,22 +36,13 @@ class ApiGatewaySender:
 
 
 class SecretsManagerKey:
-    """The HMAC key, read from Secrets Manager once per Lambda container."""
+    """The HMAC key from Secrets Manager, cached for `max_age` seconds: a rotation is picked up."""
 
-    def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        self._secret_id = settings.signing_secret_id
-        self._client = client
-        self._region = settings.region
-        self._key: bytes | None = None
+    def __init__(self, settings: Settings, client: Any | None = None, max_age: int = SECRET_MAX_AGE_SECONDS) -> None:
+        self._secret = CachedSecret(settings.signing_secret_id, settings.region, client, max_age)
 
     def signing_key(self) -> bytes:
-        if self._key is None:
-            if self._client is None:
-                import boto3
-
-                self._client = boto3.client("secretsmanager", region_name=self._region)
-            self._key = str(self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]).encode()
-        return self._key
+        return self._secret.text().encode()
 
 
 class StaticKey:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import cached_property
 from typing import Any
 
 from chalicelib.config import Settings
@@ -15,12 +16,17 @@ class EventBridgeReminderScheduler:
     dead-letter queue; `ClientToken` makes a repeated create for the same reminder and time a no-op."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("scheduler", region_name=settings.region)
-        self._client = client
+        self._given = client
         self._settings = settings
+
+    @cached_property
+    def _client(self) -> Any:
+        """Made on the first schedule, not at cold start."""
+        if self._given is not None:
+            return self._given
+        from chalicelib.adapters import aws
+
+        return aws.client("scheduler", self._settings.region)
 
     def _definition(self, reminder: Reminder) -> dict[str, Any]:
         s = self._settings

@@ -16,40 +16,32 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import PlatformError, TransientPlatformError
 
 
-class PlatformError(Exception):
-    """The platform refused the request (4xx): retrying will not help."""
+class JsonSecret(Protocol):
+    """A platform's credentials, read when needed (so a rotation is picked up)."""
 
-
-class TransientPlatformError(PlatformError):
-    """The platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""
+    def get(self) -> dict[str, Any]: ...
 
 
 class SecretsManagerJson:
-    """A JSON secret, read once per container."""
+    """A JSON secret (a platform's credentials), cached for `max_age` seconds: a rotation is picked up."""
 
-    def __init__(self, secret_id: str, region: str, client: Any | None = None) -> None:
-        self._secret_id = secret_id
-        self._region = region
-        self._client = client
-        self._value: dict[str, Any] | None = None
+    def __init__(
+        self, secret_id: str, region: str, client: Any | None = None, max_age: int = SECRET_MAX_AGE_SECONDS
+    ) -> None:
+        # tight: a booking waits for its meeting only a few seconds
+        self._secret = CachedSecret(secret_id, region, client, max_age, attempts=2, read_timeout=3)
 
     def get(self) -> dict[str, Any]:
-        if self._value is None:
-            if self._client is None:
-                import boto3
-                from botocore.config import Config
-
-                tight = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
-                self._client = boto3.client("secretsmanager", region_name=self._region, config=tight)
-            self._value = dict(json.loads(self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]))
-        return self._value
+        return self._secret.json()
 
 
 class _Http:
@@ -124,7 +116,7 @@ class _OAuthPlatform:
     def __init__(
         self,
         settings: Settings,
-        secret: SecretsManagerJson,
+        secret: JsonSecret,
         http: _Http | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -271,9 +263,9 @@ class ChimePlatform:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         if client is None:
-            import boto3
+            from chalicelib.adapters import aws
 
-            client = boto3.client("chime-sdk-meetings", region_name=settings.region)
+            client = aws.client("chime-sdk-meetings", settings.region)
         self._client = client
         self._region = settings.region
 

@@ -40,7 +40,7 @@ def error_response(
 def for_domain_error(error: e.DomainError) -> Response:
     for cls in type(error).__mro__:
         if cls in ERROR_TABLE:
-            status, code = ERROR_TABLE[cls]  # type: ignore[index]
+            status, code = ERROR_TABLE[cls]
             if isinstance(error, e.BusinessRuleViolation):
                 code = error.code
             wait = error.retry_after if isinstance(error, e.RateLimited) else 1

@@ -7,7 +7,7 @@ makes the deployed API answer 405 `METHOD_NOT_ALLOWED` with `Allow`, as the loca
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from chalice import Chalice, Response
 
@@ -26,7 +26,7 @@ def guard_unsupported_methods(app: Chalice) -> None:
             app.route(path, methods=missing)(_refusal(app, ", ".join(sorted(entries))))
 
 
-def allowed_methods(entries: dict[str, object]) -> list[str]:
+def allowed_methods(entries: Mapping[str, object]) -> list[str]:
     """The methods a path really serves (its registered entries, without the guard's)."""
     return sorted(m for m, entry in entries.items() if getattr(entry, "view_name", "") != GUARD_VIEW)
 

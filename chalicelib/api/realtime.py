@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -12,6 +11,7 @@ from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.errors import Unauthenticated
+from chalicelib.domain.realtime import SlotChange, UnreadableChange
 
 realtime_api = Blueprint(__name__)
 
@@ -27,7 +27,7 @@ realtime_api = Blueprint(__name__)
 )
 def ticket(call: Call) -> dict[str, Any]:
     issued = container.current().realtime.issue_ticket(call.caller)
-    url = os.environ.get("WEBSOCKET_URL")
+    url = container.current().settings.websocket_url
     return {**issued, "url": f"{url}?ticket={issued['ticket']}" if url else None}
 
 
@@ -50,9 +50,28 @@ def ws_disconnect(connection_id: str) -> None:
     container.current().realtime.disconnect(connection_id)
 
 
+def slot_changes(records: list[dict[str, Any]]) -> list[SlotChange | UnreadableChange]:
+    """The stream's records as plain changes: Powertools' DynamoDBStreamEvent decodes the typed images here, at
+    the edge, so the domain sees plain values. A record it cannot decode is passed on as unreadable (skipped)."""
+    from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+
+    changes: list[SlotChange | UnreadableChange] = []
+    for record in DynamoDBStreamEvent({"Records": records}).records:
+        raw = record.get("dynamodb")
+        sequence = str(raw.get("SequenceNumber") or "") if isinstance(raw, dict) else ""
+        try:
+            change = record.dynamodb
+            if change is None:
+                raise ValueError("no dynamodb change in the record")
+            changes.append(SlotChange(sequence, change.old_image or None, change.new_image or None))
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            changes.append(UnreadableChange(sequence, f"not a typed appointments change ({type(exc).__name__})"))
+    return changes
+
+
 def stream_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Partial batch response (`ReportBatchItemFailures`): only the records of days not announced are retried."""
-    report = container.current().realtime.publish(records)
+    report = container.current().realtime.publish(slot_changes(records))
     return {
         "batchItemFailures": [{"itemIdentifier": s} for s in report.failed_records],
         "doctorDays": report.doctor_days,

@@ -14,10 +14,10 @@ from chalicelib.api.http import Call, endpoint
 from chalicelib.api.views import reminder_json, skipped_json
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
-from chalicelib.domain.reminders import DEFAULT_TIMING, Channel, Reminder, ReminderStatus
+from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, timings_for
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
-from chalicelib.services.reminders import ReminderRequest
+from chalicelib.services.reminders.planning import ReminderRequest
 
 reminders_api = Blueprint(__name__)
 log = logging.getLogger("clinic.reminders")
@@ -37,7 +37,7 @@ ADMIN = (Role.ADMIN,)
 )
 def schedule(call: Call) -> dict[str, Any]:
     body: s.ReminderScheduleIn = call.body
-    timings: list[str] = list(body.timings) if body.timings else [body.timing or DEFAULT_TIMING]
+    timings = timings_for(body.timings, body.timing)
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
     created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
     _log(call, created, "reminder-change")
@@ -114,7 +114,7 @@ def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
 )
 def register_device(call: Call) -> dict[str, Any]:
     body: s.DeviceIn = call.body
-    device = container.current().reminders.register_device(call.caller, body.platform, body.token)
+    device = container.current().devices.register(call.caller, body.platform, body.token)
     return {"endpoint": device["endpoint"], "platform": device["platform"], "registeredAt": device["registeredAt"]}
 
 
@@ -132,8 +132,10 @@ def admin_list(call: Call) -> dict[str, Any]:
     q: s.AdminReminderQuery = call.query
     start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
     end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
-    found = container.current().reminders.admin_list(ReminderStatus(q.status), start, end)
-    page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token)
+    found = container.current().reminder_admin.by_status(ReminderStatus(q.status), start, end)
+    scope = f"{call.route}|{q.status}|{q.date_from}|{q.date_to}"  # a page token is good for this list only
+    secret = container.current().keys.signing_key()
+    page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token, scope, secret)
     _log(call, page)
     shaped: dict[str, Any] = {"reminders": [reminder_json(r) for r in page]}
     if token:
@@ -155,7 +157,7 @@ def admin_list(call: Call) -> dict[str, Any]:
 def admin_retry(call: Call) -> dict[str, Any]:
     body: s.ReminderRetryIn = call.body
     changed: list[Reminder] = []
-    outcomes = container.current().reminders.retry_failed(body.reminder_ids, body.confirm_unknown_outcome, changed)
+    outcomes = container.current().reminder_admin.retry_failed(body.reminder_ids, body.confirm_unknown_outcome, changed)
     _log(call, changed, "reminder-change")
     return {"outcomes": outcomes}
 
@@ -173,7 +175,7 @@ def admin_retry(call: Call) -> dict[str, Any]:
 def admin_cancel(call: Call) -> dict[str, Any]:
     body: s.ReminderIdsIn = call.body
     changed: list[Reminder] = []
-    outcomes = container.current().reminders.cancel_pending(body.reminder_ids, changed)
+    outcomes = container.current().reminder_admin.cancel_pending(body.reminder_ids, changed)
     _log(call, changed, "reminder-change")
     return {"outcomes": outcomes}
 
@@ -183,7 +185,7 @@ def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
     reminder_id = str(event.get("reminderId", ""))
     if not reminder_id:
         return {"outcome": "ignored", "reason": "no reminderId"}
-    outcome = container.current().reminders.dispatch(reminder_id)
+    outcome = container.current().dispatcher.dispatch(reminder_id)
     if outcome == "sent":
         count("ReminderSent")
     elif outcome == "failed":
@@ -193,7 +195,7 @@ def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
 
 def run_sweep() -> dict[str, Any]:
     """Reminders whose schedule was lost, and telehealth rooms whose platform meeting is still pending."""
-    report = container.current().reminders.sweep()  # reminders first: they are due now; rooms can wait a run
+    report = container.current().dispatcher.sweep()  # reminders first: they are due now; rooms can wait a run
     try:
         rooms_ready = container.current().telehealth.retry_pending()
     except Exception:  # e.g. the rooms' index unreadable: the reminders' work above stands

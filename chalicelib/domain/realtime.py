@@ -7,14 +7,13 @@ HMAC-SHA256-signed statement of who the caller is and until when, is what the co
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import signed
 from chalicelib.domain.errors import InvalidInput, Unauthenticated
 from chalicelib.domain.timefmt import check_supported
 
@@ -37,44 +36,17 @@ class Ticket:
     """Unique per ticket: a ticket opens one connection (its id is claimed with a conditional write)."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign_ticket(ticket: Ticket, key: bytes) -> str:
-    payload = _b64(
-        json.dumps(
-            {
-                "sub": ticket.subject,
-                "role": ticket.role,
-                "exp": int(ticket.expires_at.timestamp()),
-                "use": "realtime",
-                "jti": ticket.id,
-            },
-            separators=(",", ":"),
-        ).encode()
-    )
-    signature = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-    return f"{payload}.{signature}"
+    claims = {"sub": ticket.subject, "role": ticket.role, "exp": int(ticket.expires_at.timestamp()), "jti": ticket.id}
+    return signed.sign(claims, key, "realtime")
 
 
 def verify_ticket(token: str | None, key: bytes, now: datetime) -> Ticket:
     """The ticket's statement, or Unauthenticated when it is missing, forged, for another use, or expired."""
     if not token or token.count(".") != 1:
         raise Unauthenticated("A connection ticket is required.")
-    payload, signature = token.split(".")
-    expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(signature, expected):
-        raise Unauthenticated("The connection ticket is not valid.")
-    try:
-        claims = json.loads(_unb64(payload))
-    except ValueError as exc:
-        raise Unauthenticated("The connection ticket is not valid.") from exc
-    if claims.get("use") != "realtime" or not claims.get("sub"):
+    claims = signed.verified(token, key, "realtime")
+    if claims is None or not claims.get("sub"):
         raise Unauthenticated("The connection ticket is not valid.")
     expires = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
     if expires <= now:
@@ -140,29 +112,32 @@ def error_message(code: str, message: str, details: dict[str, Any] | None = None
 SLOT_FIELDS = ("date", "time", "duration", "doctor_id")
 
 
-def _value(image: dict[str, Any] | None, name: str) -> Any:
-    attribute = (image or {}).get(name) or {}
-    return next(iter(attribute.values()), None)
+@dataclass(frozen=True)
+class SlotChange:
+    """One appointments-table change as plain values: the edge decodes the stream's typed images."""
+
+    sequence: str
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class UnreadableChange:
+    """A stream record the edge could not decode (no change, untyped images): skipped, a retry cannot fix it."""
+
+    sequence: str
+    reason: str
 
 
 class MalformedRecord(ValueError):
-    """A stream record without the shape of an appointments-table change: skipped (a retry cannot fix it)."""
+    """A change that does not name a valid doctor-day: skipped (a retry cannot fix it)."""
 
 
-def doctor_days_of(record: dict[str, Any]) -> set[tuple[str, str]]:
-    """The doctor-days whose slots an appointments-table stream record changes: a booking, a cancellation, or a
+def doctor_days_of(change: SlotChange) -> set[tuple[str, str]]:
+    """The doctor-days whose slots a change of the appointments table changes: a booking, a cancellation, or a
     move (both days when it changes day). A confirmation or a completion changes no slot and announces nothing.
-    Raises MalformedRecord for a record that is not such a change (no `dynamodb`, untyped images, a bad date)."""
-    change = record.get("dynamodb") if isinstance(record, dict) else None
-    if not isinstance(change, dict):
-        raise MalformedRecord("no dynamodb change in the record")
-    old, new = change.get("OldImage"), change.get("NewImage")
-    for image in (old, new):
-        if image is not None and (
-            not isinstance(image, dict) or not all(isinstance(v, dict) and len(v) == 1 for v in image.values())
-        ):
-            raise MalformedRecord("an image is not in DynamoDB's typed form")
-    days = _days(old, new)
+    Raises MalformedRecord for a change that names a bad date."""
+    days = _days(change.old, change.new)
     for doctor_id, day in days:
         try:
             date.fromisoformat(day)
@@ -171,14 +146,14 @@ def doctor_days_of(record: dict[str, Any]) -> set[tuple[str, str]]:
     return days
 
 
-def _days(old: dict[str, Any] | None, new: dict[str, Any] | None) -> set[tuple[str, str]]:
+def _days(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> set[tuple[str, str]]:
     if old and new:
-        moved = any(_value(old, f) != _value(new, f) for f in SLOT_FIELDS)
-        freed = (_value(old, "status") == "cancelled") != (_value(new, "status") == "cancelled")
+        moved = any(old.get(f) != new.get(f) for f in SLOT_FIELDS)
+        freed = (old.get("status") == "cancelled") != (new.get("status") == "cancelled")
         if not (moved or freed):
             return set()
     return {
-        (str(_value(image, "doctor_id")), str(_value(image, "date")))
+        (str(image.get("doctor_id")), str(image.get("date")))
         for image in (old, new)
-        if image and _value(image, "doctor_id") and _value(image, "date")
+        if image and image.get("doctor_id") and image.get("date")
     }

@@ -6,13 +6,14 @@ the visit or any other health detail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType
-from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.errors import InvalidInput, InvalidState
 
 
 class Channel(StrEnum):
@@ -42,7 +43,12 @@ DEFAULT_TIMING = "24h"
 OUTCOME_UNKNOWN = "delivery outcome unknown"
 """The start of `lastError` when the provider may have accepted the message: staff confirm before a resend."""
 MAX_ATTEMPTS = 5
+"""Sends a reminder gets (each claim counts one) before a throttled one is failed instead of retried."""
+RESEND_AFTER = timedelta(minutes=1)
+"""A failed reminder an admin retries is due again this long after the retry."""
 SMS_SEGMENT = 160
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The start of every reminder range read from the beginning (overdue, stuck, admin lists without a start)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,36 @@ def plan(
     return planned, skipped
 
 
+def timings_for(requested: Sequence[str] | None, timing: str | None = None, video_link: bool = False) -> list[str]:
+    """The timings a visit's reminders get: those requested, else the single `timing`, else DEFAULT_TIMING; a
+    video visit whose room gives it a link also gets the link reminder (LINK_TIMING), once."""
+    timings = list(requested) if requested else [timing or DEFAULT_TIMING]
+    if video_link and LINK_TIMING not in timings:
+        timings.append(LINK_TIMING)
+    return timings
+
+
+def retry_at(attempts: int, now: datetime) -> datetime | None:
+    """When a reminder whose send was throttled or unavailable is tried again: 2, 4, 8, 16 minutes after its
+    1st to 4th attempt (backoff); None once it had MAX_ATTEMPTS attempts (it is failed, not retried)."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return now + timedelta(minutes=2**attempts)
+
+
+def resent(reminder: Reminder, now: datetime) -> Reminder:
+    """A failed reminder an admin retries: pending again with fresh attempts, due in RESEND_AFTER. Devices served
+    before are skipped, except after an unknown outcome (the admin confirmed: every device gets it)."""
+    return replace(
+        reminder,
+        status=ReminderStatus.PENDING,
+        attempts=0,
+        scheduled_time=now + RESEND_AFTER,
+        updated_at=now,
+        served=() if reminder.outcome_unknown else reminder.served,
+    )
+
+
 NO_ROOM = "the new time leaves no room for this reminder"
 
 
@@ -206,6 +242,32 @@ def check_editable(reminder: Reminder) -> None:
             f"Only pending reminders can be changed; this one is {reminder.status.value}.",
             {"status": reminder.status.value},
         )
+
+
+def edited(
+    reminder: Reminder,
+    appointment: Appointment,
+    now: datetime,
+    timing: str | None = None,
+    scheduled_time: datetime | None = None,
+    custom_message: str | None = None,
+) -> Reminder:
+    """A pending reminder moved to another timing (or else to an instant) and/or given another message (an empty
+    one removes it). Wherever it lands must be in the future and before the appointment; its text is rewritten."""
+    check_editable(reminder)
+    changed = reminder
+    if timing is not None:
+        changed = replace(changed, timing=timing, scheduled_time=appointment.starts_at - TIMINGS[timing])
+    elif scheduled_time is not None:
+        changed = replace(changed, timing=custom_timing(scheduled_time), scheduled_time=scheduled_time)
+    if changed.scheduled_time <= now or changed.scheduled_time >= appointment.starts_at:
+        raise InvalidInput(
+            "A reminder must be sent in the future and before the appointment.",
+            {"fields": {"timing" if timing else "scheduledTime": "not between now and the appointment"}},
+        )
+    if custom_message is not None:
+        changed = replace(changed, custom_message=custom_message or None)
+    return replace(changed, message=render(changed.channel, appointment, changed.custom_message).text, updated_at=now)
 
 
 # --- messages -------------------------------------------------------------------------------------------------

@@ -330,10 +330,6 @@ def _not_offered(start: datetime, offered: list[datetime], zone: ZoneInfo, durat
     )
 
 
-def is_on_grid(minutes: int) -> bool:
-    return minutes % GRANULE_MINUTES == 0
-
-
 def parse_wall(text: str) -> time:
     """HH:MM, 24 h; raises ValueError otherwise."""
     if len(text) != 5 or text[2] != ":":

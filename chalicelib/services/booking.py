@@ -24,17 +24,18 @@ from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_horizon
 from chalicelib.domain.paging import take_page
-from chalicelib.domain.reminders import LINK_TIMING, Reminder, Skipped
+from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.ports import (
     AppointmentStore,
+    Booking,
     Clock,
     DoctorRepository,
     IdGenerator,
     PatientProfile,
     PatientRepository,
 )
-from chalicelib.services.reminders import ReminderRequest, ReminderService, contact_of
+from chalicelib.services.reminders.planning import ReminderPlanner, ReminderRequest, contact_of
 from chalicelib.services.telehealth import TelehealthService
 
 log = logging.getLogger("clinic.booking")
@@ -90,9 +91,9 @@ class BookingService:
         clock: Clock,
         ids: IdGenerator,
         policy: Policy,
-        reminders: ReminderService | None = None,
-        telehealth: TelehealthService | None = None,
-        patients: PatientRepository | None = None,
+        reminders: ReminderPlanner,
+        telehealth: TelehealthService,
+        patients: PatientRepository,
     ) -> None:
         self._doctors = doctors
         self._store = store
@@ -235,7 +236,7 @@ class BookingService:
             idempotency_key=key,
         )
         room = None
-        if self._telehealth is not None and request.type is AppointmentType.TELEHEALTH:
+        if request.type is AppointmentType.TELEHEALTH:
             room, url = self._telehealth.new_room(appointment, doctor.telehealth_platform or "custom")
             appointment = replace(appointment, telehealth_url=url, room_id=room.id)
         audit = audit_of(self._ids.new_id(), caller, "booked", None, appointment, now)
@@ -243,20 +244,20 @@ class BookingService:
         skipped: list[Skipped] = []
         # A patient booking for itself (re)writes its directory record from its claims, verified flags included.
         contact = contact_of(caller) if caller.role is Role.PATIENT else None
-        if self._reminders is not None and request.reminder_preferences:
-            wanted = ReminderRequest.from_preferences(request.reminder_preferences)
-            if room is not None and wanted.channels and LINK_TIMING not in wanted.timings:
-                wanted = replace(wanted, timings=[*wanted.timings, LINK_TIMING])
+        if request.reminder_preferences:
+            wanted = ReminderRequest.from_preferences(request.reminder_preferences, video_link=room is not None)
             planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
             self._store.book(
-                appointment,
-                audit,
-                doctor.schedule.max_patients_per_day,
-                planned,
-                contact,
-                room,
-                max_active=self.policy.max_active_bookings,
+                Booking(
+                    appointment,
+                    audit,
+                    doctor.schedule.max_patients_per_day,
+                    planned,
+                    contact,
+                    room,
+                    max_active=self.policy.max_active_bookings,
+                )
             )
         except DomainError as exc:
             original = self._own_booking(appointment) if key else None
@@ -267,11 +268,9 @@ class BookingService:
                 raise Conflict("This patient cannot be booked at this time.") from exc
             raise
         # Committed means done: nothing below may turn the answer into an error; the sweep finishes it.
-        reminders, telehealth = self._reminders, self._telehealth
-        if reminders is not None:
-            _after_commit("schedules", appointment.id, lambda: reminders.scheduled(planned))
-        if room is not None and telehealth is not None:
-            _after_commit("room", appointment.id, lambda: telehealth.provision_within(room, appointment))
+        _after_commit("schedules", appointment.id, lambda: self._reminders.scheduled(planned))
+        if room is not None:
+            _after_commit("room", appointment.id, lambda: self._telehealth.provision_within(room, appointment))
         return appointment, planned, skipped
 
     def _own_booking(self, attempt: Appointment) -> Appointment | None:
@@ -322,11 +321,8 @@ class BookingService:
         audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
         self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
         after = replace(after, version=(before.version or 0) + 1)  # as stored: the version its follow-ups carry
-        reminders, telehealth = self._reminders, self._telehealth
-        if reminders is not None:
-            _after_commit("reminders", after.id, lambda: reminders.follow_reschedule(after))
-        if telehealth is not None:
-            _after_commit("room", after.id, lambda: telehealth.follow_reschedule(after))
+        _after_commit("reminders", after.id, lambda: self._reminders.follow_reschedule(after))
+        _after_commit("room", after.id, lambda: self._telehealth.follow_reschedule(after))
         return after
 
     def cancel(self, caller: Caller, appointment_id: str) -> Appointment:
@@ -335,11 +331,8 @@ class BookingService:
         check_change_allowed(caller, before, now, self.policy.patient_change_window)
         after = before.with_status(Status.CANCELLED, now)
         self._store.cancel(before, after, audit_of(self._ids.new_id(), caller, "cancelled", before, after, now))
-        reminders, telehealth = self._reminders, self._telehealth
-        if reminders is not None:
-            _after_commit("reminders", after.id, lambda: reminders.follow_cancel(after))
-        if telehealth is not None:
-            _after_commit("room", after.id, lambda: telehealth.follow_cancel(after))
+        _after_commit("reminders", after.id, lambda: self._reminders.follow_cancel(after))
+        _after_commit("room", after.id, lambda: self._telehealth.follow_cancel(after))
         return after
 
     def change_status(self, caller: Caller, appointment_id: str, target: Status) -> Appointment:
@@ -363,19 +356,18 @@ class BookingService:
             raise InvalidInput(
                 "Staff must say which patient the appointment is for.", {"fields": {"patientId": "required"}}
             )
-        known = self._patients.get(request.patient_id) if self._patients is not None else None
-        if self._patients is not None and known is None:
+        known = self._patients.get(request.patient_id)
+        if known is None:
             # The directory: staff book only patients who have signed in (no made-up ids to hold slots with).
             raise NotFound("No such patient.", {"patientId": request.patient_id})
-        return request.patient_id, request.patient_name or (known.name if known else None) or request.patient_id
+        return request.patient_id, request.patient_name or known.name or request.patient_id
 
     def sign_in(self, caller: Caller) -> PatientProfile:
         """A patient's first sign-in (and each later one) writes its directory record from its claims."""
         if caller.role is not Role.PATIENT:
             raise Forbidden("Only patients have a directory record.")
         contact = contact_of(caller)
-        if self._patients is not None:
-            self._patients.save_contact(contact, self._clock.now())
+        self._patients.save_contact(contact, self._clock.now())
         return contact
 
 

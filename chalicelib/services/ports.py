@@ -35,8 +35,8 @@ class DoctorRepository(Protocol):
     def set_calendar_token_hash(self, doctor_id: str, token_hash: str | None) -> None: ...
 
 
-class AppointmentStore(Protocol):
-    """Every write is one transaction: appointment, its lock granules, the day counter and the audit entry."""
+class AppointmentReader(Protocol):
+    """Appointments by id: what the reminder jobs read."""
 
     def get(self, appointment_id: str) -> Appointment | None: ...
 
@@ -44,22 +44,21 @@ class AppointmentStore(Protocol):
         """The appointments that exist among these ids, read consistently in batches (the sweep's reads)."""
         ...
 
+
+class AuditRecorder(Protocol):
+    def record_audit(self, entry: AuditEntry) -> None: ...
+
+
+class AppointmentStore(AppointmentReader, AuditRecorder, Protocol):
+    """Every write is one transaction: appointment, its lock granules, the day counter and the audit entry."""
+
     def day_state(self, doctor_id: str, day: date) -> DayState: ...
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]: ...
 
-    def book(
-        self,
-        appointment: Appointment,
-        audit: AuditEntry,
-        max_per_day: int,
-        reminders: Sequence[Reminder] = (),
-        contact: PatientProfile | None = None,
-        room: Room | None = None,
-        max_active: int | None = None,
-    ) -> None: ...
-
-    def record_audit(self, entry: AuditEntry) -> None: ...
+    def book(self, booking: Booking) -> None:
+        """All of the booking or nothing of it, in one transaction."""
+        ...
 
     def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]: ...
 
@@ -114,6 +113,22 @@ class PatientProfile:
         return self.email == channel_address and self.email_verified
 
 
+@dataclass(frozen=True)
+class Booking:
+    """What one booking writes together: a new feature adds a field here, not a parameter to every store."""
+
+    appointment: Appointment
+    audit: AuditEntry
+    max_per_day: int
+    """The doctor's daily limit, checked on the day's counter."""
+    reminders: Sequence[Reminder] = ()
+    contact: PatientProfile | None = None
+    """The patient's directory record, (re)written from its own claims when it books for itself."""
+    room: Room | None = None
+    max_active: int | None = None
+    """Active future bookings the patient may hold; None: no limit."""
+
+
 class Idempotency(Protocol):
     def run(
         self,
@@ -128,35 +143,77 @@ class Idempotency(Protocol):
         ...
 
 
-class ReminderStore(Protocol):
+class ReminderSwitch(Protocol):
+    """The one write every reminder job makes: replace a reminder if it still has the status it was read with."""
+
+    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool: ...
+
+
+class ReminderPlans(ReminderSwitch, Protocol):
+    """What planning reminders and following their appointment's changes read and write."""
+
     def get(self, reminder_id: str) -> Reminder | None: ...
 
     def for_appointment(self, appointment_id: str) -> list[Reminder]: ...
+
+    def add(self, reminders: Sequence[Reminder]) -> None: ...
+
+    def follow(self, reminder: Reminder, version: int) -> bool: ...
+
+
+class ReminderQueue(ReminderSwitch, Protocol):
+    """What the dispatcher and the sweep read and write: due reminders, claimed once, finished once."""
 
     def by_status(
         self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
     ) -> list[Reminder]: ...
 
-    def add(self, reminders: Sequence[Reminder]) -> None: ...
-
-    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool: ...
-
     def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None: ...
-
-    def follow(self, reminder: Reminder, version: int) -> bool: ...
 
     def finish(
         self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
     ) -> str: ...
 
 
-class PatientRepository(Protocol):
+class ReminderRecords(ReminderSwitch, Protocol):
+    """What the admins' bulk actions read and write."""
+
+    def get(self, reminder_id: str) -> Reminder | None: ...
+
+    def by_status(
+        self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[Reminder]: ...
+
+
+class ReminderStore(ReminderPlans, ReminderQueue, ReminderRecords, Protocol):
+    """All of the reminder table's operations (the DynamoDB adapter implements them)."""
+
+
+class PatientReader(Protocol):
     def get(self, patient_id: str) -> PatientProfile | None: ...
 
     def get_many(self, patient_ids: Sequence[str]) -> dict[str, PatientProfile]:
         """The profiles that exist among these ids, read consistently in batches (the sweep's reads)."""
         ...
 
+
+class PatientInbox(PatientReader, Protocol):
+    """What delivering a reminder needs of the patient: addresses, devices, the daily message cap."""
+
+    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
+        """Count one message to the patient on that (UTC) day; False when the day's cap is reached."""
+        ...
+
+    def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None: ...
+
+
+class PatientDevices(Protocol):
+    def get(self, patient_id: str) -> PatientProfile | None: ...
+
+    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None: ...
+
+
+class PatientRepository(PatientInbox, PatientDevices, Protocol):
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         """Write (or refresh) the patient's directory record; devices and counters stay as they are."""
         ...
@@ -165,14 +222,6 @@ class PatientRepository(Protocol):
         """Store contacts staff entered (an empty value removes one); False when the patient is not in the
         directory."""
         ...
-
-    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
-        """Count one message to the patient on that (UTC) day; False when the day's cap is reached."""
-        ...
-
-    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None: ...
-
-    def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None: ...
 
 
 class ReminderScheduler(Protocol):
@@ -215,12 +264,20 @@ class Delivery:
     """Why the endpoints not served, not pending and not disabled refused the message (e.g. AuthorizationError)."""
 
 
-class Deliverer(Protocol):
+class MessageSender(Protocol):
     """Sends one reminder's message by its channel."""
 
     def send(self, reminder: Reminder, appointment: Appointment, push_endpoints: Sequence[str]) -> Delivery: ...
 
-    def register_device(self, patient_id: str, platform: str, token: str) -> str: ...
+
+class PushRegistrar(Protocol):
+    def register_device(self, patient_id: str, platform: str, token: str) -> str:
+        """The push endpoint of this device token (created, or the existing one)."""
+        ...
+
+
+class Deliverer(MessageSender, PushRegistrar, Protocol):
+    """The channels' adapter: sends messages and registers push devices."""
 
 
 class ConnectionGone(Exception):
@@ -265,7 +322,17 @@ class RoomRepository(Protocol):
     def pending(self, limit: int) -> list[Room]: ...
 
 
+class PlatformError(Exception):
+    """The video platform refused the request (4xx): retrying will not help."""
+
+
+class TransientPlatformError(PlatformError):
+    """The video platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""
+
+
 class VideoPlatform(Protocol):
+    """Raises PlatformError (or TransientPlatformError) when the platform refuses or fails."""
+
     def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
 
     def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...

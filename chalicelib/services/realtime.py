@@ -19,7 +19,9 @@ from chalicelib.domain.realtime import (
     MAX_SUBSCRIPTIONS,
     TICKET_LIFETIME,
     MalformedRecord,
+    SlotChange,
     Ticket,
+    UnreadableChange,
     doctor_days_of,
     error_message,
     parse_client_message,
@@ -112,22 +114,23 @@ class RealtimeService:
             log.exception("connection %s: message not handled", connection_id)
             self._send(connection_id, error_message("INTERNAL_ERROR", "The message could not be handled."))
 
-    def publish(self, records: Iterable[dict[str, Any]]) -> PublishReport:
+    def publish(self, changes: Iterable[SlotChange | UnreadableChange]) -> PublishReport:
         """Announce each changed doctor-day once per batch, to exactly its subscribers. A malformed record is
         skipped with a log line; a doctor-day that cannot be announced (store busy) fails only its own records,
         which the stream retries; a post that fails affects only its connection."""
         report = PublishReport()
         records_of: dict[tuple[str, str], list[str]] = {}
-        for record in records:
-            sequence = str(((record or {}).get("dynamodb") or {}).get("SequenceNumber") or "")
+        for change in changes:
             try:
-                days = doctor_days_of(record)
+                if isinstance(change, UnreadableChange):
+                    raise MalformedRecord(change.reason)
+                days = doctor_days_of(change)
             except MalformedRecord as exc:
-                log.warning("stream record %s skipped: %s", sequence or "?", exc)
+                log.warning("stream record %s skipped: %s", change.sequence or "?", exc)
                 report.skipped += 1
                 continue
             for day in days:
-                records_of.setdefault(day, []).append(sequence)
+                records_of.setdefault(day, []).append(change.sequence)
         failed: set[str] = set()
         for (doctor_id, day_text), sequences in sorted(records_of.items()):
             report.doctor_days += 1

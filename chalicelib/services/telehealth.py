@@ -31,6 +31,7 @@ from chalicelib.services.ports import (
     Clock,
     IdGenerator,
     KeyProvider,
+    PlatformError,
     RoomRepository,
     VideoPlatform,
 )
@@ -319,8 +320,6 @@ class TelehealthService:
             raise Forbidden("Only the appointment's doctor can do this.")
 
     def _join(self, room: Room, role: str, subject: str) -> dict[str, Any]:
-        from chalicelib.adapters.video import PlatformError
-
         if room.status is RoomStatus.PENDING:
             raise InvalidState("The video meeting is not ready yet; it is being created.")
         meeting = dict(room.meeting)

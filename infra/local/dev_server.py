@@ -114,7 +114,7 @@ class Sweeper(threading.Thread):
     def run(self) -> None:
         from chalicelib import container
 
-        reminders = container.build().reminders
+        reminders = container.build().dispatcher
         while not self.stopped.wait(self.interval):
             try:
                 report = reminders.sweep()

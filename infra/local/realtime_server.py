@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from chalicelib.api.realtime import slot_changes
 from chalicelib.domain.errors import Unauthenticated
 from chalicelib.services.ports import ConnectionGone
 from chalicelib.services.realtime import RealtimeService
@@ -170,6 +171,6 @@ class StreamPoller(threading.Thread):
                     if iterator is not None:
                         records.extend(self._read(arn, shard_id, iterator))
                 if records:
-                    self._realtime.publish(records)
+                    self._realtime.publish(slot_changes(records))
             except Exception as exc:  # keep following; show what went wrong
                 print(f"stream poller: {exc!r}", flush=True)

@@ -59,7 +59,7 @@ def admin(method: str, base: str, path: str, body: dict | None = None, token: st
         method,
         f"{base}{path}",
         json=body,
-        timeout=10,
+        timeout=30,  # a booking on a loaded 2-core machine (DynamoDB Local, Chromium, two workers) can take >10 s
         headers={"Authorization": token, "Content-Type": "application/json"},
     )
 
@@ -588,7 +588,7 @@ def test_the_skip_link_shows_when_focused_and_keyboard_reaches_everything(dev_se
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     box = page.locator(".skip-link").bounding_box()
     assert box["width"] > 40 and box["height"] > 20 and box["y"] >= 0
-    reached = []
+    reached: list[str] = []
     while "token" not in reached and len(reached) < 10:
         page.keyboard.press("Tab")
         reached.append(page.evaluate("document.activeElement.textContent || document.activeElement.id"))
@@ -644,7 +644,7 @@ def test_a_visit_is_cancelled_and_booked_with_the_keyboard_alone(dev_server, bro
     page.get_by_text("1 patient(s) found. Choose one.").wait_for()
     page.keyboard.press("Tab")  # onto the one patient found, already chosen
     assert page.evaluate("document.activeElement.checked && document.activeElement.dataset.name") == "Kim Keys"
-    seen = []
+    seen: list[str] = []
     while page.evaluate("document.activeElement.id") != "book-reason" and len(seen) < 12:
         page.keyboard.press("Tab")
         seen.append(page.evaluate("document.activeElement.id"))

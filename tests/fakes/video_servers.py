@@ -65,7 +65,7 @@ class FakeVideoServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 url = urlsplit(self.path)
-                record = {
+                record: dict[str, Any] = {
                     "method": method,
                     "path": url.path,
                     "query": parse_qs(url.query),

@@ -80,3 +80,10 @@ def test_the_admin_reminder_list_is_paginated_too(api):
     assert len(rest["reminders"]) == 1 and "nextToken" not in rest
     ids = [r["id"] for r in first["reminders"] + rest["reminders"]]
     assert len(set(ids)) == 3
+    # AND the token is good for this list only: edited, or offered to another filter, it is refused
+    for query in (
+        f"status=sent&limit=2&nextToken={first['nextToken']}",
+        f"status=pending&nextToken=x{first['nextToken']}",
+    ):
+        refused = api.call("GET", f"/api/admin/reminders?{query}", admin())
+        assert (refused.status_code, refused.data["error"]["code"]) == (400, "VALIDATION_ERROR"), query

@@ -4,6 +4,8 @@ history; a renamed patient is no longer found by the old name, and a search entr
 
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import quote
 
 from tests.helpers import admin, doctor, patient
@@ -63,6 +65,13 @@ def test_results_come_a_page_at_a_time(api):
     # AND a token is good only for the search that gave it
     first = search(api, "maya", limit=2).data["nextToken"]
     refused = search(api, "sam", limit=2, nextToken=first)
+    assert (refused.status_code, refused.data["error"]["code"]) == (400, "VALIDATION_ERROR")
+    # AND it is signed: a token edited to start elsewhere in the directory is refused
+    payload, mac = first.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["after"][0] = "p-0"
+    edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    refused = search(api, "maya", limit=2, nextToken=f"{edited}.{mac}")
     assert (refused.status_code, refused.data["error"]["code"]) == (400, "VALIDATION_ERROR")
 
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from chalice.local import LambdaContext
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from tests.faults import _Http
 from tests.helpers import patient
@@ -43,6 +43,22 @@ def ticket(api, who=None) -> str:
     issued = api.call("POST", "/api/realtime/ticket", who or patient())
     assert issued.status_code == 201, issued.data
     return issued.data["ticket"]
+
+
+def test_a_ticket_names_the_websocket_url_from_the_settings(api, wired, monkeypatch):
+    # GIVEN the WebSocket URL configured in the settings, and a different one in the process environment
+    object.__setattr__(wired.settings, "websocket_url", "wss://ws.clinic.example/api")
+    monkeypatch.setenv("WEBSOCKET_URL", "wss://elsewhere.example/api")
+    # WHEN a patient asks for a ticket
+    issued = api.call("POST", "/api/realtime/ticket", patient())
+    # THEN the URL is the configured one, with the ticket
+    assert issued.data["url"] == f"wss://ws.clinic.example/api?ticket={issued.data['ticket']}"
+
+
+def test_without_a_websocket_url_a_ticket_names_none(api, wired):
+    # GIVEN no WebSocket URL in the settings WHEN a ticket is issued THEN it names no URL
+    assert wired.settings.websocket_url is None
+    assert api.call("POST", "/api/realtime/ticket", patient()).data["url"] is None
 
 
 def ws_event(connection_id: str, route: str, event_type: str, **extra) -> dict:

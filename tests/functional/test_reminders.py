@@ -10,7 +10,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from icalendar import Calendar
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
@@ -189,7 +189,7 @@ def test_email_has_text_html_and_the_ics_and_sms_goes_to_the_e164_number(api, wi
     parts = {p.get_content_type(): p for p in mail.walk()}
     assert {"text/plain", "text/html", "text/calendar"} <= set(parts)
     assert "chest pain" not in raw
-    calendar = Calendar.from_ical(parts["text/calendar"].get_payload(decode=True))
+    calendar = Calendar.from_ical(bytes(parts["text/calendar"].get_payload(decode=True)))
     event = calendar.walk("VEVENT")[0]
     assert str(event["UID"]) == f"{a['id']}@clinic-booking"
     assert event.decoded("DTSTART").isoformat() == "2026-12-02T15:00:00+00:00"  # 10:00 in New York, as UTC
@@ -275,7 +275,7 @@ def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcom
     api, wired, clock, scheduler, lambdas
 ):
     # schedules cannot be created at booking time: the reminders are flagged as missing their schedule
-    events = wired.reminders._scheduler._client.meta.events
+    events = wired.reminders._schedules._scheduler._client.meta.events
     events.register("before-call.scheduler.CreateSchedule", scheduler_down)
     a = book(api, api.doctor_with_hours())
     events.unregister("before-call.scheduler.CreateSchedule", scheduler_down)

@@ -71,14 +71,14 @@ def test_a_reschedule_that_commits_while_the_reminder_is_sending_plans_it_for_th
     a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
     deliverer = ReschedulingDeliverer(lambda: reschedule(api, a["id"], "2026-12-03", "10:00"))
-    wired.reminders._deliverer = deliverer
+    wired.dispatcher._sender = deliverer
     clock.current = clock.current.replace(hour=15)
     # WHEN the dispatcher sends it
     assert dispatch(lambdas, rid) == "sent"
     # THEN it is planned again, 24 hours before the new time, and goes out then
     again = reminders_of(api, a["id"])[("email", "24h")]
     assert (again["status"], again["scheduledTime"]) == ("pending", "2026-12-02T15:00:00Z")
-    wired.reminders._deliverer = later = ReschedulingDeliverer(lambda: None)
+    wired.dispatcher._sender = later = ReschedulingDeliverer(lambda: None)
     clock.current += timedelta(days=1)
     assert dispatch(lambdas, rid) == "sent"
     assert deliverer.sent == [rid] and later.sent == [rid]

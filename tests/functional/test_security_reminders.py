@@ -4,7 +4,7 @@ no patient-written text in outgoing messages, and a per-patient cap on messages 
 from __future__ import annotations
 
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from tests.functional.test_reminders import book, dispatch, emails_sent
@@ -115,7 +115,7 @@ def test_a_changed_unverified_number_gets_nothing(api, clock, lambdas):
 
 def test_messages_to_one_patient_are_capped_per_day(api, wired, clock, lambdas):
     # GIVEN a cap of 3 messages a patient a day and a visit with 4 reminders due today
-    wired.reminders.messages_per_day = 3
+    wired.dispatcher.messages_per_day = 3
     doc = api.doctor_with_hours()
     made = book(
         api, doc, date="2026-12-01", time="14:00", reminderPreferences={"email": True, "timings": ["2h", "30m", "15m"]}

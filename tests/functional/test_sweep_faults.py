@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, time
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib.adapters.dynamodb.models import AppointmentModel
@@ -41,7 +41,7 @@ def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, 
 def test_schedules_are_not_recreated_for_reminders_that_have_theirs(api, wired, clock, lambdas):
     # GIVEN reminders whose schedules were created at booking
     calls = []
-    events = wired.reminders._scheduler._client.meta.events
+    events = wired.reminders._schedules._scheduler._client.meta.events
     book(api, api.doctor_with_hours())
 
     def count(**_):

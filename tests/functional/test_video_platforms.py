@@ -12,16 +12,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.adapters.video import (
-    ChimePlatform,
-    PlatformError,
-    TeamsPlatform,
-    TransientPlatformError,
-    ZoomPlatform,
-    _Http,
-)
+from chalicelib.adapters.video import ChimePlatform, TeamsPlatform, ZoomPlatform, _Http
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import AppointmentType
+from chalicelib.services.ports import PlatformError, TransientPlatformError
 from tests.fakes.video_servers import FakeVideoServer
 from tests.helpers import make_appointment
 

@@ -458,10 +458,10 @@ def test_the_api_may_only_add_audit_entries_and_reminders_leave_only_through_the
                 assert not {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(as_list(statement["Action"]))
     denied = [s for s in statements(roles["ApiHandlerRole"]) if s["Effect"] == "Deny"]
     assert any(audit in as_list(s["Resource"]) and "dynamodb:DeleteItem" in s["Action"] for s in denied)
-    for role in ("ReminderDispatcherRole", "ReminderSweepRole"):
-        email = next(s for s in statements(roles[role]) if s.get("Sid") == "Email")
-        assert all("identity/*" not in str(r) for r in as_list(email["Resource"])), role
-        sms = next(s for s in statements(roles[role]) if s.get("Sid") == "SmsToPhoneNumbersHasNoResourceArn")
+    for sender in ("ReminderDispatcherRole", "ReminderSweepRole"):
+        email = next(s for s in statements(roles[sender]) if s.get("Sid") == "Email")
+        assert all("identity/*" not in str(r) for r in as_list(email["Resource"])), sender
+        sms = next(s for s in statements(roles[sender]) if s.get("Sid") == "SmsToPhoneNumbersHasNoResourceArn")
         assert sms["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
 
 

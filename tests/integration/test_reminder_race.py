@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
+from chalicelib.adapters.dynamodb import models
 from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
 from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.scheduler import NoScheduler
@@ -14,7 +15,8 @@ from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
 from chalicelib.services.ports import Delivery
-from chalicelib.services.reminders import ReminderService
+from chalicelib.services.reminders.dispatch import ReminderDispatcher
+from chalicelib.services.reminders.schedules import ReminderSchedules
 from tests.helpers import VERIFIED_PATIENT
 
 PATIENT = VERIFIED_PATIENT
@@ -38,12 +40,14 @@ def test_racing_dispatchers_and_sweeps_deliver_once(wired: Container, clock):
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     doc = wired.doctors.register("Dr. R", "GP", "Room", "America/New_York", False, None, Availability(hours)).id
     deliverer = CountingDeliverer()
-    service = ReminderService(
-        DynamoReminderStore(wired.store.tables),
+    tables = models.bind(wired.settings)
+    store = DynamoReminderStore(tables)
+    service = ReminderDispatcher(
+        store,
         wired.store,
-        DynamoPatientRepository(wired.store.tables),
-        NoScheduler(),
+        DynamoPatientRepository(tables),
         deliverer,
+        ReminderSchedules(NoScheduler(), store),
         clock,
     )
     appointment = wired.booking.book(
@@ -67,4 +71,4 @@ def test_racing_dispatchers_and_sweeps_deliver_once(wired: Container, clock):
         list(pool.map(race, range(20)))
     assert deliverer.sent.count(email_id) == 1
     assert sorted(deliverer.sent) == sorted([email_id, f"{appointment.id}_sms-24h"])
-    assert {r.status.value for r in service.for_appointment(PATIENT, appointment.id)} == {"sent"}
+    assert {r.status.value for r in wired.reminders.for_appointment(PATIENT, appointment.id)} == {"sent"}

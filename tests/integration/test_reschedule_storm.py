@@ -108,16 +108,18 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
             reminder_preferences={"email": True, "sms": True, "timings": ["24h", "2h"]},
         ),
     )
-    wired.reminders._scheduler = SlowScheduler(7)
+    wired.reminders._schedules._scheduler = SlowScheduler(7)
     moves = [(n, random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
     late = ReversedFollowUps(
-        wired.store.botocore_clients(), racers=len(moves), reminders_table=wired.settings.reminders_table
+        wired.store.botocore_clients(),  # type: ignore[attr-defined]
+        racers=len(moves),
+        reminders_table=wired.settings.reminders_table,
     )
 
-    def move(n: int, *target: date | time) -> str:
+    def move(n: int, day: date, at: time) -> str:
         time_module.sleep(n * 0.1)  # staggered: each commit follows the one before by a little
         try:
-            wired.booking.reschedule(ADMIN, appointment.id, *target)
+            wired.booking.reschedule(ADMIN, appointment.id, day, at)
             return "moved"
         except DomainError as exc:  # a concurrent reschedule won (409) or the store stayed busy (503)
             return type(exc).__name__

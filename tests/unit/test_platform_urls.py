@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.video import PlatformError, _Http, _require_web_url
+from chalicelib.adapters.video import _Http, _require_web_url
+from chalicelib.services.ports import PlatformError
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from chalicelib.domain import errors
-from chalicelib.domain.realtime import Ticket, doctor_days_of, parse_client_message, sign_ticket, verify_ticket
+from chalicelib.domain.realtime import (
+    MalformedRecord,
+    SlotChange,
+    Ticket,
+    UnreadableChange,
+    doctor_days_of,
+    parse_client_message,
+    sign_ticket,
+    verify_ticket,
+)
 
 KEY = b"k" * 32
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -57,17 +67,11 @@ def test_client_messages():
     ]:
         with pytest.raises(errors.InvalidInput) as refused:
             parse_client_message(bad)
-        assert field in refused.value.details["fields"]
+        assert field in (refused.value.details or {})["fields"]
 
 
 def image(doctor="d1", day="2026-12-02", at="10:00", status="scheduled"):
-    return {
-        "doctor_id": {"S": doctor},
-        "date": {"S": day},
-        "time": {"S": at},
-        "duration": {"N": "30"},
-        "status": {"S": status},
-    }
+    return {"doctor_id": doctor, "date": day, "time": at, "duration": 30, "status": status}
 
 
 @pytest.mark.parametrize(
@@ -82,8 +86,12 @@ def image(doctor="d1", day="2026-12-02", at="10:00", status="scheduled"):
     ],
 )
 def test_which_doctor_days_a_change_announces(old, new, expected):
-    record = {"dynamodb": {k: v for k, v in (("OldImage", old), ("NewImage", new)) if v}}
-    assert doctor_days_of(record) == expected
+    assert doctor_days_of(SlotChange("1", old, new)) == expected
+
+
+def test_a_change_naming_a_bad_date_is_malformed():
+    with pytest.raises(MalformedRecord):
+        doctor_days_of(SlotChange("1", None, image(day="2026-13-45")))
 
 
 @pytest.mark.parametrize("day", ["20261202", "2026-W49-3", "0010-12-29", "9999-12-31", "2026-12-02T00:00", 20261202])
@@ -91,9 +99,27 @@ def test_websocket_dates_are_as_strict_as_rest(day):
     # GIVEN a subscribe message whose date REST would refuse WHEN parsed THEN it is refused naming the date
     with pytest.raises(errors.InvalidInput) as refused:
         parse_client_message(json.dumps({"action": "subscribe", "doctorId": "d1", "date": day}))
-    assert set(refused.value.details["fields"]) == {"date"}
+    assert set((refused.value.details or {})["fields"]) == {"date"}
 
 
 def test_tickets_carry_their_id():
     token = sign_ticket(Ticket("p1", "patient", NOW + timedelta(seconds=60), "t-1"), KEY)
     assert verify_ticket(token, KEY, NOW).id == "t-1"
+
+
+def test_the_edge_decodes_typed_stream_images_into_plain_values():
+    from chalicelib.api.realtime import slot_changes
+
+    typed = {"doctor_id": {"S": "d1"}, "date": {"S": "2026-12-02"}, "duration": {"N": "30"}}
+    # GIVEN a stream batch: a booking, a record without a change, and one with untyped images
+    records: list[dict[str, Any]] = [
+        {"eventID": "1", "dynamodb": {"SequenceNumber": "10", "NewImage": typed}},
+        {"eventID": "2", "dynamodb": None},
+        {"eventID": "3", "dynamodb": {"SequenceNumber": "30", "NewImage": {"doctor_id": "d1"}}},
+    ]
+    # WHEN the edge reads it THEN the domain gets plain values, and the two others are marked unreadable
+    booked, empty, untyped = slot_changes(records)
+    assert booked == SlotChange("10", None, {"doctor_id": "d1", "date": "2026-12-02", "duration": 30})
+    assert doctor_days_of(booked) == {("d1", "2026-12-02")}
+    assert isinstance(empty, UnreadableChange) and isinstance(untyped, UnreadableChange)
+    assert untyped.sequence == "30"

@@ -135,7 +135,7 @@ def test_an_ambiguous_offered_label_needs_its_instant_and_books_exactly_that_one
         check_bookable(av, NY, day, time(1, 30), 30, EARLY, NOTICE)
     # THEN it is refused, naming both instants
     assert refused.value.message.startswith("ambiguous local time: pick 01:30 EDT or 01:30 EST")
-    assert [c["startsAt"] for c in refused.value.details["candidates"]] == [
+    assert [c["startsAt"] for c in (refused.value.details or {})["candidates"]] == [
         "2026-11-01T05:30:00Z",
         "2026-11-01T06:30:00Z",
     ]
@@ -166,7 +166,7 @@ def test_starts_at_must_be_the_local_date_and_time():
         check_bookable(
             av, NY, date(2026, 11, 1), time(1, 30), 30, EARLY, NOTICE, starts_at=datetime(2026, 11, 1, 7, tzinfo=UTC)
         )
-    assert "startsAt" in refused.value.details["fields"]
+    assert "startsAt" in (refused.value.details or {})["fields"]
 
 
 def test_a_skipped_day_offers_nothing_and_books_nothing():

@@ -61,8 +61,9 @@ def change_days(zone_name: str) -> tuple[date, ...]:
 def zone_days(draw: st.DrawFn) -> tuple[ZoneInfo, date]:
     name = draw(st.sampled_from(ZONES))
     days = change_days(name)
-    if days and draw(st.integers(0, 4)):  # mostly change days, sometimes any day 2000-2100
-        return ZoneInfo(name), draw(st.sampled_from(days))
+    mostly: int = draw(st.integers(0, 4))
+    if days and mostly:  # mostly change days, sometimes any day 2000-2100
+        return ZoneInfo(name), draw(st.sampled_from(list(days)))
     return ZoneInfo(name), draw(st.dates(date(2000, 1, 1), date(2100, 12, 31)))
 
 

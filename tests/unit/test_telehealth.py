@@ -62,6 +62,7 @@ def test_validity_window_is_real_time_across_a_dst_change():
     ],
 )
 def test_every_rejection(case, error):
+    token: str | None
     token, _ = token_for(ROOM, appointment(), "patient", "p1", KEY)
     now, room, appt, key = START, ROOM, appointment(), KEY
     if case == "missing":

@@ -60,7 +60,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import DayState
 from chalicelib.domain.telehealth import Room
-from chalicelib.services.ports import PatientProfile
+from chalicelib.services.ports import Booking, PatientProfile
 
 log = logging.getLogger("clinic.store")
 ACTIVE_ATTEMPTS = 6
@@ -241,23 +241,16 @@ class DynamoAppointmentStore:
             return [audit_from(i) for i in self.tables.audit.query(appointment_id, consistent_read=True)]
 
     # --- writes --------------------------------------------------------------------------------------------
-    def book(
-        self,
-        appointment: Appointment,
-        audit: AuditEntry,
-        max_per_day: int,
-        reminders: Sequence[Reminder] = (),
-        contact: PatientProfile | None = None,
-        room: Room | None = None,
-        max_active: int | None = None,
-    ) -> None:
+    def book(self, booking: Booking) -> None:
         """The booking with its reminders, its video room and the patient's contact details: all or nothing.
 
         With `max_active`, the transaction also takes one of the patient's active-booking items (free, or held
         by a visit that has ended): a storm of bookings can never hold more. Two bookings racing for the same
         free item: the loser reads again and takes another, if one is left."""
+        appointment, audit = booking.appointment, booking.audit
+        contact, max_active = booking.contact, booking.max_active
         for attempt in range(ACTIVE_ATTEMPTS):
-            tx = self._booking(appointment, audit, max_per_day, reminders, contact, room)
+            tx = self._booking(appointment, audit, booking.max_per_day, booking.reminders, contact, booking.room)
             if max_active is not None:
                 self._take_active(tx, appointment, max_active)
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from chalicelib.config import Settings
@@ -21,31 +22,45 @@ class PowertoolsIdempotency:
     503; a record left `in progress` defers to `recover()` (the caller's own committed booking)."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+        self._settings = settings
+        self._given = client
 
-        if client is None:
-            import boto3
+    @cached_property
+    def _config(self) -> Any:
+        # Powertools' idempotency package imports boto3 (and s3transfer): only a guarded request pays for it.
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-            client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
-        self._persistence = DynamoDBPersistenceLayer(
-            table_name=settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
-        )
-        self._config = config = IdempotencyConfig(
+        return IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="payload",
             raise_on_no_idempotency_key=True,
-            expires_after_seconds=settings.idempotency_ttl_seconds,
+            expires_after_seconds=self._settings.idempotency_ttl_seconds,
         )
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=self._persistence, config=config)
-        def _guarded(request: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    @cached_property
+    def _persistence(self) -> Any:
+        """Made on the first guarded request (its DynamoDB client too), not at cold start."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        client = self._given
+        if client is None:
+            from chalicelib.adapters import aws
+
+            s = self._settings
+            client = aws.client("dynamodb", s.region, endpoint_url=s.dynamodb_endpoint)
+        return DynamoDBPersistenceLayer(
+            table_name=self._settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
+        )
+
+    @cached_property
+    def _guarded(self) -> Any:
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=self._persistence, config=self._config)
+        def guarded(request: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
             return action()
 
-        self._guarded = _guarded
+        return guarded
 
     def run(
         self,

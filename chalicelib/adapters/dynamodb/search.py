@@ -8,9 +8,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb.errors import translated_errors
 from chalicelib.adapters.dynamodb.items import profile_from
 from chalicelib.adapters.dynamodb.models import PatientModel, Tables
-from chalicelib.domain.directory import KINDS, Kind, index_key, normalize, terms
-from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.paging import decode_token, encode_token
+from chalicelib.domain.directory import Kind, index_key, normalize, terms
 from chalicelib.services.ports import PatientProfile
 
 SEARCH_PREFIX = "SEARCH#"
@@ -39,13 +37,14 @@ class DynamoPatientSearch:
     def __init__(self, tables: Tables) -> None:
         self._patients = tables.patients
 
-    def search(self, kind: Kind, prefix: str, limit: int, token: str | None) -> tuple[list[PatientProfile], str | None]:
-        """Patients whose `kind` starts with `prefix`, in that order, `limit` a page; a token while more remain."""
+    def search(
+        self, kind: Kind, prefix: str, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[PatientProfile], tuple[str, str] | None]:
+        """Patients whose `kind` starts with `prefix`, in that order, `limit` a page; while more remain, the
+        position (patient id, search key) after which the next page starts."""
         start: dict[str, Any] | None = None
-        if token is not None:
-            patient_id, key = decode_token(token)
-            if not key.startswith(prefix) or kind not in KINDS:
-                raise InvalidInput("The nextToken belongs to another search.", {"fields": {"nextToken": "mismatch"}})
+        if after is not None:
+            patient_id, key = after
             start = {
                 "id": {"S": entry_id(kind, patient_id)},
                 "directory": {"S": f"patients:{kind}"},
@@ -70,8 +69,7 @@ class DynamoPatientSearch:
             value = getattr(record, kind, None)
             if value and normalize(kind, value).startswith(prefix):
                 profiles.append(profile_from(record))
-        next_token = None
         if more and entries:
             last = entries[-1]
-            next_token = encode_token((str(last.id).split("#", 2)[2], str(last.search_key)))
-        return profiles, next_token
+            return profiles, (str(last.id).split("#", 2)[2], str(last.search_key))
+        return profiles, None

@@ -1,0 +1,29 @@
+"""Push devices: a patient registers its own, for its push reminders; the newest few are kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.errors import Forbidden
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.services.ports import Clock, PatientDevices, PatientProfile, PushRegistrar
+
+MAX_DEVICES = 10
+
+
+class DeviceRegistry:
+    def __init__(self, patients: PatientDevices, registrar: PushRegistrar, clock: Clock) -> None:
+        self._patients = patients
+        self._registrar = registrar
+        self._clock = clock
+
+    def register(self, caller: Caller, platform: str, token: str) -> dict[str, Any]:
+        if caller.role is not Role.PATIENT:
+            raise Forbidden("Only patients register devices for their own reminders.")
+        endpoint = self._registrar.register_device(caller.subject, platform, token)
+        profile = self._patients.get(caller.subject) or PatientProfile(id=caller.subject)
+        now = self._clock.now()
+        device = {"endpoint": endpoint, "platform": platform, "registeredAt": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        others = [d for d in profile.devices if d.get("endpoint") != endpoint]
+        self._patients.save_devices(caller.subject, [*others, device][-MAX_DEVICES:], now)
+        return device
