@@ -705,6 +705,32 @@ class HealthOut(OutModel):
     status: Literal["ok"]
 
 
+class DevUserOut(OutModel):
+    label: str
+    token: str
+
+
+class SignInOut(OutModel):
+    """`none`; `development` (make run: the demo patients' unsigned tokens); `cognito` (the Hosted UI, PKCE)."""
+
+    mode: Literal["none", "development", "cognito"]
+    users: list[DevUserOut] | None = Field(default=None, exclude_if=_absent)
+    domain: str | None = Field(default=None, exclude_if=_absent)
+    client_id: str | None = Field(default=None, exclude_if=_absent)
+    scopes: list[str] | None = Field(default=None, exclude_if=_absent)
+
+
+class WebConfigOut(OutModel):
+    """Where the patient web app runs; a deployment that serves the page from S3 writes the same shape."""
+
+    api_base: str
+    change_window_minutes: int
+    sign_in: SignInOut
+    websocket_url: str | None = Field(
+        default=None, exclude_if=_absent, description="The slot-updates WebSocket (deployed stacks)"
+    )
+
+
 # --- analytics ------------------------------------------------------------------------------------------------
 class AnalyticsDayOut(OutModel):
     date: Day

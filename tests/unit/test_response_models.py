@@ -158,3 +158,27 @@ def test_a_status_outside_the_domain_enum_is_refused_on_the_audit_trail_too():
     assert s.AuditEntryOut.from_domain(replace(entry, status_after=Status.CANCELLED.value)).to_json()[
         "statusAfter"
     ] == ("cancelled")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"DEV_SIGN_IN": '[{"label": "Pat Example", "token": "a.b."}]'},
+        {"COGNITO_DOMAIN": "clinic.auth.us-east-1.amazoncognito.com", "COGNITO_CLIENT_ID": "abc123"},
+    ],
+)
+def test_the_web_apps_config_has_a_model_that_gives_back_the_same_json(env):
+    from chalicelib.api.webapp import web_config
+
+    # GIVEN the page's config in each sign-in mode WHEN it goes through its model THEN nothing is added or lost
+    config = web_config(env)
+    assert s.WebConfigOut.model_validate(config).to_json() == config
+    # AND the deployed config.json, which also names the WebSocket, fits the same model
+    deployed = {**config, "websocketUrl": "wss://ws.example/api"}
+    assert s.WebConfigOut.model_validate(deployed).to_json() == deployed
+
+
+def test_a_config_in_a_sign_in_mode_the_page_does_not_know_is_refused():
+    with pytest.raises(ValidationError):
+        s.WebConfigOut.model_validate({"apiBase": "", "changeWindowMinutes": 120, "signIn": {"mode": "magic"}})
