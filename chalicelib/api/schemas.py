@@ -693,13 +693,13 @@ class AccessHistory(OutModel):
     entries: list[AccessEntryOut]
 
 
-class ErrorBody(ApiModel):
+class ErrorBody(OutModel):
     code: str
     message: str
-    details: dict[str, Any] | None = None
+    details: dict[str, Any] | None = Field(default=None, exclude_if=lambda details: not details)
 
 
-class ErrorOut(ApiModel):
+class ErrorOut(OutModel):
     error: ErrorBody
 
 
