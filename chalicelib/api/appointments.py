@@ -84,18 +84,23 @@ def book(call: Call) -> s.AppointmentOut:
         # Scoped per caller, so two users never share a record; the appointment id derives from it too.
         request = replace(request, idempotency_key=scoped_key(call.caller.subject, key))
 
-    def run() -> dict[str, Any]:
+    def run() -> s.AppointmentOut:
         booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
         _count("BookingCreated")
-        return _shape(call.caller, booked, with_room=True, skipped=skipped).to_json()
+        return _shape(call.caller, booked, with_room=True, skipped=skipped)
 
     if request.idempotency_key is None:
-        return s.AppointmentOut.model_validate(run())
+        return run()
+
+    def answer() -> dict[str, Any]:
+        """What the idempotency record keeps, and a retry replays (checked against the model again)."""
+        return run().to_json()
+
     # A record left in progress (its request's answer lost) is recovered by running again: the derived id makes
-    # the store refuse a second booking and hand back the caller's own. A replayed answer is checked again.
+    # the store refuse a second booking and hand back the caller's own.
     return s.AppointmentOut.model_validate(
         c.idempotency.run(
-            request.idempotency_key, call.raw_body or {}, run, appointments_api.lambda_context, recover=run
+            request.idempotency_key, call.raw_body or {}, answer, appointments_api.lambda_context, recover=answer
         )
     )
 
