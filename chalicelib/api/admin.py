@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.views import audit_json
 from chalicelib.domain.identity import Role
 
 admin_api = Blueprint(__name__)
@@ -25,13 +22,13 @@ admin_api = Blueprint(__name__)
     errors=(404,),
     tags=("admin",),
 )
-def audit_trail(call: Call) -> dict[str, Any]:
+def audit_trail(call: Call) -> s.AuditTrail:
     """The trail shows a patient's visit: the read is in that patient's access log."""
     c = container.current()
     entries = c.booking.audit_trail(call.params["id"])
     found = c.booking.get(call.caller, call.params["id"])
     c.access.record(call.caller, call.route, [(found.patient_id, found.id)])
-    return {"entries": [audit_json(e) for e in entries]}
+    return s.AuditTrail(entries=[s.AuditEntryOut.from_domain(e) for e in entries])
 
 
 @endpoint(
@@ -46,6 +43,6 @@ def audit_trail(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("admin",),
 )
-def analytics(call: Call) -> dict[str, Any]:
+def analytics(call: Call) -> s.AnalyticsOut:
     q: s.AnalyticsQuery = call.query
-    return container.current().analytics.report(q.date_from, q.date_to, q.doctor_id)
+    return s.AnalyticsOut.from_domain(container.current().analytics.report(q.date_from, q.date_to, q.doctor_id))

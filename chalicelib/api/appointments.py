@@ -11,12 +11,12 @@ from chalice import Blueprint
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.views import appointment_json, skipped_json
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
 from chalicelib.domain.paging import open_token, sign_token
+from chalicelib.domain.reminders import Skipped
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.booking import BookingRequest, ListFilter
@@ -26,14 +26,16 @@ MAX_IDEMPOTENCY_KEY = 128
 log = logging.getLogger("clinic.api")
 
 
-def _shape(caller: Caller, appointment: Appointment, with_room: bool = False) -> dict[str, Any]:
-    shaped = appointment_json(appointment, container.current().booking.can_reschedule(caller, appointment))
+def _shape(
+    caller: Caller, appointment: Appointment, with_room: bool = False, skipped: list[Skipped] | None = None
+) -> s.AppointmentOut:
+    extra: dict[str, Any] = {"can_reschedule": container.current().booking.can_reschedule(caller, appointment)}
     if with_room and appointment.room_id:
         try:
-            shaped["telehealthRoomStatus"] = container.current().telehealth.room_state(appointment)
+            extra["telehealth_room_status"] = container.current().telehealth.room_state(appointment)
         except Exception:  # a read after the commit: the answer stands without the room's live state
             log.warning("room state of appointment %s unavailable", appointment.id)
-    return shaped
+    return s.AppointmentOut.from_domain(appointment, skipped_reminders=skipped, **extra)
 
 
 def _count(name: str) -> None:
@@ -56,7 +58,7 @@ def _count(name: str) -> None:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def book(call: Call) -> dict[str, Any]:
+def book(call: Call) -> s.AppointmentOut:
     body: s.BookingIn = call.body
     prefs = body.reminder_preferences.model_dump(by_alias=True, exclude_none=True) if body.reminder_preferences else {}
     request = BookingRequest(
@@ -82,20 +84,24 @@ def book(call: Call) -> dict[str, Any]:
         # Scoped per caller, so two users never share a record; the appointment id derives from it too.
         request = replace(request, idempotency_key=scoped_key(call.caller.subject, key))
 
-    def run() -> dict[str, Any]:
+    def run() -> s.AppointmentOut:
         booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
         _count("BookingCreated")
-        shaped = _shape(call.caller, booked, with_room=True)
-        if skipped:
-            shaped["skippedReminders"] = [skipped_json(s) for s in skipped]
-        return shaped
+        return _shape(call.caller, booked, with_room=True, skipped=skipped)
 
     if request.idempotency_key is None:
         return run()
+
+    def answer() -> dict[str, Any]:
+        """What the idempotency record keeps, and a retry replays (checked against the model again)."""
+        return run().to_json()
+
     # A record left in progress (its request's answer lost) is recovered by running again: the derived id makes
     # the store refuse a second booking and hand back the caller's own.
-    return c.idempotency.run(
-        request.idempotency_key, call.raw_body or {}, run, appointments_api.lambda_context, recover=run
+    return s.AppointmentOut.model_validate(
+        c.idempotency.run(
+            request.idempotency_key, call.raw_body or {}, answer, appointments_api.lambda_context, recover=answer
+        )
     )
 
 
@@ -108,7 +114,7 @@ def book(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("appointments",),
 )
-def get_appointment(call: Call) -> dict[str, Any]:
+def get_appointment(call: Call) -> s.AppointmentOut:
     found = container.current().booking.get(call.caller, call.params["id"])
     container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
     return _shape(call.caller, found, with_room=True)
@@ -124,7 +130,7 @@ def get_appointment(call: Call) -> dict[str, Any]:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def reschedule(call: Call) -> dict[str, Any]:
+def reschedule(call: Call) -> s.AppointmentOut:
     body: s.RescheduleIn = call.body
     moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time, body.starts_at)
     _count("BookingRescheduled")
@@ -140,7 +146,7 @@ def reschedule(call: Call) -> dict[str, Any]:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def cancel(call: Call) -> dict[str, Any]:
+def cancel(call: Call) -> s.AppointmentOut:
     cancelled = container.current().booking.cancel(call.caller, call.params["id"])
     _count("BookingCancelled")
     return _shape(call.caller, cancelled)
@@ -156,7 +162,7 @@ def cancel(call: Call) -> dict[str, Any]:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def change_status(call: Call) -> dict[str, Any]:
+def change_status(call: Call) -> s.AppointmentOut:
     body: s.StatusIn = call.body
     changed = container.current().booking.change_status(call.caller, call.params["id"], Status(body.status))
     return _shape(call.caller, changed)
@@ -180,7 +186,7 @@ def _filters(q: s.AppointmentListQuery) -> ListFilter:
     response=s.AppointmentList,
     tags=("appointments",),
 )
-def list_for_patient(call: Call) -> dict[str, Any]:
+def list_for_patient(call: Call) -> s.AppointmentList:
     q: s.AppointmentListQuery = call.query
     after = _after(call)
     page, more = container.current().booking.page_for_patient(
@@ -203,15 +209,15 @@ def _after(call: Call) -> tuple[str, str] | None:
     return open_token(q.next_token, _scope(call), container.current().keys.signing_key())
 
 
-def _page(call: Call, page: list[Appointment], more: bool) -> dict[str, Any]:
+def _page(call: Call, page: list[Appointment], more: bool) -> s.AppointmentList:
     """`limit` per page (at most 100) in start-time order; a signed `nextToken` while more remain."""
     container.current().access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
-    shaped: dict[str, Any] = {"appointments": [_shape(call.caller, a) for a in page]}
+    next_token = None
     if more and page:
         last = page[-1]
         key = container.current().keys.signing_key()
-        shaped["nextToken"] = sign_token((instant(last.starts_at), last.id), _scope(call), key)
-    return shaped
+        next_token = sign_token((instant(last.starts_at), last.id), _scope(call), key)
+    return s.AppointmentList(appointments=[_shape(call.caller, a) for a in page], next_token=next_token)
 
 
 @endpoint(
@@ -224,7 +230,7 @@ def _page(call: Call, page: list[Appointment], more: bool) -> dict[str, Any]:
     errors=(404,),
     tags=("appointments",),
 )
-def list_for_doctor(call: Call) -> dict[str, Any]:
+def list_for_doctor(call: Call) -> s.AppointmentList:
     q: s.AppointmentListQuery = call.query
     after = _after(call)
     page, more = container.current().booking.page_for_doctor(

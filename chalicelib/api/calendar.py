@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint, Response
 
 from chalicelib import container
@@ -47,9 +45,9 @@ def appointment_calendar(call: Call) -> Response:
     errors=(404,),
     tags=("calendar",),
 )
-def enable_feed(call: Call) -> dict[str, Any]:
+def enable_feed(call: Call) -> s.FeedLinkOut:
     token = container.current().calendar.enable_feed(call.caller, call.params["doctorId"])
-    return {"token": token, "path": f"/api/doctors/{call.params['doctorId']}/calendar.ics?token={token}"}
+    return s.FeedLinkOut(token=token, path=f"/api/doctors/{call.params['doctorId']}/calendar.ics?token={token}")
 
 
 @endpoint(
@@ -62,9 +60,9 @@ def enable_feed(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("calendar",),
 )
-def revoke_feed(call: Call) -> dict[str, Any]:
+def revoke_feed(call: Call) -> s.FeedRevokedOut:
     container.current().calendar.revoke_feed(call.caller, call.params["doctorId"])
-    return {"revoked": True}
+    return s.FeedRevokedOut(revoked=True)
 
 
 @endpoint(

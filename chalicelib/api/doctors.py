@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint, Response
 
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.views import doctor_json, slot_json
 from chalicelib.domain.identity import Role
 from chalicelib.domain.schedule import availability_from_dict
 
@@ -26,17 +23,17 @@ ADMIN = (Role.ADMIN,)
     response=s.DoctorList,
     tags=("doctors",),
 )
-def search_doctors(call: Call) -> dict[str, Any]:
+def search_doctors(call: Call) -> s.DoctorList:
     q: s.DoctorQuery = call.query
     found = container.current().doctors.search(q.q, q.specialty, q.location, q.telehealth)
-    return {"doctors": [doctor_json(d) for d in found]}
+    return s.DoctorList(doctors=[s.DoctorOut.from_domain(d) for d in found])
 
 
 @endpoint(
     doctors_api, "/api/doctors/{doctorId}", "GET", "One doctor", response=s.DoctorOut, errors=(404,), tags=("doctors",)
 )
-def get_doctor(call: Call) -> dict[str, Any]:
-    return doctor_json(container.current().doctors.get(call.params["doctorId"]))
+def get_doctor(call: Call) -> s.DoctorOut:
+    return s.DoctorOut.from_domain(container.current().doctors.get(call.params["doctorId"]))
 
 
 @endpoint(
@@ -50,12 +47,12 @@ def get_doctor(call: Call) -> dict[str, Any]:
     status=201,
     tags=("admin",),
 )
-def create_doctor(call: Call) -> dict[str, Any]:
+def create_doctor(call: Call) -> s.DoctorOut:
     body: s.DoctorCreate = call.body
     doctor = container.current().doctors.register(
         body.name, body.specialty, body.location, body.timezone, body.telehealth, body.telehealth_platform
     )
-    return doctor_json(doctor)
+    return s.DoctorOut.from_domain(doctor)
 
 
 @endpoint(
@@ -69,10 +66,10 @@ def create_doctor(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("admin",),
 )
-def set_availability(call: Call) -> dict[str, Any]:
+def set_availability(call: Call) -> s.AvailabilityOut:
     raw = call.body.model_dump(by_alias=True, mode="json")
     doctor = container.current().doctors.set_availability(call.params["doctorId"], availability_from_dict(raw))
-    return doctor_json(doctor)["availability"]  # type: ignore[no-any-return]
+    return s.AvailabilityOut.from_domain(doctor.availability)
 
 
 @endpoint(
@@ -97,13 +94,12 @@ def availability(call: Call) -> Response:
         if etag in {tag.strip() for tag in wanted.split(",")} or wanted.strip() == "*":
             return Response(body="", status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
     result = booking.availability(call.params["doctorId"], day, q.duration)
-    slots = [slot_json(x) for x in result.slots if x.available or not q.only_available]
-    body = {
-        "doctorId": result.doctor.id,
-        "date": day.isoformat(),
-        "timezone": result.doctor.timezone,
-        "duration": q.duration or result.doctor.schedule.appointment_duration,
-        "version": result.etag,
-        "slots": slots,
-    }
+    body = s.DayAvailabilityOut(
+        doctor_id=result.doctor.id,
+        date=day.isoformat(),
+        timezone=result.doctor.timezone,
+        duration=q.duration or result.doctor.schedule.appointment_duration,
+        version=result.etag,
+        slots=[s.SlotOut.from_domain(x) for x in result.slots if x.available or not q.only_available],
+    )
     return Response(body=body, status_code=200, headers={"ETag": result.etag, "Cache-Control": "no-cache"})

@@ -1,4 +1,4 @@
-"""The one table from domain errors to HTTP status and error code, and the contract's error body."""
+"""The one table from domain errors to HTTP status and error code, and the contract's error body (`ErrorOut`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.api.schemas import ErrorBody, ErrorOut
 from chalicelib.domain import errors as e
 
 ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
@@ -28,13 +29,11 @@ NO_STORE = {"Cache-Control": "no-store"}
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None, retry_after: int = 1
 ) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
+    body = ErrorOut(error=ErrorBody(code=code, message=message, details=details))
     headers: dict[str, str | list[str]] = dict(NO_STORE)
     if status in (429, 503):
         headers["Retry-After"] = str(retry_after)
-    return Response(body={"error": body}, status_code=status, headers=headers)
+    return Response(body=body.to_json(), status_code=status, headers=headers)
 
 
 def for_domain_error(error: e.DomainError) -> Response:

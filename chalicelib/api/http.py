@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import container
 from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
-from chalicelib.api.schemas import ID_PATTERN, _strict_date
+from chalicelib.api.schemas import ID_PATTERN, OutModel, _strict_date
 from chalicelib.domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
 from chalicelib.observability import count_error
@@ -144,8 +144,20 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     result = handler(Call(caller, body, query, params, headers, raw_body, f"{spec.method} {spec.path}"))
     if isinstance(result, Response):
+        if isinstance(result.body, BaseModel):
+            return Response(body=_serialized(spec, result.body), status_code=result.status_code, headers=result.headers)
         return result
-    return Response(body=result, status_code=spec.status, headers={**NO_STORE})
+    return Response(body=_serialized(spec, result), status_code=spec.status, headers={**NO_STORE})
+
+
+def _serialized(spec: RouteSpec, result: Any) -> Any:
+    """A route with a response model answers with an instance of it (checked when it was built), serialized here;
+    anything else is a bug, answered 500 by `endpoint`."""
+    if spec.response is None:
+        return result
+    if not isinstance(result, spec.response) or not isinstance(result, OutModel):
+        raise TypeError(f"{spec.handler} answered {type(result).__name__}, not its {spec.response.__name__}")
+    return result.to_json()
 
 
 def _caller(request: Any) -> Caller:

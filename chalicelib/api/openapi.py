@@ -146,7 +146,7 @@ def _operation(route: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
         ok["content"] = {route.media_type: {"schema": refs[(route.response, "validation")]}}
     elif route.media_type in NON_JSON_SCHEMAS:
         ok["content"] = {route.media_type: {"schema": NON_JSON_SCHEMAS[route.media_type]}}
-    else:  # JSON whose shape is not ours to fix (this document, the web app's configuration)
+    else:  # JSON whose shape is not ours to fix: this document itself
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     op["responses"][str(route.status)] = ok
     codes = set(route.errors) | ({400} if route.body or route.query or "{" in route.path else set())

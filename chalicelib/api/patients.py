@@ -3,8 +3,6 @@ read a record (masked) and enter contacts for it (kept as staff-entered, never v
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 
 from chalicelib import container
@@ -12,7 +10,6 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.contact import mask_email, mask_phone
 from chalicelib.domain.identity import Role
-from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import PatientProfile
 
 patients_api = Blueprint(__name__)
@@ -27,29 +24,18 @@ patients_api = Blueprint(__name__)
     roles=(Role.PATIENT,),
     tags=("patients",),
 )
-def sign_in(call: Call) -> dict[str, Any]:
-    me = container.current().booking.sign_in(call.caller)
-    return {
-        "id": me.id,
-        "name": me.name,
-        "email": me.email,
-        "emailVerified": me.email_verified,
-        "phone": me.phone,
-        "phoneVerified": me.phone_verified,
-    }
+def sign_in(call: Call) -> s.PatientOut:
+    return s.PatientOut.from_domain(container.current().booking.sign_in(call.caller))
 
 
-def _masked(profile: PatientProfile) -> dict[str, Any]:
+def _masked(profile: PatientProfile) -> s.DirectoryPatientOut:
     """Staff see that a patient has addresses, and whether they are verified, not the addresses themselves."""
-    return {
-        "id": profile.id,
-        "name": profile.name,
-        "email": mask_email(profile.email),
-        "emailVerified": profile.email_verified,
-        "phone": mask_phone(profile.phone),
-        "phoneVerified": profile.phone_verified,
-        "staffEntered": {"email": mask_email(profile.staff_email), "phone": mask_phone(profile.staff_phone)},
-    }
+    return s.DirectoryPatientOut.from_domain(
+        profile,
+        email=mask_email(profile.email),
+        phone=mask_phone(profile.phone),
+        staff_entered=s.ContactOnFileOut(email=mask_email(profile.staff_email), phone=mask_phone(profile.staff_phone)),
+    )
 
 
 @endpoint(
@@ -62,7 +48,7 @@ def _masked(profile: PatientProfile) -> dict[str, Any]:
     errors=(404,),
     tags=("admin",),
 )
-def directory_record(call: Call) -> dict[str, Any]:
+def directory_record(call: Call) -> s.DirectoryPatientOut:
     c = container.current()
     found = c.patients.get(call.params["patientId"])
     c.access.record(call.caller, call.route, [(found.id, None)])
@@ -81,7 +67,7 @@ def directory_record(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("admin",),
 )
-def enter_contact(call: Call) -> dict[str, Any]:
+def enter_contact(call: Call) -> s.DirectoryPatientOut:
     body: s.StaffContactIn = call.body
     c = container.current()
     changed = c.patients.enter_contact(call.params["patientId"], body.email, body.phone)
@@ -98,22 +84,9 @@ def enter_contact(call: Call) -> dict[str, Any]:
     roles=(Role.ADMIN,),
     tags=("admin",),
 )
-def access_history(call: Call) -> dict[str, Any]:
+def access_history(call: Call) -> s.AccessHistory:
     entries = container.current().access.history(call.params["patientId"])
-    return {
-        "entries": [
-            {
-                "id": e.id,
-                "at": instant(e.at),
-                "actorId": e.actor_id,
-                "actorRole": e.actor_role,
-                "action": e.action,
-                "route": e.route,
-                "appointmentIds": list(e.appointment_ids),
-            }
-            for e in entries
-        ]
-    }
+    return s.AccessHistory(entries=[s.AccessEntryOut.from_domain(e) for e in entries])
 
 
 @endpoint(
@@ -128,12 +101,7 @@ def access_history(call: Call) -> dict[str, Any]:
     roles=(Role.ADMIN,),
     tags=("admin",),
 )
-def search_directory(call: Call) -> dict[str, Any]:
+def search_directory(call: Call) -> s.PatientSearchOut:
     q: s.PatientSearchQuery = call.query
     found, next_token = container.current().directory.search(call.caller, call.route, q.query, q.limit, q.next_token)
-    shaped: dict[str, Any] = {
-        "patients": [{"id": p.id, "name": p.name, "email": p.email, "phone": p.phone} for p in found]
-    }
-    if next_token:
-        shaped["nextToken"] = next_token
-    return shaped
+    return s.PatientSearchOut(patients=[s.PatientMatch.from_domain(p) for p in found], next_token=next_token or None)

@@ -11,7 +11,6 @@ from chalice import Blueprint
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.views import reminder_json, skipped_json
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, timings_for
@@ -35,13 +34,16 @@ ADMIN = (Role.ADMIN,)
     errors=(404, 409, 422),
     tags=("reminders",),
 )
-def schedule(call: Call) -> dict[str, Any]:
+def schedule(call: Call) -> s.ReminderList:
     body: s.ReminderScheduleIn = call.body
     timings = timings_for(body.timings, body.timing)
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
     created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
     _log(call, created, "reminder-change")
-    return {"reminders": [reminder_json(r) for r in created], "skipped": [skipped_json(x) for x in skipped]}
+    return s.ReminderList(
+        reminders=[s.ReminderOut.from_domain(r) for r in created],
+        skipped=[s.SkippedReminderOut.from_domain(x) for x in skipped],
+    )
 
 
 @endpoint(
@@ -53,10 +55,10 @@ def schedule(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("reminders",),
 )
-def for_appointment(call: Call) -> dict[str, Any]:
+def for_appointment(call: Call) -> s.ReminderList:
     found = container.current().reminders.for_appointment(call.caller, call.params["appointmentId"])
     _log(call, found)
-    return {"reminders": [reminder_json(r) for r in found]}
+    return s.ReminderList(reminders=[s.ReminderOut.from_domain(r) for r in found])
 
 
 @endpoint(
@@ -69,13 +71,13 @@ def for_appointment(call: Call) -> dict[str, Any]:
     errors=(404, 409),
     tags=("reminders",),
 )
-def update(call: Call) -> dict[str, Any]:
+def update(call: Call) -> s.ReminderOut:
     body: s.ReminderUpdateIn = call.body
     changed = container.current().reminders.update(
         call.caller, call.params["id"], body.timing, body.scheduled_time, body.custom_message
     )
     _log(call, [changed], "reminder-change")
-    return reminder_json(changed)
+    return s.ReminderOut.from_domain(changed)
 
 
 @endpoint(
@@ -87,10 +89,10 @@ def update(call: Call) -> dict[str, Any]:
     errors=(404, 409),
     tags=("reminders",),
 )
-def cancel(call: Call) -> dict[str, Any]:
+def cancel(call: Call) -> s.ReminderOut:
     cancelled = container.current().reminders.cancel(call.caller, call.params["id"])
     _log(call, [cancelled], "reminder-change")
-    return reminder_json(cancelled)
+    return s.ReminderOut.from_domain(cancelled)
 
 
 def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
@@ -112,10 +114,10 @@ def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
     errors=(422,),
     tags=("reminders",),
 )
-def register_device(call: Call) -> dict[str, Any]:
+def register_device(call: Call) -> s.DeviceOut:
     body: s.DeviceIn = call.body
     device = container.current().devices.register(call.caller, body.platform, body.token)
-    return {"endpoint": device["endpoint"], "platform": device["platform"], "registeredAt": device["registeredAt"]}
+    return s.DeviceOut.model_validate(device)
 
 
 @endpoint(
@@ -128,7 +130,7 @@ def register_device(call: Call) -> dict[str, Any]:
     roles=ADMIN,
     tags=("admin",),
 )
-def admin_list(call: Call) -> dict[str, Any]:
+def admin_list(call: Call) -> s.ReminderList:
     q: s.AdminReminderQuery = call.query
     start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
     end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
@@ -137,10 +139,7 @@ def admin_list(call: Call) -> dict[str, Any]:
     secret = container.current().keys.signing_key()
     page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token, scope, secret)
     _log(call, page)
-    shaped: dict[str, Any] = {"reminders": [reminder_json(r) for r in page]}
-    if token:
-        shaped["nextToken"] = token
-    return shaped
+    return s.ReminderList(reminders=[s.ReminderOut.from_domain(r) for r in page], next_token=token or None)
 
 
 @endpoint(
@@ -154,12 +153,12 @@ def admin_list(call: Call) -> dict[str, Any]:
     errors=(409,),
     tags=("admin",),
 )
-def admin_retry(call: Call) -> dict[str, Any]:
+def admin_retry(call: Call) -> s.BulkOutcome:
     body: s.ReminderRetryIn = call.body
     changed: list[Reminder] = []
     outcomes = container.current().reminder_admin.retry_failed(body.reminder_ids, body.confirm_unknown_outcome, changed)
     _log(call, changed, "reminder-change")
-    return {"outcomes": outcomes}
+    return s.BulkOutcome(outcomes=outcomes)
 
 
 @endpoint(
@@ -172,12 +171,12 @@ def admin_retry(call: Call) -> dict[str, Any]:
     roles=ADMIN,
     tags=("admin",),
 )
-def admin_cancel(call: Call) -> dict[str, Any]:
+def admin_cancel(call: Call) -> s.BulkOutcome:
     body: s.ReminderIdsIn = call.body
     changed: list[Reminder] = []
     outcomes = container.current().reminder_admin.cancel_pending(body.reminder_ids, changed)
     _log(call, changed, "reminder-change")
-    return {"outcomes": outcomes}
+    return s.BulkOutcome(outcomes=outcomes)
 
 
 def dispatch_event(event: dict[str, Any]) -> dict[str, str]:

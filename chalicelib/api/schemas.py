@@ -1,11 +1,14 @@
-"""Request and response models. The same models validate requests and generate the OpenAPI document."""
+"""Request and response models. The same models validate requests and generate the OpenAPI document.
 
-from __future__ import annotations
+No `from __future__ import annotations` here, unlike the rest of the code: pydantic would then compile and evaluate
+each of the module's ~260 annotation strings at import, which was 40% of its import time (Lambda cold start).
+So a model refers only to models defined above it, and validators return `Self`."""
 
 import re
 from datetime import date, datetime, time
+from enum import StrEnum
 from itertools import pairwise
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -21,13 +25,16 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from chalicelib.domain.appointments import AppointmentType, Status
+from chalicelib.domain.reminders import Channel, ReminderStatus
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
-from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window
+from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window, instant
 from chalicelib.domain.zones import is_canonical_zone
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 
 
 def _strict_date(value: Any) -> date:
@@ -131,7 +138,6 @@ Platform = Literal["zoom", "teams", "custom"]
 AppointmentTypeName = Literal["in-person", "telehealth"]
 StatusName = Literal["scheduled", "confirmed", "completed", "cancelled", "rescheduled", "no-show"]
 Timing = Literal["24h", "2h", "30m", "15m"]
-Instant = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
 Text = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_single_line)]
 ShortText = Annotated[str, AfterValidator(_single_line)]
 LongText = Annotated[str, AfterValidator(_plain_text)]
@@ -170,7 +176,7 @@ class WorkingInterval(ApiModel):
     end: Hhmm
 
     @model_validator(mode="after")
-    def _ordered(self) -> WorkingInterval:
+    def _ordered(self) -> Self:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
@@ -189,7 +195,7 @@ class AvailabilityIn(ApiModel):
     booking_horizon_days: Annotated[int, Field(ge=1, le=730)] | None = None
 
     @model_validator(mode="after")
-    def _no_overlapping_hours(self) -> AvailabilityIn:
+    def _no_overlapping_hours(self) -> Self:
         for day, intervals in self.working_hours.items():
             ordered = sorted(intervals, key=lambda w: w.start)
             for first, second in pairwise(ordered):
@@ -207,7 +213,7 @@ class ReminderPreferences(ApiModel):
     custom_message: Annotated[ShortText, Field(max_length=160)] | None = None
 
     @model_validator(mode="after")
-    def _one_timing_form(self) -> ReminderPreferences:
+    def _one_timing_form(self) -> Self:
         if self.timing is not None and self.timings is not None:
             raise ValueError("give either timing or timings, not both")
         if self.timings is not None and len(set(self.timings)) != len(self.timings):
@@ -244,7 +250,7 @@ class ReminderUpdateIn(ApiModel):
     custom_message: Annotated[ShortText, Field(max_length=160)] | None = None
 
     @model_validator(mode="after")
-    def _one_time_form(self) -> ReminderUpdateIn:
+    def _one_time_form(self) -> Self:
         if self.timing is not None and self.scheduled_time is not None:
             raise ValueError("give either timing or scheduledTime, not both")
         if self.timing is None and self.scheduled_time is None and self.custom_message is None:
@@ -325,25 +331,95 @@ class AdminReminderQuery(QueryModel):
 
 
 # --- responses ------------------------------------------------------------------------------------------------
-class WorkingIntervalOut(ApiModel):
-    start: str
-    end: str
+def _aware_instant(value: Any) -> datetime:
+    """A domain instant, or one a service has formatted already; a naive one would print the wrong hour."""
+    if isinstance(value, str) and re.fullmatch(INSTANT_PATTERN, value):
+        return datetime.fromisoformat(value)
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError("must be an aware instant")
+    return value
+
+
+def _absent(value: Any) -> bool:
+    """For fields the JSON leaves out rather than send as null (a next page token when none remains)."""
+    return value is None
+
+
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_aware_instant),
+    PlainSerializer(instant, return_type=str),
+    WithJsonSchema({"pattern": INSTANT_PATTERN, "type": "string"}),
+]
+"""An instant in a response: ISO-8601 UTC with a `Z`, formatted here and nowhere else."""
+WallTime = Annotated[
+    time, BeforeValidator(_strict_time), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
+]
+
+
+def _wire_enum(enum: type[StrEnum]) -> tuple[PlainValidator, PlainSerializer, WithJsonSchema]:
+    """A domain enum on the wire: its value, documented inline as a string enum (as a Literal would be)."""
+    return (
+        PlainValidator(enum),
+        PlainSerializer(lambda member: member.value, return_type=str),
+        WithJsonSchema({"enum": [m.value for m in enum], "type": "string"}),
+    )
+
+
+AppointmentTypeOut = Annotated[AppointmentType, *_wire_enum(AppointmentType)]
+StatusOut = Annotated[Status, *_wire_enum(Status)]
+ChannelOut = Annotated[Channel, *_wire_enum(Channel)]
+ReminderStatusOut = Annotated[ReminderStatus, *_wire_enum(ReminderStatus)]
+
+
+class _With:
+    """A domain object seen with a few more attributes: the values a response adds that the object lacks."""
+
+    def __init__(self, obj: object, extra: dict[str, Any]) -> None:
+        self._obj = obj
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        return getattr(self._obj, name)
+
+
+class OutModel(ApiModel):
+    """A response. Its fields are read from the domain object (by field name) or a service's camelCase dict (by
+    alias), so a value that does not fit the documented schema fails here, loudly, instead of reaching a client.
+    `to_json` is the one place a response is serialized."""
+
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
+
+    @classmethod
+    def from_domain(cls, obj: object, **extra: Any) -> Self:
+        """`extra`: fields the domain object does not hold (e.g. `can_reschedule`), by field name."""
+        return cls.model_validate(_With(obj, extra) if extra else obj, from_attributes=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class WorkingIntervalOut(OutModel):
+    start: Annotated[WallTime, WithJsonSchema({"type": "string"})]
+    end: Annotated[WallTime, WithJsonSchema({"type": "string"})]
 
 
 class BreakOut(WorkingIntervalOut):
-    day: Weekday | None = None
+    day: Weekday | None = Field(default=None, exclude_if=_absent)
 
 
-class AvailabilityOut(ApiModel):
+class AvailabilityOut(OutModel):
     working_hours: dict[Weekday, list[WorkingIntervalOut]]
     breaks: list[BreakOut]
-    holidays: list[str]
+    holidays: Annotated[list[Annotated[date, WithJsonSchema({"type": "string"})]], BeforeValidator(sorted)]
     max_patients_per_day: int
     appointment_duration: int
-    booking_horizon_days: int | None = None
+    booking_horizon_days: int | None = Field(default=None, exclude_if=_absent)
 
 
-class DoctorOut(ApiModel):
+class DoctorOut(OutModel):
     id: str
     name: str
     specialty: str
@@ -355,22 +431,22 @@ class DoctorOut(ApiModel):
     created_at: Instant
 
 
-class DoctorList(ApiModel):
+class DoctorList(OutModel):
     doctors: list[DoctorOut]
 
 
-class SlotOut(ApiModel):
+class SlotOut(OutModel):
     """One offered start. In a fall-back hour two slots can share `time`; `startsAt` and `utcOffset` tell them
     apart, and booking such a time needs the slot's `startsAt`."""
 
-    time: str
-    end_time: str
+    local_time: str = Field(alias="time")
+    local_end_time: str = Field(alias="endTime")
     available: bool
     starts_at: Instant
     utc_offset: Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")]
 
 
-class DayAvailabilityOut(ApiModel):
+class DayAvailabilityOut(OutModel):
     doctor_id: str
     date: str
     timezone: str
@@ -379,7 +455,13 @@ class DayAvailabilityOut(ApiModel):
     slots: list[SlotOut]
 
 
-class AppointmentOut(ApiModel):
+class SkippedReminderOut(OutModel):
+    channel: ChannelOut = Field(alias="type")
+    timing: str
+    reason: str
+
+
+class AppointmentOut(OutModel):
     id: str
     doctor_id: str
     patient_id: str
@@ -392,54 +474,56 @@ class AppointmentOut(ApiModel):
     duration: int
     starts_at: Instant
     ends_at: Instant
-    type: AppointmentTypeName
-    status: StatusName
+    type: AppointmentTypeOut
+    status: StatusOut
     location: str
     telehealth_url: str | None = None
     reason: str
     notes: str | None = None
     room_id: str | None = None
-    telehealth_room_status: Literal["pending", "ready", "ended"] | None = None
+    telehealth_room_status: Literal["pending", "ready", "ended"] | None = Field(default=None, exclude_if=_absent)
     reminder_sent: bool
     reminder_preferences: dict[str, Any]
     can_reschedule: bool
     created_at: Instant
     updated_at: Instant
-    skipped_reminders: list[SkippedReminderOut] | None = None
+    skipped_reminders: list[SkippedReminderOut] | None = Field(default=None, exclude_if=lambda skipped: not skipped)
 
 
-class AppointmentList(ApiModel):
+class AppointmentList(OutModel):
     appointments: list[AppointmentOut]
-    next_token: str | None = None
+    next_token: str | None = Field(default=None, exclude_if=_absent)
     """Present while more remain: pass it as `nextToken` for the next page."""
 
 
-class AuditEntryOut(ApiModel):
+class AuditEntryOut(OutModel):
     id: str
     appointment_id: str
     at: Instant
     actor_id: str
     actor_role: str
     action: str
-    status_before: StatusName | None
-    status_after: StatusName
+    status_before: StatusOut | None
+    status_after: StatusOut
     changes: dict[str, Any]
-    sequence: int = Field(
-        0, description="The appointment version the entry wrote; entries are listed in the order they happened."
+    seq: int = Field(
+        0,
+        alias="sequence",
+        description="The appointment version the entry wrote; entries are listed in the order they happened.",
     )
 
 
-class AuditTrail(ApiModel):
+class AuditTrail(OutModel):
     entries: list[AuditEntryOut]
 
 
-class ReminderOut(ApiModel):
+class ReminderOut(OutModel):
     id: str
     appointment_id: str
-    type: Literal["email", "sms", "push"]
+    channel: ChannelOut = Field(alias="type")
     timing: str | None
     scheduled_time: Instant
-    status: Literal["pending", "sending", "sent", "failed", "cancelled"]
+    status: ReminderStatusOut
     recipient_email: str | None = None
     recipient_phone: str | None = None
     message: str
@@ -450,25 +534,19 @@ class ReminderOut(ApiModel):
     outcome_unknown: bool = False
 
 
-class SkippedReminderOut(ApiModel):
-    type: Literal["email", "sms", "push"]
-    timing: str
-    reason: str
-
-
-class ReminderList(ApiModel):
+class ReminderList(OutModel):
     reminders: list[ReminderOut]
-    skipped: list[SkippedReminderOut] | None = None
-    next_token: str | None = None
+    skipped: list[SkippedReminderOut] | None = Field(default=None, exclude_if=_absent)
+    next_token: str | None = Field(default=None, exclude_if=_absent)
 
 
-class DeviceOut(ApiModel):
+class DeviceOut(OutModel):
     endpoint: str
     platform: Literal["apns", "fcm"]
     registered_at: Instant
 
 
-class BulkOutcome(ApiModel):
+class BulkOutcome(OutModel):
     outcomes: dict[str, str]
 
 
@@ -485,7 +563,7 @@ class RequirementsIn(ApiModel):
     bandwidth_mbps: Annotated[float, Field(ge=0, le=100_000)]
 
 
-class RequirementsOut(ApiModel):
+class RequirementsOut(OutModel):
     pass_: bool = Field(alias="pass")
     failures: list[str]
 
@@ -494,12 +572,12 @@ class ConsentIn(ApiModel):
     recording: bool
 
 
-class ConsentOut(ApiModel):
+class ConsentOut(OutModel):
     appointment_id: str
     recording_consent: bool
 
 
-class RoomLinkOut(ApiModel):
+class RoomLinkOut(OutModel):
     room_id: str
     url: str
     token: str
@@ -508,19 +586,19 @@ class RoomLinkOut(ApiModel):
     expires_at: Instant
 
 
-class WaitingPatientOut(ApiModel):
+class WaitingPatientOut(OutModel):
     patient_id: str
     since: Instant
 
 
-class RoomOut(ApiModel):
+class RoomOut(OutModel):
     room_id: str
     appointment_id: str
     platform: Platform
     status: Literal["waiting", "admitted", "in-progress", "ended"]
     platform_ready: bool
-    join: dict[str, Any] | None = None
-    waiting: list[WaitingPatientOut] | None = None
+    join: dict[str, Any] | None = Field(default=None, exclude_if=_absent)
+    waiting: list[WaitingPatientOut] | None = Field(default=None, exclude_if=_absent)
 
 
 class AnalyticsQuery(QueryModel):
@@ -535,22 +613,22 @@ class FeedQuery(QueryModel):
     token: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
-class FeedLinkOut(ApiModel):
+class FeedLinkOut(OutModel):
     token: str
     path: str
 
 
-class FeedRevokedOut(ApiModel):
+class FeedRevokedOut(OutModel):
     revoked: bool
 
 
-class TicketOut(ApiModel):
+class TicketOut(OutModel):
     ticket: str
     expires_at: Instant
     url: str | None = None
 
 
-class PatientOut(ApiModel):
+class PatientOut(OutModel):
     id: str
     name: str | None = None
     email: str | None = None
@@ -566,13 +644,13 @@ class StaffContactIn(ApiModel):
     phone: Annotated[ShortText, Field(max_length=32)] | None = None
 
     @model_validator(mode="after")
-    def _names_a_contact(self) -> StaffContactIn:
+    def _names_a_contact(self) -> Self:
         if self.email is None and self.phone is None:
             raise ValueError("give email or phone")
         return self
 
 
-class ContactOnFileOut(ApiModel):
+class ContactOnFileOut(OutModel):
     email: str | None = None
     phone: str | None = None
 
@@ -589,19 +667,19 @@ class PatientSearchQuery(QueryModel):
     next_token: Annotated[str, Field(min_length=1, max_length=512)] | None = Field(None, alias="nextToken")
 
 
-class PatientMatch(ApiModel):
+class PatientMatch(OutModel):
     id: str
     name: str | None = None
     email: str | None = None
     phone: str | None = None
 
 
-class PatientSearchOut(ApiModel):
+class PatientSearchOut(OutModel):
     patients: list[PatientMatch]
-    next_token: str | None = None
+    next_token: str | None = Field(default=None, exclude_if=_absent)
 
 
-class AccessEntryOut(ApiModel):
+class AccessEntryOut(OutModel):
     id: str
     at: Instant
     actor_id: str
@@ -611,26 +689,52 @@ class AccessEntryOut(ApiModel):
     appointment_ids: list[str]
 
 
-class AccessHistory(ApiModel):
+class AccessHistory(OutModel):
     entries: list[AccessEntryOut]
 
 
-class ErrorBody(ApiModel):
+class ErrorBody(OutModel):
     code: str
     message: str
-    details: dict[str, Any] | None = None
+    details: dict[str, Any] | None = Field(default=None, exclude_if=lambda details: not details)
 
 
-class ErrorOut(ApiModel):
+class ErrorOut(OutModel):
     error: ErrorBody
 
 
-class HealthOut(ApiModel):
+class HealthOut(OutModel):
     status: Literal["ok"]
 
 
+class DevUserOut(OutModel):
+    label: str
+    token: str
+
+
+class SignInOut(OutModel):
+    """`none`; `development` (make run: the demo patients' unsigned tokens); `cognito` (the Hosted UI, PKCE)."""
+
+    mode: Literal["none", "development", "cognito"]
+    users: list[DevUserOut] | None = Field(default=None, exclude_if=_absent)
+    domain: str | None = Field(default=None, exclude_if=_absent)
+    client_id: str | None = Field(default=None, exclude_if=_absent)
+    scopes: list[str] | None = Field(default=None, exclude_if=_absent)
+
+
+class WebConfigOut(OutModel):
+    """Where the patient web app runs; a deployment that serves the page from S3 writes the same shape."""
+
+    api_base: str
+    change_window_minutes: int
+    sign_in: SignInOut
+    websocket_url: str | None = Field(
+        default=None, exclude_if=_absent, description="The slot-updates WebSocket (deployed stacks)"
+    )
+
+
 # --- analytics ------------------------------------------------------------------------------------------------
-class AnalyticsDayOut(ApiModel):
+class AnalyticsDayOut(OutModel):
     date: Day
     bookings: int
     cancellations: int
@@ -639,7 +743,7 @@ class AnalyticsDayOut(ApiModel):
     no_shows: int
 
 
-class AnalyticsDoctorOut(ApiModel):
+class AnalyticsDoctorOut(OutModel):
     doctor_id: str
     name: str
     booked_minutes: int
@@ -647,18 +751,18 @@ class AnalyticsDoctorOut(ApiModel):
     utilization: float | None = Field(description="booked / available minutes; null when nothing was available")
 
 
-class LeadTimeOut(ApiModel):
+class LeadTimeOut(OutModel):
     bookings: int
     average_hours: float | None
 
 
-class ChannelDeliveryOut(ApiModel):
+class ChannelDeliveryOut(OutModel):
     sent: int
     failed: int
     delivery_rate: float | None
 
 
-class AnalyticsOut(ApiModel):
+class AnalyticsOut(OutModel):
     """Per-day event counts, per-doctor utilization, booking lead time and reminder delivery over a range."""
 
     date_from: Day = Field(alias="from")

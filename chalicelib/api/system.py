@@ -15,8 +15,8 @@ system_api = Blueprint(__name__)
 
 
 @endpoint(system_api, "/health", "GET", "Liveness", response=s.HealthOut, public=True, tags=("system",))
-def health(call: Call) -> dict[str, Any]:
-    return {"status": "ok"}
+def health(call: Call) -> s.HealthOut:
+    return s.HealthOut(status="ok")
 
 
 @endpoint(

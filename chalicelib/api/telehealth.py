@@ -3,8 +3,6 @@ device requirements check."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 
 from chalicelib import container
@@ -27,8 +25,10 @@ telehealth_api = Blueprint(__name__)
     errors=(404, 409, 422),
     tags=("telehealth",),
 )
-def generate_url(call: Call) -> dict[str, Any]:
-    return container.current().telehealth.generate_url(call.caller, call.params["appointmentId"])
+def generate_url(call: Call) -> s.RoomLinkOut:
+    return s.RoomLinkOut.model_validate(
+        container.current().telehealth.generate_url(call.caller, call.params["appointmentId"])
+    )
 
 
 @endpoint(
@@ -41,9 +41,11 @@ def generate_url(call: Call) -> dict[str, Any]:
     errors=(404, 409),
     tags=("telehealth",),
 )
-def open_room(call: Call) -> dict[str, Any]:
+def open_room(call: Call) -> s.RoomOut:
     q: s.RoomQuery = call.query
-    return container.current().telehealth.open_room(call.caller, call.params["roomId"], q.token)
+    return s.RoomOut.model_validate(
+        container.current().telehealth.open_room(call.caller, call.params["roomId"], q.token)
+    )
 
 
 @endpoint(
@@ -56,10 +58,10 @@ def open_room(call: Call) -> dict[str, Any]:
     errors=(404, 409),
     tags=("telehealth",),
 )
-def admit(call: Call) -> dict[str, Any]:
+def admit(call: Call) -> s.RoomOut:
     room = container.current().telehealth.admit(call.caller, call.params["roomId"])
     count("RoomAdmitted")
-    return room
+    return s.RoomOut.model_validate(room)
 
 
 @endpoint(
@@ -72,8 +74,8 @@ def admit(call: Call) -> dict[str, Any]:
     errors=(404,),
     tags=("telehealth",),
 )
-def end(call: Call) -> dict[str, Any]:
-    return container.current().telehealth.end(call.caller, call.params["roomId"])
+def end(call: Call) -> s.RoomOut:
+    return s.RoomOut.model_validate(container.current().telehealth.end(call.caller, call.params["roomId"]))
 
 
 @endpoint(
@@ -87,9 +89,10 @@ def end(call: Call) -> dict[str, Any]:
     errors=(404, 422),
     tags=("telehealth",),
 )
-def consent(call: Call) -> dict[str, Any]:
+def consent(call: Call) -> s.ConsentOut:
     body: s.ConsentIn = call.body
-    return container.current().telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
+    given = container.current().telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
+    return s.ConsentOut.model_validate(given)
 
 
 @endpoint(
@@ -101,7 +104,7 @@ def consent(call: Call) -> dict[str, Any]:
     response=s.RequirementsOut,
     tags=("telehealth",),
 )
-def requirements_check(call: Call) -> dict[str, Any]:
+def requirements_check(call: Call) -> s.RequirementsOut:
     b: s.RequirementsIn = call.body
     report = ClientReport(b.platform, b.browser, b.browser_version, b.camera, b.microphone, b.bandwidth_mbps)
-    return container.current().telehealth.requirements(report)
+    return s.RequirementsOut.model_validate(container.current().telehealth.requirements(report))

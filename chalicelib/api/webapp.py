@@ -12,6 +12,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import schemas as s
 from chalicelib.api.errors import error_response
 from chalicelib.api.http import Call, endpoint
 
@@ -107,10 +108,10 @@ def web_config(env: dict[str, str]) -> dict[str, Any]:
     "/config.json",
     "GET",
     "Where the patient web app runs: sign-in mode, API base",
+    response=s.WebConfigOut,
     public=True,
     tags=("web",),
 )
 def config_json(call: Call) -> Response:
-    return Response(
-        body=web_config(dict(os.environ)), status_code=200, headers={**STATIC_HEADERS, "Cache-Control": "no-store"}
-    )
+    config = s.WebConfigOut.model_validate(web_config(dict(os.environ)))
+    return Response(body=config, status_code=200, headers={**STATIC_HEADERS, "Cache-Control": "no-store"})

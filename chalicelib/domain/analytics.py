@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.schedule import Availability, working_intervals
@@ -34,6 +33,52 @@ class DoctorDayStats:
         return int(self.values.get(name, 0))
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    """Appointment events of one clinic day, all doctors of the report."""
+
+    date: date
+    bookings: int
+    cancellations: int
+    reschedules: int
+    completions: int
+    no_shows: int
+
+
+@dataclass(frozen=True)
+class DoctorUse:
+    doctor_id: str
+    name: str
+    booked_minutes: int
+    available_minutes: int
+    utilization: float | None
+    """booked / available minutes; None when nothing was available."""
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    bookings: int
+    average_hours: float | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: int
+    failed: int
+    delivery_rate: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    date_from: date
+    date_to: date
+    days: list[DayCounts]
+    doctors: list[DoctorUse]
+    lead_time: LeadTime
+    reminders: dict[str, Delivery]
+    """Per channel, in CHANNELS order."""
+
+
 def available_minutes(availability: Availability, zone: ZoneInfo, day: date) -> int:
     """Working minutes that day (breaks cut out; holidays have none)."""
     if day in availability.holidays:
@@ -50,7 +95,7 @@ def report(
     end: date,
     doctors: list[tuple[str, str, Availability, ZoneInfo]],
     stats: Mapping[tuple[str, date], DoctorDayStats],
-) -> dict[str, Any]:
+) -> Report:
     """The report for doctors `(id, name, availability, zone)` and their day aggregates."""
     days = days_between(start, end)
     per_day = []
@@ -59,14 +104,14 @@ def report(
             name: sum(stats.get((d[0], day), DoctorDayStats()).get(name) for d in doctors) for name in EVENT_COUNTERS
         }
         per_day.append(
-            {
-                "date": day.isoformat(),
-                "bookings": totals["n_booked"],
-                "cancellations": totals["n_cancelled"],
-                "reschedules": totals["n_rescheduled"],
-                "completions": totals["n_completed"],
-                "noShows": totals["n_no_show"],
-            }
+            DayCounts(
+                date=day,
+                bookings=totals["n_booked"],
+                cancellations=totals["n_cancelled"],
+                reschedules=totals["n_rescheduled"],
+                completions=totals["n_completed"],
+                no_shows=totals["n_no_show"],
+            )
         )
     per_doctor = []
     lead_minutes = lead_count = 0
@@ -83,31 +128,32 @@ def report(
                 channels[channel]["sent"] += day_stats.get(f"sent_{channel}")
                 channels[channel]["failed"] += day_stats.get(f"failed_{channel}")
         per_doctor.append(
-            {
-                "doctorId": doctor_id,
-                "name": name,
-                "bookedMinutes": booked,
-                "availableMinutes": available,
-                "utilization": round(booked / available, 4) if available else None,
-            }
+            DoctorUse(
+                doctor_id=doctor_id,
+                name=name,
+                booked_minutes=booked,
+                available_minutes=available,
+                utilization=round(booked / available, 4) if available else None,
+            )
         )
     reminders = {
-        channel: {
-            **counts,
-            "deliveryRate": round(counts["sent"] / (counts["sent"] + counts["failed"]), 4)
+        channel: Delivery(
+            sent=counts["sent"],
+            failed=counts["failed"],
+            delivery_rate=round(counts["sent"] / (counts["sent"] + counts["failed"]), 4)
             if counts["sent"] + counts["failed"]
             else None,
-        }
+        )
         for channel, counts in channels.items()
     }
-    return {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "days": per_day,
-        "doctors": per_doctor,
-        "leadTime": {
-            "bookings": lead_count,
-            "averageHours": round(lead_minutes / lead_count / 60, 2) if lead_count else None,
-        },
-        "reminders": reminders,
-    }
+    return Report(
+        date_from=start,
+        date_to=end,
+        days=per_day,
+        doctors=per_doctor,
+        lead_time=LeadTime(
+            bookings=lead_count,
+            average_hours=round(lead_minutes / lead_count / 60, 2) if lead_count else None,
+        ),
+        reminders=reminders,
+    )

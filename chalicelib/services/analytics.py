@@ -4,9 +4,8 @@ from the doctor-day aggregates (one BatchGetItem per doctor and up to 100 days; 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from chalicelib.domain.analytics import MAX_DAYS, DoctorDayStats, days_between, report
+from chalicelib.domain.analytics import MAX_DAYS, DoctorDayStats, Report, days_between, report
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.services.ports import AppointmentStore, DoctorRepository
 
@@ -16,7 +15,7 @@ class AnalyticsService:
         self._doctors = doctors
         self._store = store
 
-    def report(self, start: date, end: date, doctor_id: str | None = None) -> dict[str, Any]:
+    def report(self, start: date, end: date, doctor_id: str | None = None) -> Report:
         if end < start:
             raise InvalidInput("`to` must not be before `from`.", {"fields": {"to": "before from"}})
         days = days_between(start, end)
