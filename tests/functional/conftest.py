@@ -141,3 +141,14 @@ def enable_fcm_push(wired: container.Container) -> str:
     object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
     wired.deliverer._settings = wired.settings  # type: ignore[attr-defined]
     return app_arn
+
+
+@pytest.fixture
+def faults(wired: container.Container) -> Iterator[Any]:
+    """Faults injected into the store's DynamoDB calls (botocore hooks), its retries without their waits."""
+    from tests.faults import FaultInjector
+
+    wired.store._sleep = lambda _: None  # type: ignore[attr-defined]
+    injector = FaultInjector(wired.store)
+    yield injector
+    injector.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from tests.faults import LOSE, UNREACHABLE, FaultInjector, in_progress, throttled
+from tests.faults import LOSE, UNREACHABLE, in_progress, throttled
 from tests.helpers import admin, patient
 
 DAY = "2026-12-02"
@@ -16,14 +16,6 @@ DAY = "2026-12-02"
 @pytest.fixture
 def doc(api):
     return api.doctor_with_hours()
-
-
-@pytest.fixture
-def faults(wired):
-    wired.store._sleep = lambda _: None
-    injector = FaultInjector(wired.store)
-    yield injector
-    injector.close()
 
 
 def body(doc, **overrides):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults import FaultInjector, _Http
+from tests.faults import _Http
 from tests.helpers import admin, patient
 
 DAY = "2026-12-02"  # a Wednesday after the fixed clock's NOW (tests.helpers)
@@ -19,14 +19,6 @@ def spent(code: str) -> tuple[_Http, dict[str, Any]]:
         "Error": {"Code": code, "Message": code},
         "ResponseMetadata": {"HTTPStatusCode": 400, "MaxAttemptsReached": True, "RetryAttempts": 3},
     }
-
-
-@pytest.fixture
-def faults(wired):
-    wired.store._sleep = lambda _: None
-    injector = FaultInjector(wired.store)
-    yield injector
-    injector.close()
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "TransactionInProgressException"])
