@@ -396,16 +396,22 @@ async function loadAppointments(event) {
   if ($('#mine-status').value) query.set('status', $('#mine-status').value);
   if ($('#mine-type').value) query.set('type', $('#mine-type').value);
   const line = $('#mine-status-line');
+  const list = $('#mine');
+  state.mineLoads = (state.mineLoads || 0) + 1;
+  list.setAttribute('aria-busy', 'true');  // assistive technology (and tests) know the list is being refreshed
   try {
     const { appointments } = await api.json('GET', `/api/appointments/patient/${state.claims.sub}?${query}`,
       { retries: 1 });
     const now = Date.now();
     state.appointments = appointments.filter((a) => past ? new Date(a.endsAt) < now : new Date(a.endsAt) >= now);
-    $('#mine').replaceChildren(...state.appointments.map(keepOpenCard));
+    list.replaceChildren(...state.appointments.map(keepOpenCard));
     line.textContent = state.appointments.length ? `${state.appointments.length} appointment(s).`
       : 'No appointments to show.';
   } catch (err) {
     line.textContent = plain(err);
+  } finally {
+    state.mineLoads -= 1;
+    if (!state.mineLoads) list.setAttribute('aria-busy', 'false');
   }
 }
 

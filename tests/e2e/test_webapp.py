@@ -120,6 +120,12 @@ def mine_on(day: str, who: Patient | str) -> list[dict]:
     return api("GET", f"/api/appointments/patient/{sub}?from={day}&to={day}", who).json()["appointments"]
 
 
+def open_mine(page) -> None:
+    """The "My appointments" tab, once its list is loaded (a click meant for a card is not raced by the refresh)."""
+    page.get_by_role("tab", name="My appointments").click()
+    page.locator("#mine[aria-busy='false']").wait_for(state="attached")
+
+
 def book_in_page(page, at: str, reason: str = "Check-up", channels: tuple[str, ...] = ()) -> None:
     slot(page, at).click()
     page.get_by_label("Reason for the visit").fill(reason)
@@ -158,7 +164,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     planned_before = page.locator("#reminders").inner_text()
 
     # WHEN they reschedule to 11:00 with the same live picker
-    page.get_by_role("tab", name="My appointments").click()
+    open_mine(page)
     card.get_by_role("button", name=f"Reschedule the visit on {day} at 10:00").click()
     slot(page, "11:00", f"li[data-appointment='{booked['id']}']").wait_for()
     assert axe_violations(page) == []  # the reschedule picker inside the card
@@ -177,7 +183,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     assert {r["status"] for r in moved} == {"pending"}
 
     # WHEN they cancel it
-    page.get_by_role("tab", name="My appointments").click()
+    open_mine(page)
     card = page.locator(f"li[data-appointment='{booked['id']}']")
     card.get_by_role("button", name=f"Cancel the visit on {day} at 11:00").click()
     card.get_by_role("button", name="Yes, cancel it").click()
@@ -209,7 +215,7 @@ def test_reminders_change_cancel_add_and_the_calendar_file(dev_server, browser):
     visit = made.json()
     starts = datetime.fromisoformat(visit["startsAt"])
     page = signed_in(browser, pat)
-    page.get_by_role("tab", name="My appointments").click()
+    open_mine(page)
     card = page.locator(f"li[data-appointment='{visit['id']}']")
     # GIVEN the visit's card WHEN the patient adds it to a calendar THEN an .ics of that visit downloads
     with page.expect_download() as download:
@@ -427,7 +433,7 @@ def test_telehealth_check_passes_with_camera_and_microphone(dev_server, browser)
     # measure under 1 Mbps. The link is pinned instead: 4 MB answered at once (a cable connection).
     pinned = "{" + " " * 4_000_000 + "}"
     page.route("**/openapi.json", lambda route: route.fulfill(status=200, content_type="application/json", body=pinned))
-    page.get_by_role("tab", name="My appointments").click()
+    open_mine(page)
     card = page.locator(f"li[data-appointment='{made.json()['id']}']")
     card.get_by_role("button", name="Check my device").click()
     card.get_by_text("Your device is ready for the video visit.").wait_for(timeout=45000)
@@ -448,7 +454,7 @@ def test_telehealth_check_without_permission_says_what_to_do(dev_server, playwri
         )
         assert made.status_code == 201, made.text
         page = signed_in(denying, pat)
-        page.get_by_role("tab", name="My appointments").click()
+        open_mine(page)
         card = page.locator(f"li[data-appointment='{made.json()['id']}']")
         card.get_by_role("button", name="Check my device").click()
         card.get_by_text("need your attention").wait_for(timeout=20000)
@@ -489,7 +495,7 @@ def test_join_moves_from_the_waiting_room_to_joined_when_the_doctor_admits(dev_s
     page = context.new_page()
     page.route("**/api/telehealth/room/*?token=*", room_answer)
     page.goto(_BASE["base"])
-    page.get_by_role("tab", name="My appointments").click()
+    open_mine(page)
     card = page.locator(f"li[data-appointment='{visit['id']}']")
     join = card.get_by_role("button", name="Join")
     assert join.get_attribute("aria-disabled") == "false"
@@ -560,7 +566,7 @@ def test_every_view_passes_axe_in_light_dark_and_high_contrast_with_screenshots(
             page.get_by_text("Please say briefly why").wait_for()
 
         def mine_view(page=page):
-            page.get_by_role("tab", name="My appointments").click()
+            open_mine(page)
             page.locator("li[data-appointment]").first.wait_for()
 
         def reminders_view(page=page):
