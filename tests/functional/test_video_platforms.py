@@ -185,7 +185,7 @@ def test_chime_errors_are_transient_or_surfaced():
         assert not isinstance(refused.value, TransientPlatformError)
 
 
-def test_credentials_are_read_from_secrets_manager_once_per_container():
+def test_credentials_are_read_from_secrets_manager_once_within_their_max_age():
     from chalicelib.adapters.video import SecretsManagerJson
 
     client = boto3.client("secretsmanager", region_name="us-east-1")

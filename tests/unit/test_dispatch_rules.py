@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.reminders import Channel, Recipient, Reminder, ReminderStatus, plan
 from chalicelib.services.ports import Delivery, PatientProfile, UnknownDeliveryOutcome
@@ -46,14 +47,6 @@ class Sender:
         return Delivery(message_id=f"m-{len(self.sent)}")
 
 
-class NoSchedules:
-    def ensure(self, reminder: Reminder) -> None:
-        return None
-
-    def delete(self, reminder: Reminder) -> None:
-        return None
-
-
 def dispatcher(sender: Sender, messages_per_day: int = 12):
     reminders, patients = InMemoryReminderStore(), InMemoryPatientRepository()
     patients.save_contact(
@@ -69,7 +62,7 @@ def dispatcher(sender: Sender, messages_per_day: int = 12):
         Appointments(VISIT),
         patients,
         sender,
-        ReminderSchedules(NoSchedules(), reminders),
+        ReminderSchedules(NoScheduler(), reminders),
         clock,
         messages_per_day=messages_per_day,
     )
