@@ -13,10 +13,10 @@ def retries(client) -> tuple[str, int, float]:
 
 
 def test_each_client_retries_in_standard_mode_and_the_senders_send_once(wired):
-    # GIVEN the adapters the composition root built
-    settings = wired.settings
-    scheduler = EventBridgeReminderScheduler(settings)
-    deliverer = AwsDeliverer(settings)
+    # GIVEN the deliverer the composition root built, and a scheduler built from the same settings
+    deliverer = wired.deliverer
+    assert isinstance(deliverer, AwsDeliverer)
+    scheduler = EventBridgeReminderScheduler(wired.settings)
     # WHEN their clients are made (on first use)
     made = {
         "scheduler": scheduler._client,
