@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import os
 
+import botocore.compat
+import botocore.hooks
 import botocore.loaders
 import botocore.session
 
@@ -22,3 +24,32 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 # botocore's service and endpoint JSON again (about 1.8 s of a functional test's 2.6 s set-up). The files are
 # static, so all sessions share one loader (and its cache), as the clients of one session always do.
 botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
+
+# Every botocore session registers about 300 built-in handlers, and every client copies them and adds its own. Each
+# registration checks the handler's signature (`inspect.getfullargspec`) and each session works out event-name
+# aliases afresh: together about a third of the functional tests' time. Both answers depend only on the handler's
+# function and on the event name, so one cache serves every session, as one long-lived session would.
+_accepts_kwargs = functools.lru_cache(maxsize=None)(botocore.compat.accepts_kwargs)
+
+
+def _cached_accepts_kwargs(func: object) -> bool:
+    try:
+        return _accepts_kwargs(getattr(func, "__func__", func))
+    except TypeError:  # an unhashable callable
+        return bool(botocore.compat.accepts_kwargs(func))
+
+
+botocore.hooks.accepts_kwargs = _cached_accepts_kwargs
+_aliased_names: dict[str, str] = {}
+_aliaser_init = botocore.hooks.EventAliaser.__init__
+
+
+def _aliaser_sharing_its_cache(
+    self: botocore.hooks.EventAliaser, event_emitter: object, event_aliases: object = None
+) -> None:
+    _aliaser_init(self, event_emitter, event_aliases)
+    if self._event_aliases == botocore.hooks.EVENT_ALIASES:  # botocore's own (copied into each client's emitter)
+        self._alias_name_cache = _aliased_names
+
+
+botocore.hooks.EventAliaser.__init__ = _aliaser_sharing_its_cache

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from chalice.test import Client
-from moto import mock_aws
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 
 from chalicelib import container
-from chalicelib.adapters.dynamodb import models
-from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
 from chalicelib.config import Settings
+from tests.functional.cloud import KeptClients, empty_cloud, fresh_tables, worker_cloud
 from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin
 
 SENDER = "reminders@clinic.example"
@@ -53,33 +48,29 @@ def ids() -> Any:
     return SequentialIds()
 
 
-_EMPTY_TABLES: dict[tuple[str, ...], dict[str, Any]] = {}
-"""Per worker: the empty tables moto made once, by their names; each test gets a copy of its own."""
+@pytest.fixture(scope="session")
+def kept_clients() -> Iterator[KeptClients]:
+    with worker_cloud() as kept:
+        yield kept
 
 
-def fresh_tables(settings: Settings) -> None:
-    """Every table, empty, in this test's moto. Made through pynamodb once per worker (about a second: describe,
-    create, wait for each of ten tables), then copied: a test sees exactly what it would after creating them."""
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.region]
-    names = (settings.region, *sorted(value for name, value in vars(settings).items() if name.endswith("_table")))
-    if names not in _EMPTY_TABLES:
-        models.create_tables(settings)
-        create_idempotency_table(settings, boto3.client("dynamodb", region_name=settings.region))
-        _EMPTY_TABLES[names] = copy.deepcopy(backend.tables)
-    backend.tables = copy.deepcopy(_EMPTY_TABLES[names])
+@pytest.fixture(autouse=True)
+def cloud(kept_clients: KeptClients) -> KeptClients:
+    """Every functional test starts on an empty moto cloud (tests that open their own `mock_aws()` too)."""
+    empty_cloud(kept_clients)
+    return kept_clients
 
 
 @pytest.fixture
-def wired(settings: Settings, clock: FixedClock, ids: Any) -> Iterator[container.Container]:
-    with mock_aws():
-        fresh_tables(settings)
-        boto3.client("scheduler", region_name=settings.region).create_schedule_group(Name=settings.schedule_group)
-        boto3.client("sqs", region_name=settings.region).create_queue(QueueName="fn-reminder-dlq")
-        boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=SENDER)
-        built = container.build(settings, clock=clock, ids=ids)
-        container.use(built)
-        yield built
-        container.use(None)
+def wired(settings: Settings, clock: FixedClock, ids: Any, cloud: KeptClients) -> Iterator[container.Container]:
+    fresh_tables(settings)
+    cloud.client("scheduler", settings.region).create_schedule_group(Name=settings.schedule_group)
+    cloud.client("sqs", settings.region).create_queue(QueueName="fn-reminder-dlq")
+    cloud.client("ses", settings.region).verify_email_identity(EmailAddress=SENDER)
+    built = container.build(settings, clock=clock, ids=ids)
+    container.use(built)
+    yield built
+    container.use(None)
 
 
 @pytest.fixture
