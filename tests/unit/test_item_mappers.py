@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from pynamodb.attributes import JSONAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb.items import (
+    Convert,
+    ItemMapper,
     access_from,
     access_item,
     appointment_from,
@@ -470,3 +472,84 @@ def test_a_patient_profile_is_read_from_the_directory_record():
 def test_a_patient_record_with_only_its_id_reads_as_an_unverified_self_entered_profile():
     item = PatientModel.from_raw_data({"id": {"S": "p1"}})
     assert profile_from(item) == PatientProfile(id="p1")
+
+
+# --- the mapper's own rules --------------------------------------------------------------------------------------
+class ThingModel(Model):
+    class Meta:
+        table_name = "things"
+
+    id = UnicodeAttribute(hash_key=True)
+    size = NumberAttribute()
+
+
+@dataclass(frozen=True)
+class Thing:
+    id: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ThingWithColour:
+    id: str
+    size: int
+    colour: str = "red"
+
+
+@dataclass(frozen=True)
+class Measured:
+    id: str
+    size: float
+
+
+def test_a_field_without_an_attribute_is_refused_when_the_mapper_is_made():
+    # GIVEN an entity with a field its model lacks WHEN a mapper pairs them THEN it refuses, naming the field
+    with pytest.raises(TypeError, match=r"ThingWithColour\.colour has no attribute"):
+        ItemMapper(ThingWithColour, ThingModel)
+
+
+class LabelledModel(Model):
+    class Meta:
+        table_name = "labelled"
+
+    id = UnicodeAttribute(hash_key=True)
+    size = NumberAttribute()
+    label = UnicodeAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class Tagged:
+    id: str
+    size: int
+    tag: str | None = None
+
+
+def test_an_attribute_without_a_field_is_refused_unless_declared_item_only_or_derived():
+    # GIVEN a model with an attribute the entity lacks WHEN a mapper pairs them THEN it refuses, naming it
+    with pytest.raises(TypeError, match=r"\['label'\] pair with no Thing field"):
+        ItemMapper(Thing, LabelledModel)
+    # AND declared as the item's own, or derived from the entity, the attribute is accepted
+    ItemMapper(Thing, LabelledModel, item_only=("label",))
+    derived = ItemMapper(Thing, LabelledModel, derived={"label": lambda t: f"#{t.id}"})
+    assert derived.item(LabelledModel, Thing("t1", 3)).serialize()["label"] == {"S": "#t1"}
+
+
+def test_a_pair_of_types_without_a_conversion_must_be_declared():
+    # GIVEN a float field stored in a number attribute (no conversion follows from the types)
+    with pytest.raises(TypeError, match="no conversion"):
+        ItemMapper(Measured, ThingModel)
+    # WHEN the conversion is declared THEN the mapper uses it both ways
+    mapper = ItemMapper(Measured, ThingModel, convert={"size": Convert(lambda v: round(v * 10), lambda v: v / 10)})
+    item = mapper.item(ThingModel, Measured("m1", 1.5))
+    assert item.serialize()["size"] == {"N": "15"}
+    assert mapper.entity(ThingModel.from_raw_data(item.serialize())) == Measured("m1", 1.5)
+
+
+def test_a_renamed_field_is_stored_under_its_attribute_name_and_read_back_from_it():
+    mapper = ItemMapper(Tagged, LabelledModel, renamed={"tag": "label"})
+    # GIVEN an entity whose field is stored under another name WHEN it is mapped THEN the attribute holds it
+    stored = mapper.item(LabelledModel, Tagged("t1", 2, "blue")).serialize()
+    assert stored == {"id": {"S": "t1"}, "size": {"N": "2"}, "label": {"S": "blue"}}
+    # AND it reads back; an absent attribute reads as the field's default
+    assert mapper.entity(LabelledModel.from_raw_data(stored)) == Tagged("t1", 2, "blue")
+    assert mapper.entity(LabelledModel.from_raw_data({"id": {"S": "t2"}, "size": {"N": "1"}})) == Tagged("t2", 1)
