@@ -60,7 +60,7 @@ def bench_room(wired: Container, clients: list[Any], doctor_id: str, repeat: int
             {"sub": "bench-patient", "cognito:username": "p", "cognito:groups": ["patients"]}
         )
     }
-    room_path = f"/api/telehealth/room/{link['roomId']}?token={link['token']}"
+    room_path = f"/api/telehealth/room/{link.room_id}?token={link.token}"
     with Client(app) as client:
         client.http.get(room_path, headers=headers)  # first join: the room becomes in-progress
         counts.clear()

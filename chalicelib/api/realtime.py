@@ -28,7 +28,7 @@ realtime_api = Blueprint(__name__)
 def ticket(call: Call) -> s.TicketOut:
     issued = container.current().realtime.issue_ticket(call.caller)
     url = container.current().settings.websocket_url
-    return s.TicketOut.model_validate({**issued, "url": f"{url}?ticket={issued['ticket']}" if url else None})
+    return s.TicketOut.from_domain(issued, url=f"{url}?ticket={issued.ticket}" if url else None)
 
 
 def ws_connect(connection_id: str, query: dict[str, Any] | None) -> Response | None:

@@ -26,7 +26,7 @@ telehealth_api = Blueprint(__name__)
     tags=("telehealth",),
 )
 def generate_url(call: Call) -> s.RoomLinkOut:
-    return s.RoomLinkOut.model_validate(
+    return s.RoomLinkOut.from_domain(
         container.current().telehealth.generate_url(call.caller, call.params["appointmentId"])
     )
 
@@ -43,9 +43,7 @@ def generate_url(call: Call) -> s.RoomLinkOut:
 )
 def open_room(call: Call) -> s.RoomOut:
     q: s.RoomQuery = call.query
-    return s.RoomOut.model_validate(
-        container.current().telehealth.open_room(call.caller, call.params["roomId"], q.token)
-    )
+    return s.RoomOut.from_domain(container.current().telehealth.open_room(call.caller, call.params["roomId"], q.token))
 
 
 @endpoint(
@@ -61,7 +59,7 @@ def open_room(call: Call) -> s.RoomOut:
 def admit(call: Call) -> s.RoomOut:
     room = container.current().telehealth.admit(call.caller, call.params["roomId"])
     count("RoomAdmitted")
-    return s.RoomOut.model_validate(room)
+    return s.RoomOut.from_domain(room)
 
 
 @endpoint(
@@ -75,7 +73,7 @@ def admit(call: Call) -> s.RoomOut:
     tags=("telehealth",),
 )
 def end(call: Call) -> s.RoomOut:
-    return s.RoomOut.model_validate(container.current().telehealth.end(call.caller, call.params["roomId"]))
+    return s.RoomOut.from_domain(container.current().telehealth.end(call.caller, call.params["roomId"]))
 
 
 @endpoint(
@@ -91,8 +89,8 @@ def end(call: Call) -> s.RoomOut:
 )
 def consent(call: Call) -> s.ConsentOut:
     body: s.ConsentIn = call.body
-    given = container.current().telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
-    return s.ConsentOut.model_validate(given)
+    room = container.current().telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
+    return s.ConsentOut.from_domain(room)
 
 
 @endpoint(
@@ -107,4 +105,5 @@ def consent(call: Call) -> s.ConsentOut:
 def requirements_check(call: Call) -> s.RequirementsOut:
     b: s.RequirementsIn = call.body
     report = ClientReport(b.platform, b.browser, b.browser_version, b.camera, b.microphone, b.bandwidth_mbps)
-    return s.RequirementsOut.model_validate(container.current().telehealth.requirements(report))
+    check = container.current().telehealth.requirements(report)
+    return s.RequirementsOut.from_domain(check, pass_=check.passed)

@@ -36,6 +36,14 @@ class Ticket:
     """Unique per ticket: a ticket opens one connection (its id is claimed with a conditional write)."""
 
 
+@dataclass(frozen=True)
+class IssuedTicket:
+    """A signed ticket as its caller gets it: the token to connect with, and when it stops opening connections."""
+
+    ticket: str
+    expires_at: datetime
+
+
 def sign_ticket(ticket: Ticket, key: bytes) -> str:
     claims = {"sub": ticket.subject, "role": ticket.role, "exp": int(ticket.expires_at.timestamp()), "jti": ticket.id}
     return signed.sign(claims, key, "realtime")

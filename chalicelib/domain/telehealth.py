@@ -45,6 +45,57 @@ class Room:
 
 
 @dataclass(frozen=True)
+class RoomLink:
+    """A signed room link for one caller, valid from `valid_from` to `expires_at` (the appointment's window)."""
+
+    room_id: str
+    url: str
+    token: str
+    platform: str
+    valid_from: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingPatient:
+    patient_id: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """A room as one caller sees it: its state, the caller's join details once it may join, and, for its
+    doctor, the patient waiting to be admitted."""
+
+    room: Room
+    join: dict[str, Any] | None = None
+    """What the platform gives this caller to join with; None until it may join."""
+    waiting: tuple[WaitingPatient, ...] | None = None
+    """The doctor's view only (empty when nobody waits); None for everyone else."""
+
+    @property
+    def room_id(self) -> str:
+        return self.room.id
+
+    @property
+    def appointment_id(self) -> str:
+        return self.room.appointment_id
+
+    @property
+    def platform(self) -> str:
+        return self.room.platform
+
+    @property
+    def status(self) -> str:
+        """A pending room shows as waiting: its visitors wait either way, the meeting is being created."""
+        return RoomStatus.WAITING.value if self.room.status is RoomStatus.PENDING else self.room.status.value
+
+    @property
+    def platform_ready(self) -> bool:
+        return self.room.status is not RoomStatus.PENDING
+
+
+@dataclass(frozen=True)
 class RoomClaims:
     room_id: str
     appointment_id: str
@@ -136,6 +187,17 @@ class ClientReport:
     camera: bool
     microphone: bool
     bandwidth_mbps: float
+
+
+@dataclass(frozen=True)
+class DeviceCheck:
+    """The outcome of a requirements check: the failures in plain words, none when the device is ready."""
+
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
 
 
 def check_requirements(report: ClientReport) -> list[str]:

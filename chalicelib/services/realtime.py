@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import repeat
-from typing import Any
 
 from chalicelib.domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from chalicelib.domain.identity import Caller
@@ -18,6 +17,7 @@ from chalicelib.domain.realtime import (
     CONNECTION_TTL,
     MAX_SUBSCRIPTIONS,
     TICKET_LIFETIME,
+    IssuedTicket,
     MalformedRecord,
     SlotChange,
     Ticket,
@@ -73,11 +73,11 @@ class RealtimeService:
         self._keys = keys
         self._clock = clock
 
-    def issue_ticket(self, caller: Caller) -> dict[str, Any]:
+    def issue_ticket(self, caller: Caller) -> IssuedTicket:
         expires = self._clock.now() + TICKET_LIFETIME
         ticket_id = self._ids.new_id() if self._ids is not None else uuid.uuid4().hex
         token = sign_ticket(Ticket(caller.subject, caller.role.value, expires, ticket_id), self._keys.signing_key())
-        return {"ticket": token, "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return IssuedTicket(token, expires)
 
     def connect(self, connection_id: str, ticket: str | None) -> Ticket:
         """Raises Unauthenticated for a missing, forged or expired ticket: the connection is refused."""

@@ -18,14 +18,17 @@ from chalicelib.domain.errors import BusinessRuleViolation, Forbidden, InvalidSt
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.telehealth import (
     ClientReport,
+    DeviceCheck,
     Room,
+    RoomLink,
     RoomStatus,
+    RoomView,
+    WaitingPatient,
     admit,
     check_requirements,
     token_for,
     verify_room_token,
 )
-from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import (
     AppointmentStore,
     Clock,
@@ -177,7 +180,7 @@ class TelehealthService:
                 log.exception("room %s: could not delete the platform meeting", room.id)
 
     # --- links and the waiting room ----------------------------------------------------------------------------
-    def generate_url(self, caller: Caller, appointment_id: str) -> dict[str, Any]:
+    def generate_url(self, caller: Caller, appointment_id: str) -> RoomLink:
         appointment = self._appointment_for(caller, appointment_id)
         if appointment.type is not AppointmentType.TELEHEALTH:
             raise NotTelehealth("This is not a telehealth appointment.")
@@ -189,16 +192,16 @@ class TelehealthService:
         token, claims = token_for(
             room, appointment, self._role(caller, appointment), caller.subject, self._keys.signing_key()
         )
-        return {
-            "roomId": room.id,
-            "url": f"{self._base}/rooms/{room.id}?token={token}",
-            "token": token,
-            "platform": room.platform,
-            "validFrom": instant(claims.valid_from),
-            "expiresAt": instant(claims.expires_at),
-        }
+        return RoomLink(
+            room.id,
+            f"{self._base}/rooms/{room.id}?token={token}",
+            token,
+            room.platform,
+            claims.valid_from,
+            claims.expires_at,
+        )
 
-    def open_room(self, caller: Caller, room_id: str, token: str | None) -> dict[str, Any]:
+    def open_room(self, caller: Caller, room_id: str, token: str | None) -> RoomView:
         room, appointment = self._room_and_appointment(room_id)
         claims = verify_room_token(token, self._keys.signing_key(), self._clock.now(), room, appointment)
         if claims.subject != caller.subject:
@@ -210,29 +213,29 @@ class TelehealthService:
                     room = replace(room, patient_waiting_since=now)
                     self._rooms.save(room)
                     self._audit(caller, appointment, "patient-waiting", now)
-                return self._view(room)
+                return RoomView(room)
             if room.status in (RoomStatus.ADMITTED, RoomStatus.IN_PROGRESS):
                 join = self._join(room, "patient", caller.subject)
                 if room.status is not RoomStatus.IN_PROGRESS:
                     room = replace(room, status=RoomStatus.IN_PROGRESS)
                     self._rooms.save(room)
                 self._audit(caller, appointment, "patient-joined", now)
-                return {**self._view(room), "join": join}
-            return self._view(room)
+                return RoomView(room, join)
+            return RoomView(room)
         if room.status is RoomStatus.ENDED:
-            return self._view(room)
+            return RoomView(room)
         if claims.role == OBSERVER:
             # Admins observe: an attendee's join details, never the host's, and no waiting room to run.
             self._audit(caller, appointment, "observer-joined", now)
-            return {**self._view(room), "join": self._join(room, OBSERVER, caller.subject)}
+            return RoomView(room, self._join(room, OBSERVER, caller.subject))
         join = self._join(room, "doctor", caller.subject)
         self._audit(caller, appointment, "doctor-joined", now)
-        waiting = []
+        waiting: tuple[WaitingPatient, ...] = ()
         if room.patient_waiting_since and room.status is RoomStatus.WAITING:
-            waiting = [{"patientId": room.patient_id, "since": instant(room.patient_waiting_since)}]
-        return {**self._view(room), "join": join, "waiting": waiting}
+            waiting = (WaitingPatient(room.patient_id, room.patient_waiting_since),)
+        return RoomView(room, join, waiting)
 
-    def admit(self, caller: Caller, room_id: str) -> dict[str, Any]:
+    def admit(self, caller: Caller, room_id: str) -> RoomView:
         room, appointment = self._room_and_appointment(room_id)
         self._check_doctor(caller, appointment)
         if not appointment.active:
@@ -240,9 +243,9 @@ class TelehealthService:
         room = replace(room, status=admit(room))
         self._rooms.save(room)
         self._audit(caller, appointment, "patient-admitted", self._clock.now())
-        return self._view(room)
+        return RoomView(room)
 
-    def end(self, caller: Caller, room_id: str) -> dict[str, Any]:
+    def end(self, caller: Caller, room_id: str) -> RoomView:
         room, appointment = self._room_and_appointment(room_id)
         self._check_doctor(caller, appointment)
         room = replace(room, status=RoomStatus.ENDED)
@@ -250,10 +253,11 @@ class TelehealthService:
         self._audit(caller, appointment, "room-ended", self._clock.now())
         if room.meeting and room.platform == "custom":
             self.platforms[room.platform].delete(dict(room.meeting))
-        return self._view(room)
+        return RoomView(room)
 
-    def consent(self, caller: Caller, appointment_id: str, recording: bool) -> dict[str, Any]:
-        """Recording stays off unless the patient itself consents; consent is stored and audited."""
+    def consent(self, caller: Caller, appointment_id: str, recording: bool) -> Room:
+        """Recording stays off unless the patient itself consents; consent is stored and audited. The room
+        carries it (`recording_consent`) on return."""
         appointment = self._appointment_for(caller, appointment_id)
         if caller.role is not Role.PATIENT or appointment.patient_id != caller.subject:
             raise Forbidden("Only the patient can consent to recording.")
@@ -273,7 +277,7 @@ class TelehealthService:
                 self.platforms[room.platform].update(dict(room.meeting), appointment, recording)
             except Exception:
                 log.exception("room %s: could not change recording on the platform", room.id)
-        return {"appointmentId": appointment.id, "recordingConsent": recording}
+        return room
 
     def room_state(self, appointment: Appointment) -> str | None:
         """`pending` until the platform meeting exists, then `ready`; `ended` after the visit or a cancel."""
@@ -285,9 +289,8 @@ class TelehealthService:
         return "ended" if room.status is RoomStatus.ENDED else "ready"
 
     @staticmethod
-    def requirements(report: ClientReport) -> dict[str, Any]:
-        failures = check_requirements(report)
-        return {"pass": not failures, "failures": failures}
+    def requirements(report: ClientReport) -> DeviceCheck:
+        return DeviceCheck(tuple(check_requirements(report)))
 
     # --- helpers -----------------------------------------------------------------------------------------------
     def _appointment_for(self, caller: Caller, appointment_id: str) -> Appointment:
@@ -330,15 +333,6 @@ class TelehealthService:
         if meeting != room.meeting:  # Chime: the meeting was created on first join
             self._rooms.save(replace(room, meeting=meeting))
         return join
-
-    def _view(self, room: Room) -> dict[str, Any]:
-        return {
-            "roomId": room.id,
-            "appointmentId": room.appointment_id,
-            "platform": room.platform,
-            "status": "waiting" if room.status is RoomStatus.PENDING else room.status.value,
-            "platformReady": room.status is not RoomStatus.PENDING,
-        }
 
     def _audit(self, caller: Caller, appointment: Appointment, action: str, at: datetime) -> None:
         self._appointments.record_audit(side_audit(self._ids.new_id(), caller, action, appointment, at))

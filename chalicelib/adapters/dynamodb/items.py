@@ -1,11 +1,31 @@
 """Every item <-> entity mapping of the DynamoDB adapters, in one place. A mapper to an item takes the model class
-of the configuration (`Tables`) it writes to; lock items of the schedule table are built here too."""
+of the configuration (`Tables`) it writes to; lock items of the schedule table are built here too.
+
+The fields of an entity are listed twice only: in its domain dataclass and in its pynamodb model. `ItemMapper`
+pairs them by name and converts each value by its two types (an enum is stored as its value, an instant in a
+key or index as sortable text, an empty JSON value or set as no attribute at all); what does not follow from the
+names and types is declared once, beside the mapper, as an exception."""
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import MISSING, Field, dataclass, fields
 from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import (
@@ -17,142 +37,160 @@ from chalicelib.adapters.dynamodb.models import (
     RoomModel,
     ScheduleModel,
 )
-from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus
+from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import availability_from_dict, availability_to_dict, granules
-from chalicelib.domain.telehealth import Room, RoomStatus
+from chalicelib.domain.telehealth import Room
 from chalicelib.domain.timefmt import instant, parse_instant
 from chalicelib.services.ports import PatientProfile
 
+E = TypeVar("E")
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Convert:
+    """How one field is stored: `store` makes the attribute's value of the field's, `load` the reverse. Neither
+    sees None: an absent field is an absent attribute, and an absent attribute reads as the field's default."""
+
+    store: Callable[[Any], Any]
+    load: Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _by_types(hint: Any, attribute: Attribute[Any]) -> Convert:
+    """The conversion the two types imply; a pair not listed here must be declared on the mapper."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) in (Union, types.UnionType) and len(args) == 1:
+        hint = args[0]  # `X | None`: None is handled around every conversion
+    origin = get_origin(hint) or hint
+    if isinstance(origin, type) and issubclass(origin, Enum) and isinstance(attribute, UnicodeAttribute):
+        return Convert(lambda member: member.value, origin)
+    if origin is datetime and isinstance(attribute, UnicodeAttribute):
+        return Convert(instant, parse_instant)  # a key or index attribute: text that sorts as time does
+    if origin is datetime and isinstance(attribute, UTCDateTimeAttribute):
+        return Convert(_same, _same)
+    if origin is bool and isinstance(attribute, BooleanAttribute):
+        return Convert((lambda flag: flag or None) if attribute.null else _same, bool)
+    if origin is int and isinstance(attribute, NumberAttribute):  # VersionAttribute too
+        return Convert(_same, int)
+    if origin is str and isinstance(attribute, UnicodeAttribute):
+        return Convert(_same, _same)
+    if origin in (dict, list) and isinstance(attribute, JSONAttribute):
+        return Convert(lambda value: value or None, origin)  # empty: no attribute
+    if origin is tuple and isinstance(attribute, UnicodeSetAttribute):
+        return Convert(lambda value: set(value) or None, lambda value: tuple(sorted(value)))
+    raise TypeError(f"no conversion of {hint} to {type(attribute).__name__}: declare one")
+
+
+def _default_of(f: Field[Any]) -> Callable[[], Any]:
+    """What a field is when its attribute is absent: its default, or None when it has none."""
+    if f.default_factory is not MISSING:
+        return f.default_factory
+    value = None if f.default is MISSING else f.default
+    return lambda: value
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    attribute: str
+    convert: Convert
+    default: Callable[[], Any]
+    written: bool
+
+
+class ItemMapper(Generic[E, M]):
+    """One entity's item <-> entity mapping, derived from the dataclass's fields and the model's attributes.
+
+    Exceptions, each named once: `convert` (a field stored other than its types imply), `renamed` (field ->
+    attribute), `derived` (attributes only the item has, computed from the entity: keys, index fields),
+    `item_only` (attributes the mapper leaves alone: model defaults, or written by their own updates), and
+    `read_only` (fields read from the item that a put does not write). A field or attribute that pairs with
+    nothing and is not declared is a TypeError when the module is imported, never a silently dropped value."""
+
+    def __init__(
+        self,
+        entity: type[E],
+        model: type[M],
+        *,
+        convert: Mapping[str, Convert] | None = None,
+        renamed: Mapping[str, str] | None = None,
+        derived: Mapping[str, Callable[[E], Any]] | None = None,
+        item_only: Collection[str] = (),
+        read_only: Collection[str] = (),
+    ) -> None:
+        self._entity = entity
+        self._derived = dict(derived or {})
+        attributes = model.get_attributes()
+        hints = get_type_hints(entity)
+        self._fields: list[_Field] = []
+        for f in fields(entity):  # type: ignore[arg-type]
+            name = (renamed or {}).get(f.name, f.name)
+            if name not in attributes:
+                raise TypeError(f"{entity.__name__}.{f.name} has no attribute in {model.__name__}")
+            declared = (convert or {}).get(f.name)
+            self._fields.append(
+                _Field(
+                    f.name,
+                    name,
+                    declared or _by_types(hints[f.name], attributes[name]),
+                    _default_of(f),
+                    f.name not in read_only,
+                )
+            )
+        unpaired = set(attributes) - {f.attribute for f in self._fields} - set(self._derived) - set(item_only)
+        if unpaired:
+            raise TypeError(f"{model.__name__} attributes {sorted(unpaired)} pair with no {entity.__name__} field")
+
+    def item(self, model: type[M], entity: E) -> M:
+        """The item `model` (the configured table's class) stores for `entity`."""
+        values = {name: compute(entity) for name, compute in self._derived.items()}
+        for f in self._fields:
+            value = getattr(entity, f.name) if f.written else None
+            if value is not None:  # absent, not None: pynamodb's VersionAttribute refuses None
+                values[f.attribute] = f.convert.store(value)
+        return model(**values)
+
+    def entity(self, item: M) -> E:
+        """The entity `item` holds."""
+        values = {}
+        for f in self._fields:
+            value = getattr(item, f.attribute)
+            values[f.name] = f.default() if value is None else f.convert.load(value)
+        return self._entity(**values)
+
 
 # --- doctors ---------------------------------------------------------------------------------------------------
-def doctor_item(model: type[DoctorModel], doctor: Doctor) -> DoctorModel:
-    return model(
-        id=doctor.id,
-        name_key=f"{doctor.name.casefold()}#{doctor.id}",
-        name=doctor.name,
-        specialty=doctor.specialty,
-        location=doctor.location,
-        timezone=doctor.timezone,
-        telehealth=doctor.telehealth,
-        telehealth_platform=doctor.telehealth_platform,
-        availability=availability_to_dict(doctor.availability) if doctor.availability else None,
-        created_at=doctor.created_at,
-    )
-
-
-def doctor_from(item: DoctorModel) -> Doctor:
-    return Doctor(
-        id=item.id,
-        name=item.name,
-        specialty=item.specialty,
-        location=item.location,
-        timezone=item.timezone,
-        telehealth=bool(item.telehealth),
-        telehealth_platform=item.telehealth_platform,
-        created_at=item.created_at,
-        availability=availability_from_dict(item.availability) if item.availability else None,
-        calendar_token_hash=item.calendar_token_hash,
-    )
-
+DOCTORS: ItemMapper[Doctor, DoctorModel] = ItemMapper(
+    Doctor,
+    DoctorModel,
+    convert={"availability": Convert(availability_to_dict, availability_from_dict)},
+    derived={"name_key": lambda d: f"{d.name.casefold()}#{d.id}"},
+    item_only=("directory",),  # the directory index's partition: the model's default, "ALL"
+    read_only=("calendar_token_hash",),  # written only by `set_calendar_token_hash`
+)
+doctor_item = DOCTORS.item
+doctor_from = DOCTORS.entity
 
 # --- appointments ------------------------------------------------------------------------------------------------
-def appointment_item(model: type[AppointmentModel], a: Appointment) -> AppointmentModel:
-    item = model(
-        id=a.id,
-        doctor_id=a.doctor_id,
-        patient_id=a.patient_id,
-        starts_at=keys.instant(a.starts_at),
-        ends_at=keys.instant(a.ends_at),
-        doctor_name=a.doctor_name,
-        patient_name=a.patient_name,
-        specialty=a.specialty,
-        date=a.date,
-        time=a.time,
-        timezone=a.timezone,
-        duration=a.duration,
-        type=a.type.value,
-        status=a.status.value,
-        location=a.location,
-        reason=a.reason,
-        notes=a.notes,
-        telehealth_url=a.telehealth_url,
-        room_id=a.room_id,
-        reminder_sent=a.reminder_sent,
-        reminder_preferences=a.reminder_preferences or None,
-        idempotency_key=a.idempotency_key,
-        created_at=a.created_at,
-        updated_at=a.updated_at,
-    )
-    if a.version is not None:
-        item.version = a.version
-    return item
-
-
-def appointment_from(item: AppointmentModel) -> Appointment:
-    return Appointment(
-        id=item.id,
-        doctor_id=item.doctor_id,
-        patient_id=item.patient_id,
-        doctor_name=item.doctor_name,
-        patient_name=item.patient_name,
-        specialty=item.specialty,
-        date=item.date,
-        time=item.time,
-        duration=int(item.duration),
-        starts_at=keys.parse_instant(item.starts_at),
-        ends_at=keys.parse_instant(item.ends_at),
-        type=AppointmentType(item.type),
-        status=Status(item.status),
-        location=item.location,
-        reason=item.reason,
-        notes=item.notes,
-        telehealth_url=item.telehealth_url,
-        room_id=item.room_id,
-        reminder_sent=bool(item.reminder_sent),
-        reminder_preferences=dict(item.reminder_preferences or {}),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        timezone=item.timezone,
-        version=item.version,
-        idempotency_key=item.idempotency_key,
-    )
-
+APPOINTMENTS: ItemMapper[Appointment, AppointmentModel] = ItemMapper(Appointment, AppointmentModel)
+appointment_item = APPOINTMENTS.item
+appointment_from = APPOINTMENTS.entity
 
 # --- audit -------------------------------------------------------------------------------------------------------
-def audit_item(model: type[AuditModel], entry: AuditEntry) -> AuditModel:
-    return model(
-        appointment_id=entry.appointment_id,
-        sk=audit_sort_key(entry),
-        seq=entry.seq,
-        id=entry.id,
-        at=entry.at,
-        actor_id=entry.actor_id,
-        actor_role=entry.actor_role,
-        action=entry.action,
-        status_before=entry.status_before,
-        status_after=entry.status_after,
-        changes=entry.changes or None,
-    )
+AUDIT: ItemMapper[AuditEntry, AuditModel] = ItemMapper(AuditEntry, AuditModel, derived={"sk": audit_sort_key})
+audit_item = AUDIT.item
+audit_from = AUDIT.entity
 
 
-def audit_from(item: AuditModel) -> AuditEntry:
-    return AuditEntry(
-        id=item.id,
-        appointment_id=item.appointment_id,
-        at=item.at,
-        actor_id=item.actor_id,
-        actor_role=item.actor_role,
-        action=item.action,
-        status_before=item.status_before,
-        status_after=item.status_after,
-        changes=dict(item.changes or {}),
-        seq=int(item.seq or 0),
-    )
-
-
+# An access entry shares the audit table but not its fields (its route and appointment ids ride in `changes`,
+# its partition is the patient's): written out, it reads more plainly than as a mapper of exceptions.
 def access_item(model: type[AuditModel], e: AccessEntry) -> AuditModel:
     """An access to patient data, under `PATIENT#<patientId>` in the audit table."""
     return model(
@@ -202,105 +240,24 @@ def patient_locks(model: type[ScheduleModel], a: Appointment) -> dict[str, Sched
 
 
 # --- reminders -----------------------------------------------------------------------------------------------------
-def reminder_item(model: type[ReminderModel], r: Reminder) -> ReminderModel:
-    return model(
-        appointment_id=r.appointment_id,
-        id=r.id,
-        patient_id=r.patient_id,
-        channel=r.channel.value,
-        timing=r.timing,
-        scheduled_time=instant(r.scheduled_time),
-        status=r.status.value,
-        message=r.message,
-        recipient_email=r.recipient_email,
-        recipient_phone=r.recipient_phone,
-        custom_message=r.custom_message,
-        sent_at=r.sent_at,
-        attempts=r.attempts,
-        last_error=r.last_error,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        for_start=r.for_start,
-        served=set(r.served) or None,
-        schedule_missing=r.schedule_missing or None,
-        for_version=r.for_version,
-    )
-
-
-def reminder_from(item: ReminderModel) -> Reminder:
-    return Reminder(
-        id=item.id,
-        appointment_id=item.appointment_id,
-        patient_id=item.patient_id,
-        channel=Channel(item.channel),
-        timing=item.timing,
-        scheduled_time=parse_instant(item.scheduled_time),
-        status=ReminderStatus(item.status),
-        message=item.message,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        for_start=item.for_start,
-        recipient_email=item.recipient_email,
-        recipient_phone=item.recipient_phone,
-        custom_message=item.custom_message,
-        sent_at=item.sent_at,
-        attempts=int(item.attempts or 0),
-        last_error=item.last_error,
-        served=tuple(sorted(item.served or ())),
-        schedule_missing=bool(item.schedule_missing),
-        for_version=int(item.for_version) if item.for_version is not None else None,
-    )
-
+REMINDERS: ItemMapper[Reminder, ReminderModel] = ItemMapper(Reminder, ReminderModel)
+reminder_item = REMINDERS.item
+reminder_from = REMINDERS.entity
 
 # --- rooms ---------------------------------------------------------------------------------------------------------
-def room_item(model: type[RoomModel], room: Room) -> RoomModel:
-    return model(
-        id=room.id,
-        appointment_id=room.appointment_id,
-        doctor_id=room.doctor_id,
-        patient_id=room.patient_id,
-        platform=room.platform,
-        status=room.status.value,
-        created_at=room.created_at,
-        meeting=room.meeting or None,
-        patient_waiting_since=room.patient_waiting_since,
-        recording_consent=room.recording_consent,
-        last_error=room.last_error,
-        claimed_until=room.claimed_until,
-    )
-
-
-def room_from(item: RoomModel) -> Room:
-    return Room(
-        id=item.id,
-        appointment_id=item.appointment_id,
-        doctor_id=item.doctor_id,
-        patient_id=item.patient_id,
-        platform=item.platform,
-        status=RoomStatus(item.status),
-        created_at=item.created_at,
-        meeting=dict(item.meeting or {}),
-        patient_waiting_since=item.patient_waiting_since,
-        recording_consent=bool(item.recording_consent),
-        last_error=item.last_error,
-        claimed_until=item.claimed_until,
-    )
-
+ROOMS: ItemMapper[Room, RoomModel] = ItemMapper(Room, RoomModel)
+room_item = ROOMS.item
+room_from = ROOMS.entity
 
 # --- patients ------------------------------------------------------------------------------------------------------
-def profile_from(item: PatientModel) -> PatientProfile:
-    return PatientProfile(
-        id=item.id,
-        email=item.email,
-        phone=item.phone,
-        devices=[dict(d) for d in (item.devices or [])],
-        email_verified=bool(item.email_verified),
-        phone_verified=bool(item.phone_verified),
-        source=item.contact_source or "self",
-        name=item.name,
-        staff_email=item.staff_email,
-        staff_phone=item.staff_phone,
-    )
+PROFILES: ItemMapper[PatientProfile, PatientModel] = ItemMapper(
+    PatientProfile,
+    PatientModel,
+    renamed={"source": "contact_source"},
+    # the day's message count is the cap's (patients.py); search entries' fields are the directory's (search.py)
+    item_only=("updated_at", "messages_day", "messages_sent", "directory", "search_key", "patient_ref"),
+)
+profile_from = PROFILES.entity
 
 
 def contact_actions(contact: PatientProfile, at: datetime) -> list[Action]:
