@@ -10,7 +10,7 @@ the status-conditioned replace, the version-guarded follow, the room lease, the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -230,9 +230,11 @@ class InMemoryAppointmentStore:
     """The booking store as the DynamoDB adapter keeps it: every write first checks all of its conditions against
     the state before it, in the order the adapter maps a cancelled transaction's reasons to domain errors (the
     appointment's version and status, doctor granules, patient granules, the day counter, the patient's one
-    visit a day with a doctor), and only then changes anything: a refused write changes nothing.
+    visit a day with a doctor), and only then changes anything: a refused write changes nothing. A booking's
+    active-bookings limit is checked first, as the adapter reads it before its transaction.
 
-    A booking writes its reminders, room and contact into the fakes given here, as the transaction does."""
+    A booking writes its reminders, room and contact into the fakes given here, as the transaction does. Not kept:
+    the analytics aggregates (`DayStats`), patients' access records and the directory's search entries."""
 
     def __init__(
         self,
@@ -292,7 +294,7 @@ class InMemoryAppointmentStore:
         return self._window(lambda a: a.doctor_id == doctor_id, start, end, after)
 
     def _window(
-        self, whose: Any, start: datetime, end: datetime, after: tuple[str, str] | None
+        self, whose: Callable[[Appointment], bool], start: datetime, end: datetime, after: tuple[str, str] | None
     ) -> Iterator[Appointment]:
         """In start order (then id, the index's tie-break here), after the (start instant, id) shown last."""
         with self._lock:

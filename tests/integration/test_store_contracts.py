@@ -36,7 +36,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, reminder_id
-from chalicelib.domain.schedule import granules
+from chalicelib.domain.schedule import Availability, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import Booking, PatientProfile
@@ -637,3 +637,20 @@ def test_a_write_releases_only_the_granules_its_appointment_holds(stores):
         reschedule(stores, claims_a1s_time, "14:00")
     assert taken(stores) == span(visit("a1")) | span(second)
     assert stores.appointments.get("a2") == second
+
+
+# --- doctors -----------------------------------------------------------------------------------------------------
+def test_doctors_list_by_name_and_keep_their_changes(stores):
+    # GIVEN two doctors added out of name order
+    for doctor_id, name in (("d2", "dr. Zed"), ("d1", "Dr. Ada")):
+        stores.doctors.add(Doctor(doctor_id, name, "GP", "Room 1", "America/New_York", False, BOOKED_AT))
+    # WHEN listed THEN by name, whatever its case
+    assert [d.id for d in stores.doctors.list_all()] == ["d1", "d2"]
+    # WHEN its availability and calendar token change THEN they read back; a removed token reads back as none
+    hours = Availability(max_patients_per_day=7, appointment_duration=20)
+    stores.doctors.set_availability("d1", hours)
+    stores.doctors.set_calendar_token_hash("d1", "a" * 64)
+    assert (stores.doctors.get("d1").availability, stores.doctors.get("d1").calendar_token_hash) == (hours, "a" * 64)
+    stores.doctors.set_calendar_token_hash("d1", None)
+    assert stores.doctors.get("d1").calendar_token_hash is None
+    assert stores.doctors.get("nobody") is None
