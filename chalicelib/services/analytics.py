@@ -7,11 +7,11 @@ from datetime import date
 
 from chalicelib.domain.analytics import MAX_DAYS, DoctorDayStats, Report, days_between, report
 from chalicelib.domain.errors import InvalidInput, NotFound
-from chalicelib.services.ports import AppointmentStore, DoctorRepository
+from chalicelib.services.ports import DayStats, DoctorRepository
 
 
 class AnalyticsService:
-    def __init__(self, doctors: DoctorRepository, store: AppointmentStore) -> None:
+    def __init__(self, doctors: DoctorRepository, store: DayStats) -> None:
         self._doctors = doctors
         self._store = store
 

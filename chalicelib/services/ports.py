@@ -49,6 +49,12 @@ class AuditRecorder(Protocol):
     def record_audit(self, entry: AuditEntry) -> None: ...
 
 
+class DayStats(Protocol):
+    """The analytics aggregates of doctor-days (kept apart so a fake of the booking store need not count them)."""
+
+    def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]: ...
+
+
 class AppointmentStore(AppointmentReader, AuditRecorder, Protocol):
     """Every write is one transaction: appointment, its lock granules, the day counter and the audit entry."""
 
@@ -59,8 +65,6 @@ class AppointmentStore(AppointmentReader, AuditRecorder, Protocol):
     def book(self, booking: Booking) -> None:
         """All of the booking or nothing of it, in one transaction."""
         ...
-
-    def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]: ...
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None: ...
 

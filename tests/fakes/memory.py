@@ -1,23 +1,29 @@
-"""In-memory implementations of the reminder, room and patient ports, with the same conditional semantics as the
-DynamoDB adapters (tests/integration/test_store_contracts.py runs one contract suite against both).
+"""In-memory implementations of the doctor, appointment, reminder, room and patient ports, with the same
+conditional semantics as the DynamoDB adapters (tests/integration/test_store_contracts.py runs one contract suite
+against both).
 
-Each write that DynamoDB conditions is conditioned here too, under one lock: `pending -> sending` claims, the
-status-conditioned replace, the version-guarded follow, the room lease, the per-day message counter.
+Each write that DynamoDB conditions is conditioned here too, under one lock: the granule locks, the day counter
+and the patient's limits of a booking, the version-conditioned appointment writes, `pending -> sending` claims,
+the status-conditioned replace, the version-guarded follow, the room lease, the per-day message counter.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.appointments import Appointment
-from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.audit import AuditEntry, audit_sort_key
+from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.errors import BookingLimitReached, Conflict, DailyLimitReached, InvalidState, SlotUnavailable
 from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
+from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
-from chalicelib.services.ports import PatientProfile
+from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import Booking, PatientProfile
 
 
 class InMemoryReminderStore:
@@ -191,3 +197,273 @@ class InMemoryPatientRepository:
         if kept is not None:
             remaining = [d for d in kept.devices if d.get("endpoint") != endpoint]
             self.save_devices(patient_id, remaining, now)
+
+
+class InMemoryDoctorRepository:
+    def __init__(self) -> None:
+        self._doctors: dict[str, Doctor] = {}
+
+    def add(self, doctor: Doctor) -> None:
+        if doctor.id in self._doctors:
+            raise ValueError(f"doctor {doctor.id} exists")  # DynamoDB's conditional put fails (a PutError)
+        self._doctors[doctor.id] = doctor
+
+    def get(self, doctor_id: str) -> Doctor | None:
+        return self._doctors.get(doctor_id)
+
+    def list_all(self) -> list[Doctor]:
+        """In the directory index's order: the name's case fold, then the id."""
+        return sorted(self._doctors.values(), key=lambda d: f"{d.name.casefold()}#{d.id}")
+
+    def set_availability(self, doctor_id: str, availability: Availability) -> None:
+        self._doctors[doctor_id] = replace(self._doctors[doctor_id], availability=availability)
+
+    def set_calendar_token_hash(self, doctor_id: str, token_hash: str | None) -> None:
+        self._doctors[doctor_id] = replace(self._doctors[doctor_id], calendar_token_hash=token_hash)
+
+
+CHANGED = "The appointment was changed by someone else; reload it and try again."
+RACED = "The schedule changed while saving; reload and try again."
+
+
+class InMemoryAppointmentStore:
+    """The booking store as the DynamoDB adapter keeps it: every write first checks all of its conditions against
+    the state before it, in the order the adapter maps a cancelled transaction's reasons to domain errors (the
+    appointment's version and status, doctor granules, patient granules, the day counter, the patient's one
+    visit a day with a doctor), and only then changes anything: a refused write changes nothing. A booking's
+    active-bookings limit is checked first, as the adapter reads it before its transaction.
+
+    A booking writes its reminders, room and contact into the fakes given here, as the transaction does. Not kept:
+    the analytics aggregates (`DayStats`), patients' access records and the directory's search entries."""
+
+    def __init__(
+        self,
+        doctors: InMemoryDoctorRepository | None = None,
+        reminders: InMemoryReminderStore | None = None,
+        rooms: InMemoryRoomRepository | None = None,
+        patients: InMemoryPatientRepository | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self.doctors = doctors or InMemoryDoctorRepository()
+        self.reminders = reminders or InMemoryReminderStore()
+        self.rooms = rooms or InMemoryRoomRepository()
+        self.patients = patients or InMemoryPatientRepository()
+        self._appointments: dict[str, Appointment] = {}
+        self._audit: dict[tuple[str, str], AuditEntry] = {}
+        self._doctor_locks: dict[tuple[str, str, datetime], str] = {}
+        """(doctor, local date, granule) -> the appointment holding it."""
+        self._patient_locks: dict[tuple[str, datetime], str] = {}
+        self._days: dict[tuple[str, str], tuple[int, int]] = {}
+        """(doctor, local date) -> (booked, version): the day counter."""
+        self._patient_days: dict[tuple[str, str, str], int] = {}
+        """(doctor, local date, patient) -> the patient's active bookings with that doctor that day."""
+        self._active: dict[str, dict[int, tuple[str, datetime]]] = {}
+        """patient -> {item k: (appointment, its end)}: the items of the active-bookings limit."""
+
+    # --- reads -------------------------------------------------------------------------------------------------
+    def get(self, appointment_id: str) -> Appointment | None:
+        return self._appointments.get(appointment_id)
+
+    def get_many(self, appointment_ids: Sequence[str]) -> dict[str, Appointment]:
+        with self._lock:
+            return {i: self._appointments[i] for i in set(appointment_ids) if i in self._appointments}
+
+    def day_state(self, doctor_id: str, day: date) -> DayState:
+        with self._lock:
+            taken = frozenset(g for (d, on, g) in self._doctor_locks if (d, on) == (doctor_id, day.isoformat()))
+            booked, version = self._days.get((doctor_id, day.isoformat()), (0, 0))
+        return DayState(taken, booked, version)
+
+    def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
+        return self.doctors.get(doctor_id), self.day_state(doctor_id, day).version
+
+    def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        return list(self.iter_for_patient(patient_id, start, end, None, 0))
+
+    def list_for_doctor(self, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        return list(self.iter_for_doctor(doctor_id, start, end, None, 0))
+
+    def iter_for_patient(
+        self, patient_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        return self._window(lambda a: a.patient_id == patient_id, start, end, after)
+
+    def iter_for_doctor(
+        self, doctor_id: str, start: datetime, end: datetime, after: tuple[str, str] | None, page_size: int
+    ) -> Iterator[Appointment]:
+        return self._window(lambda a: a.doctor_id == doctor_id, start, end, after)
+
+    def _window(
+        self, whose: Callable[[Appointment], bool], start: datetime, end: datetime, after: tuple[str, str] | None
+    ) -> Iterator[Appointment]:
+        """In start order (then id, the index's tie-break here), after the (start instant, id) shown last."""
+        with self._lock:
+            found = sorted(
+                (a for a in self._appointments.values() if whose(a) and start <= a.starts_at <= end),
+                key=lambda a: (instant(a.starts_at), a.id),
+            )
+        return iter([a for a in found if after is None or (instant(a.starts_at), a.id) > after])
+
+    def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
+        with self._lock:
+            return [e for (appointment, _), e in sorted(self._audit.items()) if appointment == appointment_id]
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self._audit[(entry.appointment_id, audit_sort_key(entry))] = entry
+
+    # --- writes ------------------------------------------------------------------------------------------------
+    def book(self, booking: Booking) -> None:
+        a, limit = booking.appointment, booking.max_active
+        with self._lock:
+            held = self._active.get(a.patient_id, {})
+            free = [k for k in range(limit or 0) if k not in held or held[k][1] <= a.created_at]
+            if limit is not None and not free:
+                raise BookingLimitReached(
+                    f"This patient already holds {limit} active bookings, the most allowed.", {"limit": limit}
+                )
+            self._check(
+                changed=a.id in self._appointments,
+                doctor_taken=self._doctor_keys(a),
+                patient_taken=self._patient_keys(a),
+                day_full=(a, booking.max_per_day),
+                patient_day=a if booking.audit.actor_role == "patient" else None,
+                raced=any(self.reminders.get(r.id) for r in booking.reminders)
+                or (booking.room is not None and self.rooms.get(booking.room.id) is not None),
+            )
+            self._appointments[a.id] = replace(a, version=1)
+            self._take_locks(a)
+            self._count_day(a, +1)
+            self._count_patient_day(a, +1)
+            if limit is not None:
+                self._active.setdefault(a.patient_id, {})[free[0]] = (a.id, a.ends_at)
+            self.reminders.add(booking.reminders)
+            if booking.room is not None:
+                self.rooms.save(booking.room)
+            if booking.contact is not None:
+                self.patients.save_contact(booking.contact, booking.audit.at)
+            self.record_audit(booking.audit)
+
+    def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
+        with self._lock:
+            old_doctor, new_doctor = self._doctor_keys(before), self._doctor_keys(after)
+            old_patient, new_patient = self._patient_keys(before), self._patient_keys(after)
+            moved_day = before.date != after.date
+            self._check(
+                changed=self._stale(before),
+                doctor_taken=new_doctor - old_doctor,
+                patient_taken=new_patient - old_patient,
+                day_full=(after, max_per_day) if moved_day else None,
+                patient_day=after if moved_day and audit.actor_role == "patient" else None,
+                raced=not self._owns(before, old_doctor - new_doctor, old_patient - new_patient)
+                or (moved_day and self._days.get((before.doctor_id, before.date), (0, 0))[0] <= 0),
+            )
+            self._store(before, after)
+            self._release_locks(before)
+            self._take_locks(after)
+            if moved_day:
+                self._count_day(before, -1)
+                self._count_patient_day(before, -1)
+                self._count_patient_day(after, +1)
+            self._count_day(after, +1 if moved_day else 0)
+            for k, (owner, _) in list(self._active.get(before.patient_id, {}).items()):
+                if owner == before.id:
+                    self._active[before.patient_id][k] = (owner, after.ends_at)
+            self.record_audit(audit)
+
+    def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
+        with self._lock:
+            self._check(
+                changed=self._stale(before),
+                raced=not self._owns(before, self._doctor_keys(before), self._patient_keys(before))
+                or self._days.get((before.doctor_id, before.date), (0, 0))[0] <= 0,
+            )
+            self._store(before, after)
+            self._release_locks(before)
+            self._count_day(before, -1)
+            self._release_limits(before)
+            self.record_audit(audit)
+
+    def update_status(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
+        """A status change keeps the granules (a completed visit still took its time); leaving the active
+        statuses frees the patient's limits."""
+        with self._lock:
+            self._check(changed=self._stale(before))
+            self._store(before, after)
+            if before.active and not after.active:
+                self._release_limits(before)
+            self.record_audit(audit)
+
+    # --- conditions and effects ----------------------------------------------------------------------------------
+    def _check(
+        self,
+        changed: bool = False,
+        doctor_taken: set[tuple[str, str, datetime]] | None = None,
+        patient_taken: set[tuple[str, datetime]] | None = None,
+        day_full: tuple[Appointment, int] | None = None,
+        patient_day: Appointment | None = None,
+        raced: bool = False,
+    ) -> None:
+        """The first refused condition, in the adapter's order, as its domain error."""
+        if changed:
+            raise InvalidState(CHANGED)
+        if any(k in self._doctor_locks for k in doctor_taken or ()):
+            raise SlotUnavailable("This time is no longer available.")
+        if any(k in self._patient_locks for k in patient_taken or ()):
+            raise Conflict("The patient already has an appointment at this time.")
+        if day_full and self._days.get((day_full[0].doctor_id, day_full[0].date), (0, 0))[0] >= day_full[1]:
+            raise DailyLimitReached("The doctor's daily limit is reached.")
+        if patient_day and self._patient_days.get(self._patient_day_key(patient_day), 0) >= 1:
+            raise BookingLimitReached("The patient already has an appointment with this doctor that day.")
+        if raced:
+            raise InvalidState(RACED)
+
+    def _stale(self, before: Appointment) -> bool:
+        """The write is conditioned on the version and the status it read."""
+        stored = self._appointments.get(before.id)
+        return stored is None or (stored.version, stored.status) != (before.version, before.status)
+
+    def _owns(self, a: Appointment, doctor: set[tuple[str, str, datetime]], patient: set[tuple[str, datetime]]) -> bool:
+        return all(self._doctor_locks.get(k) == a.id for k in doctor) and all(
+            self._patient_locks.get(k) == a.id for k in patient
+        )
+
+    def _store(self, before: Appointment, after: Appointment) -> None:
+        self._appointments[after.id] = replace(after, version=(before.version or 0) + 1)
+
+    @staticmethod
+    def _doctor_keys(a: Appointment) -> set[tuple[str, str, datetime]]:
+        return {(a.doctor_id, a.date, g) for g in granules(a.starts_at, a.ends_at)}
+
+    @staticmethod
+    def _patient_keys(a: Appointment) -> set[tuple[str, datetime]]:
+        return {(a.patient_id, g) for g in granules(a.starts_at, a.ends_at)}
+
+    @staticmethod
+    def _patient_day_key(a: Appointment) -> tuple[str, str, str]:
+        return (a.doctor_id, a.date, a.patient_id)
+
+    def _take_locks(self, a: Appointment) -> None:
+        self._doctor_locks.update(dict.fromkeys(self._doctor_keys(a), a.id))
+        self._patient_locks.update(dict.fromkeys(self._patient_keys(a), a.id))
+
+    def _release_locks(self, a: Appointment) -> None:
+        for k in self._doctor_keys(a):
+            self._doctor_locks.pop(k, None)
+        for p in self._patient_keys(a):
+            self._patient_locks.pop(p, None)
+
+    def _count_day(self, a: Appointment, delta: int) -> None:
+        """Book, release or touch the day: each bumps its version (the availability's ETag)."""
+        booked, version = self._days.get((a.doctor_id, a.date), (0, 0))
+        self._days[(a.doctor_id, a.date)] = (booked + delta, version + 1)
+
+    def _count_patient_day(self, a: Appointment, delta: int) -> None:
+        key = self._patient_day_key(a)
+        self._patient_days[key] = self._patient_days.get(key, 0) + delta
+
+    def _release_limits(self, a: Appointment) -> None:
+        self._count_patient_day(a, -1)
+        held = self._active.get(a.patient_id, {})
+        for k in [k for k, (owner, _) in held.items() if owner == a.id]:
+            del held[k]

@@ -1,4 +1,4 @@
-"""One contract suite for the reminder, room and patient stores, run against the in-memory fakes, moto and
+"""One contract suite for the appointment, reminder, room and patient stores, run against the in-memory fakes, moto and
 DynamoDB Local (as Chalice's todo sample runs one test class against both of its databases): the fakes that unit
 tests rely on keep exactly the adapters' conditional semantics.
 """
@@ -6,25 +6,47 @@ tests rely on keep exactly the adapters' conditional semantics.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.dynamodb import models
+from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
+from chalicelib.adapters.dynamodb.doctors import DynamoDoctorRepository
 from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
 from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.dynamodb.rooms import DynamoRoomRepository
 from chalicelib.config import Settings
-from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.audit import audit_of
+from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.errors import (
+    BookingLimitReached,
+    Conflict,
+    DailyLimitReached,
+    InvalidState,
+    SlotUnavailable,
+)
+from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, reminder_id
+from chalicelib.domain.schedule import Availability, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
-from chalicelib.services.ports import PatientProfile
-from tests.fakes.memory import InMemoryPatientRepository, InMemoryReminderStore, InMemoryRoomRepository
+from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports import Booking, PatientProfile
+from tests.fakes.memory import (
+    InMemoryAppointmentStore,
+    InMemoryDoctorRepository,
+    InMemoryPatientRepository,
+    InMemoryReminderStore,
+    InMemoryRoomRepository,
+)
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 _prefixes = itertools.count(1)
@@ -35,17 +57,35 @@ class Stores:
     reminders: Any
     rooms: Any
     patients: Any
+    appointments: Any
+    doctors: Any
 
 
 def dynamo_stores(settings: Settings) -> Stores:
     tables = models.create_tables(settings)
-    return Stores(DynamoReminderStore(tables), DynamoRoomRepository(tables), DynamoPatientRepository(tables))
+    return Stores(
+        DynamoReminderStore(tables),
+        DynamoRoomRepository(tables),
+        DynamoPatientRepository(tables),
+        DynamoAppointmentStore(settings, tables),
+        DynamoDoctorRepository(tables),
+    )
+
+
+def memory_stores() -> Stores:
+    reminders, rooms, patients, doctors = (
+        InMemoryReminderStore(),
+        InMemoryRoomRepository(),
+        InMemoryPatientRepository(),
+        InMemoryDoctorRepository(),
+    )
+    return Stores(reminders, rooms, patients, InMemoryAppointmentStore(doctors, reminders, rooms, patients), doctors)
 
 
 def stores_of(kind: str, request) -> Iterator[Stores]:
     prefix = f"contract{next(_prefixes)}"
     if kind == "memory":
-        yield Stores(InMemoryReminderStore(), InMemoryRoomRepository(), InMemoryPatientRepository())
+        yield memory_stores()
     elif kind == "moto":
         with mock_aws():
             yield dynamo_stores(Settings.from_env({"TABLE_PREFIX": prefix, "AWS_REGION": "us-east-1"}))
@@ -223,3 +263,394 @@ def test_staff_contacts_are_kept_only_for_a_patient_of_the_directory(stores):
         "desk@example.org",
         "+16175550100",
     )
+
+
+# --- appointments ------------------------------------------------------------------------------------------------
+ZONE = ZoneInfo("America/New_York")
+DAY = date(2027, 3, 2)  # a Tuesday, EST
+BOOKED_AT = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
+STAFF = Caller("admin-1", Role.ADMIN)
+PATIENT = Caller("p1", Role.PATIENT)
+
+
+def visit(appointment_id: str, at: str = "10:00", minutes: int = 30, patient: str = "p1", **changes) -> Appointment:
+    """A visit of doctor d1 on DAY at the local time `at`, booked a month ahead."""
+    day = changes.pop("day", DAY)
+    start = datetime.combine(day, datetime.strptime(at, "%H:%M").time(), tzinfo=ZONE).astimezone(UTC)
+    made = Appointment(
+        id=appointment_id,
+        doctor_id="d1",
+        patient_id=patient,
+        doctor_name="Dr. Ada Smith",
+        patient_name="Pat Doe",
+        specialty="GP",
+        date=day.isoformat(),
+        time=at,
+        duration=minutes,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        type=AppointmentType.IN_PERSON,
+        status=Status.SCHEDULED,
+        location="Room 1",
+        reason="check-up",
+        created_at=BOOKED_AT,
+        updated_at=BOOKED_AT,
+        timezone="America/New_York",
+    )
+    return replace(made, **changes)
+
+
+def audit_id() -> str:
+    """Unique across runs: the audit id names the transaction's client request token, which DynamoDB (Local too)
+    remembers for ten minutes whatever the table."""
+    return f"audit-{uuid.uuid4().hex}"
+
+
+def book(stores: Stores, a: Appointment, by: Caller = STAFF, max_per_day: int = 20, **extra) -> None:
+    audit = audit_of(audit_id(), by, "booked", None, a, a.created_at)
+    stores.appointments.book(Booking(a, audit, max_per_day, **extra))
+
+
+def reschedule(stores: Stores, before: Appointment, at: str, day: date = DAY, by: Caller = STAFF, limit: int = 20):
+    """Move `before` (as it was read) to another time; the stored appointment comes back."""
+    moved = visit(before.id, at, before.duration, before.patient_id, day=day)
+    after = replace(before, date=moved.date, time=at, starts_at=moved.starts_at, ends_at=moved.ends_at)
+    after = replace(after, status=Status.RESCHEDULED, updated_at=BOOKED_AT + timedelta(days=1))
+    audit = audit_of(audit_id(), by, "rescheduled", before, after, after.updated_at)
+    stores.appointments.reschedule(before, after, audit, limit)
+    return stores.appointments.get(before.id)
+
+
+def set_status(stores: Stores, before: Appointment, status: Status) -> Appointment:
+    after = before.with_status(status, BOOKED_AT + timedelta(days=2))
+    audit = audit_of(audit_id(), STAFF, status.value, before, after, after.updated_at)
+    if status is Status.CANCELLED:
+        stores.appointments.cancel(before, after, audit)
+    else:
+        stores.appointments.update_status(before, after, audit)
+    return stores.appointments.get(before.id)
+
+
+def taken(stores: Stores, day: date = DAY) -> set[datetime]:
+    return set(stores.appointments.day_state("d1", day).taken)
+
+
+def span(a: Appointment) -> set[datetime]:
+    return set(granules(a.starts_at, a.ends_at))
+
+
+def test_a_booking_reads_back_whole_at_version_one_with_its_audit_entry(stores):
+    made = visit("a1", notes="Bring the referral.", reminder_preferences={"email": True})
+    book(stores, made)
+    assert stores.appointments.get("a1") == replace(made, version=1)
+    assert stores.appointments.get_many(["a1", "missing"]) == {"a1": replace(made, version=1)}
+    assert [(e.action, e.seq) for e in stores.appointments.audit_trail("a1")] == [("booked", 1)]
+
+
+def test_a_granule_is_booked_once(stores):
+    # GIVEN p1 booked at 10:00
+    first = visit("a1")
+    book(stores, first)
+    # WHEN p2 books the same time THEN it is refused and nothing of it is written
+    with pytest.raises(SlotUnavailable):
+        book(stores, visit("a2", patient="p2"))
+    assert stores.appointments.get("a2") is None
+    assert stores.appointments.audit_trail("a2") == []
+    state = stores.appointments.day_state("d1", DAY)
+    assert (set(state.taken), state.booked) == (span(first), 1)
+
+
+def test_overlapping_durations_are_refused_and_adjacent_ones_are_not(stores):
+    # GIVEN an hour from 10:00
+    book(stores, visit("long", "10:00", 60))
+    # WHEN a visit starts inside it THEN refused; one starting at its end THEN booked
+    with pytest.raises(SlotUnavailable):
+        book(stores, visit("inside", "10:45", 30, patient="p2"))
+    book(stores, visit("after", "11:00", 30, patient="p2"))
+    # AND the same patient cannot be in two places: an overlap with another doctor is refused as a conflict
+    with pytest.raises(Conflict):
+        book(stores, visit("elsewhere", "10:15", 30, doctor_id="d2"))
+    assert stores.appointments.get("inside") is None and stores.appointments.get("elsewhere") is None
+    assert stores.appointments.day_state("d2", DAY).taken == frozenset()
+
+
+def test_racing_bookings_of_one_slot_give_exactly_one(racing_stores):
+    # GIVEN eight patients WHEN they book 10:00 at once THEN exactly one gets it, the others are told it is taken
+    def attempt(i: int) -> str:
+        try:
+            book(racing_stores, visit(f"race-{i}", patient=f"p{i}"))
+            return "booked"
+        except SlotUnavailable:
+            return "taken"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 7
+    assert racing_stores.appointments.day_state("d1", DAY).booked == 1
+
+
+def test_the_day_counter_stops_at_the_daily_limit(stores):
+    # GIVEN a limit of two a day and two bookings
+    first = visit("a1", "09:00")
+    book(stores, first, max_per_day=2)
+    book(stores, visit("a2", "10:00", patient="p2"), max_per_day=2)
+    # WHEN a third is booked on a free time THEN the limit refuses it and writes nothing
+    third = visit("a3", "11:00", patient="p3")
+    with pytest.raises(DailyLimitReached):
+        book(stores, third, max_per_day=2)
+    assert stores.appointments.get("a3") is None
+    assert stores.appointments.day_state("d1", DAY).booked == 2
+    assert span(third) & taken(stores) == set()
+    # AND a full day still lets its visits move within it
+    reschedule(stores, stores.appointments.get("a1"), "15:00", limit=2)
+    # WHEN one is cancelled THEN the third fits
+    set_status(stores, stores.appointments.get("a1"), Status.CANCELLED)
+    book(stores, third, max_per_day=2)
+    assert stores.appointments.day_state("d1", DAY).booked == 2
+
+
+def test_a_reschedule_onto_a_taken_slot_changes_nothing(stores):
+    # GIVEN visits at 10:00 and 11:00
+    book(stores, visit("a1", "10:00"))
+    book(stores, visit("a2", "11:00", patient="p2"))
+    second = stores.appointments.get("a2")
+    before = (taken(stores), stores.appointments.day_state("d1", DAY).version)
+    # WHEN the second is moved onto the first THEN it is refused and nothing changes
+    with pytest.raises(SlotUnavailable):
+        reschedule(stores, second, "10:00")
+    assert stores.appointments.get("a2") == second
+    assert (taken(stores), stores.appointments.day_state("d1", DAY).version) == before
+    assert len(stores.appointments.audit_trail("a2")) == 1
+    # WHEN it is moved to a free time THEN its old granules are free and its version grows
+    moved = reschedule(stores, second, "14:00")
+    assert (moved.version, moved.status, moved.time) == (2, Status.RESCHEDULED, "14:00")
+    assert taken(stores) == span(visit("a1", "10:00")) | span(moved)
+    book(stores, visit("a3", "11:00", patient="p3"))
+
+
+def test_a_reschedule_may_overlap_its_own_old_time(stores):
+    book(stores, visit("a1", "10:00", 60))
+    moved = reschedule(stores, stores.appointments.get("a1"), "10:30")
+    assert taken(stores) == span(moved)
+
+
+def test_a_reschedule_to_another_day_moves_the_count_within_the_limit(stores):
+    # GIVEN the next day is full (limit one)
+    next_day = DAY + timedelta(days=1)
+    book(stores, visit("a1"), max_per_day=1)
+    book(stores, visit("full", "09:00", patient="p2", day=next_day), max_per_day=1)
+    # WHEN a1 is moved there THEN the limit refuses it; to a day with room THEN both days count it right
+    with pytest.raises(DailyLimitReached):
+        reschedule(stores, stores.appointments.get("a1"), "11:00", next_day, limit=1)
+    assert stores.appointments.day_state("d1", DAY).booked == 1
+    reschedule(stores, stores.appointments.get("a1"), "11:00", DAY + timedelta(days=2), limit=1)
+    assert [stores.appointments.day_state("d1", d).booked for d in (DAY, next_day, DAY + timedelta(days=2))] == [
+        0,
+        1,
+        1,
+    ]
+    assert taken(stores) == set()
+
+
+def test_cancel_frees_the_slot(stores):
+    # GIVEN a booked visit WHEN it is cancelled THEN its granules and its count are freed
+    book(stores, visit("a1"))
+    cancelled = set_status(stores, stores.appointments.get("a1"), Status.CANCELLED)
+    assert (cancelled.status, cancelled.version) == (Status.CANCELLED, 2)
+    state = stores.appointments.day_state("d1", DAY)
+    assert (state.taken, state.booked) == (frozenset(), 0)
+    # AND another patient can book that time
+    book(stores, visit("a2", patient="p2"))
+    assert [a.id for a in stores.appointments.list_for_doctor("d1", BOOKED_AT, BOOKED_AT + timedelta(days=60))] in (
+        ["a1", "a2"],
+        ["a2", "a1"],
+    )
+
+
+def test_a_write_from_a_stale_read_is_refused(stores):
+    # GIVEN two reads of version 1, and the first one's reschedule committed (version 2)
+    book(stores, visit("a1"))
+    stale = stores.appointments.get("a1")
+    moved = reschedule(stores, stale, "14:00")
+    # WHEN the stale read is cancelled, moved or completed THEN each is refused and version 2 stays
+    with pytest.raises(InvalidState):
+        set_status(stores, stale, Status.CANCELLED)
+    with pytest.raises(InvalidState):
+        reschedule(stores, stale, "15:00")
+    with pytest.raises(InvalidState):
+        set_status(stores, stale, Status.CONFIRMED)
+    assert stores.appointments.get("a1") == moved
+    assert taken(stores) == span(moved)
+    # AND a write of a status it does not have is refused too, whatever its version
+    with pytest.raises(InvalidState):
+        set_status(stores, replace(moved, status=Status.CONFIRMED), Status.COMPLETED)
+    assert stores.appointments.get("a1") == moved
+
+
+def test_lists_are_in_start_order_within_the_window(stores):
+    # GIVEN p1's visits booked out of order, another day's, and p2's
+    for appointment_id, at in (("late", "14:00"), ("early", "09:00"), ("mid", "11:00")):
+        book(stores, visit(appointment_id, at))
+    book(stores, visit("next-day", "09:00", day=DAY + timedelta(days=1)))
+    book(stores, visit("other", "10:00", patient="p2"))
+    day_start = datetime.combine(DAY, datetime.min.time(), tzinfo=ZONE).astimezone(UTC)
+    day_end = day_start + timedelta(days=1) - timedelta(seconds=1)
+    # WHEN listed THEN in start order, only the window's, only the patient's or the doctor's
+    assert [a.id for a in stores.appointments.list_for_patient("p1", day_start, day_end)] == ["early", "mid", "late"]
+    assert [a.id for a in stores.appointments.list_for_doctor("d1", day_start, day_end)] == [
+        "early",
+        "other",
+        "mid",
+        "late",
+    ]
+    # AND both ends of the window are included
+    early, mid = stores.appointments.get("early"), stores.appointments.get("mid")
+    assert [a.id for a in stores.appointments.list_for_patient("p1", early.starts_at, mid.starts_at)] == [
+        "early",
+        "mid",
+    ]
+    # AND a page goes on after the last one shown
+    after = (instant(early.starts_at), early.id)
+    pages = stores.appointments.iter_for_patient("p1", day_start, day_end + timedelta(days=1), after, 2)
+    assert [a.id for a in pages] == ["mid", "late", "next-day"]
+    assert [a.id for a in stores.appointments.iter_for_doctor("d1", day_start, day_end, after, 2)] == [
+        "other",
+        "mid",
+        "late",
+    ]
+
+
+def test_day_state_holds_the_granules_the_count_and_a_version_of_slot_changes(stores):
+    stores.doctors.add(Doctor("d1", "Dr. Ada Smith", "GP", "Room 1", "America/New_York", False, BOOKED_AT))
+    assert stores.appointments.day_state("d1", DAY) == stores.appointments.day_state("d1", DAY + timedelta(days=9))
+    # WHEN a 45-minute visit is booked THEN its nine granules are taken, one booked, version 1
+    book(stores, visit("a1", "10:00", 45))
+    state = stores.appointments.day_state("d1", DAY)
+    assert (len(state.taken), state.taken, state.booked, state.version) == (9, span(visit("a1", "10:00", 45)), 1, 1)
+    # WHEN it moves within the day THEN the version grows; a confirmation THEN does not change the slots' version
+    moved = reschedule(stores, stores.appointments.get("a1"), "15:00")
+    confirmed = set_status(stores, moved, Status.CONFIRMED)
+    state = stores.appointments.day_state("d1", DAY)
+    assert (state.taken, state.booked, state.version) == (frozenset(span(moved)), 1, 2)
+    doctor, version = stores.appointments.doctor_and_day_version("d1", DAY)
+    assert (doctor.name, version) == ("Dr. Ada Smith", 2)
+    # WHEN cancelled THEN nothing is taken and the version grows again
+    set_status(stores, confirmed, Status.CANCELLED)
+    state = stores.appointments.day_state("d1", DAY)
+    assert (state.taken, state.booked, state.version) == (frozenset(), 0, 3)
+    assert stores.appointments.doctor_and_day_version("nobody", DAY) == (None, 0)
+
+
+def test_a_completed_visit_keeps_its_time_but_frees_the_patients_limits(stores):
+    # GIVEN a patient allowed one active booking, booked at 10:00
+    book(stores, visit("a1"), max_active=1)
+    with pytest.raises(BookingLimitReached):
+        book(stores, visit("a2", "14:00"), max_active=1)
+    # WHEN the visit is marked completed THEN its time stays taken, and the patient may book again
+    set_status(stores, stores.appointments.get("a1"), Status.COMPLETED)
+    assert taken(stores) == span(visit("a1"))
+    book(stores, visit("a2", "14:00"), max_active=1)
+
+
+def test_a_patient_holds_at_most_its_active_bookings(stores):
+    # GIVEN a limit of two active bookings, both held
+    book(stores, visit("a1", "09:00"), max_active=2)
+    book(stores, visit("a2", "10:00"), max_active=2)
+    # WHEN a third is booked THEN refused, nothing written
+    with pytest.raises(BookingLimitReached):
+        book(stores, visit("a3", "11:00"), max_active=2)
+    assert stores.appointments.get("a3") is None
+    # WHEN one is cancelled THEN the third fits
+    set_status(stores, stores.appointments.get("a1"), Status.CANCELLED)
+    book(stores, visit("a3", "11:00"), max_active=2)
+    # AND a booking made after a held visit has ended does not count that visit
+    later = visit("a4", "09:00", day=DAY + timedelta(days=1), created_at=DAY_AFTER_VISITS, updated_at=DAY_AFTER_VISITS)
+    book(stores, later, max_active=2)
+    assert stores.appointments.get("a4") is not None
+
+
+DAY_AFTER_VISITS = datetime(2027, 3, 2, 23, 0, tzinfo=UTC)
+"""After every visit of DAY has ended (18:00 in New York)."""
+
+
+def test_a_patient_booking_for_itself_gets_one_visit_a_day_with_a_doctor(stores):
+    # GIVEN p1 booked itself with d1 at 09:00
+    book(stores, visit("a1", "09:00"), by=PATIENT)
+    # WHEN it books d1 again that day THEN refused; staff booking it THEN allowed
+    with pytest.raises(BookingLimitReached):
+        book(stores, visit("a2", "11:00"), by=PATIENT)
+    assert stores.appointments.get("a2") is None
+    book(stores, visit("a2", "11:00"), by=STAFF)
+    # AND once both are cancelled, it may book itself again
+    for appointment_id in ("a1", "a2"):
+        set_status(stores, stores.appointments.get(appointment_id), Status.CANCELLED)
+    book(stores, visit("a3", "14:00"), by=PATIENT)
+
+
+def test_a_booking_writes_its_reminders_room_and_contact_or_none_of_them(stores):
+    book(stores, visit("a1"))
+    p2 = Caller("p2", Role.PATIENT)
+    planned = reminder("a2")
+    video = room(id="room-2", appointment_id="a2", patient_id="p2")
+    contact = PatientProfile(id="p2", email="p2@example.org", email_verified=True)
+    made = visit("a2", patient="p2", type=AppointmentType.TELEHEALTH, room_id="room-2")
+    # WHEN the booking is refused (its time is taken) THEN none of its items is written
+    with pytest.raises(SlotUnavailable):
+        book(stores, made, p2, reminders=[planned], room=video, contact=contact)
+    assert stores.reminders.for_appointment("a2") == []
+    assert (stores.rooms.get("room-2"), stores.patients.get("p2")) == (None, None)
+    # WHEN it is booked at a free time THEN all of them are
+    book(stores, visit("a2", "15:00", patient="p2"), p2, reminders=[planned], room=video, contact=contact)
+    assert stores.reminders.for_appointment("a2") == [planned]
+    assert stores.rooms.get("room-2").appointment_id == "a2"
+    assert stores.patients.get("p2").email == "p2@example.org"
+
+
+def test_the_same_appointment_is_booked_once(stores):
+    book(stores, visit("a1"))
+    with pytest.raises(InvalidState):
+        book(stores, visit("a1", "14:00"))
+    assert stores.appointments.get("a1").time == "10:00"
+
+
+def test_a_booking_whose_reminder_exists_already_writes_nothing(stores):
+    # GIVEN a reminder with the id a booking would write
+    stores.reminders.add([reminder("a1")])
+    # WHEN the booking is made THEN it is refused whole: no appointment, no granule, no count
+    with pytest.raises(InvalidState):
+        book(stores, visit("a1"), reminders=[reminder("a1", custom_message="new")])
+    assert stores.appointments.get("a1") is None
+    assert stores.appointments.day_state("d1", DAY) == stores.appointments.day_state("d1", DAY + timedelta(days=9))
+    assert stores.reminders.get(reminder("a1").id) == reminder("a1")
+
+
+def test_a_write_releases_only_the_granules_its_appointment_holds(stores):
+    # GIVEN a1 at 10:00 and a2 at 11:00
+    book(stores, visit("a1", "10:00"))
+    book(stores, visit("a2", "11:00", patient="p2"))
+    second = stores.appointments.get("a2")
+    claims_a1s_time = replace(second, time="10:00", starts_at=visit("a1").starts_at, ends_at=visit("a1").ends_at)
+    # WHEN a2 is cancelled or moved as if it held a1's time THEN it is refused and a1 keeps its granules
+    with pytest.raises(InvalidState):
+        set_status(stores, claims_a1s_time, Status.CANCELLED)
+    with pytest.raises(InvalidState):
+        reschedule(stores, claims_a1s_time, "14:00")
+    assert taken(stores) == span(visit("a1")) | span(second)
+    assert stores.appointments.get("a2") == second
+
+
+# --- doctors -----------------------------------------------------------------------------------------------------
+def test_doctors_list_by_name_and_keep_their_changes(stores):
+    # GIVEN two doctors added out of name order
+    for doctor_id, name in (("d2", "dr. Zed"), ("d1", "Dr. Ada")):
+        stores.doctors.add(Doctor(doctor_id, name, "GP", "Room 1", "America/New_York", False, BOOKED_AT))
+    # WHEN listed THEN by name, whatever its case
+    assert [d.id for d in stores.doctors.list_all()] == ["d1", "d2"]
+    # WHEN its availability and calendar token change THEN they read back; a removed token reads back as none
+    hours = Availability(max_patients_per_day=7, appointment_duration=20)
+    stores.doctors.set_availability("d1", hours)
+    stores.doctors.set_calendar_token_hash("d1", "a" * 64)
+    assert (stores.doctors.get("d1").availability, stores.doctors.get("d1").calendar_token_hash) == (hours, "a" * 64)
+    stores.doctors.set_calendar_token_hash("d1", None)
+    assert stores.doctors.get("d1").calendar_token_hash is None
+    assert stores.doctors.get("nobody") is None
