@@ -106,19 +106,7 @@ def test_a_channel_without_an_address_fails_at_scheduling_time(api):
             }
         )
     }
-    refused = api.call(
-        "POST",
-        "/api/appointments",
-        no_phone,
-        {
-            "doctorId": doc["id"],
-            "date": DAY,
-            "time": "10:00",
-            "type": "in-person",
-            "reason": "r",
-            "reminderPreferences": {"sms": True},
-        },
-    )
+    refused = api.try_book(doc, no_phone, reminderPreferences={"sms": True})
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
     assert refused.data["error"]["details"] == {"channels": ["sms"]}
     # nothing half-done: the slot is still free
@@ -335,19 +323,7 @@ def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, l
 
 def test_push_without_a_device_fails_at_scheduling_time(api):
     doc = api.doctor_with_hours()
-    refused = api.call(
-        "POST",
-        "/api/appointments",
-        patient("nodevice"),
-        {
-            "doctorId": doc["id"],
-            "date": DAY,
-            "time": "10:00",
-            "type": "in-person",
-            "reason": "r",
-            "reminderPreferences": {"push": True},
-        },
-    )
+    refused = api.try_book(doc, patient("nodevice"), reminderPreferences={"push": True})
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
 
 
