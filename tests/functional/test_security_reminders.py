@@ -3,22 +3,13 @@ no patient-written text in outgoing messages, and a per-patient cap on messages 
 
 from __future__ import annotations
 
-import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from tests.functional.test_reminders import EVERY_CHANNEL, dispatch, emails_sent
+from tests.functional.test_reminders import EVERY_CHANNEL, dispatch, emails_sent, lambdas
 from tests.helpers import admin, patient
 
-
-@pytest.fixture
-def lambdas(wired):
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app) as test_client:
-        yield test_client
+__all__ = ["lambdas"]
 
 
 def sms_to(number: str) -> list[str]:
