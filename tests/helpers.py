@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.identity import Caller, Role
 
 if TYPE_CHECKING:
-    from chalicelib.services.booking import BookingRequest
+    from chalicelib.services.booking import BookingRequest, BookingService
 
 
 class FixedClock:
@@ -120,6 +120,17 @@ def booking_request(doctor_id: str, at: time = time(10), **fields: Any) -> Booki
 
     request = BookingRequest(doctor_id, BOOKING_DAY, at, AppointmentType.IN_PERSON, "r", patient_id="p1")
     return replace(request, **fields)
+
+
+def booking_outcome(service: BookingService, caller: Caller, request: BookingRequest) -> str:
+    """ "booked", or the name of the domain error that refused the request: what racing attempts are counted by."""
+    from chalicelib.domain.errors import DomainError
+
+    try:
+        service.book(caller, request)
+    except DomainError as exc:
+        return type(exc).__name__
+    return "booked"
 
 
 def make_appointment(**overrides: Any) -> Any:

@@ -12,11 +12,11 @@ import pytest
 from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
 from chalicelib.adapters.dynamodb.models import bind
 from chalicelib.container import Container
-from chalicelib.domain.errors import Conflict, DomainError, SlotUnavailable
+from chalicelib.domain.errors import Conflict, SlotUnavailable
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval, overlaps
 from chalicelib.services.booking import ListFilter
-from tests.helpers import BOOKING_DAY, booking_request
+from tests.helpers import BOOKING_DAY, booking_outcome, booking_request
 
 DAY = BOOKING_DAY  # the day booking_request books
 ADMIN = Caller("admin", Role.ADMIN)
@@ -77,11 +77,7 @@ def test_three_hundred_random_bookings_leave_no_overlapping_pair(wired: Containe
 
     def attempt(i: int) -> str:
         at, duration = wishes[i]
-        try:
-            wired.booking.book(ADMIN, booking_request(doc, at, duration=duration, patient_id=f"p{i}"))
-            return "booked"
-        except DomainError as exc:
-            return type(exc).__name__
+        return booking_outcome(wired.booking, ADMIN, booking_request(doc, at, duration=duration, patient_id=f"p{i}"))
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(pool.map(attempt, range(300)))
@@ -168,11 +164,9 @@ def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
     known(wired, *(f"p{i}" for i in range(12)))
 
     def attempt(i: int) -> str:
-        try:
-            wired.booking.book(ADMIN, booking_request(doc, time(9 + i // 2, 30 * (i % 2)), patient_id=f"p{i}"))
-            return "booked"
-        except DomainError as exc:
-            return type(exc).__name__
+        return booking_outcome(
+            wired.booking, ADMIN, booking_request(doc, time(9 + i // 2, 30 * (i % 2)), patient_id=f"p{i}")
+        )
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         outcomes = list(pool.map(attempt, range(12)))
