@@ -123,7 +123,7 @@ def booking_request(doctor_id: str, at: time = time(10), **fields: Any) -> Booki
 
 
 def booking_outcome(service: BookingService, caller: Caller, request: BookingRequest) -> str:
-    """ "booked", or the name of the domain error that refused the request: what racing attempts are counted by."""
+    """The outcome of one attempt, as racing attempts are counted: "booked", or the refusing domain error's name."""
     from chalicelib.domain.errors import DomainError
 
     try:
