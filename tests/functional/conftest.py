@@ -17,7 +17,7 @@ from chalicelib import container
 from chalicelib.adapters.dynamodb import models
 from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
 from chalicelib.config import Settings
-from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin, booking_body, patient
+from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin
 
 SENDER = "reminders@clinic.example"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:clinic-reminder-dispatcher"
@@ -130,6 +130,8 @@ class Api:
     def try_book(self, doc: dict[str, Any], who: dict[str, str] | None = None, **fields: Any) -> Any:
         """POST /api/appointments as `who` (default: patient-1) with `booking_body(doc, **fields)`; the response,
         whatever its status."""
+        from tests.helpers import booking_body, patient
+
         return self.call("POST", "/api/appointments", who or patient(), booking_body(doc, **fields))
 
     def book(self, doc: dict[str, Any], who: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
