@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.identity import Caller, Role
+
+if TYPE_CHECKING:
+    from chalicelib.services.booking import BookingRequest, BookingService
 
 
 class FixedClock:
@@ -86,6 +89,48 @@ STANDARD_AVAILABILITY = {
     "maxPatientsPerDay": 20,
     "appointmentDuration": 30,
 }
+
+
+BOOKING_DAY = date(2026, 12, 2)
+"""The day tests book unless they say otherwise: the Wednesday after NOW, a working day of STANDARD_AVAILABILITY."""
+
+
+def booking_body(doc: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A POST /api/appointments body: an in-person check-up at 10:00 on BOOKING_DAY with the doctor `doc`.
+
+    `fields` (the contract's names) override or add fields; a field given as `...` is left out of the body."""
+    body = {
+        "doctorId": doc["id"],
+        "date": BOOKING_DAY.isoformat(),
+        "time": "10:00",
+        "type": "in-person",
+        "reason": "Check-up",
+        **fields,
+    }
+    return {name: value for name, value in body.items() if value is not ...}
+
+
+def booking_request(doctor_id: str, at: time = time(10), **fields: Any) -> BookingRequest:
+    """A BookingRequest as staff make it: an in-person visit of patient p1 at `at` on BOOKING_DAY; `fields`
+    (the request's own names) override the rest."""
+    from dataclasses import replace
+
+    from chalicelib.domain.appointments import AppointmentType
+    from chalicelib.services.booking import BookingRequest
+
+    request = BookingRequest(doctor_id, BOOKING_DAY, at, AppointmentType.IN_PERSON, "r", patient_id="p1")
+    return replace(request, **fields)
+
+
+def booking_outcome(service: BookingService, caller: Caller, request: BookingRequest) -> str:
+    """The outcome of one attempt, as racing attempts are counted: "booked", or the refusing domain error's name."""
+    from chalicelib.domain.errors import DomainError
+
+    try:
+        service.book(caller, request)
+    except DomainError as exc:
+        return type(exc).__name__
+    return "booked"
 
 
 def make_appointment(**overrides: Any) -> Any:

@@ -1,12 +1,14 @@
-"""Debian's headless Chromium for the browser tests, launched one way for the web app's and the console's."""
+"""Debian's headless Chromium for the browser tests, launched one way for the web app's and the console's, and
+axe-core's accessibility check run the same way in both."""
 
 from __future__ import annotations
 
 import shutil
 from typing import Any
 
-from infra.local.dynamodb_local import real_clock_env
+from infra.local.dynamodb_local import ROOT, real_clock_env
 
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_FLAGS = (
     "--no-sandbox",
@@ -25,3 +27,10 @@ def launch_chromium(playwright: Any, *extra_flags: str) -> Any:
     return playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=[*LAUNCH_FLAGS, *extra_flags], env=real_clock_env()
     )
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's violations on the page as it stands: rule id and the first few elements of each."""
+    page.evaluate(AXE.read_text() + "\n;true")  # not a <script> tag: the CSP allows only the page's own
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]

@@ -19,11 +19,10 @@ import requests
 
 from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
-from tests.e2e.browsers import launch_chromium
+from tests.e2e.browsers import axe_violations, launch_chromium
 from tests.e2e.patients import new_patient
 from tests.e2e.reminders import make_due
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKENS = demo_tokens()
 ZONE = "America/New_York"
@@ -148,12 +147,6 @@ def show_day(page, day: str, doctor_id: str = "") -> None:
 
 def live(page) -> None:
     page.get_by_text("Live: changes appear as they happen.").wait_for(timeout=15000)
-
-
-def axe_violations(page) -> list[str]:
-    page.evaluate(AXE.read_text() + "\n;true")  # not a <script> tag: the CSP allows only the page's own
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
 
 
 def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_server, browser):

@@ -18,10 +18,9 @@ import requests
 from infra.local.dynamodb_local import ROOT
 from infra.local.seed import DEMO_DOCTORS
 from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
-from tests.e2e.browsers import launch_chromium
+from tests.e2e.browsers import axe_violations, launch_chromium
 from tests.e2e.patients import Patient, new_patient
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKENS = demo_tokens()
 FAKE_MEDIA = "--use-fake-device-for-media-stream"
@@ -525,12 +524,6 @@ MODES = {
     "dark": {"color_scheme": "dark"},
     "contrast": {"color_scheme": "light", "contrast": "more"},
 }
-
-
-def axe_violations(page) -> list[str]:
-    page.evaluate(AXE.read_text() + "\n;true")  # not a <script> tag: the CSP allows only the page's own
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
 
 
 def test_every_view_passes_axe_in_light_dark_and_high_contrast_with_screenshots(dev_server, browser):

@@ -118,6 +118,25 @@ class Api:
         assert done.status_code == 200, done.data
         return doctor
 
+    def try_book(self, doc: dict[str, Any], who: dict[str, str] | None = None, **fields: Any) -> Any:
+        """POST /api/appointments as `who` (default: patient-1) with `booking_body(doc, **fields)`; the response,
+        whatever its status."""
+        from tests.helpers import booking_body, patient
+
+        return self.call("POST", "/api/appointments", who or patient(), booking_body(doc, **fields))
+
+    def book(self, doc: dict[str, Any], who: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+        """As `try_book`, for a booking that must be made: the appointment the 201 answered."""
+        made = self.try_book(doc, who, **fields)
+        assert made.status_code == 201, made.data
+        return made.data
+
+    def appointments_of(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        """The doctor's appointments, as staff list them."""
+        listed = self.call("GET", f"/api/appointments/doctor/{doc['id']}", admin())
+        assert listed.status_code == 200, listed.data
+        return listed.data["appointments"]
+
 
 @pytest.fixture
 def api(client: Any) -> Api:

@@ -8,19 +8,7 @@ from tests.helpers import admin, doctor, patient
 
 def test_reads_and_reminder_changes_land_in_the_patients_access_history(api, clock):
     doc = api.doctor_with_hours()
-    made = api.call(
-        "POST",
-        "/api/appointments",
-        patient(),
-        {
-            "doctorId": doc["id"],
-            "date": "2026-12-02",
-            "time": "10:00",
-            "type": "in-person",
-            "reason": "r",
-            "reminderPreferences": {"email": True, "timings": ["24h", "2h"]},
-        },
-    ).data
+    made = api.book(doc, reminderPreferences={"email": True, "timings": ["24h", "2h"]})
     a = made["id"]
     # WHEN the doctor reads the visit and its list, an admin the reminders, the patient its .ics, and the patient
     # cancels one reminder

@@ -3,7 +3,7 @@ cancellations, each in the patient's access history (who, what, when, from which
 
 from __future__ import annotations
 
-from tests.functional.test_reminders import book, dispatch, lambdas
+from tests.functional.test_reminders import dispatch, lambdas
 from tests.helpers import admin, patient
 
 __all__ = ["lambdas"]  # the fixture, shared with the reminder tests
@@ -16,7 +16,7 @@ def history(api, patient_id="patient-1"):
 
 def test_reading_an_appointments_audit_trail_is_in_the_patients_access_log(api):
     # GIVEN a booked visit
-    a = book(api, api.doctor_with_hours(), reminderPreferences=None)["id"]
+    a = api.book(api.doctor_with_hours(), reminderPreferences=None)["id"]
     # WHEN an admin reads its audit trail
     assert api.call("GET", f"/api/admin/appointments/{a}/audit", admin("admin-7")).status_code == 200
     # THEN the patient's access history names the read
@@ -26,8 +26,8 @@ def test_reading_an_appointments_audit_trail_is_in_the_patients_access_log(api):
 def test_bulk_reminder_cancellations_are_in_the_patients_access_log(api):
     # GIVEN two patients' visits with a pending reminder each
     doc = api.doctor_with_hours()
-    mine = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})["id"]
-    theirs = book(api, doc, patient("patient-2"), time="11:00", reminderPreferences={"email": True, "timing": "24h"})
+    mine = api.book(doc, reminderPreferences={"email": True, "timing": "24h"})["id"]
+    theirs = api.book(doc, patient("patient-2"), time="11:00", reminderPreferences={"email": True, "timing": "24h"})
     ids = [f"{mine}_email-24h", f"{theirs['id']}_email-24h", "no-such-reminder"]
     # WHEN an admin cancels them in bulk
     done = api.call("POST", "/api/admin/reminders/cancel", admin("admin-7"), {"reminderIds": ids})
@@ -43,7 +43,7 @@ def test_bulk_reminder_cancellations_are_in_the_patients_access_log(api):
 
 def test_bulk_reminder_retries_are_in_the_patients_access_log(api, clock, lambdas):
     # GIVEN an e-mail reminder that failed (the patient's address changed, unverified, before it was due)
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})["id"]
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})["id"]
     rid = f"{a}_email-24h"
     api.call("PUT", "/api/patients/me", patient(email="new@example.org", email_verified="false"))
     clock.current = clock.current.replace(hour=15)

@@ -8,33 +8,19 @@ from datetime import timedelta
 from tests.helpers import admin, doctor, patient
 
 
-def book(api, doc, who, day, at, duration=30, **extra):
-    made = api.call(
-        "POST",
-        "/api/appointments",
-        who,
-        {
-            "doctorId": doc["id"],
-            "date": day,
-            "time": at,
-            "duration": duration,
-            "type": "in-person",
-            "reason": "r",
-            **extra,
-        },
-    )
-    assert made.status_code == 201, made.data
-    return made.data
-
-
 def test_report_counts_events_utilization_lead_time_and_reminder_delivery(api, wired, clock):
     doc = api.doctor_with_hours()  # Mon-Fri 09:00-17:00, lunch 12:00-13:00: 420 minutes a day
     other = api.doctor_with_hours(name="Dr. Quiet")
-    kept = book(
-        api, doc, patient("p1"), "2026-12-02", "09:00", 60, reminderPreferences={"email": True, "timing": "24h"}
+    kept = api.book(
+        doc,
+        patient("p1"),
+        date="2026-12-02",
+        time="09:00",
+        duration=60,
+        reminderPreferences={"email": True, "timing": "24h"},
     )
-    cancelled = book(api, doc, patient("p2"), "2026-12-02", "11:00")
-    moved = book(api, doc, patient("p3"), "2026-12-02", "14:00")
+    cancelled = api.book(doc, patient("p2"), date="2026-12-02", time="11:00", duration=30)
+    moved = api.book(doc, patient("p3"), date="2026-12-02", time="14:00", duration=30)
     api.call("DELETE", f"/api/appointments/{cancelled['id']}", patient("p2"))
     api.call(
         "PUT", f"/api/appointments/{moved['id']}/reschedule", patient("p3"), {"date": "2026-12-03", "time": "10:00"}

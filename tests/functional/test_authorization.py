@@ -14,42 +14,16 @@ DAY = "2026-12-02"
 def world(api):
     d1 = api.doctor_with_hours()
     d2 = api.doctor_with_hours(name="Dr. Other")
-    booked = api.call(
-        "POST",
-        "/api/appointments",
-        patient(),
-        {
-            "doctorId": d1["id"],
-            "date": DAY,
-            "time": "10:00",
-            "type": "in-person",
-            "reason": "r",
-            "reminderPreferences": {"email": True, "timing": "24h"},
-        },
-    )
-    assert booked.status_code == 201
-    a = booked.data["id"]
-    video = api.call(  # a second visit that day with the same doctor: staff book it (patients get one a day)
-        "POST",
-        "/api/appointments",
-        admin(),
-        {
-            "doctorId": d1["id"],
-            "patientId": "patient-1",
-            "date": DAY,
-            "time": "11:30",
-            "type": "telehealth",
-            "reason": "r",
-        },
-    )
-    assert video.status_code == 201
+    a = api.book(d1, reminderPreferences={"email": True, "timing": "24h"})["id"]
+    # a second visit that day with the same doctor: staff book it (patients get one a day)
+    video = api.book(d1, admin(), patientId="patient-1", time="11:30", type="telehealth")
     return {
         "d1": d1["id"],
         "d2": d2["id"],
         "a": a,
         "r": f"{a}_email-24h",
-        "t": video.data["id"],
-        "room": video.data["roomId"],
+        "t": video["id"],
+        "room": video["roomId"],
     }
 
 

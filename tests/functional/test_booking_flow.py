@@ -10,15 +10,10 @@ from tests.helpers import admin, doctor, patient
 DAY = "2026-12-02"  # a Wednesday; NOW is Tuesday 2026-12-01 03:00 in New York
 
 
-def book(api, doc, headers=None, **overrides):
-    body = {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "Check-up", **overrides}
-    return api.call("POST", "/api/appointments", headers or patient(), body)
-
-
 def test_booking_returns_the_contract_appointment_and_takes_the_slot(api):
     doc = api.doctor_with_hours()
     # WHEN a patient books 10:00
-    made = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
+    made = api.try_book(doc, reminderPreferences={"email": True, "timing": "24h"})
     # THEN 201 with the contract's fields, in the doctor's zone and in UTC
     assert made.status_code == 201, made.data
     schemas.AppointmentOut.model_validate(made.data)
@@ -47,30 +42,30 @@ def test_availability_shape_filters_and_duration(api):
     assert times[0] == "09:00" and "12:00" not in times and "12:30" not in times and times[-1] == "16:30"
     long = api.call("GET", f"/api/appointments/availability/{doc['id']}/{DAY}?duration=60", patient()).data
     assert [s["time"] for s in long["slots"]][:3] == ["09:00", "10:00", "11:00"]
-    book(api, doc)
+    api.book(doc)
     only = api.call("GET", f"/api/appointments/availability/{doc['id']}/{DAY}?onlyAvailable=true", patient()).data
     assert "10:00" not in [s["time"] for s in only["slots"]] and all(s["available"] for s in only["slots"])
 
 
 def test_overlapping_bookings_of_any_length_are_refused(api):
     doc = api.doctor_with_hours()
-    assert book(api, doc, time="10:15", duration=15).status_code == 201
+    assert api.try_book(doc, time="10:15", duration=15).status_code == 201
     # a 60-minute booking over the 15-minute one
-    over = book(api, doc, patient("p2"), time="10:00", duration=60)
+    over = api.try_book(doc, patient("p2"), time="10:00", duration=60)
     assert over.status_code == 409 and over.data["error"]["code"] == "SLOT_UNAVAILABLE"
     # a 15-minute booking inside an existing 60-minute one
-    assert book(api, doc, patient("p3"), time="14:00", duration=60).status_code == 201
-    inside = book(api, doc, patient("p4"), time="14:30", duration=15)
+    assert api.try_book(doc, patient("p3"), time="14:00", duration=60).status_code == 201
+    inside = api.try_book(doc, patient("p4"), time="14:30", duration=15)
     assert inside.status_code == 409 and inside.data["error"]["code"] == "SLOT_UNAVAILABLE"
     # touching ends are fine
-    assert book(api, doc, patient("p5"), time="15:00", duration=30).status_code == 201
+    assert api.try_book(doc, patient("p5"), time="15:00", duration=30).status_code == 201
 
 
 def test_a_patient_cannot_hold_two_overlapping_appointments(api):
     first = api.doctor_with_hours()
     second = api.doctor_with_hours(name="Dr. Bo Lee", specialty="Dermatology")
-    assert book(api, first).status_code == 201
-    clash = book(api, second, time="10:15", duration=15)
+    assert api.try_book(first).status_code == 201
+    clash = api.try_book(second, time="10:15", duration=15)
     assert clash.status_code == 409 and clash.data["error"]["code"] == "CONFLICT"
 
 
@@ -92,24 +87,24 @@ def test_business_rules_are_422_with_their_codes(api):
         ({"date": "2026-11-25"}, "IN_THE_PAST"),
     ]
     for overrides, code in cases:
-        refused = book(api, doc, **overrides)
+        refused = api.try_book(doc, **overrides)
         assert (refused.status_code, refused.data["error"]["code"]) == (422, code), overrides
-    assert book(api, doc).status_code == 201
-    full = book(api, doc, patient("p2"), time="15:00")
+    assert api.try_book(doc).status_code == 201
+    full = api.try_book(doc, patient("p2"), time="15:00")
     assert (full.status_code, full.data["error"]["code"]) == (422, "DAILY_LIMIT_REACHED")
 
 
 def test_short_notice_is_refused(api, clock):
     doc = api.doctor_with_hours()
     clock.current = clock.current.replace(hour=14, minute=30)  # 09:30 in New York on 2026-12-01
-    refused = book(api, doc, date="2026-12-01", time="10:00")
+    refused = api.try_book(doc, date="2026-12-01", time="10:00")
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "TOO_SHORT_NOTICE")
-    assert book(api, doc, date="2026-12-01", time="10:30").status_code == 201
+    assert api.try_book(doc, date="2026-12-01", time="10:30").status_code == 201
 
 
 def test_reschedule_frees_the_old_time_at_once_and_audits(api):
     doc = api.doctor_with_hours()
-    a = book(api, doc).data
+    a = api.book(doc)
     moved = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "10:30"})
     assert moved.status_code == 200, moved.data
     assert (moved.data["status"], moved.data["time"], moved.data["startsAt"]) == (
@@ -118,14 +113,14 @@ def test_reschedule_frees_the_old_time_at_once_and_audits(api):
         "2026-12-02T15:30:00Z",
     )
     # the old 10:00-10:30 is free at once; 10:30-11:00 is taken
-    assert book(api, doc, patient("p2"), time="10:00", duration=15).status_code == 201
-    assert book(api, doc, patient("p3"), time="10:30", duration=15).status_code == 409
+    assert api.try_book(doc, patient("p2"), time="10:00", duration=15).status_code == 201
+    assert api.try_book(doc, patient("p3"), time="10:30", duration=15).status_code == 409
     # moving to another day moves the day counter too
     again = api.call(
         "PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": "2026-12-03", "time": "09:00"}
     )
     assert again.status_code == 200
-    assert book(api, doc, patient("p4"), time="10:30", duration=15).status_code == 201
+    assert api.try_book(doc, patient("p4"), time="10:30", duration=15).status_code == 201
     trail = api.call("GET", f"/api/admin/appointments/{a['id']}/audit", admin())
     assert trail.status_code == 200
     assert [(e["action"], e["statusBefore"], e["statusAfter"]) for e in trail.data["entries"]] == [
@@ -139,21 +134,21 @@ def test_reschedule_frees_the_old_time_at_once_and_audits(api):
 
 def test_reschedule_onto_a_taken_time_changes_nothing(api):
     doc = api.doctor_with_hours()
-    a = book(api, doc).data
-    book(api, doc, patient("p2"), time="11:00")
+    a = api.book(doc)
+    api.book(doc, patient("p2"), time="11:00")
     refused = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "11:00"})
     assert refused.status_code == 409 and refused.data["error"]["code"] == "SLOT_UNAVAILABLE"
     assert api.call("GET", f"/api/appointments/{a['id']}", patient()).data["time"] == "10:00"
-    assert book(api, doc, patient("p3"), time="10:00").status_code == 409
+    assert api.try_book(doc, patient("p3"), time="10:00").status_code == 409
 
 
 def test_cancel_frees_the_time_and_is_final(api):
     doc = api.doctor_with_hours()
-    a = book(api, doc).data
+    a = api.book(doc)
     cancelled = api.call("DELETE", f"/api/appointments/{a['id']}", patient())
     assert cancelled.status_code == 200 and cancelled.data["status"] == "cancelled"
     assert cancelled.data["canReschedule"] is False
-    assert book(api, doc, patient("p2")).status_code == 201
+    assert api.try_book(doc, patient("p2")).status_code == 201
     twice = api.call("DELETE", f"/api/appointments/{a['id']}", patient())
     assert (twice.status_code, twice.data["error"]["code"]) == (409, "INVALID_STATE")
     moved = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "15:00"})
@@ -162,7 +157,7 @@ def test_cancel_frees_the_time_and_is_final(api):
 
 def test_patient_change_window_and_staff_override(api, clock):
     doc = api.doctor_with_hours()
-    a = book(api, doc).data
+    a = api.book(doc)
     clock.current = clock.current.replace(day=2, hour=13, minute=30)  # 08:30 local, 90 min before the visit
     got = api.call("GET", f"/api/appointments/{a['id']}", patient()).data
     assert got["canReschedule"] is False
@@ -174,7 +169,7 @@ def test_patient_change_window_and_staff_override(api, clock):
 
 def test_status_changes(api, clock):
     doc = api.doctor_with_hours()
-    a = book(api, doc).data
+    a = api.book(doc)
     confirmed = api.call("PATCH", f"/api/appointments/{a['id']}/status", patient(), {"status": "confirmed"})
     assert confirmed.status_code == 200 and confirmed.data["status"] == "confirmed"
     again = api.call("PATCH", f"/api/appointments/{a['id']}/status", patient(), {"status": "confirmed"})
@@ -193,9 +188,9 @@ def test_status_changes(api, clock):
 def test_lists_by_patient_and_doctor_with_filters_in_start_order(api):
     doc = api.doctor_with_hours()
     other = api.doctor_with_hours(name="Dr. Bo Lee")
-    late = book(api, doc, time="15:00").data
-    early = book(api, other, time="09:00", type="telehealth").data
-    third = book(api, doc, date="2026-12-03", time="09:00").data
+    late = api.book(doc, time="15:00")
+    early = api.book(other, time="09:00", type="telehealth")
+    third = api.book(doc, date="2026-12-03", time="09:00")
     api.call("DELETE", f"/api/appointments/{third['id']}", patient())
     mine = api.call("GET", "/api/appointments/patient/patient-1", patient()).data["appointments"]
     assert [a["id"] for a in mine] == [early["id"], late["id"], third["id"]]
@@ -214,12 +209,12 @@ def test_staff_book_for_a_patient(api):
     doc = api.doctor_with_hours()
     for known in ("patient-9", "patient-8"):  # staff book patients of the directory (they signed in once)
         assert api.call("PUT", "/api/patients/me", patient(known)).status_code == 200
-    by_admin = book(api, doc, admin(), patientId="patient-9", patientName="Nia Park")
+    by_admin = api.try_book(doc, admin(), patientId="patient-9", patientName="Nia Park")
     assert by_admin.status_code == 201 and by_admin.data["patientId"] == "patient-9"
     assert by_admin.data["patientName"] == "Nia Park"
-    by_doctor = book(api, doc, doctor(doc["id"]), patientId="patient-8", time="11:00")
+    by_doctor = api.try_book(doc, doctor(doc["id"]), patientId="patient-8", time="11:00")
     assert by_doctor.status_code == 201
-    missing = book(api, doc, admin(), time="14:00")
+    missing = api.try_book(doc, admin(), time="14:00")
     assert missing.status_code == 400 and "patientId" in missing.data["error"]["details"]["fields"]
     # the patient sees it as its own
     assert api.call("GET", f"/api/appointments/{by_admin.data['id']}", patient("patient-9")).status_code == 200
@@ -227,7 +222,7 @@ def test_staff_book_for_a_patient(api):
 
 def test_telehealth_needs_a_telehealth_doctor(api):
     doc = api.doctor_with_hours(telehealth=False, telehealthPlatform=None)
-    refused = book(api, doc, type="telehealth")
+    refused = api.try_book(doc, type="telehealth")
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "TELEHEALTH_NOT_OFFERED")
 
 
@@ -264,7 +259,7 @@ def test_availability_etag_gives_304_until_the_day_changes(api):
     assert first.headers["Cache-Control"] == "no-cache"
     unchanged = api.call("GET", path, {**patient(), "If-None-Match": etag})
     assert unchanged.status_code == 304 and unchanged.headers["ETag"] == etag and not unchanged.body
-    book(api, doc)
+    api.book(doc)
     changed = api.call("GET", path, {**patient(), "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert {s["time"]: s["available"] for s in changed.data["slots"]}["10:00"] is False
@@ -297,7 +292,7 @@ def test_availability_etag_gives_304_until_the_day_changes(api):
 def test_a_cancel_and_a_same_day_reschedule_change_the_etag(api):
     doc = api.doctor_with_hours()
     path = f"/api/appointments/availability/{doc['id']}/{DAY}"
-    a = book(api, doc).data
+    a = api.book(doc)
     before = api.call("GET", path, patient()).headers["ETag"]
     api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "11:00"})
     moved = api.call("GET", path, {**patient(), "If-None-Match": before})

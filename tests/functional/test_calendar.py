@@ -23,20 +23,9 @@ def raw(api, method, path, headers=None):
     return api.http.request(method, path, headers=headers or {}, body=b"")
 
 
-def book(api, doc, day, at="10:00", **extra):
-    made = api.call(
-        "POST",
-        "/api/appointments",
-        patient(),
-        {"doctorId": doc["id"], "date": day, "time": at, "type": "in-person", "reason": "secret reason", **extra},
-    )
-    assert made.status_code == 201, made.data
-    return made.data
-
-
 def test_the_appointment_event_follows_reschedule_and_cancel(api):
     doc = api.doctor_with_hours()
-    a = book(api, doc, "2026-12-02")
+    a = api.book(doc, date="2026-12-02", reason="secret reason")
     first = ics(raw(api, "GET", f"/api/appointments/{a['id']}/calendar.ics", patient()))
     event = first.walk("VEVENT")[0]
     assert str(event["UID"]) == f"{a['id']}@clinic-booking" and int(str(event["SEQUENCE"])) == 0
@@ -60,8 +49,8 @@ def test_the_appointment_event_follows_reschedule_and_cancel(api):
 def test_the_doctor_feed_is_behind_a_revocable_token_and_crosses_dst(api, clock):
     clock.current = datetime(2026, 10, 20, 12, 0, tzinfo=ZoneInfo("UTC"))
     doc = api.doctor_with_hours(STANDARD_AVAILABILITY)
-    before = book(api, doc, "2026-10-30")  # EDT
-    after = book(api, doc, "2026-11-02")  # EST, after the fall-back on 2026-11-01
+    before = api.book(doc, date="2026-10-30", reason="secret reason")  # EDT
+    after = api.book(doc, date="2026-11-02", reason="secret reason")  # EST, after the fall-back on 2026-11-01
     assert raw(api, "GET", f"/api/doctors/{doc['id']}/calendar.ics").status_code == 401
     enabled = api.call("POST", f"/api/doctors/{doc['id']}/calendar-token", doctor(doc["id"]))
     assert enabled.status_code == 201
@@ -83,6 +72,6 @@ def test_the_doctor_feed_is_behind_a_revocable_token_and_crosses_dst(api, clock)
 
 def test_a_video_visit_event_links_to_its_room_page(api):
     doc = api.doctor_with_hours()
-    a = book(api, doc, "2026-12-02", type="telehealth")
+    a = api.book(doc, date="2026-12-02", reason="secret reason", type="telehealth")
     event = ics(raw(api, "GET", f"/api/appointments/{a['id']}/calendar.ics", patient())).walk("VEVENT")[0]
     assert str(event["URL"]) == a["telehealthUrl"] and "Video visit" in str(event["LOCATION"])

@@ -8,9 +8,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from tests.faults import LOSE, UNREACHABLE, in_progress, throttled
-from tests.helpers import admin, patient
-
-DAY = "2026-12-02"
+from tests.helpers import BOOKING_DAY, patient
 
 
 @pytest.fixture
@@ -18,32 +16,22 @@ def doc(api):
     return api.doctor_with_hours()
 
 
-def body(doc, **overrides):
-    return {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r", **overrides}
-
-
 def keyed(key: str, who: dict | None = None) -> dict:
     return {**(who or patient()), "Idempotency-Key": key}
 
 
-def appointments_of(api, doc):
-    return api.call("GET", f"/api/appointments/doctor/{doc['id']}", admin()).data["appointments"]
-
-
 def booked_count(wired, doc) -> int:
-    from datetime import date
-
-    return wired.store.day_state(doc["id"], date(2026, 12, 2)).booked
+    return wired.store.day_state(doc["id"], BOOKING_DAY).booked
 
 
 def test_a_lost_answer_then_a_conflict_on_the_resend_is_the_booking_itself(api, wired, doc, faults):
     # GIVEN DynamoDB applies the booking but its answer is lost, and the resend is refused (the item exists)
     faults.script("TransactWriteItems", LOSE)
     # WHEN the patient books
-    made = api.call("POST", "/api/appointments", patient(), body(doc))
+    made = api.try_book(doc)
     # THEN the answer is the booking, stored once
     assert made.status_code == 201, made.data
-    assert [a["id"] for a in appointments_of(api, doc)] == [made.data["id"]]
+    assert [a["id"] for a in api.appointments_of(doc)] == [made.data["id"]]
     assert booked_count(wired, doc) == 1
 
 
@@ -51,47 +39,47 @@ def test_transaction_in_progress_on_the_resend_is_not_a_500(api, wired, doc, fau
     # GIVEN the answer is lost and the same-token resend meets TransactionInProgressException
     faults.script("TransactWriteItems", LOSE, in_progress())
     # WHEN the patient books THEN it is booked once and answered 201
-    made = api.call("POST", "/api/appointments", keyed("tip-1"), body(doc))
+    made = api.try_book(doc, keyed("tip-1"))
     assert made.status_code == 201, made.data
-    assert len(appointments_of(api, doc)) == 1 and booked_count(wired, doc) == 1
+    assert len(api.appointments_of(doc)) == 1 and booked_count(wired, doc) == 1
 
 
 def test_transaction_in_progress_that_persists_is_503(api, doc, faults):
     # GIVEN DynamoDB keeps answering that a transaction with the token is in progress (nothing applied)
     faults.script("TransactWriteItems", *[in_progress()] * 3)
     # WHEN the patient books THEN a 503 with Retry-After, nothing written
-    busy = api.call("POST", "/api/appointments", keyed("tip-2"), body(doc))
+    busy = api.try_book(doc, keyed("tip-2"))
     assert (busy.status_code, busy.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert busy.headers["Retry-After"]
-    assert appointments_of(api, doc) == []
+    assert api.appointments_of(doc) == []
 
 
 def test_committed_then_unreachable_answers_503_and_the_keyed_retry_returns_the_original_201(api, wired, doc, faults):
     # GIVEN the booking commits, then DynamoDB stops answering (the resends and the check of what landed)
     faults.script("TransactWriteItems", LOSE, UNREACHABLE, UNREACHABLE)
     faults.script("GetItem", None, UNREACHABLE, UNREACHABLE)  # the doctor is read; the checks of what landed not
-    first = api.call("POST", "/api/appointments", keyed("lost-1"), body(doc))
+    first = api.try_book(doc, keyed("lost-1"))
     assert (first.status_code, first.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
     faults.clear()
     # WHEN the client retries with the same Idempotency-Key once DynamoDB is back
-    again = api.call("POST", "/api/appointments", keyed("lost-1"), body(doc))
+    again = api.try_book(doc, keyed("lost-1"))
     # THEN it gets 201 with the one appointment that was booked
     assert again.status_code == 201, again.data
-    assert [a["id"] for a in appointments_of(api, doc)] == [again.data["id"]]
+    assert [a["id"] for a in api.appointments_of(doc)] == [again.data["id"]]
     assert booked_count(wired, doc) == 1
 
 
 def test_the_same_key_with_another_request_after_its_record_is_gone_is_a_conflict(api, wired, doc):
     # GIVEN a keyed booking whose idempotency record has expired
-    first = api.call("POST", "/api/appointments", keyed("reused"), body(doc))
+    first = api.try_book(doc, keyed("reused"))
     assert first.status_code == 201
     client = wired.idempotency._persistence.client
     for item in client.scan(TableName=wired.settings.idempotency_table)["Items"]:
         client.delete_item(TableName=wired.settings.idempotency_table, Key={"id": item["id"]})
     # WHEN the key is reused for another time THEN 409 CONFLICT; the same request again is the original
-    other = api.call("POST", "/api/appointments", keyed("reused"), body(doc, time="11:00"))
+    other = api.try_book(doc, keyed("reused"), time="11:00")
     assert (other.status_code, other.data["error"]["code"]) == (409, "CONFLICT")
-    same = api.call("POST", "/api/appointments", keyed("reused"), body(doc))
+    same = api.try_book(doc, keyed("reused"))
     assert (same.status_code, same.data["id"]) == (201, first.data["id"])
 
 
@@ -119,17 +107,17 @@ def test_idempotency_table_throttled_is_503_and_nothing_booked(api, doc, idempot
     # GIVEN the idempotency table throttles
     idempotency_faults["PutItem"] = [throttled()] * 5
     # WHEN a keyed booking comes THEN 503 with Retry-After, and nothing is booked
-    busy = api.call("POST", "/api/appointments", keyed("thr-1"), body(doc))
+    busy = api.try_book(doc, keyed("thr-1"))
     assert (busy.status_code, busy.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert busy.headers["Retry-After"]
-    assert appointments_of(api, doc) == []
+    assert api.appointments_of(doc) == []
 
 
 def test_dynamodb_unreachable_with_an_idempotency_key_is_503(api, doc, idempotency_faults):
     # GIVEN the idempotency table cannot be reached
     idempotency_faults["PutItem"] = [EndpointConnectionError(endpoint_url="http://dynamodb")] * 5
     # WHEN a keyed booking comes THEN 503, as without a key
-    busy = api.call("POST", "/api/appointments", keyed("unr-1"), body(doc))
+    busy = api.try_book(doc, keyed("unr-1"))
     assert (busy.status_code, busy.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
 
 
@@ -139,30 +127,30 @@ def test_saving_the_idempotency_result_failing_still_answers_201_and_the_retry_g
     # GIVEN the idempotency record cannot be marked complete after the booking commits
     idempotency_faults["UpdateItem"] = [throttled()] * 5
     # WHEN the patient books, then retries with the same key (the record still says in progress)
-    first = api.call("POST", "/api/appointments", keyed("save-1"), body(doc))
-    again = api.call("POST", "/api/appointments", keyed("save-1"), body(doc))
+    first = api.try_book(doc, keyed("save-1"))
+    again = api.try_book(doc, keyed("save-1"))
     # THEN both answers are 201 with the one appointment
     assert first.status_code == again.status_code == 201, (first.data, again.data)
     assert again.data["id"] == first.data["id"]
-    assert len(appointments_of(api, doc)) == 1
+    assert len(api.appointments_of(doc)) == 1
 
 
 def test_a_telehealth_room_write_throttled_after_the_commit_is_still_201(api, wired, doc, faults):
     # GIVEN the room write after the commit is throttled
     faults.fail("PutItem", *[throttled()] * 5)
     # WHEN a telehealth visit is booked with a key, and retried
-    first = api.call("POST", "/api/appointments", keyed("room-1"), body(doc, type="telehealth"))
+    first = api.try_book(doc, keyed("room-1"), type="telehealth")
     faults.clear()
-    again = api.call("POST", "/api/appointments", keyed("room-1"), body(doc, type="telehealth"))
+    again = api.try_book(doc, keyed("room-1"), type="telehealth")
     # THEN both are 201 with the same appointment; the room waits for the sweep
     assert first.status_code == again.status_code == 201, (first.data, again.data)
     assert again.data["id"] == first.data["id"]
-    assert len(appointments_of(api, doc)) == 1
+    assert len(api.appointments_of(doc)) == 1
 
 
 def test_a_reschedule_whose_follow_up_fails_is_answered_as_done(api, wired, doc, faults):
     # GIVEN a booking with reminders, and the reminders' read after the reschedule's commit throttled
-    made = api.call("POST", "/api/appointments", patient(), body(doc, reminderPreferences={"email": True}))
+    made = api.try_book(doc, reminderPreferences={"email": True})
     faults.script("Query", None, *[throttled()] * 5)  # the first Query (the patient's limit items) is before it
     # WHEN the patient reschedules
     moved = api.call(

@@ -10,7 +10,7 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from tests.faults import _Http
 from tests.functional.conftest import enable_fcm_push
-from tests.functional.test_reminders import book, dispatch, emails_sent, lambdas, sms_sent, tick
+from tests.functional.test_reminders import dispatch, emails_sent, lambdas, sms_sent, tick
 from tests.helpers import admin, patient
 
 
@@ -34,7 +34,7 @@ __all__ = ["lambdas"]  # the fixture, shared with the reminder tests
 
 def test_ses_accepts_then_the_response_is_lost_exactly_one_message_and_outcome_unknown(api, wired, clock, lambdas):
     # GIVEN a booked visit with an e-mail reminder, and SES that accepts the message but the answer never arrives
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
     lose_response_after_send(wired.deliverer.ses, "SendEmail", ReadTimeoutError(endpoint_url="https://ses"), 100)
     clock.current = clock.current.replace(hour=15)
@@ -52,7 +52,7 @@ def test_ses_accepts_then_the_response_is_lost_exactly_one_message_and_outcome_u
 
 def test_an_unknown_outcome_is_retried_only_with_explicit_confirmation(api, wired, clock, lambdas):
     # GIVEN an SMS reminder whose connection was reset after SNS read the request
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"sms": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"sms": True, "timing": "24h"})
     rid = f"{a['id']}_sms-24h"
     lose_response_after_send(wired.deliverer.sns, "Publish", ConnectionClosedError(endpoint_url="https://sns"))
     clock.current = clock.current.replace(hour=15)
@@ -90,7 +90,7 @@ def test_no_connection_made_is_retried_since_nothing_was_sent(api, wired, clock,
             raise EndpointConnectionError(endpoint_url="https://ses")
 
     wired.deliverer.ses.meta.events.register_first("before-send.sesv2.SendEmail", refuse)
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15)
     # WHEN the reminder is dispatched THEN our own retry delivers it, once
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
@@ -149,7 +149,7 @@ def test_two_devices_one_throttled_each_gets_exactly_one_push_once_it_recovers(
     faults, delivered = push_faults
     first, second = two_devices
     faults[second] = [sns_error("Throttled", "Rate exceeded")] * 3
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
     rid = f"{a['id']}_push-24h"
     clock.current = clock.current.replace(hour=15)
     # WHEN the reminder is dispatched, then again after its backoff once SNS recovers
@@ -165,7 +165,7 @@ def test_a_push_authorization_error_does_not_remove_the_device(api, wired, clock
     faults, delivered = push_faults
     first, second = two_devices
     faults[first] = [sns_error("AuthorizationError", "not authorized")]
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15)
     # WHEN it is dispatched
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
@@ -182,7 +182,7 @@ def test_every_device_refusing_fails_the_reminder_and_keeps_the_devices(
     faults, _ = push_faults
     for endpoint in two_devices:
         faults[endpoint] = [sns_error("AuthorizationError", "not authorized")]
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15)
     # WHEN dispatched THEN it fails with the reason and no device is removed
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "failed"

@@ -15,52 +15,44 @@ def doc(api):
     return api.doctor_with_hours()
 
 
-def body(doc, **overrides):
-    return {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r", **overrides}
-
-
-def appointments_of(api, doc):
-    return api.call("GET", f"/api/appointments/doctor/{doc['id']}", admin()).data["appointments"]
-
-
 def test_same_key_same_body_returns_the_first_answer_and_books_once(api, doc):
     key = {"Idempotency-Key": "k-1"}
-    first = api.call("POST", "/api/appointments", {**patient(), **key}, body(doc))
-    again = api.call("POST", "/api/appointments", {**patient(), **key}, body(doc))
+    first = api.try_book(doc, {**patient(), **key})
+    again = api.try_book(doc, {**patient(), **key})
     assert first.status_code == again.status_code == 201
     assert again.data == first.data
-    assert len(appointments_of(api, doc)) == 1
+    assert len(api.appointments_of(doc)) == 1
 
 
 def test_same_key_other_body_is_a_conflict(api, doc):
     key = {"Idempotency-Key": "k-2"}
-    assert api.call("POST", "/api/appointments", {**patient(), **key}, body(doc)).status_code == 201
-    other = api.call("POST", "/api/appointments", {**patient(), **key}, body(doc, time="11:00"))
+    assert api.try_book(doc, {**patient(), **key}).status_code == 201
+    other = api.try_book(doc, {**patient(), **key}, time="11:00")
     assert (other.status_code, other.data["error"]["code"]) == (409, "CONFLICT")
-    assert len(appointments_of(api, doc)) == 1
+    assert len(api.appointments_of(doc)) == 1
 
 
 def test_keys_are_scoped_per_caller(api, doc):
     key = {"Idempotency-Key": "shared"}
-    mine = api.call("POST", "/api/appointments", {**patient(), **key}, body(doc))
-    theirs = api.call("POST", "/api/appointments", {**patient("p2"), **key}, body(doc, time="11:00"))
+    mine = api.try_book(doc, {**patient(), **key})
+    theirs = api.try_book(doc, {**patient("p2"), **key}, time="11:00")
     assert mine.status_code == theirs.status_code == 201
     assert mine.data["id"] != theirs.data["id"]
 
 
 def test_a_failed_first_attempt_is_not_remembered(api, doc):
     key = {"Idempotency-Key": "k-3"}
-    api.call("POST", "/api/appointments", patient("p0"), body(doc))  # someone else takes 10:00
-    refused = api.call("POST", "/api/appointments", {**patient(), **key}, body(doc))
+    api.try_book(doc, patient("p0"))  # someone else takes 10:00
+    refused = api.try_book(doc, {**patient(), **key})
     assert refused.status_code == 409
-    api.call("DELETE", f"/api/appointments/{appointments_of(api, doc)[0]['id']}", admin())
-    retried = api.call("POST", "/api/appointments", {**patient(), **key}, body(doc))
+    api.call("DELETE", f"/api/appointments/{api.appointments_of(doc)[0]['id']}", admin())
+    retried = api.try_book(doc, {**patient(), **key})
     assert retried.status_code == 201
 
 
 @pytest.mark.parametrize("key", ["", "x" * 129, "bad\u0007key"])
 def test_invalid_keys_are_refused(api, doc, key):
-    refused = api.call("POST", "/api/appointments", {**patient(), "Idempotency-Key": key}, body(doc))
+    refused = api.try_book(doc, {**patient(), "Idempotency-Key": key})
     assert refused.status_code == 400 and "Idempotency-Key" in refused.data["error"]["details"]["fields"]
 
 
@@ -73,18 +65,18 @@ def faults(wired):
 
 def test_persistent_contention_is_503_with_retry_after_and_nothing_written(api, doc, faults):
     faults.fail("TransactWriteItems", *[transaction_cancelled(10) for _ in range(10)])
-    busy = api.call("POST", "/api/appointments", patient(), body(doc))
+    busy = api.try_book(doc)
     assert (busy.status_code, busy.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert busy.headers["Retry-After"] == "1"
-    assert appointments_of(api, doc) == []
+    assert api.appointments_of(doc) == []
     slots = api.call("GET", f"/api/appointments/availability/{doc['id']}/{DAY}", patient()).data["slots"]
     assert all(s["available"] for s in slots if s["time"] == "10:00")
 
 
 def test_a_conflict_once_is_retried_transparently(api, doc, faults):
     faults.fail("TransactWriteItems", transaction_cancelled(10))
-    assert api.call("POST", "/api/appointments", patient(), body(doc)).status_code == 201
-    assert len(appointments_of(api, doc)) == 1
+    assert api.try_book(doc).status_code == 201
+    assert len(api.appointments_of(doc)) == 1
 
 
 def test_throttled_reads_are_503_not_500(api, doc, faults):

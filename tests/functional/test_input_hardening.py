@@ -36,22 +36,19 @@ def test_names_refuse_control_characters(api, bad):
 
 def test_short_texts_refuse_line_breaks_and_long_texts_keep_them(api):
     doc = api.doctor_with_hours()
-    base = {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person"}
-    refused = api.call("POST", "/api/appointments", patient(), {**base, "reason": "r\x07"})
+    refused = api.try_book(doc, reason="r\x07")
     assert refused.status_code == 400 and "reason" in refused.data["error"]["details"]["fields"]
     custom = api.call("PUT", "/api/reminders/x_email-24h", admin(), {"customMessage": "Hi\nthere"})
     assert custom.status_code == 400 and "customMessage" in custom.data["error"]["details"]["fields"]
-    made = api.call("POST", "/api/appointments", patient(), {**base, "reason": "Cough\nsince Monday"})
+    made = api.try_book(doc, reason="Cough\nsince Monday")
     assert made.status_code == 201
 
 
 def test_lists_are_paginated_with_an_opaque_token(api):
     doc = api.doctor_with_hours()
     for at in ("09:00", "09:30", "10:00", "10:30", "11:00"):
-        body = {"doctorId": doc["id"], "patientId": "patient-1", "date": "2026-12-02", "time": at}
         api.call("PUT", "/api/patients/me", patient())
-        made = api.call("POST", "/api/appointments", admin(), {**body, "type": "in-person", "reason": "r"})
-        assert made.status_code == 201, made.data
+        api.book(doc, admin(), patientId="patient-1", time=at)
     path = f"/api/appointments/doctor/{doc['id']}"
     seen, token, pages = [], None, 0
     while True:
@@ -71,9 +68,7 @@ def test_lists_are_paginated_with_an_opaque_token(api):
 def test_the_admin_reminder_list_is_paginated_too(api):
     doc = api.doctor_with_hours()
     for n, day in enumerate(("2026-12-02", "2026-12-03", "2026-12-04")):
-        body = {"doctorId": doc["id"], "date": day, "time": "10:00", "type": "in-person", "reason": "r"}
-        made = api.call("POST", "/api/appointments", patient(f"p{n}"), {**body, "reminderPreferences": {"email": True}})
-        assert made.status_code == 201, made.data
+        api.book(doc, patient(f"p{n}"), date=day, reminderPreferences={"email": True})
     first = api.call("GET", "/api/admin/reminders?status=pending&limit=2", admin()).data
     assert len(first["reminders"]) == 2 and first["nextToken"]
     rest = api.call("GET", f"/api/admin/reminders?status=pending&limit=2&nextToken={first['nextToken']}", admin()).data

@@ -32,9 +32,7 @@ def booked(api):
     doc = api.doctor_with_hours()
     api.call("PUT", "/api/patients/me", patient())
     for at in TIMES:
-        body = {"doctorId": doc["id"], "patientId": "patient-1", "date": "2026-12-02", "time": at}
-        made = api.call("POST", "/api/appointments", admin(), {**body, "type": "in-person", "reason": "r"})
-        assert made.status_code == 201, made.data
+        api.book(doc, admin(), patientId="patient-1", time=at)
     return doc
 
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from tests.faults import _Http
-from tests.helpers import admin, doctor, token
+from tests.helpers import admin, doctor, patient
 
 NAME = "Zelda Quixote"
 EMAIL = "zelda.quixote@example.org"
@@ -20,20 +20,8 @@ DAY = "2026-12-02"
 
 
 def zelda(sub: str = "zelda") -> dict[str, str]:
-    return {
-        "Authorization": token(
-            {
-                "sub": sub,
-                "cognito:username": sub,
-                "cognito:groups": ["patients"],
-                "name": NAME,
-                "email": EMAIL,
-                "email_verified": True,
-                "phone_number": PHONE,
-                "phone_number_verified": True,
-            }
-        )
-    }
+    """A patient whose name, e-mail and phone (all verified) are the PHI the logs must never show."""
+    return patient(sub, NAME, email=EMAIL, phone_number=PHONE, phone_number_verified=True)
 
 
 @pytest.fixture

@@ -6,15 +6,11 @@ from __future__ import annotations
 from tests.helpers import admin, doctor, patient
 
 
-def body(doc, **extra):
-    return {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person", "reason": "r", **extra}
-
-
 def test_staff_book_only_patients_that_exist(api):
     doc = api.doctor_with_hours()
     # WHEN staff book a made-up patient THEN 404 and nothing is held
     for staff in (admin(), doctor(doc["id"])):
-        refused = api.call("POST", "/api/appointments", staff, body(doc, patientId="demo-patient-404"))
+        refused = api.try_book(doc, staff, patientId="demo-patient-404")
         assert (refused.status_code, refused.data["error"]["code"]) == (404, "NOT_FOUND")
     # GIVEN the patient signs in once
     me = api.call("PUT", "/api/patients/me", patient("p-new", name="Nia Park"))
@@ -28,7 +24,7 @@ def test_staff_book_only_patients_that_exist(api):
         "phoneVerified": True,
     }
     # THEN staff can book it, under its directory name
-    made = api.call("POST", "/api/appointments", admin(), body(doc, patientId="p-new"))
+    made = api.try_book(doc, admin(), patientId="p-new")
     assert made.status_code == 201 and made.data["patientName"] == "Nia Park"
 
 
@@ -40,9 +36,7 @@ def test_sign_in_records_the_verified_flags_as_cognito_has_them(api):
 
 def test_a_doctor_sees_contacts_only_while_the_visit_is_active(api):
     doc = api.doctor_with_hours()
-    made = api.call(
-        "POST", "/api/appointments", patient(), body(doc, reminderPreferences={"email": True, "sms": True})
-    ).data
+    made = api.book(doc, reminderPreferences={"email": True, "sms": True})
     path = f"/api/reminders/appointment/{made['id']}"
 
     def contacts(who):
@@ -59,8 +53,8 @@ def test_a_doctor_sees_contacts_only_while_the_visit_is_active(api):
 def test_a_conflict_does_not_tell_staff_where_the_patient_is(api):
     mine = api.doctor_with_hours()
     theirs = api.doctor_with_hours(name="Dr. Elsewhere")
-    assert api.call("POST", "/api/appointments", patient(), body(theirs)).status_code == 201
-    refused = api.call("POST", "/api/appointments", doctor(mine["id"]), body(mine, patientId="patient-1"))
+    assert api.try_book(theirs).status_code == 201
+    refused = api.try_book(mine, doctor(mine["id"]), patientId="patient-1")
     assert (refused.status_code, refused.data["error"]["code"]) == (409, "CONFLICT")
     assert refused.data["error"]["message"] == "This patient cannot be booked at this time."
     assert "details" not in refused.data["error"]

@@ -113,8 +113,7 @@ def test_a_search_entry_is_never_a_patient_to_book_for(api):
     doc = api.doctor_with_hours()
     sign_up(api, "p-real", "Ruth Real", "ruth@example.org", "+16175550501")
     # WHEN staff book for the id of one of its search entries THEN it is refused: nobody has that id
-    body = {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person", "reason": "r"}
-    refused = api.call("POST", "/api/appointments", admin(), {**body, "patientId": "SEARCH#name#p-real"})
+    refused = api.try_book(doc, admin(), patientId="SEARCH#name#p-real")
     assert refused.status_code in (400, 404), refused.data
     assert api.call("GET", "/api/admin/patients?query=ruth", admin()).data["patients"][0]["id"] == "p-real"
 
@@ -123,8 +122,7 @@ def test_a_patient_who_books_is_found_without_a_separate_sign_in(api):
     # GIVEN a patient who never called PUT /api/patients/me but books (the booking writes its record)
     doc = api.doctor_with_hours()
     who = patient("p-booker", name="Bea Booker", email="bea@example.org")
-    body = {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person", "reason": "r"}
-    assert api.call("POST", "/api/appointments", who, body).status_code == 201
+    assert api.try_book(doc, who).status_code == 201
     # THEN staff find the patient by name and by e-mail
     assert [p["id"] for p in search(api, "bea b").data["patients"]] == ["p-booker"]
     assert [p["id"] for p in search(api, "bea@ex").data["patients"]] == ["p-booker"]

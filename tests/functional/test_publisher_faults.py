@@ -23,17 +23,6 @@ __all__ = ["lambdas"]
 DAY = "2026-12-02"
 
 
-def book(api, doc, day=DAY, who=None):
-    made = api.call(
-        "POST",
-        "/api/appointments",
-        who or patient(),
-        {"doctorId": doc["id"], "date": day, "time": "10:00", "type": "in-person", "reason": "r"},
-    )
-    assert made.status_code == 201, made.data
-    return made.data
-
-
 def with_sequence(record: dict, sequence: str) -> dict:
     record["dynamodb"]["SequenceNumber"] = sequence
     return record
@@ -48,7 +37,7 @@ def test_malformed_records_are_skipped_and_the_rest_announced(api, wired, lambda
     doc = api.doctor_with_hours()
     connect("a", ticket(api))
     send("a", {"action": "subscribe", "doctorId": doc["id"], "date": DAY})
-    good = with_sequence(stream_record_of(wired, book(api, doc)["id"]), "40")
+    good = with_sequence(stream_record_of(wired, api.book(doc)["id"]), "40")
     untyped = with_sequence(stream_record_of(wired, good["dynamodb"]["Keys"]["id"]["S"]), "20")
     untyped["dynamodb"]["NewImage"] = {"doctor_id": doc["id"], "date": DAY}
     bad_date = with_sequence(stream_record_of(wired, good["dynamodb"]["Keys"]["id"]["S"]), "30")
@@ -68,8 +57,8 @@ def test_a_day_that_cannot_be_announced_fails_only_its_records(api, wired, lambd
     for connection_id, day in (("a", DAY), ("b", "2026-12-03")):
         connect(connection_id, ticket(api))
         send(connection_id, {"action": "subscribe", "doctorId": doc["id"], "date": day})
-    first = with_sequence(stream_record_of(wired, book(api, doc)["id"]), "100")
-    second = with_sequence(stream_record_of(wired, book(api, doc, "2026-12-03", patient("p2"))["id"]), "200")
+    first = with_sequence(stream_record_of(wired, api.book(doc)["id"]), "100")
+    second = with_sequence(stream_record_of(wired, api.book(doc, patient("p2"), date="2026-12-03")["id"]), "200")
     faults = FaultInjector(wired.store)
     faults.fail("GetItem", throttled())
     try:
@@ -99,7 +88,7 @@ def test_limit_exceeded_on_one_connection_does_not_fail_the_batch(api, wired, la
 
     events = wired.realtime.sender.client.meta.events
     events.register("before-call.apigatewaymanagementapi.PostToConnection", limited_for_b)
-    record = stream_record_of(wired, book(api, doc)["id"])
+    record = stream_record_of(wired, api.book(doc)["id"])
     # WHEN the change is published
     report = publish(lambdas, [record])
     events.unregister("before-call.apigatewaymanagementapi.PostToConnection", limited_for_b)

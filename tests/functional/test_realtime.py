@@ -163,12 +163,7 @@ def test_a_booking_fans_out_to_exactly_the_subscribers_of_that_doctor_day(api, w
     for connection_id, day in (("a", DAY), ("b", DAY), ("c", "2026-12-03")):
         connect(connection_id, ticket(api))
         send(connection_id, {"action": "subscribe", "doctorId": doc["id"], "date": day})
-    booked = api.call(
-        "POST",
-        "/api/appointments",
-        patient(),
-        {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r"},
-    ).data
+    booked = api.book(doc)
     report = lambdas.lambda_.invoke("slot_publisher", {"Records": [stream_record_of(wired, booked["id"])]}).payload
     assert report == {
         "batchItemFailures": [],
@@ -203,12 +198,7 @@ def test_gone_connections_are_cleaned_up_and_disconnect_forgets_subscriptions(ap
         return None
 
     client.meta.events.register("before-call.apigatewaymanagementapi.PostToConnection", gone_for_b)
-    booked = api.call(
-        "POST",
-        "/api/appointments",
-        patient(),
-        {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r"},
-    ).data
+    booked = api.book(doc)
     report = lambdas.lambda_.invoke("slot_publisher", {"Records": [stream_record_of(wired, booked["id"])]}).payload
     assert (report["batchItemFailures"], report["sent"], report["gone"]) == ([], 1, 1)
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore

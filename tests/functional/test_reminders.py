@@ -21,19 +21,8 @@ from tests.helpers import admin, patient, token
 DAY = "2026-12-02"  # 10:00 New York = 15:00Z; NOW is 2026-12-01T08:00Z
 
 
-def book(api, doc, headers=None, **overrides):
-    body = {
-        "doctorId": doc["id"],
-        "date": DAY,
-        "time": "10:00",
-        "type": "in-person",
-        "reason": "chest pain",
-        "reminderPreferences": {"email": True, "sms": True, "timings": ["24h", "2h"]},
-        **overrides,
-    }
-    made = api.call("POST", "/api/appointments", headers or patient(), body)
-    assert made.status_code == 201, made.data
-    return made.data
+EVERY_CHANNEL = {"email": True, "sms": True, "timings": ["24h", "2h"]}
+"""The reminder preferences these tests book with unless they say otherwise: e-mail and SMS, a day and 2 h ahead."""
 
 
 @pytest.fixture
@@ -75,7 +64,7 @@ def lambdas(wired):
 
 
 def test_booking_creates_one_reminder_per_channel_and_timing_with_schedules_at_the_right_time(api, wired, scheduler):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reason="chest pain", reminderPreferences=EVERY_CHANNEL)
     listed = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient())
     assert listed.status_code == 200
     reminders = {(r["type"], r["timing"]): r for r in listed.data["reminders"]}
@@ -95,8 +84,7 @@ def test_booking_creates_one_reminder_per_channel_and_timing_with_schedules_at_t
 
 
 def test_a_timing_already_past_is_skipped_and_the_response_says_so(api):
-    made = book(
-        api,
+    made = api.book(
         api.doctor_with_hours(),
         date="2026-12-01",
         time="14:00",
@@ -118,27 +106,15 @@ def test_a_channel_without_an_address_fails_at_scheduling_time(api):
             }
         )
     }
-    refused = api.call(
-        "POST",
-        "/api/appointments",
-        no_phone,
-        {
-            "doctorId": doc["id"],
-            "date": DAY,
-            "time": "10:00",
-            "type": "in-person",
-            "reason": "r",
-            "reminderPreferences": {"sms": True},
-        },
-    )
+    refused = api.try_book(doc, no_phone, reminderPreferences={"sms": True})
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
     assert refused.data["error"]["details"] == {"channels": ["sms"]}
     # nothing half-done: the slot is still free
-    assert book(api, doc, patient("p10"), reminderPreferences={"email": True})["status"] == "scheduled"
+    assert api.book(doc, patient("p10"), reminderPreferences={"email": True})["status"] == "scheduled"
 
 
 def test_reschedule_moves_pending_reminders_and_their_schedules(api, wired, scheduler):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     moved = api.call(
         "PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": "2026-12-03", "time": "11:00"}
     )
@@ -150,7 +126,7 @@ def test_reschedule_moves_pending_reminders_and_their_schedules(api, wired, sche
 
 
 def test_cancel_cancels_reminders_and_deletes_their_schedules(api, wired, scheduler, lambdas):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     api.call("DELETE", f"/api/appointments/{a['id']}", patient())
     reminders = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
     assert {r["status"] for r in reminders} == {"cancelled"}
@@ -161,7 +137,7 @@ def test_cancel_cancels_reminders_and_deletes_their_schedules(api, wired, schedu
 
 
 def test_dispatcher_sends_exactly_once_when_invoked_twice(api, wired, clock, lambdas):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     rid = f"{a['id']}_email-24h"
     clock.current = clock.current.replace(hour=15)  # the reminder's time
     assert dispatch(lambdas, rid) == "sent"
@@ -174,13 +150,13 @@ def test_dispatcher_sends_exactly_once_when_invoked_twice(api, wired, clock, lam
 
 
 def test_dispatcher_does_not_send_early(api, lambdas):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "not-claimed"
     assert emails_sent() == 0
 
 
 def test_email_has_text_html_and_the_ics_and_sms_goes_to_the_e164_number(api, wired, clock, lambdas):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reason="chest pain", reminderPreferences=EVERY_CHANNEL)
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
     assert dispatch(lambdas, f"{a['id']}_sms-24h") == "sent"
@@ -198,7 +174,7 @@ def test_email_has_text_html_and_the_ics_and_sms_goes_to_the_e164_number(api, wi
 
 
 def test_an_appointment_cancelled_after_its_schedule_was_created_gets_no_message(api, wired, clock, lambdas):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     rid = f"{a['id']}_email-24h"
     api.call("DELETE", f"/api/appointments/{a['id']}", admin())
     # even if the reminder had stayed pending (its cancellation lost), the dispatcher re-reads the appointment
@@ -236,7 +212,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(api, wired, clock, lam
     queue, calls = ses_faults
     wired.deliverer._sleep = lambda _: None
     queue.extend([ses_fault("TooManyRequestsException", "Maximum sending rate exceeded.")] * 2)
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
     assert calls["n"] == 3 and emails_sent() == 1
@@ -246,7 +222,7 @@ def test_throttling_that_persists_is_tried_again_later_then_fails(api, wired, cl
     queue, _ = ses_faults
     wired.deliverer._sleep = lambda _: None
     queue.extend([ses_fault("TooManyRequestsException", "Maximum sending rate exceeded.")] * 100)
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     rid = f"{a['id']}_email-24h"
     clock.current = clock.current.replace(hour=15)
     outcomes = []
@@ -262,7 +238,7 @@ def test_throttling_that_persists_is_tried_again_later_then_fails(api, wired, cl
 def test_a_permanent_error_fails_at_once_with_the_reason(api, wired, clock, lambdas, ses_faults):
     queue, calls = ses_faults
     queue.append(ses_fault("MessageRejected", "Email address is not verified."))
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "failed"
     assert calls["n"] == 1
@@ -277,7 +253,7 @@ def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcom
     # schedules cannot be created at booking time: the reminders are flagged as missing their schedule
     events = wired.reminders._schedules._scheduler._client.meta.events
     events.register("before-call.scheduler.CreateSchedule", scheduler_down)
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     events.unregister("before-call.scheduler.CreateSchedule", scheduler_down)
     for r in api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]:
         assert schedule_of(scheduler, wired, r["id"]) is None
@@ -303,7 +279,7 @@ def tick(lambdas):
 
 
 def test_reminder_routes_update_cancel_and_schedule(api, wired, scheduler):
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
     moved = api.call("PUT", f"/api/reminders/{rid}", patient(), {"timing": "2h"})
     assert moved.status_code == 200
@@ -338,7 +314,7 @@ def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, l
     second = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": "fcm-token-2"})
     assert first.status_code == second.status_code == 201
     sns.set_endpoint_attributes(EndpointArn=first.data["endpoint"], Attributes={"Enabled": "false"})
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
     profile = wired.reminders._patients.get("patient-1")
@@ -347,26 +323,14 @@ def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, l
 
 def test_push_without_a_device_fails_at_scheduling_time(api):
     doc = api.doctor_with_hours()
-    refused = api.call(
-        "POST",
-        "/api/appointments",
-        patient("nodevice"),
-        {
-            "doctorId": doc["id"],
-            "date": DAY,
-            "time": "10:00",
-            "type": "in-person",
-            "reason": "r",
-            "reminderPreferences": {"push": True},
-        },
-    )
+    refused = api.try_book(doc, patient("nodevice"), reminderPreferences={"push": True})
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
 
 
 def test_admin_lists_retries_and_cancels_in_bulk(api, wired, clock, lambdas, ses_faults):
     queue, _ = ses_faults
     queue.append(ses_fault("MessageRejected", "Email address is not verified."))
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     clock.current = clock.current.replace(hour=15)
     dispatch(lambdas, f"{a['id']}_email-24h")
     failed = api.call("GET", "/api/admin/reminders?status=failed&from=2026-12-01&to=2026-12-01", admin())
@@ -384,7 +348,7 @@ def test_admin_lists_retries_and_cancels_in_bulk(api, wired, clock, lambdas, ses
 
 
 def test_cancelling_after_a_schedule_already_fired_and_deleted_itself_is_fine(api, wired, scheduler, caplog):
-    a = book(api, api.doctor_with_hours())
+    a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     for r in api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]:
         scheduler.delete_schedule(Name=f"r-{r['id']}", GroupName=wired.settings.schedule_group)
     cancelled = api.call("DELETE", f"/api/appointments/{a['id']}", patient())

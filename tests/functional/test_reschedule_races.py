@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.services.ports import Delivery
-from tests.functional.test_reminders import book, dispatch, lambdas
+from tests.functional.test_reminders import dispatch, lambdas
 from tests.helpers import patient
 
 __all__ = ["lambdas"]
@@ -26,7 +26,7 @@ def reschedule(api, appointment_id, day, at):
 
 def test_wanted_timings_come_back_when_the_visit_moves_out_again(api):
     # GIVEN a visit on 2026-12-02 with a 24h e-mail reminder
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     # WHEN it moves to this afternoon (no room for a 24h reminder), then out to 2026-12-03
     reschedule(api, a["id"], "2026-12-01", "14:00")
     assert reminders_of(api, a["id"])[("email", "24h")]["status"] == "cancelled"
@@ -38,7 +38,7 @@ def test_wanted_timings_come_back_when_the_visit_moves_out_again(api):
 
 def test_a_follow_up_of_an_older_version_does_not_overwrite_a_newer_plan(api, wired):
     # GIVEN a visit moved twice; the second move's follow-up wrote its plan first
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     first = reschedule(api, a["id"], "2026-12-03", "11:00")
     stored_first = wired.store.get(a["id"])
     second = reschedule(api, a["id"], "2026-12-04", "09:00")
@@ -68,7 +68,7 @@ class ReschedulingDeliverer:
 
 def test_a_reschedule_that_commits_while_the_reminder_is_sending_plans_it_for_the_new_time(api, wired, clock, lambdas):
     # GIVEN a 24h reminder being sent when the patient moves the visit a day later
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
     deliverer = ReschedulingDeliverer(lambda: reschedule(api, a["id"], "2026-12-03", "10:00"))
     wired.dispatcher._sender = deliverer

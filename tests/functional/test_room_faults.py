@@ -10,8 +10,6 @@ import pytest
 
 from tests.helpers import patient
 
-DAY = "2026-12-02"
-
 
 class SlowPlatform:
     """A platform that accepts the call and answers only when released (or never)."""
@@ -47,11 +45,6 @@ def slow(wired):
     platform.release.set()
 
 
-def book_video(api, doc):
-    body = {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "telehealth", "reason": "r"}
-    return api.call("POST", "/api/appointments", patient(), body)
-
-
 def room_of(wired, appointment_id):
     return wired.telehealth._rooms.get(wired.store.get(appointment_id).room_id)
 
@@ -66,7 +59,7 @@ def test_a_platform_that_never_answers_does_not_hold_the_booking(api, wired, slo
     doc = api.doctor_with_hours()
     # WHEN a telehealth visit is booked
     started = time.monotonic()
-    made = book_video(api, doc)
+    made = api.try_book(doc, type="telehealth")
     took = time.monotonic() - started
     # THEN it answers 201 at once with the room pending
     assert made.status_code == 201 and took < 5, (made.data, took)
@@ -83,7 +76,7 @@ def test_a_platform_that_never_answers_does_not_hold_the_booking(api, wired, slo
 def test_a_cancel_during_meeting_creation_deletes_the_meeting(api, wired, slow):
     # GIVEN a booking whose meeting is still being created
     doc = api.doctor_with_hours()
-    made = book_video(api, doc)
+    made = api.try_book(doc, type="telehealth")
     assert made.status_code == 201
     # WHEN the patient cancels, then the platform answers
     assert api.call("DELETE", f"/api/appointments/{made.data['id']}", patient()).status_code == 200
@@ -128,7 +121,7 @@ def test_a_cancel_that_lands_while_the_platform_creates_the_meeting_deletes_it(a
     wired.telehealth.platforms["custom"] = platform
     doc = api.doctor_with_hours()
     # WHEN the visit is booked
-    made = book_video(api, doc)
+    made = api.try_book(doc, type="telehealth")
     assert made.status_code == 201
     # THEN the room is ended and the meeting created meanwhile is deleted, not left live
     assert room_of(wired, made.data["id"]).status.value == "ended"

@@ -3,22 +3,13 @@ no patient-written text in outgoing messages, and a per-patient cap on messages 
 
 from __future__ import annotations
 
-import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from tests.functional.test_reminders import book, dispatch, emails_sent
+from tests.functional.test_reminders import EVERY_CHANNEL, dispatch, emails_sent, lambdas
 from tests.helpers import admin, patient
 
-
-@pytest.fixture
-def lambdas(wired):
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app) as test_client:
-        yield test_client
+__all__ = ["lambdas"]
 
 
 def sms_to(number: str) -> list[str]:
@@ -27,23 +18,12 @@ def sms_to(number: str) -> list[str]:
     ]
 
 
-def booking(doc, **overrides):
-    return {
-        "doctorId": doc["id"],
-        "date": "2026-12-02",
-        "time": "10:00",
-        "type": "in-person",
-        "reason": "r",
-        **overrides,
-    }
-
-
 def test_a_patient_whose_phone_is_not_verified_cannot_choose_sms(api):
     # GIVEN a patient whose token carries a phone number Cognito has not verified
     doc = api.doctor_with_hours()
     unverified = patient("p-unverified", phone_number_verified=False)
     # WHEN it books with SMS reminders
-    refused = api.call("POST", "/api/appointments", unverified, booking(doc, reminderPreferences={"sms": True}))
+    refused = api.try_book(doc, unverified, reminderPreferences={"sms": True})
     # THEN it is refused with NO_RECIPIENT and nothing is booked
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
     assert refused.data["error"]["details"] == {"channels": ["sms"]}
@@ -53,24 +33,19 @@ def test_a_patient_whose_phone_is_not_verified_cannot_choose_sms(api):
 def test_an_unverified_email_is_refused_and_a_verified_one_in_string_form_is_accepted(api):
     doc = api.doctor_with_hours()
     no_flag = patient("p-a", email_verified=None)
-    refused = api.call("POST", "/api/appointments", no_flag, booking(doc, reminderPreferences={"email": True}))
+    refused = api.try_book(doc, no_flag, reminderPreferences={"email": True})
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
     as_text = patient("p-a", email_verified="true")
-    made = api.call("POST", "/api/appointments", as_text, booking(doc, reminderPreferences={"email": True}))
+    made = api.try_book(doc, as_text, reminderPreferences={"email": True})
     assert made.status_code == 201, made.data
 
 
 def test_staff_cannot_plan_reminders_to_an_unverified_stored_address(api):
     # GIVEN a patient known with an unverified phone (it booked once, without reminders)
     doc = api.doctor_with_hours()
-    api.call("POST", "/api/appointments", patient("p-b", phone_number_verified="false"), booking(doc))
+    api.try_book(doc, patient("p-b", phone_number_verified="false"))
     # WHEN an admin books it another visit with SMS reminders
-    refused = api.call(
-        "POST",
-        "/api/appointments",
-        admin(),
-        booking(doc, patientId="p-b", time="11:00", reminderPreferences={"sms": True}),
-    )
+    refused = api.try_book(doc, admin(), patientId="p-b", time="11:00", reminderPreferences={"sms": True})
     # THEN there is no verified address to send to
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
 
@@ -79,9 +54,9 @@ def test_a_patient_cannot_put_its_own_text_into_a_reminder(api):
     doc = api.doctor_with_hours()
     prize = {"email": True, "customMessage": "Free prize: https://evil.example/x"}
     # WHEN a patient books with a custom message THEN 403, and nothing is booked
-    refused = api.call("POST", "/api/appointments", patient(), booking(doc, reminderPreferences=prize))
+    refused = api.try_book(doc, patient(), reminderPreferences=prize)
     assert (refused.status_code, refused.data["error"]["code"]) == (403, "FORBIDDEN")
-    made = book(api, doc)
+    made = api.book(doc, reminderPreferences=EVERY_CHANNEL)
     # nor on the reminder routes
     scheduled = api.call(
         "POST",
@@ -101,7 +76,7 @@ def test_a_patient_cannot_put_its_own_text_into_a_reminder(api):
 def test_a_changed_unverified_number_gets_nothing(api, clock, lambdas):
     # GIVEN a patient booked with SMS reminders to its verified number
     doc = api.doctor_with_hours()
-    first = book(api, doc, reminderPreferences={"sms": True, "timing": "24h"})
+    first = api.book(doc, reminderPreferences={"sms": True, "timing": "24h"})
     # WHEN it changes its number in the pool (unverified) and signs in again
     changed = patient(phone_number="+16175550199", phone_number_verified=False)
     assert api.call("PUT", "/api/patients/me", changed).data["phoneVerified"] is False
@@ -117,11 +92,10 @@ def test_messages_to_one_patient_are_capped_per_day(api, wired, clock, lambdas):
     # GIVEN a cap of 3 messages a patient a day and a visit with 4 reminders due today
     wired.dispatcher.messages_per_day = 3
     doc = api.doctor_with_hours()
-    made = book(
-        api, doc, date="2026-12-01", time="14:00", reminderPreferences={"email": True, "timings": ["2h", "30m", "15m"]}
+    made = api.book(
+        doc, date="2026-12-01", time="14:00", reminderPreferences={"email": True, "timings": ["2h", "30m", "15m"]}
     )
-    other = book(
-        api,
+    other = api.book(
         doc,
         admin(),
         date="2026-12-01",
@@ -137,6 +111,6 @@ def test_messages_to_one_patient_are_capped_per_day(api, wired, clock, lambdas):
     assert outcomes == ["sent", "sent", "sent", "failed"]
     assert emails_sent() == 3
     # and the next day counts afresh
-    third = book(api, doc, date="2026-12-03", time="10:00", reminderPreferences={"email": True, "timing": "24h"})
+    third = api.book(doc, date="2026-12-03", time="10:00", reminderPreferences={"email": True, "timing": "24h"})
     clock.current = clock.current.replace(day=2, hour=15)
     assert dispatch(lambdas, f"{third['id']}_email-24h") == "sent"

@@ -6,10 +6,6 @@ from __future__ import annotations
 from tests.helpers import admin, doctor, patient
 
 
-def body(doc, **extra):
-    return {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person", "reason": "r", **extra}
-
-
 def test_staff_entered_contacts_are_stored_apart_and_shown_masked(api):
     # GIVEN a patient who signed in with a verified e-mail and phone
     assert api.call("PUT", "/api/patients/me", patient("p-1")).status_code == 200
@@ -39,14 +35,10 @@ def test_a_staff_entered_phone_gets_no_reminder(api):
     api.call("PUT", "/api/patients/me", patient("p-2", phone_number_verified="false"))
     assert api.call("PUT", "/api/admin/patients/p-2/contact", admin(), {"phone": "+16175550199"}).status_code == 200
     # WHEN staff book it with SMS reminders THEN 422 NO_RECIPIENT: a staff-entered number is nobody's consent
-    refused = api.call(
-        "POST", "/api/appointments", admin(), body(doc, patientId="p-2", reminderPreferences={"sms": True})
-    )
+    refused = api.try_book(doc, admin(), patientId="p-2", reminderPreferences={"sms": True})
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "NO_RECIPIENT")
     # AND with e-mail (verified by the patient) the reminder goes to the patient's own address
-    made = api.call(
-        "POST", "/api/appointments", admin(), body(doc, patientId="p-2", reminderPreferences={"email": True})
-    )
+    made = api.try_book(doc, admin(), patientId="p-2", reminderPreferences={"email": True})
     assert made.status_code == 201, made.data
     reminders = api.call("GET", f"/api/reminders/appointment/{made.data['id']}", admin()).data["reminders"]
     assert {r["recipientEmail"] for r in reminders} == {"p-2@example.org"}
@@ -58,9 +50,7 @@ def test_a_staff_entered_email_never_replaces_the_patients_verified_one(api):
     api.call("PUT", "/api/patients/me", patient("p-3"))
     api.call("PUT", "/api/admin/patients/p-3/contact", admin(), {"email": "other@example.net"})
     # WHEN staff book it with e-mail reminders THEN they go to the patient's own address
-    made = api.call(
-        "POST", "/api/appointments", admin(), body(doc, patientId="p-3", reminderPreferences={"email": True})
-    )
+    made = api.try_book(doc, admin(), patientId="p-3", reminderPreferences={"email": True})
     reminders = api.call("GET", f"/api/reminders/appointment/{made.data['id']}", admin()).data["reminders"]
     assert {r["recipientEmail"] for r in reminders} == {"p-3@example.org"}
     # AND an empty value clears a staff-entered contact, an absent one keeps it

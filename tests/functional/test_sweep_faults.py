@@ -12,7 +12,7 @@ from moto.ses.models import ses_backends
 from chalicelib.adapters.dynamodb.models import AppointmentModel
 from chalicelib.domain.identity import Caller, Role
 from tests.faults import FaultInjector, throttled
-from tests.functional.test_reminders import DAY, book, emails_sent, lambdas, sms_sent, tick
+from tests.functional.test_reminders import DAY, EVERY_CHANNEL, emails_sent, lambdas, sms_sent, tick
 from tests.helpers import admin, patient
 
 __all__ = ["lambdas"]
@@ -21,9 +21,9 @@ __all__ = ["lambdas"]
 def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, clock, lambdas):
     # GIVEN two visits due for their reminders, one whose doctor name has a line break (no valid e-mail subject)
     doc = api.doctor_with_hours()
-    broken = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
-    fine = book(
-        api, doc, patient("patient-2"), time="11:00", reminderPreferences={"email": True, "sms": True, "timing": "24h"}
+    broken = api.book(doc, reminderPreferences={"email": True, "timing": "24h"})
+    fine = api.book(
+        doc, patient("patient-2"), time="11:00", reminderPreferences={"email": True, "sms": True, "timing": "24h"}
     )  # another patient: one booking per patient and doctor-day
     item = wired.store.tables.appointments.get(broken["id"])
     item.update(actions=[AppointmentModel.doctor_name.set("Dr. Ada\r\nBcc: everyone@example.org")])
@@ -42,7 +42,7 @@ def test_schedules_are_not_recreated_for_reminders_that_have_theirs(api, wired, 
     # GIVEN reminders whose schedules were created at booking
     calls = []
     events = wired.reminders._schedules._scheduler._client.meta.events
-    book(api, api.doctor_with_hours())
+    api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
 
     def count(**_):
         calls.append(1)
@@ -60,7 +60,7 @@ def test_the_sweep_counts_reminder_failed(api, wired, clock, lambdas, monkeypatc
     # GIVEN a due reminder that fails, and metrics on
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     doc = api.doctor_with_hours()
-    broken = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
+    broken = api.book(doc, reminderPreferences={"email": True, "timing": "24h"})
     wired.store.tables.appointments.get(broken["id"]).update(actions=[AppointmentModel.doctor_name.set("Dr.\nX")])
     clock.current = clock.current.replace(hour=15, minute=5)
     capsys.readouterr()
@@ -76,9 +76,7 @@ def three_visits_due(api, clock) -> list[dict]:
     """Three patients' visits with e-mail and SMS reminders at 24 h, all overdue: six reminders."""
     doc = api.doctor_with_hours()
     prefs = {"email": True, "sms": True, "timing": "24h"}
-    made = [
-        book(api, doc, patient(f"patient-{n}"), time=f"{9 + n:02d}:00", reminderPreferences=prefs) for n in range(3)
-    ]
+    made = [api.book(doc, patient(f"patient-{n}"), time=f"{9 + n:02d}:00", reminderPreferences=prefs) for n in range(3)]
     clock.current = clock.current.replace(hour=16, minute=5)
     return made
 
@@ -116,7 +114,7 @@ def test_when_the_batch_read_fails_each_reminder_reads_its_own_and_all_go_out(ap
 def test_a_visit_moved_after_the_batch_read_is_read_again_not_moved_back(api, wired, clock, lambdas):
     # GIVEN a visit at 10:00 New York with its e-mail reminder at 24 h, overdue
     doc = api.doctor_with_hours()
-    visit = book(api, doc, reminderPreferences={"email": True, "timing": "24h"})
+    visit = api.book(doc, reminderPreferences={"email": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15, minute=59, second=30)
     # ... and a reschedule to 11:00 that commits after the sweep's batch read, just before its claim: the
     # reminder's new moment (16:00Z) is still within the claim's minute, so the sweep claims it as moved

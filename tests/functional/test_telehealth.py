@@ -39,17 +39,6 @@ def zoom_server(wired):
     server.stop()
 
 
-def book(api, doc, who=None, **overrides):
-    made = api.call(
-        "POST",
-        "/api/appointments",
-        who or patient(),
-        {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "telehealth", "reason": "private", **overrides},
-    )
-    assert made.status_code == 201, made.data
-    return made.data
-
-
 def link(api, appointment_id, who):
     made = api.call("POST", f"/api/telehealth/generate-url/{appointment_id}", who)
     assert made.status_code == 201, made.data
@@ -58,7 +47,7 @@ def link(api, appointment_id, who):
 
 def test_patient_waits_doctor_admits_patient_joins(api, wired, clock, chime):
     doc = api.doctor_with_hours()
-    a = book(api, doc)
+    a = api.book(doc, type="telehealth")
     assert a["telehealthUrl"] == f"https://app.clinic.example/rooms/{a['roomId']}"
     mine = link(api, a["id"], patient())
     assert (mine["validFrom"], mine["expiresAt"]) == ("2026-12-02T14:45:00Z", "2026-12-02T16:00:00Z")
@@ -108,7 +97,7 @@ def test_patient_waits_doctor_admits_patient_joins(api, wired, clock, chime):
 
 def test_foreign_forged_stale_and_cancelled_links_are_refused(api, wired, clock):
     doc = api.doctor_with_hours()
-    a = book(api, doc)
+    a = api.book(doc, type="telehealth")
     mine = link(api, a["id"], patient())
     room = f"/api/telehealth/room/{a['roomId']}"
     clock.current = clock.current.replace(day=2, hour=14, minute=50)
@@ -117,7 +106,8 @@ def test_foreign_forged_stale_and_cancelled_links_are_refused(api, wired, clock)
     assert stolen.status_code == 403
     assert api.call("GET", room, patient()).status_code == 401
     assert api.call("GET", f"{room}?token={mine['token'][:-3]}abc", patient()).status_code == 401
-    other = book(api, doc, admin(), time="11:00", patientId="patient-1")  # staff: a second visit that day
+    # staff: a second visit that day
+    other = api.book(doc, admin(), type="telehealth", time="11:00", patientId="patient-1")
     assert (
         api.call("GET", f"/api/telehealth/room/{other['roomId']}?token={mine['token']}", patient()).status_code == 403
     )
@@ -135,7 +125,7 @@ def test_foreign_forged_stale_and_cancelled_links_are_refused(api, wired, clock)
 
 def test_zoom_room_follows_booking_reschedule_cancel_and_survives_an_outage(api, wired, clock, zoom_server, lambdas):
     doc = api.doctor_with_hours(telehealthPlatform="zoom")
-    a = book(api, doc)
+    a = api.book(doc, type="telehealth")
     assert len(zoom_server.meetings) == 1
     (meeting_id,) = zoom_server.meetings
     api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "11:00"})
@@ -144,7 +134,7 @@ def test_zoom_room_follows_booking_reschedule_cancel_and_survives_an_outage(api,
     assert zoom_server.meetings == {}
     # the platform is down at booking: the booking stands, the room is pending, the sweep creates it later
     zoom_server.fail_next(503, times=3)
-    b = book(api, doc, patient("p2"), time="14:00")
+    b = api.book(doc, patient("p2"), type="telehealth", time="14:00")
     assert b["telehealthRoomStatus"] == "pending"
     clock.current = clock.current.replace(day=2, hour=18, minute=50)
     pending = api.call(
@@ -170,7 +160,7 @@ def lambdas(wired):
 
 def test_consent_to_recording_is_the_patients_and_audited(api, wired):
     doc = api.doctor_with_hours()
-    a = book(api, doc)
+    a = api.book(doc, type="telehealth")
     assert (
         api.call("PUT", f"/api/telehealth/consent/{a['id']}", doctor(doc["id"]), {"recording": True}).status_code == 403
     )
@@ -184,14 +174,9 @@ def test_consent_to_recording_is_the_patients_and_audited(api, wired):
 
 def test_telehealth_only_with_a_telehealth_doctor_and_the_link_reminder(api, wired):
     plain = api.doctor_with_hours(telehealth=False, telehealthPlatform=None)
-    refused = api.call(
-        "POST",
-        "/api/appointments",
-        patient(),
-        {"doctorId": plain["id"], "date": DAY, "time": "10:00", "type": "telehealth", "reason": "r"},
-    )
+    refused = api.try_book(plain, type="telehealth")
     assert (refused.status_code, refused.data["error"]["code"]) == (422, "TELEHEALTH_NOT_OFFERED")
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), type="telehealth", reminderPreferences={"email": True, "timing": "24h"})
     reminders = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
     link_reminder = next(r for r in reminders if r["timing"] == "10m")
     assert link_reminder["scheduledTime"] == "2026-12-02T14:50:00Z"
@@ -236,7 +221,7 @@ def test_missing_platform_credentials_never_fail_a_booking(api, wired):
 
     wired.telehealth.platforms["zoom"] = Unconfigured()
     doc = api.doctor_with_hours(telehealthPlatform="zoom")
-    made = book(api, doc)
+    made = api.book(doc, type="telehealth")
     assert made["telehealthRoomStatus"] == "pending"
     assert api.call("GET", f"/api/appointments/{made['id']}", patient()).status_code == 200
 
@@ -244,7 +229,7 @@ def test_missing_platform_credentials_never_fail_a_booking(api, wired):
 def test_admins_observe_without_host_details(api, wired, clock, zoom_server):
     # GIVEN a Zoom visit, its time come
     doc = api.doctor_with_hours(telehealthPlatform="zoom")
-    a = book(api, doc)
+    a = api.book(doc, type="telehealth")
     clock.current = clock.current.replace(day=2, hour=14, minute=50)
     room = f"/api/telehealth/room/{a['roomId']}"
     host = api.call("GET", f"{room}?token={link(api, a['id'], doctor(doc['id']))['token']}", doctor(doc["id"])).data
@@ -261,7 +246,7 @@ def test_admins_observe_without_host_details(api, wired, clock, zoom_server):
 
 def test_an_admission_is_cleared_when_the_visit_moves(api, wired, clock, chime):
     doc = api.doctor_with_hours()
-    a = book(api, doc)
+    a = api.book(doc, type="telehealth")
     clock.current = clock.current.replace(day=2, hour=14, minute=50)
     room = f"/api/telehealth/room/{a['roomId']}"
     api.call("GET", f"{room}?token={link(api, a['id'], patient())['token']}", patient())

@@ -32,17 +32,12 @@ def slots(api, doc, day=FALL_BACK, duration=45):
     return found.data["slots"]
 
 
-def book(api, doc, who="p1", **overrides):
-    body = {"doctorId": doc["id"], "date": FALL_BACK, "type": "in-person", "reason": "Check-up", **overrides}
-    return api.call("POST", "/api/appointments", patient(who), body)
-
-
 def test_an_offered_fall_back_time_books_the_instant_shown_and_is_then_taken(api, night_doctor):
     # GIVEN 45-minute visits: 01:15 is offered once, in the hour's second pass
     shown = [s for s in slots(api, night_doctor) if s["time"] == "01:15"]
     assert [(s["startsAt"], s["utcOffset"]) for s in shown] == [("2027-11-07T06:15:00Z", "-05:00")]
     # WHEN a patient books 01:15 by its local time
-    made = book(api, night_doctor, time="01:15")
+    made = api.try_book(night_doctor, patient("p1"), date=FALL_BACK, time="01:15")
     # THEN it is that instant, and the slot is no longer free
     assert made.status_code == 201, made.data
     assert (made.data["startsAt"], made.data["endsAt"]) == ("2027-11-07T06:15:00Z", "2027-11-07T07:00:00Z")
@@ -53,7 +48,7 @@ def test_a_time_the_day_does_not_offer_is_422_and_books_nothing(api, night_docto
     # GIVEN 45-minute visits from 00:00: 00:45 is offered, 00:20 is not
     assert "00:20" not in {s["time"] for s in slots(api, night_doctor)}
     # WHEN a patient books 00:20
-    refused = book(api, night_doctor, time="00:20")
+    refused = api.try_book(night_doctor, patient("p1"), date=FALL_BACK, time="00:20")
     # THEN 422 names the rule and the offered times around it, and nothing is taken
     assert refused.status_code == 422, refused.data
     assert refused.data["error"]["code"] == "NOT_AN_OFFERED_TIME"
@@ -66,18 +61,18 @@ def test_an_ambiguous_time_is_refused_with_both_instants_and_books_by_starts_at(
     twice = [s["startsAt"] for s in slots(api, night_doctor, duration=30) if s["time"] == "01:30"]
     assert twice == ["2027-11-07T05:30:00Z", "2027-11-07T06:30:00Z"]
     # WHEN booked by local time alone: 422 naming both
-    refused = book(api, night_doctor, time="01:30", duration=30)
+    refused = api.try_book(night_doctor, patient("p1"), date=FALL_BACK, time="01:30", duration=30)
     assert refused.status_code == 422 and refused.data["error"]["code"] == "AMBIGUOUS_LOCAL_TIME"
     assert "pick 01:30 EDT or 01:30 EST" in refused.data["error"]["message"]
     assert [c["startsAt"] for c in refused.data["error"]["details"]["candidates"]] == twice
     # WHEN booked with the second pass's startsAt: exactly that instant
-    made = book(api, night_doctor, time="01:30", duration=30, startsAt=twice[1])
+    made = api.try_book(night_doctor, patient("p1"), date=FALL_BACK, time="01:30", duration=30, startsAt=twice[1])
     assert made.status_code == 201 and made.data["startsAt"] == twice[1]
     # AND the first pass is still free, the second is not
     after = {s["startsAt"]: s["available"] for s in slots(api, night_doctor, duration=30)}
     assert (after[twice[0]], after[twice[1]]) == (True, False)
     # AND a startsAt that is not that local time is a 400 naming the field
-    wrong = book(api, night_doctor, "p2", time="01:00", duration=30, startsAt=twice[1])
+    wrong = api.try_book(night_doctor, patient("p2"), date=FALL_BACK, time="01:00", duration=30, startsAt=twice[1])
     assert wrong.status_code == 400 and "startsAt" in wrong.data["error"]["details"]["fields"]
     # AND a reschedule names its instant the same way
     moved = api.call(
@@ -142,7 +137,7 @@ def test_a_92_day_window_and_the_last_supported_day_are_answered(api):
     ],
 )
 def test_bookings_outside_the_years_are_400(api, night_doctor, body, field):
-    refused = book(api, night_doctor, **body)
+    refused = api.try_book(night_doctor, patient("p1"), **body)
     assert refused.status_code == 400, refused.data
     assert field in refused.data["error"]["details"]["fields"]
 

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 
 from tests.faults import _Http
-from tests.helpers import admin, patient
-
-DAY = "2026-12-02"  # a Wednesday after the fixed clock's NOW (tests.helpers)
+from tests.helpers import admin
 
 
 def spent(code: str) -> tuple[_Http, dict[str, Any]]:
@@ -27,8 +25,7 @@ def test_an_answer_botocore_retried_to_its_limit_is_503_after_one_call(api, faul
     doc = api.doctor_with_hours()
     faults.fail("TransactWriteItems", *[spent(code)] * 20)
     # WHEN the patient books
-    body = {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "r"}
-    busy = api.call("POST", "/api/appointments", patient(), body)
+    busy = api.try_book(doc)
     # THEN 503 with Retry-After after that one call, and nothing booked
     assert (busy.status_code, busy.data["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert busy.headers["Retry-After"]

@@ -14,12 +14,6 @@ def doc(api):
     return api.doctor_with_hours()
 
 
-def booking(doc, **overrides):
-    body = {"doctorId": doc["id"], "date": DAY, "time": "10:00", "type": "in-person", "reason": "Check-up"}
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not ...}
-
-
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -46,7 +40,7 @@ def booking(doc, **overrides):
     ],
 )
 def test_bad_booking_fields_are_named(api, doc, overrides, field):
-    refused = api.call("POST", "/api/appointments", patient(), booking(doc, **overrides))
+    refused = api.try_book(doc, **overrides)
     assert refused.status_code == 400, refused.data
     assert refused.data["error"]["code"] == "VALIDATION_ERROR"
     assert field in refused.data["error"]["details"]["fields"], refused.data
@@ -122,7 +116,7 @@ def test_unknown_ids_are_404(api, doc):
     assert api.call("GET", f"/api/appointments/availability/nobody/{DAY}", patient()).status_code == 404
     assert api.call("GET", "/api/appointments/nothing", patient()).status_code == 404
     assert api.call("PUT", "/api/admin/doctors/nobody/availability", admin(), {"workingHours": {}}).status_code == 404
-    missing = api.call("POST", "/api/appointments", patient(), booking(doc, doctorId="nobody"))
+    missing = api.try_book(doc, doctorId="nobody")
     assert (missing.status_code, missing.data["error"]["code"]) == (404, "NOT_FOUND")
 
 

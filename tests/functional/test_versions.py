@@ -11,7 +11,7 @@ import pytest
 from chalicelib.domain.audit import audit_of
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.identity import Caller, Role
-from tests.functional.test_reminders import book, dispatch, lambdas
+from tests.functional.test_reminders import dispatch, lambdas
 
 __all__ = ["lambdas"]
 ADMIN = Caller("admin-1", Role.ADMIN)
@@ -19,7 +19,7 @@ ADMIN = Caller("admin-1", Role.ADMIN)
 
 def test_a_sent_reminder_grows_the_version_and_a_stale_reschedule_is_refused(api, wired, clock, lambdas):
     # GIVEN a booking read by a slow writer, then its reminder is sent
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     stale = wired.store.get(a["id"])
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "sent"
@@ -40,7 +40,7 @@ def test_a_sent_reminder_grows_the_version_and_a_stale_reschedule_is_refused(api
 
 def test_a_reschedule_while_sending_still_records_the_outcome(api, wired, clock, lambdas):
     # GIVEN a reminder claimed by the dispatcher (it read the appointment), then the visit is rescheduled
-    a = book(api, api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
     clock.current = clock.current.replace(hour=15)
     claimed = wired.reminders._reminders.claim(rid, clock.now())

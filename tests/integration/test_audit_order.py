@@ -3,16 +3,16 @@ the order they happened (the sort key carries the appointment version each chang
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 from chalicelib.container import Container
-from chalicelib.domain.appointments import AppointmentType, Status
+from chalicelib.domain.appointments import Status
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
-from chalicelib.services.booking import BookingRequest
+from tests.helpers import BOOKING_DAY, booking_request
 
 ADMIN = Caller("admin", Role.ADMIN)
-DAY = date(2026, 12, 2)
+DAY = BOOKING_DAY  # the day booking_request books
 
 
 def test_changes_at_one_instant_list_in_order(wired: Container):
@@ -21,7 +21,7 @@ def test_changes_at_one_instant_list_in_order(wired: Container):
     wired.booking.sign_in(Caller("p1", Role.PATIENT, name="P One"))  # staff book only patients that exist
     made = wired.booking.book(
         ADMIN,
-        BookingRequest(doc.id, DAY, time(10), AppointmentType.IN_PERSON, "r", patient_id="p1"),
+        booking_request(doc.id),
     )
     for at in (time(11), time(12, 30), time(14), time(15)):
         wired.booking.reschedule(ADMIN, made.id, DAY, at)

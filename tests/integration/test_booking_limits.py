@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, time
+from datetime import time
 
 from chalicelib.container import Container
-from chalicelib.domain.appointments import AppointmentType
-from chalicelib.domain.errors import DomainError
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
-from chalicelib.services.booking import BookingRequest, ListFilter
+from chalicelib.services.booking import ListFilter
+from tests.helpers import BOOKING_DAY, booking_outcome, booking_request
 
-DAY = date(2026, 12, 2)
+DAY = BOOKING_DAY  # the day booking_request books
 ADMIN = Caller("admin", Role.ADMIN)
 HOARDER = Caller("hoarder", Role.PATIENT, name="H")
 
@@ -28,12 +27,8 @@ def test_forty_concurrent_bookings_for_one_patient_leave_exactly_the_limit(wired
 
     def attempt(i: int) -> str:
         at = time(9 + i // 4, 15 * (i % 4))
-        request = BookingRequest(doc, DAY, at, AppointmentType.IN_PERSON, "r", patient_id="hoarder", duration=15)
-        try:
-            wired.booking.book(ADMIN, request)  # staff, so the one-per-doctor-day rule does not apply
-            return "booked"
-        except DomainError as exc:
-            return type(exc).__name__
+        request = booking_request(doc, at, patient_id="hoarder", duration=15)
+        return booking_outcome(wired.booking, ADMIN, request)  # staff, so the one-per-doctor-day rule does not apply
 
     # WHEN forty bookings for that patient arrive at once
     with ThreadPoolExecutor(max_workers=20) as pool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from itertools import combinations
 
 import pytest
@@ -12,13 +12,13 @@ import pytest
 from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
 from chalicelib.adapters.dynamodb.models import bind
 from chalicelib.container import Container
-from chalicelib.domain.appointments import AppointmentType
-from chalicelib.domain.errors import Conflict, DomainError, SlotUnavailable
+from chalicelib.domain.errors import Conflict, SlotUnavailable
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval, overlaps
-from chalicelib.services.booking import BookingRequest, ListFilter
+from chalicelib.services.booking import ListFilter
+from tests.helpers import BOOKING_DAY, booking_outcome, booking_request
 
-DAY = date(2026, 12, 2)
+DAY = BOOKING_DAY  # the day booking_request books
 ADMIN = Caller("admin", Role.ADMIN)
 
 
@@ -32,18 +32,6 @@ def known(wired: Container, *patient_ids: str) -> None:
     """Staff book only patients of the directory: each signs in once."""
     for patient_id in patient_ids:
         wired.booking.sign_in(Caller(patient_id, Role.PATIENT))
-
-
-def request(doctor_id: str, at: time, duration: int = 30, patient: str = "p") -> BookingRequest:
-    return BookingRequest(
-        doctor_id=doctor_id,
-        date=DAY,
-        time=at,
-        type=AppointmentType.IN_PERSON,
-        reason="r",
-        patient_id=patient,
-        duration=duration,
-    )
 
 
 def active(wired: Container, doctor_id: str):
@@ -61,7 +49,7 @@ def test_fifty_threads_booking_the_same_slot_give_exactly_one_booking(wired: Con
 
     def attempt(i: int) -> str:
         try:
-            wired.booking.book(ADMIN, request(doc, time(10), patient=f"p{i}"))
+            wired.booking.book(ADMIN, booking_request(doc, time(10), patient_id=f"p{i}"))
             return "booked"
         except SlotUnavailable:
             return "slot-unavailable"
@@ -89,11 +77,7 @@ def test_three_hundred_random_bookings_leave_no_overlapping_pair(wired: Containe
 
     def attempt(i: int) -> str:
         at, duration = wishes[i]
-        try:
-            wired.booking.book(ADMIN, request(doc, at, duration, patient=f"p{i}"))
-            return "booked"
-        except DomainError as exc:
-            return type(exc).__name__
+        return booking_outcome(wired.booking, ADMIN, booking_request(doc, at, duration=duration, patient_id=f"p{i}"))
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(pool.map(attempt, range(300)))
@@ -112,7 +96,7 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
     known(wired, *(f"{side}{n}" for side in "ab" for n in range(10)))
     for round_ in range(10):
         at = time(9 + round_ % 8, 30 if round_ >= 8 else 0)
-        first = wired.booking.book(ADMIN, request(doc, at, patient=f"a{round_}"))
+        first = wired.booking.book(ADMIN, booking_request(doc, at, patient_id=f"a{round_}"))
 
         def cancel(first=first) -> str:
             wired.booking.cancel(ADMIN, first.id)
@@ -121,7 +105,7 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
         def book_freed(at=at, round_=round_) -> str:
             for _ in range(50):
                 try:
-                    wired.booking.book(ADMIN, request(doc, at, patient=f"b{round_}"))
+                    wired.booking.book(ADMIN, booking_request(doc, at, patient_id=f"b{round_}"))
                     return "booked"
                 except SlotUnavailable:
                     continue
@@ -140,7 +124,7 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
 def test_reschedule_racing_bookings_for_both_times(wired: Container):
     doc = doctor(wired)
     known(wired, "mover", "old-time", "new-time")
-    moving = wired.booking.book(ADMIN, request(doc, time(10), patient="mover"))
+    moving = wired.booking.book(ADMIN, booking_request(doc, time(10), patient_id="mover"))
 
     def reschedule() -> str:
         try:
@@ -152,7 +136,7 @@ def test_reschedule_racing_bookings_for_both_times(wired: Container):
     def book(at: time, who: str) -> str:
         for _ in range(30):
             try:
-                wired.booking.book(ADMIN, request(doc, at, patient=who))
+                wired.booking.book(ADMIN, booking_request(doc, at, patient_id=who))
                 return "booked"
             except (SlotUnavailable, Conflict):
                 continue
@@ -180,11 +164,9 @@ def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
     known(wired, *(f"p{i}" for i in range(12)))
 
     def attempt(i: int) -> str:
-        try:
-            wired.booking.book(ADMIN, request(doc, time(9 + i // 2, 30 * (i % 2)), patient=f"p{i}"))
-            return "booked"
-        except DomainError as exc:
-            return type(exc).__name__
+        return booking_outcome(
+            wired.booking, ADMIN, booking_request(doc, time(9 + i // 2, 30 * (i % 2)), patient_id=f"p{i}")
+        )
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         outcomes = list(pool.map(attempt, range(12)))
@@ -196,6 +178,6 @@ def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
 def test_lock_granules_cover_exactly_the_booked_minutes(wired: Container):
     doc = doctor(wired)
     known(wired, "x")
-    a = wired.booking.book(ADMIN, request(doc, time(9, 45), 45, patient="x"))
+    a = wired.booking.book(ADMIN, booking_request(doc, time(9, 45), duration=45, patient_id="x"))
     state = DynamoAppointmentStore(wired.settings, bind(wired.settings)).day_state(doc, DAY)
     assert min(state.taken) == a.starts_at and max(state.taken) == a.ends_at - timedelta(minutes=5)

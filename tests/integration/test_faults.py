@@ -3,19 +3,19 @@ booking (DynamoDB Local never raises TransactionConflict itself, so it is inject
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 import pytest
 
 from chalicelib.container import Container
-from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import ServiceBusy
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
-from chalicelib.services.booking import BookingRequest, ListFilter
+from chalicelib.services.booking import ListFilter
 from tests.faults import FaultInjector, throttled, transaction_cancelled
+from tests.helpers import BOOKING_DAY, booking_request
 
-DAY = date(2026, 12, 2)
+DAY = BOOKING_DAY  # the day booking_request books
 ADMIN = Caller("admin", Role.ADMIN)
 
 
@@ -29,10 +29,6 @@ def setup(wired: Container):
     faults.close()
 
 
-def booking(doctor_id: str, at: time = time(10)) -> BookingRequest:
-    return BookingRequest(doctor_id, DAY, at, AppointmentType.IN_PERSON, "r", patient_id="p1")
-
-
 def nothing_written(wired: Container, doctor_id: str) -> bool:
     state = wired.store.day_state(doctor_id, DAY)
     listed = wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter())
@@ -42,7 +38,7 @@ def nothing_written(wired: Container, doctor_id: str) -> bool:
 def test_a_transaction_conflict_is_retried_and_books_once(setup):
     wired, doctor_id, faults = setup
     faults.fail("TransactWriteItems", transaction_cancelled(10), transaction_cancelled(10))
-    made = wired.booking.book(ADMIN, booking(doctor_id))
+    made = wired.booking.book(ADMIN, booking_request(doctor_id))
     assert faults.calls["TransactWriteItems"] == 3
     assert [a.id for a in wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter())] == [made.id]
 
@@ -50,7 +46,7 @@ def test_a_transaction_conflict_is_retried_and_books_once(setup):
 def test_throttling_is_retried(setup):
     wired, doctor_id, faults = setup
     faults.fail("TransactWriteItems", throttled())
-    wired.booking.book(ADMIN, booking(doctor_id))
+    wired.booking.book(ADMIN, booking_request(doctor_id))
     assert wired.store.day_state(doctor_id, DAY).booked == 1
 
 
@@ -58,14 +54,14 @@ def test_persistent_contention_is_service_busy_and_writes_nothing(setup):
     wired, doctor_id, faults = setup
     faults.fail("TransactWriteItems", *[transaction_cancelled(10) for _ in range(10)])
     with pytest.raises(ServiceBusy):
-        wired.booking.book(ADMIN, booking(doctor_id))
+        wired.booking.book(ADMIN, booking_request(doctor_id))
     assert faults.calls["TransactWriteItems"] == 4
     assert nothing_written(wired, doctor_id)
 
 
 def test_persistent_throttling_on_cancel_leaves_the_appointment_and_its_locks(setup):
     wired, doctor_id, faults = setup
-    made = wired.booking.book(ADMIN, booking(doctor_id))
+    made = wired.booking.book(ADMIN, booking_request(doctor_id))
     faults.fail("TransactWriteItems", *[throttled() for _ in range(10)])
     with pytest.raises(ServiceBusy):
         wired.booking.cancel(ADMIN, made.id)
@@ -76,7 +72,7 @@ def test_persistent_throttling_on_cancel_leaves_the_appointment_and_its_locks(se
 def test_a_lost_response_is_resent_with_the_same_token_and_books_once(setup):
     wired, doctor_id, faults = setup
     faults.lose_response("TransactWriteItems")
-    made = wired.booking.book(ADMIN, booking(doctor_id))
+    made = wired.booking.book(ADMIN, booking_request(doctor_id))
     listed = wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter())
     assert [a.id for a in listed] == [made.id]
     assert wired.store.day_state(doctor_id, DAY).booked == 1

@@ -3,16 +3,16 @@ once, even where several share one start (a time booked, cancelled and booked ag
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 from chalicelib.container import Container
-from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.booking import BookingRequest, ListFilter
+from chalicelib.services.booking import ListFilter
+from tests.helpers import BOOKING_DAY, booking_request
 
-DAY = date(2026, 12, 2)
+DAY = BOOKING_DAY  # the day booking_request books
 ADMIN = Caller("admin", Role.ADMIN)
 
 
@@ -34,7 +34,7 @@ def test_pages_walk_every_appointment_once_even_with_shared_starts(wired: Contai
     wired.booking.sign_in(Caller("p1", Role.PATIENT))
     made = []
     for at in (time(10), time(10), time(10), time(11), time(14)):
-        made.append(wired.booking.book(ADMIN, BookingRequest(doctor_id, DAY, at, AppointmentType.IN_PERSON, "r", "p1")))
+        made.append(wired.booking.book(ADMIN, booking_request(doctor_id, at)))
         if len(made) < 3:
             wired.booking.cancel(ADMIN, made[-1].id)
     everything = [a.id for a in wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter())]

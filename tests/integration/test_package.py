@@ -95,7 +95,8 @@ def test_the_package_has_the_code_and_cfn_lint_finds_nothing(packaged):
     assert [str(f) for f in findings if f.rule.id[0] in "EW"] == []  # errors and warnings; not informational
 
 
-def test_sam_translates_it_to_plain_cloudformation(packaged):
+def sam_translated(packaged) -> dict:
+    """The packaged template as SAM translates it to plain CloudFormation (code in S3, no managed policies)."""
     from samtranslator.translator.transform import transform
 
     class NoManagedPolicies:
@@ -105,7 +106,11 @@ def test_sam_translates_it_to_plain_cloudformation(packaged):
     template = copy.deepcopy(packaged["template"])
     for function in FUNCTIONS:
         template["Resources"][function]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
-    translated = transform(template, {"Stage": packaged["stage"]}, NoManagedPolicies())
+    return transform(template, {"Stage": packaged["stage"]}, NoManagedPolicies())
+
+
+def test_sam_translates_it_to_plain_cloudformation(packaged):
+    translated = sam_translated(packaged)
     kinds = [r["Type"] for r in translated["Resources"].values()]
     assert kinds.count("AWS::Lambda::Function") == len(FUNCTIONS)
     assert "AWS::ApiGateway::RestApi" in kinds and "AWS::Events::Rule" in kinds
@@ -367,16 +372,7 @@ def test_the_gateways_own_answers_use_the_contracts_error_shape_and_never_echo_a
 
 
 def test_sam_puts_the_gateway_responses_on_the_deployed_api(packaged):
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    template = copy.deepcopy(packaged["template"])
-    for function in FUNCTIONS:
-        template["Resources"][function]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
-    translated = transform(template, {"Stage": packaged["stage"]}, NoManagedPolicies())
+    translated = sam_translated(packaged)
     api = next(r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi")
     deployed = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
     assert deployed["THROTTLED"]["statusCode"] == "429"

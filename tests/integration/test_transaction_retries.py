@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import date, time
+from datetime import time
 from typing import Any
 
 import pytest
@@ -14,13 +14,12 @@ from botocore.awsrequest import AWSResponse
 
 from chalicelib.adapters.dynamodb.models import RETRY_ATTEMPTS
 from chalicelib.container import Container
-from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import ServiceBusy
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
-from chalicelib.services.booking import BookingRequest
+from tests.helpers import BOOKING_DAY, booking_request
 
-DAY = date(2026, 12, 2)  # a Wednesday after the fixed clock's NOW (tests.helpers)
+DAY = BOOKING_DAY  # a Wednesday after the fixed clock's NOW, the day booking_request books
 ADMIN = Caller("admin", Role.ADMIN)
 
 
@@ -58,10 +57,6 @@ def doctor_id(wired: Container) -> str:
     return made.id
 
 
-def booking(doctor_id: str) -> BookingRequest:
-    return BookingRequest(doctor_id, DAY, time(10), AppointmentType.IN_PERSON, "r", patient_id="p1")
-
-
 @pytest.mark.parametrize(
     ("code", "status"),
     [("ThrottlingException", 400), ("TransactionInProgressException", 400), ("InternalServerError", 500)],
@@ -72,7 +67,7 @@ def test_an_answer_botocore_retries_is_sent_only_as_often_as_botocore_sends_it(w
     try:
         # WHEN staff book THEN the booking is refused as busy, and nothing was written
         with pytest.raises(ServiceBusy):
-            wired.booking.book(ADMIN, booking(doctor_id))
+            wired.booking.book(ADMIN, booking_request(doctor_id))
     finally:
         answers.close()
     # THEN the transaction went out as often as botocore sends one call (no retry of ours stacked on its)
