@@ -81,6 +81,15 @@ def client(wired: container.Container) -> Iterator[Any]:
         yield test_client.http
 
 
+@pytest.fixture
+def lambdas(wired: container.Container) -> Iterator[Client]:
+    """chalice's test client for invoking the app's other Lambda functions (dispatcher, sweep, publisher)."""
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
 class Api:
     """Small JSON helpers over chalice's test client."""
 

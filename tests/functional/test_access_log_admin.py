@@ -3,10 +3,8 @@ cancellations, each in the patient's access history (who, what, when, from which
 
 from __future__ import annotations
 
-from tests.functional.test_reminders import dispatch, lambdas
+from tests.functional.test_reminders import dispatch
 from tests.helpers import admin, patient
-
-__all__ = ["lambdas"]  # the fixture, shared with the reminder tests
 
 
 def history(api, patient_id="patient-1"):

@@ -10,7 +10,7 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from tests.faults import _Http
 from tests.functional.conftest import enable_fcm_push
-from tests.functional.test_reminders import dispatch, emails_sent, lambdas, sms_sent, tick
+from tests.functional.test_reminders import dispatch, emails_sent, sms_sent, tick
 from tests.helpers import admin, patient
 
 
@@ -27,9 +27,6 @@ def lose_response_after_send(client, operation: str, error: Exception, times: in
     # on the general event, after moto's own handler: the message lands, then this one loses the answer
     client.meta.events.register_last("before-send", after_send)
     return after_send
-
-
-__all__ = ["lambdas"]  # the fixture, shared with the reminder tests
 
 
 def test_ses_accepts_then_the_response_is_lost_exactly_one_message_and_outcome_unknown(api, wired, clock, lambdas):

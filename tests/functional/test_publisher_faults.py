@@ -11,7 +11,6 @@ import pytest
 from tests.faults import FaultInjector, _Http, throttled
 from tests.functional.test_realtime import (
     connect,
-    lambdas,
     received,
     send,
     stream_record_of,
@@ -19,7 +18,6 @@ from tests.functional.test_realtime import (
 )
 from tests.helpers import patient
 
-__all__ = ["lambdas"]
 DAY = "2026-12-02"
 
 

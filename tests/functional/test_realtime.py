@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 
 import boto3
-import pytest
 from chalice.local import LambdaContext
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -27,16 +26,6 @@ def received(connection_id: str) -> list[dict]:
         message, at = decoder.raw_decode(data, at)
         out.append(message)
     return out
-
-
-@pytest.fixture
-def lambdas(wired):
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app) as client:
-        yield client
 
 
 def ticket(api, who=None) -> str:

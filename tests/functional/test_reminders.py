@@ -53,16 +53,6 @@ def dispatch(client, reminder_id):
     return answer.payload["outcome"]
 
 
-@pytest.fixture
-def lambdas(wired):
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app) as test_client:
-        yield test_client
-
-
 def test_booking_creates_one_reminder_per_channel_and_timing_with_schedules_at_the_right_time(api, wired, scheduler):
     a = api.book(api.doctor_with_hours(), reason="chest pain", reminderPreferences=EVERY_CHANNEL)
     listed = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient())

@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.services.ports import Delivery
-from tests.functional.test_reminders import dispatch, lambdas
+from tests.functional.test_reminders import dispatch
 from tests.helpers import patient
-
-__all__ = ["lambdas"]
 
 
 def reminders_of(api, appointment_id):

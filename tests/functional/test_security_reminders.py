@@ -6,10 +6,8 @@ from __future__ import annotations
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from tests.functional.test_reminders import EVERY_CHANNEL, dispatch, emails_sent, lambdas
+from tests.functional.test_reminders import EVERY_CHANNEL, dispatch, emails_sent
 from tests.helpers import admin, patient
-
-__all__ = ["lambdas"]
 
 
 def sms_to(number: str) -> list[str]:

@@ -12,10 +12,8 @@ from moto.ses.models import ses_backends
 from chalicelib.adapters.dynamodb.models import AppointmentModel
 from chalicelib.domain.identity import Caller, Role
 from tests.faults import FaultInjector, throttled
-from tests.functional.test_reminders import DAY, EVERY_CHANNEL, emails_sent, lambdas, sms_sent, tick
+from tests.functional.test_reminders import DAY, EVERY_CHANNEL, emails_sent, sms_sent, tick
 from tests.helpers import admin, patient
-
-__all__ = ["lambdas"]
 
 
 def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, clock, lambdas):

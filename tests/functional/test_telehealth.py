@@ -148,16 +148,6 @@ def test_zoom_room_follows_booking_reschedule_cancel_and_survives_an_outage(api,
     assert api.call("GET", f"/api/appointments/{b['id']}", patient("p2")).data["telehealthRoomStatus"] == "ready"
 
 
-@pytest.fixture
-def lambdas(wired):
-    from chalice.test import Client
-
-    from app import app
-
-    with Client(app) as client:
-        yield client
-
-
 def test_consent_to_recording_is_the_patients_and_audited(api, wired):
     doc = api.doctor_with_hours()
     a = api.book(doc, type="telehealth")

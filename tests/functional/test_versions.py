@@ -11,9 +11,8 @@ import pytest
 from chalicelib.domain.audit import audit_of
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.identity import Caller, Role
-from tests.functional.test_reminders import dispatch, lambdas
+from tests.functional.test_reminders import dispatch
 
-__all__ = ["lambdas"]
 ADMIN = Caller("admin-1", Role.ADMIN)
 
 
