@@ -5,7 +5,6 @@ tests rely on keep exactly the adapters' conditional semantics.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,9 +46,9 @@ from tests.fakes.memory import (
     InMemoryReminderStore,
     InMemoryRoomRepository,
 )
+from tests.functional.cloud import fresh_tables
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-_prefixes = itertools.count(1)
 
 
 @dataclass
@@ -62,7 +61,7 @@ class Stores:
 
 
 def dynamo_stores(settings: Settings) -> Stores:
-    tables = models.create_tables(settings)
+    tables = models.bind(settings)
     return Stores(
         DynamoReminderStore(tables),
         DynamoRoomRepository(tables),
@@ -83,16 +82,15 @@ def memory_stores() -> Stores:
 
 
 def stores_of(kind: str, request) -> Iterator[Stores]:
-    prefix = f"contract{next(_prefixes)}"
     if kind == "memory":
         yield memory_stores()
     elif kind == "moto":
         with mock_aws():
-            yield dynamo_stores(Settings.from_env({"TABLE_PREFIX": prefix, "AWS_REGION": "us-east-1"}))
+            settings = Settings.from_env({"TABLE_PREFIX": "contract", "AWS_REGION": "us-east-1"})
+            fresh_tables(settings)  # empty tables, copied from the ones this worker's moto made first
+            yield dynamo_stores(settings)
     else:
-        local = request.getfixturevalue("dynamodb_local")
-        env = {"TABLE_PREFIX": prefix, "AWS_REGION": "us-east-1", "DYNAMODB_ENDPOINT": local.endpoint}
-        yield dynamo_stores(Settings.from_env(env))
+        yield dynamo_stores(request.getfixturevalue("settings"))  # the worker's DynamoDB Local tables, emptied
 
 
 @pytest.fixture(params=["memory", "moto", "dynamodb-local"])
