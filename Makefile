@@ -63,7 +63,7 @@ reset:
 	rm -rf .data
 
 test: install lint
-	$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
+	$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist worksteal; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
 
 # The whole suite with the machine's clock at 23:50 UTC and at 00:10 UTC (libfaketime; the clock keeps running).
 # libfaketime is preloaded with a fixed offset (the same moment in every process, and no shared-memory lookup on
@@ -76,7 +76,7 @@ test-any-hour: install /usr/bin/faketime
 		echo "== the suite with the clock at $$at UTC"; \
 		FAKETIME="+$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) ))" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 		LD_PRELOAD='/usr/$$LIB/faketime/libfaketime.so.1' PYTHONPATH=$(CURDIR)/infra/anyhour \
-			$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist loadfile || exit 1; \
+			$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist worksteal || exit 1; \
 	done
 
 /usr/bin/faketime:

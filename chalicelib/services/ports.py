@@ -55,7 +55,11 @@ class DayStats(Protocol):
     def day_stats(self, doctor_id: str, days: Sequence[date]) -> dict[date, dict[str, int]]: ...
 
 
-class AppointmentStore(AppointmentReader, AuditRecorder, Protocol):
+class AppointmentRecords(AppointmentReader, AuditRecorder, Protocol):
+    """What telehealth needs of the appointments: read them, and audit what happens around a visit."""
+
+
+class AppointmentStore(AppointmentRecords, Protocol):
     """Every write is one transaction: appointment, its lock granules, the day counter and the audit entry."""
 
     def day_state(self, doctor_id: str, day: date) -> DayState: ...

@@ -30,7 +30,7 @@ from chalicelib.domain.telehealth import (
     verify_room_token,
 )
 from chalicelib.services.ports import (
-    AppointmentStore,
+    AppointmentRecords,
     Clock,
     IdGenerator,
     KeyProvider,
@@ -58,7 +58,7 @@ class TelehealthService:
     def __init__(
         self,
         rooms: RoomRepository,
-        appointments: AppointmentStore,
+        appointments: AppointmentRecords,
         platforms: Mapping[str, VideoPlatform],
         keys: KeyProvider,
         clock: Clock,
