@@ -48,8 +48,10 @@ def ids() -> Any:
     return SequentialIds()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kept_clients() -> Iterator[KeptClients]:
+    """Package-scoped: moto (with its fake credentials) ends with the functional tests, so the worker's
+    integration and end-to-end tests, which share it under pytest-xdist, never run inside it."""
     with worker_cloud() as kept:
         yield kept
 
