@@ -27,8 +27,9 @@ botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.load
 
 # Every botocore session registers about 300 built-in handlers, and every client copies them and adds its own. Each
 # registration checks the handler's signature (`inspect.getfullargspec`) and each session works out event-name
-# aliases afresh: together about a third of the functional tests' time. Both answers depend only on the handler's
-# function and on the event name, so one cache serves every session, as one long-lived session would.
+# aliases afresh: about a third of the functional tests' time before they kept their clients, and still paid by the
+# integration tests, which make clients per test. Both answers depend only on the handler's function and on the
+# event name, so one cache serves every session, as one long-lived session would.
 _accepts_kwargs = functools.lru_cache(maxsize=None)(botocore.compat.accepts_kwargs)
 
 
