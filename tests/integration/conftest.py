@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib import container
+from chalicelib.adapters import aws
 from chalicelib.adapters.dynamodb import models
 from chalicelib.adapters.dynamodb.idempotency import create_idempotency_table
 from chalicelib.config import Settings
@@ -43,7 +43,7 @@ def settings(worker_tables: Settings) -> Settings:
 
 
 def dynamodb_client(settings: Settings) -> Any:
-    return boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.dynamodb_endpoint)
+    return aws.client("dynamodb", settings.region, endpoint_url=settings.dynamodb_endpoint)
 
 
 _KEYS: dict[tuple[str | None, str], list[str]] = {}
