@@ -9,6 +9,7 @@ import botocore.compat
 import botocore.hooks
 import botocore.loaders
 import botocore.session
+import pytest
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -54,3 +55,10 @@ def _aliaser_sharing_its_cache(
 
 
 botocore.hooks.EventAliaser.__init__ = _aliaser_sharing_its_cache
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The web app's browser tests run last. `make test`'s two workers each take one half of this order at the
+    start, so the console's browser tests (first) and the web app's (last) run side by side, each beside the
+    other tests, instead of one after the other on one worker."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/test_webapp.py"))

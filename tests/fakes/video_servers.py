@@ -24,7 +24,8 @@ class FakeVideoServer:
         self.token_lifetime = 3600
         self._ids = itertools.count(1000)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # a short poll: `stop()` waits up to one interval for the loop to notice (0.5 s by default, per test)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def base(self) -> str:
@@ -36,6 +37,7 @@ class FakeVideoServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.server_close()
 
     def fail_next(self, status: int, times: int = 1, message: str = "failure") -> None:
         self.failures.extend([(status, message)] * times)
