@@ -42,14 +42,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Debian's Chromium for the console's browser tests (Playwright drives it; no browser download).
-/usr/bin/chromium:
-	command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-		|| (echo "install Debian's chromium package for the console tests" && exit 1)
+# Debian's Chromium headless shell for the browser tests (Playwright drives it; no browser download). It is the
+# build Playwright itself uses for headless runs: the same Blink, without the full browser's compositor and UI.
+/usr/bin/chromium-headless-shell:
+	command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell) \
+		|| (echo "install Debian's chromium-headless-shell package for the browser tests" && exit 1)
 
 # `python` is the venv alone: enough for lint, test-fast, docs and package (no Node, no Chromium).
 python: $(STAMP)
-install: python node_modules/.installed /usr/bin/chromium
+install: python node_modules/.installed /usr/bin/chromium-headless-shell
 
 # The ports are checked first, before anything is installed, started or seeded.
 run:
