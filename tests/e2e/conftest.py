@@ -76,13 +76,3 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 def server(dev_server: DevServer) -> str:
     return dev_server.base
 
-
-@pytest.fixture(autouse=True)
-def _close_the_tests_pages(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every page a test opened is closed when it ends: an open page keeps polling and following live updates,
-    and the next tests' server would be answering pages nobody looks at."""
-    yield
-    browser = request.node.funcargs.get("browser")
-    if browser is not None:
-        for context in browser.contexts:
-            context.close()
