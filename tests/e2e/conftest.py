@@ -75,4 +75,3 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 @pytest.fixture(scope="session")
 def server(dev_server: DevServer) -> str:
     return dev_server.base
-
