@@ -79,12 +79,29 @@ def overlaps(a: Interval, b: Interval) -> bool:
 
 
 def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a wall time; in a fall-back fold the first pass, in a gap the shifted instant."""
-    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+    """The UTC instant of a wall time used as a boundary (of working hours or a break): in a fall-back fold the
+    first pass, in a spring-forward gap the instant of the change itself.
+
+    Mapping a gap's wall time to the change keeps boundaries in order: hours of 00:00-02:55 and 03:45-05:00 on a
+    Pacific/Chatham day that skips 02:45-03:45 meet at the change instead of overlapping by ten minutes (the
+    shifted instant Python gives, 02:55 at the old offset, is after 03:45 at the new one)."""
+    first = datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).time() == wall:
+        return first
+    return _change_in_gap(datetime.combine(day, wall, tzinfo=zone).replace(fold=1).astimezone(UTC), first, zone)
 
 
-def wall_time_exists(day: date, wall: time, zone: ZoneInfo) -> bool:
-    return bool(wall_passes(day, wall, zone))
+def _change_in_gap(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant in (before, after] with `after`'s offset: when a gap's wall time stopped existing."""
+    target = after.astimezone(zone).utcoffset()
+    low, high = before, after
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == target:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
 
 
 def wall_passes(day: date, wall: time, zone: ZoneInfo) -> list[datetime]:

@@ -9,7 +9,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import errors
@@ -141,8 +141,16 @@ def test_a_local_time_the_day_does_not_offer_never_books(zone_day, av, duration,
     assert refused.value.code in {"NOT_AN_OFFERED_TIME", "OUTSIDE_WORKING_HOURS"}
 
 
+CHATHAM_SPRING_FORWARD = (ZoneInfo("Pacific/Chatham"), date(2011, 9, 25))  # 02:45 +12:45 becomes 03:45 +13:45
+HOURS_AROUND_THE_GAP = Availability(
+    dict.fromkeys(WEEKDAYS, (WallInterval(time(0, 0), time(2, 55)), WallInterval(time(3, 45), time(5, 0)))),
+    max_patients_per_day=500,
+)
+
+
 @SETTINGS
 @given(zone_day=zone_days(), av=availabilities(), duration=durations)
+@example(zone_day=CHATHAM_SPRING_FORWARD, av=HOURS_AROUND_THE_GAP, duration=5)  # found by Hypothesis: overlapped
 def test_slots_are_real_lengths_on_their_own_day_and_labelled_by_their_instant(zone_day, av, duration):
     zone, day = zone_day
     slots = generate_slots(av, zone, day, duration, DayState(), LONG_AGO, NOTICE)
@@ -164,3 +172,15 @@ def test_the_zones_tested_really_have_their_changes():
     assert date(2027, 4, 4) in change_days("Pacific/Chatham")
     assert date(2011, 12, 30) in change_days("Pacific/Apia")
     assert change_days("Asia/Kathmandu") == ()
+
+
+def test_hours_that_end_inside_a_gap_stop_at_the_change_and_never_overlap_the_next_hours():
+    # GIVEN hours 00:00-02:55 and 03:45-05:00 on the day Pacific/Chatham skips from 02:45 to 03:45
+    zone, day = CHATHAM_SPRING_FORWARD
+    # WHEN the day's 5-minute slots are listed
+    slots = generate_slots(HOURS_AROUND_THE_GAP, zone, day, 5, DayState(), LONG_AGO, NOTICE)
+    labels = [s.local_time for s in slots]
+    # THEN the first hours end at the change (02:40 is the last start) and 03:45 is offered once, right after
+    assert labels[labels.index("02:40") + 1] == "03:45"
+    assert labels.count("03:45") == 1
+    assert all(a.ends_at <= b.starts_at for a, b in itertools.pairwise(slots))
