@@ -122,3 +122,39 @@ class PushNotConfigured(BusinessRuleViolation):
 
 class ServiceBusy(DomainError):
     """The store stayed contended or throttled after retries; nothing was written, the client may retry."""
+
+
+def appointment_changed() -> InvalidState:
+    """A write conditioned on the version and status it read found another writer's change."""
+    return InvalidState("The appointment was changed by someone else; reload it and try again.")
+
+
+def slot_taken() -> SlotUnavailable:
+    return SlotUnavailable("This time is no longer available.")
+
+
+def patient_busy() -> Conflict:
+    return Conflict("The patient already has an appointment at this time.")
+
+
+def day_full() -> DailyLimitReached:
+    return DailyLimitReached("The doctor's daily limit is reached.")
+
+
+def patient_day_taken() -> BookingLimitReached:
+    return BookingLimitReached("The patient already has an appointment with this doctor that day.")
+
+
+def schedule_raced(failed: list[str] | None = None) -> InvalidState:
+    """A condition no rule names failed: the day changed between reading and writing."""
+    return InvalidState("The schedule changed while saving; reload and try again.", {"failed": failed or []})
+
+
+def too_many_active(limit: int) -> BookingLimitReached:
+    message = f"This patient already holds {limit} active bookings, the most allowed."
+    return BookingLimitReached(message, {"limit": limit})
+
+
+def reminder_exists(reminder_id: str) -> InvalidState:
+    """Reminder ids name the channel and timing: a second one for both is refused."""
+    return InvalidState("A reminder for this channel and timing exists already.", {"reminderId": reminder_id})

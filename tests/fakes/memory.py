@@ -15,10 +15,10 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.errors import BookingLimitReached, Conflict, DailyLimitReached, InvalidState, SlotUnavailable
 from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
@@ -55,7 +55,7 @@ class InMemoryReminderStore:
         with self._lock:
             for r in reminders:
                 if r.id in self._items:
-                    raise InvalidState("A reminder for this channel and timing exists already.", {"reminderId": r.id})
+                    raise errors.reminder_exists(r.id)
                 self._items[r.id] = r
 
     def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool:
@@ -222,10 +222,6 @@ class InMemoryDoctorRepository:
         self._doctors[doctor_id] = replace(self._doctors[doctor_id], calendar_token_hash=token_hash)
 
 
-CHANGED = "The appointment was changed by someone else; reload it and try again."
-RACED = "The schedule changed while saving; reload and try again."
-
-
 class InMemoryAppointmentStore:
     """The booking store as the DynamoDB adapter keeps it: every write first checks all of its conditions against
     the state before it, in the order the adapter maps a cancelled transaction's reasons to domain errors (the
@@ -319,9 +315,7 @@ class InMemoryAppointmentStore:
             held = self._active.get(a.patient_id, {})
             free = [k for k in range(limit or 0) if k not in held or held[k][1] <= a.created_at]
             if limit is not None and not free:
-                raise BookingLimitReached(
-                    f"This patient already holds {limit} active bookings, the most allowed.", {"limit": limit}
-                )
+                raise errors.too_many_active(limit)
             self._check(
                 changed=a.id in self._appointments,
                 doctor_taken=self._doctor_keys(a),
@@ -406,17 +400,17 @@ class InMemoryAppointmentStore:
     ) -> None:
         """The first refused condition, in the adapter's order, as its domain error."""
         if changed:
-            raise InvalidState(CHANGED)
+            raise errors.appointment_changed()
         if any(k in self._doctor_locks for k in doctor_taken or ()):
-            raise SlotUnavailable("This time is no longer available.")
+            raise errors.slot_taken()
         if any(k in self._patient_locks for k in patient_taken or ()):
-            raise Conflict("The patient already has an appointment at this time.")
+            raise errors.patient_busy()
         if day_full and self._days.get((day_full[0].doctor_id, day_full[0].date), (0, 0))[0] >= day_full[1]:
-            raise DailyLimitReached("The doctor's daily limit is reached.")
+            raise errors.day_full()
         if patient_day and self._patient_days.get(self._patient_day_key(patient_day), 0) >= 1:
-            raise BookingLimitReached("The patient already has an appointment with this doctor that day.")
+            raise errors.patient_day_taken()
         if raced:
-            raise InvalidState(RACED)
+            raise errors.schedule_raced()
 
     def _stale(self, before: Appointment) -> bool:
         """The write is conditioned on the version and the status it read."""

@@ -47,16 +47,11 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.adapters.dynamodb.search import index_contact
 from chalicelib.adapters.dynamodb.transaction import MAX_ITEMS, ConditionsFailed, Op, Transaction
 from chalicelib.config import Settings
+from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.errors import (
-    BookingLimitReached,
-    Conflict,
-    DailyLimitReached,
-    InvalidState,
-    SlotUnavailable,
-)
+from chalicelib.domain.errors import BookingLimitReached
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import DayState
 from chalicelib.domain.telehealth import Room
@@ -134,18 +129,18 @@ def add_audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
 
 def _domain_error_for(failed_tags: list[str]) -> Exception:
     if "appointment" in failed_tags:
-        return InvalidState("The appointment was changed by someone else; reload it and try again.")
+        return errors.appointment_changed()
     if "doctor-lock" in failed_tags:
-        return SlotUnavailable("This time is no longer available.")
+        return errors.slot_taken()
     if "patient-lock" in failed_tags:
-        return Conflict("The patient already has an appointment at this time.")
+        return errors.patient_busy()
     if "counter" in failed_tags:
-        return DailyLimitReached("The doctor's daily limit is reached.")
+        return errors.day_full()
     if "patient-day" in failed_tags:
-        return BookingLimitReached("The patient already has an appointment with this doctor that day.")
+        return errors.patient_day_taken()
     if "patient-active" in failed_tags:
         return _ActiveItemTaken("Another booking took this active-booking item first.")
-    return InvalidState("The schedule changed while saving; reload and try again.", {"failed": failed_tags})
+    return errors.schedule_raced(failed_tags)
 
 
 class DynamoAppointmentStore:
@@ -426,9 +421,7 @@ class DynamoAppointmentStore:
             if keys.active_sk(k) not in held or (held[keys.active_sk(k)].ends_at or "") <= now
         ]
         if not free:
-            raise BookingLimitReached(
-                f"This patient already holds {limit} active bookings, the most allowed.", {"limit": limit}
-            )
+            raise errors.too_many_active(limit)
         item = schedule(
             pk=keys.patient_active_pk(a.patient_id),
             sk=random.SystemRandom().choice(free),  # spread racing bookings over the free items

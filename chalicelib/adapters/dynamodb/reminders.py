@@ -22,8 +22,8 @@ from chalicelib.adapters.dynamodb.errors import (
 )
 from chalicelib.adapters.dynamodb.items import reminder_from, reminder_item
 from chalicelib.adapters.dynamodb.models import AppointmentModel, ReminderModel, ScheduleModel, Tables
+from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment
-from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.reminders import Reminder, ReminderStatus, appointment_of
 from chalicelib.domain.timefmt import instant
 
@@ -64,9 +64,7 @@ class DynamoReminderStore:
                     reminder_item(self._reminders, r).save(condition=ReminderModel.id.does_not_exist())
                 except PutError as exc:
                     if condition_failed(exc):
-                        raise InvalidState(
-                            "A reminder for this channel and timing exists already.", {"reminderId": r.id}
-                        ) from exc
+                        raise errors.reminder_exists(r.id) from exc
                     raise
 
     def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool:
