@@ -11,8 +11,8 @@ from chalice.test import Client
 
 from chalicelib import container
 from chalicelib.config import Settings
-from tests.functional.cloud import KeptClients, empty_cloud, fresh_tables, worker_cloud
 from tests.helpers import NOW, STANDARD_AVAILABILITY, FixedClock, SequentialIds, admin
+from tests.moto_cloud import KeptClients, empty_cloud, fresh_tables, worker_cloud
 
 SENDER = "reminders@clinic.example"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:clinic-reminder-dispatcher"

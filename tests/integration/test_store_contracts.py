@@ -46,7 +46,8 @@ from tests.fakes.memory import (
     InMemoryReminderStore,
     InMemoryRoomRepository,
 )
-from tests.functional.cloud import fresh_tables
+from tests.helpers import make_appointment
+from tests.moto_cloud import fresh_tables
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -275,27 +276,16 @@ def visit(appointment_id: str, at: str = "10:00", minutes: int = 30, patient: st
     """A visit of doctor d1 on DAY at the local time `at`, booked a month ahead."""
     day = changes.pop("day", DAY)
     start = datetime.combine(day, datetime.strptime(at, "%H:%M").time(), tzinfo=ZONE).astimezone(UTC)
-    made = Appointment(
+    return make_appointment(
         id=appointment_id,
-        doctor_id="d1",
         patient_id=patient,
-        doctor_name="Dr. Ada Smith",
-        patient_name="Pat Doe",
-        specialty="GP",
         date=day.isoformat(),
         time=at,
         duration=minutes,
         starts_at=start,
         ends_at=start + timedelta(minutes=minutes),
-        type=AppointmentType.IN_PERSON,
-        status=Status.SCHEDULED,
-        location="Room 1",
-        reason="check-up",
-        created_at=BOOKED_AT,
-        updated_at=BOOKED_AT,
-        timezone="America/New_York",
+        **{"created_at": BOOKED_AT, "updated_at": BOOKED_AT, **changes},
     )
-    return replace(made, **changes)
 
 
 def audit_id() -> str:
