@@ -110,7 +110,9 @@ class StreamPoller(threading.Thread):
     Iterators are (re)opened after the last record seen (or at the shard's start, skipping records older than
     the poller), since DynamoDB Local trims and expires them more eagerly than DynamoDB does."""
 
-    def __init__(self, endpoint: str, table: str, realtime: RealtimeService, interval: float = 0.2) -> None:
+    def __init__(
+        self, endpoint: str, table: str, realtime: RealtimeService, interval: float = 0.2, idle_interval: float = 0.6
+    ) -> None:
         super().__init__(name="stream-poller", daemon=True)
         import boto3
 
@@ -119,6 +121,9 @@ class StreamPoller(threading.Thread):
         self._table = table
         self._realtime = realtime
         self._interval = interval
+        # polls slow down to `idle_interval` while nothing changes and speed up with the next record: an idle
+        # `make run` (or browser test session) asks DynamoDB Local three times less often
+        self._idle_interval = idle_interval
         self._iterators: dict[str, str | None] = {}
         self._last_seen: dict[str, str] = {}
         self._since = time.time() - 120  # creation times are rounded (to the minute on DynamoDB Local)
@@ -161,7 +166,8 @@ class StreamPoller(threading.Thread):
         self._since = database_clock(described) - 120
         self._discover(arn)
         last_discovery = time.monotonic()
-        while not self.stopped.wait(self._interval):
+        wait = self._interval
+        while not self.stopped.wait(wait):
             try:
                 if time.monotonic() - last_discovery > 10:
                     self._discover(arn)
@@ -172,5 +178,6 @@ class StreamPoller(threading.Thread):
                         records.extend(self._read(arn, shard_id, iterator))
                 if records:
                     self._realtime.publish(slot_changes(records))
+                wait = self._interval if records else min(wait * 1.5, self._idle_interval)
             except Exception as exc:  # keep following; show what went wrong
                 print(f"stream poller: {exc!r}", flush=True)

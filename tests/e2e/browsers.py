@@ -3,6 +3,8 @@ and axe-core's accessibility check run the same way in both."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from infra.local.dynamodb_local import ROOT, real_clock_env
@@ -30,8 +32,15 @@ def launch_chromium(playwright: Any, *extra_flags: str) -> Any:
     )
 
 
-def axe_violations(page: Any) -> list[str]:
-    """axe-core's violations on the page as it stands: rule id and the first few elements of each."""
-    page.evaluate(AXE.read_text() + "\n;true")  # not a <script> tag: the CSP allows only the page's own
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+COLOUR_RULES = ("color-contrast", "link-in-text-block")
+"""axe-core's rules whose results a colour scheme can change (the rest read the DOM, ARIA and layout)."""
+
+
+def axe_violations(page: Any, rules: Sequence[str] = ()) -> list[str]:
+    """axe-core's violations on the page as it stands (only `rules` when given): rule id and the first few
+    elements of each. axe is put on the page once per document, not before every run."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text() + "\n;true")  # not a <script> tag: the CSP allows only the page's own
+    only = f", runOnly: {{type: 'rule', values: {json.dumps(list(rules))}}}" if rules else ""
+    result = page.evaluate(f"axe.run(document, {{resultTypes: ['violations']{only}}})")
     return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -23,3 +24,19 @@ def make_due(base: str, reminder_id: str, token: str, attempts: int = 5) -> None
         if moved.status_code != 400:
             break
     raise AssertionError(f"the reminder could not be made due: {moved.status_code} {moved.text}")
+
+
+def wait_for_status(
+    base: str, appointment_id: str, reminder_id: str, token: str, status: str, timeout: float = 30.0
+) -> None:
+    """Waits until the sweep has moved the reminder to `status`, asking the API (pages then show it as they load,
+    instead of at their next periodic refresh)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = requests.get(
+            f"{base}/api/reminders/appointment/{appointment_id}", headers={"Authorization": token}, timeout=10
+        )
+        if any(r["id"] == reminder_id and r["status"] == status for r in listed.json().get("reminders", [])):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the reminder {reminder_id} did not become {status} in time")

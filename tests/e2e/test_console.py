@@ -21,7 +21,7 @@ from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
 from tests.e2e.browsers import axe_violations, launch_chromium
 from tests.e2e.patients import new_patient
-from tests.e2e.reminders import make_due
+from tests.e2e.reminders import make_due, wait_for_status
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKENS = demo_tokens()
@@ -444,6 +444,7 @@ def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser
     bounced = book(base, bouncing, doctor["id"], day, "09:30", reminderPreferences={"email": True, "timing": "24h"})
     reminder_id = f"{bounced['id']}_email-24h"
     make_due(base, reminder_id, bouncing)
+    wait_for_status(base, bounced["id"], reminder_id, bouncing, "failed")
     page = open_console(browser, base)
 
     # GIVEN a reminder the provider refused THEN it is listed with the reason, filtered by channel
@@ -547,6 +548,7 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
     bouncing = patient("Bo Look", "nobody@clinic.invalid")[1]
     bounced = book(base, bouncing, doctor["id"], day, "11:00", reminderPreferences={"email": True, "timing": "24h"})
     make_due(base, f"{bounced['id']}_email-24h", bouncing)
+    wait_for_status(base, bounced["id"], f"{bounced['id']}_email-24h", bouncing, "failed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page = open_console(browser, base, width=width, scheme=scheme)
