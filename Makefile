@@ -88,7 +88,7 @@ docs: python
 	$(PY) -m infra.local.api_docs
 
 test-fast: python
-	$(PY) -m pytest tests/unit tests/functional -q -p no:cacheprovider -n 2
+	$(PY) -m pytest tests/unit tests/functional -q -p no:cacheprovider -n 2 --dist worksteal
 
 # bandit and checkov must report nothing; waivers are written in place with their reason (README: Security).
 # checkov runs offline: bundled policies only, no platform key, no download.
