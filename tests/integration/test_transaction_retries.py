@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
 
 from chalicelib.adapters.dynamodb.models import RETRY_ATTEMPTS
 from chalicelib.container import Container
@@ -57,6 +58,14 @@ def doctor_id(wired: Container) -> str:
     return made.id
 
 
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore retries at once: what is counted is how often it sends, not how long it waits in between (up to
+    seven seconds of sleep per test otherwise)."""
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.mark.usefixtures("no_backoff")
 @pytest.mark.parametrize(
     ("code", "status"),
     [("ThrottlingException", 400), ("TransactionInProgressException", 400), ("InternalServerError", 500)],
