@@ -1,4 +1,5 @@
-"""One moto cloud for a worker's functional tests, with the clients a Lambda container would keep.
+"""One moto cloud for a worker's functional tests (and the store contract suite's moto runs), with the clients a
+Lambda container would keep.
 
 Starting moto, making a botocore session and making a client (copying about 300 event hooks) cost more than most
 functional tests do. A Lambda container makes its clients once and reuses them across invocations; so does a test
