@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
+from chalicelib.domain.reminders import appointment_of
+
 
 def make_due(base: str, reminder_id: str, token: str, attempts: int = 5) -> None:
     """Moves the reminder to two seconds from now. The API refuses a moment already past, which a busy machine can
@@ -26,15 +28,15 @@ def make_due(base: str, reminder_id: str, token: str, attempts: int = 5) -> None
     raise AssertionError(f"the reminder could not be made due: {moved.status_code} {moved.text}")
 
 
-def wait_for_status(
-    base: str, appointment_id: str, reminder_id: str, token: str, status: str, timeout: float = 30.0
-) -> None:
+def wait_for_status(base: str, reminder_id: str, token: str, status: str, timeout: float = 30.0) -> None:
     """Waits until the sweep has moved the reminder to `status`, asking the API (pages then show it as they load,
     instead of at their next periodic refresh)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         listed = requests.get(
-            f"{base}/api/reminders/appointment/{appointment_id}", headers={"Authorization": token}, timeout=10
+            f"{base}/api/reminders/appointment/{appointment_of(reminder_id)}",
+            headers={"Authorization": token},
+            timeout=10,
         )
         if any(r["id"] == reminder_id and r["status"] == status for r in listed.json().get("reminders", [])):
             return

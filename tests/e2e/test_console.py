@@ -444,7 +444,7 @@ def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser
     bounced = book(base, bouncing, doctor["id"], day, "09:30", reminderPreferences={"email": True, "timing": "24h"})
     reminder_id = f"{bounced['id']}_email-24h"
     make_due(base, reminder_id, bouncing)
-    wait_for_status(base, bounced["id"], reminder_id, bouncing, "failed")
+    wait_for_status(base, reminder_id, bouncing, "failed")
     page = open_console(browser, base)
 
     # GIVEN a reminder the provider refused THEN it is listed with the reason, filtered by channel
@@ -547,8 +547,9 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
     book(base, patient("Sam Look")[1], doctor["id"], day, "10:30")
     bouncing = patient("Bo Look", "nobody@clinic.invalid")[1]
     bounced = book(base, bouncing, doctor["id"], day, "11:00", reminderPreferences={"email": True, "timing": "24h"})
-    make_due(base, f"{bounced['id']}_email-24h", bouncing)
-    wait_for_status(base, bounced["id"], f"{bounced['id']}_email-24h", bouncing, "failed")
+    reminder_id = f"{bounced['id']}_email-24h"
+    make_due(base, reminder_id, bouncing)
+    wait_for_status(base, reminder_id, bouncing, "failed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page = open_console(browser, base, width=width, scheme=scheme)
@@ -558,7 +559,7 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
         page.get_by_text("Patient", exact=True).first.wait_for(state="attached")
         page.locator(".week-day").first.wait_for()
         page.locator("#analytics-body figure").first.wait_for()
-        page.locator(f"li[data-reminder='{bounced['id']}_email-24h']").wait_for(timeout=30000)
+        page.locator(f"li[data-reminder='{reminder_id}']").wait_for(timeout=30000)
         # no horizontal scrolling: the page is no wider than the screen
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         wider = "[...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1)"
