@@ -50,23 +50,27 @@ def ws_disconnect(connection_id: str) -> None:
     container.current().realtime.disconnect(connection_id)
 
 
-def slot_changes(records: list[dict[str, Any]]) -> list[SlotChange | UnreadableChange]:
-    """The stream's records as plain changes: Powertools' DynamoDBStreamEvent decodes the typed images here, at
-    the edge, so the domain sees plain values. A record it cannot decode is passed on as unreadable (skipped)."""
-    from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+def slot_changes(records: list[Any]) -> list[SlotChange | UnreadableChange]:
+    """The stream's records as plain changes: Powertools' DynamoDBStreamRecord decodes the typed images here, at
+    the edge, so the domain sees plain values. Each record on its own: one that cannot be read (not an object,
+    no change, an untyped or undecodable image such as `{"N": "abc"}`) is passed on as unreadable (skipped)."""
+    return [_slot_change(record) for record in records]
 
-    changes: list[SlotChange | UnreadableChange] = []
-    for record in DynamoDBStreamEvent({"Records": records}).records:
-        raw = record.get("dynamodb")
-        sequence = str(raw.get("SequenceNumber") or "") if isinstance(raw, dict) else ""
-        try:
-            change = record.dynamodb
-            if change is None:
-                raise ValueError("no dynamodb change in the record")
-            changes.append(SlotChange(sequence, change.old_image or None, change.new_image or None))
-        except (AttributeError, TypeError, ValueError, KeyError) as exc:
-            changes.append(UnreadableChange(sequence, f"not a typed appointments change ({type(exc).__name__})"))
-    return changes
+
+def _slot_change(record: Any) -> SlotChange | UnreadableChange:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    raw = record.get("dynamodb") if isinstance(record, dict) else None
+    sequence = str(raw.get("SequenceNumber") or "") if isinstance(raw, dict) else ""
+    try:
+        if not isinstance(record, dict):
+            raise TypeError("the record is not an object")
+        change = DynamoDBRecord(record).dynamodb
+        if change is None:
+            raise ValueError("no dynamodb change in the record")
+        return SlotChange(sequence, change.old_image or None, change.new_image or None)
+    except Exception as exc:  # any shape a decoder chokes on (decimal's InvalidOperation too) is this record's own
+        return UnreadableChange(sequence, f"not a typed appointments change ({type(exc).__name__})")
 
 
 def stream_records(records: list[dict[str, Any]]) -> dict[str, Any]:

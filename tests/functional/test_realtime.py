@@ -204,3 +204,21 @@ def test_a_ticket_opens_one_connection_only(api):
     assert connect("c-once", good) == {"statusCode": 200}
     assert connect("c-again", good)["statusCode"] == 401
     assert connect("c-new", ticket(api)) == {"statusCode": 200}
+
+
+def test_poison_stream_records_are_skipped_one_by_one_and_the_good_one_is_announced(api, wired, lambdas):
+    # GIVEN a subscriber of a doctor-day, and a stream batch where a booking of that day sits among records
+    # that cannot be read: a number that is not one, a string, a null, a record without a change
+    doc = api.doctor_with_hours()
+    connect("a", ticket(api))
+    send("a", {"action": "subscribe", "doctorId": doc["id"], "date": DAY})
+    booked = stream_record_of(wired, api.book(doc)["id"])
+    bad_number = json.loads(json.dumps(booked))
+    bad_number["dynamodb"]["NewImage"]["duration"] = {"N": "abc"}
+    bad_number["dynamodb"]["SequenceNumber"] = "2"
+    records = [bad_number, "abc", None, 7, {"eventID": "5"}, booked]
+    # WHEN the publisher gets the batch
+    report = lambdas.lambda_.invoke("slot_publisher", {"Records": records}).payload
+    # THEN each bad record is skipped alone (nothing for the stream to retry), and the booking is announced
+    assert (report["batchItemFailures"], report["skipped"], report["doctorDays"], report["sent"]) == ([], 5, 1, 1)
+    assert received("a")[-1]["type"] == "slots" and len(received("a")) == 2
