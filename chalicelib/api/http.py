@@ -205,18 +205,44 @@ def _nesting_depth(text: str) -> int:
     return deepest
 
 
+def _utf8_text(raw: bytes | str | None) -> str:
+    """The body as text: JSON on this API is UTF-8 only (RFC 8259). A UTF-8 byte order mark is skipped (RFC 8259
+    lets a parser ignore it, and some Windows tools add one); UTF-16 or UTF-32 (which `json.loads` would detect
+    from raw bytes) and any bytes that are not UTF-8 are refused. A NUL byte is never part of a JSON text
+    (control characters in strings are escaped), and it is what UTF-16 and UTF-32 of ASCII look like as UTF-8."""
+    if raw is None or isinstance(raw, str):
+        text = raw or ""
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "\0"
+    text = text.removeprefix("\ufeff")
+    if "\0" in text:
+        raise InvalidInput(
+            "The body must be JSON encoded as UTF-8.", {"fields": {"body": "must be JSON encoded as UTF-8"}}
+        )
+    return text
+
+
 def _json_body(raw: bytes | str | None) -> dict[str, Any]:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else (raw or "")
+    text = _utf8_text(raw)
     if _nesting_depth(text) > MAX_JSON_DEPTH:
         raise InvalidInput(
             f"The body nests deeper than {MAX_JSON_DEPTH} levels.", {"fields": {"body": "nested too deeply"}}
         )
-    try:
-        parsed = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
+    try:  # the very text the depth was counted on: `json.loads` of a str guesses no encoding
+        parsed = json.loads(text)
+    except ValueError as exc:
         raise InvalidInput("The body must be a JSON object.", {"fields": {"body": "is not valid JSON"}}) from exc
     if not isinstance(parsed, dict):
         raise InvalidInput("The body must be a JSON object.", {"fields": {"body": "must be a JSON object"}})
+    try:  # `"\ud800"` is JSON's syntax but no character: it cannot be stored (RFC 8259 section 8.2)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            "The body holds text that is not valid Unicode.", {"fields": {"body": "holds an unpaired surrogate"}}
+        ) from exc
     return parsed
 
 
