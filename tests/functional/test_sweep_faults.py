@@ -136,3 +136,27 @@ def test_a_visit_moved_after_the_batch_read_is_read_again_not_moved_back(api, wi
     assert reminder["status"] == "sent"
     raw = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages[-1].raw_data
     assert "11:00" in raw and "10:00" not in raw
+
+
+def test_a_claim_whose_appointment_cannot_be_read_is_released_not_left_sending(api, wired, clock, lambdas):
+    # GIVEN an e-mail reminder due now, and a store whose appointment read fails right after the claim
+    visit = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    rid = f"{visit['id']}_email-24h"
+    clock.current = clock.current.replace(hour=15)
+    faults = FaultInjector(wired.store)
+    faults.fail("GetItem", *[throttled() for _ in range(3)])  # botocore's three attempts of the one read
+    # WHEN the reminder's schedule fires
+    try:
+        lambdas.lambda_.invoke("reminder_dispatcher", {"reminderId": rid})
+    except Exception as exc:  # the invocation fails (the schedule's retry policy tries it again)
+        print("dispatch raised", type(exc).__name__)
+    finally:
+        faults.close()
+    # THEN nothing was sent and the reminder is pending again, its attempt not counted
+    assert emails_sent() == 0
+    listed = api.call("GET", f"/api/reminders/appointment/{visit['id']}", admin()).data["reminders"]
+    assert [(r["status"], r["attempts"]) for r in listed] == [("pending", 0)]
+    # WHEN the stuck-reminder sweep runs well after, THEN it delivers it once instead of failing it as unknown
+    clock.current = clock.current.replace(hour=15, minute=20)
+    report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
+    assert (report["delivered"], report["stuckFailed"], emails_sent()) == ({"sent": 1}, 0, 1)

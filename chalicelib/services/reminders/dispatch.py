@@ -121,11 +121,27 @@ class ReminderDispatcher:
         """`read`: the appointments and patients the sweep read in one batch for the chunk this reminder is in
         (up to a second before the claim). An appointment older than the plan of the reminder it claimed is read
         again; any other change after the batch read is caught when the outcome is recorded (conditioned on the
-        version read: a reschedule plans the reminder again for the new time)."""
+        version read: a reschedule plans the reminder again for the new time).
+
+        Whatever raises before the message goes to the provider (the appointment or patient unreadable, a
+        store fault) releases the claim: nothing was sent, so the reminder is pending again for the next run,
+        not left in `sending` for the stuck sweep to fail as an unknown outcome."""
         now = self._clock.now()
         claimed = self._reminders.claim(reminder_id, now)
         if claimed is None:
             return "not-claimed"
+        try:
+            ready = self._before_send(claimed, now, read)
+        except Exception:
+            self._release(claimed, now)
+            raise
+        if isinstance(ready, str):
+            return ready
+        appointment, endpoints = ready
+        return self._send(claimed, appointment, endpoints, now, read)
+
+    def _before_send(self, claimed: Reminder, now: datetime, read: _Read | None) -> str | tuple[Appointment, list[str]]:
+        """Everything up to the send: an outcome when there is nothing to send, else what to send it for."""
         appointment = read.appointments.get(claimed.appointment_id) if read is not None else None
         if appointment is None or _stale(appointment, claimed):
             appointment = self._appointments.get(claimed.appointment_id)
@@ -145,9 +161,6 @@ class ReminderDispatcher:
             if self._reminders.replace(moved, ReminderStatus.SENDING) and moved.status is ReminderStatus.PENDING:
                 self._schedules.ensure(moved)
             return "moved"
-        return self._deliver(claimed, appointment, now, read)
-
-    def _deliver(self, claimed: Reminder, appointment: Appointment, now: datetime, read: _Read | None) -> str:
         endpoints: list[str] = []
         profile = self._patients.get(claimed.patient_id) if read is None else read.patients.get(claimed.patient_id)
         if claimed.channel is Channel.PUSH:
@@ -166,6 +179,20 @@ class ReminderDispatcher:
                 claimed, f"the patient's limit of {self.messages_per_day} messages a day is reached", now, appointment
             )
             return "failed"
+        return appointment, endpoints
+
+    def _release(self, claimed: Reminder, now: datetime) -> None:
+        """Give the claim back (pending, this attempt not counted; conditioned on `sending`, so an outcome that
+        was recorded meanwhile stands). If even that write fails, the stuck sweep is the last resort."""
+        back = replace(claimed, status=ReminderStatus.PENDING, attempts=max(0, claimed.attempts - 1), updated_at=now)
+        try:
+            self._reminders.replace(back, ReminderStatus.SENDING)
+        except Exception:
+            log.exception("reminder %s: nothing was sent, and its claim could not be released", claimed.id)
+
+    def _send(
+        self, claimed: Reminder, appointment: Appointment, endpoints: list[str], now: datetime, read: _Read | None
+    ) -> str:
         try:
             delivery = self._sender.send(claimed, appointment, endpoints)
         except UnknownDeliveryOutcome as exc:
