@@ -11,8 +11,8 @@ from chalice import Blueprint
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.idempotent import checked_key, keyed
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
 from chalicelib.domain.paging import open_token, sign_token
@@ -22,7 +22,6 @@ from chalicelib.observability import count
 from chalicelib.services.booking import BookingRequest, ListFilter
 
 appointments_api = Blueprint(__name__)
-MAX_IDEMPOTENCY_KEY = 128
 log = logging.getLogger("clinic.api")
 
 
@@ -75,12 +74,8 @@ def book(call: Call) -> s.AppointmentOut:
         starts_at=body.starts_at,
     )
     c = container.current()
-    key = call.headers.get("idempotency-key")
+    key = checked_key(call)
     if key is not None:
-        if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-            raise InvalidInput(
-                "Invalid Idempotency-Key.", {"fields": {"Idempotency-Key": "1-128 printable characters"}}
-            )
         # Scoped per caller, so two users never share a record; the appointment id derives from it too.
         request = replace(request, idempotency_key=scoped_key(call.caller.subject, key))
 
@@ -127,14 +122,21 @@ def get_appointment(call: Call) -> s.AppointmentOut:
     "Move an appointment (422 AMBIGUOUS_LOCAL_TIME: name the instant with the slot's startsAt)",
     body=s.RescheduleIn,
     response=s.AppointmentOut,
+    headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
 )
 def reschedule(call: Call) -> s.AppointmentOut:
     body: s.RescheduleIn = call.body
-    moved = container.current().booking.reschedule(call.caller, call.params["id"], body.date, body.time, body.starts_at)
-    _count("BookingRescheduled")
-    return _shape(call.caller, moved)
+
+    def run() -> s.AppointmentOut:
+        moved = container.current().booking.reschedule(
+            call.caller, call.params["id"], body.date, body.time, body.starts_at
+        )
+        _count("BookingRescheduled")
+        return _shape(call.caller, moved)
+
+    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
 
 
 @endpoint(
@@ -143,13 +145,17 @@ def reschedule(call: Call) -> s.AppointmentOut:
     "DELETE",
     "Cancel an appointment",
     response=s.AppointmentOut,
+    headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
 )
 def cancel(call: Call) -> s.AppointmentOut:
-    cancelled = container.current().booking.cancel(call.caller, call.params["id"])
-    _count("BookingCancelled")
-    return _shape(call.caller, cancelled)
+    def run() -> s.AppointmentOut:
+        cancelled = container.current().booking.cancel(call.caller, call.params["id"])
+        _count("BookingCancelled")
+        return _shape(call.caller, cancelled)
+
+    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
 
 
 @endpoint(
@@ -159,13 +165,18 @@ def cancel(call: Call) -> s.AppointmentOut:
     "Confirm (patient or staff), complete or mark no-show (doctor or admin)",
     body=s.StatusIn,
     response=s.AppointmentOut,
+    headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
 )
 def change_status(call: Call) -> s.AppointmentOut:
     body: s.StatusIn = call.body
-    changed = container.current().booking.change_status(call.caller, call.params["id"], Status(body.status))
-    return _shape(call.caller, changed)
+
+    def run() -> s.AppointmentOut:
+        changed = container.current().booking.change_status(call.caller, call.params["id"], Status(body.status))
+        return _shape(call.caller, changed)
+
+    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
 
 
 def _filters(q: s.AppointmentListQuery) -> ListFilter:

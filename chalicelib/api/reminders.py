@@ -11,6 +11,7 @@ from chalice import Blueprint
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.idempotent import keyed
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, timings_for
@@ -31,6 +32,7 @@ ADMIN = (Role.ADMIN,)
     body=s.ReminderScheduleIn,
     response=s.ReminderList,
     status=201,
+    headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("reminders",),
 )
@@ -38,12 +40,16 @@ def schedule(call: Call) -> s.ReminderList:
     body: s.ReminderScheduleIn = call.body
     timings = timings_for(body.timings, body.timing)
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
-    created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
-    _log(call, created, "reminder-change")
-    return s.ReminderList(
-        reminders=[s.ReminderOut.from_domain(r) for r in created],
-        skipped=[s.SkippedReminderOut.from_domain(x) for x in skipped],
-    )
+
+    def run() -> s.ReminderList:
+        created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
+        _log(call, created, "reminder-change")
+        return s.ReminderList(
+            reminders=[s.ReminderOut.from_domain(r) for r in created],
+            skipped=[s.SkippedReminderOut.from_domain(x) for x in skipped],
+        )
+
+    return keyed(call, s.ReminderList, run, reminders_api.lambda_context)
 
 
 @endpoint(
@@ -68,16 +74,21 @@ def for_appointment(call: Call) -> s.ReminderList:
     "Move a pending reminder or change its message",
     body=s.ReminderUpdateIn,
     response=s.ReminderOut,
+    headers=("Idempotency-Key",),
     errors=(404, 409),
     tags=("reminders",),
 )
 def update(call: Call) -> s.ReminderOut:
     body: s.ReminderUpdateIn = call.body
-    changed = container.current().reminders.update(
-        call.caller, call.params["id"], body.timing, body.scheduled_time, body.custom_message
-    )
-    _log(call, [changed], "reminder-change")
-    return s.ReminderOut.from_domain(changed)
+
+    def run() -> s.ReminderOut:
+        changed = container.current().reminders.update(
+            call.caller, call.params["id"], body.timing, body.scheduled_time, body.custom_message
+        )
+        _log(call, [changed], "reminder-change")
+        return s.ReminderOut.from_domain(changed)
+
+    return keyed(call, s.ReminderOut, run, reminders_api.lambda_context)
 
 
 @endpoint(
@@ -86,13 +97,17 @@ def update(call: Call) -> s.ReminderOut:
     "DELETE",
     "Cancel a pending reminder",
     response=s.ReminderOut,
+    headers=("Idempotency-Key",),
     errors=(404, 409),
     tags=("reminders",),
 )
 def cancel(call: Call) -> s.ReminderOut:
-    cancelled = container.current().reminders.cancel(call.caller, call.params["id"])
-    _log(call, [cancelled], "reminder-change")
-    return s.ReminderOut.from_domain(cancelled)
+    def run() -> s.ReminderOut:
+        cancelled = container.current().reminders.cancel(call.caller, call.params["id"])
+        _log(call, [cancelled], "reminder-change")
+        return s.ReminderOut.from_domain(cancelled)
+
+    return keyed(call, s.ReminderOut, run, reminders_api.lambda_context)
 
 
 def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
