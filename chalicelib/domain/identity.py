@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +39,34 @@ class Caller:
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.DOCTOR, Role.ADMIN)
+
+    @property
+    def display_name(self) -> str:
+        """The name stored for this caller (a patient's `patientName`, its directory record): its clean `name`
+        claim, or its clean username when it has none."""
+        return self.name or clean_name(self.username)
+
+
+NAME_MAX_CHARS = 100
+"""As long as any name the API accepts in a body (`Text`); a longer name claim is cut there."""
+
+
+def clean_name(raw: Any) -> str:
+    """A person's name from a token claim, safe to store and show: Unicode NFC; line breaks, tabs and every other
+    kind of space become one space, and runs of them collapse; control, format (bidi overrides, embeddings and
+    isolates, zero-width spaces and joiners, byte order marks, soft hyphens), surrogate, private-use and
+    unassigned characters are dropped; cut to `NAME_MAX_CHARS`. Users write their own `name` in the patients'
+    pool, so this is the one place a claim's name is made fit for e-mails, lists and the console."""
+    text = raw if isinstance(raw, str) else "" if raw is None else str(raw)
+    kept: list[str] = []
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in ("Zs", "Zl", "Zp"):
+            kept.append(" ")
+        elif not unicodedata.category(char).startswith("C"):
+            kept.append(char)
+    # NFC after the filter: a dropped character between a letter and its accent must not leave them apart
+    collapsed = " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
+    return collapsed[:NAME_MAX_CHARS].rstrip()
 
 
 def parse_groups(raw: Any) -> set[str]:
@@ -90,7 +119,7 @@ def caller_from_claims(claims: Mapping[str, Any] | None, staff_issuer: str | Non
         role=role,
         username=str(claims.get("cognito:username", "")),
         doctor_id=str(doctor_id) if doctor_id else None,
-        name=str(claims.get("name", "")),
+        name=clean_name(claims.get("name")),
         email=claims.get("email"),
         phone=claims.get("phone_number"),
         email_verified=_claim_true(claims.get("email_verified")),

@@ -351,7 +351,7 @@ class BookingService:
                 raise InvalidInput(
                     "patientName is set by staff only.", {"fields": {"patientName": "not allowed for patients"}}
                 )
-            return caller.subject, caller.name or caller.username
+            return caller.subject, caller.display_name
         if not request.patient_id:
             raise InvalidInput(
                 "Staff must say which patient the appointment is for.", {"fields": {"patientId": "required"}}

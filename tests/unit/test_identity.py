@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain import errors
-from chalicelib.domain.identity import Role, caller_from_claims, parse_groups
+from chalicelib.domain.identity import NAME_MAX_CHARS, Role, caller_from_claims, clean_name, parse_groups
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,43 @@ def test_staff_roles_come_from_the_staff_pool_and_the_patient_role_does_not():
     # AND a token with no issuer at all is no staff token
     with pytest.raises(errors.Forbidden):
         caller_from_claims({"sub": "x", "cognito:groups": ["admins"]}, STAFF_ISSUER)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Eve\r\nX-Injected: 1\u202e<b>", "Eve X-Injected: 1<b>"),  # the issue's claim
+        ("  Ada \t\n Lovelace  ", "Ada Lovelace"),  # whitespace of any kind collapses, ends trimmed
+        ("Ada\u2028Lovelace\u00a0King", "Ada Lovelace King"),  # line/paragraph separators, no-break space
+        ("Zo\u0065\u0308", "Zo\u00eb"),  # NFC: e + combining diaeresis is one ë
+        ("Zoe\u200b\u0308", "Zo\u00eb"),  # a zero-width space dropped between a letter and its accent: NFC after
+        ("Eve\u202atrusted\u202c \u2066x\u2069", "Evetrusted x"),  # embeddings and isolates
+        ("A\u200bd\u200ca\u200d\ufeff\u2060\u00ad", "Ada"),  # zero-width space/joiners, BOM, word joiner, soft hyphen
+        ("Dr.\x00Eve\x1b[31m\x7f\x9b", "Dr.Eve[31m"),  # C0, DEL and C1 controls
+        ("Eve\ud800\ue000\U000e0001", "Eve"),  # a lone surrogate, private use, a tag character
+        ("\u202e\u200b \r\n", ""),  # nothing printable left
+        ("Łukasz Żółć 李小龍 Amélie-Ånne O'Brien", "Łukasz Żółć 李小龍 Amélie-Ånne O'Brien"),  # real names stay
+        (None, ""),
+        (42, "42"),
+    ],
+)
+def test_clean_name(raw, clean):
+    assert clean_name(raw) == clean
+
+
+def test_a_name_is_cut_to_the_limit_without_a_trailing_space():
+    # GIVEN a name of 99 letters, a space and more: cut at 100 characters, the space at the cut is dropped
+    assert clean_name("a" * 99 + " " + "b" * 50) == "a" * 99
+    assert len(clean_name("x" * 5000)) == NAME_MAX_CHARS == 100
+
+
+def test_the_caller_carries_the_clean_name_and_falls_back_to_a_clean_username():
+    # GIVEN a patient whose name claim holds a line break and a bidi override
+    caller = caller_from_claims({"sub": "s", "cognito:groups": ["patients"], "name": "Eve\r\nX\u202e"})
+    # THEN the caller's name is the clean one, and so is the name stored for it
+    assert caller.name == caller.display_name == "Eve X"
+    # AND without a printable name, the (clean) username is used
+    nameless = caller_from_claims(
+        {"sub": "s", "cognito:groups": ["patients"], "name": "\u200b", "cognito:username": "eve\u202e\n"}
+    )
+    assert (nameless.name, nameless.display_name) == ("", "eve")

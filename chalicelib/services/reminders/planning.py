@@ -61,7 +61,7 @@ def contact_of(caller: Caller) -> PatientProfile:
         email_verified=caller.email_verified,
         phone_verified=caller.phone_verified,
         source="self",
-        name=caller.name or caller.username or None,
+        name=caller.display_name or None,
     )
 
 
