@@ -72,6 +72,10 @@ def set_availability(call: Call) -> s.AvailabilityOut:
     return s.AvailabilityOut.from_domain(doctor.availability)
 
 
+def _opaque(tag: str) -> str:
+    return tag.strip().removeprefix("W/")
+
+
 @endpoint(
     doctors_api,
     "/api/appointments/availability/{doctorId}/{date}",
@@ -91,7 +95,8 @@ def availability(call: Call) -> Response:
     wanted = call.headers.get("if-none-match")
     if wanted:
         etag = booking.availability_etag(call.params["doctorId"], day)
-        if etag in {tag.strip() for tag in wanted.split(",")} or wanted.strip() == "*":
+        # If-None-Match compares weakly (RFC 9110 13.1.2): `"x"` matches `W/"x"`
+        if _opaque(etag) in {_opaque(tag) for tag in wanted.split(",")} or wanted.strip() == "*":
             return Response(body="", status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
     result = booking.availability(call.params["doctorId"], day, q.duration)
     body = s.DayAvailabilityOut(

@@ -67,6 +67,22 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
 
 SERVERS = [{"url": "http://127.0.0.1:8000", "description": "`make run` on this machine"}]
 
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Idempotency-Key": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 128,
+        "description": "1-128 printable characters, not only spaces; anything else is 400",
+    },
+    "If-None-Match": {
+        "type": "string",
+        "description": "`*` or a comma-separated list of entity tags (weak comparison); a value holding the "
+        "current ETag gets 304, any other value (whatever its length or shape) the full answer",
+    },
+}
+"""What the server accepts in each request header a route declares, no more and no less: a value this refuses
+is refused by the server (400), and a value the server takes is admitted here."""
+
 NON_JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     "text/calendar": {"type": "string", "description": "An iCalendar (RFC 5545) document"},
     "text/html": {"type": "string", "description": "An HTML page"},
@@ -171,7 +187,5 @@ def _parameters(route: RouteSpec) -> list[dict[str, Any]]:
         for name, prop in dict(query_schema.get("properties", {})).items():
             params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     for header in route.headers:
-        params.append(
-            {"name": header, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128}}
-        )
+        params.append({"name": header, "in": "header", "required": False, "schema": dict(HEADER_SCHEMAS[header])})
     return params

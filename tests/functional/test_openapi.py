@@ -136,3 +136,42 @@ def test_the_api_reference_lists_every_route_of_the_document(spec):
     # GIVEN docs/api.md, WHEN its route table is rendered from /openapi.json, THEN nothing changes
     text = DOC.read_text()
     assert rendered(text, spec) == text, "run `python -m infra.local.api_docs` to update docs/api.md"
+
+
+def _header(spec, path: str, method: str, name: str) -> dict:
+    params = spec["paths"][path][method]["parameters"]
+    return next(p for p in params if p["in"] == "header" and p["name"] == name)
+
+
+def test_if_none_match_is_documented_as_the_server_reads_it(api, spec):
+    # GIVEN the availability route's documented If-None-Match, and a day with its current ETag
+    path = "/api/appointments/availability/{doctorId}/{date}"
+    schema = _header(spec, path, "get", "If-None-Match")["schema"]
+    doc = api.doctor_with_hours()
+    url = f"/api/appointments/availability/{doc['id']}/{DAY}"
+    etag = api.call("GET", url, patient()).headers["ETag"]
+    # WHEN a client sends values of any length and shape: a long list of tags ending in the current one, the
+    # strong form of the current tag, `*`, and tags that match nothing (long, or not a tag at all)
+    many = ", ".join(f'W/"old-{n}"' for n in range(40)) + ", " + etag
+    cases = {many: 304, etag.removeprefix("W/"): 304, "*": 304, 'W/"' + "x" * 500 + '"': 200, "not a tag": 200}
+    for value, status in cases.items():
+        answered = api.call("GET", url, {**patient(), "If-None-Match": value})
+        # THEN the server takes each (304 when one tag is the current one, else the full answer, never a 400)
+        assert answered.status_code == status, value
+        # AND the document admits each: no request the server accepts violates the schema
+        jsonschema.validate(value, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_idempotency_key_limits_are_documented_and_enforced(api, spec):
+    # GIVEN the booking route's documented Idempotency-Key
+    schema = _header(spec, "/api/appointments", "post", "Idempotency-Key")["schema"]
+    assert (schema["minLength"], schema["maxLength"]) == (1, 128)
+    doc = api.doctor_with_hours()
+    # WHEN a key outside the documented lengths is sent THEN the server refuses it, as the document says
+    for key in ("k" * 129, ""):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(key, schema, cls=jsonschema.Draft202012Validator)
+        refused = api.try_book(doc, {**patient(), "Idempotency-Key": key})
+        assert (refused.status_code, refused.data["error"]["code"]) == (400, "VALIDATION_ERROR"), len(key)
+    # AND a key within them is taken
+    assert api.try_book(doc, {**patient(), "Idempotency-Key": "k" * 128}).status_code == 201
