@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.identity import Caller
+
+CHANGE_ACTIONS = frozenset({"booked", *(s.value for s in Status)})
+"""The actions of entries that write an appointment version (`audit_of`); any other action is an event seen at a
+version (`side_audit`: a room join, a reminder change)."""
 
 
 @dataclass(frozen=True)
@@ -24,15 +28,20 @@ class AuditEntry:
     changes: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
     """The appointment version this entry wrote (1 for the booking); an event that changes no field (a room
-    join) carries the version it saw. Orders entries whose instants tie."""
+    join) carries the version it saw. Orders the appointment's trail (`audit_sort_key`)."""
 
 
 def audit_sort_key(entry: AuditEntry) -> str:
-    """The audit table's sort key: the instant to the microsecond, then the per-appointment sequence, then the
-    id. Entries list in the order they happened, even several within one second or at one clock reading."""
+    """The audit table's sort key: `<version, 8 digits>#<0 wrote it | 1 saw it>#<instant, microseconds>#<id>`.
+
+    An appointment's trail is ordered by its own versions, never by the clocks of the processes that wrote it
+    (two Lambda containers' clocks may disagree by more than the time between two changes): the change that
+    wrote version n comes before every event seen at version n, which come before the change to n + 1. The
+    instant orders only events seen at one version, and the id breaks a tie of instants."""
     from chalicelib.domain.timefmt import precise_instant
 
-    return f"{precise_instant(entry.at)}#{entry.seq:08d}#{entry.id}"
+    phase = 0 if entry.action in CHANGE_ACTIONS else 1
+    return f"{entry.seq:08d}#{phase}#{precise_instant(entry.at)}#{entry.id}"
 
 
 def audit_of(

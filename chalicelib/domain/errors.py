@@ -155,6 +155,11 @@ def too_many_active(limit: int) -> BookingLimitReached:
     return BookingLimitReached(message, {"limit": limit})
 
 
+def audit_entry_exists() -> Conflict:
+    """Audit entries are written once: a write under the key of an existing entry is refused, never applied."""
+    return Conflict("An audit entry with this key exists already; audit entries are never overwritten.")
+
+
 def reminder_exists(reminder_id: str) -> InvalidState:
     """Reminder ids name the channel and timing: a second one for both is refused."""
     return InvalidState("A reminder for this channel and timing exists already.", {"reminderId": reminder_id})

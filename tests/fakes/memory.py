@@ -305,8 +305,17 @@ class InMemoryAppointmentStore:
             return [e for (appointment, _), e in sorted(self._audit.items()) if appointment == appointment_id]
 
     def record_audit(self, entry: AuditEntry) -> None:
+        """Written once, as the adapter's `attribute_not_exists` put: another entry under its key is refused;
+        this very entry again is done already (a resend whose first answer was lost)."""
         with self._lock:
-            self._audit[(entry.appointment_id, audit_sort_key(entry))] = entry
+            key = (entry.appointment_id, audit_sort_key(entry))
+            if key in self._audit and self._audit[key] != entry:
+                raise errors.audit_entry_exists()
+            self._audit[key] = entry
+
+    def _audit_taken(self, entry: AuditEntry) -> bool:
+        """A transaction's audit entry is conditioned on its key being free, whatever is stored there."""
+        return (entry.appointment_id, audit_sort_key(entry)) in self._audit
 
     # --- writes ------------------------------------------------------------------------------------------------
     def book(self, booking: Booking) -> None:
@@ -322,6 +331,7 @@ class InMemoryAppointmentStore:
                 patient_taken=self._patient_keys(a),
                 day_full=(a, booking.max_per_day),
                 patient_day=a if booking.audit.actor_role == "patient" else None,
+                audit=booking.audit,
                 raced=any(self.reminders.get(r.id) for r in booking.reminders)
                 or (booking.room is not None and self.rooms.get(booking.room.id) is not None),
             )
@@ -349,6 +359,7 @@ class InMemoryAppointmentStore:
                 patient_taken=new_patient - old_patient,
                 day_full=(after, max_per_day) if moved_day else None,
                 patient_day=after if moved_day and audit.actor_role == "patient" else None,
+                audit=audit,
                 raced=not self._owns(before, old_doctor - new_doctor, old_patient - new_patient)
                 or (moved_day and self._days.get((before.doctor_id, before.date), (0, 0))[0] <= 0),
             )
@@ -369,6 +380,7 @@ class InMemoryAppointmentStore:
         with self._lock:
             self._check(
                 changed=self._stale(before),
+                audit=audit,
                 raced=not self._owns(before, self._doctor_keys(before), self._patient_keys(before))
                 or self._days.get((before.doctor_id, before.date), (0, 0))[0] <= 0,
             )
@@ -382,7 +394,7 @@ class InMemoryAppointmentStore:
         """A status change keeps the granules (a completed visit still took its time); leaving the active
         statuses frees the patient's limits."""
         with self._lock:
-            self._check(changed=self._stale(before))
+            self._check(changed=self._stale(before), audit=audit)
             self._store(before, after)
             if before.active and not after.active:
                 self._release_limits(before)
@@ -396,6 +408,7 @@ class InMemoryAppointmentStore:
         patient_taken: set[tuple[str, datetime]] | None = None,
         day_full: tuple[Appointment, int] | None = None,
         patient_day: Appointment | None = None,
+        audit: AuditEntry | None = None,
         raced: bool = False,
     ) -> None:
         """The first refused condition, in the adapter's order, as its domain error."""
@@ -409,6 +422,8 @@ class InMemoryAppointmentStore:
             raise errors.day_full()
         if patient_day and self._patient_days.get(self._patient_day_key(patient_day), 0) >= 1:
             raise errors.patient_day_taken()
+        if audit is not None and self._audit_taken(audit):
+            raise errors.audit_entry_exists()
         if raced:
             raise errors.schedule_raced()
 

@@ -54,3 +54,25 @@ def test_changes_inside_one_second_list_in_order(api, clock, step):
     ]
     assert [e["sequence"] for e in trail] == [1, 2, 3, 4, 5]
     assert len({e["at"] for e in trail}) == 1  # all in one second
+
+
+def test_the_trail_follows_the_appointments_versions_when_the_writers_clocks_disagree(api, clock):
+    # GIVEN each change made by another process whose clock reads 300 ms behind the previous one's
+    clock.current = datetime(2026, 12, 1, 8, 0, 0, 500_000, tzinfo=UTC)
+    doc = api.doctor_with_hours()
+    made = api.book(doc)
+    path = f"/api/appointments/{made['id']}"
+    # WHEN it is rescheduled, confirmed and cancelled
+    for method, suffix, change in (
+        ("PUT", "/reschedule", {"date": "2026-12-02", "time": "11:00"}),
+        ("PATCH", "/status", {"status": "confirmed"}),
+        ("DELETE", "", None),
+    ):
+        clock.current -= timedelta(milliseconds=300)
+        done = api.call(method, path + suffix, patient(), change)
+        assert done.status_code == 200, done.data
+    # THEN the trail reads in the order the changes happened, not in the order of the clocks' readings
+    trail = api.call("GET", f"/api/admin/appointments/{made['id']}/audit", admin()).data["entries"]
+    assert [e["action"] for e in trail] == ["booked", "rescheduled", "confirmed", "cancelled"]
+    assert [e["sequence"] for e in trail] == [1, 2, 3, 4]
+    assert [e["at"] for e in trail] == sorted((e["at"] for e in trail), reverse=True)  # the clocks ran backwards

@@ -24,7 +24,7 @@ from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.dynamodb.rooms import DynamoRoomRepository
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.audit import audit_of
+from chalicelib.domain.audit import AuditEntry, audit_of, side_audit
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
     BookingLimitReached,
@@ -625,6 +625,54 @@ def test_a_write_releases_only_the_granules_its_appointment_holds(stores):
         reschedule(stores, claims_a1s_time, "14:00")
     assert taken(stores) == span(visit("a1")) | span(second)
     assert stores.appointments.get("a2") == second
+
+
+def test_an_audit_entry_is_written_once_and_never_overwritten(stores):
+    # GIVEN a booked visit and a room join on its trail
+    book(stores, visit("a1"))
+    joined = side_audit(audit_id(), PATIENT, "room-joined", stores.appointments.get("a1"), NOW)
+    stores.appointments.record_audit(joined)
+    trail = stores.appointments.audit_trail("a1")
+    # WHEN another entry is written under the same key (same version, instant and id) THEN it is refused
+    with pytest.raises(Conflict):
+        stores.appointments.record_audit(replace(joined, actor_id="mallory", changes={"forged": True}))
+    with pytest.raises(Conflict):
+        stores.appointments.record_audit(replace(trail[0], action="completed", actor_id="mallory"))
+    # AND the trail is as it was
+    assert stores.appointments.audit_trail("a1") == trail
+    # AND the same entry written again (a resend whose first answer was lost) adds nothing
+    stores.appointments.record_audit(joined)
+    assert stores.appointments.audit_trail("a1") == trail
+
+
+def test_a_change_whose_audit_entry_would_overwrite_one_is_refused_whole(stores):
+    # GIVEN a booked visit with room joins on its trail (each written alone)
+    book(stores, visit("a1"))
+    before = stores.appointments.get("a1")
+    joins = [side_audit(audit_id(), PATIENT, "room-joined", before, NOW) for _ in range(4)]
+    for joined in joins:
+        stores.appointments.record_audit(joined)
+    trail, state = stores.appointments.audit_trail("a1"), stores.appointments.day_state("d1", DAY)
+
+    def forged(k: int) -> AuditEntry:
+        """An entry under the key of the k-th join (its version, instant and id), saying something else."""
+        return replace(joins[k], actor_id="mallory", changes={"forged": True})
+
+    # WHEN a cancel, a status change, a reschedule or a booking carries such an entry THEN each is refused
+    with pytest.raises(Conflict):
+        stores.appointments.cancel(before, before.with_status(Status.CANCELLED, BOOKED_AT), forged(0))
+    with pytest.raises(Conflict):
+        stores.appointments.update_status(before, before.with_status(Status.CONFIRMED, BOOKED_AT), forged(1))
+    later = visit("a1", "14:00")
+    moved = replace(before, time="14:00", starts_at=later.starts_at, ends_at=later.ends_at, status=Status.RESCHEDULED)
+    with pytest.raises(Conflict):
+        stores.appointments.reschedule(before, moved, forged(2), 20)
+    with pytest.raises(Conflict):
+        stores.appointments.book(Booking(visit("a2", "15:00", patient="p2"), forged(3), 20))
+    # THEN nothing of any of them was written: the visit, its trail and the day are as they were
+    assert stores.appointments.get("a1") == before and stores.appointments.get("a2") is None
+    assert stores.appointments.audit_trail("a1") == trail
+    assert stores.appointments.day_state("d1", DAY) == state
 
 
 # --- doctors -----------------------------------------------------------------------------------------------------

@@ -220,7 +220,7 @@ AUDIT = AuditEntry(
 )
 AUDIT_STORED = {
     "appointment_id": s("a1"),
-    "sk": s("2027-03-01T09:30:00.000000Z#00000004#e1"),
+    "sk": s("00000004#0#2027-03-01T09:30:00.000000Z#e1"),
     "id": s("e1"),
     "at": s(STAMP),
     "actor_id": s("u1"),
@@ -234,7 +234,7 @@ AUDIT_STORED = {
 BARE_AUDIT = AuditEntry("e2", "a1", AT, "u1", "patient", "booked", None, "scheduled")
 BARE_AUDIT_STORED = {
     "appointment_id": s("a1"),
-    "sk": s("2027-03-01T09:30:00.000000Z#00000000#e2"),
+    "sk": s("00000000#0#2027-03-01T09:30:00.000000Z#e2"),
     "id": s("e2"),
     "at": s(STAMP),
     "actor_id": s("u1"),

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.errors import translated_errors
+from chalicelib.adapters.dynamodb.errors import condition_failed, translated_errors
 from chalicelib.adapters.dynamodb.items import (
     access_from,
     access_item,
@@ -38,6 +38,7 @@ from chalicelib.adapters.dynamodb.items import (
 )
 from chalicelib.adapters.dynamodb.models import (
     AppointmentModel,
+    AuditModel,
     DoctorModel,
     ReminderModel,
     RoomModel,
@@ -124,7 +125,9 @@ def per_doctor_day(tx: Transaction, tables: Tables, a: Appointment, delta: int, 
 
 
 def add_audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
-    tx.puts.append(Op("audit", audit_item(tables.audit, entry)))
+    """The change's audit entry, written once: never over an existing entry (the API may put into the audit
+    table, so nothing it writes may replace what is there)."""
+    tx.puts.append(Op("audit", audit_item(tables.audit, entry), AuditModel.sk.does_not_exist()))
 
 
 def _domain_error_for(failed_tags: list[str]) -> Exception:
@@ -140,6 +143,8 @@ def _domain_error_for(failed_tags: list[str]) -> Exception:
         return errors.patient_day_taken()
     if "patient-active" in failed_tags:
         return _ActiveItemTaken("Another booking took this active-booking item first.")
+    if "audit" in failed_tags:
+        return errors.audit_entry_exists()
     return errors.schedule_raced(failed_tags)
 
 
@@ -357,11 +362,10 @@ class DynamoAppointmentStore:
         self._commit(tx, audit.id, self._landed(after))
 
     def record_access(self, entries: list[AccessEntry]) -> None:
-        """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: plain PutItems (the API's
-        role may only put into the audit table; one entry per patient a request showed)."""
-        with translated_errors():
-            for e in entries:
-                access_item(self.tables.audit, e).save()
+        """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: PutItems, each only where no
+        entry is (the API's role may only put into the audit table; one entry per patient a request showed)."""
+        for e in entries:
+            self._put_once(access_item(self.tables.audit, e))
 
     def access_history(self, patient_id: str) -> list[AccessEntry]:
         """Oldest first: one query of the patient's access partition."""
@@ -372,9 +376,27 @@ class DynamoAppointmentStore:
             ]
 
     def record_audit(self, entry: AuditEntry) -> None:
-        """An event that changes no appointment field (room joins, admits, consent): one put."""
+        """An event that changes no appointment field (room joins, admits, consent): one put, only where no entry
+        is."""
+        self._put_once(audit_item(self.tables.audit, entry))
+
+    def _put_once(self, item: AuditModel) -> None:
+        """PutItem conditioned on `attribute_not_exists`: an entry under the key of another is refused
+        (`audit_entry_exists`) and the stored one stays. When the stored entry is this very one, an earlier
+        attempt whose answer was lost wrote it (botocore resends a PutItem after a timeout): done, not refused."""
         with translated_errors():
-            audit_item(self.tables.audit, entry).save()
+            try:
+                item.save(condition=AuditModel.sk.does_not_exist())
+                return
+            except PutError as exc:
+                if not condition_failed(exc):
+                    raise
+            try:
+                stored = self.tables.audit.get(item.appointment_id, item.sk, consistent_read=True)
+            except AuditModel.DoesNotExist:
+                stored = None
+        if stored is None or stored.serialize() != item.serialize():
+            raise errors.audit_entry_exists()
 
     def update_status(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         t = self.tables

@@ -6,9 +6,10 @@ Tables (keys in `keys.py` for the schedule table):
 - appointments: PK `id`. GSIs `patient-index` (PK `patient_id`, SK `starts_at`) and `doctor-index`
   (PK `doctor_id`, SK `starts_at`); `starts_at` is a sortable UTC instant string.
 - schedule:     PK `pk`, SK `sk`: per-granule lock items owned by an appointment, and per-doctor-day counters.
-- audit:        PK `appointment_id`, SK `sk` = `<UTC instant, microseconds>#<sequence, 8 digits>#<entry id>`
-  (`domain.audit.audit_sort_key`): a query lists entries in the order they happened. A patient's access log
-  (reads of its data, reminder changes) lies under PK `PATIENT#<patientId>`.
+- audit:        PK `appointment_id`, SK `sk` = `<version, 8 digits>#<0 wrote it | 1 saw it>#<UTC instant,
+  microseconds>#<entry id>` (`domain.audit.audit_sort_key`): a query lists an appointment's entries by its own
+  versions, whatever the writers' clocks. A patient's access log (reads of its data, reminder changes) lies under
+  PK `PATIENT#<patientId>`. Every entry is put with `attribute_not_exists`: written once, never overwritten.
 - reminders:    PK `appointment_id`, SK `id` (`<appointmentId>_<channel>-<timing>`). GSI `status-index`
   (PK `status`, SK `scheduled_time`) finds due, failed or pending reminders by time.
 - patients:     PK `id` (the Cognito `sub`): the patient directory: contact details with their verified flags,
@@ -197,6 +198,7 @@ class ReminderModel(Model):
     updated_at = UTCDateTimeAttribute()
     for_start = UTCDateTimeAttribute()
     served = UnicodeSetAttribute(null=True)
+    unknown_devices = UnicodeSetAttribute(null=True)
     schedule_missing = BooleanAttribute(null=True)
     for_version = NumberAttribute(null=True)
     status_index = StatusIndex()
