@@ -81,6 +81,19 @@ for _url, _name in ASSETS.items():
     _asset_route(_url, _name)
 
 
+@endpoint(
+    webapp_api,
+    "/rooms/{roomId}",
+    "GET",
+    "A video visit's room link (`telehealthUrl`, reminders): the patient web app, which opens that room",
+    public=True,
+    tags=("web",),
+    media_type="text/html",
+)
+def web_room(call: Call) -> Response:
+    return _serve("index.html")
+
+
 def web_config(env: dict[str, str]) -> dict[str, Any]:
     """What the page needs to know about where it runs; nothing in the code is specific to a deployment.
 

@@ -125,6 +125,13 @@ class ContractRequestHandler(ChaliceRequestHandler):
 class BacklogServer(ThreadedHTTPServer):
     request_queue_size = BACKLOG
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that goes away mid-answer (a closed tab, a reload, a dropped poll) is not an error worth a
+        traceback in `make run`'s terminal; anything else still prints one."""
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipe, ConnectionReset, ConnectionAborted
+            return
+        super().handle_error(request, client_address)
+
 
 def create_server(host: str, port: int, stage: str) -> LocalDevServer:
     """Loads the app as `chalice local` does (stage environment from .chalice/config.json) and binds."""

@@ -27,9 +27,10 @@ from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
 
 
 def local_env(
-    endpoint: str, outbox: Path, ws_port: int, signing_key: str, prefix: str = "clinic-dev"
+    endpoint: str, outbox: Path, ws_port: int, signing_key: str, prefix: str = "clinic-dev", port: int = 8000
 ) -> dict[str, str]:
-    """What the app needs to talk to DynamoDB Local (fake credentials: DynamoDB Local ignores them)."""
+    """What the app needs to talk to DynamoDB Local (fake credentials: DynamoDB Local ignores them); room links
+    point at this server's own room page."""
     return {
         "DYNAMODB_ENDPOINT": endpoint,
         "TABLE_PREFIX": prefix,
@@ -47,6 +48,7 @@ def local_env(
         "REALTIME_TABLE": f"{prefix}-realtime",
         "SIGNING_KEY": signing_key,
         "WEBSOCKET_URL": f"ws://127.0.0.1:{ws_port}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
@@ -124,6 +126,36 @@ class Sweeper(threading.Thread):
                 print(f"reminder sweep failed: {exc!r}", flush=True)
 
 
+def wait_until_up(base: str, api: subprocess.Popen[bytes], timeout: float = 120.0) -> bool:
+    """True once the API answers `/health`; False if it exited or stayed silent for `timeout` seconds."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    deadline = time.monotonic() + timeout
+    while api.poll() is None and time.monotonic() < deadline:
+        try:
+            with urlopen(f"{base}/health", timeout=1) as answer:  # noqa: S310 (our own loopback address)
+                if answer.status == 200:
+                    return True
+        except (URLError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def ready_banner(port: int) -> str:
+    """What `make run` prints once it answers: where a person opens the two pages."""
+    base = f"http://127.0.0.1:{port}"
+    return "\n".join(
+        [
+            "Ready:",
+            f"  Patient web app:  {base}/",
+            f"  Clinic console:   {base}/console  (sign in with ADMIN_TOKEN above)",
+            f"  API reference:    {base}/openapi.json",
+        ]
+    )
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
@@ -174,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        env = local_env(ddb.endpoint, args.data_dir / "outbox", args.ws_port, secrets.token_urlsafe(32))
+        env = local_env(ddb.endpoint, args.data_dir / "outbox", args.ws_port, secrets.token_urlsafe(32), port=args.port)
         added = prepare(env, seed_demo=not args.no_seed)
         sweeper.start()
         realtime = local_realtime(hub)
@@ -193,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Development tokens (unsigned; chalice local decodes them):", flush=True)
         for role, tok in demo_tokens().items():
             print(f"  export {role.upper()}_TOKEN={tok}", flush=True)
+        if wait_until_up(f"http://127.0.0.1:{args.port}", api):
+            print(ready_banner(args.port), flush=True)
         while api.poll() is None:
             time.sleep(0.5)
         return api.returncode or 0
