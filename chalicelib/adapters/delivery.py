@@ -3,15 +3,18 @@ or, for local runs, an outbox folder with one readable file per message.
 
 Throttling is retried here with backoff; what still fails is a TransientDeliveryError. Errors that retrying
 cannot fix (unverified sender, opted-out number, disabled endpoint) are a PermanentDeliveryError at once. A send
-that may have reached the provider (read timeout, connection reset mid-request) is an UnknownDeliveryOutcome and
-is never retried: the SES and SNS clients are built without botocore's own retries for that reason, and this
-module retries only what is known not to have been delivered (throttling, no connection made).
+that may have reached the provider is an UnknownDeliveryOutcome and is never retried: a read timeout, a
+connection reset mid-request, a response that cannot be read, and any 5xx answer (`InternalFailure`: the
+provider may have sent it before failing). The SES and SNS clients are built without botocore's own retries for
+that reason (a botocore retry of a 5xx is a resend too), and this module retries only what is known not to have
+been delivered (throttling, no connection made, credentials not yet at hand).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -37,20 +40,19 @@ from chalicelib.services.ports import (
     UnknownDeliveryOutcome,
 )
 
+log = logging.getLogger("clinic.reminders")
 TRANSIENT_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
         "TooManyRequestsException",
         "LimitExceededException",
-        "ServiceUnavailable",
-        "InternalError",
-        "InternalFailure",
         "KMSThrottlingException",
         "KMSThrottling",
         "Throttled",
     }
 )
+"""Refusals that prove nothing was sent (4xx throttling answers): retried. A 5xx from a send is never retried."""
 GONE_ENDPOINT_CODES = frozenset({"EndpointDisabled", "NotFound"})
 """Push endpoints that can never receive again: the device is removed. Anything else (AuthorizationError, a
 disabled platform application) is the clinic's configuration, not the patient's device."""
@@ -172,7 +174,9 @@ class AwsDeliverer:
         return Delivery(str(answer.get("MessageId", "")))
 
     def _push(self, reminder: Reminder, endpoints: Sequence[str]) -> Delivery:
-        """Each device on its own: a throttled device does not make the others be sent to again."""
+        """Each device on its own: a throttled device does not make the others be sent to again, and a device
+        whose answer is lost (or that fails in any way we cannot classify) is that device's unknown outcome:
+        the devices after it are still tried, and every device's outcome is reported."""
         if not endpoints:
             raise PermanentDeliveryError("no registered device")
         delivered: list[str] = []
@@ -196,14 +200,19 @@ class AwsDeliverer:
                     disabled.append(endpoint)
                 else:
                     refused = str(exc)
+            except Exception:  # nothing may stop the fan-out: this device may have got it
+                log.exception("push to one device of reminder %s failed unexpectedly; outcome unknown", reminder.id)
+                unknown.append(endpoint)
         return Delivery(",".join(delivered), tuple(disabled), tuple(served), tuple(unknown), tuple(pending), refused)
 
     def _publisher(self, endpoint: str, payload: str) -> Callable[[], Any]:
         def publish() -> Any:
+            from botocore.exceptions import ClientError
+
             try:
                 return self.sns.publish(TargetArn=endpoint, MessageStructure="json", Message=payload)
-            except Exception as exc:
-                code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
                 if code in GONE_ENDPOINT_CODES:
                     raise PermanentDeliveryError(f"{code}: the device is gone", disabled_endpoint=endpoint) from exc
                 raise
@@ -220,32 +229,63 @@ class AwsDeliverer:
         answer = self._call(
             lambda: self.sns.create_platform_endpoint(
                 PlatformApplicationArn=arn, Token=token, CustomUserData=patient_id
-            )
+            ),
+            sends=False,
         )
         return str(answer["EndpointArn"])
 
-    def _call(self, action: Callable[[], Any]) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-        from botocore.exceptions import ConnectionError as NoConnection
-
+    def _call(self, action: Callable[[], Any], sends: bool = True) -> Any:
+        """Run one provider call, retrying only what proves nothing happened. `sends`: the call delivers a
+        message, so anything that may have reached the provider is an UnknownDeliveryOutcome (never resent);
+        a call that sends nothing (registering a device, idempotent) treats a 5xx as transient."""
+        reason = ""
         for attempt in range(self._attempts):
             try:
                 return action()
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code, text = str(error.get("Code", "")), str(error.get("Message", ""))
-                if code not in TRANSIENT_CODES and "Maximum sending rate exceeded" not in text:
-                    raise PermanentDeliveryError(f"{code}: {text}"[:300]) from exc
-                reason = f"{code}: {text}"
-            except NoConnection as exc:  # no connection was made (refused, connect timeout, TLS): not sent
-                reason = f"{type(exc).__name__}"
-            except HTTPClientError as exc:  # the request may have been read and acted on: never resend
-                raise UnknownDeliveryOutcome(type(exc).__name__) from exc
-            except BotoCoreError as exc:
-                reason = f"{type(exc).__name__}"
+            except (UnknownDeliveryOutcome, TransientDeliveryError, PermanentDeliveryError):
+                raise
+            except Exception as exc:
+                reason = _retryable(exc, sends)
             if attempt + 1 < self._attempts:
                 self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
         raise TransientDeliveryError(reason[:300])
+
+
+def _retryable(exc: Exception, sends: bool) -> str:
+    """Why a failed provider call may be tried again (nothing was delivered), or the error to raise instead."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ChecksumError,
+        ClientError,
+        FlexibleChecksumError,
+        HTTPClientError,
+        IncompleteReadError,
+        ParamValidationError,
+    )
+    from botocore.exceptions import ConnectionError as NoConnection
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code, text = str(error.get("Code", "")), str(error.get("Message", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if status >= 500 and sends:  # the provider failed after reading the request: it may have sent it
+            raise UnknownDeliveryOutcome(f"{status} {code}"[:300]) from exc
+        if status < 500 and code not in TRANSIENT_CODES and "Maximum sending rate exceeded" not in text:
+            raise PermanentDeliveryError(f"{code}: {text}"[:300]) from exc
+        return f"{code}: {text}"
+    if isinstance(exc, NoConnection):  # no connection was made (refused, connect timeout, TLS): not sent
+        return type(exc).__name__
+    if isinstance(exc, ParamValidationError):  # refused by botocore before anything was sent
+        raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+    after_send = (HTTPClientError, IncompleteReadError, ChecksumError, FlexibleChecksumError)
+    if isinstance(exc, BotoCoreError) and not isinstance(exc, after_send):
+        return type(exc).__name__  # raised before the request went out (credentials, endpoint resolution)
+    if not sends:
+        if isinstance(exc, after_send):
+            return type(exc).__name__
+        raise exc
+    # a read timeout, a reset mid-request, an answer that cannot be read: it may have been acted on
+    raise UnknownDeliveryOutcome(type(exc).__name__) from exc
 
 
 class OutboxDeliverer:

@@ -30,6 +30,13 @@ class ReminderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ReminderKind(StrEnum):
+    REMINDER = "reminder"
+    """An ordinary reminder at a timing (or instant) of the patient's or staff's choice."""
+    VIDEO_LINK = "video-link"
+    """A telehealth visit's reminder with the secure link, LINK_TIMING before the start."""
+
+
 TIMINGS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
     "2h": timedelta(hours=2),
@@ -87,6 +94,8 @@ class Reminder:
     last_error: str | None = None
     served: tuple[str, ...] = ()
     """Push endpoints already given this reminder (or whose outcome is unknown): a retry skips them."""
+    unknown_devices: tuple[str, ...] = ()
+    """Those of `served` whose outcome is unknown (answer lost, a 5xx): only a confirmed resend goes to them."""
     schedule_missing: bool = False
     """Creating its schedule failed: the sweep re-creates it (and only such schedules)."""
     for_version: int | None = None
@@ -95,6 +104,12 @@ class Reminder:
     @property
     def outcome_unknown(self) -> bool:
         return self.status is ReminderStatus.FAILED and (self.last_error or "").startswith(OUTCOME_UNKNOWN)
+
+    @property
+    def kind(self) -> ReminderKind:
+        """The video-link reminder of a telehealth visit carries the link itself: a kind of its own, labelled
+        so by the front ends, never turned into an ordinary reminder (its timing cannot be changed)."""
+        return ReminderKind.VIDEO_LINK if self.timing == LINK_TIMING else ReminderKind.REMINDER
 
     @property
     def schedule_name(self) -> str:
@@ -187,14 +202,21 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
 
 def resent(reminder: Reminder, now: datetime) -> Reminder:
     """A failed reminder an admin retries: pending again with fresh attempts, due in RESEND_AFTER. Devices served
-    before are skipped, except after an unknown outcome (the admin confirmed: every device gets it)."""
+    before are skipped; after an unknown outcome (the admin confirmed the resend) the devices whose outcome was
+    unknown get it again, those known to have it do not. (A reminder recorded before devices' unknown outcomes
+    were kept apart names none: then every device gets it, as the admin confirmed.)"""
+    served = reminder.served
+    if reminder.outcome_unknown:
+        unknown = set(reminder.unknown_devices)
+        served = tuple(e for e in reminder.served if e not in unknown) if unknown else ()
     return replace(
         reminder,
         status=ReminderStatus.PENDING,
         attempts=0,
         scheduled_time=now + RESEND_AFTER,
         updated_at=now,
-        served=() if reminder.outcome_unknown else reminder.served,
+        served=served,
+        unknown_devices=(),
     )
 
 
@@ -227,6 +249,7 @@ def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Remin
         for_start=appointment.starts_at,
         for_version=appointment.version,
         served=(),  # devices served a message for the old time get the new one
+        unknown_devices=(),
         last_error=None if status is ReminderStatus.PENDING else NO_ROOM,
     )
 

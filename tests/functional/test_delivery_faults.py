@@ -186,3 +186,194 @@ def test_every_device_refusing_fails_the_reminder_and_keeps_the_devices(
     failed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
     assert "AuthorizationError" in failed[0]["lastError"] and failed[0]["outcomeUnknown"] is False
     assert len(wired.reminders._patients.get("patient-1").devices) == 2
+
+
+# --- a lost answer or a 5xx on one device, and on e-mail and SMS -----------------------------------------------------
+def pushes_to(endpoint: str) -> int:
+    """Messages SNS took for one push endpoint (moto keeps them on the endpoint)."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    return len(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].platform_endpoints[endpoint].messages)
+
+
+@pytest.fixture
+def three_devices(api, wired):
+    enable_fcm_push(wired)
+    wired.deliverer._sleep = lambda _: None
+    return [
+        api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": f"fcm-token-{n}"}).data[
+            "endpoint"
+        ]
+        for n in range(3)
+    ]
+
+
+def after_sending_to(client, endpoint: str, lose=None, answer=None):
+    """SNS takes the push for `endpoint` (moto acts on it), and then the answer is lost (`lose()` says with what
+    exception, or None to let it through) or replaced (`answer(request)`, e.g. a 500). Botocore runs every
+    before-send handler and takes the first answer: a lost answer is raised after moto's handler (on the general
+    event, last), an answer of our own is given before it (on the operation's event), moto still acting on it."""
+    from urllib.parse import parse_qs
+
+    def for_endpoint(request) -> bool:
+        body = parse_qs(request.body.decode() if isinstance(request.body, bytes) else str(request.body or ""))
+        return body.get("TargetArn") == [endpoint]
+
+    def after_moto(request, event_name, **_):
+        error = lose() if event_name == "before-send.sns.Publish" and for_endpoint(request) else None
+        if error is not None:
+            raise error
+
+    def before_moto(request, **_):
+        return answer(request) if for_endpoint(request) else None
+
+    if lose is not None:
+        client.meta.events.register_last("before-send", after_moto)
+    if answer is not None:
+        client.meta.events.register_first("before-send.sns.Publish", before_moto)
+
+
+def internal_failure(service: str):
+    """A provider's 500 `InternalFailure`, in the wire format of SNS (query, XML) or SES v2 (REST, JSON)."""
+    from botocore.awsrequest import AWSResponse
+    from moto.core.botocore_stubber import MockRawResponse
+
+    if service == "sns":
+        body = (
+            "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>"
+            "<Message>Internal failure</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        )
+        headers = {"Content-Type": "text/xml"}
+    else:
+        body = '{"message": "Internal failure"}'
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "InternalFailure"}
+
+    def answer(request):
+        return AWSResponse(request.url, 500, headers, MockRawResponse(body))
+
+    return answer
+
+
+def test_a_lost_answer_from_one_device_is_its_unknown_outcome_and_the_others_still_get_it(
+    api, wired, clock, lambdas, three_devices
+):
+    # GIVEN three devices, SNS taking the push for the first and the answer then lost (a read timeout)
+    first, second, third = three_devices
+
+    after_sending_to(wired.deliverer.sns, first, lose=lambda: ReadTimeoutError(endpoint_url="https://sns"))
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    rid = f"{a['id']}_push-24h"
+    clock.current = clock.current.replace(hour=15)
+    # WHEN the reminder is dispatched
+    outcome = dispatch(lambdas, rid)
+    # THEN the devices after it were tried too: each device got exactly one push, and the reminder is sent
+    assert outcome == "sent"
+    assert [pushes_to(e) for e in three_devices] == [1, 1, 1]
+    # ... with every device recorded (served, or unknown apart), so nothing can go to them again
+    stored = wired.reminders._reminders.get(rid)
+    assert (set(stored.served), stored.unknown_devices) == ({first, second, third}, (first,))
+
+
+def test_a_retry_for_a_throttled_device_skips_the_devices_whose_answer_was_lost_or_a_500(
+    api, wired, clock, lambdas, three_devices
+):
+    # GIVEN three devices: the first's answer lost, the third's a 500 after SNS took it, the second served
+    first, second, third = three_devices
+
+    after_sending_to(wired.deliverer.sns, first, lose=lambda: ReadTimeoutError(endpoint_url="https://sns"))
+    after_sending_to(wired.deliverer.sns, third, answer=internal_failure("sns"))
+    # ... and the second device throttled for longer than the deliverer's retries, so it is served later
+    throttle = {"n": 3}
+
+    def throttled_second(params, **_):
+        if params["body"].get("TargetArn") == second and throttle["n"]:
+            throttle["n"] -= 1
+            return sns_error("Throttled", "Rate exceeded")
+        return None
+
+    wired.deliverer.sns.meta.events.register("before-call.sns.Publish", throttled_second)
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    rid = f"{a['id']}_push-24h"
+    clock.current = clock.current.replace(hour=15)
+    # WHEN it is dispatched, and again after its backoff
+    assert dispatch(lambdas, rid) == "retry-later"
+    clock.current += timedelta(minutes=5)
+    assert dispatch(lambdas, rid) == "sent"
+    # THEN each device got one push: the unknown ones were not sent to again by the retry
+    assert [pushes_to(e) for e in three_devices] == [1, 1, 1]
+
+
+def test_an_unknown_push_is_resent_only_after_an_admin_confirms_and_then_once(
+    api, wired, clock, lambdas, three_devices
+):
+    # GIVEN a push whose every device's connection was reset after SNS took it
+    losing = {"on": True}
+
+    def lost():
+        return ConnectionClosedError(endpoint_url="https://sns") if losing["on"] else None
+
+    for endpoint in three_devices:
+        after_sending_to(wired.deliverer.sns, endpoint, lose=lost)
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
+    rid = f"{a['id']}_push-24h"
+    clock.current = clock.current.replace(hour=15)
+    # WHEN dispatched THEN the reminder's outcome is unknown (not "could not send"), every device tried once
+    assert dispatch(lambdas, rid) == "failed"
+    failed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
+    assert [(r["id"], r["outcomeUnknown"]) for r in failed] == [(rid, True)]
+    assert failed[0]["lastError"].startswith("delivery outcome unknown (push to 3 device(s))")
+    assert [pushes_to(e) for e in three_devices] == [1, 1, 1]
+    # WHEN a staff Retry comes without confirmation THEN it is refused (the patient may have it)
+    refused = api.call("POST", "/api/admin/reminders/retry", admin(), {"reminderIds": [rid]})
+    assert refused.status_code == 409
+    # WHEN confirmed THEN each device gets it once more
+    losing["on"] = False
+    confirmed = api.call(
+        "POST", "/api/admin/reminders/retry", admin(), {"reminderIds": [rid], "confirmUnknownOutcome": True}
+    )
+    assert confirmed.data["outcomes"] == {rid: "pending"}
+    clock.current += timedelta(minutes=2)
+    assert dispatch(lambdas, rid) == "sent"
+    assert [pushes_to(e) for e in three_devices] == [2, 2, 2]
+
+
+def lose_with_500(client, operation: str, service: str):
+    """The provider acts on the call and answers 500 InternalFailure to botocore itself, so that botocore's retry
+    handling sees the 5xx: botocore runs every before-send handler and takes the first answer, so moto's own (on
+    the general event, after this one) still takes the message. Counts the requests that reached the provider."""
+    reached = {"n": 0}
+    answer = internal_failure(service)
+    wanted = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+
+    def hook(request, **_):
+        reached["n"] += 1
+        return answer(request)
+
+    client.meta.events.register_first(wanted, hook)
+    return reached
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_a_5xx_after_the_provider_took_the_message_is_an_unknown_outcome_sent_once(api, wired, clock, lambdas, channel):
+    # GIVEN SES or SNS that takes each message and then answers 500 InternalFailure
+    wired.deliverer._sleep = lambda _: None
+    client, operation, service = (
+        (wired.deliverer.ses, "SendEmail", "sesv2") if channel == "email" else (wired.deliverer.sns, "Publish", "sns")
+    )
+    reached = lose_with_500(client, operation, service)
+    a = api.book(api.doctor_with_hours(), reminderPreferences={channel: True, "timing": "24h"})
+    rid = f"{a['id']}_{channel}-24h"
+    clock.current = clock.current.replace(hour=15)
+    # WHEN its schedule fires, fires again, and the sweep runs later
+    outcomes = [dispatch(lambdas, rid), dispatch(lambdas, rid)]
+    clock.current += timedelta(hours=1)
+    lambdas.lambda_.invoke("reminder_sweep", tick(lambdas))
+    # THEN exactly one request reached the provider (no retry by botocore, by the deliverer or by the dispatcher)
+    assert reached["n"] == 1
+    assert (emails_sent() if channel == "email" else len(sms_sent())) == 1
+    # ... and the reminder is failed as an unknown outcome, resent only if staff confirm
+    assert outcomes == ["failed", "not-claimed"]
+    listed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
+    assert [(r["id"], r["outcomeUnknown"]) for r in listed] == [(rid, True)]
+    assert listed[0]["lastError"].startswith("delivery outcome unknown (500 InternalFailure")

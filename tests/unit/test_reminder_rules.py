@@ -116,11 +116,20 @@ def test_a_resent_reminder_is_pending_with_fresh_attempts_and_due_shortly():
     assert again.updated_at == NOW and again.served == ("arn:a",)
 
 
-def test_a_resend_after_an_unknown_outcome_goes_to_every_device():
-    # GIVEN a reminder whose outcome is unknown (the admin confirmed the resend)
+def test_a_resend_after_an_unknown_outcome_recorded_without_its_devices_goes_to_every_device():
+    # GIVEN a reminder whose outcome is unknown, recorded before unknown devices were kept apart (the admin
+    # confirmed the resend) THEN no device is skipped
     again = resent(failed_push(f"{OUTCOME_UNKNOWN} (push to 1 device(s))"), NOW)
-    # THEN no device is skipped
     assert again.served == ()
+
+
+def test_a_confirmed_resend_goes_to_the_devices_whose_outcome_is_unknown_not_to_those_served():
+    # GIVEN a push served to one device and of unknown outcome on another
+    failed = replace(failed_push(f"{OUTCOME_UNKNOWN} (push to 1 device(s))"), served=("arn:a", "arn:b"))
+    # WHEN an admin confirms its resend
+    again = resent(replace(failed, unknown_devices=("arn:b",)), NOW)
+    # THEN the served device is still skipped, the unknown one is not, and nothing is unknown any more
+    assert (again.served, again.unknown_devices) == (("arn:a",), ())
 
 
 # --- a pending reminder edited ------------------------------------------------------------------------------------

@@ -218,15 +218,22 @@ class ReminderDispatcher:
     def _push_outcome(
         self, claimed: Reminder, delivery: Delivery, appointment: Appointment, now: datetime, read: _Read | None
     ) -> str:
-        """Devices served (or maybe served) are recorded; a retry goes only to the throttled ones."""
-        reached_before = bool(claimed.served)
-        claimed = replace(claimed, served=tuple(sorted({*claimed.served, *delivery.served, *delivery.unknown})))
+        """Devices served (or maybe served) are recorded, the unknown ones apart too; a retry goes only to the
+        throttled ones (and, once an admin confirms, to the unknown ones)."""
+        reached_before = bool(set(claimed.served) - set(claimed.unknown_devices))
+        claimed = replace(
+            claimed,
+            served=tuple(sorted({*claimed.served, *delivery.served, *delivery.unknown})),
+            unknown_devices=tuple(sorted({*claimed.unknown_devices, *delivery.unknown})),
+        )
         if delivery.pending:
             return self._later(claimed, delivery.refused or "a device was unavailable", now, appointment)
         if delivery.served or reached_before:
             return self._sent(claimed, appointment, now, read)
-        if delivery.unknown:
-            self._fail(claimed, f"{OUTCOME_UNKNOWN} (push to {len(delivery.unknown)} device(s))", now, appointment)
+        if claimed.unknown_devices:
+            self._fail(
+                claimed, f"{OUTCOME_UNKNOWN} (push to {len(claimed.unknown_devices)} device(s))", now, appointment
+            )
         else:
             self._fail(claimed, delivery.refused or "every registered device is disabled", now, appointment)
         return "failed"
