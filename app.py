@@ -12,6 +12,7 @@ from chalicelib.api.appointments import appointments_api
 from chalicelib.api.calendar import calendar_api
 from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
+from chalicelib.api.fhir import fhir_api
 from chalicelib.api.headers import security_headers
 from chalicelib.api.method_guard import guard_unsupported_methods
 from chalicelib.api.patients import patients_api
@@ -43,6 +44,7 @@ for blueprint in (
     admin_api,
     webapp_api,
     patients_api,
+    fhir_api,
 ):
     app.register_blueprint(blueprint)
 guard_unsupported_methods(app)  # 405 with Allow, deployed as locally

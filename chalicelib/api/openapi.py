@@ -89,7 +89,12 @@ NON_JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     "text/javascript": {"type": "string", "description": "A script of a page"},
     "text/css": {"type": "string", "description": "A style sheet of a page"},
     "image/svg+xml": {"type": "string", "description": "An SVG image"},
+    "application/fhir+json": {
+        "type": "object",
+        "description": "A FHIR R4 (4.0.1) resource: a Bundle (searchset) for a search or $find, else the resource",
+    },
 }
+FHIR_OUTCOME = {"type": "object", "description": "A FHIR R4 OperationOutcome naming the issue's code"}
 
 
 def operation_id(route: RouteSpec) -> str:
@@ -171,7 +176,9 @@ def _operation(route: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
     error_schema = refs[(s.ErrorOut, "validation")]
     for code in sorted(codes):
         op["responses"][str(code)] = {"description": ERROR_TEXT[code]}
-        if code >= 400:
+        if code >= 400 and route.media_type == "application/fhir+json":  # FHIR answers errors as OperationOutcome
+            op["responses"][str(code)]["content"] = {route.media_type: {"schema": FHIR_OUTCOME}}
+        elif code >= 400:
             op["responses"][str(code)]["content"] = {"application/json": {"schema": error_schema}}
     return op
 

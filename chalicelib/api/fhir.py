@@ -1,0 +1,720 @@
+"""The HL7 FHIR R4 (4.0.1) face under `/fhir/R4/`: metadata, reads and searches of Practitioner, Location, Schedule,
+Slot, Appointment and Patient, and `Appointment/$find`. Parses FHIR's query and Parameters shapes strictly, checks
+the caller as the REST API does, calls the same services, and answers `application/fhir+json` (errors as
+OperationOutcome)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import container
+from chalicelib.api.http import MAX_BODY_BYTES, ROUTES, RouteSpec, _json_body, authorizer
+from chalicelib.domain import errors as e
+from chalicelib.domain import fhir
+from chalicelib.domain.identity import Caller, Role, caller_from_claims
+from chalicelib.domain.paging import open_token, paginate, sign_token
+from chalicelib.observability import count_error
+from chalicelib.services.fhir import AppointmentQuery, FhirService, Position, RangeTooWide
+
+fhir_api = Blueprint(__name__)
+log = logging.getLogger("clinic.fhir")
+
+BASE = "/fhir/R4"
+HEADERS = {"Content-Type": fhir.MEDIA_TYPE, "Cache-Control": "no-store"}
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+FIND_DEFAULT_COUNT = 10
+FIND_MAX_COUNT = 50
+MAX_VALUE_LENGTH = 256
+CAPABILITY_DATE = "2026-12-06"
+FIND_DEFINITION = "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-find"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+ROLES = (Role.PATIENT, Role.DOCTOR, Role.ADMIN)
+
+
+class NotSupported(e.InvalidInput):
+    """A search parameter, modifier or operation this server does not implement (FHIR's `handling=strict`)."""
+
+
+OUTCOMES: dict[type[e.DomainError], tuple[int, str]] = {
+    NotSupported: (400, "not-supported"),
+    RangeTooWide: (400, "too-costly"),
+    e.InvalidInput: (400, "invalid"),
+    e.PayloadTooLarge: (413, "too-long"),
+    e.RateLimited: (429, "throttled"),
+    e.Unauthenticated: (401, "login"),
+    e.Forbidden: (403, "forbidden"),
+    e.NotFound: (404, "not-found"),
+    e.SlotUnavailable: (409, "conflict"),
+    e.Conflict: (409, "conflict"),
+    e.InvalidState: (409, "conflict"),
+    e.BusinessRuleViolation: (422, "business-rule"),
+    e.ServiceBusy: (503, "transient"),
+}
+"""Domain errors → HTTP status and OperationOutcome issue code, the FHIR twin of api/errors.py's table."""
+
+# --- what is implemented: the strict parameter checks and the CapabilityStatement read this one table ----------
+SEARCHES: dict[str, dict[str, tuple[str, str]]] = {
+    "Practitioner": {"name": ("string", "Any word of the name starts with this (case-insensitive)")},
+    "Location": {"address-city": ("string", "Any word of the address starts with this (addresses are free text)")},
+    "Schedule": {
+        "actor": ("reference", "Practitioner/<id> or Location/<id>"),
+        "service-type": ("token", "AMB (in-person) or VR (telehealth), system ActCode"),
+        "active": ("token", "true or false: whether the doctor has working hours"),
+    },
+    "Slot": {
+        "schedule": ("reference", "Schedule/<id> (required)"),
+        "start": ("date", "Both ends required (ge/gt and lt/le), at most 31 days"),
+        "status": ("token", "free or busy (patients: free only)"),
+        "service-type": ("token", "AMB or VR"),
+    },
+    "Appointment": {
+        "patient": ("reference", "Patient/<id> (patients: their own, the default)"),
+        "practitioner": ("reference", "Practitioner/<id> (doctors: their own, the default)"),
+        "date": ("date", "The start, with prefixes ge/gt/le/lt/eq"),
+        "status": ("token", "booked, fulfilled, cancelled, noshow (comma for several)"),
+    },
+}
+RESULT_PARAMS = ("_count", "_page_token", "_format")
+READS = ("Practitioner", "Location", "Schedule", "Slot", "Appointment", "Patient")
+FIND_PARAMS = {
+    "start": "date",
+    "end": "date",
+    "practitioner": "reference",
+    "location": "reference",
+    "specialty": "string",
+    "visit-type": "token",
+    "appointmentType": "token",
+    "patient": "reference",
+    "_count": "integer",
+}
+
+
+@dataclass
+class FhirCall:
+    caller: Caller
+    params: dict[str, list[str]]
+    path: dict[str, str]
+    base: str
+    route: str
+    body: bytes | str | None = None
+    search: dict[str, str] = field(default_factory=dict)
+
+
+def _service() -> FhirService:
+    c = container.current()
+    return FhirService(c.booking, c.doctors, c.clock)
+
+
+# --- the wrapper ------------------------------------------------------------------------------------------------
+def fhir_route(
+    path: str,
+    summary: str,
+    methods: tuple[str, ...] = ("GET",),
+    public: bool = False,
+    query: type[BaseModel] | None = None,
+    errors: tuple[int, ...] = (),
+    names: dict[str, str] | None = None,
+) -> Callable[[Callable[[FhirCall], fhir.Resource]], Callable[..., Response]]:
+    """Registers a FHIR route for Chalice and for the OpenAPI document (media type `application/fhir+json`);
+    `names` name the operation of each method where one handler serves several."""
+
+    def decorate(handler: Callable[[FhirCall], fhir.Resource]) -> Callable[..., Response]:
+        for method in methods:
+            name = "fhir_" + (names or {}).get(method, handler.__name__)
+            ROUTES.append(
+                RouteSpec(
+                    path,
+                    method,
+                    summary,
+                    200,
+                    public,
+                    ROLES,
+                    None,
+                    query if method == "GET" else None,
+                    None,
+                    (),
+                    errors,
+                    ("fhir",),
+                    fhir.MEDIA_TYPE,
+                    name,
+                )
+            )
+
+        def view(**params: str) -> Response:
+            request = fhir_api.current_request
+            route = f"{request.method} {path}"
+            try:
+                call = FhirCall(
+                    caller=_caller(request, public),
+                    params=_query(request),
+                    path=params,
+                    base=_base(request),
+                    route=route,
+                    body=request.raw_body,
+                )
+                return _answer(200, handler(call))
+            except e.DomainError as exc:
+                return _outcome_for(exc)
+            except Exception:  # a bug: logged with its trace, answered as FHIR does
+                log.exception("unhandled error on %s", route)
+                return _answer(500, fhir.operation_outcome("exception", "Something went wrong on our side."))
+
+        view.__name__ = f"fhir_{handler.__name__}"
+        view.__doc__ = handler.__doc__
+        kwargs: dict[str, Any] = {"methods": list(methods)}
+        if "POST" in methods:
+            kwargs["content_types"] = [fhir.MEDIA_TYPE, "application/json"]
+        if not public:
+            kwargs["authorizer"] = authorizer
+        fhir_api.route(path, **kwargs)(view)
+        return view
+
+    return decorate
+
+
+def _answer(status: int, resource: fhir.Resource, extra: dict[str, str] | None = None) -> Response:
+    import json
+
+    headers: dict[str, str | list[str]] = {**HEADERS, **(extra or {})}
+    return Response(body=json.dumps(resource, ensure_ascii=False), status_code=status, headers=headers)
+
+
+def _outcome_for(error: e.DomainError) -> Response:
+    for cls in type(error).__mro__:
+        if cls in OUTCOMES:
+            status, code = OUTCOMES[cls]
+            break
+    else:
+        status, code = 500, "exception"
+    fields = (error.details or {}).get("fields")
+    expression = sorted(fields) if isinstance(fields, dict) else []
+    count_error(f"FHIR_{code.upper().replace('-', '_')}")
+    extra = {"Retry-After": str(getattr(error, "retry_after", 1))} if status in (429, 503) else None
+    return _answer(status, fhir.operation_outcome(code, error.message, expression), extra)
+
+
+def _caller(request: Any, public: bool) -> Caller:
+    if public:
+        return Caller(subject="anonymous", role=Role.PATIENT)
+    claims = ((request.context or {}).get("authorizer") or {}).get("claims")
+    if not claims:
+        return caller_from_claims(claims)
+    return caller_from_claims(claims, container.current().settings.staff_pool_issuer)
+
+
+def _query(request: Any) -> dict[str, list[str]]:
+    raw = request.query_params
+    if not raw:
+        return {}
+    params = {name: list(raw.getlist(name)) for name in raw}
+    for name, values in params.items():
+        if len(name) > 64 or any(len(v) > MAX_VALUE_LENGTH for v in values):
+            raise e.InvalidInput("A query parameter is too long.", {"fields": {name[:64]: "too long"}})
+    return params
+
+
+HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?")
+
+
+def _base(request: Any) -> str:
+    """The service base URL as the client reached it (scheme, host and any stage prefix)."""
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    host = headers.get("host", "")
+    if not HOST.fullmatch(host):
+        return container.current().settings.public_base_url.rstrip("/") + BASE
+    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
+    proto = proto if proto in ("http", "https") else "https"
+    stage_path = str((request.context or {}).get("path") or "")
+    prefix = stage_path[: -len(request.path)] if request.path and stage_path.endswith(request.path) else ""
+    return f"{proto}://{host}{prefix}{BASE}"
+
+
+# --- parameters -------------------------------------------------------------------------------------------------
+def _checked(call: FhirCall, resource_type: str) -> dict[str, list[str]]:
+    """The search's parameters, every one known (strict handling): no modifiers, one value each but `date`/`start`
+    (two bounds), and `_format` naming JSON."""
+    allowed = SEARCHES[resource_type]
+    for name, values in call.params.items():
+        base_name = name.partition(":")[0]
+        if ":" in name:
+            raise NotSupported(f"Search modifiers are not supported ({name}).", {"fields": {name: "not supported"}})
+        if base_name not in allowed and base_name not in RESULT_PARAMS:
+            known = ", ".join([*allowed, "_count"])
+            raise NotSupported(
+                f"{resource_type} search does not support the parameter {name!r}; it supports {known}.",
+                {"fields": {name: "not supported"}},
+            )
+        most = 2 if allowed.get(base_name, ("",))[0] == "date" else 1
+        if len(values) > most:
+            raise e.InvalidInput(f"{name} is given too often.", {"fields": {name: "repeated"}})
+    _check_format(call.params)
+    return call.params
+
+
+def _check_format(params: dict[str, list[str]]) -> None:
+    for value in params.get("_format", []):
+        if value not in ("json", fhir.MEDIA_TYPE, "application/json"):
+            raise NotSupported("This server speaks FHIR JSON only.", {"fields": {"_format": "json only"}})
+
+
+def _one(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[0] if values else None
+
+
+def _count(params: dict[str, list[str]], default: int = DEFAULT_COUNT, most: int = MAX_COUNT) -> int:
+    raw = _one(params, "_count")
+    if raw is None:
+        return default
+    if not re.fullmatch(r"\d{1,4}", raw) or not 1 <= int(raw) <= most:
+        raise e.InvalidInput(f"_count must be a whole number from 1 to {most}.", {"fields": {"_count": "invalid"}})
+    return int(raw)
+
+
+def _reference(params: dict[str, list[str]], name: str, resource_type: str) -> str | None:
+    """The id a reference parameter names; 400 for another resource type or a malformed id."""
+    raw = _one(params, name)
+    if raw is None:
+        return None
+    ident = fhir.reference_id(raw, resource_type)
+    if ident is None or not fhir.is_id(ident):
+        raise e.InvalidInput(
+            f"{name} must name a {resource_type} ({resource_type}/<id>).", {"fields": {name: "invalid"}}
+        )
+    return ident
+
+
+def _dates(params: dict[str, list[str]], name: str) -> list[fhir.DateBound]:
+    return [fhir.parse_date_bound(name, value) for value in params.get(name, [])]
+
+
+def _tokens(params: dict[str, list[str]], name: str, allowed: Sequence[str]) -> frozenset[str] | None:
+    raw = _one(params, name)
+    if raw is None:
+        return None
+    values = frozenset(v.strip() for v in raw.split(","))
+    unknown = sorted(values - set(allowed))
+    if unknown:
+        raise e.InvalidInput(
+            f"{name} must be one of {', '.join(allowed)}; {unknown[0]!r} is not.", {"fields": {name: "invalid"}}
+        )
+    return values
+
+
+def _services(params: dict[str, list[str]], name: str) -> frozenset[fhir.Service] | None:
+    raw = _one(params, name)
+    if raw is None:
+        return None
+    return frozenset(s for token in raw.split(",") if (s := fhir.service_for_token(token.strip())) is not None)
+
+
+def _scope(call: FhirCall, resource_type: str) -> str:
+    """What a page token is good for: this search with the same parameters."""
+    kept = sorted((k, v) for k, values in call.params.items() if k not in RESULT_PARAMS for v in values)
+    return f"fhir|{resource_type}|{urlencode(kept)}"
+
+
+def _after(call: FhirCall, resource_type: str) -> Position | None:
+    token = _one(call.params, "_page_token")
+    if token is None:
+        return None
+    try:
+        return open_token(token, _scope(call, resource_type), container.current().keys.signing_key())
+    except e.InvalidInput:
+        raise e.InvalidInput(
+            "The _page_token is not one this search gave out.", {"fields": {"_page_token": "invalid"}}
+        ) from None
+
+
+def _links(call: FhirCall, resource_type: str, next_position: Position | None) -> tuple[str, str | None]:
+    plain = [(k, v) for k, values in call.params.items() if k != "_page_token" for v in values]
+    own = [(k, v) for k, values in call.params.items() for v in values]
+    self_url = f"{call.base}/{resource_type}" + (f"?{urlencode(own)}" if own else "")
+    if next_position is None:
+        return self_url, None
+    token = sign_token(next_position, _scope(call, resource_type), container.current().keys.signing_key())
+    return self_url, f"{call.base}/{resource_type}?{urlencode([*plain, ('_page_token', token)])}"
+
+
+def _listed(
+    call: FhirCall, resource_type: str, items: list[Any], key: Callable[[Any], tuple[str, str]]
+) -> tuple[list[Any], str, str | None]:
+    """A page of an in-memory list (small: the doctor directory) after the page token, and its links."""
+    token = _one(call.params, "_page_token")
+    secret = container.current().keys.signing_key()
+    try:
+        page, next_token = paginate(items, key, _count(call.params), token, _scope(call, resource_type), secret)
+    except e.InvalidInput as exc:
+        if "_count" in ((exc.details or {}).get("fields") or {}):
+            raise
+        raise e.InvalidInput(
+            "The _page_token is not one this search gave out.", {"fields": {"_page_token": "invalid"}}
+        ) from None
+    plain = [(k, v) for k, values in call.params.items() if k != "_page_token" for v in values]
+    own = [(k, v) for k, values in call.params.items() for v in values]
+    self_url = f"{call.base}/{resource_type}" + (f"?{urlencode(own)}" if own else "")
+    next_url = f"{call.base}/{resource_type}?{urlencode([*plain, ('_page_token', next_token)])}" if next_token else None
+    return page, self_url, next_url
+
+
+def _id(call: FhirCall) -> str:
+    ident = call.path["id"]
+    if not fhir.is_id(ident):
+        raise e.NotFound("No such resource.", {"id": ident[:64]})
+    return ident
+
+
+# --- documentation of the searches' query parameters (validation is `_checked`, FHIR's own rules) -------------
+class _Query(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    count: str | None = Field(None, alias="_count", description=f"Page size, 1-{MAX_COUNT} (default {DEFAULT_COUNT})")
+    page_token: str | None = Field(None, alias="_page_token", description="From the Bundle's `next` link")
+
+
+def _query_doc(resource_type: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        name.replace("-", "_"): (str | None, Field(None, alias=name, description=f"{kind}: {text}"))
+        for name, (kind, text) in SEARCHES[resource_type].items()
+    }
+    from pydantic import create_model
+
+    model: type[BaseModel] = create_model(f"Fhir{resource_type}Search", __base__=_Query, **fields)
+    return model
+
+
+# --- metadata ---------------------------------------------------------------------------------------------------
+def capability_statement(base: str) -> fhir.Resource:
+    """Exactly what this face implements, from the same tables the routes check parameters with."""
+    resources = []
+    for resource_type in READS:
+        entry: dict[str, Any] = {
+            "type": resource_type,
+            "interaction": [{"code": "read"}],
+            "versioning": "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+        }
+        if resource_type in SEARCHES:
+            entry["interaction"].append({"code": "search-type"})
+            entry["searchParam"] = [
+                {"name": name, "type": kind, "documentation": text}
+                for name, (kind, text) in SEARCHES[resource_type].items()
+            ]
+        if resource_type == "Appointment":
+            entry["operation"] = [
+                {
+                    "name": "find",
+                    "definition": FIND_DEFINITION,
+                    "documentation": "GET or POST (Parameters): start and end (at most 14 days apart) required; "
+                    "practitioner, location, specialty, visit-type/appointmentType, patient, _count. Answers "
+                    "proposed Appointments built from free slots.",
+                }
+            ]
+        if resource_type == "Patient":
+            entry["documentation"] = "A patient reads its own record; clinic admins read any."
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": CAPABILITY_DATE,
+        "publisher": "Clinic appointment booking",
+        "kind": "instance",
+        "implementation": {"description": "Clinic appointment booking: FHIR R4 scheduling (read side)", "url": base},
+        "fhirVersion": fhir.FHIR_VERSION,
+        "format": [fhir.MEDIA_TYPE, "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Searches are strict: an unknown parameter or modifier is refused with an "
+                "OperationOutcome (not-supported). Paging by _count and the Bundle's next link.",
+                "security": {
+                    "cors": False,
+                    "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "OAuth"}], "text": "Cognito"}],
+                    "description": "Send the Cognito ID token in the Authorization header, as for the REST API. "
+                    "Patients read their own Appointments and Patient, free Slots and the public directory "
+                    "(Practitioner, Location, Schedule); doctors their own schedule's; admins everything.",
+                },
+                "resource": resources,
+            }
+        ],
+    }
+
+
+@fhir_route(f"{BASE}/metadata", "FHIR: the CapabilityStatement (what this server implements)", public=True)
+def metadata(call: FhirCall) -> fhir.Resource:
+    _check_format(call.params)
+    unknown = sorted(set(call.params) - {"_format", "mode"})
+    if unknown:
+        raise NotSupported(f"metadata takes no parameter {unknown[0]!r}.", {"fields": {unknown[0]: "not supported"}})
+    return capability_statement(call.base)
+
+
+# --- Practitioner -----------------------------------------------------------------------------------------------
+@fhir_route(f"{BASE}/Practitioner", "FHIR: search Practitioners (doctors)", query=_query_doc("Practitioner"))
+def search_practitioners(call: FhirCall) -> fhir.Resource:
+    params = _checked(call, "Practitioner")
+    name = _one(params, "name")
+    found = [d for d in _service().practitioners() if name is None or fhir.matches_text(name, d.name)]
+    page, self_url, next_url = _listed(call, "Practitioner", found, lambda d: (d.id, ""))
+    return fhir.bundle(call.base, [fhir.practitioner(d) for d in page], self_url, next_url, len(found))
+
+
+@fhir_route(f"{BASE}/Practitioner/{{id}}", "FHIR: read a Practitioner (a doctor)", errors=(404,))
+def read_practitioner(call: FhirCall) -> fhir.Resource:
+    _check_format(call.params)
+    return fhir.practitioner(_service().practitioner(_id(call)))
+
+
+# --- Location ---------------------------------------------------------------------------------------------------
+@fhir_route(
+    f"{BASE}/Location", "FHIR: search Locations (the places doctors see patients)", query=_query_doc("Location")
+)
+def search_locations(call: FhirCall) -> fhir.Resource:
+    params = _checked(call, "Location")
+    city = _one(params, "address-city")
+    found = [p for p in _service().locations() if city is None or fhir.matches_text(city, p)]
+    page, self_url, next_url = _listed(call, "Location", found, lambda p: (fhir.location_id(p), ""))
+    return fhir.bundle(call.base, [fhir.location(p) for p in page], self_url, next_url, len(found))
+
+
+@fhir_route(f"{BASE}/Location/{{id}}", "FHIR: read a Location", errors=(404,))
+def read_location(call: FhirCall) -> fhir.Resource:
+    _check_format(call.params)
+    return fhir.location(_service().location(_id(call)))
+
+
+# --- Schedule ---------------------------------------------------------------------------------------------------
+@fhir_route(
+    f"{BASE}/Schedule", "FHIR: search Schedules (one per doctor and kind of visit)", query=_query_doc("Schedule")
+)
+def search_schedules(call: FhirCall) -> fhir.Resource:
+    params = _checked(call, "Schedule")
+    actor = _one(params, "actor")
+    place = fhir.reference_id(actor, "Location") if actor and "/" in actor else None
+    practitioner = fhir.reference_id(actor, "Practitioner") if actor and place is None else None
+    if actor is not None and (practitioner or place) is None:
+        raise e.InvalidInput("actor must name a Practitioner or a Location.", {"fields": {"actor": "invalid"}})
+    services = _services(params, "service-type")
+    active = _tokens(params, "active", ("true", "false"))
+    service = _service()
+    found = []
+    for doctor, kind in service.schedules():
+        if place is not None and (kind != "in-person" or fhir.location_id(doctor.location) != place):
+            continue
+        if practitioner is not None and doctor.id != practitioner:
+            continue
+        if services is not None and kind not in services:
+            continue
+        if active is not None and ("true" if doctor.schedule.working_hours else "false") not in active:
+            continue
+        found.append((doctor, kind))
+    page, self_url, next_url = _listed(call, "Schedule", found, lambda dk: (fhir.schedule_id(*dk), ""))
+    resources = [fhir.schedule(d, k, service.horizon(d)) for d, k in page]
+    return fhir.bundle(call.base, resources, self_url, next_url, len(found))
+
+
+@fhir_route(f"{BASE}/Schedule/{{id}}", "FHIR: read a Schedule", errors=(404,))
+def read_schedule(call: FhirCall) -> fhir.Resource:
+    _check_format(call.params)
+    service = _service()
+    doctor, kind = service.schedule(_id(call))
+    return fhir.schedule(doctor, kind, service.horizon(doctor))
+
+
+# --- Slot -------------------------------------------------------------------------------------------------------
+@fhir_route(
+    f"{BASE}/Slot",
+    "FHIR: search one Schedule's Slots (from availability): schedule and both ends of start required, at most 31 days",
+    query=_query_doc("Slot"),
+    errors=(404,),
+)
+def search_slots(call: FhirCall) -> fhir.Resource:
+    params = _checked(call, "Slot")
+    schedule = _reference(params, "schedule", "Schedule")
+    if schedule is None:
+        raise e.InvalidInput("Slot search needs schedule=Schedule/<id>.", {"fields": {"schedule": "required"}})
+    statuses = _tokens(params, "status", fhir.SLOT_STATUSES)
+    services = _services(params, "service-type")
+    limit = _count(params)
+    after = _after(call, "Slot")
+    service = _service()
+    _doctor, kind = service.schedule(schedule)
+    if services is not None and kind not in services:
+        return fhir.bundle(call.base, [], _links(call, "Slot", None)[0], None, 0)
+    hits, more = service.slots(call.caller, schedule, _dates(params, "start"), statuses, limit, after)
+    self_url, next_url = _links(call, "Slot", hits[-1].position if more and hits else None)
+    total = len(hits) if after is None and not more else None
+    resources = [fhir.slot(h.doctor.id, h.service, h.slot) for h in hits]
+    return fhir.bundle(call.base, resources, self_url, next_url, total)
+
+
+@fhir_route(f"{BASE}/Slot/{{id}}", "FHIR: read a Slot by its id (schedule, start and length)", errors=(404,))
+def read_slot(call: FhirCall) -> fhir.Resource:
+    _check_format(call.params)
+    hit = _service().slot(call.caller, _id(call))
+    return fhir.slot(hit.doctor.id, hit.service, hit.slot)
+
+
+# --- Appointment ------------------------------------------------------------------------------------------------
+@fhir_route(f"{BASE}/Appointment", "FHIR: search Appointments", query=_query_doc("Appointment"), errors=(404,))
+def search_appointments(call: FhirCall) -> fhir.Resource:
+    params = _checked(call, "Appointment")
+    query = AppointmentQuery(
+        patient_id=_reference(params, "patient", "Patient"),
+        practitioner_id=_reference(params, "practitioner", "Practitioner"),
+        dates=_dates(params, "date"),
+        statuses=_tokens(params, "status", fhir.FHIR_APPOINTMENT_STATUSES),
+    )
+    limit = _count(params)
+    after = _after(call, "Appointment")
+    page, next_position = _service().appointments(call.caller, query, limit, after)
+    container.current().access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
+    self_url, next_url = _links(call, "Appointment", next_position)
+    total = len(page) if after is None and next_position is None else None
+    return fhir.bundle(call.base, [fhir.appointment(a) for a in page], self_url, next_url, total)
+
+
+@fhir_route(
+    f"{BASE}/Appointment/{{id}}",
+    "FHIR: read an Appointment (yours, or as staff); `$find` as the id runs the find operation (GET query or POST "
+    "Parameters)",
+    methods=("GET", "POST"),
+    errors=(404,),
+    names={"GET": "read_appointment", "POST": "find_appointments"},
+)
+def appointment(call: FhirCall) -> fhir.Resource:
+    ident = call.path["id"]
+    method = fhir_api.current_request.method
+    if ident in ("$find", "%24find"):
+        return _find(call, _parameters(call) if method == "POST" else call.params)
+    if method == "POST":
+        raise NotSupported(
+            "POST on an Appointment is not supported here (only Appointment/$find).", {"fields": {"id": "not $find"}}
+        )
+    _check_format(call.params)
+    found = _service().appointment(call.caller, _id(call))
+    container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
+    return fhir.appointment(found)
+
+
+def _parameters(call: FhirCall) -> dict[str, list[str]]:
+    """A `Parameters` body as search-style values: `valueDate`, `valueDateTime`, `valueInstant`, `valueString`,
+    `valueCode`, `valueInteger`/`valuePositiveInt`, `valueReference`, `valueCoding`."""
+    _check_format(call.params)
+    if set(call.params) - {"_format"}:
+        raise NotSupported("POST $find takes its parameters in the body.", {"fields": {"query": "not supported"}})
+    if call.body and len(call.body) > MAX_BODY_BYTES:
+        raise e.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})
+    body = _json_body(call.body)
+    if body.get("resourceType") != "Parameters" or set(body) - {"resourceType", "id", "meta", "parameter"}:
+        raise e.InvalidInput("The body must be a FHIR Parameters resource.", {"fields": {"body": "not Parameters"}})
+    entries = body.get("parameter", [])
+    if not isinstance(entries, list):
+        raise e.InvalidInput("Parameters.parameter must be a list.", {"fields": {"parameter": "not a list"}})
+    out: dict[str, list[str]] = {}
+    for entry in entries:
+        name, value = _parameter(entry)
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def _parameter(entry: Any) -> tuple[str, str]:
+    bad = e.InvalidInput(
+        "Each parameter needs a name and one supported value[x].", {"fields": {"parameter": "invalid"}}
+    )
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise bad
+    values = [k for k in entry if k.startswith("value")]
+    if len(values) != 1 or set(entry) - {"name", values[0]}:
+        raise bad
+    value = entry[values[0]]
+    kind = values[0]
+    text: Any
+    if kind in ("valueDate", "valueDateTime", "valueInstant", "valueString", "valueCode", "valueUri", "valueId"):
+        text = value
+    elif kind in ("valueInteger", "valuePositiveInt") and isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif kind == "valueReference" and isinstance(value, dict):
+        text = value.get("reference")
+    elif kind == "valueCoding" and isinstance(value, dict) and isinstance(value.get("code"), str):
+        system = value.get("system")
+        text = f"{system}|{value['code']}" if isinstance(system, str) else value["code"]
+    else:
+        raise bad
+    if not isinstance(text, str) or not text or len(text) > MAX_VALUE_LENGTH:
+        raise bad
+    return str(entry["name"]), text
+
+
+def _find(call: FhirCall, params: dict[str, list[str]]) -> fhir.Resource:
+    """`$find`: proposed Appointments from the candidate schedules' free, bookable slots, earliest first."""
+    for name, values in params.items():
+        if name not in FIND_PARAMS and name != "_format":
+            raise NotSupported(
+                f"$find does not support the parameter {name!r}; it supports {', '.join(FIND_PARAMS)}.",
+                {"fields": {name: "not supported"}},
+            )
+        if len(values) > 1:
+            raise e.InvalidInput(f"{name} is given too often.", {"fields": {name: "repeated"}})
+    _check_format(params)
+    missing = [name for name in ("start", "end") if name not in params]
+    if missing:
+        raise e.InvalidInput("$find needs start and end.", {"fields": dict.fromkeys(missing, "required")})
+    start = fhir.parse_date_bound("start", params["start"][0])
+    end = fhir.parse_date_bound("end", params["end"][0])
+    if start.prefix != "eq" or end.prefix != "eq":
+        raise e.InvalidInput("$find's start and end take no prefix.", {"fields": {"start": "no prefix"}})
+    limit = _count(params, FIND_DEFAULT_COUNT, FIND_MAX_COUNT)
+    practitioner = _reference(params, "practitioner", "Practitioner")
+    place = _reference(params, "location", "Location")
+    patient = _reference(params, "patient", "Patient")
+    if call.caller.role is Role.PATIENT:
+        if patient not in (None, call.caller.subject):
+            raise e.Forbidden("Patients find times for themselves only.")
+        patient = call.caller.subject
+    specialty = _one(params, "specialty")
+    if "visit-type" in params and "appointmentType" in params:
+        raise e.InvalidInput("Give visit-type or appointmentType, not both.", {"fields": {"visit-type": "twice"}})
+    services = _services(params, "visit-type") or _services(params, "appointmentType")
+    if services is not None and not services:
+        return fhir.bundle(call.base, [], f"{call.base}/Appointment/$find", None, 0)
+    service = _service()
+    candidates = [
+        (doctor, kind)
+        for doctor, kind in service.schedules()
+        if doctor.schedule.working_hours
+        and (practitioner is None or doctor.id == practitioner)
+        and (place is None or (kind == "in-person" and fhir.location_id(doctor.location) == place))
+        and (specialty is None or fhir.matches_text(specialty, doctor.specialty))
+        and (services is None or kind in services)
+    ]
+    hits = service.find(candidates, start, fhir.DateBound("le", end.value), limit) if candidates else []
+    resources = [fhir.proposed_appointment(h.doctor, h.service, h.slot, patient) for h in hits]
+    return fhir.bundle(call.base, resources, f"{call.base}/Appointment/$find", None, len(resources))
+
+
+# --- Patient ----------------------------------------------------------------------------------------------------
+@fhir_route(f"{BASE}/Patient/{{id}}", "FHIR: read a Patient (your own; admins any)", errors=(404,))
+def read_patient(call: FhirCall) -> fhir.Resource:
+    _check_format(call.params)
+    ident = _id(call)
+    caller = call.caller
+    if caller.role is Role.PATIENT:
+        if ident != caller.subject:
+            raise e.NotFound("No such patient.", {"id": ident})
+        return fhir.patient(caller.subject, caller.name or None, caller.email, caller.phone)
+    if caller.role is not Role.ADMIN:
+        raise e.Forbidden("Only the patient and clinic admins read a patient's record.")
+    c = container.current()
+    profile = c.patients.get(ident)
+    c.access.record(caller, call.route, [(profile.id, None)])
+    return fhir.patient(profile.id, profile.name)  # staff see no addresses here (REST shows them masked)

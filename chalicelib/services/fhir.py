@@ -1,0 +1,276 @@
+"""The read use cases of the FHIR R4 face: Slots from the same availability the REST route serves, Schedules and
+Practitioners from the doctor directory, Appointments through the booking service's own reads and access rules,
+and `$find`'s proposals from real free slots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain import fhir
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, OutsideBookingWindow
+from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.limits import check_horizon
+from chalicelib.domain.schedule import Slot
+from chalicelib.domain.timefmt import instant
+from chalicelib.services.booking import BookingService, ListFilter
+from chalicelib.services.doctors import DoctorService
+from chalicelib.services.ports import Clock
+
+MAX_SLOT_DAYS = 31
+"""A Slot search covers at most this many days of one schedule (one availability read per day)."""
+MAX_FIND_DAYS = 14
+"""`$find` looks at most this many days ahead of its `start` (one availability read per doctor and day)."""
+MAX_ROUNDS = 10
+"""Store pages one Appointment search page may read through while its filters keep skipping appointments."""
+
+Position = tuple[str, str]
+
+
+class RangeTooWide(InvalidInput):
+    """A search range wider than the face serves in one go (FHIR's `too-costly`)."""
+
+
+@dataclass(frozen=True)
+class SlotHit:
+    doctor: Doctor
+    service: fhir.Service
+    slot: Slot
+
+    @property
+    def position(self) -> Position:
+        return instant(self.slot.starts_at), fhir.schedule_id(self.doctor.id, self.service)
+
+
+@dataclass(frozen=True)
+class AppointmentQuery:
+    patient_id: str | None = None
+    practitioner_id: str | None = None
+    dates: Sequence[fhir.DateBound] = ()
+    statuses: frozenset[str] | None = None
+    """FHIR statuses; None: any."""
+
+
+class FhirService:
+    def __init__(self, booking: BookingService, doctors: DoctorService, clock: Clock) -> None:
+        self._booking = booking
+        self._doctors = doctors
+        self._clock = clock
+
+    # --- directory --------------------------------------------------------------------------------------------
+    def practitioner(self, doctor_id: str) -> Doctor:
+        return self._booking.doctor(doctor_id)
+
+    def practitioners(self) -> list[Doctor]:
+        return sorted(self._doctors.search(), key=lambda d: d.id)
+
+    def locations(self) -> list[str]:
+        """Every place a doctor names, once, in id order."""
+        places = {fhir.location_id(d.location): d.location for d in self._doctors.search()}
+        return [places[key] for key in sorted(places)]
+
+    def location(self, location_id: str) -> str:
+        for place in self.locations():
+            if fhir.location_id(place) == location_id:
+                return place
+        raise NotFound("No such location.", {"id": location_id})
+
+    def schedule(self, schedule_id: str) -> tuple[Doctor, fhir.Service]:
+        parsed = fhir.parse_schedule_id(schedule_id)
+        if parsed is None:
+            raise NotFound("No such schedule.", {"id": schedule_id})
+        try:
+            doctor = self._booking.doctor(parsed[0])
+        except NotFound:
+            raise NotFound("No such schedule.", {"id": schedule_id}) from None
+        if parsed[1] not in fhir.services_of(doctor):
+            raise NotFound("No such schedule.", {"id": schedule_id})
+        return doctor, parsed[1]
+
+    def schedules(self) -> list[tuple[Doctor, fhir.Service]]:
+        return [(d, service) for d in self.practitioners() for service in fhir.services_of(d)]
+
+    def horizon(self, doctor: Doctor) -> tuple[datetime, datetime]:
+        """From now to how far ahead the doctor can be booked (its own horizon or the clinic's)."""
+        now = self._clock.now()
+        days = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+        return now, now + timedelta(days=days)
+
+    # --- slots ------------------------------------------------------------------------------------------------
+    def slot(self, caller: Caller, slot_id: str) -> SlotHit:
+        """A slot read back from its id: the availability of its local day, the offered start of that length.
+        Patients see free slots only: any other answers as unknown."""
+        key = fhir.parse_slot_id(slot_id)
+        if key is None:
+            raise NotFound("No such slot.", {"id": slot_id})
+        doctor, service = self.schedule(fhir.schedule_id(key.doctor_id, key.service))
+        day = key.start.astimezone(doctor.zone).date()
+        for found in self._booking.availability(doctor.id, day, key.minutes).slots:
+            if found.starts_at == key.start and (found.available or caller.role is not Role.PATIENT):
+                return SlotHit(doctor, service, found)
+        raise NotFound("No such slot.", {"id": slot_id})
+
+    def slots(
+        self,
+        caller: Caller,
+        schedule_id: str,
+        bounds: Sequence[fhir.DateBound],
+        statuses: frozenset[str] | None,
+        limit: int,
+        after: Position | None,
+    ) -> tuple[list[SlotHit], bool]:
+        """One page of a schedule's slots in [low, high) in start order, read one local day at a time (one
+        availability read each) and only as far as the page needs; and whether more follow."""
+        doctor, service = self.schedule(schedule_id)
+        low, high = _bounded(bounds, doctor.zone, MAX_SLOT_DAYS, "start")
+        if caller.role is Role.PATIENT and statuses is not None and statuses != {"free"}:
+            raise Forbidden("Patients see free slots only.")
+        wanted = {"free"} if caller.role is Role.PATIENT else statuses
+        page: list[SlotHit] = []
+        for day in fhir.local_days(low, high, doctor.zone):
+            if after is not None and day < datetime.fromisoformat(after[0]).astimezone(doctor.zone).date():
+                continue
+            for found in self._booking.availability(doctor.id, day, None).slots:
+                hit = SlotHit(doctor, service, found)
+                if not low <= found.starts_at < high or (after is not None and hit.position <= after):
+                    continue
+                if wanted is not None and ("free" if found.available else "busy") not in wanted:
+                    continue
+                if len(page) == limit:
+                    return page, True
+                page.append(hit)
+        return page, False
+
+    def find(
+        self,
+        candidates: Sequence[tuple[Doctor, fhir.Service]],
+        start: fhir.DateBound,
+        end: fhir.DateBound,
+        limit: int,
+    ) -> list[SlotHit]:
+        """The earliest free, bookable slots of the candidate schedules between `start` and `end`: day by day,
+        one availability read per doctor and day, stopping after the day that fills the answer."""
+        now = self._clock.now()
+        by_doctor: dict[str, list[fhir.Service]] = {}
+        doctors: dict[str, Doctor] = {}
+        for doctor, service in candidates:
+            by_doctor.setdefault(doctor.id, []).append(service)
+            doctors[doctor.id] = doctor
+        days: dict[str, tuple[datetime, datetime, list[date]]] = {}
+        for doctor_id, doctor in doctors.items():
+            low, high = _bounded((start, end), doctor.zone, MAX_FIND_DAYS, "start")
+            days[doctor_id] = (low, high, fhir.local_days(low, high, doctor.zone))
+        found: list[SlotHit] = []
+        for step in range(MAX_FIND_DAYS + 1):
+            for doctor_id, (low, high, local) in days.items():
+                if step >= len(local):
+                    continue
+                doctor = doctors[doctor_id]
+                for offered in self._booking.availability(doctor_id, local[step], None).slots:
+                    inside = low <= offered.starts_at and offered.ends_at <= high
+                    if offered.available and inside and self._bookable(doctor, offered.starts_at, now):
+                        found += [SlotHit(doctor, service, offered) for service in by_doctor[doctor_id]]
+            if len(found) >= limit:
+                break
+        return sorted(found, key=lambda hit: hit.position)[:limit]
+
+    def _bookable(self, doctor: Doctor, start: datetime, now: datetime) -> bool:
+        try:
+            check_horizon(start, now, doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days)
+        except OutsideBookingWindow:
+            return False
+        return True
+
+    # --- appointments -----------------------------------------------------------------------------------------
+    def appointment(self, caller: Caller, appointment_id: str) -> Appointment:
+        """Through the booking service's read: another's appointment answers as unknown."""
+        return self._booking.get(caller, appointment_id)
+
+    def appointments(
+        self, caller: Caller, query: AppointmentQuery, limit: int, after: Position | None
+    ) -> tuple[list[Appointment], Position | None]:
+        """One page of appointments in start order through the REST lists' own paged reads and access rules, and
+        the position the next page starts after, while more may follow."""
+        patient_id, practitioner_id = query.patient_id, query.practitioner_id
+        if patient_id is None and practitioner_id is None:
+            if caller.role is Role.PATIENT:
+                patient_id = caller.subject
+            elif caller.role is Role.DOCTOR:
+                practitioner_id = caller.doctor_id
+            else:
+                raise InvalidInput(
+                    "Name a patient or a practitioner to search appointments.", {"fields": {"patient": "required"}}
+                )
+        ours = fhir.ours_for(query.statuses) if query.statuses is not None else None
+        low, high = fhir.window(query.dates, ZoneInfo("UTC"))
+        filters = ListFilter(
+            status=next(iter(ours)) if ours is not None and len(ours) == 1 else None,
+            date_from=(low - timedelta(days=1)).date() if low else None,
+            date_to=(high + timedelta(days=1)).date() if high else None,
+        )
+        if ours is not None and not ours:
+            return [], None  # statuses none of ours maps to (proposed, arrived, ...)
+
+        def keep(a: Appointment) -> bool:
+            if ours is not None and a.status not in ours:
+                return False
+            if practitioner_id is not None and a.doctor_id != practitioner_id:
+                return False
+            start, end = fhir.window(query.dates, ZoneInfo(a.timezone))
+            return (start is None or a.starts_at >= start) and (end is None or a.starts_at < end)
+
+        fetch: Callable[[Position | None, int], tuple[list[Appointment], bool]]
+        if patient_id is not None:
+            pid = patient_id
+            fetch = lambda at, n: self._booking.page_for_patient(caller, pid, filters, n, at)  # noqa: E731
+        else:
+            did = practitioner_id or ""
+            fetch = lambda at, n: self._booking.page_for_doctor(caller, did, filters, n, at)  # noqa: E731
+        return _collect(fetch, keep, limit, after)
+
+
+def _collect(
+    fetch: Callable[[Position | None, int], tuple[list[Appointment], bool]],
+    keep: Callable[[Appointment], bool],
+    limit: int,
+    after: Position | None,
+) -> tuple[list[Appointment], Position | None]:
+    """Up to `limit` kept appointments from store pages read in turn; the next page's position, or None."""
+    page: list[Appointment] = []
+    cursor = after
+    for _ in range(MAX_ROUNDS):
+        got, more = fetch(cursor, limit)
+        for a in got:
+            if keep(a):
+                if len(page) == limit:
+                    return page, _position(page[-1])
+                page.append(a)
+        if not more or not got:
+            return page, None
+        cursor = _position(got[-1])
+    return page, cursor  # the filters skipped a lot: the next page goes on from the last one read
+
+
+def _position(a: Appointment) -> Position:
+    return instant(a.starts_at), a.id
+
+
+def _bounded(bounds: Sequence[fhir.DateBound], zone: ZoneInfo, max_days: int, name: str) -> tuple[datetime, datetime]:
+    low, high = fhir.window(bounds, zone)
+    if low is None or high is None:
+        raise InvalidInput(
+            f"Give both ends of the {name} range (e.g. {name}=ge2026-12-02&{name}=lt2026-12-09).",
+            {"fields": {name: "needs a lower and an upper bound"}},
+        )
+    if high <= low:
+        raise InvalidInput(f"The {name} range is empty.", {"fields": {name: "empty range"}})
+    if high - low > timedelta(days=max_days):
+        raise RangeTooWide(
+            f"The {name} range covers at most {max_days} days; ask for the next days in another search.",
+            {"fields": {name: f"at most {max_days} days"}, "maxDays": max_days},
+        )
+    return low, high
