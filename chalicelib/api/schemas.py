@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.appointments import AppointmentType, Status
-from chalicelib.domain.reminders import Channel, ReminderStatus
+from chalicelib.domain.reminders import Channel, ReminderKind, ReminderStatus
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
 from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window, instant
 from chalicelib.domain.zones import is_canonical_zone
@@ -370,6 +370,7 @@ AppointmentTypeOut = Annotated[AppointmentType, *_wire_enum(AppointmentType)]
 StatusOut = Annotated[Status, *_wire_enum(Status)]
 ChannelOut = Annotated[Channel, *_wire_enum(Channel)]
 ReminderStatusOut = Annotated[ReminderStatus, *_wire_enum(ReminderStatus)]
+ReminderKindOut = Annotated[ReminderKind, *_wire_enum(ReminderKind)]
 
 
 class _With:
@@ -521,6 +522,10 @@ class ReminderOut(OutModel):
     id: str
     appointment_id: str
     channel: ChannelOut = Field(alias="type")
+    kind: ReminderKindOut = Field(
+        description="`video-link`: a telehealth visit's reminder carrying the secure link, 10 minutes before the "
+        "start (timing `10m`; it can be cancelled or given a message, not moved); `reminder`: any other"
+    )
     timing: str | None
     scheduled_time: Instant
     status: ReminderStatusOut

@@ -13,7 +13,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType
-from chalicelib.domain.errors import InvalidInput, InvalidState
+from chalicelib.domain.errors import Conflict, InvalidInput, InvalidState
 
 
 class Channel(StrEnum):
@@ -274,10 +274,18 @@ def edited(
     timing: str | None = None,
     scheduled_time: datetime | None = None,
     custom_message: str | None = None,
+    others: Sequence[Reminder] = (),
 ) -> Reminder:
     """A pending reminder moved to another timing (or else to an instant) and/or given another message (an empty
-    one removes it). Wherever it lands must be in the future and before the appointment; its text is rewritten."""
+    one removes it). Wherever it lands must be in the future and before the appointment, and not where another
+    reminder of the same channel already is (`others`: the appointment's reminders); its text is rewritten. The
+    video-link reminder keeps its moment (the link is for the visit's start): only its message can change."""
     check_editable(reminder)
+    if reminder.kind is ReminderKind.VIDEO_LINK and (timing is not None or scheduled_time is not None):
+        raise InvalidState(
+            "The video-link reminder goes out 10 minutes before the visit; it can be cancelled, not moved.",
+            {"kind": reminder.kind.value},
+        )
     changed = reminder
     if timing is not None:
         changed = replace(changed, timing=timing, scheduled_time=appointment.starts_at - TIMINGS[timing])
@@ -288,9 +296,35 @@ def edited(
             "A reminder must be sent in the future and before the appointment.",
             {"fields": {"timing" if timing else "scheduledTime": "not between now and the appointment"}},
         )
+    check_not_duplicate(changed, appointment, others)
     if custom_message is not None:
         changed = replace(changed, custom_message=custom_message or None)
-    return replace(changed, message=render(changed.channel, appointment, changed.custom_message).text, updated_at=now)
+    message = render(
+        changed.channel, appointment, changed.custom_message, with_link=changed.kind is ReminderKind.VIDEO_LINK
+    )
+    return replace(changed, message=message.text, updated_at=now)
+
+
+def _holds_its_place(reminder: Reminder, appointment: Appointment) -> bool:
+    """A reminder that counts as there: to be sent, or sent (or failed) for the visit's current time."""
+    if reminder.status in (ReminderStatus.PENDING, ReminderStatus.SENDING):
+        return True
+    return reminder.status is not ReminderStatus.CANCELLED and reminder.for_start == appointment.starts_at
+
+
+def check_not_duplicate(reminder: Reminder, appointment: Appointment, others: Sequence[Reminder]) -> None:
+    """Refuse (Conflict) a reminder that would be a second one of its kind on its channel at the same timing or
+    the same moment: the patient would get the same message twice."""
+    for other in others:
+        if other.id == reminder.id or other.channel is not reminder.channel or other.kind is not reminder.kind:
+            continue
+        if not _holds_its_place(other, appointment):
+            continue
+        if other.timing == reminder.timing or other.scheduled_time == reminder.scheduled_time:
+            raise Conflict(
+                f"There is already a {reminder.channel.value} reminder at that time for this appointment.",
+                {"reminderId": other.id, "channel": reminder.channel.value, "timing": reminder.timing},
+            )
 
 
 # --- messages -------------------------------------------------------------------------------------------------

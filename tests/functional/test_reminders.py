@@ -346,3 +346,65 @@ def test_cancelling_after_a_schedule_already_fired_and_deleted_itself_is_fine(ap
     assert "could not delete the schedule" not in caplog.text
     reminders = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
     assert {r["status"] for r in reminders} == {"cancelled"}
+
+
+# --- a reminder moved onto another's timing -------------------------------------------------------------------
+def test_moving_a_reminder_onto_a_timing_its_channel_has_is_a_conflict_and_changes_nothing(api, wired):
+    # GIVEN a visit with e-mail reminders at 24 h and at 2 h, and an SMS at 2 h
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "sms": True, "timings": ["24h", "2h"]})
+    rid = f"{a['id']}_email-2h"
+    # WHEN the 2-hour e-mail is moved to 24 h, or to the instant the 24-hour one goes out
+    by_timing = api.call("PUT", f"/api/reminders/{rid}", patient(), {"timing": "24h"})
+    by_instant = api.call("PUT", f"/api/reminders/{rid}", patient(), {"scheduledTime": "2026-12-01T15:00:00Z"})
+    # THEN both are refused with 409 CONFLICT naming the reminder already there, and nothing changed
+    for refused in (by_timing, by_instant):
+        assert (refused.status_code, refused.data["error"]["code"]) == (409, "CONFLICT")
+        assert refused.data["error"]["details"]["reminderId"] == f"{a['id']}_email-24h"
+    listed = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    assert sorted((r["type"], r["timing"], r["status"]) for r in listed) == [
+        ("email", "24h", "pending"),
+        ("email", "2h", "pending"),
+        ("sms", "24h", "pending"),
+        ("sms", "2h", "pending"),
+    ]
+    # WHEN the 24-hour e-mail is cancelled THEN the 2-hour one may take its timing
+    api.call("DELETE", f"/api/reminders/{a['id']}_email-24h", patient())
+    moved = api.call("PUT", f"/api/reminders/{rid}", patient(), {"timing": "24h"})
+    assert (moved.status_code, moved.data["timing"], moved.data["kind"]) == (200, "24h", "reminder")
+
+
+def test_a_new_reminder_at_the_timing_a_moved_one_took_is_a_conflict(api, wired):
+    # GIVEN a visit whose only e-mail reminder was moved from 2 h to 24 h
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "2h"})
+    assert api.call("PUT", f"/api/reminders/{a['id']}_email-2h", patient(), {"timing": "24h"}).status_code == 200
+    # WHEN a 24-hour e-mail is added
+    added = api.call("POST", "/api/reminders/schedule", patient(), {"appointmentId": a["id"], "email": True})
+    # THEN it is refused, and the visit still has one e-mail at 24 h
+    assert (added.status_code, added.data["error"]["code"]) == (409, "CONFLICT")
+    listed = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    assert [(r["type"], r["timing"]) for r in listed] == [("email", "24h")]
+
+
+def test_the_video_link_reminder_is_a_kind_of_its_own_and_is_not_moved(api, wired):
+    # GIVEN a telehealth visit with an e-mail at 24 h, so also the 10-minute e-mail with the link
+    a = api.book(api.doctor_with_hours(), type="telehealth", reminderPreferences={"email": True, "timing": "24h"})
+    link_id = f"{a['id']}_email-10m"
+    listed = api.call("GET", f"/api/reminders/appointment/{a['id']}", patient()).data["reminders"]
+    # THEN the response says which is which
+    assert sorted((r["timing"], r["kind"]) for r in listed) == [("10m", "video-link"), ("24h", "reminder")]
+    # WHEN the app moves the link reminder to 24 h, or to some instant
+    to_timing = api.call("PUT", f"/api/reminders/{link_id}", patient(), {"timing": "24h"})
+    to_instant = api.call("PUT", f"/api/reminders/{link_id}", admin(), {"scheduledTime": "2026-12-02T10:00:00Z"})
+    # THEN both are refused and it stays the link reminder, ten minutes before, with the link
+    for refused in (to_timing, to_instant):
+        assert (refused.status_code, refused.data["error"]["code"]) == (409, "INVALID_STATE")
+        assert refused.data["error"]["details"] == {"kind": "video-link"}
+    # WHEN staff change only its message THEN it keeps its moment and its link
+    worded = api.call("PUT", f"/api/reminders/{link_id}", admin(), {"customMessage": "Test your camera first"})
+    assert worded.status_code == 200
+    assert (worded.data["kind"], worded.data["timing"], worded.data["scheduledTime"]) == (
+        "video-link",
+        "10m",
+        "2026-12-02T14:50:00Z",
+    )
+    assert a["telehealthUrl"] in worded.data["message"] and "Test your camera first" in worded.data["message"]

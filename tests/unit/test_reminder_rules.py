@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.domain.appointments import AppointmentType
-from chalicelib.domain.errors import InvalidInput, InvalidState
+from chalicelib.domain.errors import Conflict, InvalidInput, InvalidState
 from chalicelib.domain.reminders import (
     DEFAULT_TIMING,
     LINK_TIMING,
@@ -18,6 +18,7 @@ from chalicelib.domain.reminders import (
     RESEND_AFTER,
     Channel,
     Recipient,
+    ReminderKind,
     ReminderStatus,
     custom_timing,
     edited,
@@ -201,3 +202,49 @@ def test_a_new_message_is_added_to_the_text_and_an_empty_one_removes_it():
     # WHEN the message is emptied THEN it is gone from the reminder and its text
     without = edited(with_note, visit, NOW, custom_message="")
     assert without.custom_message is None and "insurance" not in without.message
+
+
+# --- no second reminder of a kind on a channel at one moment ---------------------------------------------------------
+def visit_with_email_at(*timings: str):
+    visit = make_appointment(starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=2, minutes=30))
+    planned, _ = plan(
+        visit, [Channel.EMAIL, Channel.SMS], list(timings), Recipient("p@example.org", "+15550100"), None, NOW
+    )
+    return planned, visit
+
+
+def test_moving_onto_a_timing_the_channel_has_is_a_conflict():
+    # GIVEN e-mails at 24 h and 2 h WHEN the 2-hour one is moved to 24 h THEN it is refused, naming the other
+    planned, visit = visit_with_email_at("24h", "2h")
+    two_hours = next(r for r in planned if r.id.endswith("email-2h"))
+    with pytest.raises(Conflict) as refused:
+        edited(two_hours, visit, NOW, timing="24h", others=planned)
+    assert (refused.value.details or {})["reminderId"].endswith("email-24h")
+
+
+def test_a_cancelled_reminder_or_another_channel_leaves_the_timing_free():
+    # GIVEN an e-mail at 2 h, a cancelled e-mail at 24 h and an SMS at 24 h
+    planned, visit = visit_with_email_at("24h", "2h")
+    others = [replace(r, status=ReminderStatus.CANCELLED) if r.id.endswith("email-24h") else r for r in planned]
+    two_hours = next(r for r in planned if r.id.endswith("email-2h"))
+    # WHEN the 2-hour e-mail is moved to 24 h THEN it is
+    assert edited(two_hours, visit, NOW, timing="24h", others=others).timing == "24h"
+
+
+def test_the_video_link_reminder_keeps_its_moment_and_its_link():
+    # GIVEN a video visit's link reminder
+    visit = make_appointment(
+        starts_at=NOW + timedelta(days=2),
+        ends_at=NOW + timedelta(days=2, minutes=30),
+        type=AppointmentType.TELEHEALTH,
+        telehealth_url="https://clinic.example/rooms/r1",
+    )
+    planned, _ = plan(visit, [Channel.EMAIL], ["24h", LINK_TIMING], Recipient("p@example.org"), None, NOW)
+    link = next(r for r in planned if r.timing == LINK_TIMING)
+    assert (link.kind, planned[0].kind) == (ReminderKind.VIDEO_LINK, ReminderKind.REMINDER)
+    # WHEN it is moved THEN that is refused
+    with pytest.raises(InvalidState):
+        edited(link, visit, NOW, timing="2h", others=planned)
+    # WHEN only its message changes THEN it still carries the link
+    worded = edited(link, visit, NOW, custom_message="Test your camera")
+    assert "https://clinic.example/rooms/r1" in worded.message and worded.kind is ReminderKind.VIDEO_LINK

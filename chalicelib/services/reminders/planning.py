@@ -20,6 +20,7 @@ from chalicelib.domain.reminders import (
     ReminderStatus,
     Skipped,
     check_editable,
+    check_not_duplicate,
     edited,
     follow,
     follows_moves,
@@ -190,6 +191,11 @@ class ReminderPlanner:
         if not request.channels:
             raise InvalidInput("Choose at least one channel.", {"fields": {"email": "choose email, sms or push"}})
         planned, skipped, _ = self.plan_for(caller, appointment, request)
+        existing = self._reminders.for_appointment(appointment.id)
+        taken = {r.id for r in existing}
+        for reminder in planned:
+            if reminder.id not in taken:  # a second one of the same id is refused by the store itself
+                check_not_duplicate(reminder, appointment, existing)
         self._reminders.add(planned)
         self._audit(caller, "reminders-scheduled", appointment, [r.id for r in planned])
         self.scheduled(planned)
@@ -210,7 +216,8 @@ class ReminderPlanner:
         reminder, appointment = self._reminder_for(caller, reminder_id)
         if custom_message is not None and caller.role is Role.PATIENT:
             raise Forbidden("Only clinic staff can add a message to reminders.")
-        changed = edited(reminder, appointment, self._clock.now(), timing, scheduled_time, custom_message)
+        others = self._reminders.for_appointment(appointment.id) if timing or scheduled_time else []
+        changed = edited(reminder, appointment, self._clock.now(), timing, scheduled_time, custom_message, others)
         if not self._reminders.replace(changed, ReminderStatus.PENDING):
             raise InvalidState("The reminder changed meanwhile; reload it.")
         self._audit(caller, "reminder-changed", appointment, [changed.id])
