@@ -38,6 +38,16 @@ class Forbidden(DomainError):
     """The caller's role or ownership does not allow this."""
 
 
+class NotYourPatient(Forbidden):
+    """A doctor booking for a patient it has no visit with; an unknown patient id gets the very same answer."""
+
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(
+            "Doctors book only for patients who have or had a visit with them; the front desk books others."
+        )
+        self.patient_id = patient_id
+
+
 class NotFound(DomainError):
     """The object does not exist, or the caller may not know that it does."""
 
@@ -112,6 +122,13 @@ class OutsideBookingWindow(BusinessRuleViolation):
     code = "OUTSIDE_BOOKING_WINDOW"
 
 
+class ChangeTooLarge(BusinessRuleViolation):
+    """A change whose items (locks, counters, limits, audit) do not fit one transaction: refused, never split
+    from its guards."""
+
+    code = "CHANGE_TOO_LARGE"
+
+
 class NoRecipient(BusinessRuleViolation):
     code = "NO_RECIPIENT"
 
@@ -153,6 +170,13 @@ def schedule_raced(failed: list[str] | None = None) -> InvalidState:
 def too_many_active(limit: int) -> BookingLimitReached:
     message = f"This patient already holds {limit} active bookings, the most allowed."
     return BookingLimitReached(message, {"limit": limit})
+
+
+def change_too_large(items: int, limit: int) -> ChangeTooLarge:
+    return ChangeTooLarge(
+        "This change is too large to make in one step; nothing was changed. Book a shorter visit, or split it.",
+        {"items": items, "limit": limit},
+    )
 
 
 def audit_entry_exists() -> Conflict:

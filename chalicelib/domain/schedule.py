@@ -27,9 +27,13 @@ from chalicelib.domain.errors import (
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 GRANULE_MINUTES = 5
-"""Every appointment start, end and working-hour boundary lies on this grid; locks are taken per granule."""
+"""Every appointment start, end and working-hour boundary lies on this grid (a granule: the finest lock)."""
+BLOCK_MINUTES = 30
+"""Locks are taken per 30-minute block (aligned on UTC) where a visit covers the whole block, and per granule
+only inside the at most two blocks it covers in part (`lock_plan`), so a visit's lock count grows by one per
+half hour instead of six."""
 MAX_APPOINTMENT_MINUTES = 120
-"""Bounded so a reschedule (old and new locks of doctor and patient) fits one 100-item transaction."""
+"""The longest visit a doctor can offer or staff can book; `MAX_LOCK_ITEMS` says what its locks cost."""
 
 Interval = tuple[datetime, datetime]
 
@@ -141,6 +145,71 @@ def granules(start: datetime, end: datetime) -> list[datetime]:
         out.append(cursor)
         cursor += step
     return out
+
+
+@dataclass(frozen=True)
+class LockPlan:
+    """The lock items one side (the doctor's or the patient's) of a visit takes, by the instants that name them.
+
+    - `granules`: the 5-minute granules of the blocks the visit covers only in part: each an exclusive item;
+    - `full`: the blocks it covers whole: each a block item it holds exclusively;
+    - `shared`: the blocks it covers in part: a block item it shares with other partial holders (a set of owners).
+
+    A whole holder takes its block only where no one shares it, and a sharer joins only where no one holds it
+    whole (both conditions on the one block item); sharers of a block collide on their common granules. So two
+    visits that overlap always meet on one item, in exactly one of three ways (both whole; whole and sharing;
+    both sharing, on the granule they share), and two that do not overlap never block each other."""
+
+    granules: tuple[datetime, ...]
+    full: tuple[datetime, ...]
+    shared: tuple[datetime, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.granules) + len(self.full) + len(self.shared)
+
+
+def block_of(instant: datetime) -> datetime:
+    """The start of the lock block holding an instant (blocks are aligned on UTC, whatever the zone)."""
+    minutes = int(instant.astimezone(UTC).timestamp() // 60)
+    return datetime.fromtimestamp((minutes - minutes % BLOCK_MINUTES) * 60, UTC)
+
+
+def lock_plan(start: datetime, end: datetime) -> LockPlan:
+    """The lock items an interval on the 5-minute grid takes (see `LockPlan`)."""
+    block = timedelta(minutes=BLOCK_MINUTES)
+    fine: list[datetime] = []
+    full: list[datetime] = []
+    shared: list[datetime] = []
+    cursor = block_of(start)
+    while cursor < end:
+        covered = (max(cursor, start), min(cursor + block, end))
+        if covered == (cursor, cursor + block):
+            full.append(cursor)
+        else:
+            shared.append(cursor)
+            fine.extend(granules(*covered))
+        cursor += block
+    return LockPlan(tuple(fine), tuple(full), tuple(shared))
+
+
+def max_lock_items(longest: int = MAX_APPOINTMENT_MINUTES) -> int:
+    """The most lock items one side of a visit of at most `longest` minutes takes, over every start offset."""
+    base = datetime(2000, 1, 1, tzinfo=UTC)
+    return max(
+        lock_plan(base + timedelta(minutes=offset), base + timedelta(minutes=offset + minutes)).size
+        for offset in range(0, BLOCK_MINUTES, GRANULE_MINUTES)
+        for minutes in range(GRANULE_MINUTES, longest + 1, GRANULE_MINUTES)
+    )
+
+
+MAX_LOCK_ITEMS = max_lock_items()
+"""14 for visits of up to 120 minutes (it was 24 with a lock per granule)."""
+RESCHEDULE_OTHER_ITEMS = 8
+"""What a reschedule writes beside its locks: the appointment, two day counters, the audit entry, the patient's
+two doctor-day items and its active-booking item, and one to spare."""
+if 4 * MAX_LOCK_ITEMS + RESCHEDULE_OTHER_ITEMS > 80:  # a check `python -O` keeps
+    raise ImportError("the longest visit's reschedule no longer fits one transaction with room to spare")
 
 
 def _breaks_for(availability: Availability, weekday: str) -> list[Break]:

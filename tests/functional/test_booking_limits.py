@@ -97,3 +97,26 @@ def test_a_doctor_sets_its_own_horizon_and_reschedules_respect_it(api):
         "PUT", f"/api/appointments/{made.data['id']}/reschedule", admin(), {"date": "2026-12-10", "time": "10:00"}
     )
     assert moved.data["error"]["code"] == "OUTSIDE_BOOKING_WINDOW"
+
+
+def test_a_patient_cannot_move_a_long_staff_booked_visit_onto_a_day_it_has_one_with_that_doctor(api):
+    # GIVEN staff booked patient-1 two 120-minute visits with one doctor, on two days (the longest visit there is)
+    doc = api.doctor_with_hours()
+    assert api.call("PUT", "/api/patients/me", patient()).status_code == 200
+    made = [
+        api.book(doc, admin(), date=day, time="09:00", duration=120, patientId="patient-1")
+        for day in ("2026-12-02", "2026-12-03")
+    ]
+    # WHEN the patient moves the second onto the first one's day
+    moved = api.call(
+        "PUT", f"/api/appointments/{made[1]['id']}/reschedule", patient(), {"date": "2026-12-02", "time": "13:00"}
+    )
+    # THEN it is refused in the move's own transaction, and the visit stays where it was
+    assert (moved.status_code, moved.data["error"]["code"]) == (422, "BOOKING_LIMIT_REACHED"), moved.data
+    kept = api.call("GET", f"/api/appointments/{made[1]['id']}", patient()).data
+    assert (kept["date"], kept["time"], kept["status"]) == ("2026-12-03", "09:00", "scheduled")
+    # AND staff may put both on one day
+    by_staff = api.call(
+        "PUT", f"/api/appointments/{made[1]['id']}/reschedule", admin(), {"date": "2026-12-02", "time": "13:00"}
+    )
+    assert by_staff.status_code == 200, by_staff.data

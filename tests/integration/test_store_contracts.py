@@ -28,6 +28,7 @@ from chalicelib.domain.audit import AuditEntry, audit_of, side_audit
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
     BookingLimitReached,
+    ChangeTooLarge,
     Conflict,
     DailyLimitReached,
     InvalidState,
@@ -625,6 +626,95 @@ def test_a_write_releases_only_the_granules_its_appointment_holds(stores):
         reschedule(stores, claims_a1s_time, "14:00")
     assert taken(stores) == span(visit("a1")) | span(second)
     assert stores.appointments.get("a2") == second
+
+
+def test_visits_sharing_a_lock_block_meet_only_where_they_overlap(stores):
+    # GIVEN 10:05-10:10 and 10:20-10:30 (both inside the 10:00 half hour), and 11:00-11:30 (that half hour whole)
+    book(stores, visit("a", "10:05", 5))
+    book(stores, visit("b", "10:20", 10, patient="p2"))
+    book(stores, visit("whole", "11:00", 30, patient="p3"))
+    # WHEN visits touch them end to end THEN they are booked
+    book(stores, visit("c", "10:10", 10, patient="p4"))
+    book(stores, visit("d", "10:30", 30, patient="p5"))
+    # WHEN a visit would take the shared half hour whole, or share the whole one, or overlap a sharer THEN refused
+    for refused in (visit("x1", "10:00", 30, patient="p6"), visit("x2", "10:55", 10, patient="p6")):
+        with pytest.raises(SlotUnavailable):
+            book(stores, refused)
+    with pytest.raises(SlotUnavailable):
+        book(stores, visit("x3", "10:15", 10, patient="p6"))
+    # THEN the day shows exactly the booked granules
+    assert taken(stores) == set().union(*(span(stores.appointments.get(i)) for i in ("a", "b", "whole", "c", "d")))
+
+
+def test_a_visit_moves_between_holding_a_block_whole_and_sharing_it(stores):
+    # GIVEN 10:05-10:35, sharing the 10:00 and 10:30 half hours
+    book(stores, visit("a1", "10:05", 30))
+    # WHEN it moves to 10:00-10:30 THEN it holds that half hour whole, and 10:30 is free for another
+    moved = reschedule(stores, stores.appointments.get("a1"), "10:00")
+    assert taken(stores) == span(moved)
+    with pytest.raises(SlotUnavailable):
+        book(stores, visit("x", "10:25", 5, patient="p2"))
+    book(stores, visit("b", "10:30", 30, patient="p2"))
+    # WHEN it moves back to sharing (10:10-10:40 would overlap b; 09:45-10:15 does not)
+    back = reschedule(stores, stores.appointments.get("a1"), "09:45")
+    assert taken(stores) == span(back) | span(stores.appointments.get("b"))
+    # THEN the rest of the 10:00 half hour is free for a sharer, and not for a whole holder
+    book(stores, visit("c", "10:15", 15, patient="p3"))
+    with pytest.raises(SlotUnavailable):
+        reschedule(stores, stores.appointments.get("b"), "10:00")
+    # AND a cancel gives every item back: the day is empty and the whole half hour can be taken again
+    for appointment_id in ("a1", "b", "c"):
+        set_status(stores, stores.appointments.get(appointment_id), Status.CANCELLED)
+    assert taken(stores) == set()
+    book(stores, visit("d", "10:00", 30, patient="p4"))
+
+
+def test_the_longest_visit_moved_by_its_patient_keeps_one_visit_a_day_with_a_doctor(stores):
+    # GIVEN staff booked p1 two 120-minute visits with d1, on two days, at starts that take the most lock items
+    next_day = DAY + timedelta(days=1)
+    book(stores, visit("long-1", "09:05", 120), max_active=10)
+    book(stores, visit("long-2", "09:05", 120, day=next_day), max_active=10)
+    second = stores.appointments.get("long-2")
+    before = (taken(stores), taken(stores, next_day), stores.appointments.day_state("d1", next_day).version)
+    # WHEN p1 moves the second onto the first one's day THEN it is refused: nothing is committed without that guard
+    with pytest.raises(BookingLimitReached):
+        reschedule(stores, second, "13:05", DAY, by=PATIENT)
+    assert stores.appointments.get("long-2") == second
+    assert (taken(stores), taken(stores, next_day), stores.appointments.day_state("d1", next_day).version) == before
+    assert [e.action for e in stores.appointments.audit_trail("long-2")] == ["booked"]
+    # WHEN p1 moves it to a third day THEN it moves whole: locks, both day counts and its day with the doctor
+    third_day = DAY + timedelta(days=2)
+    moved = reschedule(stores, second, "13:05", third_day, by=PATIENT)
+    assert (moved.date, moved.time, moved.version) == (third_day.isoformat(), "13:05", 2)
+    assert (taken(stores, next_day), taken(stores, third_day)) == (set(), span(moved))
+    assert [stores.appointments.day_state("d1", d).booked for d in (DAY, next_day, third_day)] == [1, 0, 1]
+    with pytest.raises(BookingLimitReached):  # its day with d1 moved along
+        book(stores, visit("again", "09:05", 30, day=third_day), by=PATIENT)
+    book(stores, visit("free-again", "09:05", 30, day=next_day), by=PATIENT)
+    # AND staff may still put both visits on one day
+    staff_moved = reschedule(stores, moved, "13:05", DAY)
+    assert taken(stores) == span(stores.appointments.get("long-1")) | span(staff_moved)
+
+
+@pytest.fixture(params=["moto", "dynamodb-local"])
+def dynamo_stores_only(request) -> Iterator[Stores]:
+    """The adapters alone: what DynamoDB's limit of 100 items in one transaction does to a change."""
+    yield from stores_of(request.param, request)
+
+
+def test_a_change_too_large_for_one_transaction_is_refused_whole(dynamo_stores_only):
+    stores = dynamo_stores_only
+    # GIVEN a ten-hour visit (longer than any doctor may offer: its move would need more than 100 items)
+    book(stores, visit("marathon", "07:05", 600), max_active=10)
+    before = stores.appointments.get("marathon")
+    # WHEN it is moved to another day THEN it is refused before anything is sent, with the rule that refused it
+    with pytest.raises(ChangeTooLarge) as refused:
+        reschedule(stores, before, "07:05", DAY + timedelta(days=1))
+    assert refused.value.details["limit"] == 100 and refused.value.details["items"] > 100
+    # AND nothing of it was committed: the visit, both days and its trail are as they were
+    assert stores.appointments.get("marathon") == before
+    assert (taken(stores), taken(stores, DAY + timedelta(days=1))) == (span(before), set())
+    assert [e.action for e in stores.appointments.audit_trail("marathon")] == ["booked"]
 
 
 def test_an_audit_entry_is_written_once_and_never_overwritten(stores):

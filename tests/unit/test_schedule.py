@@ -10,12 +10,18 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.schedule import (
+    GRANULE_MINUTES,
+    MAX_APPOINTMENT_MINUTES,
+    MAX_LOCK_ITEMS,
+    RESCHEDULE_OTHER_ITEMS,
     Availability,
     Break,
     DayState,
+    LockPlan,
     WallInterval,
     check_bookable,
     generate_slots,
+    lock_plan,
     overlaps,
     taken_by,
 )
@@ -255,3 +261,49 @@ def test_a_time_between_offered_starts_is_refused_naming_the_nearest():
     # AND an offered neighbour books
     start, end = check_bookable(av, NY, day, time(9, 30), 30, EARLY, NOTICE)
     assert end - start == timedelta(minutes=30)
+
+
+def _collide(a: LockPlan, b: LockPlan) -> bool:
+    """Whether two visits' lock items meet: a shared granule, a block both hold whole, or a block one holds
+    whole while the other shares it (the block item's conditions refuse the second)."""
+    return bool(
+        set(a.granules) & set(b.granules)
+        or set(a.full) & set(b.full)
+        or set(a.full) & set(b.shared)
+        or set(a.shared) & set(b.full)
+    )
+
+
+def test_two_visits_lock_items_meet_exactly_when_they_overlap():
+    # GIVEN every visit of 5 to 120 minutes starting on the 5-minute grid within an hour (and a block boundary)
+    base = datetime(2027, 3, 2, 14, 30, tzinfo=UTC)
+    visits = [
+        (base + timedelta(minutes=start), base + timedelta(minutes=start + minutes))
+        for start in range(0, 65, 5)
+        for minutes in range(5, 125, 5)
+    ]
+    plans = {v: lock_plan(*v) for v in visits}
+    # THEN any two of them meet on a lock item if and only if they overlap (adjacent visits never do)
+    wrong = [(a, b) for a, b in itertools.combinations(visits, 2) if _collide(plans[a], plans[b]) != overlaps(a, b)]
+    assert wrong == []
+
+
+def test_a_visit_holds_whole_blocks_and_granules_only_at_its_ragged_ends():
+    # GIVEN a two-hour visit from 10:05 to 12:05 (UTC)
+    start = datetime(2027, 3, 2, 10, 5, tzinfo=UTC)
+    plan = lock_plan(start, start + timedelta(minutes=120))
+    # THEN it holds the three whole half hours and shares the two ragged ones, with their granules
+    assert [b.strftime("%H:%M") for b in plan.full] == ["10:30", "11:00", "11:30"]
+    assert [b.strftime("%H:%M") for b in plan.shared] == ["10:00", "12:00"]
+    assert [g.strftime("%H:%M") for g in plan.granules] == ["10:05", "10:10", "10:15", "10:20", "10:25", "12:00"]
+    # AND a visit on the blocks' grid takes only its blocks
+    assert lock_plan(start.replace(minute=0), start.replace(hour=12, minute=0)).size == 4
+
+
+def test_the_longest_visit_moved_fits_one_transaction_with_room_to_spare():
+    # GIVEN the most lock items one side of any visit up to the longest takes (a 110-minute visit from :05)
+    assert MAX_LOCK_ITEMS == 14 and MAX_APPOINTMENT_MINUTES == 120
+    # THEN a reschedule (old and new locks of doctor and patient, and what else it writes) stays far below 100
+    assert 4 * MAX_LOCK_ITEMS + RESCHEDULE_OTHER_ITEMS <= 64
+    # AND one granule lock per 5 minutes would not have fitted: 4 x 24 locks and the rest is over 100
+    assert 4 * (MAX_APPOINTMENT_MINUTES // GRANULE_MINUTES) + RESCHEDULE_OTHER_ITEMS > 100

@@ -12,17 +12,22 @@ import logging
 import random
 import time as time_module
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, PynamoDBException
-from pynamodb.expressions.condition import Condition
+from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.errors import condition_failed, translated_errors
 from chalicelib.adapters.dynamodb.items import (
+    GRANULE,
+    SHARED,
+    WHOLE,
+    Lock,
     access_from,
     access_item,
     appointment_from,
@@ -35,6 +40,7 @@ from chalicelib.adapters.dynamodb.items import (
     patient_locks,
     reminder_item,
     room_item,
+    taken_granules,
 )
 from chalicelib.adapters.dynamodb.models import (
     AppointmentModel,
@@ -78,12 +84,55 @@ def put_changed(tx: Transaction, tables: Tables, before: Appointment, after: App
     )
 
 
-def acquire(tx: Transaction, locks: dict[str, ScheduleModel], tag: str) -> None:
-    tx.puts.extend(Op(tag, lock, ScheduleModel.pk.does_not_exist()) for lock in locks.values())
+def acquire(tx: Transaction, locks: Mapping[str, Lock], tag: str) -> None:
+    """Take lock items (`tag` names whose: `doctor-lock` or `patient-lock`)."""
+    move_locks(tx, {}, locks, tag)
 
 
-def release(tx: Transaction, locks: dict[str, ScheduleModel], owner: str) -> None:
-    tx.deletes.extend(Op("release", lock, ScheduleModel.appointment_id == owner) for lock in locks.values())
+def release(tx: Transaction, locks: Mapping[str, Lock], owner: str) -> None:
+    """Give back lock items, each conditioned on `owner` holding it."""
+    move_locks(tx, {k: replace(lock, owner=owner) for k, lock in locks.items()}, {}, "release")
+
+
+def move_locks(tx: Transaction, old: Mapping[str, Lock], new: Mapping[str, Lock], tag: str) -> None:
+    """One operation per lock item that changes from `old` to `new` (one transaction may touch an item once):
+    items held the same way before and after stay as they are; a block held whole becomes shared, or the
+    reverse, in one update of its item. Every taking is conditioned on the item being free for it, every giving
+    back on the owner holding it."""
+    for key in sorted(old.keys() | new.keys()):
+        change = _lock_op(old.get(key), new.get(key), tag)
+        if change is not None:
+            {"delete": tx.deletes, "put": tx.puts, "update": tx.updates}[change[0]].append(change[1])
+
+
+def _size(path: Any) -> Any:
+    """DynamoDB's `size()` in a condition (pynamodb's function is untyped)."""
+    return size(path)  # type: ignore[no-untyped-call]
+
+
+def _lock_op(before: Lock | None, after: Lock | None, tag: str) -> tuple[str, Op] | None:
+    s = ScheduleModel
+    if before is not None and after is not None and before.kind == after.kind:
+        return None
+    lock = after or before
+    assert lock is not None
+    item, owner = lock.item, lock.owner
+    unshared = s.sharers.does_not_exist() | (_size(s.sharers) == 0)
+    if before is None:  # take
+        if lock.kind == GRANULE:
+            return "put", Op(tag, item, s.pk.does_not_exist())
+        if lock.kind == WHOLE:
+            return "update", Op(tag, item, s.appointment_id.does_not_exist() & unshared, [s.appointment_id.set(owner)])
+        return "update", Op(tag, item, s.appointment_id.does_not_exist(), [s.sharers.add({owner})])
+    if after is None:  # give back
+        if lock.kind in (GRANULE, WHOLE):
+            return "delete", Op("release", item, s.appointment_id == owner)
+        return "update", Op("release", item, s.sharers.contains(owner), [s.sharers.delete({owner})])
+    if before.kind == SHARED:  # shared -> whole: the only sharer takes the block whole
+        condition = s.sharers.contains(owner) & (_size(s.sharers) == 1) & s.appointment_id.does_not_exist()
+        return "update", Op(tag, item, condition, [s.sharers.delete({owner}), s.appointment_id.set(owner)])
+    # whole -> shared: give the block up and join its sharers (no one else can hold any of it meanwhile)
+    return "update", Op("release", item, s.appointment_id == owner, [s.appointment_id.remove(), s.sharers.add({owner})])
 
 
 def count_day(
@@ -191,8 +240,8 @@ class DynamoAppointmentStore:
             for item in self.tables.schedule.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
                 if item.sk == keys.COUNTER_SK:
                     booked, version = int(item.booked or 0), int(item.day_version or 0)
-                elif item.sk.startswith(keys.SLOT_PREFIX):
-                    taken.add(keys.parse_instant(item.sk[len(keys.SLOT_PREFIX) :]))
+                else:
+                    taken.update(taken_granules(item))
         return DayState(frozenset(taken), booked, version)
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
@@ -303,13 +352,8 @@ class DynamoAppointmentStore:
         t = self.tables
         tx = Transaction()
         put_changed(tx, t, before, after)
-        for old, new, tag in (
-            (doctor_locks(t.schedule, before), doctor_locks(t.schedule, after), "doctor-lock"),
-            (patient_locks(t.schedule, before), patient_locks(t.schedule, after), "patient-lock"),
-        ):
-            # Granules held both before and after stay as they are: one transaction may touch an item once.
-            release(tx, {k: v for k, v in old.items() if k not in new}, before.id)
-            acquire(tx, {k: v for k, v in new.items() if k not in old}, tag)
+        move_locks(tx, doctor_locks(t.schedule, before), doctor_locks(t.schedule, after), "doctor-lock")
+        move_locks(tx, patient_locks(t.schedule, before), patient_locks(t.schedule, after), "patient-lock")
         if before.date != after.date:
             count_day(tx, t, before.doctor_id, before.date, -1, max_per_day, {"booked_minutes": -before.duration})
             count_day(
@@ -321,14 +365,14 @@ class DynamoAppointmentStore:
                 max_per_day,
                 {"booked_minutes": after.duration, "n_rescheduled": 1},
             )
+            # The patient's one visit a day with this doctor (when it moves itself) is a guard like the others:
+            # in the transaction that makes the change, never checked after it.
+            per_doctor_day(tx, t, after, +1, strict=audit.actor_role == "patient")
+            per_doctor_day(tx, t, before, -1)
         else:
             count_day(tx, t, after.doctor_id, after.date, 0, max_per_day, {"n_rescheduled": 1})
         add_audit(tx, t, audit)
-        extra = Transaction()
-        if before.date != after.date:
-            per_doctor_day(extra, t, after, +1, strict=audit.actor_role == "patient")
-            per_doctor_day(extra, t, before, -1)
-        extra.updates.extend(
+        tx.updates.extend(
             Op(
                 "release",
                 held,
@@ -337,17 +381,7 @@ class DynamoAppointmentStore:
             )
             for held in self._active_items_of(before)
         )
-        # The limits' bookkeeping rides in the same transaction; only a 2-hour visit moved to another day fills
-        # DynamoDB's 100 items without it, and then it follows right after the commit.
-        deferred: list[Op] = []
-        for op in extra.updates:
-            (tx.updates if len(tx.ordered()) < MAX_ITEMS else deferred).append(op)
         self._commit(tx, audit.id, self._landed(after))
-        for op in deferred:  # committed means done: bookkeeping that fails now is logged, not answered
-            try:
-                op.item.update(actions=op.actions or [], condition=op.condition)
-            except PynamoDBException:
-                log.warning("limit bookkeeping after moving appointment %s failed", before.id)
 
     def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None:
         t = self.tables
@@ -458,7 +492,11 @@ class DynamoAppointmentStore:
             tx.deletes.append(Op("release", held, ScheduleModel.appointment_id == before.id))
 
     def _commit(self, tx: Transaction, operation_id: str, landed: Callable[[], bool] | None = None) -> None:
-        """The transaction's commit; a refused condition becomes the domain error of the rule it protects."""
+        """The transaction's commit; a refused condition becomes the domain error of the rule it protects. A change
+        whose items do not fit one TransactWriteItems is refused before anything is sent: every guard it needs
+        rides in the transaction that makes it, or the change is not made."""
+        if len(tx.ordered()) > MAX_ITEMS:
+            raise errors.change_too_large(len(tx.ordered()), MAX_ITEMS)
         try:
             tx.commit(
                 self.connection,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import MISSING, Field, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -41,7 +41,13 @@ from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import Reminder
-from chalicelib.domain.schedule import availability_from_dict, availability_to_dict, granules
+from chalicelib.domain.schedule import (
+    BLOCK_MINUTES,
+    availability_from_dict,
+    availability_to_dict,
+    granules,
+    lock_plan,
+)
 from chalicelib.domain.telehealth import Room
 from chalicelib.domain.timefmt import instant, parse_instant
 from chalicelib.services.ports import PatientProfile
@@ -220,23 +226,52 @@ def access_from(item: AuditModel, patient_id: str) -> AccessEntry:
 
 
 # --- schedule: lock items ------------------------------------------------------------------------------------------
-def doctor_locks(model: type[ScheduleModel], a: Appointment) -> dict[str, ScheduleModel]:
-    """The doctor's lock item of each granule the appointment covers, by `<pk>|<sk>`."""
+GRANULE, WHOLE, SHARED = "granule", "whole", "shared"
+
+
+@dataclass(frozen=True)
+class Lock:
+    """One lock item an appointment holds (`domain.schedule.LockPlan`): a granule's (`GRANULE`, owned by
+    `appointment_id`), or a block's, held whole (`WHOLE`, `appointment_id`) or shared (`SHARED`, in `sharers`)."""
+
+    item: ScheduleModel
+    kind: str
+    owner: str
+
+
+def _locks(model: type[ScheduleModel], a: Appointment, pk_of: Callable[[datetime], str]) -> dict[str, Lock]:
+    plan = lock_plan(a.starts_at, a.ends_at)
+    named = [(g, keys.slot_sk(g), GRANULE) for g in plan.granules]
+    named += [(b, keys.block_sk(b), WHOLE) for b in plan.full]
+    named += [(b, keys.block_sk(b), SHARED) for b in plan.shared]
+    out: dict[str, Lock] = {}
+    for at, sk, kind in named:
+        pk = pk_of(at)
+        item = model(pk=pk, sk=sk, appointment_id=a.id) if kind == GRANULE else model(pk=pk, sk=sk)
+        out[f"{pk}|{sk}"] = Lock(item, kind, a.id)
+    return out
+
+
+def doctor_locks(model: type[ScheduleModel], a: Appointment) -> dict[str, Lock]:
+    """The doctor's lock items of the appointment, by `<pk>|<sk>`, in the doctor-day's partition."""
     pk = keys.doctor_day_pk(a.doctor_id, a.date)
-    return {
-        f"{pk}|{keys.slot_sk(g)}": model(pk=pk, sk=keys.slot_sk(g), appointment_id=a.id)
-        for g in granules(a.starts_at, a.ends_at)
-    }
+    return _locks(model, a, lambda _: pk)
 
 
-def patient_locks(model: type[ScheduleModel], a: Appointment) -> dict[str, ScheduleModel]:
-    """The patient's lock item of each granule the appointment covers, by `<pk>|<sk>`."""
-    return {
-        f"{keys.patient_day_pk(a.patient_id, g)}|{keys.slot_sk(g)}": model(
-            pk=keys.patient_day_pk(a.patient_id, g), sk=keys.slot_sk(g), appointment_id=a.id
-        )
-        for g in granules(a.starts_at, a.ends_at)
-    }
+def patient_locks(model: type[ScheduleModel], a: Appointment) -> dict[str, Lock]:
+    """The patient's lock items of the appointment, by `<pk>|<sk>`, in the partition of each one's UTC date (a
+    block never crosses midnight UTC)."""
+    return _locks(model, a, lambda at: keys.patient_day_pk(a.patient_id, at))
+
+
+def taken_granules(item: ScheduleModel) -> list[datetime]:
+    """The 5-minute granules a doctor-day's item says are taken: its own, or all of a block held whole."""
+    if item.sk.startswith(keys.SLOT_PREFIX) and item.appointment_id:
+        return [keys.parse_instant(item.sk[len(keys.SLOT_PREFIX) :])]
+    if item.sk.startswith(keys.BLOCK_PREFIX) and item.appointment_id:
+        block = keys.parse_instant(item.sk[len(keys.BLOCK_PREFIX) :])
+        return granules(block, block + timedelta(minutes=BLOCK_MINUTES))
+    return []
 
 
 # --- reminders -----------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Key shapes of the schedule table, built in this one place.
 
-- Doctor lock:    PK `DOCTOR#<doctorId>#<local date>`  SK `SLOT#<UTC instant of the 5-minute granule>`
+- Doctor lock:    PK `DOCTOR#<doctorId>#<local date>`  SK `SLOT#<UTC instant of a 5-minute granule>` (attribute
+  `appointment_id`, its owner) or `BLOCK#<UTC instant of a 30-minute block>` (attribute `appointment_id` for the
+  visit that covers it whole, or `sharers`, the set of visits covering part of it): see `domain.schedule.LockPlan`
 - Day counter:    PK `DOCTOR#<doctorId>#<local date>`  SK `COUNTER`  (attribute `booked`)
-- Patient lock:   PK `PATIENT#<patientId>#<UTC date>`  SK `SLOT#<UTC instant of the granule>`
+- Patient lock:   PK `PATIENT#<patientId>#<UTC date>`  SK `SLOT#<granule>` or `BLOCK#<block>`, as the doctor's
 - Patient's active bookings: PK `PATIENT#<patientId>#ACTIVE`  SK `N#<k>` for k < the clinic's limit, each
   held by one active appointment until it ends (attributes `appointment_id`, `ends_at`)
 - Patient per doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `PATIENT#<patientId>` (attribute `booked`)
@@ -15,9 +17,11 @@ from datetime import date, datetime
 from chalicelib.domain.timefmt import instant, parse_instant
 
 __all__ = [
+    "BLOCK_PREFIX",
     "COUNTER_SK",
     "SLOT_PREFIX",
     "active_sk",
+    "block_sk",
     "doctor_day_pk",
     "instant",
     "parse_instant",
@@ -30,6 +34,7 @@ __all__ = [
 
 COUNTER_SK = "COUNTER"
 SLOT_PREFIX = "SLOT#"
+BLOCK_PREFIX = "BLOCK#"
 
 
 def doctor_day_pk(doctor_id: str, day: date | str) -> str:
@@ -42,6 +47,10 @@ def patient_day_pk(patient_id: str, granule: datetime) -> str:
 
 def slot_sk(granule: datetime) -> str:
     return SLOT_PREFIX + instant(granule)
+
+
+def block_sk(block: datetime) -> str:
+    return BLOCK_PREFIX + instant(block)
 
 
 def patient_active_pk(patient_id: str) -> str:

@@ -5,7 +5,8 @@ Tables (keys in `keys.py` for the schedule table):
 - doctors:      PK `id`. GSI `directory-index` (PK `directory` = "ALL", SK `name_key`) lists the directory.
 - appointments: PK `id`. GSIs `patient-index` (PK `patient_id`, SK `starts_at`) and `doctor-index`
   (PK `doctor_id`, SK `starts_at`); `starts_at` is a sortable UTC instant string.
-- schedule:     PK `pk`, SK `sk`: per-granule lock items owned by an appointment, and per-doctor-day counters.
+- schedule:     PK `pk`, SK `sk`: lock items of granules and blocks held by appointments, and per-doctor-day
+  counters.
 - audit:        PK `appointment_id`, SK `sk` = `<version, 8 digits>#<0 wrote it | 1 saw it>#<UTC instant,
   microseconds>#<entry id>` (`domain.audit.audit_sort_key`): a query lists an appointment's entries by its own
   versions, whatever the writers' clocks. A patient's access log (reads of its data, reminder changes) lies under
@@ -129,6 +130,8 @@ class ScheduleModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     appointment_id = UnicodeAttribute(null=True)
+    sharers = UnicodeSetAttribute(null=True)
+    """A lock block's visits that cover only part of it (none while one visit holds it whole)."""
     ends_at = UnicodeAttribute(null=True)
     """A patient's active-booking item: when the holding appointment ends (the item is free again after)."""
     booked = NumberAttribute(null=True)
