@@ -69,10 +69,11 @@ def revoke_feed(call: Call) -> s.FeedRevokedOut:
     calendar_api,
     "/api/doctors/{doctorId}/calendar.ics",
     "GET",
-    "The doctor's appointments as a subscribable feed (time, type and reference only), by feed token",
+    "The doctor's appointments as a subscribable feed (time, type and reference only), by feed token; a missing, "
+    "wrong or revoked token and an unknown doctor get the same 401",
     query=s.FeedQuery,
     public=True,
-    errors=(401, 404),
+    errors=(401,),
     tags=("calendar",),
     media_type="text/calendar",
 )

@@ -35,14 +35,23 @@ def page_policy(html: str) -> str:
     )
 
 
+JSON_SECURITY_HEADERS = {
+    "Content-Security-Policy": API_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": HSTS,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+"""What every answer that is not a page carries: the app's own, and the local gateway's (infra/local/api_server.py)."""
+
+
 def security_headers(event: Any, get_response: Any) -> Response:
     response: Response = get_response(event)
     headers = response.headers
     content_type = str(headers.get("Content-Type") or headers.get("content-type") or "")
     is_page = content_type.startswith("text/html") and isinstance(response.body, str)
-    headers.setdefault("Content-Security-Policy", page_policy(response.body) if is_page else API_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Strict-Transport-Security", HSTS)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    if is_page:
+        headers.setdefault("Content-Security-Policy", page_policy(response.body))
+    for name, value in JSON_SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
     return response

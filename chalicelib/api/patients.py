@@ -79,13 +79,14 @@ def enter_contact(call: Call) -> s.DirectoryPatientOut:
     patients_api,
     "/api/admin/patients/{patientId}/access",
     "GET",
-    "A patient's access history: who read its data or changed its reminders, when, from which route",
+    "A patient's access history: who read its data or changed its reminders, when, from which route (each read "
+    "of the history is recorded in it too, shown from the next read on)",
     response=s.AccessHistory,
     roles=(Role.ADMIN,),
     tags=("admin",),
 )
 def access_history(call: Call) -> s.AccessHistory:
-    entries = container.current().access.history(call.params["patientId"])
+    entries = container.current().access.history(call.caller, call.route, call.params["patientId"])
     return s.AccessHistory(entries=[s.AccessEntryOut.from_domain(e) for e in entries])
 
 
@@ -94,8 +95,8 @@ def access_history(call: Call) -> s.AccessHistory:
     "/api/admin/patients",
     "GET",
     "Find patients to book for: `query` is the start of a name or an e-mail, or the end of a phone number "
-    "(at least 2 characters); `limit` per page, `nextToken` while more remain. Each patient shown is recorded in its "
-    "access history",
+    "(at least 2 characters); `limit` per page, `nextToken` while more remain. Addresses are masked, as in the "
+    "record; each patient shown is recorded in its access history",
     query=s.PatientSearchQuery,
     response=s.PatientSearchOut,
     roles=(Role.ADMIN,),
@@ -104,4 +105,9 @@ def access_history(call: Call) -> s.AccessHistory:
 def search_directory(call: Call) -> s.PatientSearchOut:
     q: s.PatientSearchQuery = call.query
     found, next_token = container.current().directory.search(call.caller, call.route, q.query, q.limit, q.next_token)
-    return s.PatientSearchOut(patients=[s.PatientMatch.from_domain(p) for p in found], next_token=next_token or None)
+    return s.PatientSearchOut(patients=[_match(p) for p in found], next_token=next_token or None)
+
+
+def _match(profile: PatientProfile) -> s.PatientMatch:
+    """A search result shows contacts as the record does: masked (enough to tell two namesakes apart)."""
+    return s.PatientMatch.from_domain(profile, email=mask_email(profile.email), phone=mask_phone(profile.phone))

@@ -104,9 +104,10 @@ def may_access(caller: Caller, appointment: Appointment) -> bool:
 
 
 def may_see_contacts(caller: Caller, appointment: Appointment) -> bool:
-    """A patient's contact details: the patient and admins; its doctor only while the visit is active."""
+    """A patient's contact details in full: the patient itself and the front desk (admins). Doctors see them
+    masked, even on their own visits: they never need an address to treat, and reminders are sent for them."""
     if caller.role is Role.DOCTOR:
-        return appointment.doctor_id == caller.doctor_id and appointment.active
+        return False
     return may_access(caller, appointment)
 
 

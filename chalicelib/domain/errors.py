@@ -38,6 +38,16 @@ class Forbidden(DomainError):
     """The caller's role or ownership does not allow this."""
 
 
+class NotYourPatient(Forbidden):
+    """A doctor booking for a patient it has no visit with; an unknown patient id gets the very same answer."""
+
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(
+            "Doctors book only for patients who have or had a visit with them; the front desk books others."
+        )
+        self.patient_id = patient_id
+
+
 class NotFound(DomainError):
     """The object does not exist, or the caller may not know that it does."""
 

@@ -131,16 +131,28 @@ def token_for(room: Room, appointment: Appointment, role: str, subject: str, key
     return sign_room_token(claims, key), claims
 
 
-def verify_room_token(token: str | None, key: bytes, now: datetime, room: Room, appointment: Appointment) -> RoomClaims:
-    """401 for a missing, forged, expired or not-yet-valid token, or one for an earlier time of the appointment;
-    403 for another room, or when the appointment is no longer active."""
+def room_token_body(token: str | None, key: bytes) -> dict[str, Any]:
+    """The signed claims of a room token, whatever room it names: 401 for a missing or forged one."""
     if not token or token.count(".") != 1:
         raise Unauthenticated("A room token is required.")
     body = signed.verified(token, key, "room")
     if body is None:
         raise Unauthenticated("The room token is not valid.")
+    return body
+
+
+def not_this_room() -> Forbidden:
+    """A genuine token that names another room; an unknown room gets the same answer (nothing tells whether a
+    room id exists to someone who holds no link to it)."""
+    return Forbidden("This token is for another room.")
+
+
+def verify_room_token(token: str | None, key: bytes, now: datetime, room: Room, appointment: Appointment) -> RoomClaims:
+    """401 for a missing, forged, expired or not-yet-valid token, or one for an earlier time of the appointment;
+    403 for another room, or when the appointment is no longer active."""
+    body = room_token_body(token, key)
     if body.get("room") != room.id or body.get("appt") != appointment.id:
-        raise Forbidden("This token is for another room.")
+        raise not_this_room()
     if not appointment.active:
         raise Forbidden("This appointment is no longer active.")
     if body.get("start") != int(appointment.starts_at.timestamp()):

@@ -1,5 +1,5 @@
 """The access log: every read of patient data and every reminder change, per patient, for HIPAA's accounting
-of disclosures (GET /api/admin/patients/{patientId}/access)."""
+of disclosures (GET /api/admin/patients/{patientId}/access); each read of the log itself is in it too."""
 
 from __future__ import annotations
 
@@ -47,5 +47,9 @@ class AccessAudit:
         if entries:
             self._log.record_access(entries)
 
-    def history(self, patient_id: str) -> list[AccessEntry]:
-        return self._log.access_history(patient_id)
+    def history(self, caller: Caller, route: str, patient_id: str) -> list[AccessEntry]:
+        """The patient's access log, oldest first. Reading it is itself a disclosure: the read is recorded
+        (after the entries are read, so it shows from the next read on), before the answer leaves."""
+        entries = self._log.access_history(patient_id)
+        self.record(caller, route, [(patient_id, None)], action="access-log-read")
+        return entries

@@ -19,7 +19,15 @@ from chalicelib.domain.appointments import (
 )
 from chalicelib.domain.audit import AuditEntry, audit_of
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TelehealthNotOffered
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotYourPatient,
+    TelehealthNotOffered,
+)
 from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_horizon
@@ -39,6 +47,8 @@ from chalicelib.services.reminders.planning import ReminderPlanner, ReminderRequ
 from chalicelib.services.telehealth import TelehealthService
 
 log = logging.getLogger("clinic.booking")
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC))  # every date the API accepts
+HISTORY_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -356,11 +366,21 @@ class BookingService:
             raise InvalidInput(
                 "Staff must say which patient the appointment is for.", {"fields": {"patientId": "required"}}
             )
+        if caller.role is Role.DOCTOR and not self._has_seen(caller, request.patient_id):
+            # Checked before the directory, so an unknown id answers as a stranger does: a doctor learns neither
+            # who exists nor (from a conflict) when a stranger sees other doctors. The front desk books anyone.
+            raise NotYourPatient(request.patient_id)
         known = self._patients.get(request.patient_id)
         if known is None:
             # The directory: staff book only patients who have signed in (no made-up ids to hold slots with).
             raise NotFound("No such patient.", {"patientId": request.patient_id})
         return request.patient_id, request.patient_name or known.name or request.patient_id
+
+    def _has_seen(self, caller: Caller, patient_id: str) -> bool:
+        """Has (or had) this doctor a visit with the patient, in any status? The patient's own list, read a page
+        at a time until one is found."""
+        visits = self._store.iter_for_patient(patient_id, EVER[0], EVER[1], None, HISTORY_PAGE)
+        return any(visit.doctor_id == caller.doctor_id for visit in visits)
 
     def sign_in(self, caller: Caller) -> PatientProfile:
         """A patient's first sign-in (and each later one) writes its directory record from its claims."""

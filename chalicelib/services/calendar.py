@@ -16,6 +16,7 @@ from chalicelib.services.ports import Clock, DoctorRepository
 
 FEED_PAST = timedelta(days=30)
 FEED_AHEAD = timedelta(days=365)
+INVALID_FEED_LINK = "This calendar link is not valid (it may have been revoked)."
 
 
 def _digest(token: str) -> str:
@@ -45,13 +46,12 @@ class CalendarService:
         self._doctors.set_calendar_token_hash(doctor_id, None)
 
     def feed(self, doctor_id: str, token: str | None) -> bytes:
-        doctor = self._booking.doctor(doctor_id)
-        if (
-            not token
-            or not doctor.calendar_token_hash
-            or not hmac.compare_digest(_digest(token), doctor.calendar_token_hash)
-        ):
-            raise Unauthenticated("This calendar link is not valid (it may have been revoked).")
+        """The feed for a valid token. Anything else, an unknown doctor included, gets the one same 401: the
+        link's holder has no right to learn which doctor ids exist."""
+        doctor = self._doctors.get(doctor_id)
+        stored = doctor.calendar_token_hash if doctor else None
+        if not token or not stored or not hmac.compare_digest(_digest(token), stored):
+            raise Unauthenticated(INVALID_FEED_LINK)
         now = self._clock.now()
         staff = Caller(subject=f"feed:{doctor_id}", role=Role.DOCTOR, doctor_id=doctor_id)
         window = ListFilter(date_from=(now - FEED_PAST).date(), date_to=(now + FEED_AHEAD).date())

@@ -26,6 +26,8 @@ from chalicelib.domain.telehealth import (
     WaitingPatient,
     admit,
     check_requirements,
+    not_this_room,
+    room_token_body,
     token_for,
     verify_room_token,
 )
@@ -202,7 +204,13 @@ class TelehealthService:
         )
 
     def open_room(self, caller: Caller, room_id: str, token: str | None) -> RoomView:
-        room, appointment = self._room_and_appointment(room_id)
+        room = self._rooms.get(room_id)
+        appointment = self._appointments.get(room.appointment_id) if room else None
+        if room is None or appointment is None:
+            # An unknown room answers as a known one does to a token that is not for it: 401 for a missing or
+            # forged token, else 403 (the token names another room).
+            room_token_body(token, self._keys.signing_key())
+            raise not_this_room()
         claims = verify_room_token(token, self._keys.signing_key(), self._clock.now(), room, appointment)
         if claims.subject != caller.subject:
             raise Forbidden("This link was made for someone else.")
@@ -236,8 +244,7 @@ class TelehealthService:
         return RoomView(room, join, waiting)
 
     def admit(self, caller: Caller, room_id: str) -> RoomView:
-        room, appointment = self._room_and_appointment(room_id)
-        self._check_doctor(caller, appointment)
+        room, appointment = self._room_and_appointment(room_id, caller)
         if not appointment.active:
             raise InvalidState(f"The appointment is {appointment.status.value}.")
         room = replace(room, status=admit(room))
@@ -246,8 +253,7 @@ class TelehealthService:
         return RoomView(room)
 
     def end(self, caller: Caller, room_id: str) -> RoomView:
-        room, appointment = self._room_and_appointment(room_id)
-        self._check_doctor(caller, appointment)
+        room, appointment = self._room_and_appointment(room_id, caller)
         room = replace(room, status=RoomStatus.ENDED)
         self._rooms.save(room)
         self._audit(caller, appointment, "room-ended", self._clock.now())
@@ -302,10 +308,12 @@ class TelehealthService:
     def _room_of(self, appointment: Appointment) -> Room | None:
         return self._rooms.get(appointment.room_id) if appointment.room_id else None
 
-    def _room_and_appointment(self, room_id: str) -> tuple[Room, Appointment]:
+    def _room_and_appointment(self, room_id: str, doctor: Caller) -> tuple[Room, Appointment]:
+        """The room and its appointment for the appointment's own doctor; to any other caller a room that is not
+        theirs is as unknown as one that does not exist (404 both)."""
         room = self._rooms.get(room_id)
         appointment = self._appointments.get(room.appointment_id) if room else None
-        if room is None or appointment is None:
+        if room is None or appointment is None or not self._is_doctor(doctor, appointment):
             raise NotFound("No such room.", {"roomId": room_id})
         return room, appointment
 
@@ -318,9 +326,8 @@ class TelehealthService:
         return "doctor" if caller.doctor_id == appointment.doctor_id else "patient"
 
     @staticmethod
-    def _check_doctor(caller: Caller, appointment: Appointment) -> None:
-        if caller.role is not Role.DOCTOR or caller.doctor_id != appointment.doctor_id:
-            raise Forbidden("Only the appointment's doctor can do this.")
+    def _is_doctor(caller: Caller, appointment: Appointment) -> bool:
+        return caller.role is Role.DOCTOR and caller.doctor_id == appointment.doctor_id
 
     def _join(self, room: Room, role: str, subject: str) -> dict[str, Any]:
         if room.status is RoomStatus.PENDING:

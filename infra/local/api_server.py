@@ -34,6 +34,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from chalicelib.api.headers import JSON_SECURITY_HEADERS
 from chalicelib.api.method_guard import allowed_methods
 
 BACKLOG = 128
@@ -43,10 +44,16 @@ log = logging.getLogger("clinic.local")
 
 
 def error_payload(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A gateway answer in the contract's error shape (the same body the app and the gateway responses send)."""
+    """A gateway answer in the contract's error shape (the same body the app and the gateway responses send), with
+    the security headers the app's own answers carry."""
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            **JSON_SECURITY_HEADERS,
+            **(headers or {}),
+        },
         "multiValueHeaders": {},
         "body": json.dumps({"error": {"code": code, "message": message}}),
     }

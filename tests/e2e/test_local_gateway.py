@@ -72,3 +72,24 @@ def test_unknown_paths_are_404_and_unknown_methods_405_with_allow(server: str):
         assert answer.status_code == 405, (method, answer.text)
         assert answer.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
         assert answer.headers["Allow"] == "GET"
+
+
+def test_the_gateways_own_answers_carry_the_security_headers_the_apps_answers_carry(server: str):
+    # GIVEN the headers an answer of the app itself carries (a JSON answer that passed through the app)
+    from chalicelib.api.headers import JSON_SECURITY_HEADERS
+
+    app_answer = requests.get(f"{server}/health", timeout=10)
+    assert app_answer.status_code == 200
+    expected = {name: app_answer.headers[name] for name in JSON_SECURITY_HEADERS}
+    # WHEN the local gateway answers by itself: a token that is not a JWT, a path the API lacks, a method no one
+    # serves, and a protected route without a token
+    answers = {
+        401: requests.get(f"{server}/api/doctors", headers={"Authorization": "not-a-token"}, timeout=10),
+        404: requests.get(f"{server}/api/no-such-thing", timeout=10),
+        405: requests.request("TRACE", f"{server}/api/doctors", timeout=10),
+    }
+    for status, answer in answers.items():
+        assert answer.status_code == status, answer.text
+        # THEN each carries the same security headers, and is not stored
+        assert {name: answer.headers.get(name) for name in JSON_SECURITY_HEADERS} == expected, status
+        assert answer.headers["Cache-Control"] == "no-store"

@@ -194,7 +194,8 @@ def test_room_controls_are_the_doctors_and_consent_the_patients(api, world):
         path, body = routes(world)[route]
         assert api.call(route[0], path, patient(), body).status_code == 403
         assert api.call(route[0], path, admin(), body).status_code == 403
-        assert api.call(route[0], path, doctor(world["d2"]), body).status_code == 403
+        # another doctor's room is as unknown to a doctor as a room that does not exist
+        assert api.call(route[0], path, doctor(world["d2"]), body).status_code == 404
     path, body = routes(world)[("PUT", "/api/telehealth/consent/{appointmentId}")]
     assert api.call("PUT", path, patient("intruder"), body).status_code == 404
     assert api.call("POST", f"/api/telehealth/generate-url/{world['t']}", patient("intruder")).status_code == 404
@@ -209,3 +210,86 @@ def test_only_patients_register_devices(api, world):
 def test_public_routes_need_no_identity(api):
     assert api.call("GET", "/health", {}).data == {"status": "ok"}
     assert api.call("GET", "/openapi.json", {}).status_code == 200
+
+
+def _answer(response, *ids):
+    """A refusal as its caller sees it (status and body), with the ids the caller itself sent blanked."""
+    text = response.body.decode() if isinstance(response.body, bytes) else str(response.body)
+    for some_id in ids:
+        text = text.replace(some_id, "<id>")
+    return response.status_code, text
+
+
+def test_doctors_book_only_patients_they_have_or_had_a_visit_with(api):
+    # GIVEN a patient who sees another doctor at 10:00, and a doctor it never saw
+    mine, theirs = api.doctor_with_hours(), api.doctor_with_hours(name="Dr. Elsewhere")
+    assert api.call("PUT", "/api/patients/me", patient("p-s")).status_code == 200
+    api.book(theirs, patient("p-s"))
+    me = doctor(mine["id"], sub="user-dr-mine")
+    # WHEN the doctor books it at the time of that visit, at a free time, and books a made-up patient id
+    overlapping = api.try_book(mine, me, patientId="p-s")
+    free = api.try_book(mine, me, patientId="p-s", time="14:00")
+    unknown = api.try_book(mine, me, patientId="p-nobody")
+    # THEN all three get the same 403: no schedule oracle, and a stranger looks like nobody
+    assert (overlapping.status_code, overlapping.data["error"]["code"]) == (403, "FORBIDDEN")
+    assert _answer(overlapping) == _answer(free) == _answer(unknown, "p-nobody")
+    assert "details" not in overlapping.data["error"]
+    assert api.appointments_of(mine) == []
+    # AND each refused attempt is in that patient id's access log (the made-up id gets no directory record)
+    log = api.call("GET", "/api/admin/patients/p-s/access", admin()).data["entries"]
+    assert [(e["actorId"], e["actorRole"], e["action"], e["route"]) for e in log] == [
+        ("user-dr-mine", "doctor", "booking-refused", "POST /api/appointments"),
+    ] * 2
+    refused_unknown = api.call("GET", "/api/admin/patients/p-nobody/access", admin()).data["entries"]
+    assert [e["action"] for e in refused_unknown] == ["booking-refused"]
+    assert api.call("GET", "/api/admin/patients/p-nobody", admin()).status_code == 404
+
+
+def test_a_doctor_books_a_patient_it_had_a_visit_with_even_a_cancelled_one(api):
+    # GIVEN the front desk booked the patient with the doctor, and the visit was cancelled
+    mine = api.doctor_with_hours()
+    assert api.call("PUT", "/api/patients/me", patient("p-c")).status_code == 200
+    first = api.book(mine, admin(), patientId="p-c")
+    assert api.call("DELETE", f"/api/appointments/{first['id']}", admin()).status_code == 200
+    # WHEN the doctor books a follow-up for it THEN it is booked
+    follow_up = api.try_book(mine, doctor(mine["id"]), patientId="p-c", time="15:00")
+    assert follow_up.status_code == 201, follow_up.data
+    # AND another doctor, who never saw it, still may not
+    other = api.doctor_with_hours(name="Dr. Other")
+    assert api.try_book(other, doctor(other["id"]), patientId="p-c").status_code == 403
+
+
+def test_the_doctor_feed_answers_an_unknown_doctor_as_a_known_one(api):
+    # GIVEN a doctor whose feed is on
+    doc = api.doctor_with_hours()
+    assert api.call("POST", f"/api/doctors/{doc['id']}/calendar-token", doctor(doc["id"])).status_code == 201
+    for query in ("", "?token=guess"):
+        # WHEN the feed is asked for without its token, or with a wrong one, for that doctor and for nobody
+        known = api.call("GET", f"/api/doctors/{doc['id']}/calendar.ics{query}", {})
+        unknown = api.call("GET", f"/api/doctors/no-such-doctor/calendar.ics{query}", {})
+        # THEN both get the same 401, word for word
+        assert known.status_code == 401
+        assert _answer(known) == _answer(unknown)
+
+
+def test_a_room_answers_an_unknown_room_id_as_a_known_one(api, world):
+    room, unknown = world["room"], "0" * 32
+    made = api.call("POST", f"/api/telehealth/generate-url/{world['t']}", patient())
+    assert made.status_code == 201
+    genuine = made.data["token"]
+    # a genuine link for another room (the patient's second video visit)
+    other = api.book(api.doctor_with_hours(name="Dr. Video"), patient(), time="14:00", type="telehealth")
+    other_token = api.call("POST", f"/api/telehealth/generate-url/{other['id']}", patient()).data["token"]
+    # WHEN the room page is opened with no token, a forged one, or another room's link THEN a known room and an
+    # unknown one answer alike
+    for query, status in (("", 401), (f"?token={genuine[:-3]}abc", 401), (f"?token={other_token}", 403)):
+        known = api.call("GET", f"/api/telehealth/room/{room}{query}", patient())
+        nobody = api.call("GET", f"/api/telehealth/room/{unknown}{query}", patient())
+        assert known.status_code == status, known.data
+        assert _answer(known) == _answer(nobody)
+    # AND another doctor admitting or ending gets the same 404 for the room as for no room at all
+    for action in ("admit", "end"):
+        known = api.call("POST", f"/api/telehealth/room/{room}/{action}", doctor(world["d2"]))
+        nobody = api.call("POST", f"/api/telehealth/room/{unknown}/{action}", doctor(world["d2"]))
+        assert known.status_code == 404
+        assert _answer(known, room) == _answer(nobody, unknown)

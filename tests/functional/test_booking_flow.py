@@ -212,8 +212,9 @@ def test_staff_book_for_a_patient(api):
     by_admin = api.try_book(doc, admin(), patientId="patient-9", patientName="Nia Park")
     assert by_admin.status_code == 201 and by_admin.data["patientId"] == "patient-9"
     assert by_admin.data["patientName"] == "Nia Park"
-    by_doctor = api.try_book(doc, doctor(doc["id"]), patientId="patient-8", time="11:00")
-    assert by_doctor.status_code == 201
+    # a doctor books its own patients (ones with a visit with it, here the one the front desk just booked)
+    by_doctor = api.try_book(doc, doctor(doc["id"]), patientId="patient-9", time="11:00")
+    assert by_doctor.status_code == 201, by_doctor.data
     missing = api.try_book(doc, admin(), time="14:00")
     assert missing.status_code == 400 and "patientId" in missing.data["error"]["details"]["fields"]
     # the patient sees it as its own

@@ -30,11 +30,11 @@ def test_staff_find_patients_by_name_email_or_phone(api):
     found = search(api, "NI")
     assert found.status_code == 200, found.data
     assert [p["id"] for p in found.data["patients"]] == ["p-nia", "p-nico"]
-    assert found.data["patients"][0] == {
+    assert found.data["patients"][0] == {  # addresses masked, as in the patient's record
         "id": "p-nia",
         "name": "Nia Park",
-        "email": "nia.park@example.org",
-        "phone": "+16175550101",
+        "email": "n***@example.org",
+        "phone": "+1******0101",
     }
     assert [p["id"] for p in search(api, "nico alv").data["patients"]] == ["p-nico"]
     # AND by e-mail, and by the end of a phone number however it is punctuated
@@ -150,3 +150,20 @@ def test_a_local_table_made_before_the_search_index_gets_it(settings):
         assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["search-index"]
         assert "Item" in dynamodb.get_item(TableName=settings.patients_table, Key={"id": {"S": "p-old"}})
         models.create_tables(settings)  # and a second run changes nothing
+
+
+def test_search_results_never_carry_a_full_address(api):
+    # GIVEN a patient with its own addresses and ones the front desk entered
+    sign_up(api, "p-mask", "Mara Mask", "mara.mask@example.org", "+491771234567")
+    entered = {"email": "mara.desk@example.net", "phone": "+491779876543"}
+    assert api.call("PUT", "/api/admin/patients/p-mask/contact", admin(), entered).status_code == 200
+    # WHEN staff find it by name, by the start of its e-mail and by the end of its phone number
+    for query in ("mara", "mara.mask@", "4567"):
+        found = search(api, query)
+        # THEN it is found, its addresses masked as in its record
+        assert found.status_code == 200, found.data
+        assert found.data["patients"] == [
+            {"id": "p-mask", "name": "Mara Mask", "email": "m***@example.org", "phone": "+4*******4567"}
+        ]
+        for address in ("mara.mask@example.org", "+491771234567", *entered.values()):
+            assert address not in found.body.decode()

@@ -88,3 +88,59 @@ def test_directory_reads_and_contact_changes_are_in_the_patients_access_log(api)
         ("admin-7", "read", "GET /api/admin/patients/{patientId}"),
         ("admin-7", "contact-change", "PUT /api/admin/patients/{patientId}/contact"),
     ]
+
+
+def test_doctors_see_a_patients_contacts_masked_on_every_reminder_route(api):
+    # GIVEN a patient the front desk booked with a doctor, and the doctor booking it a follow-up with e-mail and SMS
+    # reminders
+    doc = api.doctor_with_hours()
+    api.call("PUT", "/api/patients/me", patient("p-6"))
+    api.book(doc, admin(), patientId="p-6")
+    me = doctor(doc["id"])
+    follow_up = api.book(doc, me, patientId="p-6", time="15:00", reminderPreferences={"email": True, "sms": True})
+    a = follow_up["id"]
+    # WHEN the doctor lists the reminders, adds some, changes one's message and cancels one
+    answers = [
+        api.call("GET", f"/api/reminders/appointment/{a}", me),
+        api.call(
+            "POST", "/api/reminders/schedule", me, {"appointmentId": a, "email": True, "sms": True, "timing": "2h"}
+        ),
+        api.call("PUT", f"/api/reminders/{a}_email-2h", me, {"customMessage": "Bring your inhaler."}),
+        api.call("DELETE", f"/api/reminders/{a}_sms-2h", me),
+    ]
+    # THEN every answer shows the addresses masked, never in full
+    assert [r.status_code for r in answers] == [200, 201, 200, 200], [r.data for r in answers]
+    shown = [answers[0].data["reminders"], answers[1].data["reminders"], [answers[2].data], [answers[3].data]]
+    for reminders in shown:
+        for r in reminders:
+            assert (r["recipientEmail"], r["recipientPhone"]) in {("p***@example.org", None), (None, "+1******0100")}
+    for r in answers:
+        assert "p-6@example.org" not in r.body.decode() and "+16175550100" not in r.body.decode()
+    # AND the front desk sees them in full, its read in the patient's access log
+    full = api.call("GET", f"/api/reminders/appointment/{a}", admin("admin-7")).data["reminders"]
+    assert {(r["recipientEmail"], r["recipientPhone"]) for r in full} == {
+        ("p-6@example.org", None),
+        (None, "+16175550100"),
+    }
+    entries = api.call("GET", "/api/admin/patients/p-6/access", admin()).data["entries"]
+    assert ("admin-7", "read", "GET /api/reminders/appointment/{appointmentId}") in [
+        (e["actorId"], e["action"], e["route"]) for e in entries
+    ]
+
+
+def test_reading_a_patients_access_log_is_itself_in_the_log(api):
+    # GIVEN a patient whose record an admin read
+    api.call("PUT", "/api/patients/me", patient("p-7"))
+    api.call("GET", "/api/admin/patients/p-7", admin("admin-7"))
+    path = "/api/admin/patients/p-7/access"
+    # WHEN an auditor reads its access log twice
+    first = api.call("GET", path, admin("auditor-1")).data["entries"]
+    second = api.call("GET", path, admin("auditor-1")).data["entries"]
+    # THEN the second read shows the first: who read the log, when, from which route
+    assert [(e["actorId"], e["action"]) for e in first] == [("admin-7", "read")]
+    assert [(e["actorId"], e["actorRole"], e["action"], e["route"]) for e in second[1:]] == [
+        ("auditor-1", "admin", "access-log-read", "GET /api/admin/patients/{patientId}/access")
+    ]
+    # AND a third read shows both earlier reads: one entry per read
+    third = api.call("GET", path, admin("auditor-1")).data["entries"]
+    assert [e["action"] for e in third] == ["read", "access-log-read", "access-log-read"]

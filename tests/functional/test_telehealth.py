@@ -72,8 +72,8 @@ def test_patient_waits_doctor_admits_patient_joins(api, wired, clock, chime):
     host = api.call("GET", f"{room}?token={theirs['token']}", doctor(doc["id"]))
     assert host.data["join"]["joinToken"] == "jt-d"
     assert [w["patientId"] for w in host.data["waiting"]] == ["patient-1"]
-    # only the appointment's doctor admits
-    assert api.call("POST", f"{room}/admit", doctor("someone-else")).status_code == 403
+    # only the appointment's doctor admits: to another doctor the room is as unknown as one that does not exist
+    assert api.call("POST", f"{room}/admit", doctor("someone-else")).status_code == 404
     assert api.call("POST", f"{room}/admit", patient()).status_code == 403
     admitted = api.call("POST", f"{room}/admit", doctor(doc["id"]))
     assert admitted.status_code == 200 and admitted.data["status"] == "admitted"

@@ -20,6 +20,7 @@ from chalicelib.domain.errors import (
     NoRecipient,
     NotFound,
     NotStartedYet,
+    NotYourPatient,
     SlotUnavailable,
     TelehealthNotOffered,
     TooLateToChange,
@@ -110,9 +111,28 @@ def test_staff_book_a_named_patient_of_the_directory_only(at: Clinic):
 
 def test_a_doctor_books_only_into_its_own_schedule(at: Clinic):
     add_doctor(at, "d2")
+    at.booking.book(PAT, request("09:00"))  # p1 is d1's patient
     with pytest.raises(Forbidden):
         at.booking.book(DOCTOR, request(patient="p1", doctor_id="d2"))
     assert at.booking.book(DOCTOR, request(patient="p1")).doctor_id == "d1"
+
+
+def test_a_doctor_books_only_patients_it_has_or_had_a_visit_with(at: Clinic):
+    # GIVEN p2 seeing another doctor at 10:00, never d1
+    add_doctor(at, "d2")
+    at.booking.book(SAM, request(doctor_id="d2"))
+    # WHEN d1 books p2 at that time, at a free time, or books an id nobody has THEN one same refusal for all three
+    refusals = []
+    for attempt in (request(patient="p2"), request("14:00", patient="p2"), request(patient="made-up")):
+        with pytest.raises(NotYourPatient) as refused:
+            at.booking.book(DOCTOR, attempt)
+        refusals.append((type(refused.value), refused.value.message, refused.value.details))
+    assert len(set(refusals)) == 1 and refusals[0][2] is None
+    assert at.store.list_for_doctor("d1", at.clock.now(), at.clock.now() + timedelta(days=30)) == []
+    # WHEN p2 once had a visit with d1, even one cancelled since THEN d1 books it
+    first = at.booking.book(ADMIN, request("15:00", patient="p2"))
+    at.booking.cancel(ADMIN, first.id)
+    assert at.booking.book(DOCTOR, request("14:00", patient="p2")).patient_id == "p2"
 
 
 def test_a_booking_needs_the_minimum_notice(at: Clinic):

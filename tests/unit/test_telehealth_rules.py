@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.audit import audit_of
-from chalicelib.domain.errors import Forbidden, InvalidState, Unauthenticated
+from chalicelib.domain.errors import Forbidden, InvalidState, NotFound, Unauthenticated
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.telehealth import Room, RoomStatus, token_for
 from chalicelib.services.booking import BookingRequest
@@ -158,9 +158,13 @@ def test_the_patient_waits_the_doctor_admits_and_the_patient_joins(at: Clinic):
 
 def test_only_the_visits_doctor_admits(at: Clinic):
     booked, _ = book_video(at)
+    # to anyone else the room is as unknown as a room that does not exist (the routes refuse other roles first)
     for caller in (PAT, OTHER_DOCTOR, ADMIN):
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as refused:
             at.telehealth.admit(caller, booked.room_id or "")
+        with pytest.raises(NotFound) as unknown:
+            at.telehealth.admit(caller, "no-such-room")
+        assert refused.value.message == unknown.value.message
     assert room(at, booked).status is RoomStatus.WAITING
 
 

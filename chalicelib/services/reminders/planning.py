@@ -199,7 +199,7 @@ class ReminderPlanner:
         self._reminders.add(planned)
         self._audit(caller, "reminders-scheduled", appointment, [r.id for r in planned])
         self.scheduled(planned)
-        return planned, skipped
+        return [shown_to(caller, appointment, r) for r in planned], skipped
 
     def for_appointment(self, caller: Caller, appointment_id: str) -> list[Reminder]:
         appointment = self._appointment_for(caller, appointment_id)
