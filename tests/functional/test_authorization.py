@@ -103,7 +103,8 @@ def routes(w):
 
 
 def test_the_matrix_covers_every_protected_route(world):
-    protected = {(r.method, r.path) for r in ROUTES if not r.public}
+    # the FHIR face answers OperationOutcome, not this shape: tests/functional/test_fhir_access.py has its matrix
+    protected = {(r.method, r.path) for r in ROUTES if not r.public and not r.path.startswith("/fhir/")}
     assert protected == set(routes(world))
 
 
