@@ -12,7 +12,17 @@ import sys
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server of `make run` could not listen on the port. Checked the way those servers bind: with
+    `SO_REUSEADDR`, as `http.server`/`socketserver` (the API), asyncio (the WebSocket) and DynamoDB Local do, so the
+    connections of a stopped run still in TIME_WAIT (up to a minute) do not count, while a listener does. A
+    connection that is accepted counts too: where `SO_REUSEADDR` lets a socket bind beside a listener on the
+    wildcard address (BSD, macOS), the bind alone would miss it."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.settimeout(2)
+        if probe.connect_ex((host, port)) == 0:
+            return True
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
