@@ -34,8 +34,63 @@ function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
+// What the clinic's error codes mean to a patient: in the second person, saying what to do next. The server's own
+// messages are written for every client (staff included) and are not shown here.
+const CHANNEL_ADDRESS = { email: 'verified e-mail address', sms: 'verified mobile number',
+  push: 'device registered for notifications' };
+const CHANNEL_NAMES = { email: 'E-mail', sms: 'SMS', push: 'Push' };
+
+function patientWords(error) {
+  const wait = 'Wait a few seconds, then try again.';
+  switch (error.code) {
+    case 'NETWORK': return 'We could not reach the clinic. Check your connection, then try again.';
+    case 'SLOT_UNAVAILABLE': return 'Someone has just booked this time. Choose another time.';
+    case 'AMBIGUOUS_LOCAL_TIME':
+      return 'This time happens twice that night because the clocks go back. Choose the first or the second one.';
+    case 'BOOKING_LIMIT_REACHED':
+      return /doctor/i.test(error.message || '')
+        ? 'You already have a visit with this doctor on that day. Choose another day, or change that visit under '
+          + 'My appointments.'
+        : 'You already have as many upcoming visits as you can book online. Cancel one under My appointments, or '
+          + 'call the clinic.';
+    case 'DAILY_LIMIT_REACHED': return 'This doctor’s day is fully booked. Choose another day.';
+    case 'OUTSIDE_BOOKING_WINDOW': return 'You cannot book that far ahead yet. Choose an earlier day.';
+    case 'OUTSIDE_WORKING_HOURS': return 'The doctor does not see patients at that time. Choose one of the times shown.';
+    case 'TOO_LATE_TO_CHANGE': return 'It is too late to change this visit online. Please call the clinic.';
+    case 'TELEHEALTH_NOT_OFFERED': return 'This doctor does not offer video visits. Choose an in-person visit.';
+    case 'NO_RECIPIENT': {
+      const channels = (error.details && error.details.channels) || [];
+      const named = channels.map((c) => CHANNEL_NAMES[c] || c);
+      const addresses = channels.map((c) => CHANNEL_ADDRESS[c] || 'verified address');
+      return channels.length
+        ? `You have no ${addresses.join(' or ')} for ${named.join(' and ')} reminders. Untick ${named.join(' and ')}, `
+          + 'or add and verify it in your clinic account, then try again.'
+        : 'You have no verified address for the reminders you chose. Untick them, or add and verify an address in '
+          + 'your clinic account, then try again.';
+    }
+    case 'PUSH_NOT_CONFIGURED': return 'Push reminders are not available yet. Choose e-mail or SMS instead.';
+    case 'INVALID_STATE':
+      return 'This has changed since you opened it (it may already be done). Look at it again, then try again.';
+    case 'CONFLICT': return 'This clashes with another of your visits or requests. Look at My appointments, then try again.';
+    case 'NOT_FOUND': return 'We could not find this any more. Look at My appointments for how things stand now.';
+    case 'FORBIDDEN': return 'You cannot do this from your account. Please call the clinic.';
+    case 'UNAUTHENTICATED': return 'Your session has ended. Please sign in again.';
+    case 'RATE_LIMITED': return `You have made many requests in a short time. ${wait}`;
+    case 'SERVICE_UNAVAILABLE': return `The clinic’s system is busy right now. ${wait}`;
+    case 'VALIDATION_ERROR': return 'Some details were not accepted. Check what you entered, then try again.';
+    default:
+      return error.status === 503 || error.status === 429 ? `The clinic’s system is busy right now. ${wait}`
+        : 'Something went wrong on our side. Try again; if it happens again, please call the clinic.';
+  }
+}
+
 function plain(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
+  return error instanceof ApiError ? patientWords(error)
+    : 'Something went wrong. Try again; if it happens again, please call the clinic.';
+}
+
+function retryButton(label, action) {
+  return el('button', { type: 'button', text: label, onclick: action });
 }
 
 // --- display settings -----------------------------------------------------------------------------------------
@@ -149,6 +204,12 @@ function signOut() {
 
 // --- tabs -----------------------------------------------------------------------------------------------------
 const TABS = ['book', 'mine', 'reminders'];
+const TAB_TITLES = { book: 'Book a visit', mine: 'My appointments', reminders: 'Reminders' };
+
+function showTitle(title) {
+  $('#page-title').textContent = title;
+  document.title = `${title} · Clinic`;
+}
 
 function selectTab(name, focus = true) {
   for (const tab of TABS) {
@@ -159,6 +220,7 @@ function selectTab(name, focus = true) {
     $(`#panel-${tab}`).hidden = !selected;
   }
   $('#room').hidden = true;
+  showTitle(TAB_TITLES[name]);
   if (focus) $(`#tab-${name}`).focus();
   stopReminderPolling();
   if (name === 'mine') loadAppointments();
@@ -199,7 +261,7 @@ async function searchDoctors(event) {
   const kind = $('#visit-kind').value;
   if (kind === 'telehealth') query.set('telehealth', 'true');
   const status = $('#doctors-status');
-  status.textContent = 'Searching…';
+  status.replaceChildren('Searching…');
   state.search = (state.search || 0) + 1;
   const mine = state.search;
   try {
@@ -208,19 +270,28 @@ async function searchDoctors(event) {
     state.doctors = doctors;
     const list = $('#doctors');
     list.replaceChildren(...doctors.map(doctorCard));
-    status.textContent = doctors.length ? `${doctors.length} doctor${doctors.length > 1 ? 's' : ''} found.`
-      : 'No doctor matches. Try fewer words.';
-    for (const doctor of doctors) {
-      nextFreeDay(doctor).then((day) => {
-        const slot = $(`[data-next="${doctor.id}"]`);
-        if (!slot) return;
-        slot.textContent = day ? `Next free day: ${longDate(day)}` : 'No free day in the coming weeks.';
-        slot.dataset.day = day || '';
-      }).catch(() => {});
-    }
+    status.replaceChildren(doctors.length ? `${doctors.length} doctor${doctors.length > 1 ? 's' : ''} found.`
+      : 'No doctor matches. Try fewer words.');
+    for (const doctor of doctors) showNextFreeDay(doctor);
   } catch (err) {
-    if (mine === state.search) status.textContent = plain(err);
+    if (mine !== state.search) return;
+    $('#doctors').replaceChildren();
+    status.replaceChildren(el('span', { class: 'error', text: plain(err) }), ' ',
+      retryButton('Try again', () => searchDoctors()));
   }
+}
+
+function showNextFreeDay(doctor) {
+  const line = $(`[data-next="${doctor.id}"]`);
+  if (!line) return;
+  line.replaceChildren('Looking for the next free day…');
+  nextFreeDay(doctor).then((day) => {
+    line.replaceChildren(day ? `Next free day: ${longDate(day)}` : 'No free day in the coming weeks.');
+    line.dataset.day = day || '';
+  }).catch((err) => {
+    line.replaceChildren(el('span', { class: 'error', text: `We could not look up the free days. ${plain(err)}` }),
+      ' ', retryButton('Look again', () => showNextFreeDay(doctor)));
+  });
 }
 
 function doctorCard(doctor) {
@@ -228,12 +299,19 @@ function doctorCard(doctor) {
     el('h3', { text: doctor.name }),
     el('p', { text: `${doctor.specialty} · ${doctor.location}` }),
     el('p', { class: 'hint', text: `${doctor.telehealth ? 'In person or video' : 'In person only'} · ${doctor.timezone}` }),
-    el('p', { 'data-next': doctor.id, text: 'Looking for the next free day…' }),
+    el('p', { 'data-next': doctor.id, 'aria-live': 'polite', text: 'Looking for the next free day…' }),
     el('button', { type: 'button', 'aria-label': `See times with ${doctor.name}`, text: 'See times',
       onclick: () => openDoctor(doctor) }));
 }
 
 let bookPicker = null;
+
+async function ownVisits(doctorId, date) {
+  // The patient's own active visits with this doctor that day: the picker shows them as "your visit".
+  const { appointments } = await api.json('GET',
+    `/api/appointments/patient/${state.claims.sub}?from=${date}&to=${date}`, { retries: 1 });
+  return appointments.filter((a) => a.doctorId === doctorId && ACTIVE.has(a.status)).map((a) => a.startsAt);
+}
 
 async function openDoctor(doctor) {
   state.doctor = doctor;
@@ -253,7 +331,9 @@ function pickSlot(slot) {
   const doctor = state.doctor;
   $('#book-section').hidden = false;
   const mine = zonesDiffer(slot.timezone) ? ` (${clockTime(slot.startsAt, patientZone())} your time)` : '';
-  $('#chosen').textContent = `${doctor.name}, ${longDate(slot.date)} at ${slot.time}${mine}, ${slot.timezone}`;
+  $('#chosen').textContent = `${doctor.name}, ${longDate(slot.date)} at ${slot.label || slot.time}${mine}, `
+    + `${slot.timezone}`;
+  $('#book-form').hidden = false;
   $('#telehealth-option').hidden = !doctor.telehealth;
   if (!doctor.telehealth) $('input[name=type][value=in-person]').checked = true;
   const length = (doctor.availability && doctor.availability.appointmentDuration) || 30;
@@ -270,6 +350,7 @@ function clearErrors() {
 }
 
 function fieldError(name, message) {
+  // Returns what the keyboard should land on for a mistake found before sending: the field itself.
   const target = { reason: 'reason', reminders: 'reminders', slot: 'slot', form: 'form' }[name] || 'form';
   $(`#err-${target}`).textContent = message;
   const input = { reason: '#reason', reminders: '#reminders-field', slot: '#chosen' }[target];
@@ -277,12 +358,19 @@ function fieldError(name, message) {
   return input ? $(input) : $('#err-form');
 }
 
+function errorMessage(name, message) {
+  // A refusal from the server: focus lands on the message itself, which says what to do next.
+  fieldError(name, message);
+  const target = { reason: 'reason', reminders: 'reminders', slot: 'slot', form: 'form' }[name] || 'form';
+  return $(`#err-${target}`);
+}
+
 function bookingBody() {
   const form = $('#book-form');
   const channels = [...form.querySelectorAll('input[name=channel]:checked')].map((c) => c.value);
   const timings = [...form.querySelectorAll('input[name=timing]:checked')].map((c) => c.value);
   const body = {
-    doctorId: state.doctor.id, date: state.slot.date, time: state.slot.time,
+    doctorId: state.doctor.id, date: state.slot.date, time: state.slot.time, startsAt: state.slot.startsAt,
     type: form.querySelector('input[name=type]:checked').value, reason: $('#reason').value.trim(),
   };
   const length = Number($('#duration').value);
@@ -307,33 +395,41 @@ const SERVER_FIELDS = { reason: 'reason', reminderPreferences: 'reminders', date
   duration: 'slot', type: 'form' };
 
 function showServerError(error) {
+  // Returns the message to focus: the patient hears what went wrong and what to do next.
   if (error.code === 'SLOT_UNAVAILABLE') {
-    const input = fieldError('slot', 'Someone has just booked this time. Here are the next free ones:');
-    const options = bookPicker.nextFree(3).filter((s) => s.time !== state.slot.time);
+    const options = bookPicker.nextFree(3).filter((s) => s.startsAt !== state.slot.startsAt);
+    const message = errorMessage('slot', options.length
+      ? 'Someone has just booked this time. Choose one of the next free times below, or another time above.'
+      : 'Someone has just booked this time. Choose another day above.');
     $('#alternatives').replaceChildren(...options.map((s) => el('button', {
-      type: 'button', text: s.time, 'aria-label': `Choose ${s.time} instead`,
+      type: 'button', text: s.label, 'aria-label': `Choose ${s.label} instead`,
       onclick: () => {
-        const button = $(`#book-picker button[data-time="${s.time}"]`);
+        const button = $(`#book-picker button[data-starts-at="${s.startsAt}"]`);
         if (button) button.click();
       },
     })));
-    return input;
+    return message;
   }
-  if (error.code === 'NO_RECIPIENT') return fieldError('reminders', error.message);
-  if (['TOO_LATE_TO_CHANGE', 'OUTSIDE_BOOKING_WINDOW', 'OUTSIDE_WORKING_HOURS', 'DAILY_LIMIT_REACHED'].includes(error.code)) {
-    return fieldError('slot', error.message);
+  if (error.code === 'NO_RECIPIENT' || error.code === 'PUSH_NOT_CONFIGURED') {
+    return errorMessage('reminders', patientWords(error));
   }
-  const fields = Object.entries(error.fields);
+  if (['TOO_LATE_TO_CHANGE', 'OUTSIDE_BOOKING_WINDOW', 'OUTSIDE_WORKING_HOURS', 'DAILY_LIMIT_REACHED',
+    'AMBIGUOUS_LOCAL_TIME', 'BOOKING_LIMIT_REACHED'].includes(error.code)) {
+    return errorMessage('slot', patientWords(error));
+  }
+  const fields = Object.keys(error.fields);
   if (fields.length) {
     let first = null;
-    for (const [name, message] of fields) {
+    for (const name of fields) {
       const key = SERVER_FIELDS[name.split('.')[0]] || 'form';
-      const shown = fieldError(key, `${error.message} (${name} ${message})`);
+      const shown = errorMessage(key, { reason: 'Check the reason you gave (at most 500 characters), then try again.',
+        reminders: 'Check the reminders you chose, then try again.',
+        slot: 'Choose a time from the list, then try again.' }[key] || patientWords(error));
       first = first || shown;
     }
     return first;
   }
-  return fieldError('form', error.message);
+  return errorMessage('form', patientWords(error));
 }
 
 async function book(event) {
@@ -361,18 +457,26 @@ async function book(event) {
     });
     state.bookingKey = null;
     state.bookingBody = null;
+    // The form is done with: it is put away until another time is chosen, and the time shows as the patient's.
+    const booked = state.slot;
+    state.slot = null;
     $('#book-form').reset();
+    $('#book-form').hidden = true;
+    bookPicker.choose(null);
+    bookPicker.markOwn([made.startsAt]);
     const done = $('#booked');
     done.replaceChildren(
-      el('p', { text: `Booked: ${made.doctorName}, ${longDate(made.date)} at ${made.time} (${made.timezone}).` }),
+      el('p', { text: `Booked: ${made.doctorName}, ${longDate(made.date)} at ${booked.label || made.time} `
+        + `(${made.timezone}).` }),
+      el('p', { class: 'hint', text: 'To book another visit, choose another time above.' }),
       el('button', { type: 'button', text: 'See my appointments', onclick: () => selectTab('mine') }),
     );
     $('#book-section').hidden = false;
     announce('Your visit is booked.');
     done.focus();
   } catch (err) {
-    if (err instanceof ApiError) showServerError(err).focus?.();
-    else fieldError('form', plain(err));
+    const message = err instanceof ApiError ? showServerError(err) : errorMessage('form', plain(err));
+    message.focus();
   } finally {
     button.disabled = false;
     button.textContent = 'Book this visit';
@@ -476,8 +580,11 @@ function confirmCancel(a, card) {
 }
 
 async function cancel(a, card) {
+  // The key makes the retry safe: a cancel that landed but whose answer was lost reads as the success it was.
+  card.cancelKey = card.cancelKey || newKey();
   try {
-    const done = await api.json('DELETE', `/api/appointments/${a.id}`, { retries: 1 });
+    const done = await api.json('DELETE', `/api/appointments/${a.id}`,
+      { headers: { 'Idempotency-Key': card.cancelKey }, retries: 1 });
     const fresh = appointmentCard(done);
     card.replaceWith(fresh);
     announce(`The visit on ${done.date} at ${done.time} is cancelled.`);
@@ -491,32 +598,66 @@ async function cancel(a, card) {
 async function reschedule(a, card) {
   const extra = $('.card-extra', card);
   extra.replaceChildren(el('p', { class: 'message', role: 'status', text: 'Loading the doctor’s times…' }));
-  const doctor = await api.json('GET', `/api/doctors/${a.doctorId}`, { retries: 1 });
+  let doctor;
+  try {
+    doctor = await api.json('GET', `/api/doctors/${a.doctorId}`, { retries: 1 });
+  } catch (err) {
+    extra.replaceChildren(el('p', { class: 'error', role: 'alert', text: plain(err) }),
+      retryButton('Try again', () => reschedule(a, card)));
+    return;
+  }
   const holder = el('div', { class: 'reschedule' });
-  const message = el('p', { class: 'message', role: 'status' });
-  extra.replaceChildren(el('h4', { text: 'Choose a new time', tabindex: '-1' }), holder, message,
+  const message = el('p', { class: 'message', role: 'status', tabindex: '-1' });
+  const confirm = el('div', { class: 'confirm-move' });
+  extra.replaceChildren(el('h4', { text: 'Choose a new time', tabindex: '-1' }), holder, confirm, message,
     el('button', { type: 'button', text: 'Keep the current time', onclick: () => { picker.close(); extra.replaceChildren(); } }));
+  let moveKey = null;
+  let moveBody = null;
+  async function move(slot) {
+    // One key per move: a retry of the same move (after a lost answer) reads as the success it was.
+    const body = { date: slot.date, time: slot.time, startsAt: slot.startsAt };
+    if (JSON.stringify(body) !== moveBody) {
+      moveBody = JSON.stringify(body);
+      moveKey = newKey();
+    }
+    confirm.replaceChildren();
+    message.textContent = `Moving your visit to ${slot.label}…`;
+    try {
+      const moved = await api.json('PUT', `/api/appointments/${a.id}/reschedule`, {
+        body, headers: { 'Idempotency-Key': moveKey }, retries: 1,
+      });
+      picker.close();
+      const fresh = appointmentCard(moved);
+      card.replaceWith(fresh);
+      announce(`Your visit is moved to ${longDate(moved.date)} at ${slot.label}.`);
+      fresh.tabIndex = -1;
+      fresh.focus();
+    } catch (err) {
+      message.textContent = plain(err);
+      message.focus();
+    }
+  }
   const picker = new SlotPicker(holder, api, {
     announce,
-    onPick: async (slot) => {
-      message.textContent = `Moving to ${slot.time}…`;
-      try {
-        const moved = await api.json('PUT', `/api/appointments/${a.id}/reschedule`, {
-          body: { date: slot.date, time: slot.time }, retries: 1,
-        });
-        picker.close();
-        const fresh = appointmentCard(moved);
-        card.replaceWith(fresh);
-        announce(`Moved to ${longDate(moved.date)} at ${moved.time}.`);
-        fresh.tabIndex = -1;
-        fresh.focus();
-      } catch (err) {
-        message.textContent = plain(err);
-      }
+    ownVisits,
+    onPick: (slot) => {
+      // Nothing moves on one click: the patient confirms the new time first.
+      message.textContent = '';
+      confirm.replaceChildren(
+        el('p', { text: `Move your visit from ${longDate(a.date)} at ${a.time} to ${longDate(slot.date)} at `
+          + `${slot.label}?` }),
+        el('div', { class: 'actions' },
+          el('button', { type: 'button', text: 'Yes, move my visit', onclick: () => move(slot) }),
+          el('button', { type: 'button', text: 'Choose another time', onclick: () => {
+            confirm.replaceChildren();
+            picker.choose(null);
+            extra.querySelector('h4').focus();
+          } })));
+      confirm.querySelector('button').focus();
     },
   });
   card.picker = picker;
-  await picker.open(doctor, a.date);
+  await picker.open(doctor, a.date, [a.startsAt]);
   extra.querySelector('h4').focus();
 }
 
@@ -538,6 +679,17 @@ async function downloadIcs(a) {
 const TIMING_WORDS = { '24h': '24 hours before', '2h': '2 hours before', '30m': '30 minutes before',
   '15m': '15 minutes before' };
 const CHANNEL_WORDS = { email: 'E-mail', sms: 'SMS', push: 'Push' };
+const LINK_TIMING = '10m';
+
+function isLinkReminder(r) {
+  // A video visit's link reminder (ten minutes before, carrying the link to join): not a timing to choose.
+  return r.kind ? /link/i.test(r.kind) : r.timing === LINK_TIMING;
+}
+
+function reminderTitle(r) {
+  if (isLinkReminder(r)) return `${CHANNEL_WORDS[r.type]} with your video link, 10 minutes before`;
+  return `${CHANNEL_WORDS[r.type]} ${TIMING_WORDS[r.timing] || ''}`.trim();
+}
 
 async function loadReminderVisits() {
   const select = $('#reminder-visit');
@@ -575,10 +727,12 @@ async function refreshReminders() {
   const focusedId = document.activeElement && document.activeElement.closest('[data-reminder]')?.dataset.reminder;
   const focusedRole = document.activeElement && document.activeElement.dataset.role;
   const before = new Map([...list.querySelectorAll('[data-reminder]')].map((n) => [n.dataset.reminder, n.dataset.state]));
-  list.replaceChildren(...reminders.map(reminderCard));
+  state.reminders = reminders;
+  list.replaceChildren(...reminders.map((r) => reminderCard(r, reminders)));
+  syncAddTimings();
   for (const r of reminders) {
     if (before.has(r.id) && before.get(r.id) !== r.status) {
-      announce(`${CHANNEL_WORDS[r.type]} reminder ${TIMING_WORDS[r.timing] || ''} is now ${r.status}.`);
+      announce(`${reminderTitle(r)} is now ${r.status}.`);
     }
   }
   if (focusedId) {
@@ -589,29 +743,68 @@ async function refreshReminders() {
   $('#reminders-status').textContent = reminders.length ? '' : 'No reminders are planned for this visit.';
 }
 
-function reminderCard(r) {
+function reminderCard(r, all) {
   const at = new Date(r.scheduledTime);
   const item = el('li', { class: 'card', 'data-reminder': r.id, 'data-state': r.status, tabindex: '-1' },
-    el('h3', { text: `${CHANNEL_WORDS[r.type]} ${TIMING_WORDS[r.timing] || ''}`.trim() }),
+    el('h3', { text: reminderTitle(r) }),
     el('p', { text: `Planned for ${at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}` }),
     el('p', {}, 'Status: ', el('span', { class: `status status-${r.status}`, text: r.status })));
   if (r.status === 'pending') {
-    const id = `timing-${r.id}`;
-    const select = el('select', { id, 'data-role': 'timing' },
-      ...Object.entries(TIMING_WORDS).map(([value, words]) => el('option', { value, text: words })));
-    if (r.timing in TIMING_WORDS) select.value = r.timing;
-    item.append(el('div', { class: 'actions' },
-      el('label', { for: id, text: 'Change to' }), select,
-      el('button', { type: 'button', 'data-role': 'change', text: 'Change', onclick: () => changeReminder(r, select.value) }),
-      el('button', { type: 'button', 'data-role': 'cancel', text: 'Cancel reminder', onclick: () => cancelReminder(r) })));
+    const actions = el('div', { class: 'actions' });
+    // Timings this channel already has pending are not offered: the clinic refuses a second identical reminder.
+    const taken = new Set(all.filter((o) => o.id !== r.id && o.type === r.type && o.status === 'pending')
+      .map((o) => o.timing));
+    const choices = Object.entries(TIMING_WORDS).filter(([value]) => value === r.timing || !taken.has(value));
+    if (!isLinkReminder(r) && choices.length > 1) {
+      const id = `timing-${r.id}`;
+      const select = el('select', { id, 'data-role': 'timing' },
+        ...choices.map(([value, words]) => el('option', { value, text: words })));
+      if (r.timing in TIMING_WORDS) select.value = r.timing;
+      actions.append(el('label', { for: id, text: 'Change to' }), select,
+        el('button', { type: 'button', 'data-role': 'change', text: 'Change', onclick: () => changeReminder(r, select.value) }));
+    }
+    actions.append(el('button', { type: 'button', 'data-role': 'cancel', text: 'Cancel reminder',
+      onclick: () => cancelReminder(r) }));
+    item.append(actions);
   }
   if (r.lastError && r.status === 'failed') item.append(el('p', { class: 'hint', text: 'It could not be delivered.' }));
   return item;
 }
 
+function syncAddTimings() {
+  // "Add a reminder" does not offer a timing every chosen channel already has pending.
+  const channels = [...document.querySelectorAll('input[name=add-channel]:checked')].map((c) => c.value);
+  const pending = (state.reminders || []).filter((r) => r.status === 'pending');
+  for (const option of $('#add-timing').options) {
+    option.disabled = channels.length > 0
+      && channels.every((c) => pending.some((r) => r.type === c && r.timing === option.value));
+  }
+  const select = $('#add-timing');
+  if (select.selectedOptions[0] && select.selectedOptions[0].disabled) {
+    const free = [...select.options].find((o) => !o.disabled);
+    if (free) select.value = free.value;
+  }
+}
+
+const writeKeys = new Map();
+
+function keyFor(what) {
+  // One key per intended change, kept until it succeeds: a retry of the same change reuses it.
+  if (!writeKeys.has(what)) writeKeys.set(what, newKey());
+  return writeKeys.get(what);
+}
+
 async function changeReminder(r, timing) {
+  if (timing === r.timing) {
+    $('#reminders-status').textContent = 'Choose a different time first.';
+    return;
+  }
+  const what = `PUT ${r.id} ${timing}`;
   try {
-    await api.json('PUT', `/api/reminders/${r.id}`, { body: { timing }, retries: 1 });
+    await api.json('PUT', `/api/reminders/${r.id}`, { body: { timing },
+      headers: { 'Idempotency-Key': keyFor(what) }, retries: 1 });
+    writeKeys.delete(what);
+    $('#reminders-status').textContent = '';
     announce('The reminder is changed.');
   } catch (err) {
     $('#reminders-status').textContent = plain(err);
@@ -620,8 +813,10 @@ async function changeReminder(r, timing) {
 }
 
 async function cancelReminder(r) {
+  const what = `DELETE ${r.id}`;
   try {
-    await api.json('DELETE', `/api/reminders/${r.id}`, { retries: 1 });
+    await api.json('DELETE', `/api/reminders/${r.id}`, { headers: { 'Idempotency-Key': keyFor(what) }, retries: 1 });
+    writeKeys.delete(what);
     announce('The reminder is cancelled.');
   } catch (err) {
     $('#reminders-status').textContent = plain(err);
@@ -639,11 +834,12 @@ async function addReminder(event) {
     document.querySelector('input[name=add-channel]').focus();
     return;
   }
+  const body = { appointmentId: $('#reminder-visit').value, email: channels.includes('email'),
+    sms: channels.includes('sms'), push: channels.includes('push'), timings: [$('#add-timing').value] };
+  const what = `POST ${JSON.stringify(body)}`;
   try {
-    await api.json('POST', '/api/reminders/schedule', {
-      body: { appointmentId: $('#reminder-visit').value, email: channels.includes('email'),
-        sms: channels.includes('sms'), push: channels.includes('push'), timings: [$('#add-timing').value] },
-    });
+    await api.json('POST', '/api/reminders/schedule', { body, headers: { 'Idempotency-Key': keyFor(what) }, retries: 1 });
+    writeKeys.delete(what);
     $('#add-reminder').reset();
     announce('The reminder is added.');
   } catch (err) {
@@ -700,6 +896,7 @@ async function joinRoom(a) {
 function openRoom(roomId, token) {
   for (const tab of TABS) $(`#panel-${tab}`).hidden = true;
   $('#room').hidden = false;
+  showTitle('Video visit');
   $('#room-h').focus();
   const poll = async () => {
     try {
@@ -739,6 +936,7 @@ function stopRoom() {
 
 // --- start ----------------------------------------------------------------------------------------------------
 async function start() {
+  rememberRoomLink();
   applySettings();
   for (const id of ['#theme', '#contrast', '#text-size']) $(id).addEventListener('change', saveSettings);
   state.config = await loadConfig();
@@ -756,8 +954,11 @@ async function start() {
   $('#mine-filter').addEventListener('submit', loadAppointments);
   $('#reminder-visit').addEventListener('change', () => refreshReminders().catch(() => {}));
   $('#add-reminder').addEventListener('submit', addReminder);
+  $('#add-reminder').addEventListener('change', (event) => {
+    if (event.target.name === 'add-channel') syncAddTimings();
+  });
   $('#room-close').addEventListener('click', () => { stopRoom(); selectTab('mine'); });
-  bookPicker = new SlotPicker($('#book-picker'), api, { onPick: pickSlot, announce });
+  bookPicker = new SlotPicker($('#book-picker'), api, { onPick: pickSlot, announce, ownVisits });
 
   let token = sessionStorage.getItem(TOKEN_KEY);
   if (!token && state.config.signIn.mode === 'cognito') token = await cognitoCallback().catch(() => null);
@@ -769,6 +970,42 @@ function afterSignIn() {
   selectTab('book', false);
   searchDoctors();
   $('#main').focus();
+  const room = JSON.parse(sessionStorage.getItem(ROOM_KEY) || 'null');
+  sessionStorage.removeItem(ROOM_KEY);
+  if (room) openRoomLink(room);
+}
+
+// --- a room link (`/rooms/<roomId>?token=...`, from a reminder or the visit's telehealthUrl) ---------------------
+const ROOM_KEY = 'clinic.room';
+
+function rememberRoomLink() {
+  // kept across sign-in, so the link opens its room once the patient is signed in
+  const match = location.pathname.match(/^\/rooms\/([A-Za-z0-9_-]+)$/);
+  if (!match) return;
+  const token = new URLSearchParams(location.search).get('token');
+  sessionStorage.setItem(ROOM_KEY, JSON.stringify({ roomId: match[1], token }));
+  history.replaceState(null, '', '/');
+}
+
+async function openRoomLink({ roomId, token }) {
+  if (token) {
+    openRoom(roomId, token);
+    return;
+  }
+  // the visit's own link carries no token: the room's link is made for the signed-in patient
+  try {
+    const today = localDate(patientZone());
+    const { appointments } = await api.json('GET',
+      `/api/appointments/patient/${state.claims.sub}?from=${addDays(today, -1)}&to=${addDays(today, 90)}`, { retries: 1 });
+    const visit = appointments.find((a) => a.roomId === roomId);
+    if (visit) {
+      await joinRoom(visit);
+      return;
+    }
+    announce('That video visit is not one of your upcoming visits. Look at My appointments.');
+  } catch (err) {
+    announce(plain(err));
+  }
 }
 
 start();

@@ -35,6 +35,13 @@ export function zonesDiffer(zone) {
   return zone !== patientZone();
 }
 
+export function slotLabel(slot, slots) {
+  // A fall-back night offers the repeated local times twice (two instants): say which pass each one is.
+  const same = slots.filter((s) => s.time === slot.time).sort((x, y) => Date.parse(x.startsAt) - Date.parse(y.startsAt));
+  if (same.length < 2) return slot.time;
+  return same[0].startsAt === slot.startsAt ? `${slot.time} (first)` : `${slot.time} (second, after the clocks go back)`;
+}
+
 const POLL_MS = 3000;
 
 export class SlotFeed {
@@ -133,12 +140,14 @@ let pickers = 0;
 
 export class SlotPicker {
   // Renders into `root`: day controls, the zone note, the live mode and the slots; `onPick(slot)` on a choice.
-  constructor(root, api, { onPick, announce }) {
+  constructor(root, api, { onPick, announce, ownVisits = async () => [] }) {
     pickers += 1;
     this.id = `picker${pickers}`;
     this.root = root;
     this.onPick = onPick;
     this.announce = announce;
+    this.ownVisits = ownVisits;
+    this.own = new Set();
     this.doctor = null;
     this.day = null;
     this.chosen = null;
@@ -162,20 +171,34 @@ export class SlotPicker {
     this.dateInput.addEventListener('change', () => { if (this.dateInput.value) this.show(this.dateInput.value); });
     root.querySelector('.only').addEventListener('change', () => this.day && this.render(this.day));
     this.list.addEventListener('click', (event) => {
-      const button = event.target.closest('button[data-time]');
+      const button = event.target.closest('button[data-starts-at]');
       if (!button || button.getAttribute('aria-disabled') === 'true') return;
-      const slot = this.day.slots.find((s) => s.time === button.dataset.time);
-      this.chosen = slot.time;
-      this.list.querySelectorAll('button[data-time]').forEach((b) => {
-        b.setAttribute('aria-pressed', String(b.dataset.time === slot.time));
-      });
-      this.onPick({ ...slot, date: this.day.date, doctorId: this.day.doctorId, timezone: this.doctor.timezone });
+      const slot = this.day.slots.find((s) => s.startsAt === button.dataset.startsAt);
+      if (!slot) return;
+      this.choose(slot.startsAt);
+      this.onPick({ ...slot, label: slotLabel(slot, this.day.slots), date: this.day.date, doctorId: this.day.doctorId,
+        timezone: this.doctor.timezone });
     });
   }
 
-  async open(doctor, date) {
+  choose(startsAt) {
+    // slots are keyed by their instant: in a fall-back hour two of them share the same local time
+    this.chosen = startsAt;
+    this.list.querySelectorAll('button[data-starts-at]').forEach((b) => {
+      b.setAttribute('aria-pressed', String(b.dataset.startsAt === startsAt));
+    });
+  }
+
+  markOwn(startsAts) {
+    // the patient's own visits with this doctor: shown as "your visit", never offered
+    for (const at of startsAts) this.own.add(new Date(at).toISOString());
+    if (this.day) this.render(this.day);
+  }
+
+  async open(doctor, date, own = []) {
     this.doctor = doctor;
     this.chosen = null;
+    this.own = new Set(own.map((at) => new Date(at).toISOString()));
     this.dateInput.min = localDate(doctor.timezone);
     const zone = patientZone();
     this.root.querySelector('.zone').textContent = zonesDiffer(doctor.timezone)
@@ -189,7 +212,11 @@ export class SlotPicker {
     this.dateInput.value = date;
     this.chosen = null;
     this.list.replaceChildren();
-    await this.feed.follow(this.doctor.id, date);
+    const doctorId = this.doctor.id;
+    this.ownVisits(doctorId, date).then((found) => {
+      if (this.doctor.id === doctorId && this.dateInput.value === date) this.markOwn(found);
+    }).catch(() => {});
+    await this.feed.follow(doctorId, date);
   }
 
   showMode(mode) {
@@ -201,40 +228,46 @@ export class SlotPicker {
 
   render(day) {
     const before = this.day && this.day.date === day.date
-      ? new Map(this.day.slots.map((s) => [s.time, s.available])) : null;
+      ? new Map(this.day.slots.map((s) => [s.startsAt, s.available])) : null;
     this.day = day;
     const only = this.root.querySelector('.only').checked;
-    const shown = day.slots.filter((s) => !only || s.available || s.time === this.chosen);
-    const existing = new Map([...this.list.querySelectorAll('button[data-time]')].map((b) => [b.dataset.time, b]));
+    const own = (s) => this.own.has(new Date(s.startsAt).toISOString());
+    const shown = day.slots.filter((s) => !only || s.available || s.startsAt === this.chosen || own(s));
+    const existing = new Map([...this.list.querySelectorAll('button[data-starts-at]')]
+      .map((b) => [b.dataset.startsAt, b]));
     const differ = zonesDiffer(this.doctor.timezone); // WebSocket updates do not repeat the zone
     const focused = document.activeElement;
-    const wanted = new Set(shown.map((s) => s.time));
-    for (const [time, button] of existing) {
-      if (!wanted.has(time)) {
+    const wanted = new Set(shown.map((s) => s.startsAt));
+    for (const [startsAt, button] of existing) {
+      if (!wanted.has(startsAt)) {
         if (button === focused) this.list.closest('section')?.querySelector('h2')?.focus();
         button.parentElement.remove();
       }
     }
     let previous = null;
     for (const slot of shown) {
-      let button = existing.get(slot.time);
+      let button = existing.get(slot.startsAt);
       if (!button || !button.isConnected) {
         const item = document.createElement('li');
         button = document.createElement('button');
         button.type = 'button';
         button.dataset.time = slot.time;
-        button.setAttribute('aria-pressed', String(slot.time === this.chosen));
+        button.dataset.startsAt = slot.startsAt;
+        button.setAttribute('aria-pressed', String(slot.startsAt === this.chosen));
         item.append(button);
         if (previous) previous.parentElement.after(item); else this.list.prepend(item);
       }
       previous = button;
       const mine = differ ? ` (${clockTime(slot.startsAt, patientZone())} yours)` : '';
-      const label = `${slot.time}${mine}${slot.available ? '' : ' taken'}`;
+      const isOwn = own(slot);
+      const state = isOwn ? ' your visit' : slot.available ? '' : ' taken';
+      const label = `${slotLabel(slot, day.slots)}${mine}${state}`;
       if (button.textContent !== label) button.textContent = label;
-      button.setAttribute('aria-disabled', String(!slot.available));
-      button.classList.toggle('taken', !slot.available);
-      if (before && before.get(slot.time) === true && !slot.available) {
-        this.announce(`${slot.time} is no longer available.`);
+      button.setAttribute('aria-disabled', String(isOwn || !slot.available));
+      button.classList.toggle('taken', !isOwn && !slot.available);
+      button.classList.toggle('own', isOwn);
+      if (before && before.get(slot.startsAt) === true && !slot.available && !isOwn) {
+        this.announce(`${slotLabel(slot, day.slots)} is no longer available.`);
       }
     }
     const empty = this.root.querySelector('.empty');
@@ -243,7 +276,8 @@ export class SlotPicker {
   }
 
   nextFree(count = 3) {
-    return (this.day ? this.day.slots : []).filter((s) => s.available).slice(0, count);
+    return (this.day ? this.day.slots : []).filter((s) => s.available).slice(0, count)
+      .map((s) => ({ ...s, label: slotLabel(s, this.day.slots) }));
   }
 
   close() {

@@ -19,6 +19,7 @@ from infra.local.dynamodb_local import ROOT
 from infra.local.seed import DEMO_DOCTORS
 from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
 from tests.e2e.browsers import COLOUR_RULES, axe_violations, launch_chromium
+from tests.e2e.days import FALL_BACK_ZONE, both_passes, fall_back_doctor, fall_back_sunday
 from tests.e2e.patients import Patient, new_patient
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -54,9 +55,12 @@ def browser(playwright):
     launched.close()
 
 
-def signed_in(browser, who: Patient, width: int = 1280, height: int = 900, zone: str = "Europe/Berlin"):
-    """A page signed in as `who`, a patient of the calling test's own (the token is where sign-in keeps it)."""
+def signed_in(browser, who: Patient, width: int = 1280, height: int = 900, zone: str = "Europe/Berlin", clock=None):
+    """A page signed in as `who`, a patient of the calling test's own (the token is where sign-in keeps it); with
+    `clock`, the browser's clock starts there and runs on."""
     context = browser.new_context(viewport={"width": width, "height": height}, timezone_id=zone, locale="en-GB")
+    if clock is not None:
+        context.clock.install(time=clock)
     context.add_init_script(f"sessionStorage.setItem('clinic.token', {json.dumps(who.token)})")
     page = context.new_page()
     errors: list[str] = []
@@ -168,6 +172,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     slot(page, "11:00", f"li[data-appointment='{booked['id']}']").wait_for()
     assert axe_violations(page) == []  # the reschedule picker inside the card
     slot(page, "11:00", f"li[data-appointment='{booked['id']}']").click()
+    page.get_by_role("button", name="Yes, move my visit").click()
     card = page.locator(f"li[data-appointment='{booked['id']}']")
     wait_until(page, lambda: "rescheduled" in card.inner_text())
     assert "11:00" in card.inner_text()
@@ -592,10 +597,10 @@ def test_text_size_control_scales_to_200_percent_without_horizontal_scrolling(de
     page.get_by_label("Sign in as").select_option(label="Pat Example")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("doctors found").wait_for()
-    before = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h2')).fontSize)")
+    before = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     page.get_by_text("Display").click()
     page.get_by_label("Text size").select_option("200")
-    after = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h2')).fontSize)")
+    after = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert after == pytest.approx(before * 2)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.reload()  # the choice is remembered
@@ -690,3 +695,326 @@ def test_a_callback_with_another_state_is_refused_and_its_code_never_exchanged(b
     assert page.locator("#app").is_hidden() and page.locator("#cognito-signin").is_visible()
     assert page.evaluate("sessionStorage.getItem('clinic.token')") is None
     page.context.close()
+
+
+# --- bugs of the second round (issue 25): each test failed before its fix ----------------------------------------
+def test_both_passes_of_the_fall_back_hour_are_told_apart_booked_and_moved(dev_server, browser):
+    # GIVEN a Sydney doctor working the night the clocks go back, and a patient whose browser is in Sydney too,
+    # three weeks before that night by the browser's clock (so My appointments' window holds the visit)
+    day = fall_back_sunday()
+    doctor = fall_back_doctor(dev_server.base, TOKENS["admin"], "Fallback")
+    pat = new_patient()
+    first, second = both_passes(dev_server.base, pat.token, doctor["id"], day, "02:30")
+    page = signed_in(
+        browser, pat, zone=FALL_BACK_ZONE, clock=datetime.fromisoformat(f"{day}T12:00:00+00:00") - timedelta(days=21)
+    )
+    open_day(page, doctor["name"], day)
+    # THEN the two 02:30s are two buttons a person can tell apart
+    assert slot(page, "02:30").count() == 2
+    assert slot(page, "02:30").all_inner_texts() == ["02:30 (first)", "02:30 (second, after the clocks go back)"]
+    # WHEN the patient books the second one
+    page.locator(f"#book-picker button[data-starts-at='{second}']").click()
+    assert "02:30 (second, after the clocks go back)" in page.locator("#chosen").inner_text()
+    page.get_by_label("Reason for the visit").fill("Sleep study")
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Booked: " + doctor["name"]).wait_for()
+    # THEN that instant is booked, and it shows as the patient's own while the first pass stays free
+    (booked,) = mine_on(day, pat)
+    assert booked["startsAt"] == second
+    mine = page.locator(f"#book-picker button[data-starts-at='{second}']")
+    wait_until(page, lambda: "your visit" in mine.inner_text())
+    assert page.locator(f"#book-picker button[data-starts-at='{first}']").get_attribute("aria-disabled") == "false"
+    # WHEN they move it to the first pass (and confirm) THEN the first instant is booked
+    open_mine(page)
+    card = page.locator(f"li[data-appointment='{booked['id']}']")
+    card.get_by_role("button", name=f"Reschedule the visit on {day} at 02:30").click()
+    card.locator(f"button[data-starts-at='{first}']").click()
+    card.get_by_role("button", name="Yes, move my visit").click()
+    wait_until(page, lambda: "rescheduled" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
+    assert api("GET", f"/api/appointments/{booked['id']}", pat).json()["startsAt"] == first
+    assert page.errors == []
+
+
+def test_sign_out_is_neither_shown_nor_focusable_on_the_sign_in_screen(dev_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(_BASE["base"])
+    page.get_by_label("Sign in as").wait_for()
+    # GIVEN the sign-in screen THEN "Sign out" is not there for the eye nor for the keyboard
+    assert page.locator("#sign-out").is_hidden()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") != "sign-out"
+    context.close()
+
+
+def test_no_outline_is_drawn_round_the_page_after_sign_in(dev_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    signed_in_as_demo(page, "Pat Example")
+    page.get_by_text("doctors found").wait_for()
+    # GIVEN focus on <main> after sign-in (where the page starts for a screen reader) THEN no ring is drawn round it
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.evaluate("getComputedStyle(document.querySelector('main')).outlineStyle") == "none"
+    context.close()
+
+
+def test_after_booking_the_form_is_put_away_and_the_time_shows_as_the_patients_visit(dev_server, browser):
+    day = far_weekday(22)
+    pat = new_patient()
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Bo Lee", day)
+    # WHEN the patient books 09:40
+    book_in_page(page, "09:40")
+    page.get_by_text("Booked: Dr. Bo Lee").wait_for()
+    # THEN the form cannot send it again, and the time reads as theirs, not as taken by someone
+    assert page.locator("#book-form").is_hidden()
+    assert (
+        page.get_by_role("button", name="Book this visit").count() == 0
+        or not page.get_by_role("button", name="Book this visit").is_visible()
+    )
+    wait_until(page, lambda: "your visit" in slot(page, "09:40").inner_text())
+    assert "taken" not in slot(page, "09:40").inner_text()
+    assert "Someone has just booked" not in page.locator("#book-section").inner_text()
+    # AND choosing another time brings the form back, empty
+    slot(page, "10:20").click()
+    assert page.locator("#book-form").is_visible() and page.get_by_label("Reason for the visit").input_value() == ""
+    assert page.locator("#booked").inner_text() == ""
+    assert [a["time"] for a in mine_on(day, pat)] == ["09:40"]
+
+
+def test_a_refusal_from_the_server_is_focused_and_told_to_the_patient_in_their_words(dev_server, browser):
+    day = far_weekday(23)
+    pat = new_patient()
+    api(
+        "POST",
+        "/api/appointments",
+        pat,
+        json={"doctorId": "dr-bo-lee", "date": day, "time": "13:30", "type": "in-person", "reason": "rash"},
+    ).raise_for_status()
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Bo Lee", day)
+    # WHEN the patient books a second visit with the same doctor that day (the server refuses it)
+    book_in_page(page, "13:50")
+    message = page.locator("#err-slot")
+    wait_until(page, lambda: message.inner_text() != "")
+    # THEN focus lands on the message, which speaks to the patient and says what to do next
+    assert page.evaluate("document.activeElement.id") == "err-slot"
+    assert message.inner_text().startswith("You already have a visit with this doctor on that day.")
+    assert "Choose another day" in message.inner_text()
+    assert "The patient" not in page.locator("main").inner_text()
+
+
+def test_a_reminder_channel_without_an_address_says_how_to_fix_it(dev_server, browser):
+    day = far_weekday(24)
+    pat = new_patient(phone=None)  # no verified mobile number
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Bo Lee", day)
+    book_in_page(page, "15:10", channels=("SMS",))
+    message = page.locator("#err-reminders")
+    wait_until(page, lambda: message.inner_text() != "")
+    assert page.evaluate("document.activeElement.id") == "err-reminders"
+    assert message.inner_text() == (
+        "You have no verified mobile number for SMS reminders. Untick SMS, or add and verify it in your clinic "
+        "account, then try again."
+    )
+    assert "reminder channels: sms" not in page.locator("main").inner_text()
+
+
+def test_a_reschedule_is_confirmed_first_and_the_current_time_shows_as_your_visit(dev_server, browser):
+    day = far_weekday(25)
+    pat = new_patient()
+    made = api(
+        "POST",
+        "/api/appointments",
+        pat,
+        json={"doctorId": "dr-bo-lee", "date": day, "time": "10:00", "type": "in-person", "reason": "rash"},
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    page = signed_in(browser, pat)
+    open_mine(page)
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    card.get_by_role("button", name=f"Reschedule the visit on {day} at 10:00").click()
+    # THEN the current time reads "your visit", not "taken"
+    current = slot(page, "10:00", f"li[data-appointment='{visit['id']}']")
+    wait_until(page, lambda: "your visit" in current.inner_text())
+    assert "taken" not in current.inner_text()
+    # WHEN the patient clicks 11:20 THEN nothing moves yet: they are asked, with focus on the question's answer
+    slot(page, "11:20", f"li[data-appointment='{visit['id']}']").click()
+    card.get_by_text("Move your visit from").wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Yes, move my visit"
+    assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["time"] == "10:00"
+    # WHEN they choose another time instead THEN still nothing moved; WHEN they confirm THEN it moves
+    card.get_by_role("button", name="Choose another time").click()
+    assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["time"] == "10:00"
+    slot(page, "11:20", f"li[data-appointment='{visit['id']}']").click()
+    card.get_by_role("button", name="Yes, move my visit").click()
+    wait_until(page, lambda: "rescheduled" in page.locator(f"li[data-appointment='{visit['id']}']").inner_text())
+    assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["time"] == "11:20"
+
+
+def word_lines(page, selector: str, word: str) -> int:
+    """On how many lines the browser laid out `word` inside the element."""
+    return page.evaluate(
+        """([selector, word]) => {
+          const node = [...document.querySelector(selector).childNodes].find((n) => n.nodeType === 3);
+          const start = node.textContent.indexOf(word);
+          const range = document.createRange();
+          range.setStart(node, start);
+          range.setEnd(node, start + word.length);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        }""",
+        [selector, word],
+    )
+
+
+def test_the_heading_follows_the_tab_and_my_appointments_never_breaks_inside_a_word(dev_server, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    context.add_init_script("localStorage.setItem('clinic.display', JSON.stringify({size: '200'}))")
+    page = context.new_page()
+    signed_in_as_demo(page, "Pat Example")
+    page.get_by_text("doctors found").wait_for()
+    # GIVEN text at 200 % on a 360 px phone WHEN "My appointments" is chosen THEN "appointments" sits whole on one
+    # line in the tab, in the panel's heading and in the page's
+    page.get_by_role("tab", name="My appointments").click()
+    for where in ("#tab-mine", "#panel-mine h2", "h1"):
+        assert word_lines(page, where, "appointments") == 1, where
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # WHEN each tab is chosen THEN the page's heading (and its title) name it
+    for tab, heading in (("My appointments", "My appointments"), ("Reminders", "Reminders"), ("Book", "Book a visit")):
+        page.get_by_role("tab", name=tab).click()
+        assert page.locator("h1").inner_text() == heading
+        assert page.title().startswith(heading)
+    context.close()
+
+
+def test_a_failed_doctor_list_says_so_and_offers_to_try_again(dev_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    failing = {"doctors": 1, "days": 1}
+
+    def fail_once(route, what: str) -> None:
+        if failing[what]:
+            failing[what] -= 1
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "0"},
+                json={"error": {"code": "SERVICE_UNAVAILABLE", "message": "The store is busy."}},
+            )
+        else:
+            route.continue_()
+
+    page.route(lambda url: "/api/doctors?" in url, lambda route: fail_once(route, "doctors"))
+    # GIVEN the doctor list failing (the app's own retry failing too)
+    failing["doctors"] = 2
+    signed_in_as_demo(page, "Pat Example")
+    # THEN the page says so and offers to try again, instead of waiting for ever
+    status = page.locator("#doctors-status")
+    wait_until(page, lambda: "busy" in status.inner_text())
+    assert "Searching" not in status.inner_text()
+    # WHEN the next-free-day look-ups fail too, and the patient tries again
+    page.route("**/availability/dr-ada-smith/*", lambda route: fail_once(route, "days"))
+    failing["days"] = 2
+    status.get_by_role("button", name="Try again").click()
+    page.get_by_text("doctors found").wait_for()
+    card = page.locator("li[data-doctor='dr-ada-smith']")
+    # THEN that doctor's card says it could not look, with its own retry, which then finds the day
+    card.get_by_role("button", name="Look again").wait_for()
+    assert "Looking for the next free day" not in card.inner_text()
+    card.get_by_role("button", name="Look again").click()
+    card.get_by_text("Next free day:").wait_for()
+    context.close()
+
+
+def test_a_cancel_retried_after_a_lost_answer_reads_as_cancelled(dev_server, browser):
+    day = far_weekday(26)
+    pat = new_patient()
+    made = api(
+        "POST",
+        "/api/appointments",
+        pat,
+        json={"doctorId": "dr-bo-lee", "date": day, "time": "14:10", "type": "in-person", "reason": "rash"},
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    page = signed_in(browser, pat)
+    keys: list[str | None] = []
+
+    def lose_first_answer(route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the cancel lands...
+            route.abort("connectionreset")  # ...and its answer never arrives
+        else:
+            route.continue_()
+
+    page.route(
+        f"**/api/appointments/{visit['id']}",
+        lambda route: lose_first_answer(route) if route.request.method == "DELETE" else route.continue_(),
+    )
+    open_mine(page)
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    card.get_by_role("button", name=f"Cancel the visit on {day} at 14:10").click()
+    card.get_by_role("button", name="Yes, cancel it").click()
+    # THEN the retry carried the same key and the patient sees the visit cancelled, not an error
+    status = page.locator(f"li[data-appointment='{visit['id']}'] [data-status]")
+    wait_until(page, lambda: status.inner_text() == "cancelled")
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    assert page.locator(f"li[data-appointment='{visit['id']}'] .error").count() == 0
+    assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["status"] == "cancelled"
+
+
+def test_reminder_changes_carry_a_key_the_link_reminder_says_what_it_is_and_taken_timings_are_not_offered(
+    dev_server, browser
+):
+    day = far_weekday(27)
+    pat = new_patient()
+    made = api(
+        "POST",
+        "/api/appointments",
+        pat,
+        json={
+            "doctorId": "dr-ada-smith",
+            "date": day,
+            "time": "14:00",
+            "type": "telehealth",
+            "reason": "review",
+            "reminderPreferences": {"email": True, "timings": ["24h", "2h"]},
+        },
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    planned = api("GET", f"/api/reminders/appointment/{visit['id']}", pat).json()["reminders"]
+    link = next(r for r in planned if r["timing"] == "10m")
+    day_before = next(r for r in planned if r["timing"] == "24h")
+    page = signed_in(browser, pat)
+    writes: list[tuple[str, str | None]] = []
+    page.on(
+        "request",
+        lambda r: (
+            writes.append((r.method, r.headers.get("idempotency-key")))
+            if "/api/reminders" in r.url and r.method != "GET"
+            else None
+        ),
+    )
+    open_mine(page)
+    page.locator(f"li[data-appointment='{visit['id']}']").get_by_role("button", name="Reminders").click()
+    link_card = page.locator(f"#reminders li[data-reminder='{link['id']}']")
+    link_card.wait_for()
+    # THEN the link reminder is named for what it is, and its fixed timing is not offered for change
+    assert link_card.locator("h3").inner_text() == "E-mail with your video link, 10 minutes before"
+    assert link_card.get_by_label("Change to").count() == 0
+    # AND the 24 h e-mail is not offered "2 hours before", which the e-mail reminders already have
+    day_card = page.locator(f"#reminders li[data-reminder='{day_before['id']}']")
+    offered = day_card.get_by_label("Change to").locator("option").all_inner_texts()
+    assert "2 hours before" not in offered and "30 minutes before" in offered
+    # WHEN it is changed and the link reminder cancelled THEN each write carried its own key
+    day_card.get_by_label("Change to").select_option("30m")
+    day_card.get_by_role("button", name="Change").click()
+    wait_until(page, lambda: "30 minutes before" in day_card.locator("h3").inner_text())
+    link_card.get_by_role("button", name="Cancel reminder").click()
+    wait_until(page, lambda: link_card.get_attribute("data-state") == "cancelled")
+    assert [m for m, _ in writes] == ["PUT", "DELETE"]
+    assert all(key for _, key in writes) and writes[0][1] != writes[1][1]
+    assert page.errors == []
