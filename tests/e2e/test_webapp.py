@@ -1018,3 +1018,39 @@ def test_reminder_changes_carry_a_key_the_link_reminder_says_what_it_is_and_take
     assert [m for m, _ in writes] == ["PUT", "DELETE"]
     assert all(key for _, key in writes) and writes[0][1] != writes[1][1]
     assert page.errors == []
+
+
+def test_a_room_link_opens_the_visits_waiting_room_in_the_app(dev_server, browser):
+    """`make run`'s room links (`/rooms/<roomId>`, as in `telehealthUrl` and the link reminder) open the web app
+    on that room. The visit is weeks ahead, so the room's answers are stood in for, as in the join test."""
+    day = far_weekday(30)
+    pat = new_patient()
+    made = api(
+        "POST",
+        "/api/appointments",
+        pat,
+        json={"doctorId": "dr-ada-smith", "date": day, "time": "16:30", "type": "telehealth", "reason": "review"},
+    )
+    assert made.status_code == 201, made.text
+    visit = made.json()
+    assert visit["telehealthUrl"] == f"{dev_server.base}/rooms/{visit['roomId']}"
+    asked: list[str] = []
+
+    def room_answer(route):
+        asked.append(route.request.url)
+        body = {"roomId": visit["roomId"], "appointmentId": visit["id"], "platform": "custom", "status": "waiting"}
+        route.fulfill(json=body)
+
+    for link in (visit["telehealthUrl"], f"{visit['telehealthUrl']}?token=the-signed-token"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_init_script(f"sessionStorage.setItem('clinic.token', {json.dumps(pat.token)})")
+        page = context.new_page()
+        page.route("**/api/telehealth/room/*?token=*", room_answer)
+        # WHEN the patient opens the link THEN the app shows that visit's waiting room
+        page.goto(link)
+        page.get_by_text("You are in the waiting room").wait_for()
+        assert page.locator("h1").inner_text() == "Video visit"
+        assert f"/api/telehealth/room/{visit['roomId']}?token=" in asked[-1]
+        assert "token" not in page.url  # the link's token does not stay in the address bar
+        context.close()
+    assert asked[-1].endswith("token=the-signed-token")
