@@ -35,10 +35,11 @@ def generate_url(call: Call) -> s.RoomLinkOut:
     telehealth_api,
     "/api/telehealth/room/{roomId}",
     "GET",
-    "Open the room: a patient waits until admitted, then gets the join details",
+    "Open the room: a patient waits until admitted, then gets the join details (an unknown room answers as a "
+    "known one does to the same token: 401 without a valid one, 403 for another room's)",
     query=s.RoomQuery,
     response=s.RoomOut,
-    errors=(404, 409),
+    errors=(409,),
     tags=("telehealth",),
 )
 def open_room(call: Call) -> s.RoomOut:
