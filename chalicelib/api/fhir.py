@@ -44,8 +44,13 @@ class NotSupported(e.InvalidInput):
     """A search parameter, modifier or operation this server does not implement (FHIR's `handling=strict`)."""
 
 
+class UnknownType(e.NotFound):
+    """A resource type this server does not serve."""
+
+
 OUTCOMES: dict[type[e.DomainError], tuple[int, str]] = {
     NotSupported: (400, "not-supported"),
+    UnknownType: (404, "not-supported"),
     RangeTooWide: (400, "too-costly"),
     e.InvalidInput: (400, "invalid"),
     e.PayloadTooLarge: (413, "too-long"),
@@ -196,7 +201,8 @@ def _outcome_for(error: e.DomainError) -> Response:
     else:
         status, code = 500, "exception"
     fields = (error.details or {}).get("fields")
-    expression = sorted(fields) if isinstance(fields, dict) else []
+    # FHIR strings are non-empty and printable: a field named by a client may be neither
+    expression = sorted(f for f in fields if f.strip() and f.isprintable()) if isinstance(fields, dict) else []
     count_error(f"FHIR_{code.upper().replace('-', '_')}")
     extra = {"Retry-After": str(getattr(error, "retry_after", 1))} if status in (429, 503) else None
     return _answer(status, fhir.operation_outcome(code, error.message, expression), extra)
@@ -697,7 +703,11 @@ def _find(call: FhirCall, params: dict[str, list[str]]) -> fhir.Resource:
         and (specialty is None or fhir.matches_text(specialty, doctor.specialty))
         and (services is None or kind in services)
     ]
-    hits = service.find(candidates, start, fhir.DateBound("le", end.value), limit) if candidates else []
+    hits = (
+        service.find(candidates, fhir.DateBound("ge", start.value), fhir.DateBound("le", end.value), limit)
+        if candidates
+        else []
+    )
     resources = [fhir.proposed_appointment(h.doctor, h.service, h.slot, patient) for h in hits]
     return fhir.bundle(call.base, resources, f"{call.base}/Appointment/$find", None, len(resources))
 
@@ -718,3 +728,18 @@ def read_patient(call: FhirCall) -> fhir.Resource:
     profile = c.patients.get(ident)
     c.access.record(caller, call.route, [(profile.id, None)])
     return fhir.patient(profile.id, profile.name)  # staff see no addresses here (REST shows them masked)
+
+
+# --- everything else under /fhir/R4 -----------------------------------------------------------------------------
+@fhir_route(f"{BASE}/{{resource}}", "FHIR: a type or interaction this server does not serve (OperationOutcome)")
+def unsupported_type(call: FhirCall) -> fhir.Resource:
+    resource = call.path["resource"]
+    if resource in READS:
+        raise NotSupported(f"{resource} supports read only, not search.", {"fields": {"resource": "read only"}})
+    raise UnknownType(f"This server does not serve {resource[:64]!r}; see its metadata.", {"resource": resource[:64]})
+
+
+@fhir_route(f"{BASE}/{{resource}}/{{id}}", "FHIR: a resource type this server does not serve (OperationOutcome)")
+def unsupported_read(call: FhirCall) -> fhir.Resource:
+    resource = call.path["resource"]
+    raise UnknownType(f"This server does not serve {resource[:64]!r}; see its metadata.", {"resource": resource[:64]})

@@ -22,6 +22,8 @@ PROTECTED = {
     ("GET", "/fhir/R4/Appointment/{id}"): "/Appointment/$find?start=2026-12-02&end=2026-12-03",
     ("POST", "/fhir/R4/Appointment/{id}"): "/Appointment/$find",
     ("GET", "/fhir/R4/Patient/{id}"): "/Patient/x",
+    ("GET", "/fhir/R4/{resource}"): "/Observation",
+    ("GET", "/fhir/R4/{resource}/{id}"): "/Observation/x",
 }
 FIND_BODY = {
     "resourceType": "Parameters",
@@ -172,3 +174,13 @@ def test_post_on_an_appointment_is_only_find(api):
     made = api.book(api.doctor_with_hours())
     refused = fhir_post(api, f"/Appointment/{made['id']}", patient(), {"resourceType": "Parameters"})
     assert issue(refused) == (400, "not-supported")
+
+
+def test_types_and_interactions_not_served_answer_as_fhir(api):
+    # GIVEN a signed-in caller WHEN it asks for a type this server does not serve, or a Patient search
+    other_type = fhir_get(api, "/Observation?code=x", admin())
+    other_read = fhir_get(api, "/Observation/1", admin())
+    patient_search = fhir_get(api, "/Patient?name=pat", admin())
+    # THEN OperationOutcomes say so: 404 for the type, 400 for the interaction
+    assert issue(other_type) == issue(other_read) == (404, "not-supported")
+    assert issue(patient_search) == (400, "not-supported")

@@ -21,7 +21,7 @@ def schedule_of(doc, kind="in-person"):
 
 def week_of_slots(api, doc, who=None, extra=""):
     """Every Slot of the in-person schedule over WEEK, following `next` links."""
-    path = f"/Slot?schedule=Schedule/{schedule_of(doc)}&start=ge{WEEK[0]}&start=lt{WEEK[1]}{extra}"
+    path: str | None = f"/Slot?schedule=Schedule/{schedule_of(doc)}&start=ge{WEEK[0]}&start=lt{WEEK[1]}{extra}"
     found = []
     while path:
         page = fhir_get(api, path, who or patient())
@@ -254,7 +254,7 @@ def test_appointment_search_by_patient_practitioner_date_and_status_pages(api):
     made = [api.book(doc, date=day) for day in days]
     api.call("DELETE", f"/api/appointments/{made[2]['id']}", patient())
     # WHEN the patient pages through its booked ones two at a time
-    path = "/Appointment?status=booked&_count=2"
+    path: str | None = "/Appointment?status=booked&_count=2"
     pages = []
     while path:
         page = fhir_get(api, path, patient())
