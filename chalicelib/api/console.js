@@ -497,14 +497,31 @@
     return null;
   }
 
+  function passOf(slot, slots) {
+    // A fall-back night offers its repeated local times twice (two instants): which pass this one is, if any.
+    const same = slots.filter((s) => s.time === slot.time).sort((x, y) => Date.parse(x.startsAt) - Date.parse(y.startsAt));
+    if (same.length < 2) return "";
+    return same[0].startsAt === slot.startsAt ? " (first)" : " (second, after the clocks go back)";
+  }
+
   function fillSlots(select, slots, errorBox) {
+    // options are keyed by the slot's instant (`startsAt`): in a fall-back hour two slots share one local time
+    const kept = select.selectedOptions[0];
     const keep = select.value;
+    const keptLabel = kept ? kept.dataset.label : keep;
     const free = slots.filter((s) => s.available);
-    select.innerHTML = free.length ? free.map((s) => `<option value="${esc(s.time)}">${esc(s.time)}–${
-      esc(s.endTime)}</option>`).join("") : '<option value="">No free time this day</option>';
-    if (keep && free.some((s) => s.time === keep)) select.value = keep;
-    else if (keep && select.dataset.loaded === "yes") say(errorBox, `${keep} was just taken. Pick another time.`, true);
+    select.innerHTML = free.length ? free.map((s) => `<option value="${esc(s.startsAt)}" data-time="${
+      esc(s.time)}" data-label="${esc(s.time + passOf(s, slots))}">${esc(s.time)}–${esc(s.endTime)}${
+      esc(passOf(s, slots))}</option>`).join("") : '<option value="">No free time this day</option>';
+    if (keep && free.some((s) => s.startsAt === keep)) select.value = keep;
+    else if (keep && select.dataset.loaded === "yes") say(errorBox, `${keptLabel} was just taken. Pick another time.`, true);
     select.dataset.loaded = "yes";
+  }
+
+  function chosenSlot(select) {
+    // what the booking and reschedule requests send: the local time and the instant it means
+    const option = select.selectedOptions[0];
+    return option && option.value ? {time: option.dataset.time, startsAt: option.value} : null;
   }
 
   let pickerRun = 0;
@@ -622,7 +639,7 @@
     if (!$("book-reason").value.trim()) problems.push("Give a reason for the visit.");
     if (problems.length || !patient) { say($("book-error"), problems.join(" "), true); return; }
     const request = {doctorId: $("book-doctor").value, patientId: patient.patientId,
-      patientName: patient.patientName, date: $("book-date").value, time: $("book-slot").value,
+      patientName: patient.patientName, date: $("book-date").value, ...chosenSlot($("book-slot")),
       type: $("book-type").value, reason: $("book-reason").value.trim()};
     try {
       const made = await api("POST", "/api/appointments", request, {"Idempotency-Key": bookingKey});
@@ -638,9 +655,11 @@
     }
   }
 
+  let rescheduleKey = null;
   function openReschedule(a) {
     const dialog = $("reschedule-dialog");
     dialog.dataset.id = a.id;
+    rescheduleKey = null;
     say($("reschedule-error"), "");
     $("reschedule-what").textContent = `Now: ${describe(a)}.`;
     $("reschedule-date").value = a.date;
@@ -653,9 +672,14 @@
     event.preventDefault();
     const a = state.appointments.get($("reschedule-dialog").dataset.id);
     if (!$("reschedule-slot").value) { say($("reschedule-error"), "Pick a free time.", true); return; }
+    const body = {date: $("reschedule-date").value, ...chosenSlot($("reschedule-slot"))};
+    // one key per move asked for: pressing the button again after a lost answer repeats it, never moves twice
+    if (!rescheduleKey || rescheduleKey.body !== JSON.stringify(body)) {
+      rescheduleKey = {body: JSON.stringify(body), key: crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)};
+    }
     try {
-      const moved = await api("PUT", `/api/appointments/${encodeURIComponent(a.id)}/reschedule`,
-        {date: $("reschedule-date").value, time: $("reschedule-slot").value});
+      const moved = await api("PUT", `/api/appointments/${encodeURIComponent(a.id)}/reschedule`, body,
+        {"Idempotency-Key": rescheduleKey.key});
       state.appointments.set(moved.id, moved);
       $("reschedule-dialog").close();
       say($("action-status"), `Rescheduled: ${describe(moved)}.`);

@@ -20,6 +20,7 @@ import requests
 from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
 from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.days import FALL_BACK_ZONE, both_passes, fall_back_doctor, fall_back_sunday
 from tests.e2e.patients import new_patient
 from tests.e2e.reminders import make_due, wait_for_status
 
@@ -145,6 +146,13 @@ def show_day(page, day: str, doctor_id: str = "") -> None:
         wait_for(page, lambda: page.locator(".doctor-day").count() == 1)
 
 
+def pick_time(select, at: str) -> None:
+    """Chooses the free time `at` in a dialog's time list (its options are keyed by the slot's instant)."""
+    option = select.locator(f"option[data-time='{at}']").first
+    option.wait_for(state="attached")
+    select.select_option(option.get_attribute("value"))
+
+
 def live(page) -> None:
     page.get_by_text("Live: changes appear as they happen.").wait_for(timeout=15000)
 
@@ -162,10 +170,10 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     # GIVEN the booking dialog open on a free 10:30 WHEN someone else takes 10:30 THEN the live picker says so
     page.get_by_role("button", name=f"Book with {doctor['name']}").click()
     dialog = page.locator("#book-dialog")
-    dialog.get_by_label("Time (free slots, live)").select_option("10:30")
+    pick_time(dialog.get_by_label("Time (free slots, live)"), "10:30")
     book(base, patient("Sam Other")[1], doctor["id"], day, "10:30")
     dialog.get_by_text("10:30 was just taken. Pick another time.").wait_for(timeout=15000)
-    assert dialog.locator("#book-slot option[value='10:30']").count() == 0
+    assert dialog.locator("#book-slot option[data-time='10:30']").count() == 0
 
     # WHEN staff find Pat in the directory (by the start of the e-mail) and book 10:00 THEN it is in the day and
     # in Pat's own list
@@ -177,7 +185,7 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     found.wait_for()
     assert dialog.get_by_role("radio").count() == 1
     found.check()
-    dialog.get_by_label("Time (free slots, live)").select_option("10:00")
+    pick_time(dialog.get_by_label("Time (free slots, live)"), "10:00")
     dialog.get_by_label("Reason").fill("check-up")
     dialog.get_by_role("button", name="Book", exact=True).click()
     page.get_by_text("Booked: Pat Example").wait_for()
@@ -192,8 +200,8 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     row.get_by_role("button", name="Book again").click()
     assert dialog.get_by_role("radio", name="Pat Example").is_checked()
     dialog.get_by_label("Doctor").select_option(elsewhere["id"])
-    dialog.locator("#book-slot option[value='10:00']").wait_for(state="attached")
-    dialog.get_by_label("Time (free slots, live)").select_option("10:00")
+    dialog.locator("#book-slot option[data-time='10:00']").wait_for(state="attached")
+    pick_time(dialog.get_by_label("Time (free slots, live)"), "10:00")
     dialog.get_by_label("Reason").fill("second opinion")
     dialog.get_by_role("button", name="Book", exact=True).click()
     dialog.get_by_text("This patient cannot be booked at this time.").wait_for()  # not where the patient is
@@ -202,7 +210,7 @@ def test_the_front_desk_books_reschedules_and_cancels_from_the_console(dev_serve
     # WHEN the visit is moved to 11:00 from its row THEN the server has it at 11:00, rescheduled
     row.get_by_role("button", name="Reschedule").click()
     moving = page.locator("#reschedule-dialog")
-    moving.get_by_label("New time").select_option("11:00")
+    pick_time(moving.get_by_label("New time"), "11:00")
     moving.get_by_role("button", name="Move the visit").click()
     wait_for(page, lambda: "11:00" in row.inner_text() and "rescheduled" in row.inner_text())
     again = admin("GET", base, f"/api/appointments/{booked['id']}", token=pat_token).json()
@@ -261,15 +269,15 @@ def test_a_late_answer_for_the_doctor_chosen_before_never_replaces_the_times_sho
     # WHEN staff choose another doctor and pick 10:00, and only then the slow doctor's answer arrives
     dialog = page.locator("#book-dialog")
     dialog.get_by_label("Doctor").select_option(chosen["id"])
-    dialog.locator("#book-slot option[value='10:00']").wait_for(state="attached")
-    dialog.get_by_label("Time (free slots, live)").select_option("10:00")
+    dialog.locator("#book-slot option[data-time='10:00']").wait_for(state="attached")
+    pick_time(dialog.get_by_label("Time (free slots, live)"), "10:00")
     with page.expect_response(lambda answer: slow["id"] in answer.url):
         held[0].continue_()
     page.wait_for_timeout(500)
     # THEN the picker still offers the chosen doctor's free times, with 10:00 picked and no "just taken" warning
-    shown = dialog.locator("#book-slot option").evaluate_all("all => all.map(o => o.value)")
+    shown = dialog.locator("#book-slot option").evaluate_all("all => all.map(o => o.dataset.time)")
     assert shown == [at for at, free in slots(base, chosen["id"], day).items() if free]
-    assert dialog.get_by_label("Time (free slots, live)").input_value() == "10:00"
+    assert dialog.locator("#book-slot").evaluate("s => s.selectedOptions[0].dataset.time") == "10:00"
     assert "was just taken" not in dialog.inner_text()
 
 
@@ -673,3 +681,40 @@ def test_completed_and_no_show_appear_once_a_visit_has_started_and_the_server_ha
     page.locator("#action-status").get_by_text("The appointment has not started yet.").wait_for()
     assert "Nia Started" in page.locator("#action-status").inner_text()
     assert admin("GET", base, f"/api/appointments/{visit['id']}").json()["status"] == "scheduled"
+
+
+def test_both_passes_of_the_fall_back_hour_are_booked_and_moved_from_the_console(dev_server, browser):
+    # GIVEN a Sydney doctor working the night the clocks go back, and the console in Sydney's zone too
+    base = dev_server.base
+    day = fall_back_sunday()
+    doctor = fall_back_doctor(base, TOKENS["admin"], "Night")
+    first, second = both_passes(base, TOKENS["admin"], doctor["id"], day, "02:00")
+    pat, pat_token = patient("Noor Night")
+    assert requests.put(f"{base}/api/patients/me", headers={"Authorization": pat_token}, timeout=10).ok
+    page = open_console(browser, base, timezone_id=FALL_BACK_ZONE)
+    show_day(page, day, doctor["id"])
+    page.get_by_role("button", name=f"Book with {doctor['name']}").click()
+    dialog = page.locator("#book-dialog")
+    dialog.get_by_label("Find the patient").fill(f"{pat}@example")
+    dialog.get_by_role("radio", name="Noor Night").check()
+    # THEN the two 02:00s are offered as two times a person can tell apart
+    times = dialog.locator("#book-slot option[data-time='02:00']")
+    times.first.wait_for(state="attached")
+    labels = times.all_inner_texts()
+    assert len(labels) == 2 and "(first)" in labels[0] and "(second, after the clocks go back)" in labels[1]
+    # WHEN staff book the second pass
+    dialog.get_by_label("Time (free slots, live)").select_option(second)
+    dialog.get_by_label("Reason").fill("sleep study")
+    dialog.get_by_role("button", name="Book", exact=True).click()
+    page.get_by_text("Booked: Noor Night").wait_for()
+    (booked,) = admin("GET", base, f"/api/appointments/doctor/{doctor['id']}?from={day}&to={day}").json()[
+        "appointments"
+    ]
+    assert booked["startsAt"] == second
+    # WHEN they move it to the first pass THEN the first instant is booked
+    page.locator(f"tr[data-appointment='{booked['id']}']").get_by_role("button", name="Reschedule").click()
+    moving = page.locator("#reschedule-dialog")
+    moving.locator(f"#reschedule-slot option[value='{first}']").wait_for(state="attached")
+    moving.get_by_label("New time").select_option(first)
+    moving.get_by_role("button", name="Move the visit").click()
+    wait_for(page, lambda: admin("GET", base, f"/api/appointments/{booked['id']}").json()["startsAt"] == first)
