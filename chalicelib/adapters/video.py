@@ -10,7 +10,10 @@ refreshed once.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -46,7 +49,10 @@ class SecretsManagerJson:
 
 class _Http:
     """Small JSON-over-HTTPS client: retries 5xx and network errors, surfaces 4xx. Tight by default: a call
-    spends at most `budget` seconds (a booking waits for its meeting only a few seconds; the sweep retries)."""
+    spends at most `budget` seconds in all, attempts, waits and every byte of every answer included (a booking
+    waits for its meeting only a few seconds; the sweep retries). `timeout` alone would not do: urllib applies
+    it to each socket read, so a platform that trickles its answer a byte at a time holds a call for minutes;
+    past the deadline a watchdog shuts the connection down, whatever the call is waiting for."""
 
     def __init__(
         self,
@@ -63,7 +69,7 @@ class _Http:
         self._timer = timer
 
     def call(self, method: str, url: str, headers: dict[str, str], body: Any = None, form: bool = False) -> Any:
-        _require_web_url(url)  # so urlopen below (bandit B310, waived there) opens web URLs only
+        _require_web_url(url)  # https (or http to this machine) only; the opener below has no other handler
         data = None
         if body is not None:
             data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
@@ -75,22 +81,103 @@ class _Http:
             if left <= 0.05:
                 break
             request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+            watchdog = _Watchdog(left)
             try:
-                with urllib.request.urlopen(request, timeout=min(self._timeout, left)) as response:  # noqa: S310  # nosec B310
+                with watchdog, _opener(watchdog).open(request, timeout=min(self._timeout, left)) as response:
                     raw = response.read()
+                    if watchdog.fired:  # a close-delimited answer cut short reads as complete: it is not
+                        raise TimeoutError("deadline")
                     return json.loads(raw) if raw else {}
             except urllib.error.HTTPError as exc:
-                text = exc.read().decode(errors="replace")[:300]
+                text = exc.read().decode(errors="replace")[:300] if not watchdog.fired else ""
                 if exc.code == 401:
                     raise _Unauthorized(text) from exc
                 if exc.code < 500:
                     raise PlatformError(f"{exc.code}: {text}") from exc
                 last = f"{exc.code}: {text}"
-            except (urllib.error.URLError, TimeoutError) as exc:
-                last = str(exc)
+            except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+                if not watchdog.fired:
+                    last = str(exc) or type(exc).__name__
+                else:
+                    last = f"no whole answer within {self._budget:g} s"
+                    break
+            if watchdog.fired:
+                last = f"no whole answer within {self._budget:g} s"
+                break
             if attempt + 1 < self._attempts:
-                self._sleep(0.2 * 2**attempt)
+                self._sleep(min(0.2 * 2**attempt, max(0.0, deadline - self._timer())))
         raise TransientPlatformError(last)
+
+
+class _Watchdog:
+    """Shuts down the socket of one attempt at its deadline (a blocked read then ends at once). Used as a
+    context manager around the attempt; the connection handlers below hand it the socket once connected."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if self.fired:
+                _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._socks:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        return
+
+
+def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
+    """An opener of http(s) URLs only, whose connections report their socket to the watchdog once connected."""
+
+    class Http(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class Https(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> Any:
+            return self.do_open(Http, req)
+
+    class HttpsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> Any:
+            return self.do_open(Https, req, context=self._context)  # type: ignore[attr-defined]
+
+    opener = urllib.request.OpenerDirector()  # http and https only: no file:, ftp: or data: handler at all
+    for handler in (
+        HttpHandler(),
+        HttpsHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

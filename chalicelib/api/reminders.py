@@ -215,6 +215,11 @@ def run_sweep() -> dict[str, Any]:
     except Exception:  # e.g. the rooms' index unreadable: the reminders' work above stands
         log.exception("sweep: rooms not retried this run")
         rooms_ready = 0
+    try:
+        meetings_synced = container.current().telehealth.sync_due_meetings()
+    except Exception:  # the same: the work above stands, the marked rooms wait for the next run
+        log.exception("sweep: platform meetings not brought in line this run")
+        meetings_synced = 0
     for _ in range(report.delivered.get("sent", 0)):
         count("ReminderSent")
     for _ in range(report.delivered.get("failed", 0) + report.stuck_failed):  # the failed-reminders alarm sees all
@@ -226,4 +231,5 @@ def run_sweep() -> dict[str, Any]:
         "errors": report.errors,
         "deferred": report.deferred,
         "roomsReady": rooms_ready,
+        "meetingsSynced": meetings_synced,
     }

@@ -13,6 +13,8 @@ from chalicelib.domain import signed
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.errors import Forbidden, InvalidState, Unauthenticated
 
+MEETING_DUE = "due"
+"""`Room.meeting_sync` while the platform meeting is behind the visit (the rooms' `meeting-sync-index` key)."""
 OPENS_BEFORE = timedelta(minutes=15)
 CLOSES_AFTER = timedelta(minutes=30)
 
@@ -42,6 +44,10 @@ class Room:
     last_error: str | None = None
     claimed_until: datetime | None = None
     """A worker is creating the platform meeting until then: nobody else creates one (claimed once)."""
+    meeting_sync: str | None = None
+    """MEETING_DUE while the platform meeting has yet to follow the visit's last change (moved: updated; room
+    ended: deleted). Set before the platform is called, cleared after: whatever the request does not finish
+    within its wait, the sweep does."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from chalicelib.domain.audit import side_audit
 from chalicelib.domain.errors import BusinessRuleViolation, Forbidden, InvalidState, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.telehealth import (
+    MEETING_DUE,
     ClientReport,
     DeviceCheck,
     Room,
@@ -156,7 +157,10 @@ class TelehealthService:
                 log.exception("room %s: sweep could not provision it", room.id)
         return ready
 
-    def follow_reschedule(self, appointment: Appointment) -> None:
+    def follow_reschedule(self, appointment: Appointment, wait: float | None = None) -> None:
+        """The room after its visit moved: an admission was for the old time (the patient waits again), and the
+        platform meeting is marked due, then moved within `wait` seconds (default `request_wait`); past that the
+        request answers and the attempt finishes on its own, and the sweep moves it if that attempt never does."""
         room = self._room_of(appointment)
         if room is not None and room.status in (RoomStatus.ADMITTED, RoomStatus.IN_PROGRESS):
             # An admission was for the old time: at the new one the patient waits to be admitted again.
@@ -164,22 +168,76 @@ class TelehealthService:
             self._rooms.save(room)
         if room is None or room.status is RoomStatus.PENDING:
             return
-        try:
-            meeting = self.platforms[room.platform].update(dict(room.meeting), appointment, room.recording_consent)
-            self._rooms.save(replace(room, meeting=meeting))
-        except Exception:  # the room keeps working: links follow the appointment's time, not the platform's
-            log.exception("room %s: could not move the platform meeting", room.id)
+        self._rooms.mark_meeting_due(room.id)
+        self._within(lambda: self.sync_meeting(room.id), wait, room.id)
 
-    def follow_cancel(self, appointment: Appointment) -> None:
+    def follow_cancel(self, appointment: Appointment, wait: float | None = None) -> None:
+        """The room ends with its visit; its platform meeting (if any) is deleted within `wait` seconds, else by
+        the attempt finishing on its own or by the sweep (the room is marked due in the same write)."""
         room = self._room_of(appointment)
         if room is None:
             return
-        self._rooms.save(replace(room, status=RoomStatus.ENDED))
+        self._rooms.save(replace(room, status=RoomStatus.ENDED, meeting_sync=MEETING_DUE if room.meeting else None))
         if room.meeting:
+            self._within(lambda: self.sync_meeting(room.id), wait, room.id)
+
+    def sync_meeting(self, room_id: str) -> None:
+        """Bring a room's platform meeting in line with its visit, if it is marked due: deleted once the room
+        ended, else moved to the visit's current time; then the mark is removed. Raises what the platform
+        raises (the mark stays: the sweep tries again)."""
+        room = self._rooms.get(room_id)
+        if room is None or room.meeting_sync is None:
+            return
+        platform = self.platforms[room.platform]
+        if room.status is RoomStatus.ENDED:
+            if room.meeting:
+                platform.delete(dict(room.meeting))
+            self._rooms.meeting_synced(room.id, None)
+            return
+        appointment = self._appointments.get(room.appointment_id)
+        if appointment is None or not appointment.active:
+            return  # its cancel ends the room and marks it: the deletion follows from that
+        meeting = platform.update(dict(room.meeting), appointment, room.recording_consent)
+        self._rooms.meeting_synced(room.id, meeting)
+
+    def sync_due_meetings(
+        self, limit: int = 100, budget: float = 60.0, timer: Callable[[], float] = time.monotonic
+    ) -> int:
+        """The sweep's share of reschedules and cancels: meetings still marked due (the request's own attempt
+        failed, or outlived its wait and never finished). Each room on its own; stops when `budget` is spent."""
+        synced = 0
+        deadline = timer() + budget
+        for room in self._rooms.meeting_due(limit):
+            if timer() >= deadline:
+                log.warning("meeting sweep: time budget spent; the rest wait for the next run")
+                break
             try:
-                self.platforms[room.platform].delete(dict(room.meeting))
-            except Exception:  # an orphan meeting has no way in: our links refuse a cancelled appointment
-                log.exception("room %s: could not delete the platform meeting", room.id)
+                self.sync_meeting(room.id)
+                synced += 1
+            except Exception:
+                log.exception("room %s: sweep could not bring its platform meeting in line", room.id)
+        return synced
+
+    def _within(self, action: Callable[[], None], wait: float | None, room_id: str) -> None:
+        """Run a room's platform step for at most `wait` seconds (default `request_wait`) of the request; past
+        that the request goes on and the step finishes on its own. A failure is logged: the room's mark stays
+        and the sweep does the step."""
+        done = threading.Event()
+
+        def attempt() -> None:
+            try:
+                action()
+            except Exception:
+                log.exception("room %s: the platform step failed; the sweep retries it", room_id)
+            finally:
+                done.set()
+
+        threading.Thread(target=attempt, name=f"room-{room_id}", daemon=True).start()
+        limit = self.request_wait if wait is None else wait
+        if not done.wait(limit):
+            log.warning(
+                "room %s: platform slower than %.1f s; left to finish on its own or to the sweep", room_id, limit
+            )
 
     # --- links and the waiting room ----------------------------------------------------------------------------
     def generate_url(self, caller: Caller, appointment_id: str) -> RoomLink:

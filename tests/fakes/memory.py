@@ -21,7 +21,7 @@ from chalicelib.domain.audit import AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
-from chalicelib.domain.telehealth import Room, RoomStatus
+from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import Booking, PatientProfile
 
@@ -147,6 +147,21 @@ class InMemoryRoomRepository:
 
     def pending(self, limit: int) -> list[Room]:
         return [r for r in self._rooms.values() if r.status is RoomStatus.PENDING][:limit]
+
+    def mark_meeting_due(self, room_id: str) -> None:
+        with self._lock:
+            if room_id in self._rooms:
+                self._rooms[room_id] = replace(self._rooms[room_id], meeting_sync=MEETING_DUE)
+
+    def meeting_synced(self, room_id: str, meeting: dict[str, Any] | None) -> None:
+        with self._lock:
+            room = self._rooms.get(room_id)
+            if room is not None:
+                synced = replace(room, meeting_sync=None)
+                self._rooms[room_id] = synced if meeting is None else replace(synced, meeting=meeting)
+
+    def meeting_due(self, limit: int) -> list[Room]:
+        return sorted((r for r in self._rooms.values() if r.meeting_sync), key=lambda r: r.created_at)[:limit]
 
 
 class InMemoryPatientRepository:

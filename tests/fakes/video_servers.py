@@ -8,6 +8,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +22,9 @@ class FakeVideoServer:
         self.valid_tokens: set[str] = set()
         self.meetings: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[int, str]] = []
+        self.trickles: list[float] = []
+        self.trickled = threading.Event()
+        """Set when a trickling answer ended (sent whole, or the client hung up)."""
         self.token_lifetime = 3600
         self._ids = itertools.count(1000)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -42,6 +46,11 @@ class FakeVideoServer:
     def fail_next(self, status: int, times: int = 1, message: str = "failure") -> None:
         self.failures.extend([(status, message)] * times)
 
+    def trickle_next(self, seconds_per_byte: float, times: int = 1) -> None:
+        """The next answers are sent a byte at a time, `seconds_per_byte` apart (status line, headers and body):
+        each read of the client gets something long before its socket timeout, the whole answer takes long."""
+        self.trickles.extend([seconds_per_byte] * times)
+
     def revoke_tokens(self) -> None:
         self.valid_tokens.clear()
 
@@ -57,11 +66,29 @@ class FakeVideoServer:
 
             def _answer(self, status: int, body: Any = None) -> None:
                 raw = json.dumps(body).encode() if body is not None else b""
+                if fake.trickles:
+                    return self._trickle(fake.trickles.pop(0), status, raw)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
+
+            def _trickle(self, pause: float, status: int, raw: bytes) -> None:
+                head = (
+                    f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(raw)}\r\nConnection: close\r\n\r\n"
+                ).encode()
+                self.close_connection = True
+                try:
+                    for byte in head + raw:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except OSError:  # the client hung up
+                    pass
+                finally:
+                    fake.trickled.set()
 
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -126,3 +126,113 @@ def test_a_cancel_that_lands_while_the_platform_creates_the_meeting_deletes_it(a
     # THEN the room is ended and the meeting created meanwhile is deleted, not left live
     assert room_of(wired, made.data["id"]).status.value == "ended"
     assert platform.deleted == [{"meetingId": f"m-{made.data['id']}"}]
+
+
+# --- a platform that trickles its answers ------------------------------------------------------------------------
+DAY = "2026-12-02"  # 10:00 New York = 15:00Z
+
+
+class ZoomSecret:
+    def get(self) -> dict:
+        return {"accountId": "acc", "clientId": "cid", "clientSecret": "csecret", "userId": "me"}
+
+
+@pytest.fixture
+def zoom(wired):
+    """The fake Zoom on loopback, with a client whose calls have a whole-call budget of half a second."""
+    from chalicelib.adapters.video import ZoomPlatform, _Http
+    from tests.fakes.video_servers import FakeVideoServer
+
+    server = FakeVideoServer().start()
+    object.__setattr__(wired.settings, "zoom_api_base", server.base)
+    object.__setattr__(wired.settings, "zoom_oauth_base", server.base)
+    http = _Http(sleep=lambda _: None, timeout=0.3, budget=0.5)
+    wired.telehealth.platforms["zoom"] = ZoomPlatform(wired.settings, ZoomSecret(), http)
+    yield server
+    server.trickles.clear()
+    server.stop()
+
+
+def test_a_trickled_answer_ends_the_call_at_its_budget_not_at_the_last_byte(wired, zoom):
+    from chalicelib.adapters.video import ZoomPlatform, _Http
+    from chalicelib.services.ports import TransientPlatformError
+    from tests.helpers import make_appointment
+
+    # GIVEN a platform that answers a byte every 50 ms (each read well within the 0.3 s socket timeout; the
+    # whole answer about 10 s), and a client with a budget of half a second for the whole call
+    zoom.trickle_next(0.05, times=5)
+    platform = ZoomPlatform(wired.settings, ZoomSecret(), _Http(sleep=lambda _: None, timeout=0.3, budget=0.5))
+    # WHEN a meeting is created
+    started = time.monotonic()
+    with pytest.raises(TransientPlatformError) as failed:
+        platform.create(make_appointment())
+    # THEN the call gives up at its budget (a retry can be made), not once the last byte has trickled in
+    print(f"gave up after {time.monotonic() - started:.2f} s: {failed.value}")
+    assert "no whole answer within 0.5 s" in str(failed.value)
+    assert len(zoom.requests) == 1  # no second attempt past the budget
+
+
+def test_a_trickling_platform_does_not_hold_a_reschedule_or_cancel_and_the_sweep_finishes(
+    api, wired, zoom, lambdas_tick
+):
+    # GIVEN a Zoom visit whose meeting exists, and a platform that then trickles every answer
+    doc = api.doctor_with_hours(telehealthPlatform="zoom")
+    visit = api.book(doc, type="telehealth")
+    (meeting_id,) = zoom.meetings
+    zoom.trickle_next(0.05, times=10)
+    # WHEN the visit is rescheduled
+    moved = api.call("PUT", f"/api/appointments/{visit['id']}/reschedule", patient(), {"date": DAY, "time": "11:00"})
+    # THEN the answer is the committed change, and the room is marked for the sweep (the platform did not answer)
+    assert (moved.status_code, moved.data["time"]) == (200, "11:00")
+    assert room_of(wired, visit["id"]).meeting_sync == "due"
+    # WHEN the platform answers again and the sweep runs THEN the meeting is at the new time and the mark is gone
+    zoom.trickles.clear()
+    assert lambdas_tick()["meetingsSynced"] == 1
+    assert zoom.meetings[meeting_id]["start_time"] == "2026-12-02T16:00:00Z"
+    assert room_of(wired, visit["id"]).meeting_sync is None
+    # WHEN the platform trickles again and the visit is cancelled
+    zoom.trickle_next(0.05, times=10)
+    cancelled = api.call("DELETE", f"/api/appointments/{visit['id']}", patient())
+    # THEN the cancel answers, the room is ended and marked; the sweep deletes the meeting once the platform answers
+    assert (cancelled.status_code, cancelled.data["status"]) == (200, "cancelled")
+    assert (room_of(wired, visit["id"]).status.value, room_of(wired, visit["id"]).meeting_sync) == ("ended", "due")
+    zoom.trickles.clear()
+    assert lambdas_tick()["meetingsSynced"] == 1
+    assert zoom.meetings == {} and room_of(wired, visit["id"]).meeting_sync is None
+    assert lambdas_tick()["meetingsSynced"] == 0  # nothing left to do
+
+
+class StuckUpdatePlatform(SlowPlatform):
+    """Moving a meeting waits until released (a platform step slower than the request may wait)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moved: list[str] = []
+
+    def create(self, appointment, consent=False):
+        return {"meetingId": f"m-{appointment.id}"}
+
+    def update(self, meeting, appointment, consent=False):
+        self.release.wait(30)
+        self.moved.append(appointment.time)
+        self.finished.set()
+        return {**meeting, "at": appointment.time}
+
+
+def test_a_room_step_slower_than_the_request_waits_finishes_on_its_own(api, wired):
+    # GIVEN a platform whose meeting moves only when released, and a request that waits 0.3 s for it
+    platform = StuckUpdatePlatform()
+    wired.telehealth.platforms["custom"] = platform
+    wired.telehealth.request_wait = 0.3
+    visit = api.book(api.doctor_with_hours(), type="telehealth")
+    # WHEN the visit is rescheduled
+    moved = api.call("PUT", f"/api/appointments/{visit['id']}/reschedule", patient(), {"date": DAY, "time": "11:00"})
+    # THEN it answers with the committed change while the meeting is still being moved, the room marked due
+    assert moved.status_code == 200 and platform.moved == []
+    assert room_of(wired, visit["id"]).meeting_sync == "due"
+    # WHEN the platform answers THEN the attempt finishes by itself: the meeting moved, the mark removed
+    platform.release.set()
+    wait_for(platform.finished)
+    assert platform.moved == ["11:00"]
+    room = room_of(wired, visit["id"])
+    assert (room.meeting.get("at"), room.meeting_sync) == ("11:00", None)

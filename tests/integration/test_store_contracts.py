@@ -242,6 +242,26 @@ def test_only_the_standing_claim_saves_its_result(stores):
     assert [r.id for r in stores.rooms.pending(10)] == []
 
 
+def test_a_room_marked_for_its_meeting_is_listed_until_the_mark_is_removed(stores):
+    # GIVEN two waiting rooms, one of them marked: its meeting has yet to follow a reschedule
+    stores.rooms.save(room(status=RoomStatus.WAITING, meeting={"meetingId": "m-1"}))
+    stores.rooms.save(room(id="room-2", status=RoomStatus.WAITING, meeting={"meetingId": "m-2"}))
+    stores.rooms.mark_meeting_due("room-1")
+    stores.rooms.mark_meeting_due("missing")  # a room that is gone: nothing to mark, nothing created
+    # WHEN the sweep lists the marked rooms THEN it finds that one only
+    assert [r.id for r in stores.rooms.meeting_due(10)] == ["room-1"]
+    assert stores.rooms.get("missing") is None
+    # WHEN the meeting followed THEN the mark is gone and the meeting is stored as the platform has it
+    stores.rooms.meeting_synced("room-1", {"meetingId": "m-1", "moved": True})
+    assert stores.rooms.meeting_due(10) == []
+    synced = stores.rooms.get("room-1")
+    assert (synced.meeting, synced.meeting_sync, synced.status) == (
+        {"meetingId": "m-1", "moved": True},
+        None,
+        RoomStatus.WAITING,
+    )
+
+
 # --- patients ----------------------------------------------------------------------------------------------------
 def test_the_daily_message_cap_counts_per_patient_and_day(stores):
     # GIVEN a cap of two messages a day WHEN three are asked for THEN the third is refused; the next day THEN one

@@ -267,6 +267,17 @@ class RoomStatusIndex(GlobalSecondaryIndex["RoomModel"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class RoomMeetingSyncIndex(GlobalSecondaryIndex["RoomModel"]):
+    """Sparse: only rooms whose platform meeting has yet to follow a reschedule or cancel (the sweep's work)."""
+
+    class Meta:
+        index_name = "meeting-sync-index"
+        projection = AllProjection()
+
+    meeting_sync = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class RoomModel(Model):
     class Meta:
         table_name = "rooms"
@@ -283,7 +294,9 @@ class RoomModel(Model):
     recording_consent = BooleanAttribute(default=False)
     last_error = UnicodeAttribute(null=True)
     claimed_until = UTCDateTimeAttribute(null=True)
+    meeting_sync = UnicodeAttribute(null=True)
     status_index = RoomStatusIndex()
+    meeting_sync_index = RoomMeetingSyncIndex()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import condition_failed, translated_errors
 from chalicelib.adapters.dynamodb.items import room_from, room_item
 from chalicelib.adapters.dynamodb.models import RoomModel, Tables
-from chalicelib.domain.telehealth import Room, RoomStatus
+from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
 
 
 class DynamoRoomRepository:
@@ -60,3 +61,31 @@ class DynamoRoomRepository:
     def pending(self, limit: int) -> list[Room]:
         with translated_errors():
             return [room_from(i) for i in self._rooms.status_index.query(RoomStatus.PENDING.value, limit=limit)]
+
+    def mark_meeting_due(self, room_id: str) -> None:
+        """The platform meeting has to follow the visit: one update of the marker alone (the sparse index)."""
+        with translated_errors():
+            try:
+                self._rooms(id=room_id).update(
+                    actions=[RoomModel.meeting_sync.set(MEETING_DUE)], condition=RoomModel.id.exists()
+                )
+            except UpdateError as exc:
+                if not condition_failed(exc):
+                    raise
+
+    def meeting_synced(self, room_id: str, meeting: dict[str, Any] | None) -> None:
+        """The platform meeting followed: the marker removed, and the meeting as the platform now has it."""
+        actions: list[Any] = [RoomModel.meeting_sync.remove()]
+        if meeting is not None:
+            actions.append(RoomModel.meeting.set(meeting))
+        with translated_errors():
+            try:
+                self._rooms(id=room_id).update(actions=actions, condition=RoomModel.id.exists())
+            except UpdateError as exc:
+                if not condition_failed(exc):
+                    raise
+
+    def meeting_due(self, limit: int) -> list[Room]:
+        """Rooms whose platform meeting has yet to follow a reschedule or cancel, oldest first."""
+        with translated_errors():
+            return [room_from(i) for i in self._rooms.meeting_sync_index.query(MEETING_DUE, limit=limit)]
