@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import requests
@@ -67,6 +67,9 @@ def test_a_generated_client_finds_a_slot_and_books_it_once(server: str, tmp_path
         # THEN the typed answer is the booked appointment, and the retry returns it without booking again
         assert first.status_code == 201 and isinstance(first.parsed, models.AppointmentOut)
         assert str(first.parsed.date) == day and first.parsed.status.value == "scheduled"
+        # typed values, as the document's formats say: a date, and instants as aware date-times
+        assert isinstance(first.parsed.date, date) and isinstance(first.parsed.starts_at, datetime)
+        assert first.parsed.starts_at.utcoffset() is not None and isinstance(first.parsed.created_at, datetime)
         assert again.status_code == 201 and again.parsed.id == first.parsed.id
         # AND an error comes back typed in the API's error shape: another patient finds the slot taken
         other = client_module.AuthenticatedClient(base_url=server, token=fresh_patient("Gen Two"), prefix="")
