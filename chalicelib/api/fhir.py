@@ -552,11 +552,7 @@ def search_slots(call: FhirCall) -> fhir.Resource:
     services = _services(params, "service-type")
     limit = _count(params)
     after = _after(call, "Slot")
-    service = _service()
-    _doctor, kind = service.schedule(schedule)
-    if services is not None and kind not in services:
-        return fhir.bundle(call.base, [], _links(call, "Slot", None)[0], None, 0)
-    hits, more = service.slots(call.caller, schedule, _dates(params, "start"), statuses, limit, after)
+    hits, more = _service().slots(call.caller, schedule, _dates(params, "start"), statuses, limit, after, services)
     self_url, next_url = _links(call, "Slot", hits[-1].position if more and hits else None)
     total = len(hits) if after is None and not more else None
     resources = [fhir.slot(h.doctor.id, h.service, h.slot) for h in hits]

@@ -122,27 +122,47 @@ class FhirService:
         statuses: frozenset[str] | None,
         limit: int,
         after: Position | None,
+        services: frozenset[fhir.Service] | None = None,
     ) -> tuple[list[SlotHit], bool]:
-        """One page of a schedule's slots in [low, high) in start order, read one local day at a time (one
-        availability read each) and only as far as the page needs; and whether more follow."""
-        doctor, service = self.schedule(schedule_id)
-        low, high = _bounded(bounds, doctor.zone, MAX_SLOT_DAYS, "start")
+        """One page of a schedule's slots in [low, high) in start order, and whether more follow. Each local day
+        costs one availability read, the REST route's own, and is read only as far as the page needs; with date
+        bounds the days are known without the doctor, whom the first availability read brings along, so N days
+        cost N availability reads and nothing more (an instant bound needs the doctor's zone first: one read)."""
+        parsed = fhir.parse_schedule_id(schedule_id)
+        if parsed is None:
+            raise NotFound("No such schedule.", {"id": schedule_id})
+        doctor_id, service = parsed
+        _bounded(bounds, ZoneInfo("UTC"), MAX_SLOT_DAYS, "start")  # refused before any read
         if caller.role is Role.PATIENT and statuses is not None and statuses != {"free"}:
             raise Forbidden("Patients see free slots only.")
         wanted = {"free"} if caller.role is Role.PATIENT else statuses
+        doctor: Doctor | None = None
+        if any(isinstance(b.value, datetime) for b in bounds):
+            doctor = self.schedule(schedule_id)[0]
+        zone = doctor.zone if doctor else ZoneInfo("UTC")
+        low, high = _bounded(bounds, zone, MAX_SLOT_DAYS, "start")
+        days = fhir.local_days(low, high, zone)
+        if after is not None:  # days wholly before the page token's (within a day of its UTC date) are done
+            done = datetime.fromisoformat(after[0]).date() - timedelta(days=1)
+            days = [d for d in days if d >= done]
         page: list[SlotHit] = []
-        for day in fhir.local_days(low, high, doctor.zone):
-            if after is not None and day < datetime.fromisoformat(after[0]).astimezone(doctor.zone).date():
-                continue
-            for found in self._booking.availability(doctor.id, day, None).slots:
-                hit = SlotHit(doctor, service, found)
-                if not low <= found.starts_at < high or (after is not None and hit.position <= after):
-                    continue
-                if wanted is not None and ("free" if found.available else "busy") not in wanted:
-                    continue
-                if len(page) == limit:
-                    return page, True
-                page.append(hit)
+        for day in days:
+            try:
+                result = self._booking.availability(doctor_id, day, None)
+            except NotFound:
+                raise NotFound("No such schedule.", {"id": schedule_id}) from None
+            if doctor is None or doctor.zone != result.doctor.zone:
+                doctor = result.doctor
+                low, high = _bounded(bounds, doctor.zone, MAX_SLOT_DAYS, "start")
+            if service not in fhir.services_of(result.doctor):
+                raise NotFound("No such schedule.", {"id": schedule_id})
+            if services is not None and service not in services:
+                return [], False
+            for hit in (SlotHit(result.doctor, service, found) for found in result.slots):
+                if _keeps(hit, (low, high), after, wanted):
+                    if len(page) == limit:
+                        return page, True
+                    page.append(hit)
         return page, False
 
     def find(
@@ -231,6 +251,15 @@ class FhirService:
             did = practitioner_id or ""
             fetch = lambda at, n: self._booking.page_for_doctor(caller, did, filters, n, at)  # noqa: E731
         return _collect(fetch, keep, limit, after)
+
+
+def _keeps(
+    hit: SlotHit, window: tuple[datetime, datetime], after: Position | None, wanted: set[str] | frozenset[str] | None
+) -> bool:
+    """Inside the range, past the page token, and of a wanted status."""
+    status = "free" if hit.slot.available else "busy"
+    inside = window[0] <= hit.slot.starts_at < window[1]
+    return inside and (after is None or hit.position > after) and (wanted is None or status in wanted)
 
 
 def _collect(

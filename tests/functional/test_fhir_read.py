@@ -290,3 +290,14 @@ def test_a_patient_reads_its_own_patient_record(api):
     # THEN it gets its name and addresses from its own claims
     assert own.data["name"] == [{"text": "Pat Doe"}]
     assert {t["system"] for t in own.data["telecom"]} == {"email", "phone"}
+
+
+def test_slot_search_of_a_schedule_that_does_not_exist_is_not_found(api):
+    # GIVEN an in-person-only doctor WHEN Slots of a missing doctor or of its (missing) telehealth schedule are asked
+    doc = api.doctor_with_hours(telehealth=False)
+    week = f"start=ge{WEEK[0]}&start=lt{WEEK[1]}"
+    missing_doctor = fhir_get(api, f"/Slot?schedule=Schedule/nobody.in-person&{week}", patient())
+    missing_kind = fhir_get(api, f"/Slot?schedule=Schedule/{schedule_of(doc, 'telehealth')}&{week}", patient())
+    malformed = fhir_get(api, f"/Slot?schedule=Schedule/{doc['id']}&{week}", patient())
+    # THEN each is 404 not-found
+    assert issue(missing_doctor) == issue(missing_kind) == issue(malformed) == (404, "not-found")
