@@ -64,6 +64,14 @@ class Availability:
     appointment_duration: int = 30
     booking_horizon_days: int | None = None
     """How many days ahead this doctor can be booked; None means the clinic's default."""
+    durations: tuple[int, ...] = ()
+    """Further visit lengths (minutes) patients may choose beside `appointment_duration`, e.g. (15, 60); set by
+    the doctor or an admin. Staff may book any length."""
+
+    @property
+    def patient_durations(self) -> tuple[int, ...]:
+        """Every length a patient may book or move a visit to: the default length and the offered ones."""
+        return tuple(sorted({self.appointment_duration, *self.durations}))
 
 
 @dataclass(frozen=True)
@@ -443,6 +451,7 @@ def availability_to_dict(av: Availability) -> dict[str, Any]:
         "maxPatientsPerDay": av.max_patients_per_day,
         "appointmentDuration": av.appointment_duration,
         **({"bookingHorizonDays": av.booking_horizon_days} if av.booking_horizon_days else {}),
+        **({"durations": sorted(set(av.durations))} if av.durations else {}),
     }
 
 
@@ -457,6 +466,7 @@ def availability_from_dict(raw: dict[str, Any]) -> Availability:
         max_patients_per_day=int(raw.get("maxPatientsPerDay", 20)),
         appointment_duration=int(raw.get("appointmentDuration", 30)),
         booking_horizon_days=int(raw["bookingHorizonDays"]) if raw.get("bookingHorizonDays") else None,
+        durations=tuple(sorted({int(d) for d in raw.get("durations") or ()})),
     )
 
 
