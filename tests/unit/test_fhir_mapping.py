@@ -96,6 +96,7 @@ def test_a_window_is_what_every_bound_allows_and_its_local_days():
     bounds = [fhir.parse_date_bound("start", "ge2026-12-02"), fhir.parse_date_bound("start", "lt2026-12-09")]
     low, high = fhir.window(bounds, NEW_YORK)
     assert (low, high) == (datetime(2026, 12, 2, 5, tzinfo=UTC), datetime(2026, 12, 9, 5, tzinfo=UTC))
+    assert low is not None and high is not None
     assert fhir.local_days(low, high, NEW_YORK) == [date(2026, 12, d) for d in range(2, 9)]
 
 
