@@ -686,6 +686,16 @@ function isLinkReminder(r) {
   return r.kind ? /link/i.test(r.kind) : r.timing === LINK_TIMING;
 }
 
+function holdsItsPlace(r) {
+  // a reminder the clinic counts as there: to be sent, or sent (cancelled ones leave their timing free)
+  return r.status !== 'cancelled';
+}
+
+function reminderWords(error) {
+  return error instanceof ApiError && error.code === 'CONFLICT'
+    ? 'You already have a reminder that way at that time. Choose another time.' : plain(error);
+}
+
 function reminderTitle(r) {
   if (isLinkReminder(r)) return `${CHANNEL_WORDS[r.type]} with your video link, 10 minutes before`;
   return `${CHANNEL_WORDS[r.type]} ${TIMING_WORDS[r.timing] || ''}`.trim();
@@ -751,9 +761,9 @@ function reminderCard(r, all) {
     el('p', {}, 'Status: ', el('span', { class: `status status-${r.status}`, text: r.status })));
   if (r.status === 'pending') {
     const actions = el('div', { class: 'actions' });
-    // Timings this channel already has pending are not offered: the clinic refuses a second identical reminder.
-    const taken = new Set(all.filter((o) => o.id !== r.id && o.type === r.type && o.status === 'pending')
-      .map((o) => o.timing));
+    // Timings this channel already has are not offered: the clinic refuses a second identical reminder.
+    const taken = new Set(all.filter((o) => o.id !== r.id && o.type === r.type && holdsItsPlace(o)
+      && !isLinkReminder(o)).map((o) => o.timing));
     const choices = Object.entries(TIMING_WORDS).filter(([value]) => value === r.timing || !taken.has(value));
     if (!isLinkReminder(r) && choices.length > 1) {
       const id = `timing-${r.id}`;
@@ -774,10 +784,10 @@ function reminderCard(r, all) {
 function syncAddTimings() {
   // "Add a reminder" does not offer a timing every chosen channel already has pending.
   const channels = [...document.querySelectorAll('input[name=add-channel]:checked')].map((c) => c.value);
-  const pending = (state.reminders || []).filter((r) => r.status === 'pending');
+  const kept = (state.reminders || []).filter((r) => holdsItsPlace(r) && !isLinkReminder(r));
   for (const option of $('#add-timing').options) {
     option.disabled = channels.length > 0
-      && channels.every((c) => pending.some((r) => r.type === c && r.timing === option.value));
+      && channels.every((c) => kept.some((r) => r.type === c && r.timing === option.value));
   }
   const select = $('#add-timing');
   if (select.selectedOptions[0] && select.selectedOptions[0].disabled) {
@@ -807,7 +817,7 @@ async function changeReminder(r, timing) {
     $('#reminders-status').textContent = '';
     announce('The reminder is changed.');
   } catch (err) {
-    $('#reminders-status').textContent = plain(err);
+    $('#reminders-status').textContent = reminderWords(err);
   }
   await refreshReminders();
 }
@@ -843,7 +853,7 @@ async function addReminder(event) {
     $('#add-reminder').reset();
     announce('The reminder is added.');
   } catch (err) {
-    error.textContent = plain(err);
+    error.textContent = reminderWords(err);
   }
   await refreshReminders();
 }

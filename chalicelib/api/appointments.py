@@ -137,7 +137,7 @@ def reschedule(call: Call) -> s.AppointmentOut:
 
     def run() -> s.AppointmentOut:
         moved = container.current().booking.reschedule(
-            call.caller, call.params["id"], body.date, body.time, body.starts_at
+            call.caller, call.params["id"], body.date, body.time, body.starts_at, body.duration
         )
         _count("BookingRescheduled")
         return _shape(call.caller, moved)

@@ -78,6 +78,23 @@ def _opaque(tag: str) -> str:
 
 @endpoint(
     doctors_api,
+    "/api/admin/doctors/{doctorId}/durations",
+    "PUT",
+    "Set the visit lengths patients may choose (the doctor itself, or an admin); the default length stays offered",
+    body=s.DurationsIn,
+    response=s.AvailabilityOut,
+    roles=(Role.DOCTOR, Role.ADMIN),
+    errors=(403, 404),
+    tags=("admin",),
+)
+def set_durations(call: Call) -> s.AvailabilityOut:
+    body: s.DurationsIn = call.body
+    doctor = container.current().doctors.set_durations(call.caller, call.params["doctorId"], body.durations)
+    return s.AvailabilityOut.from_domain(doctor.schedule)
+
+
+@endpoint(
+    doctors_api,
     "/api/appointments/availability/{doctorId}/{date}",
     "GET",
     "A doctor's slots on a local date, 2000-2100 (strongly consistent); each slot's startsAt is the instant it books",
@@ -104,6 +121,7 @@ def availability(call: Call) -> Response:
         date=day.isoformat(),
         timezone=result.doctor.timezone,
         duration=q.duration or result.doctor.schedule.appointment_duration,
+        durations=list(result.doctor.schedule.patient_durations),
         version=result.etag,
         slots=[s.SlotOut.from_domain(x) for x in result.slots if x.available or not q.only_available],
     )

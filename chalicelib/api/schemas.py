@@ -193,6 +193,14 @@ class AvailabilityIn(ApiModel):
     max_patients_per_day: Annotated[int, Field(ge=1, le=500)] = 20
     appointment_duration: Minutes = 30
     booking_horizon_days: Annotated[int, Field(ge=1, le=730)] | None = None
+    durations: Annotated[
+        list[Minutes],
+        Field(
+            max_length=12,
+            description="Further visit lengths patients may choose beside appointmentDuration (e.g. [15, 60]); "
+            "staff may book any length.",
+        ),
+    ] = []
 
     @model_validator(mode="after")
     def _no_overlapping_hours(self) -> Self:
@@ -276,6 +284,26 @@ class RescheduleIn(ApiModel):
     date: Day
     time: Hhmm
     starts_at: StartsAt | None = None
+    duration: (
+        Annotated[
+            Minutes,
+            Field(
+                description="Optional: a new length in minutes (patients: one of the doctor's `durations`, else 422 "
+                "DURATION_NOT_OFFERED); the visit keeps its length without it."
+            ),
+        ]
+        | None
+    ) = None
+
+
+class DurationsIn(ApiModel):
+    durations: Annotated[
+        list[Minutes],
+        Field(
+            max_length=12,
+            description="The visit lengths patients may choose beside the doctor's default length ([] for none).",
+        ),
+    ]
 
 
 class StatusIn(ApiModel):
@@ -349,12 +377,9 @@ Instant = Annotated[
     datetime,
     BeforeValidator(_aware_instant),
     PlainSerializer(instant, return_type=str),
-    WithJsonSchema({"pattern": INSTANT_PATTERN, "type": "string", "format": "date-time"}),
+    WithJsonSchema({"pattern": INSTANT_PATTERN, "type": "string"}),
 ]
-"""An instant in a response: ISO-8601 UTC with a `Z`, formatted here and nowhere else (`format: date-time`, so
-generated clients read it as a date-time)."""
-LocalDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD"})]
-"""A local date in a response (the doctor's zone), documented as `format: date` for generated clients."""
+"""An instant in a response: ISO-8601 UTC with a `Z`, formatted here and nowhere else."""
 WallTime = Annotated[
     time, BeforeValidator(_strict_time), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
 ]
@@ -421,6 +446,11 @@ class AvailabilityOut(OutModel):
     max_patients_per_day: int
     appointment_duration: int
     booking_horizon_days: int | None = Field(default=None, exclude_if=_absent)
+    durations: list[int] = Field(
+        default_factory=list,
+        exclude_if=lambda durations: not durations,
+        description="Further visit lengths patients may choose beside appointmentDuration (absent: none).",
+    )
 
 
 class DoctorOut(OutModel):
@@ -452,9 +482,13 @@ class SlotOut(OutModel):
 
 class DayAvailabilityOut(OutModel):
     doctor_id: str
-    date: LocalDate
+    date: str
     timezone: str
     duration: int
+    durations: list[int] = Field(
+        description="The visit lengths (minutes) a patient may book: the doctor's default length and the ones it "
+        "offers; ask for a length's slots with `?duration=`. Staff may book other lengths."
+    )
     version: str
     slots: list[SlotOut]
 
@@ -472,7 +506,7 @@ class AppointmentOut(OutModel):
     doctor_name: str
     patient_name: str
     specialty: str
-    date: LocalDate
+    date: str
     time: str
     timezone: str
     duration: int

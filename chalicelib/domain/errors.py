@@ -122,6 +122,12 @@ class OutsideBookingWindow(BusinessRuleViolation):
     code = "OUTSIDE_BOOKING_WINDOW"
 
 
+class DurationNotOffered(BusinessRuleViolation):
+    """A patient choosing a visit length the doctor does not offer (staff may book other lengths)."""
+
+    code = "DURATION_NOT_OFFERED"
+
+
 class ChangeTooLarge(BusinessRuleViolation):
     """A change whose items (locks, counters, limits, audit) do not fit one transaction: refused, never split
     from its guards."""

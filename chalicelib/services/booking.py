@@ -30,7 +30,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
-from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_horizon
+from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_duration, check_horizon
 from chalicelib.domain.paging import take_page
 from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
@@ -209,6 +209,7 @@ class BookingService:
         if request.type is AppointmentType.TELEHEALTH and not doctor.telehealth:
             raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
         duration = request.duration or doctor.schedule.appointment_duration
+        check_duration(doctor.schedule, duration, by_staff=caller.role is not Role.PATIENT)
         now = self._clock.now()
         start, end = check_bookable(
             doctor.schedule,
@@ -309,19 +310,26 @@ class BookingService:
         new_date: date,
         new_time: time,
         starts_at: datetime | None = None,
+        duration: int | None = None,
     ) -> Appointment:
+        """Moves a visit, and changes its length when `duration` says so (a patient only to a length the doctor
+        offers, as when booking; keeping a length staff booked is always allowed)."""
         before = self.get(caller, appointment_id)
         now = self._clock.now()
         check_change_allowed(caller, before, now, self.policy.patient_change_window)
         doctor = self.doctor(before.doctor_id)
+        length = duration or before.duration
+        if length != before.duration:
+            check_duration(doctor.schedule, length, by_staff=caller.role is not Role.PATIENT)
         start, end = check_bookable(
-            doctor.schedule, doctor.zone, new_date, new_time, before.duration, now, self.policy.min_notice, starts_at
+            doctor.schedule, doctor.zone, new_date, new_time, length, now, self.policy.min_notice, starts_at
         )
         check_horizon(start, now, doctor.schedule.booking_horizon_days or self.policy.booking_horizon_days)
         after = replace(
             before,
             date=new_date.isoformat(),
             time=new_time.strftime("%H:%M"),
+            duration=length,
             starts_at=start,
             ends_at=end,
             status=Status.RESCHEDULED,

@@ -6,7 +6,8 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.doctors import Doctor, matches
-from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability
 from chalicelib.services.ports import Clock, DoctorRepository, IdGenerator
 
@@ -49,6 +50,17 @@ class DoctorService:
         doctor = self.get(doctor_id)
         self._doctors.set_availability(doctor_id, availability)
         return replace(doctor, availability=availability)
+
+    def set_durations(self, caller: Caller, doctor_id: str, durations: list[int]) -> Doctor:
+        """The visit lengths patients may choose beside the default one: set by the doctor itself or an admin; the
+        rest of the availability stays as it is. A doctor asking for another doctor gets 403, as for an unknown
+        one (no directory probing beyond what the public directory shows)."""
+        if not (caller.role is Role.ADMIN or (caller.role is Role.DOCTOR and caller.doctor_id == doctor_id)):
+            raise Forbidden("Only the doctor and clinic admins set the doctor's visit lengths.")
+        doctor = self.get(doctor_id)
+        schedule = replace(doctor.schedule, durations=tuple(sorted(set(durations))))
+        self._doctors.set_availability(doctor_id, schedule)
+        return replace(doctor, availability=schedule)
 
     def get(self, doctor_id: str) -> Doctor:
         doctor = self._doctors.get(doctor_id)

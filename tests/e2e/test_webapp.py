@@ -1009,6 +1009,11 @@ def test_reminder_changes_carry_a_key_the_link_reminder_says_what_it_is_and_take
     day_card = page.locator(f"#reminders li[data-reminder='{day_before['id']}']")
     offered = day_card.get_by_label("Change to").locator("option").all_inner_texts()
     assert "2 hours before" not in offered and "30 minutes before" in offered
+    # AND "Add a reminder" by e-mail does not offer the timings e-mail already has
+    page.locator("#add-reminder").get_by_label("E-mail", exact=True).check()
+    disabled = page.locator("#add-timing option:disabled").all_inner_texts()
+    assert sorted(disabled) == ["2 hours before", "24 hours before"]
+    page.locator("#add-reminder").get_by_label("E-mail", exact=True).uncheck()
     # WHEN it is changed and the link reminder cancelled THEN each write carried its own key
     day_card.get_by_label("Change to").select_option("30m")
     day_card.get_by_role("button", name="Change").click()

@@ -41,6 +41,10 @@ def routes(w):
             f"/api/admin/doctors/{w['d1']}/availability",
             {"workingHours": {"monday": [{"start": "09:00", "end": "10:00"}]}},
         ),
+        ("PUT", "/api/admin/doctors/{doctorId}/durations"): (
+            f"/api/admin/doctors/{w['d1']}/durations",
+            {"durations": [15, 60]},
+        ),
         ("GET", "/api/appointments/availability/{doctorId}/{date}"): (
             f"/api/appointments/availability/{w['d1']}/{DAY}",
             None,

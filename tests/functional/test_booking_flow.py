@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.api import schemas
-from tests.helpers import admin, doctor, patient
+from tests.helpers import STANDARD_AVAILABILITY, admin, doctor, patient
+
+SHORT_AND_LONG = {**STANDARD_AVAILABILITY, "durations": [15, 60]}
+"""30-minute visits by default; patients may also book 15 or 60 minutes."""
 
 DAY = "2026-12-02"  # a Wednesday; NOW is Tuesday 2026-12-01 03:00 in New York
 
@@ -48,7 +51,7 @@ def test_availability_shape_filters_and_duration(api):
 
 
 def test_overlapping_bookings_of_any_length_are_refused(api):
-    doc = api.doctor_with_hours()
+    doc = api.doctor_with_hours(SHORT_AND_LONG)
     assert api.try_book(doc, time="10:15", duration=15).status_code == 201
     # a 60-minute booking over the 15-minute one
     over = api.try_book(doc, patient("p2"), time="10:00", duration=60)
@@ -63,7 +66,7 @@ def test_overlapping_bookings_of_any_length_are_refused(api):
 
 def test_a_patient_cannot_hold_two_overlapping_appointments(api):
     first = api.doctor_with_hours()
-    second = api.doctor_with_hours(name="Dr. Bo Lee", specialty="Dermatology")
+    second = api.doctor_with_hours(SHORT_AND_LONG, name="Dr. Bo Lee", specialty="Dermatology")
     assert api.try_book(first).status_code == 201
     clash = api.try_book(second, time="10:15", duration=15)
     assert clash.status_code == 409 and clash.data["error"]["code"] == "CONFLICT"
@@ -103,7 +106,7 @@ def test_short_notice_is_refused(api, clock):
 
 
 def test_reschedule_frees_the_old_time_at_once_and_audits(api):
-    doc = api.doctor_with_hours()
+    doc = api.doctor_with_hours(SHORT_AND_LONG)
     a = api.book(doc)
     moved = api.call("PUT", f"/api/appointments/{a['id']}/reschedule", patient(), {"date": DAY, "time": "10:30"})
     assert moved.status_code == 200, moved.data

@@ -16,6 +16,7 @@ NIGHTS = {
     },
     "maxPatientsPerDay": 50,
     "appointmentDuration": 45,
+    "durations": [30],  # patients may also book half an hour
 }
 FALL_BACK = "2027-11-07"  # New York repeats 01:00-02:00 (EDT, then EST)
 
