@@ -10,6 +10,8 @@
 8. Telehealth: calls per room request and its latency as a ratio to the health endpoint.
 9. Console: the server work behind a day of 20 doctors x 20 appointments; analytics over 30 days with 100,000
    appointments as a ratio to 1,000.
+10. FHIR: a Slot search over 7 days of one schedule next to 7 REST availability reads (calls and time), and
+   `Appointment/$find`.
 """
 
 from __future__ import annotations
@@ -340,6 +342,14 @@ def bench_analytics_ratio(ddb: DynamoDBLocal, small: int, large: int) -> dict[st
     return bench_analytics(wired, all_clients(wired), small, large)
 
 
+# --- 10. FHIR ---------------------------------------------------------------------------------------------------
+def bench_fhir_slots(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
+    from bench.fhir import bench_slots
+
+    wired = wire(ddb, "bench-fhir")
+    return bench_slots(wired, all_clients(wired), doctor(wired), DAY, repeat)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int, **env: str) -> list[float]:
     samples = []
@@ -446,6 +456,7 @@ def main() -> int:
             ("telehealth_room", lambda: bench_telehealth_room(ddb, args.repeat)),
             ("console_day", lambda: bench_console(ddb)),
             ("analytics_30_days", lambda: bench_analytics_ratio(ddb, args.appointments // 100, args.appointments)),
+            ("fhir_slot_search", lambda: bench_fhir_slots(ddb, max(20, args.repeat // 4))),
         ):
             if args.only and name != args.only:
                 continue
