@@ -24,7 +24,7 @@ from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.dynamodb.rooms import DynamoRoomRepository
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.audit import AuditEntry, audit_of, side_audit
+from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_of, side_audit
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
     BookingLimitReached,
@@ -735,6 +735,20 @@ def test_a_change_too_large_for_one_transaction_is_refused_whole(dynamo_stores_o
     assert stores.appointments.get("marathon") == before
     assert (taken(stores), taken(stores, DAY + timedelta(days=1))) == (span(before), set())
     assert [e.action for e in stores.appointments.audit_trail("marathon")] == ["booked"]
+
+
+def test_an_access_log_entry_is_written_once_and_never_overwritten(dynamo_stores_only):
+    # GIVEN a read of p1's appointment in its access log
+    store = dynamo_stores_only.appointments
+    read = AccessEntry(audit_id(), "p1", NOW, "admin-1", "admin", "read", "GET /api/appointments/{id}", ("a1",))
+    store.record_access([read])
+    # WHEN another entry is put under its key THEN it is refused, and the log is as it was
+    with pytest.raises(Conflict):
+        store.record_access([replace(read, actor_id="mallory", appointment_ids=())])
+    assert store.access_history("p1") == [read]
+    # AND the same entry again (a resend whose first answer was lost) adds nothing
+    store.record_access([read])
+    assert store.access_history("p1") == [read]
 
 
 def test_an_audit_entry_is_written_once_and_never_overwritten(stores):
