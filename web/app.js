@@ -386,8 +386,10 @@ function validate({ body, channels, timings }) {
   const problems = [];
   if (!body.reason) problems.push(['reason', 'Please say briefly why you want to see the doctor.']);
   else if (body.reason.length > 500) problems.push(['reason', 'Please keep the reason under 500 characters.']);
-  if (channels.length && !timings.length) problems.push(['reminders', 'Choose when to be reminded, or no channel.']);
-  if (state.slot && new Date(state.slot.startsAt) <= new Date()) problems.push(['slot', 'This time has passed.']);
+  if (channels.length && !timings.length) problems.push(['reminders',
+    'Choose when you want to be reminded, or untick the reminder channels.']);
+  if (state.slot && new Date(state.slot.startsAt) <= new Date()) problems.push(['slot',
+    'This time has passed. Choose a later time.']);
   return problems;
 }
 

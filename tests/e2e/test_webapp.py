@@ -375,7 +375,7 @@ def test_client_side_validation_before_sending(dev_server, browser):
     page.locator("#reminders-field").get_by_label("SMS", exact=True).check()
     page.get_by_label("24 hours before").uncheck()
     page.get_by_role("button", name="Book this visit").click()
-    page.get_by_text("Choose when to be reminded").wait_for()
+    page.get_by_text("Choose when you want to be reminded").wait_for()
     assert sent == []
 
 
