@@ -72,6 +72,8 @@ HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "string",
         "minLength": 1,
         "maxLength": 128,
+        # printable Latin-1 (what an HTTP header carries; not NBSP or the soft hyphen), at least one not a space
+        "pattern": "^[ -~\u00a1-\u00ac\u00ae-\u00ff]*[!-~\u00a1-\u00ac\u00ae-\u00ff][ -~\u00a1-\u00ac\u00ae-\u00ff]*$",
         "description": "1-128 printable characters, not only spaces; anything else is 400",
     },
     "If-None-Match": {
