@@ -775,6 +775,9 @@ def test_after_booking_the_form_is_put_away_and_the_time_shows_as_the_patients_v
     )
     wait_until(page, lambda: "your visit" in slot(page, "09:40").inner_text())
     assert "taken" not in slot(page, "09:40").inner_text()
+    for mode, media in MODES.items():  # "your visit" reads in every colour mode
+        page.emulate_media(**media)
+        assert axe_violations(page, rules=() if mode == "light" else COLOUR_RULES) == [], mode
     assert "Someone has just booked" not in page.locator("#book-section").inner_text()
     # AND choosing another time brings the form back, empty
     slot(page, "10:20").click()
@@ -844,6 +847,7 @@ def test_a_reschedule_is_confirmed_first_and_the_current_time_shows_as_your_visi
     slot(page, "11:20", f"li[data-appointment='{visit['id']}']").click()
     card.get_by_text("Move your visit from").wait_for()
     assert page.evaluate("document.activeElement.textContent") == "Yes, move my visit"
+    assert axe_violations(page) == []
     assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["time"] == "10:00"
     # WHEN they choose another time instead THEN still nothing moved; WHEN they confirm THEN it moves
     card.get_by_role("button", name="Choose another time").click()
@@ -922,6 +926,7 @@ def test_a_failed_doctor_list_says_so_and_offers_to_try_again(dev_server, browse
     # THEN that doctor's card says it could not look, with its own retry, which then finds the day
     card.get_by_role("button", name="Look again").wait_for()
     assert "Looking for the next free day" not in card.inner_text()
+    assert axe_violations(page) == []
     card.get_by_role("button", name="Look again").click()
     card.get_by_text("Next free day:").wait_for()
     context.close()
