@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.helpers import admin, doctor, patient
+from tests.helpers import STANDARD_AVAILABILITY, admin, doctor, patient
 
 
 def test_report_counts_events_utilization_lead_time_and_reminder_delivery(api, wired, clock):
-    doc = api.doctor_with_hours()  # Mon-Fri 09:00-17:00, lunch 12:00-13:00: 420 minutes a day
+    # Mon-Fri 09:00-17:00, lunch 12:00-13:00: 420 minutes a day; patients may book 30 or 60 minutes
+    doc = api.doctor_with_hours({**STANDARD_AVAILABILITY, "durations": [60]})
     other = api.doctor_with_hours(name="Dr. Quiet")
     kept = api.book(
         doc,
