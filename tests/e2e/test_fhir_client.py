@@ -1,0 +1,78 @@
+"""An outside FHIR client, fhirclient's server and models (not our code), against `make run`'s server: it reads the
+CapabilityStatement, finds free Slots and proposals with `$find`, reads a Slot back, and reads the appointment the
+patient booked (over REST until `$book` exists) as a FHIR Appointment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import requests
+from fhirclient.models.appointment import Appointment
+from fhirclient.models.bundle import Bundle
+from fhirclient.models.slot import Slot
+from fhirclient.server import FHIRServer
+
+from infra.local.tokens import demo_tokens
+from tests.e2e.days import free_slots
+from tests.e2e.patients import new_patient
+
+
+def fhir_server(base: str, token: str) -> FHIRServer:
+    server = FHIRServer(None, base_uri=f"{base}/fhir/R4/")
+    server.session.headers["Authorization"] = token  # the API's header, as a SMART app's proxy would send it
+    return server
+
+
+def test_an_outside_fhir_client_finds_reads_and_sees_its_booking(server: str):
+    patient = new_patient("Fhir Client")
+    fhir = fhir_server(server, patient.token)
+    # GIVEN the server's CapabilityStatement, as fhirclient reads it
+    fhir.get_capability()
+    assert fhir.capabilityStatement.fhirVersion == "4.0.1"
+    # WHEN the client searches a week of Dr. Smith's free in-person Slots, from the first day that has some
+    day, _ = free_slots(server, patient.token, "dr-ada-smith")
+    end = (datetime.fromisoformat(day).date() + timedelta(days=7)).isoformat()
+    found = Bundle(
+        fhir.request_json(f"Slot?schedule=Schedule/dr-ada-smith.in-person&start=ge{day}&start=lt{end}&status=free")
+    )
+    slots = [entry.resource for entry in found.entry or []]
+    # THEN they are free Slots of that schedule, and the first reads back the same
+    assert slots and all(isinstance(s, Slot) and s.status == "free" for s in slots)
+    first = Slot.read(slots[0].id, fhir)
+    assert (first.start.isostring, first.schedule.reference) == (slots[0].start.isostring, slots[0].schedule.reference)
+    # AND $find proposes times from free slots that day
+    proposals = Bundle(fhir.request_json(f"Appointment/$find?start={day}&end={day}&practitioner=dr-ada-smith"))
+    assert proposals.entry and {e.resource.status for e in proposals.entry} == {"proposed"}
+    # WHEN the patient books the first free slot (over REST) and the client reads it as FHIR
+    starts = datetime.fromisoformat(first.start.isostring.replace("Z", "+00:00")).astimezone(UTC)
+    booked = requests.post(
+        f"{server}/api/appointments",
+        headers=patient.headers,
+        json={
+            "doctorId": "dr-ada-smith",
+            "date": day,
+            "time": _local_time(server, patient.token, day, starts),
+            "type": "in-person",
+            "reason": "Check-up",
+        },
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+    read = Appointment.read(booked.json()["id"], fhir)
+    mine = Bundle(fhir.request_json(f"Appointment?date=ge{day}"))
+    # THEN it is booked at that instant, with the patient and the practitioner, and its Slot is now busy for staff
+    assert read.status == "booked" and read.start.isostring == first.start.isostring
+    assert {p.actor.reference for p in read.participant} >= {f"Patient/{patient.sub}", "Practitioner/dr-ada-smith"}
+    assert read.id in {e.resource.id for e in mine.entry or []}
+    assert Slot.read(first.id, fhir_server(server, demo_tokens()["admin"])).status == "busy"
+
+
+def _local_time(server: str, token: str, day: str, starts: datetime) -> str:
+    """The local time availability names for an instant (the booking route takes the doctor's wall clock)."""
+    answer = requests.get(
+        f"{server}/api/appointments/availability/dr-ada-smith/{day}", headers={"Authorization": token}, timeout=10
+    )
+    answer.raise_for_status()
+    stamp = starts.strftime("%Y-%m-%dT%H:%M:%SZ")
+    (slot,) = [s for s in answer.json()["slots"] if s["startsAt"] == stamp]
+    return str(slot["time"])
