@@ -930,6 +930,7 @@
     $("breaks").innerHTML = (a.breaks || []).map(breakHtml).join("");
     $("holidays").innerHTML = [...(a.holidays || [])].sort().map(holidayHtml).join("");
     $("duration").value = a.appointmentDuration;
+    $("durations").value = (a.durations || []).join(", ");
     $("daily-limit").value = a.maxPatientsPerDay;
     $("horizon").value = a.bookingHorizonDays || "";
     say($("availability-errors"), "");
@@ -975,6 +976,11 @@
     if (!Number.isInteger(duration) || duration < 5 || duration > 120 || duration % 5) {
       bad($("duration"), "Visit length: 5 to 120 minutes, in 5-minute steps.");
     }
+    const offeredText = $("durations").value.trim();
+    const offered = offeredText ? offeredText.split(/[\s,]+/).filter(Boolean).map(Number) : [];
+    if (offered.some((m) => !Number.isInteger(m) || m < 5 || m > 120 || m % 5)) {
+      bad($("durations"), "Other visit lengths: 5 to 120 minutes each, in 5-minute steps, separated by commas.");
+    }
     const limit = Number($("daily-limit").value);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) bad($("daily-limit"), "Daily limit: 1 to 500 patients.");
     const horizonText = $("horizon").value.trim();
@@ -986,6 +992,7 @@
     if (!Object.keys(workingHours).length) bad($("hours").querySelector("button"), "Give working hours on at least one day.");
     const availability = {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit};
     if (horizon !== null) availability.bookingHorizonDays = horizon;
+    if (offered.length) availability.durations = [...new Set(offered)];
     return {availability, problems};
   }
 

@@ -444,6 +444,29 @@ def test_the_booking_horizon_is_set_in_the_form_validated_previewed_and_kept(dev
     book(base, patient("Hal Horizon")[1], doctor["id"], day, "09:00")
 
 
+def test_the_lengths_patients_may_choose_are_set_in_the_form_and_kept(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Lengths")
+    page = open_console(browser, base)
+    page.locator("#availability-doctor").select_option(doctor["id"])
+    lengths = page.get_by_label("Patients may also choose (minutes)")
+    assert lengths.input_value() == ""
+    # GIVEN a length off the 5-minute grid WHEN saved THEN the form says what it takes
+    lengths.fill("15, 7")
+    page.get_by_role("button", name="Save availability").click()
+    page.get_by_text("Other visit lengths: 5 to 120 minutes each").wait_for()
+    # WHEN 15 and 60 minutes are saved THEN patients may book them, as the day's availability says
+    lengths.fill("60, 15")
+    page.get_by_role("button", name="Save availability").click()
+    page.get_by_text("Saved. New bookings follow these hours.").wait_for()
+    found = admin("GET", base, f"/api/doctors/{doctor['id']}", token=TOKENS["patient"]).json()
+    assert found["availability"]["durations"] == [15, 60]
+    day = admin(
+        "GET", base, f"/api/appointments/availability/{doctor['id']}/{next_wednesday()}", token=TOKENS["patient"]
+    )
+    assert day.json()["durations"] == [15, 30, 60]
+
+
 def test_failed_reminders_show_why_and_are_retried_with_care(dev_server, browser):
     base = dev_server.base
     doctor = new_doctor(base, "Remind")
