@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Chalice, ConvertToMiddleware, Rate
 
+from chalicelib.adapters.aws import each_request
 from chalicelib.api.accounts import on_confirmation
 from chalicelib.api.admin import admin_api
 from chalicelib.api.appointments import appointments_api
@@ -29,6 +30,7 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 if tracing_is_on():
     app.register_middleware(ConvertToMiddleware(tracer().capture_lambda_handler))
+app.register_middleware(each_request)  # every request and invocation may wait on a hung DynamoDB once
 app.register_middleware(correlate, "http")
 app.register_middleware(security_headers, "http")  # outside contract_errors, so its answers get them too
 app.register_middleware(contract_errors, "http")

@@ -688,7 +688,7 @@ def _find(call: FhirCall, params: dict[str, list[str]]) -> fhir.Resource:
         raise e.InvalidInput("Give visit-type or appointmentType, not both.", {"fields": {"visit-type": "twice"}})
     services = _services(params, "visit-type") or _services(params, "appointmentType")
     if services is not None and not services:
-        return fhir.bundle(call.base, [], f"{call.base}/Appointment/$find", None, 0)
+        return fhir.bundle(call.base, [], _find_url(call, params), None, 0)
     service = _service()
     candidates = [
         (doctor, kind)
@@ -705,7 +705,13 @@ def _find(call: FhirCall, params: dict[str, list[str]]) -> fhir.Resource:
         else []
     )
     resources = [fhir.proposed_appointment(h.doctor, h.service, h.slot, patient) for h in hits]
-    return fhir.bundle(call.base, resources, f"{call.base}/Appointment/$find", None, len(resources))
+    return fhir.bundle(call.base, resources, _find_url(call, params), None, len(resources))
+
+
+def _find_url(call: FhirCall, params: dict[str, list[str]]) -> str:
+    """The operation with its parameters as a query (a POST's Parameters too): what a client would GET again."""
+    query = urlencode([(name, value) for name, values in params.items() for value in values])
+    return f"{call.base}/Appointment/$find" + (f"?{query}" if query else "")
 
 
 # --- Patient ----------------------------------------------------------------------------------------------------

@@ -50,8 +50,12 @@ def test_find_by_post_with_parameters_answers_as_the_get(api):
         patient(),
         parameters(start="2026-12-02", end="2026-12-02", practitioner=f"Practitioner/{doc['id']}", _count=4),
     )
-    # THEN both propose the same four
+    # THEN both propose the same four, and name the same search as their `self`
     assert by_post.status_code == 200 and entries(by_post.data) == entries(by_get.data)
+    assert by_post.data["link"] == by_get.data["link"]
+    assert by_get.data["link"][0]["url"].endswith(
+        f"/Appointment/$find?{DAY}&practitioner=Practitioner%2F{doc['id']}&_count=4"
+    )
     assert len(entries(by_get.data)) == 4
 
 

@@ -40,6 +40,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.adapters import aws
 from chalicelib.config import Settings
 
 
@@ -361,8 +362,13 @@ class Tables:
         return list(clients.values())
 
 
-RETRY_ATTEMPTS = 3
-"""botocore's retries of one call (pynamodb's `max_retry_attempts`, in botocore's standard mode)."""
+RETRY_ATTEMPTS = aws.DYNAMODB_ATTEMPTS - 1
+"""botocore's retries of one call (pynamodb's `max_retry_attempts`, in botocore's standard mode); with the
+timeouts below, a hung DynamoDB costs one call a few seconds, not pynamodb's default of up to two minutes."""
+TIMEOUTS = {
+    "connect_timeout_seconds": aws.DYNAMODB_CONNECT_TIMEOUT,
+    "read_timeout_seconds": aws.DYNAMODB_READ_TIMEOUT,
+}
 
 _M = TypeVar("_M", bound=Model)
 
@@ -376,6 +382,7 @@ def _bound(model: type[_M], table_name: str, settings: Settings) -> type[_M]:
         region=settings.region,
         host=settings.dynamodb_endpoint,
         max_retry_attempts=RETRY_ATTEMPTS,
+        **TIMEOUTS,
     )
     namespace = {
         "Meta": type("Meta", (), meta),
@@ -387,7 +394,9 @@ def _bound(model: type[_M], table_name: str, settings: Settings) -> type[_M]:
 
 
 def bind(settings: Settings) -> Tables:
-    """The model classes pointing at the configured tables, region and (locally) endpoint."""
+    """The model classes pointing at the configured tables, region and (locally) endpoint. Their clients (made
+    by pynamodb on first use) fail fast after a call of the same request hung (`aws.guard_every_dynamodb_client`)."""
+    aws.guard_every_dynamodb_client()
     names = table_names(settings)
     return Tables(
         doctors=_bound(DoctorModel, names[DoctorModel], settings),
@@ -399,7 +408,11 @@ def bind(settings: Settings) -> Tables:
         realtime=_bound(RealtimeModel, names[RealtimeModel], settings),
         rooms=_bound(RoomModel, names[RoomModel], settings),
         connection=Connection(
-            region=settings.region, host=settings.dynamodb_endpoint, max_retry_attempts=RETRY_ATTEMPTS
+            region=settings.region,
+            host=settings.dynamodb_endpoint,
+            max_retry_attempts=RETRY_ATTEMPTS,
+            connect_timeout_seconds=aws.DYNAMODB_CONNECT_TIMEOUT,
+            read_timeout_seconds=aws.DYNAMODB_READ_TIMEOUT,
         ),
     )
 
