@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import container
 from chalicelib.api.http import MAX_BODY_BYTES, ROUTES, RouteSpec, _json_body, authorizer
+from chalicelib.api.method_guard import GUARD_VIEW, STANDARD_METHODS
 from chalicelib.domain import errors as e
 from chalicelib.domain import fhir
 from chalicelib.domain.identity import Caller, Role, caller_from_claims
@@ -745,3 +746,32 @@ def unsupported_type(call: FhirCall) -> fhir.Resource:
 def unsupported_read(call: FhirCall) -> fhir.Resource:
     resource = call.path["resource"]
     raise UnknownType(f"This server does not serve {resource[:64]!r}; see its metadata.", {"resource": resource[:64]})
+
+
+# --- methods a FHIR path does not serve: keep this last, below every FHIR route -----------------------------------
+def _refuse_other_methods() -> None:
+    """405 with `Allow`, as an OperationOutcome, for the standard methods a FHIR path lacks. The views carry the
+    app's method guard's name, so the OpenAPI document and `guard_unsupported_methods` treat them as the guard's."""
+    served: dict[str, set[str]] = {}
+    for spec in ROUTES:
+        if spec.path.startswith(BASE):
+            served.setdefault(spec.path, set()).add(spec.method)
+    for path, methods in served.items():
+        missing = [method for method in STANDARD_METHODS if method not in methods]
+        if missing:
+            view = _method_not_allowed(", ".join(sorted(methods)))
+            if view.__name__ != GUARD_VIEW:
+                raise ImportError("the FHIR 405 view must carry the method guard's name")
+            fhir_api.route(path, methods=missing)(view)
+
+
+def _method_not_allowed(allow: str) -> Callable[..., Response]:
+    def method_not_allowed(**_params: str) -> Response:  # the name is GUARD_VIEW: see `_refuse_other_methods`
+        method = fhir_api.current_request.method
+        outcome = fhir.operation_outcome("not-supported", f"{method} is not supported on this path.")
+        return _answer(405, outcome, {"Allow": allow})
+
+    return method_not_allowed
+
+
+_refuse_other_methods()

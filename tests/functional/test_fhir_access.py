@@ -3,10 +3,12 @@ status FHIR servers use; another person's Appointment or Patient answers exactly
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib.api.http import ROUTES
-from tests.functional.fhir_support import entries, fhir_get, fhir_post, issue
+from tests.functional.fhir_support import BASE, entries, fhir_get, fhir_post, issue
 from tests.helpers import admin, doctor, patient, token
 
 PROTECTED = {
@@ -184,3 +186,21 @@ def test_types_and_interactions_not_served_answer_as_fhir(api):
     # THEN OperationOutcomes say so: 404 for the type, 400 for the interaction
     assert issue(other_type) == issue(other_read) == (404, "not-supported")
     assert issue(patient_search) == (400, "not-supported")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/Appointment/x", "GET, POST"),
+        ("DELETE", "/Slot/x", "GET"),
+        ("PATCH", "/Appointment", "GET"),
+        ("POST", "/metadata", "GET"),
+        ("DELETE", "/Observation/1", "GET"),
+    ],
+)
+def test_methods_a_fhir_path_does_not_serve_are_405_operation_outcomes(api, method, path, allow):
+    # GIVEN a FHIR path WHEN a method it does not serve arrives THEN 405 not-supported with Allow, in FHIR's shape
+    refused = api.http.request(method, BASE + path, headers=admin(), body=b"")
+    assert refused.headers["Content-Type"] == "application/fhir+json"
+    assert refused.status_code == 405 and refused.headers["Allow"] == allow
+    assert json.loads(refused.body)["issue"][0]["code"] == "not-supported"
