@@ -161,7 +161,12 @@ def cancel(call: Call) -> s.AppointmentOut:
         _count("BookingCancelled")
         return _shape(call.caller, cancelled)
 
-    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
+    def landed() -> s.AppointmentOut | None:
+        """A retry meeting its own cancel still marked in progress: a cancelled visit is that cancel's answer."""
+        found = container.current().booking.get(call.caller, call.params["id"])
+        return _shape(call.caller, found) if found.status is Status.CANCELLED else None
+
+    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context, landed)
 
 
 @endpoint(

@@ -27,14 +27,28 @@ def checked_key(call: Call) -> str | None:
     return key
 
 
-def keyed(call: Call, model: type[Answer], run: Callable[[], Answer], lambda_context: Any = None) -> Answer:
+def keyed(
+    call: Call,
+    model: type[Answer],
+    run: Callable[[], Answer],
+    lambda_context: Any = None,
+    landed: Callable[[], Answer | None] | None = None,
+) -> Answer:
     """`run()` once per caller, route and key: a repeat with the same path and body gets the stored answer without
-    running again; another path or body under the key is 409 `CONFLICT`. Without a key, `run()` as it is."""
+    running again; another path or body under the key is 409 `CONFLICT`. Without a key, `run()` as it is.
+
+    `landed()`: for a repeat that finds the first attempt's record still in progress (its answer lost before the
+    record was completed), the answer the change gives once it shows as made, or None (then 409, retry shortly)."""
     key = checked_key(call)
     if key is None:
         return run()
     # Scoped per caller and route: one key never names two different writes, nor anyone else's.
     scoped = scoped_key(call.caller.subject, f"{call.route}|{key}")
     payload = {"params": call.params, "body": call.raw_body or {}}
-    stored = container.current().idempotency.run(scoped, payload, lambda: run().to_json(), lambda_context)
+
+    def recover() -> dict[str, Any] | None:
+        found = landed() if landed is not None else None
+        return found.to_json() if found is not None else None
+
+    stored = container.current().idempotency.run(scoped, payload, lambda: run().to_json(), lambda_context, recover)
     return model.model_validate(stored)

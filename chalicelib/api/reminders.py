@@ -14,7 +14,7 @@ from chalicelib.api.http import Call, endpoint
 from chalicelib.api.idempotent import keyed
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
-from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, timings_for
+from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, appointment_of, timings_for
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.reminders.planning import ReminderRequest
@@ -107,7 +107,16 @@ def cancel(call: Call) -> s.ReminderOut:
         _log(call, [cancelled], "reminder-change")
         return s.ReminderOut.from_domain(cancelled)
 
-    return keyed(call, s.ReminderOut, run, reminders_api.lambda_context)
+    def landed() -> s.ReminderOut | None:
+        """A retry meeting its own cancel still marked in progress: a cancelled reminder is that cancel's answer."""
+        listed = container.current().reminders.for_appointment(call.caller, appointment_of(call.params["id"]))
+        found = next((r for r in listed if r.id == call.params["id"]), None)
+        if found is None or found.status is not ReminderStatus.CANCELLED:
+            return None
+        _log(call, [found])
+        return s.ReminderOut.from_domain(found)
+
+    return keyed(call, s.ReminderOut, run, reminders_api.lambda_context, landed)
 
 
 def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:

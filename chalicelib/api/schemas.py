@@ -377,9 +377,12 @@ Instant = Annotated[
     datetime,
     BeforeValidator(_aware_instant),
     PlainSerializer(instant, return_type=str),
-    WithJsonSchema({"pattern": INSTANT_PATTERN, "type": "string"}),
+    WithJsonSchema({"pattern": INSTANT_PATTERN, "type": "string", "format": "date-time"}),
 ]
-"""An instant in a response: ISO-8601 UTC with a `Z`, formatted here and nowhere else."""
+"""An instant in a response: ISO-8601 UTC with a `Z`, formatted here and nowhere else (`format: date-time`, so
+generated clients read it as a date-time)."""
+LocalDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD"})]
+"""A local date in a response (the doctor's zone), documented as `format: date` for generated clients."""
 WallTime = Annotated[
     time, BeforeValidator(_strict_time), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
 ]
@@ -482,7 +485,7 @@ class SlotOut(OutModel):
 
 class DayAvailabilityOut(OutModel):
     doctor_id: str
-    date: str
+    date: LocalDate
     timezone: str
     duration: int
     durations: list[int] = Field(
@@ -506,7 +509,7 @@ class AppointmentOut(OutModel):
     doctor_name: str
     patient_name: str
     specialty: str
-    date: str
+    date: LocalDate
     time: str
     timezone: str
     duration: int

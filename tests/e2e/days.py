@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import requests
 
@@ -66,10 +67,15 @@ def fall_back_doctor(base: str, admin_token: str, label: str) -> dict:
     )
     assert made.status_code == 201, made.text
     doctor = made.json()
-    hours = {"workingHours": {"sunday": [{"start": "01:00", "end": "04:00"}]}, "appointmentDuration": 30}
+    availability: dict[str, Any] = {
+        "workingHours": {"sunday": [{"start": "01:00", "end": "04:00"}]},
+        "appointmentDuration": 30,
+        "maxPatientsPerDay": 20,
+        "bookingHorizonDays": 730,
+    }
     saved = requests.put(
         f"{base}/api/admin/doctors/{doctor['id']}/availability",
-        json={**hours, "maxPatientsPerDay": 20, "bookingHorizonDays": 730},
+        json=availability,
         headers=headers,
         timeout=30,
     )

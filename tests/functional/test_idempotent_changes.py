@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.faults import throttled
 from tests.helpers import BOOKING_DAY, admin, patient
 
 DAY = BOOKING_DAY.isoformat()
@@ -115,3 +116,51 @@ def test_invalid_keys_are_refused_before_anything_changes(api, doc, visit, key):
     refused = api.call("DELETE", f"/api/appointments/{visit['id']}", keyed(key))
     assert refused.status_code == 400 and "Idempotency-Key" in refused.data["error"]["details"]["fields"]
     assert api.appointments_of(doc)[0]["status"] == "scheduled"
+
+
+@pytest.fixture
+def record_left_in_progress(wired):
+    """The idempotency record cannot be marked complete after the change commits (its UpdateItem throttled), so a
+    retry finds it still `in progress`, as after a Lambda that died between the commit and its bookkeeping."""
+    client = wired.idempotency._persistence.client
+    failures = [throttled()] * 5
+
+    def before(model, **_):
+        # a throttled answer in place of DynamoDB's (botocore takes a hook's return value as the response)
+        return failures.pop(0) if model.name == "UpdateItem" and failures else None
+
+    client.meta.events.register("before-call.dynamodb.*", before)
+    yield failures
+    client.meta.events.unregister("before-call.dynamodb.*", before)
+
+
+def test_a_retried_cancel_whose_record_is_still_in_progress_reads_as_cancelled(api, visit, record_left_in_progress):
+    first = api.call("DELETE", f"/api/appointments/{visit['id']}", keyed("stuck-cancel"))
+    assert first.status_code == 200 and first.data["status"] == "cancelled"
+    record_left_in_progress.clear()
+    # WHEN the client retries (its first answer lost) THEN it reads as the cancel it was, not a 409
+    again = api.call("DELETE", f"/api/appointments/{visit['id']}", keyed("stuck-cancel"))
+    assert (again.status_code, again.data["status"], again.data["id"]) == (200, "cancelled", visit["id"])
+
+
+def test_a_retried_reminder_cancel_whose_record_is_still_in_progress_reads_as_cancelled(
+    api, visit, record_left_in_progress
+):
+    (reminder,) = api.call("GET", f"/api/reminders/appointment/{visit['id']}", patient()).data["reminders"]
+    path = f"/api/reminders/{reminder['id']}"
+    assert api.call("DELETE", path, keyed("stuck-reminder")).status_code == 200
+    record_left_in_progress.clear()
+    again = api.call("DELETE", path, keyed("stuck-reminder"))
+    assert (again.status_code, again.data["status"]) == (200, "cancelled")
+
+
+def test_a_retry_meeting_a_change_still_in_progress_that_has_not_landed_is_a_conflict(
+    api, visit, record_left_in_progress
+):
+    # GIVEN a keyed move whose record stays in progress
+    body = {"date": DAY, "time": "11:00"}
+    assert api.call("PUT", f"/api/appointments/{visit['id']}/reschedule", keyed("stuck-move"), body).status_code == 200
+    record_left_in_progress.clear()
+    # WHEN it is retried THEN it is not run a second time: 409, retry shortly
+    again = api.call("PUT", f"/api/appointments/{visit['id']}/reschedule", keyed("stuck-move"), body)
+    assert (again.status_code, again.data["error"]["code"]) == (409, "CONFLICT")
