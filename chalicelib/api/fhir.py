@@ -330,6 +330,15 @@ def _scope(call: FhirCall, resource_type: str) -> str:
     return f"fhir|{resource_type}|{urlencode(kept)}"
 
 
+PAGING_PARAM = "_page_token"
+
+
+def _foreign_token() -> e.InvalidInput:
+    return e.InvalidInput(
+        "The _page_token is not one this search gave out.", {"fields": {PAGING_PARAM: "is not valid"}}
+    )
+
+
 def _after(call: FhirCall, resource_type: str) -> Position | None:
     token = _one(call.params, "_page_token")
     if token is None:
@@ -337,9 +346,7 @@ def _after(call: FhirCall, resource_type: str) -> Position | None:
     try:
         return open_token(token, _scope(call, resource_type), container.current().keys.signing_key())
     except e.InvalidInput:
-        raise e.InvalidInput(
-            "The _page_token is not one this search gave out.", {"fields": {"_page_token": "invalid"}}
-        ) from None
+        raise _foreign_token() from None
 
 
 def _links(call: FhirCall, resource_type: str, next_position: Position | None) -> tuple[str, str | None]:
@@ -363,9 +370,7 @@ def _listed(
     except e.InvalidInput as exc:
         if "_count" in ((exc.details or {}).get("fields") or {}):
             raise
-        raise e.InvalidInput(
-            "The _page_token is not one this search gave out.", {"fields": {"_page_token": "invalid"}}
-        ) from None
+        raise _foreign_token() from None
     plain = [(k, v) for k, values in call.params.items() if k != "_page_token" for v in values]
     own = [(k, v) for k, values in call.params.items() for v in values]
     self_url = f"{call.base}/{resource_type}" + (f"?{urlencode(own)}" if own else "")
