@@ -377,3 +377,26 @@ def test_a_5xx_after_the_provider_took_the_message_is_an_unknown_outcome_sent_on
     listed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
     assert [(r["id"], r["outcomeUnknown"]) for r in listed] == [(rid, True)]
     assert listed[0]["lastError"].startswith("delivery outcome unknown (500 InternalFailure")
+
+
+def test_registering_a_device_retries_a_5xx_since_it_sends_nothing(api, wired):
+    # GIVEN push set up, and SNS answering the first CreatePlatformEndpoint with a 500 (it sends no message, and
+    # making an endpoint twice for one token gives the same endpoint)
+    enable_fcm_push(wired)
+    wired.deliverer._sleep = lambda _: None
+    failed = {"n": 1}
+
+    def internal_failure_once(**_):
+        if failed["n"]:
+            failed["n"] -= 1
+            return _Http(500), {
+                "Error": {"Code": "InternalFailure", "Message": "oops"},
+                "ResponseMetadata": {"HTTPStatusCode": 500},
+            }
+        return None
+
+    wired.deliverer.sns.meta.events.register("before-call.sns.CreatePlatformEndpoint", internal_failure_once)
+    # WHEN a patient registers a device THEN it is registered (retried), not refused as an unknown outcome
+    made = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": "fcm-token-1"})
+    assert made.status_code == 201 and made.data["endpoint"].startswith("arn:aws:sns")
+    assert failed["n"] == 0
