@@ -5,10 +5,11 @@ OperationOutcome)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -112,7 +113,6 @@ class FhirCall:
     base: str
     route: str
     body: bytes | str | None = None
-    search: dict[str, str] = field(default_factory=dict)
 
 
 def _service() -> FhirService:
@@ -188,8 +188,6 @@ def fhir_route(
 
 
 def _answer(status: int, resource: fhir.Resource, extra: dict[str, str] | None = None) -> Response:
-    import json
-
     headers: dict[str, str | list[str]] = {**HEADERS, **(extra or {})}
     return Response(body=json.dumps(resource, ensure_ascii=False), status_code=status, headers=headers)
 

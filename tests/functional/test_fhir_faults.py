@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
+import boto3
 import pytest
 
 from tests.faults import throttled
@@ -50,3 +52,22 @@ def test_a_week_of_slots_costs_what_seven_availability_reads_cost(api, doc, faul
     assert len(entries(found.data)) == 70
     assert sum(fhir.values()) <= sum(rest.values()), (fhir, rest)
     assert all(fhir.get(op, 0) <= n for op, n in rest.items()) and set(fhir) <= set(rest), (fhir, rest)
+
+
+def test_a_bug_is_a_logged_500_operation_outcome(api, doc, wired, caplog):
+    # GIVEN a doctor whose stored time zone was changed behind the API to one that does not exist
+    boto3.client("dynamodb", region_name=wired.settings.region).update_item(
+        TableName=wired.settings.doctors_table,
+        Key={"id": {"S": doc["id"]}},
+        UpdateExpression="SET #z = :z",
+        ExpressionAttributeNames={"#z": "timezone"},
+        ExpressionAttributeValues={":z": {"S": "Mars/Olympus_Mons"}},
+    )
+    caplog.set_level(logging.ERROR, logger="clinic.fhir")
+    # WHEN one of its Slots is read over FHIR
+    got = fhir_get(api, f"/Slot/{doc['id']}.in-person.202612021500.30", patient())
+    # THEN the answer is FHIR's 500 `exception`, saying nothing of the cause, and the error is logged with its route
+    assert issue(got) == (500, "exception")
+    assert "Mars" not in got.body.decode()
+    logged = [r for r in caplog.records if r.name == "clinic.fhir" and r.levelno == logging.ERROR]
+    assert logged and "GET /fhir/R4/Slot/{id}" in logged[0].getMessage()
