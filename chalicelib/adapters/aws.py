@@ -7,13 +7,14 @@ DynamoDB (these clients and pynamodb's, `models.bind`) has tighter bounds of its
 milliseconds, and a request must answer well within API Gateway's 29 s even when DynamoDB hangs (accepts the
 connection, never answers). One call then costs at most DYNAMODB_ATTEMPTS x (connect + read timeout) plus one
 backoff; pynamodb's defaults (15 s connect, 30 s read, four attempts) made it up to two minutes. And a request
-waits on a hung DynamoDB once, not once per call: after a call went unanswered, the thread's further DynamoDB
-calls fail at once (`ServiceBusy`, 503) until its next request (or UNANSWERED_WINDOW) begins."""
+waits on a hung DynamoDB once, not once per call: after a call of an API request went unanswered, the request's
+further DynamoDB calls fail at once (`ServiceBusy`, 503; see `one_request`)."""
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ATTEMPTS = 3
@@ -55,32 +56,37 @@ def client(
 
 
 # --- a hung DynamoDB costs a request one wait ---------------------------------------------------------------------
-UNANSWERED_WINDOW = 10.0
-"""Seconds after a DynamoDB call went unanswered during which the same thread's DynamoDB calls fail at once (one
-request's worth: each request starts afresh, see `new_request`)."""
+class _Request(threading.local):
+    open: bool = False
+    """An API request is being answered on this thread (the Chalice middleware `each_request`)."""
+    unanswered: bool = False
+    """One of its DynamoDB calls went unanswered: its further calls fail at once."""
 
 
-class _Unanswered(threading.local):
-    since: float | None = None
+_request = _Request()
 
 
-_unanswered = _Unanswered()
-
-
-def new_request() -> None:
-    """A request (or invocation) begins: it may wait on DynamoDB again."""
-    _unanswered.since = None
+@contextmanager
+def one_request() -> Iterator[None]:
+    """The scope of one API request: a DynamoDB call of it that goes unanswered makes its later DynamoDB calls
+    fail at once (API Gateway waits 29 s in all). Outside a request (the reminder Lambdas, the sweep, threads
+    a request started) every call waits its own timeouts: no gateway is waiting, and a claim released or an
+    outcome recorded a few seconds later is worth the wait."""
+    _request.open, _request.unanswered = True, False
+    try:
+        yield
+    finally:
+        _request.open, _request.unanswered = False, False
 
 
 def each_request(event: Any, get_response: Any) -> Any:
-    """Chalice middleware (every kind of event): `new_request`, then the handler."""
-    new_request()
-    return get_response(event)
+    """Chalice middleware for HTTP requests: the handler runs in `one_request`."""
+    with one_request():
+        return get_response(event)
 
 
 def _fail_fast(**_: Any) -> None:
-    since = _unanswered.since
-    if since is not None and time.monotonic() - since < UNANSWERED_WINDOW:
+    if _request.open and _request.unanswered:
         from botocore.exceptions import ConnectTimeoutError
 
         raise ConnectTimeoutError(endpoint_url="dynamodb (not called: an earlier call of this request hung)")
@@ -90,8 +96,8 @@ def _note_unanswered(exception: BaseException | None = None, **_: Any) -> None:
     """After-call-error comes once per call, after botocore's own attempts: all of them went unanswered."""
     from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-    if isinstance(exception, (ReadTimeoutError, ConnectTimeoutError)):
-        _unanswered.since = time.monotonic()
+    if _request.open and isinstance(exception, (ReadTimeoutError, ConnectTimeoutError)):
+        _request.unanswered = True
 
 
 def _guard(events: Any) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.adapters import aws
 from chalicelib.container import Container
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
@@ -35,13 +34,6 @@ def frozen(ddb: DynamoDBLocal) -> Iterator[None]:
         yield
     finally:
         os.kill(ddb.process.pid, signal.SIGCONT)
-
-
-@pytest.fixture(autouse=True)
-def next_request_afresh() -> Iterator[None]:
-    """This thread's DynamoDB calls after a test here are a new request's (as each request's middleware does)."""
-    yield
-    aws.new_request()
 
 
 @pytest.fixture
@@ -124,5 +116,4 @@ def test_a_change_that_committed_before_dynamodb_hung_is_answered_as_done(dynamo
             os.kill(pid, signal.SIGCONT)
     # THEN the answer is the committed change (its follow-ups are logged and left to the sweep)
     assert stopped and moved.status_code == 200, moved.body
-    aws.new_request()  # the test's own read, as a next request
     assert wired.store.get(visit_id).time == "12:00"
