@@ -301,3 +301,19 @@ def test_slot_search_of_a_schedule_that_does_not_exist_is_not_found(api):
     malformed = fhir_get(api, f"/Slot?schedule=Schedule/{doc['id']}&{week}", patient())
     # THEN each is 404 not-found
     assert issue(missing_doctor) == issue(missing_kind) == issue(malformed) == (404, "not-found")
+
+
+def test_a_spring_forward_day_has_exactly_the_rest_slots_and_none_in_its_gap(api):
+    # GIVEN a doctor working 00:00-05:00 on Sundays; 2027-03-14 skips 02:00-03:00 in New York
+    hours = {"workingHours": {"sunday": [{"start": "00:00", "end": "05:00"}]}, "appointmentDuration": 30}
+    doc = api.doctor_with_hours(hours)
+    # WHEN that day's Slots are searched by its date
+    found = entries(
+        fhir_get(api, f"/Slot?schedule={schedule_of(doc)}&start=ge2027-03-14&start=lt2027-03-15", admin()).data
+    )
+    # THEN they are the REST availability's slots of that day: four hours of real time, eight slots
+    rest = api.call("GET", f"/api/appointments/availability/{doc['id']}/2027-03-14", admin()).data["slots"]
+    assert [s["start"] for s in found] == [s["startsAt"] for s in rest]
+    assert (
+        len(found) == 8 and found[0]["start"] == "2027-03-14T05:00:00Z" and found[-1]["end"] == "2027-03-14T09:00:00Z"
+    )
