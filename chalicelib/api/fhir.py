@@ -385,7 +385,7 @@ def _id(call: FhirCall) -> str:
 
 # --- documentation of the searches' query parameters (validation is `_checked`, FHIR's own rules) -------------
 class _Query(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)  # built on first use (cold start)
     count: str | None = Field(None, alias="_count", description=f"Page size, 1-{MAX_COUNT} (default {DEFAULT_COUNT})")
     page_token: str | None = Field(None, alias="_page_token", description="From the Bundle's `next` link")
 
