@@ -34,15 +34,19 @@ ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 """FHIR's id: letters, digits, `-` and `.`, at most 64 characters."""
 
 # --- statuses -------------------------------------------------------------------------------------------------
-APPOINTMENT_STATUS: dict[Status, str] = {
-    Status.SCHEDULED: "booked",
-    Status.CONFIRMED: "booked",
-    Status.RESCHEDULED: "booked",
-    Status.COMPLETED: "fulfilled",
-    Status.CANCELLED: "cancelled",
-    Status.NO_SHOW: "noshow",
+FHIR_STATUS_OF: dict[str, str] = {
+    "scheduled": "booked",
+    "confirmed": "booked",
+    "rescheduled": "booked",
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "no-show": "noshow",
+    "held": "pending",
 }
-"""Ours → FHIR's AppointmentStatus. No status of ours is `arrived` yet (the clinic records no check-in)."""
+"""Ours (by value) → FHIR's AppointmentStatus: a hold is `pending`. No status of ours is `arrived` yet (the clinic
+records no check-in). Keyed by value so a status of ours added later maps once it is named here (a unit test
+checks that every one is)."""
+APPOINTMENT_STATUS: dict[Status, str] = {s: FHIR_STATUS_OF[s.value] for s in Status if s.value in FHIR_STATUS_OF}
 
 FHIR_APPOINTMENT_STATUSES = (
     "proposed",
