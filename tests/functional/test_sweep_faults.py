@@ -152,11 +152,34 @@ def test_a_claim_whose_appointment_cannot_be_read_is_released_not_left_sending(a
         print("dispatch raised", type(exc).__name__)
     finally:
         faults.close()
-    # THEN nothing was sent and the reminder is pending again, its attempt not counted
+    # THEN nothing was sent and the reminder is pending again (its attempt counted)
     assert emails_sent() == 0
     listed = api.call("GET", f"/api/reminders/appointment/{visit['id']}", admin()).data["reminders"]
-    assert [(r["status"], r["attempts"]) for r in listed] == [("pending", 0)]
+    assert [(r["status"], r["attempts"]) for r in listed] == [("pending", 1)]
     # WHEN the stuck-reminder sweep runs well after, THEN it delivers it once instead of failing it as unknown
     clock.current = clock.current.replace(hour=15, minute=20)
     report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
     assert (report["delivered"], report["stuckFailed"], emails_sent()) == ({"sent": 1}, 0, 1)
+
+
+def test_a_reminder_whose_appointment_can_never_be_read_is_failed_as_not_sent_after_its_attempts(
+    api, wired, clock, lambdas
+):
+    # GIVEN an e-mail reminder due now, and a store whose appointment reads always fail
+    visit = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    rid = f"{visit['id']}_email-24h"
+    clock.current = clock.current.replace(hour=15)
+    faults = FaultInjector(wired.store)
+    faults.fail("GetItem", *[throttled() for _ in range(100)])
+    # WHEN its schedule fires again and again
+    for _ in range(6):
+        try:
+            lambdas.lambda_.invoke("reminder_dispatcher", {"reminderId": rid})
+        except Exception as exc:
+            print("dispatch raised", type(exc).__name__)
+    faults.close()
+    # THEN after its five attempts it is failed as not sent (not as an unknown outcome), nothing went out
+    listed = api.call("GET", f"/api/reminders/appointment/{visit['id']}", admin()).data["reminders"]
+    assert [(r["status"], r["attempts"], r["outcomeUnknown"]) for r in listed] == [("failed", 5, False)]
+    assert listed[0]["lastError"].startswith("not sent: ServiceBusy before the send")
+    assert emails_sent() == 0

@@ -14,6 +14,7 @@ from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.contact import redact
 from chalicelib.domain.reminders import (
     EPOCH,
+    MAX_ATTEMPTS,
     OUTCOME_UNKNOWN,
     Channel,
     Reminder,
@@ -124,16 +125,17 @@ class ReminderDispatcher:
         version read: a reschedule plans the reminder again for the new time).
 
         Whatever raises before the message goes to the provider (the appointment or patient unreadable, a
-        store fault) releases the claim: nothing was sent, so the reminder is pending again for the next run,
-        not left in `sending` for the stuck sweep to fail as an unknown outcome."""
+        store fault) releases the claim: nothing was sent, so the reminder is pending again for the next run
+        (failed as not sent after MAX_ATTEMPTS), not left in `sending` for the stuck sweep to fail as an
+        unknown outcome."""
         now = self._clock.now()
         claimed = self._reminders.claim(reminder_id, now)
         if claimed is None:
             return "not-claimed"
         try:
             ready = self._before_send(claimed, now, read)
-        except Exception:
-            self._release(claimed, now)
+        except Exception as exc:
+            self._release(claimed, now, exc)
             raise
         if isinstance(ready, str):
             return ready
@@ -181,12 +183,21 @@ class ReminderDispatcher:
             return "failed"
         return appointment, endpoints
 
-    def _release(self, claimed: Reminder, now: datetime) -> None:
-        """Give the claim back (pending, this attempt not counted; conditioned on `sending`, so an outcome that
-        was recorded meanwhile stands). If even that write fails, the stuck sweep is the last resort."""
-        back = replace(claimed, status=ReminderStatus.PENDING, attempts=max(0, claimed.attempts - 1), updated_at=now)
+    def _release(self, claimed: Reminder, now: datetime, error: Exception) -> None:
+        """Give the claim back: pending again, still due (the schedule's retry or the next sweep delivers it),
+        this attempt counted; after MAX_ATTEMPTS such tries it is failed as not sent (a reminder that can never
+        be prepared does not loop forever; staff may retry it without confirming, nothing went out). Both
+        conditioned on `sending`, so an outcome recorded meanwhile stands. If even that write fails, the stuck
+        sweep is the last resort."""
         try:
-            self._reminders.replace(back, ReminderStatus.SENDING)
+            if claimed.attempts >= MAX_ATTEMPTS:
+                reason = f"not sent: {type(error).__name__} before the send, {claimed.attempts} times"
+                failed = replace(claimed, status=ReminderStatus.FAILED, last_error=reason, updated_at=now)
+                self._reminders.finish(failed, mark_appointment_reminded=False)
+            else:
+                self._reminders.replace(
+                    replace(claimed, status=ReminderStatus.PENDING, updated_at=now), ReminderStatus.SENDING
+                )
         except Exception:
             log.exception("reminder %s: nothing was sent, and its claim could not be released", claimed.id)
 
