@@ -81,26 +81,17 @@ class _Http:
             if left <= 0.05:
                 break
             request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-            watchdog = _Watchdog(left)
-            try:
-                with watchdog, _opener(watchdog).open(request, timeout=min(self._timeout, left)) as response:
-                    raw = response.read()
-                    if watchdog.fired:  # a close-delimited answer cut short reads as complete: it is not
-                        raise TimeoutError("deadline")
-                    return json.loads(raw) if raw else {}
-            except urllib.error.HTTPError as exc:
-                text = exc.read().decode(errors="replace")[:300] if not watchdog.fired else ""
-                if exc.code == 401:
-                    raise _Unauthorized(text) from exc
-                if exc.code < 500:
-                    raise PlatformError(f"{exc.code}: {text}") from exc
-                last = f"{exc.code}: {text}"
-            except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-                if not watchdog.fired:
+            with _Watchdog(left) as watchdog:  # over the whole attempt, an error's body included
+                try:
+                    return self._attempt(request, min(self._timeout, left), watchdog)
+                except _Answered as answered:
+                    if answered.status == 401:
+                        raise _Unauthorized(answered.text) from answered
+                    if answered.status < 500:
+                        raise PlatformError(f"{answered.status}: {answered.text}") from answered
+                    last = f"{answered.status}: {answered.text}"
+                except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
                     last = str(exc) or type(exc).__name__
-                else:
-                    last = f"no whole answer within {self._budget:g} s"
-                    break
             if watchdog.fired:
                 last = f"no whole answer within {self._budget:g} s"
                 break
@@ -108,10 +99,32 @@ class _Http:
                 self._sleep(min(0.2 * 2**attempt, max(0.0, deadline - self._timer())))
         raise TransientPlatformError(last)
 
+    @staticmethod
+    def _attempt(request: urllib.request.Request, timeout: float, watchdog: _Watchdog) -> Any:
+        """One exchange: the parsed JSON answer, or _Answered for an HTTP error status (its body read too)."""
+        try:
+            with _opener(watchdog).open(request, timeout=timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise _Answered(exc.code, exc.read().decode(errors="replace")[:300]) from exc
+        if watchdog.fired:  # a close-delimited answer cut short reads as complete: it is not
+            raise TimeoutError("no whole answer before the deadline")
+        return json.loads(raw) if raw else {}
+
+
+class _Answered(Exception):
+    """The platform answered with an HTTP error status."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"{status}: {text}")
+        self.status = status
+        self.text = text
+
 
 class _Watchdog:
     """Shuts down the socket of one attempt at its deadline (a blocked read then ends at once). Used as a
-    context manager around the attempt; the connection handlers below hand it the socket once connected."""
+    context manager around the attempt; the connection handlers below hand it the socket once connected. An
+    error's body is read within it too."""
 
     def __init__(self, seconds: float) -> None:
         self.fired = False

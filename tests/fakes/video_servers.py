@@ -22,7 +22,7 @@ class FakeVideoServer:
         self.valid_tokens: set[str] = set()
         self.meetings: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[int, str]] = []
-        self.trickles: list[float] = []
+        self.trickles: list[tuple[float, bool]] = []
         self.trickled = threading.Event()
         """Set when a trickling answer ended (sent whole, or the client hung up)."""
         self.token_lifetime = 3600
@@ -46,10 +46,11 @@ class FakeVideoServer:
     def fail_next(self, status: int, times: int = 1, message: str = "failure") -> None:
         self.failures.extend([(status, message)] * times)
 
-    def trickle_next(self, seconds_per_byte: float, times: int = 1) -> None:
-        """The next answers are sent a byte at a time, `seconds_per_byte` apart (status line, headers and body):
-        each read of the client gets something long before its socket timeout, the whole answer takes long."""
-        self.trickles.extend([seconds_per_byte] * times)
+    def trickle_next(self, seconds_per_byte: float, times: int = 1, body_only: bool = False) -> None:
+        """The next answers are sent a byte at a time, `seconds_per_byte` apart (status line, headers and body,
+        or the body only): each read of the client gets something long before its socket timeout, the whole
+        answer takes long."""
+        self.trickles.extend([(seconds_per_byte, body_only)] * times)
 
     def revoke_tokens(self) -> None:
         self.valid_tokens.clear()
@@ -67,21 +68,24 @@ class FakeVideoServer:
             def _answer(self, status: int, body: Any = None) -> None:
                 raw = json.dumps(body).encode() if body is not None else b""
                 if fake.trickles:
-                    return self._trickle(fake.trickles.pop(0), status, raw)
+                    return self._trickle(*fake.trickles.pop(0), status, raw)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
 
-            def _trickle(self, pause: float, status: int, raw: bytes) -> None:
+            def _trickle(self, pause: float, body_only: bool, status: int, raw: bytes) -> None:
                 head = (
                     f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(raw)}\r\nConnection: close\r\n\r\n"
                 ).encode()
                 self.close_connection = True
                 try:
-                    for byte in head + raw:
+                    if body_only:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                    for byte in raw if body_only else head + raw:
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
                         time.sleep(pause)

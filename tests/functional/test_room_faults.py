@@ -172,6 +172,25 @@ def test_a_trickled_answer_ends_the_call_at_its_budget_not_at_the_last_byte(wire
     assert len(zoom.requests) == 1  # no second attempt past the budget
 
 
+def test_a_trickled_error_body_is_read_within_the_budget_too(wired, zoom):
+    from chalicelib.adapters.video import TeamsPlatform, _Http
+    from chalicelib.services.ports import TransientPlatformError
+    from tests.helpers import make_appointment
+
+    # GIVEN a platform whose token endpoint answers 500 at once, with a body that then comes a byte every 0.2 s
+    zoom.fail_next(500, message="a long explanation of the failure")
+    zoom.trickle_next(0.2, body_only=True)
+    secret = {"tenantId": "t", "clientId": "cid", "clientSecret": "csecret", "organizerUserId": "u"}
+    object.__setattr__(wired.settings, "ms_login_base", zoom.base)
+    platform = TeamsPlatform(
+        wired.settings, type("S", (), {"get": lambda self: secret})(), _Http(sleep=lambda _: None, budget=0.5)
+    )
+    # WHEN a meeting is created THEN the call gives up at its budget, the error's body included
+    with pytest.raises(TransientPlatformError) as failed:
+        platform.create(make_appointment())
+    assert "no whole answer within 0.5 s" in str(failed.value) and len(zoom.requests) == 1
+
+
 def test_a_trickling_platform_does_not_hold_a_reschedule_or_cancel_and_the_sweep_finishes(
     api, wired, zoom, lambdas_tick
 ):
