@@ -115,7 +115,8 @@ def _lock_op(before: Lock | None, after: Lock | None, tag: str) -> tuple[str, Op
     if before is not None and after is not None and before.kind == after.kind:
         return None
     lock = after or before
-    assert lock is not None
+    if lock is None:  # neither side holds it: nothing to write
+        return None
     item, owner = lock.item, lock.owner
     unshared = s.sharers.does_not_exist() | (_size(s.sharers) == 0)
     if before is None:  # take
