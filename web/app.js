@@ -1,32 +1,22 @@
 // The patient web app: sign in, then Book / My appointments / Reminders, and the telehealth room.
-import { ApiError, claimsOf, createApi, newKey } from './api.js';
-import { SlotPicker, addDays, clockTime, localDate, longDate, patientZone, weekday, zonesDiffer } from './slots.js';
+import { ApiError, claimsOf, createApi, newKey, tokenStore } from './shared/api.js';
+import { addDays, clockTime, localDate, longDate, patientZone, weekday, zonesDiffer } from './shared/dates.js';
+import { el } from './shared/dom.js';
+import { ACTIVE, statusWords } from './shared/status.js';
+import { SlotPicker } from './slots.js';
 import { adviceFor, joinOpensAt, requirementsCheck } from './telehealth.js';
 
 const $ = (selector, root = document) => root.querySelector(selector);
-const TOKEN_KEY = 'clinic.token';
+const session = tokenStore('clinic.token');
 const state = { config: null, token: null, claims: null, doctors: [], doctor: null, slot: null, bookingKey: null,
   bookingBody: null, appointments: [], reminderTimer: null, roomTimer: null };
 const api = createApi(() => (state.config && state.config.apiBase) || '', () => state.token, () => {
   // the token has expired or was revoked: sign in again rather than show errors
-  sessionStorage.removeItem(TOKEN_KEY);
+  session.clear();
   state.token = null;
   showSignIn();
   $('#signin-message').textContent = 'Your session has ended. Please sign in again.';
 });
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === 'class') node.className = value;
-    else if (name === 'text') node.textContent = value;
-    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? '' : value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return node;
-}
 
 function announce(text) {
   const region = $('#announce');
@@ -188,7 +178,7 @@ function signedIn(token) {
   if (!claims || !claims.sub) return false;
   state.token = token;
   state.claims = claims;
-  sessionStorage.setItem(TOKEN_KEY, token);
+  session.set(token);
   $('#signin').hidden = true;
   $('#app').hidden = false;
   $('#sign-out').hidden = false;
@@ -197,7 +187,7 @@ function signedIn(token) {
 }
 
 function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
+  session.clear();
   state.token = null;
   location.assign('/');
 }
@@ -490,8 +480,6 @@ function when(appointment) {
   const mine = zonesDiffer(appointment.timezone) ? ` (${clockTime(appointment.startsAt, patientZone())} your time)` : '';
   return `${longDate(appointment.date)} at ${appointment.time}${mine}, ${appointment.timezone}`;
 }
-
-const ACTIVE = new Set(['scheduled', 'confirmed', 'rescheduled']);
 
 async function loadAppointments(event) {
   if (event) event.preventDefault();
@@ -972,7 +960,7 @@ async function start() {
   $('#room-close').addEventListener('click', () => { stopRoom(); selectTab('mine'); });
   bookPicker = new SlotPicker($('#book-picker'), api, { onPick: pickSlot, announce, ownVisits });
 
-  let token = sessionStorage.getItem(TOKEN_KEY);
+  let token = session.get();
   if (!token && state.config.signIn.mode === 'cognito') token = await cognitoCallback().catch(() => null);
   if (token && signedIn(token)) afterSignIn();
   else showSignIn();

@@ -1,1169 +1,1115 @@
 // The clinic console: the day per doctor (kept live from the slot-updates WebSocket, patched row by row so focus
 // and scroll stay put), a week per doctor, actions from a row, reminders, analytics and availability.
 // A file of its own (no inline script or handlers) so the page works under a Content-Security-Policy.
-"use strict";
-(() => {
-  const $ = (id) => document.getElementById(id);
-  const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
-    '"': "&quot;", "'": "&#39;"}[c]));
-  const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-  const MAX_FOLLOWED = 20; // the server's limit of doctor-days per connection
-  const state = {doctors: [], doctorById: new Map(), appointments: new Map(), patients: new Map(), claims: null,
-    dayTouched: false, selected: new Set(), reminders: new Map()};
+import { ApiError, claimsOf, createApi, hasExpired, newKey, tokenStore } from "./shared/api.js";
+import { WEEKDAYS, addDays, atLocal, clockTime as clock, hhmm, localDate as dateIn, minutes, passOf, shortDate as dayLabel,
+  weekday as weekdayOf } from "./shared/dates.js";
+import { el, say, svg } from "./shared/dom.js";
+import { LiveSlots } from "./shared/live.js";
+import { ACTIVE } from "./shared/status.js";
 
-  // ---------------------------------------------------------------- dates and times (each doctor's own zone)
-  function dateIn(zone, when = new Date()) {
-    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {timeZone: zone, year: "numeric",
-      month: "2-digit", day: "2-digit"}).formatToParts(when).map((p) => [p.type, p.value]));
-    return `${parts.year}-${parts.month}-${parts.day}`;
-  }
-  function clinicToday() {
-    // one zone for the whole clinic: its date; doctors in several zones: the browser's own date
-    const zones = new Set(state.doctors.map((d) => d.timezone));
-    return dateIn(zones.size === 1 ? [...zones][0] : undefined);
-  }
-  const addDays = (day, n) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
-  const weekdayOf = (day) => WEEKDAYS[(new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7];
-  const dayLabel = (day) => new Intl.DateTimeFormat(undefined, {timeZone: "UTC", weekday: "short", day: "numeric",
-    month: "short"}).format(new Date(`${day}T00:00:00Z`));
-  function atLocal(instant, zone) {
-    return new Intl.DateTimeFormat(undefined, {timeZone: zone, weekday: "short", day: "numeric", month: "short",
-      year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"})
-      .format(new Date(instant));
-  }
-  const clock = (instant, zone) => new Intl.DateTimeFormat("en-GB", {timeZone: zone, hour: "2-digit",
-    minute: "2-digit", hourCycle: "h23"}).format(new Date(instant));
-  const minutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-  const hhmm = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
-  function hoursAndDays(hours) {
-    if (hours === null || hours === undefined) return "no bookings yet";
-    const whole = Math.round(hours);
-    const days = Math.floor(whole / 24);
-    return days ? `${days} d ${whole % 24} h` : `${whole} h`;
-  }
+const $ = (id) => document.getElementById(id);
+const session = tokenStore("token");
+const state = {doctors: [], doctorById: new Map(), appointments: new Map(), patients: new Map(), claims: null,
+  dayTouched: false, selected: new Set(), reminders: new Map()};
 
-  // ---------------------------------------------------------------- the token, the API and errors in plain words
-  function decodeClaims(token) {
-    const middle = token.split(".")[1] || "";
-    const bytes = Uint8Array.from(atob(middle.replace(/-/g, "+").replace(/_/g, "/")
-      .padEnd(Math.ceil(middle.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes));
-    if (!claims || typeof claims !== "object") throw new Error("not an object");
-    return claims;
-  }
-  function tokenProblem(token) {
-    if (!token) return "Paste the admin token first.";
-    if (/[^\x21-\x7e]/.test(token)) {
-      return "That token has spaces or characters a sign-in token never has. Copy the whole token again.";
-    }
-    if (token.split(".").length !== 3) {
-      return "That is not a sign-in token: a token has three parts separated by dots. Copy the whole token again.";
-    }
-    let claims;
-    try { claims = decodeClaims(token); } catch (error) {
-      return "That token cannot be read: it is damaged or incomplete. Copy the whole token again.";
-    }
-    if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
-      return "That token has expired. Sign in again to get a new one.";
-    }
-    if (!String(claims["cognito:groups"] ?? "").includes("admins")) {
-      return "That token is not a clinic admin's: the console needs an admin's sign-in.";
-    }
-    return null;
-  }
+// ---------------------------------------------------------------- dates and times (each doctor's own zone)
+function clinicToday() {
+  // one zone for the whole clinic: its date; doctors in several zones: the browser's own date
+  const zones = new Set(state.doctors.map((d) => d.timezone));
+  return dateIn(zones.size === 1 ? [...zones][0] : undefined);
+}
+function hoursAndDays(hours) {
+  if (hours === null || hours === undefined) return "no bookings yet";
+  const whole = Math.round(hours);
+  const days = Math.floor(whole / 24);
+  return days ? `${days} d ${whole % 24} h` : `${whole} h`;
+}
 
-  class ApiError extends Error {
-    constructor(message, status, code) { super(message); this.status = status; this.code = code; }
+// ---------------------------------------------------------------- the token, the API and errors in plain words
+function tokenProblem(token) {
+  if (!token) return "Paste the admin token first.";
+  if (/[^\x21-\x7e]/.test(token)) {
+    return "That token has spaces or characters a sign-in token never has. Copy the whole token again.";
   }
-  const PLAIN = {
-    UNAUTHENTICATED: "Your sign-in was not accepted (the token is malformed or has expired). Sign in again.",
-    FORBIDDEN: "Your sign-in may not do that: the console needs a clinic admin's token.",
-    SLOT_UNAVAILABLE: "That time was taken a moment ago. Pick another free time.",
-    DAILY_LIMIT_REACHED: "The doctor's day is full: the daily limit of patients is reached.",
-    OUTSIDE_WORKING_HOURS: "That time is outside the doctor's working hours.",
-    TOO_LATE_TO_CHANGE: "It is too late to change this visit.",
-    OUTSIDE_BOOKING_WINDOW: "That date is further ahead than the doctor takes bookings.",
-    BOOKING_LIMIT_REACHED: "This patient already holds as many upcoming visits as the clinic allows.",
-  };
-  function plainWords(status, error, retryAfter) {
-    const wait = retryAfter ? `${retryAfter} seconds` : "a few seconds";
-    if (status === 429) return `Too many requests just now. Try again in ${wait}.`;
-    if (status === 503) return `A service the clinic depends on is briefly unavailable. Try again in ${wait}.`;
-    if (PLAIN[error.code]) return PLAIN[error.code];
-    if (error.code === "VALIDATION_ERROR") {
-      const fields = Object.entries((error.details && error.details.fields) || {}).map(([k, v]) => `${k}: ${v}`);
-      return `${error.message || "Some values are not valid."}${fields.length ? ` (${fields.join("; ")})` : ""}`;
-    }
-    if (status >= 500) return "Something went wrong on the server. Reload to see what was saved; if it repeats, tell IT.";
-    return error.message || `The server refused the request (${status}).`;
+  if (token.split(".").length !== 3) {
+    return "That is not a sign-in token: a token has three parts separated by dots. Copy the whole token again.";
   }
+  const claims = claimsOf(token);
+  if (!claims) return "That token cannot be read: it is damaged or incomplete. Copy the whole token again.";
+  if (hasExpired(claims)) return "That token has expired. Sign in again to get a new one.";
+  if (!String(claims["cognito:groups"] ?? "").includes("admins")) {
+    return "That token is not a clinic admin's: the console needs an admin's sign-in.";
+  }
+  return null;
+}
 
-  async function api(method, path, body, headers = {}) {
-    const token = sessionStorage.getItem("token") || "";
-    let response;
+const PLAIN = {
+  UNAUTHENTICATED: "Your sign-in was not accepted (the token is malformed or has expired). Sign in again.",
+  FORBIDDEN: "Your sign-in may not do that: the console needs a clinic admin's token.",
+  SLOT_UNAVAILABLE: "That time was taken a moment ago. Pick another free time.",
+  DAILY_LIMIT_REACHED: "The doctor's day is full: the daily limit of patients is reached.",
+  OUTSIDE_WORKING_HOURS: "That time is outside the doctor's working hours.",
+  TOO_LATE_TO_CHANGE: "It is too late to change this visit.",
+  OUTSIDE_BOOKING_WINDOW: "That date is further ahead than the doctor takes bookings.",
+  BOOKING_LIMIT_REACHED: "This patient already holds as many upcoming visits as the clinic allows.",
+};
+function plainWords(status, error, retryAfter) {
+  const wait = retryAfter ? `${retryAfter} seconds` : "a few seconds";
+  if (status === 429) return `Too many requests just now. Try again in ${wait}.`;
+  if (status === 503) return `A service the clinic depends on is briefly unavailable. Try again in ${wait}.`;
+  if (PLAIN[error.code]) return PLAIN[error.code];
+  if (error.code === "VALIDATION_ERROR") {
+    const fields = Object.entries((error.details && error.details.fields) || {}).map(([k, v]) => `${k}: ${v}`);
+    return `${error.message || "Some values are not valid."}${fields.length ? ` (${fields.join("; ")})` : ""}`;
+  }
+  if (status >= 500) return "Something went wrong on the server. Reload to see what was saved; if it repeats, tell IT.";
+  return error.message || `The server refused the request (${status}).`;
+}
+
+const client = createApi("", session.get, () => signOut(plainWords(401, {code: "UNAUTHENTICATED"})));
+
+async function api(method, path, body, headers = {}) {
+  // the shared client; its refusals reach staff in the console's own words
+  try {
+    return await client.json(method, path, {body, headers});
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    error.message = error.status === 0 ? "The server could not be reached. Check the connection and try again."
+      : plainWords(error.status, {code: error.code, message: error.message, details: error.details}, error.retryAfter);
+    throw error;
+  }
+}
+
+async function listAll(path, query) {
+  // follows `nextToken` so a long day is never cut at one page
+  const found = [];
+  const q = new URLSearchParams(query);
+  for (let page = 0; page < 20; page += 1) {
+    const answer = await api("GET", `${path}?${q}`);
+    found.push(...answer.appointments);
+    if (!answer.nextToken) break;
+    q.set("nextToken", answer.nextToken);
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------- sign-in and sign-out
+function showSignedIn(signedIn) {
+  for (const section of document.querySelectorAll("[data-needs-signin]")) section.hidden = !signedIn;
+  $("signin").hidden = signedIn;
+  $("sign-out").hidden = !signedIn;
+  $("signed-in-as").textContent = signedIn && state.claims ?
+    `Signed in as ${state.claims.name || state.claims["cognito:username"] || state.claims.sub}.` : "";
+}
+
+async function signIn(token) {
+  const problem = tokenProblem(token);
+  if (problem) { say($("signin-status"), problem, true); $("token").focus(); return; }
+  session.set(token);
+  state.claims = claimsOf(token);
+  try {
+    await loadDoctors();
+  } catch (error) {
+    if (session.get()) signOut(error.message);
+    return;
+  }
+  const hadFocus = $("signin").contains(document.activeElement);
+  showSignedIn(true);
+  say($("signin-status"), "");
+  if (hadFocus) $("schedule-title").focus(); // the form it was in is gone: keyboard users land on the day
+  if (!state.dayTouched) $("day").value = clinicToday();
+  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics()]);
+  live.connect();
+}
+
+function signOut(message = "") {
+  session.clear();
+  state.claims = null;
+  live.close();
+  for (const id of ["schedule-body", "week-body", "reminders-body", "analytics-body", "availability-preview-body"]) {
+    $(id).textContent = "";
+  }
+  state.appointments.clear();
+  state.patients.clear();
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  showSignedIn(false);
+  $("token").value = "";
+  say($("signin-status"), message || "Signed out.", Boolean(message));
+  $("token").focus();
+}
+
+// ---------------------------------------------------------------- doctors
+async function loadDoctors() {
+  state.doctors = (await api("GET", "/api/doctors")).doctors;
+  state.doctorById = new Map(state.doctors.map((d) => [d.id, d]));
+  const options = () => state.doctors.map((d) => el("option", {value: d.id, text: d.name}));
+  for (const id of ["week-doctor", "availability-doctor", "book-doctor"]) {
+    const keep = $(id).value;
+    $(id).replaceChildren(...options());
+    if (keep && state.doctorById.has(keep)) $(id).value = keep;
+  }
+  const keep = $("doctor").value;
+  $("doctor").replaceChildren(el("option", {value: "", text: "All doctors"}), ...options());
+  if (keep && state.doctorById.has(keep)) $("doctor").value = keep;
+  fillAvailabilityForm();
+}
+
+// ---------------------------------------------------------------- the day: tables patched row by row
+function shownDoctors() {
+  return $("doctor").value ? state.doctors.filter((d) => d.id === $("doctor").value) : state.doctors;
+}
+
+let dayLoading = null;
+async function refreshDay() {
+  // one load at a time; a change arriving meanwhile loads once more afterwards
+  if (dayLoading) { dayLoading.again = true; return dayLoading.promise; }
+  dayLoading = {again: false};
+  dayLoading.promise = (async () => {
     try {
-      response = await fetch(path, {method, headers: {"Authorization": token, "Content-Type": "application/json",
-        ...headers}, body: body === undefined ? undefined : JSON.stringify(body)});
+      do { dayLoading.again = false; await loadDay(); } while (dayLoading.again);
     } catch (error) {
-      throw new ApiError("The server could not be reached. Check the connection and try again.", 0, "NETWORK");
+      say($("action-status"), error.message, true);
+    } finally { dayLoading = null; }
+  })();
+  return dayLoading.promise;
+}
+
+async function loadDay() {
+  const day = $("day").value;
+  if (!day || !session.get()) return;
+  const query = new URLSearchParams({from: day, to: day});
+  if ($("status").value) query.set("status", $("status").value);
+  if ($("type").value) query.set("type", $("type").value);
+  const chosen = shownDoctors();
+  const lists = await Promise.all(chosen.map((d) =>
+    listAll(`/api/appointments/doctor/${encodeURIComponent(d.id)}`, query)));
+  const body = $("schedule-body");
+  const wanted = new Set(chosen.map((d) => d.id));
+  for (const box of [...body.querySelectorAll(".doctor-day")]) if (!wanted.has(box.dataset.doctor)) box.remove();
+  chosen.forEach((doctor, index) => {
+    let box = body.querySelector(`.doctor-day[data-doctor="${CSS.escape(doctor.id)}"]`);
+    if (!box) box = doctorBox(doctor);
+    if (body.children[index] !== box) body.insertBefore(box, body.children[index] || null);
+    box.dataset.day = day;
+    patchRows(box, lists[index], doctor);
+  });
+  live.follow();
+}
+
+function doctorBox(doctor) {
+  const zone = doctor.timezone.replace(/_/g, " ");
+  return el("div", {class: "doctor-day", "data-doctor": doctor.id, tabindex: "-1"},
+    el("table", {class: "cards"},
+      el("caption", {}, doctor.name, el("br"),
+        el("span", {class: "muted", text: `${doctor.specialty}, ${doctor.location} (${zone})`})),
+      el("thead", {}, el("tr", {}, ...["Time", "Patient", "Type", "Status", "Actions"].map((name) =>
+        el("th", {scope: "col", text: name})))),
+      el("tbody")),
+    el("p", {}, el("button", {type: "button", class: "secondary", "data-action": "book", "data-doctor": doctor.id,
+      "data-key": `book:${doctor.id}`, text: `Book with ${doctor.name}`})));
+}
+
+const started = (a) => Date.parse(a.startsAt) <= Date.now();
+
+function actionsFor(a) {
+  const actions = [];
+  if (ACTIVE.has(a.status)) {
+    if (a.status !== "confirmed") actions.push(["confirm", "Confirm"]);
+    actions.push(["reschedule", "Reschedule"], ["cancel", "Cancel"]);
+    if (started(a)) actions.push(["completed", "Completed"], ["no-show", "No-show"]);
+  }
+  actions.push(["book-again", "Book again"], ["audit", "Audit trail"]);
+  return actions;
+}
+
+function rowFor(a, doctor, signature) {
+  const who = `${a.patientName} at ${a.time}`;
+  const buttons = actionsFor(a).map(([action, label]) => el("button", {type: "button", "data-action": action,
+    "data-id": a.id, "data-key": `${a.id}:${action}`, class: action === "confirm" ? false : "secondary",
+    "aria-label": `${label}: ${who}`, text: label}));
+  return el("tr", {"data-appointment": a.id, "data-sig": signature},
+    el("td", {"data-label": "Time", text: `${a.time}–${clock(a.endsAt, doctor.timezone)}`}),
+    el("td", {"data-label": "Patient", text: a.patientName}),
+    el("td", {"data-label": "Type", text: a.type}),
+    el("td", {"data-label": "Status", class: `status-${a.status}`, text: a.status}),
+    el("td", {"data-label": "Actions"}, el("div", {class: "row-actions"}, ...buttons)));
+}
+
+function patchRows(box, rows, doctor) {
+  const tbody = box.querySelector("tbody");
+  const focusKey = tbody.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  const focusRow = focusKey ? document.activeElement.closest("tr") : null;
+  const existing = new Map([...tbody.querySelectorAll("tr[data-appointment]")].map((tr) => [tr.dataset.appointment, tr]));
+  let previous = null;
+  for (const a of rows) {
+    state.appointments.set(a.id, a);
+    state.patients.set(a.patientId, a.patientName);
+    const signature = JSON.stringify([a.time, a.endsAt, a.patientName, a.type, a.status, actionsFor(a)]);
+    let tr = existing.get(a.id);
+    existing.delete(a.id);
+    if (!tr || tr.dataset.sig !== signature) {
+      const fresh = rowFor(a, doctor, signature);
+      if (tr) tr.replaceWith(fresh);
+      tr = fresh;
     }
-    let data = null;
-    try { data = await response.json(); } catch (error) { data = null; }
-    if (!response.ok) {
-      const failure = new ApiError(plainWords(response.status, (data && data.error) || {},
-        response.headers.get("Retry-After")), response.status, data && data.error && data.error.code);
-      // only the session that was refused ends: a late answer to an earlier token never signs out a new one
-      if (response.status === 401 && sessionStorage.getItem("token") === token) signOut(failure.message);
-      throw failure;
+    const place = previous ? previous.nextElementSibling : tbody.firstElementChild;
+    if (place !== tr) tbody.insertBefore(tr, place);
+    previous = tr;
+  }
+  for (const tr of existing.values()) tr.remove();
+  const empty = tbody.querySelector("tr.empty");
+  if (!rows.length && !empty) {
+    tbody.append(el("tr", {class: "empty"}, el("td", {colspan: "5", text: "No appointments."})));
+  } else if (rows.length && empty) {
+    empty.remove();
+  }
+  if (focusKey && document.activeElement !== document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)) {
+    const again = document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ||
+      (focusRow && tbody.querySelector(`tr[data-appointment="${CSS.escape(focusRow.dataset.appointment)}"] button`)) ||
+      box;
+    again.focus({preventScroll: true});
+  }
+}
+
+// ---------------------------------------------------------------- the week per doctor
+function weekStart() {
+  const day = $("day").value || clinicToday();
+  return addDays(day, -WEEKDAYS.indexOf(weekdayOf(day)) + 7 * weekOffset);
+}
+let weekOffset = 0;
+
+let weekRun = 0;
+async function refreshWeek() {
+  const doctor = state.doctorById.get($("week-doctor").value);
+  if (!doctor || !session.get()) return;
+  const run = ++weekRun; // only the latest load draws: an older answer arriving late never overwrites it
+  const first = weekStart();
+  const days = [...Array(7).keys()].map((i) => addDays(first, i));
+  try {
+    const [listed, ...slots] = await Promise.all([
+      listAll(`/api/appointments/doctor/${encodeURIComponent(doctor.id)}`, {from: first, to: days[6]}),
+      ...days.map((d) => api("GET", `/api/appointments/availability/${encodeURIComponent(doctor.id)}/${d}`)),
+    ]);
+    if (run !== weekRun) return;
+    for (const a of listed) state.patients.set(a.patientId, a.patientName);
+    const active = listed.filter((a) => ACTIVE.has(a.status));
+    // redrawn only when what it shows changed: a resync with nothing new leaves focus and scroll alone
+    const signature = JSON.stringify([doctor.id, doctor.name, doctor.timezone, first, slots.map((d) => d.slots),
+      active.map((a) => [a.id, a.date, a.time, a.duration, a.patientName])]);
+    const body = $("week-body");
+    if (body.dataset.sig === signature) return;
+    const focusKey = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    body.replaceChildren(
+      el("h3", {id: "week-caption",
+        text: `${doctor.name}: week of ${dayLabel(first)} (${doctor.timezone.replace(/_/g, " ")})`}),
+      el("div", {class: "week-grid", "data-doctor": doctor.id, "data-first": first},
+        ...days.map((d, i) => weekDay(doctor, d, slots[i].slots, active.filter((a) => a.date === d)))));
+    body.dataset.sig = signature;
+    const again = focusKey && body.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+    if (again) again.focus({preventScroll: true});
+  } catch (error) {
+    say($("week-body"), error.message, true);
+  }
+  live.follow();
+}
+
+function weekDay(doctor, day, slots, appointments) {
+  // each slot once: a visit (the patient's name), a free time (a button that books it), or a time not bookable
+  const items = [];
+  let free = 0;
+  const covered = new Set();
+  const bookedItem = (a) => [a.time, el("li", {class: "booked", text: `${a.time} ${a.patientName}`})];
+  for (const slot of slots) {
+    const start = minutes(slot.time);
+    const holder = appointments.find((a) => minutes(a.time) < start + 1 && minutes(a.time) + a.duration > start);
+    if (holder) {
+      if (!covered.has(holder.id)) {
+        covered.add(holder.id);
+        items.push(bookedItem(holder));
+      }
+    } else if (slot.available) {
+      free += 1;
+      const label = `${slot.time}${passOf(slot, slots)}`;
+      items.push([slot.time, el("li", {class: "free"}, el("button", {type: "button", class: "slot-button",
+        "data-action": "book-at", "data-doctor": doctor.id, "data-date": day, "data-starts-at": slot.startsAt,
+        "data-key": `book-at:${slot.startsAt}`, "aria-label": `${label} free: book on ${dayLabel(day)} with ${doctor.name}`,
+        text: `${label} free`}))]);
+    } else {
+      items.push([slot.time, el("li", {class: "closed", text: `${slot.time} not bookable`})]);
     }
-    return data;
   }
+  for (const a of appointments) if (!covered.has(a.id)) items.push(bookedItem(a));
+  items.sort((x, y) => x[0].localeCompare(y[0]));
+  const summary = slots.length || appointments.length ? `${appointments.length} booked, ${free} free` : "day off";
+  return el("div", {class: "week-day", "data-day": day},
+    el("h3", {}, dayLabel(day), el("br"), el("span", {class: "muted", text: summary})),
+    el("ul", {}, ...items.map((x) => x[1])));
+}
 
-  async function listAll(path, query) {
-    // follows `nextToken` so a long day is never cut at one page
-    const found = [];
-    const q = new URLSearchParams(query);
-    for (let page = 0; page < 20; page += 1) {
-      const answer = await api("GET", `${path}?${q}`);
-      found.push(...answer.appointments);
-      if (!answer.nextToken) break;
-      q.set("nextToken", answer.nextToken);
-    }
-    return found;
-  }
-
-  function say(element, text, isError = false) {
-    element.textContent = "";
-    if (!text) return;
-    const span = document.createElement("span");
-    if (isError) span.className = "error";
-    span.textContent = text;
-    element.append(span);
-  }
-
-  // ---------------------------------------------------------------- sign-in and sign-out
-  function showSignedIn(signedIn) {
-    for (const section of document.querySelectorAll("[data-needs-signin]")) section.hidden = !signedIn;
-    $("signin").hidden = signedIn;
-    $("sign-out").hidden = !signedIn;
-    $("signed-in-as").textContent = signedIn && state.claims ?
-      `Signed in as ${state.claims.name || state.claims["cognito:username"] || state.claims.sub}.` : "";
-  }
-
-  async function signIn(token) {
-    const problem = tokenProblem(token);
-    if (problem) { say($("signin-status"), problem, true); $("token").focus(); return; }
-    sessionStorage.setItem("token", token);
-    state.claims = decodeClaims(token);
-    try {
-      await loadDoctors();
-    } catch (error) {
-      if (sessionStorage.getItem("token")) signOut(error.message);
-      return;
-    }
-    const hadFocus = $("signin").contains(document.activeElement);
-    showSignedIn(true);
-    say($("signin-status"), "");
-    if (hadFocus) $("schedule-title").focus(); // the form it was in is gone: keyboard users land on the day
-    if (!state.dayTouched) $("day").value = clinicToday();
-    await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics()]);
-    live.connect();
-  }
-
-  function signOut(message = "") {
-    sessionStorage.removeItem("token");
-    state.claims = null;
-    live.close();
-    for (const id of ["schedule-body", "week-body", "reminders-body", "analytics-body", "availability-preview-body"]) {
-      $(id).textContent = "";
-    }
-    state.appointments.clear();
-    state.patients.clear();
-    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
-    showSignedIn(false);
-    $("token").value = "";
-    say($("signin-status"), message || "Signed out.", Boolean(message));
-    $("token").focus();
-  }
-
-  // ---------------------------------------------------------------- doctors
-  async function loadDoctors() {
-    state.doctors = (await api("GET", "/api/doctors")).doctors;
-    state.doctorById = new Map(state.doctors.map((d) => [d.id, d]));
-    const options = state.doctors.map((d) => `<option value="${esc(d.id)}">${esc(d.name)}</option>`).join("");
-    for (const id of ["week-doctor", "availability-doctor", "book-doctor"]) {
-      const keep = $(id).value;
-      $(id).innerHTML = options;
-      if (keep && state.doctorById.has(keep)) $(id).value = keep;
-    }
-    const keep = $("doctor").value;
-    $("doctor").innerHTML = `<option value="">All doctors</option>${options}`;
-    if (keep && state.doctorById.has(keep)) $("doctor").value = keep;
-    fillAvailabilityForm();
-  }
-
-  // ---------------------------------------------------------------- the day: tables patched row by row
-  function shownDoctors() {
-    return $("doctor").value ? state.doctors.filter((d) => d.id === $("doctor").value) : state.doctors;
-  }
-
-  let dayLoading = null;
-  async function refreshDay() {
-    // one load at a time; a change arriving meanwhile loads once more afterwards
-    if (dayLoading) { dayLoading.again = true; return dayLoading.promise; }
-    dayLoading = {again: false};
-    dayLoading.promise = (async () => {
-      try {
-        do { dayLoading.again = false; await loadDay(); } while (dayLoading.again);
-      } catch (error) {
-        say($("action-status"), error.message, true);
-      } finally { dayLoading = null; }
-    })();
-    return dayLoading.promise;
-  }
-
-  async function loadDay() {
+// ---------------------------------------------------------------- live updates over the WebSocket
+const LIVE_WORDS = {live: "Live: changes appear as they happen.", down: "Live updates paused; reconnecting…",
+  unavailable: "Live updates are not available here; the day refreshes every minute.", closed: "Not connected."};
+const feed = new LiveSlots(client, {onSlots: (message) => changed(message),
+  onMode: (mode) => say($("live-status"), LIVE_WORDS[mode])});
+const live = {
+  // the shared slot feed, following what the console shows: the open dialog's day, the day, the week
+  wanted() {
+    const keys = [];
+    const dialogKey = openPickerKey();
+    if (dialogKey) keys.push(dialogKey);
     const day = $("day").value;
-    if (!day || !sessionStorage.getItem("token")) return;
-    const query = new URLSearchParams({from: day, to: day});
-    if ($("status").value) query.set("status", $("status").value);
-    if ($("type").value) query.set("type", $("type").value);
-    const chosen = shownDoctors();
-    const lists = await Promise.all(chosen.map((d) =>
-      listAll(`/api/appointments/doctor/${encodeURIComponent(d.id)}`, query)));
-    const body = $("schedule-body");
-    const wanted = new Set(chosen.map((d) => d.id));
-    for (const box of [...body.querySelectorAll(".doctor-day")]) if (!wanted.has(box.dataset.doctor)) box.remove();
-    chosen.forEach((doctor, index) => {
-      let box = body.querySelector(`.doctor-day[data-doctor="${CSS.escape(doctor.id)}"]`);
-      if (!box) box = doctorBox(doctor);
-      if (body.children[index] !== box) body.insertBefore(box, body.children[index] || null);
-      box.dataset.day = day;
-      patchRows(box, lists[index], doctor);
-    });
-    live.follow();
-  }
+    if (day) for (const d of shownDoctors()) keys.push(`${d.id}|${day}`);
+    const grid = document.querySelector(".week-grid");
+    if (grid) for (let i = 0; i < 7; i += 1) keys.push(`${grid.dataset.doctor}|${addDays(grid.dataset.first, i)}`);
+    return keys;
+  },
+  follow() { feed.follow(this.wanted()); },
+  connect() { feed.follow(this.wanted()); feed.connect(); },
+  close() { feed.close(); },
+};
 
-  function doctorBox(doctor) {
-    const box = document.createElement("div");
-    box.className = "doctor-day";
-    box.dataset.doctor = doctor.id;
-    box.tabIndex = -1;
-    box.innerHTML = `<table class="cards"><caption>${esc(doctor.name)}<br><span class="muted">${
-      esc(doctor.specialty)}, ${esc(doctor.location)} (${esc(doctor.timezone.replace(/_/g, " "))})</span></caption>
-      <thead><tr><th scope="col">Time</th><th scope="col">Patient</th><th scope="col">Type</th>
-      <th scope="col">Status</th><th scope="col">Actions</th></tr></thead><tbody></tbody></table>
-      <p><button type="button" class="secondary" data-action="book" data-doctor="${esc(doctor.id)}"
-        data-key="book:${esc(doctor.id)}">Book with ${esc(doctor.name)}</button></p>`;
-    return box;
-  }
+let pending = null;
+const changedDays = [];
+function changed(message) {
+  updatePicker(message);
+  // a burst of messages (a booking touches one doctor-day, a move two) loads each view once
+  changedDays.push(message);
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    const burst = changedDays.splice(0);
+    const grid = document.querySelector(".week-grid");
+    const inDay = (m) => m.date === $("day").value && shownDoctors().some((d) => d.id === m.doctorId);
+    const inWeek = (m) => grid && grid.dataset.doctor === m.doctorId && m.date >= grid.dataset.first &&
+      m.date <= addDays(grid.dataset.first, 6);
+    if (burst.some(inDay)) refreshDay();
+    if (burst.some(inWeek)) refreshWeek();
+  }, 200);
+}
 
-  const started = (a) => Date.parse(a.startsAt) <= Date.now();
-  const ACTIVE = new Set(["scheduled", "confirmed", "rescheduled"]);
+// ---------------------------------------------------------------- dialogs: confirm, book, reschedule, audit
+function ask(text, okLabel) {
+  const dialog = $("confirm-dialog");
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = okLabel;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"),
+    {once: true}));
+}
 
-  function actionsFor(a) {
-    const actions = [];
-    if (ACTIVE.has(a.status)) {
-      if (a.status !== "confirmed") actions.push(["confirm", "Confirm"]);
-      actions.push(["reschedule", "Reschedule"], ["cancel", "Cancel"]);
-      if (started(a)) actions.push(["completed", "Completed"], ["no-show", "No-show"]);
-    }
-    actions.push(["book-again", "Book again"], ["audit", "Audit trail"]);
-    return actions;
-  }
+function describe(a) {
+  const doctor = state.doctorById.get(a.doctorId);
+  return `${a.patientName} with ${a.doctorName}, ${dayLabel(a.date)} at ${a.time} (${
+    (doctor ? doctor.timezone : a.timezone || "").replace(/_/g, " ")})`;
+}
 
-  function rowFor(a, doctor, signature) {
-    const tr = document.createElement("tr");
-    tr.dataset.appointment = a.id;
-    tr.dataset.sig = signature;
-    const who = `${a.patientName} at ${a.time}`;
-    const buttons = actionsFor(a).map(([action, label]) => `<button type="button" data-action="${action}"
-      data-id="${esc(a.id)}" data-key="${esc(a.id)}:${action}" class="${action === "confirm" ? "" : "secondary"}"
-      aria-label="${esc(label)}: ${esc(who)}">${esc(label)}</button>`).join("");
-    tr.innerHTML = `<td data-label="Time">${esc(a.time)}–${esc(clock(a.endsAt, doctor.timezone))}</td>
-      <td data-label="Patient">${esc(a.patientName)}</td><td data-label="Type">${esc(a.type)}</td>
-      <td data-label="Status" class="status-${esc(a.status)}">${esc(a.status)}</td>
-      <td data-label="Actions"><div class="row-actions">${buttons}</div></td>`;
-    return tr;
+function openPickerKey() {
+  if ($("book-dialog").open && $("book-doctor").value && $("book-date").value) {
+    return `${$("book-doctor").value}|${$("book-date").value}`;
   }
+  const a = state.appointments.get($("reschedule-dialog").dataset.id || "");
+  if ($("reschedule-dialog").open && a && $("reschedule-date").value) return `${a.doctorId}|${$("reschedule-date").value}`;
+  return null;
+}
 
-  function patchRows(box, rows, doctor) {
-    const tbody = box.querySelector("tbody");
-    const focusKey = tbody.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-    const focusRow = focusKey ? document.activeElement.closest("tr") : null;
-    const existing = new Map([...tbody.querySelectorAll("tr[data-appointment]")].map((tr) => [tr.dataset.appointment, tr]));
-    let previous = null;
-    for (const a of rows) {
-      state.appointments.set(a.id, a);
-      state.patients.set(a.patientId, a.patientName);
-      const signature = JSON.stringify([a.time, a.endsAt, a.patientName, a.type, a.status, actionsFor(a)]);
-      let tr = existing.get(a.id);
-      existing.delete(a.id);
-      if (!tr || tr.dataset.sig !== signature) {
-        const fresh = rowFor(a, doctor, signature);
-        if (tr) tr.replaceWith(fresh);
-        tr = fresh;
-      }
-      const place = previous ? previous.nextElementSibling : tbody.firstElementChild;
-      if (place !== tr) tbody.insertBefore(tr, place);
-      previous = tr;
-    }
-    for (const tr of existing.values()) tr.remove();
-    const empty = tbody.querySelector("tr.empty");
-    if (!rows.length && !empty) {
-      tbody.insertAdjacentHTML("beforeend", '<tr class="empty"><td colspan="5">No appointments.</td></tr>');
-    } else if (rows.length && empty) {
-      empty.remove();
-    }
-    if (focusKey && document.activeElement !== document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)) {
-      const again = document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ||
-        (focusRow && tbody.querySelector(`tr[data-appointment="${CSS.escape(focusRow.dataset.appointment)}"] button`)) ||
-        box;
-      again.focus({preventScroll: true});
-    }
-  }
+function fillSlots(select, slots, errorBox) {
+  // options are keyed by the slot's instant (`startsAt`): in a fall-back hour two slots share one local time
+  const kept = select.selectedOptions[0];
+  const keep = select.dataset.want || select.value;
+  select.dataset.want = "";
+  const keptLabel = kept ? kept.dataset.label : keep;
+  const free = slots.filter((s) => s.available);
+  select.replaceChildren(...(free.length ? free.map((s) => el("option", {value: s.startsAt, "data-time": s.time,
+    "data-label": s.time + passOf(s, slots), text: `${s.time}–${s.endTime}${passOf(s, slots)}`}))
+    : [el("option", {value: "", text: "No free time this day"})]));
+  if (keep && free.some((s) => s.startsAt === keep)) select.value = keep;
+  else if (keep && select.dataset.loaded === "yes") say(errorBox, `${keptLabel} was just taken. Pick another time.`, true);
+  select.dataset.loaded = "yes";
+}
 
-  // ---------------------------------------------------------------- the week per doctor
-  function weekStart() {
-    const day = $("day").value || clinicToday();
-    return addDays(day, -WEEKDAYS.indexOf(weekdayOf(day)) + 7 * weekOffset);
-  }
-  let weekOffset = 0;
+function chosenSlot(select) {
+  // what the booking and reschedule requests send: the local time and the instant it means
+  const option = select.selectedOptions[0];
+  return option && option.value ? {time: option.dataset.time, startsAt: option.value} : null;
+}
 
-  let weekRun = 0;
-  async function refreshWeek() {
-    const doctor = state.doctorById.get($("week-doctor").value);
-    if (!doctor || !sessionStorage.getItem("token")) return;
-    const run = ++weekRun; // only the latest load draws: an older answer arriving late never overwrites it
-    const first = weekStart();
-    const days = [...Array(7).keys()].map((i) => addDays(first, i));
-    try {
-      const [listed, ...slots] = await Promise.all([
-        listAll(`/api/appointments/doctor/${encodeURIComponent(doctor.id)}`, {from: first, to: days[6]}),
-        ...days.map((d) => api("GET", `/api/appointments/availability/${encodeURIComponent(doctor.id)}/${d}`)),
-      ]);
-      if (run !== weekRun) return;
-      for (const a of listed) state.patients.set(a.patientId, a.patientName);
-        const active = listed.filter((a) => ACTIVE.has(a.status));
-      const html = days.map((d, i) => weekDay(d, slots[i].slots, active.filter((a) => a.date === d))).join("");
-      const grid = `<h3 id="week-caption">${esc(doctor.name)}: week of ${esc(dayLabel(first))} (${
-        esc(doctor.timezone.replace(/_/g, " "))})</h3><div class="week-grid" data-doctor="${esc(doctor.id)}"
-        data-first="${first}">${html}</div>`;
-      if ($("week-body").dataset.html !== grid) { $("week-body").innerHTML = grid; $("week-body").dataset.html = grid; }
-    } catch (error) {
-      say($("week-body"), error.message, true);
-    }
-    live.follow();
+let pickerRun = 0;
+async function loadPicker(doctorId, day, select, errorBox) {
+  select.dataset.loaded = "";
+  // Only the latest load draws: a slow answer for the doctor or day chosen before never replaces the slots of
+  // the one chosen now (its times would then be booked with the other doctor).
+  const run = String(++pickerRun);
+  select.dataset.run = run;
+  if (!doctorId || !day) return;
+  try {
+    const found = await api("GET", `/api/appointments/availability/${encodeURIComponent(doctorId)}/${day}`);
+    if (select.dataset.run !== run) return;
+    fillSlots(select, found.slots, errorBox);
+  } catch (error) {
+    if (select.dataset.run !== run) return;
+    select.replaceChildren(el("option", {value: "", text: "No free time this day"}));
+    say(errorBox, error.message, true);
   }
+  live.follow();
+}
 
-  function weekDay(day, slots, appointments) {
-    const items = [];
-    let free = 0;
-    const covered = new Set();
-    for (const slot of slots) {
-      const start = minutes(slot.time);
-      const holder = appointments.find((a) => minutes(a.time) < start + 1 && minutes(a.time) + a.duration > start);
-      if (holder) {
-        if (!covered.has(holder.id)) {
-          covered.add(holder.id);
-          items.push([holder.time, `<li class="booked">${esc(holder.time)} ${esc(holder.patientName)}</li>`]);
-        }
-      } else if (slot.available) {
-        free += 1;
-        items.push([slot.time, `<li class="free">${esc(slot.time)} free</li>`]);
-      } else {
-        items.push([slot.time, `<li class="closed">${esc(slot.time)} not bookable</li>`]);
-      }
-    }
-    for (const a of appointments) {
-      if (!covered.has(a.id)) items.push([a.time, `<li class="booked">${esc(a.time)} ${esc(a.patientName)}</li>`]);
-    }
-    items.sort((x, y) => x[0].localeCompare(y[0]));
-    const summary = slots.length || appointments.length ?
-      `${appointments.length} booked, ${free} free` : "day off";
-    return `<div class="week-day" data-day="${day}"><h3>${esc(dayLabel(day))}<br><span class="muted">${
-      esc(summary)}</span></h3><ul>${items.map((x) => x[1]).join("")}</ul></div>`;
-  }
+function updatePicker(message) {
+  const key = `${message.doctorId}|${message.date}`;
+  if (key !== openPickerKey()) return;
+  if ($("book-dialog").open) fillSlots($("book-slot"), message.slots, $("book-error"));
+  else fillSlots($("reschedule-slot"), message.slots, $("reschedule-error"));
+}
 
-  // ---------------------------------------------------------------- live updates over the WebSocket
-  const live = {
-    socket: null, followed: new Set(), retries: 0, timer: null, wantOpen: false,
-    wanted() {
-      const keys = [];
-      const dialogKey = openPickerKey();
-      if (dialogKey) keys.push(dialogKey);
-      const day = $("day").value;
-      if (day) for (const d of shownDoctors()) keys.push(`${d.id}|${day}`);
-      const grid = document.querySelector(".week-grid");
-      if (grid) for (let i = 0; i < 7; i += 1) keys.push(`${grid.dataset.doctor}|${addDays(grid.dataset.first, i)}`);
-      return new Set(keys.slice(0, MAX_FOLLOWED));
-    },
-    follow() {
-      const socket = this.socket;
-      if (!socket || socket.readyState !== WebSocket.OPEN) return;
-      const wanted = this.wanted();
-      for (const key of [...this.followed]) {
-        if (wanted.has(key)) continue;
-        const [doctorId, date] = key.split("|");
-        socket.send(JSON.stringify({action: "unsubscribe", doctorId, date}));
-        this.followed.delete(key);
-      }
-      for (const key of wanted) {
-        if (this.followed.has(key)) continue;
-        const [doctorId, date] = key.split("|");
-        socket.send(JSON.stringify({action: "subscribe", doctorId, date}));
-        this.followed.add(key);
-      }
-    },
-    async connect() {
-      this.wantOpen = true;
-      clearTimeout(this.timer);
-      if (this.socket) { const old = this.socket; this.socket = null; old.close(); }
-      let ticket;
-      try { ticket = await api("POST", "/api/realtime/ticket"); } catch (error) { this.later(); return; }
-      if (!ticket.url) { say($("live-status"), "Live updates are not available here; the day refreshes every minute."); return; }
-      const socket = new WebSocket(ticket.url);
-      this.socket = socket;
-      socket.addEventListener("open", () => {
-        this.retries = 0;
-        this.followed = new Set();
-        say($("live-status"), "Live: changes appear as they happen.");
-        this.follow();
-      });
-      socket.addEventListener("message", (event) => {
-        let message;
-        try { message = JSON.parse(event.data); } catch (error) { return; }
-        if (message.type === "slots") changed(message);
-      });
-      socket.addEventListener("close", () => {
-        if (this.socket === socket) { this.socket = null; this.later(); }
-      });
-    },
-    later() {
-      if (!this.wantOpen || !sessionStorage.getItem("token")) return;
-      say($("live-status"), "Live updates paused; reconnecting…");
-      this.retries += 1;
-      this.timer = setTimeout(() => this.connect(), Math.min(30000, 1000 * 2 ** this.retries));
-    },
-    close() {
-      this.wantOpen = false;
-      clearTimeout(this.timer);
-      if (this.socket) { const s = this.socket; this.socket = null; s.close(); }
-      say($("live-status"), "Not connected.");
-    },
-  };
+// ---------------------------------------------------------------- finding the patient in the directory
+const patientSearch = {run: 0, timer: null, query: "", next: null};
+function clearPatients(message = "") {
+  $("book-patient-options").replaceChildren();
+  $("book-patient-results").hidden = true;
+  $("book-patient-more").hidden = true;
+  $("book-patient-status").textContent = message;
+  patientSearch.next = null;
+}
+function patientOption(p) {
+  const details = [p.email, p.phone].filter(Boolean).join(" · ");
+  return el("label", {class: "patient-option"},
+    el("input", {type: "radio", name: "book-patient-choice", value: p.id, "data-name": p.name || p.id}),
+    ` ${p.name || p.id}`, details ? " " : null, details ? el("span", {text: `(${details})`}) : null);
+}
+async function searchPatients(more = false) {
+  const query = $("book-patient").value.trim();
+  if (!more) {
+    patientSearch.query = query;
+    if (query.length < 2) { clearPatients(query ? "Type at least 2 letters or digits." : ""); return; }
+  }
+  const run = ++patientSearch.run; // only the latest search draws: a slow answer never replaces a newer one
+  const params = new URLSearchParams({query: patientSearch.query, limit: "10"});
+  if (more && patientSearch.next) params.set("nextToken", patientSearch.next);
+  $("book-patient-status").textContent = "Searching…";
+  try {
+    const found = await api("GET", `/api/admin/patients?${params}`);
+    if (run !== patientSearch.run) return;
+    const options = $("book-patient-options");
+    if (!more) options.replaceChildren();
+    options.append(...found.patients.map(patientOption));
+    for (const p of found.patients) state.patients.set(p.id, p.name || p.id);
+    patientSearch.next = found.nextToken || null;
+    const shown = options.querySelectorAll("input").length;
+    $("book-patient-results").hidden = shown === 0;
+    $("book-patient-more").hidden = !patientSearch.next;
+    $("book-patient-status").textContent = shown
+      ? `${shown} patient(s) found${patientSearch.next ? "; more below" : ""}. Choose one.`
+      : "No patient found. Patients appear here once they have signed in or booked.";
+    if (shown === 1 && !more) options.querySelector("input").checked = true;
+  } catch (error) {
+    if (run === patientSearch.run) { clearPatients(); say($("book-patient-status"), error.message, true); }
+  }
+}
+function onPatientTyping() {
+  clearTimeout(patientSearch.timer);
+  patientSearch.timer = setTimeout(() => searchPatients(), 250);
+}
 
-  let pending = null;
-  const changedDays = [];
-  function changed(message) {
-    updatePicker(message);
-    // a burst of messages (a booking touches one doctor-day, a move two) loads each view once
-    changedDays.push(message);
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      const burst = changedDays.splice(0);
-      const grid = document.querySelector(".week-grid");
-      const inDay = (m) => m.date === $("day").value && shownDoctors().some((d) => d.id === m.doctorId);
-      const inWeek = (m) => grid && grid.dataset.doctor === m.doctorId && m.date >= grid.dataset.first &&
-        m.date <= addDays(grid.dataset.first, 6);
-      if (burst.some(inDay)) refreshDay();
-      if (burst.some(inWeek)) refreshWeek();
-    }, 200);
+let bookingKey = null;
+function openBook(doctorId, patient = null, at = null) {
+  // `at`: a free time chosen in the week ({date, startsAt}); the dialog opens on it
+  say($("book-error"), "");
+  $("book-form").reset();
+  clearPatients();
+  patientSearch.run += 1; // a search still under way for the last booking draws nothing here
+  if (patient) { // "Book again": the visit names its patient already; staff may still search for another
+    $("book-patient-options").replaceChildren(patientOption({id: patient.id, name: patient.name}));
+    $("book-patient-options").querySelector("input").checked = true;
+    $("book-patient-results").hidden = false;
+    $("book-patient-status").textContent = `Booking for ${patient.name}; search to choose another patient.`;
   }
+  bookingKey = newKey();
+  if (doctorId) $("book-doctor").value = doctorId;
+  $("book-date").value = at ? at.date : $("day").value;
+  $("book-slot").dataset.want = at ? at.startsAt : "";
+  syncBookType();
+  $("book-dialog").showModal();
+  loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error"));
+}
+function syncBookType() {
+  const doctor = state.doctorById.get($("book-doctor").value);
+  const tele = $("book-type").options[1];
+  tele.disabled = !(doctor && doctor.telehealth);
+  if (tele.disabled) $("book-type").value = "in-person";
+}
 
-  // ---------------------------------------------------------------- dialogs: confirm, book, reschedule, audit
-  function ask(text, okLabel) {
-    const dialog = $("confirm-dialog");
-    $("confirm-text").textContent = text;
-    $("confirm-ok").textContent = okLabel;
-    dialog.returnValue = "";
-    dialog.showModal();
-    return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"),
-      {once: true}));
-  }
+function chosenPatient() {
+  const picked = document.querySelector("input[name='book-patient-choice']:checked");
+  return picked ? {patientId: picked.value, patientName: picked.dataset.name} : null;
+}
 
-  function describe(a) {
-    const doctor = state.doctorById.get(a.doctorId);
-    return `${a.patientName} with ${a.doctorName}, ${dayLabel(a.date)} at ${a.time} (${
-      (doctor ? doctor.timezone : a.timezone || "").replace(/_/g, " ")})`;
-  }
-
-  function openPickerKey() {
-    if ($("book-dialog").open && $("book-doctor").value && $("book-date").value) {
-      return `${$("book-doctor").value}|${$("book-date").value}`;
-    }
-    const a = state.appointments.get($("reschedule-dialog").dataset.id || "");
-    if ($("reschedule-dialog").open && a && $("reschedule-date").value) return `${a.doctorId}|${$("reschedule-date").value}`;
-    return null;
-  }
-
-  function passOf(slot, slots) {
-    // A fall-back night offers its repeated local times twice (two instants): which pass this one is, if any.
-    const same = slots.filter((s) => s.time === slot.time).sort((x, y) => Date.parse(x.startsAt) - Date.parse(y.startsAt));
-    if (same.length < 2) return "";
-    return same[0].startsAt === slot.startsAt ? " (first)" : " (second, after the clocks go back)";
-  }
-
-  function fillSlots(select, slots, errorBox) {
-    // options are keyed by the slot's instant (`startsAt`): in a fall-back hour two slots share one local time
-    const kept = select.selectedOptions[0];
-    const keep = select.value;
-    const keptLabel = kept ? kept.dataset.label : keep;
-    const free = slots.filter((s) => s.available);
-    select.innerHTML = free.length ? free.map((s) => `<option value="${esc(s.startsAt)}" data-time="${
-      esc(s.time)}" data-label="${esc(s.time + passOf(s, slots))}">${esc(s.time)}–${esc(s.endTime)}${
-      esc(passOf(s, slots))}</option>`).join("") : '<option value="">No free time this day</option>';
-    if (keep && free.some((s) => s.startsAt === keep)) select.value = keep;
-    else if (keep && select.dataset.loaded === "yes") say(errorBox, `${keptLabel} was just taken. Pick another time.`, true);
-    select.dataset.loaded = "yes";
-  }
-
-  function chosenSlot(select) {
-    // what the booking and reschedule requests send: the local time and the instant it means
-    const option = select.selectedOptions[0];
-    return option && option.value ? {time: option.dataset.time, startsAt: option.value} : null;
-  }
-
-  let pickerRun = 0;
-  async function loadPicker(doctorId, day, select, errorBox) {
-    select.dataset.loaded = "";
-    // Only the latest load draws: a slow answer for the doctor or day chosen before never replaces the slots of
-    // the one chosen now (its times would then be booked with the other doctor).
-    const run = String(++pickerRun);
-    select.dataset.run = run;
-    if (!doctorId || !day) return;
-    try {
-      const found = await api("GET", `/api/appointments/availability/${encodeURIComponent(doctorId)}/${day}`);
-      if (select.dataset.run !== run) return;
-      fillSlots(select, found.slots, errorBox);
-    } catch (error) {
-      if (select.dataset.run !== run) return;
-      select.innerHTML = '<option value="">No free time this day</option>';
-      say(errorBox, error.message, true);
-    }
-    live.follow();
-  }
-
-  function updatePicker(message) {
-    const key = `${message.doctorId}|${message.date}`;
-    if (key !== openPickerKey()) return;
-    if ($("book-dialog").open) fillSlots($("book-slot"), message.slots, $("book-error"));
-    else fillSlots($("reschedule-slot"), message.slots, $("reschedule-error"));
-  }
-
-  // ---------------------------------------------------------------- finding the patient in the directory
-  const patientSearch = {run: 0, timer: null, query: "", next: null};
-  function clearPatients(message = "") {
-    $("book-patient-options").innerHTML = "";
-    $("book-patient-results").hidden = true;
-    $("book-patient-more").hidden = true;
-    $("book-patient-status").textContent = message;
-    patientSearch.next = null;
-  }
-  function patientOption(p) {
-    const details = [p.email, p.phone].filter(Boolean).map(esc).join(" · ");
-    return `<label class="patient-option"><input type="radio" name="book-patient-choice" value="${esc(p.id)}"
-      data-name="${esc(p.name || p.id)}"> ${esc(p.name || p.id)}${details ? ` <span>(${details})</span>` : ""}</label>`;
-  }
-  async function searchPatients(more = false) {
-    const query = $("book-patient").value.trim();
-    if (!more) {
-      patientSearch.query = query;
-      if (query.length < 2) { clearPatients(query ? "Type at least 2 letters or digits." : ""); return; }
-    }
-    const run = ++patientSearch.run; // only the latest search draws: a slow answer never replaces a newer one
-    const params = new URLSearchParams({query: patientSearch.query, limit: "10"});
-    if (more && patientSearch.next) params.set("nextToken", patientSearch.next);
-    $("book-patient-status").textContent = "Searching…";
-    try {
-      const found = await api("GET", `/api/admin/patients?${params}`);
-      if (run !== patientSearch.run) return;
-      const options = $("book-patient-options");
-      if (!more) options.innerHTML = "";
-      options.insertAdjacentHTML("beforeend", found.patients.map(patientOption).join(""));
-      for (const p of found.patients) state.patients.set(p.id, p.name || p.id);
-      patientSearch.next = found.nextToken || null;
-      const shown = options.querySelectorAll("input").length;
-      $("book-patient-results").hidden = shown === 0;
-      $("book-patient-more").hidden = !patientSearch.next;
-      $("book-patient-status").textContent = shown
-        ? `${shown} patient(s) found${patientSearch.next ? "; more below" : ""}. Choose one.`
-        : "No patient found. Patients appear here once they have signed in or booked.";
-      if (shown === 1 && !more) options.querySelector("input").checked = true;
-    } catch (error) {
-      if (run === patientSearch.run) { clearPatients(); say($("book-patient-status"), error.message, true); }
-    }
-  }
-  function onPatientTyping() {
-    clearTimeout(patientSearch.timer);
-    patientSearch.timer = setTimeout(() => searchPatients(), 250);
-  }
-
-  let bookingKey = null;
-  function openBook(doctorId, patient = null) {
-    say($("book-error"), "");
-    $("book-form").reset();
-    clearPatients();
-    patientSearch.run += 1; // a search still under way for the last booking draws nothing here
-    if (patient) { // "Book again": the visit names its patient already; staff may still search for another
-      $("book-patient-options").innerHTML = patientOption({id: patient.id, name: patient.name});
-      $("book-patient-options").querySelector("input").checked = true;
-      $("book-patient-results").hidden = false;
-      $("book-patient-status").textContent = `Booking for ${patient.name}; search to choose another patient.`;
-    }
-    bookingKey = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
-    if (doctorId) $("book-doctor").value = doctorId;
-    $("book-date").value = $("day").value;
-    syncBookType();
-    $("book-dialog").showModal();
-    loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error"));
-  }
-  function syncBookType() {
-    const doctor = state.doctorById.get($("book-doctor").value);
-    const tele = $("book-type").options[1];
-    tele.disabled = !(doctor && doctor.telehealth);
-    if (tele.disabled) $("book-type").value = "in-person";
-  }
-
-  function chosenPatient() {
-    const picked = document.querySelector("input[name='book-patient-choice']:checked");
-    return picked ? {patientId: picked.value, patientName: picked.dataset.name} : null;
-  }
-
-  async function submitBook(event) {
-    event.preventDefault();
-    const patient = chosenPatient();
-    const problems = [];
-    if (!patient) problems.push("Find the patient and choose one from the list.");
-    if (!$("book-slot").value) problems.push("Pick a free time.");
-    if (!$("book-reason").value.trim()) problems.push("Give a reason for the visit.");
-    if (problems.length || !patient) { say($("book-error"), problems.join(" "), true); return; }
-    const request = {doctorId: $("book-doctor").value, patientId: patient.patientId,
-      patientName: patient.patientName, date: $("book-date").value, ...chosenSlot($("book-slot")),
-      type: $("book-type").value, reason: $("book-reason").value.trim()};
-    try {
-      const made = await api("POST", "/api/appointments", request, {"Idempotency-Key": bookingKey});
-      state.appointments.set(made.id, made);
-      $("book-dialog").close();
-      say($("action-status"), `Booked: ${describe(made)}.`);
-      if (made.date !== $("day").value) { $("day").value = made.date; state.dayTouched = true; }
-      await Promise.all([refreshDay(), refreshWeek()]);
-      const first = document.querySelector(`tr[data-appointment="${CSS.escape(made.id)}"] button`);
-      if (first) first.focus();
-    } catch (error) {
-      say($("book-error"), error.message, true);
-    }
-  }
-
-  let rescheduleKey = null;
-  function openReschedule(a) {
-    const dialog = $("reschedule-dialog");
-    dialog.dataset.id = a.id;
-    rescheduleKey = null;
-    say($("reschedule-error"), "");
-    $("reschedule-what").textContent = `Now: ${describe(a)}.`;
-    $("reschedule-date").value = a.date;
-    $("reschedule-slot").innerHTML = "";
-    dialog.showModal();
-    loadPicker(a.doctorId, a.date, $("reschedule-slot"), $("reschedule-error"));
-  }
-
-  async function submitReschedule(event) {
-    event.preventDefault();
-    const a = state.appointments.get($("reschedule-dialog").dataset.id);
-    if (!$("reschedule-slot").value) { say($("reschedule-error"), "Pick a free time.", true); return; }
-    const body = {date: $("reschedule-date").value, ...chosenSlot($("reschedule-slot"))};
-    // one key per move asked for: pressing the button again after a lost answer repeats it, never moves twice
-    if (!rescheduleKey || rescheduleKey.body !== JSON.stringify(body)) {
-      rescheduleKey = {body: JSON.stringify(body), key: crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)};
-    }
-    try {
-      const moved = await api("PUT", `/api/appointments/${encodeURIComponent(a.id)}/reschedule`, body,
-        {"Idempotency-Key": rescheduleKey.key});
-      state.appointments.set(moved.id, moved);
-      $("reschedule-dialog").close();
-      say($("action-status"), `Rescheduled: ${describe(moved)}.`);
-      await Promise.all([refreshDay(), refreshWeek()]);
-      refocus(`${a.id}:reschedule`, a.id);
-    } catch (error) {
-      say($("reschedule-error"), error.message, true);
-    }
-  }
-
-  function actorName(entry, a) {
-    if (entry.actorId === a.patientId) return a.patientName;
-    if (state.claims && entry.actorId === state.claims.sub) return state.claims.name || entry.actorId;
-    return entry.actorId;
-  }
-  const ACTION_WORDS = {booked: "Booked", rescheduled: "Rescheduled", cancelled: "Cancelled", confirmed: "Confirmed",
-    completed: "Marked completed", "no-show": "Marked no-show"};
-
-  async function openAudit(a) {
-    const doctor = state.doctorById.get(a.doctorId);
-    const zone = doctor ? doctor.timezone : "UTC";
-    $("audit-title").textContent = `Audit trail: ${a.patientName}`;
-    $("audit-what").textContent = `${describe(a)}. Times below are in ${zone.replace(/_/g, " ")}.`;
-    $("audit-body").textContent = "Loading…";
-    $("audit-dialog").showModal();
-    try {
-      const entries = (await api("GET", `/api/admin/appointments/${encodeURIComponent(a.id)}/audit`)).entries;
-      $("audit-body").innerHTML = `<ol>${entries.map((e) => {
-        const moves = Object.entries(e.changes || {}).filter(([name]) => name !== "status")
-          .map(([name, c]) => `${name} ${c.from} → ${c.to}`).join(", ");
-        return `<li><time datetime="${esc(e.at)}">${esc(atLocal(e.at, zone))}</time>: ${
-          esc(ACTION_WORDS[e.action] || e.action)} by ${esc(actorName(e, a))} (${esc(e.actorRole)}); status ${
-          esc(e.statusBefore || "new")} → ${esc(e.statusAfter)}${moves ? `; ${esc(moves)}` : ""}</li>`;
-      }).join("")}</ol>`;
-    } catch (error) {
-      say($("audit-body"), error.message, true);
-    }
-  }
-
-  function refocus(key, appointmentId) {
-    const target = document.querySelector(`[data-key="${CSS.escape(key)}"]`) ||
-      document.querySelector(`tr[data-appointment="${CSS.escape(appointmentId)}"] button`);
-    if (target) target.focus();
-  }
-
-  async function rowAction(action, a) {
-    const who = describe(a);
-    const steps = {
-      confirm: [null, {status: "confirmed"}, "Confirmed"],
-      completed: [`Mark the visit of ${who} as completed? This cannot be undone.`, {status: "completed"},
-        "Marked completed"],
-      "no-show": [`Mark ${who} as a no-show? This cannot be undone.`, {status: "no-show"}, "Marked no-show"],
-      cancel: [`Cancel the visit of ${who}? The time becomes free at once and no reminder is sent. This cannot be undone.`,
-        null, "Cancelled"],
-    }[action];
-    const [question, body, done] = steps;
-    if (question && !(await ask(question, action === "cancel" ? "Cancel the visit" : done.replace("Marked", "Mark")))) {
-      refocus(`${a.id}:${action}`, a.id);
-      return;
-    }
-    try {
-      const after = action === "cancel" ?
-        await api("DELETE", `/api/appointments/${encodeURIComponent(a.id)}`) :
-        await api("PATCH", `/api/appointments/${encodeURIComponent(a.id)}/status`, body);
-      state.appointments.set(after.id, after);
-      say($("action-status"), `${done}: ${describe(after)}.`);
-    } catch (error) {
-      say($("action-status"), `${describe(a)}: ${error.message}`, true);
-    }
+async function submitBook(event) {
+  event.preventDefault();
+  const patient = chosenPatient();
+  const problems = [];
+  if (!patient) problems.push("Find the patient and choose one from the list.");
+  if (!$("book-slot").value) problems.push("Pick a free time.");
+  if (!$("book-reason").value.trim()) problems.push("Give a reason for the visit.");
+  if (problems.length || !patient) { say($("book-error"), problems.join(" "), true); return; }
+  const request = {doctorId: $("book-doctor").value, patientId: patient.patientId,
+    patientName: patient.patientName, date: $("book-date").value, ...chosenSlot($("book-slot")),
+    type: $("book-type").value, reason: $("book-reason").value.trim()};
+  try {
+    const made = await api("POST", "/api/appointments", request, {"Idempotency-Key": bookingKey});
+    state.appointments.set(made.id, made);
+    $("book-dialog").close();
+    say($("action-status"), `Booked: ${describe(made)}.`);
+    if (made.date !== $("day").value) { $("day").value = made.date; state.dayTouched = true; }
     await Promise.all([refreshDay(), refreshWeek()]);
+    const first = document.querySelector(`tr[data-appointment="${CSS.escape(made.id)}"] button`);
+    if (first) first.focus();
+  } catch (error) {
+    say($("book-error"), error.message, true);
+  }
+}
+
+let rescheduleKey = null;
+function openReschedule(a) {
+  const dialog = $("reschedule-dialog");
+  dialog.dataset.id = a.id;
+  rescheduleKey = null;
+  say($("reschedule-error"), "");
+  $("reschedule-what").textContent = `Now: ${describe(a)}.`;
+  $("reschedule-date").value = a.date;
+  $("reschedule-slot").replaceChildren();
+  dialog.showModal();
+  loadPicker(a.doctorId, a.date, $("reschedule-slot"), $("reschedule-error"));
+}
+
+async function submitReschedule(event) {
+  event.preventDefault();
+  const a = state.appointments.get($("reschedule-dialog").dataset.id);
+  if (!$("reschedule-slot").value) { say($("reschedule-error"), "Pick a free time.", true); return; }
+  const body = {date: $("reschedule-date").value, ...chosenSlot($("reschedule-slot"))};
+  // one key per move asked for: pressing the button again after a lost answer repeats it, never moves twice
+  if (!rescheduleKey || rescheduleKey.body !== JSON.stringify(body)) {
+    rescheduleKey = {body: JSON.stringify(body), key: newKey()};
+  }
+  try {
+    const moved = await api("PUT", `/api/appointments/${encodeURIComponent(a.id)}/reschedule`, body,
+      {"Idempotency-Key": rescheduleKey.key});
+    state.appointments.set(moved.id, moved);
+    $("reschedule-dialog").close();
+    say($("action-status"), `Rescheduled: ${describe(moved)}.`);
+    await Promise.all([refreshDay(), refreshWeek()]);
+    refocus(`${a.id}:reschedule`, a.id);
+  } catch (error) {
+    say($("reschedule-error"), error.message, true);
+  }
+}
+
+function actorName(entry, a) {
+  if (entry.actorId === a.patientId) return a.patientName;
+  if (state.claims && entry.actorId === state.claims.sub) return state.claims.name || entry.actorId;
+  return entry.actorId;
+}
+const ACTION_WORDS = {booked: "Booked", rescheduled: "Rescheduled", cancelled: "Cancelled", confirmed: "Confirmed",
+  completed: "Marked completed", "no-show": "Marked no-show"};
+
+async function openAudit(a) {
+  const doctor = state.doctorById.get(a.doctorId);
+  const zone = doctor ? doctor.timezone : "UTC";
+  $("audit-title").textContent = `Audit trail: ${a.patientName}`;
+  $("audit-what").textContent = `${describe(a)}. Times below are in ${zone.replace(/_/g, " ")}.`;
+  $("audit-body").textContent = "Loading…";
+  $("audit-dialog").showModal();
+  try {
+    const entries = (await api("GET", `/api/admin/appointments/${encodeURIComponent(a.id)}/audit`)).entries;
+    $("audit-body").replaceChildren(el("ol", {}, ...entries.map((e) => {
+      const moves = Object.entries(e.changes || {}).filter(([name]) => name !== "status")
+        .map(([name, c]) => `${name} ${c.from} → ${c.to}`).join(", ");
+      return el("li", {}, el("time", {datetime: e.at, text: atLocal(e.at, zone)}),
+        `: ${ACTION_WORDS[e.action] || e.action} by ${actorName(e, a)} (${e.actorRole}); status ${
+          e.statusBefore || "new"} → ${e.statusAfter}${moves ? `; ${moves}` : ""}`);
+    })));
+  } catch (error) {
+    say($("audit-body"), error.message, true);
+  }
+}
+
+function refocus(key, appointmentId) {
+  const target = document.querySelector(`[data-key="${CSS.escape(key)}"]`) ||
+    document.querySelector(`tr[data-appointment="${CSS.escape(appointmentId)}"] button`);
+  if (target) target.focus();
+}
+
+async function rowAction(action, a) {
+  const who = describe(a);
+  const steps = {
+    confirm: [null, {status: "confirmed"}, "Confirmed"],
+    completed: [`Mark the visit of ${who} as completed? This cannot be undone.`, {status: "completed"},
+      "Marked completed"],
+    "no-show": [`Mark ${who} as a no-show? This cannot be undone.`, {status: "no-show"}, "Marked no-show"],
+    cancel: [`Cancel the visit of ${who}? The time becomes free at once and no reminder is sent. This cannot be undone.`,
+      null, "Cancelled"],
+  }[action];
+  const [question, body, done] = steps;
+  if (question && !(await ask(question, action === "cancel" ? "Cancel the visit" : done.replace("Marked", "Mark")))) {
     refocus(`${a.id}:${action}`, a.id);
+    return;
   }
-
-  // ---------------------------------------------------------------- reminders
-  function reasonOf(r) {
-    if (r.status !== "failed") return {text: "Pending.", unknown: false};
-    const unknown = /outcome unknown/i.test(r.lastError || "");
-    return unknown ?
-      {text: "Outcome unknown: the provider may have delivered it. Retrying may send it twice.", unknown} :
-      {text: `Refused by the provider: ${r.lastError || "no reason given"}`, unknown};
+  try {
+    const after = action === "cancel" ?
+      await api("DELETE", `/api/appointments/${encodeURIComponent(a.id)}`) :
+      await api("PATCH", `/api/appointments/${encodeURIComponent(a.id)}/status`, body);
+    state.appointments.set(after.id, after);
+    say($("action-status"), `${done}: ${describe(after)}.`);
+  } catch (error) {
+    say($("action-status"), `${describe(a)}: ${error.message}`, true);
   }
+  await Promise.all([refreshDay(), refreshWeek()]);
+  refocus(`${a.id}:${action}`, a.id);
+}
 
-  async function appointmentOf(id) {
-    if (!state.appointments.has(id)) {
-      try { state.appointments.set(id, await api("GET", `/api/appointments/${encodeURIComponent(id)}`)); } catch (e) {
-        return null;
-      }
+// ---------------------------------------------------------------- reminders
+function reasonOf(r) {
+  if (r.status !== "failed") return {text: "Pending.", unknown: false};
+  const unknown = /outcome unknown/i.test(r.lastError || "");
+  return unknown ?
+    {text: "Outcome unknown: the provider may have delivered it. Retrying may send it twice.", unknown} :
+    {text: `Refused by the provider: ${r.lastError || "no reason given"}`, unknown};
+}
+
+async function appointmentOf(id) {
+  if (!state.appointments.has(id)) {
+    try { state.appointments.set(id, await api("GET", `/api/appointments/${encodeURIComponent(id)}`)); } catch (e) {
+      return null;
     }
-    return state.appointments.get(id);
   }
+  return state.appointments.get(id);
+}
 
-  async function loadReminders() {
-    if (!sessionStorage.getItem("token")) return;
-    const query = new URLSearchParams({status: $("reminder-status").value});
-    if ($("reminder-from").value) query.set("from", $("reminder-from").value);
-    if ($("reminder-to").value) query.set("to", $("reminder-to").value);
-    let found;
-    try {
-      found = (await api("GET", `/api/admin/reminders?${query}`)).reminders;
-    } catch (error) {
-      say($("reminders-status"), error.message, true);
-      return;
-    }
-    const channel = $("reminder-channel").value;
-    found = found.filter((r) => !channel || r.type === channel);
-    state.reminders = new Map(found.map((r) => [r.id, r]));
-    for (const id of [...state.selected]) if (!state.reminders.has(id)) state.selected.delete(id);
-    const visits = await Promise.all(found.map((r) => appointmentOf(r.appointmentId)));
-    const list = $("reminders-body");
-    const focusKey = list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-    const html = found.length ? `<ul class="plain reminder-list">${found.map((r, i) => {
-      const a = visits[i];
-      const reason = reasonOf(r);
-      const what = a ? describe(a) : `appointment ${r.appointmentId}`;
-      const act = r.status === "failed" ? "retry" : "cancel";
-      return `<li data-reminder="${esc(r.id)}" class="${reason.unknown ? "warning" : ""}">
-        <label><input type="checkbox" data-select="${esc(r.id)}" data-key="${esc(r.id)}:select"${
-          state.selected.has(r.id) ? " checked" : ""}> <span>${esc(r.type)} reminder${
-          /^\d+[hm]$/.test(r.timing || "") ? ` (${esc(r.timing)} before)` : ""}, due ${esc(atLocal(r.scheduledTime))}, for ${
-          esc(what)}</span></label>
-        <span class="${reason.unknown ? "error" : ""}">${esc(reason.text)}</span>
-        <button type="button" class="secondary" data-reminder-action="${act}" data-id="${esc(r.id)}"
-          data-key="${esc(r.id)}:${act}" aria-label="${act === "retry" ? "Retry" : "Cancel reminder"}: ${esc(r.type)} reminder for ${
-          esc(what)}">${act === "retry" ? "Retry" : "Cancel reminder"}</button></li>`;
-    }).join("")}</ul>` : `<p>No ${esc($("reminder-status").value)} reminders${channel ? ` by ${esc(channel)}` : ""}.</p>`;
-    if (list.dataset.html !== html) {
-      list.innerHTML = html;
-      list.dataset.html = html;
-      const again = focusKey && list.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
-      if (again) again.focus({preventScroll: true});
-    }
-    const failed = $("reminder-status").value === "failed";
-    $("reminders-retry").hidden = !failed;
-    $("reminders-cancel").hidden = failed;
+async function loadReminders() {
+  if (!session.get()) return;
+  const query = new URLSearchParams({status: $("reminder-status").value});
+  if ($("reminder-from").value) query.set("from", $("reminder-from").value);
+  if ($("reminder-to").value) query.set("to", $("reminder-to").value);
+  let found;
+  try {
+    found = (await api("GET", `/api/admin/reminders?${query}`)).reminders;
+  } catch (error) {
+    say($("reminders-status"), error.message, true);
+    return;
   }
-
-  const OUTCOME_WORDS = {pending: "queued to send again in a minute", cancelled: "cancelled",
-    "not-failed": "was no longer failed", "not-pending": "was no longer pending",
-    "appointment-not-ahead": "its visit is no longer ahead", "changed-meanwhile": "changed meanwhile; look again"};
-
-  async function reminderAction(action, ids) {
-    if (!ids.length) { say($("reminders-status"), "Select at least one reminder first.", true); return; }
-    const unknown = ids.filter((id) => state.reminders.get(id) && reasonOf(state.reminders.get(id)).unknown).length;
-    if (action === "retry" && unknown) {
-      const ok = await ask(`${unknown} of ${ids.length} selected reminder(s) may already have reached the patient ` +
-        "(outcome unknown). Retrying may send them twice. Retry anyway?", "Retry anyway");
-      if (!ok) return;
-    }
-    if (action === "cancel" && !(await ask(`Cancel ${ids.length} reminder(s)? They will not be sent. This cannot be undone.`,
-      "Cancel reminders"))) return;
-    try {
-      const outcomes = (await api("POST", `/api/admin/reminders/${action}`, {reminderIds: ids})).outcomes;
-      const counts = {};
-      for (const outcome of Object.values(outcomes)) counts[outcome] = (counts[outcome] || 0) + 1;
-      say($("reminders-status"), Object.entries(counts).map(([o, n]) => `${n} ${OUTCOME_WORDS[o] || o}`).join("; ") + ".");
-      for (const id of ids) state.selected.delete(id);
-    } catch (error) {
-      say($("reminders-status"), error.message, true);
-    }
-    await loadReminders();
+  const channel = $("reminder-channel").value;
+  found = found.filter((r) => !channel || r.type === channel);
+  state.reminders = new Map(found.map((r) => [r.id, r]));
+  for (const id of [...state.selected]) if (!state.reminders.has(id)) state.selected.delete(id);
+  const visits = await Promise.all(found.map((r) => appointmentOf(r.appointmentId)));
+  const list = $("reminders-body");
+  const focusKey = list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  const rows = found.map((r, i) => {
+    const a = visits[i];
+    const reason = reasonOf(r);
+    const what = a ? describe(a) : `appointment ${r.appointmentId}`;
+    const act = r.status === "failed" ? "retry" : "cancel";
+    const timing = /^\d+[hm]$/.test(r.timing || "") ? ` (${r.timing} before)` : "";
+    return {r, reason, what, act, text: `${r.type} reminder${timing}, due ${atLocal(r.scheduledTime)}, for ${what}`};
+  });
+  // redrawn only when what it shows changed: a resync with nothing new leaves focus and ticks alone
+  const signature = JSON.stringify([$("reminder-status").value, channel, [...state.selected],
+    rows.map((x) => [x.r.id, x.text, x.reason.text, x.act])]);
+  if (list.dataset.sig !== signature) {
+    const status = $("reminder-status").value;
+    list.replaceChildren(rows.length ? el("ul", {class: "plain reminder-list"}, ...rows.map(({r, reason, what, act, text}) => {
+      const verb = act === "retry" ? "Retry" : "Cancel reminder";
+      return el("li", {"data-reminder": r.id, class: reason.unknown ? "warning" : false},
+        el("label", {}, el("input", {type: "checkbox", "data-select": r.id, "data-key": `${r.id}:select`,
+          checked: state.selected.has(r.id)}), " ", el("span", {text})),
+        " ", el("span", {class: reason.unknown ? "error" : false, text: reason.text}), " ",
+        el("button", {type: "button", class: act === "cancel" ? "secondary danger" : "secondary",
+          "data-reminder-action": act, "data-id": r.id, "data-key": `${r.id}:${act}`,
+          "aria-label": `${verb}: ${r.type} reminder for ${what}`, text: verb}));
+    })) : el("p", {text: `No ${status} reminders${channel ? ` by ${channel}` : ""}.`}));
+    list.dataset.sig = signature;
+    const again = focusKey && list.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+    if (again) again.focus({preventScroll: true});
   }
+  const failed = $("reminder-status").value === "failed";
+  $("reminders-retry").hidden = !failed;
+  $("reminders-cancel").hidden = failed;
+}
 
-  // ---------------------------------------------------------------- analytics as pictures, each with a table
-  function barChart(title, rows, series, unit, scaleMax = null) {
-    // rows: [[label, {key: value}]]; series: [[key, name, cssClass]]; bars scale to scaleMax (e.g. 100 %) or the data
-    // drawn at the width it is shown at, so its text keeps its size on a phone
-    const width = Math.max(280, Math.min(720, $("analytics-body").clientWidth || 560));
-    const left = Math.min(150, Math.round(width * 0.34));
-    const bar = 12;
-    const band = series.length * bar + 10;
-    const height = rows.length * band + 8;
-    const max = scaleMax || Math.max(1, ...rows.flatMap(([, v]) => series.map(([k]) => v[k] || 0)));
-    const shown = (v) => (v === null || v === undefined ? "no data" : `${v}${unit}`);
-    const shapes = rows.map(([label, values], i) => `<text x="0" y="${i * band + 14}">${esc(label)}</text>${
-      series.map(([k, , css], j) => {
-        const w = Math.round((Math.min(values[k] || 0, max) / max) * (width - left - 60));
-        const y = i * band + 4 + j * bar;
-        return `<rect class="${css}" x="${left}" y="${y}" width="${w}" height="${bar - 2}"></rect>
-          <text x="${left + 6 + w}" y="${y + bar - 3}">${esc(shown(values[k]))}</text>`;
-      }).join("")}`).join("");
-    const table = `<table><caption class="sr-only">${esc(title)}</caption><thead><tr><th scope="col">${
-      esc(title.split(" per ")[1] || "")}</th>${series.map(([, name]) => `<th scope="col">${esc(name)}</th>`).join("")}
-      </tr></thead><tbody>${rows.map(([label, values]) => `<tr><th scope="row">${esc(label)}</th>${
-      series.map(([k]) => `<td>${esc(shown(values[k]))}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
-    const legend = series.length > 1 ? series.map(([, name, css]) => `<span class="key"><svg width="12" height="12"
-      aria-hidden="true" focusable="false"><rect class="${css}" width="12" height="12"></rect></svg> ${esc(name)}</span>`)
-      .join(" ") : "";
-    return `<figure class="chart"><figcaption><strong>${esc(title)}</strong> ${legend}</figcaption>
-      <svg class="plot" viewBox="0 0 ${width} ${height}" role="img"
-        aria-label="${esc(title)}; the same figures are in the table below">${shapes}</svg>
-      <details><summary>${esc(title)} as a table</summary>${table}</details></figure>`;
+const OUTCOME_WORDS = {pending: "queued to send again in a minute", cancelled: "cancelled",
+  "not-failed": "was no longer failed", "not-pending": "was no longer pending",
+  "appointment-not-ahead": "its visit is no longer ahead", "changed-meanwhile": "changed meanwhile; look again"};
+
+async function reminderAction(action, ids) {
+  if (!ids.length) { say($("reminders-status"), "Select at least one reminder first.", true); return; }
+  const unknown = ids.filter((id) => state.reminders.get(id) && reasonOf(state.reminders.get(id)).unknown).length;
+  if (action === "retry" && unknown) {
+    const ok = await ask(`${unknown} of ${ids.length} selected reminder(s) may already have reached the patient ` +
+      "(outcome unknown). Retrying may send them twice. Retry anyway?", "Retry anyway");
+    if (!ok) return;
   }
+  if (action === "cancel" && !(await ask(`Cancel ${ids.length} reminder(s)? They will not be sent. This cannot be undone.`,
+    "Cancel reminders"))) return;
+  try {
+    const outcomes = (await api("POST", `/api/admin/reminders/${action}`, {reminderIds: ids})).outcomes;
+    const counts = {};
+    for (const outcome of Object.values(outcomes)) counts[outcome] = (counts[outcome] || 0) + 1;
+    say($("reminders-status"), Object.entries(counts).map(([o, n]) => `${n} ${OUTCOME_WORDS[o] || o}`).join("; ") + ".");
+    for (const id of ids) state.selected.delete(id);
+  } catch (error) {
+    say($("reminders-status"), error.message, true);
+  }
+  await loadReminders();
+}
 
-  async function loadAnalytics() {
+// ---------------------------------------------------------------- analytics as pictures, each with a table
+function barChart(title, rows, series, unit, scaleMax = null) {
+  // rows: [[label, {key: value}]]; series: [[key, name, cssClass]]; bars scale to scaleMax (e.g. 100 %) or the data.
+  // Drawn at the width it is shown at, one unit a pixel, so its 13 px labels stay 13 px on a phone and a wide
+  // screen gets long bars rather than big letters; the same figures follow in a table.
+  const width = Math.max(260, $("analytics-body").clientWidth || 560);
+  const left = Math.min(170, Math.round(width * 0.36));
+  const bar = 16;
+  const band = series.length * bar + 12;
+  const height = rows.length * band + 8;
+  const max = scaleMax || Math.max(1, ...rows.flatMap(([, v]) => series.map(([k]) => v[k] || 0)));
+  const shown = (v) => (v === null || v === undefined ? "no data" : `${v}${unit}`);
+  const shapes = rows.flatMap(([label, values], i) => [
+    svg("text", {x: 0, y: i * band + 16, text: label.length > 24 ? `${label.slice(0, 23)}…` : label}),
+    ...series.flatMap(([k, , css], j) => {
+      const w = Math.round((Math.min(values[k] || 0, max) / max) * (width - left - 70));
+      const y = i * band + 4 + j * bar;
+      return [svg("rect", {class: css, x: left, y, width: w, height: bar - 3}),
+        svg("text", {x: left + 6 + w, y: y + bar - 4, text: shown(values[k])})];
+    })]);
+  const legend = series.length > 1 ? series.map(([, name, css]) => el("span", {class: "key"},
+    svg("svg", {width: 12, height: 12, "aria-hidden": "true", focusable: "false"},
+      svg("rect", {class: css, width: 12, height: 12})), ` ${name}`)) : [];
+  const table = el("table", {class: "figures"},
+    el("caption", {text: `${title}: the figures`}),
+    el("thead", {}, el("tr", {}, el("th", {scope: "col", text: title.split(" per ")[1]?.split(" (")[0] || ""}),
+      ...series.map(([, name]) => el("th", {scope: "col", text: name})))),
+    el("tbody", {}, ...rows.map(([label, values]) => el("tr", {}, el("th", {scope: "row", text: label}),
+      ...series.map(([k]) => el("td", {text: shown(values[k])}))))));
+  return el("figure", {class: "chart"},
+    el("figcaption", {}, el("strong", {text: title}), " ", ...legend),
+    svg("svg", {class: "plot", width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
+      "aria-label": `${title}; the same figures are in the table below`}, ...shapes),
+    table);
+}
+
+function analyticsRange() {
+  // its own range; until staff set one, the 7 days up to the chosen day
+  if (!state.analyticsTouched) {
     const to = $("day").value;
-    if (!to || !sessionStorage.getItem("token")) return;
-    try {
-      const report = await api("GET", `/api/admin/analytics?from=${addDays(to, -6)}&to=${to}`);
-      const pct = (x) => (x === null || x === undefined ? null : Math.round(x * 100));
-      const html = [
-        `<p>Average time from booking to visit: ${esc(hoursAndDays(report.leadTime.averageHours))} (${
-          report.leadTime.bookings} bookings).</p>`,
-        barChart("Bookings, cancellations and no-shows per day", report.days.map((d) => [dayLabel(d.date), d]),
-          [["bookings", "bookings", "bar-a"], ["cancellations", "cancellations", "bar-b"], ["noShows", "no-shows",
-            "bar-c"]], ""),
-        barChart("Utilization per doctor (booked share of working time)", report.doctors.map((d) =>
-          [d.name, {u: pct(d.utilization)}]), [["u", "utilization", "bar-a"]], "%", 100),
-        barChart("Reminder delivery rate per channel", Object.entries(report.reminders).map(([c, r]) =>
-          [c, {rate: pct(r.deliveryRate)}]), [["rate", "delivered", "bar-a"]], "%", 100),
-      ].join("");
-      if ($("analytics-body").dataset.html !== html) {
-        $("analytics-body").innerHTML = html;
-        $("analytics-body").dataset.html = html;
+    if (to) { $("analytics-to").value = to; $("analytics-from").value = addDays(to, -6); }
+  }
+  return {from: $("analytics-from").value, to: $("analytics-to").value};
+}
+
+async function loadAnalytics() {
+  const {from, to} = analyticsRange();
+  if (!from || !to || !session.get()) return;
+  if (to < from) { say($("analytics-status"), "The end of the range is before its start: pick the dates again.", true); return; }
+  if (addDays(from, 91) < to) { say($("analytics-status"), "Pick at most 92 days.", true); return; }
+  say($("analytics-status"), "");
+  try {
+    const report = await api("GET", `/api/admin/analytics?from=${from}&to=${to}`);
+    const width = $("analytics-body").clientWidth;
+    const signature = JSON.stringify([report, width]);
+    if ($("analytics-body").dataset.sig === signature) return;
+    const pct = (x) => (x === null || x === undefined ? null : Math.round(x * 100));
+    $("analytics-body").replaceChildren(
+      el("p", {text: `${dayLabel(from)} to ${dayLabel(to)}. Average time from booking to visit: ${
+        hoursAndDays(report.leadTime.averageHours)} (${report.leadTime.bookings} bookings).`}),
+      barChart("Bookings, cancellations and no-shows per day", report.days.map((d) => [dayLabel(d.date), d]),
+        [["bookings", "bookings", "bar-a"], ["cancellations", "cancellations", "bar-b"], ["noShows", "no-shows",
+          "bar-c"]], ""),
+      barChart("Utilization per doctor (booked share of working time)", report.doctors.map((d) =>
+        [d.name, {u: pct(d.utilization)}]), [["u", "utilization", "bar-a"]], "%", 100),
+      barChart("Reminder delivery rate per channel", Object.entries(report.reminders).map(([c, r]) =>
+        [c, {rate: pct(r.deliveryRate)}]), [["rate", "delivered", "bar-a"]], "%", 100));
+    $("analytics-body").dataset.sig = signature;
+  } catch (error) {
+    say($("analytics-status"), error.message, true);
+  }
+}
+
+// ---------------------------------------------------------------- availability as a form, with a preview
+function intervalNode(prefix, start, end, extra = null) {
+  return el("div", {class: "interval", "data-interval": true}, extra,
+    el("label", {}, "From ", el("input", {type: "time", step: "300", "data-start": true, value: start,
+      "aria-label": `${prefix} from`})),
+    el("label", {}, "To ", el("input", {type: "time", step: "300", "data-end": true, value: end,
+      "aria-label": `${prefix} to`})),
+    el("button", {type: "button", class: "secondary", "data-remove": true, "aria-label": `Remove ${prefix} ${start}–${end}`,
+      text: "Remove"}));
+}
+const dayName = (day) => day[0].toUpperCase() + day.slice(1);
+function dayHoursNode(day, intervals) {
+  const name = dayName(day);
+  return el("div", {class: "day-hours", "data-weekday": day}, el("span", {class: "day-name", text: name}),
+    el("div", {"data-list": true}, ...intervals.map((w) => intervalNode(`${name} hours`, w.start, w.end))),
+    el("button", {type: "button", class: "secondary", "data-add-hours": day, text: `Add hours on ${name}`}));
+}
+function breakNode(b) {
+  const options = [el("option", {value: "", text: "every day"}),
+    ...WEEKDAYS.map((d) => el("option", {value: d, selected: b.day === d, text: d}))];
+  return intervalNode("break", b.start, b.end, el("label", {}, "Day ", el("select", {"data-break-day": true}, ...options)));
+}
+function holidayNode(day) {
+  return el("li", {"data-holiday": day}, el("span", {text: `${dayLabel(day)} (${day})`}), " ",
+    el("button", {type: "button", class: "secondary", "data-remove-holiday": true, "aria-label": `Remove holiday ${day}`,
+      text: "Remove"}));
+}
+
+function fillAvailabilityForm() {
+  const doctor = state.doctorById.get($("availability-doctor").value);
+  const a = (doctor && doctor.availability) || {workingHours: {}, breaks: [], holidays: [],
+    appointmentDuration: 30, maxPatientsPerDay: 20};
+  $("hours").replaceChildren(...WEEKDAYS.map((d) => dayHoursNode(d, a.workingHours[d] || [])));
+  $("breaks").replaceChildren(...(a.breaks || []).map(breakNode));
+  $("holidays").replaceChildren(...[...(a.holidays || [])].sort().map(holidayNode));
+  $("duration").value = a.appointmentDuration;
+  $("durations").value = (a.durations || []).join(", ");
+  $("daily-limit").value = a.maxPatientsPerDay;
+  $("horizon").value = a.bookingHorizonDays || "";
+  say($("availability-errors"), "");
+  say($("availability-status"), "");
+  $("availability-preview-body").textContent = "";
+}
+
+function readAvailability() {
+  const problems = [];
+  for (const el of $("availability-form").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  const bad = (el, text) => { el.setAttribute("aria-invalid", "true"); problems.push([el, text]); };
+  const pair = (row, what) => {
+    const start = row.querySelector("[data-start]");
+    const end = row.querySelector("[data-end]");
+    for (const el of [start, end]) {
+      if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(el.value)) bad(el, `${what}: give a time.`);
+      else if (minutes(el.value) % 5) bad(el, `${what}: times are on 5-minute steps.`);
+    }
+    if (start.value && end.value && end.value <= start.value) bad(end, `${what}: the end must be after the start.`);
+    return {start: start.value, end: end.value};
+  };
+  const workingHours = {};
+  for (const row of $("hours").querySelectorAll("[data-weekday]")) {
+    const day = row.dataset.weekday;
+    const intervals = [...row.querySelectorAll("[data-interval]")].map((el) => pair(el, `${day} hours`));
+    if (!intervals.length) continue;
+    const ordered = [...intervals].sort((x, y) => x.start.localeCompare(y.start));
+    for (let i = 1; i < ordered.length; i += 1) {
+      if (ordered[i].start < ordered[i - 1].end) {
+        bad(row.querySelectorAll("[data-start]")[intervals.indexOf(ordered[i])], `${day}: working hours overlap.`);
       }
-    } catch (error) {
-      say($("analytics-body"), error.message, true);
     }
+    if (intervals.length > 6) bad(row.querySelector("[data-start]"), `${day}: at most 6 intervals a day.`);
+    workingHours[day] = intervals;
   }
+  const breaks = [...$("breaks").querySelectorAll("[data-interval]")].map((el) => {
+    const b = pair(el, "break");
+    const day = el.querySelector("[data-break-day]").value;
+    return day ? {day, ...b} : b;
+  });
+  const holidays = [...$("holidays").querySelectorAll("[data-holiday]")].map((li) => li.dataset.holiday);
+  const duration = Number($("duration").value);
+  if (!Number.isInteger(duration) || duration < 5 || duration > 120 || duration % 5) {
+    bad($("duration"), "Visit length: 5 to 120 minutes, in 5-minute steps.");
+  }
+  const offeredText = $("durations").value.trim();
+  const offered = offeredText ? offeredText.split(/[\s,]+/).filter(Boolean).map(Number) : [];
+  if (offered.some((m) => !Number.isInteger(m) || m < 5 || m > 120 || m % 5)) {
+    bad($("durations"), "Other visit lengths: 5 to 120 minutes each, in 5-minute steps, separated by commas.");
+  }
+  const limit = Number($("daily-limit").value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) bad($("daily-limit"), "Daily limit: 1 to 500 patients.");
+  const horizonText = $("horizon").value.trim();
+  const horizon = horizonText ? Number(horizonText) : null;
+  if ($("horizon").validity.badInput || (horizon !== null && (!Number.isInteger(horizon) || horizon < 1 ||
+    horizon > 730))) {
+    bad($("horizon"), "Booking horizon: 1 to 730 days ahead, or empty for the clinic's 180.");
+  }
+  if (!Object.keys(workingHours).length) bad($("hours").querySelector("button"), "Give working hours on at least one day.");
+  const availability = {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit};
+  if (horizon !== null) availability.bookingHorizonDays = horizon;
+  if (offered.length) availability.durations = [...new Set(offered)];
+  return {availability, problems};
+}
 
-  // ---------------------------------------------------------------- availability as a form, with a preview
-  function intervalHtml(prefix, start, end, extra = "") {
-    return `<div class="interval" data-interval>${extra}<label>From <input type="time" step="300" data-start value="${
-      esc(start)}" aria-label="${esc(prefix)} from"></label><label>To <input type="time" step="300" data-end value="${
-      esc(end)}" aria-label="${esc(prefix)} to"></label><button type="button" class="secondary" data-remove
-      aria-label="Remove ${esc(prefix)} ${esc(start)}–${esc(end)}">Remove</button></div>`;
-  }
-  function dayHoursHtml(day, intervals) {
-    const name = day[0].toUpperCase() + day.slice(1);
-    return `<div class="day-hours" data-weekday="${day}"><span class="day-name">${name}</span><div data-list>${
-      intervals.map((w) => intervalHtml(`${name} hours`, w.start, w.end)).join("")}</div>
-      <button type="button" class="secondary" data-add-hours="${day}">Add hours on ${name}</button></div>`;
-  }
-  function breakHtml(b) {
-    const options = ['<option value="">every day</option>', ...WEEKDAYS.map((d) => `<option value="${d}"${
-      b.day === d ? " selected" : ""}>${d}</option>`)].join("");
-    return intervalHtml("break", b.start, b.end, `<label>Day <select data-break-day>${options}</select></label>`);
-  }
-  function holidayHtml(day) {
-    return `<li data-holiday="${esc(day)}"><span>${esc(dayLabel(day))} (${esc(day)})</span>
-      <button type="button" class="secondary" data-remove-holiday aria-label="Remove holiday ${esc(day)}">Remove</button></li>`;
-  }
+function showProblems(problems) {
+  if (!problems.length) { say($("availability-errors"), ""); return true; }
+  $("availability-errors").replaceChildren(el("p", {class: "error", text: `Please fix ${problems.length} thing(s):`}),
+    el("ul", {}, ...problems.map(([, text]) => el("li", {class: "error", text}))));
+  problems[0][0].focus();
+  return false;
+}
 
-  function fillAvailabilityForm() {
-    const doctor = state.doctorById.get($("availability-doctor").value);
-    const a = (doctor && doctor.availability) || {workingHours: {}, breaks: [], holidays: [],
-      appointmentDuration: 30, maxPatientsPerDay: 20};
-    $("hours").innerHTML = WEEKDAYS.map((d) => dayHoursHtml(d, a.workingHours[d] || [])).join("");
-    $("breaks").innerHTML = (a.breaks || []).map(breakHtml).join("");
-    $("holidays").innerHTML = [...(a.holidays || [])].sort().map(holidayHtml).join("");
-    $("duration").value = a.appointmentDuration;
-    $("durations").value = (a.durations || []).join(", ");
-    $("daily-limit").value = a.maxPatientsPerDay;
-    $("horizon").value = a.bookingHorizonDays || "";
-    say($("availability-errors"), "");
-    say($("availability-status"), "");
-    $("availability-preview-body").textContent = "";
+function previewSlots(a, day) {
+  // the server's rule: working pieces with breaks cut out; slots step by the visit length from each piece's start
+  if (a.holidays.includes(day)) return null;
+  const weekday = weekdayOf(day);
+  let pieces = (a.workingHours[weekday] || []).map((w) => [minutes(w.start), minutes(w.end)]);
+  for (const b of a.breaks.filter((x) => !x.day || x.day === weekday)) {
+    const [cs, ce] = [minutes(b.start), minutes(b.end)];
+    pieces = pieces.flatMap(([s, e]) => (ce <= s || cs >= e ? [[s, e]] :
+      [...(s < cs ? [[s, cs]] : []), ...(ce < e ? [[ce, e]] : [])]));
   }
-
-  function readAvailability() {
-    const problems = [];
-    for (const el of $("availability-form").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-    const bad = (el, text) => { el.setAttribute("aria-invalid", "true"); problems.push([el, text]); };
-    const pair = (row, what) => {
-      const start = row.querySelector("[data-start]");
-      const end = row.querySelector("[data-end]");
-      for (const el of [start, end]) {
-        if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(el.value)) bad(el, `${what}: give a time.`);
-        else if (minutes(el.value) % 5) bad(el, `${what}: times are on 5-minute steps.`);
-      }
-      if (start.value && end.value && end.value <= start.value) bad(end, `${what}: the end must be after the start.`);
-      return {start: start.value, end: end.value};
-    };
-    const workingHours = {};
-    for (const row of $("hours").querySelectorAll("[data-weekday]")) {
-      const day = row.dataset.weekday;
-      const intervals = [...row.querySelectorAll("[data-interval]")].map((el) => pair(el, `${day} hours`));
-      if (!intervals.length) continue;
-      const ordered = [...intervals].sort((x, y) => x.start.localeCompare(y.start));
-      for (let i = 1; i < ordered.length; i += 1) {
-        if (ordered[i].start < ordered[i - 1].end) {
-          bad(row.querySelectorAll("[data-start]")[intervals.indexOf(ordered[i])], `${day}: working hours overlap.`);
-        }
-      }
-      if (intervals.length > 6) bad(row.querySelector("[data-start]"), `${day}: at most 6 intervals a day.`);
-      workingHours[day] = intervals;
-    }
-    const breaks = [...$("breaks").querySelectorAll("[data-interval]")].map((el) => {
-      const b = pair(el, "break");
-      const day = el.querySelector("[data-break-day]").value;
-      return day ? {day, ...b} : b;
-    });
-    const holidays = [...$("holidays").querySelectorAll("[data-holiday]")].map((li) => li.dataset.holiday);
-    const duration = Number($("duration").value);
-    if (!Number.isInteger(duration) || duration < 5 || duration > 120 || duration % 5) {
-      bad($("duration"), "Visit length: 5 to 120 minutes, in 5-minute steps.");
-    }
-    const offeredText = $("durations").value.trim();
-    const offered = offeredText ? offeredText.split(/[\s,]+/).filter(Boolean).map(Number) : [];
-    if (offered.some((m) => !Number.isInteger(m) || m < 5 || m > 120 || m % 5)) {
-      bad($("durations"), "Other visit lengths: 5 to 120 minutes each, in 5-minute steps, separated by commas.");
-    }
-    const limit = Number($("daily-limit").value);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) bad($("daily-limit"), "Daily limit: 1 to 500 patients.");
-    const horizonText = $("horizon").value.trim();
-    const horizon = horizonText ? Number(horizonText) : null;
-    if ($("horizon").validity.badInput || (horizon !== null && (!Number.isInteger(horizon) || horizon < 1 ||
-      horizon > 730))) {
-      bad($("horizon"), "Booking horizon: 1 to 730 days ahead, or empty for the clinic's 180.");
-    }
-    if (!Object.keys(workingHours).length) bad($("hours").querySelector("button"), "Give working hours on at least one day.");
-    const availability = {workingHours, breaks, holidays, appointmentDuration: duration, maxPatientsPerDay: limit};
-    if (horizon !== null) availability.bookingHorizonDays = horizon;
-    if (offered.length) availability.durations = [...new Set(offered)];
-    return {availability, problems};
+  const slots = [];
+  for (const [s, e] of pieces.sort((x, y) => x[0] - y[0])) {
+    for (let t = s; t + a.appointmentDuration <= e; t += a.appointmentDuration) slots.push(hhmm(t));
   }
+  return slots;
+}
 
-  function showProblems(problems) {
-    if (!problems.length) { say($("availability-errors"), ""); return true; }
-    $("availability-errors").innerHTML = `<p class="error">Please fix ${problems.length} thing(s):</p><ul>${
-      problems.map(([, text]) => `<li class="error">${esc(text)}</li>`).join("")}</ul>`;
-    problems[0][0].focus();
-    return false;
+function preview() {
+  const {availability, problems} = readAvailability();
+  if (!showProblems(problems)) return null;
+  const doctor = state.doctorById.get($("availability-doctor").value);
+  const today = dateIn(doctor ? doctor.timezone : undefined);
+  const first = addDays(today, 7 - WEEKDAYS.indexOf(weekdayOf(today))); // next week's Monday
+  const horizon = availability.bookingHorizonDays || 180;
+  const lastDay = addDays(today, horizon); // the server refuses a visit starting later than now + the horizon
+  const rows = [...Array(7).keys()].map((i) => addDays(first, i)).map((day) => {
+    const slots = previewSlots(availability, day);
+    const text = day > lastDay ? "beyond the booking horizon: not bookable yet" : slots === null ? "holiday"
+      : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
+    return el("tr", {}, el("th", {scope: "row", text: dayLabel(day)}), el("td", {text}));
+  });
+  $("availability-preview-body").replaceChildren(el("table", {},
+    el("caption", {text: `Preview (not saved yet): next week's slots, at most ${availability.maxPatientsPerDay} patients `
+      + `a day, bookable up to ${horizon} days ahead (until ${dayLabel(lastDay)})`}),
+    el("thead", {}, el("tr", {}, el("th", {scope: "col", text: "Day"}), el("th", {scope: "col", text: "Slots"}))),
+    el("tbody", {}, ...rows)));
+  return availability;
+}
+
+async function saveAvailability(event) {
+  event.preventDefault();
+  const availability = preview();
+  if (!availability) return;
+  const doctorId = $("availability-doctor").value;
+  try {
+    await api("PUT", `/api/admin/doctors/${encodeURIComponent(doctorId)}/availability`, availability);
+    await loadDoctors();
+    $("availability-doctor").value = doctorId;
+    fillAvailabilityForm();
+    say($("availability-status"), "Saved. New bookings follow these hours.");
+    await Promise.all([refreshWeek(), loadAnalytics()]);
+  } catch (error) {
+    say($("availability-status"), error.message, true);
   }
+}
 
-  function previewSlots(a, day) {
-    // the server's rule: working pieces with breaks cut out; slots step by the visit length from each piece's start
-    if (a.holidays.includes(day)) return null;
-    const weekday = weekdayOf(day);
-    let pieces = (a.workingHours[weekday] || []).map((w) => [minutes(w.start), minutes(w.end)]);
-    for (const b of a.breaks.filter((x) => !x.day || x.day === weekday)) {
-      const [cs, ce] = [minutes(b.start), minutes(b.end)];
-      pieces = pieces.flatMap(([s, e]) => (ce <= s || cs >= e ? [[s, e]] :
-        [...(s < cs ? [[s, cs]] : []), ...(ce < e ? [[ce, e]] : [])]));
+// ---------------------------------------------------------------- wiring
+function wire() {
+  $("signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value.trim()); });
+  $("sign-out").addEventListener("click", () => signOut());
+  $("filters").addEventListener("submit", (event) => {
+    event.preventDefault(); state.dayTouched = true; weekOffset = 0;
+    refreshDay(); refreshWeek(); loadAnalytics();
+  });
+  $("today").addEventListener("click", () => {
+    $("day").value = clinicToday(); weekOffset = 0; refreshDay(); refreshWeek(); loadAnalytics();
+  });
+  $("book-open").addEventListener("click", () => openBook($("doctor").value));
+  $("week-doctor").addEventListener("change", refreshWeek);
+  $("week-prev").addEventListener("click", () => { weekOffset -= 1; refreshWeek(); });
+  $("week-next").addEventListener("click", () => { weekOffset += 1; refreshWeek(); });
+  $("analytics-form").addEventListener("submit", (event) => {
+    event.preventDefault(); state.analyticsTouched = true; loadAnalytics();
+  });
+  $("reminder-filters").addEventListener("submit", (event) => { event.preventDefault(); loadReminders(); });
+  $("reminders-retry").addEventListener("click", () => reminderAction("retry", [...state.selected]));
+  $("reminders-cancel").addEventListener("click", () => reminderAction("cancel", [...state.selected]));
+  $("reminders-body").addEventListener("change", (event) => {
+    const id = event.target.dataset.select;
+    if (!id) return;
+    if (event.target.checked) state.selected.add(id); else state.selected.delete(id);
+  });
+  $("availability-doctor").addEventListener("change", fillAvailabilityForm);
+  $("availability-form").addEventListener("submit", saveAvailability);
+  $("availability-preview").addEventListener("click", preview);
+  $("add-break").addEventListener("click", () => {
+    $("breaks").append(breakNode({start: "12:00", end: "13:00"}));
+    $("breaks").lastElementChild.querySelector("select").focus();
+  });
+  $("add-holiday").addEventListener("click", () => {
+    const day = $("holiday-date").value;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) { say($("availability-status"), "Pick a date for the holiday.", true); return; }
+    if (!$("holidays").querySelector(`[data-holiday="${day}"]`)) {
+      $("holidays").append(holidayNode(day));
     }
-    const slots = [];
-    for (const [s, e] of pieces.sort((x, y) => x[0] - y[0])) {
-      for (let t = s; t + a.appointmentDuration <= e; t += a.appointmentDuration) slots.push(hhmm(t));
+    say($("availability-status"), `Holiday ${day} added (not saved yet).`);
+  });
+  $("availability-form").addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    if (button.dataset.addHours) {
+      const list = button.parentElement.querySelector("[data-list]");
+      list.append(intervalNode(`${dayName(button.dataset.addHours)} hours`, "09:00", "17:00"));
+      list.lastElementChild.querySelector("input").focus();
+    } else if (button.hasAttribute("data-remove")) {
+      const section = button.closest("fieldset");
+      button.closest("[data-interval]").remove();
+      (section.querySelector("button") || section).focus();
+    } else if (button.hasAttribute("data-remove-holiday")) {
+      button.closest("li").remove();
+      $("holiday-date").focus();
     }
-    return slots;
+  });
+  $("book-form").addEventListener("submit", submitBook);
+  $("book-patient").addEventListener("input", onPatientTyping);
+  $("book-patient").addEventListener("keydown", (event) => {
+    // Enter in the search box searches now; it never submits the booking half-filled
+    if (event.key === "Enter") { event.preventDefault(); clearTimeout(patientSearch.timer); searchPatients(); }
+  });
+  $("book-patient-more").addEventListener("click", () => searchPatients(true));
+  $("book-doctor").addEventListener("change", () => {
+    syncBookType(); loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error"));
+  });
+  $("book-date").addEventListener("change", () =>
+    loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error")));
+  $("reschedule-form").addEventListener("submit", submitReschedule);
+  $("reschedule-date").addEventListener("change", () => {
+    const a = state.appointments.get($("reschedule-dialog").dataset.id);
+    if (a) loadPicker(a.doctorId, $("reschedule-date").value, $("reschedule-slot"), $("reschedule-error"));
+  });
+  for (const dialog of document.querySelectorAll("dialog")) {
+    dialog.addEventListener("click", (event) => { if (event.target.closest("[data-close]")) dialog.close(); });
+    dialog.addEventListener("close", () => live.follow());
   }
-
-  function preview() {
-    const {availability, problems} = readAvailability();
-    if (!showProblems(problems)) return null;
-    const doctor = state.doctorById.get($("availability-doctor").value);
-    const today = dateIn(doctor ? doctor.timezone : undefined);
-    const first = addDays(today, 7 - WEEKDAYS.indexOf(weekdayOf(today))); // next week's Monday
-    const horizon = availability.bookingHorizonDays || 180;
-    const lastDay = addDays(today, horizon); // the server refuses a visit starting later than now + the horizon
-    const rows = [...Array(7).keys()].map((i) => addDays(first, i)).map((day) => {
-      const slots = previewSlots(availability, day);
-      const text = day > lastDay ? "beyond the booking horizon: not bookable yet" : slots === null ? "holiday"
-        : slots.length ? `${slots.length} slots: ${slots.join(", ")}` : "day off";
-      return `<tr><th scope="row">${esc(dayLabel(day))}</th><td>${esc(text)}</td></tr>`;
-    }).join("");
-    $("availability-preview-body").innerHTML = `<table><caption>Preview (not saved yet): next week's slots, at
-      most ${availability.maxPatientsPerDay} patients a day, bookable up to ${horizon} days ahead (until ${
-      esc(dayLabel(lastDay))})</caption><thead><tr><th scope="col">Day</th>
-      <th scope="col">Slots</th></tr></thead><tbody>${rows}</tbody></table>`;
-    return availability;
-  }
-
-  async function saveAvailability(event) {
-    event.preventDefault();
-    const availability = preview();
-    if (!availability) return;
-    const doctorId = $("availability-doctor").value;
-    try {
-      await api("PUT", `/api/admin/doctors/${encodeURIComponent(doctorId)}/availability`, availability);
-      await loadDoctors();
-      $("availability-doctor").value = doctorId;
-      fillAvailabilityForm();
-      say($("availability-status"), "Saved. New bookings follow these hours.");
-      await Promise.all([refreshWeek(), loadAnalytics()]);
-    } catch (error) {
-      say($("availability-status"), error.message, true);
-    }
-  }
-
-  // ---------------------------------------------------------------- wiring
-  function wire() {
-    $("signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value.trim()); });
-    $("sign-out").addEventListener("click", () => signOut());
-    $("filters").addEventListener("submit", (event) => {
-      event.preventDefault(); state.dayTouched = true; weekOffset = 0;
-      refreshDay(); refreshWeek(); loadAnalytics();
-    });
-    $("today").addEventListener("click", () => {
-      $("day").value = clinicToday(); weekOffset = 0; refreshDay(); refreshWeek(); loadAnalytics();
-    });
-    $("book-open").addEventListener("click", () => openBook($("doctor").value));
-    $("week-doctor").addEventListener("change", refreshWeek);
-    $("week-prev").addEventListener("click", () => { weekOffset -= 1; refreshWeek(); });
-    $("week-next").addEventListener("click", () => { weekOffset += 1; refreshWeek(); });
-    $("reminder-filters").addEventListener("submit", (event) => { event.preventDefault(); loadReminders(); });
-    $("reminders-retry").addEventListener("click", () => reminderAction("retry", [...state.selected]));
-    $("reminders-cancel").addEventListener("click", () => reminderAction("cancel", [...state.selected]));
-    $("reminders-body").addEventListener("change", (event) => {
-      const id = event.target.dataset.select;
-      if (!id) return;
-      if (event.target.checked) state.selected.add(id); else state.selected.delete(id);
-    });
-    $("availability-doctor").addEventListener("change", fillAvailabilityForm);
-    $("availability-form").addEventListener("submit", saveAvailability);
-    $("availability-preview").addEventListener("click", preview);
-    $("add-break").addEventListener("click", () => {
-      $("breaks").insertAdjacentHTML("beforeend", breakHtml({start: "12:00", end: "13:00"}));
-      $("breaks").lastElementChild.querySelector("select").focus();
-    });
-    $("add-holiday").addEventListener("click", () => {
-      const day = $("holiday-date").value;
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) { say($("availability-status"), "Pick a date for the holiday.", true); return; }
-      if (!$("holidays").querySelector(`[data-holiday="${day}"]`)) {
-        $("holidays").insertAdjacentHTML("beforeend", holidayHtml(day));
-      }
-      say($("availability-status"), `Holiday ${day} added (not saved yet).`);
-    });
-    $("availability-form").addEventListener("click", (event) => {
-      const button = event.target.closest("button");
-      if (!button) return;
-      if (button.dataset.addHours) {
-        const list = button.parentElement.querySelector("[data-list]");
-        const name = button.dataset.addHours[0].toUpperCase() + button.dataset.addHours.slice(1);
-        list.insertAdjacentHTML("beforeend", intervalHtml(`${name} hours`, "09:00", "17:00"));
-        list.lastElementChild.querySelector("input").focus();
-      } else if (button.hasAttribute("data-remove")) {
-        const section = button.closest("fieldset");
-        button.closest("[data-interval]").remove();
-        (section.querySelector("button") || section).focus();
-      } else if (button.hasAttribute("data-remove-holiday")) {
-        button.closest("li").remove();
-        $("holiday-date").focus();
-      }
-    });
-    $("book-form").addEventListener("submit", submitBook);
-    $("book-patient").addEventListener("input", onPatientTyping);
-    $("book-patient").addEventListener("keydown", (event) => {
-      // Enter in the search box searches now; it never submits the booking half-filled
-      if (event.key === "Enter") { event.preventDefault(); clearTimeout(patientSearch.timer); searchPatients(); }
-    });
-    $("book-patient-more").addEventListener("click", () => searchPatients(true));
-    $("book-doctor").addEventListener("change", () => {
-      syncBookType(); loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error"));
-    });
-    $("book-date").addEventListener("change", () =>
-      loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error")));
-    $("reschedule-form").addEventListener("submit", submitReschedule);
-    $("reschedule-date").addEventListener("change", () => {
-      const a = state.appointments.get($("reschedule-dialog").dataset.id);
-      if (a) loadPicker(a.doctorId, $("reschedule-date").value, $("reschedule-slot"), $("reschedule-error"));
-    });
-    for (const dialog of document.querySelectorAll("dialog")) {
-      dialog.addEventListener("click", (event) => { if (event.target.closest("[data-close]")) dialog.close(); });
-      dialog.addEventListener("close", () => live.follow());
-    }
-    document.addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-action]");
-      if (button) {
-        const action = button.dataset.action;
-        if (action === "book") { openBook(button.dataset.doctor); return; }
-        const a = state.appointments.get(button.dataset.id);
-        if (!a) return;
-        if (action === "book-again") openBook(a.doctorId, {id: a.patientId, name: a.patientName});
-        else if (action === "reschedule") openReschedule(a);
-        else if (action === "audit") openAudit(a);
-        else rowAction(action, a);
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (button) {
+      const action = button.dataset.action;
+      if (action === "book") { openBook(button.dataset.doctor); return; }
+      if (action === "book-at") {
+        openBook(button.dataset.doctor, null, {date: button.dataset.date, startsAt: button.dataset.startsAt});
         return;
       }
-      const reminderButton = event.target.closest("button[data-reminder-action]");
-      if (reminderButton) reminderAction(reminderButton.dataset.reminderAction, [reminderButton.dataset.id]);
-    });
-    $("day").addEventListener("change", () => { state.dayTouched = true; });
+      const a = state.appointments.get(button.dataset.id);
+      if (!a) return;
+      if (action === "book-again") openBook(a.doctorId, {id: a.patientId, name: a.patientName});
+      else if (action === "reschedule") openReschedule(a);
+      else if (action === "audit") openAudit(a);
+      else rowAction(action, a);
+      return;
+    }
+    const reminderButton = event.target.closest("button[data-reminder-action]");
+    if (reminderButton) reminderAction(reminderButton.dataset.reminderAction, [reminderButton.dataset.id]);
+  });
+  $("day").addEventListener("change", () => { state.dayTouched = true; });
 
-    // the WebSocket brings slot changes at once; a slow resync catches what it does not carry (status changes
-    // made elsewhere, failed reminders), patching in place so nothing under the user's hands moves
-    setInterval(() => { if (sessionStorage.getItem("token") && state.doctors.length) { refreshDay(); refreshWeek(); } },
-      60000);
-    setInterval(() => { if (sessionStorage.getItem("token") && state.doctors.length) loadReminders(); }, 10000);
+  // the WebSocket brings slot changes at once; a slow resync catches what it does not carry (status changes
+  // made elsewhere, failed reminders), patching in place so nothing under the user's hands moves
+  setInterval(() => { if (session.get() && state.doctors.length) { refreshDay(); refreshWeek(); } },
+    60000);
+  setInterval(() => { if (session.get() && state.doctors.length) loadReminders(); }, 10000);
 
-    $("day").value = dateIn(undefined);
-    const token = sessionStorage.getItem("token");
-    if (token) signIn(token);
-  }
+  $("day").value = dateIn(undefined);
+  const token = session.get();
+  if (token) signIn(token);
+}
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire);
-  else wire();
-})();
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire);
+else wire();

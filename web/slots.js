@@ -1,51 +1,15 @@
 // The live slot picker: a day of a doctor's slots in the doctor's zone (and the patient's beside it), kept
 // current over the slot-updates WebSocket, or by polling with If-None-Match when there is no WebSocket.
 
-export const patientZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-export function localDate(zone, instant = new Date()) {
-  // en-CA formats as YYYY-MM-DD
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .format(instant);
-}
-
-export function addDays(isoDate, days) {
-  const d = new Date(`${isoDate}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
-export function weekday(isoDate) {
-  return ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][
-    new Date(`${isoDate}T12:00:00Z`).getUTCDay()
-  ];
-}
-
-export function longDate(isoDate) {
-  return new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
-    timeZone: 'UTC' }).format(new Date(`${isoDate}T12:00:00Z`));
-}
-
-export function clockTime(instant, zone) {
-  return new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: zone })
-    .format(new Date(instant));
-}
-
-export function zonesDiffer(zone) {
-  return zone !== patientZone();
-}
-
-export function slotLabel(slot, slots) {
-  // A fall-back night offers the repeated local times twice (two instants): say which pass each one is.
-  const same = slots.filter((s) => s.time === slot.time).sort((x, y) => Date.parse(x.startsAt) - Date.parse(y.startsAt));
-  if (same.length < 2) return slot.time;
-  return same[0].startsAt === slot.startsAt ? `${slot.time} (first)` : `${slot.time} (second, after the clocks go back)`;
-}
+import { addDays, clockTime, localDate, longDate, patientZone, slotLabel, zonesDiffer } from './shared/dates.js';
+import { el } from './shared/dom.js';
+import { LiveSlots } from './shared/live.js';
 
 const POLL_MS = 3000;
 
 export class SlotFeed {
-  // Calls `onSlots(day)` with `{doctorId, date, timezone, slots}` whenever the followed day changes.
+  // Calls `onSlots(day)` with `{doctorId, date, timezone, slots}` whenever the followed day changes: live over the
+  // shared slot feed, or polled with If-None-Match while there is no WebSocket.
   constructor(api, onSlots, onMode) {
     this.api = api;
     this.onSlots = onSlots;
@@ -53,23 +17,29 @@ export class SlotFeed {
     this.doctorId = null;
     this.date = null;
     this.etag = null;
-    this.socket = null;
     this.timer = null;
-    this.closed = false;
+    this.live = new LiveSlots(api, {
+      onSlots: (message) => {
+        if (message.doctorId === this.doctorId && message.date === this.date) this.onSlots(message);
+      },
+      onMode: (mode) => {
+        if (mode === 'live') {
+          this.stopPolling();
+          this.onMode('live');
+        } else if (mode !== 'closed') {
+          this.startPolling();
+        }
+      },
+    });
   }
 
   async follow(doctorId, date) {
-    const previous = this.doctorId && { doctorId: this.doctorId, date: this.date };
     this.doctorId = doctorId;
     this.date = date;
     this.etag = null;
     await this.load();
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
-      if (previous) this.socket.send(JSON.stringify({ action: 'unsubscribe', ...previous }));
-      this.socket.send(JSON.stringify({ action: 'subscribe', doctorId, date }));
-    } else if (!this.socket) {
-      this.connect();
-    }
+    this.live.follow([`${doctorId}|${date}`]);
+    this.live.start();
   }
 
   async load() {
@@ -84,39 +54,6 @@ export class SlotFeed {
     this.onSlots(await response.json());
   }
 
-  async connect() {
-    try {
-      const ticket = await this.api.json('POST', '/api/realtime/ticket');
-      if (!ticket.url || typeof WebSocket === 'undefined') throw new Error('no WebSocket here');
-      const socket = new WebSocket(ticket.url);
-      this.socket = socket;
-      socket.addEventListener('open', () => {
-        this.stopPolling();
-        this.onMode('live');
-        if (this.doctorId) socket.send(JSON.stringify({ action: 'subscribe', doctorId: this.doctorId, date: this.date }));
-      });
-      socket.addEventListener('message', (event) => {
-        let message;
-        try {
-          message = JSON.parse(event.data);
-        } catch (err) {
-          return;
-        }
-        if (message.type === 'slots' && message.doctorId === this.doctorId && message.date === this.date) {
-          this.onSlots(message);
-        }
-      });
-      socket.addEventListener('close', () => {
-        if (this.socket === socket) this.socket = null;
-        if (this.closed) return;
-        this.startPolling();
-        setTimeout(() => { if (!this.closed && !this.socket) this.connect(); }, 15000);
-      });
-    } catch (err) {
-      this.startPolling();
-    }
-  }
-
   startPolling() {
     this.onMode('polling');
     if (this.timer) return;
@@ -129,10 +66,8 @@ export class SlotFeed {
   }
 
   close() {
-    this.closed = true;
     this.stopPolling();
-    if (this.socket) this.socket.close();
-    this.socket = null;
+    this.live.close();
   }
 }
 
@@ -152,18 +87,17 @@ export class SlotPicker {
     this.day = null;
     this.chosen = null;
     this.feed = new SlotFeed(api, (day) => this.render(day), (mode) => this.showMode(mode));
-    root.innerHTML = `
-      <div class="day-controls">
-        <button type="button" class="prev">Previous day</button>
-        <label for="${this.id}-date">Day</label>
-        <input type="date" id="${this.id}-date" class="date">
-        <button type="button" class="next">Next day</button>
-      </div>
-      <label class="check"><input type="checkbox" class="only"> Only available times</label>
-      <p class="zone hint"></p>
-      <p class="mode hint"></p>
-      <p class="empty message" hidden></p>
-      <ul class="slots" aria-label="Times"></ul>`;
+    root.replaceChildren(
+      el('div', { class: 'day-controls' },
+        el('button', { type: 'button', class: 'prev', text: 'Previous day' }),
+        el('label', { for: `${this.id}-date`, text: 'Day' }),
+        el('input', { type: 'date', id: `${this.id}-date`, class: 'date' }),
+        el('button', { type: 'button', class: 'next', text: 'Next day' })),
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', class: 'only' }), ' Only available times'),
+      el('p', { class: 'zone hint' }),
+      el('p', { class: 'mode hint' }),
+      el('p', { class: 'empty message', hidden: true }),
+      el('ul', { class: 'slots', 'aria-label': 'Times' }));
     this.dateInput = root.querySelector('.date');
     this.list = root.querySelector('.slots');
     root.querySelector('.prev').addEventListener('click', () => this.show(addDays(this.dateInput.value, -1)));

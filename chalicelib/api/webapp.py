@@ -1,6 +1,8 @@
-"""The patient web app: its static files (the repository's `web/` folder) and its `config.json`, served by the
-app itself so `make run` offers it at `GET /` next to the API. In AWS the same files can sit on S3 + CloudFront
-with a `config.json` written at deploy time; the app reads the same shape from either."""
+"""The two web apps, the patient app (`GET /`) and the clinic console (`GET /console`): their static files (the
+repository's `web/` folder, with the ES modules both share under `web/shared/`) and the patient app's
+`config.json`, served by the app itself so `make run` offers them next to the API. In AWS the same files sit on S3
+behind CloudFront (infra/web_deploy.py, template.yaml) with a `config.json` written at deploy time; a Lambda
+package holds no `web/` folder, so it never carries either app."""
 
 from __future__ import annotations
 
@@ -31,13 +33,23 @@ TYPES = {
 ASSETS: dict[str, str] = {
     "/": "index.html",
     "/app.js": "app.js",
-    "/api.js": "api.js",
     "/slots.js": "slots.js",
     "/telehealth.js": "telehealth.js",
     "/app.css": "app.css",
     "/favicon.svg": "favicon.svg",
+    "/console": "console.html",
+    "/console.js": "console.js",
+    "/console.css": "console.css",
+    "/shared/api.js": "shared/api.js",
+    "/shared/dates.js": "shared/dates.js",
+    "/shared/dom.js": "shared/dom.js",
+    "/shared/live.js": "shared/live.js",
+    "/shared/status.js": "shared/status.js",
 }
-"""Every file the page loads, by its URL: an explicit list, so no request can name any other file."""
+"""Every file the pages load, by its URL: an explicit list, so no request can name any other file."""
+
+PAGES = {"/": "index.html", "/console": "console.html"}
+"""The pages among them; on S3 the console is `console.html`, which CloudFront serves at `/console`."""
 
 STATIC_HEADERS = {
     "Cache-Control": "no-cache",
@@ -59,17 +71,21 @@ def _serve(name: str) -> Response:
     return Response(body=path.read_text(encoding="utf-8"), status_code=200, headers=headers)
 
 
+SUMMARIES = {
+    "/": "The patient web app (HTML; it holds no data: every call it makes needs the patient's token)",
+    "/console": "The clinic console (HTML; it holds no data itself: every call it makes needs an admin token)",
+}
+
+
 def _asset_route(url: str, name: str) -> None:
-    summary = (
-        "The patient web app (HTML; it holds no data: every call it makes needs the patient's token)"
-        if url == "/"
-        else f"The patient web app's {name}"
+    summary = SUMMARIES.get(url) or (
+        f"A module both web apps share: {name}" if name.startswith("shared/") else f"A file of the web apps: {name}"
     )
 
     def handler(call: Call) -> Response:
         return _serve(name)
 
-    handler.__name__ = "web_" + name.replace(".", "_")
+    handler.__name__ = "web_" + name.replace(".", "_").replace("/", "_")
     media_type = TYPES[Path(name).suffix].split(";")[0]
     view: Callable[[Callable[[Call], Any]], Any] = endpoint(
         webapp_api, url, "GET", summary, public=True, tags=("web",), media_type=media_type

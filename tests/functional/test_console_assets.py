@@ -1,5 +1,6 @@
-"""The clinic console is three static files served by the app: the page, its script and its styles. Nothing in
-the page runs inline, so a Content-Security-Policy without 'unsafe-inline' leaves it working."""
+"""The clinic console is web/console.html with its script and styles, served beside the patient app (locally by the
+app, in AWS by CloudFront from S3). Nothing in the page runs inline, so a Content-Security-Policy without
+'unsafe-inline' leaves it working."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_the_page_loads_its_script_and_styles_from_the_app_and_runs_nothing_inli
 def test_the_script_and_styles_are_served_with_their_types(client: Any) -> None:
     # GIVEN no sign-in WHEN the console's files are fetched THEN each comes with its type and is never sniffed
     for path, kind, marker in (
-        ("/console.js", "text/javascript", "use strict"),
+        ("/console.js", "text/javascript", 'from "./shared/api.js"'),
         ("/console.css", "text/css", "prefers-color-scheme: dark"),
     ):
         got = client.get(path)
@@ -58,11 +59,9 @@ def test_the_script_and_styles_are_served_with_their_types(client: Any) -> None:
 
 def test_the_script_builds_no_inline_handlers_or_styles_either() -> None:
     # GIVEN the script's HTML templates THEN none carries an on* handler or a style attribute (CSP would block them)
-    from pathlib import Path
+    from chalicelib.api.webapp import WEB_DIR
 
-    import chalicelib.api
-
-    script = (Path(chalicelib.api.__file__).parent / "console.js").read_text()
+    script = (WEB_DIR / "console.js").read_text()
     assert not re.search(r"""\son[a-z]+=["'`$]""", script)
     assert not re.search(r"""\sstyle=["'`$]""", script)
     assert "eval(" not in script and "new Function" not in script

@@ -28,17 +28,34 @@ def test_assets_carry_their_content_type(client, url, kind):
     assert got.headers["Content-Type"] == f"{kind}; charset=utf-8"
 
 
-def test_every_file_the_page_loads_is_served_and_nothing_else():
-    # GIVEN the files under web/ WHEN compared with the served list THEN each is served and each served one exists
-    on_disk = {p.name for p in WEB_DIR.iterdir() if p.suffix in (".html", ".js", ".css", ".svg")}
+def test_every_file_the_pages_load_is_served_and_nothing_else():
+    # GIVEN the files under web/ (the shared modules included) WHEN compared with the served list THEN each is
+    # served and each served one exists
+    on_disk = {
+        p.relative_to(WEB_DIR).as_posix()
+        for p in WEB_DIR.rglob("*")
+        if p.suffix in (".html", ".js", ".css", ".svg") and "vendor" not in p.parts
+    }
     assert set(ASSETS.values()) == on_disk
-    # AND every module the scripts import, and every file the page links, is among them
-    for source in WEB_DIR.glob("*.js"):
-        for imported in re.findall(r"from '\./([\w.]+)'", source.read_text()):
-            assert f"/{imported}" in ASSETS, (source.name, imported)
-    page = (WEB_DIR / "index.html").read_text()
-    for linked in re.findall(r'(?:src|href)="(/[\w.]+)"', page):
-        assert linked in ASSETS, linked
+    # AND every module the scripts import, and every file the pages link, is among them
+    for source in WEB_DIR.rglob("*.js"):
+        for imported in re.findall(r"""from ['"](\.{1,2}/[\w./]+)['"]""", source.read_text()):
+            url = "/" + (source.parent / imported).resolve().relative_to(WEB_DIR.resolve()).as_posix()
+            assert url in ASSETS, (source.name, imported)
+    for page in ("index.html", "console.html"):
+        for linked in re.findall(r'(?:src|href)="(/[\w./]+)"', (WEB_DIR / page).read_text()):
+            assert linked in ASSETS, (page, linked)
+
+
+def test_both_apps_share_one_api_client_and_one_set_of_date_helpers():
+    # GIVEN the two apps' scripts THEN each imports the shared client, dates and DOM builder, and neither writes
+    # its own fetch wrapper, error type or date formatter again
+    for name in ("app.js", "console.js"):
+        text = (WEB_DIR / name).read_text()
+        for shared in ("shared/api.js", "shared/dates.js", "shared/dom.js", "shared/status.js"):
+            assert shared in text, (name, shared)
+        assert "class ApiError" not in text and "fetch(path" not in text and "new Intl.DateTimeFormat" not in text
+    assert "new WebSocket" not in (WEB_DIR / "console.js").read_text() + (WEB_DIR / "slots.js").read_text()
 
 
 def test_the_page_holds_no_inline_script_or_style():

@@ -95,6 +95,16 @@ def test_the_package_has_the_code_and_cfn_lint_finds_nothing(packaged):
     assert [str(f) for f in findings if f.rule.id[0] in "EW"] == []  # errors and warnings; not informational
 
 
+def test_the_package_carries_neither_web_app(packaged):
+    # GIVEN the Lambda package THEN neither the patient app nor the console rides in it: CloudFront serves them
+    import zipfile
+
+    names = zipfile.ZipFile(packaged["zip"]).namelist()
+    ours = [n for n in names if n.startswith(("chalicelib/", "web/", "app.py"))]
+    assert "app.py" in ours and any(n.startswith("chalicelib/api/") for n in ours)
+    assert [n for n in ours if n.startswith("web/") or n.endswith((".html", ".js", ".css"))] == []
+
+
 def sam_translated(packaged) -> dict:
     """The packaged template as SAM translates it to plain CloudFormation (code in S3, no managed policies)."""
     from samtranslator.translator.transform import transform

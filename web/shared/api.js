@@ -1,19 +1,22 @@
-// Calls to the clinic API: the caller's token, the contract's error shape, and safe retries.
+// Calls to the clinic API, shared by the patient app and the console: the caller's token, the contract's error
+// shape, safe retries, and what a sign-in token says about its holder.
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     const error = (body && body.error) || {};
     super(error.message || `The clinic answered ${status}.`);
     this.status = status;
     this.code = error.code || (status === 0 ? 'NETWORK' : 'ERROR');
     this.details = error.details || {};
     this.fields = this.details.fields || {};
+    this.retryAfter = retryAfter;
   }
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function newKey() {
+  // an Idempotency-Key: one per intended change, reused by its retries
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -47,6 +50,7 @@ export function createApi(base, getToken, onUnauthenticated = () => {}) {
         await sleep(Math.min(wait, 5) * 1000);
         continue;
       }
+      response.sentToken = token;
       return response;
     }
   }
@@ -55,8 +59,12 @@ export function createApi(base, getToken, onUnauthenticated = () => {}) {
     const response = await request(method, path, options);
     if (response.status === 304) return { notModified: true };
     const data = await response.json().catch(() => null);
-    if (response.status === 401 && getToken() && !(options && options.keepSession)) onUnauthenticated();
-    if (!response.ok) throw new ApiError(response.status, data);
+    // only the session that was refused ends: a late answer to an earlier token never signs out a newer one
+    if (response.status === 401 && response.sentToken && response.sentToken === getToken()
+      && !(options && options.keepSession)) {
+      onUnauthenticated();
+    }
+    if (!response.ok) throw new ApiError(response.status, data, response.headers.get('Retry-After'));
     return data;
   }
 
@@ -64,11 +72,24 @@ export function createApi(base, getToken, onUnauthenticated = () => {}) {
 }
 
 export function claimsOf(token) {
+  // the middle part of a JWT, read (not verified: the server does that); null when it is not one
   try {
     const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const text = atob(part + '==='.slice((part.length + 3) % 4));
-    return JSON.parse(decodeURIComponent(escape(text)));
+    const bytes = Uint8Array.from(atob(part + '==='.slice((part.length + 3) % 4)), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return claims && typeof claims === 'object' ? claims : null;
   } catch (err) {
     return null;
   }
+}
+
+export const hasExpired = (claims, now = Date.now()) => typeof claims.exp === 'number' && claims.exp * 1000 <= now;
+
+export function tokenStore(key) {
+  // a tab's sign-in: kept in sessionStorage, so it ends with the tab and is never shared with another
+  return {
+    get: () => sessionStorage.getItem(key) || '',
+    set: (token) => sessionStorage.setItem(key, token),
+    clear: () => sessionStorage.removeItem(key),
+  };
 }
