@@ -58,6 +58,10 @@ class Settings:
     """How far ahead a visit can be booked, for doctors without their own `bookingHorizonDays`."""
     staff_pool_issuer: str | None = None
     """The staff user pool's issuer (`iss`): staff groups count only in its tokens. Unset in local runs."""
+    system_client_issuer: str | None = None
+    """The integrations user pool's issuer: FHIR system clients count only in its tokens. Unset in local runs."""
+    system_token_url: str | None = None
+    """That pool's OAuth 2.0 token endpoint, named in the FHIR CapabilityStatement; unset in local runs."""
     websocket_url: str | None = None
     """The WebSocket API's public URL (wss://...) that a real-time ticket names; unset: tickets name none."""
 
@@ -106,5 +110,7 @@ class Settings:
             max_active_bookings=int(env.get("MAX_ACTIVE_BOOKINGS_PER_PATIENT", "10")),
             booking_horizon_days=int(env.get("BOOKING_HORIZON_DAYS", "180")),
             staff_pool_issuer=env.get("STAFF_POOL_ISSUER") or None,
+            system_client_issuer=env.get("SYSTEM_CLIENT_ISSUER") or None,
+            system_token_url=env.get("SYSTEM_TOKEN_URL") or None,
             websocket_url=env.get("WEBSOCKET_URL") or None,
         )

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,11 +21,20 @@ from chalicelib import container
 from chalicelib.api.http import MAX_BODY_BYTES, ROUTES, RouteSpec, _json_body, authorizer
 from chalicelib.api.method_guard import GUARD_VIEW, STANDARD_METHODS
 from chalicelib.domain import errors as e
-from chalicelib.domain import fhir
+from chalicelib.domain import fhir, smart
 from chalicelib.domain.identity import Caller, Role, caller_from_claims
 from chalicelib.domain.paging import open_token, paginate, sign_token
+from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count_error
-from chalicelib.services.fhir import AppointmentQuery, FhirService, Position, RangeTooWide
+from chalicelib.services.fhir import (
+    PUBLISH_DAYS,
+    AppointmentQuery,
+    FhirService,
+    Position,
+    Publication,
+    PublicationPlan,
+    RangeTooWide,
+)
 
 fhir_api = Blueprint(__name__)
 log = logging.getLogger("clinic.fhir")
@@ -39,6 +49,7 @@ MAX_VALUE_LENGTH = 256
 CAPABILITY_DATE = "2026-12-06"
 FIND_DEFINITION = "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-find"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 ROLES = (Role.PATIENT, Role.DOCTOR, Role.ADMIN)
 
 
@@ -117,7 +128,7 @@ class FhirCall:
 
 def _service() -> FhirService:
     c = container.current()
-    return FhirService(c.booking, c.doctors, c.clock)
+    return FhirService(c.booking, c.doctors, c.clock, c.store)
 
 
 # --- the wrapper ------------------------------------------------------------------------------------------------
@@ -129,11 +140,14 @@ def fhir_route(
     query: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
     names: dict[str, str] | None = None,
-) -> Callable[[Callable[[FhirCall], fhir.Resource]], Callable[..., Response]]:
+    scope: ScopeRule | None = None,
+) -> Callable[[Callable[[FhirCall], Answer]], Callable[..., Response]]:
     """Registers a FHIR route for Chalice and for the OpenAPI document (media type `application/fhir+json`);
-    `names` name the operation of each method where one handler serves several."""
+    `names` name the operation of each method where one handler serves several. `scope` is the SMART v2 interaction
+    a system client needs (resource type, one of c r u d s), or a function of the call that names it; a route
+    without one refuses system clients. A handler answers a resource (200) or a whole `Response`."""
 
-    def decorate(handler: Callable[[FhirCall], fhir.Resource]) -> Callable[..., Response]:
+    def decorate(handler: Callable[[FhirCall], Answer]) -> Callable[..., Response]:
         for method in methods:
             name = "fhir_" + (names or {}).get(method, handler.__name__)
             ROUTES.append(
@@ -158,21 +172,32 @@ def fhir_route(
         def view(**params: str) -> Response:
             request = fhir_api.current_request
             route = f"{request.method} {path}"
+            caller: Caller | None = None
             try:
+                caller = _caller(request, public)
                 call = FhirCall(
-                    caller=_caller(request, public),
+                    caller=caller,
                     params=_query(request),
                     path=params,
                     base=_base(request),
                     route=route,
                     body=request.raw_body,
                 )
-                return _answer(200, handler(call))
+                if caller.is_system:
+                    _check_scope(call, scope)
+                answer = handler(call)
+                response = answer if isinstance(answer, Response) else _answer(200, answer)
             except e.DomainError as exc:
-                return _outcome_for(exc)
+                response = _outcome_for(exc)
             except Exception:  # a bug: logged with its trace, answered as FHIR does
                 log.exception("unhandled error on %s", route)
-                return _answer(500, fhir.operation_outcome("exception", "Something went wrong on our side."))
+                response = _answer(500, fhir.operation_outcome("exception", "Something went wrong on our side."))
+            if caller is not None and caller.is_system:  # every call of a system client, with its client id
+                log.info(
+                    "fhir system client call",
+                    extra={"client_id": caller.client_id, "route": route, "status": response.status_code},
+                )
+            return response
 
         view.__name__ = f"fhir_{handler.__name__}"
         view.__doc__ = handler.__doc__
@@ -185,6 +210,21 @@ def fhir_route(
         return view
 
     return decorate
+
+
+ScopeRule = tuple[str, str] | Callable[[FhirCall], tuple[str, str]]
+Answer = fhir.Resource | Response
+
+
+def _check_scope(call: FhirCall, scope: ScopeRule | None) -> None:
+    """A system client's scopes must grant the route's interaction (SMART v2: `s` to search, `r` to read)."""
+    if scope is None:
+        raise e.Forbidden("System clients may not use this route.")
+    resource, permission = scope(call) if callable(scope) else scope
+    if not smart.grants(call.caller.scopes, resource, permission):
+        raise e.Forbidden(
+            f"This client's scopes do not allow it; it needs {smart.needed(resource, permission)} (or a wider scope)."
+        )
 
 
 def _answer(status: int, resource: fhir.Resource, extra: dict[str, str] | None = None) -> Response:
@@ -213,7 +253,8 @@ def _caller(request: Any, public: bool) -> Caller:
     claims = ((request.context or {}).get("authorizer") or {}).get("claims")
     if not claims:
         return caller_from_claims(claims)
-    return caller_from_claims(claims, container.current().settings.staff_pool_issuer)
+    settings = container.current().settings
+    return caller_from_claims(claims, settings.staff_pool_issuer, settings.system_client_issuer)
 
 
 def _query(request: Any) -> dict[str, list[str]]:
@@ -402,7 +443,29 @@ def _query_doc(resource_type: str) -> type[BaseModel]:
 
 
 # --- metadata ---------------------------------------------------------------------------------------------------
-def capability_statement(base: str) -> fhir.Resource:
+def _security(token_url: str | None) -> dict[str, Any]:
+    """Who may call, as SMART on FHIR describes it: people with their Cognito ID token, system clients with a
+    client credentials access token whose SMART v2 `system/` scopes grant the interaction."""
+    security: dict[str, Any] = {
+        "cors": False,
+        "service": [
+            {"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}], "text": "SMART v2 system scopes"},
+            {"coding": [{"system": SECURITY_SERVICE, "code": "OAuth"}], "text": "Cognito"},
+        ],
+        "description": "People send their Cognito ID token in the Authorization header, as for the REST API: "
+        "patients read their own Appointments and Patient, free Slots and the public directory (Practitioner, "
+        "Location, Schedule); doctors their own schedule's; admins everything. System clients (an EHR "
+        "integration engine) send an OAuth 2.0 client credentials access token from the clinic's token endpoint, "
+        "with SMART v2 system scopes: read needs r and search needs s on the resource (system/Slot.rs, "
+        "system/*.rs, ...), writes c, u or d (system/Appointment.cruds); anything else is 403 forbidden. Scopes "
+        f"the clinic issues: {', '.join(smart.SYSTEM_SCOPES)}. metadata and $bulk-publish are public.",
+    }
+    if token_url:
+        security["extension"] = [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token_url}]}]
+    return security
+
+
+def capability_statement(base: str, token_url: str | None = None) -> fhir.Resource:
     """Exactly what this face implements, from the same tables the routes check parameters with."""
     resources = []
     for resource_type in READS:
@@ -446,14 +509,17 @@ def capability_statement(base: str) -> fhir.Resource:
                 "mode": "server",
                 "documentation": "Searches are strict: an unknown parameter or modifier is refused with an "
                 "OperationOutcome (not-supported). Paging by _count and the Bundle's next link.",
-                "security": {
-                    "cors": False,
-                    "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "OAuth"}], "text": "Cognito"}],
-                    "description": "Send the Cognito ID token in the Authorization header, as for the REST API. "
-                    "Patients read their own Appointments and Patient, free Slots and the public directory "
-                    "(Practitioner, Location, Schedule); doctors their own schedule's; admins everything.",
-                },
+                "security": _security(token_url),
                 "resource": resources,
+                "operation": [
+                    {
+                        "name": "bulk-publish",
+                        "definition": fhir.BULK_PUBLISH,
+                        "documentation": "SMART Scheduling Links: GET [base]/$bulk-publish (public) lists NDJSON "
+                        f"files of every Location and Schedule and the free, bookable Slots of the next "
+                        f"{PUBLISH_DAYS} days, each with its booking deep link; ETag and If-None-Match (304).",
+                    }
+                ],
             }
         ],
     }
@@ -465,11 +531,16 @@ def metadata(call: FhirCall) -> fhir.Resource:
     unknown = sorted(set(call.params) - {"_format", "mode"})
     if unknown:
         raise NotSupported(f"metadata takes no parameter {unknown[0]!r}.", {"fields": {unknown[0]: "not supported"}})
-    return capability_statement(call.base)
+    return capability_statement(call.base, container.current().settings.system_token_url)
 
 
 # --- Practitioner -----------------------------------------------------------------------------------------------
-@fhir_route(f"{BASE}/Practitioner", "FHIR: search Practitioners (doctors)", query=_query_doc("Practitioner"))
+@fhir_route(
+    f"{BASE}/Practitioner",
+    "FHIR: search Practitioners (doctors)",
+    query=_query_doc("Practitioner"),
+    scope=("Practitioner", "s"),
+)
 def search_practitioners(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Practitioner")
     name = _one(params, "name")
@@ -478,7 +549,9 @@ def search_practitioners(call: FhirCall) -> fhir.Resource:
     return fhir.bundle(call.base, [fhir.practitioner(d) for d in page], self_url, next_url, len(found))
 
 
-@fhir_route(f"{BASE}/Practitioner/{{id}}", "FHIR: read a Practitioner (a doctor)", errors=(404,))
+@fhir_route(
+    f"{BASE}/Practitioner/{{id}}", "FHIR: read a Practitioner (a doctor)", errors=(404,), scope=("Practitioner", "r")
+)
 def read_practitioner(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
     return fhir.practitioner(_service().practitioner(_id(call)))
@@ -486,7 +559,10 @@ def read_practitioner(call: FhirCall) -> fhir.Resource:
 
 # --- Location ---------------------------------------------------------------------------------------------------
 @fhir_route(
-    f"{BASE}/Location", "FHIR: search Locations (the places doctors see patients)", query=_query_doc("Location")
+    f"{BASE}/Location",
+    "FHIR: search Locations (the places doctors see patients)",
+    query=_query_doc("Location"),
+    scope=("Location", "s"),
 )
 def search_locations(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Location")
@@ -496,7 +572,7 @@ def search_locations(call: FhirCall) -> fhir.Resource:
     return fhir.bundle(call.base, [fhir.location(p) for p in page], self_url, next_url, len(found))
 
 
-@fhir_route(f"{BASE}/Location/{{id}}", "FHIR: read a Location", errors=(404,))
+@fhir_route(f"{BASE}/Location/{{id}}", "FHIR: read a Location", errors=(404,), scope=("Location", "r"))
 def read_location(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
     return fhir.location(_service().location(_id(call)))
@@ -504,7 +580,10 @@ def read_location(call: FhirCall) -> fhir.Resource:
 
 # --- Schedule ---------------------------------------------------------------------------------------------------
 @fhir_route(
-    f"{BASE}/Schedule", "FHIR: search Schedules (one per doctor and kind of visit)", query=_query_doc("Schedule")
+    f"{BASE}/Schedule",
+    "FHIR: search Schedules (one per doctor and kind of visit)",
+    query=_query_doc("Schedule"),
+    scope=("Schedule", "s"),
 )
 def search_schedules(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Schedule")
@@ -532,7 +611,7 @@ def search_schedules(call: FhirCall) -> fhir.Resource:
     return fhir.bundle(call.base, resources, self_url, next_url, len(found))
 
 
-@fhir_route(f"{BASE}/Schedule/{{id}}", "FHIR: read a Schedule", errors=(404,))
+@fhir_route(f"{BASE}/Schedule/{{id}}", "FHIR: read a Schedule", errors=(404,), scope=("Schedule", "r"))
 def read_schedule(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
     service = _service()
@@ -546,6 +625,7 @@ def read_schedule(call: FhirCall) -> fhir.Resource:
     "FHIR: search one Schedule's Slots (from availability): schedule and both ends of start required, at most 31 days",
     query=_query_doc("Slot"),
     errors=(404,),
+    scope=("Slot", "s"),
 )
 def search_slots(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Slot")
@@ -563,7 +643,12 @@ def search_slots(call: FhirCall) -> fhir.Resource:
     return fhir.bundle(call.base, resources, self_url, next_url, total)
 
 
-@fhir_route(f"{BASE}/Slot/{{id}}", "FHIR: read a Slot by its id (schedule, start and length)", errors=(404,))
+@fhir_route(
+    f"{BASE}/Slot/{{id}}",
+    "FHIR: read a Slot by its id (schedule, start and length)",
+    errors=(404,),
+    scope=("Slot", "r"),
+)
 def read_slot(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
     hit = _service().slot(call.caller, _id(call))
@@ -571,7 +656,13 @@ def read_slot(call: FhirCall) -> fhir.Resource:
 
 
 # --- Appointment ------------------------------------------------------------------------------------------------
-@fhir_route(f"{BASE}/Appointment", "FHIR: search Appointments", query=_query_doc("Appointment"), errors=(404,))
+@fhir_route(
+    f"{BASE}/Appointment",
+    "FHIR: search Appointments",
+    query=_query_doc("Appointment"),
+    errors=(404,),
+    scope=("Appointment", "s"),
+)
 def search_appointments(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Appointment")
     query = AppointmentQuery(
@@ -596,11 +687,12 @@ def search_appointments(call: FhirCall) -> fhir.Resource:
     methods=("GET", "POST"),
     errors=(404,),
     names={"GET": "read_appointment", "POST": "find_appointments"},
+    scope=lambda call: ("Appointment", "s" if _is_find(call.path["id"]) else "r"),
 )
 def appointment(call: FhirCall) -> fhir.Resource:
     ident = call.path["id"]
     method = fhir_api.current_request.method
-    if ident in ("$find", "%24find"):
+    if _is_find(ident):
         return _find(call, _parameters(call) if method == "POST" else call.params)
     if method == "POST":
         raise NotSupported(
@@ -610,6 +702,10 @@ def appointment(call: FhirCall) -> fhir.Resource:
     found = _service().appointment(call.caller, _id(call))
     container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
     return fhir.appointment(found)
+
+
+def _is_find(ident: str) -> bool:
+    return ident in ("$find", "%24find")
 
 
 def _parameters(call: FhirCall) -> dict[str, list[str]]:
@@ -719,7 +815,12 @@ def _find_url(call: FhirCall, params: dict[str, list[str]]) -> str:
 
 
 # --- Patient ----------------------------------------------------------------------------------------------------
-@fhir_route(f"{BASE}/Patient/{{id}}", "FHIR: read a Patient (your own; admins any)", errors=(404,))
+@fhir_route(
+    f"{BASE}/Patient/{{id}}",
+    "FHIR: read a Patient (your own; admins and system clients any)",
+    errors=(404,),
+    scope=("Patient", "r"),
+)
 def read_patient(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
     ident = _id(call)
@@ -728,26 +829,126 @@ def read_patient(call: FhirCall) -> fhir.Resource:
         if ident != caller.subject:
             raise e.NotFound("No such patient.", {"id": ident})
         return fhir.patient(caller.subject, caller.name or None, caller.email, caller.phone)
-    if caller.role is not Role.ADMIN:
-        raise e.Forbidden("Only the patient and clinic admins read a patient's record.")
+    if caller.role not in (Role.ADMIN, Role.SYSTEM):
+        raise e.Forbidden("Only the patient, clinic admins and system clients read a patient's record.")
     c = container.current()
     profile = c.patients.get(ident)
     c.access.record(caller, call.route, [(profile.id, None)])
     return fhir.patient(profile.id, profile.name)  # staff see no addresses here (REST shows them masked)
 
 
+# --- SMART Scheduling Links: the bulk publication (public, as slot publishers are) -------------------------------
+PUBLISH_OP = "$bulk-publish"
+PUBLISHED_TYPES = ("Location", "Schedule", "Slot")
+PUBLISH_PARAMS = ("_since",)
+"""`_since` is the spec's; a server may ignore it, and this one answers the whole data set."""
+_published: dict[str, Publication] = {}
+"""The latest publication this Lambda container made, by ETag: unchanged slots cost only the ETag's reads."""
+
+
+def _is_publish(segment: str) -> bool:
+    return segment in (PUBLISH_OP, "%24bulk-publish")
+
+
+def _publication(call: FhirCall) -> tuple[PublicationPlan, Callable[[], Publication]]:
+    unknown = sorted(set(call.params) - set(PUBLISH_PARAMS))
+    if unknown:
+        raise NotSupported(
+            f"$bulk-publish takes no parameter {unknown[0]!r}.", {"fields": {unknown[0]: "not supported"}}
+        )
+    settings = container.current().settings
+    web = settings.public_base_url.rstrip("/")
+    service = _service()
+    plan = service.publication_plan(f"{call.base} {web}")
+
+    def made() -> Publication:
+        found = _published.get(plan.etag)
+        if found is None:
+            found = service.publication(plan, lambda d, kind, s: _booking_link(web, d.id, kind, s.starts_at))
+            _published.clear()
+            _published[plan.etag] = found
+        return found
+
+    return plan, made
+
+
+def _booking_link(web: str, doctor_id: str, kind: fhir.Service, start: datetime) -> str:
+    """The patient web app, opened on that doctor, kind of visit and start."""
+    return f"{web}/?" + urlencode({"doctor": doctor_id, "visit": kind, "start": instant(start)})
+
+
+def _not_modified(call: FhirCall, etag: str) -> Response | None:
+    """304 when `If-None-Match` names the current ETag (weak comparison) or is `*`."""
+    headers = {k.lower(): v for k, v in (fhir_api.current_request.headers or {}).items()}
+    wanted = [tag.strip().removeprefix("W/") for tag in headers.get("if-none-match", "").split(",")]
+    if "*" in wanted or etag.removeprefix("W/") in wanted:
+        return Response(body="", status_code=304, headers={"ETag": etag, "Cache-Control": PUBLISH_CACHE})
+    return None
+
+
+PUBLISH_CACHE = "no-cache"
+"""Clients and caches may keep the files but ask again each time (`If-None-Match`): slots change any minute."""
+
+
+def _manifest(call: FhirCall) -> Response:
+    plan, made = _publication(call)
+    unchanged = _not_modified(call, plan.etag)
+    if unchanged is not None:
+        return unchanged
+    publication = made()
+    url = f"{call.base}/{PUBLISH_OP}"
+    outputs = [(kind, f"{url}/{kind}.ndjson") for kind in PUBLISHED_TYPES]
+    body = fhir.bulk_manifest(url, publication.made_at, outputs)
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "application/json",
+        "ETag": plan.etag,
+        "Cache-Control": PUBLISH_CACHE,
+    }
+    return Response(body=json.dumps(body), status_code=200, headers=headers)
+
+
+def _published_file(call: FhirCall, name: str) -> Response:
+    kind = name.removesuffix(".ndjson")
+    if kind not in PUBLISHED_TYPES or not name.endswith(".ndjson"):
+        raise e.NotFound(f"$bulk-publish has no file {name[:64]!r}.", {"file": name[:64]})
+    plan, made = _publication(call)
+    unchanged = _not_modified(call, plan.etag)
+    if unchanged is not None:
+        return unchanged
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": fhir.NDJSON_MEDIA_TYPE,
+        "ETag": plan.etag,
+        "Cache-Control": PUBLISH_CACHE,
+    }
+    return Response(body=fhir.ndjson(made().files[kind]), status_code=200, headers=headers)
+
+
 # --- everything else under /fhir/R4 -----------------------------------------------------------------------------
-@fhir_route(f"{BASE}/{{resource}}", "FHIR: a type or interaction this server does not serve (OperationOutcome)")
-def unsupported_type(call: FhirCall) -> fhir.Resource:
+@fhir_route(
+    f"{BASE}/{{resource}}",
+    "FHIR: `$bulk-publish` (the SMART Scheduling Links manifest, public, with ETag); any other type or interaction "
+    "this server does not serve answers an OperationOutcome",
+    public=True,
+)
+def unsupported_type(call: FhirCall) -> Answer:
     resource = call.path["resource"]
+    if _is_publish(resource):
+        return _manifest(call)
     if resource in READS:
         raise NotSupported(f"{resource} supports read only, not search.", {"fields": {"resource": "read only"}})
     raise UnknownType(f"This server does not serve {resource[:64]!r}; see its metadata.", {"resource": resource[:64]})
 
 
-@fhir_route(f"{BASE}/{{resource}}/{{id}}", "FHIR: a resource type this server does not serve (OperationOutcome)")
-def unsupported_read(call: FhirCall) -> fhir.Resource:
+@fhir_route(
+    f"{BASE}/{{resource}}/{{id}}",
+    "FHIR: `$bulk-publish/{Location,Schedule,Slot}.ndjson` (the published files, public, with ETag); any other "
+    "resource type this server does not serve answers an OperationOutcome",
+    public=True,
+)
+def unsupported_read(call: FhirCall) -> Answer:
     resource = call.path["resource"]
+    if _is_publish(resource):
+        return _published_file(call, call.path["id"])
     raise UnknownType(f"This server does not serve {resource[:64]!r}; see its metadata.", {"resource": resource[:64]})
 
 

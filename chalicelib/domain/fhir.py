@@ -293,6 +293,36 @@ def slot(doctor_id: str, service: Service, found: Slot) -> Resource:
     }
 
 
+BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
+"""SMART Scheduling Links' Slot extension: where a person can book that slot."""
+BULK_PUBLISH = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/bulk-publish"
+NDJSON_MEDIA_TYPE = "application/fhir+ndjson"
+
+
+def published_slot(doctor_id: str, service: Service, found: Slot, booking_link: str) -> Resource:
+    """A Slot as SMART Scheduling Links publishes it: the FHIR read's Slot with its booking deep link."""
+    return {**slot(doctor_id, service, found), "extension": [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link}]}
+
+
+def bulk_manifest(request_url: str, made_at: datetime, outputs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The SMART Scheduling Links manifest (the Bulk Data publish manifest): when the data set was made, the
+    manifest's own URL, one `{type, url}` per NDJSON file, and no errors."""
+    return {
+        "transactionTime": instant(made_at),
+        "request": request_url,
+        "requiresAccessToken": False,
+        "output": [{"type": kind, "url": url} for kind, url in outputs],
+        "error": [],
+    }
+
+
+def ndjson(resources: Iterable[Resource]) -> str:
+    """One minified resource a line, each line ending with a newline."""
+    import json
+
+    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in resources)
+
+
 def appointment(a: Appointment) -> Resource:
     service = service_of(a.type)
     participants = [

@@ -10,12 +10,16 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.errors import Forbidden, Unauthenticated
+from chalicelib.domain.smart import scopes_of
 
 
 class Role(StrEnum):
     PATIENT = "patient"
     DOCTOR = "doctor"
     ADMIN = "admin"
+    SYSTEM = "system"
+    """A system client (an EHR integration engine, OAuth 2.0 client credentials): the FHIR face only, within its
+    SMART scopes; no REST route lists it, so `require_role` refuses it there."""
 
 
 GROUP_ROLES = {"admins": Role.ADMIN, "doctors": Role.DOCTOR, "patients": Role.PATIENT}
@@ -35,6 +39,14 @@ class Caller:
     email_verified: bool = False
     phone_verified: bool = False
     """Cognito's `email_verified` / `phone_number_verified`: reminders go only to verified addresses."""
+    client_id: str | None = None
+    """A system client's OAuth client id (also its `subject`); None for people."""
+    scopes: frozenset[str] = frozenset()
+    """A system client's granted scopes (the access token's `scope` claim)."""
+
+    @property
+    def is_system(self) -> bool:
+        return self.role is Role.SYSTEM
 
     @property
     def is_staff(self) -> bool:
@@ -101,11 +113,43 @@ def _roles_from_pool(roles: set[Role], issuer: Any, staff_issuer: str | None) ->
     return {r for r in roles if (r in STAFF_ROLES) == from_staff_pool}
 
 
-def caller_from_claims(claims: Mapping[str, Any] | None, staff_issuer: str | None = None) -> Caller:
+def is_client_token(claims: Mapping[str, Any]) -> bool:
+    """An access token of the client credentials flow: Cognito names the client as its subject, and no user."""
+    client_id = claims.get("client_id")
+    return (
+        claims.get("token_use") == "access"
+        and bool(client_id)
+        and claims.get("sub") == client_id
+        and not claims.get("cognito:groups")
+        and not claims.get("username")
+    )
+
+
+def system_caller(claims: Mapping[str, Any], system_issuer: str | None) -> Caller:
+    """A system client from its access token's claims; 403 when the token is not from `system_issuer`, the one
+    pool whose resource server defines the clinic's system scopes (unset in local runs: every issuer counts)."""
+    if system_issuer is not None and str(claims.get("iss") or "").rstrip("/") != system_issuer.rstrip("/"):
+        raise Forbidden("This client's token is not from the clinic's system-client issuer.")
+    client_id = str(claims["client_id"])
+    return Caller(
+        subject=client_id,
+        role=Role.SYSTEM,
+        username=client_id,
+        client_id=client_id,
+        scopes=scopes_of(claims.get("scope")),
+    )
+
+
+def caller_from_claims(
+    claims: Mapping[str, Any] | None, staff_issuer: str | None = None, system_issuer: str | None = None
+) -> Caller:
     """The caller a set of verified claims names; 401 without claims, 403 without a known group (or with a staff
-    group from a token that the staff pool, `staff_issuer`, did not issue)."""
+    group from a token that the staff pool, `staff_issuer`, did not issue). A client credentials access token
+    names a system client (see `system_caller`)."""
     if not claims or not claims.get("sub"):
         raise Unauthenticated("Sign in to use this service.")
+    if is_client_token(claims):
+        return system_caller(claims, system_issuer)
     groups = parse_groups(claims.get("cognito:groups"))
     roles = _roles_from_pool({GROUP_ROLES[g] for g in groups if g in GROUP_ROLES}, claims.get("iss"), staff_issuer)
     role = next((r for r in PRECEDENCE if r in roles), None)

@@ -5,8 +5,9 @@ and `$find`'s proposals from real free slots."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import fhir
@@ -15,7 +16,7 @@ from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, OutsideBookingWindow
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_horizon
-from chalicelib.domain.schedule import Slot
+from chalicelib.domain.schedule import GRANULE_MINUTES, Slot
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.booking import BookingService, ListFilter
 from chalicelib.services.doctors import DoctorService
@@ -27,8 +28,14 @@ MAX_FIND_DAYS = 14
 """`$find` looks at most this many days ahead of its `start` (one availability read per doctor and day)."""
 MAX_ROUNDS = 10
 """Store pages one Appointment search page may read through while its filters keep skipping appointments."""
+PUBLISH_DAYS = 28
+"""The SMART Scheduling Links publication lists free slots from today (each doctor's local date) for 4 weeks."""
 
 Position = tuple[str, str]
+
+
+class DayVersions(Protocol):
+    def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]: ...
 
 
 class RangeTooWide(InvalidInput):
@@ -55,11 +62,32 @@ class AppointmentQuery:
     """FHIR statuses; None: any."""
 
 
+@dataclass(frozen=True)
+class Publication:
+    """The SMART Scheduling Links data set: what `$bulk-publish` lists, one NDJSON file per resource type."""
+
+    etag: str
+    made_at: datetime
+    files: dict[str, list[fhir.Resource]]
+
+
+@dataclass(frozen=True)
+class PublicationPlan:
+    """What a publication is made of, known for the price of its ETag: the doctors and their days."""
+
+    etag: str
+    doctors: list[Doctor]
+    days: dict[str, list[date]]
+
+
 class FhirService:
-    def __init__(self, booking: BookingService, doctors: DoctorService, clock: Clock) -> None:
+    def __init__(
+        self, booking: BookingService, doctors: DoctorService, clock: Clock, versions: DayVersions | None = None
+    ) -> None:
         self._booking = booking
         self._doctors = doctors
         self._clock = clock
+        self._versions = versions
 
     # --- directory --------------------------------------------------------------------------------------------
     def practitioner(self, doctor_id: str) -> Doctor:
@@ -205,16 +233,77 @@ class FhirService:
             return False
         return True
 
+    # --- SMART Scheduling Links bulk publication --------------------------------------------------------------
+    def publication_plan(self, salt: str) -> PublicationPlan:
+        """The publication's doctors and days and its ETag, from what changes its slots: the doctors' records
+        (hours, zone, place, visit kinds), every published day's version (bumped by each booking, cancellation,
+        move and hold), the window's days, the clinic's notice and horizon, and the 5-minute step of the earliest
+        bookable time. Costs the directory read and one BatchGetItem per 100 doctor-days; `salt` is what else the
+        files name (their URLs)."""
+        import hashlib
+        import json
+
+        if self._versions is None:
+            raise RuntimeError("the bulk publication needs the store's day versions")
+        now = self._clock.now()
+        doctors = self.practitioners()
+        days = {
+            d.id: [now.astimezone(d.zone).date() + timedelta(days=n) for n in range(PUBLISH_DAYS)]
+            for d in doctors
+            if d.schedule.working_hours
+        }
+        versions = self._versions.day_versions([(doctor_id, day) for doctor_id, dates in days.items() for day in dates])
+        policy = self._booking.policy
+        step = int((now + policy.min_notice).timestamp()) // (GRANULE_MINUTES * 60)
+        material = [
+            salt,
+            step,
+            str(policy.min_notice),
+            policy.booking_horizon_days,
+            [repr(d) for d in doctors],
+            sorted(f"{doctor_id}|{day.isoformat()}|{version}" for (doctor_id, day), version in versions.items()),
+        ]
+        digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+        return PublicationPlan(f'W/"{digest}"', doctors, days)
+
+    def publication(
+        self, plan: PublicationPlan, booking_link: Callable[[Doctor, fhir.Service, Slot], str]
+    ) -> Publication:
+        """Every Location and Schedule, and the free, bookable Slots of the plan's days (one availability read per
+        doctor and day), each Slot with its booking deep link."""
+        now = self._clock.now()
+        horizon = {d.id: self.horizon(d) for d in plan.doctors}
+        schedules = [(d, kind) for d in plan.doctors for kind in fhir.services_of(d)]
+        places = {fhir.location_id(d.location): d.location for d in plan.doctors}
+        slots: list[fhir.Resource] = []
+        for doctor in plan.doctors:
+            for day in plan.days.get(doctor.id, []):
+                for offered in self._booking.availability(doctor.id, day, None).slots:
+                    if not offered.available or not self._bookable(doctor, offered.starts_at, now):
+                        continue
+                    for kind in fhir.services_of(doctor):
+                        slots.append(fhir.published_slot(doctor.id, kind, offered, booking_link(doctor, kind, offered)))
+        return Publication(
+            plan.etag,
+            now,
+            {
+                "Location": [fhir.location(places[key]) for key in sorted(places)],
+                "Schedule": [fhir.schedule(d, kind, horizon[d.id]) for d, kind in schedules],
+                "Slot": slots,
+            },
+        )
+
     # --- appointments -----------------------------------------------------------------------------------------
     def appointment(self, caller: Caller, appointment_id: str) -> Appointment:
         """Through the booking service's read: another's appointment answers as unknown."""
-        return self._booking.get(caller, appointment_id)
+        return self._booking.get(_reader(caller), appointment_id)
 
     def appointments(
         self, caller: Caller, query: AppointmentQuery, limit: int, after: Position | None
     ) -> tuple[list[Appointment], Position | None]:
         """One page of appointments in start order through the REST lists' own paged reads and access rules, and
         the position the next page starts after, while more may follow."""
+        caller = _reader(caller)
         patient_id, practitioner_id = query.patient_id, query.practitioner_id
         if patient_id is None and practitioner_id is None:
             if caller.role is Role.PATIENT:
@@ -251,6 +340,12 @@ class FhirService:
             did = practitioner_id or ""
             fetch = lambda at, n: self._booking.page_for_doctor(caller, did, filters, n, at)  # noqa: E731
         return _collect(fetch, keep, limit, after)
+
+
+def _reader(caller: Caller) -> Caller:
+    """A system client reads appointments as the clinic's front desk does: its SMART scope (checked by the FHIR
+    face) is what limits it, and its own id stays in the access log."""
+    return replace(caller, role=Role.ADMIN) if caller.role is Role.SYSTEM else caller
 
 
 def _keeps(

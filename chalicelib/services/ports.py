@@ -66,6 +66,11 @@ class AppointmentStore(AppointmentRecords, Protocol):
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]: ...
 
+    def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]:
+        """The availability versions of many doctor-days at once (0 for a day never written): the FHIR bulk
+        publication's ETag."""
+        ...
+
     def book(self, booking: Booking) -> None:
         """All of the booking or nothing of it, in one transaction."""
         ...

@@ -39,6 +39,13 @@ DEMO_IDENTITIES: dict[str, dict[str, Any]] = {
         "email": "sam@example.org",
         "email_verified": True,
     },
+    "ehr": {  # a FHIR system client (client credentials): its client id is its subject, its scopes SMART v2's
+        "sub": "demo-ehr-engine",
+        "client_id": "demo-ehr-engine",
+        "token_use": "access",
+        "scope": "system/*.rs",
+        "cognito:username": "demo-ehr-engine",  # not in Cognito's token: chalice local hands on claims only with it
+    },
 }
 
 

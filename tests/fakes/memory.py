@@ -288,6 +288,10 @@ class InMemoryAppointmentStore:
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
         return self.doctors.get(doctor_id), self.day_state(doctor_id, day).version
 
+    def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]:
+        with self._lock:
+            return {(d, on): self._days.get((d, on.isoformat()), (0, 0))[1] for d, on in days}
+
     def list_for_patient(self, patient_id: str, start: datetime, end: datetime) -> list[Appointment]:
         return list(self.iter_for_patient(patient_id, start, end, None, 0))
 

@@ -47,7 +47,11 @@ def test_metadata_is_a_capability_statement_of_exactly_what_is_served(api):
     # AND the one operation, $find on Appointment, and how callers authenticate
     assert [op["name"] for op in resources["Appointment"]["operation"]] == ["find"]
     assert all("operation" not in entry for kind, entry in resources.items() if kind != "Appointment")
-    assert statement["rest"][0]["security"]["service"][0]["coding"][0]["code"] == "OAuth"
+    services = {c["code"] for svc in statement["rest"][0]["security"]["service"] for c in svc["coding"]}
+    assert services == {"SMART-on-FHIR", "OAuth"}
+    # AND the system-level $bulk-publish of SMART Scheduling Links
+    [publish] = statement["rest"][0]["operation"]
+    assert publish["name"] == "bulk-publish" and publish["definition"].endswith("/OperationDefinition/bulk-publish")
 
 
 def test_practitioner_read_and_search_by_name(api):

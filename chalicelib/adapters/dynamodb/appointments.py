@@ -245,6 +245,16 @@ class DynamoAppointmentStore:
                     taken.update(taken_granules(item))
         return DayState(frozenset(taken), booked, version)
 
+    def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]:
+        """The day counters' versions, strongly consistent: one BatchGetItem per 100 doctor-days (pynamodb splits
+        and re-asks for unprocessed keys)."""
+        by_pk = {keys.doctor_day_pk(doctor_id, day): (doctor_id, day) for doctor_id, day in days}
+        found = dict.fromkeys(by_pk.values(), 0)
+        with translated_errors():
+            for item in self.tables.schedule.batch_get([(pk, keys.COUNTER_SK) for pk in by_pk], consistent_read=True):
+                found[by_pk[item.pk]] = int(item.day_version or 0)
+        return found
+
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
         """What an availability ETag is made of, in one strongly consistent call (TransactGetItems)."""
         with translated_errors(), TransactGet(connection=self.connection) as tx:

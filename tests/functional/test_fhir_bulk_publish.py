@@ -1,0 +1,172 @@
+"""SMART Scheduling Links: the public `$bulk-publish` manifest and its NDJSON files (Location, Schedule, and the
+free, bookable Slots of the next 4 weeks with booking deep links), every line strictly valid FHIR R4; an ETag from
+what changes the slots, `If-None-Match` answered 304, and an unchanged publication served without rebuilding it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from chalicelib.api import fhir as fhir_api
+from chalicelib.domain.fhir import BOOKING_DEEP_LINK
+from tests.faults import throttled
+from tests.functional.fhir_support import BASE, issue, validated
+from tests.helpers import NOW, admin
+
+MANIFEST = f"{BASE}/$bulk-publish"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test builds its own publication (the cache is per Lambda container)."""
+    fhir_api._published.clear()
+    yield
+    fhir_api._published.clear()
+
+
+def get(api, path: str, headers: dict[str, str] | None = None) -> Any:
+    return api.http.request("GET", path, headers=headers or {})
+
+
+def published(api, headers: dict[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every file the manifest lists, each line parsed and validated by fhirclient and fhir.resources."""
+    manifest = json.loads(get(api, MANIFEST, headers).body)
+    files: dict[str, list[dict[str, Any]]] = {}
+    for output in manifest["output"]:
+        path = output["url"][output["url"].index(BASE) :]
+        answer = get(api, path, headers)
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/fhir+ndjson"
+        text = answer.body.decode()
+        assert text == "" or text.endswith("\n")
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert all(line == json.loads(json.dumps(line, separators=(",", ":"))) for line in lines)
+        files[output["type"]] = [validated(r) for r in lines]
+        assert all(r["resourceType"] == output["type"] for r in lines)
+    return files
+
+
+def test_the_manifest_lists_location_schedule_and_slot_files_publicly(api):
+    # GIVEN a doctor with hours WHEN anyone (no token) reads the manifest
+    api.doctor_with_hours()
+    answer = get(api, MANIFEST)
+    # THEN it is the spec's manifest: when it was made, its own URL, one file per type, no errors, and an ETag
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+    manifest = json.loads(answer.body)
+    assert set(manifest) == {"transactionTime", "request", "requiresAccessToken", "output", "error"}
+    assert manifest["transactionTime"] == "2026-12-01T08:00:00Z" and manifest["error"] == []
+    assert manifest["request"].endswith("/fhir/R4/$bulk-publish") and manifest["requiresAccessToken"] is False
+    assert [(o["type"], o["url"].rpartition("/")[2]) for o in manifest["output"]] == [
+        ("Location", "Location.ndjson"),
+        ("Schedule", "Schedule.ndjson"),
+        ("Slot", "Slot.ndjson"),
+    ]
+    assert answer.headers["ETag"].startswith('W/"') and answer.headers["Cache-Control"] == "no-cache"
+
+
+def test_the_files_hold_every_place_and_schedule_and_four_weeks_of_free_slots(api):
+    # GIVEN a telehealth doctor with hours and a booked visit, and a doctor without hours elsewhere
+    doc = api.doctor_with_hours()
+    api.create_doctor(name="Dr. Lone", telehealth=False, location="Harbor Health, Boston")
+    made = api.book(doc)
+    # WHEN the files are read (each line validated strictly)
+    files = published(api)
+    # THEN both places, all three schedules, and the free slots of both of Ada's schedules
+    assert {loc["name"] for loc in files["Location"]} == {"Main St Clinic, Room 4", "Harbor Health, Boston"}
+    assert len(files["Schedule"]) == 3
+    slots = files["Slot"]
+    assert {s["schedule"]["reference"] for s in slots} == {
+        f"Schedule/{doc['id']}.in-person",
+        f"Schedule/{doc['id']}.telehealth",
+    }
+    assert {s["status"] for s in slots} == {"free"}
+    # AND the booked start is not offered; the window is 4 weeks from today
+    assert made["startsAt"] not in {s["start"] for s in slots}
+    starts = sorted(s["start"] for s in slots)
+    assert starts[0] >= "2026-12-01T09:00:00Z" and starts[-1] < (NOW + timedelta(days=29)).strftime("%Y-%m-%d")
+    assert "2026-12-28" in {s[:10] for s in starts}
+    # AND each Slot is the one the FHIR read gives, plus a deep link into the web app on that doctor and start
+    one = next(s for s in slots if s["schedule"]["reference"].endswith(".in-person"))
+    [link] = one["extension"]
+    assert link["url"] == BOOKING_DEEP_LINK
+    query = parse_qs(urlsplit(link["valueUrl"]).query)
+    assert query == {"doctor": [doc["id"]], "visit": ["in-person"], "start": [one["start"]]}
+    read = json.loads(get(api, f"{BASE}/Slot/{one['id']}", admin()).body)
+    assert {k: v for k, v in one.items() if k != "extension"} == read
+
+
+def test_if_none_match_answers_304_until_a_booking_changes_the_slots(api):
+    # GIVEN the manifest's ETag
+    doc = api.doctor_with_hours()
+    etag = get(api, MANIFEST).headers["ETag"]
+    # WHEN asked again with it THEN 304, for the manifest and the files, with no body
+    for path in (MANIFEST, f"{MANIFEST}/Slot.ndjson"):
+        again = get(api, path, {"If-None-Match": etag})
+        assert again.status_code == 304 and again.body == b"" and again.headers["ETag"] == etag
+    assert get(api, MANIFEST, {"If-None-Match": f'"other", {etag.removeprefix("W/")}'}).status_code == 304
+    assert get(api, MANIFEST, {"If-None-Match": '"other"'}).status_code == 200
+    # WHEN a patient books a slot THEN the ETag changes and the booked slot is gone
+    made = api.book(doc)
+    changed = get(api, MANIFEST, {"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert made["startsAt"] not in {s["start"] for s in published(api)["Slot"]}
+
+
+def test_the_etag_moves_with_the_doctors_hours_and_with_time(api, wired, clock):
+    doc = api.doctor_with_hours()
+    first = get(api, MANIFEST).headers["ETag"]
+    # WHEN the doctor's hours change THEN the ETag changes
+    hours = {"workingHours": {"monday": [{"start": "10:00", "end": "12:00"}]}, "appointmentDuration": 30}
+    assert api.call("PUT", f"/api/admin/doctors/{doc['id']}/availability", admin(), hours).status_code == 200
+    second = get(api, MANIFEST).headers["ETag"]
+    assert second != first
+    # WHEN time moves past a 5-minute step (a slot may close) THEN it changes too; within the step it does not
+    clock.current = NOW + timedelta(minutes=2)
+    assert get(api, MANIFEST).headers["ETag"] == second
+    clock.current = NOW + timedelta(minutes=5)
+    assert get(api, MANIFEST).headers["ETag"] != second
+
+
+def test_an_unchanged_publication_costs_only_its_etags_reads(api, faults):
+    # GIVEN two doctors with hours and the files read once
+    api.doctor_with_hours()
+    api.doctor_with_hours(name="Dr. Two")
+    faults.calls.clear()
+    published(api)
+    built = dict(faults.calls)
+    # WHEN they are read again, unchanged, and then revalidated with If-None-Match
+    faults.calls.clear()
+    published(api)
+    cached = dict(faults.calls)
+    faults.calls.clear()
+    etag = get(api, MANIFEST).headers["ETag"]
+    faults.calls.clear()
+    assert get(api, MANIFEST, {"If-None-Match": etag}).status_code == 304
+    revalidated = dict(faults.calls)
+    # THEN building read each doctor-day's availability (2 doctors x 28 days); a cached or unchanged read costs the
+    # directory read and one BatchGetItem of the 56 day versions per request, nothing else
+    assert built.get("Query", 0) >= 56, built
+    assert revalidated == {"Query": 1, "BatchGetItem": 1}, revalidated
+    assert cached == {"Query": 4, "BatchGetItem": 4}, cached  # manifest + 3 files
+
+
+def test_parameters_are_strict_but_since_is_accepted_and_other_files_are_unknown(api):
+    api.doctor_with_hours()
+    assert get(api, f"{MANIFEST}?_since=2026-12-01T00:00:00Z").status_code == 200
+    refused = get(api, f"{MANIFEST}?state=MA")
+    refused.data = json.loads(refused.body)
+    assert issue(refused) == (400, "not-supported")
+    missing = get(api, f"{MANIFEST}/Patient.ndjson")
+    missing.data = json.loads(missing.body)
+    assert issue(missing) == (404, "not-found")
+
+
+def test_a_throttled_store_is_503_transient(api, faults):
+    api.doctor_with_hours()
+    faults.fail("BatchGetItem", throttled())
+    busy = get(api, MANIFEST)
+    busy.data = json.loads(busy.body)
+    assert issue(busy) == (503, "transient") and busy.headers["Retry-After"] == "1"
