@@ -15,6 +15,7 @@ from chalicelib.api.doctors import doctors_api
 from chalicelib.api.errors import contract_errors
 from chalicelib.api.fhir import fhir_api
 from chalicelib.api.headers import security_headers
+from chalicelib.api.holds import holds_api
 from chalicelib.api.method_guard import guard_unsupported_methods
 from chalicelib.api.patients import patients_api
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
@@ -47,6 +48,7 @@ for blueprint in (
     webapp_api,
     patients_api,
     fhir_api,
+    holds_api,
 ):
     app.register_blueprint(blueprint)
 guard_unsupported_methods(app)  # 405 with Allow, deployed as locally

@@ -12,6 +12,8 @@
    appointments as a ratio to 1,000.
 10. FHIR: a Slot search over 7 days of one schedule next to 7 REST availability reads (calls and time), and
    `Appointment/$find`.
+11. Webhooks: 1,000 bookings delivered to 5 subscribers on loopback, one of them down: the others' delivery lag,
+   events per second and calls per event.
 """
 
 from __future__ import annotations
@@ -138,6 +140,15 @@ def bench_calls(ddb: DynamoDBLocal) -> dict[str, Any]:
     made: list[Any] = []
     booking.sign_in(Caller("p1", Role.PATIENT))  # staff book patients of the directory
     out["book"] = counter.measure(lambda: made.append(booking.book(ADMIN, request(doc, DAY, wall(10), "p1"))))
+    # a hold costs what a booking does: one transaction (and the doctor's read); booking it, one more
+    from chalicelib.services.booking import HoldBooking, HoldRequest
+
+    hold_at = HoldRequest(doc, DAY, wall(13), AppointmentType.IN_PERSON, patient_id="p1")
+    held: list[Any] = []
+    out["hold"] = counter.measure(lambda: held.append(booking.hold(ADMIN, hold_at)))
+    out["book_hold"] = counter.measure(lambda: booking.book_hold(ADMIN, HoldBooking(held[0].id, reason="bench")))
+    released = booking.hold(ADMIN, dataclasses.replace(hold_at, time=wall(15)))
+    out["release_hold"] = counter.measure(lambda: booking.release_hold(ADMIN, released.id))
     out["availability"] = counter.measure(lambda: booking.availability(doc, DAY, None))
     out["get"] = counter.measure(lambda: booking.get(ADMIN, made[0].id))
     out["reschedule"] = counter.measure(lambda: booking.reschedule(ADMIN, made[0].id, DAY, wall(11)))
@@ -350,6 +361,14 @@ def bench_fhir_slots(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
     return bench_slots(wired, all_clients(wired), doctor(wired), DAY, repeat)
 
 
+def bench_webhook_delivery(ddb: DynamoDBLocal, bookings: int) -> dict[str, Any]:
+    """11. Webhooks: N bookings, 5 subscribers on loopback, one down (see bench/webhooks.py)."""
+    from bench.webhooks import bench_webhooks
+
+    wired = wire(ddb, "bench-webhooks")
+    return bench_webhooks(wired, doctor(wired, max_per_day=500), bookings, request)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int, **env: str) -> list[float]:
     samples = []
@@ -438,11 +457,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--reminders", type=int, default=10_000, help="due reminders for the sweep benchmark")
     parser.add_argument("--subscribers", type=int, default=1_000, help="WebSocket followers of one doctor-day")
+    parser.add_argument("--webhook-bookings", type=int, default=1_000, help="bookings for the webhook benchmark")
     parser.add_argument("--only", help="run just this benchmark (a name printed by a full run)")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     args = parser.parse_args()
     if args.quick:
         args.appointments, args.repeat, args.reminders, args.subscribers = 2_000, 20, 300, 100
+        args.webhook_bookings = 100
     results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     with DynamoDBLocal() as ddb:
         for name, run in (
@@ -457,6 +478,7 @@ def main() -> int:
             ("console_day", lambda: bench_console(ddb)),
             ("analytics_30_days", lambda: bench_analytics_ratio(ddb, args.appointments // 100, args.appointments)),
             ("fhir_slot_search", lambda: bench_fhir_slots(ddb, max(20, args.repeat // 4))),
+            ("webhook_delivery", lambda: bench_webhook_delivery(ddb, args.webhook_bookings)),
         ):
             if args.only and name != args.only:
                 continue

@@ -54,6 +54,8 @@ class Settings:
     """Reminder messages one patient may receive per UTC day (any channel), checked at send time."""
     max_active_bookings: int = 10
     """Active future appointments one patient may hold; enforced in the booking transaction."""
+    hold_minutes: int = 5
+    """How long a slot hold keeps its time (`HOLD_MINUTES`, 1-60)."""
     booking_horizon_days: int = 180
     """How far ahead a visit can be booked, for doctors without their own `bookingHorizonDays`."""
     staff_pool_issuer: str | None = None
@@ -108,6 +110,7 @@ class Settings:
             rooms_table=env.get("ROOMS_TABLE", f"{prefix}-rooms"),
             messages_per_patient_per_day=int(env.get("MESSAGES_PER_PATIENT_PER_DAY", "12")),
             max_active_bookings=int(env.get("MAX_ACTIVE_BOOKINGS_PER_PATIENT", "10")),
+            hold_minutes=int(env.get("HOLD_MINUTES", "5")),
             booking_horizon_days=int(env.get("BOOKING_HORIZON_DAYS", "180")),
             staff_pool_issuer=env.get("STAFF_POOL_ISSUER") or None,
             system_client_issuer=env.get("SYSTEM_CLIENT_ISSUER") or None,

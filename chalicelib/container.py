@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.domain.holds import hold_duration
 from chalicelib.services.access import AccessAudit
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
@@ -84,6 +85,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         patient_change_window=settings.patient_change_window,
         max_active_bookings=settings.max_active_bookings,
         booking_horizon_days=settings.booking_horizon_days,
+        hold_duration=hold_duration(settings.hold_minutes),
     )
     now = clock.now
     deliverer: Deliverer = (

@@ -13,14 +13,14 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.idempotent import checked_key, keyed
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.errors import NotYourPatient
+from chalicelib.domain.errors import InvalidInput, NotYourPatient
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
 from chalicelib.domain.paging import open_token, sign_token
 from chalicelib.domain.reminders import Skipped
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
-from chalicelib.services.booking import BookingRequest, ListFilter
+from chalicelib.services.booking import BookingRequest, HoldBooking, ListFilter
 
 appointments_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
@@ -50,7 +50,8 @@ def _count(name: str) -> None:
     appointments_api,
     "/api/appointments",
     "POST",
-    "Book an appointment (422 AMBIGUOUS_LOCAL_TIME: name the instant with the slot's startsAt)",
+    "Book an appointment, or the caller's hold with `holdId` (422 AMBIGUOUS_LOCAL_TIME: name the instant with the "
+    "slot's startsAt)",
     body=s.BookingIn,
     response=s.AppointmentOut,
     status=201,
@@ -61,6 +62,15 @@ def _count(name: str) -> None:
 def book(call: Call) -> s.AppointmentOut:
     body: s.BookingIn = call.body
     prefs = body.reminder_preferences.model_dump(by_alias=True, exclude_none=True) if body.reminder_preferences else {}
+    if body.hold_id is not None:
+        return _book_hold(call, body, prefs)
+    needed = {"doctorId": body.doctor_id, "date": body.date, "time": body.time, "type": body.type}
+    needed["reason"] = body.reason
+    missing = [name for name, value in needed.items() if value is None]
+    if missing or body.doctor_id is None or body.date is None or body.time is None or body.type is None:
+        raise InvalidInput(
+            "The request body is invalid.", {"fields": dict.fromkeys(missing, "Field required (or send holdId)")}
+        )
     request = BookingRequest(
         doctor_id=body.doctor_id,
         patient_id=body.patient_id,
@@ -69,7 +79,7 @@ def book(call: Call) -> s.AppointmentOut:
         time=body.time,
         duration=body.duration,
         type=AppointmentType(body.type),
-        reason=body.reason,
+        reason=body.reason or "",
         notes=body.notes,
         reminder_preferences=prefs,
         starts_at=body.starts_at,
@@ -104,6 +114,35 @@ def book(call: Call) -> s.AppointmentOut:
             request.idempotency_key, call.raw_body or {}, answer, appointments_api.lambda_context, recover=answer
         )
     )
+
+
+def _book_hold(call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.AppointmentOut:
+    """The hold becomes the visit (same path as a booking: one transaction, audit, reminders, room); a retry with
+    the same `Idempotency-Key` answers the first result, as for any booking."""
+    assert body.hold_id is not None
+    request = HoldBooking(
+        hold_id=body.hold_id,
+        reason=body.reason or "",
+        notes=body.notes,
+        patient_name=body.patient_name,
+        reminder_preferences=prefs,
+        matches={
+            "doctorId": body.doctor_id,
+            "patientId": body.patient_id,
+            "date": body.date.isoformat() if body.date else None,
+            "time": body.time.strftime("%H:%M") if body.time else None,
+            "duration": body.duration,
+            "type": body.type,
+            "startsAt": body.starts_at,
+        },
+    )
+
+    def run() -> s.AppointmentOut:
+        booked, _, skipped = container.current().booking.book_hold(call.caller, request)
+        _count("BookingCreated")
+        return _shape(call.caller, booked, with_room=True, skipped=skipped)
+
+    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
 
 
 @endpoint(

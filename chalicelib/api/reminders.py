@@ -217,7 +217,8 @@ def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
 
 
 def run_sweep() -> dict[str, Any]:
-    """Reminders whose schedule was lost, and telehealth rooms whose platform meeting is still pending."""
+    """Reminders whose schedule was lost, telehealth rooms whose platform meeting is still pending, and holds that
+    lapsed (their locks, day count and the patient's limits freed; each hold on its own)."""
     report = container.current().dispatcher.sweep()  # reminders first: they are due now; rooms can wait a run
     try:
         rooms_ready = container.current().telehealth.retry_pending()
@@ -229,6 +230,7 @@ def run_sweep() -> dict[str, Any]:
     except Exception:  # the same: the work above stands, the marked rooms wait for the next run
         log.exception("sweep: platform meetings not brought in line this run")
         meetings_synced = 0
+    holds_lapsed = container.current().booking.release_expired_holds()  # never raises: each hold on its own
     for _ in range(report.delivered.get("sent", 0)):
         count("ReminderSent")
     for _ in range(report.delivered.get("failed", 0) + report.stuck_failed):  # the failed-reminders alarm sees all
@@ -241,4 +243,5 @@ def run_sweep() -> dict[str, Any]:
         "deferred": report.deferred,
         "roomsReady": rooms_ready,
         "meetingsSynced": meetings_synced,
+        "holdsLapsed": holds_lapsed,
     }

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.appointments import AppointmentType, Status
+from chalicelib.domain.holds import Hold
 from chalicelib.domain.reminders import Channel, ReminderKind, ReminderStatus
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
 from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window, instant
@@ -230,16 +231,32 @@ class ReminderPreferences(ApiModel):
 
 
 class BookingIn(ApiModel):
-    doctor_id: Id
+    """`doctorId`, `date`, `time`, `type` and `reason` are required, unless `holdId` names the caller's hold: then
+    the hold's fields may be left out (any sent must be the hold's) and `reason` is optional."""
+
+    hold_id: Annotated[Id | None, Field(description="Book this hold (POST /api/holds): its time, at once.")] = None
+    doctor_id: Id | None = None
     patient_id: Id | None = None
     patient_name: Text | None = None
+    date: Day | None = None
+    time: Hhmm | None = None
+    duration: Minutes | None = None
+    type: AppointmentTypeName | None = None
+    reason: Annotated[LongText, Field(min_length=1, max_length=500)] | None = None
+    notes: Annotated[LongText, Field(max_length=2000)] | None = None
+    reminder_preferences: ReminderPreferences | None = None
+    starts_at: StartsAt | None = None
+
+
+class HoldIn(ApiModel):
+    """A time to hold for a patient (staff name the patient); booked with `POST /api/appointments {holdId}`."""
+
+    doctor_id: Id
+    patient_id: Id | None = None
     date: Day
     time: Hhmm
     duration: Minutes | None = None
     type: AppointmentTypeName
-    reason: Annotated[LongText, Field(min_length=1, max_length=500)]
-    notes: Annotated[LongText, Field(max_length=2000)] | None = None
-    reminder_preferences: ReminderPreferences | None = None
     starts_at: StartsAt | None = None
 
 
@@ -529,6 +546,36 @@ class AppointmentOut(OutModel):
     created_at: Instant
     updated_at: Instant
     skipped_reminders: list[SkippedReminderOut] | None = Field(default=None, exclude_if=lambda skipped: not skipped)
+
+
+class HoldOut(OutModel):
+    id: str
+    doctor_id: str
+    patient_id: str
+    date: LocalDate
+    time: str
+    duration: int
+    type: AppointmentTypeOut
+    starts_at: Instant
+    ends_at: Instant
+    expires_at: Instant = Field(description="The hold lapses by itself at this instant.")
+    status: Literal["held"]
+
+    @classmethod
+    def of(cls, hold: Hold) -> Self:
+        a = hold.appointment
+        fields = ("id", "doctor_id", "patient_id", "date", "time", "duration", "type", "starts_at", "ends_at")
+        values = {name: getattr(a, name) for name in fields}
+        return cls.model_validate({**values, "expires_at": hold.expires_at, "status": "held"})
+
+
+class HoldList(OutModel):
+    holds: list[HoldOut]
+
+
+class HoldListQuery(QueryModel):
+    doctor_id: Id = Field(alias="doctorId")
+    date: Day
 
 
 class AppointmentList(OutModel):

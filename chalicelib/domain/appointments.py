@@ -18,6 +18,8 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"
     NO_SHOW = "no-show"
+    HELD = "held"
+    """A slot hold (domain/holds.py): a booking with an expiry, not yet a visit; never shown as an appointment."""
 
 
 ACTIVE = frozenset({Status.SCHEDULED, Status.CONFIRMED, Status.RESCHEDULED})
@@ -33,8 +35,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.COMPLETED: frozenset(),
     Status.CANCELLED: frozenset(),
     Status.NO_SHOW: frozenset(),
+    Status.HELD: frozenset(),
 }
-"""Terminal statuses allow nothing. A rescheduled appointment may be rescheduled again."""
+"""Terminal statuses allow nothing. A rescheduled appointment may be rescheduled again. A hold changes only by
+being booked, released or lapsing (services/booking.py), never through these transitions."""
 
 SETTABLE_BY: dict[Status, frozenset[Role]] = {
     Status.CONFIRMED: frozenset({Role.PATIENT, Role.DOCTOR, Role.ADMIN}),

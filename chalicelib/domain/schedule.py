@@ -255,6 +255,8 @@ class DayState:
     booked: int = 0
     version: int = 0
     """Bumped by every booking, cancellation and reschedule of the day: the availability's ETag."""
+    holds: tuple[tuple[str, datetime], ...] = ()
+    """The day's holds (hold id, expiry): their granules are in `taken` until they are booked or released."""
 
 
 def offered_starts(availability: Availability, zone: ZoneInfo, day: date, duration: int) -> list[datetime]:

@@ -1,4 +1,5 @@
-"""Booking use cases: availability, book, reschedule, cancel, status changes, reads and lists."""
+"""Booking use cases: availability, book, reschedule, cancel, status changes, reads and lists; and slot holds
+(hold, book a hold, release, the sweep that lapses them), which are bookings with an expiry on the same path."""
 
 from __future__ import annotations
 
@@ -20,13 +21,25 @@ from chalicelib.domain.appointments import (
 from chalicelib.domain.audit import AuditEntry, audit_of
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
+    BookingLimitReached,
     Conflict,
+    DailyLimitReached,
     DomainError,
     Forbidden,
     InvalidInput,
+    InvalidState,
     NotFound,
     NotYourPatient,
+    SlotUnavailable,
     TelehealthNotOffered,
+)
+from chalicelib.domain.holds import (
+    DEFAULT_HOLD_MINUTES,
+    Hold,
+    check_bookable_hold,
+    check_matches,
+    end_of_hold,
+    may_access_hold,
 )
 from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
@@ -57,6 +70,8 @@ class Policy:
     patient_change_window: timedelta = timedelta(hours=2)
     max_active_bookings: int = DEFAULT_MAX_ACTIVE
     booking_horizon_days: int = DEFAULT_HORIZON_DAYS
+    hold_duration: timedelta = timedelta(minutes=DEFAULT_HOLD_MINUTES)
+    """How long a hold keeps a time (per clinic: `HOLD_MINUTES`)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,34 @@ class BookingRequest:
     """Names the instant where the local time is ambiguous (a fall-back hour); must match date and time."""
     idempotency_key: str | None = None
     """The caller-scoped Idempotency-Key hash: the appointment id derives from it (see domain/idempotency)."""
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """A time to hold: what a booking names of its time, and no more (the reason and reminders come with the
+    booking of the hold)."""
+
+    doctor_id: str
+    date: date
+    time: time
+    type: AppointmentType
+    patient_id: str | None = None
+    duration: int | None = None
+    starts_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HoldBooking:
+    """A booking of a hold: the hold's own fields may be repeated in `matches` (they must be the hold's); the
+    rest completes the visit."""
+
+    hold_id: str
+    reason: str = ""
+    notes: str | None = None
+    patient_name: str | None = None
+    reminder_preferences: dict[str, Any] = field(default_factory=dict)
+    matches: dict[str, Any] = field(default_factory=dict)
+    """The request's `doctorId`, `patientId`, `date`, `time`, `duration`, `type`, `startsAt` as sent."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +168,10 @@ class BookingService:
         doctor = self.doctor(doctor_id)
         state = self._store.day_state(doctor_id, day)
         now = self._clock.now()
+        if any(expiry <= now for _, expiry in state.holds):
+            # A lapsed hold keeps its time until it is released: released here, then the day is read again.
+            self._lapse([hold_id for hold_id, expiry in state.holds if expiry <= now], now)
+            state = self._store.day_state(doctor_id, day)
         slots = generate_slots(
             doctor.schedule,
             doctor.zone,
@@ -148,7 +195,7 @@ class BookingService:
 
     def get(self, caller: Caller, appointment_id: str) -> Appointment:
         found = self._store.get(appointment_id)
-        if found is None or not may_access(caller, found):
+        if found is None or found.status is Status.HELD or not may_access(caller, found):
             raise NotFound("No such appointment.", {"appointmentId": appointment_id})
         return found
 
@@ -202,6 +249,17 @@ class BookingService:
         self, caller: Caller, request: BookingRequest
     ) -> tuple[Appointment, list[Reminder], list[Skipped]]:
         """The booking and its reminders are written in one transaction; schedules follow the commit."""
+        now = self._clock.now()
+        doctor, appointment = self._new_appointment(caller, request, now)
+        try:
+            return self._book_new(caller, request, doctor, appointment, now)
+        except (SlotUnavailable, Conflict, DailyLimitReached, BookingLimitReached):
+            if not self.release_expired_holds():  # a lapsed hold not yet swept may be what refused it
+                raise
+        return self._book_new(caller, request, doctor, appointment, now)
+
+    def _new_appointment(self, caller: Caller, request: BookingRequest, now: datetime) -> tuple[Doctor, Appointment]:
+        """Every rule a new booking (or hold) is checked against before its transaction, and the appointment."""
         if caller.role is Role.DOCTOR and request.doctor_id != caller.doctor_id:
             raise Forbidden("Doctors can book only into their own schedule.")
         patient_id, patient_name = self._patient_for(caller, request)
@@ -210,7 +268,6 @@ class BookingService:
             raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
         duration = request.duration or doctor.schedule.appointment_duration
         check_duration(doctor.schedule, duration, by_staff=caller.role is not Role.PATIENT)
-        now = self._clock.now()
         start, end = check_bookable(
             doctor.schedule,
             doctor.zone,
@@ -246,6 +303,12 @@ class BookingService:
             reminder_preferences=request.reminder_preferences,
             idempotency_key=key,
         )
+        return doctor, appointment
+
+    def _book_new(
+        self, caller: Caller, request: BookingRequest, doctor: Doctor, appointment: Appointment, now: datetime
+    ) -> tuple[Appointment, list[Reminder], list[Skipped]]:
+        key = request.idempotency_key
         room = None
         if request.type is AppointmentType.TELEHEALTH:
             room, url = self._telehealth.new_room(appointment, doctor.telehealth_platform or "custom")
@@ -302,6 +365,153 @@ class BookingService:
                 "This Idempotency-Key was already used with a different request.", {"header": "Idempotency-Key"}
             )
         return found
+
+    # --- holds: a booking with an expiry (domain/holds.py) -----------------------------------------------------
+    def hold(self, caller: Caller, request: HoldRequest) -> Hold:
+        """Holds a time for a patient: checked as a booking is, and written by the booking's transaction (the same
+        lock items, day count, limits and audit) with the appointment in status `held` and an expiry."""
+        now = self._clock.now()
+        as_booking = BookingRequest(
+            doctor_id=request.doctor_id,
+            date=request.date,
+            time=request.time,
+            type=request.type,
+            reason="",
+            patient_id=request.patient_id,
+            duration=request.duration,
+            starts_at=request.starts_at,
+        )
+        doctor, appointment = self._new_appointment(caller, as_booking, now)
+        held = replace(appointment, status=Status.HELD)
+        expires = (now + self.policy.hold_duration).replace(microsecond=0)
+        try:
+            self._hold_new(caller, doctor, held, expires, now)
+        except (SlotUnavailable, Conflict, DailyLimitReached, BookingLimitReached):
+            if not self.release_expired_holds():  # a lapsed hold not yet swept may be what refused it
+                raise
+            self._hold_new(caller, doctor, held, expires, now)
+        return Hold(replace(held, version=1), expires)
+
+    def _hold_new(self, caller: Caller, doctor: Doctor, held: Appointment, expires: datetime, now: datetime) -> None:
+        audit = audit_of(self._ids.new_id(), caller, "held", None, held, now)
+        booking = Booking(held, audit, doctor.schedule.max_patients_per_day, max_active=self.policy.max_active_bookings)
+        try:
+            self._store.hold(booking, expires)
+        except Conflict as exc:
+            if caller.role is not Role.PATIENT:  # as for a booking: staff do not learn where the patient is
+                raise Conflict("This patient cannot be booked at this time.") from exc
+            raise
+
+    def get_hold(self, caller: Caller, hold_id: str) -> Hold:
+        """A hold its patient, its doctor or an admin may see; a lapsed one is released on the spot (404)."""
+        hold = self._store.get_hold(hold_id)
+        if hold is None or not may_access_hold(caller, hold):
+            raise NotFound("No such hold.", {"holdId": hold_id})
+        now = self._clock.now()
+        if hold.expired(now):
+            self._lapse([hold.id], now)
+            raise NotFound("No such hold: it has expired.", {"holdId": hold_id})
+        return hold
+
+    def holds_of_day(self, caller: Caller, doctor_id: str, day: date) -> list[Hold]:
+        """The doctor-day's live holds, for its doctor and admins (lapsed ones are released, not listed)."""
+        if caller.role is Role.PATIENT or (caller.role is Role.DOCTOR and caller.doctor_id != doctor_id):
+            raise Forbidden("Only the doctor and clinic admins can see a doctor's holds.")
+        self.doctor(doctor_id)
+        now = self._clock.now()
+        holds = self._store.holds_of_day(doctor_id, day)
+        lapsed = [h.id for h in holds if h.expired(now)]
+        if lapsed:
+            self._lapse(lapsed, now)
+        return [h for h in holds if not h.expired(now)]
+
+    def book_hold(self, caller: Caller, booking: HoldBooking) -> tuple[Appointment, list[Reminder], list[Skipped]]:
+        """Turns a live hold into the visit, in one transaction: the appointment keeps the hold's id (and so its
+        lock items, day count and limit items: they never lapse in between); refused once the hold has expired.
+        A repeat after it committed (the same caller) answers the visit it became."""
+        hold = self._store.get_hold(booking.hold_id)
+        if hold is None or not may_access_hold(caller, hold):
+            booked = self._store.get(booking.hold_id)
+            if booked is not None and booked.active and may_access(caller, booked) and self._was_held(booked):
+                return booked, [], []  # a repeat of the booking of this hold
+            raise NotFound("No such hold.", {"holdId": booking.hold_id})
+        if caller.role is Role.PATIENT and booking.patient_name is not None:
+            raise InvalidInput("patientName is set by staff only.", {"fields": {"patientName": "not allowed"}})
+        now = self._clock.now()
+        check_bookable_hold(hold, now)
+        check_matches(hold, booking.matches)
+        doctor = self.doctor(hold.appointment.doctor_id)
+        after = replace(
+            hold.appointment,
+            status=Status.SCHEDULED,
+            reason=booking.reason,
+            notes=booking.notes,
+            patient_name=booking.patient_name or hold.appointment.patient_name,
+            reminder_preferences=booking.reminder_preferences,
+            updated_at=now,
+        )
+        room = None
+        if after.type is AppointmentType.TELEHEALTH:
+            room, url = self._telehealth.new_room(after, doctor.telehealth_platform or "custom")
+            after = replace(after, telehealth_url=url, room_id=room.id)
+        audit = audit_of(self._ids.new_id(), caller, "booked", hold.appointment, after, now)
+        planned: list[Reminder] = []
+        skipped: list[Skipped] = []
+        contact = contact_of(caller) if caller.role is Role.PATIENT else None
+        if booking.reminder_preferences:
+            wanted = ReminderRequest.from_preferences(booking.reminder_preferences, video_link=room is not None)
+            planned, skipped, _ = self._reminders.plan_for(caller, after, wanted)
+        self._store.book_hold(
+            hold, Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room), now
+        )
+        after = replace(after, version=(hold.appointment.version or 0) + 1)
+        _after_commit("schedules", after.id, lambda: self._reminders.scheduled(planned))
+        if room is not None:
+            _after_commit("room", after.id, lambda: self._telehealth.provision_within(room, after))
+        return after, planned, skipped
+
+    def _was_held(self, appointment: Appointment) -> bool:
+        trail = self._store.audit_trail(appointment.id)
+        return bool(trail) and trail[0].action == "held"
+
+    def release_hold(self, caller: Caller, hold_id: str) -> None:
+        """Frees a held time at once: its patient, its doctor or an admin. A hold already gone is 404."""
+        hold = self._store.get_hold(hold_id)
+        if hold is None or not may_access_hold(caller, hold):
+            raise NotFound("No such hold.", {"holdId": hold_id})
+        now = self._clock.now()
+        try:
+            self._store.release_hold(hold, end_of_hold(self._ids.new_id(), hold, caller, "released", now))
+        except InvalidState as exc:  # booked, released or lapsed meanwhile
+            raise NotFound("No such hold.", {"holdId": hold_id}) from exc
+
+    def release_expired_holds(self, limit: int = 100) -> int:
+        """The sweep's release of lapsed holds (also run when a booking or hold is refused, in case a lapsed hold
+        not yet swept is what refused it): each hold on its own; how many were released. Never raises."""
+        now = self._clock.now()
+        try:
+            expired = self._store.expired_holds(now, limit)
+        except Exception:
+            log.exception("holds: the expired holds could not be read this time")
+            return 0
+        return self._lapse(expired, now)
+
+    def _lapse(self, hold_ids: list[str], now: datetime) -> int:
+        """Releases each hold whose expiry has passed by `now`, conditioned on that in its transaction: a hold
+        booked at the same instant is either booked or released, never both. Each on its own."""
+        released = 0
+        for hold_id in hold_ids:
+            try:
+                hold = self._store.get_hold(hold_id)
+                if hold is None or not hold.expired(now):
+                    continue
+                self._store.release_hold(hold, end_of_hold(self._ids.new_id(), hold, None, "lapsed", now), now)
+                released += 1
+            except DomainError:
+                continue  # booked or released meanwhile
+            except Exception:
+                log.exception("hold %s: not released this time (the next sweep retries)", hold_id)
+        return released
 
     def reschedule(
         self,
@@ -388,7 +598,7 @@ class BookingService:
         """Has (or had) this doctor a visit with the patient, in any status? The patient's own list, read a page
         at a time until one is found."""
         visits = self._store.iter_for_patient(patient_id, EVER[0], EVER[1], None, HISTORY_PAGE)
-        return any(visit.doctor_id == caller.doctor_id for visit in visits)
+        return any(visit.doctor_id == caller.doctor_id and visit.status is not Status.HELD for visit in visits)
 
     def sign_in(self, caller: Caller) -> PatientProfile:
         """A patient's first sign-in (and each later one) writes its directory record from its claims."""
@@ -423,6 +633,8 @@ def _utc_window(filters: ListFilter) -> tuple[datetime, datetime]:
 
 
 def _matches(appointment: Appointment, filters: ListFilter) -> bool:
+    if appointment.status is Status.HELD:  # holds are listed by their own route, never as appointments
+        return False
     if filters.status and appointment.status is not filters.status:
         return False
     if filters.type and appointment.type is not filters.type:

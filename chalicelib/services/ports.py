@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.holds import Hold
 from chalicelib.domain.reminders import Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState
 from chalicelib.domain.telehealth import Room
@@ -96,6 +97,32 @@ class AppointmentStore(AppointmentRecords, Protocol):
     ) -> Iterator[Appointment]: ...
 
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]: ...
+
+    # --- holds (domain/holds.py): a hold is an appointment in status `held` with an expiry ---------------------
+    def hold(self, booking: Booking, expires_at: datetime) -> None:
+        """The held appointment with everything a booking takes (locks, day count, the patient's limits, audit)
+        and the hold's expiry, in one transaction."""
+        ...
+
+    def get_hold(self, hold_id: str) -> Hold | None:
+        """The hold, while it is held (a booked, released or lapsed hold is None)."""
+        ...
+
+    def holds_of_day(self, doctor_id: str, day: date) -> list[Hold]: ...
+
+    def book_hold(self, hold: Hold, booking: Booking, now: datetime) -> None:
+        """The hold becomes `booking.appointment` (same id, same locks and limits) in one transaction, only while
+        it is held and `now` is before its expiry; its reminders, room and contact ride along."""
+        ...
+
+    def release_hold(self, hold: Hold, audit: AuditEntry, lapsed_at: datetime | None = None) -> None:
+        """Frees the hold's locks, day count and limits and removes it, in one transaction, only while it is held;
+        with `lapsed_at`, only when it has expired by then (the sweep's release)."""
+        ...
+
+    def expired_holds(self, now: datetime, limit: int) -> list[str]:
+        """Ids of holds whose expiry is at or before `now` (the sweep's read: every hold not yet ended)."""
+        ...
 
 
 @dataclass

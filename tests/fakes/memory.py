@@ -16,9 +16,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import errors
-from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.holds import Hold, hold_lapsed
 from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
@@ -270,6 +271,8 @@ class InMemoryAppointmentStore:
         """(doctor, local date, patient) -> the patient's active bookings with that doctor that day."""
         self._active: dict[str, dict[int, tuple[str, datetime]]] = {}
         """patient -> {item k: (appointment, its end)}: the items of the active-bookings limit."""
+        self._holds: dict[str, datetime] = {}
+        """hold id -> its expiry: the live holds (not yet booked, released or lapsed)."""
 
     # --- reads -------------------------------------------------------------------------------------------------
     def get(self, appointment_id: str) -> Appointment | None:
@@ -283,7 +286,8 @@ class InMemoryAppointmentStore:
         with self._lock:
             taken = frozenset(g for (d, on, g) in self._doctor_locks if (d, on) == (doctor_id, day.isoformat()))
             booked, version = self._days.get((doctor_id, day.isoformat()), (0, 0))
-        return DayState(taken, booked, version)
+            holds = tuple(sorted((h.id, h.expires_at) for h in self._holds_of(doctor_id, day.isoformat())))
+        return DayState(taken, booked, version, holds)
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
         return self.doctors.get(doctor_id), self.day_state(doctor_id, day).version
@@ -338,6 +342,9 @@ class InMemoryAppointmentStore:
 
     # --- writes ------------------------------------------------------------------------------------------------
     def book(self, booking: Booking) -> None:
+        self._book(booking, None)
+
+    def _book(self, booking: Booking, hold_expires: datetime | None) -> None:
         a, limit = booking.appointment, booking.max_active
         with self._lock:
             held = self._active.get(a.patient_id, {})
@@ -365,7 +372,68 @@ class InMemoryAppointmentStore:
                 self.rooms.save(booking.room)
             if booking.contact is not None:
                 self.patients.save_contact(booking.contact, booking.audit.at)
+            if hold_expires is not None:
+                self._holds[a.id] = hold_expires
             self.record_audit(booking.audit)
+
+    # --- holds: the booking's conditions, plus the live-hold item's (held, and expired or not) ---------------------
+    def hold(self, booking: Booking, expires_at: datetime) -> None:
+        self._book(booking, expires_at)
+
+    def get_hold(self, hold_id: str) -> Hold | None:
+        with self._lock:
+            a = self._appointments.get(hold_id)
+            if a is None or a.status is not Status.HELD or hold_id not in self._holds:
+                return None
+            return Hold(a, self._holds[hold_id])
+
+    def _holds_of(self, doctor_id: str, day: str) -> list[Hold]:
+        found = [Hold(self._appointments[i], at) for i, at in self._holds.items()]
+        return [h for h in found if (h.appointment.doctor_id, h.appointment.date) == (doctor_id, day)]
+
+    def holds_of_day(self, doctor_id: str, day: date) -> list[Hold]:
+        with self._lock:
+            held = self._holds_of(doctor_id, day.isoformat())
+        return sorted(held, key=lambda h: (h.appointment.starts_at, h.id))
+
+    def book_hold(self, hold: Hold, booking: Booking, now: datetime) -> None:
+        after = booking.appointment
+        with self._lock:
+            expiry = self._holds.get(hold.id)
+            if expiry is None or expiry <= now:
+                raise hold_lapsed()
+            self._check(
+                changed=self._stale(hold.appointment),
+                audit=booking.audit,
+                raced=any(self.reminders.get(r.id) for r in booking.reminders)
+                or (booking.room is not None and self.rooms.get(booking.room.id) is not None),
+            )
+            self._store(hold.appointment, after)
+            del self._holds[hold.id]
+            self.reminders.add(booking.reminders)
+            if booking.room is not None:
+                self.rooms.save(booking.room)
+            if booking.contact is not None:
+                self.patients.save_contact(booking.contact, booking.audit.at)
+            self.record_audit(booking.audit)
+
+    def release_hold(self, hold: Hold, audit: AuditEntry, lapsed_at: datetime | None = None) -> None:
+        a = hold.appointment
+        with self._lock:
+            expiry = self._holds.get(hold.id)
+            if expiry is None or (lapsed_at is not None and expiry > lapsed_at):
+                raise hold_lapsed()
+            self._check(changed=self._stale(a), audit=audit)
+            del self._appointments[a.id]
+            del self._holds[a.id]
+            self._release_locks(a)
+            self._count_day(a, -1)
+            self._release_limits(a)
+            self.record_audit(audit)
+
+    def expired_holds(self, now: datetime, limit: int) -> list[str]:
+        with self._lock:
+            return sorted(i for i, at in self._holds.items() if at <= now)[:limit]
 
     def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
         with self._lock:

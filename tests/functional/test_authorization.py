@@ -24,6 +24,13 @@ def world(api):
         "r": f"{a}_email-24h",
         "t": video["id"],
         "room": video["roomId"],
+        # a patient's hold of a time with the other doctor
+        "h": api.call(
+            "POST",
+            "/api/holds",
+            patient(),
+            {"doctorId": d2["id"], "date": DAY, "time": "15:00", "type": "in-person"},
+        ).data["id"],
     }
 
 
@@ -103,6 +110,13 @@ def routes(w):
         ),
         ("POST", "/api/admin/reminders/retry"): ("/api/admin/reminders/retry", {"reminderIds": [w["r"]]}),
         ("POST", "/api/admin/reminders/cancel"): ("/api/admin/reminders/cancel", {"reminderIds": [w["r"]]}),
+        ("POST", "/api/holds"): (
+            "/api/holds",
+            {"doctorId": w["d2"], "date": DAY, "time": "16:00", "type": "in-person"},
+        ),
+        ("GET", "/api/holds"): (f"/api/holds?doctorId={w['d2']}&date={DAY}", None),
+        ("GET", "/api/holds/{id}"): (f"/api/holds/{w['h']}", None),
+        ("DELETE", "/api/holds/{id}"): (f"/api/holds/{w['h']}", None),
     }
 
 
@@ -177,6 +191,23 @@ def test_another_patients_or_doctors_appointment_is_not_found(api, world, route)
         assert (refused.status_code, refused.data["error"]["code"]) == (404, "NOT_FOUND")
     # and nothing changed
     assert api.call("GET", f"/api/appointments/{world['a']}", patient()).data["status"] == "scheduled"
+
+
+def test_another_patients_or_doctors_hold_is_not_found(api, world):
+    # WHEN a stranger (another patient, the doctor of another schedule) reads, books or releases the hold
+    for stranger in (patient("intruder"), doctor(world["d1"])):
+        for method, path, body in (
+            ("GET", f"/api/holds/{world['h']}", None),
+            ("POST", "/api/appointments", {"holdId": world["h"], "reason": "r"}),
+            ("DELETE", f"/api/holds/{world['h']}", None),
+        ):
+            refused = api.call(method, path, stranger, body)
+            # THEN it is as unknown as a hold that does not exist
+            assert (refused.status_code, refused.data["error"]["code"]) == (404, "NOT_FOUND"), (method, stranger)
+    # AND the hold stands; a doctor-day's holds are listed only for its doctor and admins
+    assert api.call("GET", f"/api/holds/{world['h']}", patient()).status_code == 200
+    assert api.call("GET", f"/api/holds/{world['h']}", doctor(world["d2"])).status_code == 200
+    assert api.call("GET", f"/api/holds?doctorId={world['d2']}&date={DAY}", doctor(world["d1"])).status_code == 403
 
 
 def test_foreign_lists_are_forbidden(api, world):

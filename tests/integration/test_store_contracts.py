@@ -34,6 +34,7 @@ from chalicelib.domain.errors import (
     InvalidState,
     SlotUnavailable,
 )
+from chalicelib.domain.holds import Hold, end_of_hold
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, reminder_id
 from chalicelib.domain.schedule import Availability, granules
@@ -815,3 +816,162 @@ def test_doctors_list_by_name_and_keep_their_changes(stores):
     stores.doctors.set_calendar_token_hash("d1", None)
     assert stores.doctors.get("d1").calendar_token_hash is None
     assert stores.doctors.get("nobody") is None
+
+
+# --- holds: a booking with an expiry ---------------------------------------------------------------------------------
+HOLD_EXPIRES = BOOKED_AT + timedelta(minutes=5)
+
+
+def hold(
+    stores: Stores, a: Appointment, by: Caller = PATIENT, expires: datetime = HOLD_EXPIRES, **extra
+) -> Hold | None:
+    """Hold `a`'s time (as the service does: the appointment in status `held`); the stored hold comes back."""
+    held = replace(a, status=Status.HELD, reason="")
+    audit = audit_of(audit_id(), by, "held", None, held, held.created_at)
+    stores.appointments.hold(Booking(held, audit, extra.pop("max_per_day", 20), **extra), expires)
+    return stores.appointments.get_hold(a.id)
+
+
+def book_held(stores: Stores, h: Hold, now: datetime, by: Caller = PATIENT) -> None:
+    after = replace(h.appointment, status=Status.SCHEDULED, reason="check-up", updated_at=now)
+    audit = audit_of(audit_id(), by, "booked", h.appointment, after, now)
+    stores.appointments.book_hold(h, Booking(after, audit, 20), now)
+
+
+def release_held(stores: Stores, h: Hold, at: datetime, lapsed: bool = False) -> None:
+    action = "lapsed" if lapsed else "released"
+    audit = end_of_hold(audit_id(), h, None if lapsed else PATIENT, action, at)
+    stores.appointments.release_hold(h, audit, at if lapsed else None)
+
+
+def test_a_hold_takes_its_time_like_a_booking_until_it_expires(stores):
+    # GIVEN p1 holds 10:00 for five minutes
+    held = hold(stores, visit("h1"))
+    # THEN it reads back with its expiry, takes the time and counts in the day, and the day lists it
+    assert held is not None and held.expires_at == HOLD_EXPIRES
+    assert held.appointment == replace(visit("h1"), status=Status.HELD, reason="", version=1)
+    state = stores.appointments.day_state("d1", DAY)
+    assert (set(state.taken), state.booked, state.holds) == (span(visit("h1")), 1, (("h1", HOLD_EXPIRES),))
+    assert [h.id for h in stores.appointments.holds_of_day("d1", DAY)] == ["h1"]
+    # AND no one else can book or hold an overlapping time
+    with pytest.raises(SlotUnavailable):
+        book(stores, visit("a2", "10:15", patient="p2"))
+    with pytest.raises(SlotUnavailable):
+        hold(stores, visit("h2", patient="p2"))
+    # AND the sweep's read finds it only once it has expired
+    assert stores.appointments.expired_holds(HOLD_EXPIRES - timedelta(seconds=1), 10) == []
+    assert stores.appointments.expired_holds(HOLD_EXPIRES, 10) == ["h1"]
+    assert [(e.action, e.seq) for e in stores.appointments.audit_trail("h1")] == [("held", 1)]
+
+
+def test_booking_a_hold_keeps_its_locks_and_ends_the_hold(stores):
+    # GIVEN a hold of 10:00
+    held = hold(stores, visit("h1"))
+    assert held is not None
+    before = stores.appointments.day_state("d1", DAY)
+    # WHEN its patient books it before it expires
+    book_held(stores, held, HOLD_EXPIRES - timedelta(seconds=1))
+    # THEN the visit has the hold's id at version 2, the same locks and count, and the hold is gone
+    booked = stores.appointments.get("h1")
+    assert (booked.status, booked.reason, booked.version) == (Status.SCHEDULED, "check-up", 2)
+    after = stores.appointments.day_state("d1", DAY)
+    assert (after.taken, after.booked, after.holds) == (before.taken, 1, ())
+    assert stores.appointments.get_hold("h1") is None
+    assert stores.appointments.expired_holds(HOLD_EXPIRES + timedelta(hours=1), 10) == []
+    assert [(e.action, e.seq) for e in stores.appointments.audit_trail("h1")] == [("held", 1), ("booked", 2)]
+    # AND the booked hold can be neither booked again nor released
+    with pytest.raises(InvalidState):
+        book_held(stores, held, HOLD_EXPIRES - timedelta(seconds=1))
+    with pytest.raises(InvalidState):
+        release_held(stores, held, HOLD_EXPIRES)
+    assert stores.appointments.get("h1") == booked
+
+
+def test_a_hold_is_booked_only_before_its_expiry_and_lapses_only_from_it(stores):
+    # GIVEN a hold of 10:00 by p1, which counts against its limits
+    held = hold(stores, visit("h1"), max_active=1)
+    assert held is not None
+    # WHEN it is booked at its expiry THEN refused; WHEN the sweep lapses it a second early THEN refused
+    with pytest.raises(InvalidState):
+        book_held(stores, held, HOLD_EXPIRES)
+    with pytest.raises(InvalidState):
+        release_held(stores, held, HOLD_EXPIRES - timedelta(seconds=1), lapsed=True)
+    assert stores.appointments.get_hold("h1") == held
+    # WHEN the sweep lapses it at its expiry THEN the time, the day count and the patient's limits are free
+    release_held(stores, held, HOLD_EXPIRES, lapsed=True)
+    assert stores.appointments.get("h1") is None and stores.appointments.get_hold("h1") is None
+    state = stores.appointments.day_state("d1", DAY)
+    assert (state.taken, state.booked, state.holds) == (frozenset(), 0, ())
+    assert stores.appointments.expired_holds(HOLD_EXPIRES + timedelta(hours=1), 10) == []
+    assert [e.action for e in stores.appointments.audit_trail("h1")] == ["held", "lapsed"]
+    book(stores, visit("a1", "10:00"), by=PATIENT, max_active=1)
+    # AND the lapsed hold cannot be booked any more
+    with pytest.raises(InvalidState):
+        book_held(stores, held, HOLD_EXPIRES - timedelta(seconds=1))
+
+
+def test_a_released_hold_frees_its_time_at_once(stores):
+    held = hold(stores, visit("h1", "10:00", 45))
+    assert held is not None
+    # WHEN its patient releases it before it expires THEN everything it took is free, and another may book
+    release_held(stores, held, BOOKED_AT + timedelta(minutes=1))
+    state = stores.appointments.day_state("d1", DAY)
+    assert (state.taken, state.booked, state.holds) == (frozenset(), 0, ())
+    last = stores.appointments.audit_trail("h1")[-1]
+    assert (last.action, last.status_before, last.status_after) == ("released", "held", "cancelled")
+    book(stores, visit("a2", "10:15", patient="p2"))
+    with pytest.raises(InvalidState):
+        release_held(stores, held, BOOKED_AT + timedelta(minutes=2))
+
+
+def test_holds_count_against_the_patients_limits(stores):
+    # GIVEN p1 holds a time with d1, for itself, allowed one active booking
+    hold(stores, visit("h1", "09:00"), max_active=1)
+    # WHEN it books or holds another time with d1 that day THEN the one-visit-a-day rule refuses it
+    with pytest.raises(BookingLimitReached):
+        book(stores, visit("a2", "11:00"), by=PATIENT)
+    with pytest.raises(BookingLimitReached):
+        hold(stores, visit("h2", "11:00"))
+    # WHEN it books another doctor THEN its active-bookings limit refuses it
+    with pytest.raises(BookingLimitReached):
+        book(stores, visit("a3", "11:00", doctor_id="d2"), max_active=1)
+    # AND the day's limit counts holds
+    hold(stores, visit("h4", "13:00", patient="p4"), by=STAFF)
+    with pytest.raises(DailyLimitReached):
+        hold(stores, visit("h5", "14:00", patient="p5"), by=STAFF, max_per_day=2)
+
+
+def test_a_hold_booked_as_it_lapses_is_booked_or_released_never_both(racing_stores):
+    stores = racing_stores
+    outcomes = []
+    for i in range(6):
+        # GIVEN a hold WHEN its patient books it just before its expiry while the sweep lapses it at the expiry
+        held = hold(stores, visit(f"h{i}", f"{9 + i:02d}:00", patient=f"p{i}"), by=STAFF)
+        assert held is not None
+
+        def booking(h: Hold = held) -> str:
+            try:
+                book_held(stores, h, HOLD_EXPIRES - timedelta(seconds=1), by=STAFF)
+                return "booked"
+            except InvalidState:
+                return "refused"
+
+        def lapsing(h: Hold = held) -> str:
+            try:
+                release_held(stores, h, HOLD_EXPIRES, lapsed=True)
+                return "lapsed"
+            except InvalidState:
+                return "refused"
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = sorted(f.result() for f in [pool.submit(booking), pool.submit(lapsing)])
+        # THEN exactly one of them committed, and what the day holds is exactly what that one left
+        assert results in (["booked", "refused"], ["lapsed", "refused"])
+        outcomes.append(results[0])
+        kept = stores.appointments.get(held.id)
+        assert (kept is not None) == (results[0] == "booked")
+        assert stores.appointments.get_hold(held.id) is None
+    state = stores.appointments.day_state("d1", DAY)
+    assert state.holds == ()
+    booked = [visit(f"h{i}", f"{9 + i:02d}:00") for i, o in enumerate(outcomes) if o == "booked"]
+    assert set(state.taken) == set().union(*(span(b) for b in booked)) and state.booked == len(booked)

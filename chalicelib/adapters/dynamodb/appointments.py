@@ -59,6 +59,7 @@ from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import BookingLimitReached
+from chalicelib.domain.holds import Hold, hold_lapsed
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import DayState
 from chalicelib.domain.telehealth import Room
@@ -181,6 +182,8 @@ def add_audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
 
 
 def _domain_error_for(failed_tags: list[str]) -> Exception:
+    if "hold-live" in failed_tags:  # the hold lapsed, or was released or booked, before this change
+        return hold_lapsed()
     if "appointment" in failed_tags:
         return errors.appointment_changed()
     if "doctor-lock" in failed_tags:
@@ -195,7 +198,15 @@ def _domain_error_for(failed_tags: list[str]) -> Exception:
         return _ActiveItemTaken("Another booking took this active-booking item first.")
     if "audit" in failed_tags:
         return errors.audit_entry_exists()
+    if "hold" in failed_tags:  # a hold's own items exist already: the same hold id twice
+        return errors.appointment_changed()
     return errors.schedule_raced(failed_tags)
+
+
+def booked_stats(a: Appointment) -> dict[str, int]:
+    """What a booking adds to its doctor-day's analytics aggregates."""
+    lead = int((a.starts_at - a.created_at).total_seconds() // 60)
+    return {"n_booked": 1, "booked_minutes": a.duration, "lead_minutes": lead, "lead_count": 1}
 
 
 class DynamoAppointmentStore:
@@ -236,14 +247,17 @@ class DynamoAppointmentStore:
     def day_state(self, doctor_id: str, day: date) -> DayState:
         """One strongly consistent query of the doctor-day partition: its locks and its counter."""
         taken: set[datetime] = set()
+        holds: list[tuple[str, datetime]] = []
         booked = version = 0
         with translated_errors():
             for item in self.tables.schedule.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
                 if item.sk == keys.COUNTER_SK:
                     booked, version = int(item.booked or 0), int(item.day_version or 0)
+                elif item.sk.startswith(keys.HOLD_PREFIX) and item.appointment_id and item.ends_at:
+                    holds.append((item.appointment_id, keys.parse_instant(item.ends_at)))
                 else:
                     taken.update(taken_granules(item))
-        return DayState(frozenset(taken), booked, version)
+        return DayState(frozenset(taken), booked, version, tuple(sorted(holds)))
 
     def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]:
         """The day counters' versions, strongly consistent: one BatchGetItem per 100 doctor-days (pynamodb splits
@@ -307,10 +321,21 @@ class DynamoAppointmentStore:
         With `max_active`, the transaction also takes one of the patient's active-booking items (free, or held
         by a visit that has ended): a storm of bookings can never hold more. Two bookings racing for the same
         free item: the loser reads again and takes another, if one is left."""
+        self._book(booking, None)
+
+    def hold(self, booking: Booking, expires_at: datetime) -> None:
+        """A hold: the booking's transaction with the appointment in status `held`, and the hold's two items
+        (`keys.hold_sk` in the doctor-day, `keys.HOLDS_PK`) carrying its expiry. The day's analytics count it
+        only when it is booked."""
+        self._book(booking, expires_at)
+
+    def _book(self, booking: Booking, hold_expires: datetime | None) -> None:
         appointment, audit = booking.appointment, booking.audit
         contact, max_active = booking.contact, booking.max_active
         for attempt in range(ACTIVE_ATTEMPTS):
-            tx = self._booking(appointment, audit, booking.max_per_day, booking.reminders, contact, booking.room)
+            tx = self._booking(
+                appointment, audit, booking.max_per_day, booking.reminders, contact, booking.room, hold_expires
+            )
             if max_active is not None:
                 self._take_active(tx, appointment, max_active)
             try:
@@ -332,22 +357,18 @@ class DynamoAppointmentStore:
         reminders: Sequence[Reminder],
         contact: PatientProfile | None,
         room: Room | None,
+        hold_expires: datetime | None = None,
     ) -> Transaction:
         t = self.tables
         tx = Transaction()
         put_new(tx, t, appointment)
         acquire(tx, doctor_locks(t.schedule, appointment), "doctor-lock")
         acquire(tx, patient_locks(t.schedule, appointment), "patient-lock")
-        lead = int((appointment.starts_at - appointment.created_at).total_seconds() // 60)
-        count_day(
-            tx,
-            t,
-            appointment.doctor_id,
-            appointment.date,
-            +1,
-            max_per_day,
-            {"n_booked": 1, "booked_minutes": appointment.duration, "lead_minutes": lead, "lead_count": 1},
-        )
+        stats = booked_stats(appointment) if hold_expires is None else None
+        count_day(tx, t, appointment.doctor_id, appointment.date, +1, max_per_day, stats)
+        if hold_expires is not None:
+            for item in self._hold_items(appointment, hold_expires):
+                tx.puts.append(Op("hold", item, ScheduleModel.pk.does_not_exist()))
         add_audit(tx, t, audit)
         tx.puts.extend(
             Op("reminder", reminder_item(t.reminders, r), ReminderModel.id.does_not_exist()) for r in reminders
@@ -405,6 +426,112 @@ class DynamoAppointmentStore:
         self._release_limits(tx, before)
         add_audit(tx, t, audit)
         self._commit(tx, audit.id, self._landed(after))
+
+    # --- holds ---------------------------------------------------------------------------------------------------
+    def _hold_items(self, a: Appointment, expires: datetime | None = None) -> tuple[ScheduleModel, ScheduleModel]:
+        """The hold's item in its doctor-day and its item among the live holds (with its expiry, when given)."""
+        ends = keys.instant(expires) if expires else None
+        schedule = self.tables.schedule
+        return (
+            schedule(
+                pk=keys.doctor_day_pk(a.doctor_id, a.date), sk=keys.hold_sk(a.id), appointment_id=a.id, ends_at=ends
+            ),
+            schedule(pk=keys.HOLDS_PK, sk=a.id, appointment_id=a.id, ends_at=ends),
+        )
+
+    def get_hold(self, hold_id: str) -> Hold | None:
+        """The held appointment and its live-hold item, in one strongly consistent call (TransactGetItems)."""
+        with translated_errors(), TransactGet(connection=self.connection) as tx:
+            appointment = tx.get(self.tables.appointments, hold_id)
+            live = tx.get(self.tables.schedule, keys.HOLDS_PK, hold_id)
+        try:
+            found = appointment_from(appointment.get())
+            expires = live.get().ends_at
+        except (AppointmentModel.DoesNotExist, ScheduleModel.DoesNotExist):
+            return None
+        if found.status is not Status.HELD or not expires:
+            return None
+        return Hold(found, keys.parse_instant(expires))
+
+    def holds_of_day(self, doctor_id: str, day: date) -> list[Hold]:
+        """One query of the doctor-day's hold items, then one BatchGetItem of their appointments."""
+        with translated_errors():
+            items = self.tables.schedule.query(
+                keys.doctor_day_pk(doctor_id, day),
+                ScheduleModel.sk.startswith(keys.HOLD_PREFIX),
+                consistent_read=True,
+            )
+            expiries = {
+                i.appointment_id: keys.parse_instant(i.ends_at) for i in items if i.appointment_id and i.ends_at
+            }
+        found = self.get_many(list(expiries)) if expiries else {}
+        held = [Hold(a, expiries[a.id]) for a in found.values() if a.status is Status.HELD]
+        return sorted(held, key=lambda h: (h.appointment.starts_at, h.id))
+
+    def book_hold(self, hold: Hold, booking: Booking, now: datetime) -> None:
+        """The hold becomes the visit in one transaction: the appointment item changes status (conditioned on
+        `held` and its version) and keeps its id, so its lock items, day count and limit items stay exactly as
+        they are (no moment without them); the live-hold item goes, conditioned on the hold not having expired
+        at `now`: against the sweep's release, conditioned on it having expired, exactly one commits."""
+        t = self.tables
+        after, audit = booking.appointment, booking.audit
+        tx = Transaction()
+        put_changed(tx, t, hold.appointment, after)
+        marker, live = self._hold_items(hold.appointment)
+        tx.deletes.append(Op("hold", marker, ScheduleModel.appointment_id == hold.id))
+        tx.deletes.append(
+            Op(
+                "hold-live",
+                live,
+                (ScheduleModel.appointment_id == hold.id) & (ScheduleModel.ends_at > keys.instant(now)),
+            )
+        )
+        count_day(tx, t, after.doctor_id, after.date, 0, 0, booked_stats(after), bump_version=False)
+        add_audit(tx, t, audit)
+        tx.puts.extend(
+            Op("reminder", reminder_item(t.reminders, r), ReminderModel.id.does_not_exist()) for r in booking.reminders
+        )
+        if booking.room is not None:
+            tx.puts.append(Op("room", room_item(t.rooms, booking.room), RoomModel.id.does_not_exist()))
+        if booking.contact is not None:
+            tx.updates.append(
+                Op("patient", t.patients(id=booking.contact.id), None, contact_actions(booking.contact, audit.at))
+            )
+        self._commit(tx, audit.id, self._landed(after))
+        if booking.contact is not None:
+            self._index_for_search(booking.contact)
+
+    def release_hold(self, hold: Hold, audit: AuditEntry, lapsed_at: datetime | None = None) -> None:
+        """Frees everything the hold took and removes it, in one transaction conditioned on it still being held
+        at the version read (and, for the sweep, on its expiry having passed at `lapsed_at`)."""
+        t = self.tables
+        a = hold.appointment
+        tx = Transaction()
+        tx.deletes.append(
+            Op("appointment", appointment_item(t.appointments, a), AppointmentModel.status == Status.HELD.value)
+        )
+        release(tx, doctor_locks(t.schedule, a), a.id)
+        release(tx, patient_locks(t.schedule, a), a.id)
+        count_day(tx, t, a.doctor_id, a.date, -1, 0)
+        self._release_limits(tx, a)
+        marker, live = self._hold_items(a)
+        tx.deletes.append(Op("hold", marker, ScheduleModel.appointment_id == a.id))
+        owned = ScheduleModel.appointment_id == a.id
+        if lapsed_at is not None:
+            owned = owned & (ScheduleModel.ends_at <= keys.instant(lapsed_at))
+        tx.deletes.append(Op("hold-live", live, owned))
+        add_audit(tx, t, audit)
+        self._commit(tx, audit.id, lambda: self.get(a.id) is None)
+
+    def expired_holds(self, now: datetime, limit: int) -> list[str]:
+        """One query of the live holds (each lives minutes), keeping those expired at `now`."""
+        with translated_errors():
+            items = self.tables.schedule.query(
+                keys.HOLDS_PK,
+                filter_condition=ScheduleModel.ends_at <= keys.instant(now),
+                consistent_read=True,
+            )
+            return [i.sk for i in items][:limit]
 
     def record_access(self, entries: list[AccessEntry]) -> None:
         """Accesses to patient data, under `PATIENT#<patientId>` in the audit table: PutItems, each only where no

@@ -8,6 +8,10 @@
 - Patient's active bookings: PK `PATIENT#<patientId>#ACTIVE`  SK `N#<k>` for k < the clinic's limit, each
   held by one active appointment until it ends (attributes `appointment_id`, `ends_at`)
 - Patient per doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `PATIENT#<patientId>` (attribute `booked`)
+- Hold on a doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `HOLD#<holdId>` (attributes `appointment_id`,
+  `ends_at` = the hold's expiry): read with the day's locks, so availability sees a lapsed hold at no extra cost
+- Live holds:     PK `HOLDS`  SK `<holdId>` (attributes `appointment_id`, `ends_at` = expiry): every hold not yet
+  booked, released or lapsed (minutes old at most), the sweep's one query; its condition decides book or lapse
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from chalicelib.domain.timefmt import instant, parse_instant
 __all__ = [
     "BLOCK_PREFIX",
     "COUNTER_SK",
+    "HOLDS_PK",
+    "HOLD_PREFIX",
     "SLOT_PREFIX",
     "active_sk",
     "block_sk",
     "doctor_day_pk",
+    "hold_sk",
     "instant",
     "parse_instant",
     "patient_access_pk",
@@ -35,6 +42,8 @@ __all__ = [
 COUNTER_SK = "COUNTER"
 SLOT_PREFIX = "SLOT#"
 BLOCK_PREFIX = "BLOCK#"
+HOLD_PREFIX = "HOLD#"
+HOLDS_PK = "HOLDS"
 
 
 def doctor_day_pk(doctor_id: str, day: date | str) -> str:
@@ -51,6 +60,10 @@ def slot_sk(granule: datetime) -> str:
 
 def block_sk(block: datetime) -> str:
     return BLOCK_PREFIX + instant(block)
+
+
+def hold_sk(hold_id: str) -> str:
+    return HOLD_PREFIX + hold_id
 
 
 def patient_active_pk(patient_id: str) -> str:
