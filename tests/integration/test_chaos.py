@@ -40,6 +40,7 @@ THREADS = 3
 OPS_PER_THREAD = 100
 PATIENTS_PER_THREAD = 3
 DOCTORS = 3
+MAX_PER_DAY = 10
 START = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)  # Monday 08:00 in New York
 STEP = timedelta(minutes=7)  # 300 operations: Monday 08:00 to Tuesday 19:00 in New York
 DAYS = [date(2027, 3, 2), date(2027, 3, 3), date(2027, 3, 4)]  # Tuesday to Thursday: reminders fall due in the run
@@ -233,7 +234,7 @@ def setup_clinic(clinic: Clinic) -> tuple[list[str], list[str]]:
         )
         assert status == 201, made
         hours = {d: [{"start": "09:00", "end": "17:00"}] for d in ("monday", "tuesday", "wednesday", "thursday")}
-        availability = {"workingHours": hours, "maxPatientsPerDay": 10, "appointmentDuration": 30}
+        availability = {"workingHours": hours, "maxPatientsPerDay": MAX_PER_DAY, "appointmentDuration": 30}
         status, _, done = clinic.call(0, "PUT", f"/api/admin/doctors/{made['id']}/availability", admin(), availability)
         assert status == 200, done
         doctors.append(made["id"])
@@ -442,6 +443,47 @@ def overlapping(visits: list[Appointment]) -> list[tuple[str, str]]:
     return [(a.id, b.id) for a, b in pairwise(ordered) if b.starts_at < a.ends_at]
 
 
+def not_as_answered(run: Run, stored: dict[str, Appointment]) -> list[tuple[Any, ...]]:
+    """Visits whose stored state is not what the answers to their changes said: a 2xx change missing, a refused
+    one (or a refused booking) committed."""
+    mismatches: list[tuple[Any, ...]] = []
+    for visit in run.visits.values():
+        if visit.undecided:
+            continue
+        found = stored.get(visit.id)
+        if visit.status == "refused":
+            if found is not None:  # refused, yet committed
+                mismatches.append((visit.id, found.status.value, found.date, found.time, visit.history))
+            continue
+        seen = (found.status.value, found.date, found.time) if found else None
+        expected_status = {"scheduled": {"scheduled", "confirmed"}}.get(visit.status, {visit.status})
+        if seen is None or seen[0] not in expected_status or seen[1:] != (visit.date, visit.time):
+            mismatches.append((visit.id, seen, visit.status, visit.date, visit.time, visit.history))
+    return mismatches
+
+
+def left_behind(
+    built: container.Container,
+    run: Run,
+    by_doctor: dict[str, list[Appointment]],
+    offered: dict[tuple[str, date], Any],
+) -> list[tuple[Any, ...]]:
+    """Doctor-days whose counter, or whose free times as availability shows them, do not match their active
+    visits (a lock or a count left behind by a change that half happened)."""
+    leftovers: list[tuple[Any, ...]] = []
+    for doctor in {v.doctor for v in run.visits.values()}:
+        for day in DAYS:
+            times = {a.time for a in by_doctor.get(doctor, []) if a.date == day.isoformat()}
+            counted = built.store.day_state(doctor, day).booked
+            if counted != len(times):
+                leftovers.append((doctor, day, f"counter {counted}, active {sorted(times)}"))
+            answer = offered.get((doctor, day))
+            for slot in answer["slots"] if answer else []:
+                if slot["available"] == (slot["time"] in times or len(times) >= MAX_PER_DAY):
+                    leftovers.append((doctor, day, slot, sorted(times)))
+    return leftovers
+
+
 def test_chaos_run_keeps_every_invariant(chaos, tmp_path):
     flaky, provider, clock, built = chaos
     from app import app
@@ -474,7 +516,12 @@ def test_chaos_run_keeps_every_invariant(chaos, tmp_path):
         chaos_thread.join()
         flaky.lose_rate = 0.0
         still_undecided = settle(clinic, run) if not run.broken else ["not settled: the run broke off"]
-    elapsed = time.monotonic() - began
+        elapsed = time.monotonic() - began
+        offered = {
+            (doctor, day): clinic.call(0, "GET", f"/api/appointments/availability/{doctor}/{day}", admin())[2]
+            for doctor in doctors
+            for day in DAYS[1:]  # days still ahead at the end
+        }
 
     # THEN the database holds no overlap, no double booking, and what every answer said
     stored = [appointment_from(item) for item in built.store.tables.appointments.scan(consistent_read=True)]
@@ -486,20 +533,8 @@ def test_chaos_run_keeps_every_invariant(chaos, tmp_path):
         by_doctor.setdefault(a.doctor_id, []).append(a)
         by_patient.setdefault(a.patient_id, []).append(a)
         per_day[a.patient_id, a.doctor_id, a.date] += 1
-    by_id = {a.id: a for a in stored}
-    mismatches: list[tuple[Any, ...]] = []
-    for visit in run.visits.values():
-        if visit.undecided:
-            continue
-        found = by_id.get(visit.id)
-        if visit.status == "refused":
-            if found is not None:  # refused, yet committed
-                mismatches.append((visit.id, found.status.value, found.date, found.time, visit.history))
-            continue
-        seen = (found.status.value, found.date, found.time) if found else None
-        expected_status = {"scheduled": {"scheduled", "confirmed"}}.get(visit.status, {visit.status})
-        if seen is None or seen[0] not in expected_status or seen[1:] != (visit.date, visit.time):
-            mismatches.append((visit.id, seen, visit.status, visit.date, visit.time, visit.history))
+    mismatches = not_as_answered(run, {a.id: a for a in stored})
+    leftovers = left_behind(built, run, by_doctor, offered)
     server_errors = [a for a in run.answers if a.status >= 500 and a.status != 503]
     busy_without_retry_after = [a for a in run.answers if a.status == 503 and not a.retry_after]
 
@@ -532,4 +567,5 @@ def test_chaos_run_keeps_every_invariant(chaos, tmp_path):
     assert not {k: n for k, n in per_day.items() if n > 1}
     assert not still_undecided, figures
     assert not mismatches, mismatches
+    assert not leftovers, leftovers
     assert not provider.duplicates(), provider.duplicates()
