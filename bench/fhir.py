@@ -1,6 +1,7 @@
 """The FHIR face next to the REST figure it wraps, in the same run: DynamoDB calls and latency of a Slot search
 over 7 days of one schedule against 7 REST availability reads of those days (chalice's test client, DynamoDB
-Local), and of `Appointment/$find` over one day for one doctor."""
+Local), of `Appointment/$find` over one day for one doctor, and of the SMART Scheduling Links publication rebuilt,
+unchanged and revalidated (304)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ def bench_slots(wired: Container, clients: list[Any], doctor_id: str, first: dat
             lambda: client.http.get(f"/api/appointments/availability/{doctor_id}/{days[0]}", headers=headers)
         )
         find_calls = calls(lambda: fhir_get(find))
+        publish = bench_publish(client, calls, timed)
         timed(rest_week)  # warm-up
         rest_ms = timed(rest_week)
         slot_ms = timed(lambda: fhir_get(slots, staff))
@@ -88,4 +90,46 @@ def bench_slots(wired: Container, clients: list[Any], doctor_id: str, first: dat
         "rest_1_availability_read_calls": one_day,
         "fhir_find_1_day_1_doctor_calls": find_calls,
         "fhir_find_1_day_1_doctor_median_ms": round(statistics.median(find_ms) * 1000, 2),
+        **publish,
+    }
+
+
+def bench_publish(client: Any, calls: Any, timed: Any) -> dict[str, Any]:
+    """SMART Scheduling Links: the manifest and its three files when the slots changed (the publication is rebuilt:
+    one availability read per doctor and published day), when they did not (served from the container's cache
+    after the ETag's reads), and revalidated with If-None-Match (304)."""
+    from chalicelib.api import fhir as fhir_api
+
+    manifest = "/fhir/R4/$bulk-publish"
+    paths = [manifest, *(f"{manifest}/{kind}.ndjson" for kind in ("Location", "Schedule", "Slot"))]
+
+    def read_all() -> None:
+        for path in paths:
+            answer = client.http.get(path)
+            assert answer.status_code == 200, answer.body
+
+    def rebuilt() -> None:
+        fhir_api._published.clear()  # as after a booking: the cached publication no longer matches
+        read_all()
+
+    etag = client.http.get(manifest).headers["ETag"]
+
+    def revalidate() -> None:
+        assert client.http.get(manifest, headers={"If-None-Match": etag}).status_code == 304
+
+    rebuilt_calls = calls(rebuilt)
+    unchanged_calls = calls(read_all)
+    not_modified_calls = calls(revalidate)
+    rebuilt_ms = timed(rebuilt)
+    unchanged_ms = timed(read_all)
+    not_modified_ms = timed(revalidate)
+    slots = client.http.get(f"{manifest}/Slot.ndjson").body.count(b"\n")
+    return {
+        "bulk_publish_slots_published": slots,
+        "bulk_publish_rebuilt_manifest_and_3_files_calls": rebuilt_calls,
+        "bulk_publish_unchanged_manifest_and_3_files_calls": unchanged_calls,
+        "bulk_publish_304_calls": not_modified_calls,
+        "bulk_publish_rebuilt_median_ms": round(statistics.median(rebuilt_ms) * 1000, 2),
+        "bulk_publish_unchanged_median_ms": round(statistics.median(unchanged_ms) * 1000, 2),
+        "bulk_publish_304_median_ms": round(statistics.median(not_modified_ms) * 1000, 2),
     }
