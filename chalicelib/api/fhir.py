@@ -534,6 +534,32 @@ def metadata(call: FhirCall) -> fhir.Resource:
     return capability_statement(call.base, container.current().settings.system_token_url)
 
 
+@fhir_route(
+    f"{BASE}/.well-known/smart-configuration",
+    "SMART configuration (public): the token endpoint, grant and scopes of system clients",
+    public=True,
+    errors=(404,),
+)
+def smart_configuration(call: FhirCall) -> Answer:
+    """SMART v2's discovery document for system clients (OAuth 2.0 client credentials with a client secret); 404
+    where no token endpoint is configured (local runs use unsigned development tokens)."""
+    if call.params:
+        name = sorted(call.params)[0]
+        raise NotSupported(f"smart-configuration takes no parameter {name!r}.", {"fields": {name: "not supported"}})
+    token_url = container.current().settings.system_token_url
+    if not token_url:
+        raise e.NotFound("This deployment has no token endpoint for system clients.")
+    body = {
+        "token_endpoint": token_url,
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": list(smart.SYSTEM_SCOPES),
+        "capabilities": ["client-confidential-symmetric", "permission-v2"],
+    }
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-cache"}
+    return Response(body=json.dumps(body), status_code=200, headers=headers)
+
+
 # --- Practitioner -----------------------------------------------------------------------------------------------
 @fhir_route(
     f"{BASE}/Practitioner",

@@ -25,9 +25,14 @@ PROTECTED = {
     ("POST", "/fhir/R4/Appointment/{id}"): "/Appointment/$find",
     ("GET", "/fhir/R4/Patient/{id}"): "/Patient/x",
 }
-PUBLIC = {("GET", "/fhir/R4/metadata"), ("GET", "/fhir/R4/{resource}"), ("GET", "/fhir/R4/{resource}/{id}")}
-"""metadata, and the catch-alls that serve `$bulk-publish` (its path has a `$`, which API Gateway's resource
-paths refuse, so it cannot have a route of its own) and refuse every type not served."""
+PUBLIC = {
+    ("GET", "/fhir/R4/metadata"),
+    ("GET", "/fhir/R4/.well-known/smart-configuration"),
+    ("GET", "/fhir/R4/{resource}"),
+    ("GET", "/fhir/R4/{resource}/{id}"),
+}
+"""metadata, SMART's discovery document, and the catch-alls that serve `$bulk-publish` (its path has a `$`, which
+API Gateway's resource paths refuse, so it cannot have a route of its own) and refuse every type not served."""
 FIND_BODY = {
     "resourceType": "Parameters",
     "parameter": [{"name": "start", "valueDate": "2026-12-02"}, {"name": "end", "valueDate": "2026-12-03"}],

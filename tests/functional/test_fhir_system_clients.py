@@ -5,6 +5,7 @@ with the client's id."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -12,6 +13,7 @@ import pytest
 
 import app  # noqa: F401 - registers every route, so the REST matrix below is complete
 from chalicelib.api.http import ROUTES
+from chalicelib.domain.smart import SYSTEM_SCOPES
 from tests.functional.fhir_support import entries, fhir_get, fhir_post, issue
 from tests.functional.test_fhir_access import FIND_BODY, PROTECTED
 from tests.helpers import BOOKING_DAY, admin, token
@@ -151,3 +153,22 @@ def test_the_dev_system_client_token_reads_fhir_and_nothing_of_the_rest_api(api)
     # THEN FHIR answers, and REST refuses it
     assert found.status_code == 200 and found.data["resourceType"] == "Bundle"
     assert rest.status_code == 403
+
+
+def test_smart_configuration_names_the_token_endpoint_and_the_scopes(api, wired):
+    # GIVEN a stack with an integrations token endpoint, and one without (local runs)
+    missing = api.http.get("/fhir/R4/.well-known/smart-configuration")
+    object.__setattr__(wired.settings, "system_token_url", "https://clinic-integrations.example/oauth2/token")
+    found = api.http.get("/fhir/R4/.well-known/smart-configuration")
+    # THEN the document (public) names the endpoint, client credentials, the scopes and SMART v2 permissions
+    assert missing.status_code == 404
+    assert found.status_code == 200 and found.headers["Content-Type"] == "application/json"
+    document = json.loads(found.body)
+    assert document["token_endpoint"] == "https://clinic-integrations.example/oauth2/token"
+    assert document["grant_types_supported"] == ["client_credentials"]
+    assert set(document["scopes_supported"]) == set(SYSTEM_SCOPES)
+    assert "permission-v2" in document["capabilities"]
+    # AND the CapabilityStatement names the same token endpoint
+    statement = fhir_get(api, "/metadata").data
+    [uris] = statement["rest"][0]["security"]["extension"]
+    assert uris["extension"] == [{"url": "token", "valueUri": "https://clinic-integrations.example/oauth2/token"}]
