@@ -23,6 +23,7 @@ from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
 from chalicelib.api.telehealth import telehealth_api
 from chalicelib.api.webapp import webapp_api
+from chalicelib.api.webhooks import fan_out_records, run_webhook_sweep, send_messages, webhooks_api
 from chalicelib.observability import correlate, logger, metrics, tracer, tracing_is_on
 
 app = Chalice(app_name="clinic-booking")
@@ -49,6 +50,7 @@ for blueprint in (
     patients_api,
     fhir_api,
     holds_api,
+    webhooks_api,
 ):
     app.register_blueprint(blueprint)
 guard_unsupported_methods(app)  # 405 with Allow, deployed as locally
@@ -96,3 +98,25 @@ APPOINTMENTS_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/appointment
 def slot_publisher(event: Any) -> dict[str, Any]:
     """Announces every booking, cancellation and move once, from the appointments table's stream."""
     return stream_records(event.to_dict()["Records"])
+
+
+@app.on_dynamodb_record(stream_arn=APPOINTMENTS_STREAM, name="webhook_fanout", batch_size=100)
+def webhook_fanout(event: Any) -> dict[str, Any]:
+    """Turns each change of an appointment (and, by the template's second source, of a reminder) into one
+    delivery per subscription that wants it, and queues them for the sender."""
+    return fan_out_records(event.to_dict()["Records"])
+
+
+WEBHOOK_QUEUE = "arn:aws:sqs:us-east-1:000000000000:replaced-by-template"
+
+
+@app.on_sqs_message(queue_arn=WEBHOOK_QUEUE, name="webhook_sender", batch_size=10)
+def webhook_sender(event: Any) -> dict[str, Any]:
+    """One signed attempt per delivery named in the messages (10 s each); failures are scheduled, not raised."""
+    return send_messages([record.body for record in event])
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_sweep")
+def webhook_sweep(event: Any) -> dict[str, Any]:
+    """Queues webhook deliveries whose retry is due."""
+    return run_webhook_sweep()

@@ -67,6 +67,14 @@ class Settings:
     websocket_url: str | None = None
     """The WebSocket API's public URL (wss://...) that a real-time ticket names; unset: tickets name none."""
 
+    webhook_subscriptions_table: str = "clinic-dev-webhook-subscriptions"
+    webhook_deliveries_table: str = "clinic-dev-webhook-deliveries"
+    webhook_queue_url: str | None = None
+    """The SQS queue the webhook sender reads; unset (local runs, tests): an in-process queue and the sweep."""
+    webhook_allow_loopback: bool = False
+    """Local runs and tests only (`make run` sets it): receivers on loopback, over http too. A deployed stack
+    refuses loopback, private, link-local and metadata addresses, at creation and after DNS resolution."""
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
@@ -116,4 +124,8 @@ class Settings:
             system_client_issuer=env.get("SYSTEM_CLIENT_ISSUER") or None,
             system_token_url=env.get("SYSTEM_TOKEN_URL") or None,
             websocket_url=env.get("WEBSOCKET_URL") or None,
+            webhook_subscriptions_table=env.get("WEBHOOK_SUBSCRIPTIONS_TABLE", f"{prefix}-webhook-subscriptions"),
+            webhook_deliveries_table=env.get("WEBHOOK_DELIVERIES_TABLE", f"{prefix}-webhook-deliveries"),
+            webhook_queue_url=env.get("WEBHOOK_QUEUE_URL") or None,
+            webhook_allow_loopback=env.get("WEBHOOK_ALLOW_LOOPBACK", "").lower() == "true",
         )

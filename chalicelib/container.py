@@ -27,6 +27,7 @@ from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPoli
 from chalicelib.services.reminders.planning import ReminderPlanner
 from chalicelib.services.reminders.schedules import ReminderSchedules
 from chalicelib.services.telehealth import TelehealthService
+from chalicelib.services.webhooks import WebhookQueue, WebhookService
 
 
 @dataclass
@@ -53,6 +54,9 @@ class Container:
     keys: KeyProvider
     """The HMAC key (list page tokens sign with a key derived from it)."""
     directory: DirectoryService
+    webhooks: WebhookService
+    webhook_queue: WebhookQueue
+    """SQS in AWS; locally (no WEBHOOK_QUEUE_URL) an in-process `LocalQueue` that make run's sender drains."""
 
 
 _current: Container | None = None
@@ -120,6 +124,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients)
     realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
     access = AccessAudit(store, clock, ids)
+    webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
     return Container(
         settings=settings,
         clock=clock,
@@ -141,7 +146,32 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         patients=PatientDirectory(patients, clock),
         keys=keys,
         directory=DirectoryService(DynamoPatientSearch(tables), access, keys),
+        webhooks=webhooks,
+        webhook_queue=webhook_queue,
     )
+
+
+def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -> tuple[WebhookQueue, WebhookService]:
+    from chalicelib.adapters.dynamodb.webhooks import DynamoWebhookStore
+    from chalicelib.adapters.system import SystemClock
+    from chalicelib.adapters.webhooks import HttpTransport, LocalQueue, SqsQueue, new_secret, sign
+
+    queue: WebhookQueue = SqsQueue(settings) if settings.webhook_queue_url else LocalQueue()
+    spread = secrets.SystemRandom()
+    service = WebhookService(
+        DynamoWebhookStore(tables),
+        queue,
+        HttpTransport(),
+        sign,
+        new_secret,
+        clock,
+        ids,
+        allow_loopback=settings.webhook_allow_loopback,
+        wall=SystemClock(),
+        jitter=lambda: spread.uniform(-1.0, 1.0),
+    )
+    return queue, service
+
 
 
 def video_platforms(settings: Settings) -> dict[str, Any]:

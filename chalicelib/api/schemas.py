@@ -863,3 +863,98 @@ class AnalyticsOut(OutModel):
     doctors: list[AnalyticsDoctorOut]
     lead_time: LeadTimeOut
     reminders: dict[Literal["email", "sms", "push"], ChannelDeliveryOut]
+
+
+# --- webhooks -------------------------------------------------------------------------------------------------
+WebhookEvent = Literal[
+    "appointment.booked",
+    "appointment.rescheduled",
+    "appointment.cancelled",
+    "appointment.status_changed",
+    "reminder.sent",
+    "reminder.failed",
+    "telehealth.room_ready",
+]
+WebhookUrl = Annotated[str, Field(min_length=8, max_length=2048), AfterValidator(_single_line)]
+SinceInstant = Annotated[
+    datetime, BeforeValidator(_strict_instant), WithJsonSchema({"type": "string", "format": "date-time"})
+]
+
+
+class WebhookCreate(ApiModel):
+    url: WebhookUrl = Field(description="https; http only to loopback under `make run`")
+    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=20)]
+    description: Annotated[ShortText, Field(max_length=200)] | None = None
+    doctor_id: Id | None = Field(None, description="Only this doctor's events")
+    location: Annotated[ShortText, Field(max_length=200)] | None = Field(None, description="Only this location's")
+    include_reason: bool = Field(False, description="Send the visit's reason and notes (left out by default)")
+
+
+class WebhookPatch(ApiModel):
+    url: WebhookUrl | None = None
+    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=20)] | None = None
+    description: Annotated[ShortText, Field(max_length=200)] | None = None
+    doctor_id: Id | None = None
+    location: Annotated[ShortText, Field(max_length=200)] | None = None
+    include_reason: bool | None = None
+    state: Literal["active", "paused"] | None = Field(None, description="`active` resumes and sends what waited")
+
+
+class WebhookResendIn(ApiModel):
+    since: SinceInstant = Field(description="Every delivery whose event happened at or after this instant")
+
+
+class WebhookDeliveryQuery(QueryModel):
+    since: SinceInstant | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class WebhookOut(OutModel):
+    id: str
+    url: str
+    events: list[str]
+    state: Literal["active", "paused"]
+    description: str | None = None
+    doctor_id: str | None = None
+    location: str | None = None
+    include_reason: bool
+    created_at: Instant
+    updated_at: Instant
+    paused_reason: Literal["failing", "gone", "admin"] | None = Field(default=None, exclude_if=_absent)
+    failing_since: Instant | None = Field(default=None, exclude_if=_absent)
+    secret: str | None = Field(
+        default=None, exclude_if=_absent, description="`whsec_...`: only at creation and rotation"
+    )
+
+
+class WebhookList(OutModel):
+    webhooks: list[WebhookOut]
+
+
+class WebhookAttemptOut(OutModel):
+    at: Instant
+    status_code: int | None = Field(default=None, exclude_if=_absent)
+    error: str | None = Field(default=None, exclude_if=_absent)
+    ms: int
+
+
+class WebhookDeliveryOut(OutModel):
+    id: str
+    event_id: str
+    type: str
+    status: Literal["pending", "delivered", "failing", "given_up"]
+    attempts: int
+    last_status_code: int | None = Field(default=None, exclude_if=_absent)
+    last_error: str | None = Field(default=None, exclude_if=_absent)
+    last_attempt_at: Instant | None = Field(default=None, exclude_if=_absent)
+    next_attempt_at: Instant | None = Field(default=None, exclude_if=_absent)
+    delivered_at: Instant | None = Field(default=None, exclude_if=_absent)
+    created_at: Instant
+    appointment_id: str
+    sequence: int | None = Field(default=None, exclude_if=_absent)
+    body: str = Field(description="The body sent (no contact details)")
+    history: list[WebhookAttemptOut]
+
+
+class WebhookDeliveryList(OutModel):
+    deliveries: list[WebhookDeliveryOut]

@@ -24,6 +24,7 @@ from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.ports import busy_ports
 from infra.local.realtime_server import LocalSocketHub, StreamPoller
 from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
+from infra.local.webhooks_local import LocalWebhooks
 
 
 def local_env(
@@ -55,6 +56,7 @@ def local_env(
         "AWS_SECRET_ACCESS_KEY": "local",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "DEV_SIGN_IN": dev_sign_in(),
+        "WEBHOOK_ALLOW_LOOPBACK": "true",  # receivers on this machine, over http too; a deployed stack refuses them
     }
 
 
@@ -213,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         hub.start(realtime)
         poller = StreamPoller(ddb.endpoint, env["APPOINTMENTS_TABLE"], realtime)
         poller.start()
+        LocalWebhooks(ddb.endpoint, env["APPOINTMENTS_TABLE"], env["REMINDERS_TABLE"], poller.stopped).start()
         print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
         api = subprocess.Popen(
             [sys.executable, "-m", "infra.local.api_server", "--port", str(args.port), "--stage", "dev"],

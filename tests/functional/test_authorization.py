@@ -117,6 +117,24 @@ def routes(w):
         ("GET", "/api/holds"): (f"/api/holds?doctorId={w['d2']}&date={DAY}", None),
         ("GET", "/api/holds/{id}"): (f"/api/holds/{w['h']}", None),
         ("DELETE", "/api/holds/{id}"): (f"/api/holds/{w['h']}", None),
+        ("POST", "/api/admin/webhooks"): (
+            "/api/admin/webhooks",
+            {"url": "https://ehr.example/hook", "events": ["appointment.booked"]},
+        ),
+        ("GET", "/api/admin/webhooks"): ("/api/admin/webhooks", None),
+        ("GET", "/api/admin/webhooks/{id}"): ("/api/admin/webhooks/wh-1", None),
+        ("PATCH", "/api/admin/webhooks/{id}"): ("/api/admin/webhooks/wh-1", {"state": "paused"}),
+        ("DELETE", "/api/admin/webhooks/{id}"): ("/api/admin/webhooks/wh-1", None),
+        ("POST", "/api/admin/webhooks/{id}/rotate-secret"): ("/api/admin/webhooks/wh-1/rotate-secret", None),
+        ("GET", "/api/admin/webhooks/{id}/deliveries"): ("/api/admin/webhooks/wh-1/deliveries", None),
+        ("POST", "/api/admin/webhooks/{id}/deliveries/{deliveryId}/resend"): (
+            "/api/admin/webhooks/wh-1/deliveries/d-1/resend",
+            None,
+        ),
+        ("POST", "/api/admin/webhooks/{id}/resend"): (
+            "/api/admin/webhooks/wh-1/resend",
+            {"since": "2026-12-01T00:00:00Z"},
+        ),
     }
 
 
@@ -159,6 +177,8 @@ ADMIN_ONLY = [
     ("GET", "/api/admin/patients/{patientId}"),
     ("PUT", "/api/admin/patients/{patientId}/contact"),
     ("GET", "/api/admin/patients"),
+    ("POST", "/api/admin/webhooks"),
+    ("GET", "/api/admin/webhooks"),
 ]
 
 

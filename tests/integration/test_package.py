@@ -26,6 +26,9 @@ FUNCTIONS = (
     "WebsocketMessage",
     "WebsocketDisconnect",
     "PatientSignup",
+    "WebhookFanout",
+    "WebhookSender",
+    "WebhookSweep",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {
@@ -186,7 +189,8 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
         }, name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
-        assert ("TimeToLiveSpecification" in props) == (name in ("IdempotencyTable", "RealtimeTable")), name
+        ttl_tables = ("IdempotencyTable", "RealtimeTable", "WebhookDeliveriesTable")
+        assert ("TimeToLiveSpecification" in props) == (name in ttl_tables), name
     assert "RoomsTable" in resources(packaged, "AWS::DynamoDB::Table")
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True

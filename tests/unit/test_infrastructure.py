@@ -132,3 +132,44 @@ def test_every_bandit_waiver_in_the_code_names_its_check_and_is_listed_in_the_re
     # AND the README lists exactly those, each with a reason
     assert rows == found
     assert all(row[3] for row in waiver_rows())
+
+
+def test_webhooks_run_from_both_streams_through_an_encrypted_queue_with_a_dlq_and_are_alarmed():
+    resources = TEMPLATE["Resources"]
+    # GIVEN the fan-out: it reads the appointments and the reminders streams, isolating poison records
+    fanout = resources["WebhookFanout"]["Properties"]
+    streams = {str(e["Properties"]["Stream"]) for e in fanout["Events"].values()}
+    assert streams == {str({"Fn::GetAtt": [t, "StreamArn"]}) for t in ("AppointmentsTable", "RemindersTable")}
+    for source in fanout["Events"].values():
+        assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert source["Properties"]["BisectBatchOnFunctionError"] is True
+    assert TABLES["RemindersTable"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    # AND the queue between it and the sender: encrypted with our key, with a dead-letter queue
+    queue = resources["WebhookQueue"]["Properties"]
+    assert queue["KmsMasterKeyId"] == {"Ref": "ClinicDataKey"}
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
+    assert resources["WebhookDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == {"Ref": "ClinicDataKey"}
+    # AND the sender: fed by that queue, with reserved concurrency, its visibility timeout above its run time
+    sender = resources["WebhookSender"]["Properties"]
+    [source] = sender["Events"].values()
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    assert 1 <= sender["ReservedConcurrentExecutions"] <= 20
+    timeout = CONFIG["stages"]["prod"]["lambda_functions"]["webhook_sender"]["lambda_timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    # AND the deliveries' log expires by TTL
+    assert TABLES["WebhookDeliveriesTable"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+    # AND alarms watch the age of the oldest queued delivery and the subscriptions paused
+    alarms = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    watched = {(a["MetricName"], str(a["Dimensions"][0]["Value"])) for a in alarms}
+    assert ("ApproximateAgeOfOldestMessage", str({"Fn::GetAtt": ["WebhookQueue", "QueueName"]})) in watched
+    assert (
+        "ApproximateNumberOfMessagesVisible",
+        str({"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}),
+    ) in watched
+    assert ("WebhookSubscriptionPaused", "clinic-booking") in watched
+    # AND deployed stacks refuse loopback receivers
+    env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["WEBHOOK_ALLOW_LOOPBACK"] == "false" and env["WEBHOOK_QUEUE_URL"] == {"Ref": "WebhookQueue"}

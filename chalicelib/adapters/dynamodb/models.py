@@ -19,6 +19,11 @@ Tables (keys in `keys.py` for the schedule table):
   (PK `status`, SK `created_at`) finds rooms whose platform meeting is still pending.
 - realtime:     PK `pk`, SK `sk`: WebSocket connections and the doctor-days they follow (TTL `expires_at`);
   key shapes in `subscriptions.py`. The appointments table streams NEW_AND_OLD_IMAGES to the publisher.
+- webhook-subscriptions: PK `id`. GSI `all-index` (PK `kind` = "subscription", SK `created_at`) lists them.
+- webhook-deliveries: PK `subscription_id`, SK `id` (`<event instant>-<event id>`: a query by subscription reads
+  its log in time order, `since` is a key condition). Sparse GSI `due-index` (PK `due` = "due", SK
+  `next_attempt_at`), keys only: the deliveries whose next attempt is due. TTL `expires_at`. The appointments and
+  reminders tables stream NEW_AND_OLD_IMAGES to the webhook fan-out.
 """
 
 from __future__ import annotations
@@ -183,6 +188,7 @@ class StatusIndex(GlobalSecondaryIndex["ReminderModel"]):
 class ReminderModel(Model):
     class Meta:
         table_name = "reminders"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     appointment_id = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute(range_key=True)
@@ -300,6 +306,77 @@ class RoomModel(Model):
     meeting_sync_index = RoomMeetingSyncIndex()
 
 
+class WebhookSubscriptionIndex(GlobalSecondaryIndex["WebhookSubscriptionModel"]):
+    class Meta:
+        index_name = "all-index"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class WebhookSubscriptionModel(Model):
+    """A clinic system's webhook subscription; `secrets` holds the signing secrets (the table is KMS-encrypted)."""
+
+    class Meta:
+        table_name = "webhook-subscriptions"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="subscription")
+    url = UnicodeAttribute()
+    events = JSONAttribute()
+    state = UnicodeAttribute()
+    secrets = JSONAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    doctor_id = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+    include_reason = BooleanAttribute(default=False)
+    failing_since = UnicodeAttribute(null=True)
+    backoff_until = UnicodeAttribute(null=True)
+    paused_reason = UnicodeAttribute(null=True)
+    paused_at = UnicodeAttribute(null=True)
+    all_index = WebhookSubscriptionIndex()
+
+
+class WebhookDueIndex(GlobalSecondaryIndex["WebhookDeliveryModel"]):
+    """Sparse: only deliveries with an attempt to make."""
+
+    class Meta:
+        index_name = "due-index"
+        projection = KeysOnlyProjection()
+
+    due = UnicodeAttribute(hash_key=True)
+    next_attempt_at = UnicodeAttribute(range_key=True)
+
+
+class WebhookDeliveryModel(Model):
+    class Meta:
+        table_name = "webhook-deliveries"
+
+    subscription_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    appointment_id = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    sequence = NumberAttribute(null=True)
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    last_status_code = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    last_attempt_at = UnicodeAttribute(null=True)
+    next_attempt_at = UnicodeAttribute(null=True)
+    due = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
+    history = JSONAttribute(null=True)
+    expires_at = NumberAttribute()
+    """Epoch seconds; the table's TTL attribute."""
+    due_index = WebhookDueIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     DoctorModel,
     AppointmentModel,
@@ -309,6 +386,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PatientModel,
     RealtimeModel,
     RoomModel,
+    WebhookSubscriptionModel,
+    WebhookDeliveryModel,
 )
 
 
@@ -322,6 +401,8 @@ def table_names(settings: Settings) -> dict[type[Model], str]:
         PatientModel: settings.patients_table,
         RealtimeModel: settings.realtime_table,
         RoomModel: settings.rooms_table,
+        WebhookSubscriptionModel: settings.webhook_subscriptions_table,
+        WebhookDeliveryModel: settings.webhook_deliveries_table,
     }
 
 
@@ -337,6 +418,8 @@ class Tables:
     patients: type[PatientModel]
     realtime: type[RealtimeModel]
     rooms: type[RoomModel]
+    webhook_subscriptions: type[WebhookSubscriptionModel]
+    webhook_deliveries: type[WebhookDeliveryModel]
     connection: Connection
 
     def all(self) -> tuple[type[Model], ...]:
@@ -349,6 +432,8 @@ class Tables:
             self.patients,
             self.realtime,
             self.rooms,
+            self.webhook_subscriptions,
+            self.webhook_deliveries,
         )
 
     def botocore_clients(self) -> list[Any]:
@@ -407,6 +492,8 @@ def bind(settings: Settings) -> Tables:
         patients=_bound(PatientModel, names[PatientModel], settings),
         realtime=_bound(RealtimeModel, names[RealtimeModel], settings),
         rooms=_bound(RoomModel, names[RoomModel], settings),
+        webhook_subscriptions=_bound(WebhookSubscriptionModel, names[WebhookSubscriptionModel], settings),
+        webhook_deliveries=_bound(WebhookDeliveryModel, names[WebhookDeliveryModel], settings),
         connection=Connection(
             region=settings.region,
             host=settings.dynamodb_endpoint,

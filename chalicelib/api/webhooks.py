@@ -1,0 +1,255 @@
+"""Webhook routes for admins (`/api/admin/webhooks...`), and the work of the webhook Lambdas: the stream fan-out
+(appointments and reminders tables), the SQS sender, and the retry sweep."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import container
+from chalicelib.api import schemas as s
+from chalicelib.api.errors import NO_STORE
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.identity import Role
+from chalicelib.domain.webhooks import Change
+from chalicelib.observability import count
+
+webhooks_api = Blueprint(__name__)
+log = logging.getLogger("clinic.webhooks")
+ADMIN = (Role.ADMIN,)
+TAGS = ("webhooks",)
+
+
+def _out(subscription: Any, secret: bool = False) -> s.WebhookOut:
+    return s.WebhookOut.from_domain(
+        subscription,
+        events=list(subscription.events),
+        state=subscription.state.value,
+        secret=subscription.secrets[0].secret if secret else None,
+    )
+
+
+@endpoint(
+    webhooks_api,
+    "/api/admin/webhooks",
+    "POST",
+    "Subscribe a clinic system to events (its signing secret is shown only here and on rotation)",
+    body=s.WebhookCreate,
+    response=s.WebhookOut,
+    roles=ADMIN,
+    status=201,
+    tags=TAGS,
+)
+def create_webhook(call: Call) -> s.WebhookOut:
+    b: s.WebhookCreate = call.body
+    created = container.current().webhooks.create(
+        b.url, list(b.events), b.description, b.doctor_id, b.location, b.include_reason
+    )
+    return _out(created, secret=True)
+
+
+@endpoint(webhooks_api, "/api/admin/webhooks", "GET", "Every webhook subscription", response=s.WebhookList,
+          roles=ADMIN, tags=TAGS)  # fmt: skip
+def list_webhooks(call: Call) -> s.WebhookList:
+    return s.WebhookList(webhooks=[_out(x) for x in container.current().webhooks.all()])
+
+
+@endpoint(webhooks_api, "/api/admin/webhooks/{id}", "GET", "One webhook subscription", response=s.WebhookOut,
+          roles=ADMIN, errors=(404,), tags=TAGS)  # fmt: skip
+def get_webhook(call: Call) -> s.WebhookOut:
+    return _out(container.current().webhooks.get(call.params["id"]))
+
+
+@endpoint(
+    webhooks_api,
+    "/api/admin/webhooks/{id}",
+    "PATCH",
+    "Change a subscription, pause it, or resume it (`state: active` sends what waited)",
+    body=s.WebhookPatch,
+    response=s.WebhookOut,
+    roles=ADMIN,
+    errors=(404,),
+    tags=TAGS,
+)
+def change_webhook(call: Call) -> s.WebhookOut:
+    b: s.WebhookPatch = call.body
+    given = {name: getattr(b, name) for name in b.model_fields_set}
+    if "events" in given and given["events"] is not None:
+        given["events"] = list(given["events"])
+    for name in ("url", "events", "include_reason", "state"):  # null means "no change" for these
+        if given.get(name, ...) is None:
+            given.pop(name)
+    return _out(container.current().webhooks.change(call.params["id"], **given))
+
+
+@endpoint(webhooks_api, "/api/admin/webhooks/{id}", "DELETE", "Delete a subscription (its log stays until TTL)",
+          roles=ADMIN, status=204, errors=(404,), tags=TAGS)  # fmt: skip
+def delete_webhook(call: Call) -> Response:
+    container.current().webhooks.delete(call.params["id"])
+    return Response(body="", status_code=204, headers={**NO_STORE})
+
+
+@endpoint(
+    webhooks_api,
+    "/api/admin/webhooks/{id}/rotate-secret",
+    "POST",
+    "A new signing secret; the previous one keeps signing beside it for 24 hours",
+    response=s.WebhookOut,
+    roles=ADMIN,
+    errors=(404,),
+    tags=TAGS,
+)
+def rotate_webhook_secret(call: Call) -> s.WebhookOut:
+    return _out(container.current().webhooks.rotate_secret(call.params["id"]), secret=True)
+
+
+def _delivery(d: Any) -> s.WebhookDeliveryOut:
+    return s.WebhookDeliveryOut.from_domain(d, status=d.status.value, history=list(d.history))
+
+
+@endpoint(
+    webhooks_api,
+    "/api/admin/webhooks/{id}/deliveries",
+    "GET",
+    "The subscription's delivery log, newest first (event, attempts, answers, the body sent)",
+    query=s.WebhookDeliveryQuery,
+    response=s.WebhookDeliveryList,
+    roles=ADMIN,
+    errors=(404,),
+    tags=TAGS,
+)
+def list_webhook_deliveries(call: Call) -> s.WebhookDeliveryList:
+    q: s.WebhookDeliveryQuery = call.query
+    found = container.current().webhooks.deliveries(call.params["id"], q.since, q.limit)
+    return s.WebhookDeliveryList(deliveries=[_delivery(d) for d in found])
+
+
+@endpoint(
+    webhooks_api,
+    "/api/admin/webhooks/{id}/deliveries/{deliveryId}/resend",
+    "POST",
+    "Send one delivery again (its retry schedule starts over)",
+    response=s.WebhookDeliveryOut,
+    roles=ADMIN,
+    errors=(404,),
+    tags=TAGS,
+)
+def resend_webhook_delivery(call: Call) -> s.WebhookDeliveryOut:
+    return _delivery(container.current().webhooks.resend(call.params["id"], call.params["deliveryId"]))
+
+
+@endpoint(
+    webhooks_api,
+    "/api/admin/webhooks/{id}/resend",
+    "POST",
+    "Send again every delivery whose event happened at or after `since`",
+    body=s.WebhookResendIn,
+    response=s.WebhookDeliveryList,
+    roles=ADMIN,
+    errors=(404,),
+    tags=TAGS,
+)
+def resend_webhook_since(call: Call) -> s.WebhookDeliveryList:
+    b: s.WebhookResendIn = call.body
+    again = container.current().webhooks.resend_since(call.params["id"], b.since)
+    return s.WebhookDeliveryList(deliveries=[_delivery(d) for d in again])
+
+
+# --- the Lambdas' work --------------------------------------------------------------------------------------------
+def _rendered(kind: str, entity: Any) -> dict[str, Any] | None:
+    if entity is None:
+        return None
+    if kind == "appointment":
+        return s.AppointmentOut.from_domain(entity, can_reschedule=entity.active).to_json()
+    return s.ReminderOut.from_domain(entity).to_json()
+
+
+def webhook_changes(records: list[Any]) -> list[Change | str]:
+    """The stream's records as rendered changes (the resource as the API returns it); a record that cannot be read
+    is passed on as its sequence number only (skipped, logged)."""
+    from chalicelib.adapters.dynamodb.webhooks import stream_change
+
+    out: list[Change | str] = []
+    for record in records:
+        try:
+            read = stream_change(record)
+            current = read.new or read.old
+            assert current is not None
+            version = getattr(read.new, "version", None) if read.kind == "appointment" else None
+            out.append(
+                Change(
+                    kind=read.kind,
+                    resource_id=current.id,
+                    old=_rendered(read.kind, read.old),
+                    new=_rendered(read.kind, read.new),
+                    version=version,
+                    sequence=read.sequence,
+                )
+            )
+        except Exception as exc:  # this record's own problem: the rest of the batch goes on
+            sequence = ""
+            if isinstance(record, dict) and isinstance(record.get("dynamodb"), dict):
+                sequence = str(record["dynamodb"].get("SequenceNumber") or "")
+            log.warning("webhook stream record %s skipped: %s", sequence or "?", type(exc).__name__)
+            out.append(sequence or "?")
+    return out
+
+
+def _occurred_at(change: Change) -> datetime:
+    new = change.new or {}
+    stamp = new.get("updatedAt") or new.get("sentAt") or new.get("createdAt")
+    if isinstance(stamp, str):
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return container.current().clock.now().astimezone(UTC)
+
+
+def fan_out_records(records: list[Any]) -> dict[str, Any]:
+    """Partial batch response: only records whose deliveries could not be written are retried."""
+    report = container.current().webhooks.fan_out(webhook_changes(records), _occurred_at)
+    return {
+        "batchItemFailures": [{"itemIdentifier": seq} for seq in report.failed_records],
+        "events": report.events,
+        "deliveries": report.deliveries,
+        "skipped": report.skipped,
+    }
+
+
+def send_messages(bodies: list[str]) -> dict[str, Any]:
+    """The sender Lambda: one attempt per delivery named in the SQS messages."""
+    from chalicelib.adapters.webhooks import refs_of_messages
+
+    refs = []
+    for body in bodies:
+        try:
+            refs.extend(refs_of_messages([body]))
+        except Exception:  # a message not ours: dropped with a log line (the sweep finds every due delivery)
+            log.warning("webhook message skipped: not a delivery reference")
+    return {"batchItemFailures": [], **_sent(container.current().webhooks.send(refs))}
+
+
+def _sent(report: Any) -> dict[str, Any]:
+    for _ in report.paused:
+        count("WebhookSubscriptionPaused")  # the alarm on it tells the admins
+    if report.failed:
+        count("WebhookAttemptFailed")
+    return {
+        "attempted": report.attempted,
+        "delivered": report.delivered,
+        "failed": report.failed,
+        "held": report.held,
+        "deferred": report.deferred,
+        "paused": list(report.paused),
+    }
+
+
+def run_webhook_sweep() -> dict[str, Any]:
+    """Queues every delivery whose next attempt is due; with the in-process queue (local runs) sends them too."""
+    c = container.current()
+    queued = c.webhooks.sweep()
+    drain = getattr(c.webhook_queue, "drain", None)
+    if drain is None:
+        return {"queued": queued}
+    return {"queued": queued, **_sent(c.webhooks.send(drain()))}
