@@ -865,7 +865,6 @@ def read_patient(call: FhirCall) -> fhir.Resource:
 
 # --- SMART Scheduling Links: the bulk publication (public, as slot publishers are) -------------------------------
 PUBLISH_OP = "$bulk-publish"
-PUBLISHED_TYPES = ("Location", "Schedule", "Slot")
 PUBLISH_PARAMS = ("_since",)
 """`_since` is the spec's; a server may ignore it, and this one answers the whole data set."""
 _published: dict[str, Publication] = {}
@@ -923,7 +922,7 @@ def _manifest(call: FhirCall) -> Response:
         return unchanged
     publication = made()
     url = f"{call.base}/{PUBLISH_OP}"
-    outputs = [(kind, f"{url}/{kind}.ndjson") for kind in PUBLISHED_TYPES]
+    outputs = [(name.partition("-")[0], f"{url}/{name}.ndjson") for name in publication.files]
     body = fhir.bulk_manifest(url, publication.made_at, outputs)
     headers: dict[str, str | list[str]] = {
         "Content-Type": "application/json",
@@ -934,19 +933,23 @@ def _manifest(call: FhirCall) -> Response:
 
 
 def _published_file(call: FhirCall, name: str) -> Response:
-    kind = name.removesuffix(".ndjson")
-    if kind not in PUBLISHED_TYPES or not name.endswith(".ndjson"):
+    """A file the manifest lists; 404 for any other name (a Slot file of a week no longer published too)."""
+    stem = name.removesuffix(".ndjson")
+    if stem == name or stem.partition("-")[0] not in ("Location", "Schedule", "Slot"):
         raise e.NotFound(f"$bulk-publish has no file {name[:64]!r}.", {"file": name[:64]})
     plan, made = _publication(call)
     unchanged = _not_modified(call, plan.etag)
     if unchanged is not None:
         return unchanged
+    files = made().files
+    if stem not in files:
+        raise e.NotFound(f"$bulk-publish has no file {name[:64]!r}.", {"file": name[:64]})
     headers: dict[str, str | list[str]] = {
         "Content-Type": fhir.NDJSON_MEDIA_TYPE,
         "ETag": plan.etag,
         "Cache-Control": PUBLISH_CACHE,
     }
-    return Response(body=fhir.ndjson(made().files[kind]), status_code=200, headers=headers)
+    return Response(body=fhir.ndjson(files[stem]), status_code=200, headers=headers)
 
 
 # --- everything else under /fhir/R4 -----------------------------------------------------------------------------

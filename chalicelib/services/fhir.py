@@ -30,6 +30,8 @@ MAX_ROUNDS = 10
 """Store pages one Appointment search page may read through while its filters keep skipping appointments."""
 PUBLISH_DAYS = 28
 """The SMART Scheduling Links publication lists free slots from today (each doctor's local date) for 4 weeks."""
+PUBLISH_FILE_DAYS = 7
+"""One Slot file per doctor and 7 days: a file stays far below Lambda's 6 MB answer whatever the clinic's size."""
 
 Position = tuple[str, str]
 
@@ -69,6 +71,8 @@ class Publication:
     etag: str
     made_at: datetime
     files: dict[str, list[fhir.Resource]]
+    """By file name without `.ndjson`, in the manifest's order: `Location`, `Schedule`, then
+    `Slot-<doctorId>-<first local date>` per doctor and 7 days; a file's resource type is its name up to `-`."""
 
 
 @dataclass(frozen=True)
@@ -270,28 +274,27 @@ class FhirService:
         self, plan: PublicationPlan, booking_link: Callable[[Doctor, fhir.Service, Slot], str]
     ) -> Publication:
         """Every Location and Schedule, and the free, bookable Slots of the plan's days (one availability read per
-        doctor and day), each Slot with its booking deep link."""
+        doctor and day), each Slot with its booking deep link, in one file per doctor and 7 days."""
         now = self._clock.now()
         horizon = {d.id: self.horizon(d) for d in plan.doctors}
         schedules = [(d, kind) for d in plan.doctors for kind in fhir.services_of(d)]
         places = {fhir.location_id(d.location): d.location for d in plan.doctors}
-        slots: list[fhir.Resource] = []
+        files: dict[str, list[fhir.Resource]] = {
+            "Location": [fhir.location(places[key]) for key in sorted(places)],
+            "Schedule": [fhir.schedule(d, kind, horizon[d.id]) for d, kind in schedules],
+        }
         for doctor in plan.doctors:
-            for day in plan.days.get(doctor.id, []):
-                for offered in self._booking.availability(doctor.id, day, None).slots:
-                    if not offered.available or not self._bookable(doctor, offered.starts_at, now):
-                        continue
-                    for kind in fhir.services_of(doctor):
-                        slots.append(fhir.published_slot(doctor.id, kind, offered, booking_link(doctor, kind, offered)))
-        return Publication(
-            plan.etag,
-            now,
-            {
-                "Location": [fhir.location(places[key]) for key in sorted(places)],
-                "Schedule": [fhir.schedule(d, kind, horizon[d.id]) for d, kind in schedules],
-                "Slot": slots,
-            },
-        )
+            days = plan.days.get(doctor.id, [])
+            for first in range(0, len(days), PUBLISH_FILE_DAYS):
+                slots = files.setdefault(f"Slot-{doctor.id}-{days[first].isoformat()}", [])
+                for day in days[first : first + PUBLISH_FILE_DAYS]:
+                    for offered in self._booking.availability(doctor.id, day, None).slots:
+                        if not offered.available or not self._bookable(doctor, offered.starts_at, now):
+                            continue
+                        for kind in fhir.services_of(doctor):
+                            link = booking_link(doctor, kind, offered)
+                            slots.append(fhir.published_slot(doctor.id, kind, offered, link))
+        return Publication(plan.etag, now, files)
 
     # --- appointments -----------------------------------------------------------------------------------------
     def appointment(self, caller: Caller, appointment_id: str) -> Appointment:

@@ -22,11 +22,11 @@ def test_a_slot_finder_reads_the_publication_and_revalidates_it(server: str):
     manifest = requests.get(f"{server}/fhir/R4/$bulk-publish", timeout=30)
     assert manifest.status_code == 200, manifest.text
     etag = manifest.headers["ETag"]
-    outputs = {o["type"]: o["url"] for o in manifest.json()["output"]}
-    assert set(outputs) == {"Location", "Schedule", "Slot"} and manifest.json()["error"] == []
+    outputs = [(o["type"], o["url"]) for o in manifest.json()["output"]]
+    assert {kind for kind, _ in outputs} == {"Location", "Schedule", "Slot"} and manifest.json()["error"] == []
     # WHEN each file is read THEN every line is a resource fhirclient accepts strictly
     slots = []
-    for kind, url in outputs.items():
+    for kind, url in outputs:
         answer = requests.get(url, timeout=60)
         assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/fhir+ndjson"
         for line in answer.text.splitlines():

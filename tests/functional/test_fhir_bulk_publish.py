@@ -1,6 +1,7 @@
 """SMART Scheduling Links: the public `$bulk-publish` manifest and its NDJSON files (Location, Schedule, and the
-free, bookable Slots of the next 4 weeks with booking deep links), every line strictly valid FHIR R4; an ETag from
-what changes the slots, `If-None-Match` answered 304, and an unchanged publication served without rebuilding it."""
+free, bookable Slots of the next 4 weeks with booking deep links, one file per doctor and week), every line strictly
+valid FHIR R4; an ETag from what changes the slots, `If-None-Match` answered 304, and an unchanged publication served
+without rebuilding it."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def published(api, headers: dict[str, str] | None = None) -> dict[str, list[dict
     manifest = json.loads(get(api, MANIFEST, headers).body)
     files: dict[str, list[dict[str, Any]]] = {}
     for output in manifest["output"]:
+        assert output["url"].endswith(".ndjson")
         path = output["url"][output["url"].index(BASE) :]
         answer = get(api, path, headers)
         assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/fhir+ndjson"
@@ -44,26 +46,29 @@ def published(api, headers: dict[str, str] | None = None) -> dict[str, list[dict
         assert text == "" or text.endswith("\n")
         lines = [json.loads(line) for line in text.splitlines()]
         assert all(line == json.loads(json.dumps(line, separators=(",", ":"))) for line in lines)
-        files[output["type"]] = [validated(r) for r in lines]
+        files.setdefault(output["type"], []).extend(validated(r) for r in lines)
         assert all(r["resourceType"] == output["type"] for r in lines)
     return files
 
 
 def test_the_manifest_lists_location_schedule_and_slot_files_publicly(api):
     # GIVEN a doctor with hours WHEN anyone (no token) reads the manifest
-    api.doctor_with_hours()
+    doc = api.doctor_with_hours()
     answer = get(api, MANIFEST)
-    # THEN it is the spec's manifest: when it was made, its own URL, one file per type, no errors, and an ETag
+    # THEN it is the spec's manifest: when it was made, its own URL, its files, no errors, and an ETag
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
     manifest = json.loads(answer.body)
     assert set(manifest) == {"transactionTime", "request", "requiresAccessToken", "output", "error"}
     assert manifest["transactionTime"] == "2026-12-01T08:00:00Z" and manifest["error"] == []
     assert manifest["request"].endswith("/fhir/R4/$bulk-publish") and manifest["requiresAccessToken"] is False
+    # AND the files: places, schedules, and one Slot file per doctor and 7 days from today (its local date)
+    weeks = ("2026-12-01", "2026-12-08", "2026-12-15", "2026-12-22")
     assert [(o["type"], o["url"].rpartition("/")[2]) for o in manifest["output"]] == [
         ("Location", "Location.ndjson"),
         ("Schedule", "Schedule.ndjson"),
-        ("Slot", "Slot.ndjson"),
+        *(("Slot", f"Slot-{doc['id']}-{week}.ndjson") for week in weeks),
     ]
+    assert all(o["url"].startswith(manifest["request"] + "/") for o in manifest["output"])
     assert answer.headers["ETag"].startswith('W/"') and answer.headers["Cache-Control"] == "no-cache"
 
 
@@ -103,7 +108,9 @@ def test_if_none_match_answers_304_until_a_booking_changes_the_slots(api):
     doc = api.doctor_with_hours()
     etag = get(api, MANIFEST).headers["ETag"]
     # WHEN asked again with it THEN 304, for the manifest and the files, with no body
-    for path in (MANIFEST, f"{MANIFEST}/Slot.ndjson"):
+    slot_file = f"{MANIFEST}/Slot-{doc['id']}-2026-12-01.ndjson"
+    assert get(api, slot_file).status_code == 200
+    for path in (MANIFEST, slot_file):
         again = get(api, path, {"If-None-Match": etag})
         assert again.status_code == 304 and again.body == b"" and again.headers["ETag"] == etag
     assert get(api, MANIFEST, {"If-None-Match": f'"other", {etag.removeprefix("W/")}'}).status_code == 304
@@ -150,7 +157,7 @@ def test_an_unchanged_publication_costs_only_its_etags_reads(api, faults):
     # directory read and one BatchGetItem of the 56 day versions per request, nothing else
     assert built.get("Query", 0) >= 56, built
     assert revalidated == {"Query": 1, "BatchGetItem": 1}, revalidated
-    assert cached == {"Query": 4, "BatchGetItem": 4}, cached  # manifest + 3 files
+    assert cached == {"Query": 11, "BatchGetItem": 11}, cached  # manifest + 2 files + 2 doctors x 4 weeks
 
 
 def test_parameters_are_strict_but_since_is_accepted_and_other_files_are_unknown(api):
@@ -159,9 +166,10 @@ def test_parameters_are_strict_but_since_is_accepted_and_other_files_are_unknown
     refused = get(api, f"{MANIFEST}?state=MA")
     refused.data = json.loads(refused.body)
     assert issue(refused) == (400, "not-supported")
-    missing = get(api, f"{MANIFEST}/Patient.ndjson")
-    missing.data = json.loads(missing.body)
-    assert issue(missing) == (404, "not-found")
+    for name in ("Patient.ndjson", "Slot.ndjson", "Slot-nobody-2026-12-01.ndjson", "Location.json"):
+        missing = get(api, f"{MANIFEST}/{name}")
+        missing.data = json.loads(missing.body)
+        assert issue(missing) == (404, "not-found"), name
 
 
 def test_a_throttled_store_is_503_transient(api, faults):
