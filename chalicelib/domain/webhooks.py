@@ -27,6 +27,8 @@ TELEHEALTH_EVENTS = ("telehealth.room_ready",)
 EVENT_TYPES: tuple[str, ...] = (*APPOINTMENT_EVENTS, *REMINDER_EVENTS, *TELEHEALTH_EVENTS)
 
 ACTIVE_STATUSES = frozenset({"scheduled", "confirmed", "rescheduled"})
+HELD = "held"
+"""A slot hold is an appointment item with this status: no event until it is booked."""
 CONTACT_KEYS = frozenset({"email", "phone", "phoneNumber", "recipientEmail", "recipientPhone", "address"})
 """Never sent, at any depth of a payload."""
 CLINICAL_TEXT_KEYS = frozenset({"reason", "notes"})
@@ -166,7 +168,7 @@ def event_types_of(change: Change) -> list[str]:
         return []
     found: list[str] = []
     status, before = new.get("status"), old.get("status")
-    if not old:
+    if not old or before == HELD:  # a hold is not yet a visit: booking it is the booking; its lapse is nothing
         if status in ACTIVE_STATUSES:
             found.append("appointment.booked")
     elif status == "cancelled" and before != "cancelled":

@@ -522,3 +522,41 @@ def test_staff_see_the_log_and_resend_one_or_everything_since_a_time(api, wired,
 
 def test_pause_after_is_days_not_a_few_failures():
     assert timedelta(days=3) <= PAUSE_AFTER
+
+
+def test_a_slot_hold_fires_nothing_until_it_is_booked_and_then_booked_once(api, wired, lambdas, receiver):
+    # GIVEN a subscriber, and a patient holding a time
+    made = subscribe(api, receiver.url)
+    receiver.secrets.append(made["secret"])
+    stream = Stream(wired)
+    doc = api.doctor_with_hours()
+    body = {"doctorId": doc["id"], "date": "2026-12-02", "time": "10:00", "type": "in-person"}
+    held = api.call("POST", "/api/holds", patient(), body)
+    assert held.status_code == 201, held.data
+    hold_id = held.data["id"]
+    # WHEN the hold is written, then booked
+    assert (
+        lambdas.lambda_.invoke("webhook_fanout", {"Records": stream.changed(hold_id, None, {})}).payload["events"] == 0
+    )
+    assert send_due(wired).get("attempted", 0) == 0
+    booked = through_stream(
+        lambdas,
+        stream,
+        hold_id,
+        lambda: api.call("POST", "/api/appointments", patient(), {"holdId": hold_id, "reason": "r"}),
+    )
+    assert booked.status_code == 201, booked.data
+    send_due(wired)
+    # THEN exactly one appointment.booked arrived, for the booked visit
+    assert receiver.types() == ["appointment.booked"] and receiver.got[0].verified
+    # AND a hold that is released fires nothing
+    other = api.call("POST", "/api/holds", patient("patient-2"), {**body, "time": "11:00"})
+    lambdas.lambda_.invoke("webhook_fanout", {"Records": stream.changed(other.data["id"], None, {})})
+    through_stream(
+        lambdas,
+        stream,
+        other.data["id"],
+        lambda: api.call("DELETE", f"/api/holds/{other.data['id']}", patient("patient-2")),
+    )
+    send_due(wired)
+    assert receiver.types() == ["appointment.booked"]

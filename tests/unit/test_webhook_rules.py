@@ -58,6 +58,10 @@ def change(old, new, kind="appointment", version=1) -> Change:
         ({**VISIT, "status": "cancelled"}, {**VISIT, "status": "cancelled", "notes": "x"}, []),
         (None, {**VISIT, "telehealthUrl": "https://app/rooms/r1"}, ["appointment.booked", "telehealth.room_ready"]),
         (None, {**VISIT, "status": "cancelled"}, []),
+        (None, {**VISIT, "status": "held"}, []),  # a slot hold is not a visit
+        ({**VISIT, "status": "held"}, VISIT, ["appointment.booked"]),  # booking the hold is the booking
+        ({**VISIT, "status": "held"}, {**VISIT, "status": "cancelled"}, []),  # released or lapsed: nothing
+        ({**VISIT, "status": "held"}, {**VISIT, "telehealthUrl": "u"}, ["appointment.booked", "telehealth.room_ready"]),
     ],
 )
 def test_each_appointment_change_fires_its_one_event(old, new, expected):
