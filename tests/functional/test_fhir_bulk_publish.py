@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chalicelib.api import fhir as fhir_api
 from chalicelib.domain.fhir import BOOKING_DEEP_LINK
@@ -178,3 +180,28 @@ def test_a_throttled_store_is_503_transient(api, faults):
     busy = get(api, MANIFEST)
     busy.data = json.loads(busy.body)
     assert issue(busy) == (503, "transient") and busy.headers["Retry-After"] == "1"
+
+
+FUZZ = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+@FUZZ
+@given(
+    name=st.one_of(
+        st.sampled_from(["Location.ndjson", "Schedule.ndjson", "Slot-x-2026-12-01.ndjson", "Slot-.ndjson", ".ndjson"]),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyzSLT0123456789-._~%$", min_size=1, max_size=80),
+    ),
+    query=st.dictionaries(st.sampled_from(["_since", "_format", "x", "", "_count"]), st.text(max_size=30), max_size=3),
+    match=st.one_of(st.none(), st.text(max_size=60), st.sampled_from(["*", 'W/"x"', '"", ,', "W/"])),
+)
+def test_no_file_name_query_or_if_none_match_makes_a_500(api, name, query, match):
+    headers = {} if match is None else {"If-None-Match": match.encode("latin-1", "replace").decode("latin-1")}
+    suffix = f"?{urlencode(query)}" if query else ""
+    for path in (MANIFEST + suffix, f"{MANIFEST}/{quote(name, safe='$-._~')}{suffix}"):
+        answer = get(api, path, headers)
+        assert answer.status_code in (200, 304, 400, 404), (path, answer.status_code, answer.body[:300])
+        if answer.status_code >= 400:
+            answer.data = json.loads(answer.body)
+            validated(answer.data)

@@ -10,6 +10,8 @@ import logging
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import app  # noqa: F401 - registers every route, so the REST matrix below is complete
 from chalicelib.api.http import ROUTES
@@ -172,3 +174,28 @@ def test_smart_configuration_names_the_token_endpoint_and_the_scopes(api, wired)
     statement = fhir_get(api, "/metadata").data
     [uris] = statement["rest"][0]["security"]["extension"]
     assert uris["extension"] == [{"url": "token", "valueUri": "https://clinic-integrations.example/oauth2/token"}]
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    scope=st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet="systempaiuer/*.cruds SlotAppointment?=", max_size=60),
+        st.lists(st.text(max_size=20), max_size=3),
+        st.integers(),
+        st.none(),
+    )
+)
+def test_no_scope_claim_makes_a_500(api, scope):
+    # GIVEN a client token whose scope claim is anything at all WHEN it searches Slots and reads a Patient
+    who = {
+        "Authorization": token(
+            {"sub": "c1", "client_id": "c1", "token_use": "access", "scope": scope, "cognito:username": "c1"}
+        )
+    }
+    for path in ("/Slot?schedule=Schedule/x.in-person&start=ge2026-12-02&start=lt2026-12-03", "/Patient/p1"):
+        answer = fhir_get(api, path, who)
+        # THEN it is served or refused (403), never a 500 (fhir_get validates the answer)
+        assert answer.status_code in (200, 403, 404), answer.data
