@@ -458,7 +458,8 @@ def _security(token_url: str | None) -> dict[str, Any]:
         "integration engine) send an OAuth 2.0 client credentials access token from the clinic's token endpoint, "
         "with SMART v2 system scopes: read needs r and search needs s on the resource (system/Slot.rs, "
         "system/*.rs, ...), writes c, u or d (system/Appointment.cruds); anything else is 403 forbidden. Scopes "
-        f"the clinic issues: {', '.join(smart.SYSTEM_SCOPES)}. metadata and $bulk-publish are public.",
+        f"the clinic issues: {', '.join(smart.SYSTEM_SCOPES)}. metadata, .well-known/smart-configuration and "
+        "$bulk-publish are public.",
     }
     if token_url:
         security["extension"] = [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token_url}]}]
