@@ -457,12 +457,7 @@ async function book(event) {
     bookPicker.choose(null);
     bookPicker.markOwn([made.startsAt]);
     const done = $('#booked');
-    done.replaceChildren(
-      el('p', { text: `Booked: ${made.doctorName}, ${longDate(made.date)} at ${booked.label || made.time} `
-        + `(${made.timezone}).` }),
-      el('p', { class: 'hint', text: 'To book another visit, choose another time above.' }),
-      el('button', { type: 'button', text: 'See my appointments', onclick: () => selectTab('mine') }),
-    );
+    done.replaceChildren(...confirmation(made, booked.label || made.time, built.channels, built.timings));
     $('#book-section').hidden = false;
     announce('Your visit is booked.');
     done.focus();
@@ -473,6 +468,37 @@ async function book(event) {
     button.disabled = false;
     button.textContent = 'Book this visit';
   }
+}
+
+function confirmation(made, label, channels, timings) {
+  // What was booked, when (the doctor's time, and the patient's when it differs), where or how to join, the
+  // reminders set, and the calendar file: all the patient needs without opening anything else.
+  const zone = made.timezone;
+  const yours = zonesDiffer(zone)
+    ? `That is ${clockTime(made.startsAt, patientZone())} your time (${patientZone()}).` : null;
+  const where = made.type === 'telehealth'
+    ? 'By video: join from My appointments (the Join button opens 15 minutes before the visit).'
+    : `In person at ${made.location}.`;
+  const reminders = channels.flatMap((c) => timings.map((t) => `${CHANNEL_WORDS[c]}, ${TIMING_WORDS[t]}`));
+  return [
+    el('h3', { text: 'Your visit is booked' }),
+    el('p', { text: `Booked: ${made.doctorName}, ${longDate(made.date)} at ${label} (${zone}).` }),
+    el('dl', { class: 'summary' },
+      el('dt', { text: 'What' }),
+      el('dd', { text: `${made.type === 'telehealth' ? 'Video visit' : 'Visit'} with ${made.doctorName}`
+        + `${made.specialty ? ` (${made.specialty})` : ''}, ${made.duration} minutes` }),
+      el('dt', { text: 'When' }),
+      el('dd', {}, `${longDate(made.date)} at ${label}, the doctor's time (${zone})`, yours ? el('br') : null, yours),
+      el('dt', { text: 'Where' }),
+      el('dd', { text: where }),
+      el('dt', { text: 'Reminders' }),
+      el('dd', {}, reminders.length ? el('ul', {}, ...reminders.map((r) => el('li', { text: r })))
+        : 'None chosen. You can add some under Reminders.')),
+    el('div', { class: 'actions' },
+      el('button', { type: 'button', text: 'Add to calendar', onclick: () => downloadIcs(made) }),
+      el('button', { type: 'button', text: 'See my appointments', onclick: () => selectTab('mine') })),
+    el('p', { class: 'hint', text: 'To book another visit, choose another time above.' }),
+  ];
 }
 
 // --- my appointments ------------------------------------------------------------------------------------------
@@ -528,14 +554,15 @@ function appointmentCard(a) {
     el('h3', { text: `${a.doctorName}, ${a.specialty}` }),
     el('p', { text: when(a) }),
     el('p', { text: `${a.type === 'telehealth' ? 'Video visit' : `In person at ${a.location}`} · ${a.duration} minutes` }),
-    el('p', {}, 'Status: ', el('span', { class: `status status-${a.status}`, 'data-status': '', text: a.status })));
+    el('p', {}, 'Status: ', el('span', { class: `status status-${a.status}`, 'data-status': a.status,
+      text: statusWords(a.status) })));
   const actions = el('div', { class: 'actions' });
   if (active && a.canReschedule) {
     actions.append(
       el('button', { type: 'button', text: 'Reschedule', 'aria-label': `Reschedule the visit on ${a.date} at ${a.time}`,
         onclick: () => reschedule(a, card) }),
-      el('button', { type: 'button', text: 'Cancel', 'aria-label': `Cancel the visit on ${a.date} at ${a.time}`,
-        onclick: () => confirmCancel(a, card) }));
+      el('button', { type: 'button', class: 'danger', text: 'Cancel',
+        'aria-label': `Cancel the visit on ${a.date} at ${a.time}`, onclick: () => confirmCancel(a, card) }));
   } else if (active) {
     const minutes = state.config.changeWindowMinutes || 120;
     card.append(el('p', { class: 'hint', text: `Changes close ${minutes >= 60 ? `${minutes / 60} hours` : `${minutes} minutes`} `
@@ -563,9 +590,10 @@ function appointmentCard(a) {
 function confirmCancel(a, card) {
   const extra = $('.card-extra', card);
   extra.replaceChildren(
-    el('p', { text: 'Cancel this visit? Its reminders are cancelled too.' }),
-    el('button', { type: 'button', text: 'Yes, cancel it', onclick: () => cancel(a, card) }),
-    el('button', { type: 'button', text: 'Keep it', onclick: () => { extra.replaceChildren(); } }));
+    el('p', { text: 'Cancel this visit? Its reminders are cancelled too. This cannot be undone.' }),
+    el('div', { class: 'actions' },
+      el('button', { type: 'button', class: 'danger solid', text: 'Yes, cancel it', onclick: () => cancel(a, card) }),
+      el('button', { type: 'button', text: 'Keep it', onclick: () => { extra.replaceChildren(); } })));
   extra.querySelector('button').focus();
 }
 
@@ -670,6 +698,8 @@ const TIMING_WORDS = { '24h': '24 hours before', '2h': '2 hours before', '30m': 
   '15m': '15 minutes before' };
 const CHANNEL_WORDS = { email: 'E-mail', sms: 'SMS', push: 'Push' };
 const LINK_TIMING = '10m';
+const REMINDER_WORDS = { pending: 'Planned', sending: 'Sending', sent: 'Sent', failed: 'Not delivered',
+  cancelled: 'Cancelled' };
 
 function isLinkReminder(r) {
   // A video visit's link reminder (ten minutes before, carrying the link to join): not a timing to choose.
@@ -700,7 +730,7 @@ async function loadReminderVisits() {
     const active = appointments.filter((a) => new Date(a.endsAt) > Date.now());
     const wanted = select.dataset.wanted || select.value;
     select.replaceChildren(...active.map((a) => el('option', { value: a.id,
-      text: `${a.doctorName}, ${a.date} ${a.time}${ACTIVE.has(a.status) ? '' : ` (${a.status})`}` })));
+      text: `${a.doctorName}, ${a.date} ${a.time}${ACTIVE.has(a.status) ? '' : ` (${statusWords(a.status)})`}` })));
     if (!active.length) {
       $('#reminders').replaceChildren();
       $('#reminders-status').textContent = 'You have no upcoming visits.';
@@ -732,7 +762,7 @@ async function refreshReminders() {
   syncAddTimings();
   for (const r of reminders) {
     if (before.has(r.id) && before.get(r.id) !== r.status) {
-      announce(`${reminderTitle(r)} is now ${r.status}.`);
+      announce(`${reminderTitle(r)} is now ${(REMINDER_WORDS[r.status] || r.status).toLowerCase()}.`);
     }
   }
   if (focusedId) {
@@ -748,7 +778,7 @@ function reminderCard(r, all) {
   const item = el('li', { class: 'card', 'data-reminder': r.id, 'data-state': r.status, tabindex: '-1' },
     el('h3', { text: reminderTitle(r) }),
     el('p', { text: `Planned for ${at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}` }),
-    el('p', {}, 'Status: ', el('span', { class: `status status-${r.status}`, text: r.status })));
+    el('p', {}, 'Status: ', el('span', { class: `status status-${r.status}`, text: REMINDER_WORDS[r.status] || r.status })));
   if (r.status === 'pending') {
     const actions = el('div', { class: 'actions' });
     // Timings this channel already has are not offered: the clinic refuses a second identical reminder.
@@ -763,7 +793,7 @@ function reminderCard(r, all) {
       actions.append(el('label', { for: id, text: 'Change to' }), select,
         el('button', { type: 'button', 'data-role': 'change', text: 'Change', onclick: () => changeReminder(r, select.value) }));
     }
-    actions.append(el('button', { type: 'button', 'data-role': 'cancel', text: 'Cancel reminder',
+    actions.append(el('button', { type: 'button', class: 'danger', 'data-role': 'cancel', text: 'Cancel reminder',
       onclick: () => cancelReminder(r) }));
     item.append(actions);
   }

@@ -11,7 +11,7 @@ import { ACTIVE } from "./shared/status.js";
 const $ = (id) => document.getElementById(id);
 const session = tokenStore("token");
 const state = {doctors: [], doctorById: new Map(), appointments: new Map(), patients: new Map(), claims: null,
-  dayTouched: false, selected: new Set(), reminders: new Map()};
+  dayTouched: false, selected: new Set(), reminders: new Map(), dayView: "list", analyticsTouched: false};
 
 // ---------------------------------------------------------------- dates and times (each doctor's own zone)
 function clinicToday() {
@@ -194,7 +194,81 @@ async function loadDay() {
     box.dataset.day = day;
     patchRows(box, lists[index], doctor);
   });
+  if (state.dayView === "grid") await drawDayGrid(day, chosen, lists);
   live.follow();
+}
+
+// ---------------------------------------------------------------- the day as a time grid: a column per doctor
+function showDayAs(view) {
+  state.dayView = view;
+  $("day-as-list").setAttribute("aria-pressed", String(view === "list"));
+  $("day-as-grid").setAttribute("aria-pressed", String(view === "grid"));
+  $("schedule-body").hidden = view !== "list";
+  $("schedule-grid").hidden = view !== "grid";
+  refreshDay();
+}
+
+async function drawDayGrid(day, chosen, lists) {
+  // rows: every time any shown doctor offers that day (each doctor's local time), and every visit's start;
+  // cells: the visit there (its patient), a free time (a button that books it), or nothing bookable
+  const found = await Promise.all(chosen.map((d) =>
+    api("GET", `/api/appointments/availability/${encodeURIComponent(d.id)}/${day}`)));
+  const active = lists.map((list) => list.filter((a) => ACTIVE.has(a.status)));
+  const times = [...new Set([...found.flatMap((f) => f.slots.map((x) => x.time)), ...active.flat().map((a) => a.time)])]
+    .sort();
+  const signature = JSON.stringify([day, chosen.map((d) => d.id), found.map((f) => f.slots),
+    active.map((list) => list.map((a) => [a.id, a.time, a.duration, a.patientName, a.type]))]);
+  const grid = $("schedule-grid");
+  if (grid.dataset.sig === signature) return;
+  const focusKey = grid.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  const cell = (doctor, index, time) => {
+    const t = minutes(time);
+    const holder = active[index].find((a) => minutes(a.time) <= t && t < minutes(a.time) + a.duration);
+    if (holder && holder.time === time) {
+      return el("td", {class: "booked", "data-appointment": holder.id},
+        el("span", {text: holder.patientName}), el("br"),
+        el("span", {class: "small", text: `${holder.time}–${clock(holder.endsAt, doctor.timezone)}${
+          holder.type === "telehealth" ? ", video" : ""}`}));
+    }
+    if (holder) return el("td", {class: "booked continued", text: `${holder.patientName} (continued)`});
+    const slot = found[index].slots.find((x) => x.time === time);
+    if (!slot) return el("td", {class: "off"});
+    if (!slot.available) return el("td", {class: "closed", text: "not bookable"});
+    const label = `${time}${passOf(slot, found[index].slots)}`;
+    return el("td", {class: "free"}, el("button", {type: "button", class: "slot-button", "data-action": "book-at",
+      "data-doctor": doctor.id, "data-date": day, "data-starts-at": slot.startsAt, "data-key": `grid:${slot.startsAt}`,
+      "aria-label": `free ${label}: book with ${doctor.name}`, text: "free"}));
+  };
+  grid.replaceChildren(el("div", {class: "grid-scroll", tabindex: "0", role: "region",
+    "aria-label": `The day as a time grid, ${dayLabel(day)}`},
+  el("table", {class: "day-grid"},
+    el("caption", {text: `${dayLabel(day)}: each doctor's visits and free times (each in the doctor's own time)`}),
+    el("thead", {}, el("tr", {}, el("th", {scope: "col", text: "Time"}),
+      ...chosen.map((d) => el("th", {scope: "col", text: d.name})))),
+    el("tbody", {}, ...times.map((time) => el("tr", {"data-time": time}, el("th", {scope: "row", text: time}),
+      ...chosen.map((d, i) => cell(d, i, time))))))));
+  grid.dataset.sig = signature;
+  const again = focusKey && grid.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+  if (again) again.focus({preventScroll: true});
+}
+
+// ---------------------------------------------------------------- narrow screens: one section at a time
+const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability"];
+function showSection(id, focus) {
+  // on a phone the sections are tabs of a menu (CSS shows the current one only); wide screens show them all
+  const current = SECTIONS.includes(id) ? id : "schedule";
+  for (const name of SECTIONS) {
+    if (name === current) $(name).dataset.current = ""; else delete $(name).dataset.current;
+  }
+  for (const link of document.querySelectorAll("nav a[href^='#']")) {
+    if (link.getAttribute("href") === `#${current}`) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
+  }
+  if (focus && !$(current).hidden) {
+    const heading = $(current).querySelector("h2");
+    heading.tabIndex = -1;
+    heading.focus();
+  }
 }
 
 function doctorBox(doctor) {
@@ -766,7 +840,7 @@ function barChart(title, rows, series, unit, scaleMax = null) {
   // rows: [[label, {key: value}]]; series: [[key, name, cssClass]]; bars scale to scaleMax (e.g. 100 %) or the data.
   // Drawn at the width it is shown at, one unit a pixel, so its 13 px labels stay 13 px on a phone and a wide
   // screen gets long bars rather than big letters; the same figures follow in a table.
-  const width = Math.max(260, $("analytics-body").clientWidth || 560);
+  const width = Math.max(240, $("analytics-body").clientWidth);
   const left = Math.min(170, Math.round(width * 0.36));
   const bar = 16;
   const band = series.length * bar + 12;
@@ -806,6 +880,7 @@ function analyticsRange() {
   return {from: $("analytics-from").value, to: $("analytics-to").value};
 }
 
+let analyticsRun = 0;
 async function loadAnalytics() {
   const {from, to} = analyticsRange();
   if (!from || !to || !session.get()) return;
@@ -813,25 +888,36 @@ async function loadAnalytics() {
   if (addDays(from, 91) < to) { say($("analytics-status"), "Pick at most 92 days.", true); return; }
   say($("analytics-status"), "");
   try {
+    const run = ++analyticsRun; // only the latest range asked for draws: an earlier answer arriving late never does
     const report = await api("GET", `/api/admin/analytics?from=${from}&to=${to}`);
-    const width = $("analytics-body").clientWidth;
-    const signature = JSON.stringify([report, width]);
-    if ($("analytics-body").dataset.sig === signature) return;
-    const pct = (x) => (x === null || x === undefined ? null : Math.round(x * 100));
-    $("analytics-body").replaceChildren(
-      el("p", {text: `${dayLabel(from)} to ${dayLabel(to)}. Average time from booking to visit: ${
-        hoursAndDays(report.leadTime.averageHours)} (${report.leadTime.bookings} bookings).`}),
-      barChart("Bookings, cancellations and no-shows per day", report.days.map((d) => [dayLabel(d.date), d]),
-        [["bookings", "bookings", "bar-a"], ["cancellations", "cancellations", "bar-b"], ["noShows", "no-shows",
-          "bar-c"]], ""),
-      barChart("Utilization per doctor (booked share of working time)", report.doctors.map((d) =>
-        [d.name, {u: pct(d.utilization)}]), [["u", "utilization", "bar-a"]], "%", 100),
-      barChart("Reminder delivery rate per channel", Object.entries(report.reminders).map(([c, r]) =>
-        [c, {rate: pct(r.deliveryRate)}]), [["rate", "delivered", "bar-a"]], "%", 100));
-    $("analytics-body").dataset.sig = signature;
+    if (run !== analyticsRun) return;
+    state.analytics = {from, to, report};
+    drawAnalytics();
   } catch (error) {
     say($("analytics-status"), error.message, true);
   }
+}
+
+function drawAnalytics() {
+  // drawn at the width the charts get; a section not shown (a phone's other tab) is drawn once it shows
+  if (!state.analytics) return;
+  const {from, to, report} = state.analytics;
+  const width = $("analytics-body").clientWidth;
+  if (!width) return;
+  const signature = JSON.stringify([report, width]);
+  if ($("analytics-body").dataset.sig === signature) return;
+  const pct = (x) => (x === null || x === undefined ? null : Math.round(x * 100));
+  $("analytics-body").replaceChildren(
+    el("p", {text: `${dayLabel(from)} to ${dayLabel(to)}. Average time from booking to visit: ${
+      hoursAndDays(report.leadTime.averageHours)} (${report.leadTime.bookings} bookings).`}),
+    barChart("Bookings, cancellations and no-shows per day", report.days.map((d) => [dayLabel(d.date), d]),
+      [["bookings", "bookings", "bar-a"], ["cancellations", "cancellations", "bar-b"], ["noShows", "no-shows",
+        "bar-c"]], ""),
+    barChart("Utilization per doctor (booked share of working time)", report.doctors.map((d) =>
+      [d.name, {u: pct(d.utilization)}]), [["u", "utilization", "bar-a"]], "%", 100),
+    barChart("Reminder delivery rate per channel", Object.entries(report.reminders).map(([c, r]) =>
+      [c, {rate: pct(r.deliveryRate)}]), [["rate", "delivered", "bar-a"]], "%", 100));
+  $("analytics-body").dataset.sig = signature;
 }
 
 // ---------------------------------------------------------------- availability as a form, with a preview
@@ -1015,6 +1101,11 @@ function wire() {
   $("week-doctor").addEventListener("change", refreshWeek);
   $("week-prev").addEventListener("click", () => { weekOffset -= 1; refreshWeek(); });
   $("week-next").addEventListener("click", () => { weekOffset += 1; refreshWeek(); });
+  $("day-as-list").addEventListener("click", () => showDayAs("list"));
+  $("day-as-grid").addEventListener("click", () => showDayAs("grid"));
+  window.addEventListener("hashchange", () => showSection(location.hash.slice(1), true));
+  showSection(location.hash.slice(1), false);
+  new ResizeObserver(() => drawAnalytics()).observe($("analytics-body"));
   $("analytics-form").addEventListener("submit", (event) => {
     event.preventDefault(); state.analyticsTouched = true; loadAnalytics();
   });

@@ -1,7 +1,7 @@
 // The live slot picker: a day of a doctor's slots in the doctor's zone (and the patient's beside it), kept
 // current over the slot-updates WebSocket, or by polling with If-None-Match when there is no WebSocket.
 
-import { addDays, clockTime, localDate, longDate, patientZone, slotLabel, zonesDiffer } from './shared/dates.js';
+import { addDays, clockTime, localDate, longDate, patientZone, shortDate, slotLabel, zonesDiffer } from './shared/dates.js';
 import { el } from './shared/dom.js';
 import { LiveSlots } from './shared/live.js';
 
@@ -86,8 +86,14 @@ export class SlotPicker {
     this.doctor = null;
     this.day = null;
     this.chosen = null;
+    this.api = api;
+    this.mode = 'day';
+    this.weekRun = 0;
     this.feed = new SlotFeed(api, (day) => this.render(day), (mode) => this.showMode(mode));
     root.replaceChildren(
+      el('div', { class: 'view-switch', role: 'group', 'aria-label': 'Show times for' },
+        el('button', { type: 'button', class: 'as-day', 'aria-pressed': 'true', text: 'One day' }),
+        el('button', { type: 'button', class: 'as-week', 'aria-pressed': 'false', text: '7 days' })),
       el('div', { class: 'day-controls' },
         el('button', { type: 'button', class: 'prev', text: 'Previous day' }),
         el('label', { for: `${this.id}-date`, text: 'Day' }),
@@ -97,8 +103,13 @@ export class SlotPicker {
       el('p', { class: 'zone hint' }),
       el('p', { class: 'mode hint' }),
       el('p', { class: 'empty message', hidden: true }),
-      el('ul', { class: 'slots', 'aria-label': 'Times' }));
+      el('ul', { class: 'slots', 'aria-label': 'Times' }),
+      el('div', { class: 'week', hidden: true }));
     this.dateInput = root.querySelector('.date');
+    this.week = root.querySelector('.week');
+    root.querySelector('.as-day').addEventListener('click', () => this.setMode('day'));
+    root.querySelector('.as-week').addEventListener('click', () => this.setMode('week'));
+    this.week.addEventListener('click', (event) => this.weekClick(event));
     this.list = root.querySelector('.slots');
     root.querySelector('.prev').addEventListener('click', () => this.show(addDays(this.dateInput.value, -1)));
     root.querySelector('.next').addEventListener('click', () => this.show(addDays(this.dateInput.value, 1)));
@@ -121,6 +132,87 @@ export class SlotPicker {
     this.list.querySelectorAll('button[data-starts-at]').forEach((b) => {
       b.setAttribute('aria-pressed', String(b.dataset.startsAt === startsAt));
     });
+    this.week.querySelectorAll('button[data-week-start]').forEach((b) => {
+      b.setAttribute('aria-pressed', String(b.dataset.weekStart === startsAt));
+    });
+  }
+
+  // --- the next 7 days at a glance: each day's free times, any of them chosen with one click ---------------------
+  setMode(mode) {
+    this.mode = mode;
+    this.root.querySelector('.as-day').setAttribute('aria-pressed', String(mode === 'day'));
+    this.root.querySelector('.as-week').setAttribute('aria-pressed', String(mode === 'week'));
+    for (const part of this.root.querySelectorAll('.day-controls, label.check, .empty, .slots')) {
+      part.classList.toggle('away', mode !== 'day');
+    }
+    this.week.hidden = mode !== 'week';
+    if (mode === 'week') this.showWeek(this.dateInput.value || localDate(this.doctor.timezone));
+  }
+
+  async showWeek(from) {
+    const doctor = this.doctor;
+    const first = this.dateInput.min && from < this.dateInput.min ? this.dateInput.min : from;
+    const run = ++this.weekRun; // only the latest week draws
+    const days = [...Array(7).keys()].map((i) => addDays(first, i));
+    this.week.replaceChildren(el('p', { class: 'hint', role: 'status', text: 'Looking at the next 7 days…' }));
+    const found = await Promise.all(days.map((day) => this.api.json('GET',
+      `/api/appointments/availability/${doctor.id}/${day}?onlyAvailable=true`, { retries: 1 }).catch(() => null)));
+    if (run !== this.weekRun || doctor !== this.doctor) return;
+    this.weekFrom = first;
+    const differ = zonesDiffer(doctor.timezone);
+    const dayItem = (day, answer) => {
+      const free = answer ? answer.slots.filter((x) => x.available !== false) : null;
+      const shown = free ? free.slice(0, 8) : [];
+      return el('li', { class: 'week-day', 'data-date': day },
+        el('h3', { text: shortDate(day) }),
+        free === null ? el('p', { class: 'hint', text: 'Not loaded. Try again.' })
+          : free.length ? el('ul', { class: 'week-times', 'aria-label': `Free times on ${longDate(day)}` },
+            ...shown.map((slot) => {
+              const label = slotLabel(slot, free);
+              const mine = differ ? ` (${clockTime(slot.startsAt, patientZone())} yours)` : '';
+              return el('li', {}, el('button', { type: 'button', 'data-week-start': slot.startsAt, 'data-date': day, 'data-label': label,
+                'aria-pressed': String(slot.startsAt === this.chosen),
+                'aria-label': `${label}${mine} on ${longDate(day)}`, text: `${label}${mine}` }));
+            }))
+            : el('p', { class: 'hint', text: 'No free times' }),
+        free && free.length > shown.length
+          ? el('button', { type: 'button', class: 'link', 'data-open-day': day, text: `All ${free.length} times` }) : null);
+    };
+    this.weekSlots = new Map(found.flatMap((answer) => (answer ? answer.slots : []).map((x) => [x.startsAt, x])));
+    this.week.replaceChildren(
+      el('div', { class: 'day-controls' },
+        el('button', { type: 'button', 'data-shift': '-7', text: 'Earlier' }),
+        el('p', { class: 'week-range', text: `${longDate(days[0])} to ${longDate(days[6])}` }),
+        el('button', { type: 'button', 'data-shift': '7', text: 'Later' })),
+      el('ul', { class: 'week-days', 'aria-label': 'Free times, 7 days' },
+        ...days.map((day, i) => dayItem(day, found[i]))));
+  }
+
+  weekClick(event) {
+    const button = event.target.closest('button');
+    if (!button) return;
+    if (button.dataset.shift) {
+      this.showWeek(addDays(this.weekFrom, Number(button.dataset.shift)));
+    } else if (button.dataset.openDay) {
+      this.dateInput.value = button.dataset.openDay;
+      this.setMode('day');
+      this.show(button.dataset.openDay);
+    } else if (button.dataset.weekStart) {
+      const slot = this.weekSlots.get(button.dataset.weekStart);
+      const date = button.dataset.date;
+      this.week.querySelectorAll('button[data-week-start]').forEach((b) => {
+        b.setAttribute('aria-pressed', String(b === button));
+      });
+      // the day behind the choice is followed live, so a time taken meanwhile is known (and the next free offered)
+      if (this.dateInput.value !== date) {
+        this.dateInput.value = date;
+        this.list.replaceChildren();
+        this.feed.follow(this.doctor.id, date).catch(() => {});
+      }
+      this.chosen = slot.startsAt;
+      this.onPick({ ...slot, label: button.dataset.label, date, doctorId: this.doctor.id,
+        timezone: this.doctor.timezone });
+    }
   }
 
   markOwn(startsAts) {
@@ -142,6 +234,7 @@ export class SlotPicker {
   }
 
   async show(date) {
+    if (this.mode === 'week') this.setMode('day');
     if (!date || (this.dateInput.min && date < this.dateInput.min)) return;
     this.dateInput.value = date;
     this.chosen = null;

@@ -66,7 +66,7 @@ def dev_sign_in() -> str:
     users = [
         {"label": claims["name"], "token": tokens[role]}
         for role, claims in DEMO_IDENTITIES.items()
-        if "patients" in claims["cognito:groups"]
+        if "patients" in claims.get("cognito:groups", ())
     ]
     return json.dumps(users)
 

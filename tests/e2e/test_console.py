@@ -36,6 +36,13 @@ def patient(name: str, email: str | None = None) -> tuple[str, str]:
 
 
 VIEWS = ("schedule", "week", "reminders", "analytics", "availability")
+TAB_NAMES = {
+    "schedule": "Day",
+    "week": "Week",
+    "reminders": "Reminders",
+    "analytics": "Analytics",
+    "availability": "Availability",
+}
 
 
 @pytest.fixture(scope="module")
@@ -569,7 +576,7 @@ def test_it_opens_on_the_local_date_not_utc(dev_server, browser):
     context.close()
 
 
-@pytest.mark.parametrize("width", [360, 1366])
+@pytest.mark.parametrize("width", [360, 390, 1280, 1366])
 def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, width):
     base = dev_server.base
     doctor = new_doctor(base, "Look")
@@ -582,22 +589,43 @@ def test_every_view_fits_passes_axe_and_is_photographed(dev_server, browser, wid
     make_due(base, reminder_id, bouncing)
     wait_for_status(base, reminder_id, bouncing, "failed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    narrow = width < 640  # a phone: the sections are tabs, each shown (and checked) on its own
     for scheme in ("light", "dark"):
         page = open_console(browser, base, width=width, scheme=scheme)
         show_day(page, day, doctor["id"])
-        page.locator("#week-doctor").select_option(doctor["id"])
-        page.locator("#availability-doctor").select_option(doctor["id"])
-        page.get_by_text("Patient", exact=True).first.wait_for(state="attached")
-        page.locator(".week-day").first.wait_for()
-        page.locator("#analytics-body figure").first.wait_for()
-        page.locator(f"li[data-reminder='{reminder_id}']").wait_for(timeout=30000)
-        # no horizontal scrolling: the page is no wider than the screen
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        wider = "[...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1)"
-        assert page.evaluate(f"{wider}.map((s) => s.id)") == []  # nor does anything inside a section overflow it
-        assert axe_violations(page) == [], (width, scheme)
+
+        def week(page=page):
+            page.locator("#week-doctor").select_option(doctor["id"])
+            page.locator(f".week-grid[data-doctor='{doctor['id']}']").wait_for()
+
+        def availability(page=page):
+            page.locator("#availability-doctor").select_option(doctor["id"])
+            page.locator("#hours .day-hours").first.wait_for()
+
+        ready = {
+            "schedule": lambda page=page: page.get_by_text("Patient", exact=True).first.wait_for(state="attached"),
+            "week": week,
+            "reminders": lambda page=page: page.locator(f"li[data-reminder='{reminder_id}']").wait_for(
+                state="attached", timeout=30000
+            ),
+            "analytics": lambda page=page: page.locator("#analytics-body figure").first.wait_for(state="attached"),
+            "availability": availability,
+        }
         for view in VIEWS:
-            page.locator(f"#{view}").screenshot(path=str(ARTIFACTS / f"console-{view}-{width}-{scheme}.png"))
+            if narrow:
+                page.get_by_role("link", name=TAB_NAMES[view], exact=True).click()
+            ready[view]()
+            if narrow or view == VIEWS[-1]:
+                # no horizontal scrolling: the page is no wider than the screen
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                wider = "[...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1)"
+                assert page.evaluate(f"{wider}.map((s) => s.id)") == []  # nor does anything inside a section
+                assert axe_violations(page) == [], (width, scheme, view)
+            if narrow:
+                page.locator(f"#{view}").screenshot(path=str(ARTIFACTS / f"console-{view}-{width}-{scheme}.png"))
+        if not narrow:
+            for view in VIEWS:
+                page.locator(f"#{view}").screenshot(path=str(ARTIFACTS / f"console-{view}-{width}-{scheme}.png"))
         if scheme == "dark":
             page.emulate_media(forced_colors="active")
             found = axe_violations(page)
@@ -741,3 +769,168 @@ def test_both_passes_of_the_fall_back_hour_are_booked_and_moved_from_the_console
     moving.get_by_label("New time").select_option(first)
     moving.get_by_role("button", name="Move the visit").click()
     wait_for(page, lambda: admin("GET", base, f"/api/appointments/{booked['id']}").json()["startsAt"] == first)
+
+
+def listed_patient(base: str, name: str) -> tuple[str, str]:
+    """A patient of the test's own who is in the directory (staff book only those)."""
+    sub, token = patient(name)
+    signed_in = requests.put(f"{base}/api/patients/me", headers={"Authorization": token}, timeout=10)
+    assert signed_in.status_code == 200, signed_in.text
+    return sub, token
+
+
+def book_in_dialog(page, sub: str) -> None:
+    dialog = page.locator("#book-dialog")
+    dialog.get_by_label("Find the patient").fill(f"{sub}@example")
+    dialog.get_by_role("radio").first.check()
+    dialog.get_by_label("Reason").fill("check-up")
+    dialog.get_by_role("button", name="Book", exact=True).click()
+
+
+def test_a_free_time_in_the_week_opens_the_booking_dialog_at_that_time(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Weekly")
+    day = next_wednesday()
+    page = open_console(browser, base)
+    show_day(page, day, doctor["id"])
+    page.locator("#week-doctor").select_option(doctor["id"])
+    page.locator(f".week-grid[data-doctor='{doctor['id']}']").wait_for()
+    # GIVEN the doctor's week WHEN staff click Wednesday's free 10:30
+    wednesday = page.locator(f".week-day[data-day='{day}']")
+    free = wednesday.get_by_role("button", name="10:30 free", exact=False)
+    free.click()
+    # THEN the booking dialog opens on that doctor, that day and that time
+    dialog = page.locator("#book-dialog")
+    dialog.wait_for()
+    assert dialog.get_by_label("Doctor").input_value() == doctor["id"]
+    assert dialog.get_by_label("Date").input_value() == day
+    wait_for(page, lambda: dialog.locator("#book-slot").evaluate("s => s.selectedOptions[0]?.dataset.time") == "10:30")
+    assert axe_violations(page) == []
+    # WHEN the patient is found and the visit booked THEN it is at 10:30 and the week shows it
+    sub, token = listed_patient(base, "Wendy Week")
+    book_in_dialog(page, sub)
+    page.get_by_text("Booked: Wendy Week").wait_for()
+    mine = admin("GET", base, f"/api/appointments/patient/{sub}", token=token).json()["appointments"]
+    assert [(a["date"], a["time"]) for a in mine] == [(day, "10:30")]
+    wait_for(page, lambda: "10:30 Wendy Week" in wednesday.inner_text())
+
+
+def test_the_day_is_also_a_time_grid_with_a_column_per_doctor(dev_server, browser):
+    base = dev_server.base
+    first, second = new_doctor(base, "Gridone"), new_doctor(base, "Gridtwo")
+    day = next_wednesday()
+    book(base, patient("Gina Grid")[1], first["id"], day, "09:00")
+    page = open_console(browser, base)
+    show_day(page, day)
+    # WHEN staff show the day as a time grid
+    page.get_by_role("button", name="Time grid").click()
+    grid = page.locator("table.day-grid")
+    grid.wait_for()
+    assert page.get_by_role("button", name="Time grid").get_attribute("aria-pressed") == "true"
+    assert page.locator("#schedule-body").is_hidden()
+    # THEN a column per doctor, a row per time: the visit in its doctor's column, free times as buttons
+    headers = grid.locator("thead th").all_inner_texts()
+    column = {name: i for i, name in enumerate(headers)}
+    nine = grid.locator("tr[data-time='09:00'] > *")
+    assert "Gina Grid" in nine.nth(column[first["name"]]).inner_text()
+    assert nine.nth(column[second["name"]]).get_by_role("button", name="free 09:00", exact=False).count() == 1
+    half = grid.locator("tr[data-time='09:30'] > *").nth(column[first["name"]])
+    assert axe_violations(page) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#schedule").screenshot(path=str(ARTIFACTS / "console-time-grid-1366.png"))
+    # AND a free time there opens the booking dialog at it
+    half.get_by_role("button").click()
+    dialog = page.locator("#book-dialog")
+    dialog.wait_for()
+    assert dialog.get_by_label("Doctor").input_value() == first["id"]
+    wait_for(page, lambda: dialog.locator("#book-slot").evaluate("s => s.selectedOptions[0]?.dataset.time") == "09:30")
+    # AND the list is one click away
+    dialog.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="List").click()
+    page.locator(f".doctor-day[data-doctor='{first['id']}']").wait_for()
+    assert grid.is_hidden()
+
+
+LABEL_SIZES = """() => [...document.querySelectorAll('#analytics .chart svg.plot')].flatMap((plot) => {
+  const scale = plot.getBoundingClientRect().width / plot.viewBox.baseVal.width;
+  return [...plot.querySelectorAll('text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+})"""
+
+
+@pytest.mark.parametrize("width", [360, 1366])
+def test_analytics_has_its_own_range_readable_labels_wide_charts_and_a_table_each(dev_server, browser, width):
+    base = dev_server.base
+    doctor = new_doctor(base, "Numbers")
+    day = next_wednesday()
+    book(base, patient("Nia Numbers")[1], doctor["id"], day, "09:00")
+    page = open_console(browser, base, width=width)
+    if width < 640:
+        page.get_by_role("link", name="Analytics").click()
+    # GIVEN a range of its own, 14 days to the visit's day
+    start = (date.fromisoformat(day) - timedelta(days=13)).isoformat()
+    page.locator("#analytics-from").fill(start)
+    page.locator("#analytics-to").fill(day)
+    page.get_by_role("button", name="Show analytics").click()
+    wait_for(
+        page,
+        lambda: (
+            page.locator("#analytics figure").count() == 3
+            and page.locator("#analytics figure").first.locator("tbody tr").count() == 14
+        ),
+    )
+    # THEN every chart has a table of its figures, its labels are at least 12 px, and it uses the width it has
+    for figure in page.locator("#analytics figure").all():
+        assert figure.locator("table tbody tr").count() >= 1
+    sizes = page.evaluate(LABEL_SIZES)
+    assert sizes and min(sizes) >= 12, min(sizes)
+    body = page.locator("#analytics-body").bounding_box()["width"]
+    for plot in page.locator("#analytics svg.plot").all():
+        assert plot.bounding_box()["width"] >= 0.95 * body
+    per_day = page.locator("#analytics figure").first.locator("tbody tr td:first-of-type").all_inner_texts()
+    assert sum(int(n) for n in per_day) >= 1  # the visit booked in the range
+    # AND choosing another day in Day leaves the analytics' own range alone
+    if width < 640:
+        page.get_by_role("link", name="Day", exact=True).click()
+    page.locator("#day").fill(start)
+    page.get_by_role("button", name="Show", exact=True).click()
+    page.wait_for_timeout(500)
+    assert page.locator("#analytics-from").input_value() == start
+    assert page.locator("#analytics-to").input_value() == day
+    assert axe_violations(page) == []
+
+
+def test_at_360_px_the_sections_are_tabs_of_a_menu_not_one_long_page(dev_server, browser):
+    base = dev_server.base
+    doctor = new_doctor(base, "Phone")
+    page = open_console(browser, base, width=360)
+    show_day(page, next_wednesday(), doctor["id"])
+    # THEN Day is the current section and the others wait behind their tabs: a page of a few screens
+    assert page.get_by_role("link", name="Day", exact=True).get_attribute("aria-current") == "true"
+    assert page.locator("#week").is_hidden() and page.locator("#availability").is_hidden()
+    assert page.evaluate("document.documentElement.scrollHeight") < 2500  # every section shown: 7,800 px
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # WHEN each tab is chosen, by keyboard THEN its section shows alone, with focus on its heading
+    for view, name in (
+        ("week", "Week"),
+        ("reminders", "Reminders"),
+        ("analytics", "Analytics"),
+        ("availability", "Availability"),
+        ("schedule", "Day"),
+    ):
+        page.get_by_role("link", name=name, exact=True).focus()
+        page.keyboard.press("Enter")
+        wait_for(page, lambda view=view: page.locator(f"#{view}").is_visible())
+        assert [
+            s
+            for s in ("schedule", "week", "reminders", "analytics", "availability")
+            if page.locator(f"#{s}").is_visible()
+        ] == [view]
+        assert page.evaluate("document.activeElement.closest('section')?.id") == view
+        assert page.get_by_role("link", name=name, exact=True).get_attribute("aria-current") == "true"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert axe_violations(page) == [], view
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"console-tab-{view}-360.png"))
+    # AND a wide screen still shows every section at once
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert all(page.locator(f"#{s}").is_visible() for s in ("schedule", "week", "reminders", "analytics"))

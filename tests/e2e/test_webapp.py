@@ -159,7 +159,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     page.get_by_role("button", name="See my appointments").click()
     card = page.locator(f"li[data-appointment='{booked['id']}']")
     card.wait_for()
-    assert "scheduled" in card.inner_text()
+    assert "Status: Booked" in card.inner_text()  # statuses in words
     card.get_by_role("button", name="Reminders").click()
     reminders = page.locator("#reminders li[data-reminder]")
     wait_until(page, lambda: reminders.count() == 4)
@@ -174,7 +174,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     slot(page, "11:00", f"li[data-appointment='{booked['id']}']").click()
     page.get_by_role("button", name="Yes, move my visit").click()
     card = page.locator(f"li[data-appointment='{booked['id']}']")
-    wait_until(page, lambda: "rescheduled" in card.inner_text())
+    wait_until(page, lambda: "Rescheduled" in card.inner_text())
     assert "11:00" in card.inner_text()
     # THEN the reminders moved with it (an hour later each) and are still pending
     card.get_by_role("button", name="Reminders").click()
@@ -191,7 +191,7 @@ def test_the_whole_journey_search_book_reschedule_cancel_with_reminders(dev_serv
     card = page.locator(f"li[data-appointment='{booked['id']}']")
     card.get_by_role("button", name=f"Cancel the visit on {day} at 11:00").click()
     card.get_by_role("button", name="Yes, cancel it").click()
-    wait_until(page, lambda: "cancelled" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
+    wait_until(page, lambda: "Cancelled" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
     # THEN its reminders show as cancelled
     page.get_by_role("tab", name="Reminders").click()
     page.get_by_label("Reminders for").select_option(booked["id"])
@@ -730,7 +730,7 @@ def test_both_passes_of_the_fall_back_hour_are_told_apart_booked_and_moved(dev_s
     card.get_by_role("button", name=f"Reschedule the visit on {day} at 02:30").click()
     card.locator(f"button[data-starts-at='{first}']").click()
     card.get_by_role("button", name="Yes, move my visit").click()
-    wait_until(page, lambda: "rescheduled" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
+    wait_until(page, lambda: "Rescheduled" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
     assert api("GET", f"/api/appointments/{booked['id']}", pat).json()["startsAt"] == first
     assert page.errors == []
 
@@ -854,7 +854,7 @@ def test_a_reschedule_is_confirmed_first_and_the_current_time_shows_as_your_visi
     assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["time"] == "10:00"
     slot(page, "11:20", f"li[data-appointment='{visit['id']}']").click()
     card.get_by_role("button", name="Yes, move my visit").click()
-    wait_until(page, lambda: "rescheduled" in page.locator(f"li[data-appointment='{visit['id']}']").inner_text())
+    wait_until(page, lambda: "Rescheduled" in page.locator(f"li[data-appointment='{visit['id']}']").inner_text())
     assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["time"] == "11:20"
 
 
@@ -964,7 +964,7 @@ def test_a_cancel_retried_after_a_lost_answer_reads_as_cancelled(dev_server, bro
     card.get_by_role("button", name="Yes, cancel it").click()
     # THEN the retry carried the same key and the patient sees the visit cancelled, not an error
     status = page.locator(f"li[data-appointment='{visit['id']}'] [data-status]")
-    wait_until(page, lambda: status.inner_text() == "cancelled")
+    wait_until(page, lambda: status.get_attribute("data-status") == "cancelled" and status.inner_text() == "Cancelled")
     assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
     assert page.locator(f"li[data-appointment='{visit['id']}'] .error").count() == 0
     assert api("GET", f"/api/appointments/{visit['id']}", pat).json()["status"] == "cancelled"
@@ -1064,3 +1064,96 @@ def test_a_room_link_opens_the_visits_waiting_room_in_the_app(dev_server, browse
         assert "token" not in page.url  # the link's token does not stay in the address bar
         context.close()
     assert asked[-1].endswith("token=the-signed-token")
+
+
+def test_the_next_seven_days_at_a_glance_and_a_time_booked_from_them(dev_server, browser):
+    day = far_weekday(105)
+    pat = new_patient()
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Bo Lee", day)
+    # WHEN the patient switches the picker to the next 7 days
+    page.locator("#book-picker").get_by_role("button", name="7 days").click()
+    week = page.locator("#book-picker .week-days > li")
+    wait_until(page, lambda: week.count() == 7)
+    # THEN the 7 days from the chosen one are shown side by side, each with its free times (or none)
+    first = date.fromisoformat(day)
+    assert week.evaluate_all("days => days.map(d => d.dataset.date)") == [
+        (first + timedelta(days=i)).isoformat() for i in range(7)
+    ]
+    assert page.locator("#book-picker button[data-time]").first.is_hidden()  # the one-day list is put away
+    assert axe_violations(page) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#picker-section").screenshot(path=str(ARTIFACTS / "webapp-7-days-1280.png"))
+    # WHEN they choose the next day's first free time and book it
+    next_day = (first + timedelta(days=1)).isoformat()
+    chosen = page.locator(f"#book-picker li[data-date='{next_day}'] button[data-week-start]").first
+    at = chosen.get_attribute("data-label")
+    chosen.click()
+    assert chosen.get_attribute("aria-pressed") == "true"
+    page.get_by_label("Reason for the visit").fill("Skin check")
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Booked: Dr. Bo Lee").wait_for()
+    # THEN that visit is booked, on that day at that time
+    assert [a["time"] for a in mine_on(next_day, pat)] == [at]
+    assert page.errors == []
+
+
+def test_the_confirmation_says_what_when_in_both_zones_where_the_reminders_and_adds_to_the_calendar(
+    dev_server, browser
+):
+    day = far_weekday(112)
+    pat = new_patient()
+    page = signed_in(browser, pat, zone="Europe/Berlin")
+    open_day(page, "Dr. Ada Smith", day)  # New York: the patient's Berlin time is shown beside it
+    book_in_page(page, "10:00", channels=("E-mail",))
+    heading = page.get_by_role("heading", name="Your visit is booked")
+    heading.wait_for()
+    done = page.locator("#booked").inner_text()
+    # THEN it says what, when in both zones, where, and which reminders are set
+    assert "Visit with Dr. Ada Smith (Cardiology), 30 minutes" in done
+    assert "at 10:00, the doctor's time (America/New_York)" in done
+    assert "That is 16:00 your time (Europe/Berlin)." in done
+    assert "In person at Boston Heart Center" in done
+    assert "E-mail, 24 hours before" in done
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#book-section").screenshot(path=str(ARTIFACTS / "webapp-confirmation-1280.png"))
+    for mode, media in MODES.items():
+        page.emulate_media(**media)
+        assert axe_violations(page, rules=() if mode == "light" else COLOUR_RULES) == [], mode
+    # WHEN they add it to their calendar THEN they get the visit's iCalendar file
+    with page.expect_download() as download:
+        page.locator("#booked").get_by_role("button", name="Add to calendar").click()
+    assert download.value.suggested_filename == f"visit-{day}.ics"
+    ics = Path(download.value.path()).read_text()
+    assert "BEGIN:VCALENDAR" in ics and "BEGIN:VEVENT" in ics
+    assert page.errors == []
+
+
+def test_statuses_read_in_words_and_cancelling_is_marked_as_destructive(dev_server, browser):
+    day = far_weekday(86)  # within My appointments' 90 days
+    pat = new_patient()
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Bo Lee", day)
+    book_in_page(page, "09:00")
+    page.get_by_text("Booked: Dr. Bo Lee").wait_for()
+    (visit,) = mine_on(day, pat)
+    open_mine(page)
+    card = page.locator(f"li[data-appointment='{visit['id']}']")
+    # THEN the status reads as a word people use, not the API's name
+    assert card.locator("[data-status]").inner_text() == "Booked"
+    # AND Cancel is marked as destructive, and so is the question's "Yes", not its way out
+    cancel = card.get_by_role("button", name=f"Cancel the visit on {day} at 09:00")
+    assert "danger" in cancel.get_attribute("class")
+    assert "danger" not in (
+        card.get_by_role("button", name="Reschedule the visit", exact=False).get_attribute("class") or ""
+    )
+    cancel.click()
+    yes, keep = card.get_by_role("button", name="Yes, cancel it"), card.get_by_role("button", name="Keep it")
+    assert "danger" in yes.get_attribute("class") and "danger" not in (keep.get_attribute("class") or "")
+    assert "cannot be undone" in card.inner_text()
+    colour = yes.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colour != keep.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert axe_violations(page) == []
+    yes.click()
+    wait_until(page, lambda: card.locator("[data-status]").inner_text() == "Cancelled")
+    assert page.errors == []

@@ -3,12 +3,12 @@
 export const STATUSES = ['scheduled', 'confirmed', 'rescheduled', 'completed', 'cancelled', 'no-show'];
 
 export const ACTIVE = new Set(['scheduled', 'confirmed', 'rescheduled']);
-/** A visit still ahead of its people: it may be confirmed, moved or cancelled. */
+// a visit still ahead of its people: it may be confirmed, moved or cancelled
 
 export const STATUS_WORDS = {
   scheduled: 'Booked',
   confirmed: 'Confirmed',
-  rescheduled: 'Booked (moved)',
+  rescheduled: 'Rescheduled',
   completed: 'Completed',
   cancelled: 'Cancelled',
   'no-show': 'Missed',
