@@ -20,6 +20,7 @@ from chalicelib.domain.webhooks import (
     SENDING_LEASE,
     Change,
     Delivery,
+    DeliveryStatus,
     Outcome,
     SigningSecret,
     Subscription,
@@ -367,13 +368,23 @@ class WebhookService:
             log.exception("webhook subscription %s not read; its deliveries stay due", subscription_id)
             return report
         for delivery_id in delivery_ids:
-            if subscription is None:  # deleted: its deliveries stay in the log until their TTL
-                break
             try:
+                if subscription is None:  # deleted: its deliveries end, and stay in the log until their TTL
+                    self._end_orphan(subscription_id, delivery_id)
+                    continue
                 subscription = self._send_one(subscription, delivery_id, report)
             except Exception:
                 log.exception("webhook delivery %s/%s not attempted", subscription_id, delivery_id)
         return report
+
+    def _end_orphan(self, subscription_id: str, delivery_id: str) -> None:
+        now = self._clock.now()
+        orphan = self._store.claim(subscription_id, delivery_id, now, now + SENDING_LEASE)
+        if orphan is not None:
+            ended = replace(
+                orphan, status=DeliveryStatus.GIVEN_UP, next_attempt_at=None, last_error="subscription deleted"
+            )
+            self._store.put_delivery(ended)
 
     def _send_one(self, subscription: Subscription, delivery_id: str, report: SendReport) -> Subscription:
         """One delivery's turn; the subscription as it is afterwards (its failure bookkeeping)."""

@@ -560,3 +560,24 @@ def test_a_slot_hold_fires_nothing_until_it_is_booked_and_then_booked_once(api, 
     )
     send_due(wired)
     assert receiver.types() == ["appointment.booked"]
+
+
+def test_a_deleted_subscriptions_waiting_deliveries_end_and_leave_the_sweep(api, wired, lambdas, clock):
+    # GIVEN a subscription whose receiver failed, so its delivery waits for a retry
+    with Receiver(default="500") as failing:
+        made = subscribe(api, failing.url, ["appointment.booked"])
+        book_through_stream(api, lambdas, Stream(wired), api.doctor_with_hours())
+        send_due(wired)
+        # WHEN the subscription is deleted and the retry comes due
+        assert api.call("DELETE", f"/api/admin/webhooks/{made['id']}", admin()).status_code == 204
+        clock.current += timedelta(hours=1)
+        send_due(wired)
+        # THEN nothing more was sent, and the sweep finds nothing left to do for it
+        assert len(failing.got) == 1
+        from chalicelib.adapters.dynamodb.models import bind
+        from chalicelib.adapters.dynamodb.webhooks import DynamoWebhookStore
+
+        [logged] = DynamoWebhookStore(bind(wired.settings)).deliveries(made["id"])  # the log stays until its TTL
+        assert logged.status.value == "given_up" and logged.last_error == "subscription deleted"
+        clock.current += timedelta(hours=1)
+        assert wired.webhooks.sweep() == 0
