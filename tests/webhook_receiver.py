@@ -42,6 +42,8 @@ class Receiver:
     hang_seconds: float = 2.0
     slow_seconds: float = 0.2
     got: list[Received] = field(default_factory=list)
+    on_arrival: Any = None
+    """Called as each request arrives (a test's way to act while another receiver is still busy)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -51,6 +53,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 arrived = time.monotonic()
+                if receiver.on_arrival is not None:
+                    receiver.on_arrival()
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
@@ -100,6 +104,10 @@ class Receiver:
     def __enter__(self) -> Receiver:
         self._thread.start()
         return self
+
+    def release(self) -> None:
+        """Ends every hang now (and any later one at once)."""
+        self._release.set()
 
     def __exit__(self, *exc: object) -> None:
         self._release.set()

@@ -581,3 +581,19 @@ def test_a_deleted_subscriptions_waiting_deliveries_end_and_leave_the_sweep(api,
         assert logged.status.value == "given_up" and logged.last_error == "subscription deleted"
         clock.current += timedelta(hours=1)
         assert wired.webhooks.sweep() == 0
+
+
+def test_a_hanging_receiver_does_not_hold_up_another_subscribers_delivery(api, wired, lambdas):
+    # GIVEN a receiver that hangs until released (made first, so a one-at-a-time sender would wait on it first),
+    # and a healthy one whose arrival releases it
+    with Receiver(default="hang", hang_seconds=30) as hanging, Receiver() as healthy:
+        slow = subscribe(api, hanging.url, ["appointment.booked"])
+        quick = subscribe(api, healthy.url, ["appointment.booked"])
+        healthy.on_arrival = hanging.release
+        book_through_stream(api, lambdas, Stream(wired), api.doctor_with_hours())
+        # WHEN one sender run attempts both
+        send_due(wired)
+        # THEN the healthy one was sent while the other still hung (it released it before its 10 s ran out): both
+        # were delivered, neither timed out
+        assert [d["status"] for d in deliveries(api, quick["id"])] == ["delivered"]
+        assert [d["status"] for d in deliveries(api, slow["id"])] == ["delivered"]
