@@ -213,3 +213,25 @@ def test_a_patient_cannot_read_book_or_release_another_patients_hold(api):
 
 def tick(lambdas):
     return lambdas.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], "us-east-1")
+
+
+def test_a_hold_and_its_release_go_out_live_to_the_days_followers(api, wired, lambdas):
+    from tests.functional.test_realtime import connect, received, send, stream_record_of, ticket
+
+    doc = api.doctor_with_hours()
+    connect("w1", ticket(api, patient("patient-2")))
+    send("w1", {"action": "subscribe", "doctorId": doc["id"], "date": BOOKING_DAY.isoformat()})
+    # WHEN a hold's item reaches the publisher from the appointments table's stream, as a booking's does
+    held = hold(api, doc)
+    record = stream_record_of(wired, held["id"])
+    report = lambdas.lambda_.invoke("slot_publisher", {"Records": [record]}).payload
+    # THEN the day's follower is told 10:00 is taken
+    assert (report["doctorDays"], report["sent"]) == (1, 1)
+    assert {s["time"]: s["available"] for s in received("w1")[-1]["slots"]}["10:00"] is False
+    # WHEN it is released (the stream's REMOVE of the held item) THEN the follower is told it is free again
+    assert api.call("DELETE", f"{HOLD_PATH}/{held['id']}", patient()).status_code == 204
+    removed = {**record, "eventName": "REMOVE"}
+    removed["dynamodb"] = {**record["dynamodb"], "OldImage": record["dynamodb"]["NewImage"]}
+    del removed["dynamodb"]["NewImage"]
+    lambdas.lambda_.invoke("slot_publisher", {"Records": [removed]})
+    assert {s["time"]: s["available"] for s in received("w1")[-1]["slots"]}["10:00"] is True
