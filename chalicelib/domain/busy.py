@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.errors import SlotUnavailable
+
 Interval = tuple[datetime, datetime]
 
 MAX_FEED_BYTES = 2 * 1024 * 1024
@@ -28,6 +30,15 @@ MAX_INSTANCES = 20_000
 """Expanded instances per feed at most: an unbounded rule in a wide window stops here."""
 OWN_UID_SUFFIX = "@clinic-booking"
 """The UID suffix of the visits we write (domain.calendar): read back, they are not busy times."""
+
+
+class BusyTimesChanged(SlotUnavailable):
+    """The doctor-day's busy times changed between the booking's check and its commit (a sync landed): the
+    transaction refused it; the booking checks again against the new busy times."""
+
+
+def busy_taken() -> SlotUnavailable:
+    return SlotUnavailable("The doctor is busy at this time.", {"reason": "busy"})
 
 
 class FeedError(Exception):
@@ -51,7 +62,8 @@ def _instant(value: Any, zone: ZoneInfo, end: bool = False) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=zone)
-        return value.astimezone(UTC)
+        moment: datetime = value.astimezone(UTC)
+        return moment
     if isinstance(value, date):
         return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC)
     raise FeedError("an event has a start or end that is not a date or time")

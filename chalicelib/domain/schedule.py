@@ -257,6 +257,11 @@ class DayState:
     """Bumped by every booking, cancellation and reschedule of the day: the availability's ETag."""
     holds: tuple[tuple[str, datetime], ...] = ()
     """The day's holds (hold id, expiry): their granules are in `taken` until they are booked or released."""
+    busy: tuple[Interval, ...] = ()
+    """Busy times from the doctor's own calendars on this local day (UTC, sorted, merged): like a break, a slot
+    that overlaps one is not offered as free."""
+    busy_version: int = 0
+    """Bumped by every sync that changes the day's busy times: the booking transaction conditions on it."""
 
 
 def offered_starts(availability: Availability, zone: ZoneInfo, day: date, duration: int) -> list[datetime]:
@@ -284,14 +289,16 @@ def generate_slots(
     now: datetime,
     min_notice: timedelta,
 ) -> list[Slot]:
-    """The offered instants (`offered_starts`) with whether each is free: not closed, not too soon, and no
-    granule of it held by an active appointment."""
+    """The offered instants (`offered_starts`) with whether each is free: not closed, not too soon, no
+    granule of it held by an active appointment, and no busy time of the doctor's own calendars overlapping it."""
     closed = day in availability.holidays or state.booked >= availability.max_patients_per_day
     earliest = now + min_notice
     length = timedelta(minutes=duration)
     slots: list[Slot] = []
     for cursor in offered_starts(availability, zone, day, duration):
-        free = not any(g in state.taken for g in granules(cursor, cursor + length))
+        free = not any(g in state.taken for g in granules(cursor, cursor + length)) and not any(
+            overlaps((cursor, cursor + length), b) for b in state.busy
+        )
         slots.append(
             Slot(
                 starts_at=cursor,

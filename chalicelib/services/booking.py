@@ -19,6 +19,7 @@ from chalicelib.domain.appointments import (
     may_access,
 )
 from chalicelib.domain.audit import AuditEntry, audit_of
+from chalicelib.domain.busy import BusyTimesChanged, busy_taken, overlapping
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
     BookingLimitReached,
@@ -62,6 +63,8 @@ from chalicelib.services.telehealth import TelehealthService
 log = logging.getLogger("clinic.booking")
 EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC))  # every date the API accepts
 HISTORY_PAGE = 50
+BUSY_ATTEMPTS = 3
+"""Checks of a change against the doctor's busy times when syncs keep landing between check and commit."""
 
 
 @dataclass(frozen=True)
@@ -322,16 +325,20 @@ class BookingService:
             wanted = ReminderRequest.from_preferences(request.reminder_preferences, video_link=room is not None)
             planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
-            self._store.book(
-                Booking(
-                    appointment,
-                    audit,
-                    doctor.schedule.max_patients_per_day,
-                    planned,
-                    contact,
-                    room,
-                    max_active=self.policy.max_active_bookings,
-                )
+            self._guarded(
+                appointment,
+                lambda busy_version: self._store.book(
+                    Booking(
+                        appointment,
+                        audit,
+                        doctor.schedule.max_patients_per_day,
+                        planned,
+                        contact,
+                        room,
+                        max_active=self.policy.max_active_bookings,
+                        busy_version=busy_version,
+                    )
+                ),
             )
         except DomainError as exc:
             original = self._own_booking(appointment) if key else None
@@ -346,6 +353,22 @@ class BookingService:
         if room is not None:
             _after_commit("room", appointment.id, lambda: self._telehealth.provision_within(room, appointment))
         return appointment, planned, skipped
+
+    def _guarded(self, visit: Appointment, write: Callable[[int], None]) -> None:
+        """Writes a visit that overlaps none of the doctor's busy times: checked against the day's busy times,
+        then written by a transaction that conditions on the busy version it was checked against. A sync that
+        lands in between refuses that transaction (BusyTimesChanged) and the check runs again on what it wrote:
+        a stale read can make a refusal, never a booking over a busy time."""
+        for _ in range(BUSY_ATTEMPTS):
+            version, busy = self._store.busy_of_day(visit.doctor_id, date.fromisoformat(visit.date))
+            if overlapping((visit.starts_at, visit.ends_at), busy):
+                raise busy_taken()
+            try:
+                write(version)
+                return
+            except BusyTimesChanged:
+                continue
+        raise busy_taken()
 
     def _own_booking(self, attempt: Appointment) -> Appointment | None:
         """The booking an earlier request with the same key committed (its id derives from the key), if any."""
@@ -396,7 +419,9 @@ class BookingService:
         audit = audit_of(self._ids.new_id(), caller, "held", None, held, now)
         booking = Booking(held, audit, doctor.schedule.max_patients_per_day, max_active=self.policy.max_active_bookings)
         try:
-            self._store.hold(booking, expires)
+            self._guarded(
+                held, lambda busy_version: self._store.hold(replace(booking, busy_version=busy_version), expires)
+            )
         except Conflict as exc:
             if caller.role is not Role.PATIENT:  # as for a booking: staff do not learn where the patient is
                 raise Conflict("This patient cannot be booked at this time.") from exc
@@ -547,7 +572,12 @@ class BookingService:
             updated_at=now,
         )
         audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
-        self._store.reschedule(before, after, audit, doctor.schedule.max_patients_per_day)
+        self._guarded(
+            after,
+            lambda busy_version: self._store.reschedule(
+                before, after, audit, doctor.schedule.max_patients_per_day, busy_version=busy_version
+            ),
+        )
         after = replace(after, version=(before.version or 0) + 1)  # as stored: the version its follow-ups carry
         _after_commit("reminders", after.id, lambda: self._reminders.follow_reschedule(after))
         _after_commit("room", after.id, lambda: self._telehealth.follow_reschedule(after))

@@ -76,7 +76,25 @@ class AppointmentStore(AppointmentRecords, Protocol):
         """All of the booking or nothing of it, in one transaction."""
         ...
 
-    def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None: ...
+    def reschedule(
+        self,
+        before: Appointment,
+        after: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        busy_version: int | None = None,
+    ) -> None: ...
+
+    def busy_of_day(self, doctor_id: str, day: date) -> tuple[int, tuple[tuple[datetime, datetime], ...]]:
+        """The doctor-day's busy-times version and its busy intervals (all connections), strongly consistent."""
+        ...
+
+    def write_busy(
+        self, doctor_id: str, day: date, connection_id: str, intervals: Sequence[tuple[datetime, datetime]]
+    ) -> None:
+        """Replace one connection's busy intervals of a doctor-day (none: removed), bumping the day's busy
+        version and its availability version in the same transaction."""
+        ...
 
     def cancel(self, before: Appointment, after: Appointment, audit: AuditEntry) -> None: ...
 
@@ -167,6 +185,9 @@ class Booking:
     room: Room | None = None
     max_active: int | None = None
     """Active future bookings the patient may hold; None: no limit."""
+    busy_version: int | None = None
+    """The doctor-day's busy-times version the booking was checked against (`busy_of_day`): the transaction
+    conditions on it, so a sync landing in between refuses the booking. None: no busy-times guard."""
 
 
 class Idempotency(Protocol):

@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AuditEntry, audit_sort_key
+from chalicelib.domain.busy import BusyTimesChanged, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import Hold, hold_lapsed
 from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
@@ -273,6 +274,8 @@ class InMemoryAppointmentStore:
         """patient -> {item k: (appointment, its end)}: the items of the active-bookings limit."""
         self._holds: dict[str, datetime] = {}
         """hold id -> its expiry: the live holds (not yet booked, released or lapsed)."""
+        self._busy: dict[tuple[str, str], tuple[int, dict[str, tuple[tuple[datetime, datetime], ...]]]] = {}
+        """(doctor, local date) -> (busy version, {connection: its busy intervals that day})."""
 
     # --- reads -------------------------------------------------------------------------------------------------
     def get(self, appointment_id: str) -> Appointment | None:
@@ -287,7 +290,30 @@ class InMemoryAppointmentStore:
             taken = frozenset(g for (d, on, g) in self._doctor_locks if (d, on) == (doctor_id, day.isoformat()))
             booked, version = self._days.get((doctor_id, day.isoformat()), (0, 0))
             holds = tuple(sorted((h.id, h.expires_at) for h in self._holds_of(doctor_id, day.isoformat())))
-        return DayState(taken, booked, version, holds)
+            busy_version, busy = self.busy_of_day(doctor_id, day)
+        return DayState(taken, booked, version, holds, busy, busy_version)
+
+    def busy_of_day(self, doctor_id: str, day: date) -> tuple[int, tuple[tuple[datetime, datetime], ...]]:
+        with self._lock:
+            version, by_connection = self._busy.get((doctor_id, day.isoformat()), (0, {}))
+            return version, tuple(merge([i for pieces in by_connection.values() for i in pieces]))
+
+    def write_busy(
+        self, doctor_id: str, day: date, connection_id: str, intervals: Sequence[tuple[datetime, datetime]]
+    ) -> None:
+        with self._lock:
+            version, by_connection = self._busy.get((doctor_id, day.isoformat()), (0, {}))
+            by_connection = {**by_connection, connection_id: tuple(intervals)}
+            if not intervals:
+                del by_connection[connection_id]
+            self._busy[(doctor_id, day.isoformat())] = (version + 1, by_connection)
+            booked, day_version = self._days.get((doctor_id, day.isoformat()), (0, 0))
+            self._days[(doctor_id, day.isoformat())] = (booked, day_version + 1)
+
+    def _check_busy(self, a: Appointment, expected: int | None) -> None:
+        """The busy-times guard of the adapter's transaction (`busy_guard`)."""
+        if expected is not None and self._busy.get((a.doctor_id, a.date), (0, {}))[0] != expected:
+            raise BusyTimesChanged("The doctor's busy times changed; please retry.")
 
     def doctor_and_day_version(self, doctor_id: str, day: date) -> tuple[Doctor | None, int]:
         return self.doctors.get(doctor_id), self.day_state(doctor_id, day).version
@@ -351,6 +377,7 @@ class InMemoryAppointmentStore:
             free = [k for k in range(limit or 0) if k not in held or held[k][1] <= a.created_at]
             if limit is not None and not free:
                 raise errors.too_many_active(limit)
+            self._check_busy(a, booking.busy_version)
             self._check(
                 changed=a.id in self._appointments,
                 doctor_taken=self._doctor_keys(a),
@@ -435,8 +462,16 @@ class InMemoryAppointmentStore:
         with self._lock:
             return sorted(i for i, at in self._holds.items() if at <= now)[:limit]
 
-    def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
+    def reschedule(
+        self,
+        before: Appointment,
+        after: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        busy_version: int | None = None,
+    ) -> None:
         with self._lock:
+            self._check_busy(after, busy_version)
             old_doctor, new_doctor = self._doctor_keys(before), self._doctor_keys(after)
             old_patient, new_patient = self._patient_keys(before), self._patient_keys(after)
             moved_day = before.date != after.date

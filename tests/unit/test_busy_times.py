@@ -25,8 +25,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 WINDOW = (datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 6, 1, tzinfo=UTC))
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def busy(name: str, zone: ZoneInfo = NEW_YORK) -> list[tuple[datetime, datetime]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time as time_module
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -57,6 +58,7 @@ from chalicelib.config import Settings
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry
+from chalicelib.domain.busy import BusyTimesChanged, decode, encode, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import BookingLimitReached
 from chalicelib.domain.holds import Hold, hold_lapsed
@@ -181,6 +183,16 @@ def add_audit(tx: Transaction, tables: Tables, entry: AuditEntry) -> None:
     tx.puts.append(Op("audit", audit_item(tables.audit, entry), AuditModel.sk.does_not_exist()))
 
 
+def busy_guard(tx: Transaction, tables: Tables, doctor_id: str, day: str, version: int) -> None:
+    """The doctor-day's busy times are still the ones the change was checked against (a sync that landed since
+    bumped `busy_version`): a condition in the change's own transaction, so a stale read cannot book over a
+    busy time. Adds 0 to the version (creating the item at 0 when no busy time was ever written)."""
+    item = tables.schedule(pk=keys.doctor_day_pk(doctor_id, day), sk=keys.BUSY_SK)
+    same = ScheduleModel.busy_version == version
+    condition = (ScheduleModel.busy_version.does_not_exist() | same) if version == 0 else same
+    tx.updates.append(Op("busy", item, condition, [ScheduleModel.busy_version.add(0)]))
+
+
 def _domain_error_for(failed_tags: list[str]) -> Exception:
     if "hold-live" in failed_tags:  # the hold lapsed, or was released or booked, before this change
         return hold_lapsed()
@@ -188,6 +200,8 @@ def _domain_error_for(failed_tags: list[str]) -> Exception:
         return errors.appointment_changed()
     if "doctor-lock" in failed_tags:
         return errors.slot_taken()
+    if "busy" in failed_tags:
+        return BusyTimesChanged("The doctor's busy times changed; please retry.")
     if "patient-lock" in failed_tags:
         return errors.patient_busy()
     if "counter" in failed_tags:
@@ -248,16 +262,57 @@ class DynamoAppointmentStore:
         """One strongly consistent query of the doctor-day partition: its locks and its counter."""
         taken: set[datetime] = set()
         holds: list[tuple[str, datetime]] = []
-        booked = version = 0
+        busy: list[tuple[datetime, datetime]] = []
+        booked = version = busy_version = 0
         with translated_errors():
             for item in self.tables.schedule.query(keys.doctor_day_pk(doctor_id, day), consistent_read=True):
                 if item.sk == keys.COUNTER_SK:
                     booked, version = int(item.booked or 0), int(item.day_version or 0)
+                elif item.sk == keys.BUSY_SK:
+                    busy_version = int(item.busy_version or 0)
+                elif item.sk.startswith(keys.BUSY_PREFIX):
+                    busy.extend(decode(item.busy))
                 elif item.sk.startswith(keys.HOLD_PREFIX) and item.appointment_id and item.ends_at:
                     holds.append((item.appointment_id, keys.parse_instant(item.ends_at)))
                 else:
                     taken.update(taken_granules(item))
-        return DayState(frozenset(taken), booked, version, tuple(sorted(holds)))
+        return DayState(frozenset(taken), booked, version, tuple(sorted(holds)), tuple(merge(busy)), busy_version)
+
+    def busy_of_day(self, doctor_id: str, day: date) -> tuple[int, tuple[tuple[datetime, datetime], ...]]:
+        """One strongly consistent query of the doctor-day's busy items (SK `BUSY...`)."""
+        version, busy = 0, list[tuple[datetime, datetime]]()
+        with translated_errors():
+            for item in self.tables.schedule.query(
+                keys.doctor_day_pk(doctor_id, day),
+                ScheduleModel.sk.startswith(keys.BUSY_SK),
+                consistent_read=True,
+            ):
+                if item.sk == keys.BUSY_SK:
+                    version = int(item.busy_version or 0)
+                else:
+                    busy.extend(decode(item.busy))
+        return version, tuple(merge(busy))
+
+    def write_busy(
+        self, doctor_id: str, day: date, connection_id: str, intervals: Sequence[tuple[datetime, datetime]]
+    ) -> None:
+        """One transaction: the connection's busy item of the day (put, or deleted when empty), the day's busy
+        version (+1, which refuses any booking checked against the old busy times) and its availability
+        version (+1: the slot list's ETag changes and live followers are told)."""
+        t = self.tables
+        pk = keys.doctor_day_pk(doctor_id, day)
+        tx = Transaction()
+        item = t.schedule(pk=pk, sk=keys.busy_sk(connection_id))
+        if intervals:
+            item.busy = encode(intervals)
+            tx.puts.append(Op("busy-times", item))
+        else:
+            tx.deletes.append(Op("busy-times", item))
+        version = t.schedule(pk=pk, sk=keys.BUSY_SK)
+        tx.updates.append(Op("busy-version", version, None, [ScheduleModel.busy_version.add(1)]))
+        counter = t.schedule(pk=pk, sk=keys.COUNTER_SK)
+        tx.updates.append(Op("counter-touch", counter, None, [ScheduleModel.day_version.add(1)]))
+        self._commit(tx, f"busy#{uuid.uuid4()}")  # a fresh token: the same content may come back later
 
     def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]:
         """The day counters' versions, strongly consistent: one BatchGetItem per 100 doctor-days (pynamodb splits
@@ -334,7 +389,14 @@ class DynamoAppointmentStore:
         contact, max_active = booking.contact, booking.max_active
         for attempt in range(ACTIVE_ATTEMPTS):
             tx = self._booking(
-                appointment, audit, booking.max_per_day, booking.reminders, contact, booking.room, hold_expires
+                appointment,
+                audit,
+                booking.max_per_day,
+                booking.reminders,
+                contact,
+                booking.room,
+                hold_expires,
+                booking.busy_version,
             )
             if max_active is not None:
                 self._take_active(tx, appointment, max_active)
@@ -358,6 +420,7 @@ class DynamoAppointmentStore:
         contact: PatientProfile | None,
         room: Room | None,
         hold_expires: datetime | None = None,
+        busy_version: int | None = None,
     ) -> Transaction:
         t = self.tables
         tx = Transaction()
@@ -378,11 +441,22 @@ class DynamoAppointmentStore:
         if contact is not None:
             tx.updates.append(Op("patient", t.patients(id=contact.id), None, contact_actions(contact, audit.at)))
         per_doctor_day(tx, t, appointment, +1, strict=audit.actor_role == "patient")
+        if busy_version is not None:
+            busy_guard(tx, t, appointment.doctor_id, appointment.date, busy_version)
         return tx
 
-    def reschedule(self, before: Appointment, after: Appointment, audit: AuditEntry, max_per_day: int) -> None:
+    def reschedule(
+        self,
+        before: Appointment,
+        after: Appointment,
+        audit: AuditEntry,
+        max_per_day: int,
+        busy_version: int | None = None,
+    ) -> None:
         t = self.tables
         tx = Transaction()
+        if busy_version is not None:
+            busy_guard(tx, t, after.doctor_id, after.date, busy_version)
         put_changed(tx, t, before, after)
         move_locks(tx, doctor_locks(t.schedule, before), doctor_locks(t.schedule, after), "doctor-lock")
         move_locks(tx, patient_locks(t.schedule, before), patient_locks(t.schedule, after), "patient-lock")

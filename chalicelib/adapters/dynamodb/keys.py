@@ -10,6 +10,9 @@
 - Patient per doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `PATIENT#<patientId>` (attribute `booked`)
 - Hold on a doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `HOLD#<holdId>` (attributes `appointment_id`,
   `ends_at` = the hold's expiry): read with the day's locks, so availability sees a lapsed hold at no extra cost
+- Busy times:     PK `DOCTOR#<doctorId>#<local date>`  SK `BUSY#<connectionId>` (attribute `busy`: the day's busy
+  intervals from that calendar connection) and SK `BUSY` (attribute `busy_version`): read with the day's locks; a
+  booking's transaction conditions on `busy_version` being the one it checked its interval against
 - Live holds:     PK `HOLDS`  SK `<holdId>` (attributes `appointment_id`, `ends_at` = expiry): every hold not yet
   booked, released or lapsed (minutes old at most), the sweep's one query; its condition decides book or lapse
 """
@@ -22,12 +25,15 @@ from chalicelib.domain.timefmt import instant, parse_instant
 
 __all__ = [
     "BLOCK_PREFIX",
+    "BUSY_PREFIX",
+    "BUSY_SK",
     "COUNTER_SK",
     "HOLDS_PK",
     "HOLD_PREFIX",
     "SLOT_PREFIX",
     "active_sk",
     "block_sk",
+    "busy_sk",
     "doctor_day_pk",
     "hold_sk",
     "instant",
@@ -44,6 +50,8 @@ SLOT_PREFIX = "SLOT#"
 BLOCK_PREFIX = "BLOCK#"
 HOLD_PREFIX = "HOLD#"
 HOLDS_PK = "HOLDS"
+BUSY_SK = "BUSY"
+BUSY_PREFIX = "BUSY#"
 
 
 def doctor_day_pk(doctor_id: str, day: date | str) -> str:
@@ -64,6 +72,10 @@ def block_sk(block: datetime) -> str:
 
 def hold_sk(hold_id: str) -> str:
     return HOLD_PREFIX + hold_id
+
+
+def busy_sk(connection_id: str) -> str:
+    return BUSY_PREFIX + connection_id
 
 
 def patient_active_pk(patient_id: str) -> str:

@@ -142,6 +142,10 @@ class ScheduleModel(Model):
     """A patient's active-booking item: when the holding appointment ends (the item is free again after)."""
     booked = NumberAttribute(null=True)
     day_version = NumberAttribute(null=True)
+    busy = UnicodeAttribute(null=True)
+    """A doctor-day's busy times from one calendar connection (`BUSY#<connectionId>`), `domain.busy.encode`d."""
+    busy_version = NumberAttribute(null=True)
+    """The doctor-day's `BUSY` item: bumped by every change of its busy times; bookings condition on it."""
     # analytics aggregates of the doctor-day (see domain/analytics.py), updated in the same transactions
     n_booked = NumberAttribute(null=True)
     n_cancelled = NumberAttribute(null=True)
