@@ -41,9 +41,30 @@ def sign(signing_secrets: list[str], msg_id: str, timestamp: datetime, body: str
 
 
 class HttpTransport:
+    def __init__(self, resolver: Any = socket.getaddrinfo, resolve_timeout: float = 5.0) -> None:
+        self._resolver = resolver
+        self._resolve_timeout = resolve_timeout
+
     def resolve(self, host: str, port: int) -> list[str]:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-        return list(dict.fromkeys(str(info[4][0]) for info in infos))
+        """Every address of `host`; a look-up that takes longer than `resolve_timeout` is an OSError (the system
+        resolver has no timeout of its own: it runs in a daemon thread that is left to finish)."""
+        answer: list[Any] = []
+        failure: list[BaseException] = []
+
+        def look_up() -> None:
+            try:
+                answer.extend(self._resolver(host.strip("[]"), port, type=socket.SOCK_STREAM))
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=look_up, name="webhook-resolve", daemon=True)
+        worker.start()
+        worker.join(self._resolve_timeout)
+        if worker.is_alive():
+            raise OSError("the host name did not resolve in time")
+        if failure:
+            raise OSError(str(failure[0])) from failure[0]
+        return list(dict.fromkeys(str(info[4][0]) for info in answer))
 
     def post(self, url: str, address: str, headers: dict[str, str], body: str, timeout: float) -> Outcome:
         parts = urlsplit(url)
