@@ -173,7 +173,6 @@ def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -
     return queue, service
 
 
-
 def video_platforms(settings: Settings) -> dict[str, Any]:
     """The three platforms, each built (and its credentials read) on first use."""
     from chalicelib.adapters.video import ChimePlatform, SecretsManagerJson, TeamsPlatform, ZoomPlatform
