@@ -24,11 +24,12 @@ from chalicelib.api.system import system_api
 from chalicelib.api.telehealth import telehealth_api
 from chalicelib.api.webapp import webapp_api
 from chalicelib.api.webhooks import fan_out_records, run_webhook_sweep, send_messages, webhooks_api
-from chalicelib.observability import correlate, logger, metrics, tracer, tracing_is_on
+from chalicelib.observability import correlate, logger, metrics, tracer, tracing_is_on, with_version
 
 app = Chalice(app_name="clinic-booking")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(with_version)  # after the context's keys are reset: every line names the release
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 if tracing_is_on():
     app.register_middleware(ConvertToMiddleware(tracer().capture_lambda_handler))

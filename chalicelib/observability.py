@@ -1,5 +1,6 @@
 """Powertools Logger and Metrics shared by every Lambda, and the HTTP middleware that tags logs with the
-request id. Log lines and metrics carry ids, routes and codes only: never names, contacts or visit reasons."""
+request id and the release. Log lines and metrics carry ids, routes, codes and the release only: never names,
+contacts or visit reasons."""
 
 from __future__ import annotations
 
@@ -17,7 +18,23 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 SERVICE = "clinic-booking"
+
+
+def release_version() -> str:
+    """The release this code is: `git describe` as `make package` wrote it into the package
+    (`chalicelib/_version.py`, never committed), or "dev" where the code runs from a checkout."""
+    import importlib
+
+    try:
+        stamped = importlib.import_module("chalicelib._version")
+    except ImportError:
+        return "dev"
+    return str(getattr(stamped, "VERSION", "") or "dev")
+
+
+VERSION = release_version()
 logger = Logger(service=SERVICE)
+logger.append_keys(version=VERSION)
 metrics = Metrics(namespace="ClinicBooking", service=SERVICE)
 
 
@@ -82,6 +99,25 @@ def install_redaction() -> None:
 
 install_redaction()
 
+APP_LOGGERS = "clinic"
+"""The parent of the code's own loggers (`clinic.api`, `clinic.reminders`, ...)."""
+
+
+def json_app_logs() -> None:
+    """The code's own loggers write through the Powertools handler: JSON lines carrying the service, the release,
+    the request's correlation id and the Lambda context, as the Powertools logger's own lines do.
+
+    Only in Lambda (the root logger there is the runtime's plain-text handler); elsewhere they go to the root
+    logger as before, where the tests and `make run` read them."""
+    parent = logging.getLogger(APP_LOGGERS)
+    parent.handlers = list(logger.handlers)
+    parent.setLevel(logger.log_level)
+    parent.propagate = False
+
+
+if os.environ.get("LAMBDA_TASK_ROOT"):
+    json_app_logs()
+
 
 def correlate(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Every log line of a request carries API Gateway's request id and the route, never the body."""
@@ -91,7 +127,18 @@ def correlate(event: Any, get_response: Callable[[Any], Any]) -> Any:
     return get_response(event)
 
 
+def with_version(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every log line of every invocation names the release (the Lambda context middleware clears the keys
+    appended before it), so a spike in the logs can be tied to a deploy."""
+    logger.append_keys(version=VERSION)
+    return get_response(event)
+
+
 def count(name: str) -> None:
+    """One of this invocation's counts: published per service (what the alarms watch) and per service and release
+    (a second EMF dimension set, so a canary's numbers can be told from the old release's)."""
+    if not any(dimensions.get("version") == VERSION for dimensions in metrics.provider.dimension_sets):
+        metrics.add_dimensions(service=SERVICE, version=VERSION)
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 

@@ -797,6 +797,7 @@ class ErrorOut(OutModel):
 
 class HealthOut(OutModel):
     status: Literal["ok"]
+    version: str = Field(description='The release serving the request (`git describe` at packaging; "dev" unpackaged).')
 
 
 class DevUserOut(OutModel):

@@ -14,7 +14,9 @@ system_api = Blueprint(__name__)
 
 @endpoint(system_api, "/health", "GET", "Liveness", response=s.HealthOut, public=True, tags=("system",))
 def health(call: Call) -> s.HealthOut:
-    return s.HealthOut(status="ok")
+    from chalicelib.observability import VERSION
+
+    return s.HealthOut(status="ok", version=VERSION)
 
 
 @endpoint(system_api, "/openapi.json", "GET", "This API's OpenAPI 3.1 document", public=True, tags=("system",))

@@ -264,7 +264,7 @@ def test_only_patients_register_devices(api, world):
 
 
 def test_public_routes_need_no_identity(api):
-    assert api.call("GET", "/health", {}).data == {"status": "ok"}
+    assert api.call("GET", "/health", {}).data == {"status": "ok", "version": "dev"}
     assert api.call("GET", "/openapi.json", {}).status_code == 200
 
 

@@ -62,4 +62,4 @@ def test_a_handler_that_answers_a_plain_dict_is_a_bug_not_a_response():
     spec = RouteSpec("/health", "GET", "", 200, True, (), None, None, s.HealthOut, handler="health")
     with pytest.raises(TypeError, match="not its HealthOut"):
         _serialized(spec, {"status": "ok"})
-    assert _serialized(spec, s.HealthOut(status="ok")) == {"status": "ok"}
+    assert _serialized(spec, s.HealthOut(status="ok", version="dev")) == {"status": "ok", "version": "dev"}
