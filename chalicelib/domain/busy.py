@@ -27,7 +27,10 @@ Interval = tuple[datetime, datetime]
 MAX_FEED_BYTES = 2 * 1024 * 1024
 """The largest feed read (a doctor's year of events is far smaller); a larger one fails the sync."""
 MAX_INSTANCES = 20_000
-"""Expanded instances per feed at most: an unbounded rule in a wide window stops here."""
+"""Expanded instances per feed at most."""
+MAX_INSTANCES_PER_EVENT = 2_000
+"""Instances of one event (a recurring series with its moved instances) at most: an unbounded every-minute rule
+stops here and the rest of the feed is still read (a daily series over 180 days has 180)."""
 OWN_UID_SUFFIX = "@clinic-booking"
 """The UID suffix of the visits we write (domain.calendar): read back, they are not busy times."""
 
@@ -74,6 +77,7 @@ def expand(
     zone: ZoneInfo,
     window: Interval,
     max_instances: int = MAX_INSTANCES,
+    max_instances_per_event: int = MAX_INSTANCES_PER_EVENT,
     out_of_time: Callable[[], bool] | None = None,
 ) -> Expansion:
     """The busy intervals of a feed that overlap `window`, merged and sorted (UTC)."""
@@ -93,24 +97,49 @@ def expand(
     start, end = window
     out: list[Interval] = []
     truncated = False
+    budget = max_instances
     try:
-        query = recurring_ical_events.of(calendar, components=["VEVENT"])
-        for count, event in enumerate(itertools.islice(query.after(start), max_instances + 1)):
-            if count == max_instances or (out_of_time is not None and count % 256 == 0 and out_of_time()):
+        for event_calendar in _per_event(calendar):
+            query = recurring_ical_events.of(event_calendar, components=["VEVENT"])
+            taken = 0
+            for instance in itertools.islice(query.after(start), min(max_instances_per_event, budget) + 1):
+                if instance.get("DTSTART") is None:
+                    continue
+                if _instant(instance["DTSTART"].dt, zone) >= end:
+                    break
+                taken += 1
+                if taken > min(max_instances_per_event, budget):
+                    truncated = True
+                    break
+                interval = _busy_of(instance, zone)
+                if interval is not None and interval[1] > start:
+                    out.append((max(interval[0], start), min(interval[1], end)))
+            budget -= min(taken, budget)
+            if budget <= 0 or (out_of_time is not None and out_of_time()):
                 truncated = True
                 break
-            interval = _busy_of(event, zone)
-            if interval is None:
-                continue
-            if interval[0] >= end:
-                break
-            if interval[1] > start:
-                out.append((max(interval[0], start), min(interval[1], end)))
     except FeedError:
         raise
     except Exception as exc:
         raise FeedError(f"an event in the calendar could not be read ({type(exc).__name__})") from exc
     return Expansion(tuple(merge(out)), truncated)
+
+
+def _per_event(calendar: Any) -> Iterable[Any]:
+    """One small calendar per UID (the series, its moved instances, the feed's VTIMEZONEs): each expanded on
+    its own, in order, so one endless series cannot starve the rest and ordering stays cheap."""
+    from icalendar import Calendar
+
+    zones = [c for c in calendar.subcomponents if c.name == "VTIMEZONE"]
+    groups: dict[str, list[Any]] = {}
+    for component in calendar.subcomponents:
+        if component.name == "VEVENT":
+            groups.setdefault(str(component.get("UID", id(component))), []).append(component)
+    for components in groups.values():
+        single = Calendar()
+        for piece in (*zones, *components):
+            single.add_component(piece)
+        yield single
 
 
 def _busy_of(event: Any, zone: ZoneInfo) -> Interval | None:

@@ -295,9 +295,12 @@ def generate_slots(
     earliest = now + min_notice
     length = timedelta(minutes=duration)
     slots: list[Slot] = []
+    busy, next_busy = state.busy, 0  # sorted and merged: one pass beside the sorted starts
     for cursor in offered_starts(availability, zone, day, duration):
-        free = not any(g in state.taken for g in granules(cursor, cursor + length)) and not any(
-            overlaps((cursor, cursor + length), b) for b in state.busy
+        while next_busy < len(busy) and busy[next_busy][1] <= cursor:
+            next_busy += 1
+        free = not any(g in state.taken for g in granules(cursor, cursor + length)) and not (
+            next_busy < len(busy) and busy[next_busy][0] < cursor + length
         )
         slots.append(
             Slot(

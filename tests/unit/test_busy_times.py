@@ -85,6 +85,19 @@ def test_an_endless_rule_stops_at_the_instance_cap() -> None:
     assert expansion.intervals == ((utc(2030, 2, 1), utc(2030, 2, 1, 8, 20)),)
 
 
+def test_an_endless_rule_does_not_starve_the_rest_of_the_feed() -> None:
+    # GIVEN a feed with an every-minute rule with no end beside ordinary events (the DST one is in March)
+    endless = (FIXTURES / "endless_rule.ics").read_text().split("BEGIN:VEVENT", 1)[1].rsplit("END:VCALENDAR", 1)[0]
+    tricky = (FIXTURES / "tricky.ics").read_text().replace("END:VCALENDAR", "BEGIN:VEVENT" + endless + "END:VCALENDAR")
+    # WHEN it is expanded with a per-event cap of 100
+    expansion = expand(tricky.encode(), NEW_YORK, WINDOW, max_instances_per_event=100)
+    # THEN the endless series stops at 100 minutes, and every other event is still read
+    assert expansion.truncated
+    assert (utc(2030, 2, 1), utc(2030, 2, 1, 1, 40)) in expansion.intervals
+    assert (utc(2030, 3, 10, 6), utc(2030, 3, 10, 8)) in expansion.intervals
+    assert len(expansion.intervals) == 8
+
+
 def test_a_feed_over_the_size_cap_and_garbage_are_refused_in_plain_words() -> None:
     with pytest.raises(FeedError, match="larger than"):
         expand(b"BEGIN:VCALENDAR\n" + b"X" * (3 * 1024 * 1024), NEW_YORK, WINDOW)
@@ -106,3 +119,24 @@ def test_merge_encode_decode_and_fingerprint() -> None:
     assert decode(encode(merged)) == tuple(merged)
     assert fingerprint(merged) != fingerprint([(utc(2030, 1, 1, 9), utc(2030, 1, 1, 10))])
     assert decode(None) == ()
+
+
+def test_slots_overlapping_a_busy_time_are_not_free_like_a_break() -> None:
+    from datetime import time, timedelta
+
+    from chalicelib.domain.schedule import Availability, DayState, WallInterval, generate_slots
+
+    # GIVEN 09:00-12:00 on a Monday, busy 09:50-10:05 and 11:00-11:30 (New York, EST)
+    hours = Availability(working_hours={"monday": (WallInterval(time(9), time(12)),)})
+    busy = ((utc(2030, 1, 7, 14, 50), utc(2030, 1, 7, 15, 5)), (utc(2030, 1, 7, 16), utc(2030, 1, 7, 16, 30)))
+    # WHEN the day's 30-minute slots are listed
+    slots = generate_slots(hours, NEW_YORK, date(2030, 1, 7), 30, DayState(busy=busy), utc(2030, 1, 1), timedelta())
+    # THEN exactly the slots a busy time overlaps (half-open) are not free
+    assert {s.local_time: s.available for s in slots} == {
+        "09:00": True,
+        "09:30": False,
+        "10:00": False,
+        "10:30": True,
+        "11:00": False,
+        "11:30": True,
+    }
