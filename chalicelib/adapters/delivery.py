@@ -31,7 +31,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.calendar import appointment_ics
 from chalicelib.domain.errors import PushNotConfigured
-from chalicelib.domain.reminders import Channel, Reminder, render
+from chalicelib.domain.reminders import Channel, Reminder, push_title, render
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.ports import (
     Delivery,
@@ -79,7 +79,7 @@ def email_message(reminder: Reminder, appointment: Appointment, sender: str, sta
 
     Built with the `email.mime` classes: `EmailMessage`'s header parsing took most of a sweep's per-reminder CPU.
     A header value with a line break is refused here (header injection), as `EmailMessage` did."""
-    message = render(Channel.EMAIL, appointment, reminder.custom_message)
+    message = render(Channel.EMAIL, appointment, reminder.custom_message, language=reminder.language)
     recipient = reminder.recipient_email or ""
     if any("\r" in value or "\n" in value for value in (message.subject, sender, recipient)):
         raise ValueError("Header values may not contain linefeed or carriage return characters")
@@ -91,19 +91,22 @@ def email_message(reminder: Reminder, appointment: Appointment, sender: str, sta
     alternatives.attach(_text_part(message.text, "plain"))
     alternatives.attach(_text_part(message.html, "html"))
     mail.attach(alternatives)
-    calendar = _text_part(appointment_ics(appointment, stamp).decode("utf-8"), "calendar")
+    calendar = _text_part(appointment_ics(appointment, stamp, reminder.language).decode("utf-8"), "calendar")
     calendar.add_header("Content-Disposition", "attachment", filename="appointment.ics")
     mail.attach(calendar)
     return mail
 
 
-def push_payload(text: str) -> str:
+def push_payload(text: str, language: str = "en") -> str:
+    """The notification in the patient's language (its title from the catalogue, its text the reminder's)."""
+    title = push_title(language)
     return json.dumps(
         {
             "default": text,
-            "APNS": json.dumps({"aps": {"alert": {"title": "Appointment reminder", "body": text}}}),
-            "GCM": json.dumps({"notification": {"title": "Appointment reminder", "body": text}}),
-        }
+            "APNS": json.dumps({"aps": {"alert": {"title": title, "body": text}}}, ensure_ascii=False),
+            "GCM": json.dumps({"notification": {"title": title, "body": text}}, ensure_ascii=False),
+        },
+        ensure_ascii=False,
     )
 
 
@@ -187,7 +190,7 @@ class AwsDeliverer:
         refused: str | None = None
         for endpoint in endpoints:
             try:
-                answer = self._call(self._publisher(endpoint, push_payload(reminder.message)))
+                answer = self._call(self._publisher(endpoint, push_payload(reminder.message, reminder.language)))
                 delivered.append(str(answer.get("MessageId", "")))
                 served.append(endpoint)
             except UnknownDeliveryOutcome:
@@ -321,7 +324,7 @@ class OutboxDeliverer:
                     {
                         "endpoints": list(push_endpoints),
                         "at": instant(now),
-                        "payload": json.loads(push_payload(reminder.message)),
+                        "payload": json.loads(push_payload(reminder.message, reminder.language)),
                     },
                     indent=2,
                 )

@@ -8,6 +8,7 @@ from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.errors import NO_STORE
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.language import patient_language
 from chalicelib.domain.identity import Role
 
 calendar_api = Blueprint(__name__)
@@ -22,16 +23,20 @@ def _ics(body: bytes) -> Response:
     calendar_api,
     "/api/appointments/{id}/calendar.ics",
     "GET",
-    "The appointment as an iCalendar event (stable UID: a reschedule updates it, a cancel removes it)",
+    "The appointment as an iCalendar event (stable UID: a reschedule updates it, a cancel removes it), in the "
+    "patient's language (its profile's, else `Accept-Language`; `Content-Language` says which)",
     errors=(404,),
     tags=("calendar",),
     media_type="text/calendar",
 )
 def appointment_calendar(call: Call) -> Response:
-    ics = container.current().calendar.appointment(call.caller, call.params["id"])
-    found = container.current().booking.get(call.caller, call.params["id"])  # for the access log
+    found = container.current().booking.get(call.caller, call.params["id"])
+    language = patient_language(found.patient_id, call.headers.get("accept-language"))
+    ics = container.current().calendar.appointment(call.caller, call.params["id"], language)
     container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
-    return _ics(ics)
+    answer = _ics(ics)
+    answer.headers["Content-Language"] = language
+    return answer
 
 
 @endpoint(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import container
 from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
+from chalicelib.api.language import localized, request_language
 from chalicelib.api.schemas import ID_PATTERN, OutModel, _strict_date
 from chalicelib.domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
@@ -114,10 +115,11 @@ def endpoint(
             except DomainError as exc:
                 response = for_domain_error(exc)
                 count_error(response.body["error"]["code"])
-                return response
+                return localized(response, request_language(blueprint.current_request))
             except Exception:  # a bug: log it with its trace, answer in the contract's shape
                 log.exception("unhandled error on %s %s", spec.method, spec.path)
-                return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+                response = error_response(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+                return localized(response, request_language(blueprint.current_request))
 
         view.__name__ = handler.__name__
         view.__doc__ = handler.__doc__

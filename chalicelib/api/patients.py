@@ -19,13 +19,54 @@ patients_api = Blueprint(__name__)
     patients_api,
     "/api/patients/me",
     "PUT",
-    "Sign in to the clinic: write (or refresh) my directory record from my verified claims",
+    "Sign in to the clinic: write (or refresh) my directory record from my verified claims (with the language I "
+    "chose, if any)",
     response=s.PatientOut,
     roles=(Role.PATIENT,),
     tags=("patients",),
 )
 def sign_in(call: Call) -> s.PatientOut:
-    return s.PatientOut.from_domain(container.current().booking.sign_in(call.caller))
+    """The record as written, with the language the patient chose before (the app starts in it)."""
+    c = container.current()
+    contact = c.booking.sign_in(call.caller)
+    return s.PatientOut.from_domain(contact, language=c.patients.get(contact.id).language)
+
+
+@endpoint(
+    patients_api,
+    "/api/patients/me",
+    "PATCH",
+    "Choose my language (`en`, `es`): the app, my reminders, my calendar files and error messages use it "
+    "(until I choose, the browser's `Accept-Language`). Sign in first (`PUT /api/patients/me`)",
+    body=s.LanguageIn,
+    response=s.PatientOut,
+    roles=(Role.PATIENT,),
+    errors=(404,),
+    tags=("patients",),
+)
+def choose_language(call: Call) -> s.PatientOut:
+    body: s.LanguageIn = call.body
+    return s.PatientOut.from_domain(container.current().patients.set_language(call.caller.subject, body.language))
+
+
+@endpoint(
+    patients_api,
+    "/api/admin/patients/{patientId}",
+    "PATCH",
+    "Set a patient's language (`en`, `es`), e.g. as it asked at the desk: its reminders, calendar files and app "
+    "follow it (a change in the patient's access log)",
+    body=s.LanguageIn,
+    response=s.DirectoryPatientOut,
+    roles=(Role.ADMIN,),
+    errors=(404,),
+    tags=("admin",),
+)
+def set_language(call: Call) -> s.DirectoryPatientOut:
+    body: s.LanguageIn = call.body
+    c = container.current()
+    changed = c.patients.set_language(call.params["patientId"], body.language)
+    c.access.record(call.caller, call.route, [(changed.id, None)], "language-change")
+    return _masked(changed)
 
 
 def _masked(profile: PatientProfile) -> s.DirectoryPatientOut:

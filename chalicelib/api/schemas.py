@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 from chalicelib.domain.appointments import AppointmentType, Status
 from chalicelib.domain.holds import Hold
+from chalicelib.domain.language import LANGUAGES
 from chalicelib.domain.reminders import Channel, ReminderKind, ReminderStatus
 from chalicelib.domain.schedule import GRANULE_MINUTES, MAX_APPOINTMENT_MINUTES, WEEKDAYS
 from chalicelib.domain.timefmt import MAX_WINDOW_DAYS, check_supported, check_window, instant
@@ -727,6 +728,23 @@ class PatientOut(OutModel):
     email_verified: bool
     phone: str | None = None
     phone_verified: bool
+    language: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The language chosen for the patient (`en`, `es`); absent until one is chosen",
+    )
+
+
+def _known_language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise ValueError("must be one of " + ", ".join(LANGUAGES))
+    return value
+
+
+class LanguageIn(ApiModel):
+    """The patient's language: the app, its reminders, its calendar files and its error messages use it."""
+
+    language: Annotated[str, AfterValidator(_known_language), WithJsonSchema({"type": "string", "enum": [*LANGUAGES]})]
 
 
 class StaffContactIn(ApiModel):
@@ -764,6 +782,7 @@ class PatientMatch(OutModel):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    language: str | None = Field(default=None, exclude_if=_absent)
 
 
 class PatientSearchOut(OutModel):

@@ -83,7 +83,7 @@ class AccessEntry:
     actor_id: str
     actor_role: str
     action: str
-    """`read`, `reminder-change` or `contact-change`."""
+    """`read`, `reminder-change`, `contact-change` or `language-change`."""
     route: str
     """`METHOD /path/template` of the request."""
     appointment_ids: tuple[str, ...] = ()

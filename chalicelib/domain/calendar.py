@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
+from chalicelib.domain.language import DEFAULT, supported, t
 
 ORGANIZER_EMAIL = "appointments@clinic.example"
 
 
-def _event(appointment: Appointment, stamp: datetime, summary: str, location: str) -> Any:
+def _event(appointment: Appointment, stamp: datetime, summary: str, location: str, language: str = DEFAULT) -> Any:
     from icalendar import Event, vCalAddress
 
     event = Event()
@@ -24,8 +25,8 @@ def _event(appointment: Appointment, stamp: datetime, summary: str, location: st
     event.add("dtstamp", stamp)
     event.add("dtstart", appointment.starts_at.astimezone(UTC))
     event.add("dtend", appointment.ends_at.astimezone(UTC))
-    event.add("summary", summary)
-    event.add("location", location)
+    event.add("summary", summary, parameters={"LANGUAGE": language})
+    event.add("location", location, parameters={"LANGUAGE": language})
     organizer = vCalAddress(f"mailto:{ORGANIZER_EMAIL}")
     organizer.params["cn"] = appointment.doctor_name
     event.add("organizer", organizer)
@@ -49,14 +50,20 @@ def _calendar(method: str, events: list[Any]) -> bytes:
     return bytes(calendar.to_ical())
 
 
-def appointment_ics(appointment: Appointment, stamp: datetime) -> bytes:
-    """For the patient: the doctor and the place (or the video notice); a cancel removes the entry."""
-    location = (
-        "Video visit (secure link in your appointment)"
-        if appointment.type is AppointmentType.TELEHEALTH
-        else appointment.location
+def appointment_ics(appointment: Appointment, stamp: datetime, language: str = DEFAULT) -> bytes:
+    """For the patient, in its language: the doctor and the place (or the video notice) and what to do; a cancel
+    removes the entry."""
+    language = supported(language) or DEFAULT
+    video = appointment.type is AppointmentType.TELEHEALTH
+    location = t(language, "Video visit (secure link in your appointment)") if video else appointment.location
+    summary = t(language, "Appointment with %(doctor)s", doctor=appointment.doctor_name)
+    event = _event(appointment, stamp, summary, location, language)
+    description = (
+        t(language, "Join with the secure link in your appointment, from 15 minutes before.")
+        if video
+        else t(language, "Please arrive 10 minutes early.")
     )
-    event = _event(appointment, stamp, f"Appointment with {appointment.doctor_name}", location)
+    event.add("description", description, parameters={"LANGUAGE": language})
     return _calendar("CANCEL" if appointment.status is Status.CANCELLED else "PUBLISH", [event])
 
 

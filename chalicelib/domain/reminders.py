@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType
 from chalicelib.domain.errors import Conflict, InvalidInput, InvalidState
+from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
+from chalicelib.domain.language import day_and_time, supported, t
 
 
 class Channel(StrEnum):
@@ -63,6 +65,8 @@ class Recipient:
     email: str | None = None
     phone: str | None = None
     push_endpoints: tuple[str, ...] = ()
+    language: str = DEFAULT_LANGUAGE
+    """The patient's language: what its reminders are written in."""
 
     def address(self, channel: Channel) -> str | None:
         if channel is Channel.EMAIL:
@@ -100,6 +104,8 @@ class Reminder:
     """Creating its schedule failed: the sweep re-creates it (and only such schedules)."""
     for_version: int | None = None
     """The appointment version this plan follows: a follow-up of an older version never overwrites it."""
+    language: str = DEFAULT_LANGUAGE
+    """The patient's language when it was planned: its message (and e-mail, push title, .ics) are in it."""
 
     @property
     def outcome_unknown(self) -> bool:
@@ -171,13 +177,16 @@ def plan(
                     timing=timing,
                     scheduled_time=at,
                     status=ReminderStatus.PENDING,
-                    message=render(channel, appointment, custom_message, with_link=timing == LINK_TIMING).text,
+                    message=render(
+                        channel, appointment, custom_message, timing == LINK_TIMING, recipient.language
+                    ).text,
                     created_at=now,
                     updated_at=now,
                     for_start=appointment.starts_at,
                     recipient_email=recipient.email if channel is Channel.EMAIL else None,
                     recipient_phone=recipient.phone if channel is Channel.SMS else None,
                     custom_message=custom_message,
+                    language=recipient.language,
                 )
             )
     return planned, skipped
@@ -243,7 +252,7 @@ def follow(reminder: Reminder, appointment: Appointment, now: datetime) -> Remin
         scheduled_time=at,
         status=status,
         message=render(
-            reminder.channel, appointment, reminder.custom_message, with_link=reminder.timing == LINK_TIMING
+            reminder.channel, appointment, reminder.custom_message, reminder.timing == LINK_TIMING, reminder.language
         ).text,
         updated_at=now,
         for_start=appointment.starts_at,
@@ -300,7 +309,11 @@ def edited(
     if custom_message is not None:
         changed = replace(changed, custom_message=custom_message or None)
     message = render(
-        changed.channel, appointment, changed.custom_message, with_link=changed.kind is ReminderKind.VIDEO_LINK
+        changed.channel,
+        appointment,
+        changed.custom_message,
+        changed.kind is ReminderKind.VIDEO_LINK,
+        changed.language,
     )
     return replace(changed, message=message.text, updated_at=now)
 
@@ -333,59 +346,126 @@ class Message:
     subject: str
     text: str
     html: str
+    language: str = DEFAULT_LANGUAGE
 
 
 def _doctor(name: str) -> str:
     return name if name.lower().startswith(("dr ", "dr.")) else f"Dr. {name}"
 
 
-def _when(appointment: Appointment, short: bool) -> tuple[str, str]:
-    local = appointment.starts_at.astimezone(ZoneInfo(appointment.timezone))
-    zone = local.tzname() or appointment.timezone
-    day = local.strftime("%a %b %-d") if short else local.strftime("%A, %B %-d, %Y")
-    clock = local.strftime("%-I:%M %p")
-    return day, f"{clock} {zone}"
+def _when(appointment: Appointment, short: bool, language: str) -> tuple[str, str]:
+    """The visit's day and time in the doctor's zone, the zone named, as the language writes them."""
+    return day_and_time(appointment.starts_at.astimezone(ZoneInfo(appointment.timezone)), language, short)
 
 
 def render(
-    channel: Channel, appointment: Appointment, custom_message: str | None = None, with_link: bool = False
+    channel: Channel,
+    appointment: Appointment,
+    custom_message: str | None = None,
+    with_link: bool = False,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Message:
-    """The seed's wording, in the doctor's zone with the zone named; SMS kept to one segment where possible."""
+    """The message in the patient's language, in the doctor's zone with the zone named; an SMS kept to one
+    segment where possible (`sms_segments`), in the SMS alphabet where the language allows (`sms_text`)."""
     doctor = _doctor(appointment.doctor_name)
     short = channel is not Channel.EMAIL
-    day, clock = _when(appointment, short)
-    lead = f"Reminder: Your appointment with {doctor} is scheduled for {day} at {clock}."
+    day, clock = _when(appointment, short, language)
+    lead = t(
+        language,
+        "Reminder: Your appointment with %(doctor)s is scheduled for %(day)s at %(clock)s.",
+        doctor=doctor,
+        day=day,
+        clock=clock,
+    )
     if appointment.type is AppointmentType.TELEHEALTH:
-        detail = "This is a video visit: join with the secure link in your appointment, from 15 minutes before."
+        detail = t(
+            language,
+            "This is a video visit: join with the secure link in your appointment, from 15 minutes before.",
+        )
         if channel is Channel.SMS:
-            detail = "Video visit: use the secure link in your app."
+            detail = t(language, "Video visit: use the secure link in your app.")
         if with_link and appointment.telehealth_url:
-            detail = f"Your video visit starts soon. Join securely: {appointment.telehealth_url}"
+            detail = t(language, "Your video visit starts soon. Join securely: %(url)s", url=appointment.telehealth_url)
     else:
-        detail = f"Please arrive 10 minutes early. Location: {appointment.location}"
+        detail = t(language, "Please arrive 10 minutes early. Location: %(location)s", location=appointment.location)
     parts = [lead, detail]
     if custom_message:
         parts.append(custom_message)
     text = " ".join(parts)
-    if channel is Channel.SMS and len(text) > SMS_SEGMENT:
-        text = _fit_sms(lead, detail, custom_message)
-    subject = f"Appointment reminder: {doctor}, {day} at {clock}"
+    if channel is Channel.SMS:
+        text = sms_text(text)
+        if sms_segments(text) > 1:
+            compact = t(language, "Reminder: %(doctor)s, %(day)s at %(clock)s.", doctor=doctor, day=day, clock=clock)
+            text = _fit_sms(sms_text(compact), sms_text(detail), custom_message)
+    subject = t(language, "Appointment reminder: %(doctor)s, %(day)s at %(clock)s", doctor=doctor, day=day, clock=clock)
     html = "".join(f"<p>{_escape(p)}</p>" for p in parts)
-    return Message(subject=subject, text=text, html=f"<html><body>{html}</body></html>")
+    lang = supported(language) or DEFAULT_LANGUAGE
+    return Message(subject=subject, text=text, html=f'<html lang="{lang}"><body>{html}</body></html>', language=lang)
 
 
-def _fit_sms(lead: str, detail: str, custom: str | None) -> str:
+def push_title(language: str) -> str:
+    return t(language, "Appointment reminder")
+
+
+def _fit_sms(compact: str, detail: str, custom: str | None) -> str:
     """Shorter wording first; the custom message is kept whole, since the clinic wrote it for the patient."""
-    compact = lead.replace("Reminder: Your appointment with", "Reminder:").replace(" is scheduled for", ",")
     text = " ".join(p for p in (compact, detail, custom) if p)
-    if len(text) <= SMS_SEGMENT:
+    if sms_segments(text) <= 1:
         return text
-    room = SMS_SEGMENT - len(compact) - (len(custom) + 1 if custom else 0) - 1
+    room = SMS_SEGMENT - sms_length(compact) - (sms_length(custom) + 1 if custom else 0) - 1
     if room > 20:
-        detail = detail if len(detail) <= room else detail[: room - 1] + "…"
+        if sms_length(detail) > room:
+            cut = room - 3
+            while cut > 0 and sms_length(detail[:cut].rstrip() + "...") > room:
+                cut -= 1
+            detail = detail[:cut].rstrip() + "..."
         return " ".join(p for p in (compact, detail, custom) if p)
     return " ".join(p for p in (compact, custom) if p)
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# --- SMS segments ------------------------------------------------------------------------------------------------
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+"""3GPP TS 23.038's default alphabet: one septet each. Spanish keeps é ñ ü ¿ ¡ É Ñ Ü in it, not á í ó ú."""
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+"""Characters reached through the escape (two septets each)."""
+SMS_SEGMENT_UCS2 = 70
+SMS_PART_GSM7 = 153
+SMS_PART_UCS2 = 67
+"""A concatenated SMS spends part of each segment on its header: 153 septets or 67 UCS-2 characters a part."""
+_SMS_FALLBACK = str.maketrans("áíóúÁÍÓÚêâôûîÂÊÎÔÛ\u2019\u2018\u201c\u201d\u2013\u2014…", "aiouAIOUeaouiAEIOU''\"\"--.")
+"""What carriers' "smart encoding" does: a letter outside the SMS alphabet that has a plain one (á -> a) is
+written plainly, so one accent does not make the whole SMS UCS-2 (70 characters a segment instead of 160)."""
+
+
+def sms_text(text: str) -> str:
+    """The text as sent by SMS: accented letters outside GSM-7 written plainly where that keeps it GSM-7."""
+    plain = text.translate(_SMS_FALLBACK)
+    return plain if is_gsm7(plain) else text
+
+
+def is_gsm7(text: str) -> bool:
+    return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
+
+
+def sms_length(text: str) -> int:
+    """Septets in GSM-7 (extension characters count two), else UTF-16 code units (UCS-2)."""
+    if is_gsm7(text):
+        return sum(2 if c in GSM7_EXTENSION else 1 for c in text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments (each billed as one message) the text takes: GSM-7 160 alone or 153 a part, UCS-2
+    70 alone or 67 a part."""
+    length = sms_length(text)
+    single, part = (SMS_SEGMENT, SMS_PART_GSM7) if is_gsm7(text) else (SMS_SEGMENT_UCS2, SMS_PART_UCS2)
+    if length <= single:
+        return 1
+    return -(-length // part)

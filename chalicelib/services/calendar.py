@@ -11,6 +11,7 @@ from datetime import timedelta
 from chalicelib.domain.calendar import appointment_ics, doctor_feed_ics
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
 from chalicelib.services.booking import BookingService, ListFilter
 from chalicelib.services.ports import Clock, DoctorRepository
 
@@ -29,8 +30,8 @@ class CalendarService:
         self._doctors = doctors
         self._clock = clock
 
-    def appointment(self, caller: Caller, appointment_id: str) -> bytes:
-        return appointment_ics(self._booking.get(caller, appointment_id), self._clock.now())
+    def appointment(self, caller: Caller, appointment_id: str, language: str = DEFAULT_LANGUAGE) -> bytes:
+        return appointment_ics(self._booking.get(caller, appointment_id), self._clock.now(), language)
 
     def enable_feed(self, caller: Caller, doctor_id: str) -> str:
         """A new feed token (any earlier one stops working). Only the hash is stored."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalicelib.domain.contact import e164, email
 from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.domain.language import LANGUAGES, supported
 from chalicelib.services.ports import Clock, PatientProfile, PatientRepository
 
 
@@ -18,6 +19,14 @@ class PatientDirectory:
         if found is None:
             raise NotFound("No such patient.", {"patientId": patient_id})
         return found
+
+    def set_language(self, patient_id: str, language: str) -> PatientProfile:
+        """The patient's language (from the app, or staff); the patient must be in the directory."""
+        if supported(language) != language:
+            raise InvalidInput("Unknown language.", {"fields": {"language": "must be one of " + ", ".join(LANGUAGES)}})
+        if not self._patients.save_language(patient_id, language, self._clock.now()):
+            raise NotFound("No such patient.", {"patientId": patient_id})
+        return self.get(patient_id)
 
     def enter_contact(self, patient_id: str, raw_email: str | None, raw_phone: str | None) -> PatientProfile:
         """Store what staff entered (an empty string clears it). A staff-entered address is a note for the

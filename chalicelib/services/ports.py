@@ -161,6 +161,9 @@ class PatientProfile:
     staff_phone: str | None = None
     """Contacts staff entered for the patient: kept beside (never over) the patient's own, shown masked, never
     verified, so no reminder ever goes to them."""
+    language: str | None = None
+    """The language the patient chose in the app (or staff set for it); None: not chosen yet (the browser's
+    `Accept-Language` answers until then, and reminders are in the clinic's language)."""
 
     def verified(self, channel_address: str | None, phone: bool) -> bool:
         """True when the address is this patient's current address and it is verified."""
@@ -277,6 +280,10 @@ class PatientDevices(Protocol):
 class PatientRepository(PatientInbox, PatientDevices, Protocol):
     def save_contact(self, contact: PatientProfile, now: datetime) -> None:
         """Write (or refresh) the patient's directory record; devices and counters stay as they are."""
+        ...
+
+    def save_language(self, patient_id: str, language: str, now: datetime) -> bool:
+        """Set the patient's language; False when the patient is not in the directory."""
         ...
 
     def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:

@@ -184,8 +184,20 @@ class InMemoryPatientRepository:
             staff = (kept.staff_email, kept.staff_phone) if kept else (None, None)
             devices = kept.devices if kept else []
             self._patients[contact.id] = replace(
-                contact, devices=contact.devices or devices, staff_email=staff[0], staff_phone=staff[1]
+                contact,
+                devices=contact.devices or devices,
+                staff_email=staff[0],
+                staff_phone=staff[1],
+                language=kept.language if kept else None,
             )
+
+    def save_language(self, patient_id: str, language: str, now: datetime) -> bool:
+        with self._lock:
+            kept = self._patients.get(patient_id)
+            if kept is None:
+                return False
+            self._patients[patient_id] = replace(kept, language=language)
+            return True
 
     def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
         with self._lock:

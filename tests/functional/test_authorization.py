@@ -80,6 +80,8 @@ def routes(w):
         ),
         ("GET", "/api/admin/reminders"): ("/api/admin/reminders?status=pending", None),
         ("PUT", "/api/patients/me"): ("/api/patients/me", None),
+        ("PATCH", "/api/patients/me"): ("/api/patients/me", {"language": "es"}),
+        ("PATCH", "/api/admin/patients/{patientId}"): ("/api/admin/patients/patient-1", {"language": "es"}),
         ("GET", "/api/admin/patients/{patientId}/access"): ("/api/admin/patients/patient-1/access", None),
         ("GET", "/api/admin/patients/{patientId}"): ("/api/admin/patients/patient-1", None),
         ("PUT", "/api/admin/patients/{patientId}/contact"): (
@@ -175,6 +177,7 @@ ADMIN_ONLY = [
     ("POST", "/api/admin/reminders/cancel"),
     ("GET", "/api/admin/patients/{patientId}/access"),
     ("GET", "/api/admin/patients/{patientId}"),
+    ("PATCH", "/api/admin/patients/{patientId}"),
     ("PUT", "/api/admin/patients/{patientId}/contact"),
     ("GET", "/api/admin/patients"),
     ("POST", "/api/admin/webhooks"),

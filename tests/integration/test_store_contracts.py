@@ -286,6 +286,20 @@ def test_staff_contacts_are_kept_only_for_a_patient_of_the_directory(stores):
     )
 
 
+def test_a_language_is_kept_only_for_a_patient_of_the_directory_and_survives_a_new_sign_in(stores):
+    # GIVEN no such patient WHEN a language is set THEN nothing is written
+    assert stores.patients.save_language("nobody", "es", NOW) is False
+    assert stores.patients.get("nobody") is None
+    # GIVEN a patient WHEN it chooses Spanish THEN it reads back, and a later sign-in (its claims) keeps it
+    stores.patients.save_contact(PatientProfile(id="p1", email="p1@example.org", email_verified=True), NOW)
+    assert stores.patients.get("p1").language is None
+    assert stores.patients.save_language("p1", "es", NOW) is True
+    stores.patients.save_contact(PatientProfile(id="p1", email="new@example.org", email_verified=True), NOW)
+    kept = stores.patients.get("p1")
+    assert (kept.email, kept.language) == ("new@example.org", "es")
+    assert stores.patients.get_many(["p1"])["p1"].language == "es"
+
+
 # --- appointments ------------------------------------------------------------------------------------------------
 ZONE = ZoneInfo("America/New_York")
 DAY = date(2027, 3, 2)  # a Tuesday, EST

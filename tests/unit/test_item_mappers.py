@@ -278,6 +278,7 @@ REMINDER = Reminder(
     served=("arn:a", "arn:b"),
     schedule_missing=True,
     for_version=3,
+    language="es",
 )
 REMINDER_STORED = {
     "appointment_id": s("a1"),
@@ -300,6 +301,7 @@ REMINDER_STORED = {
     "served": ("SS", ["arn:a", "arn:b"]),
     "schedule_missing": ("BOOL", True),
     "for_version": n(3),
+    "language": s("es"),
 }
 BARE_REMINDER = Reminder(
     "a1_email-24h",
@@ -326,6 +328,7 @@ BARE_REMINDER_STORED = {
     "created_at": s(STAMP),
     "updated_at": s(STAMP),
     "for_start": s("2027-03-08T09:00:00.000000+0000"),
+    "language": s("en"),
 }
 
 ROOM = Room(

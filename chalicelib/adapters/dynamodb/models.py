@@ -215,6 +215,8 @@ class ReminderModel(Model):
     unknown_devices = UnicodeSetAttribute(null=True)
     schedule_missing = BooleanAttribute(null=True)
     for_version = NumberAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    """The patient's language when the reminder was planned (absent: English, the clinic's own)."""
     status_index = StatusIndex()
 
 
@@ -246,6 +248,8 @@ class PatientModel(Model):
     staff_email = UnicodeAttribute(null=True)
     staff_phone = UnicodeAttribute(null=True)
     """Contacts staff entered: never verified, never a reminder's recipient."""
+    language = UnicodeAttribute(null=True)
+    """The language the patient chose (or staff set): `en`, `es` (absent: its browser's, until it chooses)."""
     devices = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     messages_day = UnicodeAttribute(null=True)

@@ -39,11 +39,20 @@ class DynamoPatientRepository:
             self._patients(id=contact.id).update(actions=contact_actions(contact, now))
         index_contact(self._patients, contact)  # after the record: a search finds only patients that exist
 
+    def save_language(self, patient_id: str, language: str, now: datetime) -> bool:
+        """One conditional update: only a patient already in the directory gets a language."""
+        return self._update_existing(
+            patient_id, [PatientModel.language.set(language), PatientModel.updated_at.set(now)]
+        )
+
     def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
         """One conditional update: only a patient already in the directory gets staff-entered contacts."""
         actions: list[Any] = [PatientModel.updated_at.set(now)]
         for attribute, value in ((PatientModel.staff_email, email), (PatientModel.staff_phone, phone)):
             actions.append(attribute.set(value) if value else attribute.remove())
+        return self._update_existing(patient_id, actions)
+
+    def _update_existing(self, patient_id: str, actions: list[Any]) -> bool:
         with translated_errors():
             try:
                 self._patients(id=patient_id).update(actions=actions, condition=PatientModel.id.exists())

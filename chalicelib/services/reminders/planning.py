@@ -13,6 +13,8 @@ from chalicelib.domain.audit import reminder_audit
 from chalicelib.domain.contact import e164, email, mask_email, mask_phone
 from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRecipient, NotFound
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
+from chalicelib.domain.language import supported
 from chalicelib.domain.reminders import (
     Channel,
     Recipient,
@@ -112,13 +114,13 @@ class ReminderPlanner:
         profile = None
         if caller.role is Role.PATIENT:
             contact = contact_of(caller)
-        if caller.role is not Role.PATIENT or Channel.PUSH in request.channels:
-            profile = self._patients.get(appointment.patient_id)
+        profile = self._patients.get(appointment.patient_id)  # its devices, its language
         source = contact or profile
         recipient = Recipient(
             email=source.email if source and source.email_verified else None,
             phone=source.phone if source and source.phone_verified else None,
             push_endpoints=tuple(d["endpoint"] for d in (profile.devices if profile else [])),
+            language=supported(profile.language if profile else None) or DEFAULT_LANGUAGE,
         )
         missing = [c.value for c in request.channels if recipient.address(c) is None]
         if missing:
