@@ -10,6 +10,8 @@ STAGE ?= dev
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 WS_PORT ?= 8002
+# The release `make package` stamps into the code (GET /health, every log line, a metrics dimension).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help install python run reset test test-fast test-any-hour docs lint hooks bench package deploy clean
 
@@ -23,7 +25,7 @@ help:
 	@echo "make lint     ruff, mypy (tests and bench too), bandit on the code and checkov on the packaged prod stack (offline)"
 	@echo "make hooks    run ruff, ruff format and mypy before every commit (pre-commit)"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
-	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|prod), linted; no AWS access needed"
+	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|staging|prod), stamped with VERSION (git describe), linted; no AWS access needed"
 	@echo "make deploy   package, upload and deploy to AWS, then the web app to its bucket (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
 	@echo "make reset    delete local data (.data/)"
 
@@ -113,6 +115,7 @@ package: python
 	rm -rf dist/$(STAGE)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
 		--template-format yaml --merge-template template.yaml --stage $(STAGE) dist/$(STAGE)
+	$(PY) -m infra.release dist/$(STAGE) --version "$(VERSION)"
 	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.yaml
 	@echo "dist/$(STAGE)/sam.yaml and dist/$(STAGE)/deployment.zip are ready"
 

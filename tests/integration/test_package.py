@@ -54,7 +54,7 @@ STAR_ALLOWED = {
 }
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
+@pytest.fixture(scope="module", params=["dev", "staging", "prod"])
 def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp(f"package-{request.param}")
     chalice = str(Path(sys.executable).parent / "chalice")
@@ -77,6 +77,9 @@ def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         capture_output=True,
         env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
     )
+    from infra.release import release
+
+    release(out / "dist", "v9.8.7-1-gabcdef0")  # as `make package` does next
     template: dict[str, Any] = load(str(out / "dist" / "sam.yaml"))
     return {
         "stage": request.param,
@@ -194,7 +197,7 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
     assert "RoomsTable" in resources(packaged, "AWS::DynamoDB::Table")
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
-    assert prod or packaged["stage"] == "dev"
+    assert prod or packaged["stage"] in ("dev", "staging")
 
 
 def test_the_authorizer_takes_both_pools_and_only_the_staff_pool_holds_staff_roles(packaged):
@@ -223,7 +226,7 @@ def test_patients_sign_up_and_join_patients_staff_are_admin_made_with_mfa_and_bo
     template = packaged["template"]["Resources"]
     patients, staff = template["UserPool"]["Properties"], template["StaffUserPool"]["Properties"]
     assert patients["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
-    assert patients["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["PatientSignup", "Arn"]}
+    assert patients["LambdaConfig"]["PostConfirmation"] == {"Ref": "PatientSignup.Alias"}
     assert set(patients["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]) == {
         "email",
         "phone_number",
@@ -240,6 +243,7 @@ def test_patients_sign_up_and_join_patients_staff_are_admin_made_with_mfa_and_bo
         if p["Properties"].get("Principal") == "cognito-idp.amazonaws.com"
     )
     assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert permission["FunctionName"] == {"Ref": "PatientSignup.Alias"}
     joins = resources(packaged, "AWS::IAM::Policy")["PatientSignupJoinsPatients"]["Properties"]
     assert joins["Roles"] == [{"Ref": "PatientSignupRole"}]
     [statement] = joins["PolicyDocument"]["Statement"]
@@ -322,7 +326,7 @@ def test_log_groups_are_kept_a_year_under_the_stacks_key_and_each_role_writes_on
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]["KeyPolicy"]["Statement"]
     logs = next(s for s in key if s["Principal"].get("Service") == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})
     arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert all("${Stage}" in a["Fn::Sub"] for a in arns) and stage in ("dev", "prod")
+    assert all("${Stage}" in a["Fn::Sub"] for a in arns) and stage in ("dev", "staging", "prod")
 
 
 def test_the_key_grants_aws_services_only_for_this_account(packaged):
@@ -528,3 +532,105 @@ def test_the_hosted_ui_signs_patients_in_with_the_code_flow_back_to_the_web_app_
     from infra.web_deploy import CLIENT_OUTPUT, NEEDED_OUTPUTS
 
     assert {*NEEDED_OUTPUTS, CLIENT_OUTPUT} <= set(template["Outputs"])
+
+
+# --- issue 31: deploy without fear ---------------------------------------------------------------------------
+def test_every_function_is_published_behind_live_and_shifted_by_codedeploy_watched_by_its_alarms(packaged):
+    # GIVEN the packaged stack THEN every function publishes a version behind `live`, shifted by CodeDeploy:
+    # all at once in dev, a 10 % canary for 5 minutes in staging and prod
+    alarms = resources(packaged, "AWS::CloudWatch::Alarm")
+    functions = resources(packaged, "AWS::Serverless::Function")
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["AutoPublishAlias"] == "live", name
+        preference = props["DeploymentPreference"]
+        assert preference["Type"] == {"Fn::If": ["IsDev", "AllAtOnce", "Canary10Percent5Minutes"]}, name
+        # AND the alarms that roll it back exist, and each watches this function's errors and throttles
+        watched = [alarms[a["Ref"]]["Properties"] for a in preference["Alarms"]]
+        own = {
+            a["MetricName"] for a in watched if a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": name}}]
+        }
+        assert {"Errors", "Throttles"} <= own, name
+    api = [
+        alarms[a["Ref"]]["Properties"] for a in functions["APIHandler"]["Properties"]["DeploymentPreference"]["Alarms"]
+    ]
+    assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency")} <= {
+        (a["Namespace"], a["MetricName"]) for a in api
+    }
+    for sender in ("ReminderDispatcher", "ReminderSweep"):
+        rollback = functions[sender]["Properties"]["DeploymentPreference"]["Alarms"]
+        assert any(alarms[a["Ref"]]["Properties"]["MetricName"] == "ReminderFailed" for a in rollback), sender
+    conditions = packaged["template"]["Conditions"]
+    assert conditions["IsDev"] == {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}
+    assert packaged["template"]["Parameters"]["Stage"]["AllowedValues"] == ["dev", "staging", "prod"]
+
+
+def test_every_caller_invokes_the_alias_never_latest(packaged):
+    translated = sam_translated(packaged)["Resources"]
+    by_type = lambda kind: [r["Properties"] for r in translated.values() if r["Type"] == kind]  # noqa: E731
+    aliases = {logical for logical, r in translated.items() if r["Type"] == "AWS::Lambda::Alias"}
+    assert aliases == {f"{f}Aliaslive" for f in FUNCTIONS}
+    assert len(by_type("AWS::CodeDeploy::DeploymentGroup")) == len(FUNCTIONS)
+    # the stream and queue consumers (event source mappings) and the sweeps' schedules
+    mappings = by_type("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 4 and all(m["FunctionName"]["Ref"] in aliases for m in mappings)
+    targets = [t for rule in by_type("AWS::Events::Rule") for t in rule["Targets"]]
+    assert len(targets) == 2 and all(t["Arn"]["Ref"] in aliases for t in targets)
+    # every permission to invoke names an alias (API Gateway's REST and WebSocket routes, the rules, Cognito)
+    for permission in by_type("AWS::Lambda::Permission"):
+        assert permission["FunctionName"]["Ref"] in aliases, permission
+    # every REST route and WebSocket route integrates with the alias
+    api = next(r for r in translated.values() if r["Type"] == "AWS::ApiGateway::RestApi")["Properties"]["Body"]
+    uris = [
+        op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for path in api["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "x-amazon-apigateway-integration" in op
+    ]
+    assert uris and all("${APIHandlerAliaslive}" in uri and ".Arn}" not in uri for uri in uris)
+    for integration in by_type("AWS::ApiGatewayV2::Integration"):
+        assert integration["IntegrationUri"]["Fn::Sub"][1]["Handler"]["Ref"] in aliases
+    # the Scheduler's target: the dispatcher's alias, which is all its role may invoke
+    env = packaged["template"]["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["REMINDER_FUNCTION_ARN"]["Fn::Sub"].endswith(":function:clinic-${Stage}-reminder-dispatcher:live")
+    role = packaged["template"]["Resources"]["SchedulerInvokeRole"]
+    invoke = next(s for s in statements(role) if s["Action"] == "lambda:InvokeFunction")
+    assert invoke["Resource"] == env["REMINDER_FUNCTION_ARN"]
+
+
+def test_the_package_carries_its_release(packaged):
+    import zipfile
+
+    stamped = zipfile.ZipFile(packaged["zip"]).read("chalicelib/_version.py").decode()
+    assert 'VERSION = "v9.8.7-1-gabcdef0"' in stamped
+
+
+def test_every_table_is_backed_up_daily_35_days_and_the_audit_table_for_years(packaged):
+    template = packaged["template"]
+    tables = resources(packaged, "AWS::DynamoDB::Table")
+    assert all(
+        t["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for t in tables.values()
+    )
+    plans = {name: r["Properties"]["BackupPlan"] for name, r in resources(packaged, "AWS::Backup::BackupPlan").items()}
+    [tables_rule] = plans["TablesBackupPlan"]["BackupPlanRule"]
+    [audit_rule] = plans["AuditBackupPlan"]["BackupPlanRule"]
+    assert tables_rule["ScheduleExpression"] == audit_rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert tables_rule["Lifecycle"] == {"DeleteAfterDays": 35}
+    assert audit_rule["Lifecycle"] == {"DeleteAfterDays": {"Ref": "AuditBackupRetentionDays"}}
+    assert template["Parameters"]["AuditBackupRetentionDays"]["Default"] >= 6 * 365
+    selections = {
+        r["Properties"]["BackupPlanId"]["Ref"]: r["Properties"]["BackupSelection"]
+        for r in resources(packaged, "AWS::Backup::BackupSelection").values()
+    }
+    everything = selections["TablesBackupPlan"]
+    assert everything["Resources"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/clinic-${Stage}-*"}
+    ]
+    assert everything["NotResources"] == [{"Fn::GetAtt": ["AuditTable", "Arn"]}]
+    assert selections["AuditBackupPlan"]["Resources"] == [{"Fn::GetAtt": ["AuditTable", "Arn"]}]
+    for table in tables.values():  # every table's name falls under the selection's pattern
+        assert table["Properties"]["TableName"]["Fn::Sub"].startswith("clinic-${Stage}-")
+    vault = template["Resources"]["BackupVault"]
+    assert vault["DeletionPolicy"] == "Retain" and vault["Properties"]["EncryptionKeyArn"] == {
+        "Fn::GetAtt": ["ClinicDataKey", "Arn"]
+    }

@@ -1,0 +1,69 @@
+"""The last step of `make package`: stamps the release into the code and points the REST API at the `live` alias.
+
+    python -m infra.release dist/prod --version "$(git describe --always --dirty)"
+
+- The code zip gets `chalicelib/_version.py` (`VERSION = "..."`), which /health, the logs and the metrics report
+  (chalicelib/observability.py); it is never in the working tree, so a checkout is the "dev" release.
+- Chalice writes every REST route's integration as the function's plain ARN (`${APIHandler.Arn}`, i.e. $LATEST),
+  which template.yaml cannot override route by route: here each becomes `${APIHandlerAliaslive}`, the alias SAM's
+  `AutoPublishAlias` publishes and CodeDeploy shifts. Everything else is on the alias in template.yaml itself."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import zipfile
+from pathlib import Path
+
+VERSION_MODULE = "chalicelib/_version.py"
+UNALIASED = "/functions/${APIHandler.Arn}/invocations"
+ALIASED = "/functions/${APIHandlerAliaslive}/invocations"  # the alias SAM names <function>Alias<name>
+SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
+def clean_version(version: str) -> str:
+    """`git describe`'s output as is; "dev" when there is none or it is not a plain tag-like word."""
+    version = version.strip()
+    return version if SAFE.fullmatch(version) else "dev"
+
+
+def stamp_version(package: Path, version: str) -> None:
+    """Writes the version module into the code zip (replacing one stamped before)."""
+    source = f'"""Written by `make package` (infra/release.py); not in the repository."""\n\nVERSION = "{version}"\n'
+    with zipfile.ZipFile(package) as old:
+        entries = [(info, old.read(info)) for info in old.infolist() if info.filename != VERSION_MODULE]
+    with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as new:
+        for info, data in entries:
+            new.writestr(info, data)
+        module = zipfile.ZipInfo(VERSION_MODULE, date_time=(2020, 1, 1, 0, 0, 0))
+        module.external_attr = 0o644 << 16
+        new.writestr(module, source, zipfile.ZIP_DEFLATED)
+
+
+def route_api_to_alias(template: Path) -> int:
+    """Rewrites the REST routes' integrations to the alias; how many there were. None left unaliased."""
+    text = template.read_text()
+    routes = text.count(UNALIASED)
+    template.write_text(text.replace(UNALIASED, ALIASED))
+    return routes
+
+
+def release(dist: Path, version: str) -> str:
+    version = clean_version(version)
+    stamp_version(dist / "deployment.zip", version)
+    if route_api_to_alias(dist / "sam.yaml") == 0:
+        raise SystemExit(f"{dist / 'sam.yaml'}: no REST route found to point at the alias")
+    return version
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dist", type=Path, help="the directory `chalice package` wrote (sam.yaml, deployment.zip)")
+    parser.add_argument("--version", default="dev", help="the release, e.g. `git describe --always --dirty`")
+    args = parser.parse_args()
+    version = release(args.dist, args.version)
+    print(f"{args.dist}: release {version}, REST routes on the live alias")
+
+
+if __name__ == "__main__":
+    main()
