@@ -13,7 +13,7 @@ WS_PORT ?= 8002
 # The release `make package` stamps into the code (GET /health, every log line, a metrics dimension).
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help install python run reset test test-fast test-any-hour docs lint hooks bench package deploy clean
+.PHONY: help install python run reset test test-fast test-any-hour docs lint hooks bench package deploy smoke clean
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:$(PORT) with DynamoDB Local and a demo clinic (RESET=1 wipes data, SEED=0 skips the demo;"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
 	@echo "make package  dist/STAGE/sam.yaml + deployment.zip (STAGE=dev|staging|prod), stamped with VERSION (git describe), linted; no AWS access needed"
 	@echo "make deploy   package, upload and deploy to AWS, then the web app to its bucket (STAGE=..., BUCKET=..., PARAMETERS='Key=Value ...')"
+	@echo "make smoke    book, read, reschedule and cancel a visit of the reserved smoke doctor and patient (API=https://...; README: Releasing)"
 	@echo "make reset    delete local data (.data/)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -128,6 +129,12 @@ deploy: package
 		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
 		--parameter-overrides Stage=$(STAGE) $(PARAMETERS)
 	$(PY) -m infra.web_deploy --stack-name clinic-$(STAGE)
+
+# After any deploy, and against `make run` (API=http://127.0.0.1:8000). Tokens: SMOKE_PATIENT_TOKEN and, the first
+# time, SMOKE_ADMIN_TOKEN (README: Releasing); against a local API they are make run's development tokens.
+smoke: python
+	@test -n "$(API)" || (echo "set API=<the stage's API base URL>"; exit 2)
+	$(PY) -m infra.smoke --api "$(API)"
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) node_modules .data dist
