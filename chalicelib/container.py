@@ -121,9 +121,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         lambda: secrets.token_hex(16),  # 128 random bits; hex keeps ids URL- and key-safe
         settings.public_base_url,
     )
-    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients)
-    realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
     access = AccessAudit(store, clock, ids)
+    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients, access)
+    realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
     return Container(
         settings=settings,

@@ -13,7 +13,7 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.idempotent import checked_key, keyed
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
-from chalicelib.domain.errors import InvalidInput, NotYourPatient
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
 from chalicelib.domain.paging import open_token, sign_token
@@ -83,6 +83,7 @@ def book(call: Call) -> s.AppointmentOut:
         notes=body.notes,
         reminder_preferences=prefs,
         starts_at=body.starts_at,
+        via=call.route,
     )
     c = container.current()
     key = checked_key(call)
@@ -91,12 +92,8 @@ def book(call: Call) -> s.AppointmentOut:
         request = replace(request, idempotency_key=scoped_key(call.caller.subject, key))
 
     def run() -> s.AppointmentOut:
-        try:
-            booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
-        except NotYourPatient as refused:  # a doctor probing a patient it has no visit with: on that id's log
-            log.warning("booking refused: the doctor has no visit with this patient")
-            c.access.record(call.caller, call.route, [(refused.patient_id, None)], "booking-refused")
-            raise
+        # a doctor probing a patient it has no visit with is refused and put on that id's access log by the service
+        booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
         _count("BookingCreated")
         return _shape(call.caller, booked, with_room=True, skipped=skipped)
 

@@ -1,5 +1,6 @@
 """The HL7 FHIR R4 (4.0.1) face under `/fhir/R4/`: metadata, reads and searches of Practitioner, Location, Schedule,
-Slot, Appointment and Patient, and `Appointment/$find`. Parses FHIR's query and Parameters shapes strictly, checks
+Slot, Appointment and Patient, `Appointment/$find`, `$hold` and `$book`, and an Appointment's status by PATCH
+(JSON Patch) or PUT. Parses FHIR's query and Parameters shapes strictly, checks
 the caller as the REST API does, calls the same services, and answers `application/fhir+json` (errors as
 OperationOutcome)."""
 
@@ -18,17 +19,29 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import container
-from chalicelib.api.http import MAX_BODY_BYTES, ROUTES, RouteSpec, _json_body, authorizer
+from chalicelib.api.http import (
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    ROUTES,
+    RouteSpec,
+    _json_body,
+    _nesting_depth,
+    _utf8_text,
+    authorizer,
+)
 from chalicelib.api.method_guard import GUARD_VIEW, STANDARD_METHODS
 from chalicelib.domain import errors as e
 from chalicelib.domain import fhir, smart
+from chalicelib.domain.holds import Hold
 from chalicelib.domain.identity import Caller, Role, caller_from_claims
 from chalicelib.domain.paging import open_token, paginate, sign_token
 from chalicelib.domain.timefmt import instant
-from chalicelib.observability import count_error
+from chalicelib.observability import count, count_error
 from chalicelib.services.fhir import (
     PUBLISH_DAYS,
     AppointmentQuery,
+    BookOrder,
+    BookTarget,
     FhirService,
     Position,
     Publication,
@@ -48,6 +61,9 @@ FIND_MAX_COUNT = 50
 MAX_VALUE_LENGTH = 256
 CAPABILITY_DATE = "2026-12-06"
 FIND_DEFINITION = "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-find"
+HOLD_DEFINITION = "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-hold"
+BOOK_DEFINITION = "http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-book"
+JSON_PATCH = "application/json-patch+json"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 ROLES = (Role.PATIENT, Role.DOCTOR, Role.ADMIN)
@@ -202,8 +218,10 @@ def fhir_route(
         view.__name__ = f"fhir_{handler.__name__}"
         view.__doc__ = handler.__doc__
         kwargs: dict[str, Any] = {"methods": list(methods)}
-        if "POST" in methods:
+        if "POST" in methods or "PUT" in methods:
             kwargs["content_types"] = [fhir.MEDIA_TYPE, "application/json"]
+        if "PATCH" in methods:
+            kwargs["content_types"] = [*kwargs.get("content_types", []), JSON_PATCH]
         if not public:
             kwargs["authorizer"] = authorizer
         fhir_api.route(path, **kwargs)(view)
@@ -707,32 +725,366 @@ def search_appointments(call: FhirCall) -> fhir.Resource:
     return fhir.bundle(call.base, [fhir.appointment(a) for a in page], self_url, next_url, total)
 
 
+OPERATION_SCOPES = {"$find": "s", "$hold": "c", "$book": "c"}
+"""A system client's SMART v2 permission on Appointment for each operation (a read r; PUT and PATCH u)."""
+
+
+def _appointment_scope(call: FhirCall) -> tuple[str, str]:
+    method = fhir_api.current_request.method
+    if method in ("PUT", "PATCH"):
+        return "Appointment", "u"
+    operation = _operation(call.path["id"])
+    if operation is None:
+        return "Appointment", "r"
+    return "Appointment", OPERATION_SCOPES[operation]
+
+
 @fhir_route(
     f"{BASE}/Appointment/{{id}}",
-    "FHIR: read an Appointment (yours, or as staff); `$find` as the id runs the find operation (GET query or POST "
-    "Parameters)",
-    methods=("GET", "POST"),
-    errors=(404,),
-    names={"GET": "read_appointment", "POST": "find_appointments"},
-    scope=lambda call: ("Appointment", "s" if _is_find(call.path["id"]) else "r"),
+    "FHIR: read an Appointment (yours, or as staff; a live hold reads as `pending`); as the id, `$find` runs the find "
+    "operation (GET query or POST Parameters), `$hold` holds a proposed time and `$book` books a held or proposed "
+    "one (POST Parameters); PATCH (JSON Patch of `/status`) or PUT sets the status: cancelled, fulfilled, noshow",
+    methods=("GET", "POST", "PUT", "PATCH"),
+    errors=(400, 403, 404, 409, 422),
+    names={
+        "GET": "read_appointment",
+        "POST": "appointment_operation",
+        "PUT": "update_appointment",
+        "PATCH": "patch_appointment",
+    },
+    scope=_appointment_scope,
 )
-def appointment(call: FhirCall) -> fhir.Resource:
+def appointment(call: FhirCall) -> Answer:
     ident = call.path["id"]
     method = fhir_api.current_request.method
-    if _is_find(ident):
+    operation = _operation(ident)
+    if method in ("PUT", "PATCH"):
+        if operation is not None:
+            raise NotSupported(f"{method} of an operation is not supported.", {"fields": {"id": "an operation"}})
+        _check_format(call.params)
+        return _put(call) if method == "PUT" else _patch(call)
+    if operation == "$find":
         return _find(call, _parameters(call) if method == "POST" else call.params)
     if method == "POST":
+        if operation == "$hold":
+            return _hold(call)
+        if operation == "$book":
+            return _book(call)
         raise NotSupported(
-            "POST on an Appointment is not supported here (only Appointment/$find).", {"fields": {"id": "not $find"}}
+            "POST on an Appointment is not supported here (only $find, $hold and $book).",
+            {"fields": {"id": "not an operation"}},
         )
+    if operation is not None:
+        raise NotSupported(f"{operation} runs by POST only.", {"fields": {"id": "POST only"}})
     _check_format(call.params)
     found = _service().appointment(call.caller, _id(call))
+    if isinstance(found, Hold):
+        container.current().access.record(call.caller, call.route, [(found.appointment.patient_id, found.id)])
+        return fhir.held_appointment(found.appointment, found.expires_at, _canonical())
     container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
     return fhir.appointment(found)
 
 
-def _is_find(ident: str) -> bool:
-    return ident in ("$find", "%24find")
+def _canonical() -> str:
+    """The base of this server's canonical URLs (its extension's): the deployment's public address, whatever host
+    a request came by."""
+    return container.current().settings.public_base_url.rstrip("/") + BASE
+
+
+def _operation(ident: str) -> str | None:
+    """`$find`, `$hold` or `$book` (also percent-encoded), or None for an id."""
+    name = ident.replace("%24", "$", 1) if ident.startswith("%24") else ident
+    return name if name in OPERATION_SCOPES else None
+
+
+# --- $hold and $book --------------------------------------------------------------------------------------------
+HOLD_PARAMS = ("appt-id", "appt-resource", "patient-id")
+BOOK_PARAMS = ("appt-id", "appt-resource", "patient-id", "cancelled-appt-id", "comment")
+
+
+@dataclass
+class _Operation:
+    values: dict[str, str]
+    resource: dict[str, Any] | None
+
+
+def _operation_parameters(call: FhirCall, name: str, allowed: Sequence[str]) -> _Operation:
+    """An operation's `Parameters` body: each parameter at most once, `appt-resource` as a resource, exactly one of
+    `appt-id` and `appt-resource`."""
+    _check_format(call.params)
+    if set(call.params) - {"_format"}:
+        raise NotSupported(f"{name} takes its parameters in the body.", {"fields": {"query": "not supported"}})
+    if call.body and len(call.body) > MAX_BODY_BYTES:
+        raise e.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})
+    body = _json_body(call.body)
+    if body.get("resourceType") != "Parameters" or set(body) - {"resourceType", "id", "meta", "parameter"}:
+        raise e.InvalidInput("The body must be a FHIR Parameters resource.", {"fields": {"body": "not Parameters"}})
+    entries = body.get("parameter", [])
+    if not isinstance(entries, list):
+        raise e.InvalidInput("Parameters.parameter must be a list.", {"fields": {"parameter": "not a list"}})
+    values: dict[str, str] = {}
+    resource: dict[str, Any] | None = None
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("name") == "appt-resource":
+            if set(entry) != {"name", "resource"} or not isinstance(entry["resource"], dict) or resource is not None:
+                raise e.InvalidInput(
+                    "appt-resource is given once, as a resource.", {"fields": {"appt-resource": "invalid"}}
+                )
+            if "appt-resource" not in allowed:
+                raise NotSupported(f"{name} takes no appt-resource.", {"fields": {"appt-resource": "not supported"}})
+            resource = entry["resource"]
+            continue
+        key, value = _parameter(entry)
+        if key not in allowed:
+            raise NotSupported(
+                f"{name} does not support the parameter {key[:64]!r}; it supports {', '.join(allowed)}.",
+                {"fields": {key[:64]: "not supported"}},
+            )
+        if key in values:
+            raise e.InvalidInput(f"{key} is given too often.", {"fields": {key: "repeated"}})
+        values[key] = value
+    if ("appt-id" in values) == (resource is not None):
+        raise e.InvalidInput(
+            f"{name} needs appt-id or appt-resource (one of them).", {"fields": {"appt-id": "one of the two"}}
+        )
+    return _Operation(values, resource)
+
+
+def _target(op: _Operation) -> tuple[BookTarget, str | None, str]:
+    """What the operation names (a hold's id, or a Slot: an `appt-id` that is a Slot id, or a proposed
+    Appointment's slot or practitioner, serviceType, start and length), the patient the resource names, and its
+    reason."""
+    if op.resource is None:
+        raw = op.values["appt-id"]
+        ident = raw.rstrip("/").rpartition("/")[2]
+        kind = raw.rstrip("/").rpartition("/")[0].rpartition("/")[2]
+        if kind not in ("", "Appointment", "Slot") or not fhir.is_id(ident):
+            raise e.InvalidInput(
+                "appt-id names a Slot (a proposed Appointment's) or a held Appointment by its id.",
+                {"fields": {"appt-id": "invalid"}},
+            )
+        key = fhir.parse_slot_id(ident)
+        return (BookTarget(slot=key) if key else BookTarget(hold_id=ident)), None, ""
+    return _proposal(op.resource)
+
+
+def _bad_resource(why: str) -> e.InvalidInput:
+    return e.InvalidInput(f"appt-resource: {why}", {"fields": {"appt-resource": why}})
+
+
+def _proposal(resource: dict[str, Any]) -> tuple[BookTarget, str | None, str]:
+    if resource.get("resourceType") != "Appointment":
+        raise _bad_resource("must be an Appointment.")
+    patient: str | None = None
+    practitioner: str | None = None
+    participants = resource.get("participant", [])
+    if not isinstance(participants, list):
+        raise _bad_resource("participant must be a list.")
+    for participant in participants:
+        actor = participant.get("actor") if isinstance(participant, dict) else None
+        reference = actor.get("reference") if isinstance(actor, dict) else None
+        if not isinstance(reference, str):
+            continue
+        kind, _, ident = reference.rstrip("/").rpartition("/")
+        if kind.rpartition("/")[2] == "Patient" and fhir.is_id(ident):
+            patient = ident
+        elif kind.rpartition("/")[2] == "Practitioner" and fhir.is_id(ident):
+            practitioner = ident
+    reasons = resource.get("reasonCode")
+    reason = ""
+    if isinstance(reasons, list) and reasons and isinstance(reasons[0], dict):
+        text = reasons[0].get("text")
+        if isinstance(text, str) and len(text) > 500:
+            raise _bad_resource("reasonCode's text is at most 500 characters.")
+        reason = text.strip() if isinstance(text, str) else ""
+    own_id = resource.get("id")
+    if own_id is not None:  # an Appointment this server made: a hold
+        if not isinstance(own_id, str) or not fhir.is_id(own_id):
+            raise _bad_resource("its id is not a FHIR id.")
+        return BookTarget(hold_id=own_id), patient, reason
+    return BookTarget(slot=_slot_of(resource, practitioner)), patient, reason
+
+
+def _slot_of(resource: dict[str, Any], practitioner: str | None) -> fhir.SlotKey:
+    """The proposed Appointment's Slot: its `slot` reference, else its practitioner, serviceType, start and length."""
+    slots = resource.get("slot")
+    if slots is not None:
+        first = slots[0] if isinstance(slots, list) and slots else None
+        reference = first.get("reference") if isinstance(first, dict) else None
+        ident = fhir.reference_id(reference, "Slot") if isinstance(reference, str) else None
+        key = fhir.parse_slot_id(ident) if ident else None
+        if key is None:
+            raise _bad_resource("its slot names no Slot of this server.")
+        return key
+    start = resource.get("start")
+    if practitioner is None or not isinstance(start, str):
+        raise _bad_resource("a proposed Appointment names its slot, or its practitioner and start.")
+    begins = fhir.parse_date_bound("appt-resource.start", start).value
+    if not isinstance(begins, datetime) or start[:2] in fhir.PREFIXES:
+        raise _bad_resource("start must be an instant with its zone.")
+    minutes = resource.get("minutesDuration")
+    end = resource.get("end")
+    if minutes is None and isinstance(end, str):
+        ends = fhir.parse_date_bound("appt-resource.end", end).value
+        if not isinstance(ends, datetime) or end[:2] in fhir.PREFIXES:
+            raise _bad_resource("end must be an instant with its zone.")
+        minutes = int((ends - begins).total_seconds() // 60)
+    if not isinstance(minutes, int) or isinstance(minutes, bool):
+        raise _bad_resource("a proposed Appointment names its end or minutesDuration.")
+    service: fhir.Service = "in-person"
+    types = resource.get("serviceType")
+    if types is not None:
+        codings = types[0].get("coding") if isinstance(types, list) and types and isinstance(types[0], dict) else None
+        coding = codings[0] if isinstance(codings, list) and codings and isinstance(codings[0], dict) else {}
+        code = coding.get("code")
+        system = coding.get("system")
+        token = f"{system}|{code}" if isinstance(system, str) else code
+        found = fhir.service_for_token(token) if isinstance(token, str) else None
+        if found is None:
+            raise _bad_resource("serviceType must be AMB or VR (ActCode).")
+        service = found
+    if not 0 < minutes <= 24 * 60:
+        raise _bad_resource("its length is not one a visit can have.")
+    key = fhir.parse_slot_id(fhir.slot_id(practitioner, service, begins, minutes)) if fhir.is_id(practitioner) else None
+    if key is None or key.start != begins:
+        raise _bad_resource("its start and length name no slot of this server.")
+    return key
+
+
+def _patient_param(op: _Operation, from_resource: str | None) -> str | None:
+    raw = op.values.get("patient-id")
+    given = None
+    if raw is not None:
+        given = fhir.reference_id(raw, "Patient")
+        if given is None or not fhir.is_id(given):
+            raise e.InvalidInput(
+                "patient-id must name a Patient (Patient/<id>).", {"fields": {"patient-id": "invalid"}}
+            )
+    if given and from_resource and given != from_resource:
+        raise e.InvalidInput(
+            "patient-id and appt-resource name different patients.", {"fields": {"patient-id": "another patient"}}
+        )
+    return given or from_resource
+
+
+def _hold(call: FhirCall) -> Answer:
+    """`$hold`: the time of a proposed Appointment (or Slot) held for the patient, through the REST hold."""
+    op = _operation_parameters(call, "$hold", HOLD_PARAMS)
+    target, from_resource, _ = _target(op)
+    if target.slot is None:
+        raise e.InvalidInput(
+            "$hold takes a proposed Appointment or a Slot id (from $find), not a stored Appointment.",
+            {"fields": {"appt-id": "not a proposed time"}},
+        )
+    held = _service().hold(call.caller, target.slot, _patient_param(op, from_resource), call.route)
+    _metric("HoldCreated")
+    return fhir.held_appointment(held.appointment, held.expires_at, _canonical())
+
+
+def _book(call: FhirCall) -> Answer:
+    """`$book`: a held or proposed time booked through the REST booking (or, with `cancelled-appt-id`, the visit
+    it names moved there through the REST reschedule)."""
+    op = _operation_parameters(call, "$book", BOOK_PARAMS)
+    target, from_resource, reason = _target(op)
+    cancelled = op.values.get("cancelled-appt-id")
+    if cancelled is not None:
+        cancelled = cancelled.rstrip("/").rpartition("/")[2]
+        if not fhir.is_id(cancelled):
+            raise e.InvalidInput(
+                "cancelled-appt-id must name an Appointment.", {"fields": {"cancelled-appt-id": "invalid"}}
+            )
+    comment = op.values.get("comment")
+    if comment is not None and (not comment.strip() or len(comment) > 500):
+        raise e.InvalidInput("comment is 1 to 500 characters.", {"fields": {"comment": "invalid"}})
+    order = BookOrder(
+        target=target,
+        patient_id=_patient_param(op, from_resource),
+        reason=reason,
+        comment=comment,
+        cancelled_id=cancelled,
+        via=call.route,
+    )
+    booked = _service().book(call.caller, order)
+    _metric("BookingRescheduled" if cancelled else "BookingCreated")
+    return fhir.appointment(booked)
+
+
+def _metric(name: str) -> None:
+    try:
+        count(name)
+    except Exception:  # committed means done: a metric never turns the write into an error
+        log.exception("metric %s not recorded", name)
+
+
+# --- PATCH and PUT of an Appointment's status ---------------------------------------------------------------------
+def _patch(call: FhirCall) -> Answer:
+    """JSON Patch (RFC 6902), as Argonaut cancels: exactly `[{"op": "replace", "path": "/status", "value": ...}]`."""
+    headers = {k.lower(): v for k, v in (fhir_api.current_request.headers or {}).items()}
+    if headers.get("content-type", "").split(";")[0].strip().lower() != JSON_PATCH:
+        raise NotSupported(
+            f"PATCH takes a JSON Patch ({JSON_PATCH}); FHIRPath Patch is not supported.",
+            {"fields": {"Content-Type": "not JSON Patch"}},
+        )
+    if call.body and len(call.body) > MAX_BODY_BYTES:
+        raise e.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})
+    text = _utf8_text(call.body)
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise e.InvalidInput("The body nests too deeply.", {"fields": {"body": "nested too deeply"}})
+    try:
+        patch = json.loads(text)
+    except ValueError:
+        raise e.InvalidInput("The body must be a JSON Patch.", {"fields": {"body": "is not valid JSON"}}) from None
+    operation = patch[0] if isinstance(patch, list) and len(patch) == 1 else None
+    if not isinstance(operation, dict) or set(operation) != {"op", "path", "value"}:
+        raise e.InvalidInput(
+            'The patch must be one operation: [{"op": "replace", "path": "/status", "value": "cancelled"}].',
+            {"fields": {"body": "one replace of /status"}},
+        )
+    if operation["op"] != "replace" or operation["path"] != "/status":
+        raise e.BusinessRuleViolation(
+            "Only the status of an appointment can be patched (op replace, path /status).",
+            {"fields": {"path": "only /status"}},
+        )
+    return _set_status(call, operation["value"])
+
+
+def _set_status(call: FhirCall, value: Any) -> Answer:
+    if not isinstance(value, str) or value not in fhir.FHIR_APPOINTMENT_STATUSES:
+        raise e.InvalidInput(
+            f"status must be an AppointmentStatus ({', '.join(fhir.FHIR_APPOINTMENT_STATUSES)}).",
+            {"fields": {"status": "invalid"}},
+        )
+    changed = _service().set_status(call.caller, _id(call), value)
+    return fhir.appointment(changed)
+
+
+PUT_IGNORED = ("meta", "text", "status")
+
+
+def _put(call: FhirCall) -> Answer:
+    """PUT of the whole Appointment: only its status may differ from the stored one (the rest is the read's)."""
+    ident = _id(call)
+    if call.body and len(call.body) > MAX_BODY_BYTES:
+        raise e.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})
+    body = _json_body(call.body)
+    if body.get("resourceType") != "Appointment" or body.get("id") != ident:
+        raise e.InvalidInput(
+            "The body must be the Appointment with the id in the URL.", {"fields": {"id": "does not match the URL"}}
+        )
+    found = _service().appointment(call.caller, ident)
+    if isinstance(found, Hold):
+        raise e.BusinessRuleViolation(
+            "A held time changes by $book or by its release, not by PUT.", {"fields": {"status": "pending"}}
+        )
+    ours = {k: v for k, v in fhir.appointment(found).items() if k not in PUT_IGNORED}
+    theirs = {k: v for k, v in body.items() if k not in PUT_IGNORED}
+    changed = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+    if changed:
+        raise e.BusinessRuleViolation(
+            "Only an appointment's status can change by PUT; send the rest as read.",
+            {"fields": {name[:64]: "differs from the stored appointment" for name in changed[:10]}},
+        )
+    return _set_status(call, body.get("status"))
 
 
 def _parameters(call: FhirCall) -> dict[str, list[str]]:

@@ -45,6 +45,7 @@ def hold(call: Call) -> s.HoldOut:
             patient_id=body.patient_id,
             duration=body.duration,
             starts_at=body.starts_at,
+            via=call.route,
         ),
     )
     try:

@@ -344,7 +344,6 @@ def appointment(a: Appointment) -> Resource:
         "status": APPOINTMENT_STATUS[a.status],
         "serviceType": _service_type(service),
         "specialty": [{"text": a.specialty}],
-        "reasonCode": [{"text": a.reason}],
         "start": instant(a.starts_at),
         "end": instant(a.ends_at),
         "minutesDuration": a.duration,
@@ -352,9 +351,33 @@ def appointment(a: Appointment) -> Resource:
         "created": instant(a.created_at),
         "participant": participants,
     }
+    if a.reason.strip():  # a hold has no reason yet, and FHIR strings are never empty
+        resource["reasonCode"] = [{"text": a.reason}]
     if a.notes:
         resource["comment"] = a.notes
     return resource
+
+
+HOLD_EXPIRY_PATH = "StructureDefinition/appointment-hold-expiry"
+"""This server's extension on a `pending` Appointment (a hold), at `<base>/StructureDefinition/...`: the instant
+the hold lapses (`valueInstant`); until then no one else can book or hold the time."""
+
+
+def held_appointment(a: Appointment, expires_at: datetime, base: str) -> Resource:
+    """A hold as FHIR's `pending` Appointment, with when it lapses."""
+    resource = appointment(a)
+    resource["extension"] = [{"url": f"{base}/{HOLD_EXPIRY_PATH}", "valueInstant": instant(expires_at)}]
+    return resource
+
+
+SETTABLE_STATUSES: dict[str, Status] = {
+    "cancelled": Status.CANCELLED,
+    "fulfilled": Status.COMPLETED,
+    "noshow": Status.NO_SHOW,
+}
+"""The FHIR statuses a PATCH or PUT may set, and ours they become: a cancellation (the REST cancel's rules) and
+the REST status route's completion and no-show (doctors and admins, once the visit has started). `booked` set on a
+booked visit changes nothing; `arrived` is not recorded here (no check-in), and the rest are not set by a client."""
 
 
 def proposed_appointment(doctor: Doctor, service: Service, found: Slot, patient_id: str | None) -> Resource:

@@ -48,6 +48,7 @@ from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, c
 from chalicelib.domain.paging import take_page
 from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
+from chalicelib.services.access import AccessAudit
 from chalicelib.services.ports import (
     AppointmentStore,
     Booking,
@@ -93,6 +94,9 @@ class BookingRequest:
     """Names the instant where the local time is ambiguous (a fall-back hour); must match date and time."""
     idempotency_key: str | None = None
     """The caller-scoped Idempotency-Key hash: the appointment id derives from it (see domain/idempotency)."""
+    via: str = ""
+    """The route the request came by (`POST /api/appointments`, `POST /fhir/R4/Appointment/{id}`), for the
+    access log's entry of a refusal."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class HoldRequest:
     patient_id: str | None = None
     duration: int | None = None
     starts_at: datetime | None = None
+    via: str = ""
+    """The route it came by, for the access log (see BookingRequest.via)."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +156,10 @@ class BookingService:
         reminders: ReminderPlanner,
         telehealth: TelehealthService,
         patients: PatientRepository,
+        access: AccessAudit | None = None,
     ) -> None:
         self._doctors = doctors
+        self._access = access
         self._store = store
         self._clock = clock
         self._ids = ids
@@ -403,6 +411,7 @@ class BookingService:
             patient_id=request.patient_id,
             duration=request.duration,
             starts_at=request.starts_at,
+            via=request.via,
         )
         doctor, appointment = self._new_appointment(caller, as_booking, now)
         held = replace(appointment, status=Status.HELD)
@@ -617,6 +626,10 @@ class BookingService:
         if caller.role is Role.DOCTOR and not self._has_seen(caller, request.patient_id):
             # Checked before the directory, so an unknown id answers as a stranger does: a doctor learns neither
             # who exists nor (from a conflict) when a stranger sees other doctors. The front desk books anyone.
+            # The probe is on that id's access log, whichever face (REST, FHIR $hold/$book) it came by.
+            log.warning("booking refused: the doctor has no visit with this patient")
+            if self._access is not None:
+                self._access.record(caller, request.via, [(request.patient_id, None)], "booking-refused")
             raise NotYourPatient(request.patient_id)
         known = self._patients.get(request.patient_id)
         if known is None:

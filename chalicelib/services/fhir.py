@@ -1,6 +1,7 @@
-"""The read use cases of the FHIR R4 face: Slots from the same availability the REST route serves, Schedules and
+"""The use cases of the FHIR R4 face: Slots from the same availability the REST route serves, Schedules and
 Practitioners from the doctor directory, Appointments through the booking service's own reads and access rules,
-and `$find`'s proposals from real free slots."""
+`$find`'s proposals from real free slots, and the writes (`$hold`, `$book`, cancel and status changes), each one
+call of the booking service's own use case: one booking path."""
 
 from __future__ import annotations
 
@@ -11,14 +12,21 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import fhir
-from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound, OutsideBookingWindow
+from chalicelib.domain.errors import (
+    BusinessRuleViolation,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OutsideBookingWindow,
+)
+from chalicelib.domain.holds import Hold
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_horizon
 from chalicelib.domain.schedule import GRANULE_MINUTES, Slot
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.booking import BookingService, ListFilter
+from chalicelib.services.booking import BookingRequest, BookingService, HoldBooking, HoldRequest, ListFilter
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.ports import Clock
 
@@ -62,6 +70,25 @@ class AppointmentQuery:
     dates: Sequence[fhir.DateBound] = ()
     statuses: frozenset[str] | None = None
     """FHIR statuses; None: any."""
+
+
+@dataclass(frozen=True)
+class BookTarget:
+    """What `$book` books: a live hold (its id), or a free slot (a proposed Appointment's Slot)."""
+
+    hold_id: str | None = None
+    slot: fhir.SlotKey | None = None
+
+
+@dataclass(frozen=True)
+class BookOrder:
+    target: BookTarget
+    patient_id: str | None = None
+    reason: str = ""
+    comment: str | None = None
+    cancelled_id: str | None = None
+    """`cancelled-appt-id`: the visit this booking replaces (the booking service's reschedule moves it)."""
+    via: str = ""
 
 
 @dataclass(frozen=True)
@@ -297,9 +324,131 @@ class FhirService:
         return Publication(plan.etag, now, files)
 
     # --- appointments -----------------------------------------------------------------------------------------
-    def appointment(self, caller: Caller, appointment_id: str) -> Appointment:
-        """Through the booking service's read: another's appointment answers as unknown."""
-        return self._booking.get(_reader(caller), appointment_id)
+    def appointment(self, caller: Caller, appointment_id: str) -> Appointment | Hold:
+        """Through the booking service's read: another's appointment answers as unknown. A live hold reads back
+        as the hold (a `pending` Appointment) for whoever may see it; a lapsed one is unknown."""
+        try:
+            return self._booking.get(_reader(caller), appointment_id)
+        except NotFound:
+            try:
+                return self._booking.get_hold(_reader(caller), appointment_id)
+            except NotFound:
+                raise NotFound("No such appointment.", {"appointmentId": appointment_id}) from None
+
+    # --- writes: each one call of the booking service's own use case ------------------------------------------
+    def hold(self, caller: Caller, slot: fhir.SlotKey, patient_id: str | None, via: str) -> Hold:
+        """`$hold`: the REST hold of that slot's time (one transaction), after the doctor's read for its zone."""
+        doctor, kind = self._slot_doctor(slot)
+        local = slot.start.astimezone(doctor.zone)
+        request = HoldRequest(
+            doctor_id=doctor.id,
+            date=local.date(),
+            time=local.time().replace(tzinfo=None),
+            type=kind,
+            patient_id=patient_id,
+            duration=slot.minutes,
+            starts_at=slot.start,
+            via=via,
+        )
+        return self._booking.hold(_reader(caller), request)
+
+    def book(self, caller: Caller, order: BookOrder) -> Appointment:
+        """`$book`: a hold becomes the visit (the REST booking of a hold: no read added); a proposed slot is booked
+        as the REST booking does, after one read (the doctor, for the slot's local date and time); with
+        `cancelled-appt-id`, the named visit is moved to the time instead (the REST reschedule)."""
+        writer = _reader(caller)
+        if order.cancelled_id is not None:
+            return self._move(writer, order)
+        if order.target.hold_id is not None:
+            booking = HoldBooking(
+                hold_id=order.target.hold_id,
+                reason=order.reason,
+                notes=order.comment,
+                matches={"patientId": order.patient_id},
+            )
+            return self._booking.book_hold(writer, booking)[0]
+        assert order.target.slot is not None
+        slot = order.target.slot
+        doctor, kind = self._slot_doctor(slot)
+        local = slot.start.astimezone(doctor.zone)
+        request = BookingRequest(
+            doctor_id=doctor.id,
+            date=local.date(),
+            time=local.time().replace(tzinfo=None),
+            type=kind,
+            reason=order.reason,
+            patient_id=order.patient_id,
+            duration=slot.minutes,
+            notes=order.comment,
+            starts_at=slot.start,
+            via=order.via,
+        )
+        return self._booking.book_with_reminders(writer, request)[0]
+
+    def _move(self, writer: Caller, order: BookOrder) -> Appointment:
+        """A reschedule: the visit keeps its practitioner, kind and patient and moves to the new time. A hold of
+        the new time (the caller's own) is released first, so the move can take its place."""
+        assert order.cancelled_id is not None
+        if order.comment is not None:
+            raise InvalidInput(
+                "A reschedule (cancelled-appt-id) keeps the visit's comment; send no comment with it.",
+                {"fields": {"comment": "not with cancelled-appt-id"}},
+            )
+        before = self._booking.get(writer, order.cancelled_id)
+        hold = self._booking.get_hold(writer, order.target.hold_id) if order.target.hold_id else None
+        patient: str | None
+        if hold is not None:
+            held = hold.appointment
+            slot = fhir.SlotKey(held.doctor_id, fhir.service_of(held.type), held.starts_at, held.duration)
+            patient = held.patient_id
+        else:
+            assert order.target.slot is not None
+            slot, patient = order.target.slot, order.patient_id
+        if (slot.doctor_id, slot.service) != (before.doctor_id, fhir.service_of(before.type)):
+            raise BusinessRuleViolation(
+                "A reschedule keeps the practitioner and the kind of visit; book the new time and cancel the old.",
+                {"fields": {"cancelled-appt-id": "another practitioner or kind of visit"}},
+            )
+        if patient not in (None, before.patient_id):
+            raise InvalidInput(
+                "cancelled-appt-id names another patient's visit.", {"fields": {"patient-id": "another patient"}}
+            )
+        if hold is not None:
+            self._booking.release_hold(writer, hold.id)
+        local = slot.start.astimezone(ZoneInfo(before.timezone))
+        return self._booking.reschedule(
+            writer,
+            before.id,
+            local.date(),
+            local.time().replace(tzinfo=None),
+            slot.start,
+            slot.minutes,
+        )
+
+    def set_status(self, caller: Caller, appointment_id: str, status: str) -> Appointment:
+        """A PATCH or PUT of `status`: `cancelled` is the REST cancel, `fulfilled` and `noshow` the REST status
+        route's completion and no-show; the status a visit already has changes nothing; any other is refused."""
+        writer = _reader(caller)
+        current = self._booking.get(writer, appointment_id)
+        if fhir.APPOINTMENT_STATUS[current.status] == status:
+            return current
+        target = fhir.SETTABLE_STATUSES.get(status)
+        if target is None:
+            raise BusinessRuleViolation(
+                f"An appointment's status cannot be set to {status} here; clients set "
+                f"{', '.join(fhir.SETTABLE_STATUSES)}.",
+                {"fields": {"status": "not settable"}},
+            )
+        if target is Status.CANCELLED:
+            return self._booking.cancel(writer, appointment_id)
+        return self._booking.change_status(writer, appointment_id, target)
+
+    def _slot_doctor(self, slot: fhir.SlotKey) -> tuple[Doctor, AppointmentType]:
+        doctor = self._booking.doctor(slot.doctor_id)
+        if slot.service not in fhir.services_of(doctor):
+            raise NotFound("No such slot.", {"fields": {"slot": "no such schedule"}})
+        kind = AppointmentType.TELEHEALTH if slot.service == "telehealth" else AppointmentType.IN_PERSON
+        return doctor, kind
 
     def appointments(
         self, caller: Caller, query: AppointmentQuery, limit: int, after: Position | None

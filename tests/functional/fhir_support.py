@@ -41,6 +41,28 @@ def fhir_post(api: Any, path: str, headers: dict[str, str], body: Any) -> Any:
     return _read(response)
 
 
+JSON_PATCH = "application/json-patch+json"
+CANCEL = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+"""The JSON Patch that cancels an Appointment, as Argonaut's scheduling guide sends it."""
+
+
+def fhir_send(api: Any, method: str, path: str, headers: dict[str, str], body: Any, content_type: str = "") -> Any:
+    """PUT (a resource) or PATCH (a JSON Patch) under /fhir/R4; the answer validated as `fhir_get`'s."""
+    payload = body if isinstance(body, str | bytes) else json.dumps(body)
+    kind = content_type or (JSON_PATCH if method == "PATCH" else MEDIA_TYPE)
+    response = api.http.request(method, BASE + path, headers={"Content-Type": kind, **headers}, body=payload or b"")
+    return _read(response)
+
+
+def parameters(*entries: tuple[str, Any]) -> dict[str, Any]:
+    """An operation's Parameters body: a dict value is a resource (`appt-resource`), text a valueString."""
+    out = [
+        {"name": name, "resource": value} if isinstance(value, dict) else {"name": name, "valueString": value}
+        for name, value in entries
+    ]
+    return {"resourceType": "Parameters", "parameter": out}
+
+
 def _read(response: Any) -> Any:
     response.data = json.loads(response.body) if response.body else None
     assert response.headers["Content-Type"] == MEDIA_TYPE, response.headers

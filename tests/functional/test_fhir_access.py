@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib.api.http import ROUTES
-from tests.functional.fhir_support import BASE, entries, fhir_get, fhir_post, issue
+from tests.functional.fhir_support import BASE, CANCEL, entries, fhir_get, fhir_post, fhir_send, issue
 from tests.helpers import admin, doctor, patient, token
 
 PROTECTED = {
@@ -23,6 +23,8 @@ PROTECTED = {
     ("GET", "/fhir/R4/Appointment"): "/Appointment",
     ("GET", "/fhir/R4/Appointment/{id}"): "/Appointment/$find?start=2026-12-02&end=2026-12-03",
     ("POST", "/fhir/R4/Appointment/{id}"): "/Appointment/$find",
+    ("PUT", "/fhir/R4/Appointment/{id}"): "/Appointment/x",
+    ("PATCH", "/fhir/R4/Appointment/{id}"): "/Appointment/x",
     ("GET", "/fhir/R4/Patient/{id}"): "/Patient/x",
 }
 PUBLIC = {
@@ -37,6 +39,17 @@ FIND_BODY = {
     "resourceType": "Parameters",
     "parameter": [{"name": "start", "valueDate": "2026-12-02"}, {"name": "end", "valueDate": "2026-12-03"}],
 }
+PUT_BODY = {"resourceType": "Appointment", "id": "x", "status": "cancelled", "participant": []}
+
+
+def send(api, route, who):
+    """The matrix's call of a protected route: its path, with a body of the route's kind."""
+    method, path = route[0], PROTECTED[route]
+    if method == "POST":
+        return fhir_post(api, path, who, FIND_BODY)
+    if method in ("PUT", "PATCH"):
+        return fhir_send(api, method, path, who, PUT_BODY if method == "PUT" else CANCEL)
+    return fhir_get(api, path, who)
 
 
 def test_the_matrix_covers_every_protected_fhir_route(api):  # `api` registers the routes
@@ -56,12 +69,8 @@ def test_a_type_not_served_answers_not_supported_to_anyone_and_reveals_nothing(a
 @pytest.mark.parametrize("route", sorted(PROTECTED), ids=" ".join)
 def test_every_route_but_metadata_needs_a_signed_in_caller(api, route):
     # GIVEN no Authorization header, then a token whose user has no role in the clinic
-    path = PROTECTED[route]
     no_role = {"Authorization": token({"sub": "u1", "cognito:username": "u1", "cognito:groups": ["visitors"]})}
-    if route[0] == "POST":
-        anonymous, refused = (fhir_post(api, path, who, FIND_BODY) for who in ({}, no_role))
-    else:
-        anonymous, refused = (fhir_get(api, path, who) for who in ({}, no_role))
+    anonymous, refused = (send(api, route, who) for who in ({}, no_role))
     # THEN 401 login, then 403 forbidden, as OperationOutcomes
     assert issue(anonymous) == (401, "login")
     assert issue(refused) == (403, "forbidden")
@@ -183,11 +192,12 @@ def test_unknown_or_malformed_ids_are_not_found(api, path):
     assert issue(fhir_get(api, path, admin())) == (404, "not-found")
 
 
-def test_post_on_an_appointment_is_only_find(api):
-    # GIVEN an appointment WHEN a client POSTs to it THEN not-supported (writes come with $hold and $book)
+def test_post_on_an_appointment_is_only_an_operation(api):
+    # GIVEN an appointment WHEN a client POSTs to it, or to an operation not served THEN not-supported
     made = api.book(api.doctor_with_hours())
     refused = fhir_post(api, f"/Appointment/{made['id']}", patient(), {"resourceType": "Parameters"})
-    assert issue(refused) == (400, "not-supported")
+    unknown = fhir_post(api, "/Appointment/$cancel", patient(), {"resourceType": "Parameters"})
+    assert issue(refused) == issue(unknown) == (400, "not-supported")
 
 
 def test_types_and_interactions_not_served_answer_as_fhir(api):
@@ -203,7 +213,7 @@ def test_types_and_interactions_not_served_answer_as_fhir(api):
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", "/Appointment/x", "GET, POST"),
+        ("DELETE", "/Appointment/x", "GET, PATCH, POST, PUT"),
         ("DELETE", "/Slot/x", "GET"),
         ("PATCH", "/Appointment", "GET"),
         ("POST", "/metadata", "GET"),

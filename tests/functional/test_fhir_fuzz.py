@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from chalicelib.api.fhir import FIND_PARAMS, SEARCHES
 from tests.functional.fhir_support import BASE, validated
+from tests.functional.test_fhir_system_clients import system
 from tests.helpers import SequentialIds, admin, doctor, patient
 
 SETTINGS = settings(
@@ -179,3 +180,104 @@ def test_a_large_body_is_too_long(api, wired_doctor):
 def test_no_slot_range_makes_a_slot_search_answer_500(api, wired_doctor, pairs, who):
     query = urlencode([("schedule", "Schedule/d.in-person"), *pairs])
     check(api.http.request("GET", f"{BASE}/Slot?{query}", headers=who))
+
+
+# --- the writes: $hold, $book, PATCH and PUT ------------------------------------------------------------------------
+PROPOSED = {
+    "resourceType": "Appointment",
+    "status": "proposed",
+    "start": "2026-12-02T15:30:00Z",
+    "end": "2026-12-02T16:00:00Z",
+    "minutesDuration": 30,
+    "serviceType": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}]}],
+    "slot": [{"reference": "Slot/d.in-person.202612021530.30"}],
+    "participant": [
+        {"actor": {"reference": "Practitioner/d"}, "status": "needs-action"},
+        {"actor": {"reference": "Patient/patient-1"}, "status": "needs-action"},
+    ],
+    "reasonCode": [{"text": "Check-up"}],
+}
+APPOINTMENT_FIELDS = st.sampled_from(
+    ["id", "start", "end", "minutesDuration", "serviceType", "slot", "participant", "reasonCode", "status", "x"]
+)
+APPOINTMENTS = st.one_of(
+    st.dictionaries(APPOINTMENT_FIELDS, JSON | VALUES, max_size=4).map(lambda changes: {**PROPOSED, **changes}),
+    st.lists(APPOINTMENT_FIELDS, max_size=4).map(lambda gone: {k: v for k, v in PROPOSED.items() if k not in gone}),
+    JSON,
+)
+OPERATION_VALUES = st.one_of(
+    VALUES,
+    IDS,
+    st.sampled_from(["d.in-person.202612021530.30", "Slot/d.in-person.202612021600.30", "id-000001", "Patient/p"]),
+)
+OPERATION_PARAMETER = st.one_of(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["appt-id", "patient-id", "cancelled-appt-id", "comment", "x", ""])},
+        optional={
+            "valueString": OPERATION_VALUES | JSON,
+            "valueId": OPERATION_VALUES,
+            "valueUri": OPERATION_VALUES,
+            "valueReference": st.fixed_dictionaries({"reference": OPERATION_VALUES}) | JSON,
+            "resource": APPOINTMENTS,
+        },
+    ),
+    st.fixed_dictionaries({"name": st.just("appt-resource"), "resource": APPOINTMENTS}),
+    JSON,
+)
+OPERATION_BODIES = st.one_of(
+    st.fixed_dictionaries(
+        {"resourceType": st.just("Parameters")},
+        optional={"parameter": st.lists(OPERATION_PARAMETER, max_size=4) | JSON},
+    ),
+    JSON.map(json.dumps),
+    st.binary(max_size=64),
+)
+SYSTEM_WHO = st.sampled_from(
+    [system("system/Appointment.cruds"), system("system/Appointment.c"), system("system/Appointment.u")]
+)
+
+
+@given(operation=st.sampled_from(["$hold", "$book", "%24book"]), body=OPERATION_BODIES, who=WHO | SYSTEM_WHO)
+@SETTINGS
+def test_no_body_makes_hold_or_book_answer_500(api, wired_doctor, operation, body, who):
+    payload = body if isinstance(body, str | bytes) else json.dumps(body)
+    headers = {**who, "Content-Type": "application/fhir+json"}
+    check(api.http.request("POST", f"{BASE}/Appointment/{operation}", headers=headers, body=payload))
+
+
+PATCH_OPERATION = st.fixed_dictionaries(
+    {},
+    optional={
+        "op": st.sampled_from(["replace", "add", "remove", "test"]) | JSON,
+        "path": st.sampled_from(["/status", "/start", "status", ""]) | JSON,
+        "value": st.sampled_from(["cancelled", "fulfilled", "noshow", "booked", "arrived", "pending"]) | JSON,
+        "from": JSON,
+    },
+)
+
+
+@given(
+    ident=st.sampled_from(["id-000001", "nothing", "$hold"]) | IDS,
+    body=st.lists(PATCH_OPERATION, max_size=3).map(json.dumps) | JSON.map(json.dumps) | st.binary(max_size=32),
+    who=WHO | SYSTEM_WHO,
+    content_type=st.sampled_from(["application/json-patch+json", "application/fhir+json", "application/json"]),
+)
+@SETTINGS
+def test_no_patch_makes_an_appointment_answer_500(api, wired_doctor, ident, body, who, content_type):
+    headers = {**who, "Content-Type": content_type}
+    path = f"{BASE}/Appointment/{quote(ident, safe='$')}"
+    check(api.http.request("PATCH", path, headers=headers, body=body))
+
+
+@given(
+    ident=st.sampled_from(["id-000001", "nothing"]),
+    body=st.dictionaries(APPOINTMENT_FIELDS, JSON | VALUES, max_size=4).map(
+        lambda changes: {"resourceType": "Appointment", "id": "id-000001", "status": "cancelled", **changes}
+    )
+    | JSON,
+    who=WHO | SYSTEM_WHO,
+)
+@SETTINGS
+def test_no_put_makes_an_appointment_answer_500(api, wired_doctor, ident, body, who):
+    headers = {**who, "Content-Type": "application/fhir+json"}
+    check(api.http.request("PUT", f"{BASE}/Appointment/{ident}", headers=headers, body=json.dumps(body)))

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 import app  # noqa: F401 - registers every route, so the REST matrix below is complete
 from chalicelib.api.http import ROUTES
 from chalicelib.domain.smart import SYSTEM_SCOPES
-from tests.functional.fhir_support import entries, fhir_get, fhir_post, issue
-from tests.functional.test_fhir_access import FIND_BODY, PROTECTED
+from tests.functional.fhir_support import entries, fhir_get, issue
+from tests.functional.test_fhir_access import PROTECTED, send
 from tests.helpers import BOOKING_DAY, admin, token
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_integrations"
@@ -32,10 +32,12 @@ NEEDS = {
     ("GET", "/fhir/R4/Slot/{id}"): ("Slot", "r"),
     ("GET", "/fhir/R4/Appointment"): ("Appointment", "s"),
     ("GET", "/fhir/R4/Appointment/{id}"): ("Appointment", "s"),  # the matrix's path is $find
-    ("POST", "/fhir/R4/Appointment/{id}"): ("Appointment", "s"),
+    ("POST", "/fhir/R4/Appointment/{id}"): ("Appointment", "s"),  # $find; $hold and $book need c (below)
+    ("PUT", "/fhir/R4/Appointment/{id}"): ("Appointment", "u"),
+    ("PATCH", "/fhir/R4/Appointment/{id}"): ("Appointment", "u"),
     ("GET", "/fhir/R4/Patient/{id}"): ("Patient", "r"),
 }
-OTHER = {"r": "s", "s": "r"}
+OTHER = {"r": "s", "s": "r", "u": "rs", "c": "rsu"}
 
 
 def system(*scopes: str, client_id: str = "ehr-engine-1", **claims: str) -> dict[str, str]:
@@ -46,8 +48,7 @@ def system(*scopes: str, client_id: str = "ehr-engine-1", **claims: str) -> dict
 
 
 def call(api, route, who):
-    path = PROTECTED[route]
-    return fhir_post(api, path, who, FIND_BODY) if route[0] == "POST" else fhir_get(api, path, who)
+    return send(api, route, who)
 
 
 def test_every_protected_fhir_route_names_the_scope_it_needs(api):
@@ -62,7 +63,7 @@ def test_each_route_needs_its_interactions_scope(api, route):
     # WHEN it calls the route, and then a client with the scope (narrow, then system/*.rs)
     refused = call(api, route, wrong)
     narrow = call(api, route, system(f"system/{resource}.{permission}"))
-    wide = call(api, route, system("system/*.rs"))
+    wide = call(api, route, system("system/*.rs" if permission in "rs" else "system/*.cruds"))
     # THEN the first is a 403 forbidden naming the scope; the others pass the scope check (whatever the route then
     # answers for the made-up ids)
     assert issue(refused) == (403, "forbidden")
