@@ -177,7 +177,8 @@ def webhook_changes(records: list[Any]) -> list[Change | str]:
         try:
             read = stream_change(record)
             current = read.new or read.old
-            assert current is not None
+            if current is None:  # neither image: nothing to tell
+                raise ValueError("a stream record with neither image")
             version = getattr(read.new, "version", None) if read.kind == "appointment" else None
             out.append(
                 Change(
