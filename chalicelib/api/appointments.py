@@ -116,7 +116,8 @@ def book(call: Call) -> s.AppointmentOut:
 def _book_hold(call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.AppointmentOut:
     """The hold becomes the visit (same path as a booking: one transaction, audit, reminders, room); a retry with
     the same `Idempotency-Key` answers the first result, as for any booking."""
-    assert body.hold_id is not None
+    if body.hold_id is None:  # the route comes here only with a holdId
+        raise TypeError("a hold booking needs its holdId")
     request = HoldBooking(
         hold_id=body.hold_id,
         reason=body.reason or "",
