@@ -367,7 +367,8 @@ class FhirService:
                 matches={"patientId": order.patient_id},
             )
             return self._booking.book_hold(writer, booking)[0]
-        assert order.target.slot is not None
+        if order.target.slot is None:  # the order was parsed with it
+            raise TypeError("a FHIR order without order.target.slot")
         slot = order.target.slot
         doctor, kind = self._slot_doctor(slot)
         local = slot.start.astimezone(doctor.zone)
@@ -388,7 +389,8 @@ class FhirService:
     def _move(self, writer: Caller, order: BookOrder) -> Appointment:
         """A reschedule: the visit keeps its practitioner, kind and patient and moves to the new time. A hold of
         the new time (the caller's own) is released first, so the move can take its place."""
-        assert order.cancelled_id is not None
+        if order.cancelled_id is None:  # the order was parsed with it
+            raise TypeError("a FHIR order without order.cancelled_id")
         if order.comment is not None:
             raise InvalidInput(
                 "A reschedule (cancelled-appt-id) keeps the visit's comment; send no comment with it.",
@@ -402,7 +404,8 @@ class FhirService:
             slot = fhir.SlotKey(held.doctor_id, fhir.service_of(held.type), held.starts_at, held.duration)
             patient = held.patient_id
         else:
-            assert order.target.slot is not None
+            if order.target.slot is None:  # the order was parsed with it
+                raise TypeError("a FHIR order without order.target.slot")
             slot, patient = order.target.slot, order.patient_id
         if (slot.doctor_id, slot.service) != (before.doctor_id, fhir.service_of(before.type)):
             raise BusinessRuleViolation(
