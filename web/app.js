@@ -1,10 +1,12 @@
 // The patient web app: sign in, then Book / My appointments / Reminders, and the telehealth room.
 import { ApiError, claimsOf, createApi, newKey, tokenStore } from './shared/api.js';
-import { addDays, clockTime, localDate, longDate, patientZone, weekday, zonesDiffer } from './shared/dates.js';
+import { addDays, clockTime, localDate, longDate, patientZone, setDateLocale, setPassWords, weekday, zonesDiffer }
+  from './shared/dates.js';
 import { el } from './shared/dom.js';
-import { ACTIVE, statusWords } from './shared/status.js';
+import { LANGUAGES, chosenLanguage, language, load, remember, t, translatePage } from './shared/i18n.js';
+import { ACTIVE } from './shared/status.js';
 import { SlotPicker } from './slots.js';
-import { adviceFor, joinOpensAt, requirementsCheck } from './telehealth.js';
+import { adviceFor, joinOpensAt, problemOf, requirementsCheck } from './telehealth.js';
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const session = tokenStore('clinic.token');
@@ -15,8 +17,10 @@ const api = createApi(() => (state.config && state.config.apiBase) || '', () => 
   session.clear();
   state.token = null;
   showSignIn();
-  $('#signin-message').textContent = 'Your session has ended. Please sign in again.';
+  $('#signin-message').textContent = t('error.UNAUTHENTICATED');
 });
+
+const statusWords = (status) => t(`status.${status}`);
 
 function announce(text) {
   const region = $('#announce');
@@ -24,59 +28,41 @@ function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
-// What the clinic's error codes mean to a patient: in the second person, saying what to do next. The server's own
-// messages are written for every client (staff included) and are not shown here.
-const CHANNEL_ADDRESS = { email: 'verified e-mail address', sms: 'verified mobile number',
-  push: 'device registered for notifications' };
-const CHANNEL_NAMES = { email: 'E-mail', sms: 'SMS', push: 'Push' };
+// What the clinic's error codes mean to a patient: in the second person, saying what to do next (`error.<CODE>` in
+// the catalogue). The server's own messages are written for every client (staff included) and are not shown here.
+const ERROR_CODES = ['NETWORK', 'SLOT_UNAVAILABLE', 'AMBIGUOUS_LOCAL_TIME', 'DAILY_LIMIT_REACHED',
+  'OUTSIDE_BOOKING_WINDOW', 'OUTSIDE_WORKING_HOURS', 'TOO_LATE_TO_CHANGE', 'TELEHEALTH_NOT_OFFERED',
+  'PUSH_NOT_CONFIGURED', 'INVALID_STATE', 'CONFLICT', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED', 'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE', 'VALIDATION_ERROR'];
+// i18n-keys: error.NETWORK error.SLOT_UNAVAILABLE error.AMBIGUOUS_LOCAL_TIME error.DAILY_LIMIT_REACHED
+// i18n-keys: error.OUTSIDE_BOOKING_WINDOW error.OUTSIDE_WORKING_HOURS error.TOO_LATE_TO_CHANGE
+// i18n-keys: error.TELEHEALTH_NOT_OFFERED error.PUSH_NOT_CONFIGURED error.INVALID_STATE error.CONFLICT
+// i18n-keys: error.NOT_FOUND error.FORBIDDEN error.UNAUTHENTICATED error.RATE_LIMITED error.SERVICE_UNAVAILABLE
+// i18n-keys: error.VALIDATION_ERROR status.scheduled status.confirmed status.rescheduled status.completed
+// i18n-keys: status.cancelled status.no-show channel.email channel.sms channel.push timing.24h timing.2h
+// i18n-keys: timing.30m timing.15m reminder.pending reminder.sending reminder.sent reminder.failed reminder.cancelled
+// i18n-keys: address.email address.sms address.push
 
 function patientWords(error) {
-  const wait = 'Wait a few seconds, then try again.';
+  if (ERROR_CODES.includes(error.code)) return t(`error.${error.code}`);
   switch (error.code) {
-    case 'NETWORK': return 'We could not reach the clinic. Check your connection, then try again.';
-    case 'SLOT_UNAVAILABLE': return 'Someone has just booked this time. Choose another time.';
-    case 'AMBIGUOUS_LOCAL_TIME':
-      return 'This time happens twice that night because the clocks go back. Choose the first or the second one.';
     case 'BOOKING_LIMIT_REACHED':
-      return /doctor/i.test(error.message || '')
-        ? 'You already have a visit with this doctor on that day. Choose another day, or change that visit under '
-          + 'My appointments.'
-        : 'You already have as many upcoming visits as you can book online. Cancel one under My appointments, or '
-          + 'call the clinic.';
-    case 'DAILY_LIMIT_REACHED': return 'This doctor’s day is fully booked. Choose another day.';
-    case 'OUTSIDE_BOOKING_WINDOW': return 'You cannot book that far ahead yet. Choose an earlier day.';
-    case 'OUTSIDE_WORKING_HOURS': return 'The doctor does not see patients at that time. Choose one of the times shown.';
-    case 'TOO_LATE_TO_CHANGE': return 'It is too late to change this visit online. Please call the clinic.';
-    case 'TELEHEALTH_NOT_OFFERED': return 'This doctor does not offer video visits. Choose an in-person visit.';
+      return /doctor/i.test(error.message || '') ? t('error.BOOKING_LIMIT_REACHED.sameDoctor')
+        : t('error.BOOKING_LIMIT_REACHED');
     case 'NO_RECIPIENT': {
       const channels = (error.details && error.details.channels) || [];
-      const named = channels.map((c) => CHANNEL_NAMES[c] || c);
-      const addresses = channels.map((c) => CHANNEL_ADDRESS[c] || 'verified address');
-      return channels.length
-        ? `You have no ${addresses.join(' or ')} for ${named.join(' and ')} reminders. Untick ${named.join(' and ')}, `
-          + 'or add and verify it in your clinic account, then try again.'
-        : 'You have no verified address for the reminders you chose. Untick them, or add and verify an address in '
-          + 'your clinic account, then try again.';
+      const named = channels.map((c) => t(`channel.${c}`)).join(t('list.and'));
+      const addresses = channels.map((c) => t(`address.${c}`)).join(t('list.or'));
+      return channels.length ? t('error.NO_RECIPIENT', { addresses, channels: named })
+        : t('error.NO_RECIPIENT.none');
     }
-    case 'PUSH_NOT_CONFIGURED': return 'Push reminders are not available yet. Choose e-mail or SMS instead.';
-    case 'INVALID_STATE':
-      return 'This has changed since you opened it (it may already be done). Look at it again, then try again.';
-    case 'CONFLICT': return 'This clashes with another of your visits or requests. Look at My appointments, then try again.';
-    case 'NOT_FOUND': return 'We could not find this any more. Look at My appointments for how things stand now.';
-    case 'FORBIDDEN': return 'You cannot do this from your account. Please call the clinic.';
-    case 'UNAUTHENTICATED': return 'Your session has ended. Please sign in again.';
-    case 'RATE_LIMITED': return `You have made many requests in a short time. ${wait}`;
-    case 'SERVICE_UNAVAILABLE': return `The clinic’s system is busy right now. ${wait}`;
-    case 'VALIDATION_ERROR': return 'Some details were not accepted. Check what you entered, then try again.';
     default:
-      return error.status === 503 || error.status === 429 ? `The clinic’s system is busy right now. ${wait}`
-        : 'Something went wrong on our side. Try again; if it happens again, please call the clinic.';
+      return error.status === 503 || error.status === 429 ? t('error.SERVICE_UNAVAILABLE') : t('error.ours');
   }
 }
 
 function plain(error) {
-  return error instanceof ApiError ? patientWords(error)
-    : 'Something went wrong. Try again; if it happens again, please call the clinic.';
+  return error instanceof ApiError ? patientWords(error) : t('error.unknown');
 }
 
 function retryButton(label, action) {
@@ -139,7 +125,7 @@ async function cognitoCallback() {
   history.replaceState(null, '', '/');
   if (!saved || params.get('state') !== saved.state) {
     // Not the answer to a sign-in this tab started (a forged or replayed link): its code is never exchanged.
-    $('#signin-message').textContent = 'That sign-in link did not come from this page. Please sign in again.';
+    $('#signin-message').textContent = t('signin.foreignLink');
     return null;
   }
   const { domain, clientId } = state.config.signIn;
@@ -150,7 +136,7 @@ async function cognitoCallback() {
       redirect_uri: `${location.origin}/`, code_verifier: saved.verifier }),
   });
   if (!response.ok) {
-    $('#signin-message').textContent = 'Sign-in could not be completed. Please sign in again.';
+    $('#signin-message').textContent = t('signin.failed');
     return null;
   }
   return (await response.json()).id_token;
@@ -169,7 +155,7 @@ function showSignIn() {
   } else if (mode === 'cognito') {
     $('#cognito-signin').hidden = false;
   } else {
-    $('#signin-message').textContent = 'Sign-in is not configured for this site. Please contact the clinic.';
+    $('#signin-message').textContent = t('signin.notConfigured');
   }
 }
 
@@ -182,7 +168,7 @@ function signedIn(token) {
   $('#signin').hidden = true;
   $('#app').hidden = false;
   $('#sign-out').hidden = false;
-  $('#who').textContent = `Signed in as ${claims.name || claims['cognito:username'] || 'patient'}`;
+  $('#who').textContent = t('signin.who', { name: claims.name || claims['cognito:username'] || t('signin.patient') });
   return true;
 }
 
@@ -194,11 +180,11 @@ function signOut() {
 
 // --- tabs -----------------------------------------------------------------------------------------------------
 const TABS = ['book', 'mine', 'reminders'];
-const TAB_TITLES = { book: 'Book a visit', mine: 'My appointments', reminders: 'Reminders' };
+const TAB_TITLES = { book: 'tab.book.title', mine: 'tab.mine', reminders: 'tab.reminders' };
 
 function showTitle(title) {
   $('#page-title').textContent = title;
-  document.title = `${title} · Clinic`;
+  document.title = t('page.titleOf', { title });
 }
 
 function selectTab(name, focus = true) {
@@ -210,7 +196,7 @@ function selectTab(name, focus = true) {
     $(`#panel-${tab}`).hidden = !selected;
   }
   $('#room').hidden = true;
-  showTitle(TAB_TITLES[name]);
+  showTitle(t(TAB_TITLES[name]));
   if (focus) $(`#tab-${name}`).focus();
   stopReminderPolling();
   if (name === 'mine') loadAppointments();
@@ -251,7 +237,7 @@ async function searchDoctors(event) {
   const kind = $('#visit-kind').value;
   if (kind === 'telehealth') query.set('telehealth', 'true');
   const status = $('#doctors-status');
-  status.replaceChildren('Searching…');
+  status.replaceChildren(t('search.searching'));
   state.search = (state.search || 0) + 1;
   const mine = state.search;
   try {
@@ -260,27 +246,27 @@ async function searchDoctors(event) {
     state.doctors = doctors;
     const list = $('#doctors');
     list.replaceChildren(...doctors.map(doctorCard));
-    status.replaceChildren(doctors.length ? `${doctors.length} doctor${doctors.length > 1 ? 's' : ''} found.`
-      : 'No doctor matches. Try fewer words.');
+    status.replaceChildren(doctors.length ? t(doctors.length > 1 ? 'search.found' : 'search.foundOne',
+      { count: doctors.length }) : t('search.none'));
     for (const doctor of doctors) showNextFreeDay(doctor);
   } catch (err) {
     if (mine !== state.search) return;
     $('#doctors').replaceChildren();
     status.replaceChildren(el('span', { class: 'error', text: plain(err) }), ' ',
-      retryButton('Try again', () => searchDoctors()));
+      retryButton(t('action.tryAgain'), () => searchDoctors()));
   }
 }
 
 function showNextFreeDay(doctor) {
   const line = $(`[data-next="${doctor.id}"]`);
   if (!line) return;
-  line.replaceChildren('Looking for the next free day…');
+  line.replaceChildren(t('search.nextFree.looking'));
   nextFreeDay(doctor).then((day) => {
-    line.replaceChildren(day ? `Next free day: ${longDate(day)}` : 'No free day in the coming weeks.');
+    line.replaceChildren(day ? t('search.nextFree', { day: longDate(day) }) : t('search.nextFree.none'));
     line.dataset.day = day || '';
   }).catch((err) => {
-    line.replaceChildren(el('span', { class: 'error', text: `We could not look up the free days. ${plain(err)}` }),
-      ' ', retryButton('Look again', () => showNextFreeDay(doctor)));
+    line.replaceChildren(el('span', { class: 'error', text: t('search.nextFree.failed', { why: plain(err) }) }),
+      ' ', retryButton(t('action.lookAgain'), () => showNextFreeDay(doctor)));
   });
 }
 
@@ -288,9 +274,9 @@ function doctorCard(doctor) {
   return el('li', { class: 'card', 'data-doctor': doctor.id },
     el('h3', { text: doctor.name }),
     el('p', { text: `${doctor.specialty} · ${doctor.location}` }),
-    el('p', { class: 'hint', text: `${doctor.telehealth ? 'In person or video' : 'In person only'} · ${doctor.timezone}` }),
-    el('p', { 'data-next': doctor.id, 'aria-live': 'polite', text: 'Looking for the next free day…' }),
-    el('button', { type: 'button', 'aria-label': `See times with ${doctor.name}`, text: 'See times',
+    el('p', { class: 'hint', text: `${t(doctor.telehealth ? 'search.visit.any' : 'search.inPersonOnly')} · ${doctor.timezone}` }),
+    el('p', { 'data-next': doctor.id, 'aria-live': 'polite', text: t('search.nextFree.looking') }),
+    el('button', { type: 'button', 'aria-label': t('search.seeTimesWith', { name: doctor.name }), text: t('search.seeTimes'),
       onclick: () => openDoctor(doctor) }));
 }
 
@@ -308,7 +294,7 @@ async function openDoctor(doctor) {
   state.slot = null;
   $('#book-section').hidden = true;
   $('#picker-section').hidden = false;
-  $('#picker-h').textContent = `Choose a time with ${doctor.name}`;
+  $('#picker-h').textContent = t('picker.headingWith', { name: doctor.name });
   const next = $(`[data-next="${doctor.id}"]`);
   const day = (next && next.dataset.day) || (await nextFreeDay(doctor).catch(() => null)) || addDays(localDate(doctor.timezone), 1);
   await bookPicker.open(doctor, day);
@@ -320,14 +306,14 @@ function pickSlot(slot) {
   state.slot = slot;
   const doctor = state.doctor;
   $('#book-section').hidden = false;
-  const mine = zonesDiffer(slot.timezone) ? ` (${clockTime(slot.startsAt, patientZone())} your time)` : '';
-  $('#chosen').textContent = `${doctor.name}, ${longDate(slot.date)} at ${slot.label || slot.time}${mine}, `
-    + `${slot.timezone}`;
+  const mine = zonesDiffer(slot.timezone) ? t('time.yours', { time: clockTime(slot.startsAt, patientZone()) }) : '';
+  $('#chosen').textContent = t('book.chosen', { name: doctor.name, day: longDate(slot.date), time: slot.label || slot.time,
+    yours: mine, zone: slot.timezone });
   $('#book-form').hidden = false;
   $('#telehealth-option').hidden = !doctor.telehealth;
   if (!doctor.telehealth) $('input[name=type][value=in-person]').checked = true;
   const length = (doctor.availability && doctor.availability.appointmentDuration) || 30;
-  $('#duration').replaceChildren(el('option', { value: String(length), text: `${length} minutes` }));
+  $('#duration').replaceChildren(el('option', { value: String(length), text: t('book.minutes', { count: length }) }));
   clearErrors();
   $('#booked').textContent = '';
   $('#book-h').focus();
@@ -374,12 +360,10 @@ function bookingBody() {
 
 function validate({ body, channels, timings }) {
   const problems = [];
-  if (!body.reason) problems.push(['reason', 'Please say briefly why you want to see the doctor.']);
-  else if (body.reason.length > 500) problems.push(['reason', 'Please keep the reason under 500 characters.']);
-  if (channels.length && !timings.length) problems.push(['reminders',
-    'Choose when you want to be reminded, or untick the reminder channels.']);
-  if (state.slot && new Date(state.slot.startsAt) <= new Date()) problems.push(['slot',
-    'This time has passed. Choose a later time.']);
+  if (!body.reason) problems.push(['reason', t('book.check.reason')]);
+  else if (body.reason.length > 500) problems.push(['reason', t('book.check.reasonLength')]);
+  if (channels.length && !timings.length) problems.push(['reminders', t('book.check.timings')]);
+  if (state.slot && new Date(state.slot.startsAt) <= new Date()) problems.push(['slot', t('book.check.past')]);
   return problems;
 }
 
@@ -390,11 +374,9 @@ function showServerError(error) {
   // Returns the message to focus: the patient hears what went wrong and what to do next.
   if (error.code === 'SLOT_UNAVAILABLE') {
     const options = bookPicker.nextFree(3).filter((s) => s.startsAt !== state.slot.startsAt);
-    const message = errorMessage('slot', options.length
-      ? 'Someone has just booked this time. Choose one of the next free times below, or another time above.'
-      : 'Someone has just booked this time. Choose another day above.');
+    const message = errorMessage('slot', t(options.length ? 'book.taken.alternatives' : 'book.taken.anotherDay'));
     $('#alternatives').replaceChildren(...options.map((s) => el('button', {
-      type: 'button', text: s.label, 'aria-label': `Choose ${s.label} instead`,
+      type: 'button', text: s.label, 'aria-label': t('book.taken.instead', { time: s.label }),
       onclick: () => {
         const button = $(`#book-picker button[data-starts-at="${s.startsAt}"]`);
         if (button) button.click();
@@ -414,9 +396,8 @@ function showServerError(error) {
     let first = null;
     for (const name of fields) {
       const key = SERVER_FIELDS[name.split('.')[0]] || 'form';
-      const shown = errorMessage(key, { reason: 'Check the reason you gave (at most 500 characters), then try again.',
-        reminders: 'Check the reminders you chose, then try again.',
-        slot: 'Choose a time from the list, then try again.' }[key] || patientWords(error));
+      const shown = errorMessage(key, { reason: t('book.server.reason'), reminders: t('book.server.reminders'),
+        slot: t('book.server.slot') }[key] || patientWords(error));
       first = first || shown;
     }
     return first;
@@ -442,7 +423,7 @@ async function book(event) {
   }
   const button = $('#book-button');
   button.disabled = true;
-  button.textContent = 'Booking…';
+  button.textContent = t('book.booking');
   try {
     const made = await api.json('POST', '/api/appointments', {
       body: built.body, headers: { 'Idempotency-Key': state.bookingKey }, retries: 2,
@@ -459,14 +440,14 @@ async function book(event) {
     const done = $('#booked');
     done.replaceChildren(...confirmation(made, booked.label || made.time, built.channels, built.timings));
     $('#book-section').hidden = false;
-    announce('Your visit is booked.');
+    announce(t('book.done.announce'));
     done.focus();
   } catch (err) {
     const message = err instanceof ApiError ? showServerError(err) : errorMessage('form', plain(err));
     message.focus();
   } finally {
     button.disabled = false;
-    button.textContent = 'Book this visit';
+    button.textContent = t('book.button');
   }
 }
 
@@ -475,36 +456,37 @@ function confirmation(made, label, channels, timings) {
   // reminders set, and the calendar file: all the patient needs without opening anything else.
   const zone = made.timezone;
   const yours = zonesDiffer(zone)
-    ? `That is ${clockTime(made.startsAt, patientZone())} your time (${patientZone()}).` : null;
-  const where = made.type === 'telehealth'
-    ? 'By video: join from My appointments (the Join button opens 15 minutes before the visit).'
-    : `In person at ${made.location}.`;
-  const reminders = channels.flatMap((c) => timings.map((t) => `${CHANNEL_WORDS[c]}, ${TIMING_WORDS[t]}`));
+    ? t('book.done.yours', { time: clockTime(made.startsAt, patientZone()), zone: patientZone() }) : null;
+  const where = made.type === 'telehealth' ? t('book.done.byVideo') : t('book.done.inPerson', { place: made.location });
+  const reminders = channels.flatMap((c) => timings.map((timing) => `${t(`channel.${c}`)}, ${t(`timing.${timing}`)}`));
+  const what = t(made.type === 'telehealth' ? 'book.done.videoWith' : 'book.done.visitWith', { name: made.doctorName });
   return [
-    el('h3', { text: 'Your visit is booked' }),
-    el('p', { text: `Booked: ${made.doctorName}, ${longDate(made.date)} at ${label} (${zone}).` }),
+    el('h3', { text: t('book.done.heading') }),
+    el('p', { text: t('book.done.booked', { name: made.doctorName, day: longDate(made.date), time: label, zone }) }),
     el('dl', { class: 'summary' },
-      el('dt', { text: 'What' }),
-      el('dd', { text: `${made.type === 'telehealth' ? 'Video visit' : 'Visit'} with ${made.doctorName}`
-        + `${made.specialty ? ` (${made.specialty})` : ''}, ${made.duration} minutes` }),
-      el('dt', { text: 'When' }),
-      el('dd', {}, `${longDate(made.date)} at ${label}, the doctor's time (${zone})`, yours ? el('br') : null, yours),
-      el('dt', { text: 'Where' }),
+      el('dt', { text: t('book.done.what') }),
+      el('dd', { text: `${what}${made.specialty ? ` (${made.specialty})` : ''}, `
+        + t('book.minutes', { count: made.duration }) }),
+      el('dt', { text: t('book.done.when') }),
+      el('dd', {}, t('book.done.whenDoctor', { day: longDate(made.date), time: label, zone }), yours ? el('br') : null,
+        yours),
+      el('dt', { text: t('book.done.where') }),
       el('dd', { text: where }),
-      el('dt', { text: 'Reminders' }),
+      el('dt', { text: t('reminders.heading') }),
       el('dd', {}, reminders.length ? el('ul', {}, ...reminders.map((r) => el('li', { text: r })))
-        : 'None chosen. You can add some under Reminders.')),
+        : t('book.done.noReminders'))),
     el('div', { class: 'actions' },
-      el('button', { type: 'button', text: 'Add to calendar', onclick: () => downloadIcs(made) }),
-      el('button', { type: 'button', text: 'See my appointments', onclick: () => selectTab('mine') })),
-    el('p', { class: 'hint', text: 'To book another visit, choose another time above.' }),
+      el('button', { type: 'button', text: t('action.addToCalendar'), onclick: () => downloadIcs(made) }),
+      el('button', { type: 'button', text: t('book.done.seeMine'), onclick: () => selectTab('mine') })),
+    el('p', { class: 'hint', text: t('book.done.another') }),
   ];
 }
 
 // --- my appointments ------------------------------------------------------------------------------------------
 function when(appointment) {
-  const mine = zonesDiffer(appointment.timezone) ? ` (${clockTime(appointment.startsAt, patientZone())} your time)` : '';
-  return `${longDate(appointment.date)} at ${appointment.time}${mine}, ${appointment.timezone}`;
+  const mine = zonesDiffer(appointment.timezone)
+    ? t('time.yours', { time: clockTime(appointment.startsAt, patientZone()) }) : '';
+  return t('mine.when', { day: longDate(appointment.date), time: appointment.time, yours: mine, zone: appointment.timezone });
 }
 
 async function loadAppointments(event) {
@@ -525,8 +507,8 @@ async function loadAppointments(event) {
     const now = Date.now();
     state.appointments = appointments.filter((a) => past ? new Date(a.endsAt) < now : new Date(a.endsAt) >= now);
     list.replaceChildren(...state.appointments.map(keepOpenCard));
-    line.textContent = state.appointments.length ? `${state.appointments.length} appointment(s).`
-      : 'No appointments to show.';
+    line.textContent = state.appointments.length ? t('mine.count', { count: state.appointments.length })
+      : t('mine.none');
   } catch (err) {
     line.textContent = plain(err);
   } finally {
@@ -553,34 +535,35 @@ function appointmentCard(a) {
   const card = el('li', { class: 'card', 'data-appointment': a.id, 'data-version': visitVersion(a) },
     el('h3', { text: `${a.doctorName}, ${a.specialty}` }),
     el('p', { text: when(a) }),
-    el('p', { text: `${a.type === 'telehealth' ? 'Video visit' : `In person at ${a.location}`} · ${a.duration} minutes` }),
-    el('p', {}, 'Status: ', el('span', { class: `status status-${a.status}`, 'data-status': a.status,
+    el('p', { text: `${a.type === 'telehealth' ? t('room.heading') : t('mine.inPersonAt', { place: a.location })} · `
+      + t('book.minutes', { count: a.duration }) }),
+    el('p', {}, t('mine.statusLabel'), el('span', { class: `status status-${a.status}`, 'data-status': a.status,
       text: statusWords(a.status) })));
   const actions = el('div', { class: 'actions' });
   if (active && a.canReschedule) {
     actions.append(
-      el('button', { type: 'button', text: 'Reschedule', 'aria-label': `Reschedule the visit on ${a.date} at ${a.time}`,
-        onclick: () => reschedule(a, card) }),
-      el('button', { type: 'button', class: 'danger', text: 'Cancel',
-        'aria-label': `Cancel the visit on ${a.date} at ${a.time}`, onclick: () => confirmCancel(a, card) }));
+      el('button', { type: 'button', text: t('mine.reschedule'),
+        'aria-label': t('mine.rescheduleLabel', { date: a.date, time: a.time }), onclick: () => reschedule(a, card) }),
+      el('button', { type: 'button', class: 'danger', text: t('mine.cancel'),
+        'aria-label': t('mine.cancelLabel', { date: a.date, time: a.time }), onclick: () => confirmCancel(a, card) }));
   } else if (active) {
     const minutes = state.config.changeWindowMinutes || 120;
-    card.append(el('p', { class: 'hint', text: `Changes close ${minutes >= 60 ? `${minutes / 60} hours` : `${minutes} minutes`} `
-      + 'before the visit. To change or cancel it now, please call the clinic.' }));
+    const before = minutes >= 60 ? t('mine.hours', { count: minutes / 60 }) : t('book.minutes', { count: minutes });
+    card.append(el('p', { class: 'hint', text: t('mine.changesClosed', { before }) }));
   }
   if (active) {
     actions.append(
-      el('button', { type: 'button', text: 'Add to calendar', onclick: () => downloadIcs(a) }),
-      el('button', { type: 'button', text: 'Reminders', onclick: () => { selectTab('reminders'); showReminders(a.id); } }));
+      el('button', { type: 'button', text: t('action.addToCalendar'), onclick: () => downloadIcs(a) }),
+      el('button', { type: 'button', text: t('tab.reminders'),
+        onclick: () => { selectTab('reminders'); showReminders(a.id); } }));
     if (a.type === 'telehealth') {
-      actions.append(el('button', { type: 'button', text: 'Check my device', onclick: () => deviceCheck(a, card) }));
+      actions.append(el('button', { type: 'button', text: t('device.check'), onclick: () => deviceCheck(a, card) }));
       const opens = joinOpensAt(a);
-      actions.append(el('button', { type: 'button', text: 'Join', 'aria-describedby': `join-${a.id}`,
+      actions.append(el('button', { type: 'button', text: t('room.join'), 'aria-describedby': `join-${a.id}`,
         'aria-disabled': String(Date.now() < opens.getTime()),
         onclick: (e) => { if (e.currentTarget.getAttribute('aria-disabled') !== 'true') joinRoom(a); } }));
       card.append(el('p', { class: 'hint', id: `join-${a.id}`,
-        text: `You can join from ${opens.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} `
-          + '(15 minutes before the visit).' }));
+        text: t('room.joinFrom', { at: opens.toLocaleString(language(), { dateStyle: 'medium', timeStyle: 'short' }) }) }));
     }
   }
   card.append(actions, el('div', { class: 'card-extra' }));
@@ -590,10 +573,10 @@ function appointmentCard(a) {
 function confirmCancel(a, card) {
   const extra = $('.card-extra', card);
   extra.replaceChildren(
-    el('p', { text: 'Cancel this visit? Its reminders are cancelled too. This cannot be undone.' }),
+    el('p', { text: t('mine.cancel.question') }),
     el('div', { class: 'actions' },
-      el('button', { type: 'button', class: 'danger solid', text: 'Yes, cancel it', onclick: () => cancel(a, card) }),
-      el('button', { type: 'button', text: 'Keep it', onclick: () => { extra.replaceChildren(); } })));
+      el('button', { type: 'button', class: 'danger solid', text: t('mine.cancel.yes'), onclick: () => cancel(a, card) }),
+      el('button', { type: 'button', text: t('mine.cancel.keep'), onclick: () => { extra.replaceChildren(); } })));
   extra.querySelector('button').focus();
 }
 
@@ -605,7 +588,7 @@ async function cancel(a, card) {
       { headers: { 'Idempotency-Key': card.cancelKey }, retries: 1 });
     const fresh = appointmentCard(done);
     card.replaceWith(fresh);
-    announce(`The visit on ${done.date} at ${done.time} is cancelled.`);
+    announce(t('mine.cancel.done', { date: done.date, time: done.time }));
     fresh.tabIndex = -1;
     fresh.focus();
   } catch (err) {
@@ -615,20 +598,20 @@ async function cancel(a, card) {
 
 async function reschedule(a, card) {
   const extra = $('.card-extra', card);
-  extra.replaceChildren(el('p', { class: 'message', role: 'status', text: 'Loading the doctor’s times…' }));
+  extra.replaceChildren(el('p', { class: 'message', role: 'status', text: t('mine.move.loading') }));
   let doctor;
   try {
     doctor = await api.json('GET', `/api/doctors/${a.doctorId}`, { retries: 1 });
   } catch (err) {
     extra.replaceChildren(el('p', { class: 'error', role: 'alert', text: plain(err) }),
-      retryButton('Try again', () => reschedule(a, card)));
+      retryButton(t('action.tryAgain'), () => reschedule(a, card)));
     return;
   }
   const holder = el('div', { class: 'reschedule' });
   const message = el('p', { class: 'message', role: 'status', tabindex: '-1' });
   const confirm = el('div', { class: 'confirm-move' });
-  extra.replaceChildren(el('h4', { text: 'Choose a new time', tabindex: '-1' }), holder, confirm, message,
-    el('button', { type: 'button', text: 'Keep the current time', onclick: () => { picker.close(); extra.replaceChildren(); } }));
+  extra.replaceChildren(el('h4', { text: t('mine.move.heading'), tabindex: '-1' }), holder, confirm, message,
+    el('button', { type: 'button', text: t('mine.move.keep'), onclick: () => { picker.close(); extra.replaceChildren(); } }));
   let moveKey = null;
   let moveBody = null;
   async function move(slot) {
@@ -639,7 +622,7 @@ async function reschedule(a, card) {
       moveKey = newKey();
     }
     confirm.replaceChildren();
-    message.textContent = `Moving your visit to ${slot.label}…`;
+    message.textContent = t('mine.move.moving', { time: slot.label });
     try {
       const moved = await api.json('PUT', `/api/appointments/${a.id}/reschedule`, {
         body, headers: { 'Idempotency-Key': moveKey }, retries: 1,
@@ -647,7 +630,7 @@ async function reschedule(a, card) {
       picker.close();
       const fresh = appointmentCard(moved);
       card.replaceWith(fresh);
-      announce(`Your visit is moved to ${longDate(moved.date)} at ${slot.label}.`);
+      announce(t('mine.move.done', { day: longDate(moved.date), time: slot.label }));
       fresh.tabIndex = -1;
       fresh.focus();
     } catch (err) {
@@ -662,11 +645,11 @@ async function reschedule(a, card) {
       // Nothing moves on one click: the patient confirms the new time first.
       message.textContent = '';
       confirm.replaceChildren(
-        el('p', { text: `Move your visit from ${longDate(a.date)} at ${a.time} to ${longDate(slot.date)} at `
-          + `${slot.label}?` }),
+        el('p', { text: t('mine.move.question', { fromDay: longDate(a.date), fromTime: a.time, toDay: longDate(slot.date),
+          toTime: slot.label }) }),
         el('div', { class: 'actions' },
-          el('button', { type: 'button', text: 'Yes, move my visit', onclick: () => move(slot) }),
-          el('button', { type: 'button', text: 'Choose another time', onclick: () => {
+          el('button', { type: 'button', text: t('mine.move.yes'), onclick: () => move(slot) }),
+          el('button', { type: 'button', text: t('mine.move.another'), onclick: () => {
             confirm.replaceChildren();
             picker.choose(null);
             extra.querySelector('h4').focus();
@@ -682,7 +665,7 @@ async function reschedule(a, card) {
 async function downloadIcs(a) {
   const response = await api.request('GET', `/api/appointments/${a.id}/calendar.ics`, { retries: 1 });
   if (!response.ok) {
-    announce('The calendar file could not be made. Please try again.');
+    announce(t('calendar.failed'));
     return;
   }
   const url = URL.createObjectURL(await response.blob());
@@ -694,12 +677,10 @@ async function downloadIcs(a) {
 }
 
 // --- reminders ------------------------------------------------------------------------------------------------
-const TIMING_WORDS = { '24h': '24 hours before', '2h': '2 hours before', '30m': '30 minutes before',
-  '15m': '15 minutes before' };
-const CHANNEL_WORDS = { email: 'E-mail', sms: 'SMS', push: 'Push' };
+const TIMINGS = ['24h', '2h', '30m', '15m'];
 const LINK_TIMING = '10m';
-const REMINDER_WORDS = { pending: 'Planned', sending: 'Sending', sent: 'Sent', failed: 'Not delivered',
-  cancelled: 'Cancelled' };
+const REMINDER_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'];
+const reminderWords = (status) => (REMINDER_STATUSES.includes(status) ? t(`reminder.${status}`) : status);
 
 function isLinkReminder(r) {
   // A video visit's link reminder (ten minutes before, carrying the link to join): not a timing to choose.
@@ -711,14 +692,14 @@ function holdsItsPlace(r) {
   return r.status !== 'cancelled';
 }
 
-function reminderWords(error) {
-  return error instanceof ApiError && error.code === 'CONFLICT'
-    ? 'You already have a reminder that way at that time. Choose another time.' : plain(error);
+function reminderError(error) {
+  return error instanceof ApiError && error.code === 'CONFLICT' ? t('reminders.duplicate') : plain(error);
 }
 
 function reminderTitle(r) {
-  if (isLinkReminder(r)) return `${CHANNEL_WORDS[r.type]} with your video link, 10 minutes before`;
-  return `${CHANNEL_WORDS[r.type]} ${TIMING_WORDS[r.timing] || ''}`.trim();
+  if (isLinkReminder(r)) return t('reminders.linkTitle', { channel: t(`channel.${r.type}`) });
+  return TIMINGS.includes(r.timing) ? t('reminders.title', { channel: t(`channel.${r.type}`), timing: t(`timing.${r.timing}`) })
+    : t(`channel.${r.type}`);
 }
 
 async function loadReminderVisits() {
@@ -733,7 +714,7 @@ async function loadReminderVisits() {
       text: `${a.doctorName}, ${a.date} ${a.time}${ACTIVE.has(a.status) ? '' : ` (${statusWords(a.status)})`}` })));
     if (!active.length) {
       $('#reminders').replaceChildren();
-      $('#reminders-status').textContent = 'You have no upcoming visits.';
+      $('#reminders-status').textContent = t('reminders.noVisits');
       return;
     }
     if (active.some((a) => a.id === wanted)) select.value = wanted;
@@ -762,7 +743,7 @@ async function refreshReminders() {
   syncAddTimings();
   for (const r of reminders) {
     if (before.has(r.id) && before.get(r.id) !== r.status) {
-      announce(`${reminderTitle(r)} is now ${(REMINDER_WORDS[r.status] || r.status).toLowerCase()}.`);
+      announce(t('reminders.nowStatus', { reminder: reminderTitle(r), status: reminderWords(r.status).toLowerCase() }));
     }
   }
   if (focusedId) {
@@ -770,34 +751,36 @@ async function refreshReminders() {
       || list.querySelector(`[data-reminder="${focusedId}"]`);
     if (again) again.focus();
   }
-  $('#reminders-status').textContent = reminders.length ? '' : 'No reminders are planned for this visit.';
+  $('#reminders-status').textContent = reminders.length ? '' : t('reminders.none');
 }
 
 function reminderCard(r, all) {
   const at = new Date(r.scheduledTime);
   const item = el('li', { class: 'card', 'data-reminder': r.id, 'data-state': r.status, tabindex: '-1' },
     el('h3', { text: reminderTitle(r) }),
-    el('p', { text: `Planned for ${at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}` }),
-    el('p', {}, 'Status: ', el('span', { class: `status status-${r.status}`, text: REMINDER_WORDS[r.status] || r.status })));
+    el('p', { text: t('reminders.plannedFor', { at: at.toLocaleString(language(), { dateStyle: 'medium', timeStyle: 'short' }) }) }),
+    el('p', {}, t('mine.statusLabel'), el('span', { class: `status status-${r.status}`, text: reminderWords(r.status) })));
   if (r.status === 'pending') {
     const actions = el('div', { class: 'actions' });
     // Timings this channel already has are not offered: the clinic refuses a second identical reminder.
     const taken = new Set(all.filter((o) => o.id !== r.id && o.type === r.type && holdsItsPlace(o)
       && !isLinkReminder(o)).map((o) => o.timing));
-    const choices = Object.entries(TIMING_WORDS).filter(([value]) => value === r.timing || !taken.has(value));
+    const choices = TIMINGS.map((value) => [value, t(`timing.${value}`)])
+      .filter(([value]) => value === r.timing || !taken.has(value));
     if (!isLinkReminder(r) && choices.length > 1) {
       const id = `timing-${r.id}`;
       const select = el('select', { id, 'data-role': 'timing' },
         ...choices.map(([value, words]) => el('option', { value, text: words })));
-      if (r.timing in TIMING_WORDS) select.value = r.timing;
-      actions.append(el('label', { for: id, text: 'Change to' }), select,
-        el('button', { type: 'button', 'data-role': 'change', text: 'Change', onclick: () => changeReminder(r, select.value) }));
+      if (TIMINGS.includes(r.timing)) select.value = r.timing;
+      actions.append(el('label', { for: id, text: t('reminders.changeTo') }), select,
+        el('button', { type: 'button', 'data-role': 'change', text: t('reminders.change'),
+          onclick: () => changeReminder(r, select.value) }));
     }
-    actions.append(el('button', { type: 'button', class: 'danger', 'data-role': 'cancel', text: 'Cancel reminder',
+    actions.append(el('button', { type: 'button', class: 'danger', 'data-role': 'cancel', text: t('reminders.cancel'),
       onclick: () => cancelReminder(r) }));
     item.append(actions);
   }
-  if (r.lastError && r.status === 'failed') item.append(el('p', { class: 'hint', text: 'It could not be delivered.' }));
+  if (r.lastError && r.status === 'failed') item.append(el('p', { class: 'hint', text: t('reminders.notDelivered') }));
   return item;
 }
 
@@ -826,7 +809,7 @@ function keyFor(what) {
 
 async function changeReminder(r, timing) {
   if (timing === r.timing) {
-    $('#reminders-status').textContent = 'Choose a different time first.';
+    $('#reminders-status').textContent = t('reminders.sameTime');
     return;
   }
   const what = `PUT ${r.id} ${timing}`;
@@ -835,9 +818,9 @@ async function changeReminder(r, timing) {
       headers: { 'Idempotency-Key': keyFor(what) }, retries: 1 });
     writeKeys.delete(what);
     $('#reminders-status').textContent = '';
-    announce('The reminder is changed.');
+    announce(t('reminders.changed'));
   } catch (err) {
-    $('#reminders-status').textContent = reminderWords(err);
+    $('#reminders-status').textContent = reminderError(err);
   }
   await refreshReminders();
 }
@@ -847,7 +830,7 @@ async function cancelReminder(r) {
   try {
     await api.json('DELETE', `/api/reminders/${r.id}`, { headers: { 'Idempotency-Key': keyFor(what) }, retries: 1 });
     writeKeys.delete(what);
-    announce('The reminder is cancelled.');
+    announce(t('reminders.cancelled'));
   } catch (err) {
     $('#reminders-status').textContent = plain(err);
   }
@@ -860,7 +843,7 @@ async function addReminder(event) {
   const error = $('#err-add');
   error.textContent = '';
   if (!channels.length) {
-    error.textContent = 'Choose at least one way to be reminded.';
+    error.textContent = t('reminders.add.channel');
     document.querySelector('input[name=add-channel]').focus();
     return;
   }
@@ -871,9 +854,9 @@ async function addReminder(event) {
     await api.json('POST', '/api/reminders/schedule', { body, headers: { 'Idempotency-Key': keyFor(what) }, retries: 1 });
     writeKeys.delete(what);
     $('#add-reminder').reset();
-    announce('The reminder is added.');
+    announce(t('reminders.added'));
   } catch (err) {
-    error.textContent = reminderWords(err);
+    error.textContent = reminderError(err);
   }
   await refreshReminders();
 }
@@ -889,25 +872,30 @@ function stopReminderPolling() {
 }
 
 // --- telehealth -----------------------------------------------------------------------------------------------
+function problemWords(failure) {
+  // a failure of the device check in the patient's words (the server writes English); as it came when unknown
+  const kind = problemOf(failure);
+  if (!kind) return failure;
+  const [measured, needed] = (failure.match(/\d+(?:\.\d+)?(?= Mbps)/g) || ['?', '?']);
+  return t(`device.problem.${kind}`, { measured, needed });
+}
+
 async function deviceCheck(a, card) {
   const extra = $('.card-extra', card);
-  const status = el('p', { class: 'message', role: 'status', tabindex: '-1', text: 'Checking your camera, microphone and connection…' });
+  const status = el('p', { class: 'message', role: 'status', tabindex: '-1', text: t('device.checking') });
   extra.replaceChildren(status);
   try {
     const doctor = await api.json('GET', `/api/doctors/${a.doctorId}`, { retries: 1 });
     const result = await requirementsCheck(api, doctor.telehealthPlatform || 'custom');
     if (result.pass) {
-      status.textContent = 'Your device is ready for the video visit.';
+      status.textContent = t('device.ready');
     } else {
-      status.textContent = 'Some things need your attention before the visit:';
+      status.textContent = t('device.attention');
       extra.append(el('ul', { class: 'failures' }, ...result.failures.map((f) => el('li', {},
-        el('strong', { text: f }), ' ', el('span', { text: adviceFor(f) })))));
-      if (result.denied) {
-        extra.append(el('p', { class: 'hint', text: 'You blocked the camera or microphone for this page. Open the site '
-          + 'settings (the icon left of the address), allow both, then check again.' }));
-      }
+        el('strong', { text: problemWords(f) }), ' ', el('span', { text: t(adviceFor(f)) })))));
+      if (result.denied) extra.append(el('p', { class: 'hint', text: t('device.blocked') }));
     }
-    extra.append(el('button', { type: 'button', text: 'Check again', onclick: () => deviceCheck(a, card) }));
+    extra.append(el('button', { type: 'button', text: t('device.again'), onclick: () => deviceCheck(a, card) }));
   } catch (err) {
     status.textContent = plain(err);
   }
@@ -926,7 +914,7 @@ async function joinRoom(a) {
 function openRoom(roomId, token) {
   for (const tab of TABS) $(`#panel-${tab}`).hidden = true;
   $('#room').hidden = false;
-  showTitle('Video visit');
+  showTitle(t('room.heading'));
   $('#room-h').focus();
   const poll = async () => {
     try {
@@ -935,20 +923,20 @@ function openRoom(roomId, token) {
       const status = $('#room-status');
       const join = $('#room-join');
       if (room.status === 'ended') {
-        status.textContent = 'The visit has ended.';
+        status.textContent = t('room.ended');
         join.replaceChildren();
         stopRoom();
       } else if (room.join) {
-        if (status.dataset.state !== 'joined') announce('The doctor has admitted you.');
+        if (status.dataset.state !== 'joined') announce(t('room.admitted'));
         status.dataset.state = 'joined';
-        status.textContent = 'The doctor has admitted you. You are in the visit.';
+        status.textContent = t('room.inVisit');
         const raw = room.join.joinUrl || room.join.url;
         const url = /^https?:\/\//.test(raw || '') ? raw : null;
         join.replaceChildren(url ? el('a', { href: url, target: '_blank', rel: 'noopener', class: 'button',
-          text: 'Open the video call' }) : el('p', { text: 'Your video call is ready.' }));
+          text: t('room.open') }) : el('p', { text: t('room.ready') }));
       } else {
         status.dataset.state = 'waiting';
-        status.textContent = 'You are in the waiting room. The doctor will admit you.';
+        status.textContent = t('room.waiting');
       }
     } catch (err) {
       $('#room-status').textContent = plain(err);
@@ -964,10 +952,49 @@ function stopRoom() {
   state.roomTimer = null;
 }
 
+// --- language -------------------------------------------------------------------------------------------------
+async function useLanguage(lang) {
+  // the catalogue, then every word on the page, dates and times as the language writes them
+  const used = await load(lang);
+  setDateLocale(used);
+  setPassWords({ first: t('time.firstPass'), second: t('time.secondPass') });
+  translatePage();
+  $('#language').value = LANGUAGES.includes(used) ? used : '';
+}
+
+async function chooseLanguage() {
+  // saved in this browser and, once signed in, with the patient (its reminders and calendar files follow it);
+  // the page starts again in it
+  const lang = $('#language').value;
+  remember(lang);
+  if (state.token) await api.json('PATCH', '/api/patients/me', { body: { language: lang }, retries: 1 }).catch(() => {});
+  location.reload();
+}
+
+async function syncLanguage() {
+  // The patient's own record: its language, if it chose one (on another device, or at the desk), wins; one chosen
+  // here before signing in is saved to it.
+  try {
+    const me = await api.json('PUT', '/api/patients/me', { retries: 1 });
+    if (me.language && me.language !== language()) {
+      remember(me.language);
+      await useLanguage(me.language);
+      selectTab('book', false);
+      searchDoctors();
+    } else if (!me.language && localStorage.getItem('clinic.lang') && LANGUAGES.includes(language())) {
+      await api.json('PATCH', '/api/patients/me', { body: { language: language() }, retries: 1 });
+    }
+  } catch (err) {
+    // the page stays in the language it has; bookings still work
+  }
+}
+
 // --- start ----------------------------------------------------------------------------------------------------
 async function start() {
   rememberRoomLink();
   applySettings();
+  await useLanguage(chosenLanguage());
+  $('#language').addEventListener('change', chooseLanguage);
   for (const id of ['#theme', '#contrast', '#text-size']) $(id).addEventListener('change', saveSettings);
   state.config = await loadConfig();
   $('#sign-out').addEventListener('click', signOut);
@@ -1000,6 +1027,7 @@ function afterSignIn() {
   selectTab('book', false);
   searchDoctors();
   $('#main').focus();
+  syncLanguage();
   const room = JSON.parse(sessionStorage.getItem(ROOM_KEY) || 'null');
   sessionStorage.removeItem(ROOM_KEY);
   if (room) openRoomLink(room);
@@ -1032,7 +1060,7 @@ async function openRoomLink({ roomId, token }) {
       await joinRoom(visit);
       return;
     }
-    announce('That video visit is not one of your upcoming visits. Look at My appointments.');
+    announce(t('room.notYours'));
   } catch (err) {
     announce(plain(err));
   }

@@ -544,8 +544,11 @@ function clearPatients(message = "") {
   $("book-patient-status").textContent = message;
   patientSearch.next = null;
 }
+const LANGUAGE_NAMES = {en: "English", es: "Spanish"};
+// A patient's language, so the desk knows to call with an interpreter (the console itself stays English).
 function patientOption(p) {
-  const details = [p.email, p.phone].filter(Boolean).join(" · ");
+  const language = p.language ? `speaks ${LANGUAGE_NAMES[p.language] || p.language}` : null;
+  const details = [p.email, p.phone, language].filter(Boolean).join(" · ");
   return el("label", {class: "patient-option"},
     el("input", {type: "radio", name: "book-patient-choice", value: p.id, "data-name": p.name || p.id}),
     ` ${p.name || p.id}`, details ? " " : null, details ? el("span", {text: `(${details})`}) : null);

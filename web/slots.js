@@ -3,6 +3,7 @@
 
 import { addDays, clockTime, localDate, longDate, patientZone, shortDate, slotLabel, zonesDiffer } from './shared/dates.js';
 import { el } from './shared/dom.js';
+import { t } from './shared/i18n.js';
 import { LiveSlots } from './shared/live.js';
 
 const POLL_MS = 3000;
@@ -91,19 +92,19 @@ export class SlotPicker {
     this.weekRun = 0;
     this.feed = new SlotFeed(api, (day) => this.render(day), (mode) => this.showMode(mode));
     root.replaceChildren(
-      el('div', { class: 'view-switch', role: 'group', 'aria-label': 'Show times for' },
-        el('button', { type: 'button', class: 'as-day', 'aria-pressed': 'true', text: 'One day' }),
-        el('button', { type: 'button', class: 'as-week', 'aria-pressed': 'false', text: '7 days' })),
+      el('div', { class: 'view-switch', role: 'group', 'aria-label': t('picker.showFor') },
+        el('button', { type: 'button', class: 'as-day', 'aria-pressed': 'true', text: t('picker.oneDay') }),
+        el('button', { type: 'button', class: 'as-week', 'aria-pressed': 'false', text: t('picker.sevenDays') })),
       el('div', { class: 'day-controls' },
-        el('button', { type: 'button', class: 'prev', text: 'Previous day' }),
-        el('label', { for: `${this.id}-date`, text: 'Day' }),
+        el('button', { type: 'button', class: 'prev', text: t('picker.previousDay') }),
+        el('label', { for: `${this.id}-date`, text: t('picker.day') }),
         el('input', { type: 'date', id: `${this.id}-date`, class: 'date' }),
-        el('button', { type: 'button', class: 'next', text: 'Next day' })),
-      el('label', { class: 'check' }, el('input', { type: 'checkbox', class: 'only' }), ' Only available times'),
+        el('button', { type: 'button', class: 'next', text: t('picker.nextDay') })),
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', class: 'only' }), ` ${t('picker.onlyAvailable')}`),
       el('p', { class: 'zone hint' }),
       el('p', { class: 'mode hint' }),
       el('p', { class: 'empty message', hidden: true }),
-      el('ul', { class: 'slots', 'aria-label': 'Times' }),
+      el('ul', { class: 'slots', 'aria-label': t('picker.times') }),
       el('div', { class: 'week', hidden: true }));
     this.dateInput = root.querySelector('.date');
     this.week = root.querySelector('.week');
@@ -154,7 +155,7 @@ export class SlotPicker {
     const first = this.dateInput.min && from < this.dateInput.min ? this.dateInput.min : from;
     const run = ++this.weekRun; // only the latest week draws
     const days = [...Array(7).keys()].map((i) => addDays(first, i));
-    this.week.replaceChildren(el('p', { class: 'hint', role: 'status', text: 'Looking at the next 7 days…' }));
+    this.week.replaceChildren(el('p', { class: 'hint', role: 'status', text: t('picker.week.looking') }));
     const found = await Promise.all(days.map((day) => this.api.json('GET',
       `/api/appointments/availability/${doctor.id}/${day}?onlyAvailable=true`, { retries: 1 }).catch(() => null)));
     if (run !== this.weekRun || doctor !== this.doctor) return;
@@ -165,26 +166,27 @@ export class SlotPicker {
       const shown = free ? free.slice(0, 8) : [];
       return el('li', { class: 'week-day', 'data-date': day },
         el('h3', { text: shortDate(day) }),
-        free === null ? el('p', { class: 'hint', text: 'Not loaded. Try again.' })
-          : free.length ? el('ul', { class: 'week-times', 'aria-label': `Free times on ${longDate(day)}` },
+        free === null ? el('p', { class: 'hint', text: t('picker.week.notLoaded') })
+          : free.length ? el('ul', { class: 'week-times', 'aria-label': t('picker.week.freeOn', { day: longDate(day) }) },
             ...shown.map((slot) => {
               const label = slotLabel(slot, free);
-              const mine = differ ? ` (${clockTime(slot.startsAt, patientZone())} yours)` : '';
+              const mine = differ ? t('picker.yours', { time: clockTime(slot.startsAt, patientZone()) }) : '';
               return el('li', {}, el('button', { type: 'button', 'data-week-start': slot.startsAt, 'data-date': day, 'data-label': label,
                 'aria-pressed': String(slot.startsAt === this.chosen),
-                'aria-label': `${label}${mine} on ${longDate(day)}`, text: `${label}${mine}` }));
+                'aria-label': t('picker.week.timeOn', { time: `${label}${mine}`, day: longDate(day) }), text: `${label}${mine}` }));
             }))
-            : el('p', { class: 'hint', text: 'No free times' }),
+            : el('p', { class: 'hint', text: t('picker.week.noFree') }),
         free && free.length > shown.length
-          ? el('button', { type: 'button', class: 'link', 'data-open-day': day, text: `All ${free.length} times` }) : null);
+          ? el('button', { type: 'button', class: 'link', 'data-open-day': day, text: t('picker.week.all', { count: free.length }) })
+          : null);
     };
     this.weekSlots = new Map(found.flatMap((answer) => (answer ? answer.slots : []).map((x) => [x.startsAt, x])));
     this.week.replaceChildren(
       el('div', { class: 'day-controls' },
-        el('button', { type: 'button', 'data-shift': '-7', text: 'Earlier' }),
-        el('p', { class: 'week-range', text: `${longDate(days[0])} to ${longDate(days[6])}` }),
-        el('button', { type: 'button', 'data-shift': '7', text: 'Later' })),
-      el('ul', { class: 'week-days', 'aria-label': 'Free times, 7 days' },
+        el('button', { type: 'button', 'data-shift': '-7', text: t('picker.week.earlier') }),
+        el('p', { class: 'week-range', text: t('picker.week.range', { from: longDate(days[0]), to: longDate(days[6]) }) }),
+        el('button', { type: 'button', 'data-shift': '7', text: t('picker.week.later') })),
+      el('ul', { class: 'week-days', 'aria-label': t('picker.week.list') },
         ...days.map((day, i) => dayItem(day, found[i]))));
   }
 
@@ -228,8 +230,8 @@ export class SlotPicker {
     this.dateInput.min = localDate(doctor.timezone);
     const zone = patientZone();
     this.root.querySelector('.zone').textContent = zonesDiffer(doctor.timezone)
-      ? `Times are in the doctor's time zone (${doctor.timezone}); yours (${zone}) are shown beside them.`
-      : `Times are in ${doctor.timezone}.`;
+      ? t('picker.zones', { zone: doctor.timezone, yours: zone })
+      : t('picker.zone', { zone: doctor.timezone });
     await this.show(date);
   }
 
@@ -247,9 +249,7 @@ export class SlotPicker {
   }
 
   showMode(mode) {
-    this.root.querySelector('.mode').textContent = mode === 'live'
-      ? 'Times update live.'
-      : 'Times are checked again every few seconds.';
+    this.root.querySelector('.mode').textContent = mode === 'live' ? t('picker.live') : t('picker.polled');
     this.root.dataset.mode = mode;
   }
 
@@ -285,21 +285,21 @@ export class SlotPicker {
         if (previous) previous.parentElement.after(item); else this.list.prepend(item);
       }
       previous = button;
-      const mine = differ ? ` (${clockTime(slot.startsAt, patientZone())} yours)` : '';
+      const mine = differ ? t('picker.yours', { time: clockTime(slot.startsAt, patientZone()) }) : '';
       const isOwn = own(slot);
-      const state = isOwn ? ' your visit' : slot.available ? '' : ' taken';
+      const state = isOwn ? t('picker.ownVisit') : slot.available ? '' : t('picker.taken');
       const label = `${slotLabel(slot, day.slots)}${mine}${state}`;
       if (button.textContent !== label) button.textContent = label;
       button.setAttribute('aria-disabled', String(isOwn || !slot.available));
       button.classList.toggle('taken', !isOwn && !slot.available);
       button.classList.toggle('own', isOwn);
       if (before && before.get(slot.startsAt) === true && !slot.available && !isOwn) {
-        this.announce(`${slotLabel(slot, day.slots)} is no longer available.`);
+        this.announce(t('picker.gone', { time: slotLabel(slot, day.slots) }));
       }
     }
     const empty = this.root.querySelector('.empty');
     empty.hidden = shown.some((s) => s.available);
-    empty.textContent = `No free times on ${longDate(day.date)}. Try the next day.`;
+    empty.textContent = t('picker.none', { day: longDate(day.date) });
   }
 
   nextFree(count = 3) {

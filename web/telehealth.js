@@ -1,16 +1,27 @@
 // Telehealth: a requirements check measured in the browser itself, and the room page (waiting, then joined).
 
-const ADVICE = [
-  [/camera/i, 'Allow this page to use your camera (the camera icon in the address bar), or plug one in.'],
-  [/microphone/i, 'Allow this page to use your microphone (the icon in the address bar), or plug one in.'],
-  [/not supported|update/i, 'Update your browser, or use a recent Chrome, Edge, Firefox or Safari.'],
-  [/Mbps/, 'Your connection is slow: move closer to your Wi-Fi router or close other downloads.'],
-  [/offline/i, 'Connect to the internet, then check again.'],
+const PROBLEMS = [
+  // what a failure of the check is about: its words (`device.problem.<kind>`) and advice (`device.advice.<kind>`)
+  [/offline/i, 'offline'],
+  [/camera/i, 'camera'],
+  [/microphone/i, 'microphone'],
+  [/not supported|update/i, 'browser'],
+  [/Mbps/, 'connection'],
 ];
+// i18n-keys: device.problem.offline device.problem.camera device.problem.microphone device.problem.browser
+// i18n-keys: device.problem.connection device.advice.offline device.advice.camera device.advice.microphone
+// i18n-keys: device.advice.browser device.advice.connection device.advice.other
+
+export function problemOf(failure) {
+  // the kind of a failure (the server's English sentence, or the offline check's), or null when unknown
+  const found = PROBLEMS.find(([pattern]) => pattern.test(failure));
+  return found ? found[1] : null;
+}
 
 export function adviceFor(failure) {
-  const found = ADVICE.find(([pattern]) => pattern.test(failure));
-  return found ? found[1] : 'Call the clinic if this stays a problem.';
+  // the catalogue key of what to do about it
+  const kind = problemOf(failure);
+  return kind ? `device.advice.${kind}` : 'device.advice.other';
 }
 
 const BRANDS = { chromium: 'chrome', 'google chrome': 'chrome', 'microsoft edge': 'edge' };

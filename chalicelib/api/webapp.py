@@ -17,6 +17,7 @@ from chalice import Blueprint, Response
 from chalicelib.api import schemas as s
 from chalicelib.api.errors import error_response
 from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.language import LANGUAGES
 
 webapp_api = Blueprint(__name__)
 
@@ -28,6 +29,7 @@ TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
 }
 
 ASSETS: dict[str, str] = {
@@ -45,8 +47,11 @@ ASSETS: dict[str, str] = {
     "/shared/dom.js": "shared/dom.js",
     "/shared/live.js": "shared/live.js",
     "/shared/status.js": "shared/status.js",
+    "/shared/i18n.js": "shared/i18n.js",
+    **{f"/i18n/{lang}.json": f"i18n/{lang}.json" for lang in LANGUAGES},
 }
-"""Every file the pages load, by its URL: an explicit list, so no request can name any other file."""
+"""Every file the pages load, by its URL: an explicit list, so no request can name any other file (the patient
+app's catalogues: one per language the clinic offers)."""
 
 PAGES = {"/": "index.html", "/console": "console.html"}
 """The pages among them; on S3 the console is `console.html`, which CloudFront serves at `/console`."""
@@ -85,7 +90,7 @@ def _asset_route(url: str, name: str) -> None:
     def handler(call: Call) -> Response:
         return _serve(name)
 
-    handler.__name__ = "web_" + name.replace(".", "_").replace("/", "_")
+    handler.__name__ = "web_" + name.replace("i18n", "words").replace(".", "_").replace("/", "_")
     media_type = TYPES[Path(name).suffix].split(";")[0]
     view: Callable[[Callable[[Call], Any]], Any] = endpoint(
         webapp_api, url, "GET", summary, public=True, tags=("web",), media_type=media_type

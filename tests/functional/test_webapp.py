@@ -34,7 +34,7 @@ def test_every_file_the_pages_load_is_served_and_nothing_else():
     on_disk = {
         p.relative_to(WEB_DIR).as_posix()
         for p in WEB_DIR.rglob("*")
-        if p.suffix in (".html", ".js", ".css", ".svg") and "vendor" not in p.parts
+        if p.suffix in (".html", ".js", ".css", ".svg", ".json") and "vendor" not in p.parts
     }
     assert set(ASSETS.values()) == on_disk
     # AND every module the scripts import, and every file the pages link, is among them

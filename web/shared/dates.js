@@ -2,6 +2,23 @@
 
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
 
+let LOCALE;
+/** The language dates are written in: the patient app sets its own; the console leaves the browser's. */
+export function setDateLocale(locale) {
+  LOCALE = locale;
+  try {
+    new Intl.DateTimeFormat(locale);
+  } catch (err) {
+    LOCALE = undefined;  // a tag Intl does not take: the browser's own
+  }
+}
+
+let PASS_WORDS = { first: ' (first)', second: ' (second, after the clocks go back)' };
+/** How the two passes of a fall-back hour are told apart, in the page's language. */
+export function setPassWords(words) {
+  PASS_WORDS = words;
+}
+
 export const patientZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 /** The browser's own zone. */
 
@@ -22,12 +39,12 @@ export function weekday(isoDate) {
 }
 
 export function longDate(isoDate) {
-  return new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
+  return new Intl.DateTimeFormat(LOCALE, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
     timeZone: 'UTC' }).format(new Date(`${isoDate}T12:00:00Z`));
 }
 
 export function shortDate(isoDate) {
-  return new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' })
+  return new Intl.DateTimeFormat(LOCALE, { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' })
     .format(new Date(`${isoDate}T12:00:00Z`));
 }
 
@@ -38,7 +55,7 @@ export function clockTime(instant, zone) {
 
 export function atLocal(instant, zone) {
   // a moment in full, with its zone's abbreviation
-  return new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short',
+  return new Intl.DateTimeFormat(LOCALE, { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short',
     year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' })
     .format(new Date(instant));
 }
@@ -59,7 +76,7 @@ export function passOf(slot, slots) {
   // A fall-back night offers its repeated local times twice (two instants): which pass this one is, if any.
   const same = slots.filter((s) => s.time === slot.time).sort((x, y) => Date.parse(x.startsAt) - Date.parse(y.startsAt));
   if (same.length < 2) return '';
-  return same[0].startsAt === slot.startsAt ? ' (first)' : ' (second, after the clocks go back)';
+  return same[0].startsAt === slot.startsAt ? PASS_WORDS.first : PASS_WORDS.second;
 }
 
 export const slotLabel = (slot, slots) => `${slot.time}${passOf(slot, slots)}`;
