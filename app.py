@@ -22,6 +22,7 @@ from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
 from chalicelib.api.system import system_api
 from chalicelib.api.telehealth import telehealth_api
+from chalicelib.api.waitlist import offer_records, run_waitlist_sweep, waitlist_api
 from chalicelib.api.webapp import webapp_api
 from chalicelib.api.webhooks import fan_out_records, run_webhook_sweep, send_messages, webhooks_api
 from chalicelib.observability import correlate, logger, metrics, tracer, tracing_is_on, with_version
@@ -52,6 +53,7 @@ for blueprint in (
     fhir_api,
     holds_api,
     webhooks_api,
+    waitlist_api,
 ):
     app.register_blueprint(blueprint)
 guard_unsupported_methods(app)  # 405 with Allow, deployed as locally
@@ -121,3 +123,16 @@ def webhook_sender(event: Any) -> dict[str, Any]:
 def webhook_sweep(event: Any) -> dict[str, Any]:
     """Queues webhook deliveries whose retry is due."""
     return run_webhook_sweep()
+
+
+@app.on_dynamodb_record(stream_arn=APPOINTMENTS_STREAM, name="waitlist_offers", batch_size=100)
+def waitlist_offers(event: Any) -> dict[str, Any]:
+    """Offers each freed time (a cancellation, a reschedule away, a hold released or lapsed) to the first matching
+    waitlist entry, with a hold on it."""
+    return offer_records(event.to_dict()["Records"])
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="waitlist_sweep")
+def waitlist_sweep(event: Any) -> dict[str, Any]:
+    """Releases lapsed holds, ends offers whose hold went without a stream record, expires ended windows."""
+    return run_waitlist_sweep()

@@ -69,6 +69,11 @@ class Settings:
 
     webhook_subscriptions_table: str = "clinic-dev-webhook-subscriptions"
     webhook_deliveries_table: str = "clinic-dev-webhook-deliveries"
+    waitlist_table: str = "clinic-dev-waitlist"
+    waitlist_offer_minutes: int = 15
+    """How long a waitlist offer's hold keeps its time (`WAITLIST_OFFER_MINUTES`, 1-60)."""
+    waitlist_move_earlier_first: bool = False
+    """"Move me earlier" entries go before the others (`WAITLIST_MOVE_EARLIER_FIRST`)."""
     webhook_queue_url: str | None = None
     """The SQS queue the webhook sender reads; unset (local runs, tests): an in-process queue and the sweep."""
     webhook_allow_loopback: bool = False
@@ -126,6 +131,9 @@ class Settings:
             websocket_url=env.get("WEBSOCKET_URL") or None,
             webhook_subscriptions_table=env.get("WEBHOOK_SUBSCRIPTIONS_TABLE", f"{prefix}-webhook-subscriptions"),
             webhook_deliveries_table=env.get("WEBHOOK_DELIVERIES_TABLE", f"{prefix}-webhook-deliveries"),
+            waitlist_table=env.get("WAITLIST_TABLE", f"{prefix}-waitlist"),
+            waitlist_offer_minutes=int(env.get("WAITLIST_OFFER_MINUTES", "15")),
+            waitlist_move_earlier_first=env.get("WAITLIST_MOVE_EARLIER_FIRST", "").lower() == "true",
             webhook_queue_url=env.get("WEBHOOK_QUEUE_URL") or None,
             webhook_allow_loopback=env.get("WEBHOOK_ALLOW_LOOPBACK", "").lower() == "true",
         )

@@ -27,6 +27,7 @@ from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPoli
 from chalicelib.services.reminders.planning import ReminderPlanner
 from chalicelib.services.reminders.schedules import ReminderSchedules
 from chalicelib.services.telehealth import TelehealthService
+from chalicelib.services.waitlist import WaitlistService
 from chalicelib.services.webhooks import WebhookQueue, WebhookService
 
 
@@ -57,6 +58,7 @@ class Container:
     webhooks: WebhookService
     webhook_queue: WebhookQueue
     """SQS in AWS; locally (no WEBHOOK_QUEUE_URL) an in-process `LocalQueue` that make run's sender drains."""
+    waitlist: WaitlistService
 
 
 _current: Container | None = None
@@ -148,6 +150,31 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         directory=DirectoryService(DynamoPatientSearch(tables), access, keys),
         webhooks=webhooks,
         webhook_queue=webhook_queue,
+        waitlist=_waitlist(settings, tables, booking, store, deliverer, patients, clock, ids),
+    )
+
+
+def _waitlist(
+    settings: Settings,
+    tables: Any,
+    booking: BookingService,
+    store: Any,
+    deliverer: Deliverer,
+    patients: Any,
+    clock: Clock,
+    ids: IdGenerator,
+) -> WaitlistService:
+    from chalicelib.adapters.dynamodb.waitlist import DynamoWaitlistStore
+    from chalicelib.domain import waitlist
+
+    hold_duration(settings.waitlist_offer_minutes)  # 1-60 minutes, checked as a hold's length is
+    rules = waitlist.Settings(
+        offer_minutes=settings.waitlist_offer_minutes,
+        min_notice=settings.min_notice,
+        move_earlier_first=settings.waitlist_move_earlier_first,
+    )
+    return WaitlistService(
+        DynamoWaitlistStore(tables), booking, store, deliverer, patients, clock, ids, rules, settings.public_base_url
     )
 
 

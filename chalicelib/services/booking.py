@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain.appointments import (
     Appointment,
@@ -127,6 +127,20 @@ class HoldBooking:
     reminder_preferences: dict[str, Any] = field(default_factory=dict)
     matches: dict[str, Any] = field(default_factory=dict)
     """The request's `doctorId`, `patientId`, `date`, `time`, `duration`, `type`, `startsAt` as sent."""
+
+
+class HoldMover(Protocol):
+    """The store's one transaction of a "move me earlier": a hold booked and a later visit cancelled together."""
+
+    def book_hold_replacing(
+        self,
+        hold: Hold,
+        booking: Booking,
+        now: datetime,
+        before: Appointment,
+        cancelled: Appointment,
+        cancel_audit: AuditEntry,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -398,7 +412,7 @@ class BookingService:
         return found
 
     # --- holds: a booking with an expiry (domain/holds.py) -----------------------------------------------------
-    def hold(self, caller: Caller, request: HoldRequest) -> Hold:
+    def hold(self, caller: Caller, request: HoldRequest, lasting: timedelta | None = None) -> Hold:
         """Holds a time for a patient: checked as a booking is, and written by the booking's transaction (the same
         lock items, day count, limits and audit) with the appointment in status `held` and an expiry."""
         now = self._clock.now()
@@ -415,7 +429,7 @@ class BookingService:
         )
         doctor, appointment = self._new_appointment(caller, as_booking, now)
         held = replace(appointment, status=Status.HELD)
-        expires = (now + self.policy.hold_duration).replace(microsecond=0)
+        expires = (now + (lasting or self.policy.hold_duration)).replace(microsecond=0)
         try:
             self._hold_new(caller, doctor, held, expires, now)
         except (SlotUnavailable, Conflict, DailyLimitReached, BookingLimitReached):
@@ -503,6 +517,62 @@ class BookingService:
         if room is not None:
             _after_commit("room", after.id, lambda: self._telehealth.provision_within(room, after))
         return after, planned, skipped
+
+    def book_hold_moving(
+        self, caller: Caller, hold_id: str, replaces: str, mover: HoldMover
+    ) -> tuple[Appointment, Appointment]:
+        """A waitlist "move me earlier": the hold becomes the patient's visit and its later visit `replaces` is
+        cancelled in the same transaction. The new visit keeps the old one's reason, notes and reminder
+        preferences; the old one's reminders and room follow its cancellation. (new visit, cancelled old one)."""
+        hold = self._store.get_hold(hold_id)
+        if hold is None or not may_access_hold(caller, hold):
+            raise NotFound("No such hold.", {"holdId": hold_id})
+        before = self.get(caller, replaces)
+        if before.patient_id != hold.appointment.patient_id or not before.active:
+            raise InvalidState("That visit cannot be moved.", {"appointmentId": replaces})
+        now = self._clock.now()
+        check_bookable_hold(hold, now)
+        check_change_allowed(caller, before, now, self.policy.patient_change_window)
+        doctor = self.doctor(hold.appointment.doctor_id)
+        after = replace(
+            hold.appointment,
+            status=Status.SCHEDULED,
+            reason=before.reason,
+            notes=before.notes,
+            patient_name=before.patient_name,
+            reminder_preferences=before.reminder_preferences,
+            updated_at=now,
+        )
+        room = None
+        if after.type is AppointmentType.TELEHEALTH:
+            room, url = self._telehealth.new_room(after, doctor.telehealth_platform or "custom")
+            after = replace(after, telehealth_url=url, room_id=room.id)
+        audit = audit_of(self._ids.new_id(), caller, "booked", hold.appointment, after, now)
+        cancelled = before.with_status(Status.CANCELLED, now)
+        cancel_audit = audit_of(self._ids.new_id(), caller, "cancelled", before, cancelled, now)
+        planned: list[Reminder] = []
+        if before.reminder_preferences:
+            try:
+                wanted = ReminderRequest.from_preferences(before.reminder_preferences, video_link=room is not None)
+                planned, _, _ = self._reminders.plan_for(caller, after, wanted)
+            except DomainError:
+                planned = []  # the old visit's reminders cannot all be planned again: the move still goes ahead
+        mover.book_hold_replacing(
+            hold,
+            Booking(after, audit, doctor.schedule.max_patients_per_day, planned, None, room),
+            now,
+            before,
+            cancelled,
+            cancel_audit,
+        )
+        after = replace(after, version=(hold.appointment.version or 0) + 1)
+        cancelled = replace(cancelled, version=(before.version or 0) + 1)
+        _after_commit("schedules", after.id, lambda: self._reminders.scheduled(planned))
+        _after_commit("reminders", cancelled.id, lambda: self._reminders.follow_cancel(cancelled))
+        _after_commit("room", cancelled.id, lambda: self._telehealth.follow_cancel(cancelled))
+        if room is not None:
+            _after_commit("room", after.id, lambda: self._telehealth.provision_within(room, after))
+        return after, cancelled
 
     def _was_held(self, appointment: Appointment) -> bool:
         trail = self._store.audit_trail(appointment.id)

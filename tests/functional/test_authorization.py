@@ -31,6 +31,13 @@ def world(api):
             patient(),
             {"doctorId": d2["id"], "date": DAY, "time": "15:00", "type": "in-person"},
         ).data["id"],
+        # the patient's place on the first doctor's waitlist
+        "wl": api.call(
+            "POST",
+            "/api/waitlist",
+            patient(),
+            {"doctorId": d1["id"], "from": DAY, "to": DAY, "type": "in-person", "notify": {"email": True}},
+        ).data["id"],
     }
 
 
@@ -137,6 +144,18 @@ def routes(w):
             "/api/admin/webhooks/wh-1/resend",
             {"since": "2026-12-01T00:00:00Z"},
         ),
+        ("POST", "/api/waitlist"): (
+            "/api/waitlist",
+            {"doctorId": w["d2"], "from": DAY, "to": DAY, "type": "in-person", "notify": {"email": True}},
+        ),
+        ("GET", "/api/waitlist"): ("/api/waitlist", None),
+        ("GET", "/api/waitlist/day"): (f"/api/waitlist/day?doctorId={w['d1']}&date={DAY}", None),
+        ("GET", "/api/waitlist/analytics"): (f"/api/waitlist/analytics?doctorId={w['d1']}&from={DAY}&to={DAY}", None),
+        ("GET", "/api/waitlist/{id}"): (f"/api/waitlist/{w['wl']}", None),
+        ("DELETE", "/api/waitlist/{id}"): (f"/api/waitlist/{w['wl']}", None),
+        ("POST", "/api/waitlist/{id}/accept"): (f"/api/waitlist/{w['wl']}/accept", {}),
+        ("POST", "/api/waitlist/{id}/decline"): (f"/api/waitlist/{w['wl']}/decline", None),
+        ("POST", "/api/waitlist/{id}/offer"): (f"/api/waitlist/{w['wl']}/offer", {"date": DAY, "time": "16:00"}),
     }
 
 
@@ -231,6 +250,31 @@ def test_another_patients_or_doctors_hold_is_not_found(api, world):
     assert api.call("GET", f"/api/holds/{world['h']}", patient()).status_code == 200
     assert api.call("GET", f"/api/holds/{world['h']}", doctor(world["d2"])).status_code == 200
     assert api.call("GET", f"/api/holds?doctorId={world['d2']}&date={DAY}", doctor(world["d1"])).status_code == 403
+
+
+def test_another_patients_waitlist_entry_is_not_found_and_staff_views_are_staff_only(api, world):
+    # WHEN another patient or another doctor reads, leaves or answers the entry THEN it is as unknown as none
+    for stranger in (patient("intruder"), doctor(world["d2"])):
+        for method, suffix in (("GET", ""), ("DELETE", ""), ("POST", "/accept"), ("POST", "/decline")):
+            path = f"/api/waitlist/{world['wl']}{suffix}"
+            refused = api.call(method, path, stranger, {} if method == "POST" else None)
+            # (answering an offer is for patients only: a doctor is refused by role before any look-up)
+            expected = 403 if suffix and stranger != patient("intruder") else 404
+            assert refused.status_code == expected, (method, path)
+    # AND patients cannot use the staff views, nor offer a time by hand
+    staff_only = (
+        ("GET", "/api/waitlist/day"),
+        ("GET", "/api/waitlist/analytics"),
+        ("POST", "/api/waitlist/{id}/offer"),
+    )
+    for route in staff_only:
+        path, body = routes(world)[route]
+        assert api.call(route[0], path, patient(), body).status_code == 403
+    # AND staff join no waitlist themselves; the other doctor sees nothing of the first's
+    path, body = routes(world)[("POST", "/api/waitlist")]
+    assert api.call("POST", path, admin(), body).status_code == 403
+    assert api.call("GET", f"/api/waitlist?doctorId={world['d1']}", doctor(world["d2"])).status_code == 403
+    assert api.call("GET", f"/api/waitlist/{world['wl']}", patient()).data["status"] == "waiting"
 
 
 def test_foreign_lists_are_forbidden(api, world):

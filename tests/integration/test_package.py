@@ -29,6 +29,8 @@ FUNCTIONS = (
     "WebhookFanout",
     "WebhookSender",
     "WebhookSweep",
+    "WaitlistOffers",
+    "WaitlistSweep",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {
@@ -472,9 +474,10 @@ def test_the_api_may_only_add_audit_entries_and_reminders_leave_only_through_the
     for name, role in roles.items():
         for statement in statements(role):
             if statement["Effect"] == "Allow" and audit in as_list(statement["Resource"]):
-                assert name in ("ApiHandlerRole", "ReminderSweepRole"), name  # the sweep audits the holds it lapses
+                # the sweeps audit the holds they lapse; the waitlist audits the holds its offers take
+                assert name in ("ApiHandlerRole", "ReminderSweepRole", "WaitlistOffersRole", "WaitlistSweepRole"), name
                 assert not {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(as_list(statement["Action"]))
-    for writer in ("ApiHandlerRole", "ReminderSweepRole"):
+    for writer in ("ApiHandlerRole", "ReminderSweepRole", "WaitlistOffersRole", "WaitlistSweepRole"):
         denied = [s for s in statements(roles[writer]) if s["Effect"] == "Deny"]
         assert any(audit in as_list(s["Resource"]) and "dynamodb:DeleteItem" in s["Action"] for s in denied), writer
     for sender in ("ReminderDispatcherRole", "ReminderSweepRole"):

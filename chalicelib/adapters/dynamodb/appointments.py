@@ -575,6 +575,56 @@ class DynamoAppointmentStore:
         if booking.contact is not None:
             self._index_for_search(booking.contact)
 
+    def book_hold_replacing(
+        self,
+        hold: Hold,
+        booking: Booking,
+        now: datetime,
+        before: Appointment,
+        cancelled: Appointment,
+        cancel_audit: AuditEntry,
+    ) -> None:
+        """A waitlist "move me earlier": the hold becomes the new visit and the patient's later visit `before` is
+        cancelled, in one transaction (both or neither). The hold's items are kept as `book_hold` keeps them; the
+        old visit's locks, limit items and day count are given back as `cancel` gives them. Two changes of one
+        doctor-day's counter are one update of it."""
+        t = self.tables
+        after, audit = booking.appointment, booking.audit
+        tx = Transaction()
+        put_changed(tx, t, hold.appointment, after)
+        marker, live = self._hold_items(hold.appointment)
+        tx.deletes.append(Op("hold", marker, ScheduleModel.appointment_id == hold.id))
+        tx.deletes.append(
+            Op(
+                "hold-live",
+                live,
+                (ScheduleModel.appointment_id == hold.id) & (ScheduleModel.ends_at > keys.instant(now)),
+            )
+        )
+        put_changed(tx, t, before, cancelled)
+        release(tx, doctor_locks(t.schedule, before), before.id)
+        release(tx, patient_locks(t.schedule, before), before.id)
+        gone = {"n_cancelled": 1, "booked_minutes": -before.duration}
+        if before.date == after.date:
+            merged = dict(booked_stats(after))
+            for name, value in gone.items():
+                merged[name] = merged.get(name, 0) + value
+            count_day(tx, t, before.doctor_id, before.date, -1, 0, merged)
+        else:
+            count_day(tx, t, after.doctor_id, after.date, 0, 0, booked_stats(after), bump_version=False)
+            count_day(tx, t, before.doctor_id, before.date, -1, 0, gone)
+        per_doctor_day(tx, t, before, -1)  # the hold's own count stays, for the new visit
+        for held in self._active_items_of(before):
+            tx.deletes.append(Op("release", held, ScheduleModel.appointment_id == before.id))
+        add_audit(tx, t, audit)
+        add_audit(tx, t, cancel_audit)
+        tx.puts.extend(
+            Op("reminder", reminder_item(t.reminders, r), ReminderModel.id.does_not_exist()) for r in booking.reminders
+        )
+        if booking.room is not None:
+            tx.puts.append(Op("room", room_item(t.rooms, booking.room), RoomModel.id.does_not_exist()))
+        self._commit(tx, audit.id, self._landed(after))
+
     def release_hold(self, hold: Hold, audit: AuditEntry, lapsed_at: datetime | None = None) -> None:
         """Frees everything the hold took and removes it, in one transaction conditioned on it still being held
         at the version read (and, for the sweep, on its expiry having passed at `lapsed_at`)."""

@@ -24,6 +24,12 @@ Tables (keys in `keys.py` for the schedule table):
   its log in time order, `since` is a key condition). Sparse GSI `due-index` (PK `due` = "due", SK
   `next_attempt_at`), keys only: the deliveries whose next attempt is due. TTL `expires_at`. The appointments and
   reminders tables stream NEW_AND_OLD_IMAGES to the webhook fan-out.
+- waitlist:     PK `id`. Entries (`kind` = "entry") and the log of freed times (`kind` = "freed"). GSI
+  `doctor-index` (PK `doctor_id`, SK `sort_key`: `E#<joined instant>#<id>` for entries, `F#<local date>#<start
+  instant>#<id>` for freed times) lists a doctor's entries in join order and its freed times by day; GSI
+  `patient-index` (PK `patient_id`, SK `sort_key`) a patient's entries; sparse GSI `queue-index` (PK
+  `queue_doctor`, SK `sort_key`, set only while an entry is waiting or offered) the entries a freed time can go to.
+  The appointments table streams NEW_AND_OLD_IMAGES to the waitlist's offer consumer.
 """
 
 from __future__ import annotations
@@ -385,6 +391,55 @@ class WebhookDeliveryModel(Model):
     due_index = WebhookDueIndex()
 
 
+class WaitlistDoctorIndex(GlobalSecondaryIndex["WaitlistModel"]):
+    class Meta:
+        index_name = "doctor-index"
+        projection = AllProjection()
+
+    doctor_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class WaitlistPatientIndex(GlobalSecondaryIndex["WaitlistModel"]):
+    class Meta:
+        index_name = "patient-index"
+        projection = AllProjection()
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class WaitlistQueueIndex(GlobalSecondaryIndex["WaitlistModel"]):
+    """Sparse: only entries that are waiting or offered."""
+
+    class Meta:
+        index_name = "queue-index"
+        projection = AllProjection()
+
+    queue_doctor = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class WaitlistModel(Model):
+    """A waitlist entry or the log of one freed time (`kind`); `body` holds the rest of its fields as JSON."""
+
+    class Meta:
+        table_name = "waitlist"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    doctor_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute(null=True)
+    sort_key = UnicodeAttribute()
+    queue_doctor = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    body = JSONAttribute()
+    version = NumberAttribute(default=0)
+    doctor_index = WaitlistDoctorIndex()
+    patient_index = WaitlistPatientIndex()
+    queue_index = WaitlistQueueIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     DoctorModel,
     AppointmentModel,
@@ -396,6 +451,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RoomModel,
     WebhookSubscriptionModel,
     WebhookDeliveryModel,
+    WaitlistModel,
 )
 
 
@@ -411,6 +467,7 @@ def table_names(settings: Settings) -> dict[type[Model], str]:
         RoomModel: settings.rooms_table,
         WebhookSubscriptionModel: settings.webhook_subscriptions_table,
         WebhookDeliveryModel: settings.webhook_deliveries_table,
+        WaitlistModel: settings.waitlist_table,
     }
 
 
@@ -428,6 +485,7 @@ class Tables:
     rooms: type[RoomModel]
     webhook_subscriptions: type[WebhookSubscriptionModel]
     webhook_deliveries: type[WebhookDeliveryModel]
+    waitlist: type[WaitlistModel]
     connection: Connection
 
     def all(self) -> tuple[type[Model], ...]:
@@ -442,6 +500,7 @@ class Tables:
             self.rooms,
             self.webhook_subscriptions,
             self.webhook_deliveries,
+            self.waitlist,
         )
 
     def botocore_clients(self) -> list[Any]:
@@ -502,6 +561,7 @@ def bind(settings: Settings) -> Tables:
         rooms=_bound(RoomModel, names[RoomModel], settings),
         webhook_subscriptions=_bound(WebhookSubscriptionModel, names[WebhookSubscriptionModel], settings),
         webhook_deliveries=_bound(WebhookDeliveryModel, names[WebhookDeliveryModel], settings),
+        waitlist=_bound(WaitlistModel, names[WaitlistModel], settings),
         connection=Connection(
             region=settings.region,
             host=settings.dynamodb_endpoint,
