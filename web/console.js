@@ -1,5 +1,6 @@
 // The clinic console: the day per doctor (kept live from the slot-updates WebSocket, patched row by row so focus
-// and scroll stay put), a week per doctor, actions from a row, reminders, analytics and availability.
+// and scroll stay put), a week per doctor, actions from a row, reminders, analytics, availability, and webhook
+// subscriptions with their delivery logs.
 // A file of its own (no inline script or handlers) so the page works under a Content-Security-Policy.
 import { ApiError, claimsOf, createApi, hasExpired, newKey, tokenStore } from "./shared/api.js";
 import { WEEKDAYS, addDays, atLocal, clockTime as clock, hhmm, localDate as dateIn, minutes, passOf, shortDate as dayLabel,
@@ -119,7 +120,7 @@ async function signIn(token) {
   say($("signin-status"), "");
   if (hadFocus) $("schedule-title").focus(); // the form it was in is gone: keyboard users land on the day
   if (!state.dayTouched) $("day").value = clinicToday();
-  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics()]);
+  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics(), loadWebhooks()]);
   live.connect();
 }
 
@@ -127,9 +128,14 @@ function signOut(message = "") {
   session.clear();
   state.claims = null;
   live.close();
-  for (const id of ["schedule-body", "week-body", "reminders-body", "analytics-body", "availability-preview-body"]) {
+  for (const id of ["schedule-body", "week-body", "reminders-body", "analytics-body", "availability-preview-body",
+    "webhooks-body"]) {
     $(id).textContent = "";
+    delete $(id).dataset.sig;
   }
+  closeWebhookLog(false);
+  webhooks.written.clear();
+  webhooks.fresh.clear();
   state.appointments.clear();
   state.patients.clear();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
@@ -253,7 +259,7 @@ async function drawDayGrid(day, chosen, lists) {
 }
 
 // ---------------------------------------------------------------- narrow screens: one section at a time
-const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability"];
+const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability", "webhooks"];
 function showSection(id, focus) {
   // on a phone the sections are tabs of a menu (CSS shows the current one only); wide screens show them all
   const current = SECTIONS.includes(id) ? id : "schedule";
@@ -462,10 +468,12 @@ function changed(message) {
 }
 
 // ---------------------------------------------------------------- dialogs: confirm, book, reschedule, audit
-function ask(text, okLabel) {
+function ask(text, okLabel, destructive = false) {
+  // `destructive`: the confirming button is marked as the dangerous one
   const dialog = $("confirm-dialog");
   $("confirm-text").textContent = text;
   $("confirm-ok").textContent = okLabel;
+  $("confirm-ok").classList.toggle("danger", destructive);
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"),
@@ -1089,6 +1097,417 @@ async function saveAvailability(event) {
   }
 }
 
+// ---------------------------------------------------------------- webhooks: subscriptions and their delivery logs
+const WEBHOOK_EVENTS = [
+  ["appointment.booked", "a visit is booked"],
+  ["appointment.rescheduled", "a visit moves to another time"],
+  ["appointment.cancelled", "a visit is cancelled"],
+  ["appointment.status_changed", "a visit is confirmed, completed or missed"],
+  ["reminder.sent", "a reminder is sent"],
+  ["reminder.failed", "a reminder cannot be sent"],
+  ["telehealth.room_ready", "a video visit gets its room link"],
+];
+const URL_ADVICE = {
+  "points inside a private network": "That address is inside a private network, which the clinic never sends to " +
+    "(it could reach systems that must not be reachable from outside). Give the receiving system's public https " +
+    "address; its vendor or your IT team knows it.",
+  "points at a link-local address (cloud metadata)": "That is a link-local address (like the cloud metadata " +
+    "service at 169.254.169.254), which is never allowed. Give the receiving system's public https address.",
+  "points at this machine (loopback)": "That address points at the clinic's own server (loopback), which a " +
+    "deployed clinic never sends to. Give the receiving system's public https address.",
+  "must be an https URL": "The address must begin with https (an encrypted connection): webhooks are sent " +
+    "over nothing else.",
+  "must be an https URL (http only for loopback in local runs)": "The address must begin with https (an " +
+    "encrypted connection): webhooks are sent over nothing else (plain http only to this machine, in a local run).",
+  "must name a host": "The address names no host. Write it in full: https, then the host name and path.",
+  "must not carry credentials": "Take the user name and password (user:password@) out of the address: the " +
+    "signature is how the receiver knows a request comes from the clinic.",
+  "must not carry a fragment": "Take the part from # on out of the address.",
+  "has an invalid port": "The port number in the address is not valid (it must be 1 to 65535).",
+};
+const DELIVERY_WORDS = {pending: "Waiting to be sent", delivered: "Delivered", failing: "Failing, retrying",
+  given_up: "Given up"};
+const PAUSE_WORDS = {admin: "Paused by an admin: events wait, unsent, until it is resumed.",
+  failing: "Paused after 3 days of failures: events wait, unsent. Fix the receiver, then resume.",
+  gone: "Paused: the receiver answered 410 Gone (it asked to stop). Resume once it takes events again."};
+const webhooks = {list: [], byId: new Map(), log: null, logRun: 0, editing: null, written: new Map(), fresh: new Set(),
+  gone: new Set()};
+
+function remember(w, how = "changed") {
+  // what this console wrote wins over an older listing: the list is read from an index that may lag a moment
+  // behind a write (a new subscription missing, a paused one still active, a deleted one still there)
+  if (how === "deleted") { webhooks.gone.add(w.id); webhooks.written.delete(w.id); return; }
+  const {secret, ...kept} = w; // never kept: the secret is shown once and forgotten
+  webhooks.written.set(w.id, kept);
+  if (how === "created") webhooks.fresh.add(w.id);
+}
+
+function merged(listed) {
+  const out = listed.filter((w) => !webhooks.gone.has(w.id)).map((w) => {
+    const mine = webhooks.written.get(w.id);
+    webhooks.fresh.delete(w.id);
+    return mine && mine.updatedAt > w.updatedAt ? mine : w;
+  });
+  for (const id of webhooks.fresh) out.push(webhooks.written.get(id));
+  return out;
+}
+
+function webhookError(error) {
+  // a refusal of the form in plain words, with the field it is about
+  const fields = (error && error.fields) || {};
+  if (fields.url) {
+    const problem = String(fields.url);
+    return {field: "webhook-url", text: URL_ADVICE[problem] ||
+      `The address was refused (${problem.replace(/^Value error, /, "")}). Check it and try again.`};
+  }
+  if (fields.events) return {field: "webhook-event-options", text: "Choose at least one event to send."};
+  if (fields.description) return {field: "webhook-description", text: "The description is too long (200 at most)."};
+  if (error && error.details && error.details.limit) {
+    return {field: null, text: `The clinic may have at most ${error.details.limit} subscriptions. Delete one ` +
+      "that is no longer used first."};
+  }
+  return {field: null, text: error.message};
+}
+
+function stateWords(w) {
+  if (w.state === "paused") return PAUSE_WORDS[w.pausedReason] || "Paused: events wait, unsent.";
+  if (w.failingSince) return `Active, but failing since ${atLocal(w.failingSince)}: retrying.`;
+  return "Active";
+}
+
+function webhookName(w) {
+  return w.description ? `${w.description} (${w.url})` : w.url;
+}
+
+async function loadWebhooks() {
+  if (!session.get()) return;
+  try {
+    webhooks.list = merged((await api("GET", "/api/admin/webhooks")).webhooks);
+  } catch (error) {
+    say($("webhooks-status"), error.message, true);
+    return;
+  }
+  webhooks.byId = new Map(webhooks.list.map((w) => [w.id, w]));
+  const body = $("webhooks-body");
+  const rows = webhooks.list.map((w) => {
+    const doctor = w.doctorId ? state.doctorById.get(w.doctorId) : null;
+    const only = w.doctorId ? `Only ${doctor ? doctor.name : w.doctorId}'s visits.` : null;
+    return [w, only];
+  });
+  // redrawn only when what it shows changed: a refresh with nothing new leaves focus alone
+  const signature = JSON.stringify(rows.map(([w, only]) => [w.id, w.url, w.description, w.events, w.state,
+    w.pausedReason, w.failingSince, w.includeReason, only]));
+  if (body.dataset.sig === signature) return;
+  const focusKey = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  body.replaceChildren(rows.length ? el("table", {class: "cards webhooks"},
+    el("caption", {text: `Subscriptions (${rows.length} of at most 50)`}),
+    el("thead", {}, el("tr", {}, ...["Receiver URL", "Description", "Events", "State", "Actions"].map((name) =>
+      el("th", {scope: "col", text: name})))),
+    el("tbody", {}, ...rows.map(([w, only]) => {
+      const name = webhookName(w);
+      const button = (action, label, extra = {}) => el("button", {type: "button", class: "secondary",
+        "data-webhook-action": action, "data-id": w.id, "data-key": `${w.id}:${action}`,
+        "aria-label": `${label}: ${name}`, text: label, ...extra});
+      return el("tr", {"data-webhook": w.id},
+        el("td", {"data-label": "URL", class: "url", text: w.url}),
+        el("td", {"data-label": "Description", text: w.description || "—"}),
+        el("td", {"data-label": "Events"}, el("ul", {class: "plain"}, ...w.events.map((e) => el("li", {},
+          el("code", {text: e})))), only ? el("span", {class: "muted", text: only}) : null,
+        w.includeReason ? el("span", {class: "muted", text: " With the visit's reason and notes."}) : null),
+        el("td", {"data-label": "State", class: w.state === "paused" ? "paused" : false, text: stateWords(w)}),
+        el("td", {"data-label": "Actions"}, el("div", {class: "row-actions"},
+          button("log", "Delivery log"),
+          button("edit", "Edit"),
+          w.state === "paused" ? button("resume", "Resume") : button("pause", "Pause"),
+          button("rotate", "Rotate secret"),
+          button("delete", "Delete", {class: "danger"}))));
+    }))) : el("p", {text: "No subscriptions yet. Add one to send the clinic's changes to another system."}));
+  body.dataset.sig = signature;
+  const again = focusKey && body.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+  if (again) again.focus({preventScroll: true});
+  if (webhooks.log && !webhooks.byId.has(webhooks.log)) closeWebhookLog();
+}
+
+function openWebhookForm(w = null) {
+  // a new subscription, or (given `w`) a change to one: its URL, events, description, doctor, reason opt-in
+  webhooks.editing = w ? w.id : null;
+  $("webhook-form").reset();
+  say($("webhook-error"), "");
+  for (const node of $("webhook-form").querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  $("webhook-event-options").replaceChildren(...WEBHOOK_EVENTS.map(([type, words]) =>
+    el("label", {class: "check"}, el("input", {type: "checkbox", name: "webhook-event", value: type}), " ",
+      el("span", {}, el("code", {text: type}), `: ${words}`))));
+  $("webhook-doctor").replaceChildren(el("option", {value: "", text: "All doctors"}),
+    ...state.doctors.map((d) => el("option", {value: d.id, text: d.name})));
+  $("webhook-dialog-title").textContent = w ? "Change the subscription" : "Add a webhook subscription";
+  $("webhook-save").textContent = w ? "Save the changes" : "Add the subscription";
+  if (w) {
+    $("webhook-url").value = w.url;
+    for (const box of document.querySelectorAll("input[name='webhook-event']")) box.checked = w.events.includes(box.value);
+    $("webhook-description").value = w.description || "";
+    if (w.doctorId && !state.doctorById.has(w.doctorId)) {
+      $("webhook-doctor").append(el("option", {value: w.doctorId, text: w.doctorId}));
+    }
+    $("webhook-doctor").value = w.doctorId || "";
+    $("webhook-reason").checked = Boolean(w.includeReason);
+  }
+  $("webhook-dialog").showModal();
+  $("webhook-url").focus();
+}
+
+async function submitWebhook(event) {
+  event.preventDefault();
+  for (const node of $("webhook-form").querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  const url = $("webhook-url").value.trim();
+  const events = [...document.querySelectorAll("input[name='webhook-event']:checked")].map((x) => x.value);
+  const refuse = ({field, text}) => {
+    say($("webhook-error"), text, true);
+    if (field) {
+      // a field is marked; a group of checkboxes gets focus on its first one (the alert says what is missing)
+      const target = $(field).matches("input") ? $(field) : $(field).querySelector("input");
+      if (target === $(field)) target.setAttribute("aria-invalid", "true");
+      target.focus();
+    }
+  };
+  if (!url) { refuse({field: "webhook-url", text: "Give the receiving system's https address."}); return; }
+  if (!/^https?:\/\//i.test(url)) { refuse({field: "webhook-url", text: URL_ADVICE["must be an https URL"]}); return; }
+  if (!events.length) { refuse({field: "webhook-event-options", text: "Choose at least one event to send."}); return; }
+  const request = {url, events, includeReason: $("webhook-reason").checked};
+  const editing = webhooks.editing;
+  if (editing) { // a change: an empty description or "All doctors" clears what was there
+    request.description = $("webhook-description").value.trim() || null;
+    request.doctorId = $("webhook-doctor").value || null;
+  } else {
+    if ($("webhook-description").value.trim()) request.description = $("webhook-description").value.trim();
+    if ($("webhook-doctor").value) request.doctorId = $("webhook-doctor").value;
+  }
+  $("webhook-save").disabled = true;
+  try {
+    if (editing) {
+      const changed = await api("PATCH", `/api/admin/webhooks/${encodeURIComponent(editing)}`, request);
+      remember(changed);
+      webhooks.editing = null;
+      $("webhook-dialog").close();
+      await loadWebhooks();
+      say($("webhooks-status"), `Saved: ${webhookName(changed)}.`);
+      refocusWebhook(`${editing}:edit`);
+      return;
+    }
+    const made = await api("POST", "/api/admin/webhooks", request);
+    remember(made, "created");
+    $("webhook-dialog").close();
+    say($("webhooks-status"), `Added: ${webhookName(made)}.`);
+    await loadWebhooks();
+    showSecret(made, "The subscription is added and active.");
+  } catch (error) {
+    refuse(webhookError(error));
+  } finally {
+    $("webhook-save").disabled = false;
+  }
+}
+
+function showSecret(w, what) {
+  // the signing secret, shown this once: kept in no state, and gone from the page when the dialog closes
+  const dialog = $("secret-dialog");
+  dialog.dataset.id = w.id;
+  $("secret-what").textContent = `${what} Its signing secret, for ${webhookName(w)}:`;
+  $("secret-value").value = w.secret || "";
+  say($("secret-status"), "");
+  dialog.showModal();
+  $("secret-copy").focus();
+}
+
+async function copySecret() {
+  const input = $("secret-value");
+  try {
+    await navigator.clipboard.writeText(input.value);
+    say($("secret-status"), "Copied. Paste it into the receiving system now.");
+  } catch (error) {
+    input.focus();
+    input.select();
+    say($("secret-status"), "Copying is blocked in this browser: the secret is selected, press Ctrl+C (⌘C on a " +
+      "Mac) to copy it.", true);
+  }
+}
+
+function secretClosed() {
+  const id = $("secret-dialog").dataset.id;
+  $("secret-value").value = "";
+  say($("secret-status"), "");
+  const back = document.querySelector(`[data-key="${CSS.escape(`${id}:log`)}"]`);
+  if (back) back.focus();
+}
+
+function refocusWebhook(key) {
+  const target = document.querySelector(`[data-key="${CSS.escape(key)}"]`) || $("webhook-new");
+  target.focus();
+}
+
+async function webhookAction(action, id) {
+  const w = webhooks.byId.get(id);
+  if (!w) return;
+  const name = webhookName(w);
+  if (action === "log") { openWebhookLog(id); return; }
+  if (action === "edit") { openWebhookForm(w); return; }
+  try {
+    if (action === "pause" || action === "resume") {
+      const changed = await api("PATCH", `/api/admin/webhooks/${encodeURIComponent(id)}`,
+        {state: action === "pause" ? "paused" : "active"});
+      remember(changed);
+      say($("webhooks-status"), action === "pause" ?
+        `Paused: ${webhookName(changed)}. Its events wait, unsent, until you resume it.` :
+        `Resumed: ${webhookName(changed)}. What waited is being sent now.`);
+      await loadWebhooks();
+      refocusWebhook(`${id}:${action === "pause" ? "resume" : "pause"}`);
+      if (webhooks.log === id) await loadWebhookLog();
+    } else if (action === "rotate") {
+      const ok = await ask(`Make a new signing secret for ${name}? The current one keeps working beside it for 24 ` +
+        "hours, so put the new one into the receiving system within that time. (Rotating again within those 24 hours " +
+        "ends the oldest secret at once.)", "Make a new secret");
+      if (!ok) { refocusWebhook(`${id}:rotate`); return; }
+      const rotated = await api("POST", `/api/admin/webhooks/${encodeURIComponent(id)}/rotate-secret`);
+      remember(rotated);
+      say($("webhooks-status"), `New signing secret made for ${webhookName(rotated)}.`);
+      showSecret(rotated, "A new secret is made; the previous one keeps working for 24 hours.");
+    } else if (action === "delete") {
+      const ok = await ask(`Delete the subscription ${name}? It stops at once: no further events are sent to it, ` +
+        "and events still waiting for it are dropped. This cannot be undone.", "Delete the subscription", true);
+      if (!ok) { refocusWebhook(`${id}:delete`); return; }
+      await api("DELETE", `/api/admin/webhooks/${encodeURIComponent(id)}`);
+      remember(w, "deleted");
+      if (webhooks.log === id) closeWebhookLog(false);
+      await loadWebhooks();
+      say($("webhooks-status"), `Deleted: ${name}.`);
+      $("webhook-new").focus();
+    }
+  } catch (error) {
+    say($("webhooks-status"), `${name}: ${error.message}`, true);
+    if (error.status === 404) { remember(w, "deleted"); await loadWebhooks(); }
+  }
+}
+
+function openWebhookLog(id) {
+  webhooks.log = id;
+  $("webhook-log").hidden = false;
+  $("webhook-log-body").replaceChildren(el("p", {text: "Loading…"}));
+  delete $("webhook-log-body").dataset.sig;
+  say($("webhook-log-status"), "");
+  const w = webhooks.byId.get(id);
+  $("webhook-log-title").textContent = `Delivery log: ${w ? webhookName(w) : id}`;
+  $("webhook-log-title").focus();
+  loadWebhookLog();
+}
+
+function closeWebhookLog(focus = true) {
+  const id = webhooks.log;
+  webhooks.log = null;
+  $("webhook-log").hidden = true;
+  $("webhook-log-body").textContent = "";
+  if (focus && id) refocusWebhook(`${id}:log`);
+}
+
+function lastAnswer(d) {
+  if (!d.lastAttemptAt) return "No attempt yet";
+  const what = d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : d.lastError || "no answer";
+  const advice = /^refused:/.test(d.lastError || "") ? " The receiver's host name now leads somewhere the clinic " +
+    "never sends to: fix its DNS, or change the subscription's address." : "";
+  return `${what}, ${atLocal(d.lastAttemptAt)}.${advice}`;
+}
+
+function deliveryState(d, w) {
+  if (d.status === "delivered") return `Delivered ${d.deliveredAt ? atLocal(d.deliveredAt) : ""}`.trim();
+  if (!["pending", "failing"].includes(d.status)) return DELIVERY_WORDS[d.status] || d.status;
+  if (!d.nextAttemptAt && w && w.state === "paused") return `${DELIVERY_WORDS[d.status]}: held while paused`;
+  return d.nextAttemptAt ? `${DELIVERY_WORDS[d.status]}; next try ${atLocal(d.nextAttemptAt)}` : DELIVERY_WORDS[d.status];
+}
+
+function prettyBody(body) {
+  try { return JSON.stringify(JSON.parse(body), null, 2); } catch (error) { return body; }
+}
+
+async function loadWebhookLog() {
+  const id = webhooks.log;
+  if (!id || !session.get()) return;
+  const run = ++webhooks.logRun; // only the latest load draws
+  let found;
+  try {
+    found = (await api("GET", `/api/admin/webhooks/${encodeURIComponent(id)}/deliveries?limit=50`)).deliveries;
+  } catch (error) {
+    if (run === webhooks.logRun) say($("webhook-log-status"), error.message, true);
+    return;
+  }
+  if (run !== webhooks.logRun || webhooks.log !== id) return;
+  const w = webhooks.byId.get(id);
+  $("webhook-log-title").textContent = `Delivery log: ${w ? webhookName(w) : id}`;
+  $("webhook-log-what").textContent = "The 50 latest deliveries, newest first; times in your own zone. A resend " +
+    "carries the same webhook-id, so the receiver can tell it already has it.";
+  const body = $("webhook-log-body");
+  const rows = found.map((d) => [d, deliveryState(d, w), lastAnswer(d)]);
+  const signature = JSON.stringify([id, w && w.state, rows.map(([d, s, l]) => [d.id, d.attempts, s, l])]);
+  if (body.dataset.sig === signature) return;
+  const focusKey = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  const open = new Set([...body.querySelectorAll("details[open]")].map((x) => x.dataset.delivery));
+  body.replaceChildren(rows.length ? el("table", {class: "cards deliveries"},
+    el("caption", {class: "sr-only", text: "Deliveries"}),
+    el("thead", {}, el("tr", {}, ...["Event", "Status", "Attempts", "Last answer", "Actions"].map((name) =>
+      el("th", {scope: "col", text: name})))),
+    el("tbody", {}, ...rows.map(([d, status, last]) => el("tr", {"data-delivery": d.id, "data-status": d.status},
+      el("td", {"data-label": "Event"}, el("code", {text: d.type}), el("br"),
+        el("span", {class: "muted small", text: `made ${atLocal(d.createdAt)}`}),
+        el("details", {"data-delivery": d.id, open: open.has(d.id)}, el("summary", {text: "Body sent"}),
+          el("pre", {class: "body-sent", text: prettyBody(d.body)}))),
+      el("td", {"data-label": "Status", class: `delivery-${d.status}`, text: status}),
+      el("td", {"data-label": "Attempts", text: String(d.attempts)}),
+      el("td", {"data-label": "Last answer", text: last}),
+      el("td", {"data-label": "Actions"}, el("button", {type: "button", class: "secondary",
+        "data-delivery-resend": d.id, "data-key": `${d.id}:resend`,
+        "aria-label": `Resend ${d.type} made ${atLocal(d.createdAt)}`, text: "Resend"})))))) :
+    el("p", {text: "Nothing delivered yet: events appear here as soon as they happen."}));
+  body.dataset.sig = signature;
+  const again = focusKey && body.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+  if (again) again.focus({preventScroll: true});
+}
+
+async function resendDelivery(deliveryId) {
+  const id = webhooks.log;
+  if (!id) return;
+  try {
+    const again = await api("POST",
+      `/api/admin/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}/resend`);
+    say($("webhook-log-status"), `${again.type} is being sent again (its retries start over).`);
+  } catch (error) {
+    say($("webhook-log-status"), error.message, true);
+  }
+  await loadWebhookLog();
+}
+
+async function resendSince(event) {
+  event.preventDefault();
+  const id = webhooks.log;
+  const value = $("webhook-since").value;
+  const at = value ? new Date(value) : null;
+  $("webhook-since").removeAttribute("aria-invalid");
+  if (!at || Number.isNaN(at.getTime())) {
+    $("webhook-since").setAttribute("aria-invalid", "true");
+    say($("webhook-log-status"), "Pick the date and time to resend from.", true);
+    $("webhook-since").focus();
+    return;
+  }
+  const since = `${at.toISOString().slice(0, 19)}Z`;
+  const ok = await ask(`Send again every event since ${atLocal(since)} (up to 1,000)? The receiver gets each one ` +
+    "again, with the same webhook-id.", "Resend them");
+  if (!ok) { $("webhook-since").focus(); return; }
+  try {
+    const again = (await api("POST", `/api/admin/webhooks/${encodeURIComponent(id)}/resend`, {since})).deliveries;
+    say($("webhook-log-status"), again.length ? `${again.length} deliveries are being sent again.` :
+      `No event since ${atLocal(since)}: nothing to resend.`);
+  } catch (error) {
+    say($("webhook-log-status"), error.message, true);
+  }
+  await loadWebhookLog();
+  $("webhook-since").focus();
+}
+
 // ---------------------------------------------------------------- wiring
 function wire() {
   $("signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value.trim()); });
@@ -1164,6 +1583,25 @@ function wire() {
   $("book-date").addEventListener("change", () =>
     loadPicker($("book-doctor").value, $("book-date").value, $("book-slot"), $("book-error")));
   $("reschedule-form").addEventListener("submit", submitReschedule);
+  $("webhook-new").addEventListener("click", () => openWebhookForm());
+  $("webhooks-refresh").addEventListener("click", () => { loadWebhooks(); loadWebhookLog(); });
+  $("webhook-form").addEventListener("submit", submitWebhook);
+  $("webhook-dialog").addEventListener("close", () => {
+    // closed without saving: focus goes back where the dialog was opened from
+    if (webhooks.editing) refocusWebhook(`${webhooks.editing}:edit`);
+    else if (!$("secret-dialog").open && !document.activeElement.closest("#webhooks-body")) $("webhook-new").focus();
+    webhooks.editing = null;
+  });
+  $("secret-copy").addEventListener("click", copySecret);
+  $("secret-dialog").addEventListener("close", secretClosed);
+  $("webhook-resend-form").addEventListener("submit", resendSince);
+  $("webhook-log-close").addEventListener("click", () => closeWebhookLog());
+  $("webhooks").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-webhook-action], button[data-delivery-resend]");
+    if (!button) return;
+    if (button.dataset.deliveryResend) resendDelivery(button.dataset.deliveryResend);
+    else webhookAction(button.dataset.webhookAction, button.dataset.id);
+  });
   $("reschedule-date").addEventListener("change", () => {
     const a = state.appointments.get($("reschedule-dialog").dataset.id);
     if (a) loadPicker(a.doctorId, $("reschedule-date").value, $("reschedule-slot"), $("reschedule-error"));
@@ -1199,6 +1637,12 @@ function wire() {
   setInterval(() => { if (session.get() && state.doctors.length) { refreshDay(); refreshWeek(); } },
     60000);
   setInterval(() => { if (session.get() && state.doctors.length) loadReminders(); }, 10000);
+  // an open delivery log follows its deliveries (pending → delivered) every few seconds; the list more slowly
+  // (only while it is on screen: not behind another tab of a phone's menu, nor in a browser tab out of sight)
+  setInterval(() => {
+    if (session.get() && webhooks.log && !document.hidden && $("webhook-log").getClientRects().length) loadWebhookLog();
+  }, 3000);
+  setInterval(() => { if (session.get() && state.doctors.length) loadWebhooks(); }, 20000);
 
   $("day").value = dateIn(undefined);
   const token = session.get();
