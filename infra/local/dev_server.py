@@ -1,7 +1,8 @@
 """`make run`: DynamoDB Local (data kept under .data/), tables, the demo clinic, the local API (Chalice's local
 gateway answering like the deployed one, see api_server.py), the reminder
 sweep every minute delivering into `.data/outbox/` (one readable file per e-mail, SMS or push), and the
-slot-updates WebSocket on a loopback port, fed by the appointments table's stream.
+slot-updates WebSocket on a loopback port, fed by the appointments table's stream, as are the webhooks and the
+waitlist's offers (infra/local/waitlist_local.py).
 
 Ctrl-C stops everything this started.
 """
@@ -24,6 +25,7 @@ from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.ports import busy_ports
 from infra.local.realtime_server import LocalSocketHub, StreamPoller
 from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
+from infra.local.waitlist_local import LocalWaitlist
 from infra.local.webhooks_local import LocalWebhooks
 
 
@@ -105,6 +107,12 @@ def local_realtime(hub: LocalSocketHub) -> RealtimeService:
         StaticKey(os.environ["SIGNING_KEY"]),
         wired.clock,
     )
+
+
+def follow_streams(endpoint: str, env: dict[str, str], stopped: threading.Event) -> None:
+    """The streams' other followers, as their Lambdas in AWS: the webhook fan-out and sender, the waitlist's offers."""
+    LocalWebhooks(endpoint, env["APPOINTMENTS_TABLE"], env["REMINDERS_TABLE"], stopped).start()
+    LocalWaitlist(endpoint, env["APPOINTMENTS_TABLE"], stopped).start()
 
 
 class Sweeper(threading.Thread):
@@ -215,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         hub.start(realtime)
         poller = StreamPoller(ddb.endpoint, env["APPOINTMENTS_TABLE"], realtime)
         poller.start()
-        LocalWebhooks(ddb.endpoint, env["APPOINTMENTS_TABLE"], env["REMINDERS_TABLE"], poller.stopped).start()
+        follow_streams(ddb.endpoint, env, poller.stopped)
         print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
         api = subprocess.Popen(
             [sys.executable, "-m", "infra.local.api_server", "--port", str(args.port), "--stage", "dev"],
