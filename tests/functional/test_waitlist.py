@@ -12,45 +12,16 @@ import boto3
 import pytest
 
 from tests.helpers import BOOKING_DAY, admin, doctor, patient
+from tests.waitlist_stream import StreamTap as SharedTap
 
 DAY = BOOKING_DAY.isoformat()
 
 
-class StreamTap:
-    """The appointments table's stream, emulated for moto: each `flush()` hands every item changed since the last
-    one (old and new image, as DynamoDB Streams would) to the waitlist's stream consumer."""
+class StreamTap(SharedTap):
+    """The appointments table's stream for moto; `flush()` hands its records to the waitlist's stream consumer."""
 
     def __init__(self, wired: Any) -> None:
-        self._client = boto3.client("dynamodb", region_name=wired.settings.region)
-        self._table = wired.settings.appointments_table
-        self._seen = self._items()
-        self._seq = 0
-
-    def _items(self) -> dict[str, dict[str, Any]]:
-        items: dict[str, dict[str, Any]] = {}
-        for page in self._client.get_paginator("scan").paginate(TableName=self._table):
-            for item in page["Items"]:
-                items[item["id"]["S"]] = item
-        return items
-
-    def records(self) -> list[dict[str, Any]]:
-        now = self._items()
-        out = []
-        for key in sorted(self._seen.keys() | now.keys()):
-            old, new = self._seen.get(key), now.get(key)
-            if old == new:
-                continue
-            self._seq += 1
-            change: dict[str, Any] = {"Keys": {"id": {"S": key}}, "SequenceNumber": str(self._seq), "SizeBytes": 1}
-            change["StreamViewType"] = "NEW_AND_OLD_IMAGES"
-            if old:
-                change["OldImage"] = old
-            if new:
-                change["NewImage"] = new
-            name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
-            out.append({"eventID": str(self._seq), "eventName": name, "dynamodb": change})
-        self._seen = now
-        return out
+        super().__init__(boto3.client("dynamodb", region_name=wired.settings.region), wired.settings.appointments_table)
 
     def flush(self) -> dict[str, Any]:
         """Runs the consumer until the stream is quiet (an offer's own hold and a released hold are changes too)."""
