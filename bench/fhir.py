@@ -1,17 +1,21 @@
 """The FHIR face next to the REST figure it wraps, in the same run: DynamoDB calls and latency of a Slot search
 over 7 days of one schedule against 7 REST availability reads of those days (chalice's test client, DynamoDB
-Local), of `Appointment/$find` over one day for one doctor, and of the SMART Scheduling Links publication rebuilt,
-unchanged and revalidated (304)."""
+Local), of `Appointment/$find` over one day for one doctor, of the SMART Scheduling Links publication rebuilt,
+unchanged and revalidated (304), and of the writes: `$book` next to the REST booking it wraps (of a proposed time,
+and of a hold) and `$hold` next to the REST hold."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
 from collections import Counter
-from datetime import date, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.common import count_dynamodb_calls
 from chalicelib.container import Container
@@ -75,6 +79,7 @@ def bench_slots(wired: Container, clients: list[Any], doctor_id: str, first: dat
         )
         find_calls = calls(lambda: fhir_get(find))
         publish = bench_publish(client, calls, timed)
+        writes = bench_writes(client, calls, doctor_id, first + timedelta(days=8), repeat)
         timed(rest_week)  # warm-up
         rest_ms = timed(rest_week)
         slot_ms = timed(lambda: fhir_get(slots, staff))
@@ -92,6 +97,111 @@ def bench_slots(wired: Container, clients: list[Any], doctor_id: str, first: dat
         "fhir_find_1_day_1_doctor_calls": find_calls,
         "fhir_find_1_day_1_doctor_median_ms": round(statistics.median(find_ms) * 1000, 2),
         **publish,
+        **writes,
+    }
+
+
+READS = ("GetItem", "Query", "BatchGetItem", "TransactGetItems")
+
+
+def bench_writes(client: Any, calls: Any, doctor_id: str, first: date, repeat: int) -> dict[str, Any]:
+    """`$book` of a proposed time next to the REST booking of that time, `$hold` and `$book` of the hold next to
+    `POST /api/holds` and the REST booking of the hold: DynamoDB calls of one each, the reads `$book` adds, the
+    transactions of a hold, and median latencies. Each write books a fresh time for a fresh patient."""
+    zone = ZoneInfo("America/New_York")
+    times: Iterator[tuple[date, wall]] = (
+        (first + timedelta(days=d), wall(h, m)) for d in range(30) for h in range(1, 23) for m in (0, 30)
+    )
+    patients = itertools.count()
+
+    def who() -> dict[str, str]:
+        sub = f"bench-w{next(patients)}"
+        claims = {"sub": sub, "cognito:username": sub, "cognito:groups": ["patients"], "name": "Bench Writer"}
+        return {"Authorization": unsigned_token(claims), "Content-Type": "application/json"}
+
+    def slot_id(day: date, at: wall) -> str:
+        start = datetime.combine(day, at, zone).astimezone(UTC)
+        return f"{doctor_id}.in-person.{start:%Y%m%d%H%M}.30"
+
+    def post(path: str, headers: dict[str, str], body: dict[str, Any], status: int) -> dict[str, Any]:
+        answer = client.http.post(path, headers=headers, body=json.dumps(body))
+        assert answer.status_code == status, answer.body
+        parsed: dict[str, Any] = json.loads(answer.body)
+        return parsed
+
+    def parameters(**values: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Parameters",
+            "parameter": [{"name": k.replace("_", "-"), "valueString": v} for k, v in values.items()],
+        }
+
+    def rest_book() -> None:
+        day, at = next(times)
+        body = {"doctorId": doctor_id, "date": day.isoformat(), "time": at.strftime("%H:%M"), "type": "in-person"}
+        post("/api/appointments", who(), {**body, "reason": "bench"}, 201)
+
+    def fhir_book() -> None:
+        post("/fhir/R4/Appointment/$book", who(), parameters(appt_id=slot_id(*next(times))), 200)
+
+    held: list[tuple[dict[str, str], str]] = []
+
+    def rest_hold() -> None:
+        day, at = next(times)
+        person = who()
+        body = {"doctorId": doctor_id, "date": day.isoformat(), "time": at.strftime("%H:%M"), "type": "in-person"}
+        held.append((person, post("/api/holds", person, body, 201)["id"]))
+
+    def rest_book_hold() -> None:
+        person, hold_id = held.pop()
+        post("/api/appointments", person, {"holdId": hold_id, "reason": "bench"}, 201)
+
+    def fhir_hold() -> None:
+        person = who()
+        held.append(
+            (person, post("/fhir/R4/Appointment/$hold", person, parameters(appt_id=slot_id(*next(times))), 200)["id"])
+        )
+
+    def fhir_book_hold() -> None:
+        person, hold_id = held.pop()
+        post("/fhir/R4/Appointment/$book", person, parameters(appt_id=hold_id), 200)
+
+    def reads(counted: dict[str, int]) -> int:
+        return sum(counted.get(name, 0) for name in READS)
+
+    book_rest, book_fhir = calls(rest_book), calls(fhir_book)
+    hold_rest = calls(rest_hold)
+    book_hold_rest = calls(rest_book_hold)
+    hold_fhir = calls(fhir_hold)
+    book_hold_fhir = calls(fhir_book_hold)
+
+    def median_ms(action: Any, before: Any = None) -> float:
+        samples = []
+        for _ in range(repeat):
+            if before is not None:
+                before()
+            started = time.perf_counter()
+            action()
+            samples.append(time.perf_counter() - started)
+        return round(statistics.median(samples) * 1000, 2)
+
+    return {
+        "rest_booking_calls": book_rest,
+        "fhir_book_proposed_calls": book_fhir,
+        "fhir_book_reads_added": reads(book_fhir) - reads(book_rest),
+        "rest_booking_of_a_hold_calls": book_hold_rest,
+        "fhir_book_of_a_hold_calls": book_hold_fhir,
+        "fhir_book_of_a_hold_reads_added": reads(book_hold_fhir) - reads(book_hold_rest),
+        "book_goal": "reads added <= 1",
+        "rest_hold_calls": hold_rest,
+        "fhir_hold_calls": hold_fhir,
+        "fhir_hold_transactions": hold_fhir.get("TransactWriteItems", 0),
+        "hold_goal": "1 transaction",
+        "rest_booking_median_ms": median_ms(rest_book),
+        "fhir_book_proposed_median_ms": median_ms(fhir_book),
+        "rest_hold_median_ms": median_ms(rest_hold),
+        "fhir_hold_median_ms": median_ms(fhir_hold),
+        "rest_booking_of_a_hold_median_ms": median_ms(rest_book_hold, rest_hold),
+        "fhir_book_of_a_hold_median_ms": median_ms(fhir_book_hold, fhir_hold),
     }
 
 

@@ -502,14 +502,44 @@ def capability_statement(base: str, token_url: str | None = None) -> fhir.Resour
                 for name, (kind, text) in SEARCHES[resource_type].items()
             ]
         if resource_type == "Appointment":
+            entry["interaction"] += [
+                {
+                    "code": "update",
+                    "documentation": "PUT of the Appointment as read with another status: cancelled (the REST "
+                    "cancel's rules), fulfilled or noshow (doctors and admins, once it started); any other change "
+                    "is refused (business-rule). No create by PUT.",
+                },
+                {
+                    "code": "patch",
+                    "documentation": f"JSON Patch ({JSON_PATCH}) of exactly one replace of /status, as Argonaut "
+                    "cancels: cancelled, fulfilled or noshow, with PUT's rules. FHIRPath Patch is not supported.",
+                },
+            ]
             entry["operation"] = [
                 {
                     "name": "find",
                     "definition": FIND_DEFINITION,
                     "documentation": "GET or POST (Parameters): start and end (at most 14 days apart) required; "
                     "practitioner, location, specialty, visit-type/appointmentType, patient, _count. Answers "
-                    "proposed Appointments built from free slots.",
-                }
+                    "proposed Appointments built from free slots, each naming its Slot.",
+                },
+                {
+                    "name": "hold",
+                    "definition": HOLD_DEFINITION,
+                    "documentation": "POST (Parameters): appt-id (a Slot id) or appt-resource (a proposed "
+                    "Appointment); patient-id for staff and system clients. Holds the time for the patient "
+                    "(the clinic's hold length, 5 minutes by default) and answers the pending Appointment, its "
+                    f"expiry in the extension {fhir.HOLD_EXPIRY_PATH} (valueInstant) under this server's base. "
+                    "A taken time is 409 conflict; limits 422 business-rule.",
+                },
+                {
+                    "name": "book",
+                    "definition": BOOK_DEFINITION,
+                    "documentation": "POST (Parameters): appt-id (a hold's Appointment id or a Slot id) or "
+                    "appt-resource (the pending or a proposed Appointment; reasonCode text is the reason); "
+                    "patient-id for staff and system clients; comment; cancelled-appt-id moves that visit to the "
+                    "time instead (same practitioner and kind of visit). Answers the booked Appointment.",
+                },
             ]
         if resource_type == "Patient":
             entry["documentation"] = "A patient reads its own record; clinic admins read any."
@@ -520,7 +550,7 @@ def capability_statement(base: str, token_url: str | None = None) -> fhir.Resour
         "date": CAPABILITY_DATE,
         "publisher": "Clinic appointment booking",
         "kind": "instance",
-        "implementation": {"description": "Clinic appointment booking: FHIR R4 scheduling (read side)", "url": base},
+        "implementation": {"description": "Clinic appointment booking: FHIR R4 scheduling", "url": base},
         "fhirVersion": fhir.FHIR_VERSION,
         "format": [fhir.MEDIA_TYPE, "json"],
         "rest": [

@@ -1,6 +1,6 @@
 """An outside FHIR client, fhirclient's server and models (not our code), against `make run`'s server: it reads the
-CapabilityStatement, finds free Slots and proposals with `$find`, reads a Slot back, and reads the appointment the
-patient booked (over REST until `$book` exists) as a FHIR Appointment."""
+CapabilityStatement, finds free Slots and proposals with `$find`, reads a Slot back, reads a REST booking as a FHIR
+Appointment, and holds, books, reads back and cancels a time with `$hold`, `$book` and a JSON Patch."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from fhirclient.models.appointment import Appointment
 from fhirclient.models.bundle import Bundle
+from fhirclient.models.parameters import Parameters
 from fhirclient.models.slot import Slot
 from fhirclient.server import FHIRServer
 
@@ -65,6 +66,53 @@ def test_an_outside_fhir_client_finds_reads_and_sees_its_booking(server: str):
     assert {p.actor.reference for p in read.participant} >= {f"Patient/{patient.sub}", "Practitioner/dr-ada-smith"}
     assert read.id in {e.resource.id for e in mine.entry or []}
     assert Slot.read(first.id, fhir_server(server, demo_tokens()["admin"])).status == "busy"
+
+
+def test_an_outside_fhir_client_finds_holds_books_reads_back_and_cancels(server: str):
+    patient = new_patient("Fhir Booker")
+    fhir = fhir_server(server, patient.token)
+    day, _ = free_slots(server, patient.token, "dr-ada-smith")
+    # GIVEN the first time $find proposes with Dr. Smith, as fhirclient's Appointment
+    proposals = Bundle(fhir.request_json(f"Appointment/$find?start={day}&end={day}&practitioner=dr-ada-smith"))
+    proposed = proposals.entry[0].resource
+    assert isinstance(proposed, Appointment) and proposed.status == "proposed"
+    # WHEN the client holds it with the proposed Appointment (a Parameters resource fhirclient builds)
+    hold_request = Parameters({"resourceType": "Parameters", "parameter": [{"name": "appt-resource"}]})
+    hold_request.parameter[0].resource = proposed
+    held = Appointment(fhir.post_json("Appointment/$hold", hold_request.as_json()).json())
+    # THEN the time is held: a pending Appointment at that start with its expiry, and its Slot busy for staff
+    assert held.status == "pending" and held.start.isostring == proposed.start.isostring
+    (expiry,) = held.extension
+    assert expiry.url.endswith("/fhir/R4/StructureDefinition/appointment-hold-expiry") and expiry.valueInstant
+    staff = fhir_server(server, demo_tokens()["admin"])
+    assert Slot.read(proposed.slot[0].reference.split("/")[1], staff).status == "busy"
+    # WHEN it books the hold with a comment, and reads it back
+    book_request = Parameters(
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "appt-id", "valueString": f"Appointment/{held.id}"},
+                {"name": "comment", "valueString": "Booked by an outside FHIR client"},
+            ],
+        }
+    )
+    booked = Appointment(fhir.post_json("Appointment/$book", book_request.as_json()).json())
+    read = Appointment.read(held.id, fhir)
+    # THEN it is booked, the same id and time, with the patient and the practitioner
+    assert (booked.id, booked.status, read.status) == (held.id, "booked", "booked")
+    assert read.start.isostring == proposed.start.isostring and read.comment == "Booked by an outside FHIR client"
+    assert {p.actor.reference for p in read.participant} >= {f"Patient/{patient.sub}", "Practitioner/dr-ada-smith"}
+    # WHEN it cancels with a JSON Patch of the status, as Argonaut asks
+    patched = fhir.session.patch(
+        f"{fhir.base_uri}Appointment/{held.id}",
+        json=[{"op": "replace", "path": "/status", "value": "cancelled"}],
+        headers={"Content-Type": "application/json-patch+json", "Accept": "application/fhir+json"},
+        timeout=10,
+    )
+    # THEN the answer and a read say cancelled, and the time is free again
+    assert patched.status_code == 200, patched.text
+    assert Appointment(patched.json()).status == "cancelled" == Appointment.read(held.id, fhir).status
+    assert Slot.read(proposed.slot[0].reference.split("/")[1], staff).status == "free"
 
 
 def _local_time(server: str, token: str, day: str, starts: datetime) -> str:

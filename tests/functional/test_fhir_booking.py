@@ -178,10 +178,11 @@ def test_book_refuses_with_fhirs_codes(api, wired, clock):
     lapsed = book(api, patient("patient-3"), ("appt-id", held["id"]))
     unknown = book(api, patient(), ("appt-id", "no-such-hold"))
     # THEN conflict (409) for the taken time and the lapsed hold, business-rule (422) for the limit, not-found
-    assert issue(taken) == (409, "conflict")
-    assert issue(over_limit) == (422, "business-rule")
-    assert issue(lapsed) == (409, "conflict") and "expired" in lapsed.data["issue"][0]["diagnostics"]
-    assert issue(unknown) == (404, "not-found")
+    assert issue(taken) == (409, "conflict"), taken.data
+    assert issue(over_limit) == (422, "business-rule"), over_limit.data
+    assert issue(lapsed) == (409, "conflict"), lapsed.data
+    assert "expired" in lapsed.data["issue"][0]["diagnostics"]
+    assert issue(unknown) == (404, "not-found"), unknown.data
 
 
 def test_book_with_cancelled_appt_id_moves_that_visit(api):

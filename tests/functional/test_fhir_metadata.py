@@ -66,3 +66,22 @@ def test_every_listed_resource_has_its_read_route_and_its_search_route_when_it_l
         codes = {i["code"] for i in entry["interaction"]}
         assert ("GET", f"/fhir/R4/{kind}/{{id}}") in served and "read" in codes
         assert (("GET", f"/fhir/R4/{kind}") in served) == ("search-type" in codes), kind
+
+
+def test_the_appointment_lists_its_writes_and_each_is_served(api):
+    # GIVEN the CapabilityStatement WHEN its Appointment entry is read
+    appointment = statement(api)["Appointment"]
+    served = {(r.method, r.path) for r in ROUTES}
+    # THEN it lists update and patch, and the operations $find, $hold and $book with Argonaut's definitions
+    assert {i["code"] for i in appointment["interaction"]} == {"read", "search-type", "update", "patch"}
+    assert {("PUT", "/fhir/R4/Appointment/{id}"), ("PATCH", "/fhir/R4/Appointment/{id}")} <= served
+    operations = {o["name"]: o["definition"] for o in appointment["operation"]}
+    assert operations == {
+        name: f"http://fhir.org/guides/argonaut/scheduling/OperationDefinition/appointment-{name}"
+        for name in ("find", "hold", "book")
+    }
+    # AND every other resource stays read and search only
+    others = {
+        kind: {i["code"] for i in e["interaction"]} for kind, e in statement(api).items() if kind != "Appointment"
+    }
+    assert all(codes <= {"read", "search-type"} for codes in others.values())

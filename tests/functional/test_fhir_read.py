@@ -42,10 +42,11 @@ def test_metadata_is_a_capability_statement_of_exactly_what_is_served(api):
     assert set(resources) == {"Practitioner", "Location", "Schedule", "Slot", "Appointment", "Patient"}
     for kind, entry in resources.items():
         codes = {i["code"] for i in entry["interaction"]}
-        assert codes == ({"read", "search-type"} if kind in SEARCHES else {"read"}), kind
+        writes = {"update", "patch"} if kind == "Appointment" else set()
+        assert codes == ({"read", "search-type"} if kind in SEARCHES else {"read"}) | writes, kind
         assert {p["name"] for p in entry.get("searchParam", [])} == set(SEARCHES.get(kind, {}))
-    # AND the one operation, $find on Appointment, and how callers authenticate
-    assert [op["name"] for op in resources["Appointment"]["operation"]] == ["find"]
+    # AND the operations on Appointment ($find, $hold, $book), and how callers authenticate
+    assert [op["name"] for op in resources["Appointment"]["operation"]] == ["find", "hold", "book"]
     assert all("operation" not in entry for kind, entry in resources.items() if kind != "Appointment")
     services = {c["code"] for svc in statement["rest"][0]["security"]["service"] for c in svc["coding"]}
     assert services == {"SMART-on-FHIR", "OAuth"}
