@@ -58,7 +58,7 @@ def test_a_generated_client_finds_a_slot_and_books_it_once(server: str, tmp_path
             doctor_id="dr-ada-smith",
             date=date.fromisoformat(day),
             time=slots.slots[0].time,
-            type_=models.BookingInType.IN_PERSON,
+            type_=models.BookingInTypeType0.IN_PERSON,  # optional since `holdId` may stand for it
             reason="Check-up",
         )
         first = book.sync_detailed(client=client, body=body, idempotency_key=f"generated-{day}")

@@ -33,7 +33,7 @@ def test_readme_session_runs_as_documented(server: str):
     # THEN every step succeeds and prints what the README promises
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert '{"status":"ok"}' in out
+    assert '{"status":"ok",' in out  # and the release it runs (`version`)
     assert "Dr. Ada Smith" in out
     assert '"status":"scheduled"' in out
     assert '"type":"email"' in out and '"type":"sms"' in out
