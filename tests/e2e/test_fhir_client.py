@@ -4,6 +4,10 @@ Appointment, and holds, books, reads back and cancels a time with `$hold`, `$boo
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -13,6 +17,7 @@ from fhirclient.models.parameters import Parameters
 from fhirclient.models.slot import Slot
 from fhirclient.server import FHIRServer
 
+from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens
 from tests.e2e.days import free_slots
 from tests.e2e.patients import new_patient
@@ -124,3 +129,27 @@ def _local_time(server: str, token: str, day: str, starts: datetime) -> str:
     stamp = starts.strftime("%Y-%m-%dT%H:%M:%SZ")
     (slot,) = [s for s in answer.json()["slots"] if s["startsAt"] == stamp]
     return str(slot["time"])
+
+
+def test_the_readmes_fhir_session_runs_as_written(server: str):
+    # GIVEN the README's FHIR curl session WHEN it runs against make run's server
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n## FHIR R4\n") :]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "the README's FHIR section has no session"
+    done = subprocess.run(
+        [shutil.which("bash") or "bash", "-euo", "pipefail", "-c", block.group(1)],
+        cwd=ROOT,
+        env={**os.environ, "API": server},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # THEN every step succeeds: the searches, the refusal, the hold booked, read back booked, then cancelled
+    assert done.returncode == 0, done.stdout + done.stderr
+    compact = done.stdout.replace(" ", "")
+    assert '"resourceType":"CapabilityStatement"' in compact and '"code":"not-supported"' in compact
+    assert compact.count('"status":"booked"') >= 2 and '"comment":"Fromcurl"' in compact
+    assert '"status":"cancelled"' in compact
+    assert done.stdout.strip().endswith("304")
