@@ -369,6 +369,14 @@ def bench_webhook_delivery(ddb: DynamoDBLocal, bookings: int) -> dict[str, Any]:
     return bench_webhooks(wired, doctor(wired, max_per_day=500), bookings, request)
 
 
+def bench_waitlist_refill(ddb: DynamoDBLocal, waiting: int, cancelled: int) -> dict[str, Any]:
+    """12. Waitlist: W waiting, C cancellations; cancellation -> offer through the stream (see bench/waitlist.py)."""
+    from bench.waitlist import bench_refill
+
+    wired = wire(ddb, "bench-waitlist")
+    return bench_refill(wired, doctor(wired, max_per_day=500), DAY, waiting, cancelled, request)
+
+
 # --- 4. cold start -----------------------------------------------------------------------------------------------
 def fresh_import(statement: str, runs: int, **env: str) -> list[float]:
     samples = []
@@ -479,6 +487,7 @@ def main() -> int:
             ("analytics_30_days", lambda: bench_analytics_ratio(ddb, args.appointments // 100, args.appointments)),
             ("fhir_slot_search", lambda: bench_fhir_slots(ddb, max(20, args.repeat // 4))),
             ("webhook_delivery", lambda: bench_webhook_delivery(ddb, args.webhook_bookings)),
+            ("waitlist_refill", lambda: bench_waitlist_refill(ddb, 200, 50)),
         ):
             if args.only and name != args.only:
                 continue
