@@ -17,6 +17,7 @@ from chalicelib.api.fhir import fhir_api
 from chalicelib.api.headers import security_headers
 from chalicelib.api.holds import holds_api
 from chalicelib.api.method_guard import guard_unsupported_methods
+from chalicelib.api.own_calendars import own_calendars_api, run_calendar_sweep
 from chalicelib.api.patients import patients_api
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
@@ -53,6 +54,7 @@ for blueprint in (
     fhir_api,
     holds_api,
     webhooks_api,
+    own_calendars_api,
     waitlist_api,
 ):
     app.register_blueprint(blueprint)
@@ -117,6 +119,12 @@ WEBHOOK_QUEUE = "arn:aws:sqs:us-east-1:000000000000:replaced-by-template"
 def webhook_sender(event: Any) -> dict[str, Any]:
     """One signed attempt per delivery named in the messages (10 s each); failures are scheduled, not raised."""
     return send_messages([record.body for record in event])
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="calendar_sync")
+def calendar_sync(event: Any) -> dict[str, Any]:
+    """Syncs every doctor's own calendar that is due (every 5 minutes, backing off while one fails)."""
+    return run_calendar_sweep()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_sweep")

@@ -79,6 +79,8 @@ class Settings:
     webhook_allow_loopback: bool = False
     """Local runs and tests only (`make run` sets it): receivers on loopback, over http too. A deployed stack
     refuses loopback, private, link-local and metadata addresses, at creation and after DNS resolution."""
+    calendar_secrets_kms_key: str | None = None
+    """The KMS key that encrypts doctors' CalDAV app passwords in Secrets Manager (unset: the account's default)."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -136,4 +138,5 @@ class Settings:
             waitlist_move_earlier_first=env.get("WAITLIST_MOVE_EARLIER_FIRST", "").lower() == "true",
             webhook_queue_url=env.get("WEBHOOK_QUEUE_URL") or None,
             webhook_allow_loopback=env.get("WEBHOOK_ALLOW_LOOPBACK", "").lower() == "true",
+            calendar_secrets_kms_key=env.get("CALENDAR_SECRETS_KMS_KEY") or None,
         )

@@ -16,6 +16,7 @@ from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.calendar import CalendarService
+from chalicelib.services.calendar_connections import CalendarConnections
 from chalicelib.services.directory import DirectoryService
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.patients import PatientDirectory
@@ -57,6 +58,8 @@ class Container:
     directory: DirectoryService
     webhooks: WebhookService
     webhook_queue: WebhookQueue
+    calendars: CalendarConnections
+    """A doctor's own calendars: connections, their busy-time sync, conflicts."""
     """SQS in AWS; locally (no WEBHOOK_QUEUE_URL) an in-process `LocalQueue` that make run's sender drains."""
     waitlist: WaitlistService
 
@@ -150,6 +153,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         directory=DirectoryService(DynamoPatientSearch(tables), access, keys),
         webhooks=webhooks,
         webhook_queue=webhook_queue,
+        calendars=_calendars(settings, tables, store, doctor_repo, clock, ids, realtime, policy.booking_horizon_days),
         waitlist=_waitlist(settings, tables, booking, store, deliverer, patients, clock, ids),
     )
 
@@ -198,6 +202,49 @@ def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -
         jitter=lambda: spread.uniform(-1.0, 1.0),
     )
     return queue, service
+
+
+
+
+def _calendars(
+    settings: Settings,
+    tables: Any,
+    store: Any,
+    doctors: Any,
+    clock: Clock,
+    ids: IdGenerator,
+    realtime: RealtimeService,
+    horizon_days: int,
+) -> CalendarConnections:
+    from chalicelib.adapters.calendar_feeds import CalendarFetchers
+    from chalicelib.adapters.calendar_vault import LocalVault, SecretsManagerVault
+    from chalicelib.adapters.dynamodb.calendars import DynamoConnectionStore
+    from chalicelib.observability import count
+
+    def flagged(new_conflicts: int) -> None:
+        for _ in range(new_conflicts):
+            count("CalendarConflicts")  # the alarm metric: a busy time now overlaps a booked visit
+
+    local = settings.scheduler == "none"  # make run: no Secrets Manager, credentials kept in the process
+    vault = (
+        LocalVault()
+        if local
+        else SecretsManagerVault(settings.region, settings.schedule_table, settings.calendar_secrets_kms_key)
+    )
+    return CalendarConnections(
+        DynamoConnectionStore(tables),
+        store,
+        vault,
+        CalendarFetchers(allow_loopback=settings.webhook_allow_loopback),
+        doctors,
+        clock,
+        ids,
+        horizon_days,
+        allow_loopback=settings.webhook_allow_loopback,
+        announce=realtime.announce,
+        on_conflicts=flagged,
+        on_failing=lambda: count("CalendarSyncFailing"),
+    )
 
 
 def video_platforms(settings: Settings) -> dict[str, Any]:

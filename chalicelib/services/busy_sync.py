@@ -66,6 +66,8 @@ class SyncResult:
     state: SyncState
     writes: int
     requests: int
+    busy: dict[date, tuple[tuple[datetime, datetime], ...]] | None = None
+    """Every local day's busy intervals when the calendar was read anew (None: unchanged or failed)."""
 
 
 class BusySync:
@@ -124,7 +126,7 @@ class BusySync:
             busy_intervals=sum(len(days[date.fromisoformat(d)]) for d in kept),
             truncated=expansion.truncated,
         )
-        return SyncResult(new_state, writes, 1)
+        return SyncResult(new_state, writes, 1, {d: p for d, p in days.items() if d >= today})
 
     @staticmethod
     def _ok(state: SyncState, now: datetime) -> SyncState:

@@ -142,6 +142,11 @@ class RealtimeService:
         report.failed_records = sorted(failed)
         return report
 
+    def announce(self, doctor_id: str, day: date) -> None:
+        """Tells a doctor-day's followers its slots changed for a reason outside the appointments stream (a sync
+        of the doctor's own calendar changed its busy times)."""
+        self._announce(doctor_id, day, PublishReport())
+
     def _announce(self, doctor_id: str, day: date, report: PublishReport) -> None:
         followers = self._subscriptions.subscribers(doctor_id, day)
         if not followers:

@@ -46,6 +46,7 @@ def routes(w):
     booking = {"doctorId": w["d1"], "date": DAY, "time": "11:00", "type": "in-person", "reason": "r"}
     return {
         ("GET", "/api/doctors"): ("/api/doctors", None),
+        **own_calendar_routes(w),
         ("GET", "/api/doctors/{doctorId}"): (f"/api/doctors/{w['d1']}", None),
         ("POST", "/api/admin/doctors"): (
             "/api/admin/doctors",
@@ -156,6 +157,19 @@ def routes(w):
         ("POST", "/api/waitlist/{id}/accept"): (f"/api/waitlist/{w['wl']}/accept", {}),
         ("POST", "/api/waitlist/{id}/decline"): (f"/api/waitlist/{w['wl']}/decline", None),
         ("POST", "/api/waitlist/{id}/offer"): (f"/api/waitlist/{w['wl']}/offer", {"date": DAY, "time": "16:00"}),
+    }
+
+
+def own_calendar_routes(w):
+    """A doctor's own calendars (admin or that doctor); `cal-1` is no connection (the checks come first)."""
+    base = f"/api/admin/doctors/{w['d1']}/calendars"
+    return {
+        ("POST", "/api/admin/doctors/{doctorId}/calendars"): (base, {"kind": "ics", "url": "https://example.com/c.ics"}),
+        ("GET", "/api/admin/doctors/{doctorId}/calendars"): (base, None),
+        ("POST", "/api/admin/doctors/{doctorId}/calendars/{id}/sync"): (f"{base}/cal-1/sync", None),
+        ("PATCH", "/api/admin/doctors/{doctorId}/calendars/{id}"): (f"{base}/cal-1", {"state": "paused"}),
+        ("DELETE", "/api/admin/doctors/{doctorId}/calendars/{id}"): (f"{base}/cal-1", None),
+        ("GET", "/api/admin/doctors/{doctorId}/conflicts"): (f"/api/admin/doctors/{w['d1']}/conflicts", None),
     }
 
 
@@ -396,3 +410,15 @@ def test_a_room_answers_an_unknown_room_id_as_a_known_one(api, world):
         nobody = api.call("POST", f"/api/telehealth/room/{unknown}/{action}", doctor(world["d2"]))
         assert known.status_code == 404
         assert _answer(known, room) == _answer(nobody, unknown)
+
+
+def test_a_doctors_own_calendars_are_for_that_doctor_and_admins_only(api, world):
+    # WHEN a patient or another doctor uses any of the first doctor's calendar routes THEN 403, before any look-up
+    for (method, _), (path, body) in own_calendar_routes(world).items():
+        for stranger in (patient(), doctor(world["d2"])):
+            refused = api.call(method, path, stranger, body)
+            assert (refused.status_code, refused.data["error"]["code"]) == (403, "FORBIDDEN"), (method, path)
+    # AND the doctor itself and an admin get through to the calendars (an unknown connection is 404)
+    assert api.call("GET", f"/api/admin/doctors/{world['d1']}/calendars", doctor(world["d1"])).status_code == 200
+    assert api.call("GET", f"/api/admin/doctors/{world['d1']}/conflicts", admin()).status_code == 200
+    assert api.call("DELETE", f"/api/admin/doctors/{world['d1']}/calendars/cal-1", admin()).status_code == 404

@@ -31,6 +31,7 @@ FUNCTIONS = (
     "WebhookSweep",
     "WaitlistOffers",
     "WaitlistSweep",
+    "CalendarSync",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {

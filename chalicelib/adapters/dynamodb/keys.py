@@ -13,6 +13,8 @@
 - Busy times:     PK `DOCTOR#<doctorId>#<local date>`  SK `BUSY#<connectionId>` (attribute `busy`: the day's busy
   intervals from that calendar connection) and SK `BUSY` (attribute `busy_version`): read with the day's locks; a
   booking's transaction conditions on `busy_version` being the one it checked its interval against
+- Calendar connections: PK `CALENDARS`  SK `<doctorId>#<connectionId>` (attribute `calendar`, JSON): one
+  partition, so the sync sweep reads every connection with one query and a doctor's list is a prefix query
 - Live holds:     PK `HOLDS`  SK `<holdId>` (attributes `appointment_id`, `ends_at` = expiry): every hold not yet
   booked, released or lapsed (minutes old at most), the sweep's one query; its condition decides book or lapse
 """
@@ -27,6 +29,7 @@ __all__ = [
     "BLOCK_PREFIX",
     "BUSY_PREFIX",
     "BUSY_SK",
+    "CALENDARS_PK",
     "COUNTER_SK",
     "HOLDS_PK",
     "HOLD_PREFIX",
@@ -51,6 +54,7 @@ BLOCK_PREFIX = "BLOCK#"
 HOLD_PREFIX = "HOLD#"
 HOLDS_PK = "HOLDS"
 BUSY_SK = "BUSY"
+CALENDARS_PK = "CALENDARS"
 BUSY_PREFIX = "BUSY#"
 
 

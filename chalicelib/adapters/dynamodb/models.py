@@ -151,6 +151,8 @@ class ScheduleModel(Model):
     busy = UnicodeAttribute(null=True)
     """A doctor-day's busy times from one calendar connection (`BUSY#<connectionId>`), `domain.busy.encode`d."""
     busy_version = NumberAttribute(null=True)
+    calendar = UnicodeAttribute(null=True)
+    """A doctor's calendar connection (PK `CALENDARS`), as `domain.calendar_connections.to_record` JSON."""
     """The doctor-day's `BUSY` item: bumped by every change of its busy times; bookings condition on it."""
     # analytics aggregates of the doctor-day (see domain/analytics.py), updated in the same transactions
     n_booked = NumberAttribute(null=True)

@@ -1,0 +1,138 @@
+"""A doctor's own calendars (`/api/admin/doctors/{doctorId}/calendars...`, admin or that doctor): connect an ICS
+feed or a CalDAV calendar, list, pause/resume, sync now, disconnect; the conflicts list; and the scheduled sync
+sweep. Request and response models live here, beside their routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from chalice import Blueprint, Response
+from pydantic import Field
+
+from chalicelib import container
+from chalicelib.api.errors import NO_STORE
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.schemas import ApiModel, Instant, OutModel, ShortText, _absent
+from chalicelib.domain.calendar_connections import Kind
+from chalicelib.domain.identity import Role
+
+own_calendars_api = Blueprint(__name__)
+STAFF = (Role.ADMIN, Role.DOCTOR)
+TAGS = ("calendars",)
+BASE = "/api/admin/doctors/{doctorId}/calendars"
+
+
+class CalendarCreate(ApiModel):
+    kind: Literal["ics", "caldav"]
+    url: Annotated[str, Field(min_length=8, max_length=2048)] = Field(
+        description="https:// or webcal:// (http only to loopback under `make run`); no credentials in it"
+    )
+    username: Annotated[ShortText, Field(max_length=200)] | None = Field(None, description="CalDAV only")
+    password: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="CalDAV app password: write-only, kept encrypted, never shown again"
+    )
+    write_visits: bool = Field(False, description="CalDAV only: write each booked visit into this calendar")
+
+
+class CalendarPatch(ApiModel):
+    state: Literal["active", "paused"]
+
+
+class CalendarOut(OutModel):
+    id: str
+    doctor_id: str
+    kind: Literal["ics", "caldav"]
+    url: str
+    state: Literal["active", "paused", "failing"]
+    write_visits: bool
+    last_sync_at: Instant | None = Field(default=None, exclude_if=_absent, description="The busy times' age")
+    next_sync_at: Instant | None = Field(default=None, exclude_if=_absent)
+    last_error: str | None = Field(default=None, exclude_if=_absent, description="In plain words")
+    busy_intervals: int = Field(description="Busy intervals from today to the booking horizon")
+    truncated: bool = Field(description="The calendar held more than one sync reads (instances or time capped)")
+    created_at: Instant
+
+
+class CalendarList(OutModel):
+    calendars: list[CalendarOut]
+
+
+class ConflictOut(OutModel):
+    appointment_id: str
+    calendar_id: str
+    start: Instant
+    end: Instant
+
+
+class ConflictList(OutModel):
+    conflicts: list[ConflictOut]
+
+
+def _out(connection: Any) -> CalendarOut:
+    return CalendarOut.from_domain(connection, kind=connection.kind.value, state=connection.state.value)
+
+
+def _service() -> Any:
+    return container.current().calendars
+
+
+@endpoint(own_calendars_api, BASE, "POST",
+          "Connect one of the doctor's own calendars (its busy times block slots); syncs it once at once",
+          body=CalendarCreate, response=CalendarOut, roles=STAFF, status=201, errors=(403, 404), tags=TAGS)  # fmt: skip
+def connect_calendar(call: Call) -> CalendarOut:
+    b: CalendarCreate = call.body
+    created = _service().create(
+        call.caller, call.params["doctorId"], Kind(b.kind), b.url, b.username, b.password, b.write_visits
+    )
+    return _out(created)
+
+
+@endpoint(own_calendars_api, BASE, "GET", "The doctor's connected calendars and their sync state",
+          response=CalendarList, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+def list_calendars(call: Call) -> CalendarList:
+    return CalendarList(calendars=[_out(c) for c in _service().of_doctor(call.caller, call.params["doctorId"])])
+
+
+@endpoint(own_calendars_api, BASE + "/{id}/sync", "POST", "Sync this calendar now",
+          response=CalendarOut, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+def sync_calendar(call: Call) -> CalendarOut:
+    return _out(_service().sync_now(call.caller, call.params["doctorId"], call.params["id"]))
+
+
+@endpoint(own_calendars_api, BASE + "/{id}", "PATCH", "Pause or resume a calendar's sync",
+          body=CalendarPatch, response=CalendarOut, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+def change_calendar(call: Call) -> CalendarOut:
+    b: CalendarPatch = call.body
+    paused = b.state == "paused"
+    return _out(_service().set_paused(call.caller, call.params["doctorId"], call.params["id"], paused))
+
+
+@endpoint(own_calendars_api, BASE + "/{id}", "DELETE",
+          "Disconnect: its busy times stop blocking at once, its credentials are destroyed",
+          roles=STAFF, status=204, errors=(403, 404), tags=TAGS)  # fmt: skip
+def delete_calendar(call: Call) -> Response:
+    _service().delete(call.caller, call.params["doctorId"], call.params["id"])
+    return Response(body="", status_code=204, headers={**NO_STORE})
+
+
+@endpoint(own_calendars_api, "/api/admin/doctors/{doctorId}/conflicts", "GET",
+          "Booked visits that a busy time of the doctor's own calendars now overlaps (nothing is moved)",
+          response=ConflictList, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+def list_conflicts(call: Call) -> ConflictList:
+    flagged = _service().conflicts(call.caller, call.params["doctorId"])
+    return ConflictList(
+        conflicts=[
+            ConflictOut(
+                appointment_id=f.conflict.appointment_id,
+                calendar_id=f.calendar_id,
+                start=f.conflict.start,
+                end=f.conflict.end,
+            )
+            for f in flagged
+        ]
+    )
+
+
+def run_calendar_sweep() -> dict[str, Any]:
+    """The scheduled sync of every due connection (each on its own)."""
+    return {"synced": _service().sweep()}
