@@ -330,3 +330,16 @@ def test_system_clients_need_appointment_c_to_hold_and_book_and_u_to_change(api)
     # AND the audit trail names the client
     trail = api.call("GET", f"/api/admin/appointments/{held.data['id']}/audit", admin()).data["entries"]
     assert [(e["action"], e["actorId"]) for e in trail] == [("held", "ehr-engine-1"), ("booked", "ehr-engine-1")]
+
+
+def test_book_with_cancelled_appt_id_moves_a_visit_within_its_day_to_a_proposed_time(api):
+    # GIVEN the patient's 10:00 visit WHEN it books 15:00 that day (a Slot id) naming the visit as cancelled
+    doc = api.doctor_with_hours()
+    made = api.book(doc, time="10:00")
+    moved = book(api, patient(), ("appt-id", slot(doc, "2000")), ("cancelled-appt-id", made["id"]))
+    # THEN the same visit is booked at 15:00 New York time, and a comment with a move is refused
+    assert (moved.data["id"], moved.data["start"]) == (made["id"], "2026-12-02T20:00:00Z")
+    with_comment = book(
+        api, patient(), ("appt-id", slot(doc, "2030")), ("cancelled-appt-id", made["id"]), ("comment", "x")
+    )
+    assert issue(with_comment) == (400, "invalid")
