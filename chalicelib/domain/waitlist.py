@@ -270,24 +270,6 @@ def fair_order(entries: Iterable[Entry], settings: Settings) -> list[Entry]:
     return sorted(entries, key=key)
 
 
-def pick(
-    entries: Iterable[Entry],
-    starts_at: datetime,
-    duration_of: Mapping[str, int] | None,
-    zone: ZoneInfo,
-    now: datetime,
-    settings: Settings,
-    free_minutes: int,
-) -> list[Entry]:
-    """The entries a freed time of `free_minutes` from `starts_at` can go to, in fair order."""
-    del duration_of
-    return [
-        e
-        for e in fair_order(entries, settings)
-        if e.duration <= free_minutes and matches(e, starts_at, e.duration, zone, now, settings.min_notice)
-    ]
-
-
 def freed_intervals(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[tuple[datetime, datetime]]:
     """The intervals an appointment change freed (from the stream's old and new images, as plain values):
     a cancellation, a hold released or lapsed, a reschedule away (the old interval less the new one). A hold

@@ -189,13 +189,13 @@ class WaitlistService:
             self._check_staff(caller, doctor_id)
             self._booking.doctor(doctor_id)
             found = self._store.of_doctor(doctor_id)
-        return [self._current(e) for e in found]
+        return found
 
     def get(self, caller: Caller, entry_id: str) -> Entry:
         entry = self._store.get(entry_id)
         if entry is None or not self._may_see(caller, entry):
             raise NotFound("No such waitlist entry.", {"id": entry_id})
-        return self._current(entry)
+        return entry
 
     def leave(self, caller: Caller, entry_id: str) -> Entry:
         entry = self.get(caller, entry_id)
@@ -251,7 +251,7 @@ class WaitlistService:
         offer made and how it ended."""
         self._check_staff(caller, doctor_id)
         self._booking.doctor(doctor_id)
-        queue = fair_order([self._current(e) for e in self._store.queue(doctor_id)], self.settings)
+        queue = fair_order(self._store.queue(doctor_id), self.settings)
         return DayView(queue, self._store.freed_of(doctor_id, day, day))
 
     def offer_by_hand(self, caller: Caller, entry_id: str, day: date, at: time) -> Entry:
@@ -613,9 +613,6 @@ class WaitlistService:
             recipient_phone=entry.recipient_phone,
         )
         self._sender.send(message, replace(held, reason="", notes=None), endpoints)
-
-    def _current(self, entry: Entry) -> Entry:
-        return entry
 
     def _may_see(self, caller: Caller, entry: Entry) -> bool:
         if caller.role is Role.ADMIN:
