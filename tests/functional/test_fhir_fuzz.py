@@ -224,25 +224,20 @@ OPERATION_PARAMETER = st.one_of(
     st.fixed_dictionaries({"name": st.just("appt-resource"), "resource": APPOINTMENTS}),
     JSON,
 )
+EXTRA_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "patient-id", "valueString": "Patient/patient-1"},
+    {"name": "patient-id", "valueReference": {"reference": "Patient/patient-2"}},
+    {"name": "comment", "valueString": "From the fuzz"},
+    {"name": "comment", "valueString": " "},
+    {"name": "cancelled-appt-id", "valueString": "Appointment/id-000001"},
+    {"name": "cancelled-appt-id", "valueString": "nothing"},
+]
 NEARLY_VALID = st.tuples(
     st.one_of(
         OPERATION_VALUES.map(lambda v: {"name": "appt-id", "valueString": v}),
         APPOINTMENTS.map(lambda r: {"name": "appt-resource", "resource": r}),
     ),
-    st.lists(
-        st.sampled_from(
-            [
-                {"name": "patient-id", "valueString": "Patient/patient-1"},
-                {"name": "patient-id", "valueReference": {"reference": "Patient/patient-2"}},
-                {"name": "comment", "valueString": "From the fuzz"},
-                {"name": "comment", "valueString": " "},
-                {"name": "cancelled-appt-id", "valueString": "Appointment/id-000001"},
-                {"name": "cancelled-appt-id", "valueString": "nothing"},
-            ]
-        ),
-        max_size=2,
-        unique_by=lambda p: p["name"],
-    ),
+    st.lists(st.sampled_from(EXTRA_PARAMETERS), max_size=2, unique_by=lambda p: str(p["name"])),
 ).map(lambda parts: {"resourceType": "Parameters", "parameter": [parts[0], *parts[1]]})
 """Bodies that pass the shape checks, so the fuzz reaches the use cases (holds, bookings, moves, refusals)."""
 OPERATION_BODIES = st.one_of(
