@@ -406,3 +406,90 @@ def test_a_message_whose_outcome_is_unknown_is_not_resent(api, wired, tap):
     # THEN one message was attempted, never a second
     assert len(sent) == 1
     assert json.dumps(offer)
+
+
+def test_an_entry_is_never_offered_two_times_at_once(api, wired, tap, clock):
+    # GIVEN one waiting patient and two booked times
+    doc = api.doctor_with_hours()
+    one, two = booked_at(api, doc, "10:00", "b1"), booked_at(api, doc, "10:30", "b2")
+    waiting = joined(api, doc, "w1")
+    tap.flush()  # the bookings' own records: nothing freed
+    # WHEN both are cancelled
+    api.call("DELETE", f"/api/appointments/{one['id']}", patient("b1"))
+    api.call("DELETE", f"/api/appointments/{two['id']}", patient("b2"))
+    tap.flush()
+    # THEN the entry holds one offer (the first freed), and the other time's log says nobody matched
+    assert entry(api, waiting["id"], "w1")["offer"]["time"] == "10:00"
+    freed = api.call("GET", f"/api/waitlist/day?doctorId={doc['id']}&date={DAY}", admin()).data["freed"]
+    assert sorted(f["status"] for f in freed) == ["open", "unfilled"]
+    assert len(wired.booking.holds_of_day(wired_admin(), doc["id"], BOOKING_DAY)) == 1
+
+
+def wired_admin() -> Any:
+    from chalicelib.domain.identity import Caller, Role
+
+    return Caller("admin-1", Role.ADMIN)
+
+
+def test_an_offer_whose_release_never_reached_the_stream_is_ended_by_the_sweep(api, wired, tap, clock):
+    # GIVEN an open offer and a second patient waiting
+    doc = api.doctor_with_hours()
+    visit = booked_at(api, doc)
+    first = joined(api, doc, "w1")
+    clock.current += timedelta(seconds=1)
+    second = joined(api, doc, "w2")
+    tap.flush()
+    api.call("DELETE", f"/api/appointments/{visit['id']}", admin())
+    tap.flush()
+    # WHEN the offer is long past its expiry and the sweep runs, with no stream record read afterwards
+    clock.current += timedelta(minutes=17)
+    from chalicelib.api.waitlist import run_waitlist_sweep
+
+    assert run_waitlist_sweep()["offersEnded"] == 1
+    # THEN the first's offer expired and the sweep itself offered the time to the second
+    assert entry(api, first["id"], "w1")["pastOffers"][0]["outcome"] == "expired"
+    assert entry(api, second["id"], "w2")["status"] == "offered"
+    # AND the stream's late records change nothing more
+    tap.flush()
+    assert entry(api, second["id"], "w2")["status"] == "offered"
+
+
+class FailingFor:
+    """The waitlist store, failing every write of one doctor's freed times (a throttled partition)."""
+
+    def __init__(self, real: Any, doctor_id: str) -> None:
+        self._real = real
+        self._doctor_id = doctor_id
+
+    def add_freed(self, record: Any) -> bool:
+        if record.doctor_id == self._doctor_id:
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return bool(self._real.add_freed(record))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_record_that_fails_is_reported_alone_and_the_rest_are_offered(api, wired, tap):
+    from chalicelib.api.waitlist import offer_records
+
+    # GIVEN two doctors with a cancelled visit each and a patient waiting for each; one doctor's log cannot be written
+    docs = [api.doctor_with_hours(), api.doctor_with_hours(name="Dr. Two")]
+    visits = [booked_at(api, d, who=f"b{i}") for i, d in enumerate(docs)]
+    waiting = [joined(api, d, f"w{i}") for i, d in enumerate(docs)]
+    tap.flush()
+    for i, v in enumerate(visits):
+        api.call("DELETE", f"/api/appointments/{v['id']}", patient(f"b{i}"))
+    wired.waitlist._store = FailingFor(wired.waitlist._store, docs[0]["id"])
+    records = tap.records()
+    # WHEN the batch is handled
+    report = offer_records(records)
+    # THEN only the failing doctor's record is reported for a retry, and the other's time is offered
+    failing = [r["dynamodb"]["SequenceNumber"] for r in records if r["dynamodb"]["Keys"]["id"]["S"] == visits[0]["id"]]
+    assert [f["itemIdentifier"] for f in report["batchItemFailures"]] == failing
+    assert entry(api, waiting[1]["id"], "w1")["status"] == "offered"
+    assert entry(api, waiting[0]["id"], "w0")["status"] == "waiting"
+    # AND the retry, once the store answers again, offers it
+    wired.waitlist._store = wired.waitlist._store._real
+    assert offer_records(records)["batchItemFailures"] == []
+    assert entry(api, waiting[0]["id"], "w0")["status"] == "offered"
