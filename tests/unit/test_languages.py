@@ -226,3 +226,15 @@ def test_the_calendar_file_is_in_the_patients_language(language, summary, descri
     video = appointment(type=AppointmentType.TELEHEALTH, location="Telehealth")
     event = Calendar.from_ical(appointment_ics(video, START, language)).walk("VEVENT")[0]
     assert ("Videoconsulta" if language == "es" else "Video visit") in str(event["LOCATION"])
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "Appointment reminder"), ("es", "Recordatorio de cita")])
+def test_a_push_notification_has_its_title_in_the_patients_language(language, title):
+    import json
+
+    from chalicelib.adapters.delivery import push_payload
+
+    text = "Recordatorio: su cita con Dr. Ada Smith"
+    payload = json.loads(push_payload(text, language))
+    assert json.loads(payload["APNS"])["aps"]["alert"]["title"] == title
+    assert json.loads(payload["GCM"])["notification"] == {"title": title, "body": text}
