@@ -17,7 +17,7 @@ from chalicelib.domain.identity import Role
 from chalicelib.domain.timefmt import MAX_WINDOW_DAYS
 from chalicelib.domain.waitlist import WEEKDAYS, Entry, FreedRecord, Offer, Refill
 from chalicelib.observability import count
-from chalicelib.services.waitlist import JoinRequest
+from chalicelib.services.waitlist import ChangeRequest, JoinRequest
 
 waitlist_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
@@ -56,6 +56,24 @@ class WaitlistIn(s.ApiModel):
     @model_validator(mode="after")
     def _window(self) -> Self:
         if self.to < self.from_:
+            raise ValueError("`to` must not be before `from`")
+        return self
+
+
+class WaitlistChangeIn(s.ApiModel):
+    """What may change of a waiting entry; fields left out stay as they are."""
+
+    from_: s.Day | None = Field(default=None, alias="from")
+    to: s.Day | None = None
+    days: Annotated[list[Weekday], Field(max_length=7)] | None = None
+    times: Annotated[list[TimeOfDayIn], Field(max_length=6)] | None = None
+    notify: NotifyIn | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change")
+        if self.from_ and self.to and self.to < self.from_:
             raise ValueError("`to` must not be before `from`")
         return self
 
@@ -323,6 +341,29 @@ def get_waitlist_entry(call: Call) -> EntryOut:
 )
 def leave_waitlist(call: Call) -> EntryOut:
     return EntryOut.of(container.current().waitlist.leave(call.caller, call.params["id"]))
+
+
+@endpoint(
+    waitlist_api,
+    "/api/waitlist/{id}",
+    "PATCH",
+    "Change a waiting entry: window, days, times of day, channels (its place in the order is kept)",
+    body=WaitlistChangeIn,
+    response=EntryOut,
+    roles=(Role.PATIENT,),
+    errors=(404, 409, 422),
+    tags=TAGS,
+)
+def change_waitlist_entry(call: Call) -> EntryOut:
+    b: WaitlistChangeIn = call.body
+    request = ChangeRequest(
+        date_from=b.from_,
+        date_to=b.to,
+        days=None if b.days is None else tuple(d for d in WEEKDAYS if d in b.days),
+        times=None if b.times is None else tuple({"start": t.start, "end": t.end} for t in b.times),
+        notify=None if b.notify is None else b.notify.model_dump(),
+    )
+    return EntryOut.of(container.current().waitlist.change(call.caller, call.params["id"], request))
 
 
 @endpoint(

@@ -90,6 +90,17 @@ class JoinRequest:
     move_earlier: str | None = None
 
 
+@dataclass(frozen=True)
+class ChangeRequest:
+    """What a patient may change of a waiting entry (None: unchanged)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    days: tuple[str, ...] | None = None
+    times: tuple[Mapping[str, str], ...] | None = None
+    notify: Mapping[str, bool] | None = None
+
+
 @dataclass
 class OfferReport:
     freed: int = 0
@@ -196,6 +207,40 @@ class WaitlistService:
         if entry is None or not self._may_see(caller, entry):
             raise NotFound("No such waitlist entry.", {"id": entry_id})
         return entry
+
+    def change(self, caller: Caller, entry_id: str, request: ChangeRequest) -> Entry:
+        """A patient changes its waiting entry (window, days, times of day, channels), checked as when joining;
+        its place in the order (its join time) is kept. An entry with an open offer is answered first."""
+        entry = self.get(caller, entry_id)
+        if caller.role is not Role.PATIENT or caller.subject != entry.patient_id:
+            raise Forbidden("Only the patient changes its entry.")
+        if entry.status is not EntryStatus.WAITING:
+            raise InvalidState(
+                "Only a waiting entry can be changed; answer its offer first.", {"status": entry.status.value}
+            )
+        doctor = self._booking.doctor(entry.doctor_id)
+        now = self._clock.now()
+        date_from = request.date_from or entry.date_from
+        date_to = request.date_to or entry.date_to
+        horizon = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+        check_window(date_from, date_to, now.astimezone(doctor.zone).date(), horizon)
+        after = replace(
+            entry,
+            date_from=date_from,
+            date_to=date_to,
+            days=entry.days if request.days is None else request.days,
+            times=entry.times if request.times is None else parse_times(request.times),
+            updated_at=now,
+        )
+        if request.notify is not None:
+            channels, email, phone = recipients(
+                request.notify, caller.email, caller.email_verified, caller.phone, caller.phone_verified
+            )
+            after = replace(after, notify=channels, recipient_email=email, recipient_phone=phone)
+        try:
+            return self._store.save(after)
+        except Conflict as exc:
+            raise Conflict("The entry changed meanwhile (an offer may have arrived); read it again.") from exc
 
     def leave(self, caller: Caller, entry_id: str) -> Entry:
         entry = self.get(caller, entry_id)

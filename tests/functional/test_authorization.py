@@ -154,6 +154,7 @@ def routes(w):
         ("GET", "/api/waitlist/analytics"): (f"/api/waitlist/analytics?doctorId={w['d1']}&from={DAY}&to={DAY}", None),
         ("GET", "/api/waitlist/{id}"): (f"/api/waitlist/{w['wl']}", None),
         ("DELETE", "/api/waitlist/{id}"): (f"/api/waitlist/{w['wl']}", None),
+        ("PATCH", "/api/waitlist/{id}"): (f"/api/waitlist/{w['wl']}", {"to": DAY}),
         ("POST", "/api/waitlist/{id}/accept"): (f"/api/waitlist/{w['wl']}/accept", {}),
         ("POST", "/api/waitlist/{id}/decline"): (f"/api/waitlist/{w['wl']}/decline", None),
         ("POST", "/api/waitlist/{id}/offer"): (f"/api/waitlist/{w['wl']}/offer", {"date": DAY, "time": "16:00"}),
@@ -269,11 +270,13 @@ def test_another_patients_or_doctors_hold_is_not_found(api, world):
 def test_another_patients_waitlist_entry_is_not_found_and_staff_views_are_staff_only(api, world):
     # WHEN another patient or another doctor reads, leaves or answers the entry THEN it is as unknown as none
     for stranger in (patient("intruder"), doctor(world["d2"])):
-        for method, suffix in (("GET", ""), ("DELETE", ""), ("POST", "/accept"), ("POST", "/decline")):
+        for method, suffix in (("GET", ""), ("DELETE", ""), ("PATCH", ""), ("POST", "/accept"), ("POST", "/decline")):
             path = f"/api/waitlist/{world['wl']}{suffix}"
-            refused = api.call(method, path, stranger, {} if method == "POST" else None)
-            # (answering an offer is for patients only: a doctor is refused by role before any look-up)
-            expected = 403 if suffix and stranger != patient("intruder") else 404
+            body = {"to": DAY} if method == "PATCH" else ({} if method == "POST" else None)
+            refused = api.call(method, path, stranger, body)
+            # (changing or answering is for patients only: a doctor is refused by role before any look-up)
+            by_role = suffix or method == "PATCH"
+            expected = 403 if by_role and stranger != patient("intruder") else 404
             assert refused.status_code == expected, (method, path)
     # AND patients cannot use the staff views, nor offer a time by hand
     staff_only = (

@@ -493,3 +493,35 @@ def test_a_record_that_fails_is_reported_alone_and_the_rest_are_offered(api, wir
     wired.waitlist._store = wired.waitlist._store._real
     assert offer_records(records)["batchItemFailures"] == []
     assert entry(api, waiting[0]["id"], "w0")["status"] == "offered"
+
+
+def test_a_patient_changes_its_waiting_entry_and_keeps_its_place(api, wired, tap, clock):
+    doc = api.doctor_with_hours()
+    first = joined(api, doc, "w1", times=[{"start": "13:00", "end": "17:00"}])
+    clock.current += timedelta(seconds=1)
+    second = joined(api, doc, "w2")
+    # WHEN the first widens its times of day to the morning too, and changes its channels
+    changed = api.call(
+        "PATCH",
+        f"/api/waitlist/{first['id']}",
+        patient("w1"),
+        {"times": [{"start": "09:00", "end": "17:00"}], "notify": {"sms": True}},
+    )
+    assert changed.status_code == 200, changed.data
+    assert changed.data["times"] == [{"start": "09:00", "end": "17:00"}] and changed.data["notify"] == ["sms"]
+    # THEN a freed morning time goes to it first: it kept its place
+    visit = booked_at(api, doc)
+    tap.flush()  # the booking's own record: nothing freed
+    api.call("DELETE", f"/api/appointments/{visit['id']}", admin())
+    tap.flush()
+    assert entry(api, first["id"], "w1")["status"] == "offered"
+    assert entry(api, second["id"], "w2")["status"] == "waiting"
+    # AND an offered entry cannot be changed, another patient's not at all, nor with nothing to change
+    refused = api.call("PATCH", f"/api/waitlist/{first['id']}", patient("w1"), {"to": DAY})
+    assert refused.status_code == 409
+    assert api.call("PATCH", f"/api/waitlist/{second['id']}", patient("w1"), {"to": DAY}).status_code == 404
+    assert api.call("PATCH", f"/api/waitlist/{second['id']}", patient("w2"), {}).status_code == 400
+    unverified = api.call(
+        "PATCH", f"/api/waitlist/{second['id']}", patient("w2", email_verified=False), {"notify": {"email": True}}
+    )
+    assert unverified.status_code == 422
