@@ -204,8 +204,6 @@ def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -
     return queue, service
 
 
-
-
 def _calendars(
     settings: Settings,
     tables: Any,

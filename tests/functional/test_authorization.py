@@ -165,7 +165,10 @@ def own_calendar_routes(w):
     """A doctor's own calendars (admin or that doctor); `cal-1` is no connection (the checks come first)."""
     base = f"/api/admin/doctors/{w['d1']}/calendars"
     return {
-        ("POST", "/api/admin/doctors/{doctorId}/calendars"): (base, {"kind": "ics", "url": "https://example.com/c.ics"}),
+        ("POST", "/api/admin/doctors/{doctorId}/calendars"): (
+            base,
+            {"kind": "ics", "url": "https://example.com/c.ics"},
+        ),
         ("GET", "/api/admin/doctors/{doctorId}/calendars"): (base, None),
         ("POST", "/api/admin/doctors/{doctorId}/calendars/{id}/sync"): (f"{base}/cal-1/sync", None),
         ("PATCH", "/api/admin/doctors/{doctorId}/calendars/{id}"): (f"{base}/cal-1", {"state": "paused"}),
