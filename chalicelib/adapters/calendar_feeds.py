@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from chalicelib.adapters.webhooks import _PinnedConnection
@@ -193,6 +194,56 @@ def check_address(url: str, allow_loopback: bool) -> str:
     return addresses[0]
 
 
+class CalDavVisitWriter:
+    """Writes our visits into a CalDAV calendar (`services.calendar_connections.VisitWriter`): one PUT per visit
+    at `<uid>.ics` (the UID is the appointment's: a second PUT replaces it, never duplicates it), a DELETE for a
+    cancelled one (already gone counts as done). The host is checked as for feeds."""
+
+    def __init__(self, allow_loopback: bool, timeout: float = TIMEOUT_SECONDS) -> None:
+        self._allow_loopback = allow_loopback
+        self._timeout = timeout
+
+    def _calendar(self, url: str, credentials: tuple[str, str] | None) -> Any:
+        check_address(url, self._allow_loopback)
+        if credentials is None:
+            raise FeedUnavailable("the calendar's password is missing; connect it again")
+        from caldav.davclient import DAVClient
+
+        client = DAVClient(
+            url=url,
+            username=credentials[0],
+            password=credentials[1],
+            timeout=int(max(1, self._timeout)),
+            require_tls=not self._allow_loopback,
+            enable_rfc6764=False,
+        )
+        return client.calendar(url=url)  # type: ignore[no-untyped-call]
+
+    def put(self, url: str, credentials: tuple[str, str] | None, uid: str, ics: bytes) -> None:
+        try:
+            calendar = self._calendar(url, credentials)
+            calendar.save_event(ics.decode(), id=uid)
+        except FeedUnavailable:
+            raise
+        except Exception as exc:
+            raise FeedUnavailable(_caldav_error(exc)) from exc
+
+    def delete(self, url: str, credentials: tuple[str, str] | None, uid: str) -> None:
+        try:
+            calendar = self._calendar(url, credentials)
+            try:
+                found = calendar.event_by_uid(uid)
+            except Exception as exc:
+                if type(exc).__name__ == "NotFoundError":
+                    return
+                raise
+            found.delete()
+        except FeedUnavailable:
+            raise
+        except Exception as exc:
+            raise FeedUnavailable(_caldav_error(exc)) from exc
+
+
 class CalendarFetchers:
     """Picks the fetcher for a connection (`services.calendar_connections.Fetchers`)."""
 
@@ -209,3 +260,6 @@ class CalendarFetchers:
 
     def check_address(self, url: str) -> None:
         check_address(url, self._allow_loopback)
+
+    def visit_writer(self) -> CalDavVisitWriter:
+        return CalDavVisitWriter(self._allow_loopback, self._timeout)

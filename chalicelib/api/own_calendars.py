@@ -38,6 +38,13 @@ class CalendarPatch(ApiModel):
     state: Literal["active", "paused"]
 
 
+class VisitCopyOut(OutModel):
+    appointment_id: str
+    state: Literal["written", "deleted", "failed"] = Field(description="written at the visit's current version")
+    error: str | None = Field(default=None, exclude_if=_absent, description="Why it failed, in plain words")
+    retry_at: Instant | None = Field(default=None, exclude_if=_absent)
+
+
 class CalendarOut(OutModel):
     id: str
     doctor_id: str
@@ -51,6 +58,7 @@ class CalendarOut(OutModel):
     busy_intervals: int = Field(description="Busy intervals from today to the booking horizon")
     truncated: bool = Field(description="The calendar held more than one sync reads (instances or time capped)")
     created_at: Instant
+    visits: list[VisitCopyOut] = Field(description="With writeVisits: each visit's copy in this calendar")
 
 
 class CalendarList(OutModel):
@@ -69,7 +77,11 @@ class ConflictList(OutModel):
 
 
 def _out(connection: Any) -> CalendarOut:
-    return CalendarOut.from_domain(connection, kind=connection.kind.value, state=connection.state.value)
+    visits = [
+        VisitCopyOut(appointment_id=k, state=v.state, error=v.error, retry_at=v.retry_at)
+        for k, v in sorted(connection.visits.items())
+    ]
+    return CalendarOut.from_domain(connection, kind=connection.kind.value, state=connection.state.value, visits=visits)
 
 
 def _service() -> Any:

@@ -35,6 +35,18 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class VisitCopy:
+    """Where a booked visit stands in this calendar (CalDAV with `writeVisits`): `written` at `version`,
+    `deleted` (cancelled), or `failed` with the server's answer in plain words and when it is tried again."""
+
+    version: int
+    state: str
+    error: str | None = None
+    attempts: int = 0
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Connection:
     id: str
     doctor_id: str
@@ -57,6 +69,8 @@ class Connection:
     failing_since: datetime | None = None
     truncated: bool = False
     conflicts: tuple[Conflict, ...] = ()
+    visits: dict[str, VisitCopy] = field(default_factory=dict)
+    """Appointment id -> its copy in this calendar (only with `write_visits`)."""
 
     @property
     def state(self) -> State:
@@ -111,6 +125,7 @@ def to_record(c: Connection) -> dict[str, object]:
         "failingSince": when(c.failing_since),
         "truncated": c.truncated,
         "conflicts": [[x.appointment_id, instant(x.start), instant(x.end)] for x in c.conflicts],
+        "visits": {k: [v.version, v.state, v.error, v.attempts, when(v.retry_at)] for k, v in sorted(c.visits.items())},
     }
 
 
@@ -124,6 +139,8 @@ def from_record(raw: dict[str, object]) -> Connection:
     conflicts = conflicts if isinstance(conflicts, list) else []
     days = raw.get("days")
     days = days if isinstance(days, dict) else {}
+    visits = raw.get("visits")
+    visits = visits if isinstance(visits, dict) else {}
     return Connection(
         id=str(raw["id"]),
         doctor_id=str(raw["doctorId"]),
@@ -144,4 +161,8 @@ def from_record(raw: dict[str, object]) -> Connection:
         failing_since=when(raw.get("failingSince")),
         truncated=bool(raw.get("truncated")),
         conflicts=tuple(Conflict(str(a), parse_instant(str(s)), parse_instant(str(e))) for a, s, e in conflicts),
+        visits={
+            str(k): VisitCopy(int(v[0]), str(v[1]), str(v[2]) if v[2] else None, int(v[3]), when(v[4]))
+            for k, v in visits.items()
+        },
     )

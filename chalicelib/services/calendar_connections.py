@@ -12,12 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.appointments import Appointment, Status
+from chalicelib.domain.busy import own_uid
+from chalicelib.domain.calendar import doctor_feed_ics
 from chalicelib.domain.calendar_connections import (
     MAX_CONNECTIONS_PER_DOCTOR,
     Conflict,
     Connection,
     Kind,
+    VisitCopy,
     check_calendar_url,
 )
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
@@ -71,6 +74,16 @@ class Fetchers(Protocol):
     def check_address(self, url: str) -> None:
         """Resolves the host and refuses private, loopback (unless allowed) and link-local addresses."""
         ...
+
+    def visit_writer(self) -> VisitWriter: ...
+
+
+class VisitWriter(Protocol):
+    """Our visits into a CalDAV calendar; failures raise FeedUnavailable with the reason in plain words."""
+
+    def put(self, url: str, credentials: tuple[str, str] | None, uid: str, ics: bytes) -> None: ...
+
+    def delete(self, url: str, credentials: tuple[str, str] | None, uid: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -271,13 +284,55 @@ class CalendarConnections:
                 self._on_conflicts(len(new))
         if synced.failing_since is not None and self._clock.now() - synced.failing_since >= ALERT_AFTER:
             self._on_failing()
-        unchanged = result.busy is None and not synced.failures and not connection.failures
+        if connection.write_visits and connection.kind is Kind.CALDAV:
+            synced = replace(synced, visits=self._write_visits(connection, credentials, window))
+        unchanged = (
+            result.busy is None
+            and not synced.failures
+            and not connection.failures
+            and synced.visits == connection.visits
+        )
         if unchanged and connection.last_sync_at and now - connection.last_sync_at < REFRESH_UNCHANGED:
             return replace(connection, last_sync_at=synced.last_sync_at, next_sync_at=synced.next_sync_at)
         self._store.save(synced)
         for day_text in sorted({d for d, _ in changed_days}):
             self._announce(connection.doctor_id, date.fromisoformat(day_text))
         return synced
+
+    def _write_visits(
+        self, connection: Connection, credentials: tuple[str, str] | None, window: tuple[datetime, datetime]
+    ) -> dict[str, VisitCopy]:
+        """Each booked visit of the window as an event with UID `<appointment id>@clinic-booking` (time, place or
+        video visit; no name, no reason), rewritten when the visit changed (its version, the event's SEQUENCE,
+        grows), deleted when cancelled; a failure is kept per visit with its reason and retried with backoff."""
+        now = self._clock.now()
+        writer = self._fetchers.visit_writer()
+        out = dict(connection.visits)
+        for visit in self._busy.list_for_doctor(connection.doctor_id, *window):
+            if visit.status is Status.HELD:
+                continue
+            version = visit.version or 1
+            wanted = "written" if visit.active else "deleted"
+            known = out.get(visit.id)
+            if known is not None and known.version == version and known.state == wanted:
+                continue
+            if known is not None and known.state == "failed" and known.retry_at and known.retry_at > now:
+                continue
+            if known is None and not visit.active:
+                continue  # never written: nothing to delete
+            try:
+                if visit.active:
+                    body = doctor_feed_ics([visit], now).replace(b"METHOD:PUBLISH\r\n", b"")
+                    writer.put(connection.url, credentials, own_uid(visit.id), body)
+                else:
+                    writer.delete(connection.url, credentials, own_uid(visit.id))
+                out[visit.id] = VisitCopy(version, wanted)
+            except FeedUnavailable as exc:
+                attempts = (known.attempts if known and known.state == "failed" else 0) + 1
+                delay = min(timedelta(minutes=5) * (2 ** min(attempts - 1, 10)), timedelta(hours=6))
+                out[visit.id] = VisitCopy(version, "failed", str(exc), attempts, now + delay)
+                log.warning("visit %s not written to calendar %s: %s", visit.id, connection.id, exc)
+        return out
 
     def _conflicts_of(self, doctor_id: str, busy: dict[date, tuple[Interval, ...]]) -> tuple[Conflict, ...]:
         if not busy:
