@@ -30,13 +30,18 @@ from tests.e2e.test_webapp import (
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as started:
-        launched = launch_chromium(started)
-        yield launched
-        launched.close()
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    launched = launch_chromium(playwright)
+    yield launched
+    launched.close()
 
 
 CATALOGUES = ROOT / "web" / "i18n"
@@ -147,6 +152,40 @@ def test_the_whole_journey_in_spanish(dev_server, browser):
     card.get_by_role("button", name="Sí, cancelarla").click()
     wait_until(page, lambda: "Cancelada" in page.locator(f"li[data-appointment='{booked['id']}']").inner_text())
     assert page.errors == []
+
+
+def test_the_device_check_says_what_to_do_in_spanish(dev_server, playwright):
+    # GIVEN a Spanish-speaking patient with a video visit, in a browser whose camera permission is denied
+    denying = launch_chromium(playwright, "--use-fake-device-for-media-stream")
+    try:
+        pat = new_patient()
+        made = api(
+            "POST",
+            "/api/appointments",
+            pat,
+            json={
+                "doctorId": "dr-ada-smith",
+                "date": far_weekday(49),
+                "time": "15:30",
+                "type": "telehealth",
+                "reason": "revisión",
+            },
+        )
+        assert made.status_code == 201, made.text
+        page = spanish_page(denying, pat)
+        page.get_by_role("tab", name="Mis citas").click()
+        page.locator("#mine[aria-busy='false']").wait_for(state="attached")
+        card = page.locator(f"li[data-appointment='{made.json()['id']}']")
+        # WHEN it checks its device THEN each problem and what to do about it are in Spanish
+        card.get_by_role("button", name="Comprobar mi equipo").click()
+        card.get_by_text(ES["device.attention"]).wait_for(timeout=20000)
+        text = card.inner_text()
+        assert ES["device.problem.camera"] in text and ES["device.advice.camera"] in text
+        assert ES["device.problem.microphone"] in text and ES["device.advice.microphone"] in text
+        assert "camera" not in text.lower()  # nothing of the server's English
+        assert_accessible_in_spanish(page, "device check")
+    finally:
+        denying.close()
 
 
 def test_a_patient_who_chose_english_gets_english_in_a_spanish_browser(dev_server, browser):

@@ -104,6 +104,20 @@ def test_the_package_has_the_code_and_cfn_lint_finds_nothing(packaged):
     assert [str(f) for f in findings if f.rule.id[0] in "EW"] == []  # errors and warnings; not informational
 
 
+def test_the_package_carries_the_compiled_catalogues_and_babels_locale_data(packaged):
+    # GIVEN the Lambda package THEN each language's compiled catalogue (reminders, .ics, error messages) and the
+    # CLDR data Babel formats dates with ride in it (issue 32)
+    import zipfile
+
+    from chalicelib.domain.language import LANGUAGES
+
+    names = set(zipfile.ZipFile(packaged["zip"]).namelist())
+    for language in LANGUAGES[1:]:
+        assert f"chalicelib/locale/{language}/LC_MESSAGES/messages.mo" in names, language
+        assert f"babel/locale-data/{language}.dat" in names, language
+    assert "babel/global.dat" in names and "babel/locale-data/en.dat" in names
+
+
 def test_the_package_carries_neither_web_app(packaged):
     # GIVEN the Lambda package THEN neither the patient app nor the console rides in it: CloudFront serves them
     import zipfile
