@@ -1175,6 +1175,11 @@ function stateWords(w) {
   return "Active";
 }
 
+function eventCode(type) {
+  // an event type, free to wrap after each dot or underscore on a narrow screen (never inside a word)
+  return el("code", {}, ...type.split(/(?<=[._])/).flatMap((part, i) => (i ? [el("wbr"), part] : [part])));
+}
+
 function webhookName(w) {
   return w.description ? `${w.description} (${w.url})` : w.url;
 }
@@ -1191,7 +1196,8 @@ async function loadWebhooks() {
   const body = $("webhooks-body");
   const rows = webhooks.list.map((w) => {
     const doctor = w.doctorId ? state.doctorById.get(w.doctorId) : null;
-    const only = w.doctorId ? `Only ${doctor ? doctor.name : w.doctorId}'s visits.` : null;
+    const only = [w.doctorId ? `Only ${doctor ? doctor.name : w.doctorId}'s visits.` : "",
+      w.location ? `Only visits at ${w.location}.` : ""].filter(Boolean).join(" ") || null;
     return [w, only];
   });
   // redrawn only when what it shows changed: a refresh with nothing new leaves focus alone
@@ -1211,9 +1217,9 @@ async function loadWebhooks() {
       return el("tr", {"data-webhook": w.id},
         el("td", {"data-label": "URL", class: "url", text: w.url}),
         el("td", {"data-label": "Description", text: w.description || "—"}),
-        el("td", {"data-label": "Events"}, el("ul", {class: "plain"}, ...w.events.map((e) => el("li", {},
-          el("code", {text: e})))), only ? el("span", {class: "muted", text: only}) : null,
-        w.includeReason ? el("span", {class: "muted", text: " With the visit's reason and notes."}) : null),
+        el("td", {"data-label": "Events"}, el("div", {}, el("ul", {class: "plain"}, ...w.events.map((e) =>
+          el("li", {}, eventCode(e)))), only ? el("span", {class: "muted", text: only}) : null,
+        w.includeReason ? el("span", {class: "muted", text: " With the visit's reason and notes."}) : null)),
         el("td", {"data-label": "State", class: w.state === "paused" ? "paused" : false, text: stateWords(w)}),
         el("td", {"data-label": "Actions"}, el("div", {class: "row-actions"},
           button("log", "Delivery log"),
@@ -1239,6 +1245,10 @@ function openWebhookForm(w = null) {
       el("span", {}, el("code", {text: type}), `: ${words}`))));
   $("webhook-doctor").replaceChildren(el("option", {value: "", text: "All doctors"}),
     ...state.doctors.map((d) => el("option", {value: d.id, text: d.name})));
+  const places = [...new Set(state.doctors.map((d) => d.location).filter(Boolean))].sort();
+  if (w && w.location && !places.includes(w.location)) places.push(w.location);
+  $("webhook-location").replaceChildren(el("option", {value: "", text: "All locations"}),
+    ...places.map((place) => el("option", {value: place, text: place})));
   $("webhook-dialog-title").textContent = w ? "Change the subscription" : "Add a webhook subscription";
   $("webhook-save").textContent = w ? "Save the changes" : "Add the subscription";
   if (w) {
@@ -1249,6 +1259,7 @@ function openWebhookForm(w = null) {
       $("webhook-doctor").append(el("option", {value: w.doctorId, text: w.doctorId}));
     }
     $("webhook-doctor").value = w.doctorId || "";
+    $("webhook-location").value = w.location || "";
     $("webhook-reason").checked = Boolean(w.includeReason);
   }
   $("webhook-dialog").showModal();
@@ -1277,9 +1288,11 @@ async function submitWebhook(event) {
   if (editing) { // a change: an empty description or "All doctors" clears what was there
     request.description = $("webhook-description").value.trim() || null;
     request.doctorId = $("webhook-doctor").value || null;
+    request.location = $("webhook-location").value || null;
   } else {
     if ($("webhook-description").value.trim()) request.description = $("webhook-description").value.trim();
     if ($("webhook-doctor").value) request.doctorId = $("webhook-doctor").value;
+    if ($("webhook-location").value) request.location = $("webhook-location").value;
   }
   $("webhook-save").disabled = true;
   try {
@@ -1443,7 +1456,8 @@ async function loadWebhookLog() {
     "carries the same webhook-id, so the receiver can tell it already has it.";
   const body = $("webhook-log-body");
   const rows = found.map((d) => [d, deliveryState(d, w), lastAnswer(d)]);
-  const signature = JSON.stringify([id, w && w.state, rows.map(([d, s, l]) => [d.id, d.attempts, s, l])]);
+  const signature = JSON.stringify([id, w && w.state, rows.map(([d, s, l]) => [d.id, d.attempts, s, l,
+    d.history.length])]);
   if (body.dataset.sig === signature) return;
   const focusKey = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   const open = new Set([...body.querySelectorAll("details[open]")].map((x) => x.dataset.delivery));
@@ -1452,9 +1466,12 @@ async function loadWebhookLog() {
     el("thead", {}, el("tr", {}, ...["Event", "Status", "Attempts", "Last answer", "Actions"].map((name) =>
       el("th", {scope: "col", text: name})))),
     el("tbody", {}, ...rows.map(([d, status, last]) => el("tr", {"data-delivery": d.id, "data-status": d.status},
-      el("td", {"data-label": "Event"}, el("code", {text: d.type}), el("br"),
+      el("td", {"data-label": "Event"}, eventCode(d.type), el("br"),
         el("span", {class: "muted small", text: `made ${atLocal(d.createdAt)}`}),
-        el("details", {"data-delivery": d.id, open: open.has(d.id)}, el("summary", {text: "Body sent"}),
+        el("details", {"data-delivery": d.id, open: open.has(d.id)},
+          el("summary", {text: d.history.length ? "Body sent, and each attempt" : "Body sent"}),
+          d.history.length ? el("ol", {class: "attempts"}, ...d.history.map((h) => el("li", {text:
+            `${atLocal(h.at)}: ${h.statusCode ? `HTTP ${h.statusCode}` : h.error || "no answer"} (${h.ms} ms)`}))) : null,
           el("pre", {class: "body-sent", text: prettyBody(d.body)}))),
       el("td", {"data-label": "Status", class: `delivery-${d.status}`, text: status}),
       el("td", {"data-label": "Attempts", text: String(d.attempts)}),

@@ -115,6 +115,7 @@ def test_a_subscription_is_added_its_secret_shown_once_and_its_log_follows_a_boo
         assert delivered.locator("td[data-label='Attempts']").inner_text() == "1"
         delivered.get_by_text("Body sent").click()
         assert visit["id"] in delivered.locator("pre").inner_text()
+        assert "HTTP 200" in delivered.locator("ol.attempts").inner_text()  # each attempt, with its answer and time
 
         # WHEN staff resend it THEN the receiver gets the same event again (same webhook-id), signed
         delivered.get_by_role("button", name="Resend").click()
@@ -154,12 +155,15 @@ def test_a_subscription_is_added_its_secret_shown_once_and_its_log_follows_a_boo
         dialog.locator("input[name='webhook-event'][value='appointment.cancelled']").check()
         description = f"{description} and billing"
         dialog.get_by_label("Description").fill(description)
+        dialog.get_by_label("Only one location's events").select_option(doctor["location"])
         dialog.get_by_role("button", name="Save the changes").click()
         page.get_by_text(f"Saved: {description}").wait_for()
         wait_for(page, lambda: "appointment.cancelled" in row.inner_text())
+        assert f"Only visits at {doctor['location']}." in row.inner_text()
         changed = ours(base, description)
         assert changed["events"] == ["appointment.booked", "appointment.cancelled"]
-        assert changed["doctorId"] == doctor["id"] and changed["state"] == "active"
+        assert changed["doctorId"] == doctor["id"] and changed["location"] == doctor["location"]
+        assert changed["state"] == "active"
 
         # WHEN it is deleted THEN a question marks the destructive step first, and the subscription is gone
         row.get_by_role("button", name="Delete").click()
@@ -231,6 +235,8 @@ def test_a_subscription_is_added_rotated_and_deleted_with_the_keyboard_alone(dev
         assert page.evaluate("document.activeElement.id") == "webhook-doctor"
         page.keyboard.type(doctor["name"])
         assert page.locator("#webhook-doctor").input_value() == doctor["id"]
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "webhook-location"
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "webhook-reason"
         page.keyboard.press("Tab")
