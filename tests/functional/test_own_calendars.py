@@ -237,3 +237,33 @@ def test_a_visit_the_server_refuses_is_marked_failed_with_the_reason_and_retried
     (copy,) = failed["visits"]
     assert copy["appointmentId"] == visit["id"] and copy["state"] == "failed" and "401" in copy["error"]
     assert "retryAt" in copy
+
+
+def test_the_sweep_syncs_each_due_calendar_on_its_own(
+    api: Api, wired: container.Container, clock: Any, lambdas: Any, feed: Feed
+) -> None:
+    from datetime import timedelta
+
+    # GIVEN two doctors' calendars, and doctor A's busy-time write failing unexpectedly
+    doc_a, doc_b = api.doctor_with_hours(), api.doctor_with_hours(name="Dr. B")
+    for doc in (doc_a, doc_b):
+        assert api.call("POST", path(doc), admin(), {"kind": "ics", "url": feed.url}).status_code == 201
+    real = wired.store.write_busy
+
+    def failing(doctor_id: str, *rest: Any) -> None:
+        if doctor_id == doc_a["id"]:
+            raise RuntimeError("the store broke")
+        real(doctor_id, *rest)
+
+    wired.store.write_busy = failing  # type: ignore[method-assign,assignment]
+    feed.body = ics(BUSY_10_TO_11, ("busy-2", "20261202T190000Z", "20261202T200000Z"))
+    # WHEN the scheduled sync runs once they are due (not before)
+    event = lambdas.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    assert lambdas.lambda_.invoke("calendar_sync", event).payload == {"synced": 0}
+    clock.current += timedelta(minutes=6)
+    report = lambdas.lambda_.invoke("calendar_sync", event).payload
+    # THEN doctor B's calendar is synced (14:00 now busy), whatever happened to doctor A's
+    assert report == {"synced": 1}
+    assert not free_at(api, doc_b, "14:00") and free_at(api, doc_a, "14:00")

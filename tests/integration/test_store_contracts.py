@@ -989,3 +989,38 @@ def test_a_hold_booked_as_it_lapses_is_booked_or_released_never_both(racing_stor
     assert state.holds == ()
     booked = [visit(f"h{i}", f"{9 + i:02d}:00") for i, o in enumerate(outcomes) if o == "booked"]
     assert set(state.taken) == set().union(*(span(b) for b in booked)) and state.booked == len(booked)
+
+
+# --- busy times from a doctor's own calendars ----------------------------------------------------------------------
+def test_busy_times_per_connection_are_merged_read_with_the_day_and_bump_both_versions(stores):
+    # GIVEN two calendars' busy times on DAY, and the day's versions before
+    store = stores.appointments
+    before_state = store.day_state("d1", DAY)
+    ten, eleven = visit("x", "10:00").starts_at, visit("x", "11:00").starts_at
+    store.write_busy("d1", DAY, "cal-a", [(ten, ten + timedelta(minutes=40))])
+    store.write_busy("d1", DAY, "cal-b", [(ten + timedelta(minutes=30), eleven)])
+    # THEN the day reads them merged, with a busy version of 2 and a new availability version
+    version, busy = store.busy_of_day("d1", DAY)
+    assert (version, busy) == (2, ((ten, eleven),))
+    state = store.day_state("d1", DAY)
+    assert (state.busy, state.busy_version) == (((ten, eleven),), 2)
+    assert state.version == before_state.version + 2
+    # WHEN one calendar's busy times are removed THEN the other's stay
+    store.write_busy("d1", DAY, "cal-a", [])
+    assert store.busy_of_day("d1", DAY) == (3, ((ten + timedelta(minutes=30), eleven),))
+
+
+def test_a_booking_checked_against_an_old_busy_version_is_refused_by_its_transaction(stores):
+    from chalicelib.domain.busy import BusyTimesChanged
+
+    # GIVEN a booking checked against busy version 0, and a sync that lands before it commits
+    a = visit("busy-race", "14:00")
+    ten = visit("x", "10:00").starts_at
+    stores.appointments.write_busy("d1", DAY, "cal-a", [(ten, ten + timedelta(hours=1))])
+    # WHEN it commits with the version it read THEN it is refused, and nothing of it is stored
+    with pytest.raises(BusyTimesChanged):
+        book(stores, a, busy_version=0)
+    assert stores.appointments.get(a.id) is None
+    # AND with the current version it books
+    book(stores, a, busy_version=1)
+    assert stores.appointments.get(a.id) is not None
