@@ -258,15 +258,16 @@ class WaitlistService:
         if entry.status is not EntryStatus.OFFERED or offer is None:
             raise InvalidState("There is no open offer on this entry.", {"status": entry.status.value})
         now = self._clock.now()
+        moving = entry.move_earlier if entry.move_earlier and self._still_booked(caller, entry.move_earlier) else None
         try:
-            if entry.move_earlier:
-                appointment, _ = self._booking.book_hold_moving(caller, offer.hold_id, entry.move_earlier, self._mover)
+            if moving:
+                appointment, _ = self._booking.book_hold_moving(caller, offer.hold_id, moving, self._mover)
             else:
                 appointment, _, _ = self._booking.book_hold(caller, HoldBooking(hold_id=offer.hold_id, reason=reason))
         except (NotFound, InvalidState) as exc:
             reason_code = (exc.details or {}).get("reason")
-            if isinstance(exc, InvalidState) and reason_code != "hold_expired" and entry.move_earlier:
-                raise
+            if isinstance(exc, InvalidState) and reason_code != "hold_expired" and moving:
+                raise  # the visit to move changed meanwhile: nothing was booked, the offer stands
             lapsed = reason_code == "hold_expired" or now >= offer.expires_at
             outcome = OfferOutcome.EXPIRED if lapsed else OfferOutcome.TAKEN
             self._end(entry, outcome, None, now, release=lapsed)
@@ -281,6 +282,14 @@ class WaitlistService:
         )
         self._log_outcome(offer, entry.id, OfferOutcome.ACCEPTED, now, refilled=appointment)
         return appointment
+
+    def _still_booked(self, caller: Caller, appointment_id: str) -> bool:
+        """Is the visit a "move me earlier" entry would replace still booked? If the patient cancelled it
+        meanwhile, accepting books the offered time on its own."""
+        try:
+            return self._booking.get(caller, appointment_id).active
+        except NotFound:
+            return False
 
     def decline(self, caller: Caller, entry_id: str) -> Entry:
         entry = self.get(caller, entry_id)

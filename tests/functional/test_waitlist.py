@@ -525,3 +525,19 @@ def test_a_patient_changes_its_waiting_entry_and_keeps_its_place(api, wired, tap
         "PATCH", f"/api/waitlist/{second['id']}", patient("w2", email_verified=False), {"notify": {"email": True}}
     )
     assert unverified.status_code == 422
+
+
+def test_move_earlier_after_the_old_visit_was_cancelled_books_the_offer_on_its_own(api, wired, tap):
+    doc = api.doctor_with_hours()
+    early = booked_at(api, doc, "10:00", "b1")
+    later = api.book(doc, patient("w1"), time="15:00")
+    waiting = joined(api, doc, "w1", moveEarlier=later["id"])
+    tap.flush()  # the bookings' own records: nothing freed
+    api.call("DELETE", f"/api/appointments/{early['id']}", patient("b1"))
+    tap.flush()
+    # WHEN the patient cancels the later visit itself, then accepts the offer
+    assert api.call("DELETE", f"/api/appointments/{later['id']}", patient("w1")).status_code == 200
+    done = api.call("POST", f"/api/waitlist/{waiting['id']}/accept", patient("w1"), {"reason": "Check-up"})
+    # THEN the offered time is booked on its own
+    assert done.status_code == 201, done.data
+    assert done.data["time"] == "10:00" and entry(api, waiting["id"], "w1")["status"] == "booked"
