@@ -461,8 +461,11 @@ class WaitlistService:
         return "unmatched"
 
     def _offer_rest(self, record: FreedRecord, used: int) -> None:
+        """The part of a freed time after the length just offered: its own log, offered on its own. The first
+        log keeps only the part offered, so a later release of that offer's hold offers just that part again."""
         start = record.starts_at + timedelta(minutes=used)
         rest = replace(record, id=f"{record.id}+{used}", starts_at=start, offers=(), status="open", reason=None)
+        self._change_freed(record.id, lambda r: replace(r, ends_at=start) if r.ends_at > start else r)
         if self._store.add_freed(rest):
             self.offer_freed(rest.id)
 

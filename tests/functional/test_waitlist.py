@@ -541,3 +541,31 @@ def test_move_earlier_after_the_old_visit_was_cancelled_books_the_offer_on_its_o
     # THEN the offered time is booked on its own
     assert done.status_code == 201, done.data
     assert done.data["time"] == "10:00" and entry(api, waiting["id"], "w1")["status"] == "booked"
+
+
+def test_a_long_freed_time_is_offered_in_parts_and_a_declined_part_goes_on_alone(api, wired, tap, clock):
+    # GIVEN a 60-minute visit; waiting: two patients for 30 minutes, then one for 60, then one for 30
+    doc = api.doctor_with_hours()
+    assert (
+        api.call("PUT", f"/api/admin/doctors/{doc['id']}/durations", admin(), {"durations": [30, 60]}).status_code
+        == 200
+    )
+    long_visit = api.book(doc, patient("long"), duration=60)
+    ids = []
+    for who, minutes in (("w1", 30), ("w2", 30), ("w3", 60), ("w4", 30)):
+        ids.append(joined(api, doc, who, duration=minutes)["id"])
+        clock.current += timedelta(seconds=1)
+    tap.flush()  # the booking's own record: nothing freed
+    # WHEN it is cancelled
+    api.call("DELETE", f"/api/appointments/{long_visit['id']}", patient("long"))
+    tap.flush()
+    # THEN its two halves go to the first two, one each
+    assert entry(api, ids[0], "w1")["offer"]["time"] == "10:00"
+    assert entry(api, ids[1], "w2")["offer"]["time"] == "10:30"
+    # WHEN the first declines THEN only its half goes on: not to the 60-minute entry (the other half is held),
+    # to the next that fits; the second keeps its offer
+    api.call("POST", f"/api/waitlist/{ids[0]}/decline", patient("w1"), {})
+    tap.flush()
+    assert entry(api, ids[2], "w3")["status"] == "waiting"
+    assert entry(api, ids[3], "w4")["offer"]["time"] == "10:00"
+    assert entry(api, ids[1], "w2")["offer"]["time"] == "10:30"
