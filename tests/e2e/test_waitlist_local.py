@@ -6,6 +6,7 @@ assert a duration (the shared machine's load decides that)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import requests
 
@@ -21,7 +22,13 @@ def test_make_run_offers_a_cancelled_time_to_the_waiting_patient_and_accepting_b
     body = {"doctorId": "dr-bo-lee", "date": day, "time": times[0], "type": "in-person", "reason": "Check-up"}
     visit = requests.post(f"{server}/api/appointments", headers=booker.headers, json=body, timeout=10)
     assert visit.status_code == 201, visit.text
-    join = {"doctorId": "dr-bo-lee", "from": day, "to": day, "type": "in-person", "notify": {"email": True}}
+    join: dict[str, Any] = {
+        "doctorId": "dr-bo-lee",
+        "from": day,
+        "to": day,
+        "type": "in-person",
+        "notify": {"email": True},
+    }
     entry = requests.post(f"{server}/api/waitlist", headers=waiting.headers, json=join, timeout=10)
     assert entry.status_code == 201, entry.text
     entry_id = entry.json()["id"]
