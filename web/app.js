@@ -173,6 +173,7 @@ function signedIn(token) {
 }
 
 function signOut() {
+  releaseHold({ leaving: true });
   session.clear();
   state.token = null;
   location.assign('/');
@@ -196,6 +197,7 @@ function selectTab(name, focus = true) {
     $(`#panel-${tab}`).hidden = !selected;
   }
   $('#room').hidden = true;
+  if (name !== 'book') releaseHold();
   showTitle(t(TAB_TITLES[name]));
   if (focus) $(`#tab-${name}`).focus();
   stopReminderPolling();
@@ -290,6 +292,7 @@ async function ownVisits(doctorId, date) {
 }
 
 async function openDoctor(doctor) {
+  releaseHold();
   state.doctor = doctor;
   state.slot = null;
   $('#book-section').hidden = true;
@@ -317,6 +320,129 @@ function pickSlot(slot) {
   clearErrors();
   $('#booked').textContent = '';
   $('#book-h').focus();
+  if (!(hold.current && hold.current.startsAt === slot.startsAt)) holdSlot(slot);
+}
+
+// --- a hold on the chosen time --------------------------------------------------------------------------------
+// Picking a time holds it for the patient (POST /api/holds) while the form is filled in, so the booking itself
+// cannot be beaten to it; choosing another time, another tab, signing out or leaving the page releases it. The
+// countdown is a role=timer (never read out by itself); the patient hears the hold at its start, a minute before
+// its end, and when it ends.
+const hold = { current: null, pending: null, run: 0, deadline: 0, warned: false, timer: null };
+
+function holdBody(slot) {
+  const body = { doctorId: slot.doctorId, date: slot.date, time: slot.time, startsAt: slot.startsAt,
+    type: $('input[name=type]:checked').value };
+  const length = Number($('#duration').value);
+  if (length) body.duration = length;
+  return body;
+}
+
+function holdSlot(slot) {
+  // the earlier hold is given back first: held together, the two would count twice against the patient's limits
+  const released = releaseHold();
+  const run = ++hold.run;
+  const body = holdBody(slot);
+  hold.pending = (async () => {
+    let response;
+    let answer = null;
+    try {
+      await released;
+      if (run !== hold.run) return;
+      response = await api.request('POST', '/api/holds', { body, headers: { 'Idempotency-Key': newKey() }, retries: 1 });
+      answer = await response.json().catch(() => null);
+    } catch (err) {
+      return; // no hold (the network): the booking goes on without one, as before holds
+    }
+    if (run !== hold.run) {
+      if (response.ok && answer) sendRelease(answer.id); // another time was chosen meanwhile
+      return;
+    }
+    if (response.ok && answer) {
+      startHold(answer, response.headers.get('Date'));
+    } else if (response.status === 409 && answer && answer.error && answer.error.code === 'SLOT_UNAVAILABLE') {
+      await bookPicker.refresh().catch(() => {});
+      if (run === hold.run && state.slot === slot) offerOthers('hold.taken.alternatives', 'hold.taken.anotherDay').focus();
+    }
+    // any other refusal (a limit, the clinic busy) is said by the booking, which meets it too
+  })().finally(() => { if (run === hold.run) hold.pending = null; });
+}
+
+function startHold(held, serverDate) {
+  // the time left as the server counts it, on this device's clock (the two clocks need not agree)
+  const server = Date.parse(serverDate || '');
+  const left = Date.parse(held.expiresAt) - (Number.isNaN(server) ? Date.now() : server);
+  hold.current = held;
+  hold.deadline = Date.now() + left;
+  hold.warned = false;
+  clearInterval(hold.timer);
+  hold.timer = setInterval(tickHold, 1000);
+  tickHold();
+  announce(t('hold.started', { time: state.slot.label || held.time, count: Math.max(1, Math.round(left / 60000)) }));
+}
+
+function holdWords(left) {
+  const seconds = Math.max(0, Math.ceil(left / 1000));
+  return t('hold.left', { left: `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}` });
+}
+
+function tickHold() {
+  if (!hold.current) return;
+  const left = hold.deadline - Date.now();
+  if (left <= 0) {
+    lapseHold();
+    return;
+  }
+  const words = holdWords(left);
+  bookPicker.setHeld(hold.current.startsAt, words);
+  const line = $('#hold-status');
+  line.hidden = false;
+  if (line.textContent !== words) line.textContent = words;
+  if (left <= 60000 && !hold.warned) {
+    hold.warned = true;
+    announce(t('hold.oneMinute'));
+  }
+}
+
+function stopHold() {
+  clearInterval(hold.timer);
+  hold.timer = null;
+  hold.current = null;
+  bookPicker.setHeld(null);
+  $('#hold-status').hidden = true;
+  $('#hold-status').textContent = '';
+}
+
+function sendRelease(id, leaving = false) {
+  // best effort: a release that never arrives lapses by itself at its expiry
+  return api.request('DELETE', `/api/holds/${id}`, { headers: { 'Idempotency-Key': newKey() }, keepalive: leaving,
+    retries: leaving ? 0 : 1 }).catch(() => {});
+}
+
+function releaseHold({ leaving = false } = {}) {
+  hold.run += 1; // a hold still on its way is released when it arrives
+  hold.pending = null;
+  if (!hold.current) return Promise.resolve();
+  const released = sendRelease(hold.current.id, leaving);
+  stopHold();
+  return released;
+}
+
+function lapseHold() {
+  // the time is no longer kept: the patient is told, and the day is read again so the time can be picked again
+  const time = state.slot ? state.slot.label || state.slot.time : '';
+  releaseHold();
+  bookPicker.choose(null);
+  const words = t('hold.lapsed', { time });
+  $('#err-slot').textContent = words;
+  announce(words);
+  bookPicker.refresh().catch(() => {});
+}
+
+function heldFor(body) {
+  // the hold that books this time, if there is one for it of the same kind of visit
+  const held = hold.current;
+  return held && state.slot && held.startsAt === state.slot.startsAt && held.type === body.type ? held : null;
 }
 
 function clearErrors() {
@@ -370,20 +496,23 @@ function validate({ body, channels, timings }) {
 const SERVER_FIELDS = { reason: 'reason', reminderPreferences: 'reminders', date: 'slot', time: 'slot',
   duration: 'slot', type: 'form' };
 
+function offerOthers(withOthers, withNone) {
+  // the chosen time is gone: said by the time, with the next free ones of the day as buttons
+  const options = bookPicker.nextFree(3).filter((s) => s.startsAt !== state.slot.startsAt);
+  const message = errorMessage('slot', t(options.length ? withOthers : withNone));
+  $('#alternatives').replaceChildren(...options.map((s) => el('button', {
+    type: 'button', text: s.label, 'aria-label': t('book.taken.instead', { time: s.label }),
+    onclick: () => {
+      const button = $(`#book-picker button[data-starts-at="${s.startsAt}"]`);
+      if (button) button.click();
+    },
+  })));
+  return message;
+}
+
 function showServerError(error) {
   // Returns the message to focus: the patient hears what went wrong and what to do next.
-  if (error.code === 'SLOT_UNAVAILABLE') {
-    const options = bookPicker.nextFree(3).filter((s) => s.startsAt !== state.slot.startsAt);
-    const message = errorMessage('slot', t(options.length ? 'book.taken.alternatives' : 'book.taken.anotherDay'));
-    $('#alternatives').replaceChildren(...options.map((s) => el('button', {
-      type: 'button', text: s.label, 'aria-label': t('book.taken.instead', { time: s.label }),
-      onclick: () => {
-        const button = $(`#book-picker button[data-starts-at="${s.startsAt}"]`);
-        if (button) button.click();
-      },
-    })));
-    return message;
-  }
+  if (error.code === 'SLOT_UNAVAILABLE') return offerOthers('book.taken.alternatives', 'book.taken.anotherDay');
   if (error.code === 'NO_RECIPIENT' || error.code === 'PUSH_NOT_CONFIGURED') {
     return errorMessage('reminders', patientWords(error));
   }
@@ -415,6 +544,16 @@ async function book(event) {
     first.focus();
     return;
   }
+  if (hold.pending) await hold.pending; // a hold on its way is waited for, so the booking can use it
+  let held = heldFor(built.body);
+  if (hold.current && !held) {
+    await releaseHold(); // held as another kind of visit: given back, and the time booked as chosen now
+  }
+  if (held) {
+    // the hold's own time, doctor and kind of visit: only what the form adds is sent
+    const { reason, reminderPreferences } = built.body;
+    built.body = { holdId: held.id, reason, ...(reminderPreferences ? { reminderPreferences } : {}) };
+  }
   // One key per booking attempt: a retry of the same booking (same body) reuses it, so it never books twice.
   const bodyText = JSON.stringify(built.body);
   if (state.bookingBody !== bodyText) {
@@ -430,6 +569,11 @@ async function book(event) {
     });
     state.bookingKey = null;
     state.bookingBody = null;
+    if (held) {
+      hold.current = null; // it became the visit: nothing to release
+      stopHold();
+      held = null;
+    }
     // The form is done with: it is put away until another time is chosen, and the time shows as the patient's.
     const booked = state.slot;
     state.slot = null;
@@ -443,6 +587,12 @@ async function book(event) {
     announce(t('book.done.announce'));
     done.focus();
   } catch (err) {
+    if (held && err instanceof ApiError && (err.code === 'NOT_FOUND' || err.details.reason === 'hold_expired')) {
+      // the hold ended before the booking reached it (it lapsed, or was released): said, and the day read again
+      lapseHold();
+      $('#err-slot').focus();
+      return;
+    }
     const message = err instanceof ApiError ? showServerError(err) : errorMessage('form', plain(err));
     message.focus();
   } finally {
@@ -1016,6 +1166,9 @@ async function start() {
   });
   $('#room-close').addEventListener('click', () => { stopRoom(); selectTab('mine'); });
   bookPicker = new SlotPicker($('#book-picker'), api, { onPick: pickSlot, announce, ownVisits });
+  $('#chosen').after(el('p', { id: 'hold-status', class: 'hint', role: 'timer', hidden: true }));
+  $('#type-field').addEventListener('change', () => { if (hold.current && state.slot) holdSlot(state.slot); });
+  window.addEventListener('pagehide', () => releaseHold({ leaving: true }));
 
   let token = session.get();
   if (!token && state.config.signIn.mode === 'cognito') token = await cognitoCallback().catch(() => null);

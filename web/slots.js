@@ -87,6 +87,7 @@ export class SlotPicker {
     this.doctor = null;
     this.day = null;
     this.chosen = null;
+    this.held = null; // the instant of the time held for this patient: shown as theirs, not as taken
     this.api = api;
     this.mode = 'day';
     this.weekRun = 0;
@@ -103,6 +104,7 @@ export class SlotPicker {
       el('label', { class: 'check' }, el('input', { type: 'checkbox', class: 'only' }), ` ${t('picker.onlyAvailable')}`),
       el('p', { class: 'zone hint' }),
       el('p', { class: 'mode hint' }),
+      el('p', { class: 'held-line hint', role: 'timer', hidden: true }),
       el('p', { class: 'empty message', hidden: true }),
       el('ul', { class: 'slots', 'aria-label': t('picker.times') }),
       el('div', { class: 'week', hidden: true }));
@@ -217,6 +219,21 @@ export class SlotPicker {
     }
   }
 
+  setHeld(startsAt, words = '') {
+    // the time held for the patient (null: none) and its countdown line; role=timer is never read out by itself
+    this.held = startsAt;
+    const line = this.root.querySelector('.held-line');
+    line.hidden = !startsAt || !words;
+    if (line.textContent !== words) line.textContent = words;
+    if (this.day) this.render(this.day);
+  }
+
+  refresh() {
+    // the day read again in full (not a conditional GET, whose 304 may still count a released hold)
+    this.feed.etag = null;
+    return this.feed.doctorId ? this.feed.load() : Promise.resolve();
+  }
+
   markOwn(startsAts) {
     // the patient's own visits with this doctor: shown as "your visit", never offered
     for (const at of startsAts) this.own.add(new Date(at).toISOString());
@@ -259,7 +276,8 @@ export class SlotPicker {
     this.day = day;
     const only = this.root.querySelector('.only').checked;
     const own = (s) => this.own.has(new Date(s.startsAt).toISOString());
-    const shown = day.slots.filter((s) => !only || s.available || s.startsAt === this.chosen || own(s));
+    const shown = day.slots.filter((s) => !only || s.available || s.startsAt === this.chosen || s.startsAt === this.held
+      || own(s));
     const existing = new Map([...this.list.querySelectorAll('button[data-starts-at]')]
       .map((b) => [b.dataset.startsAt, b]));
     const differ = zonesDiffer(this.doctor.timezone); // WebSocket updates do not repeat the zone
@@ -287,13 +305,15 @@ export class SlotPicker {
       previous = button;
       const mine = differ ? t('picker.yours', { time: clockTime(slot.startsAt, patientZone()) }) : '';
       const isOwn = own(slot);
-      const state = isOwn ? t('picker.ownVisit') : slot.available ? '' : t('picker.taken');
+      const isHeld = !isOwn && slot.startsAt === this.held;
+      const state = isOwn ? t('picker.ownVisit') : isHeld ? t('picker.heldForYou') : slot.available ? '' : t('picker.taken');
       const label = `${slotLabel(slot, day.slots)}${mine}${state}`;
       if (button.textContent !== label) button.textContent = label;
-      button.setAttribute('aria-disabled', String(isOwn || !slot.available));
-      button.classList.toggle('taken', !isOwn && !slot.available);
+      button.setAttribute('aria-disabled', String(isOwn || (!slot.available && !isHeld)));
+      button.classList.toggle('taken', !isOwn && !isHeld && !slot.available);
       button.classList.toggle('own', isOwn);
-      if (before && before.get(slot.startsAt) === true && !slot.available && !isOwn) {
+      button.classList.toggle('held', isHeld);
+      if (before && before.get(slot.startsAt) === true && !slot.available && !isOwn && !isHeld) {
         this.announce(t('picker.gone', { time: slotLabel(slot, day.slots) }));
       }
     }

@@ -336,6 +336,7 @@ def test_a_taken_slot_is_explained_next_to_the_time_with_the_next_free_ones(dev_
     pat = new_patient()
     page = signed_in(browser, pat)
     page.route("**/api/realtime/ticket", lambda route: route.abort())
+    page.route("**/api/holds", lambda route: route.abort())  # no hold could be had (test_webapp_holds.py has them)
     open_day(page, "Dr. Ada Smith", day)
     slot(page, "09:00").click()
     # GIVEN someone else takes 09:00 before the patient presses Book

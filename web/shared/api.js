@@ -24,8 +24,10 @@ export function newKey() {
 
 export function createApi(base, getToken, onUnauthenticated = () => {}) {
   // `retries` is only for requests that are safe to repeat: reads, and writes that carry an Idempotency-Key.
-  async function request(method, path, { body, headers = {}, retries = 0 } = {}) {
+  // `keepalive` lets a small write (a hold's release) finish while the page is being left.
+  async function request(method, path, { body, headers = {}, retries = 0, keepalive = false } = {}) {
     const init = { method, headers: { ...headers }, cache: 'no-store' };
+    if (keepalive) init.keepalive = true;
     const token = getToken();
     if (token) init.headers.Authorization = token;
     if (body !== undefined) {
