@@ -16,6 +16,7 @@ from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller
+from chalicelib.domain.language import from_accept_language
 from chalicelib.domain.paging import open_token, sign_token
 from chalicelib.domain.reminders import Skipped
 from chalicelib.domain.timefmt import instant
@@ -84,6 +85,7 @@ def book(call: Call) -> s.AppointmentOut:
         reminder_preferences=prefs,
         starts_at=body.starts_at,
         via=call.route,
+        language=from_accept_language(call.headers.get("accept-language")),
     )
     c = container.current()
     key = checked_key(call)
@@ -133,6 +135,7 @@ def _book_hold(call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.Appoin
             "type": body.type,
             "startsAt": body.starts_at,
         },
+        language=from_accept_language(call.headers.get("accept-language")),
     )
 
     def run() -> s.AppointmentOut:

@@ -97,6 +97,8 @@ class BookingRequest:
     via: str = ""
     """The route the request came by (`POST /api/appointments`, `POST /fhir/R4/Appointment/{id}`), for the
     access log's entry of a refusal."""
+    language: str | None = None
+    """The request's language (`Accept-Language`): its reminders' language while the patient has saved none."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class HoldBooking:
     reminder_preferences: dict[str, Any] = field(default_factory=dict)
     matches: dict[str, Any] = field(default_factory=dict)
     """The request's `doctorId`, `patientId`, `date`, `time`, `duration`, `type`, `startsAt` as sent."""
+    language: str | None = None
+    """The request's language (`Accept-Language`): its reminders' language while the patient has saved none."""
 
 
 class HoldMover(Protocol):
@@ -344,7 +348,9 @@ class BookingService:
         # A patient booking for itself (re)writes its directory record from its claims, verified flags included.
         contact = contact_of(caller) if caller.role is Role.PATIENT else None
         if request.reminder_preferences:
-            wanted = ReminderRequest.from_preferences(request.reminder_preferences, video_link=room is not None)
+            wanted = ReminderRequest.from_preferences(
+                request.reminder_preferences, video_link=room is not None, request_language=request.language
+            )
             planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
             self._guarded(
@@ -507,7 +513,9 @@ class BookingService:
         skipped: list[Skipped] = []
         contact = contact_of(caller) if caller.role is Role.PATIENT else None
         if booking.reminder_preferences:
-            wanted = ReminderRequest.from_preferences(booking.reminder_preferences, video_link=room is not None)
+            wanted = ReminderRequest.from_preferences(
+                booking.reminder_preferences, video_link=room is not None, request_language=booking.language
+            )
             planned, skipped, _ = self._reminders.plan_for(caller, after, wanted)
         self._store.book_hold(
             hold, Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room), now

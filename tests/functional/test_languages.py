@@ -11,7 +11,7 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from tests.faults import throttled
-from tests.helpers import admin, doctor, patient
+from tests.helpers import admin, booking_body, doctor, patient
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}
 
@@ -148,3 +148,51 @@ def test_the_calendar_file_follows_accept_language_until_the_patient_chooses(api
     assert "SUMMARY;LANGUAGE=en:Appointment with Dr. Ada Smith" in english.body.decode()
     spanish = api.http.request("GET", path, headers={**me, **SPANISH})
     assert spanish.headers["Content-Language"] == "es" and "Cita con Dr. Ada Smith" in spanish.body.decode()
+
+
+def planned_languages(api, appointment_id: str) -> dict[str, str]:
+    """Each planned reminder's channel and the first words of its message (`Recordatorio` or `Reminder`)."""
+    reminders = api.call("GET", f"/api/reminders/appointment/{appointment_id}", admin()).data["reminders"]
+    return {r["type"]: r["message"].split(":")[0] for r in reminders}
+
+
+def test_reminders_follow_the_booking_requests_language_until_the_patient_saves_one(api):
+    doc = api.doctor_with_hours()
+    wanted = {"email": True, "sms": True}
+    # GIVEN a signed-in patient who has chosen no language, its browser preferring Spanish
+    me = signed_in(api, "p-new")
+    # WHEN it books with reminders THEN its e-mail and SMS reminders are planned in Spanish
+    booked = api.try_book(doc, {**me, **SPANISH}, reminderPreferences=wanted)
+    assert booked.status_code == 201, booked.data
+    assert planned_languages(api, booked.data["id"]) == {"email": "Recordatorio", "sms": "Recordatorio"}
+    # AND without Accept-Language they are in the clinic's language
+    plain = api.book(doc, signed_in(api, "p-plain"), reminderPreferences=wanted, time="11:00")
+    assert planned_languages(api, plain["id"]) == {"email": "Reminder", "sms": "Reminder"}
+    # AND a hold booked from a Spanish browser (the waitlist's offers, the app's slot hold) plans them in Spanish
+    other = signed_in(api, "p-hold")
+    held = api.call("POST", "/api/holds", other, booking_body(doc, time="14:00", reason=...))
+    assert held.status_code == 201, held.data
+    body = {"holdId": held.data["id"], "reason": "Check-up", "reminderPreferences": wanted}
+    from_hold = api.call("POST", "/api/appointments", {**other, **SPANISH}, body)
+    assert from_hold.status_code == 201, from_hold.data
+    assert planned_languages(api, from_hold.data["id"]) == {"email": "Recordatorio", "sms": "Recordatorio"}
+
+
+def test_a_saved_language_wins_over_the_browser_and_staff_browsers_never_choose(api):
+    doc = api.doctor_with_hours()
+    wanted = {"email": True, "sms": True}
+    # GIVEN a patient who saved English, on a browser preferring Spanish
+    me = signed_in(api, "p-saved")
+    api.call("PATCH", "/api/patients/me", me, {"language": "en"})
+    # WHEN it books THEN its reminders are in English, as it chose
+    booked = api.try_book(doc, {**me, **SPANISH}, reminderPreferences=wanted)
+    assert booked.status_code == 201, booked.data
+    assert planned_languages(api, booked.data["id"]) == {"email": "Reminder", "sms": "Reminder"}
+    # AND when an admin's Spanish browser books for a patient who chose nothing, the reminders are the clinic's
+    # language (staff's browser says nothing of the patient's)
+    signed_in(api, "p-desk")
+    staff = api.try_book(
+        doc, {**admin(), **SPANISH}, patientId="p-desk", patientName="Pat Doe", reminderPreferences=wanted, time="11:00"
+    )
+    assert staff.status_code == 201, staff.data
+    assert planned_languages(api, staff.data["id"]) == {"email": "Reminder", "sms": "Reminder"}

@@ -46,13 +46,18 @@ class ReminderRequest:
     channels: list[Channel]
     timings: list[str]
     custom_message: str | None = None
+    request_language: str | None = None
+    """The language of the request that books (its `Accept-Language`): the reminders' language while the patient
+    has saved none, and only when the patient books for itself (staff's browsers say nothing of the patient)."""
 
     @classmethod
-    def from_preferences(cls, prefs: dict[str, Any], video_link: bool = False) -> ReminderRequest:
+    def from_preferences(
+        cls, prefs: dict[str, Any], video_link: bool = False, request_language: str | None = None
+    ) -> ReminderRequest:
         """The reminders a booking's preferences ask for; `video_link`: the visit has a room, so a link."""
         channels = [c for c in Channel if prefs.get(c.value)]
         timings = timings_for(prefs.get("timings"), prefs.get("timing"), video_link)
-        return cls(channels, timings, prefs.get("customMessage"))
+        return cls(channels, timings, prefs.get("customMessage"), request_language)
 
 
 def contact_of(caller: Caller) -> PatientProfile:
@@ -66,6 +71,18 @@ def contact_of(caller: Caller) -> PatientProfile:
         source="self",
         name=caller.display_name or None,
     )
+
+
+def reminder_language(
+    caller: Caller, appointment: Appointment, profile: PatientProfile | None, request_language: str | None
+) -> str:
+    """The patient's saved language; until it saves one, the language its own booking request asked for (a
+    patient booking for itself); else the clinic's."""
+    saved = supported(profile.language if profile else None)
+    if saved:
+        return saved
+    own = caller.role is Role.PATIENT and caller.subject == appointment.patient_id
+    return (supported(request_language) if own else None) or DEFAULT_LANGUAGE
 
 
 def shown_to(caller: Caller, appointment: Appointment, reminder: Reminder) -> Reminder:
@@ -120,7 +137,7 @@ class ReminderPlanner:
             email=source.email if source and source.email_verified else None,
             phone=source.phone if source and source.phone_verified else None,
             push_endpoints=tuple(d["endpoint"] for d in (profile.devices if profile else [])),
-            language=supported(profile.language if profile else None) or DEFAULT_LANGUAGE,
+            language=reminder_language(caller, appointment, profile, request.request_language),
         )
         missing = [c.value for c in request.channels if recipient.address(c) is None]
         if missing:
