@@ -77,11 +77,14 @@ class BusySync:
         store: BusyWriter,
         now: Callable[[], datetime],
         monotonic: Callable[[], float] = time_module.monotonic,
+        jitter: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._fetcher = fetcher
         self._store = store
         self._now = now
         self._monotonic = monotonic
+        self._jitter = jitter
+        """Seconds added to each next poll, so connections made together do not poll together."""
 
     def sync(
         self,
@@ -98,7 +101,7 @@ class BusySync:
         except FeedUnavailable as exc:
             return SyncResult(self._failed(state, str(exc), now), 0, 1)
         if answer.not_modified:
-            return SyncResult(replace(self._ok(state, now), etag=state.etag), 0, 1)
+            return SyncResult(replace(self._ok(state, now, self._jitter()), etag=state.etag), 0, 1)
         today = now.astimezone(zone).date()
         window_start = datetime.combine(today, datetime.min.time(), tzinfo=zone)
         window = (window_start, window_start + timedelta(days=horizon_days + 1))
@@ -120,7 +123,7 @@ class BusySync:
             writes += 1
         kept = {d: p for d, p in prints.items() if d >= today.isoformat()}
         new_state = replace(
-            self._ok(state, now),
+            self._ok(state, now, self._jitter()),
             etag=answer.etag,
             days=kept,
             busy_intervals=sum(len(days[date.fromisoformat(d)]) for d in kept),
@@ -129,11 +132,11 @@ class BusySync:
         return SyncResult(new_state, writes, 1, {d: p for d, p in days.items() if d >= today})
 
     @staticmethod
-    def _ok(state: SyncState, now: datetime) -> SyncState:
+    def _ok(state: SyncState, now: datetime, jitter: float = 0.0) -> SyncState:
         return replace(
             state,
             last_sync_at=now,
-            next_sync_at=now + SYNC_EVERY,
+            next_sync_at=now + SYNC_EVERY + timedelta(seconds=jitter),
             failures=0,
             last_error=None,
             failing_since=None,

@@ -6,6 +6,7 @@ flagged for staff, nothing moved)."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -32,6 +33,9 @@ log = logging.getLogger("clinic.calendars")
 Interval = tuple[datetime, datetime]
 ALERT_AFTER = timedelta(hours=1)
 """A connection failing this long raises the `CalendarSyncFailing` alarm (its busy times are getting old)."""
+JITTER_SECONDS = 60.0
+"""Up to this much is added to each next poll, spreading connections made together over the minute."""
+_SPREAD = secrets.SystemRandom()
 REFRESH_UNCHANGED = timedelta(hours=1)
 """An unchanged calendar's poll writes nothing; its `lastSyncAt` is refreshed at most this often."""
 
@@ -250,7 +254,7 @@ class CalendarConnections:
         now = self._clock.now()
         window = (now - timedelta(days=1), now + timedelta(days=self._horizon_days + 2))
         fetcher = self._fetchers.for_connection(connection, credentials, window)
-        sync = BusySync(fetcher, self._busy, self._clock.now)
+        sync = BusySync(fetcher, self._busy, self._clock.now, jitter=lambda: _SPREAD.uniform(0, JITTER_SECONDS))
         state = SyncState(
             etag=connection.etag,
             days=dict(connection.days),
