@@ -547,6 +547,12 @@ class AppointmentOut(OutModel):
     created_at: Instant
     updated_at: Instant
     skipped_reminders: list[SkippedReminderOut] | None = Field(default=None, exclude_if=lambda skipped: not skipped)
+    patient_language: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="To staff only (lists and one appointment): the language the patient chose (`en`, `es`), so the "
+        "desk knows to call with an interpreter; absent until the patient chooses one",
+    )
 
 
 class HoldOut(OutModel):

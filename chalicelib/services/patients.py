@@ -3,6 +3,8 @@ the patient's own, never verified, so no reminder goes to them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalicelib.domain.contact import e164, email
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.language import LANGUAGES, supported
@@ -19,6 +21,14 @@ class PatientDirectory:
         if found is None:
             raise NotFound("No such patient.", {"patientId": patient_id})
         return found
+
+    def languages_of(self, patient_ids: Sequence[str]) -> dict[str, str]:
+        """The languages these patients chose, by id (one batch read; those who chose none are left out): what
+        staff see beside each visit, so the desk knows to call with an interpreter."""
+        if not patient_ids:
+            return {}
+        found = self._patients.get_many(patient_ids)
+        return {pid: lang for pid, profile in found.items() if (lang := supported(profile.language))}
 
     def set_language(self, patient_id: str, language: str) -> PatientProfile:
         """The patient's language (from the app, or staff); the patient must be in the directory."""

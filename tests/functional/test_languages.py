@@ -196,3 +196,41 @@ def test_a_saved_language_wins_over_the_browser_and_staff_browsers_never_choose(
     )
     assert staff.status_code == 201, staff.data
     assert planned_languages(api, staff.data["id"]) == {"email": "Reminder", "sms": "Reminder"}
+
+
+def test_staff_see_each_visits_patient_language_in_one_batch_read_and_patients_do_not(api, faults):
+    doc = api.doctor_with_hours()
+    # GIVEN a patient who chose Spanish and one who chose nothing, each with a visit
+    es = signed_in(api, "p-visit-es")
+    api.call("PATCH", "/api/patients/me", es, {"language": "es"})
+    spanish = api.book(doc, es)
+    plain = api.book(doc, signed_in(api, "p-visit-none"), time="11:00")
+    # WHEN staff list the doctor's day
+    faults.calls.clear()
+    listed = api.appointments_of(doc)
+    # THEN the Spanish speaker's visit says so and the other's says nothing, from one batch read of the page
+    assert {a["id"]: a.get("patientLanguage") for a in listed} == {spanish["id"]: "es", plain["id"]: None}
+    assert "patientLanguage" not in next(a for a in listed if a["id"] == plain["id"])
+    assert faults.calls.get("BatchGetItem") == 1 and faults.calls.get("GetItem") == 1  # (that one: the doctor)
+    # AND one visit as staff read it says so too
+    one = api.call("GET", f"/api/appointments/{spanish['id']}", admin()).data
+    assert one["patientLanguage"] == "es"
+    assert api.call("GET", f"/api/appointments/{spanish['id']}", doctor(doc["id"])).data["patientLanguage"] == "es"
+    # AND the patient's own answers carry no such field (it is for the desk)
+    assert "patientLanguage" not in api.call("GET", f"/api/appointments/{spanish['id']}", es).data
+    own = api.call("GET", "/api/appointments/patient/p-visit-es", es).data["appointments"]
+    assert [a.get("patientLanguage") for a in own] == [None]
+
+
+def test_when_the_patients_cannot_be_read_the_day_still_lists_without_their_languages(api, faults):
+    doc = api.doctor_with_hours()
+    es = signed_in(api, "p-visit-fault")
+    api.call("PATCH", "/api/patients/me", es, {"language": "es"})
+    booked = api.book(doc, es)
+    # GIVEN DynamoDB throttling every batch read of the patients
+    faults.fail("BatchGetItem", *[throttled() for _ in range(20)])
+    # WHEN staff list the day THEN the visits come, only without the language
+    listed = api.call("GET", f"/api/appointments/doctor/{doc['id']}", admin())
+    faults.clear()
+    assert listed.status_code == 200, listed.data
+    assert [(a["id"], a.get("patientLanguage")) for a in listed.data["appointments"]] == [(booked["id"], None)]
