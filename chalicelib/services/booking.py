@@ -517,8 +517,10 @@ class BookingService:
                 booking.reminder_preferences, video_link=room is not None, request_language=booking.language
             )
             planned, skipped, _ = self._reminders.plan_for(caller, after, wanted)
-        self._store.book_hold(
-            hold, Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room), now
+        booking_of_hold = Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
+        self._guarded(  # a busy time that reached the doctor's calendar while the time was held refuses it too
+            after,
+            lambda busy_version: self._store.book_hold(hold, replace(booking_of_hold, busy_version=busy_version), now),
         )
         after = replace(after, version=(hold.appointment.version or 0) + 1)
         _after_commit("schedules", after.id, lambda: self._reminders.scheduled(planned))

@@ -441,6 +441,7 @@ class InMemoryAppointmentStore:
             expiry = self._holds.get(hold.id)
             if expiry is None or expiry <= now:
                 raise hold_lapsed()
+            self._check_busy(after, booking.busy_version)
             self._check(
                 changed=self._stale(hold.appointment),
                 audit=booking.audit,

@@ -123,3 +123,19 @@ def test_a_sync_that_changes_another_hour_only_costs_a_recheck(api: Api, wired: 
     # WHEN the booking commits THEN it is refused once by its transaction, checked again, and booked
     assert api.try_book(doctor, time="10:00").status_code == 201
     assert len(calls) == 2
+
+
+def test_a_busy_time_that_arrives_while_a_time_is_held_refuses_booking_the_hold(
+    api: Api, wired: container.Container
+) -> None:
+    # GIVEN a patient's hold of 10:00
+    doctor = api.doctor_with_hours()
+    body = {"doctorId": doctor["id"], "date": BOOKING_DAY.isoformat(), "time": "10:00", "type": "in-person"}
+    held = api.call("POST", "/api/holds", patient(), body)
+    assert held.status_code == 201, held.data
+    # WHEN the doctor's calendar gains a busy time over it before the patient books it
+    wired.store.write_busy(doctor["id"], BOOKING_DAY, CONNECTION, [(at(10), at(11))])
+    booked = api.call("POST", "/api/appointments", patient(), {"holdId": held.data["id"], "reason": "r"})
+    # THEN booking the hold is refused, and no visit is booked
+    assert (booked.status_code, booked.data["error"]["code"]) == (409, "SLOT_UNAVAILABLE")
+    assert api.appointments_of(doctor) == []

@@ -571,6 +571,8 @@ class DynamoAppointmentStore:
             tx.updates.append(
                 Op("patient", t.patients(id=booking.contact.id), None, contact_actions(booking.contact, audit.at))
             )
+        if booking.busy_version is not None:
+            busy_guard(tx, t, after.doctor_id, after.date, booking.busy_version)
         self._commit(tx, audit.id, self._landed(after))
         if booking.contact is not None:
             self._index_for_search(booking.contact)
