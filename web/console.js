@@ -223,7 +223,7 @@ async function drawDayGrid(day, chosen, lists) {
   const times = [...new Set([...found.flatMap((f) => f.slots.map((x) => x.time)), ...active.flat().map((a) => a.time)])]
     .sort();
   const signature = JSON.stringify([day, chosen.map((d) => d.id), found.map((f) => f.slots),
-    active.map((list) => list.map((a) => [a.id, a.time, a.duration, a.patientName, a.type]))]);
+    active.map((list) => list.map((a) => [a.id, a.time, a.duration, a.patientName, a.patientLanguage, a.type]))]);
   const grid = $("schedule-grid");
   if (grid.dataset.sig === signature) return;
   const focusKey = grid.contains(document.activeElement) ? document.activeElement.dataset.key : null;
@@ -232,7 +232,7 @@ async function drawDayGrid(day, chosen, lists) {
     const holder = active[index].find((a) => minutes(a.time) <= t && t < minutes(a.time) + a.duration);
     if (holder && holder.time === time) {
       return el("td", {class: "booked", "data-appointment": holder.id},
-        el("span", {text: holder.patientName}), el("br"),
+        el("span", {}, ...withSpeaks(holder.patientName, holder.patientLanguage)), el("br"),
         el("span", {class: "small", text: `${holder.time}–${clock(holder.endsAt, doctor.timezone)}${
           holder.type === "telehealth" ? ", video" : ""}`}));
     }
@@ -310,7 +310,7 @@ function rowFor(a, doctor, signature) {
     "aria-label": `${label}: ${who}`, text: label}));
   return el("tr", {"data-appointment": a.id, "data-sig": signature},
     el("td", {"data-label": "Time", text: `${a.time}–${clock(a.endsAt, doctor.timezone)}`}),
-    el("td", {"data-label": "Patient", text: a.patientName}),
+    el("td", {"data-label": "Patient"}, ...withSpeaks(a.patientName, a.patientLanguage)),
     el("td", {"data-label": "Type", text: a.type}),
     el("td", {"data-label": "Status", class: `status-${a.status}`, text: a.status}),
     el("td", {"data-label": "Actions"}, el("div", {class: "row-actions"}, ...buttons)));
@@ -325,7 +325,8 @@ function patchRows(box, rows, doctor) {
   for (const a of rows) {
     state.appointments.set(a.id, a);
     state.patients.set(a.patientId, a.patientName);
-    const signature = JSON.stringify([a.time, a.endsAt, a.patientName, a.type, a.status, actionsFor(a)]);
+    const signature = JSON.stringify([a.time, a.endsAt, a.patientName, a.patientLanguage, a.type, a.status,
+      actionsFor(a)]);
     let tr = existing.get(a.id);
     existing.delete(a.id);
     if (!tr || tr.dataset.sig !== signature) {
@@ -376,7 +377,7 @@ async function refreshWeek() {
     const active = listed.filter((a) => ACTIVE.has(a.status));
     // redrawn only when what it shows changed: a resync with nothing new leaves focus and scroll alone
     const signature = JSON.stringify([doctor.id, doctor.name, doctor.timezone, first, slots.map((d) => d.slots),
-      active.map((a) => [a.id, a.date, a.time, a.duration, a.patientName])]);
+      active.map((a) => [a.id, a.date, a.time, a.duration, a.patientName, a.patientLanguage])]);
     const body = $("week-body");
     if (body.dataset.sig === signature) return;
     const focusKey = body.contains(document.activeElement) ? document.activeElement.dataset.key : null;
@@ -399,7 +400,8 @@ function weekDay(doctor, day, slots, appointments) {
   const items = [];
   let free = 0;
   const covered = new Set();
-  const bookedItem = (a) => [a.time, el("li", {class: "booked", text: `${a.time} ${a.patientName}`})];
+  const bookedItem = (a) => [a.time,
+    el("li", {class: "booked"}, ...withSpeaks(`${a.time} ${a.patientName}`, a.patientLanguage))];
   for (const slot of slots) {
     const start = minutes(slot.time);
     const holder = appointments.find((a) => minutes(a.time) < start + 1 && minutes(a.time) + a.duration > start);
@@ -553,6 +555,15 @@ function clearPatients(message = "") {
   patientSearch.next = null;
 }
 const LANGUAGE_NAMES = {en: "English", es: "Spanish"};
+// Beside each visit: a patient who chose another language than the console's English, so the desk knows to call
+// with an interpreter (`patientLanguage`, in staff's answers once the patient has chosen).
+function speaksText(language) {
+  return language && language !== "en" ? `Speaks ${LANGUAGE_NAMES[language] || language}` : "";
+}
+function withSpeaks(name, language) {
+  const speaks = speaksText(language);
+  return speaks ? [name, " ", el("span", {class: "speaks", text: speaks})] : [name];
+}
 // A patient's language, so the desk knows to call with an interpreter (the console itself stays English).
 function patientOption(p) {
   const language = p.language ? `speaks ${LANGUAGE_NAMES[p.language] || p.language}` : null;
@@ -603,7 +614,7 @@ function openBook(doctorId, patient = null, at = null) {
   clearPatients();
   patientSearch.run += 1; // a search still under way for the last booking draws nothing here
   if (patient) { // "Book again": the visit names its patient already; staff may still search for another
-    $("book-patient-options").replaceChildren(patientOption({id: patient.id, name: patient.name}));
+    $("book-patient-options").replaceChildren(patientOption(patient));
     $("book-patient-options").querySelector("input").checked = true;
     $("book-patient-results").hidden = false;
     $("book-patient-status").textContent = `Booking for ${patient.name}; search to choose another patient.`;
@@ -659,7 +670,8 @@ function openReschedule(a) {
   dialog.dataset.id = a.id;
   rescheduleKey = null;
   say($("reschedule-error"), "");
-  $("reschedule-what").textContent = `Now: ${describe(a)}.`;
+  const speaks = speaksText(a.patientLanguage);
+  $("reschedule-what").textContent = `Now: ${describe(a)}.${speaks ? ` ${speaks}.` : ""}`;
   $("reschedule-date").value = a.date;
   $("reschedule-slot").replaceChildren();
   dialog.showModal();
@@ -1638,7 +1650,9 @@ function wire() {
       }
       const a = state.appointments.get(button.dataset.id);
       if (!a) return;
-      if (action === "book-again") openBook(a.doctorId, {id: a.patientId, name: a.patientName});
+      if (action === "book-again") {
+        openBook(a.doctorId, {id: a.patientId, name: a.patientName, language: a.patientLanguage});
+      }
       else if (action === "reschedule") openReschedule(a);
       else if (action === "audit") openAudit(a);
       else rowAction(action, a);
