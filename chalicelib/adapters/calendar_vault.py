@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SECRET_PREFIX = "calendars/"  # noqa: S105 - a name prefix, not a secret
+VAULT_PATH_PREFIX = "calendars/"
+"""Where a connection's app password is kept, under the stack's own prefix (a name, not a secret)."""
 
 
 class SecretsManagerVault:
@@ -25,7 +26,7 @@ class SecretsManagerVault:
         return self._client
 
     def _name(self, connection_id: str) -> str:
-        return f"{self._prefix}/{SECRET_PREFIX}{connection_id}"
+        return f"{self._prefix}/{VAULT_PATH_PREFIX}{connection_id}"
 
     def put(self, connection_id: str, username: str, password: str) -> None:
         value = json.dumps({"username": username, "password": password})

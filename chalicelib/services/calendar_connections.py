@@ -156,7 +156,7 @@ class CalendarConnections:
         if kind is Kind.CALDAV and not (username and password):
             raise InvalidInput(
                 "A CalDAV calendar needs its username and an app password.",
-                {"fields": {"username": "required for caldav", "password": "required for caldav"}},
+                {"fields": {"username": "required for caldav", "password": "required for caldav"}},  # nosec B105 - field names
             )
         if kind is Kind.ICS and (password or write_visits):
             raise InvalidInput(
