@@ -1118,6 +1118,10 @@ const WEBHOOK_EVENTS = [
   ["reminder.sent", "a reminder is sent"],
   ["reminder.failed", "a reminder cannot be sent"],
   ["telehealth.room_ready", "a video visit gets its room link"],
+  ["waitlist.offered", "a waiting patient is offered a freed time"],
+  ["waitlist.accepted", "a waitlist offer is accepted"],
+  ["waitlist.declined", "a waitlist offer is declined"],
+  ["waitlist.expired", "a waitlist offer lapses unanswered"],
 ];
 const URL_ADVICE = {
   "points inside a private network": "That address is inside a private network, which the clinic never sends to " +

@@ -900,6 +900,10 @@ WebhookEvent = Literal[
     "reminder.sent",
     "reminder.failed",
     "telehealth.room_ready",
+    "waitlist.offered",
+    "waitlist.accepted",
+    "waitlist.declined",
+    "waitlist.expired",
 ]
 WebhookUrl = Annotated[str, Field(min_length=8, max_length=2048), AfterValidator(_single_line)]
 SinceInstant = Annotated[

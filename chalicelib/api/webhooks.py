@@ -164,6 +164,14 @@ def _rendered(kind: str, entity: Any) -> dict[str, Any] | None:
         return None
     if kind == "appointment":
         return s.AppointmentOut.from_domain(entity, can_reschedule=entity.active).to_json()
+    if kind == "waitlist":
+        from chalicelib.api.waitlist import EntryOut
+        from chalicelib.domain.timefmt import precise_instant
+
+        rendered = EntryOut.of(entity).to_json()
+        if entity.updated_at is not None:  # when the change happened: the event's time, the same on a stream retry
+            rendered["updatedAt"] = precise_instant(entity.updated_at)
+        return rendered
     return s.ReminderOut.from_domain(entity).to_json()
 
 
@@ -176,10 +184,12 @@ def webhook_changes(records: list[Any]) -> list[Change | str]:
     for record in records:
         try:
             read = stream_change(record)
+            if read.kind == "freed":  # the waitlist's log of a freed time: no event of its own
+                continue
             current = read.new or read.old
             if current is None:  # neither image: nothing to tell
                 raise ValueError("a stream record with neither image")
-            version = getattr(read.new, "version", None) if read.kind == "appointment" else None
+            version = getattr(read.new, "version", None) if read.kind in ("appointment", "waitlist") else None
             out.append(
                 Change(
                     kind=read.kind,

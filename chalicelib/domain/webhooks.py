@@ -24,7 +24,16 @@ APPOINTMENT_EVENTS = (
 )
 REMINDER_EVENTS = ("reminder.sent", "reminder.failed")
 TELEHEALTH_EVENTS = ("telehealth.room_ready",)
-EVENT_TYPES: tuple[str, ...] = (*APPOINTMENT_EVENTS, *REMINDER_EVENTS, *TELEHEALTH_EVENTS)
+WAITLIST_EVENTS = ("waitlist.offered", "waitlist.accepted", "waitlist.declined", "waitlist.expired")
+"""From the waitlist table's stream: an offer made, and its end by the patient's answer or its lapse. An offer
+ended otherwise (taken by staff, withdrawn with its entry) fires nothing."""
+EVENT_TYPES: tuple[str, ...] = (*APPOINTMENT_EVENTS, *REMINDER_EVENTS, *TELEHEALTH_EVENTS, *WAITLIST_EVENTS)
+_OFFER_OUTCOME_EVENTS = {
+    "pending": "waitlist.offered",
+    "accepted": "waitlist.accepted",
+    "declined": "waitlist.declined",
+    "expired": "waitlist.expired",
+}
 
 ACTIVE_STATUSES = frozenset({"scheduled", "confirmed", "rescheduled"})
 HELD = "held"
@@ -132,7 +141,7 @@ class Change:
     """One changed resource from the stream, rendered as the API returns it (camelCase), before and after."""
 
     kind: str
-    """`appointment` or `reminder`."""
+    """`appointment`, `reminder` or `waitlist` (an entry, rendered as the API returns it)."""
     resource_id: str
     old: Mapping[str, Any] | None
     new: Mapping[str, Any] | None
@@ -159,6 +168,8 @@ def event_types_of(change: Change) -> list[str]:
     """The events one change fires: each change of an appointment fires at most one appointment event (plus
     `telehealth.room_ready` when its room link appears); a reminder fires when it turns sent or failed."""
     old, new = change.old or {}, change.new or {}
+    if change.kind == "waitlist":
+        return [event_type for event_type, _ in _offer_changes(old, new)]
     if change.kind == "reminder":
         before, after = old.get("status"), new.get("status")
         if after != before and after in ("sent", "failed"):
@@ -184,9 +195,28 @@ def event_types_of(change: Change) -> list[str]:
     return found
 
 
+def _offers(entry: Mapping[str, Any]) -> dict[str, str]:
+    """An entry's offers (open and past) by hold id, with their outcome."""
+    found = [*(entry.get("pastOffers") or []), *([entry["offer"]] if entry.get("offer") else [])]
+    return {str(o.get("holdId")): str(o.get("outcome")) for o in found if isinstance(o, Mapping)}
+
+
+def _offer_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(event type, hold id) for each of the entry's offers made or ended by this change."""
+    before, after = _offers(old), _offers(new)
+    return [
+        (_OFFER_OUTCOME_EVENTS[outcome], hold)
+        for hold, outcome in after.items()
+        if before.get(hold) != outcome and outcome in _OFFER_OUTCOME_EVENTS
+    ]
+
+
 def event_id(change: Change, event_type: str) -> str:
     """Stable across stream retries (the same change always names the same event), unique per change."""
     basis = f"{change.kind}:{change.resource_id}:{change.version}:{event_type}:{_status_marker(change)}"
+    if change.kind == "waitlist":
+        holds = sorted(hold for kind, hold in _offer_changes(change.old or {}, change.new or {}) if kind == event_type)
+        basis = f"waitlist:{change.resource_id}:{event_type}:{','.join(holds)}"
     return "evt_" + hashlib.sha256(basis.encode()).hexdigest()[:26]
 
 
@@ -198,8 +228,9 @@ def _status_marker(change: Change) -> str:
 def events_of(change: Change, occurred_at: datetime) -> list[Event]:
     new = change.new or {}
     appointment_id = str(new.get("appointmentId") or change.resource_id)
-    if change.kind == "appointment":
+    if change.kind in ("appointment", "waitlist"):
         appointment_id = change.resource_id
+    holds = dict(_offer_changes(change.old or {}, new)) if change.kind == "waitlist" else {}
     return [
         Event(
             id=event_id(change, event_type),
@@ -209,7 +240,7 @@ def events_of(change: Change, occurred_at: datetime) -> list[Event]:
             sequence=change.version,
             doctor_id=new.get("doctorId"),
             location=new.get("location"),
-            data=dict(new),
+            data={**new, "holdId": holds[event_type]} if event_type in holds else dict(new),
         )
         for event_type in event_types_of(change)
     ]

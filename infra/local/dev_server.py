@@ -111,7 +111,8 @@ def local_realtime(hub: LocalSocketHub) -> RealtimeService:
 
 def follow_streams(endpoint: str, env: dict[str, str], stopped: threading.Event) -> None:
     """The streams' other followers, as their Lambdas in AWS: the webhook fan-out and sender, the waitlist's offers."""
-    LocalWebhooks(endpoint, env["APPOINTMENTS_TABLE"], env["REMINDERS_TABLE"], stopped).start()
+    waitlist = env.get("WAITLIST_TABLE", f"{env['TABLE_PREFIX']}-waitlist")
+    LocalWebhooks(endpoint, env["APPOINTMENTS_TABLE"], env["REMINDERS_TABLE"], stopped, waitlist).start()
     LocalWaitlist(endpoint, env["APPOINTMENTS_TABLE"], stopped).start()
 
 

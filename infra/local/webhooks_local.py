@@ -72,15 +72,21 @@ class WebhookSender(threading.Thread):
 
 
 class LocalWebhooks:
-    """Both streams' pollers and the sender, started together and stopped by one event (make run's own)."""
+    """The streams' pollers (appointments, reminders and, when named, the waitlist) and the sender, started together
+    and stopped by one event (make run's own)."""
 
-    def __init__(self, endpoint: str, appointments_table: str, reminders_table: str, stopped: threading.Event) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        appointments_table: str,
+        reminders_table: str,
+        stopped: threading.Event,
+        waitlist_table: str | None = None,
+    ) -> None:
         from chalicelib.api.webhooks import fan_out_records
 
-        self.pollers = [
-            RecordPoller(endpoint, appointments_table, fan_out_records),
-            RecordPoller(endpoint, reminders_table, fan_out_records),
-        ]
+        tables = [appointments_table, reminders_table, *([waitlist_table] if waitlist_table else [])]
+        self.pollers = [RecordPoller(endpoint, table, fan_out_records) for table in tables]
         self.sender = WebhookSender()
         for poller in self.pollers:
             poller.stopped = stopped

@@ -136,10 +136,12 @@ def test_every_bandit_waiver_in_the_code_names_its_check_and_is_listed_in_the_re
 
 def test_webhooks_run_from_both_streams_through_an_encrypted_queue_with_a_dlq_and_are_alarmed():
     resources = TEMPLATE["Resources"]
-    # GIVEN the fan-out: it reads the appointments and the reminders streams, isolating poison records
+    # GIVEN the fan-out: it reads the appointments, reminders and waitlist streams, isolating poison records
     fanout = resources["WebhookFanout"]["Properties"]
     streams = {str(e["Properties"]["Stream"]) for e in fanout["Events"].values()}
-    assert streams == {str({"Fn::GetAtt": [t, "StreamArn"]}) for t in ("AppointmentsTable", "RemindersTable")}
+    tables = ("AppointmentsTable", "RemindersTable", "WaitlistTable")
+    assert streams == {str({"Fn::GetAtt": [t, "StreamArn"]}) for t in tables}
+    assert TABLES["WaitlistTable"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     for source in fanout["Events"].values():
         assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert source["Properties"]["BisectBatchOnFunctionError"] is True

@@ -229,3 +229,44 @@ def test_unknown_event_types_are_refused_and_duplicates_dropped():
     assert check_events(["appointment.booked", "appointment.booked"]) == ("appointment.booked",)
     with pytest.raises(InvalidInput):
         check_events(["appointment.exploded"])
+
+
+# --- waitlist events ------------------------------------------------------------------------------------------------
+def _entry(offer=None, past=()) -> dict:
+    return {
+        "id": "e1",
+        "doctorId": "d1",
+        "status": "offered" if offer else "waiting",
+        "offer": offer,
+        "pastOffers": list(past),
+    }
+
+
+def _offer(hold: str, outcome: str) -> dict:
+    return {"holdId": hold, "outcome": outcome, "time": "10:00"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (_entry(), _entry(_offer("h1", "pending")), ["waitlist.offered"]),
+        (_entry(_offer("h1", "pending")), _entry(None, [_offer("h1", "declined")]), ["waitlist.declined"]),
+        (_entry(_offer("h1", "pending")), _entry(None, [_offer("h1", "expired")]), ["waitlist.expired"]),
+        (_entry(_offer("h1", "pending")), _entry(None, [_offer("h1", "accepted")]), ["waitlist.accepted"]),
+        (_entry(_offer("h1", "pending")), _entry(None, [_offer("h1", "taken")]), []),
+        (_entry(_offer("h1", "pending")), _entry(None, [_offer("h1", "withdrawn")]), []),
+        (_entry(_offer("h1", "pending")), _entry(_offer("h1", "pending")), []),
+        (None, _entry(), []),
+    ],
+)
+def test_a_waitlist_entry_fires_an_event_only_when_an_offer_is_made_or_answered_or_lapses(old, new, expected):
+    # GIVEN an entry's change WHEN its events are read THEN only an offer made, answered or lapsed fires one
+    from chalicelib.domain.webhooks import Change, events_of
+
+    change = Change(kind="waitlist", resource_id="e1", old=old, new=new, version=2)
+    events = events_of(change, datetime(2026, 1, 1, tzinfo=UTC))
+    assert [e.type for e in events] == expected
+    # AND the event names its offer's hold, and is the same event on a stream retry
+    for event in events:
+        assert event.data["holdId"] == "h1" and event.appointment_id == "e1"
+        assert event.id == events_of(change, datetime(2026, 1, 2, tzinfo=UTC))[0].id

@@ -427,6 +427,7 @@ class WaitlistModel(Model):
 
     class Meta:
         table_name = "waitlist"
+        stream_view_type = "NEW_AND_OLD_IMAGES"  # waitlist.* webhooks
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()

@@ -16,11 +16,14 @@ from chalicelib.adapters.dynamodb.models import (
     AppointmentModel,
     ReminderModel,
     Tables,
+    WaitlistModel,
     WebhookDeliveryModel,
     WebhookSubscriptionModel,
 )
+from chalicelib.adapters.dynamodb.waitlist import ENTRY, FREED, entry_from
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.reminders import Reminder
+from chalicelib.domain.waitlist import Entry
 from chalicelib.domain.webhooks import Delivery, DeliveryStatus, SigningSecret, Subscription, SubscriptionState
 
 DUE = "due"
@@ -231,28 +234,36 @@ class DynamoWebhookStore:
 class StreamChange:
     sequence: str
     kind: str
-    """`appointment` or `reminder`."""
-    old: Appointment | Reminder | None
-    new: Appointment | Reminder | None
+    """`appointment`, `reminder`, `waitlist` (an entry) or `freed` (the waitlist's log of a freed time: no
+    event)."""
+    old: Appointment | Reminder | Entry | None
+    new: Appointment | Reminder | Entry | None
     created: float | None
     """The record's ApproximateCreationDateTime (epoch seconds), when present."""
 
 
 def stream_change(record: Any) -> StreamChange:
-    """One stream record of the appointments or reminders table as domain objects (raises on anything else)."""
+    """One stream record of the appointments, reminders or waitlist table as domain objects (raises on anything
+    else). A waitlist item is told by its `kind` attribute (`entry` or `freed`), which the others do not carry."""
     if not isinstance(record, dict) or not isinstance(record.get("dynamodb"), dict):
         raise TypeError("not a stream record")
     change = record["dynamodb"]
     keys = change.get("Keys") or {}
-    model: Any = ReminderModel if "appointment_id" in keys else AppointmentModel
-    convert: Any = reminder_from if model is ReminderModel else appointment_from
     old = change.get("OldImage")
     new = change.get("NewImage")
+    waitlist_kind = ((new or old or {}).get("kind") or {}).get("S")
+    model: Any = ReminderModel if "appointment_id" in keys else AppointmentModel
+    convert: Any = reminder_from if model is ReminderModel else appointment_from
+    kind = "reminder" if model is ReminderModel else "appointment"
+    if waitlist_kind in (ENTRY, FREED):
+        model, convert, kind = WaitlistModel, entry_from, ("waitlist" if waitlist_kind == ENTRY else "freed")
+        if waitlist_kind == FREED:
+            old = new = None
     created = change.get("ApproximateCreationDateTime")
     stamp = created.timestamp() if hasattr(created, "timestamp") else (float(created) if created else None)
     return StreamChange(
         sequence=str(change.get("SequenceNumber") or ""),
-        kind="reminder" if model is ReminderModel else "appointment",
+        kind=kind,
         old=convert(model.from_raw_data(old)) if old else None,
         new=convert(model.from_raw_data(new)) if new else None,
         created=stamp,
