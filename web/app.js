@@ -7,6 +7,7 @@ import { LANGUAGES, chosenLanguage, language, load, remember, t, translatePage }
 import { ACTIVE } from './shared/status.js';
 import { SlotPicker } from './slots.js';
 import { adviceFor, joinOpensAt, problemOf, requirementsCheck } from './telehealth.js';
+import { Waitlist, rememberWaitlistLink } from './waitlist.js';
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const session = tokenStore('clinic.token');
@@ -21,6 +22,7 @@ const api = createApi(() => (state.config && state.config.apiBase) || '', () => 
 });
 
 const statusWords = (status) => t(`status.${status}`);
+let waitlist = null;  // web/waitlist.js: join, My waitlist, offers and their links
 
 function announce(text) {
   const region = $('#announce');
@@ -201,7 +203,7 @@ function selectTab(name, focus = true) {
   showTitle(t(TAB_TITLES[name]));
   if (focus) $(`#tab-${name}`).focus();
   stopReminderPolling();
-  if (name === 'mine') loadAppointments();
+  if (name === 'mine') { loadAppointments(); waitlist.load(); }
   if (name === 'reminders') loadReminderVisits();
 }
 
@@ -298,6 +300,7 @@ async function openDoctor(doctor) {
   $('#book-section').hidden = true;
   $('#picker-section').hidden = false;
   $('#picker-h').textContent = t('picker.headingWith', { name: doctor.name });
+  waitlist.showJoin(doctor);
   const next = $(`[data-next="${doctor.id}"]`);
   const day = (next && next.dataset.day) || (await nextFreeDay(doctor).catch(() => null)) || addDays(localDate(doctor.timezone), 1);
   await bookPicker.open(doctor, day);
@@ -1142,6 +1145,7 @@ async function syncLanguage() {
 // --- start ----------------------------------------------------------------------------------------------------
 async function start() {
   rememberRoomLink();
+  rememberWaitlistLink();
   applySettings();
   await useLanguage(chosenLanguage());
   $('#language').addEventListener('change', chooseLanguage);
@@ -1166,6 +1170,8 @@ async function start() {
   });
   $('#room-close').addEventListener('click', () => { stopRoom(); selectTab('mine'); });
   bookPicker = new SlotPicker($('#book-picker'), api, { onPick: pickSlot, announce, ownVisits });
+  waitlist = new Waitlist(api, { announce, plain, claims: () => state.claims, showMine: () => selectTab('mine'),
+    confirmation: (made) => confirmation(made, made.time, [], []) });
   $('#chosen').after(el('p', { id: 'hold-status', class: 'hint', role: 'timer', hidden: true }));
   $('#type-field').addEventListener('change', () => { if (hold.current && state.slot) holdSlot(state.slot); });
   window.addEventListener('pagehide', () => releaseHold({ leaving: true }));
@@ -1184,6 +1190,7 @@ function afterSignIn() {
   const room = JSON.parse(sessionStorage.getItem(ROOM_KEY) || 'null');
   sessionStorage.removeItem(ROOM_KEY);
   if (room) openRoomLink(room);
+  waitlist.openLink();
 }
 
 // --- a room link (`/rooms/<roomId>?token=...`, from a reminder or the visit's telehealthUrl) ---------------------

@@ -37,6 +37,7 @@ ASSETS: dict[str, str] = {
     "/app.js": "app.js",
     "/slots.js": "slots.js",
     "/telehealth.js": "telehealth.js",
+    "/waitlist.js": "waitlist.js",
     "/app.css": "app.css",
     "/favicon.svg": "favicon.svg",
     "/console": "console.html",

@@ -15,7 +15,15 @@ import pytest
 from chalicelib.domain.language import LANGUAGES
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-PATIENT_SCRIPTS = ["app.js", "slots.js", "telehealth.js", "shared/i18n.js", "shared/dates.js", "shared/status.js"]
+PATIENT_SCRIPTS = [
+    "app.js",
+    "slots.js",
+    "telehealth.js",
+    "waitlist.js",
+    "shared/i18n.js",
+    "shared/dates.js",
+    "shared/status.js",
+]
 NOT_KEYS = re.compile(r"clinic\.\w+")
 """Dotted strings in the scripts that are not catalogue keys: the browser storage's keys."""
 
