@@ -130,13 +130,14 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients, access)
     realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
+    waitlist = _waitlist(settings, tables, booking, store, deliverer, patients, clock, ids)
     return Container(
         settings=settings,
         clock=clock,
         ids=ids,
         store=store,
         booking=booking,
-        doctors=DoctorService(doctor_repo, clock, ids),
+        doctors=DoctorService(doctor_repo, clock, ids, waitlist.on_availability_changed),
         reminders=reminders,
         dispatcher=dispatcher,
         reminder_admin=ReminderAdmin(reminder_store, store, schedules, clock),
@@ -154,7 +155,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         webhooks=webhooks,
         webhook_queue=webhook_queue,
         calendars=_calendars(settings, tables, store, doctor_repo, clock, ids, realtime, policy.booking_horizon_days),
-        waitlist=_waitlist(settings, tables, booking, store, deliverer, patients, clock, ids),
+        waitlist=waitlist,
     )
 
 

@@ -21,6 +21,7 @@ from chalicelib.domain.errors import (
     NoRecipient,
     OutsideBookingWindow,
 )
+from chalicelib.domain.schedule import Availability, working_intervals
 
 MAX_ACTIVE_ENTRIES = 3
 """Active (waiting or offered) entries one patient may have, over all doctors; one per doctor."""
@@ -131,7 +132,7 @@ class FreedTime:
     starts_at: datetime
     ends_at: datetime
     origin: str
-    """`cancelled`, `rescheduled`, `hold-released` or `by-hand`."""
+    """`cancelled`, `rescheduled`, `hold-released`, `by-hand` or `hours-opened` (an availability change)."""
     source_id: str
     """The appointment (or hold) whose change freed it."""
 
@@ -299,6 +300,43 @@ def origin_of(old: Mapping[str, Any], new: Mapping[str, Any] | None) -> str:
     if new and new.get("status") != "cancelled":
         return "rescheduled"
     return "cancelled"
+
+
+MAX_OPENED_INTERVALS = 50
+"""At most this many newly opened intervals are offered per availability change (the change is an admin's
+request: its follow-up work stays bounded; a larger change's later intervals are left to joins and cancellations)."""
+
+
+def opened_intervals(
+    old: Availability | None,
+    new: Availability,
+    zone: ZoneInfo,
+    first: date,
+    last: date,
+    now: datetime,
+    limit: int = MAX_OPENED_INTERVALS,
+) -> list[tuple[datetime, datetime]]:
+    """The working time `new` has that `old` had not, day by day from `first` to `last` (holidays count as no
+    working time): new hours, a longer day, a shorter break, a removed holiday. Intervals that start before `now`
+    are left out (a time already begun is not offered); at most `limit`, earliest first."""
+    out: list[tuple[datetime, datetime]] = []
+    day = first
+    while day <= last and len(out) < limit:
+        after = [] if day in new.holidays else working_intervals(new, day, zone)
+        before = [] if old is None or day in old.holidays else working_intervals(old, day, zone)
+        for piece in after:
+            rests = [piece]
+            for cut in before:
+                rests = [r for p in rests for r in _without(p, cut)]
+            out.extend(r for r in rests if r[0] >= now and r[0] < r[1])
+        day += timedelta(days=1)
+    return out[:limit]
+
+
+def _without(piece: tuple[datetime, datetime], cut: tuple[datetime, datetime]) -> list[tuple[datetime, datetime]]:
+    if cut[1] <= piece[0] or piece[1] <= cut[0]:
+        return [piece]
+    return [p for p in ((piece[0], cut[0]), (cut[1], piece[1])) if p[0] < p[1]]
 
 
 def freed_id(doctor_id: str, starts_at: datetime, source_id: str, source_version: int | str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,12 +13,25 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability
 from chalicelib.services.ports import Clock, DoctorRepository, IdGenerator
 
+log = logging.getLogger("clinic.doctors")
+
+AvailabilityListener = Callable[[Doctor, Availability], object]
+"""Told after an availability change committed: the doctor as it was (with its old availability) and the new one."""
+
 
 class DoctorService:
-    def __init__(self, doctors: DoctorRepository, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        doctors: DoctorRepository,
+        clock: Clock,
+        ids: IdGenerator,
+        on_availability: AvailabilityListener | None = None,
+    ) -> None:
         self._doctors = doctors
         self._clock = clock
         self._ids = ids
+        self.on_availability = on_availability
+        """The waitlist's offer of newly opened times (the composition root wires it)."""
 
     def register(
         self,
@@ -47,8 +62,15 @@ class DoctorService:
         return doctor
 
     def set_availability(self, doctor_id: str, availability: Availability) -> Doctor:
+        """Sets the doctor's availability; once written, the time it opened is offered to the waitlist (a failure
+        there is logged and never fails the change)."""
         doctor = self.get(doctor_id)
         self._doctors.set_availability(doctor_id, availability)
+        if self.on_availability is not None:
+            try:
+                self.on_availability(doctor, availability)
+            except Exception:
+                log.exception("the waitlist was not told of %s's availability change", doctor_id)
         return replace(doctor, availability=availability)
 
     def set_durations(self, caller: Caller, doctor_id: str, durations: list[int]) -> Doctor:

@@ -29,7 +29,7 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_duration
 from chalicelib.domain.realtime import SlotChange, UnreadableChange
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus
-from chalicelib.domain.schedule import local_instant
+from chalicelib.domain.schedule import Availability, local_instant
 from chalicelib.domain.waitlist import (
     Entry,
     EntryStatus,
@@ -49,6 +49,7 @@ from chalicelib.domain.waitlist import (
     matches,
     offer_log,
     offer_message,
+    opened_intervals,
     origin_of,
     parse_times,
     recipients,
@@ -386,6 +387,31 @@ class WaitlistService:
                 report.offered += 1
             else:
                 report.explained += 1
+
+    def on_availability_changed(self, doctor: Doctor, new: Availability) -> int:
+        """After an admin's availability change committed: the working time it opened (new hours, a removed
+        holiday) within the booking horizon and the waiting entries' windows, each interval logged and offered
+        as a freed time through the same path as the stream's, each on its own (a failure is logged and never
+        fails the change). The number of intervals offered."""
+        queue = self._store.queue(doctor.id)
+        if not queue:
+            return 0
+        now = self._clock.now()
+        zone = doctor.zone
+        horizon = new.booking_horizon_days or self._booking.policy.booking_horizon_days
+        first = now.astimezone(zone).date()
+        last = min(first + timedelta(days=horizon), max(e.date_to for e in queue))
+        opened = opened_intervals(doctor.availability, new, zone, first, last, now)
+        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+        offered = 0
+        for start, end in opened:
+            try:
+                record_id = freed_id(doctor.id, start, "hours", stamp)
+                self._log_freed(FreedTime(doctor.id, start, end, "hours-opened", "availability"), record_id)
+                offered += self.offer_freed(record_id) == "offered"
+            except Exception:
+                log.exception("waitlist: a time opened by an availability change of %s was not offered", doctor.id)
+        return offered
 
     def _log_freed(self, freed: FreedTime, record_id: str) -> None:
         doctor = self._booking.doctor(freed.doctor_id)

@@ -4,6 +4,7 @@ from stream images, offers ending, and the refill analytics."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -224,3 +225,55 @@ def test_refill_report_rate_median_and_outcomes_per_week():
     assert first.median_seconds_to_rebook == 180.0
     assert (first.offers_sent, first.accepted, first.declined, first.expired) == (4, 2, 1, 1)
     assert weeks[1].refill_rate == 0.0 and weeks[1].median_seconds_to_rebook is None
+
+
+# --- time opened by an availability change ----------------------------------------------------------------------
+def _hours(end: str = "17:00", holidays: tuple[date, ...] = (), days: tuple[str, ...] = ("wednesday",)) -> Any:
+    from chalicelib.domain.schedule import Availability, Break, WallInterval
+
+    wall = (WallInterval(time(9), time.fromisoformat(end)),)
+    return Availability(
+        working_hours=dict.fromkeys(days, wall), breaks=(Break(time(12), time(13)),), holidays=frozenset(holidays)
+    )
+
+
+NY = ZoneInfo("America/New_York")
+WED = date(2026, 12, 2)
+BEFORE = datetime(2026, 12, 1, 8, tzinfo=UTC)
+
+
+def _local(intervals: list[tuple[datetime, datetime]]) -> list[tuple[str, str]]:
+    return [(s.astimezone(NY).strftime("%m-%d %H:%M"), e.astimezone(NY).strftime("%m-%d %H:%M")) for s, e in intervals]
+
+
+def test_opened_intervals_are_the_new_working_time_only():
+    from chalicelib.domain.waitlist import opened_intervals
+
+    # GIVEN Wednesdays extended from 17:00 to 18:00 THEN only 17:00-18:00 opened, on each Wednesday of the range
+    got = opened_intervals(_hours(), _hours("18:00"), NY, WED, WED + timedelta(days=7), BEFORE)
+    assert _local(got) == [("12-02 17:00", "12-02 18:00"), ("12-09 17:00", "12-09 18:00")]
+    # AND the same availability, or fewer hours, open nothing
+    assert opened_intervals(_hours(), _hours(), NY, WED, WED, BEFORE) == []
+    assert opened_intervals(_hours("18:00"), _hours(), NY, WED, WED, BEFORE) == []
+
+
+def test_a_removed_holiday_opens_the_whole_working_day_with_its_breaks_cut_out():
+    from chalicelib.domain.waitlist import opened_intervals
+
+    got = opened_intervals(_hours(holidays=(WED,)), _hours(), NY, WED, WED, BEFORE)
+    assert _local(got) == [("12-02 09:00", "12-02 12:00"), ("12-02 13:00", "12-02 17:00")]
+    # AND a doctor with no availability before opens all its working time
+    assert len(opened_intervals(None, _hours(), NY, WED, WED, BEFORE)) == 2
+
+
+def test_opened_intervals_leave_out_times_already_begun_and_stay_bounded():
+    from chalicelib.domain.waitlist import opened_intervals
+
+    # GIVEN "now" at 10:00 on the day THEN the morning piece (begun) is left out
+    now = datetime(2026, 12, 2, 15, tzinfo=UTC)
+    got = opened_intervals(_hours(holidays=(WED,)), _hours(), NY, WED, WED, now)
+    assert _local(got) == [("12-02 13:00", "12-02 17:00")]
+    # AND a change opening every day of a long range yields at most `limit` intervals, earliest first
+    every = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    many = opened_intervals(None, _hours(days=every), NY, WED, WED + timedelta(days=180), BEFORE, limit=5)
+    assert len(many) == 5 and many == sorted(many) and _local(many)[0][0] == "12-02 09:00"
