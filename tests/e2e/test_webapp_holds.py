@@ -51,9 +51,9 @@ DOCTOR = ("dr-bo-lee", "Dr. Bo Lee")
 COUNTDOWN = re.compile(r"^Held for you, [0-5]:[0-5]\d left$")
 
 
-def last_free(day: str, count: int = 2) -> list[str]:
+def last_free(day: str, count: int = 2, doctor_id: str = DOCTOR[0]) -> list[str]:
     """The day's last `count` free times (late ones, which the other browser tests leave alone)."""
-    answer = api("GET", f"/api/appointments/availability/{DOCTOR[0]}/{day}?onlyAvailable=true", new_patient())
+    answer = api("GET", f"/api/appointments/availability/{doctor_id}/{day}?onlyAvailable=true", new_patient())
     answer.raise_for_status()
     return [s["time"] for s in answer.json()["slots"]][-count:]
 
@@ -166,7 +166,7 @@ def test_a_lapsed_hold_is_said_and_the_time_can_be_picked_again(dev_server, brow
     # WHEN the browser's clock passes the hold's end
     page.clock.fast_forward("01:00")
     # THEN the patient is told, the hold is given back, and the time is free again
-    page.get_by_text(f"We are no longer holding {at} for you").wait_for()
+    page.locator("#err-slot", has_text=f"We are no longer holding {at} for you").wait_for()
     assert page.locator("#hold-status").is_hidden()
     wait_until(page, lambda: free_now(day, at))
     wait_until(page, lambda: slot(page, at).get_attribute("aria-disabled") == "false")
@@ -195,7 +195,7 @@ def test_a_hold_that_ends_elsewhere_is_said_when_booking_and_the_time_offered_ag
     page.get_by_label("Reason for the visit").fill("Check-up")
     page.get_by_role("button", name="Book this visit").click()
     # THEN the patient is told by the time, with focus there, and nothing was booked
-    page.get_by_text(f"We are no longer holding {at} for you").wait_for()
+    page.locator("#err-slot", has_text=f"We are no longer holding {at} for you").wait_for()
     assert page.evaluate("document.activeElement.id") == "err-slot"
     assert mine_on(day, pat) == []
     # AND picking it again holds it again
@@ -222,7 +222,7 @@ def test_a_time_held_by_someone_a_moment_before_is_explained_and_leaving_gives_a
     holds = holds_sent(page)
     slot(page, first).click()
     # THEN they are told in their words, by the time, with focus there, and offered the next free ones
-    page.get_by_text("Someone has just taken this time").wait_for()
+    page.locator("#err-slot", has_text="Someone has just taken this time").wait_for()
     assert page.evaluate("document.activeElement.id") == "err-slot"
     assert page.locator("#hold-status").is_hidden()
     wait_until(page, lambda: slot(page, first).get_attribute("aria-disabled") == "true")  # the day read again
@@ -238,3 +238,38 @@ def test_a_time_held_by_someone_a_moment_before_is_explained_and_leaving_gives_a
     wait_until(page, lambda: len(holds) == 2 and not free_now(day, second))
     page.close(run_before_unload=True)
     eventually(lambda: free_now(day, second))
+
+
+def test_another_kind_of_visit_is_held_anew_and_signing_out_gives_a_hold_back(dev_server, browser):
+    day = far_weekday(67)
+    (at,) = last_free(day, 1, "dr-ada-smith")
+    pat = new_patient()
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Ada Smith", day)
+    holds = holds_sent(page)
+    sent = bookings_sent(page)
+    slot(page, at).click()
+    wait_until(page, lambda: len(holds) == 1 and page.locator("#hold-status").is_visible())
+    assert holds[0]["type"] == "in-person"
+    # WHEN the patient makes it a video visit THEN the time is held anew as one (the first hold given back)
+    page.get_by_label("Video (telehealth)").check()
+    wait_until(page, lambda: len(holds) == 2 and page.locator("#hold-status").is_visible())
+    assert holds[1]["type"] == "telehealth"
+    assert api("GET", f"/api/holds/{holds[0]['id']}", pat).status_code == 404
+    # AND booking books that hold, as a video visit
+    page.get_by_label("Reason for the visit").fill("Follow-up")
+    page.get_by_role("button", name="Book this visit").click()
+    page.get_by_text("Booked: Dr. Ada Smith").wait_for()
+    assert sent[-1]["holdId"] == holds[1]["id"]
+    assert [(a["time"], a["type"]) for a in mine_on(day, pat)] == [(at, "telehealth")]
+
+    # GIVEN another time held on another day WHEN the patient signs out THEN it is given back
+    later = far_weekday(74)
+    (other,) = last_free(later, 1)
+    page = signed_in(browser, pat)  # a fresh page: open_day starts from a picker not yet open
+    open_day(page, DOCTOR[1], later)
+    holds = holds_sent(page)
+    slot(page, other).click()
+    wait_until(page, lambda: len(holds) == 1 and not free_now(later, other))
+    page.get_by_role("button", name="Sign out").click()  # (the test's page signs in again on the next load)
+    eventually(lambda: free_now(later, other))
