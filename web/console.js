@@ -8,11 +8,13 @@ import { WEEKDAYS, addDays, atLocal, clockTime as clock, hhmm, localDate as date
 import { el, say, svg } from "./shared/dom.js";
 import { LiveSlots } from "./shared/live.js";
 import { ACTIVE } from "./shared/status.js";
+import { createCalendars } from "./console_calendars.js";
 
 const $ = (id) => document.getElementById(id);
 const session = tokenStore("token");
 const state = {doctors: [], doctorById: new Map(), appointments: new Map(), patients: new Map(), claims: null,
   dayTouched: false, selected: new Set(), reminders: new Map(), dayView: "list", analyticsTouched: false};
+const calendars = createCalendars({api, ask, doctors: () => state.doctors}); // the Calendars view
 
 // ---------------------------------------------------------------- dates and times (each doctor's own zone)
 function clinicToday() {
@@ -120,7 +122,7 @@ async function signIn(token) {
   say($("signin-status"), "");
   if (hadFocus) $("schedule-title").focus(); // the form it was in is gone: keyboard users land on the day
   if (!state.dayTouched) $("day").value = clinicToday();
-  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics(), loadWebhooks()]);
+  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics(), loadWebhooks(), calendars.load()]);
   live.connect();
 }
 
@@ -134,6 +136,7 @@ function signOut(message = "") {
     delete $(id).dataset.sig;
   }
   closeWebhookLog(false);
+  calendars.clear();
   webhooks.written.clear();
   webhooks.fresh.clear();
   state.appointments.clear();
@@ -158,6 +161,7 @@ async function loadDoctors() {
   const keep = $("doctor").value;
   $("doctor").replaceChildren(el("option", {value: "", text: "All doctors"}), ...options());
   if (keep && state.doctorById.has(keep)) $("doctor").value = keep;
+  calendars.doctors(state.doctors);
   fillAvailabilityForm();
 }
 
@@ -259,7 +263,7 @@ async function drawDayGrid(day, chosen, lists) {
 }
 
 // ---------------------------------------------------------------- narrow screens: one section at a time
-const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability", "webhooks"];
+const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability", "calendars", "webhooks"];
 function showSection(id, focus) {
   // on a phone the sections are tabs of a menu (CSS shows the current one only); wide screens show them all
   const current = SECTIONS.includes(id) ? id : "schedule";
@@ -1543,6 +1547,7 @@ async function resendSince(event) {
 
 // ---------------------------------------------------------------- wiring
 function wire() {
+  calendars.wire(); // first: its section is in the page before anything shows or hides sections
   $("signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value.trim()); });
   $("sign-out").addEventListener("click", () => signOut());
   $("filters").addEventListener("submit", (event) => {

@@ -42,6 +42,7 @@ ASSETS: dict[str, str] = {
     "/favicon.svg": "favicon.svg",
     "/console": "console.html",
     "/console.js": "console.js",
+    "/console_calendars.js": "console_calendars.js",
     "/console.css": "console.css",
     "/shared/api.js": "shared/api.js",
     "/shared/dates.js": "shared/dates.js",
