@@ -74,6 +74,9 @@ class Settings:
     """How long a waitlist offer's hold keeps its time (`WAITLIST_OFFER_MINUTES`, 1-60)."""
     waitlist_move_earlier_first: bool = False
     """"Move me earlier" entries go before the others (`WAITLIST_MOVE_EARLIER_FIRST`)."""
+    waitlist_quiet_hours: str | None = None
+    """`HH:MM-HH:MM` in the doctor's zone (`WAITLIST_QUIET_HOURS`, e.g. `21:00-08:00`): no offer (and so no offer
+    message) is made then; the freed time stays free and is offered when they end. Unset: no quiet hours."""
     webhook_queue_url: str | None = None
     """The SQS queue the webhook sender reads; unset (local runs, tests): an in-process queue and the sweep."""
     webhook_allow_loopback: bool = False
@@ -136,6 +139,7 @@ class Settings:
             waitlist_table=env.get("WAITLIST_TABLE", f"{prefix}-waitlist"),
             waitlist_offer_minutes=int(env.get("WAITLIST_OFFER_MINUTES", "15")),
             waitlist_move_earlier_first=env.get("WAITLIST_MOVE_EARLIER_FIRST", "").lower() == "true",
+            waitlist_quiet_hours=env.get("WAITLIST_QUIET_HOURS") or None,
             webhook_queue_url=env.get("WEBHOOK_QUEUE_URL") or None,
             webhook_allow_loopback=env.get("WEBHOOK_ALLOW_LOOPBACK", "").lower() == "true",
             calendar_secrets_kms_key=env.get("CALENDAR_SECRETS_KMS_KEY") or None,

@@ -177,6 +177,7 @@ def _waitlist(
         offer_minutes=settings.waitlist_offer_minutes,
         min_notice=settings.min_notice,
         move_earlier_first=settings.waitlist_move_earlier_first,
+        quiet_hours=waitlist.parse_quiet_hours(settings.waitlist_quiet_hours),
     )
     return WaitlistService(
         DynamoWaitlistStore(tables), booking, store, deliverer, patients, clock, ids, rules, settings.public_base_url

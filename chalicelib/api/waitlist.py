@@ -188,7 +188,7 @@ class FreedOut(s.OutModel):
     ends_at: s.Instant
     freed_at: s.Instant
     origin: str
-    status: Literal["open", "refilled", "unfilled", "explained"]
+    status: Literal["open", "refilled", "unfilled", "explained", "deferred"]
     reason: str | None = Field(default=None, exclude_if=lambda v: v is None)
     offers: list[dict[str, Any]]
 

@@ -154,7 +154,8 @@ class FreedRecord:
     origin: str
     source_id: str
     status: str = "open"
-    """`open` (being offered), `refilled`, `unfilled` (no entry matched) or `explained` (see `reason`)."""
+    """`open` (being offered), `refilled`, `unfilled` (no entry matched), `explained` (see `reason`) or `deferred`
+    (freed during quiet hours: offered when they end)."""
     reason: str | None = None
     offers: tuple[dict[str, Any], ...] = ()
     refilled_at: datetime | None = None
@@ -163,6 +164,46 @@ class FreedRecord:
     @property
     def minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+QUIET_CATCH_UP = timedelta(hours=1)
+"""After quiet hours end, the sweep offers the times they deferred during this long (each run until it is done)."""
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """The clinic's quiet hours for offer messages, wall-clock times in the doctor's zone (may wrap midnight)."""
+
+    start: time
+    end: time
+
+    def contains(self, at: datetime, zone: ZoneInfo) -> bool:
+        local = at.astimezone(zone).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def ended_within(self, at: datetime, zone: ZoneInfo, span: timedelta) -> bool:
+        """Whether quiet hours ended less than `span` before `at` (and are not on again)."""
+        return not self.contains(at, zone) and self._last_end(at, zone) > at - span
+
+    def _last_end(self, at: datetime, zone: ZoneInfo) -> datetime:
+        local = at.astimezone(zone)
+        end = datetime.combine(local.date(), self.end, tzinfo=zone)
+        return end if end <= local else end - timedelta(days=1)
+
+
+def parse_quiet_hours(text: str | None) -> QuietHours | None:
+    """`HH:MM-HH:MM` (e.g. `21:00-08:00`), or None when unset or empty. Raises ValueError for anything else."""
+    if not text or not text.strip():
+        return None
+    start, sep, end = text.strip().partition("-")
+    if not sep:
+        raise ValueError("quiet hours are HH:MM-HH:MM")
+    quiet = QuietHours(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+    if quiet.start == quiet.end:
+        raise ValueError("quiet hours must not start and end at the same time")
+    return quiet
 
 
 @dataclass(frozen=True)
@@ -174,6 +215,9 @@ class Settings:
     move_earlier_first: bool = False
     """When set, "move me earlier" entries go before new patients (clinics that favour shorter waits)."""
     use_priority: bool = True
+    quiet_hours: QuietHours | None = None
+    """No offer is made while it is quiet in the doctor's zone: the freed time stays free (anyone may book it) and
+    its log says `deferred`; the sweep offers it when quiet hours end."""
 
 
 # --- joining ---------------------------------------------------------------------------------------------------

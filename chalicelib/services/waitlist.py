@@ -31,6 +31,7 @@ from chalicelib.domain.realtime import SlotChange, UnreadableChange
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, local_instant
 from chalicelib.domain.waitlist import (
+    QUIET_CATCH_UP,
     Entry,
     EntryStatus,
     FreedRecord,
@@ -466,6 +467,11 @@ class WaitlistService:
         if record.starts_at - now < self.settings.min_notice:
             self._explain(record.id, "less than the minimum notice away", "unfilled")
             return "too-soon"
+        quiet = self.settings.quiet_hours
+        if quiet is not None and quiet.contains(now, doctor.zone):
+            until = quiet.end.strftime("%H:%M")
+            self._explain(record.id, f"freed during quiet hours: offered when they end ({until})", "deferred")
+            return "deferred"
         free = record.minutes
         candidates = [
             e
@@ -566,7 +572,37 @@ class WaitlistService:
                         ended += 1
             except Exception:
                 log.exception("waitlist sweep: doctor %s not swept this time", doctor_id)
-        return {"holdsReleased": released, "offersEnded": ended, "entriesExpired": expired_entries}
+        deferred = sum(self._offer_deferred(doctor_id, now) for doctor_id in doctor_ids)
+        return {
+            "holdsReleased": released,
+            "offersEnded": ended,
+            "entriesExpired": expired_entries,
+            "deferredOffered": deferred,
+        }
+
+    def _offer_deferred(self, doctor_id: str, now: datetime) -> int:
+        """In the hour after quiet hours end: the doctor's times deferred by them, offered now (earliest first),
+        each on its own. A time already booked or too close is explained by the offer path as any other."""
+        quiet = self.settings.quiet_hours
+        if quiet is None:
+            return 0
+        offered = 0
+        try:
+            doctor = self._booking.doctor(doctor_id)
+            if not quiet.ended_within(now, doctor.zone, QUIET_CATCH_UP):
+                return 0
+            first = now.astimezone(doctor.zone).date()
+            horizon = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+            waiting = self._store.freed_of(doctor_id, first, first + timedelta(days=horizon))
+        except Exception:
+            log.exception("waitlist sweep: deferred times of %s not read this time", doctor_id)
+            return 0
+        for record in sorted((r for r in waiting if r.status == "deferred"), key=lambda r: r.starts_at):
+            try:
+                offered += self.offer_freed(record.id) == "offered"
+            except Exception:
+                log.exception("waitlist sweep: deferred time %s not offered this time", record.id)
+        return offered
 
     # --- helpers ---------------------------------------------------------------------------------------------
     def _end(

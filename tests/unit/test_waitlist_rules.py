@@ -277,3 +277,39 @@ def test_opened_intervals_leave_out_times_already_begun_and_stay_bounded():
     every = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     many = opened_intervals(None, _hours(days=every), NY, WED, WED + timedelta(days=180), BEFORE, limit=5)
     assert len(many) == 5 and many == sorted(many) and _local(many)[0][0] == "12-02 09:00"
+
+
+# --- quiet hours ------------------------------------------------------------------------------------------------
+def test_quiet_hours_wrap_midnight_in_the_doctors_zone():
+    from chalicelib.domain.waitlist import parse_quiet_hours
+
+    quiet = parse_quiet_hours("21:00-08:00")
+    assert quiet is not None
+
+    def at(hh: int, mm: int = 0) -> datetime:  # a wall time in New York on 2026-12-01 (UTC-5)
+        return datetime(2026, 12, 1, hh, mm, tzinfo=NY).astimezone(UTC)
+
+    # GIVEN 21:00-08:00 THEN 21:00 and 03:00 and 07:59 are quiet; 08:00, 12:00 and 20:59 are not
+    assert [quiet.contains(at(h, m), NY) for h, m in ((21, 0), (3, 0), (7, 59))] == [True, True, True]
+    assert [quiet.contains(at(h, m), NY) for h, m in ((8, 0), (12, 0), (20, 59))] == [False, False, False]
+    # AND within the hour after 08:00 they "ended within" it; at 09:00, or while still quiet, not
+    hour = timedelta(hours=1)
+    assert quiet.ended_within(at(8, 0), NY, hour) and quiet.ended_within(at(8, 59), NY, hour)
+    assert not quiet.ended_within(at(9, 0), NY, hour) and not quiet.ended_within(at(7, 30), NY, hour)
+    # AND a same-day range works too
+    lunch = parse_quiet_hours("12:00-13:00")
+    assert lunch is not None and lunch.contains(at(12, 30), NY) and not lunch.contains(at(13, 0), NY)
+
+
+@pytest.mark.parametrize("text", ["21:00", "21:00-21:00", "9pm-8am", "25:00-08:00"])
+def test_quiet_hours_that_cannot_be_read_are_refused(text):
+    from chalicelib.domain.waitlist import parse_quiet_hours
+
+    with pytest.raises(ValueError):
+        parse_quiet_hours(text)
+
+
+def test_no_quiet_hours_when_unset():
+    from chalicelib.domain.waitlist import parse_quiet_hours
+
+    assert parse_quiet_hours(None) is None and parse_quiet_hours("  ") is None
