@@ -47,7 +47,7 @@ def test_make_run_prints_where_the_app_and_the_console_are_once_it_answers(dev_s
     assert f"Patient web app:  {dev_server.base}/\n" in log
     assert f"Clinic console:   {dev_server.base}/console" in log
     # AND both addresses serve their pages
-    assert "<title>" in requests.get(f"{dev_server.base}/", timeout=10).text
+    assert "Book a visit · Clinic</title>" in requests.get(f"{dev_server.base}/", timeout=10).text
     assert "Clinic console" in requests.get(f"{dev_server.base}/console", timeout=10).text
 
 
