@@ -1,4 +1,4 @@
-"""Webhooks under `make run`: the appointments and reminders tables' streams on DynamoDB Local feed the same
+"""Webhooks under `make run`: the appointments, reminders and waitlist tables' streams on DynamoDB Local feed the same
 fan-out the `webhook_fanout` Lambda runs, and a sender thread does what the SQS-fed sender and the sweep do in
 AWS (every `interval` seconds: queue what is due, send it). Receivers on loopback are allowed locally."""
 
