@@ -6,7 +6,9 @@
   (chalicelib/observability.py); it is never in the working tree, so a checkout is the "dev" release.
 - Chalice writes every REST route's integration as the function's plain ARN (`${APIHandler.Arn}`, i.e. $LATEST),
   which template.yaml cannot override route by route: here each becomes `${APIHandlerAliaslive}`, the alias SAM's
-  `AutoPublishAlias` publishes and CodeDeploy shifts. Everything else is on the alias in template.yaml itself."""
+  `AutoPublishAlias` publishes and CodeDeploy shifts. Likewise the permission Chalice writes for a Lambda
+  authorizer (the FHIR routes') names its function by `Fn::GetAtt` (which a merged `Ref` cannot replace): it
+  becomes the function's alias too. Everything else is on the alias in template.yaml itself."""
 
 from __future__ import annotations
 
@@ -18,6 +20,12 @@ from pathlib import Path
 VERSION_MODULE = "chalicelib/_version.py"
 UNALIASED = "/functions/${APIHandler.Arn}/invocations"
 ALIASED = "/functions/${APIHandlerAliaslive}/invocations"  # the alias SAM names <function>Alias<name>
+AUTHORIZER_PERMISSION = re.compile(
+    r"^(  (\w+)InvokePermission:\n(?:    .*\n)*?      FunctionName:\n)"
+    r"        Fn::GetAtt:\n        - (\w+)\n        - Arn\n",
+    re.MULTILINE,
+)
+"""A permission Chalice writes for an authorizer function: `<Function>InvokePermission` naming `<Function>.Arn`."""
 SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
 
@@ -48,11 +56,26 @@ def route_api_to_alias(template: Path) -> int:
     return routes
 
 
+def authorizers_to_alias(template: Path) -> int:
+    """Points the permissions of Chalice's authorizer functions at their aliases; how many there were."""
+
+    def aliased(match: re.Match[str]) -> str:
+        if match.group(2) != match.group(3):
+            return match.group(0)
+        return f"{match.group(1)}        Ref: {match.group(3)}.Alias\n"
+
+    text = template.read_text()
+    rewritten, count = AUTHORIZER_PERMISSION.subn(aliased, text)
+    template.write_text(rewritten)
+    return count
+
+
 def release(dist: Path, version: str) -> str:
     version = clean_version(version)
     stamp_version(dist / "deployment.zip", version)
     if route_api_to_alias(dist / "sam.yaml") == 0:
         raise SystemExit(f"{dist / 'sam.yaml'}: no REST route found to point at the alias")
+    authorizers_to_alias(dist / "sam.yaml")
     return version
 
 

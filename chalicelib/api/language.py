@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -48,7 +49,9 @@ def request_language(request: Any) -> str:
 def _request_language(request: Any) -> str:
     accept = accept_language(request)
     claims = ((getattr(request, "context", None) or {}).get("authorizer") or {}).get("claims")
-    if not claims:
+    if isinstance(claims, str):  # the FHIR routes' Lambda authorizer hands its claims on as one JSON string
+        claims = json.loads(claims)
+    if not claims or not isinstance(claims, dict):
         return choose(None, accept)
     try:
         caller = caller_from_claims(claims, container.current().settings.staff_pool_issuer)

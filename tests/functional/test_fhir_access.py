@@ -68,11 +68,16 @@ def test_a_type_not_served_answers_not_supported_to_anyone_and_reveals_nothing(a
 
 @pytest.mark.parametrize("route", sorted(PROTECTED), ids=" ".join)
 def test_every_route_but_metadata_needs_a_signed_in_caller(api, route):
-    # GIVEN no Authorization header, then a token whose user has no role in the clinic
+    # GIVEN no Authorization header, a token without a subject, then a token whose user has no role in the clinic
     no_role = {"Authorization": token({"sub": "u1", "cognito:username": "u1", "cognito:groups": ["visitors"]})}
-    anonymous, refused = (send(api, route, who) for who in ({}, no_role))
-    # THEN 401 login, then 403 forbidden, as OperationOutcomes
-    assert issue(anonymous) == (401, "login")
+    no_subject = {"Authorization": token({"cognito:username": "u1", "cognito:groups": ["patients"]})}
+    method, path = route[0], PROTECTED[route]
+    anonymous = api.http.request(method, BASE + path, headers={})
+    unnamed, refused = (send(api, route, who) for who in (no_subject, no_role))
+    # THEN the gateway's Lambda authorizer refuses the first before the app (401, deployed as locally), and the app
+    # answers the others 401 login and 403 forbidden, as OperationOutcomes
+    assert anonymous.status_code == 401
+    assert issue(unnamed) == (401, "login")
     assert issue(refused) == (403, "forbidden")
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from chalicelib.api.fhir import FIND_PARAMS, SEARCHES
 from tests.functional.fhir_support import BASE, validated
 from tests.functional.test_fhir_system_clients import system
-from tests.helpers import SequentialIds, admin, doctor, patient
+from tests.helpers import SequentialIds, admin, doctor, patient, token
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -68,7 +68,10 @@ IDS = st.one_of(
     ),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._~%$", min_size=1, max_size=80),
 )
-WHO = st.sampled_from([patient(), patient("patient-2"), admin(), doctor("d"), {}])
+NOBODY = {"Authorization": token({"cognito:username": "nobody"})}
+"""A token that names no one: the app's 401 (a request without a token never reaches the app: the FHIR routes'
+Lambda authorizer refuses it, deployed as locally)."""
+WHO = st.sampled_from([patient(), patient("patient-2"), admin(), doctor("d"), NOBODY])
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),

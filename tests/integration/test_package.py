@@ -32,6 +32,7 @@ FUNCTIONS = (
     "WaitlistOffers",
     "WaitlistSweep",
     "CalendarSync",
+    "FhirAuthorizer",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")
 LOCAL_ONLY = {
@@ -237,6 +238,55 @@ def test_the_authorizer_takes_both_pools_and_only_the_staff_pool_holds_staff_rol
     # the app honours `admins` and `doctors` only in tokens the staff pool issued
     issuer = template["APIHandler"]["Properties"]["Environment"]["Variables"]["STAFF_POOL_ISSUER"]
     assert issuer == {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${StaffUserPool}"}
+
+
+def test_fhir_routes_use_the_lambda_authorizer_through_its_alias_and_the_rest_api_keeps_cognitos(packaged):
+    # GIVEN the packaged REST API THEN every protected /fhir/R4 method names the FHIR Lambda authorizer (people's ID
+    # tokens and system clients' access tokens) and every protected /api method the Cognito user-pool authorizer
+    api = packaged["template"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    fhir, rest = set(), set()
+    for path, operations in api["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "security" not in operation:
+                continue
+            names = {name for requirement in operation["security"] for name in requirement}
+            if path.startswith("/fhir/R4/"):
+                assert names == {"fhir_authorizer"}, (method, path)
+                fhir.add((method, path))
+            else:
+                assert names == {"ClinicUserPool"}, (method, path)
+                rest.add((method, path))
+    assert ("get", "/fhir/R4/Slot") in fhir and ("patch", "/fhir/R4/Appointment/{id}") in fhir
+    assert ("delete", "/api/holds/{id}") in rest
+    # AND the authorizer is the FhirAuthorizer function's `live` alias, a token authorizer on Authorization whose
+    # answer is cached a minute, and it trusts the three pools and the integration's app client
+    definition = api["securityDefinitions"]["fhir_authorizer"]
+    assert definition["x-amazon-apigateway-authtype"] == "custom" and definition["name"] == "Authorization"
+    authorizer = definition["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "token" and authorizer["authorizerResultTtlInSeconds"] == 60
+    assert authorizer["authorizerUri"]["Fn::Sub"][1] == {"Handler": {"Ref": "FhirAuthorizer.Alias"}}
+    resources_ = packaged["template"]["Resources"]
+    permission = resources_["FhirAuthorizerInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "FhirAuthorizer.Alias"}
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    function = resources_["FhirAuthorizer"]["Properties"]
+    assert function["Handler"] == "chalicelib.api.fhir.fhir_authorizer"
+    variables = function["Environment"]["Variables"]
+    assert variables["PATIENT_POOL_ISSUER"] == {
+        "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+    }
+    assert variables["STAFF_POOL_ISSUER"]["Fn::Sub"].endswith("/${StaffUserPool}")
+    assert variables["SYSTEM_CLIENT_ISSUER"]["Fn::Sub"].endswith("/${IntegrationsUserPool}")
+    assert variables["SYSTEM_CLIENT_IDS"] == {"Ref": "IntegrationClient"}
+    # AND it may read no data: its role has its log group, tracing and the key for its environment only
+    actions = {a for s in statements(resources_["FhirAuthorizerRole"]) for a in as_list(s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "kms:Decrypt",
+    }
 
 
 def test_patients_sign_up_and_join_patients_staff_are_admin_made_with_mfa_and_both_pools_are_guarded(packaged):

@@ -52,3 +52,33 @@ def test_a_template_without_rest_routes_is_refused(tmp_path):
     dist = package(tmp_path, routes=0)
     with pytest.raises(SystemExit, match="no REST route"):
         release(dist, "v2.0.0")
+
+
+CHALICE_AUTHORIZER_PERMISSION = """  FhirAuthorizerInvokePermission:
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName:
+        Fn::GetAtt:
+        - FhirAuthorizer
+        - Arn
+      Principal: apigateway.amazonaws.com
+  OtherPermission:
+    Properties:
+      FunctionName:
+        Fn::GetAtt:
+        - Other
+        - Arn
+"""
+
+
+def test_the_permission_chalice_writes_for_an_authorizer_names_its_alias(tmp_path):
+    # GIVEN the permission Chalice writes for the FHIR routes' Lambda authorizer (its function's plain ARN)
+    dist = package(tmp_path)
+    sam = dist / "sam.yaml"
+    sam.write_text(sam.read_text() + CHALICE_AUTHORIZER_PERMISSION)
+    # WHEN the release step runs
+    release(dist, "v2.0.0")
+    # THEN API Gateway may invoke the authorizer's `live` alias, never $LATEST; other resources are left alone
+    template = sam.read_text()
+    assert "      FunctionName:\n        Ref: FhirAuthorizer.Alias\n      Principal:" in template
+    assert "- FhirAuthorizer\n" not in template and "- Other\n        - Arn\n" in template
