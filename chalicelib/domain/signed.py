@@ -39,7 +39,8 @@ def verified(token: str | None, key: bytes, use: str, context: str = "") -> dict
     if not token or token.count(".") != 1:
         return None
     payload, mac = token.split(".")
-    if not hmac.compare_digest(mac, _mac(key, use, context, payload)):
+    # bytes, not str: compare_digest refuses a str with non-ASCII characters (a 500 for an edited token)
+    if not hmac.compare_digest(mac.encode(), _mac(key, use, context, payload).encode()):
         return None
     try:
         claims = json.loads(_unb64(payload))

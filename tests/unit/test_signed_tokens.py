@@ -42,3 +42,13 @@ def test_a_websocket_ticket_is_not_a_list_page_token_and_the_reverse():
     # while each still works where it belongs
     assert verify_ticket(ticket, KEY, NOW).subject == "p1"
     assert open_token(page, "GET /a", KEY) == ("2027-03-01T15:00:00Z", "appt-1")
+
+
+@pytest.mark.parametrize("forged", [".\x80", "é.é", "eyJ1c2UiOiJ4In0.\u00e9\u00e9", "\x00.\x00"])
+def test_a_token_edited_with_non_ascii_characters_opens_as_nothing_not_an_error(forged):
+    # GIVEN a token someone edited with characters no token of ours holds
+    # WHEN it is verified, or opened as a list's page token
+    # THEN it is refused like any forgery (compare_digest raised TypeError on a non-ASCII str: a 500)
+    assert signed.verified(forged, KEY, "list-page") is None
+    with pytest.raises(errors.InvalidInput):
+        open_token(forged, "some-list", KEY)
