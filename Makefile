@@ -10,6 +10,7 @@ STAGE ?= dev
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 WS_PORT ?= 8002
+CALDAV_PORT ?= 8003
 # The release `make package` stamps into the code (GET /health, every log line, a metrics dimension).
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
@@ -17,7 +18,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 help:
 	@echo "make run      serve the API on 127.0.0.1:$(PORT) with DynamoDB Local and a demo clinic (RESET=1 wipes data, SEED=0 skips the demo;"
-	@echo "             PORT, DYNAMODB_PORT and WS_PORT move its three ports)"
+	@echo "             PORT, DYNAMODB_PORT, WS_PORT and CALDAV_PORT move its four ports)"
 	@echo "make test     the whole suite (unit, functional, integration on DynamoDB Local, end-to-end)"
 	@echo "make test-any-hour  the suite with the clock at 23:50 and 00:10 UTC (faketime)"
 	@echo "make docs     rewrite docs/api.md's route table from /openapi.json"
@@ -57,10 +58,11 @@ install: python node_modules/.installed /usr/bin/chromium-headless-shell
 
 # The ports are checked first, before anything is installed, started or seeded.
 run:
-	@$(PYTHON) -m infra.local.ports PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WS_PORT=$(WS_PORT)
+	@$(PYTHON) -m infra.local.ports PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WS_PORT=$(WS_PORT) CALDAV_PORT=$(CALDAV_PORT)
 	@$(MAKE) --no-print-directory install
 	@if [ "$(RESET)" = "1" ]; then rm -rf .data; fi
 	$(PY) -m infra.local.dev_server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --ws-port $(WS_PORT) \
+		--caldav-port $(CALDAV_PORT) \
 		$(if $(filter 0,$(SEED)),--no-seed,)
 
 reset:

@@ -2,7 +2,8 @@
 gateway answering like the deployed one, see api_server.py), the reminder
 sweep every minute delivering into `.data/outbox/` (one readable file per e-mail, SMS or push), and the
 slot-updates WebSocket on a loopback port, fed by the appointments table's stream, as are the webhooks and the
-waitlist's offers (infra/local/waitlist_local.py).
+waitlist's offers (infra/local/waitlist_local.py); and Radicale, a CalDAV server holding the demo doctor's own
+calendar, connected to her so its busy time takes her slots (infra/local/caldav_local.py).
 
 Ctrl-C stops everything this started.
 """
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 from chalicelib.services.realtime import RealtimeService
+from infra.local.caldav_local import DEMO_USER, LocalRadicale, connect_demo_calendar
 from infra.local.dynamodb_local import ROOT, DynamoDBLocal
 from infra.local.ports import busy_ports
 from infra.local.realtime_server import LocalSocketHub, StreamPoller
@@ -154,8 +156,29 @@ def wait_until_up(base: str, api: subprocess.Popen[bytes], timeout: float = 120.
     return False
 
 
-def ready_banner(port: int) -> str:
-    """What `make run` prints once it answers: where a person opens the two pages."""
+def demo_calendar(base: str, radicale: LocalRadicale, wanted: bool = True) -> None:
+    """Connects the demo doctor's own calendar (Radicale) through the API; a failure is said, not fatal."""
+    if not wanted:  # make run SEED=0: no demo clinic, no demo calendar
+        return
+    try:
+        if not radicale.wait():
+            raise RuntimeError(f"Radicale did not start (see {radicale.folder / 'radicale.log'})")
+        radicale.fill_demo_calendar()
+        made = connect_demo_calendar(base, demo_tokens()["admin"], radicale)
+        print(
+            f"Dr. Ada Smith's own calendar (CalDAV, Radicale): {radicale.calendar_url}  user {DEMO_USER} password"
+            f" {radicale.password}; its {made['busyIntervals']} busy times (weekdays 10:00-11:00) take her slots",
+            flush=True,
+        )
+    except Exception as exc:  # make run goes on without it
+        print(f"The demo calendar was not connected: {exc!r}", flush=True)
+
+
+def ready_banner(port: int, radicale: LocalRadicale | None = None, demo: bool = False) -> str:
+    """What `make run` prints once it answers: where a person opens the two pages (once the demo doctor's own
+    calendar, when there is one, is connected)."""
+    if radicale is not None:
+        demo_calendar(f"http://127.0.0.1:{port}", radicale, wanted=demo)
     base = f"http://127.0.0.1:{port}"
     return "\n".join(
         [
@@ -176,18 +199,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--sweep-interval", type=float, default=60.0, help="seconds between reminder sweeps")
     parser.add_argument("--ws-port", type=int, default=8002, help="the local slot-updates WebSocket")
+    parser.add_argument("--caldav-port", type=int, default=8003, help="Radicale, the demo doctor's own calendar")
     return parser.parse_args(argv)
+
+
+def ports_taken(args: argparse.Namespace) -> bool:
+    wanted = {"PORT": args.port, "DYNAMODB_PORT": args.dynamodb_port, "WS_PORT": args.ws_port}
+    problems = busy_ports({**wanted, "CALDAV_PORT": args.caldav_port})
+    for problem in problems:
+        print(f"make run: {problem}", file=sys.stderr, flush=True)
+    return bool(problems)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    problems = busy_ports({"PORT": args.port, "DYNAMODB_PORT": args.dynamodb_port, "WS_PORT": args.ws_port})
-    if problems:  # before anything starts or is seeded: one clear line per port
-        for problem in problems:
-            print(f"make run: {problem}", file=sys.stderr, flush=True)
+    if ports_taken(args):  # before anything starts or is seeded: one clear line per port
         return 1
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    radicale = LocalRadicale(args.caldav_port, args.data_dir / "radicale").start()  # comes up beside DynamoDB Local
     ddb = DynamoDBLocal(
         port=args.dynamodb_port,
         db_path=None if args.in_memory else args.data_dir / "dynamodb",
@@ -200,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def shutdown(*_: object) -> None:
         sweeper.stopped.set()
+        radicale.stop()
         hub.stop()
         if poller is not None:
             poller.stopped.set()
@@ -238,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         for role, tok in demo_tokens().items():
             print(f"  export {role.upper()}_TOKEN={tok}", flush=True)
         if wait_until_up(f"http://127.0.0.1:{args.port}", api):
-            print(ready_banner(args.port), flush=True)
+            print(ready_banner(args.port, radicale, demo=not args.no_seed), flush=True)
         while api.poll() is None:
             time.sleep(0.5)
         return api.returncode or 0

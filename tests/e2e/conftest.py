@@ -24,7 +24,7 @@ class DevServer(NamedTuple):
 
 @pytest.fixture(scope="session")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    port, ddb_port, ws_port = free_port(), free_port(), free_port()
+    port, ddb_port, ws_port, caldav_port = free_port(), free_port(), free_port(), free_port()
     data = tmp_path_factory.mktemp("dev-server")
     log = open(data / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -43,6 +43,8 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
             "1",
             "--ws-port",
             str(ws_port),
+            "--caldav-port",
+            str(caldav_port),
         ],
         cwd=ROOT,
         stdout=log,
@@ -55,7 +57,11 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
             if process.poll() is not None:
                 raise RuntimeError(f"dev server exited: {Path(data / 'server.log').read_text()[-2000:]}")
             try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                # up, and done seeding: the demo doctor's own calendar is connected before "Ready:"
+                if (
+                    requests.get(f"{base}/health", timeout=1).status_code == 200
+                    and b"Ready:" in (data / "server.log").read_bytes()
+                ):
                     break
             except requests.RequestException:
                 pass
