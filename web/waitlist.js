@@ -69,6 +69,7 @@ export class Waitlist {
     if (!this.doctors.has(id)) {
       const { doctors } = await this.api.json('GET', '/api/doctors', { retries: 1 });
       for (const d of doctors) this.doctors.set(d.id, d);
+      if (!this.doctors.has(id)) this.doctors.set(id, { id, name: id, timezone: patientZone() });  // not listed
     }
     return this.doctors.get(id) || { id, name: id, timezone: patientZone() };
   }
@@ -151,10 +152,17 @@ export class Waitlist {
   }
 
   async ownVisits(doctor) {
+    // the patient's visits with this doctor up to its horizon, read 92 days at a time (the API's widest window)
     const today = localDate(patientZone());
-    const { appointments } = await this.api.json('GET',
-      `/api/appointments/patient/${this.claims().sub}?from=${today}&to=${addDays(today, 90)}`, { retries: 1 });
-    return appointments.filter((a) => a.doctorId === doctor.id && ACTIVE.has(a.status));
+    const horizon = addDays(today, (doctor.availability && doctor.availability.bookingHorizonDays) || 180);
+    const found = [];
+    for (let from = today; from <= horizon; from = addDays(from, MAX_WINDOW_DAYS)) {
+      const { appointments } = await this.api.json('GET',
+        `/api/appointments/patient/${this.claims().sub}?from=${from}&to=${addDays(from, MAX_WINDOW_DAYS - 1)}`,
+        { retries: 1 });
+      found.push(...appointments.filter((a) => a.doctorId === doctor.id && ACTIVE.has(a.status)));
+    }
+    return found;
   }
 
   async join(doctor, form, error) {

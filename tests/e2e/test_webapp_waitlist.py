@@ -162,7 +162,7 @@ def test_leaving_an_entry_asks_first_and_it_is_left(dev_server, browser, leave_a
     # GIVEN a patient on a waitlist
     pat = new_patient()
     leave_afterwards.append(pat)
-    made = api("POST", "/api/waitlist", pat, json=join_body("dr-carmen-ruiz", far_weekday(98)))
+    made = api("POST", "/api/waitlist", pat, json=join_body("dr-carmen-ruiz", far_weekday(99)))
     assert made.status_code == 201, made.text
     page = signed_in(browser, pat)
     open_mine(page)
@@ -201,7 +201,7 @@ def test_a_second_entry_for_the_same_doctor_is_refused_in_the_patients_words(dev
 
 
 def test_joining_with_the_keyboard_only(dev_server, browser, leave_afterwards):
-    day = far_weekday(105)
+    day = far_weekday(103)
     pat = new_patient()
     leave_afterwards.append(pat)
     page = signed_in(browser, pat)
@@ -220,3 +220,65 @@ def test_joining_with_the_keyboard_only(dev_server, browser, leave_afterwards):
     wait_until(page, lambda: page.evaluate("document.activeElement.id") == "waitlist-joined")
     [entry] = entries(pat)
     assert entry["status"] == "waiting" and entry["times"] == [{"start": "06:00", "end": "12:00"}]
+
+
+def test_an_offer_declined_from_my_waitlist_puts_the_entry_back_to_waiting(dev_server, browser, leave_afterwards):
+    day = far_weekday(108)
+    at = free_times("dr-carmen-ruiz", day)[0]
+    # GIVEN a waiting patient offered a time another patient cancelled
+    booker, waiting = new_patient(), new_patient()
+    leave_afterwards.append(waiting)
+    visit = api(
+        "POST",
+        "/api/appointments",
+        booker,
+        json={"doctorId": "dr-carmen-ruiz", "date": day, "time": at, "type": "in-person", "reason": "Check-up"},
+    )
+    assert visit.status_code == 201, visit.text
+    made = api("POST", "/api/waitlist", waiting, json=join_body("dr-carmen-ruiz", day))
+    assert made.status_code == 201, made.text
+    assert api("DELETE", f"/api/appointments/{visit.json()['id']}", booker).status_code == 200
+    deadline = time.monotonic() + 60
+    while entries(waiting)[0]["status"] != "offered" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert entries(waiting)[0]["status"] == "offered"
+    # WHEN the patient reads it under My waitlist and declines it
+    page = signed_in(browser, waiting)
+    open_mine(page)
+    card = page.locator(f"#waitlist li[data-entry='{made.json()['id']}']")
+    card.get_by_role("button", name="Decline").wait_for()
+    assert card.locator(".status").inner_text() == "A time is offered to you"
+    card.get_by_role("button", name="Decline").click()
+    # THEN the entry is waiting again, in words and on the server
+    wait_until(page, lambda: card.locator(".status").inner_text() == "Waiting for a time")
+    assert entries(waiting)[0]["status"] == "waiting"
+    assert card.get_by_role("button", name="Decline").count() == 0
+
+
+def test_move_earlier_offers_the_patients_visit_with_that_doctor(dev_server, browser, leave_afterwards):
+    day = far_weekday(116)
+    at = free_times("dr-carmen-ruiz", day)[-1]
+    # GIVEN a patient with a visit with the doctor
+    pat = new_patient()
+    leave_afterwards.append(pat)
+    visit = api(
+        "POST",
+        "/api/appointments",
+        pat,
+        json={"doctorId": "dr-carmen-ruiz", "date": day, "time": at, "type": "in-person", "reason": "Check-up"},
+    )
+    assert visit.status_code == 201, visit.text
+    page = signed_in(browser, pat)
+    open_day(page, "Dr. Carmen Ruiz", day)
+    # WHEN the patient joins the waitlist to move that visit earlier
+    page.get_by_role("button", name="Join the waitlist").click()
+    form = page.locator("#waitlist-form")
+    form.get_by_label("From").fill(far_weekday(100))
+    form.get_by_label("To", exact=True).fill(day)
+    move = form.get_by_label("Move a visit earlier")
+    wait_until(page, lambda: move.locator("option").count() == 2)
+    move.select_option(visit.json()["id"])
+    form.get_by_role("button", name="Put me on the waitlist").click()
+    # THEN the entry names the visit it would move
+    page.locator("#waitlist-joined").wait_for()
+    assert entries(pat)[0]["moveEarlier"] == visit.json()["id"]
