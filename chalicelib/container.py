@@ -15,6 +15,7 @@ from chalicelib.services.access import AccessAudit
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
 from chalicelib.services.booking import BookingService, Policy
+from chalicelib.services.busy_freed import FreedBusyStore
 from chalicelib.services.calendar import CalendarService
 from chalicelib.services.calendar_connections import CalendarConnections
 from chalicelib.services.directory import DirectoryService
@@ -131,6 +132,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
     waitlist = _waitlist(settings, tables, booking, store, deliverer, patients, clock, ids)
+    calendar_busy = FreedBusyStore(store, waitlist.on_busy_freed)  # time a sync frees goes to the waitlist
     return Container(
         settings=settings,
         clock=clock,
@@ -154,7 +156,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         directory=DirectoryService(DynamoPatientSearch(tables), access, keys),
         webhooks=webhooks,
         webhook_queue=webhook_queue,
-        calendars=_calendars(settings, tables, store, doctor_repo, clock, ids, realtime, policy.booking_horizon_days),
+        calendars=_calendars(
+            settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days
+        ),
         waitlist=waitlist,
     )
 

@@ -132,7 +132,8 @@ class FreedTime:
     starts_at: datetime
     ends_at: datetime
     origin: str
-    """`cancelled`, `rescheduled`, `hold-released`, `by-hand` or `hours-opened` (an availability change)."""
+    """`cancelled`, `rescheduled`, `hold-released`, `by-hand`, `hours-opened` (an availability change) or
+    `busy-removed` (a busy time gone from the doctor's own calendar)."""
     source_id: str
     """The appointment (or hold) whose change freed it."""
 
@@ -375,6 +376,30 @@ def opened_intervals(
             out.extend(r for r in rests if r[0] >= now and r[0] < r[1])
         day += timedelta(days=1)
     return out[:limit]
+
+
+def freed_busy_intervals(
+    old: Sequence[tuple[datetime, datetime]],
+    new: Sequence[tuple[datetime, datetime]],
+    working: Sequence[tuple[datetime, datetime]],
+    taken: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+    limit: int = MAX_OPENED_INTERVALS,
+) -> list[tuple[datetime, datetime]]:
+    """The time a doctor's own calendars blocked before a sync (`old`, all connections) and no longer block
+    (`new`): a busy event removed or shortened. Only what lies within the day's `working` time and outside
+    `taken` (booked visits) is kept; intervals that start before `now` are left out; at most `limit`, earliest
+    first. Nothing removed gives nothing."""
+    rests = list(old)
+    for cut in [*new, *taken]:
+        rests = [r for p in rests for r in _without(p, cut)]
+    out = [
+        (max(r[0], w[0]), min(r[1], w[1]))
+        for r in rests
+        for w in working
+        if max(r[0], w[0]) < min(r[1], w[1]) and max(r[0], w[0]) >= now
+    ]
+    return sorted(out)[:limit]
 
 
 def _without(piece: tuple[datetime, datetime], cut: tuple[datetime, datetime]) -> list[tuple[datetime, datetime]]:

@@ -29,7 +29,7 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_duration
 from chalicelib.domain.realtime import SlotChange, UnreadableChange
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus
-from chalicelib.domain.schedule import Availability, local_instant
+from chalicelib.domain.schedule import Availability, local_instant, working_intervals
 from chalicelib.domain.waitlist import (
     QUIET_CATCH_UP,
     Entry,
@@ -45,6 +45,7 @@ from chalicelib.domain.waitlist import (
     end_offer,
     expired,
     fair_order,
+    freed_busy_intervals,
     freed_id,
     freed_intervals,
     matches,
@@ -412,6 +413,38 @@ class WaitlistService:
                 offered += self.offer_freed(record_id) == "offered"
             except Exception:
                 log.exception("waitlist: a time opened by an availability change of %s was not offered", doctor.id)
+        return offered
+
+    def on_busy_freed(
+        self,
+        doctor_id: str,
+        day: date,
+        old: Sequence[tuple[datetime, datetime]],
+        new: Sequence[tuple[datetime, datetime]],
+        taken: Sequence[tuple[datetime, datetime]] = (),
+    ) -> int:
+        """After a calendar sync's write of one doctor-day committed: the time its busy intervals no longer block
+        (an event removed or shortened in the doctor's own calendar), within working hours and not booked, each
+        interval logged (as busy-removed) and offered through the stream's path on its own (a failure is logged
+        and never fails the sync). The number of intervals offered."""
+        if not self._store.queue(doctor_id):
+            return 0
+        doctor = self._booking.doctor(doctor_id)
+        availability = doctor.availability
+        if availability is None or day in availability.holidays:
+            return 0
+        now = self._clock.now()
+        working = working_intervals(availability, day, doctor.zone)
+        freed = freed_busy_intervals(old, new, working, taken, now)
+        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+        offered = 0
+        for start, end in freed:
+            try:
+                record_id = freed_id(doctor.id, start, "busy", stamp)
+                self._log_freed(FreedTime(doctor.id, start, end, "busy-removed", "calendar"), record_id)
+                offered += self.offer_freed(record_id) == "offered"
+            except Exception:
+                log.exception("waitlist: a time freed in %s's own calendar was not offered", doctor.id)
         return offered
 
     def _log_freed(self, freed: FreedTime, record_id: str) -> None:
