@@ -157,7 +157,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         webhooks=webhooks,
         webhook_queue=webhook_queue,
         calendars=_calendars(
-            settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days
+            settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days, webhooks
         ),
         waitlist=waitlist,
     )
@@ -219,6 +219,7 @@ def _calendars(
     ids: IdGenerator,
     realtime: RealtimeService,
     horizon_days: int,
+    webhooks: WebhookService | None = None,
 ) -> CalendarConnections:
     from chalicelib.adapters.calendar_feeds import CalendarFetchers
     from chalicelib.adapters.calendar_vault import LocalVault, SecretsManagerVault
@@ -228,6 +229,30 @@ def _calendars(
     def flagged(new_conflicts: int) -> None:
         for _ in range(new_conflicts):
             count("CalendarConflicts")  # the alarm metric: a busy time now overlaps a booked visit
+
+    def publish_conflicts(calendar_id: str, found: list[tuple[Any, Any]]) -> None:
+        """`calendar.conflict` for each visit a busy time newly overlaps: the visit as the API returns it to staff
+        (the payload shaping drops contact details, and the reason unless a subscription opts in)."""
+        from chalicelib.api.schemas import AppointmentOut
+        from chalicelib.domain.timefmt import instant
+        from chalicelib.domain.webhooks import conflict_event
+
+        if webhooks is None:
+            return
+        now = clock.now()
+        events = [
+            conflict_event(
+                AppointmentOut.from_domain(visit, can_reschedule=visit.active).to_json(),
+                calendar_id,
+                conflict.start,
+                conflict.end,
+                now,
+                instant,
+                visit.version,
+            )
+            for conflict, visit in found
+        ]
+        webhooks.publish(events)  # a delivery it cannot write is logged there; the sync goes on
 
     local = settings.scheduler == "none"  # make run: no Secrets Manager, credentials kept in the process
     vault = (
@@ -247,6 +272,7 @@ def _calendars(
         allow_loopback=settings.webhook_allow_loopback,
         announce=realtime.announce,
         on_conflicts=flagged,
+        publish_conflicts=publish_conflicts,
         on_failing=lambda: count("CalendarSyncFailing"),
     )
 

@@ -1126,6 +1126,7 @@ const WEBHOOK_EVENTS = [
   ["waitlist.accepted", "a waitlist offer is accepted"],
   ["waitlist.declined", "a waitlist offer is declined"],
   ["waitlist.expired", "a waitlist offer lapses unanswered"],
+  ["calendar.conflict", "a doctor's own calendar gets a busy time over a booked visit"],
 ];
 const URL_ADVICE = {
   "points inside a private network": "That address is inside a private network, which the clinic never sends to " +

@@ -904,6 +904,7 @@ WebhookEvent = Literal[
     "waitlist.accepted",
     "waitlist.declined",
     "waitlist.expired",
+    "calendar.conflict",
 ]
 WebhookUrl = Annotated[str, Field(min_length=8, max_length=2048), AfterValidator(_single_line)]
 SinceInstant = Annotated[

@@ -27,7 +27,15 @@ TELEHEALTH_EVENTS = ("telehealth.room_ready",)
 WAITLIST_EVENTS = ("waitlist.offered", "waitlist.accepted", "waitlist.declined", "waitlist.expired")
 """From the waitlist table's stream: an offer made, and its end by the patient's answer or its lapse. An offer
 ended otherwise (taken by staff, withdrawn with its entry) fires nothing."""
-EVENT_TYPES: tuple[str, ...] = (*APPOINTMENT_EVENTS, *REMINDER_EVENTS, *TELEHEALTH_EVENTS, *WAITLIST_EVENTS)
+CALENDAR_EVENTS = ("calendar.conflict",)
+"""Not from a stream: a doctor's calendar sync hands over each visit that a busy time newly overlaps."""
+EVENT_TYPES: tuple[str, ...] = (
+    *APPOINTMENT_EVENTS,
+    *REMINDER_EVENTS,
+    *TELEHEALTH_EVENTS,
+    *WAITLIST_EVENTS,
+    *CALENDAR_EVENTS,
+)
 _OFFER_OUTCOME_EVENTS = {
     "pending": "waitlist.offered",
     "accepted": "waitlist.accepted",
@@ -244,6 +252,43 @@ def events_of(change: Change, occurred_at: datetime) -> list[Event]:
         )
         for event_type in event_types_of(change)
     ]
+
+
+def conflict_event(
+    appointment: Mapping[str, Any],
+    calendar_id: str,
+    start: datetime,
+    end: datetime,
+    occurred_at: datetime,
+    instant: Callable[[datetime], str],
+    sequence: int | None = None,
+) -> Event:
+    """`calendar.conflict`: the busy time (`start`, `end`) of the doctor's calendar `calendar_id` newly overlaps the
+    visit `appointment` (rendered as the API returns it to staff), found by the sync at `occurred_at`. Its id names
+    the calendar, the visit, its version, the busy time and that instant: handing the same finding over twice makes
+    no second delivery, while a conflict that ended and came back later is a new event (receivers drop duplicates
+    by id). `sequence` is the visit's version (the per-appointment sequence of its other events)."""
+    appointment_id = str(appointment.get("id"))
+    start_text, end_text = instant(start), instant(end)
+    found = occurred_at.isoformat()
+    basis = f"calendar.conflict:{calendar_id}:{appointment_id}:{sequence}:{start_text}:{end_text}:{found}"
+    return Event(
+        id="evt_" + hashlib.sha256(basis.encode()).hexdigest()[:26],
+        type="calendar.conflict",
+        occurred_at=occurred_at,
+        appointment_id=appointment_id,
+        sequence=sequence,
+        doctor_id=appointment.get("doctorId"),
+        location=appointment.get("location"),
+        data={
+            "appointmentId": appointment_id,
+            "doctorId": appointment.get("doctorId"),
+            "calendarId": calendar_id,
+            "start": start_text,
+            "end": end_text,
+            "appointment": dict(appointment),
+        },
+    )
 
 
 def shaped(data: Any, include_reason: bool) -> Any:

@@ -111,6 +111,7 @@ class CalendarConnections:
         announce: Callable[[str, date], None] = lambda doctor_id, day: None,
         on_conflicts: Callable[[int], None] = lambda n: None,
         on_failing: Callable[[], None] = lambda: None,
+        publish_conflicts: Callable[[str, list[tuple[Conflict, Appointment]]], None] = lambda calendar_id, found: None,
     ) -> None:
         self._store = store
         self._busy = busy
@@ -124,6 +125,8 @@ class CalendarConnections:
         self._announce_to = announce
         self._on_conflicts = on_conflicts
         self._on_failing = on_failing
+        self._publish_conflicts = publish_conflicts
+        """Hands the visits a busy time newly overlaps (after the sync's write) to the webhooks: `calendar.conflict`."""
 
     # --- access ----------------------------------------------------------------------------------------------
     def _check(self, caller: Caller, doctor_id: str) -> ZoneInfo:
@@ -281,11 +284,13 @@ class CalendarConnections:
             failing_since=s.failing_since,
             truncated=s.truncated,
         )
+        fresh: list[Conflict] = []
         if result.busy is not None:
             synced = replace(synced, conflicts=self._conflicts_of(connection.doctor_id, result.busy))
             new = {c.appointment_id for c in synced.conflicts} - {c.appointment_id for c in connection.conflicts}
             if new:
                 self._on_conflicts(len(new))
+            fresh = [c for c in synced.conflicts if c.appointment_id in new]
         if synced.failing_since is not None and self._clock.now() - synced.failing_since >= ALERT_AFTER:
             self._on_failing()
         if connection.write_visits and connection.kind is Kind.CALDAV:
@@ -301,7 +306,20 @@ class CalendarConnections:
         self._store.save(synced)
         for day_text in sorted({d for d, _ in changed_days}):
             self._announce(connection.doctor_id, date.fromisoformat(day_text))
+        if fresh:
+            self._publish(connection.id, fresh)
         return synced
+
+    def _publish(self, calendar_id: str, fresh: list[Conflict]) -> None:
+        """Each new conflict to the webhooks, once its connection (the list it is new against) is written; a
+        failure is logged and never fails the sync (the conflict stays listed for staff)."""
+        try:
+            visits = self._busy.get_many([c.appointment_id for c in fresh])
+            found = [(c, visits[c.appointment_id]) for c in fresh if c.appointment_id in visits]
+            if found:
+                self._publish_conflicts(calendar_id, found)
+        except Exception:
+            log.exception("calendar %s: %d new conflicts not handed to the webhooks", calendar_id, len(fresh))
 
     def _write_visits(
         self, connection: Connection, credentials: tuple[str, str] | None, window: tuple[datetime, datetime]

@@ -21,6 +21,7 @@ from chalicelib.domain.webhooks import (
     Change,
     Delivery,
     DeliveryStatus,
+    Event,
     Outcome,
     SigningSecret,
     Subscription,
@@ -273,25 +274,48 @@ class WebhookService:
         whose deliveries cannot be written fails only its own record (the stream retries it)."""
         report = FanOutReport()
         planned, failed = self._plan(changes, occurred_at, report)
+        failed.extend(self._write_and_queue(planned, report))
+        report.failed_records = sorted({s for s in failed if s})
+        return report
+
+    def publish(self, events: Iterable[Event]) -> FanOutReport:
+        """Events that come from no stream (a calendar sync's new conflicts): one delivery per subscription that
+        wants each, written and queued as the fan-out does. A delivery that cannot be written is logged and left
+        out (`failed_records` holds its event id); nothing is raised for it."""
+        report = FanOutReport()
+        subscriptions = [s for s in self._store.list_subscriptions() if s.paused_reason != "gone"]
+        planned: list[tuple[str, Delivery]] = []
+        for event in events:
+            report.events += 1
+            for subscription in subscriptions:
+                if subscription.wants(event):
+                    body = message_body(event, subscription.include_reason, instant)
+                    planned.append((event.id, new_delivery(subscription, event, self._clock.now(), body)))
+        report.failed_records = sorted(set(self._write_and_queue(planned, report)))
+        return report
+
+    def _write_and_queue(self, planned: list[tuple[str, Delivery]], report: FanOutReport) -> list[str]:
+        """Writes the planned deliveries (side by side) and queues the written ones in their order; the keys of
+        those that could not be written."""
         written: list[bool | None] = []
         if planned:  # the puts side by side (each a network round trip); their order kept for the queue
             with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(planned))) as pool:
                 written = list(pool.map(self._add, (d for _, d in planned)))
+        failed: list[str] = []
         queued: list[DeliveryRef] = []
-        for (sequence, delivery), added in zip(planned, written, strict=True):
+        for (key, delivery), added in zip(planned, written, strict=True):
             if added is None:
-                failed.append(sequence)
+                failed.append(key)
             elif added:
                 report.deliveries += 1
                 if delivery.next_attempt_at is not None:
                     queued.append((delivery.subscription_id, delivery.id))
-        report.failed_records = sorted({s for s in failed if s})
         if queued:
             try:
                 self._queue.enqueue(queued)
             except Exception:  # written already: the sweep sends them
                 log.exception("%d webhook deliveries not queued; the sweep sends them", len(queued))
-        return report
+        return failed
 
     def _plan(
         self, changes: Iterable[Change | str], occurred_at: Callable[[Change], datetime], report: FanOutReport
