@@ -1,5 +1,5 @@
 """`make run`'s own CalDAV server: Radicale (PyPI `radicale`) on a loopback port, with the demo doctor Dr. Ada Smith's
-calendar holding one recurring busy time (a hospital round, weekdays 10:00-11:00 New York time) and connected to
+calendar holding one recurring busy time (a hospital round, weekdays 13:00-14:00 New York time) and connected to
 her through the API, so a newcomer sees a busy time take a slot and booked visits appear in her calendar.
 
 Radicale is started first (it comes up while DynamoDB Local does) and the calendar is connected once the API
@@ -33,8 +33,8 @@ DEMO_EVENT = "\r\n".join(
         "BEGIN:VEVENT",
         f"UID:{DEMO_EVENT_UID}",
         "DTSTAMP:20260101T000000Z",
-        "DTSTART;TZID=America/New_York:20260105T100000",
-        "DTEND;TZID=America/New_York:20260105T110000",
+        "DTSTART;TZID=America/New_York:20260105T130000",
+        "DTEND;TZID=America/New_York:20260105T140000",
         "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
         "SUMMARY:Hospital round",
         "END:VEVENT",
@@ -42,7 +42,7 @@ DEMO_EVENT = "\r\n".join(
         "",
     ]
 )
-"""Weekdays 10:00-11:00 in the doctor's zone: her 10:00 and 10:30 slots are taken on every working day."""
+"""Weekdays 13:00-14:00 in the doctor's zone: her 13:00 and 13:30 slots are taken on every working day."""
 
 
 class LocalRadicale:

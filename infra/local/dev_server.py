@@ -167,7 +167,7 @@ def demo_calendar(base: str, radicale: LocalRadicale, wanted: bool = True) -> No
         made = connect_demo_calendar(base, demo_tokens()["admin"], radicale)
         print(
             f"Dr. Ada Smith's own calendar (CalDAV, Radicale): {radicale.calendar_url}  user {DEMO_USER} password"
-            f" {radicale.password}; its {made['busyIntervals']} busy times (weekdays 10:00-11:00) take her slots",
+            f" {radicale.password}; its {made['busyIntervals']} busy times (weekdays 13:00-14:00) take her slots",
             flush=True,
         )
     except Exception as exc:  # make run goes on without it

@@ -1,5 +1,5 @@
 """`make run`'s own CalDAV server: Radicale, holding the demo doctor's own calendar (a hospital round on weekdays,
-10:00-11:00 New York time), connected to Dr. Ada Smith at start-up, so her 10:00 and 10:30 slots are taken on every
+13:00-14:00 New York time), connected to Dr. Ada Smith at start-up, so her 13:00 and 13:30 slots are taken on every
 working day; and its port is checked with the others before anything starts.
 
 The day is a weekday about 150 days ahead (inside her 180-day horizon, clear of her holidays), which no other test
@@ -53,13 +53,13 @@ def test_the_demo_doctors_own_calendar_is_connected_and_its_busy_time_takes_her_
     )
     assert answer.status_code == 200, answer.text
     free = {s["time"]: s["available"] for s in answer.json()["slots"]}
-    assert free["10:00"] is False and free["10:30"] is False
-    assert free["09:30"] is True and free["11:00"] is True
+    assert free["13:00"] is False and free["13:30"] is False
+    assert free["11:30"] is True and free["14:00"] is True
     # AND a patient cannot book it
     patient = new_patient("Pat Round", email=None, phone=None)
     booked = requests.post(
         f"{base}/api/appointments",
-        json={"doctorId": DEMO_DOCTOR, "date": day, "time": "10:00", "type": "in-person", "reason": "check-up"},
+        json={"doctorId": DEMO_DOCTOR, "date": day, "time": "13:00", "type": "in-person", "reason": "check-up"},
         headers={"Authorization": patient.token},
         timeout=30,
     )
