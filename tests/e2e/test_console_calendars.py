@@ -126,9 +126,9 @@ def test_a_refused_address_and_a_calendar_refusing_the_password_are_said_plainly
     assert page.locator("#calendar-url").get_attribute("aria-invalid") == "true"
     # WHEN a CalDAV calendar is connected with a password its server refuses
     with radicale_server(tmp_path / "radicale", "dr", "right-password") as radicale:
-        radicale.calendar("dr", "right-password")
+        radicale.calendar("dr", "right-password", name="rounds")
         page.get_by_label("CalDAV calendar", exact=False).check()
-        page.locator("#calendar-url").fill(f"{radicale.base}dr/work/")
+        page.locator("#calendar-url").fill(f"{radicale.base}dr/rounds/")
         page.get_by_label("Username", exact=True).fill("dr")
         page.get_by_label("App password", exact=True).fill("wrong-password")
         page.get_by_role("button", name="Connect", exact=True).click()
