@@ -9,12 +9,14 @@ import { el, say, svg } from "./shared/dom.js";
 import { LiveSlots } from "./shared/live.js";
 import { ACTIVE } from "./shared/status.js";
 import { createCalendars } from "./console_calendars.js";
+import { createWaitlist } from "./console_waitlist.js";
 
 const $ = (id) => document.getElementById(id);
 const session = tokenStore("token");
 const state = {doctors: [], doctorById: new Map(), appointments: new Map(), patients: new Map(), claims: null,
   dayTouched: false, selected: new Set(), reminders: new Map(), dayView: "list", analyticsTouched: false};
 const calendars = createCalendars({api, ask, doctors: () => state.doctors}); // the Calendars view
+const waitlistView = createWaitlist({api, doctors: () => state.doctors, today: () => clinicToday()}); // Waitlist
 
 // ---------------------------------------------------------------- dates and times (each doctor's own zone)
 function clinicToday() {
@@ -122,7 +124,8 @@ async function signIn(token) {
   say($("signin-status"), "");
   if (hadFocus) $("schedule-title").focus(); // the form it was in is gone: keyboard users land on the day
   if (!state.dayTouched) $("day").value = clinicToday();
-  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics(), loadWebhooks(), calendars.load()]);
+  await Promise.all([refreshDay(), refreshWeek(), loadReminders(), loadAnalytics(), loadWebhooks(), calendars.load(),
+    waitlistView.load()]);
   live.connect();
 }
 
@@ -137,6 +140,7 @@ function signOut(message = "") {
   }
   closeWebhookLog(false);
   calendars.clear();
+  waitlistView.clear();
   webhooks.written.clear();
   webhooks.fresh.clear();
   state.appointments.clear();
@@ -162,6 +166,7 @@ async function loadDoctors() {
   $("doctor").replaceChildren(el("option", {value: "", text: "All doctors"}), ...options());
   if (keep && state.doctorById.has(keep)) $("doctor").value = keep;
   calendars.doctors(state.doctors);
+  waitlistView.doctors(state.doctors);
   fillAvailabilityForm();
 }
 
@@ -263,7 +268,7 @@ async function drawDayGrid(day, chosen, lists) {
 }
 
 // ---------------------------------------------------------------- narrow screens: one section at a time
-const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability", "calendars", "webhooks"];
+const SECTIONS = ["schedule", "week", "reminders", "analytics", "availability", "calendars", "waitlist", "webhooks"];
 function showSection(id, focus) {
   // on a phone the sections are tabs of a menu (CSS shows the current one only); wide screens show them all
   const current = SECTIONS.includes(id) ? id : "schedule";
@@ -1549,6 +1554,7 @@ async function resendSince(event) {
 // ---------------------------------------------------------------- wiring
 function wire() {
   calendars.wire(); // first: its section is in the page before anything shows or hides sections
+  waitlistView.wire();
   $("signin-form").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value.trim()); });
   $("sign-out").addEventListener("click", () => signOut());
   $("filters").addEventListener("submit", (event) => {

@@ -43,6 +43,7 @@ ASSETS: dict[str, str] = {
     "/console": "console.html",
     "/console.js": "console.js",
     "/console_calendars.js": "console_calendars.js",
+    "/console_waitlist.js": "console_waitlist.js",
     "/console.css": "console.css",
     "/shared/api.js": "shared/api.js",
     "/shared/dates.js": "shared/dates.js",

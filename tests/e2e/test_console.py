@@ -644,11 +644,21 @@ def test_the_skip_link_shows_when_focused_and_keyboard_reaches_everything(dev_se
     box = page.locator(".skip-link").bounding_box()
     assert box["width"] > 40 and box["height"] > 20 and box["y"] >= 0
     reached: list[str] = []
-    while "token" not in reached and len(reached) < 12:
+    while "token" not in reached and len(reached) < 13:
         page.keyboard.press("Tab")
         reached.append(page.evaluate("document.activeElement.textContent || document.activeElement.id"))
         assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", reached[-1]
-    assert reached == ["Day", "Week", "Reminders", "Analytics", "Availability", "Calendars", "Webhooks", "token"]
+    assert reached == [
+        "Day",
+        "Week",
+        "Reminders",
+        "Analytics",
+        "Availability",
+        "Calendars",
+        "Waitlist",
+        "Webhooks",
+        "token",
+    ]
     # the whole sign-in by keyboard
     page.keyboard.type(TOKENS["admin"])
     page.keyboard.press("Enter")
