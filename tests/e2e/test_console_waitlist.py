@@ -8,6 +8,8 @@ nothing depends on the time of day or on another test.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -28,7 +30,13 @@ def browser():
 
 def join(base: str, doctor_id: str, day: str):
     waiting = new_patient("Wanda Console")
-    body = {"doctorId": doctor_id, "from": day, "to": day, "type": "in-person", "notify": {"email": True}}
+    body: dict[str, Any] = {
+        "doctorId": doctor_id,
+        "from": day,
+        "to": day,
+        "type": "in-person",
+        "notify": {"email": True},
+    }
     made = requests.post(f"{base}/api/waitlist", headers=waiting.headers, json=body, timeout=30)
     assert made.status_code == 201, made.text
     return waiting, made.json()
