@@ -710,8 +710,9 @@ def test_both_passes_of_the_fall_back_hour_are_told_apart_booked_and_moved(dev_s
         browser, pat, zone=FALL_BACK_ZONE, clock=datetime.fromisoformat(f"{day}T12:00:00+00:00") - timedelta(days=21)
     )
     open_day(page, doctor["name"], day)
-    # THEN the two 02:30s are two buttons a person can tell apart
-    assert slot(page, "02:30").count() == 2
+    # THEN the two 02:30s are two buttons a person can tell apart (waited for: the day shown before the chosen one
+    # has its own single 02:30 until the chosen day's times replace it)
+    wait_until(page, lambda: slot(page, "02:30").count() == 2)
     assert slot(page, "02:30").all_inner_texts() == ["02:30 (first)", "02:30 (second, after the clocks go back)"]
     # WHEN the patient books the second one
     page.locator(f"#book-picker button[data-starts-at='{second}']").click()
