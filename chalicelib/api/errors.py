@@ -26,6 +26,11 @@ ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def no_content() -> Response:
+    """A 204 for a deletion: empty, and never cached."""
+    return Response(body="", status_code=204, headers={**NO_STORE})
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None, retry_after: int = 1
 ) -> Response:

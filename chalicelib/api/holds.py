@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import container
 from chalicelib.api import schemas as s
-from chalicelib.api.errors import NO_STORE
+from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Role
@@ -81,4 +81,4 @@ def get_hold(call: Call) -> s.HoldOut:
           errors=(404,), tags=TAGS)  # fmt: skip
 def release_hold(call: Call) -> Response:
     container.current().booking.release_hold(call.caller, call.params["id"])
-    return Response(body="", status_code=204, headers={**NO_STORE})
+    return no_content()

@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 from pydantic import Field
 
 from chalicelib import container
-from chalicelib.api.errors import NO_STORE
+from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.schemas import ApiModel, Instant, OutModel, ShortText, _absent
 from chalicelib.domain.calendar_connections import Kind
@@ -124,7 +124,7 @@ def change_calendar(call: Call) -> CalendarOut:
           roles=STAFF, status=204, errors=(403, 404), tags=TAGS)  # fmt: skip
 def delete_calendar(call: Call) -> Response:
     _service().delete(call.caller, call.params["doctorId"], call.params["id"])
-    return Response(body="", status_code=204, headers={**NO_STORE})
+    return no_content()
 
 
 @endpoint(own_calendars_api, "/api/admin/doctors/{doctorId}/conflicts", "GET",

@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import container
 from chalicelib.api import schemas as s
-from chalicelib.api.errors import NO_STORE
+from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.identity import Role
 from chalicelib.domain.webhooks import Change
@@ -89,7 +89,7 @@ def change_webhook(call: Call) -> s.WebhookOut:
           roles=ADMIN, status=204, errors=(404,), tags=TAGS)  # fmt: skip
 def delete_webhook(call: Call) -> Response:
     container.current().webhooks.delete(call.params["id"])
-    return Response(body="", status_code=204, headers={**NO_STORE})
+    return no_content()
 
 
 @endpoint(
