@@ -1,13 +1,13 @@
 """Reminder delivery: SES v2 e-mail (plain text, HTML and an .ics attachment), SNS SMS and SNS mobile push;
 or, for local runs, an outbox folder with one readable file per message.
 
-Throttling is retried here with backoff; what still fails is a TransientDeliveryError. Errors that retrying
-cannot fix (unverified sender, opted-out number, disabled endpoint) are a PermanentDeliveryError at once. A send
-that may have reached the provider is an UnknownDeliveryOutcome and is never retried: a read timeout, a
-connection reset mid-request, a response that cannot be read, and any 5xx answer (`InternalFailure`: the
-provider may have sent it before failing). The SES and SNS clients are built without botocore's own retries for
-that reason (a botocore retry of a 5xx is a resend too), and this module retries only what is known not to have
-been delivered (throttling, no connection made, credentials not yet at hand).
+Throttling is retried here with backoff (`adapters.retrying`); what still fails is a TransientDeliveryError.
+Errors that retrying cannot fix (unverified sender, opted-out number, disabled endpoint) are a
+PermanentDeliveryError at once. A send that may have reached the provider is an UnknownDeliveryOutcome and is
+never retried: a read timeout, a connection reset mid-request, a response that cannot be read, and any 5xx answer
+(`InternalFailure`: the provider may have sent it before failing). The SES and SNS clients are built without
+botocore's own retries for that reason (a botocore retry of a 5xx is a resend too), and this module retries only
+what is known not to have been delivered (throttling, no connection made, credentials not yet at hand).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -27,6 +26,7 @@ from email.mime.text import MIMEText
 from pathlib import Path
 from typing import Any
 
+from chalicelib.adapters.retrying import Backoff
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.calendar import appointment_ics
@@ -240,17 +240,20 @@ class AwsDeliverer:
     def _call(self, action: Callable[[], Any], sends: bool = True) -> Any:
         """Run one provider call, retrying only what proves nothing happened. `sends`: the call delivers a
         message, so anything that may have reached the provider is an UnknownDeliveryOutcome (never resent);
-        a call that sends nothing (registering a device, idempotent) treats a 5xx as transient."""
+        a call that sends nothing (registering a device, idempotent) treats a 5xx as transient.
+
+        Our own loop, not botocore's standard mode: that mode also retries 5xx answers, read timeouts and
+        connections reset mid-request, each of which may already have delivered the message (a retry would
+        send it twice). The send clients are built with one attempt, and this loop retries only the answers
+        that prove nothing was sent (throttling, no connection made, credentials not yet at hand)."""
         reason = ""
-        for attempt in range(self._attempts):
+        for _ in Backoff(attempts=self._attempts, base=self._base_delay, sleep=self._sleep).tries():
             try:
                 return action()
             except (UnknownDeliveryOutcome, TransientDeliveryError, PermanentDeliveryError):
                 raise
             except Exception as exc:
                 reason = _retryable(exc, sends)
-            if attempt + 1 < self._attempts:
-                self._sleep(self._base_delay * (2**attempt) * (0.5 + random.SystemRandom().random()))
         raise TransientDeliveryError(reason[:300])
 
 

@@ -2,8 +2,8 @@
 and our own on Amazon Chime SDK Meetings. Credentials come from Secrets Manager, cached per container.
 
 Each adapter: `create(appointment, consent)`, `update(meeting, appointment)`, `delete(meeting)`, and
-`join(meeting, role, subject)` for what a participant needs to join. A 5xx is retried, then a
-TransientPlatformError; a 4xx is a PlatformError with the platform's words; an expired OAuth token is
+`join(meeting, role, subject)` for what a participant needs to join. A 5xx is retried (`adapters.retrying`),
+then a TransientPlatformError; a 4xx is a PlatformError with the platform's words; an expired OAuth token is
 refreshed once.
 """
 
@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from chalicelib.adapters.retrying import Backoff
 from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
@@ -75,11 +76,12 @@ class _Http:
             data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
             headers = {**headers, "Content-Type": "application/x-www-form-urlencoded" if form else "application/json"}
         last = ""
-        deadline = self._timer() + self._budget
-        for attempt in range(self._attempts):
-            left = deadline - self._timer()
-            if left <= 0.05:
-                break
+        # Our own loop: these calls go through urllib, not botocore, so no SDK retries them for us.
+        backoff = Backoff(
+            attempts=self._attempts, base=0.2, budget=self._budget, floor=0.05, sleep=self._sleep, clock=self._timer
+        )
+        for attempt in backoff.tries():
+            left = attempt.left()
             request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
             with _Watchdog(left) as watchdog:  # over the whole attempt, an error's body included
                 try:
@@ -95,8 +97,6 @@ class _Http:
             if watchdog.fired:
                 last = f"no whole answer within {self._budget:g} s"
                 break
-            if attempt + 1 < self._attempts:
-                self._sleep(min(0.2 * 2**attempt, max(0.0, deadline - self._timer())))
         raise TransientPlatformError(last)
 
     @staticmethod
