@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
-
-import jwt
 
 from chalicelib.domain.cognito_tokens import TokenRefused
 
@@ -24,6 +21,8 @@ Fetch = Callable[[str], dict[str, Any]]
 def fetch_json(url: str) -> dict[str, Any]:
     if not url.startswith(("https://", "http://127.0.0.1:")):  # the pools publish over HTTPS; tests on loopback
         raise TokenRefused("a key set URL that is neither HTTPS nor loopback")
+    import urllib.request  # here: only a key fetch needs it (cold start)
+
     with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310  # nosec B310
         loaded = json.loads(answer.read(MAX_BYTES))
     if not isinstance(loaded, dict):
@@ -69,6 +68,8 @@ class KeySets:
             raise
         except Exception as exc:  # network, HTTP or JSON failure: refuse the token, try again later
             raise TokenRefused(f"the issuer's keys could not be read: {type(exc).__name__}") from None
+        import jwt  # here: PyJWT and cryptography are a cold start's cost that only a key fetch needs
+
         keys: dict[str, Any] = {}
         for entry in document.get("keys") or []:
             if not isinstance(entry, dict) or entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig":
