@@ -134,12 +134,13 @@ def with_version(event: Any, get_response: Callable[[Any], Any]) -> Any:
     return get_response(event)
 
 
-def count(name: str) -> None:
-    """One of this invocation's counts: published per service (what the alarms watch) and per service and release
-    (a second EMF dimension set, so a canary's numbers can be told from the old release's)."""
+def count(name: str, value: int = 1) -> None:
+    """One of this invocation's counts (`value` of them in one data point): published per service (what the alarms
+    watch) and per service and release (a second EMF dimension set, so a canary's numbers can be told from the old
+    release's)."""
     if not any(dimensions.get("version") == VERSION for dimensions in metrics.provider.dimension_sets):
         metrics.add_dimensions(service=SERVICE, version=VERSION)
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def count_error(code: str) -> None:

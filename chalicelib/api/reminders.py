@@ -231,10 +231,11 @@ def run_sweep() -> dict[str, Any]:
         log.exception("sweep: platform meetings not brought in line this run")
         meetings_synced = 0
     holds_lapsed = container.current().booking.release_expired_holds()  # never raises: each hold on its own
-    for _ in range(report.delivered.get("sent", 0)):
-        count("ReminderSent")
-    for _ in range(report.delivered.get("failed", 0) + report.stuck_failed):  # the failed-reminders alarm sees all
-        count("ReminderFailed")
+    sent, failed = report.delivered.get("sent", 0), report.delivered.get("failed", 0) + report.stuck_failed
+    if sent:  # one data point with the run's count, not one per reminder
+        count("ReminderSent", sent)
+    if failed:  # the failed-reminders alarm sees all, the stuck ones too
+        count("ReminderFailed", failed)
     return {
         "delivered": report.delivered,
         "schedulesEnsured": report.schedules_ensured,

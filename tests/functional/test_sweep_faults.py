@@ -70,6 +70,19 @@ def test_the_sweep_counts_reminder_failed(api, wired, clock, lambdas, monkeypatc
     assert failed and sum(failed if isinstance(failed[0], int | float) else failed[0]) >= 1
 
 
+def test_the_sweep_publishes_its_sent_count_in_one_data_point(api, wired, clock, lambdas, monkeypatch, capsys):
+    # GIVEN six overdue reminders of three visits, and metrics on
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    three_visits_due(api, clock)
+    capsys.readouterr()
+    # WHEN the sweep delivers them
+    lambdas.lambda_.invoke("reminder_sweep", tick(lambdas))
+    # THEN each published metric set carries ReminderSent once, as the count 6 (not six values of 1)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    sent = [m["ReminderSent"] for m in lines if "ReminderSent" in m]
+    assert sent and all((value if isinstance(value, list) else [value]) == [6] for value in sent)
+
+
 def three_visits_due(api, clock) -> list[dict]:
     """Three patients' visits with e-mail and SMS reminders at 24 h, all overdue: six reminders."""
     doc = api.doctor_with_hours()
