@@ -233,7 +233,7 @@ def _calendars(
     def publish_conflicts(calendar_id: str, found: list[tuple[Any, Any]]) -> None:
         """`calendar.conflict` for each visit a busy time newly overlaps: the visit as the API returns it to staff
         (the payload shaping drops contact details, and the reason unless a subscription opts in)."""
-        from chalicelib.api.schemas import AppointmentOut
+        from chalicelib.api.schemas.appointments import AppointmentOut
         from chalicelib.domain.timefmt import instant
         from chalicelib.domain.webhooks import conflict_event
 

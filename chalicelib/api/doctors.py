@@ -107,7 +107,7 @@ def set_durations(call: Call) -> s.AvailabilityOut:
 def availability(call: Call) -> Response:
     """Carries an ETag (the doctor-day's version); `If-None-Match` with it costs one small read and gets 304."""
     q: s.AvailabilityQuery = call.query
-    day = s._strict_date(call.params["date"])
+    day = s.strict_date(call.params["date"])
     booking = container.current().booking
     wanted = call.headers.get("if-none-match")
     if wanted:

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.api.schemas import ErrorBody, ErrorOut
+from chalicelib.api.schemas.common import ErrorBody, ErrorOut
 from chalicelib.domain import errors as e
 
 ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib import container
 from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
 from chalicelib.api.language import localized, request_language
-from chalicelib.api.schemas import ID_PATTERN, OutModel, _strict_date
+from chalicelib.api.schemas.common import ID_PATTERN, OutModel, strict_date
 from chalicelib.domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
 from chalicelib.observability import count_error
@@ -175,7 +175,7 @@ def _check_path(params: dict[str, str]) -> None:
     for name, value in params.items():
         if name == "date":
             try:
-                _strict_date(value)
+                strict_date(value)
             except ValueError as exc:
                 bad[name] = str(exc)
         elif not re.fullmatch(ID_PATTERN, value or ""):

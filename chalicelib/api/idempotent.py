@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from chalicelib import container
 from chalicelib.api.http import Call
-from chalicelib.api.schemas import OutModel
+from chalicelib.api.schemas.common import OutModel
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 

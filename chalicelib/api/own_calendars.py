@@ -12,7 +12,7 @@ from pydantic import Field
 from chalicelib import container
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.schemas import ApiModel, Instant, OutModel, ShortText, _absent
+from chalicelib.api.schemas.common import ApiModel, Instant, OutModel, ShortText, absent
 from chalicelib.domain.calendar_connections import Kind
 from chalicelib.domain.identity import Role
 
@@ -41,8 +41,8 @@ class CalendarPatch(ApiModel):
 class VisitCopyOut(OutModel):
     appointment_id: str
     state: Literal["written", "deleted", "failed"] = Field(description="written at the visit's current version")
-    error: str | None = Field(default=None, exclude_if=_absent, description="Why it failed, in plain words")
-    retry_at: Instant | None = Field(default=None, exclude_if=_absent)
+    error: str | None = Field(default=None, exclude_if=absent, description="Why it failed, in plain words")
+    retry_at: Instant | None = Field(default=None, exclude_if=absent)
 
 
 class CalendarOut(OutModel):
@@ -52,9 +52,9 @@ class CalendarOut(OutModel):
     url: str
     state: Literal["active", "paused", "failing"]
     write_visits: bool
-    last_sync_at: Instant | None = Field(default=None, exclude_if=_absent, description="The busy times' age")
-    next_sync_at: Instant | None = Field(default=None, exclude_if=_absent)
-    last_error: str | None = Field(default=None, exclude_if=_absent, description="In plain words")
+    last_sync_at: Instant | None = Field(default=None, exclude_if=absent, description="The busy times' age")
+    next_sync_at: Instant | None = Field(default=None, exclude_if=absent)
+    last_error: str | None = Field(default=None, exclude_if=absent, description="In plain words")
     busy_intervals: int = Field(description="Busy intervals from today to the booking horizon")
     truncated: bool = Field(description="The calendar held more than one sync reads (instances or time capped)")
     created_at: Instant

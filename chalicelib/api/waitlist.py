@@ -1,6 +1,6 @@
 """Waitlist routes: join, list, leave, accept and decline an offer; staff's day view, offers by hand and refill
 analytics; and the appointments stream's offer consumer and the sweep. The request and response models live here
-(as in schemas.py, no `from __future__ import annotations`: pydantic reads the annotations themselves)."""
+(as in api/schemas/, no `from __future__ import annotations`: pydantic reads the annotations themselves)."""
 
 import logging
 from typing import Annotated, Any, Literal, Self

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import get_args
 
-from chalicelib.api.schemas import WebhookEvent
+from chalicelib.api.schemas.webhooks import WebhookEvent
 from chalicelib.api.webapp import WEB_DIR
 
 
