@@ -21,7 +21,9 @@ from chalicelib.services.calendar_connections import CalendarConnections
 from chalicelib.services.directory import DirectoryService
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.patients import PatientDirectory
-from chalicelib.services.ports import AppointmentStore, Clock, Deliverer, Idempotency, IdGenerator, KeyProvider
+from chalicelib.services.ports.appointments import AppointmentStore
+from chalicelib.services.ports.delivery import Deliverer
+from chalicelib.services.ports.system import Clock, Idempotency, IdGenerator, KeyProvider
 from chalicelib.services.realtime import RealtimeService
 from chalicelib.services.reminders.admin import ReminderAdmin
 from chalicelib.services.reminders.devices import DeviceRegistry

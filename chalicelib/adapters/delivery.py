@@ -30,15 +30,10 @@ from chalicelib.adapters.retrying import Backoff
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.calendar import appointment_ics
+from chalicelib.domain.delivery import Delivery, PermanentDeliveryError, TransientDeliveryError, UnknownDeliveryOutcome
 from chalicelib.domain.errors import PushNotConfigured
 from chalicelib.domain.reminders import Channel, Reminder, push_title, render
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.ports import (
-    Delivery,
-    PermanentDeliveryError,
-    TransientDeliveryError,
-    UnknownDeliveryOutcome,
-)
 
 log = logging.getLogger("clinic.reminders")
 TRANSIENT_CODES = frozenset(

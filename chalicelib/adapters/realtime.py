@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
-from chalicelib.services.ports import ConnectionGone
+from chalicelib.domain.realtime import ConnectionGone
 
 
 class ApiGatewaySender:

@@ -25,8 +25,8 @@ from chalicelib.adapters.retrying import Backoff
 from chalicelib.adapters.secrets import SECRET_MAX_AGE_SECONDS, CachedSecret
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.telehealth import PlatformError, TransientPlatformError
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.ports import PlatformError, TransientPlatformError
 
 
 class JsonSecret(Protocol):

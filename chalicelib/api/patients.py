@@ -10,7 +10,7 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.contact import mask_email, mask_phone
 from chalicelib.domain.identity import Role
-from chalicelib.services.ports import PatientProfile
+from chalicelib.domain.patients import PatientProfile
 
 patients_api = Blueprint(__name__)
 

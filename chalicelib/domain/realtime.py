@@ -165,3 +165,7 @@ def _days(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> set[t
         for image in (old, new)
         if image and image.get("doctor_id") and image.get("date")
     }
+
+
+class ConnectionGone(Exception):
+    """The WebSocket connection no longer exists (API Gateway's GoneException)."""

@@ -242,3 +242,11 @@ def check_requirements(report: ClientReport) -> list[str]:
             f"{minimum['bandwidth_mbps']:g} Mbps. Move closer to your router or close other downloads."
         )
     return failures
+
+
+class PlatformError(Exception):
+    """The video platform refused the request (4xx): retrying will not help."""
+
+
+class TransientPlatformError(PlatformError):
+    """The video platform failed (5xx, timeout) after retries: the room stays pending and is retried later."""

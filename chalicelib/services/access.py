@@ -8,7 +8,7 @@ from typing import Protocol
 
 from chalicelib.domain.audit import AccessEntry
 from chalicelib.domain.identity import Caller
-from chalicelib.services.ports import Clock, IdGenerator
+from chalicelib.services.ports.system import Clock, IdGenerator
 
 
 class AccessLog(Protocol):

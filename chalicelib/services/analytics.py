@@ -7,7 +7,8 @@ from datetime import date
 
 from chalicelib.domain.analytics import MAX_DAYS, DoctorDayStats, Report, days_between, report
 from chalicelib.domain.errors import InvalidInput, NotFound
-from chalicelib.services.ports import DayStats, DoctorRepository
+from chalicelib.services.ports.appointments import DayStats
+from chalicelib.services.ports.doctors import DoctorRepository
 
 
 class AnalyticsService:

@@ -19,6 +19,7 @@ from chalicelib.domain.appointments import (
     may_access,
 )
 from chalicelib.domain.audit import AuditEntry, audit_of
+from chalicelib.domain.booking import Booking
 from chalicelib.domain.busy import BusyTimesChanged, busy_taken, overlapping
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
@@ -46,18 +47,14 @@ from chalicelib.domain.idempotency import appointment_id_for
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE, check_duration, check_horizon
 from chalicelib.domain.paging import take_page
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Reminder, Skipped
 from chalicelib.domain.schedule import Slot, availability_etag, check_bookable, generate_slots
 from chalicelib.services.access import AccessAudit
-from chalicelib.services.ports import (
-    AppointmentStore,
-    Booking,
-    Clock,
-    DoctorRepository,
-    IdGenerator,
-    PatientProfile,
-    PatientRepository,
-)
+from chalicelib.services.ports.appointments import AppointmentStore
+from chalicelib.services.ports.doctors import DoctorRepository
+from chalicelib.services.ports.patients import PatientRepository
+from chalicelib.services.ports.system import Clock, IdGenerator
 from chalicelib.services.reminders.planning import ReminderPlanner, ReminderRequest, contact_of
 from chalicelib.services.telehealth import TelehealthService
 

@@ -13,7 +13,8 @@ from chalicelib.domain.errors import Forbidden, Unauthenticated
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
 from chalicelib.services.booking import BookingService, ListFilter
-from chalicelib.services.ports import Clock, DoctorRepository
+from chalicelib.services.ports.doctors import DoctorRepository
+from chalicelib.services.ports.system import Clock
 
 FEED_PAST = timedelta(days=30)
 FEED_AHEAD = timedelta(days=365)

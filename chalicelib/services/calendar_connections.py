@@ -27,7 +27,8 @@ from chalicelib.domain.calendar_connections import (
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.services.busy_sync import BusySync, FeedFetcher, FeedUnavailable, SyncState
-from chalicelib.services.ports import Clock, DoctorRepository, IdGenerator
+from chalicelib.services.ports.doctors import DoctorRepository
+from chalicelib.services.ports.system import Clock, IdGenerator
 
 log = logging.getLogger("clinic.calendars")
 Interval = tuple[datetime, datetime]

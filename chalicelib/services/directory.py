@@ -8,8 +8,9 @@ from typing import Protocol
 from chalicelib.domain.directory import Kind, parse_query
 from chalicelib.domain.identity import Caller
 from chalicelib.domain.paging import open_token, sign_token
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.services.access import AccessAudit
-from chalicelib.services.ports import KeyProvider, PatientProfile
+from chalicelib.services.ports.system import KeyProvider
 
 
 class PatientSearch(Protocol):

@@ -11,7 +11,8 @@ from chalicelib.domain.doctors import Doctor, matches
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability
-from chalicelib.services.ports import Clock, DoctorRepository, IdGenerator
+from chalicelib.services.ports.doctors import DoctorRepository
+from chalicelib.services.ports.system import Clock, IdGenerator
 
 log = logging.getLogger("clinic.doctors")
 

@@ -28,7 +28,7 @@ from chalicelib.domain.schedule import GRANULE_MINUTES, Slot
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.booking import BookingRequest, BookingService, HoldBooking, HoldRequest, ListFilter
 from chalicelib.services.doctors import DoctorService
-from chalicelib.services.ports import Clock
+from chalicelib.services.ports.system import Clock
 
 MAX_SLOT_DAYS = 31
 """A Slot search covers at most this many days of one schedule (one availability read per day)."""

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from chalicelib.domain.contact import e164, email
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.domain.language import LANGUAGES, supported
-from chalicelib.services.ports import Clock, PatientProfile, PatientRepository
+from chalicelib.domain.patients import PatientProfile
+from chalicelib.services.ports.patients import PatientRepository
+from chalicelib.services.ports.system import Clock
 
 
 class PatientDirectory:

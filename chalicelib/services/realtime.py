@@ -17,6 +17,7 @@ from chalicelib.domain.realtime import (
     CONNECTION_TTL,
     MAX_SUBSCRIPTIONS,
     TICKET_LIFETIME,
+    ConnectionGone,
     IssuedTicket,
     MalformedRecord,
     SlotChange,
@@ -31,14 +32,8 @@ from chalicelib.domain.realtime import (
 )
 from chalicelib.domain.schedule import slot_to_dict
 from chalicelib.services.booking import BookingService
-from chalicelib.services.ports import (
-    Clock,
-    ConnectionGone,
-    ConnectionSender,
-    IdGenerator,
-    KeyProvider,
-    SubscriptionStore,
-)
+from chalicelib.services.ports.realtime import ConnectionSender, SubscriptionStore
+from chalicelib.services.ports.system import Clock, IdGenerator, KeyProvider
 
 log = logging.getLogger("clinic.realtime")
 SEND_CONCURRENCY = 16

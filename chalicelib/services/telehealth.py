@@ -20,6 +20,7 @@ from chalicelib.domain.telehealth import (
     MEETING_DUE,
     ClientReport,
     DeviceCheck,
+    PlatformError,
     Room,
     RoomLink,
     RoomStatus,
@@ -32,15 +33,9 @@ from chalicelib.domain.telehealth import (
     token_for,
     verify_room_token,
 )
-from chalicelib.services.ports import (
-    AppointmentRecords,
-    Clock,
-    IdGenerator,
-    KeyProvider,
-    PlatformError,
-    RoomRepository,
-    VideoPlatform,
-)
+from chalicelib.services.ports.appointments import AppointmentRecords
+from chalicelib.services.ports.system import Clock, IdGenerator, KeyProvider
+from chalicelib.services.ports.telehealth import RoomRepository, VideoPlatform
 
 log = logging.getLogger("clinic.telehealth")
 CLAIM_LEASE = timedelta(minutes=2)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from chalicelib.domain.appointments import Appointment, AppointmentType
+from chalicelib.domain.delivery import UnknownDeliveryOutcome
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
     BookingLimitReached,
@@ -59,7 +60,9 @@ from chalicelib.domain.waitlist import (
     with_offer,
 )
 from chalicelib.services.booking import BookingService, HoldBooking, HoldMover, HoldRequest
-from chalicelib.services.ports import Clock, IdGenerator, MessageSender, PatientRepository, UnknownDeliveryOutcome
+from chalicelib.services.ports.delivery import MessageSender
+from chalicelib.services.ports.patients import PatientRepository
+from chalicelib.services.ports.system import Clock, IdGenerator
 
 log = logging.getLogger("clinic.waitlist")
 WAITLIST = Caller(subject="system:waitlist", role=Role.ADMIN, username="waitlist", name="Waitlist")

@@ -39,7 +39,7 @@ from chalicelib.domain.webhooks import (
     resumed,
     subscription_after,
 )
-from chalicelib.services.ports import Clock, IdGenerator
+from chalicelib.services.ports.system import Clock, IdGenerator
 
 log = logging.getLogger("clinic.webhooks")
 SWEEP_GRACE = timedelta(seconds=30)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.api.realtime import slot_changes
 from chalicelib.domain.errors import Unauthenticated
-from chalicelib.services.ports import ConnectionGone
+from chalicelib.domain.realtime import ConnectionGone
 from chalicelib.services.realtime import RealtimeService
 
 

@@ -14,9 +14,9 @@ from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import Availability, WallInterval
+from chalicelib.domain.telehealth import TransientPlatformError
 from chalicelib.domain.timefmt import instant
 from chalicelib.services.booking import BookingService, Policy
-from chalicelib.services.ports import TransientPlatformError
 from chalicelib.services.reminders.planning import ReminderPlanner
 from chalicelib.services.reminders.schedules import ReminderSchedules
 from chalicelib.services.telehealth import TelehealthService

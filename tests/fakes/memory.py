@@ -18,14 +18,15 @@ from typing import Any
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AuditEntry, audit_sort_key
+from chalicelib.domain.booking import Booking
 from chalicelib.domain.busy import BusyTimesChanged, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import Hold, hold_lapsed
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.ports import Booking, PatientProfile
 
 
 class InMemoryReminderStore:

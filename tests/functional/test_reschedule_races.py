@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.services.ports import Delivery
+from chalicelib.domain.delivery import Delivery
 from tests.functional.test_reminders import dispatch
 from tests.helpers import patient
 

@@ -155,7 +155,7 @@ def zoom(wired):
 
 def test_a_trickled_answer_ends_the_call_at_its_budget_not_at_the_last_byte(wired, zoom):
     from chalicelib.adapters.video import ZoomPlatform, _Http
-    from chalicelib.services.ports import TransientPlatformError
+    from chalicelib.domain.telehealth import TransientPlatformError
     from tests.helpers import make_appointment
 
     # GIVEN a platform that answers a byte every 50 ms (each read well within the 0.3 s socket timeout; the
@@ -174,7 +174,7 @@ def test_a_trickled_answer_ends_the_call_at_its_budget_not_at_the_last_byte(wire
 
 def test_a_trickled_error_body_is_read_within_the_budget_too(wired, zoom):
     from chalicelib.adapters.video import TeamsPlatform, _Http
-    from chalicelib.services.ports import TransientPlatformError
+    from chalicelib.domain.telehealth import TransientPlatformError
     from tests.helpers import make_appointment
 
     # GIVEN a platform whose token endpoint answers 500 at once, with a body that then comes a byte every 0.2 s

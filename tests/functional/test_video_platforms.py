@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from chalicelib.adapters.video import ChimePlatform, TeamsPlatform, ZoomPlatform, _Http
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import AppointmentType
-from chalicelib.services.ports import PlatformError, TransientPlatformError
+from chalicelib.domain.telehealth import PlatformError, TransientPlatformError
 from tests.fakes.video_servers import FakeVideoServer
 from tests.helpers import make_appointment
 

@@ -379,7 +379,7 @@ def test_analytics_count_freed_and_refilled_minutes(api, wired, tap, clock):
 
 
 def test_a_message_whose_outcome_is_unknown_is_not_resent(api, wired, tap):
-    from chalicelib.services.ports import UnknownDeliveryOutcome
+    from chalicelib.domain.delivery import UnknownDeliveryOutcome
 
     sent: list[str] = []
 

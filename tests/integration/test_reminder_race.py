@@ -12,9 +12,9 @@ from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
 from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
+from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
-from chalicelib.services.ports import Delivery
 from chalicelib.services.reminders.dispatch import ReminderDispatcher
 from chalicelib.services.reminders.schedules import ReminderSchedules
 from tests.helpers import VERIFIED_PATIENT

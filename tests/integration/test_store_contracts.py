@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamodb.rooms import DynamoRoomRepository
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_of, side_audit
+from chalicelib.domain.booking import Booking
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import (
     BookingLimitReached,
@@ -36,11 +37,11 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.holds import Hold, end_of_hold
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, reminder_id
 from chalicelib.domain.schedule import Availability, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.ports import Booking, PatientProfile
 from tests.fakes.memory import (
     InMemoryAppointmentStore,
     InMemoryDoctorRepository,

@@ -27,9 +27,9 @@ from chalicelib.domain.errors import (
     TooShortNotice,
 )
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import LINK_TIMING, ReminderStatus
 from chalicelib.services.booking import BookingRequest, ListFilter, Policy
-from chalicelib.services.ports import PatientProfile
 from tests.fakes.clinic import Clinic, add_doctor, clinic, free_times
 
 DAY = date(2027, 3, 3)  # Wednesday, two days after the clinic's clock

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.delivery import Delivery, UnknownDeliveryOutcome
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Channel, Recipient, Reminder, ReminderStatus, plan
-from chalicelib.services.ports import Delivery, PatientProfile, UnknownDeliveryOutcome
 from chalicelib.services.reminders.dispatch import ReminderDispatcher
 from chalicelib.services.reminders.schedules import ReminderSchedules
 from tests.fakes.memory import InMemoryPatientRepository, InMemoryReminderStore

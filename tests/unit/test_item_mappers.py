@@ -42,10 +42,10 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry
 from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, Break, WallInterval
 from chalicelib.domain.telehealth import Room, RoomStatus
-from chalicelib.services.ports import PatientProfile
 
 AT = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 START = datetime(2027, 3, 8, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.adapters.video import _Http, _require_web_url
-from chalicelib.services.ports import PlatformError
+from chalicelib.domain.telehealth import PlatformError
 
 
 @pytest.mark.parametrize(

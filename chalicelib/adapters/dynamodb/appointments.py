@@ -58,14 +58,15 @@ from chalicelib.config import Settings
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry
+from chalicelib.domain.booking import Booking
 from chalicelib.domain.busy import BusyTimesChanged, decode, encode, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.errors import BookingLimitReached
 from chalicelib.domain.holds import Hold, hold_lapsed
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import DayState
 from chalicelib.domain.telehealth import Room
-from chalicelib.services.ports import Booking, PatientProfile
 
 log = logging.getLogger("clinic.store")
 ACTIVE_ATTEMPTS = 6

@@ -40,6 +40,7 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import (
     BLOCK_MINUTES,
@@ -50,7 +51,6 @@ from chalicelib.domain.schedule import (
 )
 from chalicelib.domain.telehealth import Room
 from chalicelib.domain.timefmt import instant, parse_instant
-from chalicelib.services.ports import PatientProfile
 
 E = TypeVar("E")
 M = TypeVar("M", bound=Model)

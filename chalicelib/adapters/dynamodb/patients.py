@@ -13,7 +13,7 @@ from chalicelib.adapters.dynamodb.errors import condition_failed, translated_err
 from chalicelib.adapters.dynamodb.items import contact_actions, profile_from
 from chalicelib.adapters.dynamodb.models import PatientModel, Tables
 from chalicelib.adapters.dynamodb.search import index_contact
-from chalicelib.services.ports import PatientProfile
+from chalicelib.domain.patients import PatientProfile
 
 
 class DynamoPatientRepository:

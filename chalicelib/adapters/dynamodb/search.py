@@ -9,7 +9,7 @@ from chalicelib.adapters.dynamodb.errors import translated_errors
 from chalicelib.adapters.dynamodb.items import profile_from
 from chalicelib.adapters.dynamodb.models import PatientModel, Tables
 from chalicelib.domain.directory import Kind, index_key, normalize, terms
-from chalicelib.services.ports import PatientProfile
+from chalicelib.domain.patients import PatientProfile
 
 SEARCH_PREFIX = "SEARCH#"
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.reminders import EPOCH, Reminder, ReminderStatus, resent
-from chalicelib.services.ports import AppointmentReader, Clock, ReminderRecords
+from chalicelib.services.ports.appointments import AppointmentReader
+from chalicelib.services.ports.reminders import ReminderRecords
+from chalicelib.services.ports.system import Clock
 from chalicelib.services.reminders.schedules import ReminderSchedules
 
 

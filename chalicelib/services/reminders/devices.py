@@ -6,7 +6,10 @@ from typing import Any
 
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.identity import Caller, Role
-from chalicelib.services.ports import Clock, PatientDevices, PatientProfile, PushRegistrar
+from chalicelib.domain.patients import PatientProfile
+from chalicelib.services.ports.delivery import PushRegistrar
+from chalicelib.services.ports.patients import PatientDevices
+from chalicelib.services.ports.system import Clock
 
 MAX_DEVICES = 10
 

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.contact import redact
+from chalicelib.domain.delivery import Delivery, PermanentDeliveryError, TransientDeliveryError, UnknownDeliveryOutcome
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import (
     EPOCH,
     MAX_ATTEMPTS,
@@ -23,18 +25,11 @@ from chalicelib.domain.reminders import (
     matches_appointment,
     retry_at,
 )
-from chalicelib.services.ports import (
-    AppointmentReader,
-    Clock,
-    Delivery,
-    MessageSender,
-    PatientInbox,
-    PatientProfile,
-    PermanentDeliveryError,
-    ReminderQueue,
-    TransientDeliveryError,
-    UnknownDeliveryOutcome,
-)
+from chalicelib.services.ports.appointments import AppointmentReader
+from chalicelib.services.ports.delivery import MessageSender
+from chalicelib.services.ports.patients import PatientInbox
+from chalicelib.services.ports.reminders import ReminderQueue
+from chalicelib.services.ports.system import Clock
 from chalicelib.services.reminders.schedules import ReminderSchedules
 
 log = logging.getLogger("clinic.reminders")

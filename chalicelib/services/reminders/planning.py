@@ -15,6 +15,7 @@ from chalicelib.domain.errors import Forbidden, InvalidInput, InvalidState, NoRe
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
 from chalicelib.domain.language import supported
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import (
     Channel,
     Recipient,
@@ -29,15 +30,10 @@ from chalicelib.domain.reminders import (
     plan,
     timings_for,
 )
-from chalicelib.services.ports import (
-    AppointmentReader,
-    AuditRecorder,
-    Clock,
-    IdGenerator,
-    PatientProfile,
-    PatientReader,
-    ReminderPlans,
-)
+from chalicelib.services.ports.appointments import AppointmentReader, AuditRecorder
+from chalicelib.services.ports.patients import PatientReader
+from chalicelib.services.ports.reminders import ReminderPlans
+from chalicelib.services.ports.system import Clock, IdGenerator
 from chalicelib.services.reminders.schedules import ReminderSchedules
 
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import replace
 
 from chalicelib.domain.reminders import Reminder, ReminderStatus
-from chalicelib.services.ports import ReminderScheduler, ReminderSwitch
+from chalicelib.services.ports.reminders import ReminderScheduler, ReminderSwitch
 
 log = logging.getLogger("clinic.reminders")
 

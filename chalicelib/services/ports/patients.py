@@ -1,0 +1,48 @@
+"""The patients' directory, as each use case sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.patients import PatientProfile
+
+
+class PatientReader(Protocol):
+    def get(self, patient_id: str) -> PatientProfile | None: ...
+
+    def get_many(self, patient_ids: Sequence[str]) -> dict[str, PatientProfile]:
+        """The profiles that exist among these ids, read consistently in batches (the sweep's reads)."""
+        ...
+
+
+class PatientInbox(PatientReader, Protocol):
+    """What delivering a reminder needs of the patient: addresses, devices, the daily message cap."""
+
+    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
+        """Count one message to the patient on that (UTC) day; False when the day's cap is reached."""
+        ...
+
+    def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None: ...
+
+
+class PatientDevices(Protocol):
+    def get(self, patient_id: str) -> PatientProfile | None: ...
+
+    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None: ...
+
+
+class PatientRepository(PatientInbox, PatientDevices, Protocol):
+    def save_contact(self, contact: PatientProfile, now: datetime) -> None:
+        """Write (or refresh) the patient's directory record; devices and counters stay as they are."""
+        ...
+
+    def save_language(self, patient_id: str, language: str, now: datetime) -> bool:
+        """Set the patient's language; False when the patient is not in the directory."""
+        ...
+
+    def save_staff_contact(self, patient_id: str, email: str | None, phone: str | None, now: datetime) -> bool:
+        """Store contacts staff entered (an empty value removes one); False when the patient is not in the
+        directory."""
+        ...

@@ -1,0 +1,64 @@
+"""The reminders' store, as each job sees it, and the one-time schedules that fire them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.reminders import Reminder, ReminderStatus
+
+
+class ReminderSwitch(Protocol):
+    """The one write every reminder job makes: replace a reminder if it still has the status it was read with."""
+
+    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool: ...
+
+
+class ReminderPlans(ReminderSwitch, Protocol):
+    """What planning reminders and following their appointment's changes read and write."""
+
+    def get(self, reminder_id: str) -> Reminder | None: ...
+
+    def for_appointment(self, appointment_id: str) -> list[Reminder]: ...
+
+    def add(self, reminders: Sequence[Reminder]) -> None: ...
+
+    def follow(self, reminder: Reminder, version: int) -> bool: ...
+
+
+class ReminderQueue(ReminderSwitch, Protocol):
+    """What the dispatcher and the sweep read and write: due reminders, claimed once, finished once."""
+
+    def by_status(
+        self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[Reminder]: ...
+
+    def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None: ...
+
+    def finish(
+        self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
+    ) -> str: ...
+
+
+class ReminderRecords(ReminderSwitch, Protocol):
+    """What the admins' bulk actions read and write."""
+
+    def get(self, reminder_id: str) -> Reminder | None: ...
+
+    def by_status(
+        self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[Reminder]: ...
+
+
+class ReminderStore(ReminderPlans, ReminderQueue, ReminderRecords, Protocol):
+    """All of the reminder table's operations (the DynamoDB adapter implements them)."""
+
+
+class ReminderScheduler(Protocol):
+    """One-time schedules that invoke the reminder dispatcher with a reminder id at its time."""
+
+    def ensure(self, reminder: Reminder) -> None: ...
+
+    def delete(self, reminder: Reminder) -> None: ...

@@ -1,0 +1,39 @@
+"""Telehealth: the rooms' store and the video platforms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.telehealth import Room
+
+
+class RoomRepository(Protocol):
+    def get(self, room_id: str) -> Room | None: ...
+
+    def save(self, room: Room) -> None: ...
+
+    def claim(self, room_id: str, now: datetime, until: datetime) -> Room | None: ...
+
+    def save_claimed(self, room: Room, claimed_until: datetime) -> bool: ...
+
+    def pending(self, limit: int) -> list[Room]: ...
+
+    def mark_meeting_due(self, room_id: str) -> None: ...
+
+    def meeting_synced(self, room_id: str, meeting: dict[str, Any] | None) -> None: ...
+
+    def meeting_due(self, limit: int) -> list[Room]: ...
+
+
+class VideoPlatform(Protocol):
+    """Raises PlatformError (or TransientPlatformError) when the platform refuses or fails."""
+
+    def create(self, appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
+
+    def update(self, meeting: dict[str, Any], appointment: Appointment, consent: bool = False) -> dict[str, Any]: ...
+
+    def delete(self, meeting: dict[str, Any]) -> None: ...
+
+    def join(self, meeting: dict[str, Any], role: str, subject: str) -> dict[str, Any]: ...
