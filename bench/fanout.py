@@ -19,6 +19,7 @@ from chalicelib.adapters.dynamodb.models import RealtimeModel
 from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
 from chalicelib.adapters.realtime import StaticKey
 from chalicelib.api.realtime import slot_changes
+from chalicelib.api.schemas.realtime import live_message
 from chalicelib.container import Container
 from chalicelib.services.realtime import RealtimeService
 
@@ -72,6 +73,7 @@ def bench_fanout(
         wired.booking,
         StaticKey("bench"),
         wired.clock,
+        encode=live_message,
     )
     day0 = wired.clock.now().date() + timedelta(days=1)
 

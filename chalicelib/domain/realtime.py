@@ -1,4 +1,5 @@
-"""Real-time slot updates: connection tickets, subscription rules and the messages clients receive.
+"""Real-time slot updates: connection tickets, subscription rules and the updates clients receive (typed here;
+written on the wire by the API layer).
 
 A WebSocket client first asks the REST API (where Cognito has checked its token) for a short-lived ticket, then
 connects with it: API Gateway WebSocket `$connect` carries no Cognito authorizer here, so the ticket, an
@@ -15,6 +16,7 @@ from typing import Any
 
 from chalicelib.domain import signed
 from chalicelib.domain.errors import InvalidInput, Unauthenticated
+from chalicelib.domain.schedule import Slot
 from chalicelib.domain.timefmt import check_supported
 
 MAX_SUBSCRIPTIONS = 20
@@ -103,18 +105,27 @@ def parse_client_message(raw: str | bytes | None) -> Subscription:
     return Subscription(str(action), str(doctor_id), day)
 
 
-def slots_message(doctor_id: str, day: date, version: str, slots: list[dict[str, Any]]) -> str:
-    return json.dumps(
-        {"type": "slots", "doctorId": doctor_id, "date": day.isoformat(), "version": version, "slots": slots},
-        separators=(",", ":"),
-    )
+@dataclass(frozen=True)
+class SlotsUpdate:
+    """A doctor-day's slots as its followers receive them: on subscribing, and after each change of the day."""
+
+    doctor_id: str
+    day: date
+    version: str
+    slots: tuple[Slot, ...]
 
 
-def error_message(code: str, message: str, details: dict[str, Any] | None = None) -> str:
-    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if details:
-        body["details"] = details
-    return json.dumps(body, separators=(",", ":"))
+@dataclass(frozen=True)
+class ErrorUpdate:
+    """The answer to a message the socket could not act on (the connection stays open)."""
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+LiveUpdate = SlotsUpdate | ErrorUpdate
+"""What a connection receives; the API layer writes it on the wire (`api/schemas/realtime.py`)."""
 
 
 SLOT_FIELDS = ("date", "time", "duration", "doctor_id")
@@ -135,6 +146,10 @@ class UnreadableChange:
 
     sequence: str
     reason: str
+
+
+class ConnectionGone(Exception):
+    """The WebSocket connection no longer exists (API Gateway's GoneException)."""
 
 
 class MalformedRecord(ValueError):
@@ -165,7 +180,3 @@ def _days(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> set[t
         for image in (old, new)
         if image and image.get("doctor_id") and image.get("date")
     }
-
-
-class ConnectionGone(Exception):
-    """The WebSocket connection no longer exists (API Gateway's GoneException)."""

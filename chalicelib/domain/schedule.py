@@ -497,15 +497,3 @@ def availability_etag(
     near = abs((day - earliest.date()).days) <= 1
     step = int(earliest.timestamp()) // (GRANULE_MINUTES * 60) if near else 0
     return f'W/"{day_version}-{hours}-{step}"'
-
-
-def slot_to_dict(slot: Slot) -> dict[str, Any]:
-    from chalicelib.domain.timefmt import instant
-
-    return {
-        "time": slot.local_time,
-        "endTime": slot.local_end_time,
-        "available": slot.available,
-        "startsAt": instant(slot.starts_at),
-        "utcOffset": slot.utc_offset,
-    }

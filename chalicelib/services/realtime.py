@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,19 +18,19 @@ from chalicelib.domain.realtime import (
     MAX_SUBSCRIPTIONS,
     TICKET_LIFETIME,
     ConnectionGone,
+    ErrorUpdate,
     IssuedTicket,
+    LiveUpdate,
     MalformedRecord,
     SlotChange,
+    SlotsUpdate,
     Ticket,
     UnreadableChange,
     doctor_days_of,
-    error_message,
     parse_client_message,
     sign_ticket,
-    slots_message,
     verify_ticket,
 )
-from chalicelib.domain.schedule import slot_to_dict
 from chalicelib.services.booking import BookingService
 from chalicelib.services.ports.realtime import ConnectionSender, SubscriptionStore
 from chalicelib.services.ports.system import Clock, IdGenerator, KeyProvider
@@ -60,7 +60,11 @@ class RealtimeService:
         keys: KeyProvider,
         clock: Clock,
         ids: IdGenerator | None = None,
+        *,
+        encode: Callable[[LiveUpdate], str],
     ) -> None:
+        """`encode` writes an update as the WebSocket frame its clients read (the API layer's `live_message`)."""
+        self._encode = encode
         self._ids = ids
         self._subscriptions = subscriptions
         self.sender = sender
@@ -93,7 +97,7 @@ class RealtimeService:
             if wanted.action == "unsubscribe":
                 self._subscriptions.unsubscribe(connection_id, wanted.doctor_id, wanted.day)
                 return
-            snapshot = self._message(wanted.doctor_id, wanted.day)
+            snapshot = self._update(wanted.doctor_id, wanted.day)
             expires = self._clock.now() + CONNECTION_TTL
             if not self._subscriptions.subscribe(
                 connection_id, wanted.doctor_id, wanted.day, MAX_SUBSCRIPTIONS, expires
@@ -101,13 +105,13 @@ class RealtimeService:
                 raise InvalidInput(
                     f"A connection follows at most {MAX_SUBSCRIPTIONS} doctor-days.", {"limit": MAX_SUBSCRIPTIONS}
                 )
-            self._send(connection_id, snapshot)
+            self._send(connection_id, self._encode(snapshot))
         except DomainError as exc:
             code = "NOT_FOUND" if isinstance(exc, NotFound) else "VALIDATION_ERROR"
-            self._send(connection_id, error_message(code, exc.message, exc.details))
+            self._send(connection_id, self._encode(ErrorUpdate(code, exc.message, exc.details)))
         except Exception:  # answered on the socket, never by closing it
             log.exception("connection %s: message not handled", connection_id)
-            self._send(connection_id, error_message("INTERNAL_ERROR", "The message could not be handled."))
+            self._send(connection_id, self._encode(ErrorUpdate("INTERNAL_ERROR", "The message could not be handled.")))
 
     def publish(self, changes: Iterable[SlotChange | UnreadableChange]) -> PublishReport:
         """Announce each changed doctor-day once per batch, to exactly its subscribers. A malformed record is
@@ -146,7 +150,7 @@ class RealtimeService:
         followers = self._subscriptions.subscribers(doctor_id, day)
         if not followers:
             return
-        message = self._message(doctor_id, day)
+        message = self._encode(self._update(doctor_id, day))
         with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(followers))) as pool:
             delivered = list(pool.map(self._send_one, followers, repeat(message)))
         report.sent += delivered.count("sent")
@@ -166,9 +170,9 @@ class RealtimeService:
             log.warning("connection %s: post failed: %s", connection_id, type(exc).__name__)
             return "failed"
 
-    def _message(self, doctor_id: str, day: date) -> str:
+    def _update(self, doctor_id: str, day: date) -> SlotsUpdate:
         current = self._booking.availability(doctor_id, day, None)
-        return slots_message(doctor_id, day, current.etag, [slot_to_dict(s) for s in current.slots])
+        return SlotsUpdate(doctor_id, day, current.etag, tuple(current.slots))
 
     def _send(self, connection_id: str, payload: str) -> bool:
         try:

@@ -100,6 +100,7 @@ def local_realtime(hub: LocalSocketHub) -> RealtimeService:
     from chalicelib.adapters.dynamodb.models import bind
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
     from chalicelib.adapters.realtime import StaticKey
+    from chalicelib.api.schemas.realtime import live_message
 
     wired = container.build()
     return RealtimeService(
@@ -108,6 +109,7 @@ def local_realtime(hub: LocalSocketHub) -> RealtimeService:
         wired.booking,
         StaticKey(os.environ["SIGNING_KEY"]),
         wired.clock,
+        encode=live_message,
     )
 
 
