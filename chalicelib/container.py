@@ -132,7 +132,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     )
     access = AccessAudit(store, clock, ids)
     booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients, access)
-    realtime = RealtimeService(DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids)
+    realtime = RealtimeService(
+        DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids, encode=live_message
+    )
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
     waitlist = _waitlist(settings, tables, booking, store, deliverer, patients, clock, ids)
     calendar_busy = FreedBusyStore(store, waitlist.on_busy_freed)  # time a sync frees goes to the waitlist
