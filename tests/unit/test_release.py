@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
+import sys
 import zipfile
 
 import pytest
 
-from infra.release import ALIASED, UNALIASED, VERSION_MODULE, clean_version, release
+from infra.release import (
+    ALIASED,
+    UNALIASED,
+    VERSION_MODULE,
+    clean_version,
+    ready_for_the_runtime,
+    release,
+    stamp_version,
+)
 
 
 def package(tmp_path, routes: int = 2):
@@ -82,3 +93,59 @@ def test_the_permission_chalice_writes_for_an_authorizer_names_its_alias(tmp_pat
     template = sam.read_text()
     assert "      FunctionName:\n        Ref: FhirAuthorizer.Alias\n      Principal:" in template
     assert "- FhirAuthorizer\n" not in template and "- Other\n        - Arn\n" in template
+
+
+def runtime_package(tmp_path, runtime: str):
+    dist = package(tmp_path)
+    sam = dist / "sam.yaml"
+    sam.write_text(sam.read_text() + f"  Fn:\n    Properties:\n      Runtime: {runtime}\n")
+    with zipfile.ZipFile(dist / "deployment.zip", "a") as code:
+        code.writestr("botocore/__init__.py", "__version__ = '1.0'\n")
+        code.writestr("botocore-1.44.18.dist-info/METADATA", "Name: botocore\n")
+        code.writestr("botocore_extras/__init__.py", "")  # only botocore itself is the runtime's
+        code.writestr("chalicelib/__init__.py", "")
+        code.writestr("chalicelib/templates/broken.py", "def {{ name }}(:\n")
+    return dist
+
+
+def loaded(pyc: bytes) -> dict[str, object]:
+    namespace: dict[str, object] = {}
+    exec(marshal.loads(pyc[16:]), namespace)  # noqa: S102, S302 - the bytecode this test's release step wrote
+    return namespace
+
+
+def test_botocore_is_left_to_the_runtime_and_every_module_has_unchecked_bytecode(tmp_path):
+    # GIVEN what chalice package wrote for functions that run this interpreter's Python
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    dist = runtime_package(tmp_path, here)
+    # WHEN the release step runs
+    release(dist, "v2.0.0")
+    # THEN botocore and its metadata are gone, everything else stays
+    names = set(zipfile.ZipFile(dist / "deployment.zip").namelist())
+    assert not [n for n in names if n.startswith(("botocore/", "botocore-"))]
+    assert {"app.py", "botocore_extras/__init__.py", "chalicelib/templates/broken.py", VERSION_MODULE} <= names
+    # AND each Python module has its bytecode beside it, hash-based and never checked against the source
+    code = zipfile.ZipFile(dist / "deployment.zip")
+    for source in ("app.py", "chalicelib/__init__.py", VERSION_MODULE, "botocore_extras/__init__.py"):
+        pyc = code.read(importlib.util.cache_from_source(source))
+        assert pyc[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(pyc[4:8], "little") == 0b01
+        assert pyc[8:16] == importlib.util.source_hash(code.read(source))
+    # AND a file that is not Python is shipped as it is, without bytecode
+    assert importlib.util.cache_from_source("chalicelib/templates/broken.py") not in names
+    # AND the stamped release's bytecode is the stamped release, also when the zip is stamped and readied again
+    stamp_version(dist / "deployment.zip", "v2.0.1")
+    ready_for_the_runtime(dist / "deployment.zip", sys.version_info[:2])
+    stamped = zipfile.ZipFile(dist / "deployment.zip").read(importlib.util.cache_from_source(VERSION_MODULE))
+    assert loaded(stamped)["VERSION"] == "v2.0.1"
+    names_again = zipfile.ZipFile(dist / "deployment.zip").namelist()
+    assert len(names_again) == len(set(names_again))
+
+
+def test_no_bytecode_is_written_for_another_python_than_the_runtimes(tmp_path):
+    # GIVEN functions on a Python other than this interpreter's
+    dist = runtime_package(tmp_path, "python3.99")
+    # WHEN the release step runs THEN botocore still goes, and no .pyc Lambda would ignore is added
+    release(dist, "v2.0.0")
+    names = zipfile.ZipFile(dist / "deployment.zip").namelist()
+    assert not [n for n in names if n.endswith(".pyc") or n.startswith("botocore/")]
