@@ -118,6 +118,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         clock,
         SweepPolicy(grace=settings.sweep_grace),
         messages_per_day=settings.messages_per_patient_per_day,
+        reads=reminder_store,  # a lone dispatch reads the visit and the patient in one call
     )
     keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
     telehealth = TelehealthService(

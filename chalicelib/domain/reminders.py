@@ -209,6 +209,31 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
     return now + timedelta(minutes=2**attempts)
 
 
+@dataclass(frozen=True)
+class MessageCount:
+    """One message counted against its patient's daily cap, written with the reminder's outcome (no write of its
+    own): `before` is how many the patient had on `day` (UTC date) when it was read before the send."""
+
+    patient_id: str
+    day: str
+    before: int
+
+    def over(self, cap: int) -> bool:
+        """True when this message would pass the cap: it is not sent."""
+        return self.before >= cap
+
+    def counted(self) -> tuple[str, int]:
+        """The patient's (day, count) once this message is counted."""
+        return self.day, self.before + 1
+
+
+def message_count(patient_id: str, counted_day: str | None, counted: int | None, now: datetime) -> MessageCount:
+    """What a send now adds to a patient's daily count, read as (day, messages that day): a count of an earlier
+    day starts again at nought."""
+    day = now.astimezone(UTC).date().isoformat()
+    return MessageCount(patient_id, day, (counted or 0) if counted_day == day else 0)
+
+
 def resent(reminder: Reminder, now: datetime) -> Reminder:
     """A failed reminder an admin retries: pending again with fresh attempts, due in RESEND_AFTER. Devices served
     before are skipped; after an unknown outcome (the admin confirmed the resend) the devices whose outcome was

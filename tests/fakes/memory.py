@@ -23,15 +23,17 @@ from chalicelib.domain.busy import BusyTimesChanged, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import Hold, hold_lapsed
 from chalicelib.domain.patients import PatientProfile
-from chalicelib.domain.reminders import NO_ROOM, Reminder, ReminderStatus
+from chalicelib.domain.reminders import NO_ROOM, MessageCount, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
 from chalicelib.domain.timefmt import instant
 
 
 class InMemoryReminderStore:
-    def __init__(self) -> None:
+    def __init__(self, patients: InMemoryPatientRepository | None = None) -> None:
         self._lock = threading.Lock()
+        self.patients = patients
+        """Where `finish` counts a message against the patient's daily cap (the patients table's item)."""
         self._items: dict[str, Reminder] = {}
         self.appointment_versions: dict[str, int] = {}
         """The current version of each appointment `finish` may flag as reminded (the appointments table's)."""
@@ -94,12 +96,18 @@ class InMemoryReminderStore:
             return claimed
 
     def finish(
-        self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
+        self,
+        reminder: Reminder,
+        mark_appointment_reminded: bool,
+        appointment: Appointment | None = None,
+        message: MessageCount | None = None,
     ) -> str:
         with self._lock:
             current = self._items.get(reminder.id)
             if current is None or current.status is not ReminderStatus.SENDING:
                 return "not-sending"
+            if message is not None and self.patients is not None:
+                self.patients.count_message(message)
             check = mark_appointment_reminded and appointment is not None and appointment.version is not None
             moved = (
                 check
@@ -171,7 +179,6 @@ class InMemoryPatientRepository:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._patients: dict[str, PatientProfile] = {}
-        self._messages: dict[str, tuple[str, int]] = {}
 
     def get(self, patient_id: str) -> PatientProfile | None:
         return self._patients.get(patient_id)
@@ -190,6 +197,8 @@ class InMemoryPatientRepository:
                 staff_email=staff[0],
                 staff_phone=staff[1],
                 language=kept.language if kept else None,
+                messages_day=kept.messages_day if kept else None,
+                messages_sent=kept.messages_sent if kept else None,
             )
 
     def save_language(self, patient_id: str, language: str, now: datetime) -> bool:
@@ -208,14 +217,12 @@ class InMemoryPatientRepository:
             self._patients[patient_id] = replace(kept, staff_email=email, staff_phone=phone)
             return True
 
-    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
+    def count_message(self, message: MessageCount) -> None:
+        """What the reminder store's `finish` writes to the patient's item: one more on the day read, else 1."""
         with self._lock:
-            counted_day, sent = self._messages.get(patient_id, ("", 0))
-            sent = sent if counted_day == day else 0
-            if sent >= cap:
-                return False
-            self._messages[patient_id] = (day, sent + 1)
-            return True
+            kept = self._patients.get(message.patient_id) or PatientProfile(id=message.patient_id)
+            sent = (kept.messages_sent or 0) + 1 if message.before else 1
+            self._patients[message.patient_id] = replace(kept, messages_day=message.day, messages_sent=sent)
 
     def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
         with self._lock:

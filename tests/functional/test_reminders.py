@@ -14,7 +14,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from tests.faults import _Http
+from tests.faults import FaultInjector, _Http
 from tests.functional.conftest import enable_fcm_push
 from tests.helpers import admin, patient, token
 
@@ -137,6 +137,20 @@ def test_dispatcher_sends_exactly_once_when_invoked_twice(api, wired, clock, lam
     done = next(r for r in sent if r["id"] == rid)
     assert (done["status"], done["sentAt"], done["attempts"]) == ("sent", "2026-12-01T15:00:00Z", 1)
     assert api.call("GET", f"/api/appointments/{a['id']}", patient()).data["reminderSent"] is True
+
+
+def test_a_lone_dispatch_costs_one_claim_one_read_one_send_and_one_final_write(api, wired, clock, lambdas):
+    # GIVEN an e-mail reminder due now, the patient's first message of the day
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    calls = FaultInjector(wired.store)
+    # WHEN its schedule invokes the dispatcher
+    outcome = dispatch(lambdas, f"{a['id']}_email-24h")
+    calls.close()
+    # THEN it claims (UpdateItem), reads the visit and the patient in one call, sends once and records the
+    # outcome with the day's message count in one transaction: no other DynamoDB call
+    assert outcome == "sent" and emails_sent() == 1
+    assert calls.calls == {"UpdateItem": 1, "TransactGetItems": 1, "TransactWriteItems": 1}
 
 
 def test_dispatcher_does_not_send_early(api, lambdas):

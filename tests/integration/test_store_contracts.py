@@ -38,10 +38,12 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.holds import Hold, end_of_hold
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.patients import PatientProfile
-from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, reminder_id
+from chalicelib.domain.reminders import Channel, MessageCount, Reminder, ReminderStatus, reminder_id
 from chalicelib.domain.schedule import Availability, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
 from chalicelib.domain.timefmt import instant
+from chalicelib.services.ports.reminders import DispatchReads
+from chalicelib.services.reminders.dispatch import SeparateReads
 from tests.fakes.memory import (
     InMemoryAppointmentStore,
     InMemoryDoctorRepository,
@@ -76,13 +78,16 @@ def dynamo_stores(settings: Settings) -> Stores:
 
 
 def memory_stores() -> Stores:
-    reminders, rooms, patients, doctors = (
-        InMemoryReminderStore(),
-        InMemoryRoomRepository(),
-        InMemoryPatientRepository(),
-        InMemoryDoctorRepository(),
-    )
+    patients = InMemoryPatientRepository()
+    reminders, rooms, doctors = InMemoryReminderStore(patients), InMemoryRoomRepository(), InMemoryDoctorRepository()
     return Stores(reminders, rooms, patients, InMemoryAppointmentStore(doctors, reminders, rooms, patients), doctors)
+
+
+def dispatch_reads(stores: Stores) -> DispatchReads:
+    """A lone dispatch's read: DynamoDB reads the visit and the patient in one call; the fakes compose two reads."""
+    if isinstance(stores.reminders, DynamoReminderStore):
+        return stores.reminders
+    return SeparateReads(stores.appointments, stores.patients)
 
 
 def stores_of(kind: str, request) -> Iterator[Stores]:
@@ -212,6 +217,45 @@ def test_an_outcome_is_recorded_only_for_a_claimed_reminder(stores):
     assert stores.reminders.get(made.id).status is ReminderStatus.SENT
 
 
+def test_a_message_recorded_with_an_outcome_counts_on_the_patients_record_per_day(stores):
+    # GIVEN a patient of the directory
+    stores.patients.save_contact(PatientProfile(id="p1", email="p1@example.org", email_verified=True), NOW)
+
+    def record(appointment: str, message: MessageCount) -> str:
+        made = reminder(appointment)
+        stores.reminders.add([made])
+        assert stores.reminders.claim(made.id, NOW) is not None
+        sent = replace(made, status=ReminderStatus.SENT, sent_at=NOW, attempts=1)
+        return stores.reminders.finish(sent, False, message=message)
+
+    # WHEN the day's first message is recorded with its outcome, then one read after it
+    assert record("appt-1", MessageCount("p1", "2027-03-01", 0)) == "recorded"
+    assert record("appt-2", MessageCount("p1", "2027-03-01", 1)) == "recorded"
+    # THEN the patient's record counts two that day, its contact details untouched
+    counted = stores.patients.get("p1")
+    assert (counted.messages_day, counted.messages_sent, counted.email) == ("2027-03-01", 2, "p1@example.org")
+    # WHEN the contact is written again THEN the count stays; WHEN the next day's first is recorded THEN it is 1
+    stores.patients.save_contact(PatientProfile(id="p1", email="p1@example.org", email_verified=True), NOW)
+    assert stores.patients.get("p1").messages_sent == 2
+    record("appt-3", MessageCount("p1", "2027-03-02", 0))
+    assert (stores.patients.get("p1").messages_day, stores.patients.get("p1").messages_sent) == ("2027-03-02", 1)
+
+
+def test_a_lone_dispatch_reads_the_visit_and_its_patient_together(stores):
+    # GIVEN a booked visit and its patient in the directory
+    made = visit("a1")
+    book(stores, made)
+    stores.patients.save_contact(PatientProfile(id=made.patient_id, email="p@example.org", email_verified=True), NOW)
+    # WHEN both are read for a dispatch THEN they read back as each store's own read has them
+    reads = dispatch_reads(stores)
+    assert reads.visit_and_patient("a1", made.patient_id) == (
+        stores.appointments.get("a1"),
+        stores.patients.get(made.patient_id),
+    )
+    # WHEN neither exists THEN neither is found
+    assert reads.visit_and_patient("missing", "nobody") == (None, None)
+
+
 # --- rooms -------------------------------------------------------------------------------------------------------
 def room(**changes) -> Room:
     made = Room("room-1", "appt-1", "d1", "p1", "custom", RoomStatus.PENDING, NOW - timedelta(days=1))
@@ -265,14 +309,6 @@ def test_a_room_marked_for_its_meeting_is_listed_until_the_mark_is_removed(store
 
 
 # --- patients ----------------------------------------------------------------------------------------------------
-def test_the_daily_message_cap_counts_per_patient_and_day(stores):
-    # GIVEN a cap of two messages a day WHEN three are asked for THEN the third is refused; the next day THEN one
-    taken = [stores.patients.take_message("p1", "2027-03-01", 2) for _ in range(3)]
-    assert taken == [True, True, False]
-    assert stores.patients.take_message("p2", "2027-03-01", 2) is True  # another patient counts apart
-    assert stores.patients.take_message("p1", "2027-03-02", 2) is True
-
-
 def test_staff_contacts_are_kept_only_for_a_patient_of_the_directory(stores):
     assert stores.patients.save_staff_contact("nobody", "x@example.org", None, NOW) is False
     assert stores.patients.get("nobody") is None

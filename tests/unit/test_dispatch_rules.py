@@ -14,6 +14,7 @@ from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Channel, Recipient, Reminder, ReminderStatus, plan
 from chalicelib.services.reminders.dispatch import ReminderDispatcher
 from chalicelib.services.reminders.schedules import ReminderSchedules
+from chalicelib.services.reminders.sweep import SweepPolicy
 from tests.fakes.memory import InMemoryPatientRepository, InMemoryReminderStore
 from tests.helpers import FixedClock, make_appointment
 
@@ -49,7 +50,8 @@ class Sender:
 
 
 def dispatcher(sender: Sender, messages_per_day: int = 12):
-    reminders, patients = InMemoryReminderStore(), InMemoryPatientRepository()
+    patients = InMemoryPatientRepository()
+    reminders = InMemoryReminderStore(patients)  # a message is counted with the outcome, on the patient's record
     patients.save_contact(
         PatientProfile(id="p1", email=RECIPIENT.email, phone=RECIPIENT.phone, email_verified=True, phone_verified=True),
         VISIT.created_at,
@@ -106,3 +108,16 @@ def test_the_daily_message_cap_fails_the_reminder_past_it():
     assert (made.dispatch(first.id), made.dispatch(second.id)) == ("sent", "failed")
     assert sender.sent == [first.id]
     assert "limit of 1 messages a day" in (reminders.get(second.id).last_error or "")
+
+
+def test_the_sweep_keeps_the_daily_cap_across_the_reminders_it_read_in_one_batch():
+    # GIVEN a cap of one message a day and two overdue reminders of the same patient, read in one batch
+    sender = Sender()
+    made, reminders, planned = dispatcher(sender, messages_per_day=1)
+    made.sweep_policy = SweepPolicy(grace=timedelta(0))
+    # WHEN the sweep delivers them THEN the second sees the first counted: one is sent, one fails naming the limit
+    report = made.sweep()
+    assert report.delivered == {"sent": 1, "failed": 1}
+    assert len(sender.sent) == 1
+    failed = next(r for r in planned if r.id not in sender.sent)
+    assert "limit of 1 messages a day" in (reminders.get(failed.id).last_error or "")

@@ -440,7 +440,7 @@ def test_a_doctor_put_leaves_the_calendar_token_hash_to_its_own_update():
 
 
 def test_a_patient_profile_is_read_from_the_directory_record():
-    # GIVEN a directory record with every contact field, a device and the item-only bookkeeping
+    # GIVEN a directory record with every contact field, a device, the day's message count and the bookkeeping
     stored = {
         "id": s("p1"),
         "name": s("Pat"),
@@ -457,7 +457,8 @@ def test_a_patient_profile_is_read_from_the_directory_record():
         "messages_sent": n(2),
     }
     item = PatientModel.from_raw_data(raw(stored, PatientModel))
-    # WHEN it is mapped THEN the profile carries the contact fields (the source from `contact_source`)
+    # WHEN it is mapped THEN the profile carries the contact fields (the source from `contact_source`) and the
+    # day's message count (the daily cap's, read with the profile)
     assert profile_from(item) == PatientProfile(
         id="p1",
         email="p@example.com",
@@ -469,6 +470,8 @@ def test_a_patient_profile_is_read_from_the_directory_record():
         name="Pat",
         staff_email="front@example.com",
         staff_phone="+15550199",
+        messages_day="2027-03-01",
+        messages_sent=2,
     )
 
 

@@ -22,6 +22,7 @@ from chalicelib.domain.reminders import (
     ReminderStatus,
     custom_timing,
     edited,
+    message_count,
     plan,
     resent,
     retry_at,
@@ -98,6 +99,26 @@ def test_after_the_last_attempt_there_is_no_retry(attempts):
 
 def test_the_attempt_before_the_limit_is_still_retried():
     assert retry_at(MAX_ATTEMPTS - 1, NOW) is not None
+
+
+# --- the patient's daily message cap -------------------------------------------------------------------------------
+def test_a_message_continues_the_count_of_its_own_day():
+    # GIVEN two messages counted today WHEN a third is to go THEN it counts from two; a cap of 3 lets it through
+    count = message_count("p1", "2027-03-01", 2, datetime(2027, 3, 1, 23, 59, tzinfo=UTC))
+    assert (count.day, count.before, count.counted()) == ("2027-03-01", 2, ("2027-03-01", 3))
+    assert not count.over(3) and count.over(2)
+
+
+def test_a_count_of_an_earlier_day_starts_again_at_nought():
+    # GIVEN twelve messages counted yesterday (a cap of 12) WHEN one is to go today THEN it is the day's first
+    count = message_count("p1", "2027-02-28", 12, datetime(2027, 3, 1, 0, 0, tzinfo=UTC))
+    assert (count.day, count.before, count.over(12)) == ("2027-03-01", 0, False)
+
+
+def test_the_day_is_the_utc_day_of_the_send():
+    # GIVEN a send at 20:00 in New York (01:00 UTC the next day) THEN the count is of the UTC day
+    late = datetime(2027, 3, 1, 20, 0, tzinfo=UTC) + timedelta(hours=5)
+    assert message_count("p1", None, None, late.astimezone(UTC)).day == "2027-03-02"
 
 
 # --- an admin's resend ----------------------------------------------------------------------------------------------

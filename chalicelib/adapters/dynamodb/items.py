@@ -289,8 +289,9 @@ PROFILES: ItemMapper[PatientProfile, PatientModel] = ItemMapper(
     PatientProfile,
     PatientModel,
     renamed={"source": "contact_source"},
-    # the day's message count is the cap's (patients.py); search entries' fields are the directory's (search.py)
-    item_only=("updated_at", "messages_day", "messages_sent", "directory", "search_key", "patient_ref"),
+    # the day's message count is written with a reminder's outcome (reminders.py); search entries' fields are the
+    # directory's (search.py)
+    item_only=("updated_at", "directory", "search_key", "patient_ref"),
 )
 profile_from = PROFILES.entity
 

@@ -1,5 +1,5 @@
 """The patient directory in DynamoDB: contact details with their verified flags, push devices, and the day's
-message count (the per-patient cap), one item per patient."""
+message count (the per-patient cap, written with each reminder's outcome: reminders.py), one item per patient."""
 
 from __future__ import annotations
 
@@ -61,31 +61,6 @@ class DynamoPatientRepository:
                 if condition_failed(exc):
                     return False
                 raise
-
-    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
-        """One conditional update per message: add one on the same day below the cap, or start a new day."""
-        item = self._patients(id=patient_id)
-        for _ in range(2):
-            with translated_errors():
-                try:
-                    item.update(
-                        actions=[PatientModel.messages_sent.add(1)],
-                        condition=(PatientModel.messages_day == day) & (PatientModel.messages_sent < cap),
-                    )
-                    return True
-                except UpdateError as exc:
-                    if not condition_failed(exc):
-                        raise
-                try:
-                    item.update(
-                        actions=[PatientModel.messages_day.set(day), PatientModel.messages_sent.set(1)],
-                        condition=PatientModel.messages_day.does_not_exist() | (PatientModel.messages_day != day),
-                    )
-                    return cap >= 1
-                except UpdateError as exc:
-                    if not condition_failed(exc):
-                        raise
-        return False
 
     def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
         with translated_errors():

@@ -1,7 +1,8 @@
 """The reminder store in DynamoDB: one item per reminder (channel and timing) of an appointment.
 
 A reminder is delivered at most once: the dispatcher claims it with a conditional `pending -> sending` update
-(one call that also returns the item), and records the outcome conditioned on `sending`.
+(one call that also returns the item), reads its visit and patient in one TransactGetItems, and records the
+outcome conditioned on `sending` in one transaction that also counts the message against the patient's daily cap.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.errors import (
@@ -20,11 +22,12 @@ from chalicelib.adapters.dynamodb.errors import (
     condition_failed,
     translated_errors,
 )
-from chalicelib.adapters.dynamodb.items import reminder_from, reminder_item
-from chalicelib.adapters.dynamodb.models import AppointmentModel, ReminderModel, ScheduleModel, Tables
+from chalicelib.adapters.dynamodb.items import appointment_from, profile_from, reminder_from, reminder_item
+from chalicelib.adapters.dynamodb.models import AppointmentModel, PatientModel, ReminderModel, ScheduleModel, Tables
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment
-from chalicelib.domain.reminders import Reminder, ReminderStatus, appointment_of
+from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.reminders import MessageCount, Reminder, ReminderStatus, appointment_of
 from chalicelib.domain.timefmt import instant
 
 
@@ -32,6 +35,24 @@ class DynamoReminderStore:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
         self._reminders = tables.reminders
+
+    def visit_and_patient(
+        self, appointment_id: str, patient_id: str
+    ) -> tuple[Appointment | None, PatientProfile | None]:
+        """A lone dispatch's read: the appointment and the patient's record in one strongly consistent call."""
+        with translated_errors(), TransactGet(connection=self._tables.connection) as tx:
+            appointment = tx.get(self._tables.appointments, appointment_id)
+            patient = tx.get(self._tables.patients, patient_id)
+        try:
+            found: Appointment | None = appointment_from(appointment.get())
+        except AppointmentModel.DoesNotExist:
+            found = None
+        try:
+            item = patient.get()
+            profile = None if item.patient_ref else profile_from(item)  # a search entry is nobody
+        except PatientModel.DoesNotExist:
+            profile = None
+        return found, profile
 
     def get(self, reminder_id: str) -> Reminder | None:
         with translated_errors():
@@ -118,22 +139,30 @@ class DynamoReminderStore:
         return reminder_from(item)
 
     def finish(
-        self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
+        self,
+        reminder: Reminder,
+        mark_appointment_reminded: bool,
+        appointment: Appointment | None = None,
+        message: MessageCount | None = None,
     ) -> str:
         """Record the outcome of a claimed reminder (conditioned on `sending`), on success flag the appointment's
-        `reminderSent` (conditioned on the version the dispatcher read, and growing it), and count it in the
-        doctor-day's delivery aggregates, in one transaction. If the appointment changed since it was read, the
-        outcome is still recorded, without the flag (a reschedule resets it anyway). A sent reminder also checks
-        the version read when the flag is set already (no write). Returns "recorded", "appointment-changed"
-        (recorded; the appointment changed since it was read) or "not-sending" (someone else moved it)."""
+        `reminderSent` (conditioned on the version the dispatcher read, and growing it), count it in the
+        doctor-day's delivery aggregates, and count the `message` against the patient's daily cap, in one
+        transaction. If the appointment changed since it was read, the outcome is still recorded, without the
+        flag (a reschedule resets it anyway). A sent reminder also checks the version read when the flag is set
+        already (no write). Returns "recorded", "appointment-changed" (recorded; the appointment changed since it
+        was read) or "not-sending" (someone else moved it)."""
         check = mark_appointment_reminded and appointment is not None and appointment.version is not None
         mark = check and appointment is not None and not appointment.reminder_sent
         try:
-            return "recorded" if self._finish(reminder, appointment, mark, check) else "not-sending"
+            return "recorded" if self._finish(reminder, appointment, mark, check, message) else "not-sending"
         except _AppointmentMoved:
-            return "appointment-changed" if self._finish(reminder, appointment, False, False) else "not-sending"
+            recorded = self._finish(reminder, appointment, False, False, message)
+            return "appointment-changed" if recorded else "not-sending"
 
-    def _finish(self, reminder: Reminder, appointment: Appointment | None, mark: bool, check: bool) -> bool:
+    def _finish(
+        self, reminder: Reminder, appointment: Appointment | None, mark: bool, check: bool, message: MessageCount | None
+    ) -> bool:
         with translated_errors():
             try:
                 with TransactWrite(connection=self._tables.connection) as tx:
@@ -162,6 +191,8 @@ class DynamoReminderStore:
                             reminder.appointment_id,
                             condition=AppointmentModel.version == appointment.version,
                         )
+                    if message is not None:
+                        tx.update(self._tables.patients(id=message.patient_id), actions=_counted(message))
                 return True
             except TransactWriteError as exc:
                 if not cancelled(exc):
@@ -170,6 +201,14 @@ class DynamoReminderStore:
                 if (mark or check) and reasons and reasons[0] != CONDITION_FAILED:
                     raise _AppointmentMoved() from exc
                 return False
+
+
+def _counted(message: MessageCount) -> list[Action]:
+    """The patient's daily count with this message: one more on the day read, else the day's first. Unconditioned
+    (the outcome must be recorded whatever the count): two first messages of a day racing count as one."""
+    if message.before:
+        return [PatientModel.messages_day.set(message.day), PatientModel.messages_sent.add(1)]
+    return [PatientModel.messages_day.set(message.day), PatientModel.messages_sent.set(1)]
 
 
 class _AppointmentMoved(Exception):

@@ -18,11 +18,8 @@ class PatientReader(Protocol):
 
 
 class PatientInbox(PatientReader, Protocol):
-    """What delivering a reminder needs of the patient: addresses, devices, the daily message cap."""
-
-    def take_message(self, patient_id: str, day: str, cap: int) -> bool:
-        """Count one message to the patient on that (UTC) day; False when the day's cap is reached."""
-        ...
+    """What delivering a reminder needs of the patient: addresses and devices (the daily message count is read
+    with the profile and written with the reminder's outcome: `ReminderQueue.finish`)."""
 
     def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None: ...
 

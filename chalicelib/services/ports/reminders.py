@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.appointments import Appointment
-from chalicelib.domain.reminders import Reminder, ReminderStatus
+from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.reminders import MessageCount, Reminder, ReminderStatus
 
 
 class ReminderSwitch(Protocol):
@@ -38,8 +39,22 @@ class ReminderQueue(ReminderSwitch, Protocol):
     def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None: ...
 
     def finish(
-        self, reminder: Reminder, mark_appointment_reminded: bool, appointment: Appointment | None = None
-    ) -> str: ...
+        self,
+        reminder: Reminder,
+        mark_appointment_reminded: bool,
+        appointment: Appointment | None = None,
+        message: MessageCount | None = None,
+    ) -> str:
+        """Record a claimed reminder's outcome, and count `message` against the patient's daily cap, in one write."""
+        ...
+
+
+class DispatchReads(Protocol):
+    """A lone dispatch's read: the reminder's visit and its patient together, in one call."""
+
+    def visit_and_patient(
+        self, appointment_id: str, patient_id: str
+    ) -> tuple[Appointment | None, PatientProfile | None]: ...
 
 
 class ReminderRecords(ReminderSwitch, Protocol):

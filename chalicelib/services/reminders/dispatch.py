@@ -1,86 +1,100 @@
-"""Reminder delivery: the dispatcher sends one reminder at most once (claim, re-read, send, record); the sweep
-delivers overdue ones whose schedule was lost, re-creates missing schedules and fails reminders stuck sending."""
+"""Delivering one reminder at most once: claim it, read its visit and patient, send, record the outcome (with the
+message counted against the patient's daily cap in that same write). The sweep (`sweep`) hands overdue reminders
+here with what it read for them in batches."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.contact import redact
 from chalicelib.domain.delivery import Delivery, PermanentDeliveryError, TransientDeliveryError, UnknownDeliveryOutcome
 from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import (
-    EPOCH,
     MAX_ATTEMPTS,
     OUTCOME_UNKNOWN,
     Channel,
+    MessageCount,
     Reminder,
     ReminderStatus,
     follow,
     matches_appointment,
+    message_count,
     retry_at,
 )
 from chalicelib.services.ports.appointments import AppointmentReader
 from chalicelib.services.ports.delivery import MessageSender
 from chalicelib.services.ports.patients import PatientInbox
-from chalicelib.services.ports.reminders import ReminderQueue
+from chalicelib.services.ports.reminders import DispatchReads, ReminderQueue
 from chalicelib.services.ports.system import Clock
 from chalicelib.services.reminders.schedules import ReminderSchedules
+from chalicelib.services.reminders.sweep import ReminderSweep, SweepPolicy, SweepReport
 
+__all__ = [
+    "DEFAULT_MESSAGES_PER_DAY",
+    "Prefetched",
+    "ReminderDispatcher",
+    "SeparateReads",
+    "SweepPolicy",
+    "SweepReport",
+]
+"""SweepPolicy and SweepReport live in `sweep`; named here too for callers that build a dispatcher with them."""
 log = logging.getLogger("clinic.reminders")
-READ_BATCH = 100
-"""Reminders whose appointments and patients the sweep reads in one BatchGetItem each (its per-call maximum)."""
 DEFAULT_MESSAGES_PER_DAY = 12
 """Per patient and UTC day: one visit's reminders on every channel and timing fit; a pumping loop does not."""
 
 
-@dataclass(frozen=True)
-class SweepPolicy:
-    grace: timedelta = timedelta(seconds=60)
-    """A due reminder is left to its own schedule this long before the sweep delivers it."""
-    lookahead: timedelta = timedelta(hours=1)
-    """Schedules of pending reminders due within this window are (re)created if missing."""
-    stuck_after: timedelta = timedelta(minutes=15)
-    batch: int = 500
-    concurrency: int = 16
-    """Reminders delivered at once by one sweep (each is its own claim, send and write)."""
-    budget_seconds: float = 120.0
-    """The reminders' share of a sweep run; rooms come after, with their own."""
-
-
-@dataclass(frozen=True)
-class _Read:
-    """What the sweep read in batches for the reminders it is about to deliver."""
+@dataclass
+class Prefetched:
+    """What the sweep read in batches for the reminders it is about to deliver, kept current as they go: an
+    appointment's `reminderSent` flag (one worker delivers all of a visit's reminders) and each patient's daily
+    message count."""
 
     appointments: dict[str, Appointment]
-    """Kept current as the sweep flags `reminderSent` (one worker delivers all of a visit's reminders)."""
-    patients: Mapping[str, PatientProfile]
+    patients: dict[str, PatientProfile]
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reminded(self, appointment: Appointment) -> None:
+        """Flagging `reminderSent` grew the version: the visit's next reminder conditions on it."""
+        if appointment.version is not None:
+            grown = appointment.version + int(not appointment.reminder_sent)
+            self.appointments[appointment.id] = replace(appointment, reminder_sent=True, version=grown)
+
+    def counted(self, message: MessageCount) -> None:
+        """The patient's next message in this sweep sees this one counted."""
+        with self._lock:
+            profile = self.patients.get(message.patient_id)
+            if profile is not None:
+                day, sent = message.counted()
+                self.patients[message.patient_id] = replace(profile, messages_day=day, messages_sent=sent)
 
 
-@dataclass
-class SweepReport:
-    delivered: dict[str, int] = field(default_factory=dict)
-    schedules_ensured: int = 0
-    stuck_failed: int = 0
-    errors: int = 0
-    deferred: int = 0
+@dataclass(frozen=True)
+class _Ready:
+    """What a claimed reminder is sent for, once every check before the send passed."""
+
+    appointment: Appointment
+    endpoints: list[str]
+    message: MessageCount | None
+    """None when the patient has no directory record (nothing to count on)."""
 
 
-def _by_appointment(reminders: Sequence[Reminder], most: int = 16) -> list[list[Reminder]]:
-    """The reminders of one visit together (one worker delivers them in turn, so each conditions on the version
-    the one before left), at most `most` in a group so that no single visit holds a sweep back."""
-    groups: dict[str, list[list[Reminder]]] = {}
-    for reminder in reminders:
-        runs = groups.setdefault(reminder.appointment_id, [[]])
-        if len(runs[-1]) >= most:
-            runs.append([])
-        runs[-1].append(reminder)
-    return [group for runs in groups.values() for group in runs]
+class SeparateReads:
+    """A visit and its patient as two reads, for stores that cannot read them in one call (the fakes)."""
+
+    def __init__(self, appointments: AppointmentReader, patients: PatientInbox) -> None:
+        self._appointments = appointments
+        self._patients = patients
+
+    def visit_and_patient(
+        self, appointment_id: str, patient_id: str
+    ) -> tuple[Appointment | None, PatientProfile | None]:
+        return self._appointments.get(appointment_id), self._patients.get(patient_id)
 
 
 def _stale(appointment: Appointment, claimed: Reminder) -> bool:
@@ -99,22 +113,22 @@ class ReminderDispatcher:
         clock: Clock,
         sweep_policy: SweepPolicy | None = None,
         messages_per_day: int = DEFAULT_MESSAGES_PER_DAY,
+        reads: DispatchReads | None = None,
     ) -> None:
         self._reminders = reminders
         self._appointments = appointments
         self._patients = patients
+        self._reads = reads or SeparateReads(appointments, patients)
         self._sender = sender
         self._schedules = schedules
         self._clock = clock
         self.sweep_policy = sweep_policy or SweepPolicy()
         self.messages_per_day = messages_per_day
 
-    def dispatch(self, reminder_id: str) -> str:
-        """Deliver one reminder at most once: claim, re-read the appointment, send, record. Returns the outcome."""
-        return self._dispatch(reminder_id, None)
+    def dispatch(self, reminder_id: str, prefetched: Prefetched | None = None) -> str:
+        """Deliver one reminder at most once: claim, read, send, record. Returns the outcome.
 
-    def _dispatch(self, reminder_id: str, read: _Read | None) -> str:
-        """`read`: the appointments and patients the sweep read in one batch for the chunk this reminder is in
+        `prefetched`: the appointments and patients the sweep read in one batch for the chunk this reminder is in
         (up to a second before the claim). An appointment older than the plan of the reminder it claimed is read
         again; any other change after the batch read is caught when the outcome is recorded (conditioned on the
         version read: a reschedule plans the reminder again for the new time).
@@ -128,20 +142,40 @@ class ReminderDispatcher:
         if claimed is None:
             return "not-claimed"
         try:
-            ready = self._before_send(claimed, now, read)
+            ready = self._before_send(claimed, now, prefetched)
         except Exception as exc:
             self._release(claimed, now, exc)
             raise
         if isinstance(ready, str):
             return ready
-        appointment, endpoints = ready
-        return self._send(claimed, appointment, endpoints, now, read)
+        return self._send(claimed, ready, now, prefetched)
 
-    def _before_send(self, claimed: Reminder, now: datetime, read: _Read | None) -> str | tuple[Appointment, list[str]]:
-        """Everything up to the send: an outcome when there is nothing to send, else what to send it for."""
-        appointment = read.appointments.get(claimed.appointment_id) if read is not None else None
+    def sweep(self, timer: Callable[[], float] = time.monotonic) -> SweepReport:
+        """The periodic sweep's three jobs (`sweep.ReminderSweep`), delivering through this dispatcher."""
+        return ReminderSweep(self._reminders, self._schedules, self._clock, self, self.sweep_policy).run(timer)
+
+    def prefetch(self, reminders: Sequence[Reminder]) -> Prefetched:
+        """The appointments and patients of these reminders in one batch read each (the sweep's reads)."""
+        return Prefetched(
+            dict(self._appointments.get_many([r.appointment_id for r in reminders])),
+            dict(self._patients.get_many([r.patient_id for r in reminders])),
+        )
+
+    def _read(
+        self, claimed: Reminder, prefetched: Prefetched | None
+    ) -> tuple[Appointment | None, PatientProfile | None]:
+        """The visit and the patient: from the sweep's batch (the visit read again if the batch predates the
+        reminder's plan), else in one read."""
+        if prefetched is None:
+            return self._reads.visit_and_patient(claimed.appointment_id, claimed.patient_id)
+        appointment = prefetched.appointments.get(claimed.appointment_id)
         if appointment is None or _stale(appointment, claimed):
             appointment = self._appointments.get(claimed.appointment_id)
+        return appointment, prefetched.patients.get(claimed.patient_id)
+
+    def _before_send(self, claimed: Reminder, now: datetime, prefetched: Prefetched | None) -> str | _Ready:
+        """Everything up to the send: an outcome when there is nothing to send, else what to send it for."""
+        appointment, profile = self._read(claimed, prefetched)
         if appointment is None or not appointment.active:
             self._reminders.finish(
                 replace(
@@ -159,24 +193,25 @@ class ReminderDispatcher:
                 self._schedules.ensure(moved)
             return "moved"
         endpoints: list[str] = []
-        profile = self._patients.get(claimed.patient_id) if read is None else read.patients.get(claimed.patient_id)
         if claimed.channel is Channel.PUSH:
             devices = [d["endpoint"] for d in (profile.devices if profile else [])]
             endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
             if devices and not endpoints:
-                return self._sent(claimed, appointment, now, read)
+                return self._sent(claimed, appointment, now, prefetched, None)
         else:
             address = claimed.recipient_phone if claimed.channel is Channel.SMS else claimed.recipient_email
             if profile is None or not profile.verified(address, phone=claimed.channel is Channel.SMS):
                 # The patient changed its address since (or never verified it): the old one is not theirs.
                 self._fail(claimed, "the address is no longer the patient's verified address", now, appointment)
                 return "failed"
-        if not self._patients.take_message(claimed.patient_id, now.date().isoformat(), self.messages_per_day):
-            self._fail(
-                claimed, f"the patient's limit of {self.messages_per_day} messages a day is reached", now, appointment
-            )
-            return "failed"
-        return appointment, endpoints
+        message = None
+        if profile is not None:
+            message = message_count(claimed.patient_id, profile.messages_day, profile.messages_sent, now)
+            if message.over(self.messages_per_day):
+                reason = f"the patient's limit of {self.messages_per_day} messages a day is reached"
+                self._fail(claimed, reason, now, appointment)
+                return "failed"
+        return _Ready(appointment, endpoints, message)
 
     def _release(self, claimed: Reminder, now: datetime, error: Exception) -> None:
         """Give the claim back: pending again, still due (the schedule's retry or the next sweep delivers it),
@@ -196,20 +231,21 @@ class ReminderDispatcher:
         except Exception:
             log.exception("reminder %s: nothing was sent, and its claim could not be released", claimed.id)
 
-    def _send(
-        self, claimed: Reminder, appointment: Appointment, endpoints: list[str], now: datetime, read: _Read | None
-    ) -> str:
+    def _send(self, claimed: Reminder, ready: _Ready, now: datetime, prefetched: Prefetched | None) -> str:
+        """Hand the message to the provider and record what came of it. Every outcome recorded after the hand-over
+        counts the message against the patient's cap (a throttled one, not sent, is counted when it is)."""
+        appointment, message = ready.appointment, ready.message
         try:
-            delivery = self._sender.send(claimed, appointment, endpoints)
+            delivery = self._sender.send(claimed, appointment, ready.endpoints)
         except UnknownDeliveryOutcome as exc:
-            self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment)
+            self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment, message, prefetched)
             return "failed"
         except TransientDeliveryError as exc:
             return self._later(claimed, str(exc), now, appointment)
         except PermanentDeliveryError as exc:
             if exc.disabled_endpoint:
                 self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
-            self._fail(claimed, str(exc), now, appointment)
+            self._fail(claimed, str(exc), now, appointment, message, prefetched)
             return "failed"
         except Exception as exc:  # our own message could not be built (not sent): fail this one, keep going
             log.exception("reminder %s: could not be sent", claimed.id)
@@ -218,11 +254,17 @@ class ReminderDispatcher:
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
         if claimed.channel is not Channel.PUSH:
-            return self._sent(claimed, appointment, now, read)
-        return self._push_outcome(claimed, delivery, appointment, now, read)
+            return self._sent(claimed, appointment, now, prefetched, message)
+        return self._push_outcome(claimed, delivery, appointment, now, prefetched, message)
 
     def _push_outcome(
-        self, claimed: Reminder, delivery: Delivery, appointment: Appointment, now: datetime, read: _Read | None
+        self,
+        claimed: Reminder,
+        delivery: Delivery,
+        appointment: Appointment,
+        now: datetime,
+        prefetched: Prefetched | None,
+        message: MessageCount | None,
     ) -> str:
         """Devices served (or maybe served) are recorded, the unknown ones apart too; a retry goes only to the
         throttled ones (and, once an admin confirms, to the unknown ones)."""
@@ -235,25 +277,34 @@ class ReminderDispatcher:
         if delivery.pending:
             return self._later(claimed, delivery.refused or "a device was unavailable", now, appointment)
         if delivery.served or reached_before:
-            return self._sent(claimed, appointment, now, read)
+            return self._sent(claimed, appointment, now, prefetched, message)
         if claimed.unknown_devices:
-            self._fail(
-                claimed, f"{OUTCOME_UNKNOWN} (push to {len(claimed.unknown_devices)} device(s))", now, appointment
-            )
+            reason = f"{OUTCOME_UNKNOWN} (push to {len(claimed.unknown_devices)} device(s))"
+            self._fail(claimed, reason, now, appointment, message, prefetched)
         else:
-            self._fail(claimed, delivery.refused or "every registered device is disabled", now, appointment)
+            reason = delivery.refused or "every registered device is disabled"
+            self._fail(claimed, reason, now, appointment, message, prefetched)
         return "failed"
 
-    def _sent(self, claimed: Reminder, appointment: Appointment, now: datetime, read: _Read | None = None) -> str:
+    def _sent(
+        self,
+        claimed: Reminder,
+        appointment: Appointment,
+        now: datetime,
+        prefetched: Prefetched | None,
+        message: MessageCount | None,
+    ) -> str:
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
-        recorded = self._reminders.finish(sent, mark_appointment_reminded=True, appointment=appointment)
+        recorded = self._reminders.finish(
+            sent, mark_appointment_reminded=True, appointment=appointment, message=message
+        )
         if recorded == "appointment-changed":
             self._replan_after_move(sent, now)
-        elif recorded == "recorded" and read is not None and appointment.version is not None:
-            # flagging `reminderSent` grew the version: the visit's next reminder in this sweep conditions on it
-            read.appointments[appointment.id] = replace(
-                appointment, reminder_sent=True, version=appointment.version + int(not appointment.reminder_sent)
-            )
+        if prefetched is not None and recorded != "not-sending":
+            if message is not None:
+                prefetched.counted(message)
+            if recorded == "recorded":
+                prefetched.reminded(appointment)
         return "sent"
 
     def _replan_after_move(self, sent: Reminder, now: datetime) -> None:
@@ -283,69 +334,18 @@ class ReminderDispatcher:
             self._schedules.ensure(later)
         return "retry-later"
 
-    def _fail(self, claimed: Reminder, reason: str, now: datetime, appointment: Appointment | None = None) -> None:
+    def _fail(
+        self,
+        claimed: Reminder,
+        reason: str,
+        now: datetime,
+        appointment: Appointment,
+        message: MessageCount | None = None,
+        prefetched: Prefetched | None = None,
+    ) -> None:
         failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
-        self._reminders.finish(failed, mark_appointment_reminded=False, appointment=appointment)
-
-    def sweep(self, timer: Callable[[], float] = time.monotonic) -> SweepReport:
-        """Deliver overdue pending reminders (a lost schedule) a few at a time, re-create the schedules known to
-        be missing, and fail reminders stuck in `sending` (never resend them: a crash may have happened after the
-        send). Each reminder on its own: one that raises is counted and the rest go on; the run stops delivering
-        when its time budget is spent (the next run picks up the rest)."""
-        policy = self.sweep_policy
-        now = self._clock.now()
-        report = SweepReport()
-        deadline = timer() + policy.budget_seconds
-
-        def deliver(reminder: Reminder, read: _Read | None) -> str:
-            if timer() >= deadline:
-                return "deferred"
-            try:
-                return self._dispatch(reminder.id, read)
-            except Exception:
-                log.exception("sweep: reminder %s raised; the others go on", reminder.id)
-                return "error"
-
-        overdue = self._reminders.by_status(ReminderStatus.PENDING, EPOCH, now - policy.grace, policy.batch)
-        groups = _by_appointment(overdue)
-        outcomes: list[str] = []
-        with ThreadPoolExecutor(max_workers=max(1, policy.concurrency)) as pool:
-            for first in range(0, len(groups), READ_BATCH):  # one chunk at a time: its batch read stays fresh
-                chunk = groups[first : first + READ_BATCH]
-                read = self._read_for([r for group in chunk for r in group]) if timer() < deadline else None
-                for done in pool.map(lambda group: [deliver(r, read) for r in group], chunk):  # noqa: B023
-                    outcomes.extend(done)
-            for outcome in outcomes:
-                if outcome == "deferred":
-                    report.deferred += 1
-                elif outcome == "error":
-                    report.errors += 1
-                else:
-                    report.delivered[outcome] = report.delivered.get(outcome, 0) + 1
-        upcoming = self._reminders.by_status(ReminderStatus.PENDING, now, now + policy.lookahead, policy.batch)
-        for reminder in upcoming:
-            if reminder.schedule_missing and timer() < deadline:
-                self._schedules.ensure(reminder)
-                report.schedules_ensured += 1
-        stuck_before = now - policy.stuck_after
-        for reminder in self._reminders.by_status(ReminderStatus.SENDING, EPOCH, stuck_before, policy.batch):
-            if reminder.updated_at <= stuck_before:
-                try:
-                    self._fail(reminder, f"{OUTCOME_UNKNOWN} (dispatcher stopped while sending)", now)
-                    report.stuck_failed += 1
-                except Exception:
-                    log.exception("sweep: could not fail stuck reminder %s", reminder.id)
-                    report.errors += 1
-        return report
-
-    def _read_for(self, reminders: Sequence[Reminder]) -> _Read | None:
-        """The appointments and patients of these reminders in one batch read each (instead of two reads per
-        reminder); if the batch read fails, each dispatch reads its own."""
-        try:
-            return _Read(
-                dict(self._appointments.get_many([r.appointment_id for r in reminders])),
-                self._patients.get_many([r.patient_id for r in reminders]),
-            )
-        except Exception:
-            log.exception("sweep: the batch read of %d reminders failed; each reads its own", len(reminders))
-            return None
+        recorded = self._reminders.finish(
+            failed, mark_appointment_reminded=False, appointment=appointment, message=message
+        )
+        if prefetched is not None and message is not None and recorded != "not-sending":
+            prefetched.counted(message)
