@@ -67,10 +67,6 @@ class ReminderRecords(ReminderSwitch, Protocol):
     ) -> list[Reminder]: ...
 
 
-class ReminderStore(ReminderPlans, ReminderQueue, ReminderRecords, Protocol):
-    """All of the reminder table's operations (the DynamoDB adapter implements them)."""
-
-
 class ReminderScheduler(Protocol):
     """One-time schedules that invoke the reminder dispatcher with a reminder id at its time."""
 
