@@ -83,9 +83,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     from chalicelib.adapters.dynamodb.search import DynamoPatientSearch
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
     from chalicelib.adapters.realtime import ApiGatewaySender, SecretsManagerKey, StaticKey
-    from chalicelib.api.schemas.realtime import live_message
     from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
+    from chalicelib.api.schemas.realtime import live_message
 
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
