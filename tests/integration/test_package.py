@@ -704,3 +704,18 @@ def test_every_table_is_backed_up_daily_35_days_and_the_audit_table_for_years(pa
     assert vault["DeletionPolicy"] == "Retain" and vault["Properties"]["EncryptionKeyArn"] == {
         "Fn::GetAtt": ["ClinicDataKey", "Arn"]
     }
+
+
+def test_botocore_is_the_runtimes_and_the_code_carries_its_bytecode(packaged):
+    import importlib.util
+    import zipfile
+
+    # GIVEN the zip make package ships (infra/release.py leaves botocore to the runtime, adds the .pyc files)
+    names = set(zipfile.ZipFile(packaged["zip"]).namelist())
+    # THEN neither botocore nor boto3 is in it: the runtime's pair is used
+    assert not [n for n in names if n.startswith(("botocore/", "boto3/"))]
+    # AND the entry point, our modules and the libraries have bytecode for the functions' Python (this one)
+    runtime = packaged["template"]["Resources"]["APIHandler"]["Properties"]["Runtime"]
+    assert runtime == f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for module in ("app.py", "chalicelib/container.py", "pynamodb/models.py", "pydantic/main.py"):
+        assert importlib.util.cache_from_source(module) in names, module
