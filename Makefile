@@ -22,7 +22,7 @@ help:
 	@echo "make test     the whole suite (unit, functional, integration on DynamoDB Local, end-to-end)"
 	@echo "make test-any-hour  the suite with the clock at 23:50 and 00:10 UTC (faketime)"
 	@echo "make docs     rewrite docs/api.md's route table from /openapi.json"
-	@echo "make test-fast  unit and functional tests only (no DynamoDB Local, no browser)"
+	@echo "make test-fast  unit and functional tests and the store contracts on the fakes (no DynamoDB Local, no browser)"
 	@echo "make lint     ruff, mypy (tests and bench too), bandit on the code and checkov on the packaged prod stack (offline)"
 	@echo "make hooks    run ruff, ruff format and mypy before every commit (pre-commit)"
 	@echo "make bench    benchmarks under bench/ (figures and ratios)"
@@ -68,8 +68,12 @@ run:
 reset:
 	rm -rf .data
 
+# Two workers, tests handed out in the suite's order (unit, functional, integration, e2e: tests/conftest.py), so both
+# start on the unit tests; `PYTEST_ARGS=-x` stops at the first failure.
+PYTEST_XDIST := -p no:cacheprovider -n 2 --dist load
+
 test: install lint
-	$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist worksteal; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
+	$(PY) -m pytest tests $(PYTEST_XDIST) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc
 
 # The whole suite with the machine's clock at 23:50 UTC and at 00:10 UTC (libfaketime; the clock keeps running).
 # libfaketime is preloaded with a fixed offset (the same moment in every process, and no shared-memory lookup on
@@ -82,7 +86,7 @@ test-any-hour: install /usr/bin/faketime
 		echo "== the suite with the clock at $$at UTC"; \
 		FAKETIME="+$$(( $$(date -u -d "$$at" +%s) - $$(date -u +%s) ))" FAKETIME_DONT_FAKE_MONOTONIC=1 \
 		LD_PRELOAD='/usr/$$LIB/faketime/libfaketime.so.1' PYTHONPATH=$(CURDIR)/infra/anyhour \
-			$(PY) -m pytest tests -p no:cacheprovider -n 2 --dist worksteal || exit 1; \
+			$(PY) -m pytest tests $(PYTEST_XDIST) $(PYTEST_ARGS) || exit 1; \
 	done
 
 /usr/bin/faketime:
@@ -92,8 +96,9 @@ test-any-hour: install /usr/bin/faketime
 docs: python
 	$(PY) -m infra.local.api_docs
 
+# Unit and functional tests, and the store contract suites on the in-memory fakes (marker `memory`).
 test-fast: python
-	$(PY) -m pytest tests/unit tests/functional -q -p no:cacheprovider -n 2 --dist worksteal
+	$(PY) -m pytest tests/unit tests/functional tests/integration -m "unit or functional or memory" -q $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # bandit and checkov must report nothing; waivers are written in place with their reason (README: Security).
 # checkov runs offline: bundled policies only, no platform key, no download.
