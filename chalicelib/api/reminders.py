@@ -141,7 +141,7 @@ def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
 def register_device(call: Call) -> s.DeviceOut:
     body: s.DeviceIn = call.body
     device = container.current().devices.register(call.caller, body.platform, body.token)
-    return s.DeviceOut.model_validate(device)
+    return s.DeviceOut.from_domain(device)
 
 
 @endpoint(

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Device:
+    """A patient's registered push device: its push endpoint (SNS), the platform, when it was registered (None on
+    devices stored before that was kept)."""
+
+    endpoint: str
+    platform: str
+    registered_at: datetime | None = None
 
 
 @dataclass
@@ -14,7 +24,7 @@ class PatientProfile:
     id: str
     email: str | None = None
     phone: str | None = None
-    devices: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
     email_verified: bool = False
     phone_verified: bool = False
     source: str = "self"

@@ -751,7 +751,7 @@ class WaitlistService:
         endpoints: list[str] = []
         if channel == "push":
             profile = self._patients.get(entry.patient_id)
-            endpoints = [str(d.get("endpoint")) for d in (profile.devices if profile else []) if d.get("endpoint")]
+            endpoints = [d.endpoint for d in (profile.devices if profile else [])]
         message = Reminder(
             id=f"waitlist-{entry.id}-{offer.hold_id}-{channel}",
             appointment_id=held.id,

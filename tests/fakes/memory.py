@@ -22,7 +22,7 @@ from chalicelib.domain.booking import Booking
 from chalicelib.domain.busy import BusyTimesChanged, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import Hold, hold_lapsed
-from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.patients import Device, PatientProfile
 from chalicelib.domain.reminders import NO_ROOM, MessageCount, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
@@ -224,7 +224,7 @@ class InMemoryPatientRepository:
             sent = (kept.messages_sent or 0) + 1 if message.before else 1
             self._patients[message.patient_id] = replace(kept, messages_day=message.day, messages_sent=sent)
 
-    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
+    def save_devices(self, patient_id: str, devices: list[Device], now: datetime) -> None:
         with self._lock:
             kept = self._patients.get(patient_id) or PatientProfile(id=patient_id)
             self._patients[patient_id] = replace(kept, devices=list(devices))
@@ -232,7 +232,7 @@ class InMemoryPatientRepository:
     def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None:
         kept = self.get(patient_id)
         if kept is not None:
-            remaining = [d for d in kept.devices if d.get("endpoint") != endpoint]
+            remaining = [d for d in kept.devices if d.endpoint != endpoint]
             self.save_devices(patient_id, remaining, now)
 
 

@@ -168,7 +168,7 @@ def test_a_push_authorization_error_does_not_remove_the_device(api, wired, clock
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
     # THEN both devices are still registered
     profile = wired.reminders._patients.get("patient-1")
-    assert [d["endpoint"] for d in profile.devices] == [first, second]
+    assert [d.endpoint for d in profile.devices] == [first, second]
     assert delivered == {second: 1}
 
 

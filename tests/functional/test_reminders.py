@@ -322,7 +322,7 @@ def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, l
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
     profile = wired.reminders._patients.get("patient-1")
-    assert [d["endpoint"] for d in profile.devices] == [second.data["endpoint"]]
+    assert [d.endpoint for d in profile.devices] == [second.data["endpoint"]]
 
 
 def test_push_without_a_device_fails_at_scheduling_time(api):

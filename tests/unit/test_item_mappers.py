@@ -23,6 +23,7 @@ from chalicelib.adapters.dynamodb.items import (
     appointment_item,
     audit_from,
     audit_item,
+    devices_of,
     doctor_from,
     doctor_item,
     profile_from,
@@ -30,6 +31,7 @@ from chalicelib.adapters.dynamodb.items import (
     reminder_item,
     room_from,
     room_item,
+    stored_devices,
 )
 from chalicelib.adapters.dynamodb.models import (
     AppointmentModel,
@@ -42,7 +44,7 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.audit import AccessEntry, AuditEntry
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.patients import Device, PatientProfile
 from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, Break, WallInterval
 from chalicelib.domain.telehealth import Room, RoomStatus
@@ -451,19 +453,27 @@ def test_a_patient_profile_is_read_from_the_directory_record():
         "contact_source": s("staff"),
         "staff_email": s("front@example.com"),
         "staff_phone": s("+15550199"),
-        "devices": js([{"endpoint": "arn:e", "platform": "fcm"}]),
+        "devices": js(
+            [
+                {"endpoint": "arn:e", "platform": "fcm", "registeredAt": "2027-02-01T09:30:00Z"},
+                {"endpoint": "arn:old", "platform": "apns"},
+            ]
+        ),
         "updated_at": s(STAMP),
         "messages_day": s("2027-03-01"),
         "messages_sent": n(2),
     }
     item = PatientModel.from_raw_data(raw(stored, PatientModel))
-    # WHEN it is mapped THEN the profile carries the contact fields (the source from `contact_source`) and the
-    # day's message count (the daily cap's, read with the profile)
+    # WHEN it is mapped THEN the profile carries the contact fields (the source from `contact_source`), typed devices
+    # (one stored before its registration time was kept has none) and the day's message count (the daily cap's)
     assert profile_from(item) == PatientProfile(
         id="p1",
         email="p@example.com",
         phone="+15550100",
-        devices=[{"endpoint": "arn:e", "platform": "fcm"}],
+        devices=[
+            Device("arn:e", "fcm", datetime(2027, 2, 1, 9, 30, tzinfo=UTC)),
+            Device("arn:old", "apns"),
+        ],
         email_verified=True,
         phone_verified=False,
         source="staff",
@@ -473,6 +483,16 @@ def test_a_patient_profile_is_read_from_the_directory_record():
         messages_day="2027-03-01",
         messages_sent=2,
     )
+
+
+def test_devices_are_stored_as_the_items_json_keeps_them():
+    # GIVEN typed devices WHEN they are stored THEN the item's JSON has the keys it always had, and reads back equal
+    devices = [Device("arn:e", "fcm", datetime(2027, 2, 1, 9, 30, tzinfo=UTC)), Device("arn:old", "apns")]
+    assert stored_devices(devices) == [
+        {"endpoint": "arn:e", "platform": "fcm", "registeredAt": "2027-02-01T09:30:00Z"},
+        {"endpoint": "arn:old", "platform": "apns"},
+    ]
+    assert devices_of(stored_devices(devices)) == devices
 
 
 def test_a_patient_record_with_only_its_id_reads_as_an_unverified_self_entered_profile():

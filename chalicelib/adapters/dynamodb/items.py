@@ -40,7 +40,7 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_sort_key
 from chalicelib.domain.doctors import Doctor
-from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.patients import Device, PatientProfile
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import (
     BLOCK_MINUTES,
@@ -284,10 +284,34 @@ ROOMS: ItemMapper[Room, RoomModel] = ItemMapper(Room, RoomModel)
 room_item = ROOMS.item
 room_from = ROOMS.entity
 
+
 # --- patients ------------------------------------------------------------------------------------------------------
+def stored_devices(devices: list[Device]) -> list[dict[str, str]]:
+    """Push devices as the item's JSON keeps them: `endpoint`, `platform`, `registeredAt` (an instant)."""
+    return [
+        {"endpoint": d.endpoint, "platform": d.platform}
+        | ({"registeredAt": instant(d.registered_at)} if d.registered_at else {})
+        for d in devices
+    ]
+
+
+def devices_of(stored: list[dict[str, Any]]) -> list[Device]:
+    """The item's push devices (one stored before `registeredAt` was kept has none)."""
+    return [
+        Device(
+            str(d["endpoint"]),
+            str(d.get("platform") or ""),
+            parse_instant(d["registeredAt"]) if d.get("registeredAt") else None,
+        )
+        for d in stored
+        if d.get("endpoint")
+    ]
+
+
 PROFILES: ItemMapper[PatientProfile, PatientModel] = ItemMapper(
     PatientProfile,
     PatientModel,
+    convert={"devices": Convert(stored_devices, devices_of)},
     renamed={"source": "contact_source"},
     # the day's message count is written with a reminder's outcome (reminders.py); search entries' fields are the
     # directory's (search.py)

@@ -10,10 +10,10 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.dynamodb.errors import condition_failed, translated_errors
-from chalicelib.adapters.dynamodb.items import contact_actions, profile_from
+from chalicelib.adapters.dynamodb.items import contact_actions, profile_from, stored_devices
 from chalicelib.adapters.dynamodb.models import PatientModel, Tables
 from chalicelib.adapters.dynamodb.search import index_contact
-from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.patients import Device, PatientProfile
 
 
 class DynamoPatientRepository:
@@ -62,15 +62,15 @@ class DynamoPatientRepository:
                     return False
                 raise
 
-    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None:
+    def save_devices(self, patient_id: str, devices: list[Device], now: datetime) -> None:
         with translated_errors():
             self._patients(id=patient_id).update(
-                actions=[PatientModel.devices.set(devices), PatientModel.updated_at.set(now)]
+                actions=[PatientModel.devices.set(stored_devices(devices)), PatientModel.updated_at.set(now)]
             )
 
     def remove_device(self, patient_id: str, endpoint: str, now: datetime) -> None:
         profile = self.get(patient_id)
         if profile is None:
             return
-        remaining = [d for d in profile.devices if d.get("endpoint") != endpoint]
+        remaining = [d for d in profile.devices if d.endpoint != endpoint]
         self.save_devices(patient_id, remaining, now)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.patients import Device, PatientProfile
 
 
 class PatientReader(Protocol):
@@ -27,7 +27,7 @@ class PatientInbox(PatientReader, Protocol):
 class PatientDevices(Protocol):
     def get(self, patient_id: str) -> PatientProfile | None: ...
 
-    def save_devices(self, patient_id: str, devices: list[dict[str, Any]], now: datetime) -> None: ...
+    def save_devices(self, patient_id: str, devices: list[Device], now: datetime) -> None: ...
 
 
 class PatientRepository(PatientInbox, PatientDevices, Protocol):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.identity import Caller, Role
-from chalicelib.domain.patients import PatientProfile
+from chalicelib.domain.patients import Device, PatientProfile
 from chalicelib.services.ports.delivery import PushRegistrar
 from chalicelib.services.ports.patients import PatientDevices
 from chalicelib.services.ports.system import Clock
@@ -20,13 +18,13 @@ class DeviceRegistry:
         self._registrar = registrar
         self._clock = clock
 
-    def register(self, caller: Caller, platform: str, token: str) -> dict[str, Any]:
+    def register(self, caller: Caller, platform: str, token: str) -> Device:
         if caller.role is not Role.PATIENT:
             raise Forbidden("Only patients register devices for their own reminders.")
         endpoint = self._registrar.register_device(caller.subject, platform, token)
         profile = self._patients.get(caller.subject) or PatientProfile(id=caller.subject)
         now = self._clock.now()
-        device = {"endpoint": endpoint, "platform": platform, "registeredAt": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        others = [d for d in profile.devices if d.get("endpoint") != endpoint]
+        device = Device(endpoint, platform, now.replace(microsecond=0))
+        others = [d for d in profile.devices if d.endpoint != endpoint]
         self._patients.save_devices(caller.subject, [*others, device][-MAX_DEVICES:], now)
         return device

@@ -194,7 +194,7 @@ class ReminderDispatcher:
             return "moved"
         endpoints: list[str] = []
         if claimed.channel is Channel.PUSH:
-            devices = [d["endpoint"] for d in (profile.devices if profile else [])]
+            devices = [d.endpoint for d in (profile.devices if profile else [])]
             endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
             if devices and not endpoints:
                 return self._sent(claimed, appointment, now, prefetched, None)

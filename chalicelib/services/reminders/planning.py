@@ -132,7 +132,7 @@ class ReminderPlanner:
         recipient = Recipient(
             email=source.email if source and source.email_verified else None,
             phone=source.phone if source and source.phone_verified else None,
-            push_endpoints=tuple(d["endpoint"] for d in (profile.devices if profile else [])),
+            push_endpoints=tuple(d.endpoint for d in (profile.devices if profile else [])),
             language=reminder_language(caller, appointment, profile, request.request_language),
         )
         missing = [c.value for c in request.channels if recipient.address(c) is None]
