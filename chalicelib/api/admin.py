@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.identity import Role
@@ -24,7 +23,7 @@ admin_api = Blueprint(__name__)
 )
 def audit_trail(call: Call) -> s.AuditTrail:
     """The trail shows a patient's visit: the read is in that patient's access log."""
-    c = container.current()
+    c = call.services
     entries = c.booking.audit_trail(call.params["id"])
     found = c.booking.get(call.caller, call.params["id"])
     c.access.record(call.caller, call.route, [(found.patient_id, found.id)])
@@ -45,4 +44,4 @@ def audit_trail(call: Call) -> s.AuditTrail:
 )
 def analytics(call: Call) -> s.AnalyticsOut:
     q: s.AnalyticsQuery = call.query
-    return s.AnalyticsOut.from_domain(container.current().analytics.report(q.date_from, q.date_to, q.doctor_id))
+    return s.AnalyticsOut.from_domain(call.services.analytics.report(q.date_from, q.date_to, q.doctor_id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.errors import NO_STORE
 from chalicelib.api.http import Call, endpoint
@@ -30,10 +29,10 @@ def _ics(body: bytes) -> Response:
     media_type="text/calendar",
 )
 def appointment_calendar(call: Call) -> Response:
-    found = container.current().booking.get(call.caller, call.params["id"])
-    language = patient_language(found.patient_id, call.headers.get("accept-language"))
-    ics = container.current().calendar.appointment(call.caller, call.params["id"], language)
-    container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
+    found = call.services.booking.get(call.caller, call.params["id"])
+    language = patient_language(found.patient_id, call.headers.get("accept-language"), call.services.patients)
+    ics = call.services.calendar.appointment(call.caller, call.params["id"], language)
+    call.services.access.record(call.caller, call.route, [(found.patient_id, found.id)])
     answer = _ics(ics)
     answer.headers["Content-Language"] = language
     return answer
@@ -51,7 +50,7 @@ def appointment_calendar(call: Call) -> Response:
     tags=("calendar",),
 )
 def enable_feed(call: Call) -> s.FeedLinkOut:
-    token = container.current().calendar.enable_feed(call.caller, call.params["doctorId"])
+    token = call.services.calendar.enable_feed(call.caller, call.params["doctorId"])
     return s.FeedLinkOut(token=token, path=f"/api/doctors/{call.params['doctorId']}/calendar.ics?token={token}")
 
 
@@ -66,7 +65,7 @@ def enable_feed(call: Call) -> s.FeedLinkOut:
     tags=("calendar",),
 )
 def revoke_feed(call: Call) -> s.FeedRevokedOut:
-    container.current().calendar.revoke_feed(call.caller, call.params["doctorId"])
+    call.services.calendar.revoke_feed(call.caller, call.params["doctorId"])
     return s.FeedRevokedOut(revoked=True)
 
 
@@ -84,4 +83,4 @@ def revoke_feed(call: Call) -> s.FeedRevokedOut:
 )
 def doctor_feed(call: Call) -> Response:
     q: s.FeedQuery = call.query
-    return _ics(container.current().calendar.feed(call.params["doctorId"], q.token))
+    return _ics(call.services.calendar.feed(call.params["doctorId"], q.token))

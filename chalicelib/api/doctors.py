@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.identity import Role
@@ -25,7 +24,7 @@ ADMIN = (Role.ADMIN,)
 )
 def search_doctors(call: Call) -> s.DoctorList:
     q: s.DoctorQuery = call.query
-    found = container.current().doctors.search(q.q, q.specialty, q.location, q.telehealth)
+    found = call.services.doctors.search(q.q, q.specialty, q.location, q.telehealth)
     return s.DoctorList(doctors=[s.DoctorOut.from_domain(d) for d in found])
 
 
@@ -33,7 +32,7 @@ def search_doctors(call: Call) -> s.DoctorList:
     doctors_api, "/api/doctors/{doctorId}", "GET", "One doctor", response=s.DoctorOut, errors=(404,), tags=("doctors",)
 )
 def get_doctor(call: Call) -> s.DoctorOut:
-    return s.DoctorOut.from_domain(container.current().doctors.get(call.params["doctorId"]))
+    return s.DoctorOut.from_domain(call.services.doctors.get(call.params["doctorId"]))
 
 
 @endpoint(
@@ -49,7 +48,7 @@ def get_doctor(call: Call) -> s.DoctorOut:
 )
 def create_doctor(call: Call) -> s.DoctorOut:
     body: s.DoctorCreate = call.body
-    doctor = container.current().doctors.register(
+    doctor = call.services.doctors.register(
         body.name, body.specialty, body.location, body.timezone, body.telehealth, body.telehealth_platform
     )
     return s.DoctorOut.from_domain(doctor)
@@ -68,7 +67,7 @@ def create_doctor(call: Call) -> s.DoctorOut:
 )
 def set_availability(call: Call) -> s.AvailabilityOut:
     raw = call.body.model_dump(by_alias=True, mode="json")
-    doctor = container.current().doctors.set_availability(call.params["doctorId"], availability_from_dict(raw))
+    doctor = call.services.doctors.set_availability(call.params["doctorId"], availability_from_dict(raw))
     return s.AvailabilityOut.from_domain(doctor.availability)
 
 
@@ -89,7 +88,7 @@ def _opaque(tag: str) -> str:
 )
 def set_durations(call: Call) -> s.AvailabilityOut:
     body: s.DurationsIn = call.body
-    doctor = container.current().doctors.set_durations(call.caller, call.params["doctorId"], body.durations)
+    doctor = call.services.doctors.set_durations(call.caller, call.params["doctorId"], body.durations)
     return s.AvailabilityOut.from_domain(doctor.schedule)
 
 
@@ -108,7 +107,7 @@ def availability(call: Call) -> Response:
     """Carries an ETag (the doctor-day's version); `If-None-Match` with it costs one small read and gets 304."""
     q: s.AvailabilityQuery = call.query
     day = s.strict_date(call.params["date"])
-    booking = container.current().booking
+    booking = call.services.booking
     wanted = call.headers.get("if-none-match")
     if wanted:
         etag = booking.availability_etag(call.params["doctorId"], day)

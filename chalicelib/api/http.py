@@ -54,7 +54,8 @@ class RouteSpec:
 
 @dataclass
 class Call:
-    """What a handler receives: the caller, validated body and query, path parameters, request headers."""
+    """What a handler receives: the caller, validated body and query, path parameters, request headers, and the
+    services (`call.services`)."""
 
     caller: Caller
     body: Any
@@ -64,6 +65,15 @@ class Call:
     raw_body: dict[str, Any] | None = None
     route: str = ""
     """`METHOD /path/template`, as the access log records it."""
+    wired: container.Container | None = field(default=None, repr=False)
+    """The container, when checking the caller fetched it already."""
+
+    @property
+    def services(self) -> container.Container:
+        """The wired services (use cases and adapters): fetched once per request, and only if the handler asks."""
+        if self.wired is None:
+            self.wired = container.current()
+        return self.wired
 
 
 ROUTES: list[RouteSpec] = []
@@ -134,7 +144,7 @@ def endpoint(
 
 def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any], params: dict[str, str]) -> Response:
     request = blueprint.current_request
-    caller = _caller(request) if not spec.public else Caller(subject="anonymous", role=Role.PATIENT)
+    caller, wired = _caller(request) if not spec.public else (Caller(subject="anonymous", role=Role.PATIENT), None)
     if not spec.public:
         require_role(caller, *spec.roles)
     _check_path(params)
@@ -144,7 +154,8 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
     raw_body = _json_body(request.raw_body) if spec.body else None
     body = _parse(spec.body, raw_body, "body") if spec.body else None
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-    result = handler(Call(caller, body, query, params, headers, raw_body, f"{spec.method} {spec.path}"))
+    route = f"{spec.method} {spec.path}"
+    result = handler(Call(caller, body, query, params, headers, raw_body, route, wired=wired))
     if isinstance(result, Response):
         if isinstance(result.body, BaseModel):
             return Response(body=_serialized(spec, result.body), status_code=result.status_code, headers=result.headers)
@@ -162,12 +173,14 @@ def _serialized(spec: RouteSpec, result: Any) -> Any:
     return result.to_json()
 
 
-def _caller(request: Any) -> Caller:
+def _caller(request: Any) -> tuple[Caller, container.Container | None]:
+    """The caller, and the container when its settings were needed (the handler's `call.services` reuses it)."""
     context = request.context or {}
     claims = (context.get("authorizer") or {}).get("claims")
     if not claims:  # refused before the container (and its settings) is built
-        return caller_from_claims(claims)
-    return caller_from_claims(claims, container.current().settings.staff_pool_issuer)
+        return caller_from_claims(claims), None
+    wired = container.current()
+    return caller_from_claims(claims, wired.settings.staff_pool_issuer), wired
 
 
 def _check_path(params: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from chalicelib.domain.error_messages import patient_message
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.identity import Role, caller_from_claims
 from chalicelib.domain.language import DEFAULT, choose
+from chalicelib.services.ports.patients import PatientReader
 
 log = logging.getLogger("clinic.api")
 
@@ -23,13 +24,13 @@ def accept_language(request: Any) -> str | None:
     return headers.get("accept-language")
 
 
-def patient_language(patient_id: str | None, accept: str | None) -> str:
+def patient_language(patient_id: str | None, accept: str | None, patients: PatientReader | None = None) -> str:
     """The patient's chosen language, else the browser's; a failed read of the profile falls back to the browser
-    (an error answer must not fail for the sake of its wording)."""
+    (an error answer must not fail for the sake of its wording). `patients`: the handler's, when it has them."""
     chosen = None
     if patient_id:
         try:
-            profile = container.current().patients.get(patient_id)
+            profile = (patients or container.current().patients).get(patient_id)
             chosen = profile.language if profile else None
         except Exception:  # DynamoDB down: the browser's language will do
             log.warning("could not read the patient's language; using Accept-Language")

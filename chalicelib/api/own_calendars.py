@@ -76,7 +76,7 @@ class ConflictList(OutModel):
     conflicts: list[ConflictOut]
 
 
-def _out(connection: Any) -> CalendarOut:
+def _out(connection: Any, wired: container.Container) -> CalendarOut:
     visits = [
         VisitCopyOut(appointment_id=k, state=v.state, error=v.error, retry_at=v.retry_at)
         for k, v in sorted(connection.visits.items())
@@ -93,22 +93,28 @@ def _service() -> Any:
           body=CalendarCreate, response=CalendarOut, roles=STAFF, status=201, errors=(403, 404), tags=TAGS)  # fmt: skip
 def connect_calendar(call: Call) -> CalendarOut:
     b: CalendarCreate = call.body
-    created = _service().create(
+    created = call.services.calendars.create(
         call.caller, call.params["doctorId"], Kind(b.kind), b.url, b.username, b.password, b.write_visits
     )
-    return _out(created)
+    return _out(created, call.services)
 
 
 @endpoint(own_calendars_api, BASE, "GET", "The doctor's connected calendars and their sync state",
           response=CalendarList, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
 def list_calendars(call: Call) -> CalendarList:
-    return CalendarList(calendars=[_out(c) for c in _service().of_doctor(call.caller, call.params["doctorId"])])
+    return CalendarList(
+        calendars=[
+            _out(c, call.services) for c in call.services.calendars.of_doctor(call.caller, call.params["doctorId"])
+        ]
+    )
 
 
 @endpoint(own_calendars_api, BASE + "/{id}/sync", "POST", "Sync this calendar now",
           response=CalendarOut, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
 def sync_calendar(call: Call) -> CalendarOut:
-    return _out(_service().sync_now(call.caller, call.params["doctorId"], call.params["id"]))
+    return _out(
+        call.services.calendars.sync_now(call.caller, call.params["doctorId"], call.params["id"]), call.services
+    )
 
 
 @endpoint(own_calendars_api, BASE + "/{id}", "PATCH", "Pause or resume a calendar's sync",
@@ -116,14 +122,17 @@ def sync_calendar(call: Call) -> CalendarOut:
 def change_calendar(call: Call) -> CalendarOut:
     b: CalendarPatch = call.body
     paused = b.state == "paused"
-    return _out(_service().set_paused(call.caller, call.params["doctorId"], call.params["id"], paused))
+    return _out(
+        call.services.calendars.set_paused(call.caller, call.params["doctorId"], call.params["id"], paused),
+        call.services,
+    )
 
 
 @endpoint(own_calendars_api, BASE + "/{id}", "DELETE",
           "Disconnect: its busy times stop blocking at once, its credentials are destroyed",
           roles=STAFF, status=204, errors=(403, 404), tags=TAGS)  # fmt: skip
 def delete_calendar(call: Call) -> Response:
-    _service().delete(call.caller, call.params["doctorId"], call.params["id"])
+    call.services.calendars.delete(call.caller, call.params["doctorId"], call.params["id"])
     return no_content()
 
 
@@ -131,7 +140,7 @@ def delete_calendar(call: Call) -> Response:
           "Booked visits that a busy time of the doctor's own calendars now overlaps (nothing is moved)",
           response=ConflictList, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
 def list_conflicts(call: Call) -> ConflictList:
-    flagged = _service().conflicts(call.caller, call.params["doctorId"])
+    flagged = call.services.calendars.conflicts(call.caller, call.params["doctorId"])
     return ConflictList(
         conflicts=[
             ConflictOut(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.contact import mask_email, mask_phone
@@ -27,7 +26,7 @@ patients_api = Blueprint(__name__)
 )
 def sign_in(call: Call) -> s.PatientOut:
     """The record as written, with the language the patient chose before (the app starts in it)."""
-    c = container.current()
+    c = call.services
     contact = c.booking.sign_in(call.caller)
     return s.PatientOut.from_domain(contact, language=c.patients.get(contact.id).language)
 
@@ -46,7 +45,7 @@ def sign_in(call: Call) -> s.PatientOut:
 )
 def choose_language(call: Call) -> s.PatientOut:
     body: s.LanguageIn = call.body
-    return s.PatientOut.from_domain(container.current().patients.set_language(call.caller.subject, body.language))
+    return s.PatientOut.from_domain(call.services.patients.set_language(call.caller.subject, body.language))
 
 
 @endpoint(
@@ -63,7 +62,7 @@ def choose_language(call: Call) -> s.PatientOut:
 )
 def set_language(call: Call) -> s.DirectoryPatientOut:
     body: s.LanguageIn = call.body
-    c = container.current()
+    c = call.services
     changed = c.patients.set_language(call.params["patientId"], body.language)
     c.access.record(call.caller, call.route, [(changed.id, None)], "language-change")
     return _masked(changed)
@@ -90,7 +89,7 @@ def _masked(profile: PatientProfile) -> s.DirectoryPatientOut:
     tags=("admin",),
 )
 def directory_record(call: Call) -> s.DirectoryPatientOut:
-    c = container.current()
+    c = call.services
     found = c.patients.get(call.params["patientId"])
     c.access.record(call.caller, call.route, [(found.id, None)])
     return _masked(found)
@@ -110,7 +109,7 @@ def directory_record(call: Call) -> s.DirectoryPatientOut:
 )
 def enter_contact(call: Call) -> s.DirectoryPatientOut:
     body: s.StaffContactIn = call.body
-    c = container.current()
+    c = call.services
     changed = c.patients.enter_contact(call.params["patientId"], body.email, body.phone)
     c.access.record(call.caller, call.route, [(changed.id, None)], "contact-change")
     return _masked(changed)
@@ -127,7 +126,7 @@ def enter_contact(call: Call) -> s.DirectoryPatientOut:
     tags=("admin",),
 )
 def access_history(call: Call) -> s.AccessHistory:
-    entries = container.current().access.history(call.caller, call.route, call.params["patientId"])
+    entries = call.services.access.history(call.caller, call.route, call.params["patientId"])
     return s.AccessHistory(entries=[s.AccessEntryOut.from_domain(e) for e in entries])
 
 
@@ -145,7 +144,7 @@ def access_history(call: Call) -> s.AccessHistory:
 )
 def search_directory(call: Call) -> s.PatientSearchOut:
     q: s.PatientSearchQuery = call.query
-    found, next_token = container.current().directory.search(call.caller, call.route, q.query, q.limit, q.next_token)
+    found, next_token = call.services.directory.search(call.caller, call.route, q.query, q.limit, q.next_token)
     return s.PatientSearchOut(patients=[_match(p) for p in found], next_token=next_token or None)
 
 

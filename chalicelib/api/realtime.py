@@ -26,8 +26,8 @@ realtime_api = Blueprint(__name__)
     tags=("realtime",),
 )
 def ticket(call: Call) -> s.TicketOut:
-    issued = container.current().realtime.issue_ticket(call.caller)
-    url = container.current().settings.websocket_url
+    issued = call.services.realtime.issue_ticket(call.caller)
+    url = call.services.settings.websocket_url
     return s.TicketOut.from_domain(issued, url=f"{url}?ticket={issued.ticket}" if url else None)
 
 

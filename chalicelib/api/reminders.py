@@ -42,7 +42,7 @@ def schedule(call: Call) -> s.ReminderList:
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
 
     def run() -> s.ReminderList:
-        created, skipped = container.current().reminders.schedule(call.caller, body.appointment_id, request)
+        created, skipped = call.services.reminders.schedule(call.caller, body.appointment_id, request)
         _log(call, created, "reminder-change")
         return s.ReminderList(
             reminders=[s.ReminderOut.from_domain(r) for r in created],
@@ -62,7 +62,7 @@ def schedule(call: Call) -> s.ReminderList:
     tags=("reminders",),
 )
 def for_appointment(call: Call) -> s.ReminderList:
-    found = container.current().reminders.for_appointment(call.caller, call.params["appointmentId"])
+    found = call.services.reminders.for_appointment(call.caller, call.params["appointmentId"])
     _log(call, found)
     return s.ReminderList(reminders=[s.ReminderOut.from_domain(r) for r in found])
 
@@ -82,7 +82,7 @@ def update(call: Call) -> s.ReminderOut:
     body: s.ReminderUpdateIn = call.body
 
     def run() -> s.ReminderOut:
-        changed = container.current().reminders.update(
+        changed = call.services.reminders.update(
             call.caller, call.params["id"], body.timing, body.scheduled_time, body.custom_message
         )
         _log(call, [changed], "reminder-change")
@@ -103,13 +103,13 @@ def update(call: Call) -> s.ReminderOut:
 )
 def cancel(call: Call) -> s.ReminderOut:
     def run() -> s.ReminderOut:
-        cancelled = container.current().reminders.cancel(call.caller, call.params["id"])
+        cancelled = call.services.reminders.cancel(call.caller, call.params["id"])
         _log(call, [cancelled], "reminder-change")
         return s.ReminderOut.from_domain(cancelled)
 
     def landed() -> s.ReminderOut | None:
         """A retry meeting its own cancel still marked in progress: a cancelled reminder is that cancel's answer."""
-        listed = container.current().reminders.for_appointment(call.caller, appointment_of(call.params["id"]))
+        listed = call.services.reminders.for_appointment(call.caller, appointment_of(call.params["id"]))
         found = next((r for r in listed if r.id == call.params["id"]), None)
         if found is None or found.status is not ReminderStatus.CANCELLED:
             return None
@@ -121,9 +121,7 @@ def cancel(call: Call) -> s.ReminderOut:
 
 def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
     """Reminders carry contact details: each read or change is in the patient's access log."""
-    container.current().access.record(
-        call.caller, call.route, [(r.patient_id, r.appointment_id) for r in reminders], action
-    )
+    call.services.access.record(call.caller, call.route, [(r.patient_id, r.appointment_id) for r in reminders], action)
 
 
 @endpoint(
@@ -140,7 +138,7 @@ def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
 )
 def register_device(call: Call) -> s.DeviceOut:
     body: s.DeviceIn = call.body
-    device = container.current().devices.register(call.caller, body.platform, body.token)
+    device = call.services.devices.register(call.caller, body.platform, body.token)
     return s.DeviceOut.from_domain(device)
 
 
@@ -158,9 +156,9 @@ def admin_list(call: Call) -> s.ReminderList:
     q: s.AdminReminderQuery = call.query
     start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
     end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
-    found = container.current().reminder_admin.by_status(ReminderStatus(q.status), start, end)
+    found = call.services.reminder_admin.by_status(ReminderStatus(q.status), start, end)
     scope = f"{call.route}|{q.status}|{q.date_from}|{q.date_to}"  # a page token is good for this list only
-    secret = container.current().keys.signing_key()
+    secret = call.services.keys.signing_key()
     page, token = paginate(found, lambda r: (instant(r.scheduled_time), r.id), q.limit, q.next_token, scope, secret)
     _log(call, page)
     return s.ReminderList(reminders=[s.ReminderOut.from_domain(r) for r in page], next_token=token or None)
@@ -180,7 +178,7 @@ def admin_list(call: Call) -> s.ReminderList:
 def admin_retry(call: Call) -> s.BulkOutcome:
     body: s.ReminderRetryIn = call.body
     changed: list[Reminder] = []
-    outcomes = container.current().reminder_admin.retry_failed(body.reminder_ids, body.confirm_unknown_outcome, changed)
+    outcomes = call.services.reminder_admin.retry_failed(body.reminder_ids, body.confirm_unknown_outcome, changed)
     _log(call, changed, "reminder-change")
     return s.BulkOutcome(outcomes=outcomes)
 
@@ -198,7 +196,7 @@ def admin_retry(call: Call) -> s.BulkOutcome:
 def admin_cancel(call: Call) -> s.BulkOutcome:
     body: s.ReminderIdsIn = call.body
     changed: list[Reminder] = []
-    outcomes = container.current().reminder_admin.cancel_pending(body.reminder_ids, changed)
+    outcomes = call.services.reminder_admin.cancel_pending(body.reminder_ids, changed)
     _log(call, changed, "reminder-change")
     return s.BulkOutcome(outcomes=outcomes)
 
@@ -219,18 +217,19 @@ def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
 def run_sweep() -> dict[str, Any]:
     """Reminders whose schedule was lost, telehealth rooms whose platform meeting is still pending, and holds that
     lapsed (their locks, day count and the patient's limits freed; each hold on its own)."""
-    report = container.current().dispatcher.sweep()  # reminders first: they are due now; rooms can wait a run
+    wired = container.current()
+    report = wired.dispatcher.sweep()  # reminders first: they are due now; rooms can wait a run
     try:
-        rooms_ready = container.current().telehealth.retry_pending()
+        rooms_ready = wired.telehealth.retry_pending()
     except Exception:  # e.g. the rooms' index unreadable: the reminders' work above stands
         log.exception("sweep: rooms not retried this run")
         rooms_ready = 0
     try:
-        meetings_synced = container.current().telehealth.sync_due_meetings()
+        meetings_synced = wired.telehealth.sync_due_meetings()
     except Exception:  # the same: the work above stands, the marked rooms wait for the next run
         log.exception("sweep: platform meetings not brought in line this run")
         meetings_synced = 0
-    holds_lapsed = container.current().booking.release_expired_holds()  # never raises: each hold on its own
+    holds_lapsed = wired.booking.release_expired_holds()  # never raises: each hold on its own
     sent, failed = report.delivered.get("sent", 0), report.delivered.get("failed", 0) + report.stuck_failed
     if sent:  # one data point with the run's count, not one per reminder
         count("ReminderSent", sent)

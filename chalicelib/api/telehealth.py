@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.identity import Role
@@ -26,9 +25,7 @@ telehealth_api = Blueprint(__name__)
     tags=("telehealth",),
 )
 def generate_url(call: Call) -> s.RoomLinkOut:
-    return s.RoomLinkOut.from_domain(
-        container.current().telehealth.generate_url(call.caller, call.params["appointmentId"])
-    )
+    return s.RoomLinkOut.from_domain(call.services.telehealth.generate_url(call.caller, call.params["appointmentId"]))
 
 
 @endpoint(
@@ -44,7 +41,7 @@ def generate_url(call: Call) -> s.RoomLinkOut:
 )
 def open_room(call: Call) -> s.RoomOut:
     q: s.RoomQuery = call.query
-    return s.RoomOut.from_domain(container.current().telehealth.open_room(call.caller, call.params["roomId"], q.token))
+    return s.RoomOut.from_domain(call.services.telehealth.open_room(call.caller, call.params["roomId"], q.token))
 
 
 @endpoint(
@@ -58,7 +55,7 @@ def open_room(call: Call) -> s.RoomOut:
     tags=("telehealth",),
 )
 def admit(call: Call) -> s.RoomOut:
-    room = container.current().telehealth.admit(call.caller, call.params["roomId"])
+    room = call.services.telehealth.admit(call.caller, call.params["roomId"])
     count("RoomAdmitted")
     return s.RoomOut.from_domain(room)
 
@@ -74,7 +71,7 @@ def admit(call: Call) -> s.RoomOut:
     tags=("telehealth",),
 )
 def end(call: Call) -> s.RoomOut:
-    return s.RoomOut.from_domain(container.current().telehealth.end(call.caller, call.params["roomId"]))
+    return s.RoomOut.from_domain(call.services.telehealth.end(call.caller, call.params["roomId"]))
 
 
 @endpoint(
@@ -90,7 +87,7 @@ def end(call: Call) -> s.RoomOut:
 )
 def consent(call: Call) -> s.ConsentOut:
     body: s.ConsentIn = call.body
-    room = container.current().telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
+    room = call.services.telehealth.consent(call.caller, call.params["appointmentId"], body.recording)
     return s.ConsentOut.from_domain(room)
 
 
@@ -106,5 +103,5 @@ def consent(call: Call) -> s.ConsentOut:
 def requirements_check(call: Call) -> s.RequirementsOut:
     b: s.RequirementsIn = call.body
     report = ClientReport(b.platform, b.browser, b.browser_version, b.camera, b.microphone, b.bandwidth_mbps)
-    check = container.current().telehealth.requirements(report)
+    check = call.services.telehealth.requirements(report)
     return s.RequirementsOut.from_domain(check, pass_=check.passed)

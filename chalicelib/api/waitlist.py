@@ -252,7 +252,7 @@ class RefillReport(s.OutModel):
 )
 def join_waitlist(call: Call) -> EntryOut:
     b: WaitlistIn = call.body
-    entry = container.current().waitlist.join(
+    entry = call.services.waitlist.join(
         call.caller,
         JoinRequest(
             doctor_id=b.doctor_id,
@@ -282,7 +282,7 @@ def join_waitlist(call: Call) -> EntryOut:
 )
 def list_waitlist(call: Call) -> EntryList:
     q: WaitlistQuery = call.query
-    found = container.current().waitlist.entries(call.caller, q.doctor_id)
+    found = call.services.waitlist.entries(call.caller, q.doctor_id)
     return EntryList(entries=[EntryOut.of(e) for e in found])
 
 
@@ -299,7 +299,7 @@ def list_waitlist(call: Call) -> EntryList:
 )
 def waitlist_day(call: Call) -> DayViewOut:
     q: DayQuery = call.query
-    view = container.current().waitlist.day_view(call.caller, q.doctor_id, q.date)
+    view = call.services.waitlist.day_view(call.caller, q.doctor_id, q.date)
     return DayViewOut(
         doctor_id=q.doctor_id,
         date=q.date.isoformat(),
@@ -321,13 +321,13 @@ def waitlist_day(call: Call) -> DayViewOut:
 )
 def waitlist_analytics(call: Call) -> RefillReport:
     q: AnalyticsQuery = call.query
-    weeks = container.current().waitlist.analytics(call.caller, q.doctor_id, q.from_, q.to)
+    weeks = call.services.waitlist.analytics(call.caller, q.doctor_id, q.from_, q.to)
     return RefillReport(doctor_id=q.doctor_id, weeks=[RefillOut.of(w) for w in weeks])
 
 
 @endpoint(waitlist_api, "/api/waitlist/{id}", "GET", "One waitlist entry", response=EntryOut, errors=(404,), tags=TAGS)
 def get_waitlist_entry(call: Call) -> EntryOut:
-    return EntryOut.of(container.current().waitlist.get(call.caller, call.params["id"]))
+    return EntryOut.of(call.services.waitlist.get(call.caller, call.params["id"]))
 
 
 @endpoint(
@@ -340,7 +340,7 @@ def get_waitlist_entry(call: Call) -> EntryOut:
     tags=TAGS,
 )
 def leave_waitlist(call: Call) -> EntryOut:
-    return EntryOut.of(container.current().waitlist.leave(call.caller, call.params["id"]))
+    return EntryOut.of(call.services.waitlist.leave(call.caller, call.params["id"]))
 
 
 @endpoint(
@@ -363,7 +363,7 @@ def change_waitlist_entry(call: Call) -> EntryOut:
         times=None if b.times is None else tuple({"start": t.start, "end": t.end} for t in b.times),
         notify=None if b.notify is None else b.notify.model_dump(),
     )
-    return EntryOut.of(container.current().waitlist.change(call.caller, call.params["id"], request))
+    return EntryOut.of(call.services.waitlist.change(call.caller, call.params["id"], request))
 
 
 @endpoint(
@@ -380,9 +380,9 @@ def change_waitlist_entry(call: Call) -> EntryOut:
 )
 def accept_offer(call: Call) -> s.AppointmentOut:
     body: AcceptIn | None = call.body
-    appointment = container.current().waitlist.accept(call.caller, call.params["id"], body.reason if body else "")
+    appointment = call.services.waitlist.accept(call.caller, call.params["id"], body.reason if body else "")
     _count("WaitlistAccepted")
-    can = container.current().booking.can_reschedule(call.caller, appointment)
+    can = call.services.booking.can_reschedule(call.caller, appointment)
     return s.AppointmentOut.from_domain(appointment, can_reschedule=can)
 
 
@@ -397,7 +397,7 @@ def accept_offer(call: Call) -> s.AppointmentOut:
     tags=TAGS,
 )
 def decline_offer(call: Call) -> EntryOut:
-    return EntryOut.of(container.current().waitlist.decline(call.caller, call.params["id"]))
+    return EntryOut.of(call.services.waitlist.decline(call.caller, call.params["id"]))
 
 
 @endpoint(
@@ -414,7 +414,7 @@ def decline_offer(call: Call) -> EntryOut:
 )
 def offer_by_hand(call: Call) -> EntryOut:
     b: OfferByHandIn = call.body
-    return EntryOut.of(container.current().waitlist.offer_by_hand(call.caller, call.params["id"], b.date, b.time))
+    return EntryOut.of(call.services.waitlist.offer_by_hand(call.caller, call.params["id"], b.date, b.time))
 
 
 # --- the stream and the sweep ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def _out(subscription: Any, secret: bool = False) -> s.WebhookOut:
 )
 def create_webhook(call: Call) -> s.WebhookOut:
     b: s.WebhookCreate = call.body
-    created = container.current().webhooks.create(
+    created = call.services.webhooks.create(
         b.url, list(b.events), b.description, b.doctor_id, b.location, b.include_reason
     )
     return _out(created, secret=True)
@@ -54,13 +54,13 @@ def create_webhook(call: Call) -> s.WebhookOut:
 @endpoint(webhooks_api, "/api/admin/webhooks", "GET", "Every webhook subscription", response=s.WebhookList,
           roles=ADMIN, tags=TAGS)  # fmt: skip
 def list_webhooks(call: Call) -> s.WebhookList:
-    return s.WebhookList(webhooks=[_out(x) for x in container.current().webhooks.all()])
+    return s.WebhookList(webhooks=[_out(x) for x in call.services.webhooks.all()])
 
 
 @endpoint(webhooks_api, "/api/admin/webhooks/{id}", "GET", "One webhook subscription", response=s.WebhookOut,
           roles=ADMIN, errors=(404,), tags=TAGS)  # fmt: skip
 def get_webhook(call: Call) -> s.WebhookOut:
-    return _out(container.current().webhooks.get(call.params["id"]))
+    return _out(call.services.webhooks.get(call.params["id"]))
 
 
 @endpoint(
@@ -82,13 +82,13 @@ def change_webhook(call: Call) -> s.WebhookOut:
     for name in ("url", "events", "include_reason", "state"):  # null means "no change" for these
         if given.get(name, ...) is None:
             given.pop(name)
-    return _out(container.current().webhooks.change(call.params["id"], **given))
+    return _out(call.services.webhooks.change(call.params["id"], **given))
 
 
 @endpoint(webhooks_api, "/api/admin/webhooks/{id}", "DELETE", "Delete a subscription (its log stays until TTL)",
           roles=ADMIN, status=204, errors=(404,), tags=TAGS)  # fmt: skip
 def delete_webhook(call: Call) -> Response:
-    container.current().webhooks.delete(call.params["id"])
+    call.services.webhooks.delete(call.params["id"])
     return no_content()
 
 
@@ -103,7 +103,7 @@ def delete_webhook(call: Call) -> Response:
     tags=TAGS,
 )
 def rotate_webhook_secret(call: Call) -> s.WebhookOut:
-    return _out(container.current().webhooks.rotate_secret(call.params["id"]), secret=True)
+    return _out(call.services.webhooks.rotate_secret(call.params["id"]), secret=True)
 
 
 def _delivery(d: Any) -> s.WebhookDeliveryOut:
@@ -123,7 +123,7 @@ def _delivery(d: Any) -> s.WebhookDeliveryOut:
 )
 def list_webhook_deliveries(call: Call) -> s.WebhookDeliveryList:
     q: s.WebhookDeliveryQuery = call.query
-    found = container.current().webhooks.deliveries(call.params["id"], q.since, q.limit)
+    found = call.services.webhooks.deliveries(call.params["id"], q.since, q.limit)
     return s.WebhookDeliveryList(deliveries=[_delivery(d) for d in found])
 
 
@@ -138,7 +138,7 @@ def list_webhook_deliveries(call: Call) -> s.WebhookDeliveryList:
     tags=TAGS,
 )
 def resend_webhook_delivery(call: Call) -> s.WebhookDeliveryOut:
-    return _delivery(container.current().webhooks.resend(call.params["id"], call.params["deliveryId"]))
+    return _delivery(call.services.webhooks.resend(call.params["id"], call.params["deliveryId"]))
 
 
 @endpoint(
@@ -154,7 +154,7 @@ def resend_webhook_delivery(call: Call) -> s.WebhookDeliveryOut:
 )
 def resend_webhook_since(call: Call) -> s.WebhookDeliveryList:
     b: s.WebhookResendIn = call.body
-    again = container.current().webhooks.resend_since(call.params["id"], b.since)
+    again = call.services.webhooks.resend_since(call.params["id"], b.since)
     return s.WebhookDeliveryList(deliveries=[_delivery(d) for d in again])
 
 
