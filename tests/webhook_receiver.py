@@ -86,7 +86,8 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll (every 0.5 s by default): poll often, stop at once
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     def verify(self, body: bytes, headers: dict[str, str]) -> bool:
         for secret in self.secrets:

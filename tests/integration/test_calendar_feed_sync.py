@@ -62,7 +62,8 @@ def feed() -> Iterator[tuple[Feed, str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll (every 0.5 s by default): poll often, stop at once
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield state, f"http://127.0.0.1:{server.server_address[1]}/calendar.ics"
     server.shutdown()
