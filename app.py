@@ -17,7 +17,7 @@ from chalicelib.api.fhir import fhir_api
 from chalicelib.api.headers import security_headers
 from chalicelib.api.holds import holds_api
 from chalicelib.api.method_guard import guard_unsupported_methods
-from chalicelib.api.own_calendars import own_calendars_api, run_calendar_sweep
+from chalicelib.api.own_calendars import own_calendars_api, run_calendar_sweep, visit_records
 from chalicelib.api.patients import patients_api
 from chalicelib.api.realtime import realtime_api, stream_records, ws_connect, ws_disconnect, ws_message
 from chalicelib.api.reminders import dispatch_event, reminders_api, run_sweep
@@ -123,8 +123,16 @@ def webhook_sender(event: Any) -> dict[str, Any]:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="calendar_sync")
 def calendar_sync(event: Any) -> dict[str, Any]:
-    """Syncs every doctor's own calendar that is due (every 5 minutes, backing off while one fails)."""
+    """Syncs every doctor's own calendar that is due (every 5 minutes, backing off while one fails), and retries
+    the visits' copies a calendar refused once their backoff is over."""
     return run_calendar_sweep()
+
+
+@app.on_dynamodb_record(stream_arn=APPOINTMENTS_STREAM, name="calendar_visits", batch_size=5)
+def calendar_visits(event: Any) -> dict[str, Any]:
+    """Writes each booked visit into its doctor's CalDAV calendars that receive visits (rewrites it when it moves,
+    deletes it when it is cancelled), recording each copy's state; the calendar sync retries the failed ones."""
+    return visit_records(event.to_dict()["Records"])
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_sweep")

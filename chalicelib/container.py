@@ -18,6 +18,7 @@ from chalicelib.services.booking import BookingService, Policy
 from chalicelib.services.busy_freed import FreedBusyStore
 from chalicelib.services.calendar import CalendarService
 from chalicelib.services.calendar_connections import CalendarConnections
+from chalicelib.services.calendar_visits import VisitsOut
 from chalicelib.services.directory import DirectoryService
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.patients import PatientDirectory
@@ -63,6 +64,8 @@ class Container:
     webhook_queue: WebhookQueue
     calendars: CalendarConnections
     """A doctor's own calendars: connections, their busy-time sync, conflicts."""
+    calendar_visits: VisitsOut
+    """Visits out: each booked visit's copy in its doctor's CalDAV calendars (the appointments stream's consumer)."""
     """SQS in AWS; locally (no WEBHOOK_QUEUE_URL) an in-process `LocalQueue` that make run's sender drains."""
     waitlist: WaitlistService
 
@@ -139,6 +142,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
     waitlist = _waitlist(settings, tables, booking, store, deliverer, patients, clock, ids)
     calendar_busy = FreedBusyStore(store, waitlist.on_busy_freed)  # time a sync frees goes to the waitlist
+    calendars, calendar_visits = _calendars(
+        settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days, webhooks, store
+    )
     return Container(
         settings=settings,
         clock=clock,
@@ -162,9 +168,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         directory=DirectoryService(DynamoPatientSearch(tables), access, keys),
         webhooks=webhooks,
         webhook_queue=webhook_queue,
-        calendars=_calendars(
-            settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days, webhooks
-        ),
+        calendars=calendars,
+        calendar_visits=calendar_visits,
         waitlist=waitlist,
     )
 
@@ -226,10 +231,11 @@ def _calendars(
     realtime: RealtimeService,
     horizon_days: int,
     webhooks: WebhookService | None = None,
-) -> CalendarConnections:
+    visits: Any = None,
+) -> tuple[CalendarConnections, VisitsOut]:
     from chalicelib.adapters.calendar_feeds import CalendarFetchers
     from chalicelib.adapters.calendar_vault import LocalVault, SecretsManagerVault
-    from chalicelib.adapters.dynamodb.calendars import DynamoConnectionStore
+    from chalicelib.adapters.dynamodb.calendars import DynamoConnectionStore, DynamoVisitCopyStore
     from chalicelib.observability import count
 
     def flagged(new_conflicts: int) -> None:
@@ -266,11 +272,22 @@ def _calendars(
         if local
         else SecretsManagerVault(settings.region, settings.schedule_table, settings.calendar_secrets_kms_key)
     )
+    connections = DynamoConnectionStore(tables)
+    fetchers = CalendarFetchers(allow_loopback=settings.webhook_allow_loopback)
+    visits_out = VisitsOut(
+        DynamoVisitCopyStore(tables),
+        connections,
+        visits if visits is not None else store,
+        vault,
+        fetchers.visit_writer,
+        clock,
+        on_failed=lambda n: count("CalendarVisitFailed", n),
+    )
     return CalendarConnections(
-        DynamoConnectionStore(tables),
+        connections,
         store,
         vault,
-        CalendarFetchers(allow_loopback=settings.webhook_allow_loopback),
+        fetchers,
         doctors,
         clock,
         ids,
@@ -280,7 +297,8 @@ def _calendars(
         on_conflicts=flagged,
         publish_conflicts=publish_conflicts,
         on_failing=lambda: count("CalendarSyncFailing"),
-    )
+        visits_out=visits_out,
+    ), visits_out
 
 
 def video_platforms(settings: Settings) -> dict[str, Any]:

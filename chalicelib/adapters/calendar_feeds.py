@@ -163,6 +163,8 @@ def _caldav_error(exc: Exception) -> str:
     """A CalDAV failure in plain words (never the credentials or the server's body)."""
     name = type(exc).__name__
     text = str(exc)
+    if getattr(exc, "status", None) == 403 or " 403" in text or "Forbidden" in text:
+        return "the calendar server refused access (403): this account may not use this calendar"
     if name == "AuthorizationError" or " 401" in text or "Unauthorized" in text:
         return "the calendar server refused our credentials (401): the app password may have been revoked"
     if name == "NotFoundError" or " 404" in text:
@@ -195,7 +197,7 @@ def check_address(url: str, allow_loopback: bool) -> str:
 
 
 class CalDavVisitWriter:
-    """Writes our visits into a CalDAV calendar (`services.calendar_connections.VisitWriter`): one PUT per visit
+    """Writes our visits into a CalDAV calendar (`services.calendar_visits.VisitWriter`): one PUT per visit
     at `<uid>.ics` (the UID is the appointment's: a second PUT replaces it, never duplicates it), a DELETE for a
     cancelled one (already gone counts as done). The host is checked as for feeds."""
 

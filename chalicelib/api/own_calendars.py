@@ -1,6 +1,7 @@
 """A doctor's own calendars (`/api/admin/doctors/{doctorId}/calendars...`, admin or that doctor): connect an ICS
-feed or a CalDAV calendar, list, pause/resume, sync now, disconnect; the conflicts list; and the scheduled sync
-sweep. Request and response models live here, beside their routes."""
+feed or a CalDAV calendar, list, pause/resume, sync now, disconnect; the conflicts list; the scheduled sync
+sweep (busy times in, and the retries of visits out); and the appointments stream's visits-out consumer. Request
+and response models live here, beside their routes."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from pydantic import Field
 from chalicelib import container
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.realtime import slot_changes
 from chalicelib.api.schemas.common import ApiModel, Instant, OutModel, ShortText, absent
 from chalicelib.domain.calendar_connections import Kind
 from chalicelib.domain.identity import Role
+from chalicelib.domain.realtime import UnreadableChange
+from chalicelib.services.calendar_visits import VisitChange
 
 own_calendars_api = Blueprint(__name__)
 STAFF = (Role.ADMIN, Role.DOCTOR)
 TAGS = ("calendars",)
 BASE = "/api/admin/doctors/{doctorId}/calendars"
+EVENT_FIELDS = ("starts_at", "ends_at", "status", "type", "location", "telehealth_url", "doctor_name")
+"""What a visit's event in a doctor's calendar shows: a change to anything else writes nothing."""
 
 
 class CalendarCreate(ApiModel):
@@ -39,10 +45,17 @@ class CalendarPatch(ApiModel):
 
 
 class VisitCopyOut(OutModel):
+    """A booked visit's event in this calendar: `written` (at the visit's current version), `deleted` (the visit was
+    cancelled), `pending` (to be written by the next sync: connected after it was booked, or paused), or `failed`
+    (the server's answer in plain words; tried again at `retryAt`)."""
+
     appointment_id: str
-    state: Literal["written", "deleted", "failed"] = Field(description="written at the visit's current version")
+    state: Literal["pending", "written", "deleted", "failed"]
     error: str | None = Field(default=None, exclude_if=absent, description="Why it failed, in plain words")
-    retry_at: Instant | None = Field(default=None, exclude_if=absent)
+    retry_at: Instant | None = Field(default=None, exclude_if=absent, description="Its next attempt")
+    attempts: int = Field(description="Failed attempts in a row (0 once written)")
+    updated_at: Instant = Field(description="When this state was recorded")
+    starts_at: Instant | None = Field(default=None, exclude_if=absent, description="The visit's start")
 
 
 class CalendarOut(OutModel):
@@ -58,7 +71,10 @@ class CalendarOut(OutModel):
     busy_intervals: int = Field(description="Busy intervals from today to the booking horizon")
     truncated: bool = Field(description="The calendar held more than one sync reads (instances or time capped)")
     created_at: Instant
-    visits: list[VisitCopyOut] = Field(description="With writeVisits: each visit's copy in this calendar")
+    visits: list[VisitCopyOut] = Field(
+        description="With writeVisits: each visit's event in this calendar, of visits not over for a day yet and"
+        " every failed or pending one"
+    )
 
 
 class CalendarList(OutModel):
@@ -78,8 +94,16 @@ class ConflictList(OutModel):
 
 def _out(connection: Any, wired: container.Container) -> CalendarOut:
     visits = [
-        VisitCopyOut(appointment_id=k, state=v.state, error=v.error, retry_at=v.retry_at)
-        for k, v in sorted(connection.visits.items())
+        VisitCopyOut(
+            appointment_id=c.appointment_id,
+            state=c.state.value,
+            error=c.error,
+            retry_at=c.retry_at,
+            attempts=c.attempts if c.state.value == "failed" else 0,
+            updated_at=c.updated_at,
+            starts_at=c.starts_at,
+        )
+        for c in container.current().calendar_visits.copies_of(connection)
     ]
     return CalendarOut.from_domain(connection, kind=connection.kind.value, state=connection.state.value, visits=visits)
 
@@ -155,5 +179,43 @@ def list_conflicts(call: Call) -> ConflictList:
 
 
 def run_calendar_sweep() -> dict[str, Any]:
-    """The scheduled sync of every due connection (each on its own)."""
-    return {"synced": _service().sweep()}
+    """The scheduled sync of every due connection (each on its own), then the retry of the visits' copies that are
+    due (failed ones after their backoff, pending ones at once)."""
+    wired = container.current()
+    synced = wired.calendars.sweep()
+    retried = wired.calendar_visits.retry_due()
+    visits = {"written": retried.written, "deleted": retried.deleted, "failed": retried.failed}
+    return {"synced": synced, "visits": visits}
+
+
+def visit_records(records: list[Any]) -> dict[str, Any]:
+    """The appointments stream's records: each changed visit written into (or deleted from) its doctor's calendars
+    that receive visits. Partial batch response: only records whose copies could not be recorded are retried; a
+    calendar server's refusal is not one (the copy says so and the sync retries it)."""
+    report = container.current().calendar_visits.on_changes(visit_changes(records))
+    return {
+        "batchItemFailures": [{"itemIdentifier": seq} for seq in report.failed_records],
+        "written": report.written,
+        "deleted": report.deleted,
+        "failed": report.failed,
+        "pending": report.pending,
+        "skipped": report.skipped,
+    }
+
+
+def visit_changes(records: list[Any]) -> list[VisitChange | str]:
+    """The stream's records as the visits that changed in a way their event shows (time, place, type, status); a
+    record that cannot be read is passed on as its sequence number (skipped)."""
+    out: list[VisitChange | str] = []
+    for change in slot_changes(records):
+        if isinstance(change, UnreadableChange):
+            out.append(change.sequence)
+            continue
+        current = change.new or change.old or {}
+        if change.old and change.new and all(change.old.get(f) == change.new.get(f) for f in EVENT_FIELDS):
+            continue  # a reminder sent, a note: the event is unchanged
+        if not current.get("id") or not current.get("doctor_id"):
+            out.append(change.sequence)
+            continue
+        out.append(VisitChange(change.sequence, str(current["id"]), str(current["doctor_id"])))
+    return out

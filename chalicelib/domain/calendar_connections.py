@@ -1,13 +1,15 @@
 """A doctor's connection to one of its own calendars (an ICS feed, or a CalDAV calendar with an app password):
 its address (never with credentials in it), state, and what its syncs remember. The credentials themselves live
-only in the vault (Secrets Manager), named by the connection's id; this object never holds them."""
+only in the vault (Secrets Manager), named by the connection's id; this object never holds them. And each booked
+visit's copy in a calendar that receives visits, with the rules for what a copy needs and when it is retried."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from chalicelib.domain.appointments import Appointment, Status
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.webhooks import check_url
 
@@ -34,16 +36,117 @@ class Conflict:
     end: datetime
 
 
+class CopyState(StrEnum):
+    """Where a booked visit stands in one CalDAV calendar that receives visits."""
+
+    PENDING = "pending"
+    """To be written: the calendar was connected after the visit was booked, or it is paused."""
+    WRITTEN = "written"
+    DELETED = "deleted"
+    FAILED = "failed"
+
+
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_MAX = timedelta(hours=6)
+"""A failed copy is tried again after 5 minutes, then 10, 20... up to 6 hours between attempts."""
+
+
 @dataclass(frozen=True)
 class VisitCopy:
-    """Where a booked visit stands in this calendar (CalDAV with `writeVisits`): `written` at `version`,
-    `deleted` (cancelled), or `failed` with the server's answer in plain words and when it is tried again."""
+    """A booked visit's copy in one calendar (CalDAV with `writeVisits`): `written` at the visit's `version`,
+    `deleted` (cancelled), `pending`, or `failed` with the server's answer in plain words and when it is tried
+    again. One per visit and connection, written by the appointments stream's consumer and the retries."""
 
+    doctor_id: str
+    connection_id: str
+    appointment_id: str
     version: int
-    state: str
+    state: CopyState
+    updated_at: datetime
+    ends_at: datetime | None = None
+    """The visit's end as last seen: the staff list shows the copies of visits not yet over."""
     error: str | None = None
     attempts: int = 0
     retry_at: datetime | None = None
+    starts_at: datetime | None = None
+    """The visit's start as last seen (what staff recognise it by)."""
+
+    @property
+    def due_again(self) -> bool:
+        """In the retry list: failed or pending, with a next attempt (none once the visit needs nothing more)."""
+        return self.state in (CopyState.FAILED, CopyState.PENDING) and self.retry_at is not None
+
+
+@dataclass(frozen=True)
+class DueCopy:
+    """A copy in the retry list: which visit, in which calendar, and when it is due."""
+
+    doctor_id: str
+    connection_id: str
+    appointment_id: str
+    due_at: datetime
+
+
+def copy_action(visit: Appointment | None, known: VisitCopy | None) -> str:
+    """What a calendar that receives visits needs for this visit now: "put" (write or rewrite the event),
+    "delete", or "none". A hold is not a visit; a visit never written needs no delete; a completed or missed
+    visit stays as written; an event already written at this version is not written again."""
+    if visit is None or visit.status is Status.CANCELLED:
+        if known is None or known.state is CopyState.DELETED:
+            return "none"
+        return "delete"
+    if visit.status is Status.HELD or not visit.active:
+        return "none"
+    if known is not None and known.state is CopyState.WRITTEN and known.version >= (visit.version or 1):
+        return "none"
+    return "put"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait before attempt `attempts + 1`: exponential from 5 minutes, at most 6 hours."""
+    doublings: int = 2 ** min(max(attempts, 1) - 1, 10)
+    return min(RETRY_FIRST * doublings, RETRY_MAX)
+
+
+def copy_record(c: VisitCopy) -> dict[str, object]:
+    """How a visit's copy is stored (JSON); `copy_from_record` reads it back."""
+    from chalicelib.domain.timefmt import instant
+
+    return {
+        "doctorId": c.doctor_id,
+        "connectionId": c.connection_id,
+        "appointmentId": c.appointment_id,
+        "version": c.version,
+        "state": c.state.value,
+        "updatedAt": instant(c.updated_at),
+        "endsAt": instant(c.ends_at) if c.ends_at else None,
+        "error": c.error,
+        "attempts": c.attempts,
+        "retryAt": instant(c.retry_at) if c.retry_at else None,
+        "startsAt": instant(c.starts_at) if c.starts_at else None,
+    }
+
+
+def copy_from_record(raw: dict[str, object]) -> VisitCopy:
+    from chalicelib.domain.timefmt import parse_instant
+
+    def when(value: object) -> datetime | None:
+        return parse_instant(str(value)) if value else None
+
+    updated = when(raw.get("updatedAt"))
+    return VisitCopy(
+        doctor_id=str(raw["doctorId"]),
+        connection_id=str(raw["connectionId"]),
+        appointment_id=str(raw["appointmentId"]),
+        version=int(str(raw.get("version") or 0)),
+        state=CopyState(str(raw["state"])),
+        updated_at=updated or datetime.min.replace(tzinfo=UTC),
+        ends_at=when(raw.get("endsAt")),
+        error=str(raw["error"]) if raw.get("error") else None,
+        attempts=int(str(raw.get("attempts") or 0)),
+        retry_at=when(raw.get("retryAt")),
+        starts_at=when(raw.get("startsAt")),
+    )
 
 
 @dataclass(frozen=True)
@@ -69,8 +172,10 @@ class Connection:
     failing_since: datetime | None = None
     truncated: bool = False
     conflicts: tuple[Conflict, ...] = ()
-    visits: dict[str, VisitCopy] = field(default_factory=dict)
-    """Appointment id -> its copy in this calendar (only with `write_visits`)."""
+
+    @property
+    def receives_visits(self) -> bool:
+        return self.write_visits and self.kind is Kind.CALDAV
 
     @property
     def state(self) -> State:
@@ -125,7 +230,6 @@ def to_record(c: Connection) -> dict[str, object]:
         "failingSince": when(c.failing_since),
         "truncated": c.truncated,
         "conflicts": [[x.appointment_id, instant(x.start), instant(x.end)] for x in c.conflicts],
-        "visits": {k: [v.version, v.state, v.error, v.attempts, when(v.retry_at)] for k, v in sorted(c.visits.items())},
     }
 
 
@@ -139,8 +243,6 @@ def from_record(raw: dict[str, object]) -> Connection:
     conflicts = conflicts if isinstance(conflicts, list) else []
     days = raw.get("days")
     days = days if isinstance(days, dict) else {}
-    visits = raw.get("visits")
-    visits = visits if isinstance(visits, dict) else {}
     return Connection(
         id=str(raw["id"]),
         doctor_id=str(raw["doctorId"]),
@@ -161,8 +263,4 @@ def from_record(raw: dict[str, object]) -> Connection:
         failing_since=when(raw.get("failingSince")),
         truncated=bool(raw.get("truncated")),
         conflicts=tuple(Conflict(str(a), parse_instant(str(s)), parse_instant(str(e))) for a, s, e in conflicts),
-        visits={
-            str(k): VisitCopy(int(v[0]), str(v[1]), str(v[2]) if v[2] else None, int(v[3]), when(v[4]))
-            for k, v in visits.items()
-        },
     )

@@ -1,7 +1,9 @@
 """A doctor's own calendars: connect (an ICS feed, or CalDAV with an app password kept in the vault), list,
 pause/resume, sync now, disconnect; the scheduled sweep that syncs every due connection (each on its own: one
 failing calendar never stops the others); and the conflicts list (booked visits a busy time now overlaps:
-flagged for staff, nothing moved)."""
+flagged for staff, nothing moved). Visits out (our visits written into a CalDAV calendar) follow the appointments
+stream: services.calendar_visits; this service queues the booked ones when such a calendar is connected, retries
+a calendar's failed ones on "sync now", and forgets its copies when it is disconnected."""
 
 from __future__ import annotations
 
@@ -13,20 +15,18 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.appointments import Appointment, Status
-from chalicelib.domain.busy import own_uid
-from chalicelib.domain.calendar import doctor_feed_ics
+from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.calendar_connections import (
     MAX_CONNECTIONS_PER_DOCTOR,
     Conflict,
     Connection,
     Kind,
-    VisitCopy,
     check_calendar_url,
 )
 from chalicelib.domain.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.services.busy_sync import BusySync, FeedFetcher, FeedUnavailable, SyncState
+from chalicelib.services.calendar_visits import VisitsOut
 from chalicelib.services.ports.doctors import DoctorRepository
 from chalicelib.services.ports.system import Clock, IdGenerator
 
@@ -80,16 +80,6 @@ class Fetchers(Protocol):
         """Resolves the host and refuses private, loopback (unless allowed) and link-local addresses."""
         ...
 
-    def visit_writer(self) -> VisitWriter: ...
-
-
-class VisitWriter(Protocol):
-    """Our visits into a CalDAV calendar; failures raise FeedUnavailable with the reason in plain words."""
-
-    def put(self, url: str, credentials: tuple[str, str] | None, uid: str, ics: bytes) -> None: ...
-
-    def delete(self, url: str, credentials: tuple[str, str] | None, uid: str) -> None: ...
-
 
 @dataclass(frozen=True)
 class FlaggedConflict:
@@ -113,6 +103,7 @@ class CalendarConnections:
         on_conflicts: Callable[[int], None] = lambda n: None,
         on_failing: Callable[[], None] = lambda: None,
         publish_conflicts: Callable[[str, list[tuple[Conflict, Appointment]]], None] = lambda calendar_id, found: None,
+        visits_out: VisitsOut | None = None,
     ) -> None:
         self._store = store
         self._busy = busy
@@ -128,6 +119,7 @@ class CalendarConnections:
         self._on_failing = on_failing
         self._publish_conflicts = publish_conflicts
         """Hands the visits a busy time newly overlaps (after the sync's write) to the webhooks: `calendar.conflict`."""
+        self._visits_out = visits_out
 
     # --- access ----------------------------------------------------------------------------------------------
     def _check(self, caller: Caller, doctor_id: str) -> ZoneInfo:
@@ -190,7 +182,10 @@ class CalendarConnections:
         if password and username:
             self._vault.put(connection.id, username, password)
         self._store.save(connection)
-        return self._sync(connection, zone)
+        synced = self._sync(connection, zone)
+        if self._visits_out is not None and connection.receives_visits:
+            self._visits_out.queue_booked(connection, now, now + timedelta(days=self._horizon_days + 2))
+        return synced
 
     def of_doctor(self, caller: Caller, doctor_id: str) -> list[Connection]:
         self._check(caller, doctor_id)
@@ -198,7 +193,10 @@ class CalendarConnections:
 
     def sync_now(self, caller: Caller, doctor_id: str, connection_id: str) -> Connection:
         zone = self._check(caller, doctor_id)
-        return self._sync(self._get(doctor_id, connection_id), zone)
+        synced = self._sync(self._get(doctor_id, connection_id), zone)
+        if self._visits_out is not None and synced.receives_visits and not synced.paused:
+            self._visits_out.retry_connection(synced)
+        return synced
 
     def set_paused(self, caller: Caller, doctor_id: str, connection_id: str, paused: bool) -> Connection:
         self._check(caller, doctor_id)
@@ -214,6 +212,8 @@ class CalendarConnections:
             self._busy.write_busy(doctor_id, date.fromisoformat(day_text), connection.id, [])
             self._announce(doctor_id, date.fromisoformat(day_text))
         self._vault.delete(connection.id)
+        if self._visits_out is not None:
+            self._visits_out.forget(connection)
         self._store.delete(doctor_id, connection.id)
 
     def conflicts(self, caller: Caller, doctor_id: str) -> list[FlaggedConflict]:
@@ -294,14 +294,7 @@ class CalendarConnections:
             fresh = [c for c in synced.conflicts if c.appointment_id in new]
         if synced.failing_since is not None and self._clock.now() - synced.failing_since >= ALERT_AFTER:
             self._on_failing()
-        if connection.write_visits and connection.kind is Kind.CALDAV:
-            synced = replace(synced, visits=self._write_visits(connection, credentials, window))
-        unchanged = (
-            result.busy is None
-            and not synced.failures
-            and not connection.failures
-            and synced.visits == connection.visits
-        )
+        unchanged = result.busy is None and not synced.failures and not connection.failures
         if unchanged and connection.last_sync_at and now - connection.last_sync_at < REFRESH_UNCHANGED:
             return replace(connection, last_sync_at=synced.last_sync_at, next_sync_at=synced.next_sync_at)
         self._store.save(synced)
@@ -321,41 +314,6 @@ class CalendarConnections:
                 self._publish_conflicts(calendar_id, found)
         except Exception:
             log.exception("calendar %s: %d new conflicts not handed to the webhooks", calendar_id, len(fresh))
-
-    def _write_visits(
-        self, connection: Connection, credentials: tuple[str, str] | None, window: tuple[datetime, datetime]
-    ) -> dict[str, VisitCopy]:
-        """Each booked visit of the window as an event with UID `<appointment id>@clinic-booking` (time, place or
-        video visit; no name, no reason), rewritten when the visit changed (its version, the event's SEQUENCE,
-        grows), deleted when cancelled; a failure is kept per visit with its reason and retried with backoff."""
-        now = self._clock.now()
-        writer = self._fetchers.visit_writer()
-        out = dict(connection.visits)
-        for visit in self._busy.list_for_doctor(connection.doctor_id, *window):
-            if visit.status is Status.HELD:
-                continue
-            version = visit.version or 1
-            wanted = "written" if visit.active else "deleted"
-            known = out.get(visit.id)
-            if known is not None and known.version == version and known.state == wanted:
-                continue
-            if known is not None and known.state == "failed" and known.retry_at and known.retry_at > now:
-                continue
-            if known is None and not visit.active:
-                continue  # never written: nothing to delete
-            try:
-                if visit.active:
-                    body = doctor_feed_ics([visit], now).replace(b"METHOD:PUBLISH\r\n", b"")
-                    writer.put(connection.url, credentials, own_uid(visit.id), body)
-                else:
-                    writer.delete(connection.url, credentials, own_uid(visit.id))
-                out[visit.id] = VisitCopy(version, wanted)
-            except FeedUnavailable as exc:
-                attempts = (known.attempts if known and known.state == "failed" else 0) + 1
-                delay = min(timedelta(minutes=5) * (2 ** min(attempts - 1, 10)), timedelta(hours=6))
-                out[visit.id] = VisitCopy(version, "failed", str(exc), attempts, now + delay)
-                log.warning("visit %s not written to calendar %s: %s", visit.id, connection.id, exc)
-        return out
 
     def _conflicts_of(self, doctor_id: str, busy: dict[date, tuple[Interval, ...]]) -> tuple[Conflict, ...]:
         if not busy:

@@ -32,6 +32,7 @@ FUNCTIONS = (
     "WaitlistOffers",
     "WaitlistSweep",
     "CalendarSync",
+    "CalendarVisits",
     "FhirAuthorizer",
 )
 ALARMED = ("APIHandler", "ReminderDispatcher", "ReminderSweep", "SlotPublisher")

@@ -15,6 +15,11 @@
   booking's transaction conditions on `busy_version` being the one it checked its interval against
 - Calendar connections: PK `CALENDARS`  SK `<doctorId>#<connectionId>` (attribute `calendar`, JSON): one
   partition, so the sync sweep reads every connection with one query and a doctor's list is a prefix query
+- Visits' copies: PK `CALVISITS#<doctorId>#<connectionId>`  SK `<appointmentId>` (attribute `calendar`: the
+  copy's state as `domain.calendar_connections.copy_record` JSON, `visit_version`): one per visit and calendar
+  that receives visits; a connection's copies are one query
+- Copies to retry: PK `CALVISITS#DUE`  SK `<doctorId>#<connectionId>#<appointmentId>` (attribute `ends_at`: when
+  it is due): only failed and pending copies, so the sync's retry is one query of a small partition
 - Live holds:     PK `HOLDS`  SK `<holdId>` (attributes `appointment_id`, `ends_at` = expiry): every hold not yet
   booked, released or lapsed (minutes old at most), the sweep's one query; its condition decides book or lapse
 """
@@ -30,6 +35,7 @@ __all__ = [
     "BUSY_PREFIX",
     "BUSY_SK",
     "CALENDARS_PK",
+    "COPIES_DUE_PK",
     "COUNTER_SK",
     "HOLDS_PK",
     "HOLD_PREFIX",
@@ -37,6 +43,8 @@ __all__ = [
     "active_sk",
     "block_sk",
     "busy_sk",
+    "copies_pk",
+    "copy_due_sk",
     "doctor_day_pk",
     "hold_sk",
     "instant",
@@ -56,6 +64,15 @@ HOLDS_PK = "HOLDS"
 BUSY_SK = "BUSY"
 CALENDARS_PK = "CALENDARS"
 BUSY_PREFIX = "BUSY#"
+COPIES_DUE_PK = "CALVISITS#DUE"
+
+
+def copies_pk(doctor_id: str, connection_id: str) -> str:
+    return f"CALVISITS#{doctor_id}#{connection_id}"
+
+
+def copy_due_sk(doctor_id: str, connection_id: str, appointment_id: str) -> str:
+    return f"{doctor_id}#{connection_id}#{appointment_id}"
 
 
 def doctor_day_pk(doctor_id: str, day: date | str) -> str:

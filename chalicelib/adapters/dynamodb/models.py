@@ -153,6 +153,8 @@ class ScheduleModel(Model):
     busy_version = NumberAttribute(null=True)
     calendar = UnicodeAttribute(null=True)
     """A doctor's calendar connection (PK `CALENDARS`), as `domain.calendar_connections.to_record` JSON."""
+    visit_version = NumberAttribute(null=True)
+    """A visit's copy in a doctor's calendar (PK `CALVISITS#...`): the visit's version it was last recorded at."""
     """The doctor-day's `BUSY` item: bumped by every change of its busy times; bookings condition on it."""
     # analytics aggregates of the doctor-day (see domain/analytics.py), updated in the same transactions
     n_booked = NumberAttribute(null=True)
