@@ -351,11 +351,13 @@ class WebhookService:
             return None
 
     # --- sending -------------------------------------------------------------------------------------------------
-    def sweep(self, limit: int = 500) -> int:
+    def sweep(self, limit: int = 500, grace: timedelta = SWEEP_GRACE) -> int:
         """Queues deliveries whose next attempt is due (retries, and anything a lost queue message left). A first
-        attempt is queued by the fan-out itself: the sweep takes one only once SWEEP_GRACE has passed, so it does
-        not queue the same delivery a second time while that message is on its way."""
-        due = self._store.due(self._clock.now() - SWEEP_GRACE, limit)
+        attempt is queued by the fan-out itself: the sweep takes one only once `grace` has passed, so it does
+        not queue the same delivery a second time while that message is on its way. (`make run` sweeps with no
+        grace: its API runs in a process of its own, whose in-process queue no sender drains. A delivery queued
+        twice is still sent once: each attempt is claimed first.)"""
+        due = self._store.due(self._clock.now() - grace, limit)
         if due:
             self._queue.enqueue(due)
         return len(due)
