@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from infra.local.realtime_server import StreamPoller, database_clock
@@ -59,12 +60,21 @@ class WebhookSender(threading.Thread):
         self.interval = interval
         self.stopped = threading.Event()
 
-    def run(self) -> None:
+    @staticmethod
+    def send_due() -> dict[str, Any]:
+        """One round: queue what is due and send it. What the API process queued (a resend, a resume) waits in that
+        process's own queue, which nothing drains: it is taken from the table at once, not after the sweep's grace
+        (WebhookService.sweep)."""
+        from chalicelib import container
         from chalicelib.api.webhooks import run_webhook_sweep
 
+        container.current().webhooks.sweep(grace=timedelta(0))
+        return run_webhook_sweep()
+
+    def run(self) -> None:
         while not self.stopped.wait(self.interval):
             try:
-                report = run_webhook_sweep()
+                report = self.send_due()
                 if report.get("attempted"):
                     print(f"webhooks: {report}", flush=True)
             except Exception as exc:  # keep sending; show what went wrong
