@@ -1,8 +1,9 @@
 // The console's Calendars view: a doctor's own calendars (an ICS feed, or a CalDAV calendar with an app password)
 // whose busy times take the slots they cover. Each connection's state in words (last good sync, next one, the
 // error when it fails, how many busy times it gave up to the booking horizon), pause / resume, sync now,
-// disconnect; the conflicts list (visits a busy time now overlaps). Credentials are write-only: the password field
-// is never filled from the server and is emptied once the calendar is connected.
+// disconnect; for a CalDAV calendar that receives visits, each visit's event in words ("In the doctor's calendar",
+// "Failed: ... (403); will retry at ..."); the conflicts list (visits a busy time now overlaps). Credentials are
+// write-only: the password field is never filled from the server and is emptied once the calendar is connected.
 import { el, say } from "./shared/dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -65,6 +66,15 @@ function calendarName(c) {
 
 const STATE_WORDS = {active: "Active", paused: "Paused: not synced until resumed", failing: "Failing"};
 
+function visitWords(v, calendar, tz) {
+  // where one booked visit stands in this calendar, in words staff can act on
+  if (v.state === "written") return `In ${calendar}`;
+  if (v.state === "deleted") return `Removed from ${calendar} (the visit was cancelled)`;
+  if (v.state === "pending") return "Waiting to be written at the next sync";
+  const again = when(v.retryAt, tz);
+  return `Failed: ${v.error || "the calendar server did not take it"}${again ? `; will retry at ${again}` : ""}`;
+}
+
 function plain(error) {
   // the console's words, without the field list a validation error repeats
   if (error.code === "VALIDATION_ERROR") return error.message.replace(/ \([^()]*\)$/, "");
@@ -89,17 +99,28 @@ export function createCalendars({api, ask, doctors}) {
         "the rest are not counted)" : ""}`],
     ];
     if (c.lastError && c.state !== "failing") facts.push(["Last error", c.lastError]);
+    let visits = null;
     if (c.kind === "caldav") {
-      const failed = c.visits.filter((v) => v.state === "failed");
-      facts.push(["Visits", c.writeVisits ? `${c.visits.filter((v) => v.state === "written").length} written` +
-        (failed.length ? `, ${failed.length} failed: ${failed.map((v) => v.error).join("; ")}` : "")
-        : "not written to this calendar"]);
+      const count = (state) => c.visits.filter((v) => v.state === state).length;
+      const failed = count("failed");
+      const pending = count("pending");
+      facts.push(["Visits", c.writeVisits ? `${count("written")} written` + (failed ? `, ${failed} failed` : "") +
+        (pending ? `, ${pending} waiting` : "") : "not written to this calendar"]);
+      if (c.writeVisits && c.visits.length) {
+        const short = c.url.replace(/\/+$/, "").split("/").pop() || "the calendar";
+        const calendar = `the doctor's calendar "${decodeURIComponent(short)}"`;
+        visits = el("ul", {class: "plain calendar-visits", "aria-label": `Visits in ${name}`},
+          ...c.visits.map((v) => el("li", {"data-visit": v.appointmentId, class: `visit-${v.state}`},
+            el("span", {text: `${when(v.startsAt, tz) || "Visit " + v.appointmentId}: `}),
+            el("span", {text: visitWords(v, calendar, tz)}))));
+      }
     }
     const button = (action, text, extra = {}) => el("button", {type: "button", "data-calendar-action": action,
       "data-id": c.id, "data-key": `${c.id}:${action}`, "aria-label": `${text}: ${name}`, text, ...extra});
     return el("li", {"data-calendar": c.id, class: `calendar-${c.state}`},
       el("h3", {text: name}),
       el("dl", {}, ...facts.flatMap(([k, v]) => [el("dt", {text: k}), el("dd", {text: v})])),
+      ...(visits ? [visits] : []),
       el("p", {class: "actions"},
         button("sync", "Sync now", {disabled: c.state === "paused"}),
         c.state === "paused" ? button("resume", "Resume", {class: "secondary"})

@@ -161,9 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--stage", default="dev")
+    parser.add_argument(
+        "--calendars",
+        action="store_true",
+        help="also run the calendar sync's schedule and visits out (make run: they need this process's passwords)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     server = create_server(args.host, args.port, args.stage)
+    if args.calendars:
+        from infra.local.caldav_local import LocalCalendars
+
+        LocalCalendars.from_env().start()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

@@ -4,16 +4,19 @@ her through the API, so a newcomer sees a busy time take a slot and booked visit
 
 Radicale is started first (it comes up while DynamoDB Local does) and the calendar is connected once the API
 answers. The API keeps CalDAV passwords in its own memory under `make run`, so each start connects the calendar
-again (replacing the previous run's connection) with a password made for this run.
+again (replacing the previous run's connection) with a password made for this run; for the same reason the
+calendar sync's schedule and the visits-out stream consumer run in the API's process (`LocalCalendars`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from base64 import b64encode
 from pathlib import Path
@@ -152,3 +155,61 @@ def connect_demo_calendar(api_base: str, admin_token: str, radicale: LocalRadica
     }
     made: dict[str, Any] = _api(api_base, admin_token, "POST", path, body)
     return made
+
+
+class CalendarSweeper(threading.Thread):
+    """What the `calendar_sync` schedule does in AWS: syncs every connection that is due (each polled every 5
+    minutes plus up to a minute of jitter, as deployed) and retries the visits' copies that are due. It looks
+    every `interval` seconds, so a connection waits at most that long past its due time."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__(name="calendar-sync", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        from chalicelib.api.own_calendars import run_calendar_sweep
+
+        while not self.stopped.wait(self.interval):
+            try:
+                report = run_calendar_sweep()
+                if report.get("synced") or any((report.get("visits") or {}).values()):
+                    print(f"calendar sync: {report}", flush=True)
+            except Exception as exc:  # keep sweeping; show what went wrong
+                print(f"calendar sync failed: {exc!r}", flush=True)
+
+
+def visits_and_tell(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `calendar_visits` Lambda's work on one batch, with a line on the console when a calendar was written."""
+    from chalicelib.api.own_calendars import visit_records
+
+    report = visit_records(records)
+    if report.get("written") or report.get("deleted") or report.get("failed"):
+        print(f"calendar visits: {report}", flush=True)
+    return report
+
+
+class LocalCalendars:
+    """`make run`'s calendar followers, run inside the API's own process (`api_server --calendars`), where make
+    run keeps the CalDAV app passwords (memory only): the appointments stream on DynamoDB Local feeds the same
+    visits-out consumer the `calendar_visits` Lambda runs, and the sweeper does the `calendar_sync` schedule."""
+
+    def __init__(self, endpoint: str, appointments_table: str, interval: float = 60.0) -> None:
+        from infra.local.webhooks_local import RecordPoller
+
+        self.poller = RecordPoller(endpoint, appointments_table, visits_and_tell, interval=0.3)
+        self.poller.name = "calendar-visits-stream"
+        self.sweeper = CalendarSweeper(interval)
+        self.sweeper.stopped = self.poller.stopped
+
+    @classmethod
+    def from_env(cls) -> LocalCalendars:
+        return cls(os.environ["DYNAMODB_ENDPOINT"], os.environ["APPOINTMENTS_TABLE"])
+
+    def start(self) -> LocalCalendars:
+        self.poller.start()
+        self.sweeper.start()
+        return self
+
+    def stop(self) -> None:
+        self.poller.stopped.set()

@@ -3,7 +3,9 @@ gateway answering like the deployed one, see api_server.py), the reminder
 sweep every minute delivering into `.data/outbox/` (one readable file per e-mail, SMS or push), and the
 slot-updates WebSocket on a loopback port, fed by the appointments table's stream, as are the webhooks and the
 waitlist's offers (infra/local/waitlist_local.py); and Radicale, a CalDAV server holding the demo doctor's own
-calendar, connected to her so its busy time takes her slots (infra/local/caldav_local.py).
+calendar, connected to her so its busy time takes her slots and her visits are written into it (the calendar sync's
+schedule and the visits-out stream consumer run in the API's process, which holds the app passwords:
+infra/local/caldav_local.py).
 
 Ctrl-C stops everything this started.
 """
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         follow_streams(ddb.endpoint, env, poller.stopped)
         print(f"DynamoDB Local on {ddb.endpoint}; seeded: {', '.join(added) or 'nothing new'}", flush=True)
         api = subprocess.Popen(
-            [sys.executable, "-m", "infra.local.api_server", "--port", str(args.port), "--stage", "dev"],
+            [sys.executable, "-m", "infra.local.api_server", "--port", str(args.port), "--stage", "dev", "--calendars"],
             cwd=ROOT,
             env={**os.environ, **env},
         )

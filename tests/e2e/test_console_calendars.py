@@ -197,3 +197,54 @@ def test_the_calendars_view_fits_and_passes_axe(dev_server, browser, width):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.locator("#calendars").screenshot(path=str(ARTIFACTS / f"console-calendars-{width}-{scheme}.png"))
             page.close()
+
+
+def test_each_booked_visit_shows_where_it_stands_in_the_doctors_caldav_calendar(dev_server, browser, tmp_path):
+    # GIVEN the doctor's Radicale calendar connected with "write each booked visit"
+    base = dev_server.base
+    doctor = new_doctor(base, "Visits")
+    day = next_wednesday()
+    with radicale_server(tmp_path / "radicale", "dr", "app-password") as radicale:
+        calendar = radicale.calendar("dr", "app-password", name="rounds")
+        body = {
+            "kind": "caldav",
+            "url": f"{radicale.base}dr/rounds/",
+            "username": "dr",
+            "password": "app-password",
+            "writeVisits": True,
+        }
+        made = admin("POST", base, f"/api/admin/doctors/{doctor['id']}/calendars", body)
+        assert made.status_code == 201, made.text
+        # WHEN a visit is booked THEN make run's stream consumer writes it into the calendar, one event
+        written = book(base, patient("Pat Written")[1], doctor["id"], day, "09:00")
+        page = open_console(browser, base, width=1280)
+        show_connected(page, doctor["id"])
+        visit = page.locator(f'[data-visit="{written["id"]}"]')
+        wait_for(page, lambda: refreshed_until(page, visit, 'In the doctor\'s calendar "rounds"'))
+        assert len(calendar.events()) == 1
+        # WHEN the app password is revoked and another visit is booked THEN that one reads failed, with the
+        # server's answer and when it is tried again
+        radicale.set_password("dr", "new-secret-9")
+        refused = book(base, patient("Pat Refused")[1], doctor["id"], day, "10:00")
+        other = page.locator(f'[data-visit="{refused["id"]}"]')
+        wait_for(page, lambda: refreshed_until(page, other, "Failed: "))
+        assert "401" in other.inner_text() and "will retry at" in other.inner_text()
+        assert "new-secret-9" not in page.content() and "app-password" not in page.content()
+        page.close()
+
+
+def show_connected(page, doctor_id: str) -> None:
+    if page.viewport_size["width"] < 640:
+        page.get_by_role("link", name="Calendars", exact=True).click()
+    page.locator("#calendars-doctor").select_option(doctor_id)
+    connection(page).wait_for()
+
+
+def refreshed_until(page, line, text: str) -> bool:
+    """Refreshes the view (its calendars read anew) until `line` says `text`: the stream consumer writes the visit
+    a moment after the booking."""
+    if line.count() and text in line.inner_text():
+        return True
+    page.locator("#calendars-refresh").click()
+    page.wait_for_timeout(500)
+    return False
