@@ -14,7 +14,7 @@ from chalicelib.domain.error_messages import patient_message
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.identity import Role, caller_from_claims
 from chalicelib.domain.language import DEFAULT, choose
-from chalicelib.services.ports.patients import PatientReader
+from chalicelib.services.patients import PatientDirectory
 
 log = logging.getLogger("clinic.api")
 
@@ -24,7 +24,7 @@ def accept_language(request: Any) -> str | None:
     return headers.get("accept-language")
 
 
-def patient_language(patient_id: str | None, accept: str | None, patients: PatientReader | None = None) -> str:
+def patient_language(patient_id: str | None, accept: str | None, patients: PatientDirectory | None = None) -> str:
     """The patient's chosen language, else the browser's; a failed read of the profile falls back to the browser
     (an error answer must not fail for the sake of its wording). `patients`: the handler's, when it has them."""
     chosen = None
