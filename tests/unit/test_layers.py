@@ -1,5 +1,5 @@
-"""The layers' import rules (DESIGN.md): use cases and rules never reach for an adapter or an AWS SDK, and routes
-read configuration through Settings only."""
+"""The layers' import rules (README: Layout): use cases and rules never reach for an adapter or an AWS SDK, and
+routes read configuration through Settings only."""
 
 from __future__ import annotations
 
