@@ -1,11 +1,18 @@
-"""`make bench`: figures and ratios measured in one run against DynamoDB Local (no timed assertions anywhere).
+"""`make bench`: figures and ratios measured in one run (no timed assertions anywhere). Each benchmark that needs
+DynamoDB gets a DynamoDB Local of its own (fresh tables and a fresh JVM: a table filled with 100,000 visits, or a
+JVM that served one, would slow the next benchmark's transactions and decide its ratio). The run writes
+bench/results/latest.json and, when it ran every benchmark at full size, the README's performance table
+(bench/readme.py), with the run's date, machine and commit.
 
 1. DynamoDB calls per operation, counted from botocore events (and proof that nothing scans).
 2. Availability latency with 100,000 appointments of other doctors and days, as a ratio to an empty table.
 3. Booking overhead: the service's booking as a ratio to a bare pynamodb TransactWrite of the same items.
-4. Cold start: importing the Lambda entry point as a ratio to `import boto3`, in fresh processes.
+4. Cold start: `import app` and the first request's imports as ratios to `import boto3`, timed inside fresh
+   interpreters, interleaved (bench/coldstart.py); the Lambda package's size and its cold start (bench/package.py).
 5. Peak memory of a process that served 1,000 requests.
-6. Reminders: calls per delivered reminder, and the sweep over 10,000 due reminders as a ratio to one x 10,000.
+6. Reminders: calls per delivered reminder, and the sweep over 10,000 due reminders as a ratio to one x 10,000;
+   whether DynamoDB Local overlaps concurrent transactions at all (bench/transactions.py), and the sweep's
+   concurrency where it means something: with AWS-like latency injected on every call.
 7. Real-time: fan-out of one change to 1,000 WebSocket subscribers as a ratio to 1 subscriber x 1,000.
 8. Telehealth: calls per room request and its latency as a ratio to the health endpoint.
 9. Console: the server work behind a day of 20 doctors x 20 appointments; analytics over 30 days with 100,000
@@ -27,6 +34,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
@@ -377,37 +385,6 @@ def bench_waitlist_refill(ddb: DynamoDBLocal, waiting: int, cancelled: int) -> d
     return bench_refill(wired, doctor(wired, max_per_day=500), DAY, waiting, cancelled, request)
 
 
-# --- 4. cold start -----------------------------------------------------------------------------------------------
-def fresh_import(statement: str, runs: int, **env: str) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True, env={**os.environ, **env})
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
-def bench_cold_start(runs: int) -> dict[str, Any]:
-    baseline = fresh_import("import boto3", runs)
-    entry = fresh_import("import app", runs)
-    nothing = fresh_import("pass", runs)
-    first_request = fresh_import("import app; from chalicelib import container; container.build()", runs)
-    # In Lambda with active tracing the X-Ray SDK loads too (and patches botocore): shown, not part of the goal.
-    traced = fresh_import("import app", runs, LAMBDA_TASK_ROOT=str(ROOT))
-    return {
-        "runs": runs,
-        "python_startup_median_ms": ms(nothing),
-        "import_boto3_median_ms": ms(baseline),
-        "import_app_median_ms": ms(entry),
-        "ratio_app_to_boto3": round(statistics.median(entry) / statistics.median(baseline), 3),
-        "goal": "<= 1.5",
-        "import_app_and_build_adapters_median_ms": ms(first_request),
-        "ratio_first_request_to_boto3": round(statistics.median(first_request) / statistics.median(baseline), 3),
-        "goal_first_request": "<= 2.5",
-        "import_app_with_xray_tracing_median_ms": ms(traced),
-    }
-
-
 # --- 5. memory after 1,000 requests --------------------------------------------------------------------------------
 MEMORY_SCRIPT = r"""
 import json, os, resource, sys
@@ -459,11 +436,80 @@ def bench_memory(ddb: DynamoDBLocal) -> dict[str, Any]:
     return result
 
 
+def bench_reminder_sweep_with_latency(ddb: DynamoDBLocal, due: int, latency: float) -> dict[str, Any]:
+    """6b. The sweep's own concurrency: every DynamoDB call and send delayed `latency` on the client."""
+    from bench.reminders import bench_reminders
+
+    wired = wire(ddb, "bench-rem-latency")
+    result = bench_reminders(wired, all_clients(wired), doctor(wired), due, latency=latency)
+    result["injected_latency_ms"] = round(latency * 1000, 1)
+    return result
+
+
+def server_pid(ddb: DynamoDBLocal) -> int | None:
+    return ddb.process.pid if ddb.process else None
+
+
+Benchmark = tuple[str, bool, Callable[[Any], dict[str, Any]]]
+
+
+def benchmarks(args: argparse.Namespace) -> list[Benchmark]:
+    """(name, needs DynamoDB Local, run): each that needs it gets a fresh one."""
+    from bench.coldstart import bench_cold_start
+    from bench.package import bench_package
+    from bench.transactions import bench_transactions
+
+    runs = 5 if args.quick else 15
+    return [
+        ("dynamodb_calls_per_operation", True, bench_calls),
+        ("booking_overhead", True, lambda ddb: bench_booking(ddb, max(20, args.repeat // 2))),
+        ("availability_latency", True, lambda ddb: bench_availability(ddb, args.appointments, args.repeat)),
+        ("cold_start", False, lambda _: bench_cold_start(runs)),
+        ("package", False, lambda _: bench_package(3 if args.quick else 5)),
+        ("peak_memory_1000_requests", True, bench_memory),
+        (
+            "dynamodb_local_transactions",
+            True,
+            lambda ddb: bench_transactions(ddb.endpoint, 400, 0, server_pid(ddb)),
+        ),
+        ("reminder_delivery", True, lambda ddb: bench_reminder_delivery(ddb, args.reminders)),
+        (
+            "reminder_sweep_with_latency",
+            True,
+            lambda ddb: bench_reminder_sweep_with_latency(ddb, max(100, args.reminders // 5), args.latency_ms / 1000),
+        ),
+        ("realtime_fanout", True, lambda ddb: bench_realtime_fanout(ddb, args.subscribers)),
+        ("telehealth_room", True, lambda ddb: bench_telehealth_room(ddb, args.repeat)),
+        ("console_day", True, bench_console),
+        (
+            "analytics_30_days",
+            True,
+            lambda ddb: bench_analytics_ratio(ddb, args.appointments // 100, args.appointments),
+        ),
+        ("fhir_slot_search", True, lambda ddb: bench_fhir_slots(ddb, max(20, args.repeat // 4))),
+        ("webhook_delivery", True, lambda ddb: bench_webhook_delivery(ddb, args.webhook_bookings)),
+        ("waitlist_refill", True, lambda ddb: bench_waitlist_refill(ddb, 200, 50)),
+    ]
+
+
+def run_one(needs_dynamodb: bool, run: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        if not needs_dynamodb:
+            return run(None)
+        with DynamoDBLocal() as ddb:
+            return run(ddb)
+    except Exception as exc:  # one broken benchmark must not cost the run the others' figures
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
 def main() -> int:
+    from bench.readme import machine, write_readme
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--reminders", type=int, default=10_000, help="due reminders for the sweep benchmark")
+    parser.add_argument("--latency-ms", type=float, default=10.0, help="injected per call in the latency sweep")
     parser.add_argument("--subscribers", type=int, default=1_000, help="WebSocket followers of one doctor-day")
     parser.add_argument("--webhook-bookings", type=int, default=1_000, help="bookings for the webhook benchmark")
     parser.add_argument("--only", help="run just this benchmark (a name printed by a full run)")
@@ -472,31 +518,26 @@ def main() -> int:
     if args.quick:
         args.appointments, args.repeat, args.reminders, args.subscribers = 2_000, 20, 300, 100
         args.webhook_bookings = 100
-    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    with DynamoDBLocal() as ddb:
-        for name, run in (
-            ("dynamodb_calls_per_operation", lambda: bench_calls(ddb)),
-            ("availability_latency", lambda: bench_availability(ddb, args.appointments, args.repeat)),
-            ("booking_overhead", lambda: bench_booking(ddb, max(20, args.repeat // 2))),
-            ("cold_start", lambda: bench_cold_start(5 if args.quick else 15)),
-            ("peak_memory_1000_requests", lambda: bench_memory(ddb)),
-            ("reminder_delivery", lambda: bench_reminder_delivery(ddb, args.reminders)),
-            ("realtime_fanout", lambda: bench_realtime_fanout(ddb, args.subscribers)),
-            ("telehealth_room", lambda: bench_telehealth_room(ddb, args.repeat)),
-            ("console_day", lambda: bench_console(ddb)),
-            ("analytics_30_days", lambda: bench_analytics_ratio(ddb, args.appointments // 100, args.appointments)),
-            ("fhir_slot_search", lambda: bench_fhir_slots(ddb, max(20, args.repeat // 4))),
-            ("webhook_delivery", lambda: bench_webhook_delivery(ddb, args.webhook_bookings)),
-            ("waitlist_refill", lambda: bench_waitlist_refill(ddb, 200, 50)),
-        ):
-            if args.only and name != args.only:
-                continue
-            results[name] = run()
-            print(f"{name}: {json.dumps(results[name])}", flush=True)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": {"machine": machine(), "quick": args.quick, "only": args.only, "seconds": {}},
+    }
+    for name, needs_dynamodb, run in benchmarks(args):
+        if args.only and name != args.only:
+            continue
+        began = time.perf_counter()
+        results[name] = run_one(needs_dynamodb, run)
+        results["run"]["seconds"][name] = round(time.perf_counter() - began, 1)
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
+    results["run"]["minutes"] = round((time.perf_counter() - started) / 60, 1)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))
-    print(f"written to {out / 'latest.json'}")
+    print(f"written to {out / 'latest.json'} ({results['run']['minutes']} minutes)")
+    if not args.quick and not args.only:
+        write_readme(results)
+        print("the README's performance table is rewritten from this run")
     return 0
 
 
