@@ -1,7 +1,10 @@
 """Reminder delivery benchmarks against DynamoDB Local, with counting stand-ins for SES and SNS.
 
 - calls per delivered reminder (goal: one claim, one read, one send, one final write);
-- the sweep over N due reminders: time and calls, as a ratio to one dispatched reminder x N.
+- the sweep over N due reminders: time and calls, as a ratio to one dispatched reminder x N;
+- with `latency`, every DynamoDB call and every send waits that long first (on the client, as a round trip to
+  AWS would): DynamoDB Local answers in a few milliseconds and runs calls about one at a time, so only then
+  does the ratio show whether the sweep's concurrency overlaps the waits.
 """
 
 from __future__ import annotations
@@ -32,14 +35,17 @@ from chalicelib.services.reminders.schedules import ReminderSchedules
 class CountingAws:
     """Stands in for the SES v2 and SNS clients: answers at once and counts calls by operation."""
 
-    def __init__(self, counts: Counter[str]) -> None:
+    def __init__(self, counts: Counter[str], latency: float = 0.0) -> None:
         self.counts = counts
+        self.latency = latency
 
     def send_email(self, **_: Any) -> dict[str, str]:
+        time.sleep(self.latency)
         self.counts["ses:SendEmail"] += 1
         return {"MessageId": "m"}
 
     def publish(self, **_: Any) -> dict[str, str]:
+        time.sleep(self.latency)
         self.counts["sns:Publish"] += 1
         return {"MessageId": "m"}
 
@@ -52,8 +58,10 @@ class Clock:
         return self.current
 
 
-def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int) -> ReminderDispatcher:
-    fake = CountingAws(counts)
+def service_for(
+    wired: Container, counts: Counter[str], clock: Clock, batch: int, latency: float = 0.0
+) -> ReminderDispatcher:
+    fake = CountingAws(counts, latency)
     deliverer = AwsDeliverer(wired.settings, ses=fake, sns=fake, clock=clock.now)
     reminders = DynamoReminderStore(tables_of(wired))
     return ReminderDispatcher(
@@ -68,7 +76,19 @@ def service_for(wired: Container, counts: Counter[str], clock: Clock, batch: int
     )
 
 
-def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: int) -> dict[str, Any]:
+def delay_every_call(clients: list[Any], latency: float) -> None:
+    """Each DynamoDB call waits `latency` before it is sent (botocore's before-call event; nothing patched)."""
+
+    def wait(**_: Any) -> None:
+        time.sleep(latency)
+
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb.*", wait)
+
+
+def bench_reminders(
+    wired: Container, clients: list[Any], doctor_id: str, due: int, latency: float = 0.0
+) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     patient = Caller(
         "bench-patient",
@@ -90,7 +110,7 @@ def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: i
         ),
     )
     clock = Clock(first.starts_at - timedelta(hours=24))
-    service = service_for(wired, counts, clock, due + 10)
+    service = service_for(wired, counts, clock, due + 10, latency)
     count_dynamodb_calls(clients, counts)
 
     store = DynamoReminderStore(tables_of(wired))
@@ -116,6 +136,8 @@ def bench_reminders(wired: Container, clients: list[Any], doctor_id: str, due: i
             list(pool.map(write, chunks))
         return [r.id for r in reminders]
 
+    if latency:
+        delay_every_call(clients, latency)  # the setup's batch writes below wait too, untimed
     # one delivered reminder at a time: calls of the first, median time of 50
     singles = add_due("s", 50)
     counts.clear()
