@@ -73,6 +73,7 @@ def service_for(
         clock,
         SweepPolicy(grace=timedelta(0), batch=batch, budget_seconds=3600),
         messages_per_day=10**9,  # thousands of reminders of one bench patient: the daily cap would stop them
+        reads=reminders,  # as the container wires it: a lone dispatch reads the visit and the patient at once
     )
 
 
