@@ -10,8 +10,10 @@ from chalice import Blueprint, Response
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.errors import Unauthenticated
 from chalicelib.domain.realtime import SlotChange, UnreadableChange
+from chalicelib.services.realtime import PublishReport
 
 realtime_api = Blueprint(__name__)
 
@@ -54,10 +56,10 @@ def slot_changes(records: list[Any]) -> list[SlotChange | UnreadableChange]:
     """The stream's records as plain changes: Powertools' DynamoDBStreamRecord decodes the typed images here, at
     the edge, so the domain sees plain values. Each record on its own: one that cannot be read (not an object,
     no change, an untyped or undecodable image such as `{"N": "abc"}`) is passed on as unreadable (skipped)."""
-    return [_slot_change(record) for record in records]
+    return [slot_change(record) for record in records]
 
 
-def _slot_change(record: Any) -> SlotChange | UnreadableChange:
+def slot_change(record: Any) -> SlotChange | UnreadableChange:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
     raw = record.get("dynamodb") if isinstance(record, dict) else None
@@ -74,10 +76,13 @@ def _slot_change(record: Any) -> SlotChange | UnreadableChange:
 
 
 def stream_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Partial batch response (`ReportBatchItemFailures`): only the records of days not announced are retried."""
-    report = container.current().realtime.publish(slot_changes(records))
+    """Each record on its own (Powertools' BatchProcessor), each changed doctor-day announced once per batch: only
+    the records of days not announced are the partial batch response's, retried by the stream."""
+    realtime, report = container.current().realtime, PublishReport()
+    announced: dict[tuple[str, str], bool] = {}
+    answer = each_record(records, lambda record: realtime.publish_change(slot_change(record), announced, report))
     return {
-        "batchItemFailures": [{"itemIdentifier": s} for s in report.failed_records],
+        **answer,
         "doctorDays": report.doctor_days,
         "sent": report.sent,
         "gone": report.gone,

@@ -11,13 +11,14 @@ from pydantic import Field, model_validator
 from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.realtime import slot_changes
+from chalicelib.api.realtime import slot_change
+from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Role
 from chalicelib.domain.timefmt import MAX_WINDOW_DAYS
 from chalicelib.domain.waitlist import WEEKDAYS, Entry, FreedRecord, Offer, Refill
 from chalicelib.observability import count
-from chalicelib.services.waitlist import ChangeRequest, JoinRequest
+from chalicelib.services.waitlist import ChangeRequest, JoinRequest, OfferReport
 
 waitlist_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
@@ -419,10 +420,12 @@ def offer_by_hand(call: Call) -> EntryOut:
 
 # --- the stream and the sweep ----------------------------------------------------------------------------------
 def offer_records(records: list[Any]) -> dict[str, Any]:
-    """The appointments stream's records: each freed time offered; partial batch failures for the rest."""
-    report = container.current().waitlist.on_changes(slot_changes(records))
+    """The appointments stream's records, each on its own: its freed times offered; the records that failed are
+    the partial batch response's (Powertools' BatchProcessor), retried by the stream."""
+    waitlist, report = container.current().waitlist, OfferReport()
+    answer = each_record(records, lambda record: waitlist.on_change(slot_change(record), report))
     return {
-        "batchItemFailures": [{"itemIdentifier": seq} for seq in report.failed_records],
+        **answer,
         "freed": report.freed,
         "offered": report.offered,
         "explained": report.explained,

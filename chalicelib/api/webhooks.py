@@ -13,6 +13,7 @@ from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.identity import Role
 from chalicelib.domain.webhooks import Change
 from chalicelib.observability import count
@@ -178,35 +179,36 @@ def _rendered(kind: str, entity: Any) -> dict[str, Any] | None:
 def webhook_changes(records: list[Any]) -> list[Change | str]:
     """The stream's records as rendered changes (the resource as the API returns it); a record that cannot be read
     is passed on as its sequence number only (skipped, logged)."""
+    return [change for change in map(webhook_change, records) if change is not None]
+
+
+def webhook_change(record: Any) -> Change | str | None:
+    """One stream record as a rendered change; its sequence number only when it cannot be read (skipped,
+    logged); None for a record that makes no event (the waitlist's log of a freed time)."""
     from chalicelib.adapters.dynamodb.webhooks import stream_change
 
-    out: list[Change | str] = []
-    for record in records:
-        try:
-            read = stream_change(record)
-            if read.kind == "freed":  # the waitlist's log of a freed time: no event of its own
-                continue
-            current = read.new or read.old
-            if current is None:  # neither image: nothing to tell
-                raise ValueError("a stream record with neither image")
-            version = getattr(read.new, "version", None) if read.kind in ("appointment", "waitlist") else None
-            out.append(
-                Change(
-                    kind=read.kind,
-                    resource_id=current.id,
-                    old=_rendered(read.kind, read.old),
-                    new=_rendered(read.kind, read.new),
-                    version=version,
-                    sequence=read.sequence,
-                )
-            )
-        except Exception as exc:  # this record's own problem: the rest of the batch goes on
-            sequence = ""
-            if isinstance(record, dict) and isinstance(record.get("dynamodb"), dict):
-                sequence = str(record["dynamodb"].get("SequenceNumber") or "")
-            log.warning("webhook stream record %s skipped: %s", sequence or "?", type(exc).__name__)
-            out.append(sequence or "?")
-    return out
+    try:
+        read = stream_change(record)
+        if read.kind == "freed":  # the waitlist's log of a freed time: no event of its own
+            return None
+        current = read.new or read.old
+        if current is None:  # neither image: nothing to tell
+            raise ValueError("a stream record with neither image")
+        version = getattr(read.new, "version", None) if read.kind in ("appointment", "waitlist") else None
+        return Change(
+            kind=read.kind,
+            resource_id=current.id,
+            old=_rendered(read.kind, read.old),
+            new=_rendered(read.kind, read.new),
+            version=version,
+            sequence=read.sequence,
+        )
+    except Exception as exc:  # this record's own problem: the rest of the batch goes on
+        sequence = ""
+        if isinstance(record, dict) and isinstance(record.get("dynamodb"), dict):
+            sequence = str(record["dynamodb"].get("SequenceNumber") or "")
+        log.warning("webhook stream record %s skipped: %s", sequence or "?", type(exc).__name__)
+        return sequence or "?"
 
 
 def _occurred_at(change: Change) -> datetime:
@@ -218,10 +220,16 @@ def _occurred_at(change: Change) -> datetime:
 
 
 def fan_out_records(records: list[Any]) -> dict[str, Any]:
-    """Partial batch response: only records whose deliveries could not be written are retried."""
-    report = container.current().webhooks.fan_out(webhook_changes(records), _occurred_at)
+    """Each record on its own (Powertools' BatchProcessor): its events' deliveries written; only the records whose
+    deliveries could not be written are the partial batch response's, retried by the stream. The written
+    deliveries are queued in one go after the batch."""
+    webhooks = container.current().webhooks
+    batch = webhooks.fan_out_batch()
+    answer = each_record(records, lambda record: webhooks.fan_out_change(webhook_change(record), _occurred_at, batch))
+    webhooks.queue_written(batch)
+    report = batch.report
     return {
-        "batchItemFailures": [{"itemIdentifier": seq} for seq in report.failed_records],
+        **answer,
         "events": report.events,
         "deliveries": report.deliveries,
         "skipped": report.skipped,

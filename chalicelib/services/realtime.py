@@ -7,7 +7,8 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date
 from itertools import repeat
 
@@ -47,8 +48,10 @@ class PublishReport:
     gone: int = 0
     failed_posts: int = 0
     skipped: int = 0
-    failed_records: list[str] = field(default_factory=list)
-    """Sequence numbers of records whose doctor-day could not be announced: the stream retries from them."""
+
+
+class DayNotAnnounced(Exception):
+    """A doctor-day a record changed could not be announced: the record is retried."""
 
 
 class RealtimeService:
@@ -114,32 +117,42 @@ class RealtimeService:
             self._send(connection_id, self._encode(ErrorUpdate("INTERNAL_ERROR", "The message could not be handled.")))
 
     def publish(self, changes: Iterable[SlotChange | UnreadableChange]) -> PublishReport:
-        """Announce each changed doctor-day once per batch, to exactly its subscribers. A malformed record is
-        skipped with a log line; a doctor-day that cannot be announced (store busy) fails only its own records,
-        which the stream retries; a post that fails affects only its connection."""
+        """Announce each changed doctor-day once, to exactly its subscribers (the local stream follower's and the
+        benchmarks' entry; the stream Lambda goes record by record through `publish_change`). A change whose day
+        cannot be announced is logged; the others go on."""
         report = PublishReport()
-        records_of: dict[tuple[str, str], list[str]] = {}
+        announced: dict[tuple[str, str], bool] = {}
         for change in changes:
-            try:
-                if isinstance(change, UnreadableChange):
-                    raise MalformedRecord(change.reason)
-                days = doctor_days_of(change)
-            except MalformedRecord as exc:
-                log.warning("stream record %s skipped: %s", change.sequence or "?", exc)
-                report.skipped += 1
-                continue
-            for day in days:
-                records_of.setdefault(day, []).append(change.sequence)
-        failed: set[str] = set()
-        for (doctor_id, day_text), sequences in sorted(records_of.items()):
-            report.doctor_days += 1
-            try:
-                self._announce(doctor_id, date.fromisoformat(day_text), report)
-            except Exception:
-                log.exception("doctor-day %s %s not announced; its records will be retried", doctor_id, day_text)
-                failed.update(s for s in sequences if s)
-        report.failed_records = sorted(failed)
+            with suppress(DayNotAnnounced):  # logged by publish_change; a stream would retry its record
+                self.publish_change(change, announced, report)
         return report
+
+    def publish_change(
+        self, change: SlotChange | UnreadableChange, announced: dict[tuple[str, str], bool], report: PublishReport
+    ) -> None:
+        """Announce the doctor-days one change touched, each once per batch (`announced`: the batch's days so far,
+        and whether each was announced). A malformed record is skipped with a log line; a day that cannot be
+        announced (store busy) raises for every record of the batch that touches it, so the stream retries those
+        records only; a post that fails affects only its connection."""
+        try:
+            if isinstance(change, UnreadableChange):
+                raise MalformedRecord(change.reason)
+            days = doctor_days_of(change)
+        except MalformedRecord as exc:
+            log.warning("stream record %s skipped: %s", change.sequence or "?", exc)
+            report.skipped += 1
+            return
+        for doctor_id, day_text in sorted(days):
+            if (doctor_id, day_text) not in announced:
+                report.doctor_days += 1
+                try:
+                    self._announce(doctor_id, date.fromisoformat(day_text), report)
+                    announced[(doctor_id, day_text)] = True
+                except Exception:
+                    log.exception("doctor-day %s %s not announced; its records will be retried", doctor_id, day_text)
+                    announced[(doctor_id, day_text)] = False
+        if not all(announced[day] for day in days):
+            raise DayNotAnnounced(f"record {change.sequence or '?'}: a doctor-day it changed was not announced")
 
     def announce(self, doctor_id: str, day: date) -> None:
         """Tells a doctor-day's followers its slots changed for a reason outside the appointments stream (a sync

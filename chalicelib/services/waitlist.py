@@ -5,8 +5,8 @@ that ends lapsed offers and expired entries; staff's day view, offers by hand an
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -113,7 +113,6 @@ class OfferReport:
     offered: int = 0
     explained: int = 0
     skipped: int = 0
-    failed_records: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -348,23 +347,18 @@ class WaitlistService:
         return refill_report(self._store.freed_of(doctor_id, first, last), doctor.zone)
 
     # --- the stream ------------------------------------------------------------------------------------------
-    def on_changes(self, changes: Iterable[SlotChange | UnreadableChange]) -> OfferReport:
-        """Each freed time of each change offered on its own: one that fails (store busy) fails only its own
-        record, which the stream retries (the freed time's log is written once, so a retry is harmless)."""
-        report = OfferReport()
-        failed: set[str] = set()
-        for change in changes:
-            if isinstance(change, UnreadableChange):
-                report.skipped += 1
-                continue
-            try:
-                self._on_change(change, report)
-            except Exception:
-                log.exception("waitlist: change %s not handled; it will be retried", change.sequence or "?")
-                if change.sequence:
-                    failed.add(change.sequence)
-        report.failed_records = sorted(failed)
-        return report
+    def on_change(self, change: SlotChange | UnreadableChange, report: OfferReport) -> None:
+        """Each freed time of one change offered on its own, counted into `report`. A change that cannot be
+        handled (store busy) raises: its stream record alone is retried (the freed time's log is written once, so
+        a retry is harmless). A change that cannot be read is skipped."""
+        if isinstance(change, UnreadableChange):
+            report.skipped += 1
+            return
+        try:
+            self._on_change(change, report)
+        except Exception:
+            log.exception("waitlist: change %s not handled; it will be retried", change.sequence or "?")
+            raise
 
     def _on_change(self, change: SlotChange, report: OfferReport) -> None:
         old, new = change.old, change.new

@@ -109,6 +109,21 @@ class FanOutReport:
     deliveries: int = 0
     skipped: int = 0
     failed_records: list[str] = field(default_factory=list)
+    """`publish` only: the events whose deliveries could not be written (a stream batch's are its own answer)."""
+
+
+@dataclass
+class FanOutBatch:
+    """One stream batch's fan-out under way: the subscriptions (listed once), its counts, and the deliveries written
+    so far, to be queued in their order once the batch is done."""
+
+    subscriptions: list[Subscription]
+    report: FanOutReport = field(default_factory=FanOutReport)
+    queued: list[DeliveryRef] = field(default_factory=list)
+
+
+class DeliveriesNotWritten(Exception):
+    """A stream record's deliveries could not all be written: the record is retried."""
 
 
 @dataclass
@@ -268,15 +283,39 @@ class WebhookService:
         return again
 
     # --- fan-out -------------------------------------------------------------------------------------------------
-    def fan_out(self, changes: Iterable[Change | str], occurred_at: Callable[[Change], datetime]) -> FanOutReport:
-        """One delivery per (event, subscription that wants it), written once whatever the stream retries, then
-        queued. `changes` may hold the sequence numbers of records the edge could not read (skipped). A change
-        whose deliveries cannot be written fails only its own record (the stream retries it)."""
-        report = FanOutReport()
-        planned, failed = self._plan(changes, occurred_at, report)
-        failed.extend(self._write_and_queue(planned, report))
-        report.failed_records = sorted({s for s in failed if s})
-        return report
+    def fan_out_batch(self) -> FanOutBatch:
+        """A stream batch's fan-out, begun: the subscriptions that may want its events, listed once."""
+        return FanOutBatch([s for s in self._store.list_subscriptions() if s.paused_reason != "gone"])
+
+    def fan_out_change(
+        self, change: Change | str | None, occurred_at: Callable[[Change], datetime], batch: FanOutBatch
+    ) -> None:
+        """One stream record: one delivery per (event, subscription that wants it), written once whatever the
+        stream retries (side by side), queued with the batch (`queue_written`). A record the edge could not read
+        (its sequence number only) is skipped; None (a record with no event) is nothing. A record whose deliveries
+        cannot all be written raises, so the stream retries it alone (what was written is not written twice)."""
+        if change is None:
+            return
+        if isinstance(change, str):
+            batch.report.skipped += 1
+            return
+        planned: list[tuple[str, Delivery]] = []
+        try:
+            for event in events_of(change, occurred_at(change)):
+                batch.report.events += 1
+                for subscription in batch.subscriptions:
+                    if subscription.wants(event):
+                        body = message_body(event, subscription.include_reason, instant)
+                        planned.append((change.sequence, new_delivery(subscription, event, self._clock.now(), body)))
+        except Exception:
+            log.exception("webhook fan-out of stream record %s failed; it will be retried", change.sequence)
+            raise
+        if self._write(planned, batch.report, batch.queued):
+            raise DeliveriesNotWritten(f"stream record {change.sequence}: deliveries not written; it will be retried")
+
+    def queue_written(self, batch: FanOutBatch) -> None:
+        """Queue the batch's written deliveries in their order, in one go after its records."""
+        self._enqueue(batch.queued)
 
     def publish(self, events: Iterable[Event]) -> FanOutReport:
         """Events that come from no stream (a calendar sync's new conflicts): one delivery per subscription that
@@ -291,18 +330,19 @@ class WebhookService:
                 if subscription.wants(event):
                     body = message_body(event, subscription.include_reason, instant)
                     planned.append((event.id, new_delivery(subscription, event, self._clock.now(), body)))
-        report.failed_records = sorted(set(self._write_and_queue(planned, report)))
+        queued: list[DeliveryRef] = []
+        report.failed_records = sorted(set(self._write(planned, report, queued)))
+        self._enqueue(queued)
         return report
 
-    def _write_and_queue(self, planned: list[tuple[str, Delivery]], report: FanOutReport) -> list[str]:
-        """Writes the planned deliveries (side by side) and queues the written ones in their order; the keys of
-        those that could not be written."""
+    def _write(self, planned: list[tuple[str, Delivery]], report: FanOutReport, queued: list[DeliveryRef]) -> list[str]:
+        """Writes the planned deliveries (side by side), adding the written ones to `queued` in their order; the
+        keys of those that could not be written."""
         written: list[bool | None] = []
         if planned:  # the puts side by side (each a network round trip); their order kept for the queue
             with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(planned))) as pool:
                 written = list(pool.map(self._add, (d for _, d in planned)))
         failed: list[str] = []
-        queued: list[DeliveryRef] = []
         for (key, delivery), added in zip(planned, written, strict=True):
             if added is None:
                 failed.append(key)
@@ -310,37 +350,14 @@ class WebhookService:
                 report.deliveries += 1
                 if delivery.next_attempt_at is not None:
                     queued.append((delivery.subscription_id, delivery.id))
+        return failed
+
+    def _enqueue(self, queued: list[DeliveryRef]) -> None:
         if queued:
             try:
                 self._queue.enqueue(queued)
             except Exception:  # written already: the sweep sends them
                 log.exception("%d webhook deliveries not queued; the sweep sends them", len(queued))
-        return failed
-
-    def _plan(
-        self, changes: Iterable[Change | str], occurred_at: Callable[[Change], datetime], report: FanOutReport
-    ) -> tuple[list[tuple[str, Delivery]], list[str]]:
-        """The deliveries the changes make (with their records' sequence numbers), and the records that failed."""
-        subscriptions = [s for s in self._store.list_subscriptions() if s.paused_reason != "gone"]
-        planned: list[tuple[str, Delivery]] = []
-        failed: list[str] = []
-        for change in changes:
-            if isinstance(change, str):
-                report.skipped += 1
-                continue
-            try:
-                for event in events_of(change, occurred_at(change)):
-                    report.events += 1
-                    for subscription in subscriptions:
-                        if subscription.wants(event):
-                            body = message_body(event, subscription.include_reason, instant)
-                            planned.append(
-                                (change.sequence, new_delivery(subscription, event, self._clock.now(), body))
-                            )
-            except Exception:
-                log.exception("webhook fan-out of stream record %s failed; it will be retried", change.sequence)
-                failed.append(change.sequence)
-        return planned, failed
 
     def _add(self, delivery: Delivery) -> bool | None:
         """True: written; False: there already (a stream retry); None: not written (its record is retried)."""
