@@ -10,8 +10,9 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -148,10 +149,23 @@ class FhirCall:
     base: str
     route: str
     body: bytes | str | None = None
+    wired: container.Container | None = field(default=None, repr=False)
+    """The container, when checking the caller fetched it already."""
+
+    @property
+    def services(self) -> container.Container:
+        """The wired services: fetched once per request, and only if the handler asks."""
+        if self.wired is None:
+            self.wired = container.current()
+        return self.wired
+
+    @cached_property
+    def fhir(self) -> FhirService:
+        """The FHIR use cases over this request's services."""
+        return _service(self.services)
 
 
-def _service() -> FhirService:
-    c = container.current()
+def _service(c: container.Container) -> FhirService:
     return FhirService(c.booking, c.doctors, c.clock, c.store)
 
 
@@ -198,14 +212,15 @@ def fhir_route(
             route = f"{request.method} {path}"
             caller: Caller | None = None
             try:
-                caller = _caller(request, public)
+                caller, wired = _caller(request, public)
                 call = FhirCall(
                     caller=caller,
                     params=_query(request),
                     path=params,
-                    base=_base(request),
+                    base=_base(request, wired),
                     route=route,
                     body=request.raw_body,
+                    wired=wired,
                 )
                 if caller.is_system:
                     _check_scope(call, scope)
@@ -273,9 +288,10 @@ def _outcome_for(error: e.DomainError) -> Response:
     return _answer(status, fhir.operation_outcome(code, error.message, expression), extra)
 
 
-def _caller(request: Any, public: bool) -> Caller:
+def _caller(request: Any, public: bool) -> tuple[Caller, container.Container | None]:
+    """The caller, and the container when its settings were needed (the handler's `call.services` reuses it)."""
     if public:
-        return Caller(subject="anonymous", role=Role.PATIENT)
+        return Caller(subject="anonymous", role=Role.PATIENT), None
     claims = ((request.context or {}).get("authorizer") or {}).get("claims")
     if isinstance(claims, str):  # from the Lambda authorizer: its context holds strings only
         try:
@@ -283,9 +299,10 @@ def _caller(request: Any, public: bool) -> Caller:
         except ValueError:
             claims = None
     if not claims or not isinstance(claims, dict):
-        return caller_from_claims(None)
-    settings = container.current().settings
-    return caller_from_claims(claims, settings.staff_pool_issuer, settings.system_client_issuer)
+        return caller_from_claims(None), None
+    wired = container.current()
+    settings = wired.settings
+    return caller_from_claims(claims, settings.staff_pool_issuer, settings.system_client_issuer), wired
 
 
 def _query(request: Any) -> dict[str, list[str]]:
@@ -302,12 +319,12 @@ def _query(request: Any) -> dict[str, list[str]]:
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?")
 
 
-def _base(request: Any) -> str:
+def _base(request: Any, wired: container.Container | None) -> str:
     """The service base URL as the client reached it (scheme, host and any stage prefix)."""
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     host = headers.get("host", "")
     if not HOST.fullmatch(host):
-        return container.current().settings.public_base_url.rstrip("/") + BASE
+        return (wired or container.current()).settings.public_base_url.rstrip("/") + BASE
     proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
     proto = proto if proto in ("http", "https") else "https"
     stage_path = str((request.context or {}).get("path") or "")
@@ -414,7 +431,7 @@ def _after(call: FhirCall, resource_type: str) -> Position | None:
     if token is None:
         return None
     try:
-        return open_token(token, _scope(call, resource_type), container.current().keys.signing_key())
+        return open_token(token, _scope(call, resource_type), call.services.keys.signing_key())
     except e.InvalidInput:
         raise _foreign_token() from None
 
@@ -425,7 +442,7 @@ def _links(call: FhirCall, resource_type: str, next_position: Position | None) -
     self_url = f"{call.base}/{resource_type}" + (f"?{urlencode(own)}" if own else "")
     if next_position is None:
         return self_url, None
-    token = sign_token(next_position, _scope(call, resource_type), container.current().keys.signing_key())
+    token = sign_token(next_position, _scope(call, resource_type), call.services.keys.signing_key())
     return self_url, f"{call.base}/{resource_type}?{urlencode([*plain, ('_page_token', token)])}"
 
 
@@ -434,7 +451,7 @@ def _listed(
 ) -> tuple[list[Any], str, str | None]:
     """A page of an in-memory list (small: the doctor directory) after the page token, and its links."""
     token = _one(call.params, "_page_token")
-    secret = container.current().keys.signing_key()
+    secret = call.services.keys.signing_key()
     try:
         page, next_token = paginate(items, key, _count(call.params), token, _scope(call, resource_type), secret)
     except e.InvalidInput as exc:
@@ -593,7 +610,7 @@ def metadata(call: FhirCall) -> fhir.Resource:
     unknown = sorted(set(call.params) - {"_format", "mode"})
     if unknown:
         raise NotSupported(f"metadata takes no parameter {unknown[0]!r}.", {"fields": {unknown[0]: "not supported"}})
-    return capability_statement(call.base, container.current().settings.system_token_url)
+    return capability_statement(call.base, call.services.settings.system_token_url)
 
 
 @fhir_route(
@@ -608,7 +625,7 @@ def smart_configuration(call: FhirCall) -> Answer:
     if call.params:
         name = sorted(call.params)[0]
         raise NotSupported(f"smart-configuration takes no parameter {name!r}.", {"fields": {name: "not supported"}})
-    token_url = container.current().settings.system_token_url
+    token_url = call.services.settings.system_token_url
     if not token_url:
         raise e.NotFound("This deployment has no token endpoint for system clients.")
     body = {
@@ -632,7 +649,7 @@ def smart_configuration(call: FhirCall) -> Answer:
 def search_practitioners(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Practitioner")
     name = _one(params, "name")
-    found = [d for d in _service().practitioners() if name is None or fhir.matches_text(name, d.name)]
+    found = [d for d in call.fhir.practitioners() if name is None or fhir.matches_text(name, d.name)]
     page, self_url, next_url = _listed(call, "Practitioner", found, lambda d: (d.id, ""))
     return fhir.bundle(call.base, [fhir.practitioner(d) for d in page], self_url, next_url, len(found))
 
@@ -642,7 +659,7 @@ def search_practitioners(call: FhirCall) -> fhir.Resource:
 )
 def read_practitioner(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
-    return fhir.practitioner(_service().practitioner(_id(call)))
+    return fhir.practitioner(call.fhir.practitioner(_id(call)))
 
 
 # --- Location ---------------------------------------------------------------------------------------------------
@@ -655,7 +672,7 @@ def read_practitioner(call: FhirCall) -> fhir.Resource:
 def search_locations(call: FhirCall) -> fhir.Resource:
     params = _checked(call, "Location")
     city = _one(params, "address-city")
-    found = [p for p in _service().locations() if city is None or fhir.matches_text(city, p)]
+    found = [p for p in call.fhir.locations() if city is None or fhir.matches_text(city, p)]
     page, self_url, next_url = _listed(call, "Location", found, lambda p: (fhir.location_id(p), ""))
     return fhir.bundle(call.base, [fhir.location(p) for p in page], self_url, next_url, len(found))
 
@@ -663,7 +680,7 @@ def search_locations(call: FhirCall) -> fhir.Resource:
 @fhir_route(f"{BASE}/Location/{{id}}", "FHIR: read a Location", errors=(404,), scope=("Location", "r"))
 def read_location(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
-    return fhir.location(_service().location(_id(call)))
+    return fhir.location(call.fhir.location(_id(call)))
 
 
 # --- Schedule ---------------------------------------------------------------------------------------------------
@@ -682,7 +699,7 @@ def search_schedules(call: FhirCall) -> fhir.Resource:
         raise e.InvalidInput("actor must name a Practitioner or a Location.", {"fields": {"actor": "invalid"}})
     services = _services(params, "service-type")
     active = _tokens(params, "active", ("true", "false"))
-    service = _service()
+    service = call.fhir
     found = []
     for doctor, kind in service.schedules():
         if place is not None and (kind != "in-person" or fhir.location_id(doctor.location) != place):
@@ -702,7 +719,7 @@ def search_schedules(call: FhirCall) -> fhir.Resource:
 @fhir_route(f"{BASE}/Schedule/{{id}}", "FHIR: read a Schedule", errors=(404,), scope=("Schedule", "r"))
 def read_schedule(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
-    service = _service()
+    service = call.fhir
     doctor, kind = service.schedule(_id(call))
     return fhir.schedule(doctor, kind, service.horizon(doctor))
 
@@ -724,7 +741,7 @@ def search_slots(call: FhirCall) -> fhir.Resource:
     services = _services(params, "service-type")
     limit = _count(params)
     after = _after(call, "Slot")
-    hits, more = _service().slots(call.caller, schedule, _dates(params, "start"), statuses, limit, after, services)
+    hits, more = call.fhir.slots(call.caller, schedule, _dates(params, "start"), statuses, limit, after, services)
     self_url, next_url = _links(call, "Slot", hits[-1].position if more and hits else None)
     total = len(hits) if after is None and not more else None
     resources = [fhir.slot(h.doctor.id, h.service, h.slot) for h in hits]
@@ -739,7 +756,7 @@ def search_slots(call: FhirCall) -> fhir.Resource:
 )
 def read_slot(call: FhirCall) -> fhir.Resource:
     _check_format(call.params)
-    hit = _service().slot(call.caller, _id(call))
+    hit = call.fhir.slot(call.caller, _id(call))
     return fhir.slot(hit.doctor.id, hit.service, hit.slot)
 
 
@@ -761,8 +778,8 @@ def search_appointments(call: FhirCall) -> fhir.Resource:
     )
     limit = _count(params)
     after = _after(call, "Appointment")
-    page, next_position = _service().appointments(call.caller, query, limit, after)
-    container.current().access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
+    page, next_position = call.fhir.appointments(call.caller, query, limit, after)
+    call.services.access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
     self_url, next_url = _links(call, "Appointment", next_position)
     total = len(page) if after is None and next_position is None else None
     return fhir.bundle(call.base, [fhir.appointment(a) for a in page], self_url, next_url, total)
@@ -820,18 +837,18 @@ def appointment(call: FhirCall) -> Answer:
     if operation is not None:
         raise NotSupported(f"{operation} runs by POST only.", {"fields": {"id": "POST only"}})
     _check_format(call.params)
-    found = _service().appointment(call.caller, _id(call))
+    found = call.fhir.appointment(call.caller, _id(call))
     if isinstance(found, Hold):
-        container.current().access.record(call.caller, call.route, [(found.appointment.patient_id, found.id)])
-        return fhir.held_appointment(found.appointment, found.expires_at, _canonical())
-    container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
+        call.services.access.record(call.caller, call.route, [(found.appointment.patient_id, found.id)])
+        return fhir.held_appointment(found.appointment, found.expires_at, _canonical(call))
+    call.services.access.record(call.caller, call.route, [(found.patient_id, found.id)])
     return fhir.appointment(found)
 
 
-def _canonical() -> str:
+def _canonical(call: FhirCall) -> str:
     """The base of this server's canonical URLs (its extension's): the deployment's public address, whatever host
     a request came by."""
-    return container.current().settings.public_base_url.rstrip("/") + BASE
+    return call.services.settings.public_base_url.rstrip("/") + BASE
 
 
 def _operation(ident: str) -> str | None:
@@ -1019,9 +1036,9 @@ def _hold(call: FhirCall) -> Answer:
             "$hold takes a proposed Appointment or a Slot id (from $find), not a stored Appointment.",
             {"fields": {"appt-id": "not a proposed time"}},
         )
-    held = _service().hold(call.caller, target.slot, _patient_param(op, from_resource), call.route)
+    held = call.fhir.hold(call.caller, target.slot, _patient_param(op, from_resource), call.route)
     _metric("HoldCreated")
-    return fhir.held_appointment(held.appointment, held.expires_at, _canonical())
+    return fhir.held_appointment(held.appointment, held.expires_at, _canonical(call))
 
 
 def _book(call: FhirCall) -> Answer:
@@ -1047,7 +1064,7 @@ def _book(call: FhirCall) -> Answer:
         cancelled_id=cancelled,
         via=call.route,
     )
-    booked = _service().book(call.caller, order)
+    booked = call.fhir.book(call.caller, order)
     _metric("BookingRescheduled" if cancelled else "BookingCreated")
     return fhir.appointment(booked)
 
@@ -1097,7 +1114,7 @@ def _set_status(call: FhirCall, value: Any) -> Answer:
             f"status must be an AppointmentStatus ({', '.join(fhir.FHIR_APPOINTMENT_STATUSES)}).",
             {"fields": {"status": "invalid"}},
         )
-    changed = _service().set_status(call.caller, _id(call), value)
+    changed = call.fhir.set_status(call.caller, _id(call), value)
     return fhir.appointment(changed)
 
 
@@ -1114,7 +1131,7 @@ def _put(call: FhirCall) -> Answer:
         raise e.InvalidInput(
             "The body must be the Appointment with the id in the URL.", {"fields": {"id": "does not match the URL"}}
         )
-    found = _service().appointment(call.caller, ident)
+    found = call.fhir.appointment(call.caller, ident)
     if isinstance(found, Hold):
         raise e.BusinessRuleViolation(
             "A held time changes by $book or by its release, not by PUT.", {"fields": {"status": "pending"}}
@@ -1211,7 +1228,7 @@ def _find(call: FhirCall, params: dict[str, list[str]]) -> fhir.Resource:
     services = _services(params, "visit-type") or _services(params, "appointmentType")
     if services is not None and not services:
         return fhir.bundle(call.base, [], _find_url(call, params), None, 0)
-    service = _service()
+    service = call.fhir
     candidates = [
         (doctor, kind)
         for doctor, kind in service.schedules()
@@ -1253,7 +1270,7 @@ def read_patient(call: FhirCall) -> fhir.Resource:
         return fhir.patient(caller.subject, caller.name or None, caller.email, caller.phone)
     if caller.role not in (Role.ADMIN, Role.SYSTEM):
         raise e.Forbidden("Only the patient, clinic admins and system clients read a patient's record.")
-    c = container.current()
+    c = call.services
     profile = c.patients.get(ident)
     c.access.record(caller, call.route, [(profile.id, None)])
     return fhir.patient(profile.id, profile.name)  # staff see no addresses here (REST shows them masked)
@@ -1277,9 +1294,9 @@ def _publication(call: FhirCall) -> tuple[PublicationPlan, Callable[[], Publicat
         raise NotSupported(
             f"$bulk-publish takes no parameter {unknown[0]!r}.", {"fields": {unknown[0]: "not supported"}}
         )
-    settings = container.current().settings
+    settings = call.services.settings
     web = settings.public_base_url.rstrip("/")
-    service = _service()
+    service = call.fhir
     plan = service.publication_plan(f"{call.base} {web}")
 
     def made() -> Publication:
