@@ -46,8 +46,10 @@ class Receiver:
     """Called as each request arrives (a test's way to act while another receiver is still busy)."""
 
     def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._release = threading.Event()
+        self.lock = threading.Lock()
+        """Held while a request is recorded (the handler runs on its own thread)."""
+        self.released = threading.Event()
+        """Set: every hang ends at once."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,18 +59,18 @@ class Receiver:
                     receiver.on_arrival()
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
-                with receiver._lock:
+                with receiver.lock:
                     behaviour = receiver.behaviours.popleft() if receiver.behaviours else receiver.default
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 verified = receiver.verify(body, headers)
-                with receiver._lock:
+                with receiver.lock:
                     receiver.got.append(Received(self.path, headers, body, verified, behaviour, arrived))
                 if behaviour == "close":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if behaviour == "hang":
-                    receiver._release.wait(receiver.hang_seconds)
+                    receiver.released.wait(receiver.hang_seconds)
                 elif behaviour == "slow":
                     time.sleep(receiver.slow_seconds)
                 status = 200 if behaviour in ("ok", "slow", "hang") else int(behaviour)
@@ -108,10 +110,10 @@ class Receiver:
 
     def release(self) -> None:
         """Ends every hang now (and any later one at once)."""
-        self._release.set()
+        self.released.set()
 
     def __exit__(self, *exc: object) -> None:
-        self._release.set()
+        self.released.set()
         self._server.shutdown()
         self._server.server_close()
 

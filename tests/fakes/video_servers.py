@@ -26,7 +26,8 @@ class FakeVideoServer:
         self.trickled = threading.Event()
         """Set when a trickling answer ended (sent whole, or the client hung up)."""
         self.token_lifetime = 3600
-        self._ids = itertools.count(1000)
+        self.ids = itertools.count(1000)
+        """The ids of the meetings and tokens it hands out."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         # a short poll: `stop()` waits up to one interval for the loop to notice (0.5 s by default, per test)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
@@ -134,7 +135,7 @@ class FakeVideoServer:
                         or form.get("scope") != ["https://graph.microsoft.com/.default"]
                     ):
                         return self._answer(401, {"error": "invalid_client"})
-                token = f"tok-{next(fake._ids)}"
+                token = f"tok-{next(fake.ids)}"
                 fake.valid_tokens.add(token)
                 return self._answer(
                     200, {"access_token": token, "expires_in": fake.token_lifetime, "token_type": "bearer"}
@@ -151,7 +152,7 @@ class FakeVideoServer:
                         or not body.get("start_time")
                     ):
                         return self._answer(400, {"message": "meeting settings not as required"})
-                    meeting_id = str(next(fake._ids))
+                    meeting_id = str(next(fake.ids))
                     fake.meetings[meeting_id] = body
                     return self._answer(
                         201,
@@ -175,7 +176,7 @@ class FakeVideoServer:
                         lobby = body.get("lobbyBypassSettings", {})
                         if lobby.get("scope") != "organization" or not body.get("startDateTime"):
                             return self._answer(400, {"error": {"message": "lobby must hold outsiders"}})
-                        meeting_id = f"MSo{next(fake._ids)}"
+                        meeting_id = f"MSo{next(fake.ids)}"
                         fake.meetings[meeting_id] = body
                         return self._answer(
                             201, {"id": meeting_id, "joinWebUrl": f"https://teams.example/l/{meeting_id}"}

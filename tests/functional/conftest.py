@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from chalice.test import Client
 
@@ -18,10 +17,16 @@ SENDER = "reminders@clinic.example"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:clinic-reminder-dispatcher"
 
 
+FCM_APPLICATION_ARN = "arn:aws:sns:us-east-1:123456789012:app/GCM/clinic-fcm"
+"""The SNS FCM platform application of tests that ask for push (`fcm_push`): made in moto, named in the settings."""
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def settings(tmp_path, request: pytest.FixtureRequest) -> Settings:
+    push = {"SNS_FCM_APPLICATION_ARN": FCM_APPLICATION_ARN} if "fcm_push" in request.fixturenames else {}
     return Settings.from_env(
         {
+            **push,
             "TABLE_PREFIX": "fn",
             "AWS_REGION": "us-east-1",
             "SCHEDULE_GROUP": "fn-reminders",
@@ -69,6 +74,11 @@ def wired(settings: Settings, clock: FixedClock, ids: Any, cloud: KeptClients) -
     cloud.client("scheduler", settings.region).create_schedule_group(Name=settings.schedule_group)
     cloud.client("sqs", settings.region).create_queue(QueueName="fn-reminder-dlq")
     cloud.client("ses", settings.region).verify_email_identity(EmailAddress=SENDER)
+    if settings.sns_fcm_application_arn:
+        made = cloud.client("sns", settings.region).create_platform_application(
+            Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
+        )
+        assert made["PlatformApplicationArn"] == settings.sns_fcm_application_arn
     built = container.build(settings, clock=clock, ids=ids)
     container.use(built)
     yield built
@@ -154,14 +164,11 @@ def api(client: Any) -> Api:
     return Api(client)
 
 
-def enable_fcm_push(wired: container.Container) -> str:
-    """An SNS FCM platform application in moto, configured on the running container; its ARN."""
-    app_arn: str = boto3.client("sns", region_name=wired.settings.region).create_platform_application(
-        Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
-    )["PlatformApplicationArn"]
-    object.__setattr__(wired.settings, "sns_fcm_application_arn", app_arn)
-    wired.deliverer._settings = wired.settings  # type: ignore[attr-defined]
-    return app_arn
+@pytest.fixture
+def fcm_push(wired: container.Container) -> str:
+    """Push through FCM: the SNS platform application is made in moto and named in the settings before the
+    container is built (the `settings` fixture looks for this fixture); its ARN."""
+    return FCM_APPLICATION_ARN
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from tests.faults import _Http
-from tests.functional.conftest import enable_fcm_push
 from tests.functional.test_reminders import dispatch, emails_sent, sms_sent, tick
 from tests.helpers import admin, patient
 
@@ -104,8 +103,7 @@ def test_send_clients_have_no_botocore_retries():
 
 # --- push ----------------------------------------------------------------------------------------------------
 @pytest.fixture
-def two_devices(api, wired):
-    enable_fcm_push(wired)
+def two_devices(api, wired, fcm_push):
     wired.deliverer._sleep = lambda _: None
     endpoints = []
     for token in ("fcm-token-1", "fcm-token-2"):
@@ -198,8 +196,7 @@ def pushes_to(endpoint: str) -> int:
 
 
 @pytest.fixture
-def three_devices(api, wired):
-    enable_fcm_push(wired)
+def three_devices(api, wired, fcm_push):
     wired.deliverer._sleep = lambda _: None
     return [
         api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": f"fcm-token-{n}"}).data[
@@ -379,10 +376,9 @@ def test_a_5xx_after_the_provider_took_the_message_is_an_unknown_outcome_sent_on
     assert listed[0]["lastError"].startswith("delivery outcome unknown (500 InternalFailure")
 
 
-def test_registering_a_device_retries_a_5xx_since_it_sends_nothing(api, wired):
+def test_registering_a_device_retries_a_5xx_since_it_sends_nothing(api, wired, fcm_push):
     # GIVEN push set up, and SNS answering the first CreatePlatformEndpoint with a 500 (it sends no message, and
     # making an endpoint twice for one token gives the same endpoint)
-    enable_fcm_push(wired)
     wired.deliverer._sleep = lambda _: None
     failed = {"n": 1}
 

@@ -15,7 +15,6 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from tests.faults import FaultInjector, _Http
-from tests.functional.conftest import enable_fcm_push
 from tests.helpers import admin, patient, token
 
 DAY = "2026-12-02"  # 10:00 New York = 15:00Z; NOW is 2026-12-01T08:00Z
@@ -309,9 +308,8 @@ def test_reminder_routes_update_cancel_and_schedule(api, wired, scheduler):
     assert twice.status_code == 409
 
 
-def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, lambdas, settings):
+def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, lambdas, settings, fcm_push):
     sns = boto3.client("sns", region_name="us-east-1")
-    enable_fcm_push(wired)
     no_apns = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "apns", "token": "apns-token-1"})
     assert (no_apns.status_code, no_apns.data["error"]["code"]) == (422, "PUSH_NOT_CONFIGURED")
     first = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": "fcm-token-1"})
