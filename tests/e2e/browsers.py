@@ -24,6 +24,10 @@ LAUNCH_FLAGS = (
 )
 
 
+FAKE_MEDIA = "--use-fake-device-for-media-stream"
+"""Camera and microphone are Chromium's fakes (the web app's device check before a video visit)."""
+
+
 def launch_chromium(playwright: Any, *extra_flags: str) -> Any:
     """Chromium keeps the machine's real clock under `make test-any-hour` (it stalls under libfaketime); the
     pages' dates are weeks ahead, so its clock and the faked one agree on every date a test uses."""

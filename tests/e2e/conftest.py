@@ -1,4 +1,5 @@
-"""End-to-end: `make run`'s own dev server (DynamoDB Local + chalice local) on free ports, stopped afterwards."""
+"""End-to-end: `make run`'s own dev server (DynamoDB Local + chalice local) on free ports, stopped afterwards; one
+Chromium per worker for every browser test."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import requests
 
 from infra.local.dynamodb_local import ROOT, free_port
+from tests.e2e.browsers import FAKE_MEDIA, launch_chromium
 
 
 class DevServer(NamedTuple):
@@ -81,3 +83,31 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 @pytest.fixture(scope="session")
 def server(dev_server: DevServer) -> str:
     return dev_server.base
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """The worker's Chromium, shared by every browser module (a launch costs about a second and a half on the
+    2-core machine; each module launched its own). Camera and microphone are Chromium's fakes and its permission
+    prompt is answered "allow" (the web app's device check); each test gets fresh contexts, closed after it."""
+    launched = launch_chromium(playwright, FAKE_MEDIA, "--use-fake-ui-for-media-stream")
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _closes_its_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """What a browser test opened (pages, contexts) is closed after it, pass or fail: a page left open would keep
+    following live updates, and a shared browser would carry it into every later test."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            context.close()

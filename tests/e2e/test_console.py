@@ -19,7 +19,7 @@ import requests
 
 from infra.local.dynamodb_local import ROOT
 from infra.local.tokens import demo_tokens, unsigned_token
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.days import FALL_BACK_ZONE, both_passes, fall_back_doctor, fall_back_sunday
 from tests.e2e.patients import new_patient
 from tests.e2e.reminders import make_due, wait_for_status
@@ -43,16 +43,6 @@ TAB_NAMES = {
     "analytics": "Analytics",
     "availability": "Availability",
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 def next_wednesday(zone: str = ZONE) -> str:

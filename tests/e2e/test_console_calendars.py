@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.calendar_servers import Feed, feed_server, ics, radicale_server
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.test_console import (
     ARTIFACTS,
     ZONE,
@@ -28,16 +28,6 @@ from tests.e2e.test_console import (
     slots,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 def utc(day: str, at: str) -> str:

@@ -9,22 +9,11 @@ patients of this test's own.
 
 from __future__ import annotations
 
-import pytest
 import requests
 
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.patients import new_patient
 from tests.e2e.test_console import book, live, new_doctor, next_wednesday, open_console, show_day, wait_for
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 def signed_up(base: str, name: str, language: str | None):

@@ -13,19 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.patients import new_patient
 from tests.e2e.test_console import new_doctor, next_wednesday, open_console
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 def join(base: str, doctor_id: str, day: str):

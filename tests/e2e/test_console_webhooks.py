@@ -16,19 +16,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.test_console import ARTIFACTS, admin, book, new_doctor, next_wednesday, open_console, patient, wait_for
 from tests.webhook_receiver import Receiver
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 @contextmanager

@@ -18,13 +18,12 @@ import requests
 from infra.local.dynamodb_local import ROOT
 from infra.local.seed import DEMO_DOCTORS
 from infra.local.tokens import DEMO_IDENTITIES, demo_tokens
-from tests.e2e.browsers import COLOUR_RULES, axe_violations, launch_chromium
+from tests.e2e.browsers import COLOUR_RULES, FAKE_MEDIA, axe_violations, launch_chromium
 from tests.e2e.days import FALL_BACK_ZONE, both_passes, fall_back_doctor, fall_back_sunday
 from tests.e2e.patients import Patient, new_patient
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOKENS = demo_tokens()
-FAKE_MEDIA = "--use-fake-device-for-media-stream"
 
 
 SEEDED_HOLIDAYS = frozenset(day for doctor in DEMO_DOCTORS for day in doctor[-1].holidays)
@@ -37,22 +36,6 @@ def far_weekday(ahead: int, holidays: frozenset[date] = SEEDED_HOLIDAYS) -> str:
     while day.weekday() > 3 or day in holidays:
         day += timedelta(days=1)
     return day.isoformat()
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    # camera and microphone are Chromium's fakes; its permission prompt is answered "allow"
-    launched = launch_chromium(playwright, FAKE_MEDIA, "--use-fake-ui-for-media-stream")
-    yield launched
-    launched.close()
 
 
 def signed_in(browser, who: Patient, width: int = 1280, height: int = 900, zone: str = "Europe/Berlin", clock=None):

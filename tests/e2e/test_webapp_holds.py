@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import pytest
 import requests
 
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.patients import new_patient
 from tests.e2e.test_webapp import (
     _remember_base,  # noqa: F401 - sets the base URL (autouse)
@@ -30,22 +29,6 @@ from tests.e2e.test_webapp import (
     tab_to,
     wait_until,
 )
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    launched = launch_chromium(playwright)
-    yield launched
-    launched.close()
-
 
 DOCTOR = ("dr-bo-lee", "Dr. Bo Lee")
 COUNTDOWN = re.compile(r"^Held for you, [0-5]:[0-5]\d left$")

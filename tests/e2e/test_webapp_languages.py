@@ -12,8 +12,6 @@ import json
 import re
 from collections.abc import Callable
 
-import pytest
-
 from infra.local.dynamodb_local import ROOT
 from tests.e2e.browsers import COLOUR_RULES, axe_violations, launch_chromium
 from tests.e2e.patients import new_patient
@@ -27,22 +25,6 @@ from tests.e2e.test_webapp import (
     slot,
     wait_until,
 )
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    launched = launch_chromium(playwright)
-    yield launched
-    launched.close()
-
 
 CATALOGUES = ROOT / "web" / "i18n"
 ES = json.loads((CATALOGUES / "es.json").read_text(encoding="utf-8"))

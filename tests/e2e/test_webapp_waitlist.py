@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.browsers import axe_violations, launch_chromium
+from tests.e2e.browsers import axe_violations
 from tests.e2e.patients import Patient, new_patient
 from tests.e2e.test_webapp import (
     _BASE,
@@ -28,21 +28,6 @@ from tests.e2e.test_webapp import (
     tab_to,
     wait_until,
 )
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    launched = launch_chromium(playwright)
-    yield launched
-    launched.close()
 
 
 @pytest.fixture
