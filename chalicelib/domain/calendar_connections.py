@@ -172,6 +172,9 @@ class Connection:
     failing_since: datetime | None = None
     truncated: bool = False
     conflicts: tuple[Conflict, ...] = ()
+    legacy_visits: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Read only: the visits an earlier release recorded in the connection itself (appointment id -> version and
+    state); the next sync turns them into copies and the connection is saved without them."""
 
     @property
     def receives_visits(self) -> bool:
@@ -263,4 +266,16 @@ def from_record(raw: dict[str, object]) -> Connection:
         failing_since=when(raw.get("failingSince")),
         truncated=bool(raw.get("truncated")),
         conflicts=tuple(Conflict(str(a), parse_instant(str(s)), parse_instant(str(e))) for a, s, e in conflicts),
+        legacy_visits=_legacy_visits(raw.get("visits")),
     )
+
+
+def _legacy_visits(raw: object) -> dict[str, tuple[int, str]]:
+    """An earlier release's `visits` of a connection record: appointment id -> [version, state, ...]."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, tuple[int, str]] = {}
+    for appointment_id, value in raw.items():
+        if isinstance(value, list) and len(value) >= 2 and str(value[1]) in ("written", "deleted", "failed"):
+            out[str(appointment_id)] = (int(str(value[0] or 0)), str(value[1]))
+    return out

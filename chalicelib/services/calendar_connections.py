@@ -294,7 +294,13 @@ class CalendarConnections:
             fresh = [c for c in synced.conflicts if c.appointment_id in new]
         if synced.failing_since is not None and self._clock.now() - synced.failing_since >= ALERT_AFTER:
             self._on_failing()
-        unchanged = result.busy is None and not synced.failures and not connection.failures
+        if connection.legacy_visits:  # an earlier release's record: its visits become copies, then it is saved
+            if self._visits_out is not None and connection.receives_visits:
+                self._visits_out.adopt(connection)
+            synced = replace(synced, legacy_visits={})
+        unchanged = (
+            result.busy is None and not synced.failures and not connection.failures and not connection.legacy_visits
+        )
         if unchanged and connection.last_sync_at and now - connection.last_sync_at < REFRESH_UNCHANGED:
             return replace(connection, last_sync_at=synced.last_sync_at, next_sync_at=synced.next_sync_at)
         self._store.save(synced)

@@ -211,6 +211,22 @@ class VisitsOut:
         ]
         return sorted(kept, key=lambda c: (c.ends_at or c.updated_at, c.appointment_id))
 
+    def adopt(self, connection: Connection) -> int:
+        """An earlier release kept the visits it wrote in the connection itself: each becomes a copy (a written one
+        as written at its version, so a later cancel deletes its event; a failed one pending, so the next run
+        writes it), unless the visit already has one."""
+        now = self._clock.now()
+        adopted = 0
+        for appointment_id, (version, state) in sorted(connection.legacy_visits.items()):
+            if self._copies.get(connection.doctor_id, connection.id, appointment_id) is not None:
+                continue
+            kept = {"written": CopyState.WRITTEN, "deleted": CopyState.DELETED}.get(state, CopyState.PENDING)
+            due = now if kept is CopyState.PENDING else None
+            adopted += self._copies.save(
+                VisitCopy(connection.doctor_id, connection.id, appointment_id, version, kept, now, retry_at=due)
+            )
+        return adopted
+
     def forget(self, connection: Connection) -> None:
         if connection.receives_visits:
             self._copies.forget_connection(connection.doctor_id, connection.id)

@@ -6,6 +6,7 @@ redelivered record never makes a second event."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -211,3 +212,33 @@ def test_disconnecting_forgets_the_copies(api: Api, radicale: Radicale, stream: 
     # THEN no copy and nothing left to retry
     assert wired.calendar_visits.retry_due().failed == 0
     assert stream.deliver(stream.last)["skipped"] == 1
+
+
+def test_a_visit_an_earlier_release_wrote_is_deleted_when_cancelled_after_the_upgrade(
+    api: Api, radicale: Radicale, stream: Stream, wired: Any
+) -> None:
+    # GIVEN a visit written into the calendar by an earlier release, which kept it in the connection record
+    calendar = radicale.calendar("dr", "app-password-1")
+    doc = api.doctor_with_hours()
+    made = connect(api, doc, calendar)
+    visit = api.book(doc, time="14:00")
+    stream.tap.records()  # the booking's record was handled by the earlier release
+    calendar.save_event(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//earlier//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{visit['id']}@clinic-booking\r\nDTSTAMP:20261201T080000Z\r\nDTSTART:20261202T190000Z\r\n"
+        "DTEND:20261202T193000Z\r\nSUMMARY:In-person visit\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        id=f"{visit['id']}@clinic-booking",
+    )
+    table = boto3.resource("dynamodb", region_name=wired.settings.region).Table(wired.settings.schedule_table)
+    key = {"pk": "CALENDARS", "sk": f"{doc['id']}#{made['id']}"}
+    record = json.loads(table.get_item(Key=key)["Item"]["calendar"])
+    record["visits"] = {visit["id"]: [1, "written", None, 0, None]}
+    table.update_item(
+        Key=key, UpdateExpression="SET calendar = :c", ExpressionAttributeValues={":c": json.dumps(record)}
+    )
+    # WHEN the calendar syncs once after the upgrade THEN the visit is known as written
+    api.call("POST", f"/api/admin/doctors/{doc['id']}/calendars/{made['id']}/sync", admin())
+    assert [(c["appointmentId"], c["state"]) for c in copies(api, doc)] == [(visit["id"], "written")]
+    # WHEN it is cancelled THEN its event is deleted
+    api.call("DELETE", f"/api/appointments/{visit['id']}", admin())
+    assert stream.flush()["deleted"] == 1 and texts(calendar) == []

@@ -246,3 +246,28 @@ def test_staff_see_copies_of_visits_not_over_and_every_failed_one() -> None:
     )
     shown = [c.appointment_id for c in world.service.copies_of(caldav())]
     assert shown == ["stuck", "soon"]
+
+
+def test_an_earlier_releases_visits_in_the_connection_record_become_copies_once() -> None:
+    # GIVEN a connection record as an earlier release stored it, with the visits it wrote inside
+    from chalicelib.domain.calendar_connections import from_record, to_record
+
+    raw = to_record(caldav())
+    raw["visits"] = {
+        "a1": [3, "written", None, 0, None],
+        "a2": [1, "failed", "down", 2, "2026-11-30T12:05:00Z"],
+        "a3": [2, "deleted", None, 0, None],
+    }
+    legacy = from_record(raw)
+    assert legacy.legacy_visits == {"a1": (3, "written"), "a2": (1, "failed"), "a3": (2, "deleted")}
+    assert "visits" not in to_record(legacy)  # saved again, they are gone from the record
+    # WHEN they are adopted THEN a written one is known at its version (a cancel will delete its event), a failed
+    # one is pending (the next run writes it); a visit that already has a copy keeps it
+    world = World(make_appointment(id="a1", version=4, status=Status.CANCELLED))
+    world.copies.save(replace(copy(CopyState.WRITTEN, 2), appointment_id="a3"))
+    assert world.service.adopt(legacy) == 2
+    assert world.copy("a1").state is CopyState.WRITTEN and world.copy("a1").version == 3
+    assert world.copy("a2").state is CopyState.PENDING and world.copy("a2").due_again
+    assert world.copy("a3").version == 2
+    world.change("a1")
+    assert world.server.requests == [("DELETE", UID)]
