@@ -6,10 +6,11 @@ the visit or any other health detail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import Appointment, AppointmentType
@@ -153,8 +154,8 @@ def send_time(appointment: Appointment, timing: str) -> datetime:
 
 def plan(
     appointment: Appointment,
-    channels: list[Channel],
-    timings: list[str],
+    channels: Sequence[Channel],
+    timings: Sequence[str],
     recipient: Recipient,
     custom_message: str | None,
     now: datetime,
@@ -199,6 +200,64 @@ def timings_for(requested: Sequence[str] | None, timing: str | None = None, vide
     if video_link and LINK_TIMING not in timings:
         timings.append(LINK_TIMING)
     return timings
+
+
+@dataclass(frozen=True)
+class ReminderRequest:
+    """The reminders to plan for a visit: on these channels, at these timings, with staff's optional message."""
+
+    channels: Sequence[Channel]
+    timings: Sequence[str]
+    custom_message: str | None = None
+    request_language: str | None = None
+    """The language of the request that books (its `Accept-Language`): the reminders' language while the patient
+    has saved none, and only when the patient books for itself (staff's browsers say nothing of the patient)."""
+
+    @classmethod
+    def from_preferences(
+        cls, prefs: Mapping[str, Any], video_link: bool = False, request_language: str | None = None
+    ) -> ReminderRequest:
+        """The reminders an appointment's stored preferences ask for (`ReminderPreferences.of_stored`)."""
+        return ReminderPreferences.of_stored(prefs).request(video_link, request_language)
+
+
+@dataclass(frozen=True)
+class ReminderPreferences:
+    """What a booking asked for its reminders, as the appointment keeps it (and shows it back): the channels, the
+    timings (a list, or the single `timing`), staff's message."""
+
+    channels: tuple[Channel, ...] = ()
+    timings: tuple[str, ...] | None = None
+    timing: str | None = None
+    custom_message: str | None = None
+
+    @classmethod
+    def of_stored(cls, stored: Mapping[str, Any]) -> ReminderPreferences:
+        """The preferences from the appointment's stored form (the API's `reminderPreferences` object, camelCase:
+        `email`, `sms`, `push`, `timing`, `timings`, `customMessage`): the one place its keys are read."""
+        timings = stored.get("timings")
+        return cls(
+            tuple(c for c in Channel if stored.get(c.value)),
+            tuple(str(t) for t in timings) if timings else None,
+            stored.get("timing"),
+            stored.get("customMessage"),
+        )
+
+    def stored(self) -> dict[str, Any]:
+        """The appointment's stored form (the reverse of `of_stored`), absent values left out."""
+        kept: dict[str, Any] = {c.value: True for c in self.channels}
+        if self.timing is not None:
+            kept["timing"] = self.timing
+        if self.timings is not None:
+            kept["timings"] = list(self.timings)
+        if self.custom_message is not None:
+            kept["customMessage"] = self.custom_message
+        return kept
+
+    def request(self, video_link: bool = False, request_language: str | None = None) -> ReminderRequest:
+        """The reminders these preferences ask for; `video_link`: the visit has a room, so a link reminder too."""
+        timings = timings_for(self.timings, self.timing, video_link)
+        return ReminderRequest(self.channels, timings, self.custom_message, request_language)
 
 
 def retry_at(attempts: int, now: datetime) -> datetime | None:

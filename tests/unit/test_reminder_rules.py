@@ -19,6 +19,8 @@ from chalicelib.domain.reminders import (
     Channel,
     Recipient,
     ReminderKind,
+    ReminderPreferences,
+    ReminderRequest,
     ReminderStatus,
     custom_timing,
     edited,
@@ -99,6 +101,33 @@ def test_after_the_last_attempt_there_is_no_retry(attempts):
 
 def test_the_attempt_before_the_limit_is_still_retried():
     assert retry_at(MAX_ATTEMPTS - 1, NOW) is not None
+
+
+# --- a booking's reminder preferences ------------------------------------------------------------------------------
+STORED = {"email": True, "sms": False, "push": True, "timings": ["24h", "2h"], "customMessage": "Bring the letter."}
+
+
+def test_stored_preferences_read_as_typed_values_and_write_back_the_same():
+    # GIVEN a booking's preferences as the appointment keeps them WHEN read THEN typed, and written back unchanged
+    prefs = ReminderPreferences.of_stored(STORED)
+    assert prefs == ReminderPreferences((Channel.EMAIL, Channel.PUSH), ("24h", "2h"), None, "Bring the letter.")
+    assert prefs.stored() == {
+        "email": True,
+        "push": True,
+        "timings": ["24h", "2h"],
+        "customMessage": "Bring the letter.",
+    }
+    assert ReminderPreferences.of_stored(prefs.stored()) == prefs
+
+
+def test_preferences_ask_for_their_channels_and_timings_and_a_video_visit_also_gets_its_link():
+    # GIVEN e-mail at one timing WHEN asked for a video visit in Spanish THEN the link's timing is added
+    prefs = ReminderPreferences.of_stored({"email": True, "timing": "2h"})
+    assert prefs.request(video_link=True, request_language="es") == ReminderRequest(
+        (Channel.EMAIL,), ["2h", LINK_TIMING], None, "es"
+    )
+    # AND with no timing at all THEN the default one
+    assert ReminderPreferences.of_stored({"sms": True}).request().timings == [DEFAULT_TIMING]
 
 
 # --- the patient's daily message cap -------------------------------------------------------------------------------

@@ -4,9 +4,8 @@ the appointment's reschedules and cancellations."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from chalicelib.domain.appointments import Appointment, may_access, may_see_contacts
 from chalicelib.domain.audit import reminder_audit
@@ -17,9 +16,9 @@ from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
 from chalicelib.domain.language import supported
 from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import (
-    Channel,
     Recipient,
     Reminder,
+    ReminderRequest,
     ReminderStatus,
     Skipped,
     check_editable,
@@ -28,7 +27,6 @@ from chalicelib.domain.reminders import (
     follow,
     follows_moves,
     plan,
-    timings_for,
 )
 from chalicelib.services.ports.appointments import AppointmentReader, AuditRecorder
 from chalicelib.services.ports.patients import PatientReader
@@ -36,24 +34,8 @@ from chalicelib.services.ports.reminders import ReminderPlans
 from chalicelib.services.ports.system import Clock, IdGenerator
 from chalicelib.services.reminders.schedules import ReminderSchedules
 
-
-@dataclass(frozen=True)
-class ReminderRequest:
-    channels: list[Channel]
-    timings: list[str]
-    custom_message: str | None = None
-    request_language: str | None = None
-    """The language of the request that books (its `Accept-Language`): the reminders' language while the patient
-    has saved none, and only when the patient books for itself (staff's browsers say nothing of the patient)."""
-
-    @classmethod
-    def from_preferences(
-        cls, prefs: dict[str, Any], video_link: bool = False, request_language: str | None = None
-    ) -> ReminderRequest:
-        """The reminders a booking's preferences ask for; `video_link`: the visit has a room, so a link."""
-        channels = [c for c in Channel if prefs.get(c.value)]
-        timings = timings_for(prefs.get("timings"), prefs.get("timing"), video_link)
-        return cls(channels, timings, prefs.get("customMessage"), request_language)
+__all__ = ["ReminderPlanner", "ReminderRequest", "contact_of", "reminder_language", "shown_to"]
+"""ReminderRequest is the domain's (`domain.reminders`); named here too for the callers that plan with it."""
 
 
 def contact_of(caller: Caller) -> PatientProfile:
