@@ -53,26 +53,16 @@ def ws_disconnect(connection_id: str) -> None:
 
 
 def slot_changes(records: list[Any]) -> list[SlotChange | UnreadableChange]:
-    """The stream's records as plain changes: Powertools' DynamoDBStreamRecord decodes the typed images here, at
-    the edge, so the domain sees plain values. Each record on its own: one that cannot be read (not an object,
-    no change, an untyped or undecodable image such as `{"N": "abc"}`) is passed on as unreadable (skipped)."""
+    """The stream's records as changes of appointments' fields, each on its own (an unreadable one is passed on
+    as such); decoded by the adapter (`adapters/dynamodb/streams.py`), imported on the first batch, not at cold
+    start."""
     return [slot_change(record) for record in records]
 
 
 def slot_change(record: Any) -> SlotChange | UnreadableChange:
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from chalicelib.adapters.dynamodb.streams import slot_change as decoded
 
-    raw = record.get("dynamodb") if isinstance(record, dict) else None
-    sequence = str(raw.get("SequenceNumber") or "") if isinstance(raw, dict) else ""
-    try:
-        if not isinstance(record, dict):
-            raise TypeError("the record is not an object")
-        change = DynamoDBRecord(record).dynamodb
-        if change is None:
-            raise ValueError("no dynamodb change in the record")
-        return SlotChange(sequence, change.old_image or None, change.new_image or None)
-    except Exception as exc:  # any shape a decoder chokes on (decimal's InvalidOperation too) is this record's own
-        return UnreadableChange(sequence, f"not a typed appointments change ({type(exc).__name__})")
+    return decoded(record)
 
 
 def stream_records(records: list[dict[str, Any]]) -> dict[str, Any]:

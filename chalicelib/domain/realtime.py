@@ -129,11 +129,14 @@ LiveUpdate = SlotsUpdate | ErrorUpdate
 
 
 SLOT_FIELDS = ("date", "time", "duration", "doctor_id")
+"""The appointment's fields that place it on a doctor-day's slots."""
 
 
 @dataclass(frozen=True)
 class SlotChange:
-    """One appointments-table change as plain values: the edge decodes the stream's typed images."""
+    """One change of an appointment, as plain values: `old` and `new` hold its fields by their names (as stored:
+    dates and times as text), read from the stream by the adapter through the item mapper; None where the
+    appointment did not exist before or after."""
 
     sequence: str
     old: Mapping[str, Any] | None

@@ -163,6 +163,11 @@ class ItemMapper(Generic[E, M]):
                 values[f.attribute] = f.convert.store(value)
         return model(**values)
 
+    def fields_of(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """A stream image's attributes by the entity's field names, values as stored (an image may be partial, so
+        no entity is built); attributes only the item has (keys, index fields) are left out."""
+        return {f.name: attributes[f.attribute] for f in self._fields if f.attribute in attributes}
+
     def entity(self, item: M) -> E:
         """The entity `item` holds."""
         values = {}
@@ -188,6 +193,7 @@ doctor_from = DOCTORS.entity
 APPOINTMENTS: ItemMapper[Appointment, AppointmentModel] = ItemMapper(Appointment, AppointmentModel)
 appointment_item = APPOINTMENTS.item
 appointment_from = APPOINTMENTS.entity
+appointment_fields = APPOINTMENTS.fields_of
 
 # --- audit -------------------------------------------------------------------------------------------------------
 AUDIT: ItemMapper[AuditEntry, AuditModel] = ItemMapper(AuditEntry, AuditModel, derived={"sk": audit_sort_key})
