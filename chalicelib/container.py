@@ -6,7 +6,7 @@ Tests swap the whole container (`use(container)`) instead of patching modules.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.config import Settings
@@ -34,6 +34,27 @@ from chalicelib.services.reminders.schedules import ReminderSchedules
 from chalicelib.services.telehealth import TelehealthService
 from chalicelib.services.waitlist import WaitlistService
 from chalicelib.services.webhooks import WebhookQueue, WebhookService
+
+
+@dataclass
+class Adapters:
+    """What the services stand on. `build` makes the real adapter for each one left None, and tests hand in theirs
+    (the in-memory stores of tests/fakes, a recording scheduler, a video platform in memory, a deliverer that never
+    waits); `Container.adapters` holds those the container was built on, for tests to read and to inject faults."""
+
+    doctors: Any = None
+    store: Any = None
+    """The appointment store (appointments, day locks, holds, audit and access log)."""
+    patients: Any = None
+    reminders: Any = None
+    """The reminder store."""
+    rooms: Any = None
+    scheduler: Any = None
+    """EventBridge Scheduler's reminder schedules (none under make run)."""
+    deliverer: Any = None
+    video: dict[str, Any] | None = None
+    """The video platforms by name (zoom, teams, custom)."""
+    keys: Any = None
 
 
 @dataclass
@@ -68,13 +89,20 @@ class Container:
     """Visits out: each booked visit's copy in its doctor's CalDAV calendars (the appointments stream's consumer)."""
     """SQS in AWS; locally (no WEBHOOK_QUEUE_URL) an in-process `LocalQueue` that make run's sender drains."""
     waitlist: WaitlistService
+    adapters: Adapters = field(default_factory=Adapters)
 
 
 _current: Container | None = None
 
 
-def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdGenerator | None = None) -> Container:
-    """Wire the real adapters. Heavy imports (pynamodb, boto3) happen here, on first use, not at cold start."""
+def build(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    adapters: Adapters | None = None,
+) -> Container:
+    """Wire the real adapters, or those `adapters` hands in (tests). Heavy imports (pynamodb, boto3) happen here, on
+    first use, not at cold start."""
     from chalicelib.adapters.delivery import AwsDeliverer, OutboxDeliverer
     from chalicelib.adapters.dynamodb import models
     from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
@@ -93,9 +121,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     ids = ids or UuidGenerator()
-    tables = models.bind(settings)
-    doctor_repo = DynamoDoctorRepository(tables)
-    store = DynamoAppointmentStore(settings, tables)
+    tables = models.bind(settings)  # names bound to models; nothing is called
+    given = adapters or Adapters()
+    doctor_repo = given.doctors or DynamoDoctorRepository(tables)
+    store = given.store or DynamoAppointmentStore(settings, tables)
     policy = Policy(
         min_notice=settings.min_notice,
         patient_change_window=settings.patient_change_window,
@@ -104,12 +133,14 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         hold_duration=hold_duration(settings.hold_minutes),
     )
     now = clock.now
-    deliverer: Deliverer = (
+    deliverer: Deliverer = given.deliverer or (
         OutboxDeliverer(settings, now) if settings.delivery == "outbox" else AwsDeliverer(settings, clock=now)
     )
-    patients = DynamoPatientRepository(tables)
-    reminder_store = DynamoReminderStore(tables)
-    scheduler = NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings)
+    patients = given.patients or DynamoPatientRepository(tables)
+    reminder_store = given.reminders or DynamoReminderStore(tables)
+    scheduler = given.scheduler or (
+        NoScheduler() if settings.scheduler == "none" else EventBridgeReminderScheduler(settings)
+    )
     schedules = ReminderSchedules(scheduler, reminder_store)
     reminders = ReminderPlanner(reminder_store, store, store, patients, schedules, clock, ids)
     dispatcher = ReminderDispatcher(
@@ -123,11 +154,15 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         messages_per_day=settings.messages_per_patient_per_day,
         reads=reminder_store,  # a lone dispatch reads the visit and the patient in one call
     )
-    keys: KeyProvider = StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
+    keys: KeyProvider = given.keys or (
+        StaticKey(settings.signing_key) if settings.signing_key else SecretsManagerKey(settings)
+    )
+    rooms = given.rooms or DynamoRoomRepository(tables)
+    video = given.video or video_platforms(settings)
     telehealth = TelehealthService(
-        DynamoRoomRepository(tables),
+        rooms,
         store,
-        video_platforms(settings),
+        video,
         keys,
         clock,
         ids,
@@ -171,6 +206,17 @@ def build(settings: Settings | None = None, clock: Clock | None = None, ids: IdG
         calendars=calendars,
         calendar_visits=calendar_visits,
         waitlist=waitlist,
+        adapters=Adapters(
+            doctors=doctor_repo,
+            store=store,
+            patients=patients,
+            reminders=reminder_store,
+            rooms=rooms,
+            scheduler=scheduler,
+            deliverer=deliverer,
+            video=video,
+            keys=keys,
+        ),
     )
 
 
