@@ -28,6 +28,10 @@ class EventBridgeReminderScheduler:
 
         return aws.client("scheduler", self._settings.region)
 
+    def botocore_clients(self) -> list[Any]:
+        """The botocore client it schedules with (tests hook faults and counts onto its events)."""
+        return [self._client]
+
     def _definition(self, reminder: Reminder) -> dict[str, Any]:
         s = self._settings
         target: dict[str, Any] = {

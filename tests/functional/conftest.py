@@ -69,7 +69,18 @@ def cloud(kept_clients: KeptClients) -> KeptClients:
 
 
 @pytest.fixture
-def wired(settings: Settings, clock: FixedClock, ids: Any, cloud: KeptClients) -> Iterator[container.Container]:
+def adapters(settings: Settings, clock: FixedClock) -> container.Adapters:
+    """What the container is built on beyond the real adapters against moto: a deliverer whose retries do not wait
+    (no test waits on time). A test module overrides this fixture to hand in its own."""
+    from chalicelib.adapters.delivery import AwsDeliverer
+
+    return container.Adapters(deliverer=AwsDeliverer(settings, clock=clock.now, sleep=lambda _: None))
+
+
+@pytest.fixture
+def wired(
+    settings: Settings, clock: FixedClock, ids: Any, cloud: KeptClients, adapters: container.Adapters
+) -> Iterator[container.Container]:
     fresh_tables(settings)
     cloud.client("scheduler", settings.region).create_schedule_group(Name=settings.schedule_group)
     cloud.client("sqs", settings.region).create_queue(QueueName="fn-reminder-dlq")
@@ -79,7 +90,7 @@ def wired(settings: Settings, clock: FixedClock, ids: Any, cloud: KeptClients) -
             Name="clinic-fcm", Platform="GCM", Attributes={"PlatformCredential": "key"}
         )
         assert made["PlatformApplicationArn"] == settings.sns_fcm_application_arn
-    built = container.build(settings, clock=clock, ids=ids)
+    built = container.build(settings, clock=clock, ids=ids, adapters=adapters)
     container.use(built)
     yield built
     container.use(None)

@@ -24,7 +24,7 @@ def test_each_client_retries_in_standard_mode_and_the_senders_send_once(wired):
     scheduler = EventBridgeReminderScheduler(wired.settings)
     # WHEN their clients are made (on first use)
     made = {
-        "scheduler": scheduler._client,
+        "scheduler": scheduler.botocore_clients()[0],
         "idempotency": wired.idempotency._persistence.client,
         "email": deliverer.ses,
         "sms and push": deliverer.sns,

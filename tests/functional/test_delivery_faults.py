@@ -77,7 +77,6 @@ def test_no_connection_made_is_retried_since_nothing_was_sent(api, wired, clock,
     # GIVEN SES that cannot be reached once (the connection is refused before any request is sent)
     from botocore.exceptions import EndpointConnectionError
 
-    wired.deliverer._sleep = lambda _: None
     fail = {"n": 1}
 
     def refuse(**_):
@@ -104,7 +103,6 @@ def test_send_clients_have_no_botocore_retries():
 # --- push ----------------------------------------------------------------------------------------------------
 @pytest.fixture
 def two_devices(api, wired, fcm_push):
-    wired.deliverer._sleep = lambda _: None
     endpoints = []
     for token in ("fcm-token-1", "fcm-token-2"):
         made = api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": token})
@@ -165,7 +163,7 @@ def test_a_push_authorization_error_does_not_remove_the_device(api, wired, clock
     # WHEN it is dispatched
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
     # THEN both devices are still registered
-    profile = wired.reminders._patients.get("patient-1")
+    profile = wired.adapters.patients.get("patient-1")
     assert [d.endpoint for d in profile.devices] == [first, second]
     assert delivered == {second: 1}
 
@@ -183,7 +181,7 @@ def test_every_device_refusing_fails_the_reminder_and_keeps_the_devices(
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "failed"
     failed = api.call("GET", "/api/admin/reminders?status=failed", admin()).data["reminders"]
     assert "AuthorizationError" in failed[0]["lastError"] and failed[0]["outcomeUnknown"] is False
-    assert len(wired.reminders._patients.get("patient-1").devices) == 2
+    assert len(wired.adapters.patients.get("patient-1").devices) == 2
 
 
 # --- a lost answer or a 5xx on one device, and on e-mail and SMS -----------------------------------------------------
@@ -197,7 +195,6 @@ def pushes_to(endpoint: str) -> int:
 
 @pytest.fixture
 def three_devices(api, wired, fcm_push):
-    wired.deliverer._sleep = lambda _: None
     return [
         api.call("POST", "/api/patients/me/devices", patient(), {"platform": "fcm", "token": f"fcm-token-{n}"}).data[
             "endpoint"
@@ -268,7 +265,7 @@ def test_a_lost_answer_from_one_device_is_its_unknown_outcome_and_the_others_sti
     assert outcome == "sent"
     assert [pushes_to(e) for e in three_devices] == [1, 1, 1]
     # ... with every device recorded (served, or unknown apart), so nothing can go to them again
-    stored = wired.reminders._reminders.get(rid)
+    stored = wired.adapters.reminders.get(rid)
     assert (set(stored.served), stored.unknown_devices) == ({first, second, third}, (first,))
 
 
@@ -354,7 +351,6 @@ def lose_with_500(client, operation: str, service: str):
 @pytest.mark.parametrize("channel", ["email", "sms"])
 def test_a_5xx_after_the_provider_took_the_message_is_an_unknown_outcome_sent_once(api, wired, clock, lambdas, channel):
     # GIVEN SES or SNS that takes each message and then answers 500 InternalFailure
-    wired.deliverer._sleep = lambda _: None
     client, operation, service = (
         (wired.deliverer.ses, "SendEmail", "sesv2") if channel == "email" else (wired.deliverer.sns, "Publish", "sns")
     )
@@ -379,7 +375,6 @@ def test_a_5xx_after_the_provider_took_the_message_is_an_unknown_outcome_sent_on
 def test_registering_a_device_retries_a_5xx_since_it_sends_nothing(api, wired, fcm_push):
     # GIVEN push set up, and SNS answering the first CreatePlatformEndpoint with a 500 (it sends no message, and
     # making an endpoint twice for one token gives the same endpoint)
-    wired.deliverer._sleep = lambda _: None
     failed = {"n": 1}
 
     def internal_failure_once(**_):

@@ -14,7 +14,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from tests.faults import FaultInjector, _Http
+from tests.faults import FaultInjector, _Http, transaction_cancelled
 from tests.helpers import admin, patient, token
 
 DAY = "2026-12-02"  # 10:00 New York = 15:00Z; NOW is 2026-12-01T08:00Z
@@ -152,6 +152,21 @@ def test_a_lone_dispatch_costs_one_claim_one_read_one_send_and_one_final_write(a
     assert calls.calls == {"UpdateItem": 1, "TransactGetItems": 1, "TransactWriteItems": 1}
 
 
+def test_a_lone_dispatchs_read_that_meets_a_concurrent_transaction_is_tried_again(api, wired, clock, lambdas):
+    # GIVEN an e-mail reminder due now, whose first read is cancelled by a transaction on the same items (the
+    # visit's other reminder being recorded at that moment)
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    faults = FaultInjector(wired.store)
+    faults.fail("TransactGetItems", transaction_cancelled(2))
+    # WHEN its schedule fires
+    outcome = dispatch(lambdas, f"{a['id']}_email-24h")
+    faults.close()
+    # THEN the read is tried again and the message goes out once
+    assert outcome == "sent" and emails_sent() == 1
+    assert faults.calls["TransactGetItems"] == 2
+
+
 def test_dispatcher_does_not_send_early(api, lambdas):
     a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "not-claimed"
@@ -181,7 +196,7 @@ def test_an_appointment_cancelled_after_its_schedule_was_created_gets_no_message
     rid = f"{a['id']}_email-24h"
     api.call("DELETE", f"/api/appointments/{a['id']}", admin())
     # even if the reminder had stayed pending (its cancellation lost), the dispatcher re-reads the appointment
-    store = wired.reminders._reminders
+    store = wired.adapters.reminders
     from dataclasses import replace
 
     from chalicelib.domain.reminders import ReminderStatus
@@ -213,7 +228,6 @@ def ses_faults(wired):
 
 def test_throttling_is_retried_with_backoff_then_succeeds(api, wired, clock, lambdas, ses_faults):
     queue, calls = ses_faults
-    wired.deliverer._sleep = lambda _: None
     queue.extend([ses_fault("TooManyRequestsException", "Maximum sending rate exceeded.")] * 2)
     a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     clock.current = clock.current.replace(hour=15)
@@ -223,7 +237,6 @@ def test_throttling_is_retried_with_backoff_then_succeeds(api, wired, clock, lam
 
 def test_throttling_that_persists_is_tried_again_later_then_fails(api, wired, clock, lambdas, ses_faults):
     queue, _ = ses_faults
-    wired.deliverer._sleep = lambda _: None
     queue.extend([ses_fault("TooManyRequestsException", "Maximum sending rate exceeded.")] * 100)
     a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     rid = f"{a['id']}_email-24h"
@@ -254,7 +267,8 @@ def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcom
     api, wired, clock, scheduler, lambdas
 ):
     # schedules cannot be created at booking time: the reminders are flagged as missing their schedule
-    events = wired.reminders._schedules._scheduler._client.meta.events
+    [scheduler_client] = wired.adapters.scheduler.botocore_clients()
+    events = scheduler_client.meta.events
     events.register("before-call.scheduler.CreateSchedule", scheduler_down)
     a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     events.unregister("before-call.scheduler.CreateSchedule", scheduler_down)
@@ -319,7 +333,7 @@ def test_push_devices_and_a_disabled_endpoint_is_cleaned_up(api, wired, clock, l
     a = api.book(api.doctor_with_hours(), reminderPreferences={"push": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15)
     assert dispatch(lambdas, f"{a['id']}_push-24h") == "sent"
-    profile = wired.reminders._patients.get("patient-1")
+    profile = wired.adapters.patients.get("patient-1")
     assert [d.endpoint for d in profile.devices] == [second.data["endpoint"]]
 
 

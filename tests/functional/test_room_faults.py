@@ -46,7 +46,7 @@ def slow(wired):
 
 
 def room_of(wired, appointment_id):
-    return wired.telehealth._rooms.get(wired.store.get(appointment_id).room_id)
+    return wired.adapters.rooms.get(wired.store.get(appointment_id).room_id)
 
 
 def wait_for(event: threading.Event) -> None:

@@ -39,7 +39,8 @@ def test_one_reminder_that_cannot_be_built_does_not_stop_the_others(api, wired, 
 def test_schedules_are_not_recreated_for_reminders_that_have_theirs(api, wired, clock, lambdas):
     # GIVEN reminders whose schedules were created at booking
     calls = []
-    events = wired.reminders._schedules._scheduler._client.meta.events
+    [scheduler_client] = wired.adapters.scheduler.botocore_clients()
+    events = scheduler_client.meta.events
     api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
 
     def count(**_):

@@ -42,7 +42,7 @@ def test_a_reschedule_while_sending_still_records_the_outcome(api, wired, clock,
     a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
     clock.current = clock.current.replace(hour=15)
-    claimed = wired.reminders._reminders.claim(rid, clock.now())
+    claimed = wired.adapters.reminders.claim(rid, clock.now())
     read = wired.store.get(a["id"])
     from tests.helpers import patient
 
@@ -52,8 +52,8 @@ def test_a_reschedule_while_sending_still_records_the_outcome(api, wired, clock,
     assert moved.status_code == 200
     # WHEN the dispatcher records the send it made for the version it read
     sent = replace(claimed, status=claimed.status.SENT, sent_at=clock.now(), updated_at=clock.now())
-    assert wired.reminders._reminders.finish(sent, mark_appointment_reminded=True, appointment=read)
+    assert wired.adapters.reminders.finish(sent, mark_appointment_reminded=True, appointment=read)
     # THEN the reminder is recorded sent, and the moved appointment is not flagged nor its version reset
-    assert wired.reminders._reminders.get(rid).status.value == "sent"
+    assert wired.adapters.reminders.get(rid).status.value == "sent"
     now = wired.store.get(a["id"])
     assert now.reminder_sent is False and now.version == read.version + 1
