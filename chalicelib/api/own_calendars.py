@@ -108,10 +108,6 @@ def _out(connection: Any, wired: container.Container) -> CalendarOut:
     return CalendarOut.from_domain(connection, kind=connection.kind.value, state=connection.state.value, visits=visits)
 
 
-def _service() -> Any:
-    return container.current().calendars
-
-
 @endpoint(own_calendars_api, BASE, "POST",
           "Connect one of the doctor's own calendars (its busy times block slots); syncs it once at once",
           body=CalendarCreate, response=CalendarOut, roles=STAFF, status=201, errors=(403, 404), tags=TAGS)  # fmt: skip
