@@ -92,7 +92,7 @@ class ConflictList(OutModel):
     conflicts: list[ConflictOut]
 
 
-def _out(connection: Any, wired: container.Container) -> CalendarOut:
+def _out(connection: Any, wired: container.Container, wired: container.Container) -> CalendarOut:
     visits = [
         VisitCopyOut(
             appointment_id=c.appointment_id,
@@ -103,7 +103,7 @@ def _out(connection: Any, wired: container.Container) -> CalendarOut:
             updated_at=c.updated_at,
             starts_at=c.starts_at,
         )
-        for c in container.current().calendar_visits.copies_of(connection)
+        for c in wired.calendar_visits.copies_of(connection)
     ]
     return CalendarOut.from_domain(connection, kind=connection.kind.value, state=connection.state.value, visits=visits)
 
