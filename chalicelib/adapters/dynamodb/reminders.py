@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactGetError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -24,6 +24,7 @@ from chalicelib.adapters.dynamodb.errors import (
 )
 from chalicelib.adapters.dynamodb.items import appointment_from, profile_from, reminder_from, reminder_item
 from chalicelib.adapters.dynamodb.models import AppointmentModel, PatientModel, ReminderModel, ScheduleModel, Tables
+from chalicelib.adapters.retrying import Backoff
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.patients import PatientProfile
@@ -32,14 +33,33 @@ from chalicelib.domain.timefmt import instant
 
 
 class DynamoReminderStore:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, read_retry: Backoff | None = None) -> None:
         self._tables = tables
         self._reminders = tables.reminders
+        self._read_retry = read_retry or Backoff(attempts=3, base=0.05)
 
     def visit_and_patient(
         self, appointment_id: str, patient_id: str
     ) -> tuple[Appointment | None, PatientProfile | None]:
-        """A lone dispatch's read: the appointment and the patient's record in one strongly consistent call."""
+        """A lone dispatch's read: the appointment and the patient's record in one strongly consistent call.
+
+        A TransactGetItems that meets a transaction writing one of its items is cancelled (TransactionConflict:
+        say the outcome of the visit's other reminder, sent at the same moment, being recorded). botocore's
+        standard mode does not retry that answer, so this read is tried again, a few times, with backoff."""
+        conflict: TransactGetError | None = None
+        for _ in self._read_retry.tries():
+            try:
+                return self._visit_and_patient(appointment_id, patient_id)
+            except TransactGetError as exc:
+                codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+                if not (cancelled(exc) and "TransactionConflict" in codes):
+                    raise
+                conflict = exc
+        raise errors.ServiceBusy("The database is busy right now; please retry.") from conflict
+
+    def _visit_and_patient(
+        self, appointment_id: str, patient_id: str
+    ) -> tuple[Appointment | None, PatientProfile | None]:
         with translated_errors(), TransactGet(connection=self._tables.connection) as tx:
             appointment = tx.get(self._tables.appointments, appointment_id)
             patient = tx.get(self._tables.patients, patient_id)
