@@ -92,7 +92,7 @@ class ConflictList(OutModel):
     conflicts: list[ConflictOut]
 
 
-def _out(connection: Any, wired: container.Container, wired: container.Container) -> CalendarOut:
+def _out(connection: Any, wired: container.Container) -> CalendarOut:
     visits = [
         VisitCopyOut(
             appointment_id=c.appointment_id,
