@@ -52,6 +52,10 @@ class PowertoolsIdempotency:
             table_name=self._settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
         )
 
+    def botocore_clients(self) -> list[Any]:
+        """The DynamoDB client of its records (tests hook faults and counts onto its events)."""
+        return [self._persistence.client]
+
     @cached_property
     def _guarded(self) -> Any:
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
