@@ -25,7 +25,7 @@ def test_each_client_retries_in_standard_mode_and_the_senders_send_once(wired):
     # WHEN their clients are made (on first use)
     made = {
         "scheduler": scheduler.botocore_clients()[0],
-        "idempotency": wired.idempotency._persistence.client,
+        "idempotency": wired.idempotency.botocore_clients()[0],
         "email": deliverer.ses,
         "sms and push": deliverer.sns,
     }
@@ -43,7 +43,7 @@ API_GATEWAY_TIMEOUT = 29
 
 def test_a_hung_dynamodb_costs_one_call_a_few_seconds_not_minutes(wired):
     # GIVEN the store's clients (pynamodb's, per model and for transactions) and the idempotency table's
-    clients = [*wired.store.botocore_clients(), wired.idempotency._persistence.client]
+    clients = [*wired.store.botocore_clients(), wired.idempotency.botocore_clients()[0]]
     for client in clients:
         config = client.meta.config
         # WHEN a call gets no answer THEN each attempt gives up within its connect and read timeouts, and the

@@ -73,7 +73,7 @@ def test_the_same_key_with_another_request_after_its_record_is_gone_is_a_conflic
     # GIVEN a keyed booking whose idempotency record has expired
     first = api.try_book(doc, keyed("reused"))
     assert first.status_code == 201
-    client = wired.idempotency._persistence.client
+    client = wired.idempotency.botocore_clients()[0]
     for item in client.scan(TableName=wired.settings.idempotency_table)["Items"]:
         client.delete_item(TableName=wired.settings.idempotency_table, Key={"id": item["id"]})
     # WHEN the key is reused for another time THEN 409 CONFLICT; the same request again is the original
@@ -86,7 +86,7 @@ def test_the_same_key_with_another_request_after_its_record_is_gone_is_a_conflic
 @pytest.fixture
 def idempotency_faults(wired):
     """Faults on the idempotency table's own client, by operation name."""
-    client = wired.idempotency._persistence.client
+    client = wired.idempotency.botocore_clients()[0]
     plan: dict[str, list] = {}
 
     def before(model, **_):
