@@ -103,7 +103,9 @@ def test_the_doctor_may_manage_its_own_calendars_and_no_one_else(api: Api, feed:
 def test_a_deployed_stack_refuses_private_loopback_and_metadata_addresses(
     api: Api, wired: container.Container, url: str
 ) -> None:
-    wired.calendars._allow_loopback = False  # as deployed
+    # as deployed: the container built again with loopback receivers refused
+    deployed = replace(wired.settings, webhook_allow_loopback=False)
+    container.use(container.build(deployed, clock=wired.clock, ids=wired.ids, adapters=wired.adapters))
     doc = api.doctor_with_hours()
     refused = api.call("POST", path(doc), admin(), {"kind": "ics", "url": url})
     assert (refused.status_code, refused.data["error"]["code"]) == (400, "VALIDATION_ERROR")

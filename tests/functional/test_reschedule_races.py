@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from chalicelib import container
 from chalicelib.domain.delivery import Delivery
 from tests.functional.test_reminders import dispatch
 from tests.helpers import patient
@@ -64,19 +67,25 @@ class ReschedulingDeliverer:
         return "unused"
 
 
+@pytest.fixture
+def adapters() -> container.Adapters:
+    """The container's deliverer is a ReschedulingDeliverer (it does nothing more while sending until told)."""
+    return container.Adapters(deliverer=ReschedulingDeliverer(lambda: None))
+
+
 def test_a_reschedule_that_commits_while_the_reminder_is_sending_plans_it_for_the_new_time(api, wired, clock, lambdas):
     # GIVEN a 24h reminder being sent when the patient moves the visit a day later
     a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     rid = f"{a['id']}_email-24h"
-    deliverer = ReschedulingDeliverer(lambda: reschedule(api, a["id"], "2026-12-03", "10:00"))
-    wired.dispatcher._sender = deliverer
+    deliverer = wired.adapters.deliverer
+    deliverer.during_send = lambda: reschedule(api, a["id"], "2026-12-03", "10:00")
     clock.current = clock.current.replace(hour=15)
     # WHEN the dispatcher sends it
     assert dispatch(lambdas, rid) == "sent"
     # THEN it is planned again, 24 hours before the new time, and goes out then
     again = reminders_of(api, a["id"])[("email", "24h")]
     assert (again["status"], again["scheduledTime"]) == ("pending", "2026-12-02T15:00:00Z")
-    wired.dispatcher._sender = later = ReschedulingDeliverer(lambda: None)
+    deliverer.during_send = lambda: None
     clock.current += timedelta(days=1)
     assert dispatch(lambdas, rid) == "sent"
-    assert deliverer.sent == [rid] and later.sent == [rid]
+    assert deliverer.sent == [rid, rid]  # before the move, and again at the new time
