@@ -55,6 +55,8 @@ class Adapters:
     video: dict[str, Any] | None = None
     """The video platforms by name (zoom, teams, custom)."""
     keys: Any = None
+    waitlist: Any = None
+    """The waitlist store (entries, offers, freed times)."""
 
 
 @dataclass
@@ -113,6 +115,7 @@ def build(
     from chalicelib.adapters.dynamodb.rooms import DynamoRoomRepository
     from chalicelib.adapters.dynamodb.search import DynamoPatientSearch
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+    from chalicelib.adapters.dynamodb.waitlist import DynamoWaitlistStore
     from chalicelib.adapters.realtime import ApiGatewaySender, SecretsManagerKey, StaticKey
     from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
@@ -175,7 +178,8 @@ def build(
         DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids, encode=live_message
     )
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
-    waitlist = _waitlist(settings, tables, booking, store, deliverer, patients, clock, ids)
+    entries = given.waitlist or DynamoWaitlistStore(tables)
+    waitlist = _waitlist(settings, entries, booking, store, deliverer, patients, clock, ids)
     calendar_busy = FreedBusyStore(store, waitlist.on_busy_freed)  # time a sync frees goes to the waitlist
     calendars, calendar_visits = _calendars(
         settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days, webhooks, store
@@ -216,13 +220,14 @@ def build(
             deliverer=deliverer,
             video=video,
             keys=keys,
+            waitlist=entries,
         ),
     )
 
 
 def _waitlist(
     settings: Settings,
-    tables: Any,
+    entries: Any,
     booking: BookingService,
     store: Any,
     deliverer: Deliverer,
@@ -230,7 +235,6 @@ def _waitlist(
     clock: Clock,
     ids: IdGenerator,
 ) -> WaitlistService:
-    from chalicelib.adapters.dynamodb.waitlist import DynamoWaitlistStore
     from chalicelib.domain import waitlist
 
     hold_duration(settings.waitlist_offer_minutes)  # 1-60 minutes, checked as a hold's length is
@@ -240,9 +244,7 @@ def _waitlist(
         move_earlier_first=settings.waitlist_move_earlier_first,
         quiet_hours=waitlist.parse_quiet_hours(settings.waitlist_quiet_hours),
     )
-    return WaitlistService(
-        DynamoWaitlistStore(tables), booking, store, deliverer, patients, clock, ids, rules, settings.public_base_url
-    )
+    return WaitlistService(entries, booking, store, deliverer, patients, clock, ids, rules, settings.public_base_url)
 
 
 def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -> tuple[WebhookQueue, WebhookService]:
