@@ -41,7 +41,7 @@ def offered_zone(doc: dict[str, Any]) -> Any:
 
 
 def freed_logs(wired: Any, doc: dict[str, Any]) -> list[Any]:
-    return wired.waitlist._store.freed_of(doc["id"], BOOKING_DAY - timedelta(days=7), BOOKING_DAY + timedelta(days=7))
+    return wired.adapters.waitlist.freed_of(doc["id"], BOOKING_DAY - timedelta(days=7), BOOKING_DAY + timedelta(days=7))
 
 
 def test_new_working_hours_are_offered_to_a_matching_waiting_entry(api, wired):
@@ -101,7 +101,7 @@ def test_each_opened_interval_is_offered_on_its_own_and_a_failure_never_fails_th
     real = service.offer_freed
 
     def flaky(record_id: str) -> str:
-        record, _ = service._store.get_freed(record_id)
+        record, _ = wired.adapters.waitlist.get_freed(record_id)
         if record.date == DAY:
             raise RuntimeError("store down")
         return real(record_id)
@@ -123,7 +123,7 @@ def test_a_waitlist_that_cannot_be_read_never_fails_the_availability_change(api,
     def down(doctor_id: str) -> list[Any]:
         raise RuntimeError("waitlist table unavailable")
 
-    monkeypatch.setattr(wired.waitlist._store, "queue", down)
+    monkeypatch.setattr(wired.adapters.waitlist, "queue", down)
     # WHEN the availability changes THEN it is saved (200) whatever the waitlist's trouble
     answer = put(api, doc, longer_days("wednesday"))
     assert answer["workingHours"]["wednesday"][0]["end"] == "18:00"

@@ -48,7 +48,7 @@ def sync(api: Api, doc: dict[str, Any], calendar: dict[str, Any]) -> dict[str, A
 
 
 def freed_logs(wired: container.Container, doc: dict[str, Any]) -> list[Any]:
-    store = wired.waitlist._store
+    store = wired.adapters.waitlist
     return store.freed_of(doc["id"], BOOKING_DAY - timedelta(days=7), BOOKING_DAY + timedelta(days=7))
 
 

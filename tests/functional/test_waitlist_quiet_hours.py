@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import container
 from tests.functional.test_waitlist import StreamTap, booked_at, entry, joined, outbox
 from tests.helpers import BOOKING_DAY, patient
 
@@ -28,16 +29,21 @@ def tap(wired: Any) -> StreamTap:
 
 
 @pytest.fixture
-def outbox_delivery(wired: Any) -> Any:
+def adapters(settings: Any, clock: Any) -> container.Adapters:
     """Messages into the outbox (as `make run` delivers), so a test can count what patients got."""
     from chalicelib.adapters.delivery import OutboxDeliverer
 
-    wired.waitlist._sender = OutboxDeliverer(replace(wired.settings, delivery="outbox"), wired.clock.now)
+    return container.Adapters(deliverer=OutboxDeliverer(replace(settings, delivery="outbox"), clock.now))
+
+
+@pytest.fixture
+def outbox_delivery(wired: Any) -> Any:
+    """The container, delivering into the outbox (this module's `adapters`)."""
     return wired
 
 
 def freed(wired: Any, doc: dict[str, Any]) -> list[Any]:
-    return wired.waitlist._store.freed_of(doc["id"], BOOKING_DAY, BOOKING_DAY)
+    return wired.adapters.waitlist.freed_of(doc["id"], BOOKING_DAY, BOOKING_DAY)
 
 
 def sweep() -> dict[str, int]:
