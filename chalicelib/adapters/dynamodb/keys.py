@@ -5,8 +5,9 @@
   visit that covers it whole, or `sharers`, the set of visits covering part of it): see `domain.schedule.LockPlan`
 - Day counter:    PK `DOCTOR#<doctorId>#<local date>`  SK `COUNTER`  (attribute `booked`)
 - Patient lock:   PK `PATIENT#<patientId>#<UTC date>`  SK `SLOT#<granule>` or `BLOCK#<block>`, as the doctor's
-- Patient's active bookings: PK `PATIENT#<patientId>#ACTIVE`  SK `N#<k>` for k < the clinic's limit, each
-  held by one active appointment until it ends (attributes `appointment_id`, `ends_at`)
+- Patient's active bookings: PK `PATIENT#<patientId>#ACTIVE`  SK `BOOKINGS` (attribute `active`: the set of the
+  ids of the visits counted against the clinic's limit, see `active_limit`; tables written before it may still
+  hold per-slot items, SK `N#<k>`, until `active_limit.fold_legacy_items` runs)
 - Patient per doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `PATIENT#<patientId>` (attribute `booked`)
 - Hold on a doctor-day: PK `DOCTOR#<doctorId>#<local date>`  SK `HOLD#<holdId>` (attributes `appointment_id`,
   `ends_at` = the hold's expiry): read with the day's locks, so availability sees a lapsed hold at no extra cost
@@ -31,6 +32,7 @@ from datetime import date, datetime
 from chalicelib.domain.timefmt import instant, parse_instant
 
 __all__ = [
+    "ACTIVE_SK",
     "BLOCK_PREFIX",
     "BUSY_PREFIX",
     "BUSY_SK",
@@ -39,8 +41,8 @@ __all__ = [
     "COUNTER_SK",
     "HOLDS_PK",
     "HOLD_PREFIX",
+    "LEGACY_ACTIVE_PREFIX",
     "SLOT_PREFIX",
-    "active_sk",
     "block_sk",
     "busy_sk",
     "copies_pk",
@@ -64,6 +66,8 @@ HOLDS_PK = "HOLDS"
 BUSY_SK = "BUSY"
 CALENDARS_PK = "CALENDARS"
 BUSY_PREFIX = "BUSY#"
+ACTIVE_SK = "BOOKINGS"
+LEGACY_ACTIVE_PREFIX = "N#"
 COPIES_DUE_PK = "CALVISITS#DUE"
 
 
@@ -101,10 +105,6 @@ def busy_sk(connection_id: str) -> str:
 
 def patient_active_pk(patient_id: str) -> str:
     return f"PATIENT#{patient_id}#ACTIVE"
-
-
-def active_sk(k: int) -> str:
-    return f"N#{k:03d}"
 
 
 def patient_on_day_sk(patient_id: str) -> str:

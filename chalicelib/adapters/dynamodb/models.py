@@ -145,7 +145,9 @@ class ScheduleModel(Model):
     sharers = UnicodeSetAttribute(null=True)
     """A lock block's visits that cover only part of it (none while one visit holds it whole)."""
     ends_at = UnicodeAttribute(null=True)
-    """A patient's active-booking item: when the holding appointment ends (the item is free again after)."""
+    """An end instant; keys.py says of what (a hold's expiry, ...)."""
+    active = UnicodeSetAttribute(null=True)
+    """A patient's active-booking item (`PATIENT#<id>#ACTIVE` / `BOOKINGS`): the ids of the visits counted."""
     booked = NumberAttribute(null=True)
     day_version = NumberAttribute(null=True)
     busy = UnicodeAttribute(null=True)

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb.errors import translated_errors
 from chalicelib.adapters.dynamodb.items import profile_from
 from chalicelib.adapters.dynamodb.models import PatientModel, Tables
+from chalicelib.adapters.dynamodb.transaction import Op, Transaction
 from chalicelib.domain.directory import Kind, index_key, normalize, terms
 from chalicelib.domain.patients import PatientProfile
 
@@ -18,19 +19,35 @@ def entry_id(kind: Kind, patient_id: str) -> str:
     return f"{SEARCH_PREFIX}{kind}#{patient_id}"
 
 
+def entries(model: type[PatientModel], contact: PatientProfile) -> list[tuple[PatientModel, bool]]:
+    """The patient's three entries as its record makes them, each with whether it is kept (False: deleted, for a
+    kind the record has no value of). One id per kind, so a changed name or address replaces its old entry
+    instead of leaving it findable."""
+    found = []
+    for kind, term in terms(contact.name, contact.email, contact.phone).items():
+        item = model(id=entry_id(kind, contact.id))
+        if term:
+            item.directory = f"patients:{kind}"
+            item.search_key = index_key(term, contact.id)
+            item.patient_ref = contact.id
+        found.append((item, bool(term)))
+    return found
+
+
 def index_contact(model: type[PatientModel], contact: PatientProfile) -> None:
-    """Rewrites the patient's three entries from its record: one id per kind, so a changed name or address
-    replaces its old entry instead of leaving it findable."""
+    """Rewrites the patient's three entries from its record, in one BatchWriteItem."""
     with translated_errors(), model.batch_write() as batch:
-        for kind, term in terms(contact.name, contact.email, contact.phone).items():
-            item = model(id=entry_id(kind, contact.id))
-            if term:
-                item.directory = f"patients:{kind}"
-                item.search_key = index_key(term, contact.id)
-                item.patient_ref = contact.id
+        for item, kept in entries(model, contact):
+            if kept:
                 batch.save(item)
             else:
                 batch.delete(item)
+
+
+def index_in(tx: Transaction, model: type[PatientModel], contact: PatientProfile) -> None:
+    """The same rewrite as operations of a transaction: the entries follow the record the transaction writes."""
+    for item, kept in entries(model, contact):
+        (tx.puts if kept else tx.deletes).append(Op("search", item))
 
 
 class DynamoPatientSearch:

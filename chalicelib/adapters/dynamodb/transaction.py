@@ -11,11 +11,9 @@ commit answers ServiceBusy instead of stacking its own retries on top.
 from __future__ import annotations
 
 import logging
-import random
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -32,6 +30,7 @@ from chalicelib.adapters.dynamodb.errors import (
     failed_conditions,
     retries_spent,
 )
+from chalicelib.adapters.retrying import Backoff
 from chalicelib.domain.errors import ServiceBusy
 
 log = logging.getLogger("clinic.store")
@@ -40,6 +39,8 @@ MAX_ITEMS = 100
 """DynamoDB's limit of items in one transaction."""
 RESENDS = 3
 """Sends of one token at most, when the outcome stays unknown."""
+BACKOFF = Backoff(attempts=4, base=0.05, cap=0.4)
+"""A commit's tries (contention) and resends (unknown outcome) by default: about half a second in all at most."""
 BUSY = "The schedule is busy right now; nothing was changed, please retry."
 
 
@@ -89,23 +90,22 @@ class Transaction:
         connection: Connection,
         operation_id: str,
         landed: Callable[[], bool] | None = None,
-        attempts: int = 4,
-        base_delay: float = 0.05,
-        sleep: Callable[[float], None] = time.sleep,
+        backoff: Backoff | None = None,
     ) -> None:
         """Send the transaction, retrying contention (and throttling botocore did not retry) with a new token and
         an unknown outcome with the same token. Raises ConditionsFailed when an item's condition refused it,
         ServiceBusy when the retries ran out. If the outcome was ever unknown and the transaction then fails,
         `landed()` says whether an earlier send committed it: committed means done."""
+        backoff = backoff or BACKOFF
         tags = [op.tag for op in self.ordered()]
         unknown: list[str] = []  # the tokens whose outcome was unknown at least once
-
-        def backoff(step: int) -> None:
-            sleep(base_delay * (2**step) * (0.5 + random.SystemRandom().random()))
-
         try:
-            for attempt in range(attempts):
-                token = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{operation_id}#{attempt}"))  # at most 36 characters
+            # Our own loop, because botocore's standard mode cannot run it: a transaction cancelled for
+            # TransactionConflict is a TransactionCanceledException (400), which botocore never retries, and only
+            # its cancellation reasons say that contention, not a condition, refused it. Each such try is a new
+            # attempt with a new ClientRequestToken.
+            for attempt in backoff.tries():
+                token = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{operation_id}#{attempt.number}"))  # <= 36 characters
                 error = self._send_until_known(connection, token, backoff, unknown)
                 if error is None:
                     return
@@ -117,8 +117,6 @@ class Transaction:
                     raise ServiceBusy(BUSY) from error
                 if not (code in THROTTLING_CODES or any(c in RETRYABLE_REASONS for c in cancellation_codes(error))):
                     raise error
-                if attempt + 1 < attempts:
-                    backoff(attempt)
             raise ServiceBusy(BUSY)
         except Exception:
             if unknown and landed is not None and landed():
@@ -127,13 +125,16 @@ class Transaction:
             raise
 
     def _send_until_known(
-        self, connection: Connection, token: str, backoff: Callable[[int], None], unknown: list[str]
+        self, connection: Connection, token: str, backoff: Backoff, unknown: list[str]
     ) -> TransactWriteError | None:
         """Send with this token until DynamoDB says what happened: None when it committed, else its refusal. An
         unknown outcome is resent with the same token (a write that did land is not applied twice), at most
         RESENDS sends and never after botocore spent its own retries on it; then ServiceBusy."""
-        resend = 0
-        while True:
+        # Our own loop, because botocore's cannot do it: botocore resends a timed-out call only within its own
+        # attempts, and a timeout that outlasts them carries no response saying so; this loop bounds those resends
+        # and keeps the token, so DynamoDB applies the transaction at most once whichever send landed.
+        last: TransactWriteError | None = None
+        for _ in replace(backoff, attempts=RESENDS).tries():
             try:
                 self.send(connection, token)
                 return None
@@ -141,7 +142,7 @@ class Transaction:
                 if error_code(exc) not in UNKNOWN_OUTCOME_CODES:
                     return exc
                 unknown.append(token)
-                resend += 1
-                if resend == RESENDS or retries_spent(exc):
-                    raise ServiceBusy("The database did not answer in time; please retry.") from exc
-                backoff(resend - 1)
+                last = exc
+                if retries_spent(exc):
+                    break
+        raise ServiceBusy("The database did not answer in time; please retry.") from last
