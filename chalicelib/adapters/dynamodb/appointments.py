@@ -54,7 +54,10 @@ from chalicelib.domain.errors import BookingLimitReached
 __all__ = ["DynamoAppointmentStore", "acquire", "add_audit", "count_day", "put_new"]  # the bench's bare booking
 
 PRUNES = 3
-"""Rounds of `active_limit.prune` and a new try one booking may take when the patient's set is full."""
+"""Rounds of `active_limit.prune` and a new try one booking may take when the patient's set is full. Not a retry
+botocore's standard mode could make: the condition refused the booking, and only reading the set tells whether
+visits that no longer count filled it (removed, the booking may go) or it is really full (BOOKING_LIMIT_REACHED);
+more rounds only when concurrent bookings of the same patient keep filling what a round freed."""
 
 
 class DynamoAppointmentStore(
