@@ -37,6 +37,8 @@ ALERT_AFTER = timedelta(hours=1)
 JITTER_SECONDS = 60.0
 """Up to this much is added to each next poll, spreading connections made together over the minute."""
 _SPREAD = secrets.SystemRandom()
+SWEEP_LOOKAHEAD = timedelta(seconds=JITTER_SECONDS)
+"""The sweep syncs what is due within this much: the jitter added to a next poll never costs a whole run."""
 REFRESH_UNCHANGED = timedelta(hours=1)
 """An unchanged calendar's poll writes nothing; its `lastSyncAt` is refreshed at most this often."""
 
@@ -228,13 +230,16 @@ class CalendarConnections:
         )  # fmt: skip
 
     def sweep(self, limit: int = 200) -> int:
-        """Syncs every due connection, each on its own; returns how many were synced."""
+        """Syncs every connection due by the time the next run would start, each on its own; returns how many were
+        synced. A connection's next poll is 5 minutes plus up to a minute of jitter after its last, and the schedule
+        runs every 5 minutes: looking a minute ahead keeps each on the next run (every 5 minutes), not the one after
+        (every 10)."""
         now = self._clock.now()
         done = 0
         for connection in self._store.all():
             if done >= limit:
                 break
-            if not connection.due(now):
+            if not connection.due(now + SWEEP_LOOKAHEAD):
                 continue
             try:
                 doctor = self._doctors.get(connection.doctor_id)

@@ -219,3 +219,22 @@ def test_the_sweep_syncs_each_due_calendar_on_its_own(
     # THEN doctor B's calendar is synced (14:00 now busy), whatever happened to doctor A's
     assert report["synced"] == 1
     assert not free_at(api, doc_b, "14:00") and free_at(api, doc_a, "14:00")
+
+
+def test_a_calendar_is_synced_by_the_next_run_five_minutes_later_whatever_its_jitter(
+    api: Api, lambdas: Any, clock: Any, feed: Feed
+) -> None:
+    from datetime import timedelta
+
+    # GIVEN a calendar synced now (its next poll: 5 minutes plus up to a minute of jitter)
+    doc = api.doctor_with_hours()
+    assert api.call("POST", path(doc), admin(), {"kind": "ics", "url": feed.url}).status_code == 201
+    event = lambdas.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    # WHEN the schedule runs 4 minutes on THEN nothing is due; WHEN it runs 5 minutes on THEN it is synced
+    clock.current += timedelta(minutes=4)
+    assert lambdas.lambda_.invoke("calendar_sync", event).payload["synced"] == 0
+    clock.current += timedelta(minutes=1)
+    assert lambdas.lambda_.invoke("calendar_sync", event).payload["synced"] == 1
+    assert len(feed.requests) == 2
