@@ -1,6 +1,6 @@
 """Anti-hoarding rules of booking: how far ahead a visit can be booked, and which lengths a patient may choose.
-(How many active bookings a patient may hold, and one per doctor-day, are enforced by the booking transaction's
-conditional items.)"""
+(How many active bookings a patient may hold, and one per doctor-day, are conditions inside the booking's own
+transaction, on a set of the patient's counted visits and on a counter: nothing is read for them before it.)"""
 
 from __future__ import annotations
 
