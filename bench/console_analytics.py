@@ -48,7 +48,7 @@ def bench_console_day(wired: Container, clients: list[Any], repeat: int = 20) ->
     for doctor_id in doctors:
         for slot in range(20):
             at = wall(8 + slot // 2, 30 * (slot % 2))
-            wired.booking.sign_in(Caller(f"p-{doctor_id[:6]}-{slot}", Role.PATIENT))
+            wired.sign_in.record(Caller(f"p-{doctor_id[:6]}-{slot}", Role.PATIENT))
             wired.booking.book(
                 ADMIN,
                 BookingRequest(

@@ -70,7 +70,7 @@ def bench_fanout(
     service = RealtimeService(
         DynamoSubscriptionStore(tables_of(wired)),
         CountingSender(counts, latency),
-        wired.booking,
+        wired.booking_queries,
         StaticKey("bench"),
         wired.clock,
         encode=live_message,

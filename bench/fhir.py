@@ -34,7 +34,7 @@ def bench_slots(wired: Container, clients: list[Any], doctor_id: str, first: dat
     count_dynamodb_calls(clients, counts)
     admin = Caller("bench-admin", Role.ADMIN)
     for n, at in enumerate((wall(9), wall(10, 30), wall(14))):  # a few busy slots on the first day
-        wired.booking.sign_in(Caller(f"fp{n}", Role.PATIENT))
+        wired.sign_in.record(Caller(f"fp{n}", Role.PATIENT))
         wired.booking.book(admin, BookingRequest(doctor_id, first, at, AppointmentType.IN_PERSON, "b", f"fp{n}"))
     headers = {
         "Authorization": unsigned_token({"sub": "bench-p", "cognito:username": "p", "cognito:groups": ["patients"]})

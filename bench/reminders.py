@@ -109,7 +109,7 @@ def bench_reminders(
             "x",
             reminder_preferences={"email": True, "timing": "24h"},
         ),
-    )
+    ).appointment
     clock = Clock(first.starts_at - timedelta(hours=24))
     service = service_for(wired, counts, clock, due + 10, latency)
     count_dynamodb_calls(clients, counts)

@@ -144,10 +144,13 @@ def bench_calls(ddb: DynamoDBLocal) -> dict[str, Any]:
     counter = CallCounter(wired)
     doc = doctor(wired)
     booking = wired.booking
+    queries = wired.booking_queries
     out: dict[str, Any] = {}
     made: list[Any] = []
-    booking.sign_in(Caller("p1", Role.PATIENT))  # staff book patients of the directory
-    out["book"] = counter.measure(lambda: made.append(booking.book(ADMIN, request(doc, DAY, wall(10), "p1"))))
+    wired.sign_in.record(Caller("p1", Role.PATIENT))  # staff book patients of the directory
+    out["book"] = counter.measure(
+        lambda: made.append(booking.book(ADMIN, request(doc, DAY, wall(10), "p1")).appointment)
+    )
     # a hold costs what a booking does: one transaction (and the doctor's read); booking it, one more
     from chalicelib.services.booking import HoldBooking, HoldRequest
 
@@ -157,13 +160,13 @@ def bench_calls(ddb: DynamoDBLocal) -> dict[str, Any]:
     out["book_hold"] = counter.measure(lambda: booking.book_hold(ADMIN, HoldBooking(held[0].id, reason="bench")))
     released = booking.hold(ADMIN, dataclasses.replace(hold_at, time=wall(15)))
     out["release_hold"] = counter.measure(lambda: booking.release_hold(ADMIN, released.id))
-    out["availability"] = counter.measure(lambda: booking.availability(doc, DAY, None))
-    out["get"] = counter.measure(lambda: booking.get(ADMIN, made[0].id))
+    out["availability"] = counter.measure(lambda: queries.availability(doc, DAY, None))
+    out["get"] = counter.measure(lambda: queries.get(ADMIN, made[0].id))
     out["reschedule"] = counter.measure(lambda: booking.reschedule(ADMIN, made[0].id, DAY, wall(11)))
     out["cancel"] = counter.measure(lambda: booking.cancel(ADMIN, made[0].id))
     from chalicelib.services.booking import ListFilter
 
-    out["list_for_doctor"] = counter.measure(lambda: booking.list_for_doctor(ADMIN, doc, ListFilter()))
+    out["list_for_doctor"] = counter.measure(lambda: queries.list_for_doctor(ADMIN, doc, ListFilter()))
     out["search_doctors"] = counter.measure(lambda: wired.doctors.search(q="bench"))
     out["scans_in_all_of_the_above"] = 0  # replaced below from the running total
     total: Counter[str] = Counter()
@@ -258,9 +261,9 @@ def bench_availability(ddb: DynamoDBLocal, appointments: int, repeat: int) -> di
     wired = wire(ddb, "bench-avail")
     doc = doctor(wired)
     for n, at in enumerate((wall(9), wall(10, 30), wall(14))):
-        wired.booking.sign_in(Caller(f"p{n}", Role.PATIENT))
+        wired.sign_in.record(Caller(f"p{n}", Role.PATIENT))
         wired.booking.book(ADMIN, request(doc, DAY, at, f"p{n}"))
-    read = lambda: wired.booking.availability(doc, DAY, None)  # noqa: E731
+    read = lambda: wired.booking_queries.availability(doc, DAY, None)  # noqa: E731
     timed(read, 500)  # warm up DynamoDB Local's JIT, so the baseline is not its cold start
     empty = timed(read, repeat)
     fill_seconds = fill(ddb, wired.settings, appointments)
@@ -294,13 +297,13 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
         # the service: read the doctor, check the rules, one transaction
         day, at = slots[2 * n]
         for who in (f"svc-{n}", f"tpl-{n}"):  # staff book patients of the directory (not timed)
-            wired.booking.sign_in(Caller(who, Role.PATIENT))
+            wired.sign_in.record(Caller(who, Role.PATIENT))
         start = time.perf_counter()
         wired.booking.book(ADMIN, request(doc, day, at, f"svc-{n}"))
         service_samples.append(time.perf_counter() - start)
         # bare pynamodb: the same items (appointment, 12 locks, counter, audit), prepared outside the timing
         day, at = slots[2 * n + 1]
-        template = wired.booking.book(ADMIN, request(doc, day, at, f"tpl-{n}"))
+        template = wired.booking.book(ADMIN, request(doc, day, at, f"tpl-{n}")).appointment
         wired.booking.cancel(ADMIN, template.id)
         appointment = dataclasses.replace(template, id=f"bare-{n}")
         audit = audit_of(f"bare-audit-{n}", ADMIN, "booked", None, appointment, NOW)

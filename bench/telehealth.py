@@ -50,7 +50,9 @@ def bench_room(wired: Container, clients: list[Any], doctor_id: str, repeat: int
     wired.telehealth.platforms = {**wired.telehealth.platforms, "custom": CountingPlatform(counts)}
     patient = Caller("bench-patient", Role.PATIENT, name="P")
     day = wired.clock.now().date() + timedelta(days=1)
-    appointment = wired.booking.book(patient, BookingRequest(doctor_id, day, wall(10), AppointmentType.TELEHEALTH, "x"))
+    appointment = wired.booking.book(
+        patient, BookingRequest(doctor_id, day, wall(10), AppointmentType.TELEHEALTH, "x")
+    ).appointment
     wired.clock.current = appointment.starts_at - timedelta(minutes=5)  # type: ignore[attr-defined]
     doctor = Caller("bench-doctor", Role.DOCTOR, doctor_id=doctor_id)
     wired.telehealth.admit(doctor, appointment.room_id or "")

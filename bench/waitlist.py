@@ -44,12 +44,12 @@ def bench_refill(
     wired.waitlist._sender = quiet
     bookers = [f"bench-b{i}" for i in range(cancelled)]
     for who in bookers:
-        wired.booking.sign_in(Caller(who, Role.PATIENT))
+        wired.sign_in.record(Caller(who, Role.PATIENT))
     # two days of visits (08:00 on), so any number up to 60 fits the doctor's hours
     visits = [
         wired.booking.book(
             admin, request(doctor_id, day + timedelta(days=i // 30), wall(8 + (i % 30) // 2, 30 * (i % 2)), who)
-        )
+        ).appointment
         for i, who in enumerate(bookers)
     ]
     for i in range(waiting):

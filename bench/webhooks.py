@@ -92,7 +92,7 @@ def bench_webhooks(wired: Container, doctor_id: str, bookings: int, request: Any
         day = day0 + timedelta(days=n // 40)
         at = wall(2 + (n % 40) // 2, (n % 2) * 30)
         patient = f"bench-wh-{n}"
-        made = wired.booking.book(Caller(patient, Role.PATIENT), request(doctor_id, day, at, patient))
+        made = wired.booking.book(Caller(patient, Role.PATIENT), request(doctor_id, day, at, patient)).appointment
         committed[made.id] = time.monotonic()
     booked_in = time.monotonic() - started
     deadline = time.monotonic() + 120

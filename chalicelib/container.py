@@ -14,7 +14,9 @@ from chalicelib.domain.holds import hold_duration
 from chalicelib.services.access import AccessAudit
 from chalicelib.services.accounts import AccountService
 from chalicelib.services.analytics import AnalyticsService
-from chalicelib.services.booking import BookingService, Policy
+from chalicelib.services.booking import Policy
+from chalicelib.services.booking.commands import BookingCommands
+from chalicelib.services.booking.queries import BookingQueries
 from chalicelib.services.busy_freed import FreedBusyStore
 from chalicelib.services.calendar import CalendarService
 from chalicelib.services.calendar_connections import CalendarConnections
@@ -31,6 +33,7 @@ from chalicelib.services.reminders.devices import DeviceRegistry
 from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPolicy
 from chalicelib.services.reminders.planning import ReminderPlanner
 from chalicelib.services.reminders.schedules import ReminderSchedules
+from chalicelib.services.sign_in import SignIn
 from chalicelib.services.telehealth import TelehealthService
 from chalicelib.services.waitlist import WaitlistService
 from chalicelib.services.webhooks import WebhookQueue, WebhookService
@@ -65,7 +68,11 @@ class Container:
     clock: Clock
     ids: IdGenerator
     store: AppointmentStore
-    booking: BookingService
+    booking: BookingCommands
+    """The booking commands: book, reschedule, cancel, status; holds."""
+    booking_queries: BookingQueries
+    """The booking reads: doctors' days, appointments as their answers show them, holds."""
+    sign_in: SignIn
     doctors: DoctorService
     reminders: ReminderPlanner
     """Planning reminders (at booking, on the reminder routes) and following the appointment's changes."""
@@ -173,13 +180,22 @@ def build(
         settings.public_base_url,
     )
     access = AccessAudit(store, clock, ids)
-    booking = BookingService(doctor_repo, store, clock, ids, policy, reminders, telehealth, patients, access)
+    booking_queries, booking = booking_services(
+        store, doctor_repo, patients, clock, ids, policy, reminders, telehealth, access
+    )
+    sign_in = SignIn(patients, clock)
     realtime = RealtimeService(
-        DynamoSubscriptionStore(tables), ApiGatewaySender(settings), booking, keys, clock, ids, encode=live_message
+        DynamoSubscriptionStore(tables),
+        ApiGatewaySender(settings),
+        booking_queries,
+        keys,
+        clock,
+        ids,
+        encode=live_message,
     )
     webhook_queue, webhooks = _webhooks(settings, tables, clock, ids)
     entries = given.waitlist or DynamoWaitlistStore(tables)
-    waitlist = _waitlist(settings, entries, booking, store, deliverer, patients, clock, ids)
+    waitlist = _waitlist(settings, entries, booking, booking_queries, sign_in, store, deliverer, patients, clock, ids)
     calendar_busy = FreedBusyStore(store, waitlist.on_busy_freed)  # time a sync frees goes to the waitlist
     calendars, calendar_visits = _calendars(
         settings, tables, calendar_busy, doctor_repo, clock, ids, realtime, policy.booking_horizon_days, webhooks, store
@@ -190,6 +206,8 @@ def build(
         ids=ids,
         store=store,
         booking=booking,
+        booking_queries=booking_queries,
+        sign_in=sign_in,
         doctors=DoctorService(doctor_repo, clock, ids, waitlist.on_availability_changed),
         reminders=reminders,
         dispatcher=dispatcher,
@@ -199,7 +217,7 @@ def build(
         idempotency=PowertoolsIdempotency(settings),
         realtime=realtime,
         telehealth=telehealth,
-        calendar=CalendarService(booking, doctor_repo, clock),
+        calendar=CalendarService(booking_queries, doctor_repo, clock),
         analytics=AnalyticsService(doctor_repo, store),
         access=access,
         patients=PatientDirectory(patients, clock),
@@ -225,10 +243,35 @@ def build(
     )
 
 
+def booking_services(
+    store: AppointmentStore,
+    doctors: Any,
+    patients: Any,
+    clock: Clock,
+    ids: IdGenerator,
+    policy: Policy,
+    reminders: ReminderPlanner,
+    telehealth: TelehealthService,
+    access: AccessAudit | None,
+) -> tuple[BookingQueries, BookingCommands]:
+    """The booking reads and commands, sharing the release of lapsed holds (the fakes' clinic wires them so too)."""
+    from chalicelib.services.booking.lapse import HoldLapse
+    from chalicelib.services.booking.patients import BookingPatients
+
+    lapse = HoldLapse(store, clock, ids)
+    queries = BookingQueries(doctors, store, clock, policy, lapse, telehealth)
+    commands = BookingCommands(
+        queries, store, clock, ids, BookingPatients(store, patients, access), reminders, telehealth, lapse
+    )
+    return queries, commands
+
+
 def _waitlist(
     settings: Settings,
     entries: Any,
-    booking: BookingService,
+    booking: BookingCommands,
+    queries: BookingQueries,
+    sign_in: SignIn,
     store: Any,
     deliverer: Deliverer,
     patients: Any,
@@ -244,7 +287,9 @@ def _waitlist(
         move_earlier_first=settings.waitlist_move_earlier_first,
         quiet_hours=waitlist.parse_quiet_hours(settings.waitlist_quiet_hours),
     )
-    return WaitlistService(entries, booking, store, deliverer, patients, clock, ids, rules, settings.public_base_url)
+    return WaitlistService(
+        entries, booking, queries, sign_in, store, deliverer, patients, clock, ids, rules, settings.public_base_url
+    )
 
 
 def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -> tuple[WebhookQueue, WebhookService]:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.identity import Caller, Role
 
 if TYPE_CHECKING:
-    from chalicelib.services.booking import BookingRequest, BookingService
+    from chalicelib.services.booking import BookingRequest
+    from chalicelib.services.booking.commands import BookingCommands
 
 
 class FixedClock:
@@ -122,7 +123,7 @@ def booking_request(doctor_id: str, at: time = time(10), **fields: Any) -> Booki
     return replace(request, **fields)
 
 
-def booking_outcome(service: BookingService, caller: Caller, request: BookingRequest) -> str:
+def booking_outcome(service: BookingCommands, caller: Caller, request: BookingRequest) -> str:
     """The outcome of one attempt, as racing attempts are counted: "booked", or the refusing domain error's name."""
     from chalicelib.domain.errors import DomainError
 

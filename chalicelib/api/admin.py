@@ -24,8 +24,8 @@ admin_api = Blueprint(__name__)
 def audit_trail(call: Call) -> s.AuditTrail:
     """The trail shows a patient's visit: the read is in that patient's access log."""
     c = call.services
-    entries = c.booking.audit_trail(call.params["id"])
-    found = c.booking.get(call.caller, call.params["id"])
+    entries = c.booking_queries.audit_trail(call.params["id"])
+    found = c.booking_queries.get(call.caller, call.params["id"])
     c.access.record(call.caller, call.route, [(found.patient_id, found.id)])
     return s.AuditTrail(entries=[s.AuditEntryOut.from_domain(e) for e in entries])
 

@@ -1,4 +1,7 @@
-"""Appointment routes: book (idempotent), read, reschedule, cancel, status, lists by patient and doctor."""
+"""Appointment routes: book (idempotent), read, reschedule, cancel, status, lists by patient and doctor.
+
+Each handler takes its services once (`call.services`) and hands them on; the use cases return `AppointmentView`s,
+which `AppointmentOut.of` shapes without asking a service again."""
 
 from __future__ import annotations
 
@@ -6,52 +9,32 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.idempotent import checked_key, keyed
+from chalicelib.api.idempotent import keyed, scope
+from chalicelib.container import Container
 from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.idempotency import scoped_key
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.language import from_accept_language
 from chalicelib.domain.paging import open_token, sign_token
-from chalicelib.domain.reminders import Skipped
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
-from chalicelib.services.booking import BookingRequest, HoldBooking, ListFilter
+from chalicelib.services.booking import AppointmentView, BookingRequest, HoldBooking, ListFilter
 
 appointments_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
 
 
-def _shape(
-    caller: Caller,
-    appointment: Appointment,
-    with_room: bool = False,
-    skipped: list[Skipped] | None = None,
-    language: str | None = None,
-) -> s.AppointmentOut:
-    extra: dict[str, Any] = {"can_reschedule": container.current().booking.can_reschedule(caller, appointment)}
-    if language:
-        extra["patient_language"] = language
-    if with_room and appointment.room_id:
-        try:
-            extra["telehealth_room_status"] = container.current().telehealth.room_state(appointment)
-        except Exception:  # a read after the commit: the answer stands without the room's live state
-            log.warning("room state of appointment %s unavailable", appointment.id)
-    return s.AppointmentOut.from_domain(appointment, skipped_reminders=skipped, **extra)
-
-
-def _languages(caller: Caller, appointments: list[Appointment]) -> dict[str, str]:
+def _languages(c: Container, caller: Caller, appointments: list[Appointment]) -> dict[str, str]:
     """To staff, each patient's chosen language (the console's "speaks Spanish"), in one batch read for the
     page; a failed read leaves it out rather than failing the list."""
     if caller.role is Role.PATIENT or not appointments:
         return {}
     try:
-        return container.current().patients.languages_of([a.patient_id for a in appointments])
+        return c.patients.languages_of([a.patient_id for a in appointments])
     except Exception:  # the visits matter more than the badge
         log.warning("patients' languages unavailable for %d appointment(s)", len(appointments))
         return {}
@@ -78,11 +61,12 @@ def _count(name: str) -> None:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def book(call: Call) -> s.AppointmentOut:
+def book(call: Call) -> s.AppointmentOut | Response:
+    c = call.services
     body: s.BookingIn = call.body
     prefs = body.reminder_preferences.model_dump(by_alias=True, exclude_none=True) if body.reminder_preferences else {}
     if body.hold_id is not None:
-        return _book_hold(call, body, prefs)
+        return _book_hold(c, call, body, prefs)
     needed = {"doctorId": body.doctor_id, "date": body.date, "time": body.time, "type": body.type}
     needed["reason"] = body.reason
     missing = [name for name, value in needed.items() if value is None]
@@ -105,35 +89,21 @@ def book(call: Call) -> s.AppointmentOut:
         via=call.route,
         language=from_accept_language(call.headers.get("accept-language")),
     )
-    c = container.current()
-    key = checked_key(call)
-    if key is not None:
-        # Scoped per caller, so two users never share a record; the appointment id derives from it too.
-        request = replace(request, idempotency_key=scoped_key(call.caller.subject, key))
+    # The key's scope marks the booking, so a retry that meets its own committed visit answers it (see the README)
+    request = replace(request, idempotency_key=scope(call))
 
     def run() -> s.AppointmentOut:
         # a doctor probing a patient it has no visit with is refused and put on that id's access log by the service
-        booked, _, skipped = c.booking.book_with_reminders(call.caller, request)
+        booked = c.booking.book(call.caller, request)
         _count("BookingCreated")
-        return _shape(call.caller, booked, with_room=True, skipped=skipped)
+        return s.AppointmentOut.of(booked)
 
-    if request.idempotency_key is None:
-        return run()
-
-    def answer() -> dict[str, Any]:
-        """What the idempotency record keeps, and a retry replays (checked against the model again)."""
-        return run().to_json()
-
-    # A record left in progress (its request's answer lost) is recovered by running again: the derived id makes
-    # the store refuse a second booking and hand back the caller's own.
-    return s.AppointmentOut.model_validate(
-        c.idempotency.run(
-            request.idempotency_key, call.raw_body or {}, answer, appointments_api.lambda_context, recover=answer
-        )
-    )
+    # A retry meeting its first attempt still in progress books again: refused by the visit that attempt made,
+    # it answers that visit (or, if none landed, its own new booking).
+    return keyed(call, run, appointments_api.lambda_context, landed=run)
 
 
-def _book_hold(call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.AppointmentOut:
+def _book_hold(c: Container, call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.AppointmentOut | Response:
     """The hold becomes the visit (same path as a booking: one transaction, audit, reminders, room); a retry with
     the same `Idempotency-Key` answers the first result, as for any booking."""
     if body.hold_id is None:  # the route comes here only with a holdId
@@ -157,11 +127,11 @@ def _book_hold(call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.Appoin
     )
 
     def run() -> s.AppointmentOut:
-        booked, _, skipped = container.current().booking.book_hold(call.caller, request)
+        booked = c.booking.book_hold(call.caller, request)
         _count("BookingCreated")
-        return _shape(call.caller, booked, with_room=True, skipped=skipped)
+        return s.AppointmentOut.of(booked)
 
-    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
+    return keyed(call, run, appointments_api.lambda_context)
 
 
 @endpoint(
@@ -174,10 +144,11 @@ def _book_hold(call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.Appoin
     tags=("appointments",),
 )
 def get_appointment(call: Call) -> s.AppointmentOut:
-    found = container.current().booking.get(call.caller, call.params["id"])
-    container.current().access.record(call.caller, call.route, [(found.patient_id, found.id)])
-    language = _languages(call.caller, [found]).get(found.patient_id)
-    return _shape(call.caller, found, with_room=True, language=language)
+    c = call.services
+    found = c.booking_queries.view(call.caller, call.params["id"])
+    visit = found.appointment
+    c.access.record(call.caller, call.route, [(visit.patient_id, visit.id)])
+    return s.AppointmentOut.of(found, _languages(c, call.caller, [visit]).get(visit.patient_id))
 
 
 @endpoint(
@@ -191,17 +162,18 @@ def get_appointment(call: Call) -> s.AppointmentOut:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def reschedule(call: Call) -> s.AppointmentOut:
+def reschedule(call: Call) -> s.AppointmentOut | Response:
+    c = call.services
     body: s.RescheduleIn = call.body
 
     def run() -> s.AppointmentOut:
-        moved = container.current().booking.reschedule(
+        moved = c.booking.reschedule(
             call.caller, call.params["id"], body.date, body.time, body.starts_at, body.duration
         )
         _count("BookingRescheduled")
-        return _shape(call.caller, moved)
+        return s.AppointmentOut.of(moved)
 
-    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
+    return keyed(call, run, appointments_api.lambda_context)
 
 
 @endpoint(
@@ -214,18 +186,20 @@ def reschedule(call: Call) -> s.AppointmentOut:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def cancel(call: Call) -> s.AppointmentOut:
+def cancel(call: Call) -> s.AppointmentOut | Response:
+    c = call.services
+
     def run() -> s.AppointmentOut:
-        cancelled = container.current().booking.cancel(call.caller, call.params["id"])
+        cancelled = c.booking.cancel(call.caller, call.params["id"])
         _count("BookingCancelled")
-        return _shape(call.caller, cancelled)
+        return s.AppointmentOut.of(cancelled)
 
     def landed() -> s.AppointmentOut | None:
         """A retry meeting its own cancel still marked in progress: a cancelled visit is that cancel's answer."""
-        found = container.current().booking.get(call.caller, call.params["id"])
-        return _shape(call.caller, found) if found.status is Status.CANCELLED else None
+        found = c.booking_queries.view(call.caller, call.params["id"], with_room=False)
+        return s.AppointmentOut.of(found) if found.appointment.status is Status.CANCELLED else None
 
-    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context, landed)
+    return keyed(call, run, appointments_api.lambda_context, landed)
 
 
 @endpoint(
@@ -239,14 +213,14 @@ def cancel(call: Call) -> s.AppointmentOut:
     errors=(404, 409, 422),
     tags=("appointments",),
 )
-def change_status(call: Call) -> s.AppointmentOut:
+def change_status(call: Call) -> s.AppointmentOut | Response:
+    c = call.services
     body: s.StatusIn = call.body
 
     def run() -> s.AppointmentOut:
-        changed = container.current().booking.change_status(call.caller, call.params["id"], Status(body.status))
-        return _shape(call.caller, changed)
+        return s.AppointmentOut.of(c.booking.change_status(call.caller, call.params["id"], Status(body.status)))
 
-    return keyed(call, s.AppointmentOut, run, appointments_api.lambda_context)
+    return keyed(call, run, appointments_api.lambda_context)
 
 
 def _filters(q: s.AppointmentListQuery) -> ListFilter:
@@ -268,12 +242,11 @@ def _filters(q: s.AppointmentListQuery) -> ListFilter:
     tags=("appointments",),
 )
 def list_for_patient(call: Call) -> s.AppointmentList:
+    c = call.services
     q: s.AppointmentListQuery = call.query
-    after = _after(call)
-    page, more = container.current().booking.page_for_patient(
-        call.caller, call.params["patientId"], _filters(q), q.limit, after
-    )
-    return _page(call, page, more)
+    after = _after(c, call)
+    page, more = c.booking_queries.page_for_patient(call.caller, call.params["patientId"], _filters(q), q.limit, after)
+    return _page(c, call, page, more)
 
 
 def _scope(call: Call) -> str:
@@ -283,23 +256,23 @@ def _scope(call: Call) -> str:
     return "|".join([call.route, *call.params.values(), *("" if p is None else str(p) for p in parts)])
 
 
-def _after(call: Call) -> tuple[str, str] | None:
+def _after(c: Container, call: Call) -> tuple[str, str] | None:
     q: s.AppointmentListQuery = call.query
     if q.next_token is None:
         return None
-    return open_token(q.next_token, _scope(call), container.current().keys.signing_key())
+    return open_token(q.next_token, _scope(call), c.keys.signing_key())
 
 
-def _page(call: Call, page: list[Appointment], more: bool) -> s.AppointmentList:
+def _page(c: Container, call: Call, page: list[AppointmentView], more: bool) -> s.AppointmentList:
     """`limit` per page (at most 100) in start-time order; a signed `nextToken` while more remain."""
-    container.current().access.record(call.caller, call.route, [(a.patient_id, a.id) for a in page])
+    visits = [view.appointment for view in page]
+    c.access.record(call.caller, call.route, [(a.patient_id, a.id) for a in visits])
     next_token = None
-    if more and page:
-        last = page[-1]
-        key = container.current().keys.signing_key()
-        next_token = sign_token((instant(last.starts_at), last.id), _scope(call), key)
-    languages = _languages(call.caller, page)
-    shaped = [_shape(call.caller, a, language=languages.get(a.patient_id)) for a in page]
+    if more and visits:
+        last = visits[-1]
+        next_token = sign_token((instant(last.starts_at), last.id), _scope(call), c.keys.signing_key())
+    languages = _languages(c, call.caller, visits)
+    shaped = [s.AppointmentOut.of(view, languages.get(view.appointment.patient_id)) for view in page]
     return s.AppointmentList(appointments=shaped, next_token=next_token)
 
 
@@ -314,9 +287,8 @@ def _page(call: Call, page: list[Appointment], more: bool) -> s.AppointmentList:
     tags=("appointments",),
 )
 def list_for_doctor(call: Call) -> s.AppointmentList:
+    c = call.services
     q: s.AppointmentListQuery = call.query
-    after = _after(call)
-    page, more = container.current().booking.page_for_doctor(
-        call.caller, call.params["doctorId"], _filters(q), q.limit, after
-    )
-    return _page(call, page, more)
+    after = _after(c, call)
+    page, more = c.booking_queries.page_for_doctor(call.caller, call.params["doctorId"], _filters(q), q.limit, after)
+    return _page(c, call, page, more)

@@ -29,7 +29,7 @@ def _ics(body: bytes) -> Response:
     media_type="text/calendar",
 )
 def appointment_calendar(call: Call) -> Response:
-    found = call.services.booking.get(call.caller, call.params["id"])
+    found = call.services.booking_queries.get(call.caller, call.params["id"])
     language = patient_language(found.patient_id, call.headers.get("accept-language"), call.services.patients)
     ics = call.services.calendar.appointment(call.caller, call.params["id"], language)
     call.services.access.record(call.caller, call.route, [(found.patient_id, found.id)])

@@ -107,7 +107,7 @@ def availability(call: Call) -> Response:
     """Carries an ETag (the doctor-day's version); `If-None-Match` with it costs one small read and gets 304."""
     q: s.AvailabilityQuery = call.query
     day = s.strict_date(call.params["date"])
-    booking = call.services.booking
+    booking = call.services.booking_queries
     wanted = call.headers.get("if-none-match")
     if wanted:
         etag = booking.availability_etag(call.params["doctorId"], day)

@@ -166,7 +166,7 @@ class FhirCall:
 
 
 def _service(c: container.Container) -> FhirService:
-    return FhirService(c.booking, c.doctors, c.clock, c.store)
+    return FhirService(c.booking, c.booking_queries, c.doctors, c.clock, c.store)
 
 
 # --- the wrapper ------------------------------------------------------------------------------------------------

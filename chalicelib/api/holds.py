@@ -7,7 +7,6 @@ import logging
 
 from chalice import Blueprint, Response
 
-from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
@@ -35,7 +34,7 @@ TAGS = ("holds",)
 )
 def hold(call: Call) -> s.HoldOut:
     body: s.HoldIn = call.body
-    held = container.current().booking.hold(
+    held = call.services.booking.hold(
         call.caller,
         HoldRequest(
             doctor_id=body.doctor_id,
@@ -68,17 +67,17 @@ def hold(call: Call) -> s.HoldOut:
 )
 def list_holds(call: Call) -> s.HoldList:
     q: s.HoldListQuery = call.query
-    holds = container.current().booking.holds_of_day(call.caller, q.doctor_id, q.date)
+    holds = call.services.booking_queries.holds_of_day(call.caller, q.doctor_id, q.date)
     return s.HoldList(holds=[s.HoldOut.of(h) for h in holds])
 
 
 @endpoint(holds_api, "/api/holds/{id}", "GET", "One live hold", response=s.HoldOut, errors=(404,), tags=TAGS)
 def get_hold(call: Call) -> s.HoldOut:
-    return s.HoldOut.of(container.current().booking.get_hold(call.caller, call.params["id"]))
+    return s.HoldOut.of(call.services.booking_queries.get_hold(call.caller, call.params["id"]))
 
 
 @endpoint(holds_api, "/api/holds/{id}", "DELETE", "Release a hold: its time is free at once", status=204,
           errors=(404,), tags=TAGS)  # fmt: skip
 def release_hold(call: Call) -> Response:
-    container.current().booking.release_hold(call.caller, call.params["id"])
+    call.services.booking.release_hold(call.caller, call.params["id"])
     return no_content()

@@ -65,6 +65,8 @@ class Call:
     raw_body: dict[str, Any] | None = None
     route: str = ""
     """`METHOD /path/template`, as the access log records it."""
+    status: int = 200
+    """The route's status on success (a keyed write answers its stored JSON with it)."""
     wired: container.Container | None = field(default=None, repr=False)
     """The container, when checking the caller fetched it already."""
 
@@ -155,7 +157,7 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
     body = _parse(spec.body, raw_body, "body") if spec.body else None
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     route = f"{spec.method} {spec.path}"
-    result = handler(Call(caller, body, query, params, headers, raw_body, route, wired=wired))
+    result = handler(Call(caller, body, query, params, headers, raw_body, route, spec.status, wired=wired))
     if isinstance(result, Response):
         if isinstance(result.body, BaseModel):
             return Response(body=_serialized(spec, result.body), status_code=result.status_code, headers=result.headers)

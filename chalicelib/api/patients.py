@@ -27,7 +27,7 @@ patients_api = Blueprint(__name__)
 def sign_in(call: Call) -> s.PatientOut:
     """The record as written, with the language the patient chose before (the app starts in it)."""
     c = call.services
-    contact = c.booking.sign_in(call.caller)
+    contact = c.sign_in.record(call.caller)
     return s.PatientOut.from_domain(contact, language=c.patients.get(contact.id).language)
 
 

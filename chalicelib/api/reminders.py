@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib import container
 from chalicelib.api import schemas as s
@@ -36,7 +36,7 @@ ADMIN = (Role.ADMIN,)
     errors=(404, 409, 422),
     tags=("reminders",),
 )
-def schedule(call: Call) -> s.ReminderList:
+def schedule(call: Call) -> s.ReminderList | Response:
     body: s.ReminderScheduleIn = call.body
     timings = timings_for(body.timings, body.timing)
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
@@ -49,7 +49,7 @@ def schedule(call: Call) -> s.ReminderList:
             skipped=[s.SkippedReminderOut.from_domain(x) for x in skipped],
         )
 
-    return keyed(call, s.ReminderList, run, reminders_api.lambda_context)
+    return keyed(call, run, reminders_api.lambda_context)
 
 
 @endpoint(
@@ -78,7 +78,7 @@ def for_appointment(call: Call) -> s.ReminderList:
     errors=(404, 409),
     tags=("reminders",),
 )
-def update(call: Call) -> s.ReminderOut:
+def update(call: Call) -> s.ReminderOut | Response:
     body: s.ReminderUpdateIn = call.body
 
     def run() -> s.ReminderOut:
@@ -88,7 +88,7 @@ def update(call: Call) -> s.ReminderOut:
         _log(call, [changed], "reminder-change")
         return s.ReminderOut.from_domain(changed)
 
-    return keyed(call, s.ReminderOut, run, reminders_api.lambda_context)
+    return keyed(call, run, reminders_api.lambda_context)
 
 
 @endpoint(
@@ -101,7 +101,7 @@ def update(call: Call) -> s.ReminderOut:
     errors=(404, 409),
     tags=("reminders",),
 )
-def cancel(call: Call) -> s.ReminderOut:
+def cancel(call: Call) -> s.ReminderOut | Response:
     def run() -> s.ReminderOut:
         cancelled = call.services.reminders.cancel(call.caller, call.params["id"])
         _log(call, [cancelled], "reminder-change")
@@ -116,7 +116,7 @@ def cancel(call: Call) -> s.ReminderOut:
         _log(call, [found])
         return s.ReminderOut.from_domain(found)
 
-    return keyed(call, s.ReminderOut, run, reminders_api.lambda_context, landed)
+    return keyed(call, run, reminders_api.lambda_context, landed)
 
 
 def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:

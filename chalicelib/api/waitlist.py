@@ -381,10 +381,9 @@ def change_waitlist_entry(call: Call) -> EntryOut:
 )
 def accept_offer(call: Call) -> s.AppointmentOut:
     body: AcceptIn | None = call.body
-    appointment = call.services.waitlist.accept(call.caller, call.params["id"], body.reason if body else "")
+    booked = call.services.waitlist.accept(call.caller, call.params["id"], body.reason if body else "")
     _count("WaitlistAccepted")
-    can = call.services.booking.can_reschedule(call.caller, appointment)
-    return s.AppointmentOut.from_domain(appointment, can_reschedule=can)
+    return s.AppointmentOut.of(booked)
 
 
 @endpoint(

@@ -12,7 +12,8 @@ from chalicelib.domain.calendar import appointment_ics, doctor_feed_ics
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.language import DEFAULT as DEFAULT_LANGUAGE
-from chalicelib.services.booking import BookingService, ListFilter
+from chalicelib.services.booking import ListFilter
+from chalicelib.services.booking.queries import BookingQueries
 from chalicelib.services.ports.doctors import DoctorRepository
 from chalicelib.services.ports.system import Clock
 
@@ -26,7 +27,7 @@ def _digest(token: str) -> str:
 
 
 class CalendarService:
-    def __init__(self, booking: BookingService, doctors: DoctorRepository, clock: Clock) -> None:
+    def __init__(self, booking: BookingQueries, doctors: DoctorRepository, clock: Clock) -> None:
         self._booking = booking
         self._doctors = doctors
         self._clock = clock

@@ -26,7 +26,9 @@ from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_horizon
 from chalicelib.domain.schedule import GRANULE_MINUTES, Slot
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.booking import BookingRequest, BookingService, HoldBooking, HoldRequest, ListFilter
+from chalicelib.services.booking import AppointmentView, BookingRequest, HoldBooking, HoldRequest, ListFilter
+from chalicelib.services.booking.commands import BookingCommands
+from chalicelib.services.booking.queries import BookingQueries
 from chalicelib.services.doctors import DoctorService
 from chalicelib.services.ports.system import Clock
 
@@ -113,16 +115,22 @@ class PublicationPlan:
 
 class FhirService:
     def __init__(
-        self, booking: BookingService, doctors: DoctorService, clock: Clock, versions: DayVersions | None = None
+        self,
+        booking: BookingCommands,
+        queries: BookingQueries,
+        doctors: DoctorService,
+        clock: Clock,
+        versions: DayVersions | None = None,
     ) -> None:
         self._booking = booking
+        self._queries = queries
         self._doctors = doctors
         self._clock = clock
         self._versions = versions
 
     # --- directory --------------------------------------------------------------------------------------------
     def practitioner(self, doctor_id: str) -> Doctor:
-        return self._booking.doctor(doctor_id)
+        return self._queries.doctor(doctor_id)
 
     def practitioners(self) -> list[Doctor]:
         return sorted(self._doctors.search(), key=lambda d: d.id)
@@ -143,7 +151,7 @@ class FhirService:
         if parsed is None:
             raise NotFound("No such schedule.", {"id": schedule_id})
         try:
-            doctor = self._booking.doctor(parsed[0])
+            doctor = self._queries.doctor(parsed[0])
         except NotFound:
             raise NotFound("No such schedule.", {"id": schedule_id}) from None
         if parsed[1] not in fhir.services_of(doctor):
@@ -156,7 +164,7 @@ class FhirService:
     def horizon(self, doctor: Doctor) -> tuple[datetime, datetime]:
         """From now to how far ahead the doctor can be booked (its own horizon or the clinic's)."""
         now = self._clock.now()
-        days = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+        days = doctor.schedule.booking_horizon_days or self._queries.policy.booking_horizon_days
         return now, now + timedelta(days=days)
 
     # --- slots ------------------------------------------------------------------------------------------------
@@ -168,7 +176,7 @@ class FhirService:
             raise NotFound("No such slot.", {"id": slot_id})
         doctor, service = self.schedule(fhir.schedule_id(key.doctor_id, key.service))
         day = key.start.astimezone(doctor.zone).date()
-        for found in self._booking.availability(doctor.id, day, key.minutes).slots:
+        for found in self._queries.availability(doctor.id, day, key.minutes).slots:
             if found.starts_at == key.start and (found.available or caller.role is not Role.PATIENT):
                 return SlotHit(doctor, service, found)
         raise NotFound("No such slot.", {"id": slot_id})
@@ -207,7 +215,7 @@ class FhirService:
         page: list[SlotHit] = []
         for day in days:
             try:
-                result = self._booking.availability(doctor_id, day, None)
+                result = self._queries.availability(doctor_id, day, None)
             except NotFound:
                 raise NotFound("No such schedule.", {"id": schedule_id}) from None
             if doctor is None or doctor.zone != result.doctor.zone:
@@ -249,7 +257,7 @@ class FhirService:
                 if step >= len(local):
                     continue
                 doctor = doctors[doctor_id]
-                for offered in self._booking.availability(doctor_id, local[step], None).slots:
+                for offered in self._queries.availability(doctor_id, local[step], None).slots:
                     inside = low <= offered.starts_at and offered.ends_at <= high
                     if offered.available and inside and self._bookable(doctor, offered.starts_at, now):
                         found += [SlotHit(doctor, service, offered) for service in by_doctor[doctor_id]]
@@ -259,7 +267,7 @@ class FhirService:
 
     def _bookable(self, doctor: Doctor, start: datetime, now: datetime) -> bool:
         try:
-            check_horizon(start, now, doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days)
+            check_horizon(start, now, doctor.schedule.booking_horizon_days or self._queries.policy.booking_horizon_days)
         except OutsideBookingWindow:
             return False
         return True
@@ -284,7 +292,7 @@ class FhirService:
             if d.schedule.working_hours
         }
         versions = self._versions.day_versions([(doctor_id, day) for doctor_id, dates in days.items() for day in dates])
-        policy = self._booking.policy
+        policy = self._queries.policy
         step = int((now + policy.min_notice).timestamp()) // (GRANULE_MINUTES * 60)
         material = [
             salt,
@@ -315,7 +323,7 @@ class FhirService:
             for first in range(0, len(days), PUBLISH_FILE_DAYS):
                 slots = files.setdefault(f"Slot-{doctor.id}-{days[first].isoformat()}", [])
                 for day in days[first : first + PUBLISH_FILE_DAYS]:
-                    for offered in self._booking.availability(doctor.id, day, None).slots:
+                    for offered in self._queries.availability(doctor.id, day, None).slots:
                         if not offered.available or not self._bookable(doctor, offered.starts_at, now):
                             continue
                         for kind in fhir.services_of(doctor):
@@ -328,10 +336,10 @@ class FhirService:
         """Through the booking service's read: another's appointment answers as unknown. A live hold reads back
         as the hold (a `pending` Appointment) for whoever may see it; a lapsed one is unknown."""
         try:
-            return self._booking.get(_reader(caller), appointment_id)
+            return self._queries.get(_reader(caller), appointment_id)
         except NotFound:
             try:
-                return self._booking.get_hold(_reader(caller), appointment_id)
+                return self._queries.get_hold(_reader(caller), appointment_id)
             except NotFound:
                 raise NotFound("No such appointment.", {"appointmentId": appointment_id}) from None
 
@@ -366,7 +374,7 @@ class FhirService:
                 notes=order.comment,
                 matches={"patientId": order.patient_id},
             )
-            return self._booking.book_hold(writer, booking)[0]
+            return self._booking.book_hold(writer, booking).appointment
         if order.target.slot is None:  # the order was parsed with it
             raise TypeError("a FHIR order without order.target.slot")
         slot = order.target.slot
@@ -384,7 +392,7 @@ class FhirService:
             starts_at=slot.start,
             via=order.via,
         )
-        return self._booking.book_with_reminders(writer, request)[0]
+        return self._booking.book(writer, request).appointment
 
     def _move(self, writer: Caller, order: BookOrder) -> Appointment:
         """A reschedule: the visit keeps its practitioner, kind and patient and moves to the new time. A hold of
@@ -396,8 +404,8 @@ class FhirService:
                 "A reschedule (cancelled-appt-id) keeps the visit's comment; send no comment with it.",
                 {"fields": {"comment": "not with cancelled-appt-id"}},
             )
-        before = self._booking.get(writer, order.cancelled_id)
-        hold = self._booking.get_hold(writer, order.target.hold_id) if order.target.hold_id else None
+        before = self._queries.get(writer, order.cancelled_id)
+        hold = self._queries.get_hold(writer, order.target.hold_id) if order.target.hold_id else None
         patient: str | None
         if hold is not None:
             held = hold.appointment
@@ -426,13 +434,13 @@ class FhirService:
             local.time().replace(tzinfo=None),
             slot.start,
             slot.minutes,
-        )
+        ).appointment
 
     def set_status(self, caller: Caller, appointment_id: str, status: str) -> Appointment:
         """A PATCH or PUT of `status`: `cancelled` is the REST cancel, `fulfilled` and `noshow` the REST status
         route's completion and no-show; the status a visit already has changes nothing; any other is refused."""
         writer = _reader(caller)
-        current = self._booking.get(writer, appointment_id)
+        current = self._queries.get(writer, appointment_id)
         if fhir.APPOINTMENT_STATUS[current.status] == status:
             return current
         target = fhir.SETTABLE_STATUSES.get(status)
@@ -443,11 +451,11 @@ class FhirService:
                 {"fields": {"status": "not settable"}},
             )
         if target is Status.CANCELLED:
-            return self._booking.cancel(writer, appointment_id)
-        return self._booking.change_status(writer, appointment_id, target)
+            return self._booking.cancel(writer, appointment_id).appointment
+        return self._booking.change_status(writer, appointment_id, target).appointment
 
     def _slot_doctor(self, slot: fhir.SlotKey) -> tuple[Doctor, AppointmentType]:
-        doctor = self._booking.doctor(slot.doctor_id)
+        doctor = self._queries.doctor(slot.doctor_id)
         if slot.service not in fhir.services_of(doctor):
             raise NotFound("No such slot.", {"fields": {"slot": "no such schedule"}})
         kind = AppointmentType.TELEHEALTH if slot.service == "telehealth" else AppointmentType.IN_PERSON
@@ -490,11 +498,17 @@ class FhirService:
         fetch: Callable[[Position | None, int], tuple[list[Appointment], bool]]
         if patient_id is not None:
             pid = patient_id
-            fetch = lambda at, n: self._booking.page_for_patient(caller, pid, filters, n, at)  # noqa: E731
+            fetch = lambda at, n: _visits(self._queries.page_for_patient(caller, pid, filters, n, at))  # noqa: E731
         else:
             did = practitioner_id or ""
-            fetch = lambda at, n: self._booking.page_for_doctor(caller, did, filters, n, at)  # noqa: E731
+            fetch = lambda at, n: _visits(self._queries.page_for_doctor(caller, did, filters, n, at))  # noqa: E731
         return _collect(fetch, keep, limit, after)
+
+
+def _visits(page: tuple[list[AppointmentView], bool]) -> tuple[list[Appointment], bool]:
+    """A page of the booking reads' answers as the appointments they show."""
+    views, more = page
+    return [view.appointment for view in views], more
 
 
 def _reader(caller: Caller) -> Caller:

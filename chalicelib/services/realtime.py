@@ -32,7 +32,7 @@ from chalicelib.domain.realtime import (
     sign_ticket,
     verify_ticket,
 )
-from chalicelib.services.booking import BookingService
+from chalicelib.services.booking.queries import BookingQueries
 from chalicelib.services.ports.realtime import ConnectionSender, SubscriptionStore
 from chalicelib.services.ports.system import Clock, IdGenerator, KeyProvider
 
@@ -59,7 +59,7 @@ class RealtimeService:
         self,
         subscriptions: SubscriptionStore,
         sender: ConnectionSender,
-        booking: BookingService,
+        booking: BookingQueries,
         keys: KeyProvider,
         clock: Clock,
         ids: IdGenerator | None = None,

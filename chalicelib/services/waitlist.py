@@ -59,10 +59,13 @@ from chalicelib.domain.waitlist import (
     refill_report,
     with_offer,
 )
-from chalicelib.services.booking import BookingService, HoldBooking, HoldMover, HoldRequest
+from chalicelib.services.booking import AppointmentView, HoldBooking, HoldMover, HoldRequest
+from chalicelib.services.booking.commands import BookingCommands
+from chalicelib.services.booking.queries import BookingQueries
 from chalicelib.services.ports.delivery import MessageSender
 from chalicelib.services.ports.patients import PatientRepository
 from chalicelib.services.ports.system import Clock, IdGenerator
+from chalicelib.services.sign_in import SignIn
 
 log = logging.getLogger("clinic.waitlist")
 WAITLIST = Caller(subject="system:waitlist", role=Role.ADMIN, username="waitlist", name="Waitlist")
@@ -125,7 +128,9 @@ class WaitlistService:
     def __init__(
         self,
         store: WaitlistStore,
-        booking: BookingService,
+        booking: BookingCommands,
+        queries: BookingQueries,
+        sign_in: SignIn,
         mover: HoldMover,
         sender: MessageSender,
         patients: PatientRepository,
@@ -136,6 +141,8 @@ class WaitlistService:
     ) -> None:
         self._store = store
         self._booking = booking
+        self._queries = queries
+        self._sign_in = sign_in
         self._mover = mover
         self._sender = sender
         self._patients = patients
@@ -148,14 +155,14 @@ class WaitlistService:
     def join(self, caller: Caller, request: JoinRequest) -> Entry:
         if caller.role is not Role.PATIENT:
             raise Forbidden("Patients join a waitlist themselves.")
-        doctor = self._booking.doctor(request.doctor_id)
+        doctor = self._queries.doctor(request.doctor_id)
         if request.type is AppointmentType.TELEHEALTH and not doctor.telehealth:
             raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
         duration = request.duration or doctor.schedule.appointment_duration
         check_duration(doctor.schedule, duration, by_staff=False)
         now = self._clock.now()
         today = now.astimezone(doctor.zone).date()
-        horizon = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+        horizon = doctor.schedule.booking_horizon_days or self._queries.policy.booking_horizon_days
         check_window(request.date_from, request.date_to, today, horizon)
         times = parse_times(request.times)
         channels, email, phone = recipients(
@@ -163,7 +170,7 @@ class WaitlistService:
         )
         moving_from = None
         if request.move_earlier:
-            visit = self._booking.get(caller, request.move_earlier)
+            visit = self._queries.get(caller, request.move_earlier)
             if not visit.active or visit.doctor_id != doctor.id or visit.starts_at <= now:
                 raise InvalidInput(
                     "Only an upcoming visit with this doctor can be moved earlier.",
@@ -190,7 +197,7 @@ class WaitlistService:
             updated_at=now,
         )
         try:
-            self._booking.sign_in(caller)  # the directory record that offers (held by the clinic) name
+            self._sign_in.record(caller)  # the directory record that offers (held by the clinic) name
         except Exception:
             log.exception("waitlist: the patient's directory record was not written")
         self._store.add(entry)
@@ -203,7 +210,7 @@ class WaitlistService:
             found = self._store.of_patient(caller.subject)
         else:
             self._check_staff(caller, doctor_id)
-            self._booking.doctor(doctor_id)
+            self._queries.doctor(doctor_id)
             found = self._store.of_doctor(doctor_id)
         return found
 
@@ -223,11 +230,11 @@ class WaitlistService:
             raise InvalidState(
                 "Only a waiting entry can be changed; answer its offer first.", {"status": entry.status.value}
             )
-        doctor = self._booking.doctor(entry.doctor_id)
+        doctor = self._queries.doctor(entry.doctor_id)
         now = self._clock.now()
         date_from = request.date_from or entry.date_from
         date_to = request.date_to or entry.date_to
-        horizon = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+        horizon = doctor.schedule.booking_horizon_days or self._queries.policy.booking_horizon_days
         check_window(date_from, date_to, now.astimezone(doctor.zone).date(), horizon)
         after = replace(
             entry,
@@ -255,7 +262,7 @@ class WaitlistService:
         left = self._end(entry, OfferOutcome.WITHDRAWN, EntryStatus.LEFT, now)
         return left
 
-    def accept(self, caller: Caller, entry_id: str, reason: str = "") -> Appointment:
+    def accept(self, caller: Caller, entry_id: str, reason: str = "") -> AppointmentView:
         entry = self.get(caller, entry_id)
         if caller.role is not Role.PATIENT or caller.subject != entry.patient_id:
             raise Forbidden("Only the patient accepts its offer.")
@@ -266,9 +273,9 @@ class WaitlistService:
         moving = entry.move_earlier if entry.move_earlier and self._still_booked(caller, entry.move_earlier) else None
         try:
             if moving:
-                appointment, _ = self._booking.book_hold_moving(caller, offer.hold_id, moving, self._mover)
+                booked, _ = self._booking.book_hold_moving(caller, offer.hold_id, moving, self._mover)
             else:
-                appointment, _, _ = self._booking.book_hold(caller, HoldBooking(hold_id=offer.hold_id, reason=reason))
+                booked = self._booking.book_hold(caller, HoldBooking(hold_id=offer.hold_id, reason=reason))
         except (NotFound, InvalidState) as exc:
             reason_code = (exc.details or {}).get("reason")
             if isinstance(exc, InvalidState) and reason_code != "hold_expired" and moving:
@@ -282,17 +289,18 @@ class WaitlistService:
                 else "This time was taken before you accepted; you are still on the waitlist."
             )
             raise InvalidState(message, {"reason": f"offer_{outcome.value}", "id": entry.id}) from exc
+        appointment = booked.appointment
         self._settle(
             entry.id, lambda e: end_offer(e, OfferOutcome.ACCEPTED, now, EntryStatus.BOOKED), booked=appointment
         )
         self._log_outcome(offer, entry.id, OfferOutcome.ACCEPTED, now, refilled=appointment)
-        return appointment
+        return booked
 
     def _still_booked(self, caller: Caller, appointment_id: str) -> bool:
         """Is the visit a "move me earlier" entry would replace still booked? If the patient cancelled it
         meanwhile, accepting books the offered time on its own."""
         try:
-            return self._booking.get(caller, appointment_id).active
+            return self._queries.get(caller, appointment_id).active
         except NotFound:
             return False
 
@@ -309,7 +317,7 @@ class WaitlistService:
         """The doctor's waiting and offered entries in the order offers go, and the day's freed times with each
         offer made and how it ended."""
         self._check_staff(caller, doctor_id)
-        self._booking.doctor(doctor_id)
+        self._queries.doctor(doctor_id)
         queue = fair_order(self._store.queue(doctor_id), self.settings)
         return DayView(queue, self._store.freed_of(doctor_id, day, day))
 
@@ -320,7 +328,7 @@ class WaitlistService:
             raise NotFound("No such waitlist entry.", {"id": entry_id})
         if entry.status is not EntryStatus.WAITING:
             raise InvalidState("Only a waiting entry can be offered a time.", {"status": entry.status.value})
-        doctor = self._booking.doctor(entry.doctor_id)
+        doctor = self._queries.doctor(entry.doctor_id)
         starts = local_instant(day, at, doctor.zone).astimezone(UTC)
         now = self._clock.now()
         record = FreedRecord(
@@ -343,7 +351,7 @@ class WaitlistService:
 
     def analytics(self, caller: Caller, doctor_id: str, first: date, last: date) -> list[Refill]:
         self._check_staff(caller, doctor_id)
-        doctor = self._booking.doctor(doctor_id)
+        doctor = self._queries.doctor(doctor_id)
         return refill_report(self._store.freed_of(doctor_id, first, last), doctor.zone)
 
     # --- the stream ------------------------------------------------------------------------------------------
@@ -397,7 +405,7 @@ class WaitlistService:
             return 0
         now = self._clock.now()
         zone = doctor.zone
-        horizon = new.booking_horizon_days or self._booking.policy.booking_horizon_days
+        horizon = new.booking_horizon_days or self._queries.policy.booking_horizon_days
         first = now.astimezone(zone).date()
         last = min(first + timedelta(days=horizon), max(e.date_to for e in queue))
         opened = opened_intervals(doctor.availability, new, zone, first, last, now)
@@ -426,7 +434,7 @@ class WaitlistService:
         and never fails the sync). The number of intervals offered."""
         if not self._store.queue(doctor_id):
             return 0
-        doctor = self._booking.doctor(doctor_id)
+        doctor = self._queries.doctor(doctor_id)
         availability = doctor.availability
         if availability is None or day in availability.holidays:
             return 0
@@ -445,7 +453,7 @@ class WaitlistService:
         return offered
 
     def _log_freed(self, freed: FreedTime, record_id: str) -> None:
-        doctor = self._booking.doctor(freed.doctor_id)
+        doctor = self._queries.doctor(freed.doctor_id)
         self._store.add_freed(
             FreedRecord(
                 id=record_id,
@@ -492,7 +500,7 @@ class WaitlistService:
             return "refilled"
         if any(o.get("outcome") == "pending" for o in record.offers):
             return "offered"  # a repeat delivery while its offer is open
-        doctor = self._booking.doctor(record.doctor_id)
+        doctor = self._queries.doctor(record.doctor_id)
         now = self._clock.now()
         if record.starts_at - now < self.settings.min_notice:
             self._explain(record.id, "less than the minimum notice away", "unfilled")
@@ -590,7 +598,7 @@ class WaitlistService:
         now = self._clock.now()
         for doctor_id in doctor_ids:
             try:
-                doctor = self._booking.doctor(doctor_id)
+                doctor = self._queries.doctor(doctor_id)
                 for entry in self._store.queue(doctor_id):
                     if expired(entry, doctor.zone, now):
                         self._end(entry, OfferOutcome.WITHDRAWN, EntryStatus.EXPIRED, now)
@@ -618,11 +626,11 @@ class WaitlistService:
             return 0
         offered = 0
         try:
-            doctor = self._booking.doctor(doctor_id)
+            doctor = self._queries.doctor(doctor_id)
             if not quiet.ended_within(now, doctor.zone, QUIET_CATCH_UP):
                 return 0
             first = now.astimezone(doctor.zone).date()
-            horizon = doctor.schedule.booking_horizon_days or self._booking.policy.booking_horizon_days
+            horizon = doctor.schedule.booking_horizon_days or self._queries.policy.booking_horizon_days
             waiting = self._store.freed_of(doctor_id, first, first + timedelta(days=horizon))
         except Exception:
             log.exception("waitlist sweep: deferred times of %s not read this time", doctor_id)

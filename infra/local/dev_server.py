@@ -108,7 +108,7 @@ def local_realtime(hub: LocalSocketHub) -> RealtimeService:
     return RealtimeService(
         DynamoSubscriptionStore(bind(wired.settings)),
         hub,
-        wired.booking,
+        wired.booking_queries,
         StaticKey(os.environ["SIGNING_KEY"]),
         wired.clock,
         encode=live_message,

@@ -10,15 +10,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from chalicelib.container import booking_services
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import Reminder
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.domain.telehealth import TransientPlatformError
 from chalicelib.domain.timefmt import instant
-from chalicelib.services.booking import BookingService, Policy
+from chalicelib.services.booking import Policy
+from chalicelib.services.booking.commands import BookingCommands
+from chalicelib.services.booking.queries import BookingQueries
 from chalicelib.services.reminders.planning import ReminderPlanner
 from chalicelib.services.reminders.schedules import ReminderSchedules
+from chalicelib.services.sign_in import SignIn
 from chalicelib.services.telehealth import TelehealthService
 from tests.fakes.memory import (
     InMemoryAppointmentStore,
@@ -109,8 +113,10 @@ class Clinic:
     patients: InMemoryPatientRepository
     platform: FakePlatform
     scheduler: RecordingScheduler
-    booking: BookingService
+    booking: BookingCommands
     telehealth: TelehealthService
+    booking_queries: BookingQueries
+    sign_in: SignIn
     keys: FixedKey = field(default_factory=FixedKey)
 
 
@@ -128,8 +134,24 @@ def clinic(policy: Policy | None = None, now: datetime = NOW) -> Clinic:
     schedules = ReminderSchedules(scheduler, reminders)
     planner = ReminderPlanner(reminders, store, store, patients, schedules, clock, ids)
     telehealth = TelehealthService(rooms, store, {"custom": platform}, keys, clock, ids, room_ids.new_id, BASE_URL)
-    booking = BookingService(doctors, store, clock, ids, policy or Policy(), planner, telehealth, patients)
-    return Clinic(clock, doctors, store, reminders, rooms, patients, platform, scheduler, booking, telehealth, keys)
+    queries, booking = booking_services(
+        store, doctors, patients, clock, ids, policy or Policy(), planner, telehealth, None
+    )
+    return Clinic(
+        clock,
+        doctors,
+        store,
+        reminders,
+        rooms,
+        patients,
+        platform,
+        scheduler,
+        booking,
+        telehealth,
+        queries,
+        SignIn(patients, clock),
+        keys,
+    )
 
 
 def add_doctor(
@@ -153,4 +175,4 @@ def add_doctor(
 
 def free_times(at: Clinic, doctor_id: str, day: date) -> list[str]:
     """The local start times the day still offers."""
-    return [s.local_time for s in at.booking.availability(doctor_id, day, None).slots if s.available]
+    return [s.local_time for s in at.booking_queries.availability(doctor_id, day, None).slots if s.available]

@@ -37,7 +37,7 @@ def test_a_patient_holds_at_most_ten_active_future_bookings(api):
 
 def test_a_visit_that_has_ended_no_longer_counts(api, wired, clock):
     # GIVEN a clinic limit of one active booking and a visit today at 14:00 New York (19:00Z)
-    wired.booking.policy = replace(wired.booking.policy, max_active_bookings=1)
+    wired.booking_queries.policy = replace(wired.booking_queries.policy, max_active_bookings=1)
     doc = api.doctor_with_hours()
     assert api.try_book(doc, date="2026-12-01", time="14:00").status_code == 201
     second = api.try_book(doc, date="2026-12-03")

@@ -168,11 +168,11 @@ def test_book_refuses_with_fhirs_codes(api, wired, clock):
     doc = api.doctor_with_hours()
     api.book(doc, patient("patient-2"), time="10:00")
     api.book(doc, patient(), time="11:00")
-    wired.booking.policy = replace(wired.booking.policy, max_active_bookings=1)
+    wired.booking_queries.policy = replace(wired.booking_queries.policy, max_active_bookings=1)
     # WHEN patient-4 books the taken time, patient-1 another time past its limit, a hold that lapsed, and an unknown id
     taken = book(api, patient("patient-4"), ("appt-id", slot(doc, "1500")))  # no visit that day: only the time fails
     over_limit = book(api, patient(), ("appt-id", slot(doc, "1900")))
-    wired.booking.policy = replace(wired.booking.policy, max_active_bookings=5)
+    wired.booking_queries.policy = replace(wired.booking_queries.policy, max_active_bookings=5)
     held = hold(api, patient("patient-3"), ("appt-id", slot(doc, "1930"))).data
     clock.current = NOW + timedelta(minutes=5)
     lapsed = book(api, patient("patient-3"), ("appt-id", held["id"]))

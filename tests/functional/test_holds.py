@@ -122,7 +122,7 @@ def test_a_hold_lapses_by_itself_at_its_expiry(api, wired, clock):
 
 def test_the_sweep_releases_lapsed_holds_and_frees_their_limits(api, wired, clock, lambdas):
     doc = api.doctor_with_hours()
-    wired.booking.policy = replace(wired.booking.policy, max_active_bookings=1)
+    wired.booking_queries.policy = replace(wired.booking_queries.policy, max_active_bookings=1)
     held = hold(api, doc)
     # WHEN the sweep runs before the expiry THEN it leaves the hold
     run = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
@@ -139,7 +139,7 @@ def test_the_sweep_releases_lapsed_holds_and_frees_their_limits(api, wired, cloc
 
 def test_holds_count_against_the_patients_limits(api, wired):
     # GIVEN a clinic allowing one active booking a patient, and patient-1 holding 10:00
-    wired.booking.policy = replace(wired.booking.policy, max_active_bookings=1)
+    wired.booking_queries.policy = replace(wired.booking_queries.policy, max_active_bookings=1)
     doc = api.doctor_with_hours()
     hold(api, doc)
     # WHEN patient-1 books another time with the doctor that day THEN its one visit a day counts the hold

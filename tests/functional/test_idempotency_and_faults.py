@@ -40,6 +40,27 @@ def test_keys_are_scoped_per_caller(api, doc):
     assert mine.data["id"] != theirs.data["id"]
 
 
+def test_a_keyed_answer_is_serialized_once_for_its_record_and_its_response(api, doc, monkeypatch):
+    # GIVEN a count of the appointment answers turned into JSON
+    from chalicelib.api.schemas import AppointmentOut
+
+    made: list[str] = []
+    to_json = AppointmentOut.to_json
+
+    def counted(self: AppointmentOut) -> dict:
+        made.append(self.id)
+        return to_json(self)
+
+    monkeypatch.setattr(AppointmentOut, "to_json", counted)
+    key = {"Idempotency-Key": "once"}
+    # WHEN a keyed booking is made THEN its answer is serialized once: the record's JSON is the response's
+    first = api.try_book(doc, {**patient(), **key})
+    assert first.status_code == 201 and made == [first.data["id"]]
+    # WHEN it is retried THEN the stored JSON is answered as it is
+    again = api.try_book(doc, {**patient(), **key})
+    assert (again.status_code, again.data) == (201, first.data) and made == [first.data["id"]]
+
+
 def test_a_failed_first_attempt_is_not_remembered(api, doc):
     key = {"Idempotency-Key": "k-3"}
     api.try_book(doc, patient("p0"))  # someone else takes 10:00

@@ -259,15 +259,15 @@ def test_move_earlier_is_all_or_nothing(api, wired, tap):
 
     from chalicelib.domain.appointments import Status
 
-    real_get = wired.booking.get
+    real_get = wired.booking_queries.get
 
     def stale_get(caller, appointment_id):  # the visit as read before another change landed
         found = real_get(caller, appointment_id)
         return replace(found, status=Status.CONFIRMED) if appointment_id == later["id"] else found
 
-    wired.booking.get = stale_get
+    wired.booking_queries.get = stale_get
     answer = api.call("POST", f"/api/waitlist/{waiting['id']}/accept", patient("w1"), {})
-    wired.booking.get = real_get
+    wired.booking_queries.get = real_get
     assert answer.status_code == 409
     assert active_at(api, doc, "15:00") != [] and active_at(api, doc, "10:00") == []
 
@@ -422,7 +422,7 @@ def test_an_entry_is_never_offered_two_times_at_once(api, wired, tap, clock):
     assert entry(api, waiting["id"], "w1")["offer"]["time"] == "10:00"
     freed = api.call("GET", f"/api/waitlist/day?doctorId={doc['id']}&date={DAY}", admin()).data["freed"]
     assert sorted(f["status"] for f in freed) == ["open", "unfilled"]
-    assert len(wired.booking.holds_of_day(wired_admin(), doc["id"], BOOKING_DAY)) == 1
+    assert len(wired.booking_queries.holds_of_day(wired_admin(), doc["id"], BOOKING_DAY)) == 1
 
 
 def wired_admin() -> Any:

@@ -18,16 +18,16 @@ DAY = BOOKING_DAY  # the day booking_request books
 def test_changes_at_one_instant_list_in_order(wired: Container):
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     doc = wired.doctors.register("Dr. Order", "GP", "Room 1", "America/New_York", False, None, Availability(hours))
-    wired.booking.sign_in(Caller("p1", Role.PATIENT, name="P One"))  # staff book only patients that exist
+    wired.sign_in.record(Caller("p1", Role.PATIENT, name="P One"))  # staff book only patients that exist
     made = wired.booking.book(
         ADMIN,
         booking_request(doc.id),
-    )
+    ).appointment
     for at in (time(11), time(12, 30), time(14), time(15)):
         wired.booking.reschedule(ADMIN, made.id, DAY, at)
     wired.booking.change_status(ADMIN, made.id, Status.CONFIRMED)
     wired.booking.cancel(ADMIN, made.id)
-    trail = wired.booking.audit_trail(made.id)
+    trail = wired.booking_queries.audit_trail(made.id)
     assert [(e.action, e.changes.get("time", {}).get("to")) for e in trail] == [
         ("booked", None),
         ("rescheduled", "11:00"),

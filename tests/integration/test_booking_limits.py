@@ -21,8 +21,8 @@ def test_forty_concurrent_bookings_for_one_patient_leave_exactly_the_limit(wired
     hours = {"wednesday": (WallInterval(time(9), time(21)),)}
     av = Availability(working_hours=hours, max_patients_per_day=500, appointment_duration=15)
     doc = wired.doctors.register("Dr. Storm", "GP", "Room", "America/New_York", False, None, av).id
-    wired.booking.sign_in(HOARDER)
-    limit = wired.booking.policy.max_active_bookings
+    wired.sign_in.record(HOARDER)
+    limit = wired.booking_queries.policy.max_active_bookings
     assert limit == 10
 
     def attempt(i: int) -> str:
@@ -34,7 +34,8 @@ def test_forty_concurrent_bookings_for_one_patient_leave_exactly_the_limit(wired
     with ThreadPoolExecutor(max_workers=20) as pool:
         outcomes = list(pool.map(attempt, range(40)))
     # THEN exactly the limit is booked, everything else refused as BOOKING_LIMIT_REACHED
-    held = [a for a in wired.booking.list_for_patient(ADMIN, "hoarder", ListFilter()) if a.active]
+    listed, _ = wired.booking_queries.page_for_patient(ADMIN, "hoarder", ListFilter(), 100, None)
+    held = [view.appointment for view in listed if view.appointment.active]
     assert outcomes.count("booked") == len(held) == limit
     assert set(outcomes) == {"booked", "BookingLimitReached"}
     # AND a cancellation frees exactly one place

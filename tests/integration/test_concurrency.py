@@ -33,11 +33,11 @@ def doctor(wired: Container, max_per_day: int = 500, end: time = time(17)) -> st
 def known(wired: Container, *patient_ids: str) -> None:
     """Staff book only patients of the directory: each signs in once."""
     for patient_id in patient_ids:
-        wired.booking.sign_in(Caller(patient_id, Role.PATIENT))
+        wired.sign_in.record(Caller(patient_id, Role.PATIENT))
 
 
 def active(wired: Container, doctor_id: str):
-    return [a for a in wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter()) if a.active]
+    return [a for a in wired.booking_queries.list_for_doctor(ADMIN, doctor_id, ListFilter()) if a.active]
 
 
 def assert_no_overlap(appointments) -> None:
@@ -74,7 +74,7 @@ def test_fifty_threads_booking_the_same_slot_give_exactly_one_booking(wired: Con
     assert outcomes.count("booked") == 1
     assert outcomes.count("slot-unavailable") == 49
     assert len(active(wired, doc)) == 1
-    assert wired.booking.availability(doc, DAY, None).slots[2].available is False  # 10:00
+    assert wired.booking_queries.availability(doc, DAY, None).slots[2].available is False  # 10:00
 
 
 def offered_wish(rng: random.Random) -> tuple[time, int]:
@@ -111,7 +111,7 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
     known(wired, *(f"{side}{n}" for side in "ab" for n in range(10)))
     for round_ in range(10):
         at = time(9 + round_ % 8, 30 if round_ >= 8 else 0)
-        first = wired.booking.book(ADMIN, booking_request(doc, at, patient_id=f"a{round_}"))
+        first = wired.booking.book(ADMIN, booking_request(doc, at, patient_id=f"a{round_}")).appointment
 
         cancelled = threading.Event()
 
@@ -124,7 +124,8 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
 
         def book_freed(at=at, round_=round_, cancelled=cancelled) -> str:
             return until_settled(
-                cancelled, lambda: wired.booking.book(ADMIN, booking_request(doc, at, patient_id=f"b{round_}"))
+                cancelled,
+                lambda: wired.booking.book(ADMIN, booking_request(doc, at, patient_id=f"b{round_}")).appointment,
             )
 
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -139,7 +140,7 @@ def test_cancel_racing_a_booking_for_the_freed_time(wired: Container):
 def test_reschedule_racing_bookings_for_both_times(wired: Container):
     doc = doctor(wired)
     known(wired, "mover", "old-time", "new-time")
-    moving = wired.booking.book(ADMIN, booking_request(doc, time(10), patient_id="mover"))
+    moving = wired.booking.book(ADMIN, booking_request(doc, time(10), patient_id="mover")).appointment
 
     rescheduled = threading.Event()
 
@@ -153,7 +154,9 @@ def test_reschedule_racing_bookings_for_both_times(wired: Container):
             rescheduled.set()
 
     def book(at: time, who: str) -> str:
-        return until_settled(rescheduled, lambda: wired.booking.book(ADMIN, booking_request(doc, at, patient_id=who)))
+        return until_settled(
+            rescheduled, lambda: wired.booking.book(ADMIN, booking_request(doc, at, patient_id=who)).appointment
+        )
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = [
@@ -192,6 +195,6 @@ def test_daily_limit_holds_under_concurrency(wired: Container, limit: int):
 def test_lock_granules_cover_exactly_the_booked_minutes(wired: Container):
     doc = doctor(wired)
     known(wired, "x")
-    a = wired.booking.book(ADMIN, booking_request(doc, time(9, 45), duration=45, patient_id="x"))
+    a = wired.booking.book(ADMIN, booking_request(doc, time(9, 45), duration=45, patient_id="x")).appointment
     state = DynamoAppointmentStore(wired.settings, bind(wired.settings)).day_state(doc, DAY)
     assert min(state.taken) == a.starts_at and max(state.taken) == a.ends_at - timedelta(minutes=5)

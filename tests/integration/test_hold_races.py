@@ -52,9 +52,9 @@ def test_fifty_threads_holding_the_same_slot_give_exactly_one_hold(wired: Contai
         outcomes = list(pool.map(attempt, range(50)))
     # THEN exactly one holds it, the others are told it is taken, and the day counts one
     assert (outcomes.count("done"), outcomes.count("SlotUnavailable")) == (1, 49)
-    holds = wired.booking.holds_of_day(ADMIN, doc, DAY)
+    holds = wired.booking_queries.holds_of_day(ADMIN, doc, DAY)
     assert len(holds) == 1 and wired.store.day_state(doc, DAY).booked == 1
-    assert wired.booking.availability(doc, DAY, None).slots[2].available is False  # 10:00
+    assert wired.booking_queries.availability(doc, DAY, None).slots[2].available is False  # 10:00
 
 
 def test_a_hold_and_a_booking_racing_for_a_time_give_exactly_one(wired: Container):
@@ -68,13 +68,13 @@ def test_a_hold_and_a_booking_racing_for_a_time_give_exactly_one(wired: Containe
             return outcome(lambda: wired.booking.hold(ADMIN, hold_request(doc, at, "holder")))
 
         def booking(at: time = at) -> str:
-            return outcome(lambda: wired.booking.book(ADMIN, booking_request(doc, at, patient_id="booker")))
+            return outcome(lambda: wired.booking.book(ADMIN, booking_request(doc, at, patient_id="booker")).appointment)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = [f.result() for f in (pool.submit(holding), pool.submit(booking))]
         # THEN exactly one of them has the time
         assert sorted(results) == ["SlotUnavailable", "done"], (at, results)
-    held = len(wired.booking.holds_of_day(ADMIN, doc, DAY))
+    held = len(wired.booking_queries.holds_of_day(ADMIN, doc, DAY))
     booked = [a for a in wired.store.list_for_doctor(doc, NOW, NOW + timedelta(days=3)) if a.status is Status.SCHEDULED]
     assert held + len(booked) == 8 == wired.store.day_state(doc, DAY).booked
 
@@ -91,7 +91,7 @@ def test_a_hold_booked_by_its_owner_as_it_expires_is_booked_or_lapsed_never_both
 
     # WHEN each owner books its hold while the sweep lapses every expired hold
     def booking(hold_id: str) -> str:
-        return outcome(lambda: wired.booking.book_hold(ADMIN, HoldBooking(hold_id, reason="r")))
+        return outcome(lambda: wired.booking.book_hold(ADMIN, HoldBooking(hold_id, reason="r")).appointment)
 
     with ThreadPoolExecutor(max_workers=9) as pool:
         bookings = [pool.submit(booking, h.id) for h in holds]
@@ -116,7 +116,7 @@ def test_no_lock_is_left_behind_once_holds_lapse_and_the_sweep_runs(
 ):
     doc = doctor(wired)
     known(wired, *(f"p{i}" for i in range(6)))
-    assert wired.booking.policy.hold_duration == EXPIRY - NOW
+    assert wired.booking_queries.policy.hold_duration == EXPIRY - NOW
     # GIVEN six holds of different lengths and offsets (whole and shared lock blocks), one released early
     for i, (at, minutes) in enumerate([(time(9), 30), (time(9, 45), 45), (time(11), 60), (time(13), 120)]):
         wired.booking.hold(ADMIN, HoldRequest(doc, DAY, at, AppointmentType.IN_PERSON, f"p{i}", duration=minutes))
@@ -143,7 +143,9 @@ def test_no_lock_is_left_behind_once_holds_lapse_and_the_sweep_runs(
     assert schedule_items(settings, keys.HOLDS_PK) == []
     # AND the lapsed holds are gone for good: reading or booking one is 404, a second sweep finds nothing
     assert wired.booking.release_expired_holds() == 0
-    gone = outcome(lambda: wired.booking.get_hold(ADMIN, early.id))
+    gone = outcome(lambda: wired.booking_queries.get_hold(ADMIN, early.id))
     assert gone == NotFound.__name__
-    assert wired.booking.availability(doc, DAY, None).slots[0].available is True
-    assert outcome(lambda: wired.booking.book(ADMIN, booking_request(doc, time(9), patient_id="p5"))) == "done"
+    assert wired.booking_queries.availability(doc, DAY, None).slots[0].available is True
+    assert (
+        outcome(lambda: wired.booking.book(ADMIN, booking_request(doc, time(9), patient_id="p5")).appointment) == "done"
+    )

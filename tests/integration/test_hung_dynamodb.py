@@ -43,8 +43,8 @@ def clinic(wired: Container) -> Iterator[tuple[Client, str, str]]:
 
     hours = {"wednesday": (WallInterval(wall(9), wall(17)),)}
     doctor = wired.doctors.register("Dr. H", "GP", "Room 1", "America/New_York", False, None, Availability(hours))
-    wired.booking.sign_in(Caller("p1", Role.PATIENT))
-    visit = wired.booking.book(Caller("admin", Role.ADMIN), booking_request(doctor.id))
+    wired.sign_in.record(Caller("p1", Role.PATIENT))
+    visit = wired.booking.book(Caller("admin", Role.ADMIN), booking_request(doctor.id)).appointment
     with Client(app) as client:
         yield client, doctor.id, visit.id
 

@@ -20,7 +20,8 @@ def walk(page, limit):
     """Every page's ids, following the last item shown as the next page's start."""
     pages, after = [], None
     while True:
-        items, more = page(limit, after)
+        views, more = page(limit, after)
+        items = [view.appointment for view in views]
         pages.append([a.id for a in items])
         if not more:
             return pages
@@ -31,21 +32,21 @@ def test_pages_walk_every_appointment_once_even_with_shared_starts(wired: Contai
     # GIVEN a doctor's day where 10:00 was booked and cancelled twice, then booked again, plus 11:00 and 14:00
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     doctor_id = wired.doctors.register("Dr. P", "GP", "Room", "America/New_York", False, None, Availability(hours)).id
-    wired.booking.sign_in(Caller("p1", Role.PATIENT))
+    wired.sign_in.record(Caller("p1", Role.PATIENT))
     made = []
     for at in (time(10), time(10), time(10), time(11), time(14)):
-        made.append(wired.booking.book(ADMIN, booking_request(doctor_id, at)))
+        made.append(wired.booking.book(ADMIN, booking_request(doctor_id, at)).appointment)
         if len(made) < 3:
             wired.booking.cancel(ADMIN, made[-1].id)
-    everything = [a.id for a in wired.booking.list_for_doctor(ADMIN, doctor_id, ListFilter())]
+    everything = [a.id for a in wired.booking_queries.list_for_doctor(ADMIN, doctor_id, ListFilter())]
     assert len(everything) == 5
 
     # WHEN the doctor's and the patient's lists are read one and two at a time
     def doctor_page(limit, after):
-        return wired.booking.page_for_doctor(ADMIN, doctor_id, ListFilter(), limit, after)
+        return wired.booking_queries.page_for_doctor(ADMIN, doctor_id, ListFilter(), limit, after)
 
     def patient_page(limit, after):
-        return wired.booking.page_for_patient(ADMIN, "p1", ListFilter(), limit, after)
+        return wired.booking_queries.page_for_patient(ADMIN, "p1", ListFilter(), limit, after)
 
     # THEN each walk shows every appointment exactly once, in the index's order, and stops at the end
     for page in (doctor_page, patient_page):

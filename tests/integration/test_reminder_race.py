@@ -60,7 +60,7 @@ def test_racing_dispatchers_and_sweeps_deliver_once(wired: Container, clock):
             "r",
             reminder_preferences={"email": True, "sms": True, "timing": "24h"},
         ),
-    )
+    ).appointment
     clock.current = appointment.starts_at - timedelta(hours=24) + timedelta(minutes=2)  # overdue for the sweep
     email_id = f"{appointment.id}_email-24h"
 

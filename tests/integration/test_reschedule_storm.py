@@ -107,7 +107,7 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
             "r",
             reminder_preferences={"email": True, "sms": True, "timings": ["24h", "2h"]},
         ),
-    )
+    ).appointment
     wired.reminders._schedules._scheduler = SlowScheduler(7)
     moves = [(n, random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
     late = ReversedFollowUps(
@@ -133,7 +133,7 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
     assert outcomes.count("moved") >= 2, outcomes  # at least two commits whose follow-ups raced
     assert late.held == outcomes.count("moved")
     # THEN every pending reminder is planned for the final time, and none is left behind at an earlier one
-    final = wired.booking.get(ADMIN, appointment.id)
+    final = wired.booking_queries.get(ADMIN, appointment.id)
     reminders = wired.reminders.for_appointment(ADMIN, appointment.id)
     assert len(reminders) == 4
     for reminder in reminders:

@@ -54,7 +54,7 @@ class AnsweredBeforeSending:
 def doctor_id(wired: Container) -> str:
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     made = wired.doctors.register("Dr. T", "GP", "Room", "America/New_York", False, None, Availability(hours))
-    wired.booking.sign_in(Caller("p1", Role.PATIENT))  # staff book only patients of the directory
+    wired.sign_in.record(Caller("p1", Role.PATIENT))  # staff book only patients of the directory
     return made.id
 
 

@@ -68,7 +68,7 @@ def test_a_storm_of_cancellations_offers_each_freed_time_once_and_books_nothing_
     for i, who in enumerate(bookers):
         at = time(9 + (i // DOCTORS) // 2, 30 * ((i // DOCTORS) % 2))
         request = BookingRequest(doctors[i % DOCTORS], BOOKING_DAY, at, AppointmentType.IN_PERSON, "r", patient_id=who)
-        visits.append(wired.booking.book(ADMIN, request))
+        visits.append(wired.booking.book(ADMIN, request).appointment)
     client = aws.client("dynamodb", wired.settings.region, endpoint_url=wired.settings.dynamodb_endpoint)
     tap = StreamTap(client, wired.settings.appointments_table)
     for i in range(WAITING):
@@ -79,7 +79,7 @@ def test_a_storm_of_cancellations_offers_each_freed_time_once_and_books_nothing_
         )
     # WHEN all fifty visits are cancelled at once, and the stream is consumed by racing consumers
     with ThreadPoolExecutor(max_workers=25) as pool:
-        list(pool.map(lambda v: wired.booking.cancel(ADMIN, v.id), visits))
+        list(pool.map(lambda v: wired.booking.cancel(ADMIN, v.id).appointment, visits))
     consume(tap)
     entries = [e for d in doctors for e in wired.waitlist.entries(ADMIN, d)]
     offered = [e for e in entries if e.status is EntryStatus.OFFERED]
@@ -108,7 +108,7 @@ def test_a_storm_of_cancellations_offers_each_freed_time_once_and_books_nothing_
         return "booked"
 
     def walk_in(e: Any) -> str:
-        request = BookingRequest(e.doctor_id, BOOKING_DAY, e.offer.starts_at.astimezone(wired.booking.doctor(
+        request = BookingRequest(e.doctor_id, BOOKING_DAY, e.offer.starts_at.astimezone(wired.booking_queries.doctor(
             e.doctor_id).zone).time(), AppointmentType.IN_PERSON, "r", patient_id="walk-in")  # fmt: skip
         try:
             wired.booking.book(ADMIN, request)

@@ -55,14 +55,14 @@ def at() -> Clinic:
     made = clinic()
     add_doctor(made)
     for caller in (PAT, SAM):
-        made.booking.sign_in(caller)
+        made.sign_in.record(caller)
     return made
 
 
 # --- booking ------------------------------------------------------------------------------------------------------
 def test_a_patient_books_a_free_time_and_it_is_no_longer_offered(at: Clinic):
     # WHEN a patient books 10:00 THEN it is scheduled, stored with its audit entry, and the day stops offering it
-    booked = at.booking.book(PAT, request())
+    booked = at.booking.book(PAT, request()).appointment
     assert (booked.status, booked.patient_id, booked.time) == (Status.SCHEDULED, "p1", "10:00")
     assert at.store.get(booked.id) == replace(booked, version=1)
     assert [e.action for e in at.store.audit_trail(booked.id)] == ["booked"]
@@ -97,7 +97,7 @@ def test_patients_book_only_for_themselves_and_never_name_themselves(at: Clinic)
         at.booking.book(PAT, request(patient="p2"))
     with pytest.raises(InvalidInput):
         at.booking.book(PAT, request(patient_name="Someone Else"))
-    assert at.booking.book(PAT, request(patient="p1")).patient_id == "p1"
+    assert at.booking.book(PAT, request(patient="p1")).appointment.patient_id == "p1"
 
 
 def test_staff_book_a_named_patient_of_the_directory_only(at: Clinic):
@@ -105,7 +105,7 @@ def test_staff_book_a_named_patient_of_the_directory_only(at: Clinic):
         at.booking.book(ADMIN, request())
     with pytest.raises(NotFound):
         at.booking.book(ADMIN, request(patient="made-up"))
-    booked = at.booking.book(ADMIN, request(patient="p2"))
+    booked = at.booking.book(ADMIN, request(patient="p2")).appointment
     assert (booked.patient_id, booked.patient_name) == ("p2", "Sam")
 
 
@@ -114,7 +114,7 @@ def test_a_doctor_books_only_into_its_own_schedule(at: Clinic):
     at.booking.book(PAT, request("09:00"))  # p1 is d1's patient
     with pytest.raises(Forbidden):
         at.booking.book(DOCTOR, request(patient="p1", doctor_id="d2"))
-    assert at.booking.book(DOCTOR, request(patient="p1")).doctor_id == "d1"
+    assert at.booking.book(DOCTOR, request(patient="p1")).appointment.doctor_id == "d1"
 
 
 def test_a_doctor_books_only_patients_it_has_or_had_a_visit_with(at: Clinic):
@@ -130,9 +130,9 @@ def test_a_doctor_books_only_patients_it_has_or_had_a_visit_with(at: Clinic):
     assert len(set(refusals)) == 1 and refusals[0][2] is None
     assert at.store.list_for_doctor("d1", at.clock.now(), at.clock.now() + timedelta(days=30)) == []
     # WHEN p2 once had a visit with d1, even one cancelled since THEN d1 books it
-    first = at.booking.book(ADMIN, request("15:00", patient="p2"))
+    first = at.booking.book(ADMIN, request("15:00", patient="p2")).appointment
     at.booking.cancel(ADMIN, first.id)
-    assert at.booking.book(DOCTOR, request("14:00", patient="p2")).patient_id == "p2"
+    assert at.booking.book(DOCTOR, request("14:00", patient="p2")).appointment.patient_id == "p2"
 
 
 def test_a_booking_needs_the_minimum_notice(at: Clinic):
@@ -140,7 +140,7 @@ def test_a_booking_needs_the_minimum_notice(at: Clinic):
     at.clock.current = datetime(2027, 3, 3, 14, 30, tzinfo=UTC)
     with pytest.raises(TooShortNotice):
         at.booking.book(PAT, request("10:00"))
-    assert at.booking.book(PAT, request("11:00")).time == "11:00"
+    assert at.booking.book(PAT, request("11:00")).appointment.time == "11:00"
 
 
 # --- limits -------------------------------------------------------------------------------------------------------
@@ -156,14 +156,14 @@ def test_a_patient_gets_one_visit_a_day_with_a_doctor_unless_staff_book_it(at: C
     at.booking.book(PAT, request("09:00"))
     with pytest.raises(BookingLimitReached):
         at.booking.book(PAT, request("14:00"))
-    assert at.booking.book(ADMIN, request("14:00", patient="p1")).time == "14:00"
+    assert at.booking.book(ADMIN, request("14:00", patient="p1")).appointment.time == "14:00"
 
 
 def test_a_patient_holds_at_most_the_clinics_active_bookings():
     # GIVEN a clinic allowing two active bookings
     at = clinic(Policy(max_active_bookings=2))
     add_doctor(at)
-    first = at.booking.book(PAT, request("09:00"))
+    first = at.booking.book(PAT, request("09:00")).appointment
     at.booking.book(PAT, request("09:00", day=DAY + timedelta(days=1)))
     # WHEN a third is booked THEN refused; once one is cancelled THEN it fits
     with pytest.raises(BookingLimitReached):
@@ -174,23 +174,38 @@ def test_a_patient_holds_at_most_the_clinics_active_bookings():
 
 # --- idempotent retries -----------------------------------------------------------------------------------------
 def test_a_retry_with_the_same_key_returns_the_booking_and_a_different_request_is_refused(at: Clinic):
-    first = at.booking.book(PAT, request(idempotency_key=KEY))
-    # WHEN the same request comes again with its key THEN the same appointment, booked once
-    again = at.booking.book(PAT, request(idempotency_key=KEY))
+    first = at.booking.book(PAT, request(idempotency_key=KEY)).appointment
+    # WHEN the same request comes again with its key (its record lost) THEN the same appointment, booked once
+    again = at.booking.book(PAT, request(idempotency_key=KEY)).appointment
     assert again.id == first.id
     assert at.store.day_state("d1", DAY).booked == 1
-    # WHEN the key comes with another time THEN a conflict about the key
+    # WHEN the key comes with another kind of visit at that time THEN a conflict about the key
     with pytest.raises(Conflict) as reused:
-        at.booking.book(PAT, request("14:00", idempotency_key=KEY))
+        at.booking.book(PAT, request(idempotency_key=KEY, type=AppointmentType.TELEHEALTH))
     assert reused.value.details == {"header": "Idempotency-Key"}
+
+
+def test_a_keyed_booking_gets_a_new_id_of_its_own_not_one_derived_from_its_key(at: Clinic):
+    # GIVEN the clinic's id generator (id-000001, ...) WHEN a patient books with a key THEN the visit's id is a new
+    # one from it, and the visit carries the key's scope as its mark
+    booked = at.booking.book(PAT, request(idempotency_key=KEY)).appointment
+    assert booked.id.startswith("id-")
+    assert booked.idempotency_key == KEY
+
+
+def test_the_same_key_at_another_time_after_its_record_is_gone_is_a_new_booking(at: Clinic):
+    # GIVEN a keyed booking WHEN the key comes again for another day (its record expired) THEN it books anew
+    first = at.booking.book(PAT, request(idempotency_key=KEY)).appointment
+    other = at.booking.book(PAT, request(idempotency_key=KEY, day=DAY + timedelta(days=1))).appointment
+    assert other.id != first.id and at.store.get(other.id) is not None
 
 
 # --- reschedule and cancel ----------------------------------------------------------------------------------------
 def test_a_reschedule_moves_the_time_and_its_reminders(at: Clinic):
     # GIVEN a booking with a 24-hour e-mail reminder
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True, "timings": ["24h"]}))
+    booked = at.booking.book(PAT, request(reminder_preferences={"email": True, "timings": ["24h"]})).appointment
     # WHEN moved to 14:00 THEN the old time is offered again, the new one is not, the reminder moves along
-    moved = at.booking.reschedule(PAT, booked.id, DAY, time(14))
+    moved = at.booking.reschedule(PAT, booked.id, DAY, time(14)).appointment
     assert (moved.status, moved.version) == (Status.RESCHEDULED, 2)
     assert "10:00" in free_times(at, "d1", DAY) and "14:00" not in free_times(at, "d1", DAY)
     (reminder,) = at.reminders.for_appointment(booked.id)
@@ -200,7 +215,7 @@ def test_a_reschedule_moves_the_time_and_its_reminders(at: Clinic):
 
 def test_a_reschedule_onto_a_taken_time_changes_nothing(at: Clinic):
     at.booking.book(SAM, request("14:00"))
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True}))
+    booked = at.booking.book(PAT, request(reminder_preferences={"email": True})).appointment
     reminders = at.reminders.for_appointment(booked.id)
     with pytest.raises(SlotUnavailable):
         at.booking.reschedule(PAT, booked.id, DAY, time(14))
@@ -209,18 +224,18 @@ def test_a_reschedule_onto_a_taken_time_changes_nothing(at: Clinic):
 
 
 def test_patients_change_only_until_shortly_before_the_visit_and_staff_always(at: Clinic):
-    booked = at.booking.book(PAT, request())
+    booked = at.booking.book(PAT, request()).appointment
     at.clock.current = booked.starts_at - timedelta(hours=1)
     # WHEN the patient moves or cancels an hour before THEN too late; staff THEN may
     with pytest.raises(TooLateToChange):
         at.booking.reschedule(PAT, booked.id, DAY, time(15))
     with pytest.raises(TooLateToChange):
         at.booking.cancel(PAT, booked.id)
-    assert at.booking.cancel(ADMIN, booked.id).status is Status.CANCELLED
+    assert at.booking.cancel(ADMIN, booked.id).appointment.status is Status.CANCELLED
 
 
 def test_cancel_frees_the_time_and_cancels_the_reminders_once(at: Clinic):
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True}))
+    booked = at.booking.book(PAT, request(reminder_preferences={"email": True})).appointment
     at.booking.cancel(PAT, booked.id)
     assert "10:00" in free_times(at, "d1", DAY)
     assert [r.status for r in at.reminders.for_appointment(booked.id)] == [ReminderStatus.CANCELLED]
@@ -228,33 +243,62 @@ def test_cancel_frees_the_time_and_cancels_the_reminders_once(at: Clinic):
     # WHEN cancelled again THEN refused: a cancelled appointment cannot change
     with pytest.raises(InvalidState):
         at.booking.cancel(PAT, booked.id)
-    assert at.booking.book(SAM, request()).time == "10:00"
+    assert at.booking.book(SAM, request()).appointment.time == "10:00"
 
 
 def test_only_staff_complete_a_visit_and_only_once_it_started(at: Clinic):
-    booked = at.booking.book(PAT, request())
+    booked = at.booking.book(PAT, request()).appointment
     with pytest.raises(NotStartedYet):
         at.booking.change_status(DOCTOR, booked.id, Status.COMPLETED)
     at.clock.current = booked.starts_at + timedelta(minutes=5)
     with pytest.raises(Forbidden):
         at.booking.change_status(PAT, booked.id, Status.COMPLETED)
-    assert at.booking.change_status(DOCTOR, booked.id, Status.COMPLETED).status is Status.COMPLETED
+    assert at.booking.change_status(DOCTOR, booked.id, Status.COMPLETED).appointment.status is Status.COMPLETED
 
 
 def test_patients_see_only_their_own_appointments(at: Clinic):
-    mine = at.booking.book(PAT, request())
+    mine = at.booking.book(PAT, request()).appointment
     at.booking.book(SAM, request("14:00"))
     with pytest.raises(NotFound):
-        at.booking.get(SAM, mine.id)
+        at.booking_queries.get(SAM, mine.id)
     with pytest.raises(Forbidden):
-        at.booking.list_for_patient(SAM, "p1", ListFilter())
-    assert [a.id for a in at.booking.list_for_patient(PAT, "p1", ListFilter())] == [mine.id]
+        at.booking_queries.page_for_patient(SAM, "p1", ListFilter(), 50, None)
+    listed, more = at.booking_queries.page_for_patient(PAT, "p1", ListFilter(), 50, None)
+    assert ([view.appointment.id for view in listed], more) == ([mine.id], False)
+
+
+def test_each_use_case_answers_with_what_its_response_shows(at: Clinic):
+    # WHEN a patient books a video visit THEN the answer carries whether it may move it, the room's state and the
+    # reminders skipped, decided by the use case (the API asks no service again)
+    booked = at.booking.book(PAT, request(type=AppointmentType.TELEHEALTH, reminder_preferences={"email": True}))
+    room = at.telehealth.room_state(booked.appointment)
+    assert (booked.can_reschedule, booked.room_status, booked.skipped) == (True, room, [])
+    assert room is not None and len(booked.reminders) == 2
+    # AND a read shows the room's state only when asked, a cancel answers that it can no longer be moved
+    assert at.booking_queries.view(PAT, booked.appointment.id).room_status == room
+    assert at.booking_queries.view(PAT, booked.appointment.id, with_room=False).room_status is None
+    cancelled = at.booking.cancel(PAT, booked.appointment.id)
+    assert (cancelled.appointment.status, cancelled.can_reschedule, cancelled.skipped) == (
+        Status.CANCELLED,
+        False,
+        None,
+    )
+
+
+def test_a_patient_may_no_longer_move_a_visit_inside_the_change_window_and_staff_still_may(at: Clinic):
+    # GIVEN a visit WHEN the clock reaches the patients' change window THEN its answer to the patient says so
+    booked = at.booking.book(PAT, request()).appointment
+    at.clock.current = booked.starts_at - at.booking_queries.policy.patient_change_window + timedelta(minutes=1)
+    assert at.booking_queries.view(PAT, booked.id).can_reschedule is False
+    assert at.booking_queries.view(ADMIN, booked.id).can_reschedule is True
 
 
 # --- reminders a booking plans ------------------------------------------------------------------------------------
 def test_a_video_visit_gets_the_link_reminder_and_an_office_visit_does_not(at: Clinic):
-    video = at.booking.book(PAT, request(type=AppointmentType.TELEHEALTH, reminder_preferences={"email": True}))
-    office = at.booking.book(SAM, request("14:00", reminder_preferences={"email": True}))
+    video = at.booking.book(
+        PAT, request(type=AppointmentType.TELEHEALTH, reminder_preferences={"email": True})
+    ).appointment
+    office = at.booking.book(SAM, request("14:00", reminder_preferences={"email": True})).appointment
     timings = {str(r.timing): r.message for r in at.reminders.for_appointment(video.id)}
     url = str(video.telehealth_url)
     assert sorted(timings) == sorted(["24h", LINK_TIMING])
@@ -273,7 +317,7 @@ def test_a_reminder_channel_without_a_verified_address_refuses_the_booking(at: C
 def test_a_lost_schedule_never_fails_the_booking(at: Clinic):
     # GIVEN the scheduler down WHEN a booking with a reminder commits THEN it stands; the reminder waits flagged
     at.scheduler.failing = True
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True}))
+    booked = at.booking.book(PAT, request(reminder_preferences={"email": True})).appointment
     (reminder,) = at.reminders.for_appointment(booked.id)
     assert (reminder.status, reminder.schedule_missing) == (ReminderStatus.PENDING, True)
 

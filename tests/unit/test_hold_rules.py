@@ -124,7 +124,7 @@ def test_a_booking_refused_by_a_lapsed_hold_releases_it_and_books():
     held = c.booking.hold(P1, holding())
     # WHEN, after the expiry and before any sweep or read of the day, another patient books the time
     c.clock.current = held.expires_at + timedelta(seconds=1)
-    booked = c.booking.book(P2, c_request())
+    booked = c.booking.book(P2, c_request()).appointment
     # THEN the lapsed hold was released and the booking made
     assert booked.status is Status.SCHEDULED and c.store.get(held.id) is None
     # AND a live hold still refuses
@@ -143,8 +143,8 @@ def test_booking_a_hold_twice_answers_the_visit_once_made():
     c = clinic()
     add_doctor(c)
     held = c.booking.hold(P1, holding())
-    first, _, _ = c.booking.book_hold(P1, HoldBooking(held.id, reason="check-up"))
-    again, _, _ = c.booking.book_hold(P1, HoldBooking(held.id, reason="check-up"))
+    first = c.booking.book_hold(P1, HoldBooking(held.id, reason="check-up")).appointment
+    again = c.booking.book_hold(P1, HoldBooking(held.id, reason="check-up")).appointment
     assert again == first and first.version == 2
     # AND someone else asking for it, or for an id that was never a hold, gets 404
     with pytest.raises(NotFound):

@@ -34,7 +34,9 @@ def at() -> Clinic:
 
 
 def book_video(at: Clinic, at_time: time = time(10), who: Caller = PAT) -> tuple[Appointment, Room]:
-    booked = at.booking.book(who, BookingRequest("d1", DAY, at_time, AppointmentType.TELEHEALTH, "follow-up"))
+    booked = at.booking.book(
+        who, BookingRequest("d1", DAY, at_time, AppointmentType.TELEHEALTH, "follow-up")
+    ).appointment
     assert booked.room_id is not None
     return booked, room(at, booked)
 
@@ -113,7 +115,7 @@ def test_a_meeting_created_while_its_visit_was_cancelled_is_deleted(at: Clinic):
 
 def test_the_meeting_moves_with_a_reschedule(at: Clinic):
     booked, made = book_video(at)
-    moved = at.booking.reschedule(PAT, booked.id, DAY, time(15))
+    moved = at.booking.reschedule(PAT, booked.id, DAY, time(15)).appointment
     meeting = at.platform.meetings[made.meeting["meetingId"]]
     assert meeting["start"] == room(at, moved).meeting["start"] == "2027-03-03T20:00:00Z"
 
@@ -125,7 +127,7 @@ def test_an_admission_is_for_the_old_time_so_after_a_reschedule_the_patient_wait
     at.telehealth.admit(DOCTOR, booked.room_id or "")
     assert room(at, booked).status is RoomStatus.ADMITTED
     # WHEN staff move the visit THEN the room goes back to waiting, with nobody waiting in it
-    moved = at.booking.reschedule(ADMIN, booked.id, DAY, time(15))
+    moved = at.booking.reschedule(ADMIN, booked.id, DAY, time(15)).appointment
     assert (room(at, moved).status, room(at, moved).patient_waiting_since) == (RoomStatus.WAITING, None)
 
 

@@ -1,4 +1,5 @@
-"""Idempotent booking with Powertools' idempotency utility, persisted in a DynamoDB table of ours."""
+"""The one idempotency mechanism: Powertools' idempotency utility, its records in a DynamoDB table of ours (keyed by
+the caller- and route-scoped key hash, `id`), for every write that takes an `Idempotency-Key` (api/idempotent.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class PowertoolsIdempotency:
 
     The record is bookkeeping around the action, never the answer: once the action returned, a failure to save
     its result is logged and the result answered; a record the store cannot read or write before the action is
-    503; a record left `in progress` defers to `recover()` (the caller's own committed booking)."""
+    503; a record left `in progress` (its request's answer lost, or its result not saved) defers to `recover()`,
+    the answer of the change if it shows as made (409, retry shortly, otherwise)."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self._settings = settings
@@ -48,9 +50,7 @@ class PowertoolsIdempotency:
 
             s = self._settings
             client = aws.client("dynamodb", s.region, endpoint_url=s.dynamodb_endpoint)
-        return DynamoDBPersistenceLayer(
-            table_name=self._settings.idempotency_table, boto3_client=client, static_pk_value="idempotency#booking"
-        )
+        return DynamoDBPersistenceLayer(table_name=self._settings.idempotency_table, boto3_client=client)
 
     def botocore_clients(self) -> list[Any]:
         """The DynamoDB client of its records (tests hook faults and counts onto its events)."""

@@ -3,7 +3,7 @@
 No `from __future__ import annotations` (see the package's docstring): a model refers only to models defined above
 it or imported."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator
 
@@ -29,6 +29,7 @@ from chalicelib.api.schemas.common import (
     absent,
 )
 from chalicelib.api.schemas.reminders import ReminderPreferences, SkippedReminderOut
+from chalicelib.services.booking.values import AppointmentView
 
 
 class BookingIn(ApiModel):
@@ -113,6 +114,17 @@ class AppointmentOut(OutModel):
         description="To staff only (lists and one appointment): the language the patient chose (`en`, `es`), so the "
         "desk knows to call with an interpreter; absent until the patient chooses one",
     )
+
+    @classmethod
+    def of(cls, view: AppointmentView, patient_language: str | None = None) -> Self:
+        """The answer for an appointment as its use case returned it (`patient_language`: staff's reads only)."""
+        return cls.from_domain(
+            view.appointment,
+            can_reschedule=view.can_reschedule,
+            telehealth_room_status=view.room_status,
+            skipped_reminders=view.skipped,
+            patient_language=patient_language,
+        )
 
 
 class AppointmentList(OutModel):
