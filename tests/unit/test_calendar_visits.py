@@ -33,7 +33,7 @@ def copy(state: CopyState, version: int = 1, **fields: Any) -> VisitCopy:
 
 
 def caldav(**fields: Any) -> Connection:
-    base = Connection("c1", "d1", Kind.CALDAV, "https://cal.example/dr/work/", False, True, NOW, "dr", True)
+    base = Connection("c1", "d1", Kind.CALDAV, "https://cal.example/dr/rounds/", False, True, NOW, "dr", True)
     return replace(base, **fields)
 
 
@@ -101,7 +101,7 @@ class World:
         return found
 
     def event(self, uid: str = UID) -> str:
-        return self.server.events[("https://cal.example/dr/work/", uid)].decode()
+        return self.server.events[("https://cal.example/dr/rounds/", uid)].decode()
 
 
 def test_a_booked_visit_is_written_once_and_a_redelivered_record_writes_nothing() -> None:
@@ -152,7 +152,7 @@ def test_a_refused_write_is_recorded_with_its_reason_and_retried_only_when_due_t
     world.clock.current = NOW + timedelta(minutes=15)
     world.service.retry_due()
     assert world.copy().state is CopyState.WRITTEN and list(world.server.events) == [
-        ("https://cal.example/dr/work/", UID)
+        ("https://cal.example/dr/rounds/", UID)
     ]
     assert world.copies.due_list == {}
 
