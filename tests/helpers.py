@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,13 @@ def booking_body(doc: dict[str, Any], **fields: Any) -> dict[str, Any]:
         **fields,
     }
     return {name: value for name, value in body.items() if value is not ...}
+
+
+def taken_by(intervals: Iterable[tuple[datetime, datetime]]) -> frozenset[datetime]:
+    """The granules the given intervals cover: a doctor-day's taken time as a `DayState` holds it."""
+    from chalicelib.domain.schedule import granules
+
+    return frozenset(g for start, end in intervals for g in granules(start, end))
 
 
 def booking_request(doctor_id: str, at: time = time(10), **fields: Any) -> BookingRequest:

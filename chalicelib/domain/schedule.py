@@ -10,7 +10,7 @@ the day does not offer is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -441,11 +441,6 @@ def parse_wall(text: str) -> time:
     if len(text) != 5 or text[2] != ":":
         raise ValueError("time must be HH:MM")
     return time(int(text[:2]), int(text[3:]))
-
-
-def taken_by(intervals: Iterable[Interval]) -> frozenset[datetime]:
-    """Granules covered by the given intervals (test and fake helper)."""
-    return frozenset(g for start, end in intervals for g in granules(start, end))
 
 
 def availability_to_dict(av: Availability) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from chalicelib.domain.schedule import (
     generate_slots,
     lock_plan,
     overlaps,
-    taken_by,
 )
+from tests.helpers import taken_by
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

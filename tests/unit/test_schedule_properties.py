@@ -23,8 +23,8 @@ from chalicelib.domain.schedule import (
     generate_slots,
     overlaps,
     parse_wall,
-    taken_by,
 )
+from tests.helpers import taken_by
 
 ZONES = (
     "America/New_York",
