@@ -38,7 +38,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.HELD: frozenset(),
 }
 """Terminal statuses allow nothing. A rescheduled appointment may be rescheduled again. A hold changes only by
-being booked, released or lapsing (services/booking.py), never through these transitions."""
+being booked, released or lapsing (services/booking/commands.py), never through these transitions."""
 
 SETTABLE_BY: dict[Status, frozenset[Role]] = {
     Status.CONFIRMED: frozenset({Role.PATIENT, Role.DOCTOR, Role.ADMIN}),

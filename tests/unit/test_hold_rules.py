@@ -1,4 +1,4 @@
-"""Slot hold rules (domain/holds.py) and the hold use cases on the in-memory fakes (services/booking.py)."""
+"""Slot hold rules (domain/holds.py) and the hold use cases on the in-memory fakes (services/booking/)."""
 
 from __future__ import annotations
 
