@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -68,13 +69,21 @@ def cloud(kept_clients: KeptClients) -> KeptClients:
     return kept_clients
 
 
+def no_wait(_: float) -> None:
+    """A retry's sleep in tests: no test waits on time."""
+
+
 @pytest.fixture
 def adapters(settings: Settings, clock: FixedClock) -> container.Adapters:
-    """What the container is built on beyond the real adapters against moto: a deliverer whose retries do not wait
-    (no test waits on time). A test module overrides this fixture to hand in its own."""
+    """What the container is built on beyond the real adapters against moto: an appointment store and a deliverer
+    whose retries do not wait. A test module overrides this fixture to hand in its own."""
     from chalicelib.adapters.delivery import AwsDeliverer
+    from chalicelib.adapters.dynamodb import models
+    from chalicelib.adapters.dynamodb.appointments import DynamoAppointmentStore
+    from chalicelib.adapters.dynamodb.transaction import BACKOFF
 
-    return container.Adapters(deliverer=AwsDeliverer(settings, clock=clock.now, sleep=lambda _: None))
+    store = DynamoAppointmentStore(settings, models.bind(settings), backoff=replace(BACKOFF, sleep=no_wait))
+    return container.Adapters(store=store, deliverer=AwsDeliverer(settings, clock=clock.now, sleep=no_wait))
 
 
 @pytest.fixture
@@ -184,10 +193,9 @@ def fcm_push(wired: container.Container) -> str:
 
 @pytest.fixture
 def faults(wired: container.Container) -> Iterator[Any]:
-    """Faults injected into the store's DynamoDB calls (botocore hooks), its retries without their waits."""
+    """Faults injected into the store's DynamoDB calls (botocore hooks); its retries do not wait (`adapters`)."""
     from tests.faults import FaultInjector
 
-    wired.store._sleep = lambda _: None  # type: ignore[attr-defined]
     injector = FaultInjector(wired.store)
     yield injector
     injector.close()
