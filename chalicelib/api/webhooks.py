@@ -166,7 +166,7 @@ def _rendered(kind: str, entity: Any) -> dict[str, Any] | None:
     if kind == "appointment":
         return s.AppointmentOut.from_domain(entity, can_reschedule=entity.active).to_json()
     if kind == "waitlist":
-        from chalicelib.api.waitlist import EntryOut
+        from chalicelib.api.schemas.waitlist import EntryOut
         from chalicelib.domain.timefmt import precise_instant
 
         rendered = EntryOut.of(entity).to_json()
