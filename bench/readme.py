@@ -53,7 +53,7 @@ def machine() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python": platform.python_version(),
         "dynamodb_local": dynamodb_local,
-        "commit": described or "unknown",
+        "commit": described or os.environ.get("BENCH_COMMIT", "unknown"),  # an exported tree has no .git
         "load_average_at_start": round(os.getloadavg()[0], 1),
     }
 
