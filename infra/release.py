@@ -22,6 +22,7 @@ import importlib.util
 import marshal
 import re
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -65,7 +66,9 @@ def bytecode(source: bytes, name: str) -> bytes | None:
     """The .pyc of a module's source as the import system writes it, hash-based and unchecked; None when the
     file is not Python this interpreter compiles (a template or another version's file in a library)."""
     try:
-        code = compile(source, name, "exec", dont_inherit=True, optimize=0)
+        with warnings.catch_warnings():  # a library's invalid escape sequence is its own affair, not the release's
+            warnings.simplefilter("ignore")
+            code = compile(source, name, "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, ValueError):
         return None
     header = importlib.util.MAGIC_NUMBER + UNCHECKED_HASH.to_bytes(4, "little") + importlib.util.source_hash(source)
