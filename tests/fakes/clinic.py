@@ -1,16 +1,18 @@
-"""The booking and telehealth services wired on the in-memory fakes (no moto, no HTTP), so their rules run as unit
-tests in milliseconds; the contract suite shows the fakes keep the DynamoDB adapters' semantics."""
+"""The booking and telehealth services built by the composition root (`container.build`) on the in-memory fakes (no
+moto, no HTTP), so their rules run as unit tests in milliseconds; the contract suite shows the fakes keep the
+DynamoDB adapters' semantics."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from chalicelib.container import booking_services
+from chalicelib import container
+from chalicelib.config import Settings
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.reminders import Reminder
@@ -20,8 +22,6 @@ from chalicelib.domain.timefmt import instant
 from chalicelib.services.booking import Policy
 from chalicelib.services.booking.commands import BookingCommands
 from chalicelib.services.booking.queries import BookingQueries
-from chalicelib.services.reminders.planning import ReminderPlanner
-from chalicelib.services.reminders.schedules import ReminderSchedules
 from chalicelib.services.sign_in import SignIn
 from chalicelib.services.telehealth import TelehealthService
 from tests.fakes.memory import (
@@ -121,8 +121,10 @@ class Clinic:
 
 
 def clinic(policy: Policy | None = None, now: datetime = NOW) -> Clinic:
-    """The services as the composition root wires them, on fakes; the video platform answers as `custom`."""
-    clock, ids, room_ids = FixedClock(now), SequentialIds(), SequentialIds("room")
+    """The services as the composition root wires them (`container.build`, handed the in-memory fakes); the video
+    platform answers as `custom`. `policy` is the clinic's configuration, as a stage's settings give it."""
+    policy = policy or Policy()
+    clock, ids = FixedClock(now), SequentialIds()
     doctors, reminders, rooms, patients = (
         InMemoryDoctorRepository(),
         InMemoryReminderStore(),
@@ -131,12 +133,25 @@ def clinic(policy: Policy | None = None, now: datetime = NOW) -> Clinic:
     )
     store = InMemoryAppointmentStore(doctors, reminders, rooms, patients)
     platform, scheduler, keys = FakePlatform(), RecordingScheduler(), FixedKey()
-    schedules = ReminderSchedules(scheduler, reminders)
-    planner = ReminderPlanner(reminders, store, store, patients, schedules, clock, ids)
-    telehealth = TelehealthService(rooms, store, {"custom": platform}, keys, clock, ids, room_ids.new_id, BASE_URL)
-    queries, booking = booking_services(
-        store, doctors, patients, clock, ids, policy or Policy(), planner, telehealth, None
+    settings = replace(
+        Settings.from_env({"TABLE_PREFIX": "unit", "AWS_REGION": "us-east-1", "PUBLIC_BASE_URL": BASE_URL}),
+        min_notice=policy.min_notice,
+        patient_change_window=policy.patient_change_window,
+        max_active_bookings=policy.max_active_bookings,
+        booking_horizon_days=policy.booking_horizon_days,
+        hold_minutes=int(policy.hold_duration.total_seconds()) // 60,
     )
+    fakes = container.Adapters(
+        doctors=doctors,
+        store=store,
+        patients=patients,
+        reminders=reminders,
+        rooms=rooms,
+        scheduler=scheduler,
+        video={"custom": platform},
+        keys=keys,
+    )
+    built = container.build(settings, clock=clock, ids=ids, adapters=fakes)
     return Clinic(
         clock,
         doctors,
@@ -146,10 +161,10 @@ def clinic(policy: Policy | None = None, now: datetime = NOW) -> Clinic:
         patients,
         platform,
         scheduler,
-        booking,
-        telehealth,
-        queries,
-        SignIn(patients, clock),
+        built.booking,
+        built.telehealth,
+        built.booking_queries,
+        built.sign_in,
         keys,
     )
 

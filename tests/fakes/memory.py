@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment, Status
-from chalicelib.domain.audit import AuditEntry, audit_sort_key
+from chalicelib.domain.audit import AccessEntry, AuditEntry, audit_sort_key
 from chalicelib.domain.booking import Booking
 from chalicelib.domain.busy import BusyTimesChanged, merge
 from chalicelib.domain.doctors import Doctor
@@ -266,8 +266,9 @@ class InMemoryAppointmentStore:
     visit a day with a doctor), and only then changes anything: a refused write changes nothing. A booking's
     active-bookings limit is checked first, as the adapter reads it before its transaction.
 
-    A booking writes its reminders, room and contact into the fakes given here, as the transaction does. Not kept:
-    the analytics aggregates (`DayStats`), patients' access records and the directory's search entries."""
+    A booking writes its reminders, room and contact into the fakes given here, as the transaction does. Patients'
+    access records are kept as the audit table keeps them (each entry put once). Not kept: the analytics
+    aggregates (`DayStats`) and the directory's search entries."""
 
     def __init__(
         self,
@@ -283,6 +284,8 @@ class InMemoryAppointmentStore:
         self.patients = patients or InMemoryPatientRepository()
         self._appointments: dict[str, Appointment] = {}
         self._audit: dict[tuple[str, str], AuditEntry] = {}
+        self._access: dict[tuple[str, datetime, str], AccessEntry] = {}
+        """(patient, instant, entry id) -> the entry: the audit table's `PATIENT#<id>` partition and sort key."""
         self._doctor_locks: dict[tuple[str, str, datetime], str] = {}
         """(doctor, local date, granule) -> the appointment holding it."""
         self._patient_locks: dict[tuple[str, datetime], str] = {}
@@ -372,6 +375,20 @@ class InMemoryAppointmentStore:
     def audit_trail(self, appointment_id: str) -> list[AuditEntry]:
         with self._lock:
             return [e for (appointment, _), e in sorted(self._audit.items()) if appointment == appointment_id]
+
+    def record_access(self, entries: list[AccessEntry]) -> None:
+        """Each entry put where no other is (the API's role may only put into the audit table): another entry under
+        its key is refused and nothing is written; the very same entry again (a lost answer's resend) adds nothing."""
+        with self._lock:
+            keyed = {(e.patient_id, e.at, e.id): e for e in entries}
+            if any(key in self._access and self._access[key] != e for key, e in keyed.items()):
+                raise errors.audit_entry_exists()
+            self._access.update(keyed)
+
+    def access_history(self, patient_id: str) -> list[AccessEntry]:
+        """Oldest first."""
+        with self._lock:
+            return [e for (patient, _, _), e in sorted(self._access.items()) if patient == patient_id]
 
     def record_audit(self, entry: AuditEntry) -> None:
         """Written once, as the adapter's `attribute_not_exists` put: another entry under its key is refused;

@@ -790,9 +790,9 @@ def test_a_change_too_large_for_one_transaction_is_refused_whole(dynamo_stores_o
     assert [e.action for e in stores.appointments.audit_trail("marathon")] == ["booked"]
 
 
-def test_an_access_log_entry_is_written_once_and_never_overwritten(dynamo_stores_only):
+def test_an_access_log_entry_is_written_once_and_never_overwritten(stores):
     # GIVEN a read of p1's appointment in its access log
-    store = dynamo_stores_only.appointments
+    store = stores.appointments
     read = AccessEntry(audit_id(), "p1", NOW, "admin-1", "admin", "read", "GET /api/appointments/{id}", ("a1",))
     store.record_access([read])
     # WHEN another entry is put under its key THEN it is refused, and the log is as it was
