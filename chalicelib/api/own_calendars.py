@@ -13,8 +13,9 @@ from pydantic import Field
 from chalicelib import container
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
-from chalicelib.api.realtime import slot_changes
+from chalicelib.api.realtime import slot_change
 from chalicelib.api.schemas.common import ApiModel, Instant, OutModel, ShortText, absent
+from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.calendar_connections import Kind
 from chalicelib.domain.identity import Role
 from chalicelib.domain.realtime import UnreadableChange
@@ -185,12 +186,16 @@ def run_calendar_sweep() -> dict[str, Any]:
 
 
 def visit_records(records: list[Any]) -> dict[str, Any]:
-    """The appointments stream's records: each changed visit written into (or deleted from) its doctor's calendars
-    that receive visits. Partial batch response: only records whose copies could not be recorded are retried; a
-    calendar server's refusal is not one (the copy says so and the sync retries it)."""
-    report = container.current().calendar_visits.on_changes(visit_changes(records))
+    """The appointments stream's records, each on its own (Powertools' BatchProcessor): each changed visit written
+    into (or deleted from) its doctor's calendars that receive visits. Only records whose copies could not be
+    recorded are the partial batch response's, retried by the stream; a calendar server's refusal is not one (the
+    copy says so and the sync retries it)."""
+    visits = container.current().calendar_visits
+    run = visits.new_run()
+    answer = each_record(records, lambda record: visits.on_change(visit_change(record), run))
+    report = visits.finish(run)
     return {
-        "batchItemFailures": [{"itemIdentifier": seq} for seq in report.failed_records],
+        **answer,
         "written": report.written,
         "deleted": report.deleted,
         "failed": report.failed,
@@ -199,19 +204,15 @@ def visit_records(records: list[Any]) -> dict[str, Any]:
     }
 
 
-def visit_changes(records: list[Any]) -> list[VisitChange | str]:
-    """The stream's records as the visits that changed in a way their event shows (time, place, type, status); a
-    record that cannot be read is passed on as its sequence number (skipped)."""
-    out: list[VisitChange | str] = []
-    for change in slot_changes(records):
-        if isinstance(change, UnreadableChange):
-            out.append(change.sequence)
-            continue
-        current = change.new or change.old or {}
-        if change.old and change.new and all(change.old.get(f) == change.new.get(f) for f in EVENT_FIELDS):
-            continue  # a reminder sent, a note: the event is unchanged
-        if not current.get("id") or not current.get("doctor_id"):
-            out.append(change.sequence)
-            continue
-        out.append(VisitChange(change.sequence, str(current["id"]), str(current["doctor_id"])))
-    return out
+def visit_change(record: Any) -> VisitChange | str | None:
+    """A stream record as the visit that changed in a way its event shows (time, place, type, status); `None` when
+    the event is unchanged, the sequence number when the record cannot be read (both skipped)."""
+    change = slot_change(record)
+    if isinstance(change, UnreadableChange):
+        return change.sequence
+    current = change.new or change.old or {}
+    if change.old and change.new and all(change.old.get(f) == change.new.get(f) for f in EVENT_FIELDS):
+        return None  # a reminder sent, a note: the event is unchanged
+    if not current.get("id") or not current.get("doctor_id"):
+        return change.sequence
+    return VisitChange(change.sequence, str(current["id"]), str(current["doctor_id"]))

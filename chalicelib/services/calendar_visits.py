@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -46,8 +46,6 @@ class VisitChange:
 
 @dataclass
 class VisitsReport:
-    failed_records: list[str] = field(default_factory=list)
-    """Records whose copies could not be recorded (the stream retries them)."""
     written: int = 0
     deleted: int = 0
     failed: int = 0
@@ -102,7 +100,7 @@ def visit_event(visit: Appointment, now: datetime) -> bytes:
     return doctor_feed_ics([visit], now).replace(b"METHOD:PUBLISH\r\n", b"")
 
 
-class _Run:
+class VisitsRun:
     """One batch's or one sweep's memory: connections and credentials read once, and the calendars that already
     failed in it (their other visits are recorded failed without another wait on the same server)."""
 
@@ -134,25 +132,27 @@ class VisitsOut:
         """Counts the copies a server refused (the `CalendarVisitFailed` metric)."""
 
     # --- the stream's consumer ---------------------------------------------------------------------------------
-    def on_changes(self, changes: list[VisitChange | str]) -> VisitsReport:
-        """Each changed visit brought into each of its doctor's calendars that receive visits, each record on its
-        own (an unreadable one, passed as its sequence number, is skipped: a retry cannot fix it)."""
-        run = _Run()
-        for change in changes:
-            if isinstance(change, str):
-                run.report.skipped += 1
-                continue
-            try:
-                receivers = self._receivers(run, change.doctor_id)
-                if not receivers:
-                    run.report.skipped += 1
-                    continue
-                visit = self._visits.get(change.appointment_id)
-                for connection in receivers:
-                    self._bring(run, connection, change.appointment_id, visit)
-            except Exception:
-                log.exception("visit %s: its calendar copies were not recorded; the stream retries", change.sequence)
-                run.report.failed_records.append(change.sequence)
+    def new_run(self) -> VisitsRun:
+        """A stream batch's memory, handed to `on_change` for each of its records and to `finish` after them."""
+        return VisitsRun()
+
+    def on_change(self, change: VisitChange | str | None, run: VisitsRun) -> None:
+        """One changed visit brought into each of its doctor's calendars that receive visits. `None` is a change
+        the event does not show, a string an unreadable record's sequence number: both are skipped (a retry cannot
+        fix them). Raises when the copies could not be recorded: the stream retries that record alone."""
+        if not isinstance(change, VisitChange):
+            run.report.skipped += change is not None
+            return
+        receivers = self._receivers(run, change.doctor_id)
+        if not receivers:
+            run.report.skipped += 1
+            return
+        visit = self._visits.get(change.appointment_id)
+        for connection in receivers:
+            self._bring(run, connection, change.appointment_id, visit)
+
+    def finish(self, run: VisitsRun) -> VisitsReport:
+        """The batch counted (the `CalendarVisitFailed` metric) and its report."""
         self._count(run)
         return run.report
 
@@ -167,7 +167,7 @@ class VisitsOut:
         return self._retry(due[:RETRIES_PER_RUN])
 
     def _retry(self, due: list[DueCopy]) -> VisitsReport:
-        run = _Run()
+        run = VisitsRun()
         for item in due:
             try:
                 connection = self._connections.get(item.doctor_id, item.connection_id)
@@ -232,13 +232,13 @@ class VisitsOut:
             self._copies.forget_connection(connection.doctor_id, connection.id)
 
     # --- one visit into one calendar -----------------------------------------------------------------------------
-    def _receivers(self, run: _Run, doctor_id: str) -> list[Connection]:
+    def _receivers(self, run: VisitsRun, doctor_id: str) -> list[Connection]:
         if doctor_id not in run.connections:
             run.connections[doctor_id] = [c for c in self._connections.of_doctor(doctor_id) if c.receives_visits]
         return run.connections[doctor_id]
 
     def _bring(
-        self, run: _Run, connection: Connection, appointment_id: str, visit: Appointment | None, again: bool = True
+        self, run: VisitsRun, connection: Connection, appointment_id: str, visit: Appointment | None, again: bool = True
     ) -> VisitCopy | None:
         """Writes, rewrites or deletes the visit's event as its copy says it needs, and records the outcome. When
         the record is refused (a newer version was recorded meanwhile, so what was just sent may be older than
@@ -269,7 +269,7 @@ class VisitsOut:
 
     def _attempt(
         self,
-        run: _Run,
+        run: VisitsRun,
         connection: Connection,
         appointment_id: str,
         visit: Appointment | None,
@@ -347,7 +347,7 @@ class VisitsOut:
             visit.starts_at if visit is not None else (known.starts_at if known else None),
         )
 
-    def _count(self, run: _Run) -> None:
+    def _count(self, run: VisitsRun) -> None:
         if run.report.failed:
             try:
                 self._on_failed(run.report.failed)

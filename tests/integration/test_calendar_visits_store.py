@@ -132,7 +132,9 @@ class Wired:
         )
 
     def change(self) -> Any:
-        return self.service.on_changes([VisitChange("1", "a1", "d1")])
+        run = self.service.new_run()
+        self.service.on_change(VisitChange("1", "a1", "d1"), run)
+        return self.service.finish(run)
 
     def copy(self) -> VisitCopy:
         found = self.copies.get("d1", "c1", "a1")

@@ -20,7 +20,7 @@ from chalicelib.domain.calendar_connections import (
     copy_record,
     retry_delay,
 )
-from chalicelib.services.calendar_visits import VisitChange, VisitsOut
+from chalicelib.services.calendar_visits import VisitChange, VisitsOut, VisitsReport
 from tests.fakes.calendars import InMemoryConnections, InMemoryCopyStore, InMemoryVisits, NoVault, RecordingCalDav
 from tests.helpers import FixedClock, make_appointment
 
@@ -93,7 +93,18 @@ class World:
         )
 
     def change(self, appointment_id: str = "a1", sequence: str = "1") -> Any:
-        return self.service.on_changes([VisitChange(sequence, appointment_id, "d1")])
+        return self.batch(VisitChange(sequence, appointment_id, "d1"))[0]
+
+    def batch(self, *changes: VisitChange | str) -> tuple[VisitsReport, list[str]]:
+        """One stream batch as the Lambda hands it over (each record on its own): its report, and the sequence
+        numbers of the records whose handling raised (the partial batch response's)."""
+        run, raised = self.service.new_run(), []
+        for change in changes:
+            try:
+                self.service.on_change(change, run)
+            except Exception:
+                raised.append(change if isinstance(change, str) else change.sequence)
+        return self.service.finish(run), raised
 
     def copy(self, appointment_id: str = "a1") -> VisitCopy:
         found = self.copies.get("d1", "c1", appointment_id)
@@ -106,8 +117,8 @@ class World:
 
 def test_a_booked_visit_is_written_once_and_a_redelivered_record_writes_nothing() -> None:
     world = World(make_appointment(version=1))
-    report = world.change()
-    assert report.written == 1 and report.failed_records == []
+    report, raised = world.batch(VisitChange("1", "a1", "d1"))
+    assert report.written == 1 and raised == []
     assert world.copy().state is CopyState.WRITTEN
     assert f"UID:{UID}" in world.event() and "chest pain" not in world.event() and "Pat Doe" not in world.event()
     # WHEN the stream hands the same record again THEN nothing is sent
@@ -131,9 +142,9 @@ def test_a_reschedule_rewrites_the_same_uid_with_a_higher_sequence_and_a_cancel_
 def test_a_refused_write_is_recorded_with_its_reason_and_retried_only_when_due_then_written_once() -> None:
     world = World(make_appointment(version=1))
     world.server.failure = "the calendar server refused us (403)"
-    report = world.change()
+    report, raised = world.batch(VisitChange("1", "a1", "d1"))
     # THEN the copy says why and when it is tried again; the record is not a batch failure
-    assert (report.failed, report.failed_records, world.failed_metric) == (1, [], [1])
+    assert (report.failed, raised, world.failed_metric) == (1, [], [1])
     failed = world.copy()
     assert failed is not None and failed.state is CopyState.FAILED and "403" in (failed.error or "")
     assert failed.retry_at == NOW + timedelta(minutes=5) and failed.attempts == 1
@@ -160,7 +171,7 @@ def test_a_refused_write_is_recorded_with_its_reason_and_retried_only_when_due_t
 def test_once_a_calendar_fails_in_a_batch_its_other_visits_are_recorded_failed_without_another_wait() -> None:
     world = World(make_appointment(id="a1", version=1), make_appointment(id="a2", version=1))
     world.server.failure = "the calendar server did not answer in time"
-    report = world.service.on_changes([VisitChange("1", "a1", "d1"), VisitChange("2", "a2", "d1")])
+    report, _ = world.batch(VisitChange("1", "a1", "d1"), VisitChange("2", "a2", "d1"))
     assert report.failed == 2 and world.server.requests == [("PUT", UID)]
     second = world.copy("a2")
     assert second is not None and second.state is CopyState.FAILED and "in time" in (second.error or "")
@@ -193,8 +204,8 @@ def test_a_store_failure_fails_only_that_record() -> None:
         return real(copy)
 
     world.copies.save = broken  # type: ignore[method-assign]
-    report = world.service.on_changes([VisitChange("1", "a1", "d1"), VisitChange("2", "a2", "d1"), "3"])
-    assert report.failed_records == ["1"] and report.written == 2 and report.skipped == 1
+    report, raised = world.batch(VisitChange("1", "a1", "d1"), VisitChange("2", "a2", "d1"), "3")
+    assert raised == ["1"] and report.written == 2 and report.skipped == 1
     assert world.copy("a2") is not None
 
 
