@@ -75,8 +75,14 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def wired(settings: Settings, clock: FixedClock) -> Iterator[container.Container]:
-    built = container.build(settings, clock=clock)
+def adapters() -> container.Adapters:
+    """Adapters handed to the container instead of the real ones (none by default); a test module overrides this."""
+    return container.Adapters()
+
+
+@pytest.fixture
+def wired(settings: Settings, clock: FixedClock, adapters: container.Adapters) -> Iterator[container.Container]:
+    built = container.build(settings, clock=clock, adapters=adapters)
     container.use(built)
     yield built
     container.use(None)

@@ -26,6 +26,7 @@ from chalice.test import Client
 
 from chalicelib import container
 from chalicelib.adapters import aws
+from chalicelib.adapters.delivery import AwsDeliverer
 from chalicelib.adapters.dynamodb import models
 from chalicelib.adapters.dynamodb.idempotency import PowertoolsIdempotency, create_idempotency_table
 from chalicelib.adapters.dynamodb.items import appointment_from
@@ -159,12 +160,13 @@ def chaos(tmp_path) -> Iterator[tuple[FlakyDynamoDB, LossyProvider, StepClock, c
         idempotency_client = aws.client("dynamodb", settings.region, endpoint_url=settings.dynamodb_endpoint)
         create_idempotency_table(settings, idempotency_client)
         clock = StepClock(START, STEP)
-        built = container.build(settings, clock=clock)
-        built.idempotency = PowertoolsIdempotency(settings, client=idempotency_client)
         provider = LossyProvider(SEED)
-        deliverer: Any = built.deliverer
-        deliverer._ses, deliverer._sns, deliverer._sleep = provider.ses, provider.sns, lambda _: None
-        built.dispatcher._sender = AttributingSender(deliverer, provider.current)
+        # the app's deliverer on the provider's fake SES and SNS clients, its retries without waits, wrapped so the
+        # provider learns which reminder each call is for
+        deliverer = AwsDeliverer(settings, ses=provider.ses, sns=provider.sns, clock=clock.now, sleep=lambda _: None)
+        sender = AttributingSender(deliverer, provider.current)
+        built = container.build(settings, clock=clock, adapters=container.Adapters(deliverer=sender))
+        built.idempotency = PowertoolsIdempotency(settings, client=idempotency_client)
         flaky.hook([*built.store.botocore_clients(), idempotency_client])  # type: ignore[attr-defined]
         container.use(built)
         yield flaky, provider, clock, built

@@ -11,6 +11,9 @@ from datetime import time, timedelta
 from itertools import combinations
 from typing import Any
 
+import pytest
+
+from chalicelib import container
 from chalicelib.adapters import aws
 from chalicelib.api.waitlist import offer_records
 from chalicelib.container import Container
@@ -57,9 +60,14 @@ def consume(tap: StreamTap) -> int:
     raise AssertionError("the stream never went quiet")
 
 
+@pytest.fixture
+def adapters() -> container.Adapters:
+    """Offers are counted, not sent."""
+    return container.Adapters(deliverer=Messages())
+
+
 def test_a_storm_of_cancellations_offers_each_freed_time_once_and_books_nothing_twice(wired: Container):
-    messages = Messages()
-    wired.waitlist._sender = messages
+    messages = wired.adapters.deliverer
     doctors = [doctor(wired, end=time(17)) for _ in range(DOCTORS)]
     bookers = [f"b{i}" for i in range(CANCELLED)]
     known(wired, *bookers, "walk-in")
