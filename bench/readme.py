@@ -62,7 +62,8 @@ def calls(counted: dict[str, int] | None) -> str:
     """`{"GetItem": 2, "TransactWriteItems": 1}` as "2 `GetItem` + 1 `TransactWriteItems`"."""
     if not counted:
         return "none"
-    return " + ".join(f"{n} `{name}`" for name, n in sorted(counted.items()))
+    shown = {name.removeprefix("dynamodb:"): n for name, n in counted.items()}  # other services keep theirs
+    return " + ".join(f"{n} `{name}`" for name, n in sorted(shown.items()))
 
 
 def failed(result: Any) -> str | None:
