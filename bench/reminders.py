@@ -27,6 +27,7 @@ from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.reminders import ReminderPreferences
 from chalicelib.services.booking import BookingRequest
 from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPolicy
 from chalicelib.services.reminders.schedules import ReminderSchedules
@@ -107,7 +108,7 @@ def bench_reminders(
             wall(10),
             AppointmentType.IN_PERSON,
             "x",
-            reminder_preferences={"email": True, "timing": "24h"},
+            reminder_preferences=ReminderPreferences.of_stored({"email": True, "timing": "24h"}),
         ),
     ).appointment
     clock = Clock(first.starts_at - timedelta(hours=24))

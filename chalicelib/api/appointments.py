@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
 
 from chalice import Blueprint, Response
 
@@ -20,6 +19,7 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.language import from_accept_language
 from chalicelib.domain.paging import open_token, sign_token
+from chalicelib.domain.reminders import ReminderPreferences
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
 from chalicelib.services.booking import AppointmentView, BookingRequest, HoldBooking, ListFilter
@@ -64,7 +64,7 @@ def _count(name: str) -> None:
 def book(call: Call) -> s.AppointmentOut | Response:
     c = call.services
     body: s.BookingIn = call.body
-    prefs = body.reminder_preferences.model_dump(by_alias=True, exclude_none=True) if body.reminder_preferences else {}
+    prefs = body.reminder_preferences.to_domain() if body.reminder_preferences else None
     if body.hold_id is not None:
         return _book_hold(c, call, body, prefs)
     needed = {"doctorId": body.doctor_id, "date": body.date, "time": body.time, "type": body.type}
@@ -103,7 +103,9 @@ def book(call: Call) -> s.AppointmentOut | Response:
     return keyed(call, run, appointments_api.lambda_context, landed=run)
 
 
-def _book_hold(c: Container, call: Call, body: s.BookingIn, prefs: dict[str, Any]) -> s.AppointmentOut | Response:
+def _book_hold(
+    c: Container, call: Call, body: s.BookingIn, prefs: ReminderPreferences | None
+) -> s.AppointmentOut | Response:
     """The hold becomes the visit (same path as a booking: one transaction, audit, reminders, room); a retry with
     the same `Idempotency-Key` answers the first result, as for any booking."""
     if body.hold_id is None:  # the route comes here only with a holdId

@@ -244,8 +244,9 @@ class ReminderPreferences:
         )
 
     def stored(self) -> dict[str, Any]:
-        """The appointment's stored form (the reverse of `of_stored`), absent values left out."""
-        kept: dict[str, Any] = {c.value: True for c in self.channels}
+        """The appointment's stored form (the reverse of `of_stored`): each channel's flag, then the timing or
+        timings and the message when given (the order and keys the API has always answered with)."""
+        kept: dict[str, Any] = {c.value: c in self.channels for c in Channel}
         if self.timing is not None:
             kept["timing"] = self.timing
         if self.timings is not None:

@@ -13,6 +13,7 @@ from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.delivery import Delivery
+from chalicelib.domain.reminders import ReminderPreferences
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
 from chalicelib.services.reminders.dispatch import ReminderDispatcher
@@ -58,7 +59,7 @@ def test_racing_dispatchers_and_sweeps_deliver_once(wired: Container, clock):
             time(10),
             AppointmentType.IN_PERSON,
             "r",
-            reminder_preferences={"email": True, "sms": True, "timing": "24h"},
+            reminder_preferences=ReminderPreferences.of_stored({"email": True, "sms": True, "timing": "24h"}),
         ),
     ).appointment
     clock.current = appointment.starts_at - timedelta(hours=24) + timedelta(minutes=2)  # overdue for the sweep

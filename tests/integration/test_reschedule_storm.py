@@ -14,7 +14,7 @@ from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.identity import Caller, Role
-from chalicelib.domain.reminders import TIMINGS, ReminderStatus
+from chalicelib.domain.reminders import TIMINGS, ReminderPreferences, ReminderStatus
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
 from tests.helpers import VERIFIED_PATIENT
@@ -105,7 +105,7 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
             time(12),
             AppointmentType.IN_PERSON,
             "r",
-            reminder_preferences={"email": True, "sms": True, "timings": ["24h", "2h"]},
+            reminder_preferences=ReminderPreferences.of_stored({"email": True, "sms": True, "timings": ["24h", "2h"]}),
         ),
     ).appointment
     wired.reminders._schedules._scheduler = SlowScheduler(7)

@@ -28,7 +28,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.patients import PatientProfile
-from chalicelib.domain.reminders import LINK_TIMING, ReminderStatus
+from chalicelib.domain.reminders import LINK_TIMING, ReminderPreferences, ReminderStatus
 from chalicelib.services.booking import BookingRequest, ListFilter, Policy
 from tests.fakes.clinic import Clinic, add_doctor, clinic, free_times
 
@@ -203,7 +203,9 @@ def test_the_same_key_at_another_time_after_its_record_is_gone_is_a_new_booking(
 # --- reschedule and cancel ----------------------------------------------------------------------------------------
 def test_a_reschedule_moves_the_time_and_its_reminders(at: Clinic):
     # GIVEN a booking with a 24-hour e-mail reminder
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True, "timings": ["24h"]})).appointment
+    booked = at.booking.book(
+        PAT, request(reminder_preferences=ReminderPreferences.of_stored({"email": True, "timings": ["24h"]}))
+    ).appointment
     # WHEN moved to 14:00 THEN the old time is offered again, the new one is not, the reminder moves along
     moved = at.booking.reschedule(PAT, booked.id, DAY, time(14)).appointment
     assert (moved.status, moved.version) == (Status.RESCHEDULED, 2)
@@ -215,7 +217,9 @@ def test_a_reschedule_moves_the_time_and_its_reminders(at: Clinic):
 
 def test_a_reschedule_onto_a_taken_time_changes_nothing(at: Clinic):
     at.booking.book(SAM, request("14:00"))
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True})).appointment
+    booked = at.booking.book(
+        PAT, request(reminder_preferences=ReminderPreferences.of_stored({"email": True}))
+    ).appointment
     reminders = at.reminders.for_appointment(booked.id)
     with pytest.raises(SlotUnavailable):
         at.booking.reschedule(PAT, booked.id, DAY, time(14))
@@ -235,7 +239,9 @@ def test_patients_change_only_until_shortly_before_the_visit_and_staff_always(at
 
 
 def test_cancel_frees_the_time_and_cancels_the_reminders_once(at: Clinic):
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True})).appointment
+    booked = at.booking.book(
+        PAT, request(reminder_preferences=ReminderPreferences.of_stored({"email": True}))
+    ).appointment
     at.booking.cancel(PAT, booked.id)
     assert "10:00" in free_times(at, "d1", DAY)
     assert [r.status for r in at.reminders.for_appointment(booked.id)] == [ReminderStatus.CANCELLED]
@@ -270,7 +276,10 @@ def test_patients_see_only_their_own_appointments(at: Clinic):
 def test_each_use_case_answers_with_what_its_response_shows(at: Clinic):
     # WHEN a patient books a video visit THEN the answer carries whether it may move it, the room's state and the
     # reminders skipped, decided by the use case (the API asks no service again)
-    booked = at.booking.book(PAT, request(type=AppointmentType.TELEHEALTH, reminder_preferences={"email": True}))
+    booked = at.booking.book(
+        PAT,
+        request(type=AppointmentType.TELEHEALTH, reminder_preferences=ReminderPreferences.of_stored({"email": True})),
+    )
     room = at.telehealth.room_state(booked.appointment)
     assert (booked.can_reschedule, booked.room_status, booked.skipped) == (True, room, [])
     assert room is not None and len(booked.reminders) == 2
@@ -296,9 +305,12 @@ def test_a_patient_may_no_longer_move_a_visit_inside_the_change_window_and_staff
 # --- reminders a booking plans ------------------------------------------------------------------------------------
 def test_a_video_visit_gets_the_link_reminder_and_an_office_visit_does_not(at: Clinic):
     video = at.booking.book(
-        PAT, request(type=AppointmentType.TELEHEALTH, reminder_preferences={"email": True})
+        PAT,
+        request(type=AppointmentType.TELEHEALTH, reminder_preferences=ReminderPreferences.of_stored({"email": True})),
     ).appointment
-    office = at.booking.book(SAM, request("14:00", reminder_preferences={"email": True})).appointment
+    office = at.booking.book(
+        SAM, request("14:00", reminder_preferences=ReminderPreferences.of_stored({"email": True}))
+    ).appointment
     timings = {str(r.timing): r.message for r in at.reminders.for_appointment(video.id)}
     url = str(video.telehealth_url)
     assert sorted(timings) == sorted(["24h", LINK_TIMING])
@@ -309,7 +321,7 @@ def test_a_video_visit_gets_the_link_reminder_and_an_office_visit_does_not(at: C
 def test_a_reminder_channel_without_a_verified_address_refuses_the_booking(at: Clinic):
     unverified = Caller("p3", Role.PATIENT, name="Una", phone="+16175550123", phone_verified=False)
     with pytest.raises(NoRecipient):
-        at.booking.book(unverified, request(reminder_preferences={"sms": True}))
+        at.booking.book(unverified, request(reminder_preferences=ReminderPreferences.of_stored({"sms": True})))
     assert "10:00" in free_times(at, "d1", DAY)
     assert at.patients.get("p3") is None
 
@@ -317,7 +329,9 @@ def test_a_reminder_channel_without_a_verified_address_refuses_the_booking(at: C
 def test_a_lost_schedule_never_fails_the_booking(at: Clinic):
     # GIVEN the scheduler down WHEN a booking with a reminder commits THEN it stands; the reminder waits flagged
     at.scheduler.failing = True
-    booked = at.booking.book(PAT, request(reminder_preferences={"email": True})).appointment
+    booked = at.booking.book(
+        PAT, request(reminder_preferences=ReminderPreferences.of_stored({"email": True}))
+    ).appointment
     (reminder,) = at.reminders.for_appointment(booked.id)
     assert (reminder.status, reminder.schedule_missing) == (ReminderStatus.PENDING, True)
 

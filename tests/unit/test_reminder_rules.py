@@ -111,12 +111,7 @@ def test_stored_preferences_read_as_typed_values_and_write_back_the_same():
     # GIVEN a booking's preferences as the appointment keeps them WHEN read THEN typed, and written back unchanged
     prefs = ReminderPreferences.of_stored(STORED)
     assert prefs == ReminderPreferences((Channel.EMAIL, Channel.PUSH), ("24h", "2h"), None, "Bring the letter.")
-    assert prefs.stored() == {
-        "email": True,
-        "push": True,
-        "timings": ["24h", "2h"],
-        "customMessage": "Bring the letter.",
-    }
+    assert prefs.stored() == STORED
     assert ReminderPreferences.of_stored(prefs.stored()) == prefs
 
 

@@ -25,6 +25,8 @@ from chalicelib.api.schemas.common import (
     _window_to,
     absent,
 )
+from chalicelib.domain.reminders import Channel
+from chalicelib.domain.reminders import ReminderPreferences as Preferences
 
 
 class ReminderPreferences(ApiModel):
@@ -42,6 +44,15 @@ class ReminderPreferences(ApiModel):
         if self.timings is not None and len(set(self.timings)) != len(self.timings):
             raise ValueError("timings must not repeat")
         return self
+
+    def to_domain(self) -> Preferences:
+        """The typed preferences the booking use cases take (the appointment keeps them in this model's shape)."""
+        return Preferences(
+            tuple(c for c in Channel if getattr(self, c.value)),
+            tuple(self.timings) if self.timings is not None else None,
+            self.timing,
+            self.custom_message,
+        )
 
 
 class ReminderScheduleIn(ReminderPreferences):

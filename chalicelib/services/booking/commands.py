@@ -36,7 +36,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.holds import Hold, check_bookable_hold, check_matches, end_of_hold, may_access_hold
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_duration, check_horizon
-from chalicelib.domain.reminders import Reminder, Skipped
+from chalicelib.domain.reminders import Reminder, ReminderPreferences, Skipped
 from chalicelib.domain.schedule import check_bookable
 from chalicelib.services.booking.lapse import HoldLapse
 from chalicelib.services.booking.patients import BookingPatients
@@ -51,7 +51,7 @@ from chalicelib.services.booking.values import (
 )
 from chalicelib.services.ports.appointments import AppointmentStore
 from chalicelib.services.ports.system import Clock, IdGenerator
-from chalicelib.services.reminders.planning import ReminderPlanner, ReminderRequest, contact_of
+from chalicelib.services.reminders.planning import ReminderPlanner, contact_of
 from chalicelib.services.telehealth import TelehealthService
 
 log = logging.getLogger("clinic.booking")
@@ -142,7 +142,7 @@ class BookingCommands:
             created_at=now,
             updated_at=now,
             timezone=doctor.timezone,
-            reminder_preferences=request.reminder_preferences,
+            reminder_preferences=request.reminder_preferences.stored() if request.reminder_preferences else {},
             idempotency_key=request.idempotency_key,
         )
         return doctor, appointment
@@ -161,8 +161,8 @@ class BookingCommands:
         # A patient booking for itself (re)writes its directory record from its claims, verified flags included.
         contact = contact_of(caller) if caller.role is Role.PATIENT else None
         if request.reminder_preferences:
-            wanted = ReminderRequest.from_preferences(
-                request.reminder_preferences, video_link=room is not None, request_language=request.language
+            wanted = request.reminder_preferences.request(
+                video_link=room is not None, request_language=request.language
             )
             planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
         try:
@@ -292,7 +292,7 @@ class BookingCommands:
             reason=booking.reason,
             notes=booking.notes,
             patient_name=booking.patient_name or hold.appointment.patient_name,
-            reminder_preferences=booking.reminder_preferences,
+            reminder_preferences=booking.reminder_preferences.stored() if booking.reminder_preferences else {},
             updated_at=now,
         )
         room = None
@@ -304,8 +304,8 @@ class BookingCommands:
         skipped: list[Skipped] = []
         contact = contact_of(caller) if caller.role is Role.PATIENT else None
         if booking.reminder_preferences:
-            wanted = ReminderRequest.from_preferences(
-                booking.reminder_preferences, video_link=room is not None, request_language=booking.language
+            wanted = booking.reminder_preferences.request(
+                video_link=room is not None, request_language=booking.language
             )
             planned, skipped, _ = self._reminders.plan_for(caller, after, wanted)
         booking_of_hold = Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
@@ -354,7 +354,7 @@ class BookingCommands:
         planned: list[Reminder] = []
         if before.reminder_preferences:
             try:
-                wanted = ReminderRequest.from_preferences(before.reminder_preferences, video_link=room is not None)
+                wanted = ReminderPreferences.of_stored(before.reminder_preferences).request(video_link=room is not None)
                 planned, _, _ = self._reminders.plan_for(caller, after, wanted)
             except DomainError:
                 planned = []  # the old visit's reminders cannot all be planned again: the move still goes ahead

@@ -14,7 +14,7 @@ from chalicelib.domain.booking import Booking
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import DEFAULT_HOLD_MINUTES, Hold
 from chalicelib.domain.limits import DEFAULT_HORIZON_DAYS, DEFAULT_MAX_ACTIVE
-from chalicelib.domain.reminders import Reminder, Skipped
+from chalicelib.domain.reminders import Reminder, ReminderPreferences, Skipped
 from chalicelib.domain.schedule import Slot
 
 
@@ -39,7 +39,7 @@ class BookingRequest:
     patient_name: str | None = None
     duration: int | None = None
     notes: str | None = None
-    reminder_preferences: dict[str, Any] = field(default_factory=dict)
+    reminder_preferences: ReminderPreferences | None = None
     starts_at: datetime | None = None
     """Names the instant where the local time is ambiguous (a fall-back hour); must match date and time."""
     idempotency_key: str | None = None
@@ -76,7 +76,7 @@ class HoldBooking:
     reason: str = ""
     notes: str | None = None
     patient_name: str | None = None
-    reminder_preferences: dict[str, Any] = field(default_factory=dict)
+    reminder_preferences: ReminderPreferences | None = None
     matches: dict[str, Any] = field(default_factory=dict)
     """The request's `doctorId`, `patientId`, `date`, `time`, `duration`, `type`, `startsAt` as sent."""
     language: str | None = None
