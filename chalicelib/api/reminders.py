@@ -14,10 +14,16 @@ from chalicelib.api.http import Call, endpoint
 from chalicelib.api.idempotent import keyed
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
-from chalicelib.domain.reminders import Channel, Reminder, ReminderStatus, appointment_of, timings_for
+from chalicelib.domain.reminders import (
+    Channel,
+    Reminder,
+    ReminderRequest,
+    ReminderStatus,
+    appointment_of,
+    timings_for,
+)
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
-from chalicelib.services.reminders.planning import ReminderRequest
 
 reminders_api = Blueprint(__name__)
 log = logging.getLogger("clinic.reminders")

@@ -213,13 +213,6 @@ class ReminderRequest:
     """The language of the request that books (its `Accept-Language`): the reminders' language while the patient
     has saved none, and only when the patient books for itself (staff's browsers say nothing of the patient)."""
 
-    @classmethod
-    def from_preferences(
-        cls, prefs: Mapping[str, Any], video_link: bool = False, request_language: str | None = None
-    ) -> ReminderRequest:
-        """The reminders an appointment's stored preferences ask for (`ReminderPreferences.of_stored`)."""
-        return ReminderPreferences.of_stored(prefs).request(video_link, request_language)
-
 
 @dataclass(frozen=True)
 class ReminderPreferences:

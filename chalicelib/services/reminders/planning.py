@@ -34,9 +34,6 @@ from chalicelib.services.ports.reminders import ReminderPlans
 from chalicelib.services.ports.system import Clock, IdGenerator
 from chalicelib.services.reminders.schedules import ReminderSchedules
 
-__all__ = ["ReminderPlanner", "ReminderRequest", "contact_of", "reminder_language", "shown_to"]
-"""ReminderRequest is the domain's (`domain.reminders`); named here too for the callers that plan with it."""
-
 
 def contact_of(caller: Caller) -> PatientProfile:
     """A patient's directory record from its own claims: addresses as given, each with Cognito's verified flag."""
