@@ -78,6 +78,45 @@ def outbox(wired: Any) -> list[Path]:
     return sorted(folder.glob("*")) if folder.exists() else []
 
 
+class Relay:
+    """The container's deliverer in this module: everything goes to `to`, which a test may point elsewhere."""
+
+    def __init__(self, to: Any) -> None:
+        self.to = to
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.to, name)
+
+
+class FailingFor:
+    """The waitlist store, failing every write of one doctor's freed times (a throttled partition) while
+    `doctor_id` names it."""
+
+    def __init__(self, real: Any, doctor_id: str | None = None) -> None:
+        self.real = real
+        self.doctor_id = doctor_id
+
+    def add_freed(self, record: Any) -> bool:
+        if record.doctor_id == self.doctor_id:
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return bool(self.real.add_freed(record))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+@pytest.fixture
+def adapters(adapters: Any, settings: Any) -> Any:
+    """The container built on a deliverer a test can point elsewhere, and a waitlist store it can make fail."""
+    from dataclasses import replace
+
+    from chalicelib.adapters.dynamodb import models
+    from chalicelib.adapters.dynamodb.waitlist import DynamoWaitlistStore
+
+    store = FailingFor(DynamoWaitlistStore(models.bind(settings)))
+    return replace(adapters, deliverer=Relay(adapters.deliverer), waitlist=store)
+
+
 @pytest.fixture
 def outbox_delivery(wired: Any) -> Any:
     """Messages into the outbox (as `make run` delivers), so a test can read what the patient got."""
@@ -86,7 +125,7 @@ def outbox_delivery(wired: Any) -> Any:
     from chalicelib.adapters.delivery import OutboxDeliverer
 
     settings = replace(wired.settings, delivery="outbox")
-    wired.waitlist._sender = OutboxDeliverer(settings, wired.clock.now)
+    wired.adapters.deliverer.to = OutboxDeliverer(settings, wired.clock.now)
     return wired
 
 
@@ -388,7 +427,7 @@ def test_a_message_whose_outcome_is_unknown_is_not_resent(api, wired, tap):
             sent.append(reminder.id)
             raise UnknownDeliveryOutcome("read timeout")
 
-    wired.waitlist._sender = LostAnswer()
+    wired.adapters.deliverer.to = LostAnswer()
     doc = api.doctor_with_hours()
     visit = booked_at(api, doc)
     waiting = joined(api, doc, "w1")
@@ -454,22 +493,6 @@ def test_an_offer_whose_release_never_reached_the_stream_is_ended_by_the_sweep(a
     assert entry(api, second["id"], "w2")["status"] == "offered"
 
 
-class FailingFor:
-    """The waitlist store, failing every write of one doctor's freed times (a throttled partition)."""
-
-    def __init__(self, real: Any, doctor_id: str) -> None:
-        self._real = real
-        self._doctor_id = doctor_id
-
-    def add_freed(self, record: Any) -> bool:
-        if record.doctor_id == self._doctor_id:
-            raise RuntimeError("ProvisionedThroughputExceededException")
-        return bool(self._real.add_freed(record))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
 def test_a_record_that_fails_is_reported_alone_and_the_rest_are_offered(api, wired, tap):
     from chalicelib.api.waitlist import offer_records
 
@@ -480,7 +503,7 @@ def test_a_record_that_fails_is_reported_alone_and_the_rest_are_offered(api, wir
     tap.flush()
     for i, v in enumerate(visits):
         api.call("DELETE", f"/api/appointments/{v['id']}", patient(f"b{i}"))
-    wired.waitlist._store = FailingFor(wired.waitlist._store, docs[0]["id"])
+    wired.adapters.waitlist.doctor_id = docs[0]["id"]
     records = tap.records()
     # WHEN the batch is handled
     report = offer_records(records)
@@ -490,7 +513,7 @@ def test_a_record_that_fails_is_reported_alone_and_the_rest_are_offered(api, wir
     assert entry(api, waiting[1]["id"], "w1")["status"] == "offered"
     assert entry(api, waiting[0]["id"], "w0")["status"] == "waiting"
     # AND the retry, once the store answers again, offers it
-    wired.waitlist._store = wired.waitlist._store._real
+    wired.adapters.waitlist.doctor_id = None
     assert offer_records(records)["batchItemFailures"] == []
     assert entry(api, waiting[0]["id"], "w0")["status"] == "offered"
 
