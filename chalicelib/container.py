@@ -99,6 +99,9 @@ class Container:
     """SQS in AWS; locally (no WEBHOOK_QUEUE_URL) an in-process `LocalQueue` that make run's sender drains."""
     waitlist: WaitlistService
     adapters: Adapters = field(default_factory=Adapters)
+    publications: dict[str, Any] = field(default_factory=dict)
+    """The latest FHIR bulk publication this Lambda container made, by its ETag (unchanged slots cost only the
+    ETag's reads); a new container starts without one."""
 
 
 _current: Container | None = None

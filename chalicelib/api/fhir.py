@@ -1280,8 +1280,6 @@ def read_patient(call: FhirCall) -> fhir.Resource:
 PUBLISH_OP = "$bulk-publish"
 PUBLISH_PARAMS = ("_since",)
 """`_since` is the spec's; a server may ignore it, and this one answers the whole data set."""
-_published: dict[str, Publication] = {}
-"""The latest publication this Lambda container made, by ETag: unchanged slots cost only the ETag's reads."""
 
 
 def _is_publish(segment: str) -> bool:
@@ -1299,12 +1297,14 @@ def _publication(call: FhirCall) -> tuple[PublicationPlan, Callable[[], Publicat
     service = call.fhir
     plan = service.publication_plan(f"{call.base} {web}")
 
+    published = call.services.publications  # the container's: one per Lambda container
+
     def made() -> Publication:
-        found = _published.get(plan.etag)
+        found: Publication | None = published.get(plan.etag)
         if found is None:
             found = service.publication(plan, lambda d, kind, s: _booking_link(web, d.id, kind, s.starts_at))
-            _published.clear()
-            _published[plan.etag] = found
+            published.clear()
+            published[plan.etag] = found
         return found
 
     return plan, made

@@ -10,25 +10,15 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.api import fhir as fhir_api
 from chalicelib.domain.fhir import BOOKING_DEEP_LINK
 from tests.faults import throttled
 from tests.functional.fhir_support import BASE, issue, validated
 from tests.helpers import NOW, admin
 
 MANIFEST = f"{BASE}/$bulk-publish"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Each test builds its own publication (the cache is per Lambda container)."""
-    fhir_api._published.clear()
-    yield
-    fhir_api._published.clear()
 
 
 def get(api, path: str, headers: dict[str, str] | None = None) -> Any:
