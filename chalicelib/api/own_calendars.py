@@ -1,20 +1,27 @@
 """A doctor's own calendars (`/api/admin/doctors/{doctorId}/calendars...`, admin or that doctor): connect an ICS
 feed or a CalDAV calendar, list, pause/resume, sync now, disconnect; the conflicts list; the scheduled sync
-sweep (busy times in, and the retries of visits out); and the appointments stream's visits-out consumer. Request
-and response models live here, beside their routes."""
+sweep (busy times in, and the retries of visits out); and the appointments stream's visits-out consumer. Its request
+and response models are in `api/schemas/calendars.py`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from chalice import Blueprint, Response
-from pydantic import Field
 
 from chalicelib import container
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.realtime import slot_change
-from chalicelib.api.schemas.common import ApiModel, Instant, OutModel, ShortText, absent
+from chalicelib.api.schemas.calendars import (
+    CalendarCreate,
+    CalendarList,
+    CalendarOut,
+    CalendarPatch,
+    ConflictList,
+    ConflictOut,
+    VisitCopyOut,
+)
 from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.calendar_connections import Kind
 from chalicelib.domain.identity import Role
@@ -27,70 +34,6 @@ TAGS = ("calendars",)
 BASE = "/api/admin/doctors/{doctorId}/calendars"
 EVENT_FIELDS = ("starts_at", "ends_at", "status", "type", "location", "telehealth_url", "doctor_name")
 """What a visit's event in a doctor's calendar shows: a change to anything else writes nothing."""
-
-
-class CalendarCreate(ApiModel):
-    kind: Literal["ics", "caldav"]
-    url: Annotated[str, Field(min_length=8, max_length=2048)] = Field(
-        description="https:// or webcal:// (http only to loopback under `make run`); no credentials in it"
-    )
-    username: Annotated[ShortText, Field(max_length=200)] | None = Field(None, description="CalDAV only")
-    password: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
-        None, description="CalDAV app password: write-only, kept encrypted, never shown again"
-    )
-    write_visits: bool = Field(False, description="CalDAV only: write each booked visit into this calendar")
-
-
-class CalendarPatch(ApiModel):
-    state: Literal["active", "paused"]
-
-
-class VisitCopyOut(OutModel):
-    """A booked visit's event in this calendar: `written` (at the visit's current version), `deleted` (the visit was
-    cancelled), `pending` (to be written by the next sync: connected after it was booked, or paused), or `failed`
-    (the server's answer in plain words; tried again at `retryAt`)."""
-
-    appointment_id: str
-    state: Literal["pending", "written", "deleted", "failed"]
-    error: str | None = Field(default=None, exclude_if=absent, description="Why it failed, in plain words")
-    retry_at: Instant | None = Field(default=None, exclude_if=absent, description="Its next attempt")
-    attempts: int = Field(description="Failed attempts in a row (0 once written)")
-    updated_at: Instant = Field(description="When this state was recorded")
-    starts_at: Instant | None = Field(default=None, exclude_if=absent, description="The visit's start")
-
-
-class CalendarOut(OutModel):
-    id: str
-    doctor_id: str
-    kind: Literal["ics", "caldav"]
-    url: str
-    state: Literal["active", "paused", "failing"]
-    write_visits: bool
-    last_sync_at: Instant | None = Field(default=None, exclude_if=absent, description="The busy times' age")
-    next_sync_at: Instant | None = Field(default=None, exclude_if=absent)
-    last_error: str | None = Field(default=None, exclude_if=absent, description="In plain words")
-    busy_intervals: int = Field(description="Busy intervals from today to the booking horizon")
-    truncated: bool = Field(description="The calendar held more than one sync reads (instances or time capped)")
-    created_at: Instant
-    visits: list[VisitCopyOut] = Field(
-        description="With writeVisits: each visit's event in this calendar, of visits not over for a day yet and"
-        " every failed or pending one"
-    )
-
-
-class CalendarList(OutModel):
-    calendars: list[CalendarOut]
-
-
-class ConflictOut(OutModel):
-    appointment_id: str
-    calendar_id: str
-    start: Instant
-    end: Instant
-
-
-class ConflictList(OutModel):
-    conflicts: list[ConflictOut]
 
 
 def _out(connection: Any, wired: container.Container) -> CalendarOut:
