@@ -403,7 +403,7 @@ import app as entry
 from chalicelib import container
 from chalicelib.adapters.dynamodb import models
 from chalicelib.config import Settings
-from infra.local.tokens import demo_tokens
+from infra.local.tokens import demo_tokens, unsigned_token
 settings = Settings.from_env()
 models.create_tables(settings)
 import boto3
@@ -421,7 +421,10 @@ with Client(entry.app) as client:
             hour = (8, 9, 10, 11, 13, 14, 15, 16)[(n // 40) % 8]
             body = json.dumps({"doctorId": "dr-carmen-ruiz", "date": (day + timedelta(days=7 * (n // 400))).isoformat(),
                                "time": f"{hour:02d}:{(n // 10) % 4 * 15:02d}", "type": "in-person", "reason": "x"})
-            r = client.http.post("/api/appointments", headers=patient, body=body)
+            # a patient of its own per booking: one patient may book a doctor once a day
+            who = {"sub": f"mem-{n}", "cognito:username": f"mem-{n}", "cognito:groups": ["patients"], "name": "Mem"}
+            booker = {**patient, "Authorization": unsigned_token(who)}
+            r = client.http.post("/api/appointments", headers=booker, body=body)
         elif n % 2:
             r = client.http.get(f"/api/appointments/availability/dr-ada-smith/{day.isoformat()}", headers=patient)
         else:
