@@ -10,6 +10,9 @@ import time as time_module
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
+import pytest
+
+from chalicelib import container
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.errors import DomainError
@@ -93,6 +96,12 @@ DAYS = [date(2027, 3, d) for d in (2, 3, 4)]  # Tuesday to Thursday, far from th
 TIMES = [time(h) for h in (9, 10, 11, 13, 14, 15, 16)]
 
 
+@pytest.fixture
+def adapters() -> container.Adapters:
+    """The container's reminder schedules take a while, so the follow-ups of racing reschedules overlap."""
+    return container.Adapters(scheduler=SlowScheduler(7))
+
+
 def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(wired: Container):
     # GIVEN an appointment with e-mail and SMS reminders at 24 and 2 hours
     hours = {d: (WallInterval(time(8), time(18)),) for d in ("tuesday", "wednesday", "thursday")}
@@ -108,7 +117,6 @@ def test_a_storm_of_reschedules_leaves_every_pending_reminder_at_the_final_time(
             reminder_preferences=ReminderPreferences.of_stored({"email": True, "sms": True, "timings": ["24h", "2h"]}),
         ),
     ).appointment
-    wired.reminders._schedules._scheduler = SlowScheduler(7)
     moves = [(n, random.Random(n).choice(DAYS), random.Random(n + 100).choice(TIMES)) for n in range(24)]
     late = ReversedFollowUps(
         wired.store.botocore_clients(),  # type: ignore[attr-defined]
