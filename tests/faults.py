@@ -13,22 +13,22 @@ from botocore.exceptions import ReadTimeoutError
 
 
 @dataclass
-class _Http:
+class HttpAnswer:
     status_code: int
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes = b""
 
 
-def transaction_cancelled(items: int, reason: str = "TransactionConflict") -> tuple[_Http, dict[str, Any]]:
-    return _Http(400), {
+def transaction_cancelled(items: int, reason: str = "TransactionConflict") -> tuple[HttpAnswer, dict[str, Any]]:
+    return HttpAnswer(400), {
         "Error": {"Code": "TransactionCanceledException", "Message": f"Transaction cancelled [{reason}]"},
         "CancellationReasons": [{"Code": reason, "Message": reason}] + [{"Code": "None"}] * (items - 1),
         "ResponseMetadata": {"HTTPStatusCode": 400},
     }
 
 
-def throttled() -> tuple[_Http, dict[str, Any]]:
-    return _Http(400), {
+def throttled() -> tuple[HttpAnswer, dict[str, Any]]:
+    return HttpAnswer(400), {
         "Error": {"Code": "ThrottlingException", "Message": "Rate of requests exceeds the allowed throughput."},
         "ResponseMetadata": {"HTTPStatusCode": 400},
     }
@@ -38,9 +38,9 @@ LOSE = object()
 UNREACHABLE = object()
 
 
-def in_progress() -> tuple[_Http, dict[str, Any]]:
+def in_progress() -> tuple[HttpAnswer, dict[str, Any]]:
     """DynamoDB's answer to a resent client request token whose first transaction is still being applied."""
-    return _Http(400), {
+    return HttpAnswer(400), {
         "Error": {"Code": "TransactionInProgressException", "Message": "Transaction is ongoing for the token"},
         "ResponseMetadata": {"HTTPStatusCode": 400},
     }
@@ -59,7 +59,7 @@ class FaultInjector:
             client.meta.events.register("before-call.dynamodb.*", self._before)
             client.meta.events.register("after-call.dynamodb.*", self._after)
 
-    def fail(self, operation: str, *responses: tuple[_Http, dict[str, Any]]) -> None:
+    def fail(self, operation: str, *responses: tuple[HttpAnswer, dict[str, Any]]) -> None:
         self._queued.setdefault(operation, []).extend(responses)
 
     def lose_response(self, operation: str, times: int = 1) -> None:

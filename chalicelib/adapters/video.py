@@ -48,7 +48,7 @@ class SecretsManagerJson:
         return self._secret.json()
 
 
-class _Http:
+class PlatformHttp:
     """Small JSON-over-HTTPS client: retries 5xx and network errors, surfaces 4xx. Tight by default: a call
     spends at most `budget` seconds in all, attempts, waits and every byte of every answer included (a booking
     waits for its meeting only a few seconds; the sweep retries). `timeout` alone would not do: urllib applies
@@ -70,7 +70,7 @@ class _Http:
         self._timer = timer
 
     def call(self, method: str, url: str, headers: dict[str, str], body: Any = None, form: bool = False) -> Any:
-        _require_web_url(url)  # https (or http to this machine) only; the opener below has no other handler
+        require_web_url(url)  # https (or http to this machine) only; the opener below has no other handler
         data = None
         if body is not None:
             data = (urllib.parse.urlencode(body) if form else json.dumps(body)).encode()
@@ -196,7 +196,7 @@ def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def _require_web_url(url: str) -> None:
+def require_web_url(url: str) -> None:
     """Platform URLs come from configuration: refuse `file:` and other schemes urllib would also open."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
@@ -217,12 +217,12 @@ class _OAuthPlatform:
         self,
         settings: Settings,
         secret: JsonSecret,
-        http: _Http | None = None,
+        http: PlatformHttp | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._secret = secret
-        self._http = http or _Http()
+        self._http = http or PlatformHttp()
         self._clock = clock
         self._token: str | None = None
         self._expires = 0.0

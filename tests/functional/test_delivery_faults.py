@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-from tests.faults import _Http
+from tests.faults import HttpAnswer
 from tests.functional.test_reminders import dispatch, emails_sent, sms_sent, tick
 from tests.helpers import admin, patient
 
@@ -111,7 +111,7 @@ def two_devices(api, wired, fcm_push):
 
 
 def sns_error(code: str, message: str):
-    return _Http(400), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    return HttpAnswer(400), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
 @pytest.fixture
@@ -380,7 +380,7 @@ def test_registering_a_device_retries_a_5xx_since_it_sends_nothing(api, wired, f
     def internal_failure_once(**_):
         if failed["n"]:
             failed["n"] -= 1
-            return _Http(500), {
+            return HttpAnswer(500), {
                 "Error": {"Code": "InternalFailure", "Message": "oops"},
                 "ResponseMetadata": {"HTTPStatusCode": 500},
             }

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.faults import _Http
+from tests.faults import HttpAnswer
 from tests.helpers import admin, doctor, patient
 
 NAME = "Zelda Quixote"
@@ -65,7 +65,7 @@ def test_main_flows_leave_no_phi_in_logs_or_metrics(api, wired, clock, loud, cap
     from app import app
 
     def rejected(**_):
-        return _Http(400), {
+        return HttpAnswer(400), {
             "Error": {"Code": "MessageRejected", "Message": f"Email address is not verified: {EMAIL}"},
             "ResponseMetadata": {"HTTPStatusCode": 400},
         }

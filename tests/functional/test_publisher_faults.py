@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.faults import FaultInjector, _Http, throttled
+from tests.faults import FaultInjector, HttpAnswer, throttled
 from tests.functional.test_realtime import (
     connect,
     received,
@@ -78,7 +78,7 @@ def test_limit_exceeded_on_one_connection_does_not_fail_the_batch(api, wired, la
 
     def limited_for_b(params, **_):
         if params.get("url_path", "").endswith("/b"):
-            return _Http(429), {
+            return HttpAnswer(429), {
                 "Error": {"Code": "LimitExceededException", "Message": "limit"},
                 "ResponseMetadata": {"HTTPStatusCode": 429},
             }

@@ -11,7 +11,7 @@ from chalice.local import LambdaContext
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from tests.faults import _Http
+from tests.faults import HttpAnswer
 from tests.helpers import patient
 
 DAY = "2026-12-02"
@@ -180,7 +180,7 @@ def test_gone_connections_are_cleaned_up_and_disconnect_forgets_subscriptions(ap
 
     def gone_for_b(params, **_):
         if params.get("url_path", "").endswith("/b"):
-            return _Http(410), {
+            return HttpAnswer(410), {
                 "Error": {"Code": "GoneException", "Message": "gone"},
                 "ResponseMetadata": {"HTTPStatusCode": 410},
             }

@@ -14,7 +14,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from tests.faults import FaultInjector, _Http, transaction_cancelled
+from tests.faults import FaultInjector, HttpAnswer, transaction_cancelled
 from tests.helpers import admin, patient, token
 
 DAY = "2026-12-02"  # 10:00 New York = 15:00Z; NOW is 2026-12-01T08:00Z
@@ -208,7 +208,7 @@ def test_an_appointment_cancelled_after_its_schedule_was_created_gets_no_message
 
 
 def ses_fault(code: str, message: str):
-    return _Http(400), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    return HttpAnswer(400), {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
 @pytest.fixture
@@ -285,7 +285,7 @@ def test_sweep_delivers_a_reminder_whose_schedule_is_missing_and_recreates_upcom
 
 
 def scheduler_down(**_):
-    return _Http(500), {
+    return HttpAnswer(500), {
         "Error": {"Code": "InternalServerException", "Message": "unavailable"},
         "ResponseMetadata": {"HTTPStatusCode": 500},
     }

@@ -140,13 +140,13 @@ class ZoomSecret:
 @pytest.fixture
 def zoom(wired):
     """The fake Zoom on loopback, with a client whose calls have a whole-call budget of half a second."""
-    from chalicelib.adapters.video import ZoomPlatform, _Http
+    from chalicelib.adapters.video import PlatformHttp, ZoomPlatform
     from tests.fakes.video_servers import FakeVideoServer
 
     server = FakeVideoServer().start()
     object.__setattr__(wired.settings, "zoom_api_base", server.base)
     object.__setattr__(wired.settings, "zoom_oauth_base", server.base)
-    http = _Http(sleep=lambda _: None, timeout=0.3, budget=0.5)
+    http = PlatformHttp(sleep=lambda _: None, timeout=0.3, budget=0.5)
     wired.telehealth.platforms["zoom"] = ZoomPlatform(wired.settings, ZoomSecret(), http)
     yield server
     server.trickles.clear()
@@ -154,14 +154,14 @@ def zoom(wired):
 
 
 def test_a_trickled_answer_ends_the_call_at_its_budget_not_at_the_last_byte(wired, zoom):
-    from chalicelib.adapters.video import ZoomPlatform, _Http
+    from chalicelib.adapters.video import PlatformHttp, ZoomPlatform
     from chalicelib.domain.telehealth import TransientPlatformError
     from tests.helpers import make_appointment
 
     # GIVEN a platform that answers a byte every 50 ms (each read well within the 0.3 s socket timeout; the
     # whole answer about 10 s), and a client with a budget of half a second for the whole call
     zoom.trickle_next(0.05, times=5)
-    platform = ZoomPlatform(wired.settings, ZoomSecret(), _Http(sleep=lambda _: None, timeout=0.3, budget=0.5))
+    platform = ZoomPlatform(wired.settings, ZoomSecret(), PlatformHttp(sleep=lambda _: None, timeout=0.3, budget=0.5))
     # WHEN a meeting is created
     started = time.monotonic()
     with pytest.raises(TransientPlatformError) as failed:
@@ -173,7 +173,7 @@ def test_a_trickled_answer_ends_the_call_at_its_budget_not_at_the_last_byte(wire
 
 
 def test_a_trickled_error_body_is_read_within_the_budget_too(wired, zoom):
-    from chalicelib.adapters.video import TeamsPlatform, _Http
+    from chalicelib.adapters.video import PlatformHttp, TeamsPlatform
     from chalicelib.domain.telehealth import TransientPlatformError
     from tests.helpers import make_appointment
 
@@ -183,7 +183,7 @@ def test_a_trickled_error_body_is_read_within_the_budget_too(wired, zoom):
     secret = {"tenantId": "t", "clientId": "cid", "clientSecret": "csecret", "organizerUserId": "u"}
     object.__setattr__(wired.settings, "ms_login_base", zoom.base)
     platform = TeamsPlatform(
-        wired.settings, type("S", (), {"get": lambda self: secret})(), _Http(sleep=lambda _: None, budget=0.5)
+        wired.settings, type("S", (), {"get": lambda self: secret})(), PlatformHttp(sleep=lambda _: None, budget=0.5)
     )
     # WHEN a meeting is created THEN the call gives up at its budget, the error's body included
     with pytest.raises(TransientPlatformError) as failed:

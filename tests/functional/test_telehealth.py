@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib.adapters.video import ChimePlatform, ZoomPlatform, _Http
+from chalicelib.adapters.video import ChimePlatform, PlatformHttp, ZoomPlatform
 from tests.fakes.video_servers import FakeVideoServer
 from tests.helpers import admin, doctor, patient
 
@@ -34,7 +34,7 @@ def zoom_server(wired):
     settings = wired.settings
     object.__setattr__(settings, "zoom_api_base", server.base)
     object.__setattr__(settings, "zoom_oauth_base", server.base)
-    wired.telehealth.platforms["zoom"] = ZoomPlatform(settings, Secret(), _Http(sleep=lambda _: None))
+    wired.telehealth.platforms["zoom"] = ZoomPlatform(settings, Secret(), PlatformHttp(sleep=lambda _: None))
     yield server
     server.stop()
 

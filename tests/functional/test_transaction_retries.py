@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.faults import _Http
+from tests.faults import HttpAnswer
 from tests.helpers import admin
 
 
-def spent(code: str) -> tuple[_Http, dict[str, Any]]:
+def spent(code: str) -> tuple[HttpAnswer, dict[str, Any]]:
     """DynamoDB's answer after botocore's standard mode spent its attempts on it (its response metadata)."""
-    return _Http(400), {
+    return HttpAnswer(400), {
         "Error": {"Code": code, "Message": code},
         "ResponseMetadata": {"HTTPStatusCode": 400, "MaxAttemptsReached": True, "RetryAttempts": 3},
     }

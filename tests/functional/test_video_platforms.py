@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.adapters.video import ChimePlatform, TeamsPlatform, ZoomPlatform, _Http
+from chalicelib.adapters.video import ChimePlatform, PlatformHttp, TeamsPlatform, ZoomPlatform
 from chalicelib.config import Settings
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.telehealth import PlatformError, TransientPlatformError
@@ -58,7 +58,7 @@ def no_sleep(_: float) -> None:
 @pytest.fixture
 def zoom(server):
     secret = Secret({"accountId": "acc", "clientId": "cid", "clientSecret": "csecret", "userId": "dr@clinic"})
-    return ZoomPlatform(settings_for(server), secret, _Http(sleep=no_sleep))
+    return ZoomPlatform(settings_for(server), secret, PlatformHttp(sleep=no_sleep))
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def teams(server):
     secret = Secret(
         {"tenantId": "tenant", "clientId": "cid", "clientSecret": "csecret", "organizerUserId": "organizer-1"}
     )
-    return TeamsPlatform(settings_for(server), secret, _Http(sleep=no_sleep))
+    return TeamsPlatform(settings_for(server), secret, PlatformHttp(sleep=no_sleep))
 
 
 def test_zoom_create_update_delete_with_waiting_room_and_passcode(zoom, server):
@@ -102,7 +102,7 @@ def test_an_expired_token_is_refreshed_once(zoom, teams, server):
 def test_a_token_near_expiry_is_renewed_before_use(server):
     now = [1_000_000.0]
     secret = Secret({"accountId": "acc", "clientId": "cid", "clientSecret": "csecret"})
-    zoom = ZoomPlatform(settings_for(server), secret, _Http(sleep=no_sleep), clock=lambda: now[0])
+    zoom = ZoomPlatform(settings_for(server), secret, PlatformHttp(sleep=no_sleep), clock=lambda: now[0])
     zoom.create(APPOINTMENT)
     now[0] += 3600 - 30
     zoom.create(APPOINTMENT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.video import _Http, _require_web_url
+from chalicelib.adapters.video import PlatformHttp, require_web_url
 from chalicelib.domain.telehealth import PlatformError
 
 
@@ -20,7 +20,7 @@ from chalicelib.domain.telehealth import PlatformError
 )
 def test_a_platform_url_that_is_not_https_is_refused_before_it_is_opened(url):
     # GIVEN a platform client  WHEN it is asked to call a URL that is not https to a host
-    client = _Http(sleep=lambda _: None, attempts=1)
+    client = PlatformHttp(sleep=lambda _: None, attempts=1)
     # THEN it refuses with a PlatformError (a `file:` URL would otherwise be read and fail as JSON)
     with pytest.raises(PlatformError, match="non-https"):
         client.call("GET", url, {})
@@ -31,4 +31,4 @@ def test_a_platform_url_that_is_not_https_is_refused_before_it_is_opened(url):
 )
 def test_https_and_the_local_fakes_are_admitted(url):
     # GIVEN an https platform URL or a fake platform on this machine  WHEN checked  THEN it passes
-    _require_web_url(url)
+    require_web_url(url)
