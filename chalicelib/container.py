@@ -257,7 +257,7 @@ def booking_services(
     telehealth: TelehealthService,
     access: AccessAudit | None,
 ) -> tuple[BookingQueries, BookingCommands]:
-    """The booking reads and commands, sharing the release of lapsed holds (the fakes' clinic wires them so too)."""
+    """The booking reads and commands, sharing the release of lapsed holds."""
     from chalicelib.services.booking.lapse import HoldLapse
     from chalicelib.services.booking.patients import BookingPatients
 
