@@ -183,8 +183,11 @@ def build(
         settings.public_base_url,
     )
     access = AccessAudit(store, clock, ids)
+    # The store reads a staff booking's doctor and patient in one call when all three are DynamoDB's own.
+    dynamo_only = isinstance(store, DynamoAppointmentStore) and given.doctors is None and given.patients is None
+    reads = store if dynamo_only else None
     booking_queries, booking = booking_services(
-        store, doctor_repo, patients, clock, ids, policy, reminders, telehealth, access
+        store, doctor_repo, patients, clock, ids, policy, reminders, telehealth, access, reads
     )
     sign_in = SignIn(patients, clock)
     realtime = RealtimeService(
@@ -256,6 +259,7 @@ def booking_services(
     reminders: ReminderPlanner,
     telehealth: TelehealthService,
     access: AccessAudit | None,
+    reads: Any = None,
 ) -> tuple[BookingQueries, BookingCommands]:
     """The booking reads and commands, sharing the release of lapsed holds."""
     from chalicelib.services.booking.lapse import HoldLapse
@@ -264,7 +268,7 @@ def booking_services(
     lapse = HoldLapse(store, clock, ids)
     queries = BookingQueries(doctors, store, clock, policy, lapse, telehealth)
     commands = BookingCommands(
-        queries, store, clock, ids, BookingPatients(store, patients, access), reminders, telehealth, lapse
+        queries, store, clock, ids, BookingPatients(store, patients, access, reads), reminders, telehealth, lapse
     )
     return queries, commands
 

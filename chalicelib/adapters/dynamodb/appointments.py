@@ -4,8 +4,8 @@ TransactWriteItems holding the appointment, one lock item per 5-minute granule f
 the audit entry, so DynamoDB itself makes overlapping bookings impossible (`changes` builds those operations).
 
 `DynamoAppointmentStore` is the one object the composition root hands the services; its reads and its other jobs
-live in their own modules: `appointment_lists`, `doctor_days`, `holds`, `audit_log`, `access_log`, `day_stats`,
-`active_limit`, `search`."""
+live in their own modules: `appointment_lists`, `booking_reads`, `doctor_days`, `holds`, `audit_log`, `access_log`,
+`day_stats`, `active_limit`, `search`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from chalicelib.adapters.dynamodb import active_limit, search
 from chalicelib.adapters.dynamodb.access_log import DynamoAccessLog
 from chalicelib.adapters.dynamodb.appointment_lists import DynamoAppointmentLists
 from chalicelib.adapters.dynamodb.audit_log import DynamoAuditLog
+from chalicelib.adapters.dynamodb.booking_reads import DynamoBookingReads
 from chalicelib.adapters.dynamodb.changes import (
     ActiveLimitFull,
     acquire,
@@ -61,7 +62,13 @@ more rounds only when concurrent bookings of the same patient keep filling what 
 
 
 class DynamoAppointmentStore(
-    DynamoAppointmentLists, DynamoDoctorDays, DynamoHolds, DynamoAuditLog, DynamoAccessLog, DynamoDayStats
+    DynamoAppointmentLists,
+    DynamoBookingReads,
+    DynamoDoctorDays,
+    DynamoHolds,
+    DynamoAuditLog,
+    DynamoAccessLog,
+    DynamoDayStats,
 ):
     def __init__(self, settings: Settings, tables: Tables, backoff: Backoff | None = None) -> None:
         DynamoHolds.__init__(self, tables, backoff)

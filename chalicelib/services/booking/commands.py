@@ -103,10 +103,10 @@ class BookingCommands:
         """Every rule a new booking (or hold) is checked against before its transaction, and the appointment."""
         if caller.role is Role.DOCTOR and request.doctor_id != caller.doctor_id:
             raise Forbidden("Doctors can book only into their own schedule.")
-        patient_id, patient_name = self._patients.patient_for(
-            caller, request.patient_id, request.patient_name, request.via
+        patient_id, patient_name, read = self._patients.patient_for(
+            caller, request.patient_id, request.patient_name, request.via, request.doctor_id
         )
-        doctor = self._queries.doctor(request.doctor_id)
+        doctor = read or self._queries.doctor(request.doctor_id)  # not read with the patient, or no such doctor
         if request.type is AppointmentType.TELEHEALTH and not doctor.telehealth:
             raise TelehealthNotOffered("This doctor does not offer telehealth visits.")
         duration = request.duration or doctor.schedule.appointment_duration

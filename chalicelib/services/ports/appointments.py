@@ -11,6 +11,7 @@ from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.booking import Booking
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import Hold
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.schedule import DayState
 
 
@@ -36,6 +37,14 @@ class DayStats(Protocol):
 
 class AppointmentRecords(AppointmentReader, AuditRecorder, Protocol):
     """What telehealth needs of the appointments: read them, and audit what happens around a visit."""
+
+
+class BookingReads(Protocol):
+    """What a booking staff make for a patient reads before its transaction, in one call where the store can."""
+
+    def doctor_and_patient(self, doctor_id: str, patient_id: str) -> tuple[Doctor | None, PatientProfile | None]:
+        """The doctor and the patient's directory record, None for either that does not exist."""
+        ...
 
 
 class AppointmentStore(AppointmentRecords, Protocol):
