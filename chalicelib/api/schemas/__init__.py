@@ -1,5 +1,6 @@
 """Request and response models, one module per resource; the same models validate requests and generate the
-OpenAPI document. This package names them all for handlers that write `schemas as s` and `s.AppointmentOut`.
+OpenAPI document. This package names the models most routes share, for handlers that write `schemas as s` and
+`s.AppointmentOut`; the waitlist's and a doctor's own calendars' are imported from their modules.
 
 No `from __future__ import annotations` in these modules, unlike the rest of the code: pydantic would then compile
 and evaluate each module's annotation strings at import, which was 40% of their import time (Lambda cold start).
