@@ -48,6 +48,18 @@ def test_a_visit_that_has_ended_no_longer_counts(api, wired, clock):
     assert api.try_book(doc, date="2026-12-03").status_code == 201
 
 
+def test_a_patient_at_its_limit_is_told_of_the_limit_even_for_a_taken_time(api, wired):
+    # GIVEN a clinic limit of one active booking, a patient holding it, and another patient's visit at 10:00
+    wired.booking_queries.policy = replace(wired.booking_queries.policy, max_active_bookings=1)
+    doc = api.doctor_with_hours()
+    assert api.try_book(doc, date="2026-12-03").status_code == 201
+    assert api.try_book(doc, patient("patient-2"), time="10:00").status_code == 201
+    # WHEN the first patient tries that taken time
+    refused = api.try_book(doc, time="10:00")
+    # THEN it hears of its limit (422), not that the time is taken: the limit is the rule it meets first
+    assert (refused.status_code, refused.data["error"]["code"]) == (422, "BOOKING_LIMIT_REACHED"), refused.data
+
+
 def test_one_active_booking_per_patient_per_doctor_day_unless_staff_book_it(api):
     doc = api.doctor_with_hours()
     first = api.try_book(doc)

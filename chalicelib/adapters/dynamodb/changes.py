@@ -161,7 +161,10 @@ def booked_stats(a: Appointment) -> dict[str, int]:
 
 
 def domain_error_for(failed_tags: list[str]) -> Exception:
-    """The rule a refused condition protects, as its domain error."""
+    """The rule a refused condition protects, as its domain error. The patient's active-booking limit comes first:
+    it was read before the transaction once, so a patient at its limit heard of the limit, never of a taken time."""
+    if "patient-active" in failed_tags:
+        return ActiveLimitFull("The patient's active-booking item is full.")
     if "hold-live" in failed_tags:  # the hold lapsed, or was released or booked, before this change
         return hold_lapsed()
     if "appointment" in failed_tags:
@@ -176,8 +179,6 @@ def domain_error_for(failed_tags: list[str]) -> Exception:
         return errors.day_full()
     if "patient-day" in failed_tags:
         return errors.patient_day_taken()
-    if "patient-active" in failed_tags:
-        return ActiveLimitFull("The patient's active-booking item is full.")
     if "audit" in failed_tags:
         return errors.audit_entry_exists()
     if "hold" in failed_tags:  # a hold's own items exist already: the same hold id twice
