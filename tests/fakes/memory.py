@@ -264,7 +264,7 @@ class InMemoryAppointmentStore:
     the state before it, in the order the adapter maps a cancelled transaction's reasons to domain errors (the
     appointment's version and status, doctor granules, patient granules, the day counter, the patient's one
     visit a day with a doctor), and only then changes anything: a refused write changes nothing. A booking's
-    active-bookings limit is checked first, as the adapter reads it before its transaction.
+    active-bookings limit is checked first, as the adapter maps that refusal first.
 
     A booking writes its reminders, room and contact into the fakes given here, as the transaction does. Patients'
     access records are kept as the audit table keeps them (each entry put once). Not kept: the analytics
