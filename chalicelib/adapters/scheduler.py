@@ -37,7 +37,8 @@ class EventBridgeReminderScheduler:
         target: dict[str, Any] = {
             "Arn": s.reminder_function_arn,
             "RoleArn": s.scheduler_role_arn,
-            "Input": json.dumps({"reminderId": reminder.id}),
+            # the patient too: the dispatcher's claim reserves one of the patient's messages of the day with it
+            "Input": json.dumps({"reminderId": reminder.id, "patientId": reminder.patient_id}),
             "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
         }
         if s.reminder_dlq_arn:

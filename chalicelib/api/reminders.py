@@ -208,11 +208,13 @@ def admin_cancel(call: Call) -> s.BulkOutcome:
 
 
 def dispatch_event(event: dict[str, Any]) -> dict[str, str]:
-    """The reminder Lambda's work: the schedule's input names one reminder."""
+    """The reminder Lambda's work: the schedule's input names one reminder and its patient (schedules made before
+    it named the patient cost the dispatcher one read of the reminder)."""
     reminder_id = str(event.get("reminderId", ""))
     if not reminder_id:
         return {"outcome": "ignored", "reason": "no reminderId"}
-    outcome = container.current().dispatcher.dispatch(reminder_id)
+    patient_id = str(event.get("patientId") or "") or None
+    outcome = container.current().dispatcher.dispatch(reminder_id, patient_id=patient_id)
     if outcome == "sent":
         count("ReminderSent")
     elif outcome == "failed":

@@ -37,9 +37,6 @@ class PatientProfile:
     language: str | None = None
     """The language the patient chose in the app (or staff set for it); None: not chosen yet (the browser's
     `Accept-Language` answers until then, and reminders are in the clinic's language)."""
-    messages_day: str | None = None
-    messages_sent: int | None = None
-    """The daily message cap's count: reminders sent to the patient on `messages_day` (UTC), as last recorded."""
 
     def verified(self, channel_address: str | None, phone: bool) -> bool:
         """True when the address is this patient's current address and it is verified."""

@@ -262,29 +262,41 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
     return now + timedelta(minutes=2**attempts)
 
 
+class Claim(StrEnum):
+    """What claiming a due reminder together with one of its patient's messages of the day came to."""
+
+    CLAIMED = "claimed"
+    """pending -> sending, one more attempt, and one of the patient's messages of the day reserved."""
+    NOT_CLAIMED = "not-claimed"
+    """Not pending, not due, or changed since the sweep read it: nothing written."""
+    CAPPED = "capped"
+    """Pending and due, but the patient's messages of the day are all taken: nothing written."""
+
+
 @dataclass(frozen=True)
-class MessageCount:
-    """One message counted against its patient's daily cap, written with the reminder's outcome (no write of its
-    own): `before` is how many the patient had on `day` (UTC date) when it was read before the send."""
+class MessageSlot:
+    """One of a patient's messages of a UTC day under the daily cap: reserved by the claim (a conditional count,
+    refused once `cap` are taken), kept by an attempt that reaches the provider (sent, failed or throttled, as
+    the old `take_message` counted), given back by the outcome's write when nothing was sent."""
 
     patient_id: str
     day: str
-    before: int
+    cap: int
 
-    def over(self, cap: int) -> bool:
-        """True when this message would pass the cap: it is not sent."""
-        return self.before >= cap
-
-    def counted(self) -> tuple[str, int]:
-        """The patient's (day, count) once this message is counted."""
-        return self.day, self.before + 1
+    @property
+    def open(self) -> bool:
+        """False when the cap lets no message through at all (the count's condition assumes one at least)."""
+        return self.cap >= 1
 
 
-def message_count(patient_id: str, counted_day: str | None, counted: int | None, now: datetime) -> MessageCount:
-    """What a send now adds to a patient's daily count, read as (day, messages that day): a count of an earlier
-    day starts again at nought."""
-    day = now.astimezone(UTC).date().isoformat()
-    return MessageCount(patient_id, day, (counted or 0) if counted_day == day else 0)
+def message_slot(patient_id: str, now: datetime, cap: int) -> MessageSlot:
+    """The patient's message a send now would take: the cap counts per UTC day."""
+    return MessageSlot(patient_id, now.astimezone(UTC).date().isoformat(), cap)
+
+
+def claimed_from(seen: Reminder, now: datetime) -> Reminder:
+    """The reminder as its claim left it, from the image the claim was conditioned on (a sweep's read)."""
+    return replace(seen, status=ReminderStatus.SENDING, attempts=seen.attempts + 1, updated_at=now)
 
 
 def resent(reminder: Reminder, now: datetime) -> Reminder:

@@ -23,18 +23,18 @@ from chalicelib.domain.busy import BusyTimesChanged, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.holds import Hold, hold_lapsed
 from chalicelib.domain.patients import Device, PatientProfile
-from chalicelib.domain.reminders import NO_ROOM, MessageCount, Reminder, ReminderStatus
+from chalicelib.domain.reminders import NO_ROOM, Claim, MessageSlot, Reminder, ReminderStatus
 from chalicelib.domain.schedule import Availability, DayState, granules
 from chalicelib.domain.telehealth import MEETING_DUE, Room, RoomStatus
 from chalicelib.domain.timefmt import instant
 
 
 class InMemoryReminderStore:
-    def __init__(self, patients: InMemoryPatientRepository | None = None) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.patients = patients
-        """Where `finish` counts a message against the patient's daily cap (the patients table's item)."""
         self._items: dict[str, Reminder] = {}
+        self._messages: dict[tuple[str, str], int] = {}
+        """(patient, UTC day) -> messages reserved: the patients table's day count items."""
         self.appointment_versions: dict[str, int] = {}
         """The current version of each appointment `finish` may flag as reminded (the appointments table's)."""
         self.reminded: set[str] = set()
@@ -63,13 +63,19 @@ class InMemoryReminderStore:
                     raise errors.reminder_exists(r.id)
                 self._items[r.id] = r
 
-    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool:
+    def replace(self, reminder: Reminder, expected: ReminderStatus, give_back: MessageSlot | None = None) -> bool:
         with self._lock:
             current = self._items.get(reminder.id)
             if current is None or current.status is not expected:
                 return False
             self._items[reminder.id] = reminder
+            self._give_back(give_back)
             return True
+
+    def _give_back(self, slot: MessageSlot | None) -> None:
+        if slot is not None:
+            key = (slot.patient_id, slot.day)
+            self._messages[key] = self._messages.get(key, 0) - 1
 
     def follow(self, reminder: Reminder, version: int) -> bool:
         with self._lock:
@@ -95,19 +101,44 @@ class InMemoryReminderStore:
             self._items[reminder_id] = claimed
             return claimed
 
+    def claim_with_message(
+        self,
+        reminder_id: str,
+        slot: MessageSlot,
+        now: datetime,
+        seen: Reminder | None = None,
+        due_slack_seconds: int = 60,
+    ) -> Claim:
+        if not slot.open:
+            return Claim.CAPPED
+        with self._lock:
+            current = self._items.get(reminder_id)
+            due = current is not None and current.scheduled_time <= now + timedelta(seconds=due_slack_seconds)
+            if current is None or current.status is not ReminderStatus.PENDING or not due:
+                return Claim.NOT_CLAIMED
+            if seen is not None and (seen.attempts, seen.updated_at) != (current.attempts, current.updated_at):
+                return Claim.NOT_CLAIMED
+            key = (slot.patient_id, slot.day)
+            if self._messages.get(key, 0) >= slot.cap:
+                return Claim.CAPPED
+            self._messages[key] = self._messages.get(key, 0) + 1
+            self._items[reminder_id] = replace(
+                current, status=ReminderStatus.SENDING, attempts=current.attempts + 1, updated_at=now
+            )
+            return Claim.CLAIMED
+
     def finish(
         self,
         reminder: Reminder,
         mark_appointment_reminded: bool,
         appointment: Appointment | None = None,
-        message: MessageCount | None = None,
+        give_back: MessageSlot | None = None,
     ) -> str:
         with self._lock:
             current = self._items.get(reminder.id)
             if current is None or current.status is not ReminderStatus.SENDING:
                 return "not-sending"
-            if message is not None and self.patients is not None:
-                self.patients.count_message(message)
+            self._give_back(give_back)
             check = mark_appointment_reminded and appointment is not None and appointment.version is not None
             moved = (
                 check
@@ -197,8 +228,6 @@ class InMemoryPatientRepository:
                 staff_email=staff[0],
                 staff_phone=staff[1],
                 language=kept.language if kept else None,
-                messages_day=kept.messages_day if kept else None,
-                messages_sent=kept.messages_sent if kept else None,
             )
 
     def save_language(self, patient_id: str, language: str, now: datetime) -> bool:
@@ -216,13 +245,6 @@ class InMemoryPatientRepository:
                 return False
             self._patients[patient_id] = replace(kept, staff_email=email, staff_phone=phone)
             return True
-
-    def count_message(self, message: MessageCount) -> None:
-        """What the reminder store's `finish` writes to the patient's item: one more on the day read, else 1."""
-        with self._lock:
-            kept = self._patients.get(message.patient_id) or PatientProfile(id=message.patient_id)
-            sent = (kept.messages_sent or 0) + 1 if message.before else 1
-            self._patients[message.patient_id] = replace(kept, messages_day=message.day, messages_sent=sent)
 
     def save_devices(self, patient_id: str, devices: list[Device], now: datetime) -> None:
         with self._lock:

@@ -45,10 +45,13 @@ def sms_sent() -> list:
     return list(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values())
 
 
-def dispatch(client, reminder_id):
+def dispatch(client, reminder_id, patient_id=None):
+    """The reminder Lambda invoked as a schedule invokes it (`patient_id`), or as one made before its input named the
+    patient."""
     from app import app  # noqa: F401 - the Lambda is registered on the app
 
-    answer = client.lambda_.invoke("reminder_dispatcher", {"reminderId": reminder_id})
+    event = {"reminderId": reminder_id} | ({"patientId": patient_id} if patient_id else {})
+    answer = client.lambda_.invoke("reminder_dispatcher", event)
     return answer.payload["outcome"]
 
 
@@ -66,7 +69,10 @@ def test_booking_creates_one_reminder_per_channel_and_timing_with_schedules_at_t
     assert found["ScheduleExpression"] == "at(2026-12-01T15:00:00)"
     assert found["ScheduleExpressionTimezone"] == "UTC"
     assert found["Target"]["Arn"].endswith(":function:clinic-reminder-dispatcher")
-    assert json.loads(found["Target"]["Input"]) == {"reminderId": reminders[("email", "24h")]["id"]}
+    assert json.loads(found["Target"]["Input"]) == {  # the patient too: the claim reserves one of its messages
+        "reminderId": reminders[("email", "24h")]["id"],
+        "patientId": a["patientId"],
+    }
     assert found["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 3
     assert found["Target"]["DeadLetterConfig"]["Arn"].endswith(":fn-reminder-dlq")
     assert found.get("ActionAfterCompletion", "DELETE") == "DELETE"
@@ -138,18 +144,21 @@ def test_dispatcher_sends_exactly_once_when_invoked_twice(api, wired, clock, lam
     assert api.call("GET", f"/api/appointments/{a['id']}", patient()).data["reminderSent"] is True
 
 
-def test_a_lone_dispatch_costs_one_claim_one_read_one_send_and_one_final_write(api, wired, clock, lambdas):
+def test_a_lone_dispatch_costs_one_claim_one_read_one_send_and_one_final_write(api, wired, clock, lambdas, scheduler):
     # GIVEN an e-mail reminder due now, the patient's first message of the day
     a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15)
+    rid = f"{a['id']}_email-24h"
+    scheduled = json.loads(schedule_of(scheduler, wired, rid)["Target"]["Input"])
     calls = FaultInjector(wired.store)
-    # WHEN its schedule invokes the dispatcher
-    outcome = dispatch(lambdas, f"{a['id']}_email-24h")
+    # WHEN its schedule invokes the dispatcher with its input
+    outcome = dispatch(lambdas, scheduled["reminderId"], scheduled["patientId"])
     calls.close()
-    # THEN it claims (UpdateItem), reads the visit and the patient in one call, sends once and records the
-    # outcome with the day's message count in one transaction: no other DynamoDB call
+    # THEN it claims the reminder and reserves one of the patient's messages of the day in one transaction, reads
+    # the reminder, the visit and the patient in one call, sends once and records the outcome in one transaction:
+    # no other DynamoDB call
     assert outcome == "sent" and emails_sent() == 1
-    assert calls.calls == {"UpdateItem": 1, "TransactGetItems": 1, "TransactWriteItems": 1}
+    assert calls.calls == {"TransactWriteItems": 2, "TransactGetItems": 1}
 
 
 def test_a_lone_dispatchs_read_that_meets_a_concurrent_transaction_is_tried_again(api, wired, clock, lambdas):

@@ -121,29 +121,34 @@ def test_when_the_batch_read_fails_each_reminder_reads_its_own_and_all_go_out(ap
     assert faults.calls.get("TransactGetItems", 0) == 6
 
 
-def test_a_visit_moved_after_the_batch_read_is_read_again_not_moved_back(api, wired, clock, lambdas):
+def test_a_visit_moved_after_the_sweeps_read_is_sent_for_its_new_time_not_moved_back(api, wired, clock, lambdas):
     # GIVEN a visit at 10:00 New York with its e-mail reminder at 24 h, overdue
     doc = api.doctor_with_hours()
     visit = api.book(doc, reminderPreferences={"email": True, "timing": "24h"})
     clock.current = clock.current.replace(hour=15, minute=59, second=30)
-    # ... and a reschedule to 11:00 that commits after the sweep's batch read, just before its claim: the
-    # reminder's new moment (16:00Z) is still within the claim's minute, so the sweep claims it as moved
+    # ... and a reschedule to 11:00 that commits after the sweep's reads, just before its claim: the reminder's new
+    # moment (16:00Z) is still within the claim's minute
     moved: list[str] = []
 
     def reschedule_once(params, **_):
-        if not moved and params.get("TableName") == wired.settings.reminders_table:
+        tables = {next(iter(item.values())).get("TableName") for item in params.get("TransactItems", [])}
+        if not moved and wired.settings.reminders_table in tables:
             moved.append("11:00")
             wired.booking.reschedule(Caller("admin", Role.ADMIN), visit["id"], date.fromisoformat(DAY), time(11))
 
     clients = wired.store.botocore_clients()
     for client in clients:
-        client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", reschedule_once)
+        client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", reschedule_once)
     # WHEN the sweep runs
     report = lambdas.lambda_.invoke("reminder_sweep", tick(lambdas)).payload
     for client in clients:
-        client.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", reschedule_once)
-    # THEN the reminder goes out for the new time (16:00Z, 11:00 in New York), not moved back to the batch's 10:00
-    assert moved and report["delivered"] == {"sent": 1}
+        client.meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", reschedule_once)
+    # THEN its claim, conditioned on the reminder it read, is refused: nothing goes out for the old 10:00
+    assert moved and report["delivered"] == {"not-claimed": 1} and emails_sent() == 0
+    # WHEN its schedule, moved to the new time (16:00Z, 11:00 in New York), fires THEN it goes out for that time
+    clock.current = clock.current.replace(hour=16, minute=0, second=0)
+    rid = f"{visit['id']}_email-24h"
+    assert lambdas.lambda_.invoke("reminder_dispatcher", {"reminderId": rid}).payload["outcome"] == "sent"
     (reminder,) = api.call("GET", f"/api/reminders/appointment/{visit['id']}", admin()).data["reminders"]
     assert reminder["status"] == "sent"
     raw = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages[-1].raw_data

@@ -38,7 +38,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.holds import Hold, end_of_hold
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.patients import PatientProfile
-from chalicelib.domain.reminders import Channel, MessageCount, Reminder, ReminderStatus, reminder_id
+from chalicelib.domain.reminders import Channel, Claim, MessageSlot, Reminder, ReminderStatus, reminder_id
 from chalicelib.domain.schedule import Availability, granules
 from chalicelib.domain.telehealth import Room, RoomStatus
 from chalicelib.domain.timefmt import instant
@@ -79,15 +79,16 @@ def dynamo_stores(settings: Settings) -> Stores:
 
 def memory_stores() -> Stores:
     patients = InMemoryPatientRepository()
-    reminders, rooms, doctors = InMemoryReminderStore(patients), InMemoryRoomRepository(), InMemoryDoctorRepository()
+    reminders, rooms, doctors = InMemoryReminderStore(), InMemoryRoomRepository(), InMemoryDoctorRepository()
     return Stores(reminders, rooms, patients, InMemoryAppointmentStore(doctors, reminders, rooms, patients), doctors)
 
 
 def dispatch_reads(stores: Stores) -> DispatchReads:
-    """A lone dispatch's read: DynamoDB reads the visit and the patient in one call; the fakes compose two reads."""
+    """A lone dispatch's read: DynamoDB reads the reminder, its visit and the patient in one call; the fakes compose
+    three reads."""
     if isinstance(stores.reminders, DynamoReminderStore):
         return stores.reminders
-    return SeparateReads(stores.appointments, stores.patients)
+    return SeparateReads(stores.reminders, stores.appointments, stores.patients)
 
 
 def stores_of(kind: str, request) -> Iterator[Stores]:
@@ -217,43 +218,113 @@ def test_an_outcome_is_recorded_only_for_a_claimed_reminder(stores):
     assert stores.reminders.get(made.id).status is ReminderStatus.SENT
 
 
-def test_a_message_recorded_with_an_outcome_counts_on_the_patients_record_per_day(stores):
-    # GIVEN a patient of the directory
-    stores.patients.save_contact(PatientProfile(id="p1", email="p1@example.org", email_verified=True), NOW)
-
-    def record(appointment: str, message: MessageCount) -> str:
-        made = reminder(appointment)
-        stores.reminders.add([made])
-        assert stores.reminders.claim(made.id, NOW) is not None
-        sent = replace(made, status=ReminderStatus.SENT, sent_at=NOW, attempts=1)
-        return stores.reminders.finish(sent, False, message=message)
-
-    # WHEN the day's first message is recorded with its outcome, then one read after it
-    assert record("appt-1", MessageCount("p1", "2027-03-01", 0)) == "recorded"
-    assert record("appt-2", MessageCount("p1", "2027-03-01", 1)) == "recorded"
-    # THEN the patient's record counts two that day, its contact details untouched
-    counted = stores.patients.get("p1")
-    assert (counted.messages_day, counted.messages_sent, counted.email) == ("2027-03-01", 2, "p1@example.org")
-    # WHEN the contact is written again THEN the count stays; WHEN the next day's first is recorded THEN it is 1
-    stores.patients.save_contact(PatientProfile(id="p1", email="p1@example.org", email_verified=True), NOW)
-    assert stores.patients.get("p1").messages_sent == 2
-    record("appt-3", MessageCount("p1", "2027-03-02", 0))
-    assert (stores.patients.get("p1").messages_day, stores.patients.get("p1").messages_sent) == ("2027-03-02", 1)
+def test_a_claim_reserves_one_of_the_patients_messages_of_the_day_up_to_the_cap(stores):
+    # GIVEN three due reminders of one patient and a cap of two messages a day
+    made = [reminder(f"appt-{n}") for n in range(3)]
+    stores.reminders.add(made)
+    slot = MessageSlot("p1", "2027-03-01", 2)
+    # WHEN each is claimed with one of the patient's messages
+    claims = [stores.reminders.claim_with_message(r.id, slot, NOW) for r in made]
+    # THEN two are claimed (sending, one attempt each) and the third is refused at the cap, left pending, untouched
+    assert claims == [Claim.CLAIMED, Claim.CLAIMED, Claim.CAPPED]
+    assert [stores.reminders.get(r.id).status for r in made] == [ReminderStatus.SENDING] * 2 + [ReminderStatus.PENDING]
+    assert [stores.reminders.get(r.id).attempts for r in made] == [1, 1, 0]
+    # AND the count is the patient's and the day's: another patient, or the next day, starts at nought
+    other = reminder("appt-9", patient_id="p2")
+    stores.reminders.add([other])
+    assert stores.reminders.claim_with_message(other.id, MessageSlot("p2", "2027-03-01", 2), NOW) is Claim.CLAIMED
+    assert stores.reminders.claim_with_message(made[2].id, MessageSlot("p1", "2027-03-02", 2), NOW) is Claim.CLAIMED
 
 
-def test_a_lone_dispatch_reads_the_visit_and_its_patient_together(stores):
-    # GIVEN a booked visit and its patient in the directory
+def test_a_claim_refused_as_not_pending_or_not_due_reserves_nothing(stores):
+    # GIVEN a cap of one, a reminder not yet due and one already sent
+    early, sent, due = (
+        reminder("appt-1", minutes=30),
+        reminder("appt-2", status=ReminderStatus.SENT),
+        reminder("appt-3"),
+    )
+    stores.reminders.add([early, sent, due])
+    slot = MessageSlot("p1", "2027-03-01", 1)
+    # WHEN they are claimed THEN the first two are not claimed, and the patient's one message is still free
+    assert stores.reminders.claim_with_message(early.id, slot, NOW) is Claim.NOT_CLAIMED
+    assert stores.reminders.claim_with_message(sent.id, slot, NOW) is Claim.NOT_CLAIMED
+    assert stores.reminders.claim_with_message("appt-0_email-24h", slot, NOW) is Claim.NOT_CLAIMED  # none such
+    assert stores.reminders.claim_with_message(due.id, slot, NOW) is Claim.CLAIMED
+    # AND a cap of nought lets none through
+    again = reminder("appt-4")
+    stores.reminders.add([again])
+    assert stores.reminders.claim_with_message(again.id, MessageSlot("p1", "2027-03-05", 0), NOW) is Claim.CAPPED
+
+
+def test_a_claim_conditioned_on_what_the_sweep_read_is_refused_once_the_reminder_changed(stores):
+    # GIVEN a due reminder as the sweep's query read it, since claimed, throttled and back to pending (same status)
+    seen = reminder()
+    stores.reminders.add([seen])
+    slot = MessageSlot("p1", "2027-03-01", 5)
+    claimed = stores.reminders.claim(seen.id, NOW)
+    later = replace(claimed, status=ReminderStatus.PENDING, updated_at=NOW + timedelta(minutes=1), served=("arn:x",))
+    assert stores.reminders.replace(later, ReminderStatus.SENDING)
+    # WHEN the sweep claims it conditioned on its old image THEN it is not claimed (its send would go by stale data)
+    at = NOW + timedelta(minutes=2)
+    assert stores.reminders.claim_with_message(seen.id, slot, at, seen=seen) is Claim.NOT_CLAIMED
+    # AND conditioned on the current image it is, one attempt more
+    current = stores.reminders.get(seen.id)
+    assert stores.reminders.claim_with_message(seen.id, slot, at, seen=current) is Claim.CLAIMED
+    assert stores.reminders.get(seen.id).attempts == current.attempts + 1
+
+
+def test_an_outcome_or_a_release_gives_the_reserved_message_back_in_its_write(stores):
+    # GIVEN a cap of one message and the patient's one message reserved by a claim
+    first, second, third = reminder("appt-1"), reminder("appt-2"), reminder("appt-3")
+    stores.reminders.add([first, second, third])
+    slot = MessageSlot("p1", "2027-03-01", 1)
+    assert stores.reminders.claim_with_message(first.id, slot, NOW) is Claim.CLAIMED
+    assert stores.reminders.claim_with_message(second.id, slot, NOW) is Claim.CAPPED
+    # WHEN its outcome is recorded giving the message back (nothing was sent: the visit was cancelled)
+    cancelled = replace(stores.reminders.get(first.id), status=ReminderStatus.CANCELLED)
+    assert stores.reminders.finish(cancelled, False, give_back=slot) == "recorded"
+    # THEN the next reminder gets it; WHEN that one's claim is released giving it back THEN the third gets it
+    assert stores.reminders.claim_with_message(second.id, slot, NOW) is Claim.CLAIMED
+    released = replace(stores.reminders.get(second.id), status=ReminderStatus.PENDING)
+    assert stores.reminders.replace(released, ReminderStatus.SENDING, give_back=slot) is True
+    assert stores.reminders.claim_with_message(third.id, slot, NOW) is Claim.CLAIMED
+    # AND an outcome recorded without giving back keeps it taken
+    sent = replace(stores.reminders.get(third.id), status=ReminderStatus.SENT, sent_at=NOW)
+    assert stores.reminders.finish(sent, False) == "recorded"
+    assert stores.reminders.claim_with_message(second.id, slot, NOW) is Claim.CAPPED
+    # AND a release that finds the reminder moved on writes nothing, nor gives anything back
+    assert stores.reminders.replace(released, ReminderStatus.SENDING, give_back=slot) is False
+    assert stores.reminders.claim_with_message(second.id, slot, NOW) is Claim.CAPPED
+
+
+def test_racing_claims_of_one_patients_reminders_never_pass_the_cap(racing_stores):
+    # GIVEN eight due reminders of one patient and a cap of six
+    made = [reminder(f"appt-{n}") for n in range(8)]
+    racing_stores.reminders.add(made)
+    slot = MessageSlot("p1", "2027-03-01", 6)
+    # WHEN all are claimed at once
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda r: racing_stores.reminders.claim_with_message(r.id, slot, NOW), made))
+    # THEN exactly six are claimed, two refused at the cap
+    assert sorted(claims) == sorted([Claim.CLAIMED] * 6 + [Claim.CAPPED] * 2)
+
+
+def test_a_lone_dispatch_reads_the_reminder_its_visit_and_its_patient_together(stores):
+    # GIVEN a booked visit, its reminder and its patient in the directory
     made = visit("a1")
     book(stores, made)
     stores.patients.save_contact(PatientProfile(id=made.patient_id, email="p@example.org", email_verified=True), NOW)
-    # WHEN both are read for a dispatch THEN they read back as each store's own read has them
+    planned = reminder("a1", patient_id=made.patient_id)
+    stores.reminders.add([planned])
+    # WHEN the three are read for a dispatch THEN they read back as each store's own read has them
     reads = dispatch_reads(stores)
-    assert reads.visit_and_patient("a1", made.patient_id) == (
+    assert reads.claimed_visit_and_patient(planned.id, made.patient_id) == (
+        stores.reminders.get(planned.id),
         stores.appointments.get("a1"),
         stores.patients.get(made.patient_id),
     )
-    # WHEN neither exists THEN neither is found
-    assert reads.visit_and_patient("missing", "nobody") == (None, None)
+    # WHEN none exists THEN none is found
+    assert reads.claimed_visit_and_patient("missing_email-24h", "nobody") == (None, None, None)
 
 
 # --- rooms -------------------------------------------------------------------------------------------------------

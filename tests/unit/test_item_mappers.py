@@ -460,12 +460,10 @@ def test_a_patient_profile_is_read_from_the_directory_record():
             ]
         ),
         "updated_at": s(STAMP),
-        "messages_day": s("2027-03-01"),
-        "messages_sent": n(2),
     }
     item = PatientModel.from_raw_data(raw(stored, PatientModel))
     # WHEN it is mapped THEN the profile carries the contact fields (the source from `contact_source`), typed devices
-    # (one stored before its registration time was kept has none) and the day's message count (the daily cap's)
+    # (one stored before its registration time was kept has none)
     assert profile_from(item) == PatientProfile(
         id="p1",
         email="p@example.com",
@@ -480,8 +478,6 @@ def test_a_patient_profile_is_read_from_the_directory_record():
         name="Pat",
         staff_email="front@example.com",
         staff_phone="+15550199",
-        messages_day="2027-03-01",
-        messages_sent=2,
     )
 
 

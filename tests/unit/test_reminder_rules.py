@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,14 +18,16 @@ from chalicelib.domain.reminders import (
     OUTCOME_UNKNOWN,
     RESEND_AFTER,
     Channel,
+    MessageSlot,
     Recipient,
     ReminderKind,
     ReminderPreferences,
     ReminderRequest,
     ReminderStatus,
+    claimed_from,
     custom_timing,
     edited,
-    message_count,
+    message_slot,
     plan,
     resent,
     retry_at,
@@ -126,23 +129,24 @@ def test_preferences_ask_for_their_channels_and_timings_and_a_video_visit_also_g
 
 
 # --- the patient's daily message cap -------------------------------------------------------------------------------
-def test_a_message_continues_the_count_of_its_own_day():
-    # GIVEN two messages counted today WHEN a third is to go THEN it counts from two; a cap of 3 lets it through
-    count = message_count("p1", "2027-03-01", 2, datetime(2027, 3, 1, 23, 59, tzinfo=UTC))
-    assert (count.day, count.before, count.counted()) == ("2027-03-01", 2, ("2027-03-01", 3))
-    assert not count.over(3) and count.over(2)
+def test_a_message_slot_is_of_the_utc_day_of_the_send():
+    # GIVEN a send at 20:00 in New York (01:00 UTC the next day) THEN the message counts on the UTC day
+    late = datetime(2027, 3, 1, 20, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert message_slot("p1", late, 12) == MessageSlot("p1", "2027-03-02", 12)
 
 
-def test_a_count_of_an_earlier_day_starts_again_at_nought():
-    # GIVEN twelve messages counted yesterday (a cap of 12) WHEN one is to go today THEN it is the day's first
-    count = message_count("p1", "2027-02-28", 12, datetime(2027, 3, 1, 0, 0, tzinfo=UTC))
-    assert (count.day, count.before, count.over(12)) == ("2027-03-01", 0, False)
+def test_a_cap_of_nought_lets_no_message_through():
+    # GIVEN a cap of nought THEN no slot is open (the count's condition, below the cap or none yet, assumes one)
+    assert not message_slot("p1", datetime(2027, 3, 1, tzinfo=UTC), 0).open
+    assert message_slot("p1", datetime(2027, 3, 1, tzinfo=UTC), 1).open
 
 
-def test_the_day_is_the_utc_day_of_the_send():
-    # GIVEN a send at 20:00 in New York (01:00 UTC the next day) THEN the count is of the UTC day
-    late = datetime(2027, 3, 1, 20, 0, tzinfo=UTC) + timedelta(hours=5)
-    assert message_count("p1", None, None, late.astimezone(UTC)).day == "2027-03-02"
+def test_a_reminder_claimed_from_the_sweeps_image_is_sending_with_one_more_attempt():
+    # GIVEN a pending reminder as the sweep read it WHEN its claim commits THEN it is what the claim wrote
+    seen = failed_push("x")
+    pending = replace(seen, status=ReminderStatus.PENDING, attempts=2)
+    claimed = claimed_from(pending, NOW)
+    assert (claimed.status, claimed.attempts, claimed.updated_at) == (ReminderStatus.SENDING, 3, NOW)
 
 
 # --- an admin's resend ----------------------------------------------------------------------------------------------

@@ -319,9 +319,9 @@ PROFILES: ItemMapper[PatientProfile, PatientModel] = ItemMapper(
     PatientModel,
     convert={"devices": Convert(stored_devices, devices_of)},
     renamed={"source": "contact_source"},
-    # the day's message count is written with a reminder's outcome (reminders.py); search entries' fields are the
-    # directory's (search.py)
-    item_only=("updated_at", "directory", "search_key", "patient_ref"),
+    # a day's message count is an item of its own, reserved by a reminder's claim (reminders.py); search entries'
+    # fields are the directory's (search.py)
+    item_only=("updated_at", "messages_sent", "expires_at", "directory", "search_key", "patient_ref"),
 )
 profile_from = PROFILES.entity
 

@@ -23,6 +23,10 @@
   it is due): only failed and pending copies, so the sync's retry is one query of a small partition
 - Live holds:     PK `HOLDS`  SK `<holdId>` (attributes `appointment_id`, `ends_at` = expiry): every hold not yet
   booked, released or lapsed (minutes old at most), the sweep's one query; its condition decides book or lapse
+
+And one key of the patients table (hash key `id` alone):
+- Patient's messages of a day: `MESSAGES#<patientId>#<UTC date>` (attribute `messages_sent`, TTL `expires_at`):
+  the daily message cap's count, reserved by each reminder's claim
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ __all__ = [
     "patient_access_pk",
     "patient_active_pk",
     "patient_day_pk",
+    "patient_messages_pk",
     "patient_on_day_sk",
     "slot_sk",
 ]
@@ -105,6 +110,11 @@ def busy_sk(connection_id: str) -> str:
 
 def patient_active_pk(patient_id: str) -> str:
     return f"PATIENT#{patient_id}#ACTIVE"
+
+
+def patient_messages_pk(patient_id: str, day: str) -> str:
+    """The patients table's item counting the patient's messages of `day` (a UTC date, `YYYY-MM-DD`)."""
+    return f"MESSAGES#{patient_id}#{day}"
 
 
 def patient_on_day_sk(patient_id: str) -> str:

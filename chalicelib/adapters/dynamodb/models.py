@@ -244,8 +244,9 @@ class PatientSearchIndex(GlobalSecondaryIndex["PatientModel"]):
 
 
 class PatientModel(Model):
-    """A patient's directory record (PK: `<patientId>`), and its search entries (PK: `SEARCH#<kind>#<patientId>`,
-    `directory` = `patients:<kind>`, `search_key` = the normalized term, then the id; `patient_ref` = the id)."""
+    """A patient's directory record (PK: `<patientId>`), its search entries (PK: `SEARCH#<kind>#<patientId>`,
+    `directory` = `patients:<kind>`, `search_key` = the normalized term, then the id; `patient_ref` = the id), and
+    its daily message counts (PK: `MESSAGES#<patientId>#<UTC date>`, `messages_sent`, TTL `expires_at`)."""
 
     class Meta:
         table_name = "patients"
@@ -264,9 +265,10 @@ class PatientModel(Model):
     """The language the patient chose (or staff set): `en`, `es` (absent: its browser's, until it chooses)."""
     devices = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
-    messages_day = UnicodeAttribute(null=True)
     messages_sent = NumberAttribute(null=True)
-    """The per-patient daily message cap: messages sent on `messages_day` (UTC)."""
+    """A day's message count item only (`keys.patient_messages_pk`): the patient's messages reserved that day."""
+    expires_at = NumberAttribute(null=True)
+    """Epoch seconds; the table's TTL attribute (a day's message count only)."""
     directory = UnicodeAttribute(null=True)
     search_key = UnicodeAttribute(null=True)
     patient_ref = UnicodeAttribute(null=True)

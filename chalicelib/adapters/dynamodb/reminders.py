@@ -1,17 +1,19 @@
 """The reminder store in DynamoDB: one item per reminder (channel and timing) of an appointment.
 
-A reminder is delivered at most once: the dispatcher claims it with a conditional `pending -> sending` update
-(one call that also returns the item), reads its visit and patient in one TransactGetItems, and records the
-outcome conditioned on `sending` in one transaction that also counts the message against the patient's daily cap.
+A reminder is delivered at most once: the dispatcher claims it with a conditional `pending -> sending` update in
+one TransactWriteItems that also reserves one of the patient's messages of the day (the daily cap's counter item in
+the patients table, `MESSAGES#<patientId>#<UTC date>`, conditioned below the cap), reads it with its visit and
+patient in one TransactGetItems, and records the outcome conditioned on `sending` in one transaction (that gives
+the message back when nothing was sent).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from pynamodb.exceptions import PutError, TransactGetError, TransactWriteError, UpdateError
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.adapters.dynamodb import keys
@@ -28,8 +30,11 @@ from chalicelib.adapters.retrying import Backoff
 from chalicelib.domain import errors
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.patients import PatientProfile
-from chalicelib.domain.reminders import MessageCount, Reminder, ReminderStatus, appointment_of
+from chalicelib.domain.reminders import Claim, MessageSlot, Reminder, ReminderStatus, appointment_of
 from chalicelib.domain.timefmt import instant
+
+MESSAGES_KEPT = timedelta(days=2)
+"""A patient's message count of a day is deleted by TTL this long after the day ends."""
 
 
 class DynamoReminderStore:
@@ -37,11 +42,14 @@ class DynamoReminderStore:
         self._tables = tables
         self._reminders = tables.reminders
         self._read_retry = read_retry or Backoff(attempts=3, base=0.05)
+        """For the transactions a concurrent one may cancel (TransactionConflict), which botocore's standard mode
+        does not retry: the lone dispatch's claim and read."""
 
-    def visit_and_patient(
-        self, appointment_id: str, patient_id: str
-    ) -> tuple[Appointment | None, PatientProfile | None]:
-        """A lone dispatch's read: the appointment and the patient's record in one strongly consistent call.
+    def claimed_visit_and_patient(
+        self, reminder_id: str, patient_id: str
+    ) -> tuple[Reminder | None, Appointment | None, PatientProfile | None]:
+        """A lone dispatch's read after its claim: the reminder, its appointment and the patient's record in one
+        strongly consistent call.
 
         A TransactGetItems that meets a transaction writing one of its items is cancelled (TransactionConflict:
         say the outcome of the visit's other reminder, sent at the same moment, being recorded). botocore's
@@ -49,7 +57,7 @@ class DynamoReminderStore:
         conflict: TransactGetError | None = None
         for _ in self._read_retry.tries():
             try:
-                return self._visit_and_patient(appointment_id, patient_id)
+                return self._claimed_visit_and_patient(reminder_id, patient_id)
             except TransactGetError as exc:
                 codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
                 if not (cancelled(exc) and "TransactionConflict" in codes):
@@ -57,12 +65,17 @@ class DynamoReminderStore:
                 conflict = exc
         raise errors.ServiceBusy("The database is busy right now; please retry.") from conflict
 
-    def _visit_and_patient(
-        self, appointment_id: str, patient_id: str
-    ) -> tuple[Appointment | None, PatientProfile | None]:
+    def _claimed_visit_and_patient(
+        self, reminder_id: str, patient_id: str
+    ) -> tuple[Reminder | None, Appointment | None, PatientProfile | None]:
         with translated_errors(), TransactGet(connection=self._tables.connection) as tx:
-            appointment = tx.get(self._tables.appointments, appointment_id)
+            reminder = tx.get(self._reminders, appointment_of(reminder_id), reminder_id)
+            appointment = tx.get(self._tables.appointments, appointment_of(reminder_id))
             patient = tx.get(self._tables.patients, patient_id)
+        try:
+            claimed: Reminder | None = reminder_from(reminder.get())
+        except ReminderModel.DoesNotExist:
+            claimed = None
         try:
             found: Appointment | None = appointment_from(appointment.get())
         except AppointmentModel.DoesNotExist:
@@ -72,7 +85,7 @@ class DynamoReminderStore:
             profile = None if item.patient_ref else profile_from(item)  # a search entry is nobody
         except PatientModel.DoesNotExist:
             profile = None
-        return found, profile
+        return claimed, found, profile
 
     def get(self, reminder_id: str) -> Reminder | None:
         with translated_errors():
@@ -108,8 +121,22 @@ class DynamoReminderStore:
                         raise errors.reminder_exists(r.id) from exc
                     raise
 
-    def replace(self, reminder: Reminder, expected: ReminderStatus) -> bool:
-        """Write the whole reminder if it still has the expected status; False when someone else moved it."""
+    def replace(self, reminder: Reminder, expected: ReminderStatus, give_back: MessageSlot | None = None) -> bool:
+        """Write the whole reminder if it still has the expected status; False when someone else moved it. With
+        `give_back`, the patient's reserved message is given back in the same transaction (nothing was sent)."""
+        if give_back is not None:
+            with translated_errors():
+                try:
+                    with TransactWrite(connection=self._tables.connection) as tx:
+                        tx.save(
+                            reminder_item(self._reminders, reminder), condition=ReminderModel.status == expected.value
+                        )
+                        self._give_back(tx, give_back)
+                    return True
+                except TransactWriteError as exc:
+                    if cancelled(exc) and cancellation_codes(exc)[:1] == [CONDITION_FAILED]:
+                        return False
+                    raise
         with translated_errors():
             try:
                 reminder_item(self._reminders, reminder).save(condition=ReminderModel.status == expected.value)
@@ -158,30 +185,100 @@ class DynamoReminderStore:
                 raise
         return reminder_from(item)
 
+    def claim_with_message(
+        self,
+        reminder_id: str,
+        slot: MessageSlot,
+        now: datetime,
+        seen: Reminder | None = None,
+        due_slack_seconds: int = 60,
+    ) -> Claim:
+        """pending -> sending with one more attempt (only when due, and when `seen` is given only if the reminder
+        is unchanged since: same attempts, same `updated_at`, which every write of a reminder sets) and one of the
+        patient's messages of the day reserved (`ADD messages_sent 1` conditioned below the cap), in one
+        TransactWriteItems: both or neither, so concurrent dispatches never pass the cap. The cancellation reasons
+        tell the two refusals apart. A TransactionConflict (another dispatch of the patient committing at that
+        moment) is tried again with backoff, then answered as busy."""
+        if not slot.open:
+            return Claim.CAPPED
+        conflict: TransactWriteError | None = None
+        for _ in self._read_retry.tries():
+            try:
+                with translated_errors():
+                    return self._claim_with_message(reminder_id, slot, now, seen, due_slack_seconds)
+            except TransactWriteError as exc:
+                if not (cancelled(exc) and "TransactionConflict" in cancellation_codes(exc)):
+                    raise
+                conflict = exc
+        raise errors.ServiceBusy("The database is busy right now; please retry.") from conflict
+
+    def _claim_with_message(
+        self, reminder_id: str, slot: MessageSlot, now: datetime, seen: Reminder | None, due_slack_seconds: int
+    ) -> Claim:
+        due_by = instant(now + timedelta(seconds=due_slack_seconds))
+        claimable: Condition = (ReminderModel.status == ReminderStatus.PENDING.value) & (
+            ReminderModel.scheduled_time <= due_by
+        )
+        if seen is not None:
+            claimable &= (ReminderModel.attempts == seen.attempts) & (ReminderModel.updated_at == seen.updated_at)
+        try:
+            with TransactWrite(connection=self._tables.connection) as tx:
+                tx.update(
+                    self._reminders(appointment_of(reminder_id), reminder_id),
+                    actions=[
+                        ReminderModel.status.set(ReminderStatus.SENDING.value),
+                        ReminderModel.attempts.add(1),
+                        ReminderModel.updated_at.set(now),
+                    ],
+                    condition=claimable,
+                )
+                tx.update(
+                    self._tables.patients(id=keys.patient_messages_pk(slot.patient_id, slot.day)),
+                    actions=[PatientModel.messages_sent.add(1), PatientModel.expires_at.set(_expiry(slot))],
+                    condition=PatientModel.messages_sent.does_not_exist() | (PatientModel.messages_sent < slot.cap),
+                )
+            return Claim.CLAIMED
+        except TransactWriteError as exc:
+            if not cancelled(exc):
+                raise
+            codes = cancellation_codes(exc)
+            if "TransactionConflict" in codes:
+                raise
+            if codes and codes[0] == CONDITION_FAILED:
+                return Claim.NOT_CLAIMED
+            if len(codes) > 1 and codes[1] == CONDITION_FAILED:
+                return Claim.CAPPED
+            raise
+
     def finish(
         self,
         reminder: Reminder,
         mark_appointment_reminded: bool,
         appointment: Appointment | None = None,
-        message: MessageCount | None = None,
+        give_back: MessageSlot | None = None,
     ) -> str:
         """Record the outcome of a claimed reminder (conditioned on `sending`), on success flag the appointment's
         `reminderSent` (conditioned on the version the dispatcher read, and growing it), count it in the
-        doctor-day's delivery aggregates, and count the `message` against the patient's daily cap, in one
-        transaction. If the appointment changed since it was read, the outcome is still recorded, without the
-        flag (a reschedule resets it anyway). A sent reminder also checks the version read when the flag is set
-        already (no write). Returns "recorded", "appointment-changed" (recorded; the appointment changed since it
-        was read) or "not-sending" (someone else moved it)."""
+        doctor-day's delivery aggregates, and give back the patient's reserved message (`give_back`: nothing was
+        sent), in one transaction. If the appointment changed since it was read, the outcome is still recorded,
+        without the flag (a reschedule resets it anyway). A sent reminder also checks the version read when the
+        flag is set already (no write). Returns "recorded", "appointment-changed" (recorded; the appointment
+        changed since it was read) or "not-sending" (someone else moved it)."""
         check = mark_appointment_reminded and appointment is not None and appointment.version is not None
         mark = check and appointment is not None and not appointment.reminder_sent
         try:
-            return "recorded" if self._finish(reminder, appointment, mark, check, message) else "not-sending"
+            return "recorded" if self._finish(reminder, appointment, mark, check, give_back) else "not-sending"
         except _AppointmentMoved:
-            recorded = self._finish(reminder, appointment, False, False, message)
+            recorded = self._finish(reminder, appointment, False, False, give_back)
             return "appointment-changed" if recorded else "not-sending"
 
     def _finish(
-        self, reminder: Reminder, appointment: Appointment | None, mark: bool, check: bool, message: MessageCount | None
+        self,
+        reminder: Reminder,
+        appointment: Appointment | None,
+        mark: bool,
+        check: bool,
+        give_back: MessageSlot | None,
     ) -> bool:
         with translated_errors():
             try:
@@ -211,8 +308,8 @@ class DynamoReminderStore:
                             reminder.appointment_id,
                             condition=AppointmentModel.version == appointment.version,
                         )
-                    if message is not None:
-                        tx.update(self._tables.patients(id=message.patient_id), actions=_counted(message))
+                    if give_back is not None:
+                        self._give_back(tx, give_back)
                 return True
             except TransactWriteError as exc:
                 if not cancelled(exc):
@@ -222,13 +319,18 @@ class DynamoReminderStore:
                     raise _AppointmentMoved() from exc
                 return False
 
+    def _give_back(self, tx: TransactWrite, slot: MessageSlot) -> None:
+        """One message fewer on the patient's day (unconditioned: the outcome is recorded whatever the count)."""
+        tx.update(
+            self._tables.patients(id=keys.patient_messages_pk(slot.patient_id, slot.day)),
+            actions=[PatientModel.messages_sent.add(-1)],
+        )
 
-def _counted(message: MessageCount) -> list[Action]:
-    """The patient's daily count with this message: one more on the day read, else the day's first. Unconditioned
-    (the outcome must be recorded whatever the count): two first messages of a day racing count as one."""
-    if message.before:
-        return [PatientModel.messages_day.set(message.day), PatientModel.messages_sent.add(1)]
-    return [PatientModel.messages_day.set(message.day), PatientModel.messages_sent.set(1)]
+
+def _expiry(slot: MessageSlot) -> int:
+    """Epoch seconds MESSAGES_KEPT after the end of the slot's UTC day: the count's TTL."""
+    day_end = datetime.combine(datetime.fromisoformat(slot.day).date(), time(), tzinfo=UTC) + timedelta(days=1)
+    return int((day_end + MESSAGES_KEPT).timestamp())
 
 
 class _AppointmentMoved(Exception):

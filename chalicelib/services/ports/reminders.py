@@ -8,7 +8,7 @@ from typing import Protocol
 
 from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.patients import PatientProfile
-from chalicelib.domain.reminders import MessageCount, Reminder, ReminderStatus
+from chalicelib.domain.reminders import Claim, MessageSlot, Reminder, ReminderStatus
 
 
 class ReminderSwitch(Protocol):
@@ -36,25 +36,46 @@ class ReminderQueue(ReminderSwitch, Protocol):
         self, status: ReminderStatus, start: datetime, end: datetime, limit: int | None = None
     ) -> list[Reminder]: ...
 
-    def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None: ...
+    def get(self, reminder_id: str) -> Reminder | None: ...
+
+    def claim(self, reminder_id: str, now: datetime, due_slack_seconds: int = 60) -> Reminder | None:
+        """pending -> sending alone (no message reserved): how a reminder refused at the cap is still claimed,
+        to be recorded as failed at the cap (or cancelled, moved... whatever it would have come to)."""
+        ...
+
+    def claim_with_message(
+        self,
+        reminder_id: str,
+        slot: MessageSlot,
+        now: datetime,
+        seen: Reminder | None = None,
+        due_slack_seconds: int = 60,
+    ) -> Claim:
+        """pending -> sending and one of the patient's messages of the day reserved, both or neither, in one write.
+        `seen`: the image the caller read (the sweep's): the claim is refused if the reminder changed since."""
+        ...
+
+    def replace(self, reminder: Reminder, expected: ReminderStatus, give_back: MessageSlot | None = None) -> bool:
+        """As `ReminderSwitch.replace`, giving back the reserved message in the same write."""
+        ...
 
     def finish(
         self,
         reminder: Reminder,
         mark_appointment_reminded: bool,
         appointment: Appointment | None = None,
-        message: MessageCount | None = None,
+        give_back: MessageSlot | None = None,
     ) -> str:
-        """Record a claimed reminder's outcome, and count `message` against the patient's daily cap, in one write."""
+        """Record a claimed reminder's outcome, and give back its reserved message (nothing went out), in one write."""
         ...
 
 
 class DispatchReads(Protocol):
-    """A lone dispatch's read: the reminder's visit and its patient together, in one call."""
+    """A lone dispatch's read after its claim: the reminder, its visit and its patient together, in one call."""
 
-    def visit_and_patient(
-        self, appointment_id: str, patient_id: str
-    ) -> tuple[Appointment | None, PatientProfile | None]: ...
+    def claimed_visit_and_patient(
+        self, reminder_id: str, patient_id: str
+    ) -> tuple[Reminder | None, Appointment | None, PatientProfile | None]: ...
 
 
 class ReminderRecords(ReminderSwitch, Protocol):

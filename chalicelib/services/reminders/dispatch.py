@@ -1,14 +1,14 @@
-"""Delivering one reminder at most once: claim it, read its visit and patient, send, record the outcome (with the
-message counted against the patient's daily cap in that same write). The sweep (`sweep`) hands overdue reminders
-here with what it read for them in batches."""
+"""Delivering one reminder at most once: claim it (reserving one of the patient's messages of the day under the
+daily cap, in that same write), read it with its visit and patient, send, record the outcome (giving the message
+back in that same write when nothing was sent). The sweep (`sweep`) hands overdue reminders here with what it read
+for them in batches."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib.domain.appointments import Appointment
@@ -19,12 +19,15 @@ from chalicelib.domain.reminders import (
     MAX_ATTEMPTS,
     OUTCOME_UNKNOWN,
     Channel,
-    MessageCount,
+    Claim,
+    MessageSlot,
     Reminder,
     ReminderStatus,
+    appointment_of,
+    claimed_from,
     follow,
     matches_appointment,
-    message_count,
+    message_slot,
     retry_at,
 )
 from chalicelib.services.ports.appointments import AppointmentReader
@@ -52,26 +55,17 @@ DEFAULT_MESSAGES_PER_DAY = 12
 @dataclass
 class Prefetched:
     """What the sweep read in batches for the reminders it is about to deliver, kept current as they go: an
-    appointment's `reminderSent` flag (one worker delivers all of a visit's reminders) and each patient's daily
-    message count."""
+    appointment's `reminderSent` flag (one worker delivers all of a visit's reminders). The daily message cap
+    needs nothing here: each claim reserves its message against the count in the table."""
 
     appointments: dict[str, Appointment]
     patients: dict[str, PatientProfile]
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reminded(self, appointment: Appointment) -> None:
         """Flagging `reminderSent` grew the version: the visit's next reminder conditions on it."""
         if appointment.version is not None:
             grown = appointment.version + int(not appointment.reminder_sent)
             self.appointments[appointment.id] = replace(appointment, reminder_sent=True, version=grown)
-
-    def counted(self, message: MessageCount) -> None:
-        """The patient's next message in this sweep sees this one counted."""
-        with self._lock:
-            profile = self.patients.get(message.patient_id)
-            if profile is not None:
-                day, sent = message.counted()
-                self.patients[message.patient_id] = replace(profile, messages_day=day, messages_sent=sent)
 
 
 @dataclass(frozen=True)
@@ -80,21 +74,22 @@ class _Ready:
 
     appointment: Appointment
     endpoints: list[str]
-    message: MessageCount | None
-    """None when the patient has no directory record (nothing to count on)."""
 
 
 class SeparateReads:
-    """A visit and its patient as two reads, for stores that cannot read them in one call (the fakes)."""
+    """The reminder, its visit and its patient as three reads, for stores that cannot read them in one call (the
+    fakes)."""
 
-    def __init__(self, appointments: AppointmentReader, patients: PatientInbox) -> None:
+    def __init__(self, reminders: ReminderQueue, appointments: AppointmentReader, patients: PatientInbox) -> None:
+        self._reminders = reminders
         self._appointments = appointments
         self._patients = patients
 
-    def visit_and_patient(
-        self, appointment_id: str, patient_id: str
-    ) -> tuple[Appointment | None, PatientProfile | None]:
-        return self._appointments.get(appointment_id), self._patients.get(patient_id)
+    def claimed_visit_and_patient(
+        self, reminder_id: str, patient_id: str
+    ) -> tuple[Reminder | None, Appointment | None, PatientProfile | None]:
+        appointment_id = appointment_of(reminder_id)
+        return self._reminders.get(reminder_id), self._appointments.get(appointment_id), self._patients.get(patient_id)
 
 
 def _stale(appointment: Appointment, claimed: Reminder) -> bool:
@@ -118,33 +113,69 @@ class ReminderDispatcher:
         self._reminders = reminders
         self._appointments = appointments
         self._patients = patients
-        self._reads = reads or SeparateReads(appointments, patients)
+        self._reads = reads or SeparateReads(reminders, appointments, patients)
         self._sender = sender
         self._schedules = schedules
         self._clock = clock
         self.sweep_policy = sweep_policy or SweepPolicy()
         self.messages_per_day = messages_per_day
 
-    def dispatch(self, reminder_id: str, prefetched: Prefetched | None = None) -> str:
-        """Deliver one reminder at most once: claim, read, send, record. Returns the outcome.
+    def dispatch(
+        self,
+        reminder_id: str,
+        prefetched: Prefetched | None = None,
+        patient_id: str | None = None,
+        seen: Reminder | None = None,
+    ) -> str:
+        """Deliver one reminder at most once: claim (with one of the patient's messages of the day), read, send,
+        record. Returns the outcome.
 
-        `prefetched`: the appointments and patients the sweep read in one batch for the chunk this reminder is in
-        (up to a second before the claim). An appointment older than the plan of the reminder it claimed is read
-        again; any other change after the batch read is caught when the outcome is recorded (conditioned on the
-        version read: a reschedule plans the reminder again for the new time).
+        `patient_id`: the reminder's patient, as its schedule's input names it (the claim reserves the message
+        under that patient's cap; a schedule made before the input named it costs one read of the reminder).
+        `seen`: the reminder as the sweep read it; its claim is conditioned on it being unchanged, so no read of
+        the reminder follows. `prefetched`: the appointments and patients the sweep read in one batch for the
+        chunk this reminder is in (up to a second before the claim). An appointment older than the plan of the
+        reminder it claimed is read again; any other change after the batch read is caught when the outcome is
+        recorded (conditioned on the version read: a reschedule plans the reminder again for the new time).
+
+        A reminder whose patient's messages of the day are all taken is claimed alone and recorded as before the
+        cap became strict: failed at the cap (or cancelled, moved... if that is what it comes to first).
 
         Whatever raises before the message goes to the provider (the appointment or patient unreadable, a
-        store fault) releases the claim: nothing was sent, so the reminder is pending again for the next run
-        (failed as not sent after MAX_ATTEMPTS), not left in `sending` for the stuck sweep to fail as an
-        unknown outcome."""
+        store fault) releases the claim and gives back the message: nothing was sent, so the reminder is pending
+        again for the next run (failed as not sent after MAX_ATTEMPTS), not left in `sending` for the stuck
+        sweep to fail as an unknown outcome."""
         now = self._clock.now()
-        claimed = self._reminders.claim(reminder_id, now)
-        if claimed is None:
+        if seen is not None:
+            patient_id = seen.patient_id
+        elif patient_id is None:  # a schedule whose input names the reminder alone
+            current = self._reminders.get(reminder_id)
+            if current is None:
+                return "not-claimed"
+            patient_id = current.patient_id
+        slot = message_slot(patient_id, now, self.messages_per_day)
+        claim = self._reminders.claim_with_message(reminder_id, slot, now, seen)
+        if claim is Claim.NOT_CLAIMED:
             return "not-claimed"
+        held = slot if claim is Claim.CLAIMED else None
+        claimed: Reminder | None = None
+        if held is None:
+            claimed = self._reminders.claim(reminder_id, now)
+            if claimed is None:
+                return "not-claimed"
         try:
-            ready = self._before_send(claimed, now, prefetched)
+            if claimed is not None:
+                appointment, profile = self._read(claimed, prefetched)
+            elif seen is not None and prefetched is not None:
+                claimed = claimed_from(seen, now)
+                appointment, profile = self._read(claimed, prefetched)
+            else:
+                claimed, appointment, profile = self._reads.claimed_visit_and_patient(reminder_id, patient_id)
+                if claimed is None:  # gone since its claim (nothing deletes a reminder): nothing to send
+                    return "not-claimed"
+            ready = self._before_send(claimed, appointment, profile, now, prefetched, held)
         except Exception as exc:
-            self._release(claimed, now, exc)
+            self._release(claimed, reminder_id, now, exc, held)
             raise
         if isinstance(ready, str):
             return ready
@@ -164,18 +195,27 @@ class ReminderDispatcher:
     def _read(
         self, claimed: Reminder, prefetched: Prefetched | None
     ) -> tuple[Appointment | None, PatientProfile | None]:
-        """The visit and the patient: from the sweep's batch (the visit read again if the batch predates the
-        reminder's plan), else in one read."""
+        """The visit and the patient of a reminder already at hand: from the sweep's batch (the visit read again if
+        the batch predates the reminder's plan), else in one read."""
         if prefetched is None:
-            return self._reads.visit_and_patient(claimed.appointment_id, claimed.patient_id)
+            _, appointment, profile = self._reads.claimed_visit_and_patient(claimed.id, claimed.patient_id)
+            return appointment, profile
         appointment = prefetched.appointments.get(claimed.appointment_id)
         if appointment is None or _stale(appointment, claimed):
             appointment = self._appointments.get(claimed.appointment_id)
         return appointment, prefetched.patients.get(claimed.patient_id)
 
-    def _before_send(self, claimed: Reminder, now: datetime, prefetched: Prefetched | None) -> str | _Ready:
-        """Everything up to the send: an outcome when there is nothing to send, else what to send it for."""
-        appointment, profile = self._read(claimed, prefetched)
+    def _before_send(
+        self,
+        claimed: Reminder,
+        appointment: Appointment | None,
+        profile: PatientProfile | None,
+        now: datetime,
+        prefetched: Prefetched | None,
+        held: MessageSlot | None,
+    ) -> str | _Ready:
+        """Everything up to the send: an outcome when there is nothing to send (its write giving back the `held`
+        message), else what to send it for. No `held` message: the patient's cap is reached."""
         if appointment is None or not appointment.active:
             self._reminders.finish(
                 replace(
@@ -185,11 +225,13 @@ class ReminderDispatcher:
                     last_error="appointment is no longer active",
                 ),
                 mark_appointment_reminded=False,
+                give_back=held,
             )
             return "cancelled"
         if not matches_appointment(claimed, appointment):
             moved = follow(replace(claimed, status=ReminderStatus.PENDING), appointment, now)
-            if self._reminders.replace(moved, ReminderStatus.SENDING) and moved.status is ReminderStatus.PENDING:
+            replaced = self._reminders.replace(moved, ReminderStatus.SENDING, give_back=held)
+            if replaced and moved.status is ReminderStatus.PENDING:
                 self._schedules.ensure(moved)
             return "moved"
         endpoints: list[str] = []
@@ -197,55 +239,60 @@ class ReminderDispatcher:
             devices = [d.endpoint for d in (profile.devices if profile else [])]
             endpoints = [e for e in devices if e not in claimed.served]  # a retry goes only to those not served
             if devices and not endpoints:
-                return self._sent(claimed, appointment, now, prefetched, None)
+                return self._sent(claimed, appointment, now, prefetched, give_back=held)
         else:
             address = claimed.recipient_phone if claimed.channel is Channel.SMS else claimed.recipient_email
             if profile is None or not profile.verified(address, phone=claimed.channel is Channel.SMS):
                 # The patient changed its address since (or never verified it): the old one is not theirs.
-                self._fail(claimed, "the address is no longer the patient's verified address", now, appointment)
+                reason = "the address is no longer the patient's verified address"
+                self._fail(claimed, reason, now, appointment, give_back=held)
                 return "failed"
-        message = None
-        if profile is not None:
-            message = message_count(claimed.patient_id, profile.messages_day, profile.messages_sent, now)
-            if message.over(self.messages_per_day):
-                reason = f"the patient's limit of {self.messages_per_day} messages a day is reached"
-                self._fail(claimed, reason, now, appointment)
-                return "failed"
-        return _Ready(appointment, endpoints, message)
+        if held is None:
+            reason = f"the patient's limit of {self.messages_per_day} messages a day is reached"
+            self._fail(claimed, reason, now, appointment)
+            return "failed"
+        return _Ready(appointment, endpoints)
 
-    def _release(self, claimed: Reminder, now: datetime, error: Exception) -> None:
+    def _release(
+        self, claimed: Reminder | None, reminder_id: str, now: datetime, error: Exception, held: MessageSlot | None
+    ) -> None:
         """Give the claim back: pending again, still due (the schedule's retry or the next sweep delivers it),
         this attempt counted; after MAX_ATTEMPTS such tries it is failed as not sent (a reminder that can never
         be prepared does not loop forever; staff may retry it without confirming, nothing went out). Both
         conditioned on `sending`, so an outcome recorded meanwhile stands. If even that write fails, the stuck
-        sweep is the last resort."""
+        sweep is the last resort. The `held` message goes back in the same write. `claimed` is None when the read
+        after the claim failed: the reminder is read once more to be released."""
         try:
+            if claimed is None:
+                claimed = self._reminders.get(reminder_id)
+                if claimed is None or claimed.status is not ReminderStatus.SENDING:
+                    return
             if claimed.attempts >= MAX_ATTEMPTS:
                 reason = f"not sent: {type(error).__name__} before the send, {claimed.attempts} times"
                 failed = replace(claimed, status=ReminderStatus.FAILED, last_error=reason, updated_at=now)
-                self._reminders.finish(failed, mark_appointment_reminded=False)
+                self._reminders.finish(failed, mark_appointment_reminded=False, give_back=held)
             else:
                 self._reminders.replace(
-                    replace(claimed, status=ReminderStatus.PENDING, updated_at=now), ReminderStatus.SENDING
+                    replace(claimed, status=ReminderStatus.PENDING, updated_at=now), ReminderStatus.SENDING, held
                 )
         except Exception:
-            log.exception("reminder %s: nothing was sent, and its claim could not be released", claimed.id)
+            log.exception("reminder %s: nothing was sent, and its claim could not be released", reminder_id)
 
     def _send(self, claimed: Reminder, ready: _Ready, now: datetime, prefetched: Prefetched | None) -> str:
-        """Hand the message to the provider and record what came of it. Every outcome recorded after the hand-over
-        counts the message against the patient's cap (a throttled one, not sent, is counted when it is)."""
-        appointment, message = ready.appointment, ready.message
+        """Hand the message to the provider and record what came of it. The reserved message stays taken whatever
+        comes of the hand-over (sent, failed, unknown, or throttled and tried again later), as it always did."""
+        appointment = ready.appointment
         try:
             delivery = self._sender.send(claimed, appointment, ready.endpoints)
         except UnknownDeliveryOutcome as exc:
-            self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment, message, prefetched)
+            self._fail(claimed, f"{OUTCOME_UNKNOWN} ({exc})", now, appointment)
             return "failed"
         except TransientDeliveryError as exc:
             return self._later(claimed, str(exc), now, appointment)
         except PermanentDeliveryError as exc:
             if exc.disabled_endpoint:
                 self._patients.remove_device(claimed.patient_id, exc.disabled_endpoint, now)
-            self._fail(claimed, str(exc), now, appointment, message, prefetched)
+            self._fail(claimed, str(exc), now, appointment)
             return "failed"
         except Exception as exc:  # our own message could not be built (not sent): fail this one, keep going
             log.exception("reminder %s: could not be sent", claimed.id)
@@ -254,8 +301,8 @@ class ReminderDispatcher:
         for endpoint in delivery.disabled_endpoints:
             self._patients.remove_device(claimed.patient_id, endpoint, now)
         if claimed.channel is not Channel.PUSH:
-            return self._sent(claimed, appointment, now, prefetched, message)
-        return self._push_outcome(claimed, delivery, appointment, now, prefetched, message)
+            return self._sent(claimed, appointment, now, prefetched)
+        return self._push_outcome(claimed, delivery, appointment, now, prefetched)
 
     def _push_outcome(
         self,
@@ -264,7 +311,6 @@ class ReminderDispatcher:
         appointment: Appointment,
         now: datetime,
         prefetched: Prefetched | None,
-        message: MessageCount | None,
     ) -> str:
         """Devices served (or maybe served) are recorded, the unknown ones apart too; a retry goes only to the
         throttled ones (and, once an admin confirms, to the unknown ones)."""
@@ -277,13 +323,12 @@ class ReminderDispatcher:
         if delivery.pending:
             return self._later(claimed, delivery.refused or "a device was unavailable", now, appointment)
         if delivery.served or reached_before:
-            return self._sent(claimed, appointment, now, prefetched, message)
+            return self._sent(claimed, appointment, now, prefetched)
         if claimed.unknown_devices:
             reason = f"{OUTCOME_UNKNOWN} (push to {len(claimed.unknown_devices)} device(s))"
-            self._fail(claimed, reason, now, appointment, message, prefetched)
+            self._fail(claimed, reason, now, appointment)
         else:
-            reason = delivery.refused or "every registered device is disabled"
-            self._fail(claimed, reason, now, appointment, message, prefetched)
+            self._fail(claimed, delivery.refused or "every registered device is disabled", now, appointment)
         return "failed"
 
     def _sent(
@@ -292,19 +337,16 @@ class ReminderDispatcher:
         appointment: Appointment,
         now: datetime,
         prefetched: Prefetched | None,
-        message: MessageCount | None,
+        give_back: MessageSlot | None = None,
     ) -> str:
         sent = replace(claimed, status=ReminderStatus.SENT, sent_at=now, updated_at=now, last_error=None)
         recorded = self._reminders.finish(
-            sent, mark_appointment_reminded=True, appointment=appointment, message=message
+            sent, mark_appointment_reminded=True, appointment=appointment, give_back=give_back
         )
         if recorded == "appointment-changed":
             self._replan_after_move(sent, now)
-        if prefetched is not None and recorded != "not-sending":
-            if message is not None:
-                prefetched.counted(message)
-            if recorded == "recorded":
-                prefetched.reminded(appointment)
+        if prefetched is not None and recorded == "recorded":
+            prefetched.reminded(appointment)
         return "sent"
 
     def _replan_after_move(self, sent: Reminder, now: datetime) -> None:
@@ -340,12 +382,7 @@ class ReminderDispatcher:
         reason: str,
         now: datetime,
         appointment: Appointment,
-        message: MessageCount | None = None,
-        prefetched: Prefetched | None = None,
+        give_back: MessageSlot | None = None,
     ) -> None:
         failed = replace(claimed, status=ReminderStatus.FAILED, last_error=redact(reason)[:500], updated_at=now)
-        recorded = self._reminders.finish(
-            failed, mark_appointment_reminded=False, appointment=appointment, message=message
-        )
-        if prefetched is not None and message is not None and recorded != "not-sending":
-            prefetched.counted(message)
+        self._reminders.finish(failed, mark_appointment_reminded=False, appointment=appointment, give_back=give_back)

@@ -50,9 +50,17 @@ class SweepReport:
 
 
 class Dispatches(Protocol):
-    """The lone dispatch the sweep delivers through, with what it read for a chunk in batches."""
+    """The lone dispatch the sweep delivers through, with the reminder as its query read it (the claim is
+    conditioned on it, and reserves the patient's message of the day as a lone dispatch's does) and what it read
+    for a chunk in batches."""
 
-    def dispatch(self, reminder_id: str, prefetched: Prefetched | None = None) -> str: ...
+    def dispatch(
+        self,
+        reminder_id: str,
+        prefetched: Prefetched | None = None,
+        patient_id: str | None = None,
+        seen: Reminder | None = None,
+    ) -> str: ...
 
     def prefetch(self, reminders: Sequence[Reminder]) -> Prefetched: ...
 
@@ -104,7 +112,7 @@ class ReminderSweep:
             if spent():
                 return "deferred"
             try:
-                return self._dispatcher.dispatch(reminder.id, prefetched)
+                return self._dispatcher.dispatch(reminder.id, prefetched, seen=reminder)
             except Exception:
                 log.exception("sweep: reminder %s raised; the others go on", reminder.id)
                 return "error"
