@@ -338,6 +338,10 @@ class InMemoryAppointmentStore:
             busy_version, busy = self.busy_of_day(doctor_id, day)
         return DayState(taken, booked, version, holds, busy, busy_version)
 
+    def holders_of(self, attempt: Appointment) -> set[str]:
+        with self._lock:
+            return {owner for k in self._doctor_keys(attempt) if (owner := self._doctor_locks.get(k))}
+
     def busy_of_day(self, doctor_id: str, day: date) -> tuple[int, tuple[tuple[datetime, datetime], ...]]:
         with self._lock:
             version, by_connection = self._busy.get((doctor_id, day.isoformat()), (0, {}))

@@ -173,3 +173,22 @@ def test_a_reschedule_whose_follow_up_fails_is_answered_as_done(api, wired, doc,
     # THEN it is 200 and applied
     assert moved.status_code == 200, moved.data
     assert api.call("GET", f"/api/appointments/{made.data['id']}", patient()).data["date"] == "2026-12-03"
+
+
+def test_a_keyed_retry_finds_its_booking_while_the_doctor_index_still_lags_the_commit(api, wired, doc, monkeypatch):
+    # GIVEN a keyed booking whose answer was lost and whose idempotency record is gone (a retry after it expired)
+    first = api.try_book(doc, keyed("lagging"))
+    assert first.status_code == 201
+    client = wired.idempotency.botocore_clients()[0]
+    for item in client.scan(TableName=wired.settings.idempotency_table)["Items"]:
+        client.delete_item(TableName=wired.settings.idempotency_table, Key={"id": item["id"]})
+    # AND the doctor's index has not caught up with the commit yet (a global secondary index is eventually
+    # consistent: it shows nothing of that day's visits)
+    monkeypatch.setattr(wired.adapters.store, "list_for_doctor", lambda *args, **kwargs: [])
+    monkeypatch.setattr(wired.adapters.store, "iter_for_doctor", lambda *args, **kwargs: iter(()))
+    # WHEN the client retries with the same key and body
+    again = api.try_book(doc, keyed("lagging"))
+    # THEN it gets its booking (the owners of the time are read from the lock items, strongly consistent), not a
+    # 409 for its own visit
+    assert (again.status_code, again.data.get("id")) == (201, first.data["id"]), again.data
+    assert booked_count(wired, doc) == 1

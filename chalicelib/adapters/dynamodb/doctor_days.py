@@ -12,9 +12,10 @@ from pynamodb.transactions import TransactGet
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.changes import commit
 from chalicelib.adapters.dynamodb.errors import translated_errors
-from chalicelib.adapters.dynamodb.items import doctor_from, taken_granules
+from chalicelib.adapters.dynamodb.items import doctor_from, doctor_locks, taken_granules
 from chalicelib.adapters.dynamodb.models import DoctorModel, ScheduleModel, Tables
 from chalicelib.adapters.dynamodb.transaction import Op, Transaction
+from chalicelib.domain.appointments import Appointment
 from chalicelib.domain.busy import decode, encode, merge
 from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.schedule import DayState
@@ -23,6 +24,17 @@ from chalicelib.domain.schedule import DayState
 class DynamoDoctorDays:
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
+
+    def holders_of(self, attempt: Appointment) -> set[str]:
+        """The ids of the visits holding the doctor's lock items `attempt` would take (a granule's or a whole
+        block's owner, a shared block's sharers), read strongly consistent: what refused a keyed retry whose first
+        answer was lost is found at once, where the doctor index could still lag the commit."""
+        wanted = [(lock.item.pk, lock.item.sk) for lock in doctor_locks(self.tables.schedule, attempt).values()]
+        holders: set[str] = set()
+        with translated_errors():
+            for item in self.tables.schedule.batch_get(wanted, consistent_read=True):
+                holders.update(([item.appointment_id] if item.appointment_id else []) + list(item.sharers or ()))
+        return holders
 
     def day_state(self, doctor_id: str, day: date) -> DayState:
         """One strongly consistent query of the doctor-day partition: its locks and its counter."""

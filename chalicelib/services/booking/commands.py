@@ -214,8 +214,8 @@ class BookingCommands:
     def _own_booking(self, attempt: Appointment) -> Appointment | None:
         """The visit an earlier attempt with the same Idempotency-Key booked at this instant, if any: what refused
         a retry whose first answer was lost. The same key at that time for another visit is a conflict."""
-        at = self._store.list_for_doctor(attempt.doctor_id, attempt.starts_at, attempt.starts_at)
-        found = next((a for a in at if a.idempotency_key == attempt.idempotency_key and a.active), None)
+        holders = (self._store.get(i) for i in sorted(self._store.holders_of(attempt)))
+        found = next((a for a in holders if a and a.idempotency_key == attempt.idempotency_key and a.active), None)
         if found is None:
             return None
         same = (found.patient_id, found.date, found.time, found.duration, found.type) == (

@@ -72,6 +72,11 @@ class AppointmentStore(AppointmentRecords, Protocol):
         busy_version: int | None = None,
     ) -> None: ...
 
+    def holders_of(self, attempt: Appointment) -> set[str]:
+        """The ids of the visits holding the doctor's lock items `attempt` would take, read strongly consistent
+        (unlike the doctor index, which lags the table)."""
+        ...
+
     def busy_of_day(self, doctor_id: str, day: date) -> tuple[int, tuple[tuple[datetime, datetime], ...]]:
         """The doctor-day's busy-times version and its busy intervals (all connections), strongly consistent."""
         ...
