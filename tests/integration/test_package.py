@@ -211,7 +211,8 @@ def test_data_is_encrypted_recoverable_and_protected_in_prod(packaged):
         }, name
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
         assert props["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
-        ttl_tables = ("IdempotencyTable", "RealtimeTable", "WebhookDeliveriesTable")
+        # the patients table's TTL expires the patients' daily message counts (the reminders' cap), nothing else
+        ttl_tables = ("IdempotencyTable", "RealtimeTable", "WebhookDeliveriesTable", "PatientsTable")
         assert ("TimeToLiveSpecification" in props) == (name in ttl_tables), name
     assert "RoomsTable" in resources(packaged, "AWS::DynamoDB::Table")
     key = packaged["template"]["Resources"]["ClinicDataKey"]["Properties"]
