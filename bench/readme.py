@@ -298,8 +298,8 @@ def _fhir(r: dict[str, Any]) -> list[Row]:
 def _webhooks(r: dict[str, Any]) -> list[Row]:
     return [
         (
-            f"webhooks: {r['bookings']:,} bookings, {r['subscribers']} subscribers on loopback, "
-            f"{r['down_subscribers']} down",
+            f"webhooks: {r['bookings']:,} bookings at {r.get('booking_rate_cap_per_s', 'full')}/s, "
+            f"{r['subscribers']} subscribers on loopback, {r['down_subscribers']} down; one in-process sender",
             f"{r['delivered_to_healthy']:,} of {r['expected_to_healthy']:,} delivered to the healthy ones "
             f"(signatures verified: {r['all_signatures_verified']}); lag p50 {r['healthy_lag_p50_s']} s, "
             f"p95 {r['healthy_lag_p95_s']} s, max {r['healthy_lag_max_s']} s; the down one got "

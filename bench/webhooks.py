@@ -2,7 +2,9 @@
 port: every attempt is refused at once). The appointments table's stream on DynamoDB Local feeds the same fan-out
 the Lambda runs (make run's poller), and one sender thread does what the SQS-fed sender does. Reported: the
 healthy subscribers' delivery lag (booking committed -> request arrived), events per second, and calls per event
-(DynamoDB calls of the fan-out and the sender, and HTTP posts)."""
+(DynamoDB calls of the fan-out and the sender, and HTTP posts). The bookings come at a fixed rate, `RATE` a second,
+so the lag measures delivery: as fast as the booking path allows, they outran the one sender (about 16 bookings'
+deliveries a second here) and the lag measured the backlog, which grew whenever booking got faster."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from chalicelib.container import Container
 from chalicelib.domain.identity import Caller, Role
 from tests.webhook_receiver import Receiver
 
+RATE = 12.0
+"""Bookings a second: below what the one in-process sender delivers to four receivers on this machine."""
 LAG_BOUND_SECONDS = 10.0
 """The stated bound on a healthy subscriber's delivery lag (stream poll + fan-out + one in-process sender) on the
 2-core machine, DynamoDB Local sharing its cores; the one down subscriber must not move it."""
@@ -89,6 +93,9 @@ def bench_webhooks(wired: Container, doctor_id: str, bookings: int, request: Any
     started = time.monotonic()
     day0 = date(2027, 1, 4)
     for n in range(bookings):  # 40 half-hour visits a day, each by its own patient
+        ahead = started + n / RATE - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
         day = day0 + timedelta(days=n // 40)
         at = wall(2 + (n % 40) // 2, (n % 2) * 30)
         patient = f"bench-wh-{n}"
@@ -120,6 +127,7 @@ def bench_webhooks(wired: Container, doctor_id: str, bookings: int, request: Any
         "healthy_lag_max_s": round(max(lags), 3) if lags else None,
         "lag_bound_s": LAG_BOUND_SECONDS,
         "bookings_per_s": round(bookings / booked_in, 1),
+        "booking_rate_cap_per_s": RATE,
         "events_delivered_per_s": round(delivered / finished, 1),
         "http_posts": sent["posts"],
         "attempts_at_the_down_subscriber": sum(d.attempts for d in down_log),
