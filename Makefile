@@ -69,8 +69,9 @@ reset:
 	rm -rf .data
 
 # Two workers, tests handed out in the suite's order (unit, functional, integration, e2e: tests/conftest.py), so both
-# start on the unit tests; `PYTEST_ARGS=-x` stops at the first failure.
-PYTEST_XDIST := -p no:cacheprovider -n 2 --dist load
+# start on the unit tests, the tests of a costly module fixture's module to one worker (its xdist_group);
+# `PYTEST_ARGS=-x` stops at the first failure.
+PYTEST_XDIST := -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder
 
 test: install lint
 	$(PY) -m pytest tests $(PYTEST_XDIST) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; rc=0; fi; exit $$rc

@@ -29,6 +29,11 @@ BROWSER_FIXTURE = "browser"
 """The Chromium fixture of the browser modules: a test that uses it, directly or through another fixture, is also
 marked `browser`."""
 
+ONE_WORKER = {"tests/integration/test_package.py": "package"}
+"""Modules whose module-scoped fixture is costly (the package is built for three stages, about 20 s each): all their
+tests go to one worker (an `xdist_group`, `make test`'s `--dist loadgroup`), so each stage is built once, not once
+per worker."""
+
 ON_THE_FAKES = "memory"
 """The contract suites' backend parameter (`memory`, `moto`, `dynamodb-local`) that runs a case on the in-memory
 fakes: such a case is also marked `memory`, and `make test-fast` runs it with the unit and functional tests."""
@@ -42,14 +47,19 @@ def layer_of(item: pytest.Item) -> str:
     return parts[1]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks each test with its layer (and `browser`), then sorts the suite unit -> functional -> integration -> e2e
     (stable: within a layer, the collection's order). Every xdist worker collects and sorts alike, and `make test`
-    hands tests out in this order (`--dist loadgroup`), so both workers start on the unit tests."""
+    hands tests out in this order (`--dist loadgroup --no-loadscope-reorder`), so both workers start on the unit
+    tests."""
     for item in items:
         item.add_marker(layer_of(item))
         if BROWSER_FIXTURE in getattr(item, "fixturenames", ()):
             item.add_marker("browser")
+        group = ONE_WORKER.get(item.nodeid.split("::")[0])
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
         callspec = getattr(item, "callspec", None)
         if callspec is not None and ON_THE_FAKES in callspec.params.values():
             item.add_marker("memory")

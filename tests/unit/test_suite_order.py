@@ -89,3 +89,11 @@ def test_every_marker_the_hook_sets_is_registered():
     registered = {line.split(":")[0].strip() for line in ini["pytest"]["markers"].splitlines() if line.strip()}
     assert {"unit", "functional", "integration", "e2e", "browser", "memory"} <= registered
     assert "--strict-markers" in ini["pytest"]["addopts"]
+
+
+def test_the_package_tests_go_to_one_worker():
+    # GIVEN the package tests (a module fixture builds three stages) and another integration test
+    items = [Item("tests/integration/test_package.py::test_x[dev]"), Item("tests/integration/test_chaos.py::test_y")]
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    # THEN only the package tests are in an xdist group (one worker runs them, each stage built once)
+    assert [i.markers for i in items] == [["integration", "xdist_group"], ["integration"]]
