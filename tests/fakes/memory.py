@@ -116,6 +116,8 @@ class InMemoryReminderStore:
             due = current is not None and current.scheduled_time <= now + timedelta(seconds=due_slack_seconds)
             if current is None or current.status is not ReminderStatus.PENDING or not due:
                 return Claim.NOT_CLAIMED
+            if current.patient_id != slot.patient_id:
+                return Claim.NOT_CLAIMED
             if seen is not None and (seen.attempts, seen.updated_at) != (current.attempts, current.updated_at):
                 return Claim.NOT_CLAIMED
             key = (slot.patient_id, slot.day)

@@ -236,8 +236,8 @@ def test_a_claim_reserves_one_of_the_patients_messages_of_the_day_up_to_the_cap(
     assert stores.reminders.claim_with_message(made[2].id, MessageSlot("p1", "2027-03-02", 2), NOW) is Claim.CLAIMED
 
 
-def test_a_claim_refused_as_not_pending_or_not_due_reserves_nothing(stores):
-    # GIVEN a cap of one, a reminder not yet due and one already sent
+def test_a_claim_refused_as_not_pending_not_due_or_another_patients_reserves_nothing(stores):
+    # GIVEN a cap of one, a reminder not yet due and one already sent, and a due one claimed under another patient
     early, sent, due = (
         reminder("appt-1", minutes=30),
         reminder("appt-2", status=ReminderStatus.SENT),
@@ -249,6 +249,7 @@ def test_a_claim_refused_as_not_pending_or_not_due_reserves_nothing(stores):
     assert stores.reminders.claim_with_message(early.id, slot, NOW) is Claim.NOT_CLAIMED
     assert stores.reminders.claim_with_message(sent.id, slot, NOW) is Claim.NOT_CLAIMED
     assert stores.reminders.claim_with_message("appt-0_email-24h", slot, NOW) is Claim.NOT_CLAIMED  # none such
+    assert stores.reminders.claim_with_message(due.id, MessageSlot("p2", "2027-03-01", 1), NOW) is Claim.NOT_CLAIMED
     assert stores.reminders.claim_with_message(due.id, slot, NOW) is Claim.CLAIMED
     # AND a cap of nought lets none through
     again = reminder("appt-4")

@@ -184,3 +184,12 @@ def test_the_sweep_keeps_the_daily_cap_across_the_reminders_it_read_in_one_batch
     assert len(sender.sent) == 1
     failed = next(r for r in planned if r.id not in sender.sent)
     assert "limit of 1 messages a day" in (reminders.get(failed.id).last_error or "")
+
+
+def test_a_schedule_input_naming_another_patient_claims_nothing():
+    # GIVEN a due reminder of patient p1 WHEN a schedule's input names another patient with it
+    sender = Sender()
+    made, reminders, planned = dispatcher(sender)
+    # THEN it is not claimed (no message reserved under the other's cap, nothing read of the other, nothing sent)
+    assert made.dispatch(planned[0].id, patient_id="p2") == "not-claimed"
+    assert sender.sent == [] and reminders.get(planned[0].id).status is ReminderStatus.PENDING

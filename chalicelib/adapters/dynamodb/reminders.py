@@ -193,12 +193,12 @@ class DynamoReminderStore:
         seen: Reminder | None = None,
         due_slack_seconds: int = 60,
     ) -> Claim:
-        """pending -> sending with one more attempt (only when due, and when `seen` is given only if the reminder
-        is unchanged since: same attempts, same `updated_at`, which every write of a reminder sets) and one of the
-        patient's messages of the day reserved (`ADD messages_sent 1` conditioned below the cap), in one
-        TransactWriteItems: both or neither, so concurrent dispatches never pass the cap. The cancellation reasons
-        tell the two refusals apart. A TransactionConflict (another dispatch of the patient committing at that
-        moment) is tried again with backoff, then answered as busy."""
+        """pending -> sending with one more attempt (only when due, only if it is the slot's patient's reminder,
+        and when `seen` is given only if the reminder is unchanged since: same attempts, same `updated_at`, which
+        every write of a reminder sets) and one of the patient's messages of the day reserved (`ADD messages_sent
+        1` conditioned below the cap), in one TransactWriteItems: both or neither, so concurrent dispatches never
+        pass the cap. The cancellation reasons tell the two refusals apart. A TransactionConflict (another dispatch
+        of the patient committing at that moment) is tried again with backoff, then answered as busy."""
         if not slot.open:
             return Claim.CAPPED
         conflict: TransactWriteError | None = None
@@ -216,8 +216,10 @@ class DynamoReminderStore:
         self, reminder_id: str, slot: MessageSlot, now: datetime, seen: Reminder | None, due_slack_seconds: int
     ) -> Claim:
         due_by = instant(now + timedelta(seconds=due_slack_seconds))
-        claimable: Condition = (ReminderModel.status == ReminderStatus.PENDING.value) & (
-            ReminderModel.scheduled_time <= due_by
+        claimable: Condition = (
+            (ReminderModel.status == ReminderStatus.PENDING.value)
+            & (ReminderModel.scheduled_time <= due_by)
+            & (ReminderModel.patient_id == slot.patient_id)  # the message is reserved under its own patient's cap
         )
         if seen is not None:
             claimable &= (ReminderModel.attempts == seen.attempts) & (ReminderModel.updated_at == seen.updated_at)

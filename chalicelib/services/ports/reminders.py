@@ -51,7 +51,8 @@ class ReminderQueue(ReminderSwitch, Protocol):
         seen: Reminder | None = None,
         due_slack_seconds: int = 60,
     ) -> Claim:
-        """pending -> sending and one of the patient's messages of the day reserved, both or neither, in one write.
+        """pending -> sending and one of the patient's messages of the day reserved, both or neither, in one write;
+        not claimed unless the reminder is the slot's patient's (a schedule's input names the patient).
         `seen`: the image the caller read (the sweep's): the claim is refused if the reminder changed since."""
         ...
 
