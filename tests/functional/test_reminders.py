@@ -176,6 +176,40 @@ def test_a_lone_dispatchs_read_that_meets_a_concurrent_transaction_is_tried_agai
     assert faults.calls["TransactGetItems"] == 2
 
 
+def test_a_claim_that_meets_a_concurrent_transaction_is_tried_again(api, wired, clock, lambdas):
+    # GIVEN an e-mail reminder due now, whose first claim is cancelled by a transaction on the same items (another
+    # dispatch to the same patient reserving its message of the day at that moment)
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    clock.current = clock.current.replace(hour=15)
+    faults = FaultInjector(wired.store)
+    faults.fail("TransactWriteItems", transaction_cancelled(2))
+    # WHEN its schedule fires
+    outcome = dispatch(lambdas, f"{a['id']}_email-24h", a["patientId"])
+    faults.close()
+    # THEN the claim is tried again and the message goes out once (two claims tried, one outcome recorded)
+    assert outcome == "sent" and emails_sent() == 1
+    assert faults.calls["TransactWriteItems"] == 3
+
+
+def test_a_claim_that_keeps_meeting_concurrent_transactions_is_left_pending_for_the_schedules_retry(
+    api, wired, clock, lambdas
+):
+    # GIVEN an e-mail reminder due now, whose claims are all cancelled by concurrent transactions
+    a = api.book(api.doctor_with_hours(), reminderPreferences={"email": True, "timing": "24h"})
+    rid = f"{a['id']}_email-24h"
+    clock.current = clock.current.replace(hour=15)
+    faults = FaultInjector(wired.store)
+    faults.fail("TransactWriteItems", *[transaction_cancelled(2) for _ in range(3)])
+    # WHEN its schedule fires
+    with pytest.raises(Exception):  # noqa: B017 - the invocation fails as busy: the schedule's retry policy tries again
+        dispatch(lambdas, rid, a["patientId"])
+    faults.close()
+    # THEN nothing was sent and nothing claimed or reserved: the schedule's retry sends it
+    assert emails_sent() == 0
+    assert wired.adapters.reminders.get(rid).status.value == "pending"
+    assert dispatch(lambdas, rid, a["patientId"]) == "sent" and emails_sent() == 1
+
+
 def test_dispatcher_does_not_send_early(api, lambdas):
     a = api.book(api.doctor_with_hours(), reminderPreferences=EVERY_CHANNEL)
     assert dispatch(lambdas, f"{a['id']}_email-24h") == "not-claimed"
