@@ -6,6 +6,7 @@ DynamoDB would answer; an `after-call` handler that raises simulates a response 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,8 @@ class FaultInjector:
 
     def __init__(self, store: Any) -> None:
         self.clients = store.botocore_clients()
+        self._lock = threading.Lock()
+        """The sweep calls from 16 threads: a count or a scripted step must not be lost or taken twice."""
         self.calls: dict[str, int] = {}
         self._queued: dict[str, list[Any]] = {}
         self._lose_responses: dict[str, int] = {}
@@ -78,23 +81,27 @@ class FaultInjector:
 
     def _before(self, model: Any, **_: Any) -> Any:
         name = model.name
-        self.calls[name] = self.calls.get(name, 0) + 1
-        script = self._scripts.get(name)
-        if script:
+        with self._lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            script = self._scripts.get(name)
+            if not script:
+                queue = self._queued.get(name)
+                return queue.pop(0) if queue else None
             step = script.pop(0)
             if step is LOSE:
                 self._lose_responses[name] = self._lose_responses.get(name, 0) + 1
                 return None
-            if step is UNREACHABLE:
-                raise ReadTimeoutError(endpoint_url="http://dynamodb")
-            return step
-        queue = self._queued.get(name)
-        return queue.pop(0) if queue else None
+        if step is UNREACHABLE:
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+        return step
 
     def _after(self, model: Any, http_response: Any, **_: Any) -> None:
-        left = self._lose_responses.get(model.name, 0)
-        if left and http_response.status_code < 300:
-            self._lose_responses[model.name] = left - 1
+        with self._lock:
+            left = self._lose_responses.get(model.name, 0)
+            lose = bool(left and http_response.status_code < 300)
+            if lose:
+                self._lose_responses[model.name] = left - 1
+        if lose:
             raise ReadTimeoutError(endpoint_url="http://dynamodb")
 
     def close(self) -> None:
