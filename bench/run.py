@@ -287,7 +287,8 @@ def bench_availability(ddb: DynamoDBLocal, appointments: int, repeat: int) -> di
 # --- 3. booking overhead -----------------------------------------------------------------------------------------
 def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
     from bench.common import tables_of
-    from chalicelib.adapters.dynamodb import appointments as store
+    from chalicelib.adapters.dynamodb import active_limit
+    from chalicelib.adapters.dynamodb import changes as store
     from chalicelib.adapters.dynamodb.items import doctor_locks, patient_locks
     from chalicelib.adapters.dynamodb.transaction import Transaction
     from chalicelib.domain.audit import audit_of
@@ -306,7 +307,9 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
         start = time.perf_counter()
         wired.booking.book(ADMIN, request(doc, day, at, f"svc-{n}"))
         service_samples.append(time.perf_counter() - start)
-        # bare pynamodb: the same items (appointment, 12 locks, counter, audit), prepared outside the timing
+        # bare pynamodb: the same items as the service's transaction (appointment, locks, the day's counter and
+        # aggregates, audit, the patient's visit with the doctor that day, its active-booking set, the busy-times
+        # guard), prepared outside the timing
         day, at = slots[2 * n + 1]
         template = wired.booking.book(ADMIN, request(doc, day, at, f"tpl-{n}")).appointment
         wired.booking.cancel(ADMIN, template.id)
@@ -316,8 +319,12 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
         store.put_new(tx, tables, appointment)
         store.acquire(tx, doctor_locks(tables.schedule, appointment), "doctor-lock")
         store.acquire(tx, patient_locks(tables.schedule, appointment), "patient-lock")
-        store.count_day(tx, tables, appointment.doctor_id, appointment.date, +1, 500)
+        store.count_day(tx, tables, appointment.doctor_id, appointment.date, +1, 500, store.booked_stats(appointment))
         store.add_audit(tx, tables, audit)
+        store.per_doctor_day(tx, tables, appointment, +1)
+        active_limit.take(tx, tables, appointment, wired.booking.policy.max_active_bookings)
+        busy_version, _ = wired.adapters.store.busy_of_day(appointment.doctor_id, day)
+        store.busy_guard(tx, tables, appointment.doctor_id, appointment.date, busy_version)
         start = time.perf_counter()
         tx.send(tables.connection)  # one TransactWriteItems, no retry of ours
         bare_samples.append(time.perf_counter() - start)
