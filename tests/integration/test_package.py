@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,8 +60,26 @@ STAR_ALLOWED = {
 }
 
 
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `chalice package` reads (the app, chalicelib, .chalice, requirements, template), copied without
+    bytecode: chalice zips chalicelib whole, __pycache__ included, and hashes it to name its dependency cache, so
+    in the tree the other worker's imports kept changing both (a zip walked while .pyc files came and went, and
+    the dependencies rebuilt). The newest cache (the last `make package`'s) comes along, valid for the same sources."""
+    tree = tmp_path_factory.mktemp("project")
+    for name in ("app.py", "requirements.txt", "template.yaml"):
+        shutil.copy2(ROOT / name, tree / name)
+    shutil.copytree(ROOT / "chalicelib", tree / "chalicelib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (tree / ".chalice" / "deployments").mkdir(parents=True)
+    shutil.copy2(ROOT / ".chalice" / "config.json", tree / ".chalice" / "config.json")
+    built = sorted((ROOT / ".chalice" / "deployments").glob("*.zip"), key=lambda p: p.stat().st_mtime)
+    if built:  # the newest only: a working tree keeps one per source state it was ever packaged in
+        shutil.copy2(built[-1], tree / ".chalice" / "deployments" / built[-1].name)
+    return tree
+
+
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
-def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, project: Path) -> dict[str, Any]:
     out = tmp_path_factory.mktemp(f"package-{request.param}")
     chalice = str(Path(sys.executable).parent / "chalice")
     subprocess.run(
@@ -77,7 +96,7 @@ def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             request.param,
             str(out / "dist"),
         ],
-        cwd=ROOT,
+        cwd=project,
         check=True,
         capture_output=True,
         env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
