@@ -17,7 +17,7 @@ from chalicelib.domain.appointments import (
     check_status_change,
     may_access,
 )
-from chalicelib.domain.audit import audit_of
+from chalicelib.domain.audit import AuditEntry, audit_of
 from chalicelib.domain.booking import Booking
 from chalicelib.domain.busy import BusyTimesChanged, busy_taken, overlapping
 from chalicelib.domain.doctors import Doctor
@@ -36,8 +36,10 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.holds import Hold, check_bookable_hold, check_matches, end_of_hold, may_access_hold
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.limits import check_duration, check_horizon
+from chalicelib.domain.patients import PatientProfile
 from chalicelib.domain.reminders import Reminder, ReminderPreferences, Skipped
 from chalicelib.domain.schedule import check_bookable
+from chalicelib.domain.telehealth import Room
 from chalicelib.services.booking.lapse import HoldLapse
 from chalicelib.services.booking.patients import BookingPatients
 from chalicelib.services.booking.queries import BookingQueries
@@ -151,20 +153,9 @@ class BookingCommands:
         self, caller: Caller, request: BookingRequest, doctor: Doctor, appointment: Appointment, now: datetime
     ) -> AppointmentView:
         key = request.idempotency_key
-        room = None
-        if request.type is AppointmentType.TELEHEALTH:
-            room, url = self._telehealth.new_room(appointment, doctor.telehealth_platform or "custom")
-            appointment = replace(appointment, telehealth_url=url, room_id=room.id)
-        audit = audit_of(self._ids.new_id(), caller, "booked", None, appointment, now)
-        planned: list[Reminder] = []
-        skipped: list[Skipped] = []
-        # A patient booking for itself (re)writes its directory record from its claims, verified flags included.
-        contact = contact_of(caller) if caller.role is Role.PATIENT else None
-        if request.reminder_preferences:
-            wanted = request.reminder_preferences.request(
-                video_link=room is not None, request_language=request.language
-            )
-            planned, skipped, _ = self._reminders.plan_for(caller, appointment, wanted)
+        appointment, room, audit, planned, skipped, contact = self._booked_with(
+            caller, None, appointment, doctor, request.reminder_preferences, request.language, now
+        )
         try:
             self._guarded(
                 appointment,
@@ -194,6 +185,32 @@ class BookingCommands:
         if room is not None:
             _after_commit("room", appointment.id, lambda: self._telehealth.provision_within(room, appointment))
         return self._queries.view_of(caller, appointment, with_room=True, skipped=skipped, reminders=planned)
+
+    def _booked_with(
+        self,
+        caller: Caller,
+        before: Appointment | None,
+        visit: Appointment,
+        doctor: Doctor,
+        preferences: ReminderPreferences | None,
+        language: str | None,
+        now: datetime,
+    ) -> tuple[Appointment, Room | None, AuditEntry, list[Reminder], list[Skipped], PatientProfile | None]:
+        """What booking a visit brings along, the same for a new booking and a booked hold: its video room (the
+        visit gets the room's link), its audit entry, the reminders planned and those skipped, and for a patient
+        booking for itself its directory record from its claims (verified flags included)."""
+        room = None
+        if visit.type is AppointmentType.TELEHEALTH:
+            room, url = self._telehealth.new_room(visit, doctor.telehealth_platform or "custom")
+            visit = replace(visit, telehealth_url=url, room_id=room.id)
+        audit = audit_of(self._ids.new_id(), caller, "booked", before, visit, now)
+        planned: list[Reminder] = []
+        skipped: list[Skipped] = []
+        contact = contact_of(caller) if caller.role is Role.PATIENT else None
+        if preferences:
+            wanted = preferences.request(video_link=room is not None, request_language=language)
+            planned, skipped, _ = self._reminders.plan_for(caller, visit, wanted)
+        return visit, room, audit, planned, skipped, contact
 
     def _guarded(self, visit: Appointment, write: Callable[[int], None]) -> None:
         """Writes a visit that overlaps none of the doctor's busy times: checked against the day's busy times,
@@ -295,19 +312,9 @@ class BookingCommands:
             reminder_preferences=booking.reminder_preferences.stored() if booking.reminder_preferences else {},
             updated_at=now,
         )
-        room = None
-        if after.type is AppointmentType.TELEHEALTH:
-            room, url = self._telehealth.new_room(after, doctor.telehealth_platform or "custom")
-            after = replace(after, telehealth_url=url, room_id=room.id)
-        audit = audit_of(self._ids.new_id(), caller, "booked", hold.appointment, after, now)
-        planned: list[Reminder] = []
-        skipped: list[Skipped] = []
-        contact = contact_of(caller) if caller.role is Role.PATIENT else None
-        if booking.reminder_preferences:
-            wanted = booking.reminder_preferences.request(
-                video_link=room is not None, request_language=booking.language
-            )
-            planned, skipped, _ = self._reminders.plan_for(caller, after, wanted)
+        after, room, audit, planned, skipped, contact = self._booked_with(
+            caller, hold.appointment, after, doctor, booking.reminder_preferences, booking.language, now
+        )
         booking_of_hold = Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
         self._guarded(  # a busy time that reached the doctor's calendar while the time was held refuses it too
             after,
