@@ -7,36 +7,34 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.config import Settings
-from chalicelib.domain.holds import hold_duration
-from chalicelib.services.access import AccessAudit
-from chalicelib.services.accounts import AccountService
-from chalicelib.services.analytics import AnalyticsService
-from chalicelib.services.booking import Policy
-from chalicelib.services.booking.commands import BookingCommands
-from chalicelib.services.booking.queries import BookingQueries
-from chalicelib.services.busy_freed import FreedBusyStore
-from chalicelib.services.calendar import CalendarService
-from chalicelib.services.calendar_connections import CalendarConnections
-from chalicelib.services.calendar_visits import VisitsOut
-from chalicelib.services.directory import DirectoryService
-from chalicelib.services.doctors import DoctorService
-from chalicelib.services.patients import PatientDirectory
-from chalicelib.services.ports.appointments import AppointmentStore
-from chalicelib.services.ports.delivery import Deliverer
-from chalicelib.services.ports.system import Clock, Idempotency, IdGenerator, KeyProvider
-from chalicelib.services.realtime import RealtimeService
-from chalicelib.services.reminders.admin import ReminderAdmin
-from chalicelib.services.reminders.devices import DeviceRegistry
-from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPolicy
-from chalicelib.services.reminders.planning import ReminderPlanner
-from chalicelib.services.reminders.schedules import ReminderSchedules
-from chalicelib.services.sign_in import SignIn
-from chalicelib.services.telehealth import TelehealthService
-from chalicelib.services.waitlist import WaitlistService
-from chalicelib.services.webhooks import WebhookQueue, WebhookService
+if TYPE_CHECKING:  # each function imports what it builds: `import app` (Lambda's init) loads no service
+    from chalicelib.config import Settings
+    from chalicelib.services.access import AccessAudit
+    from chalicelib.services.accounts import AccountService
+    from chalicelib.services.analytics import AnalyticsService
+    from chalicelib.services.booking import Policy
+    from chalicelib.services.booking.commands import BookingCommands
+    from chalicelib.services.booking.queries import BookingQueries
+    from chalicelib.services.calendar import CalendarService
+    from chalicelib.services.calendar_connections import CalendarConnections
+    from chalicelib.services.calendar_visits import VisitsOut
+    from chalicelib.services.directory import DirectoryService
+    from chalicelib.services.doctors import DoctorService
+    from chalicelib.services.patients import PatientDirectory
+    from chalicelib.services.ports.appointments import AppointmentStore
+    from chalicelib.services.ports.delivery import Deliverer
+    from chalicelib.services.ports.system import Clock, Idempotency, IdGenerator, KeyProvider
+    from chalicelib.services.realtime import RealtimeService
+    from chalicelib.services.reminders.admin import ReminderAdmin
+    from chalicelib.services.reminders.devices import DeviceRegistry
+    from chalicelib.services.reminders.dispatch import ReminderDispatcher
+    from chalicelib.services.reminders.planning import ReminderPlanner
+    from chalicelib.services.sign_in import SignIn
+    from chalicelib.services.telehealth import TelehealthService
+    from chalicelib.services.waitlist import WaitlistService
+    from chalicelib.services.webhooks import WebhookQueue, WebhookService
 
 
 @dataclass
@@ -107,7 +105,7 @@ class Container:
 _current: Container | None = None
 
 
-def build(
+def build(  # noqa: PLR0915 - the composition root imports what it builds, one statement each
     settings: Settings | None = None,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
@@ -130,6 +128,24 @@ def build(
     from chalicelib.adapters.scheduler import EventBridgeReminderScheduler, NoScheduler
     from chalicelib.adapters.system import SystemClock, UuidGenerator
     from chalicelib.api.schemas.realtime import live_message
+    from chalicelib.config import Settings
+    from chalicelib.domain.holds import hold_duration
+    from chalicelib.services.access import AccessAudit
+    from chalicelib.services.analytics import AnalyticsService
+    from chalicelib.services.booking import Policy
+    from chalicelib.services.busy_freed import FreedBusyStore
+    from chalicelib.services.calendar import CalendarService
+    from chalicelib.services.directory import DirectoryService
+    from chalicelib.services.doctors import DoctorService
+    from chalicelib.services.patients import PatientDirectory
+    from chalicelib.services.realtime import RealtimeService
+    from chalicelib.services.reminders.admin import ReminderAdmin
+    from chalicelib.services.reminders.devices import DeviceRegistry
+    from chalicelib.services.reminders.dispatch import ReminderDispatcher, SweepPolicy
+    from chalicelib.services.reminders.planning import ReminderPlanner
+    from chalicelib.services.reminders.schedules import ReminderSchedules
+    from chalicelib.services.sign_in import SignIn
+    from chalicelib.services.telehealth import TelehealthService
 
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -262,8 +278,10 @@ def booking_services(
     reads: Any = None,
 ) -> tuple[BookingQueries, BookingCommands]:
     """The booking reads and commands, sharing the release of lapsed holds."""
+    from chalicelib.services.booking.commands import BookingCommands
     from chalicelib.services.booking.lapse import HoldLapse
     from chalicelib.services.booking.patients import BookingPatients
+    from chalicelib.services.booking.queries import BookingQueries
 
     lapse = HoldLapse(store, clock, ids)
     queries = BookingQueries(doctors, store, clock, policy, lapse, telehealth)
@@ -286,6 +304,8 @@ def _waitlist(
     ids: IdGenerator,
 ) -> WaitlistService:
     from chalicelib.domain import waitlist
+    from chalicelib.domain.holds import hold_duration
+    from chalicelib.services.waitlist import WaitlistService
 
     hold_duration(settings.waitlist_offer_minutes)  # 1-60 minutes, checked as a hold's length is
     rules = waitlist.Settings(
@@ -303,6 +323,7 @@ def _webhooks(settings: Settings, tables: Any, clock: Clock, ids: IdGenerator) -
     from chalicelib.adapters.dynamodb.webhooks import DynamoWebhookStore
     from chalicelib.adapters.system import SystemClock
     from chalicelib.adapters.webhooks import HttpTransport, LocalQueue, SqsQueue, new_secret, sign
+    from chalicelib.services.webhooks import WebhookService
 
     queue: WebhookQueue = SqsQueue(settings) if settings.webhook_queue_url else LocalQueue()
     spread = secrets.SystemRandom()
@@ -337,6 +358,8 @@ def _calendars(
     from chalicelib.adapters.calendar_vault import LocalVault, SecretsManagerVault
     from chalicelib.adapters.dynamodb.calendars import DynamoConnectionStore, DynamoVisitCopyStore
     from chalicelib.observability import count
+    from chalicelib.services.calendar_connections import CalendarConnections
+    from chalicelib.services.calendar_visits import VisitsOut
 
     def flagged(new_conflicts: int) -> None:
         for _ in range(new_conflicts):
@@ -425,6 +448,8 @@ def video_platforms(settings: Settings) -> dict[str, Any]:
 def accounts(settings: Settings | None = None) -> AccountService:
     """The sign-up trigger's service on its own: it touches no table, so it does not build the whole container."""
     from chalicelib.adapters.accounts import CognitoGroups
+    from chalicelib.config import Settings
+    from chalicelib.services.accounts import AccountService
 
     return AccountService(CognitoGroups((settings or Settings.from_env()).region))
 

@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.idempotent import keyed, scope
-from chalicelib.container import Container
-from chalicelib.domain.appointments import Appointment, AppointmentType, Status
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.identity import Caller, Role
+from chalicelib.domain.identity import Role
 from chalicelib.domain.language import from_accept_language
 from chalicelib.domain.paging import open_token, sign_token
-from chalicelib.domain.reminders import ReminderPreferences
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
-from chalicelib.services.booking import AppointmentView, BookingRequest, HoldBooking, ListFilter
+
+if TYPE_CHECKING:
+    from chalicelib.container import Container
+    from chalicelib.domain.appointments import Appointment
+    from chalicelib.domain.identity import Caller
+    from chalicelib.domain.reminders import ReminderPreferences
+    from chalicelib.services.booking import AppointmentView, ListFilter
 
 appointments_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
@@ -54,14 +58,17 @@ def _count(name: str) -> None:
     "POST",
     "Book an appointment, or the caller's hold with `holdId` (422 AMBIGUOUS_LOCAL_TIME: name the instant with the "
     "slot's startsAt)",
-    body=s.BookingIn,
-    response=s.AppointmentOut,
+    body="BookingIn",
+    response="AppointmentOut",
     status=201,
     headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
 )
 def book(call: Call) -> s.AppointmentOut | Response:
+    from chalicelib.domain.appointments import AppointmentType
+    from chalicelib.services.booking import BookingRequest
+
     c = call.services
     body: s.BookingIn = call.body
     prefs = body.reminder_preferences.to_domain() if body.reminder_preferences else None
@@ -108,6 +115,8 @@ def _book_hold(
 ) -> s.AppointmentOut | Response:
     """The hold becomes the visit (same path as a booking: one transaction, audit, reminders, room); a retry with
     the same `Idempotency-Key` answers the first result, as for any booking."""
+    from chalicelib.services.booking import HoldBooking
+
     if body.hold_id is None:  # the route comes here only with a holdId
         raise TypeError("a hold booking needs its holdId")
     request = HoldBooking(
@@ -141,7 +150,7 @@ def _book_hold(
     "/api/appointments/{id}",
     "GET",
     "One appointment",
-    response=s.AppointmentOut,
+    response="AppointmentOut",
     errors=(404,),
     tags=("appointments",),
 )
@@ -158,8 +167,8 @@ def get_appointment(call: Call) -> s.AppointmentOut:
     "/api/appointments/{id}/reschedule",
     "PUT",
     "Move an appointment (422 AMBIGUOUS_LOCAL_TIME: name the instant with the slot's startsAt)",
-    body=s.RescheduleIn,
-    response=s.AppointmentOut,
+    body="RescheduleIn",
+    response="AppointmentOut",
     headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
@@ -183,12 +192,14 @@ def reschedule(call: Call) -> s.AppointmentOut | Response:
     "/api/appointments/{id}",
     "DELETE",
     "Cancel an appointment",
-    response=s.AppointmentOut,
+    response="AppointmentOut",
     headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
 )
 def cancel(call: Call) -> s.AppointmentOut | Response:
+    from chalicelib.domain.appointments import Status
+
     c = call.services
 
     def run() -> s.AppointmentOut:
@@ -209,13 +220,15 @@ def cancel(call: Call) -> s.AppointmentOut | Response:
     "/api/appointments/{id}/status",
     "PATCH",
     "Confirm (patient or staff), complete or mark no-show (doctor or admin)",
-    body=s.StatusIn,
-    response=s.AppointmentOut,
+    body="StatusIn",
+    response="AppointmentOut",
     headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("appointments",),
 )
 def change_status(call: Call) -> s.AppointmentOut | Response:
+    from chalicelib.domain.appointments import Status
+
     c = call.services
     body: s.StatusIn = call.body
 
@@ -226,6 +239,9 @@ def change_status(call: Call) -> s.AppointmentOut | Response:
 
 
 def _filters(q: s.AppointmentListQuery) -> ListFilter:
+    from chalicelib.domain.appointments import AppointmentType, Status
+    from chalicelib.services.booking import ListFilter
+
     return ListFilter(
         status=Status(q.status) if q.status else None,
         type=AppointmentType(q.type) if q.type else None,
@@ -239,8 +255,8 @@ def _filters(q: s.AppointmentListQuery) -> ListFilter:
     "/api/appointments/patient/{patientId}",
     "GET",
     "A patient's appointments",
-    query=s.AppointmentListQuery,
-    response=s.AppointmentList,
+    query="AppointmentListQuery",
+    response="AppointmentList",
     tags=("appointments",),
 )
 def list_for_patient(call: Call) -> s.AppointmentList:
@@ -283,8 +299,8 @@ def _page(c: Container, call: Call, page: list[AppointmentView], more: bool) -> 
     "/api/appointments/doctor/{doctorId}",
     "GET",
     "A doctor's appointments",
-    query=s.AppointmentListQuery,
-    response=s.AppointmentList,
+    query="AppointmentListQuery",
+    response="AppointmentList",
     errors=(404,),
     tags=("appointments",),
 )

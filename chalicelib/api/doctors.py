@@ -7,7 +7,6 @@ from chalice import Blueprint, Response
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.identity import Role
-from chalicelib.domain.schedule import availability_from_dict
 
 doctors_api = Blueprint(__name__)
 ADMIN = (Role.ADMIN,)
@@ -18,8 +17,8 @@ ADMIN = (Role.ADMIN,)
     "/api/doctors",
     "GET",
     "Search the doctor directory",
-    query=s.DoctorQuery,
-    response=s.DoctorList,
+    query="DoctorQuery",
+    response="DoctorList",
     tags=("doctors",),
 )
 def search_doctors(call: Call) -> s.DoctorList:
@@ -29,7 +28,7 @@ def search_doctors(call: Call) -> s.DoctorList:
 
 
 @endpoint(
-    doctors_api, "/api/doctors/{doctorId}", "GET", "One doctor", response=s.DoctorOut, errors=(404,), tags=("doctors",)
+    doctors_api, "/api/doctors/{doctorId}", "GET", "One doctor", response="DoctorOut", errors=(404,), tags=("doctors",)
 )
 def get_doctor(call: Call) -> s.DoctorOut:
     return s.DoctorOut.from_domain(call.services.doctors.get(call.params["doctorId"]))
@@ -40,8 +39,8 @@ def get_doctor(call: Call) -> s.DoctorOut:
     "/api/admin/doctors",
     "POST",
     "Register a doctor",
-    body=s.DoctorCreate,
-    response=s.DoctorOut,
+    body="DoctorCreate",
+    response="DoctorOut",
     roles=ADMIN,
     status=201,
     tags=("admin",),
@@ -59,13 +58,15 @@ def create_doctor(call: Call) -> s.DoctorOut:
     "/api/admin/doctors/{doctorId}/availability",
     "PUT",
     "Set a doctor's availability",
-    body=s.AvailabilityIn,
-    response=s.AvailabilityOut,
+    body="AvailabilityIn",
+    response="AvailabilityOut",
     roles=ADMIN,
     errors=(404,),
     tags=("admin",),
 )
 def set_availability(call: Call) -> s.AvailabilityOut:
+    from chalicelib.domain.schedule import availability_from_dict
+
     raw = call.body.model_dump(by_alias=True, mode="json")
     doctor = call.services.doctors.set_availability(call.params["doctorId"], availability_from_dict(raw))
     return s.AvailabilityOut.from_domain(doctor.availability)
@@ -80,8 +81,8 @@ def _opaque(tag: str) -> str:
     "/api/admin/doctors/{doctorId}/durations",
     "PUT",
     "Set the visit lengths patients may choose (the doctor itself, or an admin); the default length stays offered",
-    body=s.DurationsIn,
-    response=s.AvailabilityOut,
+    body="DurationsIn",
+    response="AvailabilityOut",
     roles=(Role.DOCTOR, Role.ADMIN),
     errors=(403, 404),
     tags=("admin",),
@@ -97,8 +98,8 @@ def set_durations(call: Call) -> s.AvailabilityOut:
     "/api/appointments/availability/{doctorId}/{date}",
     "GET",
     "A doctor's slots on a local date, 2000-2100 (strongly consistent); each slot's startsAt is the instant it books",
-    query=s.AvailabilityQuery,
-    response=s.DayAvailabilityOut,
+    query="AvailabilityQuery",
+    response="DayAvailabilityOut",
     errors=(304, 404),
     headers=("If-None-Match",),
     tags=("appointments",),

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.api.schemas.common import ErrorBody, ErrorOut
+from chalicelib.api import schemas
 from chalicelib.domain import errors as e
 
 ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
@@ -34,7 +34,7 @@ def no_content() -> Response:
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None, retry_after: int = 1
 ) -> Response:
-    body = ErrorOut(error=ErrorBody(code=code, message=message, details=details))
+    body = schemas.ErrorOut(error=schemas.ErrorBody(code=code, message=message, details=details))
     headers: dict[str, str | list[str]] = dict(NO_STORE)
     if status in (429, 503):
         headers["Retry-After"] = str(retry_after)

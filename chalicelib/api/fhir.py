@@ -12,12 +12,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
-from typing import Any
+from functools import cache, cached_property, partial
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import container
 from chalicelib.api.fhir_authorizer import authorize
@@ -25,6 +24,7 @@ from chalicelib.api.http import (
     MAX_BODY_BYTES,
     MAX_JSON_DEPTH,
     ROUTES,
+    ModelRef,
     RouteSpec,
     _json_body,
     _nesting_depth,
@@ -33,22 +33,15 @@ from chalicelib.api.http import (
 from chalicelib.api.method_guard import GUARD_VIEW, STANDARD_METHODS
 from chalicelib.domain import errors as e
 from chalicelib.domain import fhir, smart
-from chalicelib.domain.holds import Hold
 from chalicelib.domain.identity import Caller, Role, caller_from_claims
 from chalicelib.domain.paging import open_token, paginate, sign_token
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count, count_error
-from chalicelib.services.fhir import (
-    PUBLISH_DAYS,
-    AppointmentQuery,
-    BookOrder,
-    BookTarget,
-    FhirService,
-    Position,
-    Publication,
-    PublicationPlan,
-    RangeTooWide,
-)
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.services.fhir import BookTarget, FhirService, Position, Publication, PublicationPlan
 
 fhir_api = Blueprint(__name__)
 log = logging.getLogger("clinic.fhir")
@@ -89,7 +82,6 @@ class UnknownType(e.NotFound):
 OUTCOMES: dict[type[e.DomainError], tuple[int, str]] = {
     NotSupported: (400, "not-supported"),
     UnknownType: (404, "not-supported"),
-    RangeTooWide: (400, "too-costly"),
     e.InvalidInput: (400, "invalid"),
     e.PayloadTooLarge: (413, "too-long"),
     e.RateLimited: (429, "throttled"),
@@ -102,7 +94,8 @@ OUTCOMES: dict[type[e.DomainError], tuple[int, str]] = {
     e.BusinessRuleViolation: (422, "business-rule"),
     e.ServiceBusy: (503, "transient"),
 }
-"""Domain errors → HTTP status and OperationOutcome issue code, the FHIR twin of api/errors.py's table."""
+"""Domain errors → HTTP status and OperationOutcome issue code, the FHIR twin of api/errors.py's table (and the
+service's `RangeTooWide`: 400 `too-costly`, see `_outcome_for`)."""
 
 # --- what is implemented: the strict parameter checks and the CapabilityStatement read this one table ----------
 SEARCHES: dict[str, dict[str, tuple[str, str]]] = {
@@ -166,6 +159,8 @@ class FhirCall:
 
 
 def _service(c: container.Container) -> FhirService:
+    from chalicelib.services.fhir import FhirService
+
     return FhirService(c.booking, c.booking_queries, c.doctors, c.clock, c.store)
 
 
@@ -175,7 +170,7 @@ def fhir_route(
     summary: str,
     methods: tuple[str, ...] = ("GET",),
     public: bool = False,
-    query: type[BaseModel] | None = None,
+    query: ModelRef | None = None,
     errors: tuple[int, ...] = (),
     names: dict[str, str] | None = None,
     scope: ScopeRule | None = None,
@@ -274,9 +269,12 @@ def _answer(status: int, resource: fhir.Resource, extra: dict[str, str] | None =
 
 
 def _outcome_for(error: e.DomainError) -> Response:
+    from chalicelib.services.fhir import RangeTooWide  # not at import: the FHIR service loads on first use
+
+    table: dict[type[e.DomainError], tuple[int, str]] = {RangeTooWide: (400, "too-costly"), **OUTCOMES}
     for cls in type(error).__mro__:
-        if cls in OUTCOMES:
-            status, code = OUTCOMES[cls]
+        if cls in table:
+            status, code = table[cls]
             break
     else:
         status, code = 500, "exception"
@@ -473,19 +471,23 @@ def _id(call: FhirCall) -> str:
 
 
 # --- documentation of the searches' query parameters (validation is `_checked`, FHIR's own rules) -------------
-class _Query(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)  # built on first use (cold start)
-    count: str | None = Field(None, alias="_count", description=f"Page size, 1-{MAX_COUNT} (default {DEFAULT_COUNT})")
-    page_token: str | None = Field(None, alias="_page_token", description="From the Bundle's `next` link")
-
-
+@cache
 def _query_doc(resource_type: str) -> type[BaseModel]:
+    """The search's parameters as a model, for the OpenAPI document only: made when the document is built, so
+    `import app` (Lambda's init) makes none and does not import pydantic."""
+    from pydantic import BaseModel, ConfigDict, Field, create_model
+
+    class _Query(BaseModel):
+        model_config = ConfigDict(populate_by_name=True, defer_build=True)
+        count: str | None = Field(
+            None, alias="_count", description=f"Page size, 1-{MAX_COUNT} (default {DEFAULT_COUNT})"
+        )
+        page_token: str | None = Field(None, alias="_page_token", description="From the Bundle's `next` link")
+
     fields: dict[str, Any] = {
         name.replace("-", "_"): (str | None, Field(None, alias=name, description=f"{kind}: {text}"))
         for name, (kind, text) in SEARCHES[resource_type].items()
     }
-    from pydantic import create_model
-
     model: type[BaseModel] = create_model(f"Fhir{resource_type}Search", __base__=_Query, **fields)
     return model
 
@@ -516,6 +518,8 @@ def _security(token_url: str | None) -> dict[str, Any]:
 
 def capability_statement(base: str, token_url: str | None = None) -> fhir.Resource:
     """Exactly what this face implements, from the same tables the routes check parameters with."""
+    from chalicelib.services.fhir import PUBLISH_DAYS
+
     resources = []
     for resource_type in READS:
         entry: dict[str, Any] = {
@@ -643,7 +647,7 @@ def smart_configuration(call: FhirCall) -> Answer:
 @fhir_route(
     f"{BASE}/Practitioner",
     "FHIR: search Practitioners (doctors)",
-    query=_query_doc("Practitioner"),
+    query=partial(_query_doc, "Practitioner"),
     scope=("Practitioner", "s"),
 )
 def search_practitioners(call: FhirCall) -> fhir.Resource:
@@ -666,7 +670,7 @@ def read_practitioner(call: FhirCall) -> fhir.Resource:
 @fhir_route(
     f"{BASE}/Location",
     "FHIR: search Locations (the places doctors see patients)",
-    query=_query_doc("Location"),
+    query=partial(_query_doc, "Location"),
     scope=("Location", "s"),
 )
 def search_locations(call: FhirCall) -> fhir.Resource:
@@ -687,7 +691,7 @@ def read_location(call: FhirCall) -> fhir.Resource:
 @fhir_route(
     f"{BASE}/Schedule",
     "FHIR: search Schedules (one per doctor and kind of visit)",
-    query=_query_doc("Schedule"),
+    query=partial(_query_doc, "Schedule"),
     scope=("Schedule", "s"),
 )
 def search_schedules(call: FhirCall) -> fhir.Resource:
@@ -728,7 +732,7 @@ def read_schedule(call: FhirCall) -> fhir.Resource:
 @fhir_route(
     f"{BASE}/Slot",
     "FHIR: search one Schedule's Slots (from availability): schedule and both ends of start required, at most 31 days",
-    query=_query_doc("Slot"),
+    query=partial(_query_doc, "Slot"),
     errors=(404,),
     scope=("Slot", "s"),
 )
@@ -764,11 +768,13 @@ def read_slot(call: FhirCall) -> fhir.Resource:
 @fhir_route(
     f"{BASE}/Appointment",
     "FHIR: search Appointments",
-    query=_query_doc("Appointment"),
+    query=partial(_query_doc, "Appointment"),
     errors=(404,),
     scope=("Appointment", "s"),
 )
 def search_appointments(call: FhirCall) -> fhir.Resource:
+    from chalicelib.services.fhir import AppointmentQuery
+
     params = _checked(call, "Appointment")
     query = AppointmentQuery(
         patient_id=_reference(params, "patient", "Patient"),
@@ -815,6 +821,8 @@ def _appointment_scope(call: FhirCall) -> tuple[str, str]:
     scope=_appointment_scope,
 )
 def appointment(call: FhirCall) -> Answer:
+    from chalicelib.domain.holds import Hold
+
     ident = call.path["id"]
     method = fhir_api.current_request.method
     operation = _operation(ident)
@@ -914,6 +922,8 @@ def _target(op: _Operation) -> tuple[BookTarget, str | None, str]:
     """What the operation names (a hold's id, or a Slot: an `appt-id` that is a Slot id, or a proposed
     Appointment's slot or practitioner, serviceType, start and length), the patient the resource names, and its
     reason."""
+    from chalicelib.services.fhir import BookTarget
+
     if op.resource is None:
         raw = op.values["appt-id"]
         ident = raw.rstrip("/").rpartition("/")[2]
@@ -933,6 +943,8 @@ def _bad_resource(why: str) -> e.InvalidInput:
 
 
 def _proposal(resource: dict[str, Any]) -> tuple[BookTarget, str | None, str]:
+    from chalicelib.services.fhir import BookTarget
+
     if resource.get("resourceType") != "Appointment":
         raise _bad_resource("must be an Appointment.")
     patient: str | None = None
@@ -1044,6 +1056,8 @@ def _hold(call: FhirCall) -> Answer:
 def _book(call: FhirCall) -> Answer:
     """`$book`: a held or proposed time booked through the REST booking (or, with `cancelled-appt-id`, the visit
     it names moved there through the REST reschedule)."""
+    from chalicelib.services.fhir import BookOrder
+
     op = _operation_parameters(call, "$book", BOOK_PARAMS)
     target, from_resource, reason = _target(op)
     cancelled = op.values.get("cancelled-appt-id")
@@ -1123,6 +1137,8 @@ PUT_IGNORED = ("meta", "text", "status")
 
 def _put(call: FhirCall) -> Answer:
     """PUT of the whole Appointment: only its status may differ from the stored one (the rest is the read's)."""
+    from chalicelib.domain.holds import Hold
+
     ident = _id(call)
     if call.body and len(call.body) > MAX_BODY_BYTES:
         raise e.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})

@@ -10,10 +10,8 @@ from chalice import Blueprint, Response
 from chalicelib.api import schemas as s
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
-from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Role
 from chalicelib.observability import count
-from chalicelib.services.booking import HoldRequest
 
 holds_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
@@ -26,13 +24,16 @@ TAGS = ("holds",)
     "/api/holds",
     "POST",
     "Hold a time for a patient for a few minutes (others get 409 SLOT_UNAVAILABLE meanwhile)",
-    body=s.HoldIn,
-    response=s.HoldOut,
+    body="HoldIn",
+    response="HoldOut",
     status=201,
     errors=(404, 409, 422),
     tags=TAGS,
 )
 def hold(call: Call) -> s.HoldOut:
+    from chalicelib.domain.appointments import AppointmentType
+    from chalicelib.services.booking import HoldRequest
+
     body: s.HoldIn = call.body
     held = call.services.booking.hold(
         call.caller,
@@ -59,8 +60,8 @@ def hold(call: Call) -> s.HoldOut:
     "/api/holds",
     "GET",
     "A doctor-day's live holds (the doctor and admins)",
-    query=s.HoldListQuery,
-    response=s.HoldList,
+    query="HoldListQuery",
+    response="HoldList",
     roles=STAFF,
     errors=(404,),
     tags=TAGS,
@@ -71,7 +72,7 @@ def list_holds(call: Call) -> s.HoldList:
     return s.HoldList(holds=[s.HoldOut.of(h) for h in holds])
 
 
-@endpoint(holds_api, "/api/holds/{id}", "GET", "One live hold", response=s.HoldOut, errors=(404,), tags=TAGS)
+@endpoint(holds_api, "/api/holds/{id}", "GET", "One live hold", response="HoldOut", errors=(404,), tags=TAGS)
 def get_hold(call: Call) -> s.HoldOut:
     return s.HoldOut.of(call.services.booking_queries.get_hold(call.caller, call.params["id"]))
 

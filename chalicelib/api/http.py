@@ -3,27 +3,35 @@
 The wrapper refuses a missing identity itself (chalice local lets such requests through), validates path,
 query and body with the declared models, maps domain errors through the one table, and turns anything
 unexpected into a logged 500 in the contract's error shape.
+
+A route names its models (`body="BookingIn"`, `response="waitlist.EntryOut"`) rather than holding them: they load
+when the route first runs (or the OpenAPI document is built), so `import app` (Lambda's init) registers every route
+without importing pydantic or building a model.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from chalice import Blueprint, CognitoUserPoolAuthorizer, Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import container
+from chalicelib.api import schemas
 from chalicelib.api.errors import NO_STORE, error_response, for_domain_error
 from chalicelib.api.language import localized, request_language
-from chalicelib.api.schemas.common import ID_PATTERN, OutModel, strict_date
 from chalicelib.domain.errors import DomainError, InvalidInput, PayloadTooLarge
 from chalicelib.domain.identity import Caller, Role, caller_from_claims, require_role
 from chalicelib.observability import count_error
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 log = logging.getLogger("clinic.api")
 
@@ -34,6 +42,24 @@ authorizer = CognitoUserPoolAuthorizer(
 """Deployed stacks point this at the stack's user pool (see template.yaml); locally Chalice decodes tokens."""
 
 
+ModelRef: TypeAlias = "type[BaseModel] | str | Callable[[], type[BaseModel]]"
+"""A route's model: the class, its name in `chalicelib.api.schemas` (`"BookingIn"`) or in one of its modules
+(`"waitlist.EntryOut"`), or a function that makes it."""
+
+
+@functools.cache
+def resolve_model(ref: ModelRef) -> type[BaseModel]:
+    """The model a route names, imported on first use (and the same class every time)."""
+    if isinstance(ref, type):
+        return ref
+    if callable(ref):
+        return ref()
+    module, _, name = ref.rpartition(".")
+    home = importlib.import_module(f"{schemas.__name__}.{module}") if module else schemas
+    found: type[BaseModel] = getattr(home, name)
+    return found
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     path: str
@@ -42,14 +68,27 @@ class RouteSpec:
     status: int
     public: bool
     roles: tuple[Role, ...]
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    body_ref: ModelRef | None
+    query_ref: ModelRef | None
+    response_ref: ModelRef | None
     headers: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     media_type: str = "application/json"
     handler: str = ""
+
+    @property
+    def body(self) -> type[BaseModel] | None:
+        """The request body's model (imported when first asked for)."""
+        return resolve_model(self.body_ref) if self.body_ref is not None else None
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        return resolve_model(self.query_ref) if self.query_ref is not None else None
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        return resolve_model(self.response_ref) if self.response_ref is not None else None
 
 
 @dataclass
@@ -89,9 +128,9 @@ def endpoint(
     method: str,
     summary: str,
     *,
-    response: type[BaseModel] | None = None,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
+    response: ModelRef | None = None,
+    body: ModelRef | None = None,
+    query: ModelRef | None = None,
     roles: tuple[Role, ...] = (Role.PATIENT, Role.DOCTOR, Role.ADMIN),
     status: int = 200,
     public: bool = False,
@@ -100,7 +139,8 @@ def endpoint(
     tags: tuple[str, ...] = (),
     media_type: str = "application/json",
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
-    """`media_type` names what a 2xx carries when it is not JSON (`text/calendar`, `text/html`)."""
+    """`body`, `query` and `response` name the route's models (see `ModelRef`); `media_type` names what a 2xx
+    carries when it is not JSON (`text/calendar`, `text/html`)."""
 
     def decorate(handler: Callable[[Call], Any]) -> Callable[..., Response]:
         spec = RouteSpec(
@@ -152,12 +192,15 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
     _check_path(params)
     if request.raw_body and len(request.raw_body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.", {"maxBytes": MAX_BODY_BYTES})
-    query = _parse(spec.query, dict(request.query_params or {}), "query") if spec.query else None
-    raw_body = _json_body(request.raw_body) if spec.body else None
-    body = _parse(spec.body, raw_body, "body") if spec.body else None
+    query_model, body_model = spec.query, spec.body
+    query = _parse(query_model, dict(request.query_params or {}), "query") if query_model else None
+    raw_body = _json_body(request.raw_body) if body_model else None
+    body = _parse(body_model, raw_body, "body") if body_model else None
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     route = f"{spec.method} {spec.path}"
     result = handler(Call(caller, body, query, params, headers, raw_body, route, spec.status, wired=wired))
+    from pydantic import BaseModel  # loaded by the route's models already
+
     if isinstance(result, Response):
         if isinstance(result.body, BaseModel):
             return Response(body=_serialized(spec, result.body), status_code=result.status_code, headers=result.headers)
@@ -168,10 +211,11 @@ def _handle(blueprint: Blueprint, spec: RouteSpec, handler: Callable[[Call], Any
 def _serialized(spec: RouteSpec, result: Any) -> Any:
     """A route with a response model answers with an instance of it (checked when it was built), serialized here;
     anything else is a bug, answered 500 by `endpoint`."""
-    if spec.response is None:
+    response = spec.response
+    if response is None:
         return result
-    if not isinstance(result, spec.response) or not isinstance(result, OutModel):
-        raise TypeError(f"{spec.handler} answered {type(result).__name__}, not its {spec.response.__name__}")
+    if not isinstance(result, response) or not isinstance(result, schemas.OutModel):
+        raise TypeError(f"{spec.handler} answered {type(result).__name__}, not its {response.__name__}")
     return result.to_json()
 
 
@@ -190,10 +234,10 @@ def _check_path(params: dict[str, str]) -> None:
     for name, value in params.items():
         if name == "date":
             try:
-                strict_date(value)
+                schemas.strict_date(value)
             except ValueError as exc:
                 bad[name] = str(exc)
-        elif not re.fullmatch(ID_PATTERN, value or ""):
+        elif not re.fullmatch(schemas.ID_PATTERN, value or ""):
             bad[name] = "is not a valid id"
     if bad:
         raise InvalidInput("Some path parameters are invalid.", {"fields": bad})
@@ -264,6 +308,8 @@ def _json_body(raw: bytes | str | None) -> dict[str, Any]:
 
 
 def _parse(model: type[BaseModel], data: dict[str, Any] | None, where: str) -> BaseModel:
+    from pydantic import ValidationError  # loaded by the model already
+
     try:
         return model.model_validate(data or {}, strict=(where == "body") or None)
     except ValidationError as exc:

@@ -5,18 +5,20 @@ idempotency.py). A retry answers what the first attempt answered instead of a 40
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Response
 
 from chalicelib.api.errors import NO_STORE
 from chalicelib.api.http import Call
-from chalicelib.api.schemas.common import OutModel
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.idempotency import scoped_key
 
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.common import OutModel
+
 MAX_IDEMPOTENCY_KEY = 128
-Answer = TypeVar("Answer", bound=OutModel)
+Answer = TypeVar("Answer", bound="OutModel")
 
 
 def checked_key(call: Call) -> str | None:

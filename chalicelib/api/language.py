@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
@@ -14,7 +14,9 @@ from chalicelib.domain.error_messages import patient_message
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.identity import Role, caller_from_claims
 from chalicelib.domain.language import DEFAULT, choose
-from chalicelib.services.patients import PatientDirectory
+
+if TYPE_CHECKING:
+    from chalicelib.services.patients import PatientDirectory
 
 log = logging.getLogger("clinic.api")
 

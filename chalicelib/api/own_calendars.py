@@ -5,7 +5,7 @@ and response models are in `api/schemas/calendars.py`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -13,20 +13,12 @@ from chalicelib import container
 from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.realtime import slot_change
-from chalicelib.api.schemas.calendars import (
-    CalendarCreate,
-    CalendarList,
-    CalendarOut,
-    CalendarPatch,
-    ConflictList,
-    ConflictOut,
-    VisitCopyOut,
-)
 from chalicelib.api.stream_batch import each_record
-from chalicelib.domain.calendar_connections import Kind
 from chalicelib.domain.identity import Role
-from chalicelib.domain.realtime import UnreadableChange
-from chalicelib.services.calendar_visits import VisitChange
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.calendars import CalendarCreate, CalendarList, CalendarOut, CalendarPatch, ConflictList
+    from chalicelib.services.calendar_visits import VisitChange
 
 own_calendars_api = Blueprint(__name__)
 STAFF = (Role.ADMIN, Role.DOCTOR)
@@ -37,6 +29,8 @@ EVENT_FIELDS = ("starts_at", "ends_at", "status", "type", "location", "telehealt
 
 
 def _out(connection: Any, wired: container.Container) -> CalendarOut:
+    from chalicelib.api.schemas.calendars import CalendarOut, VisitCopyOut
+
     visits = [
         VisitCopyOut(
             appointment_id=c.appointment_id,
@@ -54,8 +48,11 @@ def _out(connection: Any, wired: container.Container) -> CalendarOut:
 
 @endpoint(own_calendars_api, BASE, "POST",
           "Connect one of the doctor's own calendars (its busy times block slots); syncs it once at once",
-          body=CalendarCreate, response=CalendarOut, roles=STAFF, status=201, errors=(403, 404), tags=TAGS)  # fmt: skip
+          body="calendars.CalendarCreate", response="calendars.CalendarOut", roles=STAFF, status=201,
+          errors=(403, 404), tags=TAGS)  # fmt: skip
 def connect_calendar(call: Call) -> CalendarOut:
+    from chalicelib.domain.calendar_connections import Kind
+
     b: CalendarCreate = call.body
     created = call.services.calendars.create(
         call.caller, call.params["doctorId"], Kind(b.kind), b.url, b.username, b.password, b.write_visits
@@ -64,8 +61,10 @@ def connect_calendar(call: Call) -> CalendarOut:
 
 
 @endpoint(own_calendars_api, BASE, "GET", "The doctor's connected calendars and their sync state",
-          response=CalendarList, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+          response="calendars.CalendarList", roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
 def list_calendars(call: Call) -> CalendarList:
+    from chalicelib.api.schemas.calendars import CalendarList
+
     return CalendarList(
         calendars=[
             _out(c, call.services) for c in call.services.calendars.of_doctor(call.caller, call.params["doctorId"])
@@ -74,7 +73,7 @@ def list_calendars(call: Call) -> CalendarList:
 
 
 @endpoint(own_calendars_api, BASE + "/{id}/sync", "POST", "Sync this calendar now",
-          response=CalendarOut, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+          response="calendars.CalendarOut", roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
 def sync_calendar(call: Call) -> CalendarOut:
     return _out(
         call.services.calendars.sync_now(call.caller, call.params["doctorId"], call.params["id"]), call.services
@@ -82,7 +81,8 @@ def sync_calendar(call: Call) -> CalendarOut:
 
 
 @endpoint(own_calendars_api, BASE + "/{id}", "PATCH", "Pause or resume a calendar's sync",
-          body=CalendarPatch, response=CalendarOut, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+          body="calendars.CalendarPatch", response="calendars.CalendarOut", roles=STAFF, errors=(403, 404),
+          tags=TAGS)  # fmt: skip
 def change_calendar(call: Call) -> CalendarOut:
     b: CalendarPatch = call.body
     paused = b.state == "paused"
@@ -102,8 +102,10 @@ def delete_calendar(call: Call) -> Response:
 
 @endpoint(own_calendars_api, "/api/admin/doctors/{doctorId}/conflicts", "GET",
           "Booked visits that a busy time of the doctor's own calendars now overlaps (nothing is moved)",
-          response=ConflictList, roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
+          response="calendars.ConflictList", roles=STAFF, errors=(403, 404), tags=TAGS)  # fmt: skip
 def list_conflicts(call: Call) -> ConflictList:
+    from chalicelib.api.schemas.calendars import ConflictList, ConflictOut
+
     flagged = call.services.calendars.conflicts(call.caller, call.params["doctorId"])
     return ConflictList(
         conflicts=[
@@ -150,6 +152,9 @@ def visit_records(records: list[Any]) -> dict[str, Any]:
 def visit_change(record: Any) -> VisitChange | str | None:
     """A stream record as the visit that changed in a way its event shows (time, place, type, status); `None` when
     the event is unchanged, the sequence number when the record cannot be read (both skipped)."""
+    from chalicelib.domain.realtime import UnreadableChange
+    from chalicelib.services.calendar_visits import VisitChange
+
     change = slot_change(record)
     if isinstance(change, UnreadableChange):
         return change.sequence

@@ -3,13 +3,17 @@ read a record (masked) and enter contacts for it (kept as staff-entered, never v
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.contact import mask_email, mask_phone
 from chalicelib.domain.identity import Role
-from chalicelib.domain.patients import PatientProfile
+
+if TYPE_CHECKING:
+    from chalicelib.domain.patients import PatientProfile
 
 patients_api = Blueprint(__name__)
 
@@ -20,7 +24,7 @@ patients_api = Blueprint(__name__)
     "PUT",
     "Sign in to the clinic: write (or refresh) my directory record from my verified claims (with the language I "
     "chose, if any)",
-    response=s.PatientOut,
+    response="PatientOut",
     roles=(Role.PATIENT,),
     tags=("patients",),
 )
@@ -37,8 +41,8 @@ def sign_in(call: Call) -> s.PatientOut:
     "PATCH",
     "Choose my language (`en`, `es`): the app, my reminders, my calendar files and error messages use it "
     "(until I choose, the browser's `Accept-Language`). Sign in first (`PUT /api/patients/me`)",
-    body=s.LanguageIn,
-    response=s.PatientOut,
+    body="LanguageIn",
+    response="PatientOut",
     roles=(Role.PATIENT,),
     errors=(404,),
     tags=("patients",),
@@ -54,8 +58,8 @@ def choose_language(call: Call) -> s.PatientOut:
     "PATCH",
     "Set a patient's language (`en`, `es`), e.g. as it asked at the desk: its reminders, calendar files and app "
     "follow it (a change in the patient's access log)",
-    body=s.LanguageIn,
-    response=s.DirectoryPatientOut,
+    body="LanguageIn",
+    response="DirectoryPatientOut",
     roles=(Role.ADMIN,),
     errors=(404,),
     tags=("admin",),
@@ -83,7 +87,7 @@ def _masked(profile: PatientProfile) -> s.DirectoryPatientOut:
     "/api/admin/patients/{patientId}",
     "GET",
     "A patient's directory record, every address masked (a read in the patient's access log)",
-    response=s.DirectoryPatientOut,
+    response="DirectoryPatientOut",
     roles=(Role.ADMIN,),
     errors=(404,),
     tags=("admin",),
@@ -101,8 +105,8 @@ def directory_record(call: Call) -> s.DirectoryPatientOut:
     "PUT",
     "Enter contacts for a patient: kept as staff-entered, shown masked, never verified (reminders go only to "
     "the patient's own verified addresses)",
-    body=s.StaffContactIn,
-    response=s.DirectoryPatientOut,
+    body="StaffContactIn",
+    response="DirectoryPatientOut",
     roles=(Role.ADMIN,),
     errors=(404,),
     tags=("admin",),
@@ -121,7 +125,7 @@ def enter_contact(call: Call) -> s.DirectoryPatientOut:
     "GET",
     "A patient's access history: who read its data or changed its reminders, when, from which route (each read "
     "of the history is recorded in it too, shown from the next read on)",
-    response=s.AccessHistory,
+    response="AccessHistory",
     roles=(Role.ADMIN,),
     tags=("admin",),
 )
@@ -137,8 +141,8 @@ def access_history(call: Call) -> s.AccessHistory:
     "Find patients to book for: `query` is the start of a name or an e-mail, or the end of a phone number "
     "(at least 2 characters); `limit` per page, `nextToken` while more remain. Addresses are masked, as in the "
     "record; each patient shown is recorded in its access history",
-    query=s.PatientSearchQuery,
-    response=s.PatientSearchOut,
+    query="PatientSearchQuery",
+    response="PatientSearchOut",
     roles=(Role.ADMIN,),
     tags=("admin",),
 )

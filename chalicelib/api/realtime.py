@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -12,8 +12,9 @@ from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.errors import Unauthenticated
-from chalicelib.domain.realtime import SlotChange, UnreadableChange
-from chalicelib.services.realtime import PublishReport
+
+if TYPE_CHECKING:
+    from chalicelib.domain.realtime import SlotChange, UnreadableChange
 
 realtime_api = Blueprint(__name__)
 
@@ -23,7 +24,7 @@ realtime_api = Blueprint(__name__)
     "/api/realtime/ticket",
     "POST",
     "A one-minute ticket to open the slot-updates WebSocket with (`?ticket=`)",
-    response=s.TicketOut,
+    response="TicketOut",
     status=201,
     tags=("realtime",),
 )
@@ -68,6 +69,8 @@ def slot_change(record: Any) -> SlotChange | UnreadableChange:
 def stream_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Each record on its own (Powertools' BatchProcessor), each changed doctor-day announced once per batch: only
     the records of days not announced are the partial batch response's, retried by the stream."""
+    from chalicelib.services.realtime import PublishReport
+
     realtime, report = container.current().realtime, PublishReport()
     announced: dict[tuple[str, str], bool] = {}
     answer = each_record(records, lambda record: realtime.publish_change(slot_change(record), announced, report))

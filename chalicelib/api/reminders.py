@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -14,16 +14,11 @@ from chalicelib.api.http import Call, endpoint
 from chalicelib.api.idempotent import keyed
 from chalicelib.domain.identity import Role
 from chalicelib.domain.paging import paginate
-from chalicelib.domain.reminders import (
-    Channel,
-    Reminder,
-    ReminderRequest,
-    ReminderStatus,
-    appointment_of,
-    timings_for,
-)
 from chalicelib.domain.timefmt import instant
 from chalicelib.observability import count
+
+if TYPE_CHECKING:
+    from chalicelib.domain.reminders import Reminder
 
 reminders_api = Blueprint(__name__)
 log = logging.getLogger("clinic.reminders")
@@ -35,14 +30,16 @@ ADMIN = (Role.ADMIN,)
     "/api/reminders/schedule",
     "POST",
     "Schedule reminders for an appointment",
-    body=s.ReminderScheduleIn,
-    response=s.ReminderList,
+    body="ReminderScheduleIn",
+    response="ReminderList",
     status=201,
     headers=("Idempotency-Key",),
     errors=(404, 409, 422),
     tags=("reminders",),
 )
 def schedule(call: Call) -> s.ReminderList | Response:
+    from chalicelib.domain.reminders import Channel, ReminderRequest, timings_for
+
     body: s.ReminderScheduleIn = call.body
     timings = timings_for(body.timings, body.timing)
     request = ReminderRequest([c for c in Channel if getattr(body, c.value)], timings, body.custom_message)
@@ -63,7 +60,7 @@ def schedule(call: Call) -> s.ReminderList | Response:
     "/api/reminders/appointment/{appointmentId}",
     "GET",
     "An appointment's reminders",
-    response=s.ReminderList,
+    response="ReminderList",
     errors=(404,),
     tags=("reminders",),
 )
@@ -78,8 +75,8 @@ def for_appointment(call: Call) -> s.ReminderList:
     "/api/reminders/{id}",
     "PUT",
     "Move a pending reminder or change its message",
-    body=s.ReminderUpdateIn,
-    response=s.ReminderOut,
+    body="ReminderUpdateIn",
+    response="ReminderOut",
     headers=("Idempotency-Key",),
     errors=(404, 409),
     tags=("reminders",),
@@ -102,12 +99,14 @@ def update(call: Call) -> s.ReminderOut | Response:
     "/api/reminders/{id}",
     "DELETE",
     "Cancel a pending reminder",
-    response=s.ReminderOut,
+    response="ReminderOut",
     headers=("Idempotency-Key",),
     errors=(404, 409),
     tags=("reminders",),
 )
 def cancel(call: Call) -> s.ReminderOut | Response:
+    from chalicelib.domain.reminders import ReminderStatus, appointment_of
+
     def run() -> s.ReminderOut:
         cancelled = call.services.reminders.cancel(call.caller, call.params["id"])
         _log(call, [cancelled], "reminder-change")
@@ -135,8 +134,8 @@ def _log(call: Call, reminders: list[Reminder], action: str = "read") -> None:
     "/api/patients/me/devices",
     "POST",
     "Register this device for push reminders",
-    body=s.DeviceIn,
-    response=s.DeviceOut,
+    body="DeviceIn",
+    response="DeviceOut",
     status=201,
     roles=(Role.PATIENT,),
     errors=(422,),
@@ -153,12 +152,14 @@ def register_device(call: Call) -> s.DeviceOut:
     "/api/admin/reminders",
     "GET",
     "Reminders by status and scheduled date (UTC)",
-    query=s.AdminReminderQuery,
-    response=s.ReminderList,
+    query="AdminReminderQuery",
+    response="ReminderList",
     roles=ADMIN,
     tags=("admin",),
 )
 def admin_list(call: Call) -> s.ReminderList:
+    from chalicelib.domain.reminders import ReminderStatus
+
     q: s.AdminReminderQuery = call.query
     start = datetime.combine(q.date_from, time(), tzinfo=UTC) if q.date_from else None
     end = datetime.combine(q.date_to, time(), tzinfo=UTC) + timedelta(days=1) if q.date_to else None
@@ -175,8 +176,8 @@ def admin_list(call: Call) -> s.ReminderList:
     "/api/admin/reminders/retry",
     "POST",
     "Retry failed reminders",
-    body=s.ReminderRetryIn,
-    response=s.BulkOutcome,
+    body="ReminderRetryIn",
+    response="BulkOutcome",
     roles=ADMIN,
     errors=(409,),
     tags=("admin",),
@@ -194,8 +195,8 @@ def admin_retry(call: Call) -> s.BulkOutcome:
     "/api/admin/reminders/cancel",
     "POST",
     "Cancel pending reminders",
-    body=s.ReminderIdsIn,
-    response=s.BulkOutcome,
+    body="ReminderIdsIn",
+    response="BulkOutcome",
     roles=ADMIN,
     tags=("admin",),
 )

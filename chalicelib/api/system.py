@@ -12,7 +12,7 @@ from chalicelib.api.http import Call, endpoint
 system_api = Blueprint(__name__)
 
 
-@endpoint(system_api, "/health", "GET", "Liveness", response=s.HealthOut, public=True, tags=("system",))
+@endpoint(system_api, "/health", "GET", "Liveness", response="HealthOut", public=True, tags=("system",))
 def health(call: Call) -> s.HealthOut:
     from chalicelib.observability import VERSION
 

@@ -8,7 +8,6 @@ from chalice import Blueprint
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.identity import Role
-from chalicelib.domain.telehealth import ClientReport
 from chalicelib.observability import count
 
 telehealth_api = Blueprint(__name__)
@@ -19,7 +18,7 @@ telehealth_api = Blueprint(__name__)
     "/api/telehealth/generate-url/{appointmentId}",
     "POST",
     "A signed room link for the caller, valid from 15 minutes before to 30 after the visit",
-    response=s.RoomLinkOut,
+    response="RoomLinkOut",
     status=201,
     errors=(404, 409, 422),
     tags=("telehealth",),
@@ -34,8 +33,8 @@ def generate_url(call: Call) -> s.RoomLinkOut:
     "GET",
     "Open the room: a patient waits until admitted, then gets the join details (an unknown room answers as a "
     "known one does to the same token: 401 without a valid one, 403 for another room's)",
-    query=s.RoomQuery,
-    response=s.RoomOut,
+    query="RoomQuery",
+    response="RoomOut",
     errors=(409,),
     tags=("telehealth",),
 )
@@ -49,7 +48,7 @@ def open_room(call: Call) -> s.RoomOut:
     "/api/telehealth/room/{roomId}/admit",
     "POST",
     "Admit the waiting patient (its doctor)",
-    response=s.RoomOut,
+    response="RoomOut",
     roles=(Role.DOCTOR,),
     errors=(404, 409),
     tags=("telehealth",),
@@ -65,7 +64,7 @@ def admit(call: Call) -> s.RoomOut:
     "/api/telehealth/room/{roomId}/end",
     "POST",
     "End the visit (its doctor)",
-    response=s.RoomOut,
+    response="RoomOut",
     roles=(Role.DOCTOR,),
     errors=(404,),
     tags=("telehealth",),
@@ -79,8 +78,8 @@ def end(call: Call) -> s.RoomOut:
     "/api/telehealth/consent/{appointmentId}",
     "PUT",
     "The patient's consent to recording (off unless given)",
-    body=s.ConsentIn,
-    response=s.ConsentOut,
+    body="ConsentIn",
+    response="ConsentOut",
     roles=(Role.PATIENT,),
     errors=(404, 422),
     tags=("telehealth",),
@@ -96,11 +95,13 @@ def consent(call: Call) -> s.ConsentOut:
     "/api/telehealth/requirements-check",
     "POST",
     "Is this device ready for a video visit? Pass, or the failures in plain words",
-    body=s.RequirementsIn,
-    response=s.RequirementsOut,
+    body="RequirementsIn",
+    response="RequirementsOut",
     tags=("telehealth",),
 )
 def requirements_check(call: Call) -> s.RequirementsOut:
+    from chalicelib.domain.telehealth import ClientReport
+
     b: s.RequirementsIn = call.body
     report = ClientReport(b.platform, b.browser, b.browser_version, b.camera, b.microphone, b.bandwidth_mbps)
     check = call.services.telehealth.requirements(report)

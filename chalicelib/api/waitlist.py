@@ -5,7 +5,7 @@ models are in `api/schemas/waitlist.py`."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -13,27 +13,24 @@ from chalicelib import container
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.realtime import slot_change
-from chalicelib.api.schemas.waitlist import (
-    AcceptIn,
-    AnalyticsQuery,
-    DayQuery,
-    DayViewOut,
-    EntryList,
-    EntryOut,
-    FreedOut,
-    OfferByHandIn,
-    RefillOut,
-    RefillReport,
-    WaitlistChangeIn,
-    WaitlistIn,
-    WaitlistQuery,
-)
 from chalicelib.api.stream_batch import each_record
-from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.identity import Role
-from chalicelib.domain.waitlist import WEEKDAYS
 from chalicelib.observability import count
-from chalicelib.services.waitlist import ChangeRequest, JoinRequest, OfferReport
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.waitlist import (
+        AcceptIn,
+        AnalyticsQuery,
+        DayQuery,
+        DayViewOut,
+        EntryList,
+        EntryOut,
+        OfferByHandIn,
+        RefillReport,
+        WaitlistChangeIn,
+        WaitlistIn,
+        WaitlistQuery,
+    )
 
 waitlist_api = Blueprint(__name__)
 log = logging.getLogger("clinic.api")
@@ -46,14 +43,19 @@ TAGS = ("waitlist",)
     "/api/waitlist",
     "POST",
     "Join a doctor's waitlist (patients)",
-    body=WaitlistIn,
-    response=EntryOut,
+    body="waitlist.WaitlistIn",
+    response="waitlist.EntryOut",
     status=201,
     roles=(Role.PATIENT,),
     errors=(404, 422),
     tags=TAGS,
 )
 def join_waitlist(call: Call) -> EntryOut:
+    from chalicelib.api.schemas.waitlist import EntryOut
+    from chalicelib.domain.appointments import AppointmentType
+    from chalicelib.domain.waitlist import WEEKDAYS
+    from chalicelib.services.waitlist import JoinRequest
+
     b: WaitlistIn = call.body
     entry = call.services.waitlist.join(
         call.caller,
@@ -78,12 +80,14 @@ def join_waitlist(call: Call) -> EntryOut:
     "/api/waitlist",
     "GET",
     "Own waitlist entries (patients); a doctor's (staff, `?doctorId=`)",
-    query=WaitlistQuery,
-    response=EntryList,
+    query="waitlist.WaitlistQuery",
+    response="waitlist.EntryList",
     errors=(404,),
     tags=TAGS,
 )
 def list_waitlist(call: Call) -> EntryList:
+    from chalicelib.api.schemas.waitlist import EntryList, EntryOut
+
     q: WaitlistQuery = call.query
     found = call.services.waitlist.entries(call.caller, q.doctor_id)
     return EntryList(entries=[EntryOut.of(e) for e in found])
@@ -94,13 +98,15 @@ def list_waitlist(call: Call) -> EntryList:
     "/api/waitlist/day",
     "GET",
     "A doctor's waitlist and the day's freed times with their offers and outcomes (staff)",
-    query=DayQuery,
-    response=DayViewOut,
+    query="waitlist.DayQuery",
+    response="waitlist.DayViewOut",
     roles=STAFF,
     errors=(404,),
     tags=TAGS,
 )
 def waitlist_day(call: Call) -> DayViewOut:
+    from chalicelib.api.schemas.waitlist import DayViewOut, EntryOut, FreedOut
+
     q: DayQuery = call.query
     view = call.services.waitlist.day_view(call.caller, q.doctor_id, q.date)
     return DayViewOut(
@@ -116,20 +122,32 @@ def waitlist_day(call: Call) -> DayViewOut:
     "/api/waitlist/analytics",
     "GET",
     "Freed and refilled minutes, refill rate, median time to rebook and offer outcomes per week (staff)",
-    query=AnalyticsQuery,
-    response=RefillReport,
+    query="waitlist.AnalyticsQuery",
+    response="waitlist.RefillReport",
     roles=STAFF,
     errors=(404,),
     tags=TAGS,
 )
 def waitlist_analytics(call: Call) -> RefillReport:
+    from chalicelib.api.schemas.waitlist import RefillOut, RefillReport
+
     q: AnalyticsQuery = call.query
     weeks = call.services.waitlist.analytics(call.caller, q.doctor_id, q.from_, q.to)
     return RefillReport(doctor_id=q.doctor_id, weeks=[RefillOut.of(w) for w in weeks])
 
 
-@endpoint(waitlist_api, "/api/waitlist/{id}", "GET", "One waitlist entry", response=EntryOut, errors=(404,), tags=TAGS)
+@endpoint(
+    waitlist_api,
+    "/api/waitlist/{id}",
+    "GET",
+    "One waitlist entry",
+    response="waitlist.EntryOut",
+    errors=(404,),
+    tags=TAGS,
+)
 def get_waitlist_entry(call: Call) -> EntryOut:
+    from chalicelib.api.schemas.waitlist import EntryOut
+
     return EntryOut.of(call.services.waitlist.get(call.caller, call.params["id"]))
 
 
@@ -138,11 +156,13 @@ def get_waitlist_entry(call: Call) -> EntryOut:
     "/api/waitlist/{id}",
     "DELETE",
     "Leave the waitlist (an open offer's time goes to the next entry)",
-    response=EntryOut,
+    response="waitlist.EntryOut",
     errors=(404, 409),
     tags=TAGS,
 )
 def leave_waitlist(call: Call) -> EntryOut:
+    from chalicelib.api.schemas.waitlist import EntryOut
+
     return EntryOut.of(call.services.waitlist.leave(call.caller, call.params["id"]))
 
 
@@ -151,13 +171,17 @@ def leave_waitlist(call: Call) -> EntryOut:
     "/api/waitlist/{id}",
     "PATCH",
     "Change a waiting entry: window, days, times of day, channels (its place in the order is kept)",
-    body=WaitlistChangeIn,
-    response=EntryOut,
+    body="waitlist.WaitlistChangeIn",
+    response="waitlist.EntryOut",
     roles=(Role.PATIENT,),
     errors=(404, 409, 422),
     tags=TAGS,
 )
 def change_waitlist_entry(call: Call) -> EntryOut:
+    from chalicelib.api.schemas.waitlist import EntryOut
+    from chalicelib.domain.waitlist import WEEKDAYS
+    from chalicelib.services.waitlist import ChangeRequest
+
     b: WaitlistChangeIn = call.body
     request = ChangeRequest(
         date_from=b.from_,
@@ -174,8 +198,8 @@ def change_waitlist_entry(call: Call) -> EntryOut:
     "/api/waitlist/{id}/accept",
     "POST",
     "Accept the entry's offer: books it (or moves the visit earlier) and the entry turns `booked`",
-    body=AcceptIn,
-    response=s.AppointmentOut,
+    body="waitlist.AcceptIn",
+    response="AppointmentOut",
     status=201,
     roles=(Role.PATIENT,),
     errors=(404, 409, 422),
@@ -193,12 +217,14 @@ def accept_offer(call: Call) -> s.AppointmentOut:
     "/api/waitlist/{id}/decline",
     "POST",
     "Decline the entry's offer: the entry waits again and the time goes to the next entry",
-    response=EntryOut,
+    response="waitlist.EntryOut",
     roles=(Role.PATIENT,),
     errors=(404, 409),
     tags=TAGS,
 )
 def decline_offer(call: Call) -> EntryOut:
+    from chalicelib.api.schemas.waitlist import EntryOut
+
     return EntryOut.of(call.services.waitlist.decline(call.caller, call.params["id"]))
 
 
@@ -207,14 +233,16 @@ def decline_offer(call: Call) -> EntryOut:
     "/api/waitlist/{id}/offer",
     "POST",
     "Offer a chosen time to this waiting entry (staff): held for it and told as any offer",
-    body=OfferByHandIn,
-    response=EntryOut,
+    body="waitlist.OfferByHandIn",
+    response="waitlist.EntryOut",
     status=201,
     roles=STAFF,
     errors=(404, 409, 422),
     tags=TAGS,
 )
 def offer_by_hand(call: Call) -> EntryOut:
+    from chalicelib.api.schemas.waitlist import EntryOut
+
     b: OfferByHandIn = call.body
     return EntryOut.of(call.services.waitlist.offer_by_hand(call.caller, call.params["id"], b.date, b.time))
 
@@ -223,6 +251,8 @@ def offer_by_hand(call: Call) -> EntryOut:
 def offer_records(records: list[Any]) -> dict[str, Any]:
     """The appointments stream's records, each on its own: its freed times offered; the records that failed are
     the partial batch response's (Powertools' BatchProcessor), retried by the stream."""
+    from chalicelib.services.waitlist import OfferReport
+
     waitlist, report = container.current().waitlist, OfferReport()
     answer = each_record(records, lambda record: waitlist.on_change(slot_change(record), report))
     return {

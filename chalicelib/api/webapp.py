@@ -145,7 +145,7 @@ def web_config(env: dict[str, str]) -> dict[str, Any]:
     "/config.json",
     "GET",
     "Where the patient web app runs: sign-in mode, API base",
-    response=s.WebConfigOut,
+    response="WebConfigOut",
     public=True,
     tags=("web",),
 )

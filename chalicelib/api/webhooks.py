@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
@@ -15,8 +15,10 @@ from chalicelib.api.errors import no_content
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.stream_batch import each_record
 from chalicelib.domain.identity import Role
-from chalicelib.domain.webhooks import Change
 from chalicelib.observability import count
+
+if TYPE_CHECKING:
+    from chalicelib.domain.webhooks import Change
 
 webhooks_api = Blueprint(__name__)
 log = logging.getLogger("clinic.webhooks")
@@ -38,8 +40,8 @@ def _out(subscription: Any, secret: bool = False) -> s.WebhookOut:
     "/api/admin/webhooks",
     "POST",
     "Subscribe a clinic system to events (its signing secret is shown only here and on rotation)",
-    body=s.WebhookCreate,
-    response=s.WebhookOut,
+    body="WebhookCreate",
+    response="WebhookOut",
     roles=ADMIN,
     status=201,
     tags=TAGS,
@@ -52,13 +54,13 @@ def create_webhook(call: Call) -> s.WebhookOut:
     return _out(created, secret=True)
 
 
-@endpoint(webhooks_api, "/api/admin/webhooks", "GET", "Every webhook subscription", response=s.WebhookList,
+@endpoint(webhooks_api, "/api/admin/webhooks", "GET", "Every webhook subscription", response="WebhookList",
           roles=ADMIN, tags=TAGS)  # fmt: skip
 def list_webhooks(call: Call) -> s.WebhookList:
     return s.WebhookList(webhooks=[_out(x) for x in call.services.webhooks.all()])
 
 
-@endpoint(webhooks_api, "/api/admin/webhooks/{id}", "GET", "One webhook subscription", response=s.WebhookOut,
+@endpoint(webhooks_api, "/api/admin/webhooks/{id}", "GET", "One webhook subscription", response="WebhookOut",
           roles=ADMIN, errors=(404,), tags=TAGS)  # fmt: skip
 def get_webhook(call: Call) -> s.WebhookOut:
     return _out(call.services.webhooks.get(call.params["id"]))
@@ -69,8 +71,8 @@ def get_webhook(call: Call) -> s.WebhookOut:
     "/api/admin/webhooks/{id}",
     "PATCH",
     "Change a subscription, pause it, or resume it (`state: active` sends what waited)",
-    body=s.WebhookPatch,
-    response=s.WebhookOut,
+    body="WebhookPatch",
+    response="WebhookOut",
     roles=ADMIN,
     errors=(404,),
     tags=TAGS,
@@ -98,7 +100,7 @@ def delete_webhook(call: Call) -> Response:
     "/api/admin/webhooks/{id}/rotate-secret",
     "POST",
     "A new signing secret; the previous one keeps signing beside it for 24 hours",
-    response=s.WebhookOut,
+    response="WebhookOut",
     roles=ADMIN,
     errors=(404,),
     tags=TAGS,
@@ -116,8 +118,8 @@ def _delivery(d: Any) -> s.WebhookDeliveryOut:
     "/api/admin/webhooks/{id}/deliveries",
     "GET",
     "The subscription's delivery log, newest first (event, attempts, answers, the body sent)",
-    query=s.WebhookDeliveryQuery,
-    response=s.WebhookDeliveryList,
+    query="WebhookDeliveryQuery",
+    response="WebhookDeliveryList",
     roles=ADMIN,
     errors=(404,),
     tags=TAGS,
@@ -133,7 +135,7 @@ def list_webhook_deliveries(call: Call) -> s.WebhookDeliveryList:
     "/api/admin/webhooks/{id}/deliveries/{deliveryId}/resend",
     "POST",
     "Send one delivery again (its retry schedule starts over)",
-    response=s.WebhookDeliveryOut,
+    response="WebhookDeliveryOut",
     roles=ADMIN,
     errors=(404,),
     tags=TAGS,
@@ -147,8 +149,8 @@ def resend_webhook_delivery(call: Call) -> s.WebhookDeliveryOut:
     "/api/admin/webhooks/{id}/resend",
     "POST",
     "Send again every delivery whose event happened at or after `since`",
-    body=s.WebhookResendIn,
-    response=s.WebhookDeliveryList,
+    body="WebhookResendIn",
+    response="WebhookDeliveryList",
     roles=ADMIN,
     errors=(404,),
     tags=TAGS,
@@ -186,6 +188,7 @@ def webhook_change(record: Any) -> Change | str | None:
     """One stream record as a rendered change; its sequence number only when it cannot be read (skipped,
     logged); None for a record that makes no event (the waitlist's log of a freed time)."""
     from chalicelib.adapters.dynamodb.webhooks import stream_change
+    from chalicelib.domain.webhooks import Change
 
     try:
         read = stream_change(record)
