@@ -23,6 +23,9 @@ spec.loader.exec_module(suite)
 pytest_collection_modifyitems = suite.pytest_collection_modifyitems
 """
 
+DISTRIBUTION = ("-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder")
+"""make test's (the Makefile's PYTEST_XDIST)."""
+
 TESTS = """
 import pytest
 
@@ -43,9 +46,9 @@ def test_the_package_tests_run_on_one_worker_under_make_tests_distribution(tmp_p
     (tests / "integration" / "test_other.py").write_text(TESTS.format(name="other"))
     # WHEN it runs with make test's distribution on two workers
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-v", "-p", "no:cacheprovider"]
-        + ["-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder"],
+        [sys.executable, "-m", "pytest", "tests", "-v", "-p", "no:cacheprovider", *DISTRIBUTION],
         cwd=tmp_path,
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
