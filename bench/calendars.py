@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.busy import by_local_day
+from chalicelib.domain.doctors import Doctor
 from chalicelib.domain.schedule import Availability, DayState, WallInterval, generate_slots
 from chalicelib.services.busy_sync import BusySync, FeedAnswer, SyncState
 from tests.fakes.memory import InMemoryAppointmentStore
@@ -104,6 +105,7 @@ class _Store(InMemoryAppointmentStore):
 
 def sync_figures() -> dict[str, Any]:
     feed, store = _Feed(_feed(5000)), _Store()
+    store.doctors.add(Doctor("d", "Dr. Bench", "GP", "Room 1", ZONE.key, False, NOW))  # a busy-times write needs it
     sync = BusySync(feed, store, lambda: NOW)
     started = time.perf_counter()
     first = sync.sync("d", ZONE, "c", "https://feed", SyncState(), 180)

@@ -151,7 +151,8 @@ def bench_calls(ddb: DynamoDBLocal) -> dict[str, Any]:
     out["book"] = counter.measure(
         lambda: made.append(booking.book(ADMIN, request(doc, DAY, wall(10), "p1")).appointment)
     )
-    # a hold costs what a booking does: one transaction (and the doctor's read); booking it, one more
+    # a hold costs what a booking does: one transaction (and the doctor's read; the day's busy times only for a
+    # doctor with any); booking it, one more
     from chalicelib.services.booking import HoldBooking, HoldRequest
 
     hold_at = HoldRequest(doc, DAY, wall(13), AppointmentType.IN_PERSON, patient_id="p1")
@@ -300,7 +301,8 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
     service_samples: list[float] = []
     bare_samples: list[float] = []
     for n in range(repeat):
-        # the service: read the doctor, check the rules, one transaction
+        # the service: read the doctor with the patient's record (one TransactGetItems), check the rules, one
+        # transaction; the doctor has no busy times (no calendar), so they are not read (`_guarded`)
         day, at = slots[2 * n]
         for who in (f"svc-{n}", f"tpl-{n}"):  # staff book patients of the directory (not timed)
             wired.sign_in.record(Caller(who, Role.PATIENT))
@@ -323,7 +325,7 @@ def bench_booking(ddb: DynamoDBLocal, repeat: int) -> dict[str, Any]:
         store.add_audit(tx, tables, audit)
         store.per_doctor_day(tx, tables, appointment, +1)
         active_limit.take(tx, tables, appointment, wired.booking.policy.max_active_bookings)
-        busy_version, _ = wired.adapters.store.busy_of_day(appointment.doctor_id, day)
+        busy_version, _ = wired.adapters.store.busy_of_day(appointment.doctor_id, day)  # 0: the service's guard
         store.busy_guard(tx, tables, appointment.doctor_id, appointment.date, busy_version)
         start = time.perf_counter()
         tx.send(tables.connection)  # one TransactWriteItems, no retry of ours

@@ -22,6 +22,11 @@ class Doctor:
     availability: Availability | None = None
     calendar_token_hash: str | None = None
     """SHA-256 of the doctor's calendar-feed token; None when no feed is enabled (or it was revoked)."""
+    has_busy_times: bool = False
+    """Internal (in no answer): set by every write of the doctor's busy times, in its transaction, and never
+    cleared. Without it the doctor's days have had no busy times written (unless before the flag existed), so a
+    booking's first attempt does not read them: its transaction's busy guard at version 0 refuses it if any
+    were ever written, and the next attempt reads them (`BookingCommands._guarded`)."""
 
     @property
     def zone(self) -> ZoneInfo:

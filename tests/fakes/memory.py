@@ -282,13 +282,18 @@ class InMemoryDoctorRepository:
     def set_calendar_token_hash(self, doctor_id: str, token_hash: str | None) -> None:
         self._doctors[doctor_id] = replace(self._doctors[doctor_id], calendar_token_hash=token_hash)
 
+    def set_has_busy_times(self, doctor_id: str) -> None:
+        """What a write of busy times sets on the doctor's item in its transaction (the fake store's `write_busy`)."""
+        self._doctors[doctor_id] = replace(self._doctors[doctor_id], has_busy_times=True)
+
 
 class InMemoryAppointmentStore:
     """The booking store as the DynamoDB adapter keeps it: every write first checks all of its conditions against
     the state before it, in the order the adapter maps a cancelled transaction's reasons to domain errors (the
     appointment's version and status, doctor granules, patient granules, the day counter, the patient's one
-    visit a day with a doctor), and only then changes anything: a refused write changes nothing. A booking's
-    active-bookings limit is checked first, as the adapter maps that refusal first.
+    visit a day with a doctor), and only then changes anything: a refused write changes nothing. The busy-times
+    guard, then a booking's active-bookings limit, are checked first, as the adapter maps those refusals first.
+    A write of busy times sets the doctor's `has_busy_times`, as the adapter's transaction does.
 
     A booking writes its reminders, room and contact into the fakes given here, as the transaction does. Patients'
     access records are kept as the audit table keeps them (each entry put once). Not kept: the analytics
@@ -353,6 +358,10 @@ class InMemoryAppointmentStore:
         self, doctor_id: str, day: date, connection_id: str, intervals: Sequence[tuple[datetime, datetime]]
     ) -> None:
         with self._lock:
+            doctor = self.doctors.get(doctor_id)
+            if doctor is None:  # the adapter's transaction conditions its doctor item on existing
+                raise errors.NotFound("No such doctor.")
+            self.doctors.set_has_busy_times(doctor_id)
             version, by_connection = self._busy.get((doctor_id, day.isoformat()), (0, {}))
             by_connection = {**by_connection, connection_id: tuple(intervals)}
             if not intervals:
@@ -438,11 +447,11 @@ class InMemoryAppointmentStore:
     def _book(self, booking: Booking, hold_expires: datetime | None) -> None:
         a, limit = booking.appointment, booking.max_active
         with self._lock:
+            self._check_busy(a, booking.busy_version)  # first, as the adapter maps a failed busy guard first
             held = self._active.get(a.patient_id, {})
             free = [k for k in range(limit or 0) if k not in held or held[k][1] <= a.created_at]
             if limit is not None and not free:
                 raise errors.too_many_active(limit)
-            self._check_busy(a, booking.busy_version)
             self._check(
                 changed=a.id in self._appointments,
                 doctor_taken=self._doctor_keys(a),
@@ -491,10 +500,10 @@ class InMemoryAppointmentStore:
     def book_hold(self, hold: Hold, booking: Booking, now: datetime) -> None:
         after = booking.appointment
         with self._lock:
+            self._check_busy(after, booking.busy_version)
             expiry = self._holds.get(hold.id)
             if expiry is None or expiry <= now:
                 raise hold_lapsed()
-            self._check_busy(after, booking.busy_version)
             self._check(
                 changed=self._stale(hold.appointment),
                 audit=booking.audit,

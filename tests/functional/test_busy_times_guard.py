@@ -5,14 +5,18 @@ the commit (the race a stale cache would lose)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from chalicelib import container
+from chalicelib.adapters.dynamodb.models import DoctorModel
 from tests.functional.conftest import Api
 from tests.helpers import BOOKING_DAY, admin, patient
 
 CONNECTION = "cal-1"
+OTHER_DAY = BOOKING_DAY + timedelta(days=7)
 
 
 def at(hour: int, minute: int = 0) -> datetime:
@@ -64,65 +68,131 @@ def test_booking_hold_and_reschedule_over_a_busy_time_are_refused(api: Api, wire
     assert api.try_book(doctor, patient("p3"), time="11:00").status_code == 201
 
 
-def _sync_lands_after_the_check(wired: container.Container, doctor_id: str) -> None:
-    """The race: the booking reads the day's busy times (none), then a sync writes one over its time before the
-    booking's transaction commits."""
+def _sync_lands_before_the_write(
+    wired: container.Container, doctor_id: str, write: str, busy: tuple[datetime, datetime] | None = None
+) -> list[int]:
+    """The race: the change has been checked (the doctor read, and the day's busy times when the doctor has any),
+    then a sync writes a busy time (10:00-11:00 unless `busy` says) before the change's transaction: the first
+    call of the store's `write` (book, hold, book_hold, reschedule). The list counts the calls of `write`."""
+    store = wired.store
+    real = getattr(store, write)
+    sends: list[int] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        if not sends:
+            store.write_busy(doctor_id, BOOKING_DAY, CONNECTION, [busy or (at(10), at(11))])
+        sends.append(1)
+        return real(*args, **kwargs)
+
+    setattr(store, write, racing)
+    return sends
+
+
+def _busy_reads(wired: container.Container) -> list[int]:
+    """Counts the store's reads of a day's busy times."""
     store = wired.store
     real = store.busy_of_day
-    landed: list[bool] = []
+    reads: list[int] = []
 
-    def racing(doctor: str, day: Any) -> Any:
-        seen = real(doctor, day)
-        if not landed:
-            landed.append(True)
-            store.write_busy(doctor_id, BOOKING_DAY, CONNECTION, [(at(10), at(11))])
-        return seen
+    def counted(doctor_id: str, day: Any) -> Any:
+        reads.append(1)
+        return real(doctor_id, day)
 
-    store.busy_of_day = racing  # type: ignore[method-assign,assignment]
+    store.busy_of_day = counted  # type: ignore[method-assign]
+    return reads
 
 
-def test_a_sync_landing_between_check_and_commit_cannot_be_lost_booking(api: Api, wired: container.Container) -> None:
-    # GIVEN a free 10:00, and a sync that writes a busy time over it right after the booking checked
+def with_busy_times_elsewhere(wired: container.Container, doctor: dict[str, Any]) -> None:
+    """A doctor some sync wrote busy times for (another day's): it has the flag, so bookings read them first."""
+    wired.store.write_busy(doctor["id"], OTHER_DAY, CONNECTION, [])
+
+
+def change(api: Api, wired: container.Container, doctor: dict[str, Any], what: str) -> Any:
+    """The request that books, holds, books a hold of, or moves a visit to BOOKING_DAY's 10:00, to send later; what
+    it needs (the hold to book, the 14:00 visit to move) is made now, before the caller sets up the race."""
+    if what == "book":
+        return lambda: api.try_book(doctor, time="10:00")
+    if what == "hold":
+        body = {"doctorId": doctor["id"], "date": BOOKING_DAY.isoformat(), "time": "10:00", "type": "in-person"}
+        return lambda: api.call("POST", "/api/holds", patient(), body)
+    if what == "book_hold":
+        body = {"doctorId": doctor["id"], "date": BOOKING_DAY.isoformat(), "time": "10:00", "type": "in-person"}
+        held = api.call("POST", "/api/holds", patient(), body)
+        assert held.status_code == 201, held.data
+        return lambda: api.call("POST", "/api/appointments", patient(), {"holdId": held.data["id"], "reason": "r"})
+    visit = api.book(doctor, time="14:00")
+    path = f"/api/appointments/{visit['id']}/reschedule"
+    return lambda: api.call("PUT", path, admin(), {"date": str(BOOKING_DAY), "time": "10:00"})
+
+
+@pytest.mark.parametrize("what", ["book", "hold", "book_hold", "reschedule"])
+@pytest.mark.parametrize("flagged", [False, True], ids=["no-busy-times-before", "busy-times-elsewhere"])
+def test_a_sync_landing_between_check_and_commit_cannot_be_lost(
+    api: Api, wired: container.Container, what: str, flagged: bool
+) -> None:
+    # GIVEN a free 10:00 (with a doctor no sync wrote busy times for, whose change reads none before its
+    # transaction; or one with busy times on another day, whose change reads the day's), and a sync that writes a
+    # busy time over it after the change was checked, before its transaction
     doctor = api.doctor_with_hours()
-    _sync_lands_after_the_check(wired, doctor["id"])
-    # WHEN the booking commits with what it checked
-    booked = api.try_book(doctor, time="10:00")
-    # THEN its transaction refuses it (the busy version moved), the re-check sees the busy time: 409
-    assert (booked.status_code, booked.data["error"]["code"]) == (409, "SLOT_UNAVAILABLE")
-    assert api.appointments_of(doctor) == []
+    if flagged:
+        with_busy_times_elsewhere(wired, doctor)
+    run = change(api, wired, doctor, what)
+    before = [(a["time"], a["status"]) for a in api.appointments_of(doctor)]
+    sends = _sync_lands_before_the_write(wired, doctor["id"], what)
+    # WHEN the change commits with what it checked
+    made = run()
+    # THEN its transaction refuses it (the busy version moved), the re-check reads the busy time: 409, once
+    assert (made.status_code, made.data["error"]["code"]) == (409, "SLOT_UNAVAILABLE"), made.data
+    assert made.data["error"]["details"]["reason"] == "busy"
+    assert len(sends) == 1
+    assert [(a["time"], a["status"]) for a in api.appointments_of(doctor)] == before
 
 
-def test_a_sync_landing_between_check_and_commit_cannot_be_lost_reschedule(
+@pytest.mark.parametrize("flagged", [False, True], ids=["no-busy-times-before", "busy-times-elsewhere"])
+def test_a_sync_that_changes_another_hour_only_costs_a_recheck(
+    api: Api, wired: container.Container, flagged: bool
+) -> None:
+    # GIVEN a sync landing between check and commit that writes a busy time elsewhere in the day
+    doctor = api.doctor_with_hours()
+    if flagged:
+        with_busy_times_elsewhere(wired, doctor)
+    sends = _sync_lands_before_the_write(wired, doctor["id"], "book", (at(15), at(16)))
+    reads = _busy_reads(wired)
+    # WHEN the booking commits THEN it is refused once by its transaction, checked again (a read of the busy
+    # times, the first for a doctor without any before), and booked
+    assert api.try_book(doctor, time="10:00").status_code == 201
+    assert (len(sends), len(reads)) == (2, 2 if flagged else 1)
+
+
+def test_a_doctor_whose_busy_times_were_written_before_the_flag_existed_is_never_booked_over_them(
     api: Api, wired: container.Container
 ) -> None:
+    # GIVEN a doctor whose calendar gave busy 10:00-11:00 before `has_busy_times` existed: the busy items and a
+    # busy version of 1 on the day, and no flag on the doctor's item
     doctor = api.doctor_with_hours()
-    visit = api.book(doctor, time="14:00")
-    _sync_lands_after_the_check(wired, doctor["id"])
+    visit = api.book(doctor, patient("p-moved"), time="14:00")
+    wired.store.write_busy(doctor["id"], BOOKING_DAY, CONNECTION, [(at(10), at(11))])
+    wired.adapters.store.tables.doctors(id=doctor["id"]).update(actions=[DoctorModel.has_busy_times.remove()])
+    assert not wired.adapters.doctors.get(doctor["id"]).has_busy_times
+    # WHEN it is booked, held and moved into the busy time
+    booked = api.try_book(doctor, time="10:30")
+    body = {"doctorId": doctor["id"], "date": BOOKING_DAY.isoformat(), "time": "10:00", "type": "in-person"}
+    held = api.call("POST", "/api/holds", patient("p2"), body)
     moved = api.call(
         "PUT", f"/api/appointments/{visit['id']}/reschedule", admin(), {"date": str(BOOKING_DAY), "time": "10:00"}
     )
-    assert (moved.status_code, moved.data["error"]["code"]) == (409, "SLOT_UNAVAILABLE")
+    # THEN each is refused as busy (its first transaction's guard at version 0 failed, the re-check read them)
+    for refused in (booked, held, moved):
+        assert (refused.status_code, refused.data["error"]["details"]) == (409, {"reason": "busy"}), refused.data
     assert [a["time"] for a in api.appointments_of(doctor)] == ["14:00"]
-
-
-def test_a_sync_that_changes_another_hour_only_costs_a_recheck(api: Api, wired: container.Container) -> None:
-    # GIVEN a sync landing between check and commit that writes a busy time elsewhere in the day
-    doctor = api.doctor_with_hours()
-    store = wired.store
-    real = store.busy_of_day
-    calls: list[int] = []
-
-    def racing(doctor_id: str, day: Any) -> Any:
-        seen = real(doctor_id, day)
-        if not calls:
-            store.write_busy(doctor["id"], BOOKING_DAY, CONNECTION, [(at(15), at(16))])
-        calls.append(1)
-        return seen
-
-    store.busy_of_day = racing  # type: ignore[method-assign]
-    # WHEN the booking commits THEN it is refused once by its transaction, checked again, and booked
-    assert api.try_book(doctor, time="10:00").status_code == 201
-    assert len(calls) == 2
+    # AND a time next to it books
+    assert api.try_book(doctor, patient("p3"), time="11:00").status_code == 201
+    # WHEN its calendar syncs again THEN the doctor has the flag, and the next booking reads the busy times first
+    wired.store.write_busy(doctor["id"], BOOKING_DAY, CONNECTION, [(at(10), at(11))])
+    assert wired.adapters.doctors.get(doctor["id"]).has_busy_times
+    reads = _busy_reads(wired)
+    assert api.try_book(doctor, patient("p4"), time="15:00").status_code == 201
+    assert len(reads) == 1
 
 
 def test_a_busy_time_that_arrives_while_a_time_is_held_refuses_booking_the_hold(

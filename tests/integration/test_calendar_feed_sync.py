@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.adapters.calendar_feeds import HttpFeedFetcher
+from chalicelib.domain.doctors import Doctor
 from chalicelib.services.busy_sync import BusySync, SyncState
 from tests.fakes.memory import InMemoryAppointmentStore
 
@@ -73,6 +74,7 @@ def feed() -> Iterator[tuple[Feed, str]]:
 class CountingStore(InMemoryAppointmentStore):
     def __init__(self) -> None:
         super().__init__()
+        self.doctors.add(Doctor(DOCTOR, "Dr. Ada", "GP", "Room 1", ZONE.key, False, NOW))  # busy times need it
         self.writes: list[date] = []
 
     def write_busy(self, doctor_id: str, day: date, connection_id: str, intervals: Any) -> None:

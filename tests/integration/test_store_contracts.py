@@ -33,6 +33,7 @@ from chalicelib.domain.errors import (
     Conflict,
     DailyLimitReached,
     InvalidState,
+    NotFound,
     SlotUnavailable,
 )
 from chalicelib.domain.holds import Hold, end_of_hold
@@ -1101,8 +1102,13 @@ def test_a_hold_booked_as_it_lapses_is_booked_or_released_never_both(racing_stor
 
 
 # --- busy times from a doctor's own calendars ----------------------------------------------------------------------
+def add_doctor(stores: Stores, doctor_id: str = "d1") -> None:
+    stores.doctors.add(Doctor(doctor_id, "Dr. Ada Smith", "GP", "Room 1", "America/New_York", False, BOOKED_AT))
+
+
 def test_busy_times_per_connection_are_merged_read_with_the_day_and_bump_both_versions(stores):
     # GIVEN two calendars' busy times on DAY, and the day's versions before
+    add_doctor(stores)
     store = stores.appointments
     before_state = store.day_state("d1", DAY)
     ten, eleven = visit("x", "10:00").starts_at, visit("x", "11:00").starts_at
@@ -1123,6 +1129,7 @@ def test_a_booking_checked_against_an_old_busy_version_is_refused_by_its_transac
     from chalicelib.domain.busy import BusyTimesChanged
 
     # GIVEN a booking checked against busy version 0, and a sync that lands before it commits
+    add_doctor(stores)
     a = visit("busy-race", "14:00")
     ten = visit("x", "10:00").starts_at
     stores.appointments.write_busy("d1", DAY, "cal-a", [(ten, ten + timedelta(hours=1))])
@@ -1133,3 +1140,46 @@ def test_a_booking_checked_against_an_old_busy_version_is_refused_by_its_transac
     # AND with the current version it books
     book(stores, a, busy_version=1)
     assert stores.appointments.get(a.id) is not None
+
+
+def test_a_write_of_busy_times_marks_its_doctor_for_good_and_needs_the_doctor(stores):
+    # GIVEN two doctors no sync wrote busy times for
+    add_doctor(stores)
+    add_doctor(stores, "d2")
+    assert (stores.doctors.get("d1").has_busy_times, stores.doctors.get("d2").has_busy_times) == (False, False)
+    ten = visit("x", "10:00").starts_at
+    # WHEN a sync writes d1's busy times THEN d1 has the flag (in the same write), d2 not
+    stores.appointments.write_busy("d1", DAY, "cal-a", [(ten, ten + timedelta(hours=1))])
+    assert (stores.doctors.get("d1").has_busy_times, stores.doctors.get("d2").has_busy_times) == (True, False)
+    # WHEN they are removed again, and the doctor's other fields change THEN the flag stays (never cleared)
+    stores.appointments.write_busy("d1", DAY, "cal-a", [])
+    stores.doctors.set_availability("d1", Availability(appointment_duration=20))
+    stores.doctors.set_calendar_token_hash("d1", "a" * 64)
+    assert stores.doctors.get("d1").has_busy_times
+    assert "d1" in [d.id for d in stores.doctors.list_all() if d.has_busy_times]
+    # WHEN busy times are written for a doctor that does not exist THEN refused, and nothing of it is written
+    with pytest.raises(NotFound):
+        stores.appointments.write_busy("nobody", DAY, "cal-a", [(ten, ten + timedelta(hours=1))])
+    assert stores.appointments.busy_of_day("nobody", DAY) == (0, ())
+    assert stores.doctors.get("nobody") is None
+
+
+def test_a_stale_busy_guard_is_answered_before_the_other_refusals(stores):
+    from chalicelib.domain.busy import BusyTimesChanged
+
+    # GIVEN a patient at its active-booking limit, a visit at 15:00, and busy times written on the day (version 1)
+    add_doctor(stores)
+    book(stores, visit("held", "09:00"), max_active=1)
+    book(stores, visit("other", "15:00", patient="p2"))
+    ten = visit("x", "10:00").starts_at
+    stores.appointments.write_busy("d1", DAY, "cal-a", [(ten, ten + timedelta(hours=1))])
+    # WHEN a change checked against no busy times (version 0) is also over the limit, or over the taken 15:00
+    # THEN its transaction answers the stale check first: it is checked again against the busy times, and only a
+    # check made after reading them answers the limit or the taken time
+    with pytest.raises(BusyTimesChanged):
+        book(stores, visit("a1", "11:00"), max_active=1, busy_version=0)
+    with pytest.raises(BusyTimesChanged):
+        book(stores, visit("a2", "15:00", patient="p3"), busy_version=0)
+    assert (stores.appointments.get("a1"), stores.appointments.get("a2")) == (None, None)
+    with pytest.raises(BookingLimitReached):
+        book(stores, visit("a1", "11:00"), max_active=1, busy_version=1)

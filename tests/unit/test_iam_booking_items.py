@@ -1,7 +1,7 @@
 """The API's role allows every item action of a booking's reads and transaction, and of the patient directory's
-search entries (TransactWriteItems and TransactGetItems need only the per-item actions, on each table they touch;
-a Query of an index needs the index's ARN): a call its role may not make is refused in AWS only, while every local
-run and test passes."""
+search entries; the roles that write a doctor's busy times, every one of that write (TransactWriteItems and
+TransactGetItems need only the per-item actions, on each table they touch; a Query of an index needs the index's
+ARN): a call its role may not make is refused in AWS only, while every local run and test passes."""
 
 from __future__ import annotations
 
@@ -82,3 +82,21 @@ def test_the_api_role_may_search_the_directory_and_write_its_entries() -> None:
     missing = DIRECTORY_ITEMS - allowed("ApiHandlerRole")
     # THEN staff may query the search index, and a sign-in may write the patient's search entries
     assert not missing, sorted(missing)
+
+
+BUSY_WRITE_ITEMS = {
+    # a sync's write of a doctor-day's busy times (`write_busy`, one transaction): the connection's busy item (put,
+    # or deleted), the day's busy and availability versions, and the doctor's `has_busy_times`
+    ("dynamodb:PutItem", "ScheduleTable"),
+    ("dynamodb:DeleteItem", "ScheduleTable"),
+    ("dynamodb:UpdateItem", "ScheduleTable"),
+    ("dynamodb:UpdateItem", "DoctorsTable"),
+}
+
+
+def test_the_roles_that_write_busy_times_may_do_each_item_action_of_it() -> None:
+    # GIVEN the calendar sync's role and the API's (a calendar disconnected through it clears its busy times)
+    for role in ("CalendarSyncRole", "ApiHandlerRole"):
+        # WHEN its statements are read THEN every item action of a busy-times write is allowed
+        missing = BUSY_WRITE_ITEMS - allowed(role)
+        assert not missing, (role, sorted(missing))

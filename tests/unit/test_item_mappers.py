@@ -441,6 +441,17 @@ def test_a_doctor_put_leaves_the_calendar_token_hash_to_its_own_update():
     assert doctor_from(DoctorModel.from_raw_data(raw(stored, DoctorModel))).calendar_token_hash == "abc"
 
 
+def test_a_doctor_put_leaves_its_busy_times_flag_to_the_busy_times_write():
+    # GIVEN a doctor a calendar sync wrote busy times for
+    doctor = Doctor("d1", "Dr. Ada", "GP", "Room 4", "UTC", False, AT, has_busy_times=True)
+    # WHEN it is mapped to an item THEN the flag is not part of it (only `write_busy`'s transaction sets it)
+    assert "has_busy_times" not in doctor_item(DoctorModel, doctor).serialize()
+    # AND a stored flag is read back, an absent one as unset
+    stored = {**DOCTOR_STORED, "has_busy_times": ("BOOL", True)}
+    assert doctor_from(DoctorModel.from_raw_data(raw(stored, DoctorModel))).has_busy_times is True
+    assert doctor_from(DoctorModel.from_raw_data(raw(DOCTOR_STORED, DoctorModel))).has_busy_times is False
+
+
 def test_a_patient_profile_is_read_from_the_directory_record():
     # GIVEN a directory record with every contact field, a device, the day's message count and the bookkeeping
     stored = {

@@ -161,8 +161,15 @@ def booked_stats(a: Appointment) -> dict[str, int]:
 
 
 def domain_error_for(failed_tags: list[str]) -> Exception:
-    """The rule a refused condition protects, as its domain error. The patient's active-booking limit comes first:
-    it was read before the transaction once, so a patient at its limit heard of the limit, never of a taken time."""
+    """The rule a refused condition protects, as its domain error. A failed busy guard comes first: the change
+    was checked against busy times that are not the day's (a sync landed since, or a first attempt did not read
+    them, `BookingCommands._guarded`), so it is checked again and tried anew, and answers what a check made after
+    reading them would. Then the patient's active-booking limit: it was read before the transaction once, so a
+    patient at its limit heard of the limit, never of a taken time."""
+    if "busy" in failed_tags:
+        return BusyTimesChanged("The doctor's busy times changed; please retry.")
+    if "doctor" in failed_tags:  # a busy-times write for a doctor that does not exist
+        return errors.NotFound("No such doctor.")
     if "patient-active" in failed_tags:
         return ActiveLimitFull("The patient's active-booking item is full.")
     if "hold-live" in failed_tags:  # the hold lapsed, or was released or booked, before this change
@@ -171,8 +178,6 @@ def domain_error_for(failed_tags: list[str]) -> Exception:
         return errors.appointment_changed()
     if "doctor-lock" in failed_tags:
         return errors.slot_taken()
-    if "busy" in failed_tags:
-        return BusyTimesChanged("The doctor's busy times changed; please retry.")
     if "patient-lock" in failed_tags:
         return errors.patient_busy()
     if "counter" in failed_tags:

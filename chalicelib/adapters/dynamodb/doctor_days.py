@@ -75,8 +75,9 @@ class DynamoDoctorDays:
         self, doctor_id: str, day: date, connection_id: str, intervals: Sequence[tuple[datetime, datetime]]
     ) -> None:
         """One transaction: the connection's busy item of the day (put, or deleted when empty), the day's busy
-        version (+1, which refuses any booking checked against the old busy times) and its availability
-        version (+1: the slot list's ETag changes and live followers are told)."""
+        version (+1, which refuses any booking checked against the old busy times), its availability version
+        (+1: the slot list's ETag changes and live followers are told) and the doctor's `has_busy_times` (set, on
+        an existing doctor only: a booking reads the busy times of a doctor with it before its transaction)."""
         t = self.tables
         pk = keys.doctor_day_pk(doctor_id, day)
         tx = Transaction()
@@ -90,6 +91,8 @@ class DynamoDoctorDays:
         tx.updates.append(Op("busy-version", version, None, [ScheduleModel.busy_version.add(1)]))
         counter = t.schedule(pk=pk, sk=keys.COUNTER_SK)
         tx.updates.append(Op("counter-touch", counter, None, [ScheduleModel.day_version.add(1)]))
+        doctor = t.doctors(id=doctor_id)
+        tx.updates.append(Op("doctor", doctor, DoctorModel.id.exists(), [DoctorModel.has_busy_times.set(True)]))
         commit(t, tx, f"busy#{uuid.uuid4()}")  # a fresh token: the same content may come back later
 
     def day_versions(self, days: Sequence[tuple[str, date]]) -> dict[tuple[str, date], int]:

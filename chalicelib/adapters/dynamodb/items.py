@@ -184,7 +184,8 @@ DOCTORS: ItemMapper[Doctor, DoctorModel] = ItemMapper(
     convert={"availability": Convert(availability_to_dict, availability_from_dict)},
     derived={"name_key": lambda d: f"{d.name.casefold()}#{d.id}"},
     item_only=("directory",),  # the directory index's partition: the model's default, "ALL"
-    read_only=("calendar_token_hash",),  # written only by `set_calendar_token_hash`
+    # written only by their own updates: `set_calendar_token_hash`, and `write_busy` (the sync's transaction)
+    read_only=("calendar_token_hash", "has_busy_times"),
 )
 doctor_item = DOCTORS.item
 doctor_from = DOCTORS.entity

@@ -80,6 +80,8 @@ class DoctorModel(Model):
     availability = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     calendar_token_hash = UnicodeAttribute(null=True)
+    has_busy_times = BooleanAttribute(null=True)
+    """True once a sync wrote busy times of the doctor's (`DynamoDoctorDays.write_busy`); absent: never."""
     directory_index = DirectoryIndex()
 
 

@@ -158,6 +158,7 @@ class BookingCommands:
         )
         try:
             self._guarded(
+                doctor,
                 appointment,
                 lambda busy_version: self._store.book(
                     Booking(
@@ -212,13 +213,22 @@ class BookingCommands:
             planned, skipped, _ = self._reminders.plan_for(caller, visit, wanted)
         return visit, room, audit, planned, skipped, contact
 
-    def _guarded(self, visit: Appointment, write: Callable[[int], None]) -> None:
+    def _guarded(self, doctor: Doctor, visit: Appointment, write: Callable[[int], None]) -> None:
         """Writes a visit that overlaps none of the doctor's busy times: checked against the day's busy times,
         then written by a transaction that conditions on the busy version it was checked against. A sync that
         lands in between refuses that transaction (BusyTimesChanged) and the check runs again on what it wrote:
-        a stale read can make a refusal, never a booking over a busy time."""
-        for _ in range(BUSY_ATTEMPTS):
-            version, busy = self._store.busy_of_day(visit.doctor_id, date.fromisoformat(visit.date))
+        a stale read can make a refusal, never a booking over a busy time.
+
+        A doctor no sync ever wrote busy times for (`Doctor.has_busy_times` unset, the most) has none: its first
+        attempt skips the read and is checked against none at version 0, which its transaction's guard holds
+        (refused once any busy time of the day was ever written: a sync since the doctor was read, or one before
+        the flag existed); every attempt after that reads them."""
+        read = doctor.has_busy_times
+        for _ in range(BUSY_ATTEMPTS if read else BUSY_ATTEMPTS + 1):  # an attempt without the read is an extra one
+            version, busy = (
+                self._store.busy_of_day(visit.doctor_id, date.fromisoformat(visit.date)) if read else (0, ())
+            )
+            read = True
             if overlapping((visit.starts_at, visit.ends_at), busy):
                 raise busy_taken()
             try:
@@ -280,7 +290,9 @@ class BookingCommands:
         booking = Booking(held, audit, doctor.schedule.max_patients_per_day, max_active=self.policy.max_active_bookings)
         try:
             self._guarded(
-                held, lambda busy_version: self._store.hold(replace(booking, busy_version=busy_version), expires)
+                doctor,
+                held,
+                lambda busy_version: self._store.hold(replace(booking, busy_version=busy_version), expires),
             )
         except Conflict as exc:
             if caller.role is not Role.PATIENT:  # as for a booking: staff do not learn where the patient is
@@ -317,6 +329,7 @@ class BookingCommands:
         )
         booking_of_hold = Booking(after, audit, doctor.schedule.max_patients_per_day, planned, contact, room)
         self._guarded(  # a busy time that reached the doctor's calendar while the time was held refuses it too
+            doctor,
             after,
             lambda busy_version: self._store.book_hold(hold, replace(booking_of_hold, busy_version=busy_version), now),
         )
@@ -437,6 +450,7 @@ class BookingCommands:
         )
         audit = audit_of(self._ids.new_id(), caller, "rescheduled", before, after, now)
         self._guarded(
+            doctor,
             after,
             lambda busy_version: self._store.reschedule(
                 before, after, audit, doctor.schedule.max_patients_per_day, busy_version=busy_version
