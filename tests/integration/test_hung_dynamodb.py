@@ -1,6 +1,10 @@
 """A hung DynamoDB (DynamoDB Local frozen with SIGSTOP: it accepts connections and never answers): every request
-answers 503 with `Retry-After` within a few seconds (bounded connect and read timeouts and retries), long before
-API Gateway's 29 s; and a change that committed before DynamoDB hung is still answered as done."""
+answers 503 with `Retry-After` after its first unanswered call (bounded connect and read timeouts and retries;
+tests/unit/test_dynamodb_bounds.py shows the deployed bounds keep that well within API Gateway's 29 s); and a
+change that committed before DynamoDB hung is still answered as done.
+
+Here the timeouts are a tenth of the deployed ones: the behaviour is the same, and the module waits about 3 s on
+the frozen DynamoDB instead of 30."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from chalicelib.adapters import aws
+from chalicelib.adapters.dynamodb import models
 from chalicelib.container import Container
 from chalicelib.domain.identity import Caller, Role
 from chalicelib.domain.schedule import Availability, WallInterval
@@ -34,6 +40,14 @@ def frozen(ddb: DynamoDBLocal) -> Iterator[None]:
         yield
     finally:
         os.kill(ddb.process.pid, signal.SIGCONT)
+
+
+@pytest.fixture(autouse=True)
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the store is bound (`wired`): pynamodb's models and our DynamoDB clients take these."""
+    monkeypatch.setattr(aws, "DYNAMODB_CONNECT_TIMEOUT", 0.1)
+    monkeypatch.setattr(aws, "DYNAMODB_READ_TIMEOUT", 0.2)
+    monkeypatch.setattr(models, "TIMEOUTS", {"connect_timeout_seconds": 0.1, "read_timeout_seconds": 0.2})
 
 
 @pytest.fixture
