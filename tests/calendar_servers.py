@@ -116,6 +116,10 @@ def radicale_server(folder: Path, user: str = "dr", password: str = "app-passwor
             str(folder / "users"),
             "--auth-htpasswd-encryption",
             "plain",
+            "--auth-delay",  # Radicale waits 1 s before each 401/403 and 5xx (against guessing passwords);
+            "0",  # on loopback that only slows the client, whose first request of a session is always a 401
+            "--server-delay-on-error",
+            "0",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -81,6 +81,10 @@ class LocalRadicale:
                 str(users),
                 "--auth-htpasswd-encryption",
                 "plain",
+                "--auth-delay",  # Radicale waits 1 s before each 401/403 and 5xx (against guessing passwords);
+                "0",  # on loopback that only slows the client, whose first request of a session is always a 401
+                "--server-delay-on-error",
+                "0",
             ],
             stdout=subprocess.DEVNULL,
             stderr=open(self.folder / "radicale.log", "ab"),  # noqa: SIM115 (kept open while it runs)
