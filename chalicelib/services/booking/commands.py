@@ -219,10 +219,10 @@ class BookingCommands:
         lands in between refuses that transaction (BusyTimesChanged) and the check runs again on what it wrote:
         a stale read can make a refusal, never a booking over a busy time.
 
-        A doctor no sync ever wrote busy times for (`Doctor.has_busy_times` unset, the most) has none: its first
-        attempt skips the read and is checked against none at version 0, which its transaction's guard holds
-        (refused once any busy time of the day was ever written: a sync since the doctor was read, or one before
-        the flag existed); every attempt after that reads them."""
+        A doctor no sync ever wrote busy times for (`Doctor.has_busy_times` unset: most doctors) has none, so its
+        first attempt skips the read and is checked against none at version 0, which its transaction's guard
+        holds (refused once any busy time of the day was ever written: by a sync since the doctor was read, or
+        before the flag existed); every attempt after that reads them."""
         read = doctor.has_busy_times
         for _ in range(BUSY_ATTEMPTS if read else BUSY_ATTEMPTS + 1):  # an attempt without the read is an extra one
             version, busy = (
