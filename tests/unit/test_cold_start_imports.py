@@ -120,3 +120,37 @@ def test_a_route_may_name_a_model_of_a_resource_module() -> None:
     assert resolve_model(waitlist.EntryOut) is waitlist.EntryOut
     with pytest.raises(AttributeError):
         resolve_model("NoSuchModel")
+
+
+def test_the_container_makes_each_service_when_first_needed_and_once() -> None:
+    # GIVEN a fresh interpreter with the app imported and the container built
+    # WHEN a booking's services are asked for (twice)
+    probe = (
+        "import sys\n"
+        "import app\n"
+        "from chalicelib import container\n"
+        "wired = container.build()\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+        "booking = wired.booking\n"
+        "assert wired.booking is booking and wired.adapters.store is wired.store\n"
+    )
+    after_booking = modules_after(probe)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    after_build = set(done.stdout.split())
+    # THEN building read the settings only: no service, no pynamodb
+    assert "chalicelib.config" in after_build
+    assert not {"pynamodb", "chalicelib.services.booking.commands"} & after_build
+    # and the booking's first use made its services and stores (the same ones on every later use), not the
+    # calendars', the webhooks', the waitlist's or the analytics'
+    made = {"pynamodb", "chalicelib.services.booking.commands", "chalicelib.adapters.dynamodb.appointments"}
+    assert made <= after_booking
+    others = ("calendar_connections", "webhooks", "waitlist", "analytics")
+    assert not {f"chalicelib.services.{name}" for name in others} & after_booking
