@@ -58,11 +58,10 @@ def test_a_platform_that_never_answers_does_not_hold_the_booking(api, wired, slo
     # GIVEN a platform that accepts the connection and does not answer
     doc = api.doctor_with_hours()
     # WHEN a telehealth visit is booked
-    started = time.monotonic()
     made = api.try_book(doc, type="telehealth")
-    took = time.monotonic() - started
-    # THEN it answers 201 at once with the room pending
-    assert made.status_code == 201 and took < 5, (made.data, took)
+    # THEN it answers 201 while the platform still has not answered, with the room pending
+    assert made.status_code == 201, made.data
+    assert not slow.release.is_set() and not slow.finished.is_set()
     assert made.data.get("telehealthRoomStatus", "pending") == "pending"
     # WHEN the sweep runs while the booking's own attempt still waits on the platform
     lambdas_tick()
