@@ -1,7 +1,7 @@
 """A doctor's busy times (from its own calendars) against availability and bookings, on moto: slots they
-overlap are not free, the slot list's ETag changes with them, and a booking, hold or reschedule over one is
-refused with 409 SLOT_UNAVAILABLE by the booking's own transaction, even when a sync lands between the check and
-the commit (the race a stale cache would lose)."""
+overlap are not free, the slot list's ETag changes with them, and a booking, hold, booked hold, waitlist "move me
+earlier" or reschedule over one is refused with 409 SLOT_UNAVAILABLE by the booking's own transaction, even when a
+sync lands between the check and the commit (the race a stale cache would lose)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 
 from chalicelib import container
 from chalicelib.adapters.dynamodb.models import DoctorModel
+from chalicelib.domain.errors import SlotUnavailable
 from tests.functional.conftest import Api
-from tests.helpers import BOOKING_DAY, admin, patient
+from tests.functional.test_waitlist import entry, joined
+from tests.helpers import BOOKING_DAY, VERIFIED_PATIENT, admin, patient
 
 CONNECTION = "cal-1"
 OTHER_DAY = BOOKING_DAY + timedelta(days=7)
@@ -73,7 +75,8 @@ def _sync_lands_before_the_write(
 ) -> list[int]:
     """The race: the change has been checked (the doctor read, and the day's busy times when the doctor has any),
     then a sync writes a busy time (10:00-11:00 unless `busy` says) before the change's transaction: the first
-    call of the store's `write` (book, hold, book_hold, reschedule). The list counts the calls of `write`."""
+    call of the store's `write` (book, hold, book_hold, book_hold_replacing, reschedule). The list counts the calls
+    of `write`."""
     store = wired.store
     real = getattr(store, write)
     sends: list[int] = []
@@ -107,9 +110,22 @@ def with_busy_times_elsewhere(wired: container.Container, doctor: dict[str, Any]
     wired.store.write_busy(doctor["id"], OTHER_DAY, CONNECTION, [])
 
 
+def move_earlier_offer(api: Api, doctor: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A patient's (VERIFIED_PATIENT's) 14:00 visit and its waitlist entry to move it earlier, offered 10:00 by
+    staff: (the visit, the entry); the offer holds 10:00 for the patient."""
+    later = api.book(doctor, patient(VERIFIED_PATIENT.subject), time="14:00")
+    waiting = joined(api, doctor, VERIFIED_PATIENT.subject, moveEarlier=later["id"])
+    offered = api.call(
+        "POST", f"/api/waitlist/{waiting['id']}/offer", admin(), {"date": str(BOOKING_DAY), "time": "10:00"}
+    )
+    assert offered.status_code == 201, offered.data
+    return later, offered.data
+
+
 def change(api: Api, wired: container.Container, doctor: dict[str, Any], what: str) -> Any:
-    """The request that books, holds, books a hold of, or moves a visit to BOOKING_DAY's 10:00, to send later; what
-    it needs (the hold to book, the 14:00 visit to move) is made now, before the caller sets up the race."""
+    """The request that books, holds, books a hold of, moves a visit earlier to a waitlist offer of, or moves a
+    visit to BOOKING_DAY's 10:00, to send later; what it needs (the hold to book, the 14:00 visit to move, the
+    offer) is made now, before the caller sets up the race."""
     if what == "book":
         return lambda: api.try_book(doctor, time="10:00")
     if what == "hold":
@@ -120,12 +136,20 @@ def change(api: Api, wired: container.Container, doctor: dict[str, Any], what: s
         held = api.call("POST", "/api/holds", patient(), body)
         assert held.status_code == 201, held.data
         return lambda: api.call("POST", "/api/appointments", patient(), {"holdId": held.data["id"], "reason": "r"})
+    if what == "book_hold_moving":
+        _, waiting = move_earlier_offer(api, doctor)
+        path = f"/api/waitlist/{waiting['id']}/accept"
+        return lambda: api.call("POST", path, patient(VERIFIED_PATIENT.subject), {})
     visit = api.book(doctor, time="14:00")
     path = f"/api/appointments/{visit['id']}/reschedule"
     return lambda: api.call("PUT", path, admin(), {"date": str(BOOKING_DAY), "time": "10:00"})
 
 
-@pytest.mark.parametrize("what", ["book", "hold", "book_hold", "reschedule"])
+STORE_WRITE = {"book_hold_moving": "book_hold_replacing"}
+"""The store's write of a change, where it is not the change's own name."""
+
+
+@pytest.mark.parametrize("what", ["book", "hold", "book_hold", "book_hold_moving", "reschedule"])
 @pytest.mark.parametrize("flagged", [False, True], ids=["no-busy-times-before", "busy-times-elsewhere"])
 def test_a_sync_landing_between_check_and_commit_cannot_be_lost(
     api: Api, wired: container.Container, what: str, flagged: bool
@@ -138,7 +162,7 @@ def test_a_sync_landing_between_check_and_commit_cannot_be_lost(
         with_busy_times_elsewhere(wired, doctor)
     run = change(api, wired, doctor, what)
     before = [(a["time"], a["status"]) for a in api.appointments_of(doctor)]
-    sends = _sync_lands_before_the_write(wired, doctor["id"], what)
+    sends = _sync_lands_before_the_write(wired, doctor["id"], STORE_WRITE.get(what, what))
     # WHEN the change commits with what it checked
     made = run()
     # THEN its transaction refuses it (the busy version moved), the re-check reads the busy time: 409, once
@@ -209,3 +233,31 @@ def test_a_busy_time_that_arrives_while_a_time_is_held_refuses_booking_the_hold(
     # THEN booking the hold is refused, and no visit is booked
     assert (booked.status_code, booked.data["error"]["code"]) == (409, "SLOT_UNAVAILABLE")
     assert api.appointments_of(doctor) == []
+
+
+def test_a_move_earlier_onto_a_time_that_became_busy_while_held_is_refused_and_changes_nothing(
+    api: Api, wired: container.Container
+) -> None:
+    # GIVEN a patient's 14:00 visit and a waitlist offer holding 10:00 to move it earlier
+    doctor = api.doctor_with_hours()
+    later, waiting = move_earlier_offer(api, doctor)
+    hold_id = waiting["offer"]["holdId"]
+    hold, old = wired.store.get_hold(hold_id), wired.store.get(later["id"])
+    assert hold is not None and old is not None
+    listed = [(a["id"], a["time"], a["status"]) for a in api.appointments_of(doctor)]
+    # WHEN the doctor's calendar gains a busy time over 10:00, then the patient moves its visit to the hold
+    wired.store.write_busy(doctor["id"], BOOKING_DAY, CONNECTION, [(at(10), at(11))])
+    with pytest.raises(SlotUnavailable) as refused:
+        wired.booking.book_hold_moving(VERIFIED_PATIENT, hold_id, later["id"], wired.adapters.store)
+    # THEN the move is refused as busy, and the old visit and the hold are as they were
+    assert refused.value.details == {"reason": "busy"}
+    assert (wired.store.get_hold(hold_id), wired.store.get(later["id"])) == (hold, old)
+    # AND accepting the offer answers what booking the hold answers, and the offer stands
+    who = patient(VERIFIED_PATIENT.subject)
+    accepted = api.call("POST", f"/api/waitlist/{waiting['id']}/accept", who, {})
+    booked = api.call("POST", "/api/appointments", who, {"holdId": hold_id, "reason": "r"})
+    assert (accepted.status_code, accepted.data) == (booked.status_code, booked.data)
+    error = accepted.data["error"]
+    assert (accepted.status_code, error["code"], error["details"]) == (409, "SLOT_UNAVAILABLE", {"reason": "busy"})
+    assert entry(api, waiting["id"], VERIFIED_PATIENT.subject)["status"] == "offered"
+    assert [(a["id"], a["time"], a["status"]) for a in api.appointments_of(doctor)] == listed

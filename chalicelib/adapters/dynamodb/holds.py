@@ -136,7 +136,8 @@ class DynamoHolds:
         """A waitlist "move me earlier": the hold becomes the new visit and the patient's later visit `before` is
         cancelled, in one transaction (both or neither). The hold's items are kept as `book_hold` keeps them; the
         old visit's locks, limit items and day count are given back as `cancel` gives them. Two changes of one
-        doctor-day's counter are one update of it."""
+        doctor-day's counter are one update of it. With `booking.busy_version`, the busy-times guard of the new
+        visit's day, as `book_hold` has it."""
         t = self.tables
         after, audit = booking.appointment, booking.audit
         tx = Transaction()
@@ -158,6 +159,8 @@ class DynamoHolds:
         add_audit(tx, t, audit)
         add_audit(tx, t, cancel_audit)
         _add_extras(tx, t, booking)
+        if booking.busy_version is not None:
+            busy_guard(tx, t, after.doctor_id, after.date, booking.busy_version)
         commit(t, tx, audit.id, landed(t, after), self._backoff)
 
     def release_hold(self, hold: Hold, audit: AuditEntry, lapsed_at: datetime | None = None) -> None:

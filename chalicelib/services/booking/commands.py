@@ -344,7 +344,8 @@ class BookingCommands:
     ) -> tuple[AppointmentView, Appointment]:
         """A waitlist "move me earlier": the hold becomes the patient's visit and its later visit `replaces` is
         cancelled in the same transaction. The new visit keeps the old one's reason, notes and reminder
-        preferences; the old one's reminders and room follow its cancellation. (new visit, cancelled old one)."""
+        preferences; the old one's reminders and room follow its cancellation. Checked against the doctor's busy
+        times as `book_hold` is (`_guarded`): refused as busy, nothing changes. (new visit, cancelled old one)."""
         hold = self._store.get_hold(hold_id)
         if hold is None or not may_access_hold(caller, hold):
             raise NotFound("No such hold.", {"holdId": hold_id})
@@ -378,13 +379,13 @@ class BookingCommands:
                 planned, _, _ = self._reminders.plan_for(caller, after, wanted)
             except DomainError:
                 planned = []  # the old visit's reminders cannot all be planned again: the move still goes ahead
-        mover.book_hold_replacing(
-            hold,
-            Booking(after, audit, doctor.schedule.max_patients_per_day, planned, None, room),
-            now,
-            before,
-            cancelled,
-            cancel_audit,
+        moved = Booking(after, audit, doctor.schedule.max_patients_per_day, planned, None, room)
+        self._guarded(  # as book_hold: a busy time that reached the doctor's calendar while held refuses it
+            doctor,
+            after,
+            lambda busy_version: mover.book_hold_replacing(
+                hold, replace(moved, busy_version=busy_version), now, before, cancelled, cancel_audit
+            ),
         )
         after = replace(after, version=(hold.appointment.version or 0) + 1)
         cancelled = replace(cancelled, version=(before.version or 0) + 1)
