@@ -122,7 +122,10 @@ bench: install
 # The deployable stack: Chalice's template merged with template.yaml, and the code zip (no AWS access needed).
 package: python
 	rm -rf dist/$(STAGE)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
+	@# no bytecode written by chalice's own import of the app: chalice names (and reuses) the package by a hash of
+	@# the app's files, __pycache__ included, so a clean tree's package is the one the package tests' clean copy
+	@# of the sources asks for (tests/integration/test_package.py), and is built once per source state
+	PYTHONDONTWRITEBYTECODE=1 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --pkg-format cloudformation \
 		--template-format yaml --merge-template template.yaml --stage $(STAGE) dist/$(STAGE)
 	$(PY) -m infra.release dist/$(STAGE) --version "$(VERSION)"
 	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.yaml
