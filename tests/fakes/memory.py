@@ -519,6 +519,46 @@ class InMemoryAppointmentStore:
                 self.patients.save_contact(booking.contact, booking.audit.at)
             self.record_audit(booking.audit)
 
+    def book_hold_replacing(
+        self,
+        hold: Hold,
+        booking: Booking,
+        now: datetime,
+        before: Appointment,
+        cancelled: Appointment,
+        cancel_audit: AuditEntry,
+    ) -> None:
+        """A waitlist "move me earlier" (the `HoldMover` port), as the adapter's one transaction: the hold becomes
+        the new visit, keeping its locks, count and limits (`book_hold`), and the patient's visit `before` is
+        cancelled, giving back its locks, day count and limits (`cancel`); both audit entries. The busy guard of
+        the new visit's day answers first, then the hold's (still held, not expired at `now`), then either
+        appointment's version and status; a refused move changes nothing."""
+        after = booking.appointment
+        with self._lock:
+            self._check_busy(after, booking.busy_version)
+            expiry = self._holds.get(hold.id)
+            if expiry is None or expiry <= now:
+                raise hold_lapsed()
+            self._check(
+                changed=self._stale(hold.appointment) or self._stale(before),
+                audit=cancel_audit if self._audit_taken(cancel_audit) else booking.audit,
+                raced=not self._owns(before, self._doctor_keys(before), self._patient_keys(before))
+                or self._days.get((before.doctor_id, before.date), (0, 0))[0] <= 0
+                or any(self.reminders.get(r.id) for r in booking.reminders)
+                or (booking.room is not None and self.rooms.get(booking.room.id) is not None),
+            )
+            self._store(hold.appointment, after)
+            del self._holds[hold.id]
+            self._store(before, cancelled)
+            self._release_locks(before)
+            self._count_day(before, -1)  # the new visit's day is only touched (its version stays), as book_hold's
+            self._release_limits(before)  # the hold's own counts stay, for the new visit
+            self.reminders.add(booking.reminders)
+            if booking.room is not None:
+                self.rooms.save(booking.room)
+            self.record_audit(booking.audit)
+            self.record_audit(cancel_audit)
+
     def release_hold(self, hold: Hold, audit: AuditEntry, lapsed_at: datetime | None = None) -> None:
         a = hold.appointment
         with self._lock:

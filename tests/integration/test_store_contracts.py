@@ -1101,6 +1101,93 @@ def test_a_hold_booked_as_it_lapses_is_booked_or_released_never_both(racing_stor
     assert set(state.taken) == set().union(*(span(b) for b in booked)) and state.booked == len(booked)
 
 
+# --- a waitlist "move me earlier": a hold booked and a later visit cancelled in one change -------------------------
+MOVED_AT = HOLD_EXPIRES - timedelta(seconds=1)
+
+
+def move_held(
+    stores: Stores, h: Hold, before: Appointment, now: datetime, by: Caller = PATIENT, busy_version: int | None = None
+) -> None:
+    """The hold `h` becomes its patient's visit and that patient's visit `before` (as read) is cancelled, together."""
+    after = replace(h.appointment, status=Status.SCHEDULED, reason=before.reason, updated_at=now)
+    audit = audit_of(audit_id(), by, "booked", h.appointment, after, now)
+    cancelled = before.with_status(Status.CANCELLED, now)
+    cancel_audit = audit_of(audit_id(), by, "cancelled", before, cancelled, now)
+    moved = Booking(after, audit, 20, busy_version=busy_version)
+    stores.appointments.book_hold_replacing(h, moved, now, before, cancelled, cancel_audit)
+
+
+def trails(stores: Stores, *appointment_ids: str) -> list[list[str]]:
+    return [[e.action for e in stores.appointments.audit_trail(i)] for i in appointment_ids]
+
+
+@pytest.mark.parametrize("later", [DAY, DAY + timedelta(days=7)], ids=["same-day", "another-day"])
+def test_a_move_books_the_hold_and_cancels_the_later_visit_together(stores, later):
+    # GIVEN p1's visit at 15:00 (booked for itself, counted as its one active booking) and a hold of 10:00 on DAY
+    book(stores, visit("a1", "15:00", day=later), by=PATIENT, max_active=1)
+    held = hold(stores, visit("h1", "10:00"), by=STAFF)
+    assert held is not None
+    old = stores.appointments.get("a1")
+    version_before = stores.appointments.day_state("d1", later).version
+    new_day_before = stores.appointments.day_state("d1", DAY).version
+    # WHEN p1 moves to the held time before the hold expires
+    move_held(stores, held, old, MOVED_AT)
+    # THEN the hold is the visit at version 2, the old visit is cancelled at version 2, and the hold is gone
+    new, gone = stores.appointments.get("h1"), stores.appointments.get("a1")
+    assert (new.status, new.reason, new.version) == (Status.SCHEDULED, old.reason, 2)
+    assert (gone.status, gone.version) == (Status.CANCELLED, 2)
+    assert stores.appointments.get_hold("h1") is None
+    assert stores.appointments.expired_holds(HOLD_EXPIRES + timedelta(hours=1), 10) == []
+    assert trails(stores, "h1", "a1") == [["held", "booked"], ["booked", "cancelled"]]
+    # AND only the new visit's time is taken and counted; the old visit's day changed once, the new one's only
+    # when it is the same day
+    assert taken(stores, DAY) | taken(stores, later) == span(new)
+    state = stores.appointments.day_state("d1", DAY)
+    assert (state.booked, state.holds) == (1, ())
+    assert stores.appointments.day_state("d1", later).booked == (1 if later == DAY else 0)
+    assert stores.appointments.day_state("d1", later).version == version_before + 1
+    if later != DAY:
+        assert stores.appointments.day_state("d1", DAY).version == new_day_before
+    # AND the old time is free for another patient while the held one stays taken
+    book(stores, visit("a2", "15:00", patient="p2", day=later))
+    with pytest.raises(SlotUnavailable):
+        book(stores, visit("a3", "10:15", patient="p2"))
+    # AND p1's active-booking place and its visit of that day with d1 are given back
+    book(stores, visit("a4", "11:00", day=DAY + timedelta(days=14)), by=PATIENT, max_active=1)
+    if later != DAY:
+        book(stores, visit("a5", "12:00", day=later), by=PATIENT)
+
+
+def test_a_move_of_a_hold_that_lapsed_or_was_released_is_refused_and_changes_nothing(stores):
+    # GIVEN p1's visit at 15:00 and a hold of 10:00 for p1
+    book(stores, visit("a1", "15:00"))
+    held = hold(stores, visit("h1", "10:00"), by=STAFF)
+    assert held is not None
+    old = stores.appointments.get("a1")
+    state = stores.appointments.day_state("d1", DAY)
+    # WHEN the move commits at the hold's expiry THEN it is refused, and neither the visit nor the hold changed
+    with pytest.raises(InvalidState):
+        move_held(stores, held, old, HOLD_EXPIRES)
+    assert (stores.appointments.get("a1"), stores.appointments.get_hold("h1")) == (old, held)
+    assert stores.appointments.day_state("d1", DAY) == state
+    assert trails(stores, "h1", "a1") == [["held"], ["booked"]]
+    # WHEN the visit changed since it was read (confirmed: it keeps its time) THEN the move is refused too
+    confirmed = set_status(stores, old, Status.CONFIRMED)
+    with pytest.raises(InvalidState):
+        move_held(stores, held, old, MOVED_AT)
+    assert (stores.appointments.get("a1"), stores.appointments.get_hold("h1")) == (confirmed, held)
+    assert stores.appointments.day_state("d1", DAY) == state
+    assert trails(stores, "h1", "a1") == [["held"], ["booked", "confirmed"]]
+    # WHEN the hold was released before the move commits THEN it is refused and the visit stays as it is
+    release_held(stores, held, BOOKED_AT + timedelta(minutes=1))
+    with pytest.raises(InvalidState):
+        move_held(stores, held, confirmed, MOVED_AT)
+    assert (stores.appointments.get("a1"), stores.appointments.get("h1")) == (confirmed, None)
+    state = stores.appointments.day_state("d1", DAY)
+    assert (set(state.taken), state.booked, state.holds) == (span(old), 1, ())
+    assert trails(stores, "h1", "a1") == [["held", "released"], ["booked", "confirmed"]]
+
+
 # --- busy times from a doctor's own calendars ----------------------------------------------------------------------
 def add_doctor(stores: Stores, doctor_id: str = "d1") -> None:
     stores.doctors.add(Doctor(doctor_id, "Dr. Ada Smith", "GP", "Room 1", "America/New_York", False, BOOKED_AT))
@@ -1183,3 +1270,32 @@ def test_a_stale_busy_guard_is_answered_before_the_other_refusals(stores):
     assert (stores.appointments.get("a1"), stores.appointments.get("a2")) == (None, None)
     with pytest.raises(BookingLimitReached):
         book(stores, visit("a1", "11:00"), max_active=1, busy_version=1)
+
+
+def test_a_move_checked_against_an_old_busy_version_is_refused_first_and_changes_nothing(stores):
+    from chalicelib.domain.busy import BusyTimesChanged
+
+    # GIVEN p1's visit at 15:00, a hold of 10:00 for p1, and busy times written on the day since (version 1)
+    add_doctor(stores)
+    book(stores, visit("a1", "15:00"))
+    held = hold(stores, visit("h1", "10:00"), by=STAFF)
+    assert held is not None
+    old = stores.appointments.get("a1")
+    eleven = visit("x", "11:00").starts_at
+    stores.appointments.write_busy("d1", DAY, "cal-a", [(eleven, eleven + timedelta(hours=1))])
+    state = stores.appointments.day_state("d1", DAY)
+    # WHEN the move commits with busy version 0 THEN it is refused as busy, before the hold's own refusal (at its
+    # expiry), and nothing of it is written
+    with pytest.raises(BusyTimesChanged):
+        move_held(stores, held, old, MOVED_AT, busy_version=0)
+    with pytest.raises(BusyTimesChanged):
+        move_held(stores, held, old, HOLD_EXPIRES, busy_version=0)
+    assert (stores.appointments.get("a1"), stores.appointments.get_hold("h1")) == (old, held)
+    assert stores.appointments.day_state("d1", DAY) == state
+    assert trails(stores, "h1", "a1") == [["held"], ["booked"]]
+    # AND with the current busy version it moves
+    move_held(stores, held, old, MOVED_AT, busy_version=1)
+    assert (stores.appointments.get("h1").status, stores.appointments.get("a1").status) == (
+        Status.SCHEDULED,
+        Status.CANCELLED,
+    )
