@@ -151,3 +151,41 @@ def test_booking_a_hold_twice_answers_the_visit_once_made():
         c.booking.book_hold(P2, HoldBooking(held.id))
     with pytest.raises(NotFound):
         c.booking.book_hold(P1, HoldBooking("never-held"))
+
+
+# --- a waitlist "move me earlier" on the fakes (the store is the HoldMover, as the composition root wires it) --------
+PAT = Caller("p1", Role.PATIENT, name="Pat", email="pat@example.org", email_verified=True)
+
+
+def test_a_move_books_the_hold_like_the_old_visit_and_frees_the_old_time_and_reminders():
+    from chalicelib.domain.reminders import ReminderPreferences, ReminderStatus
+    from chalicelib.services.booking import BookingRequest
+
+    # GIVEN p1's visit on the Wednesday after DAY at 15:00, for its knee, with a 24-hour e-mail reminder
+    c = clinic()
+    add_doctor(c)
+    wednesday = DAY + timedelta(days=1)
+    wanted = ReminderPreferences.of_stored({"email": True, "timings": ["24h"]})
+    asked = BookingRequest("d1", wednesday, time(15), AppointmentType.IN_PERSON, "knee", reminder_preferences=wanted)
+    old = c.booking.book(PAT, asked).appointment
+    (old_reminder,) = c.reminders.for_appointment(old.id)
+    # AND a hold of Tuesday 10:00 for p1
+    held = c.booking.hold(PAT, holding())
+    # WHEN p1 moves to the held time
+    view, cancelled = c.booking.book_hold_moving(PAT, held.id, old.id, c.store)
+    # THEN the hold is its visit, with the old visit's reason, and the old visit is cancelled, in the store too
+    new = view.appointment
+    assert (new.id, new.status, new.reason, new.version) == (held.id, Status.SCHEDULED, "knee", 2)
+    assert (cancelled.status, cancelled.version) == (Status.CANCELLED, 2)
+    assert (c.store.get(held.id), c.store.get(old.id)) == (new, cancelled)
+    assert c.store.get_hold(held.id) is None
+    assert [e.action for e in c.store.audit_trail(old.id)] == ["booked", "cancelled"]
+    # AND Wednesday offers 15:00 again while Tuesday's 10:00 stays taken
+    assert "15:00" in free_times(c, "d1", wednesday)
+    assert "10:00" not in free_times(c, "d1", DAY)
+    # AND the new visit has the old one's reminder, scheduled for its time; the old one's is cancelled
+    (reminder,) = c.reminders.for_appointment(new.id)
+    assert (reminder.status, reminder.scheduled_time) == (ReminderStatus.PENDING, new.starts_at - timedelta(hours=24))
+    assert c.scheduler.schedules == {reminder.id: reminder.scheduled_time}
+    followed = c.reminders.get(old_reminder.id)
+    assert followed is not None and followed.status is ReminderStatus.CANCELLED
