@@ -189,3 +189,23 @@ def test_a_move_books_the_hold_like_the_old_visit_and_frees_the_old_time_and_rem
     assert c.scheduler.schedules == {reminder.id: reminder.scheduled_time}
     followed = c.reminders.get(old_reminder.id)
     assert followed is not None and followed.status is ReminderStatus.CANCELLED
+
+
+def test_a_visit_with_another_doctor_is_not_moved_to_a_hold():
+    from chalicelib.services.booking import BookingRequest
+
+    # GIVEN p1's visit with d2 on the Wednesday after DAY and a hold of Tuesday 10:00 with d1 for p1
+    c = clinic()
+    add_doctor(c)
+    add_doctor(c, "d2")
+    wednesday = DAY + timedelta(days=1)
+    booked = c.booking.book(PAT, BookingRequest("d2", wednesday, time(15), AppointmentType.IN_PERSON, "knee"))
+    old = c.store.get(booked.appointment.id)
+    held = c.booking.hold(PAT, holding())
+    assert old is not None
+    # WHEN the visit is to be moved to the held time THEN it is refused: a move keeps the doctor
+    with pytest.raises(InvalidState):
+        c.booking.book_hold_moving(PAT, held.id, old.id, c.store)
+    # AND neither the visit nor the hold changed
+    assert c.store.get(old.id) == old
+    assert c.store.get_hold(held.id) == held

@@ -147,7 +147,7 @@ class DynamoHolds:
         release(tx, doctor_locks(t.schedule, before), before.id)
         release(tx, patient_locks(t.schedule, before), before.id)
         gone = {"n_cancelled": 1, "booked_minutes": -before.duration}
-        if before.date == after.date:
+        if (before.doctor_id, before.date) == (after.doctor_id, after.date):  # one doctor-day counter
             merged = dict(booked_stats(after))
             for name, value in gone.items():
                 merged[name] = merged.get(name, 0) + value

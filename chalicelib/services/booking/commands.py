@@ -350,7 +350,9 @@ class BookingCommands:
         if hold is None or not may_access_hold(caller, hold):
             raise NotFound("No such hold.", {"holdId": hold_id})
         before = self._queries.get(caller, replaces)
-        if before.patient_id != hold.appointment.patient_id or not before.active:
+        held = hold.appointment
+        # a move is to another time with the same doctor (the waitlist takes only such a visit at joining)
+        if before.patient_id != held.patient_id or before.doctor_id != held.doctor_id or not before.active:
             raise InvalidState("That visit cannot be moved.", {"appointmentId": replaces})
         now = self._clock.now()
         check_bookable_hold(hold, now)
