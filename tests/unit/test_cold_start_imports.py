@@ -29,9 +29,8 @@ DEFERRED = (
 )
 
 
-def modules_after(probe: str) -> set[str]:
-    """The modules a fresh interpreter has loaded after running `probe` (then listing `sys.modules`)."""
-    program = probe + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+def printed_by_fresh_interpreter(program: str) -> str:
+    """What `program` prints in a fresh interpreter outside Lambda (no AWS settings but the region)."""
     done = subprocess.run(
         [sys.executable, "-c", program],
         cwd=ROOT,
@@ -41,7 +40,13 @@ def modules_after(probe: str) -> set[str]:
         check=True,
         timeout=120,
     )
-    return set(done.stdout.splitlines()[-1].split())
+    return done.stdout
+
+
+def modules_after(probe: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `probe` (then listing `sys.modules`)."""
+    printed = printed_by_fresh_interpreter(probe + "\nimport sys\nprint(' '.join(sorted(sys.modules)))")
+    return set(printed.splitlines()[-1].split())
 
 
 def modules_after_import_app() -> set[str]:
@@ -65,16 +70,7 @@ def test_every_route_is_registered_without_loading_a_model(loaded: set[str]) -> 
     # GIVEN a fresh interpreter WHEN it imports the entry point THEN Chalice has every route (the booking's among
     # them), and no model module is loaded
     probe = "import app\nprint(len(app.app.routes), '/api/appointments' in app.app.routes)"
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    count, booking = done.stdout.split()
+    count, booking = printed_by_fresh_interpreter(probe).split()
     assert int(count) > 50
     assert booking == "True"
     assert not [m for m in loaded if m.startswith("chalicelib.api.schemas.")]
@@ -134,17 +130,8 @@ def test_the_container_makes_each_service_when_first_needed_and_once() -> None:
         "booking = wired.booking\n"
         "assert wired.booking is booking and wired.adapters.store is wired.store\n"
     )
-    after_booking = modules_after(probe)
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    after_build = set(done.stdout.split())
+    printed = printed_by_fresh_interpreter(probe + "print(' '.join(sorted(sys.modules)))\n").splitlines()
+    after_build, after_booking = set(printed[0].split()), set(printed[-1].split())
     # THEN building read the settings only: no service, no pynamodb
     assert "chalicelib.config" in after_build
     assert not {"pynamodb", "chalicelib.services.booking.commands"} & after_build
