@@ -30,9 +30,10 @@ BROWSER_FIXTURE = "browser"
 marked `browser`."""
 
 ONE_WORKER = {"tests/integration/test_package.py": "package"}
-"""Modules whose module-scoped fixture is costly (the package is built for three stages, about 20 s each): all their
-tests go to one worker (an `xdist_group`, `make test`'s `--dist loadgroup`), so each stage is built once, not once
-per worker."""
+"""Modules whose module-scoped fixture is costly (the package is built for three stages: the first build makes the
+code zip and releases it, 15-25 s; the others reuse both): all their tests go to one worker (an `xdist_group`,
+`make test`'s `--dist loadgroup`), so each stage is built once, not once per worker
+(tests/integration/test_suite_grouping.py shows the groups hold)."""
 
 ON_THE_FAKES = "memory"
 """The contract suites' backend parameter (`memory`, `moto`, `dynamodb-local`) that runs a case on the in-memory
