@@ -1,5 +1,6 @@
 """Every patch the suite makes to botocore and moto, in one place, each with why. None changes what a call
-answers: they only stop the suite from paying again for work whose result cannot differ.
+answers: they stop the suite from paying again for work whose result cannot differ, and one makes moto (not
+thread-safe) answer one request at a time.
 
 `apply()` is called once per process by tests/conftest.py (the moto one lazily, on first use of moto's DynamoDB in
 tests/moto_cloud.py, so that test runs that never use moto never import it).
@@ -102,6 +103,29 @@ class _TablesCopiedOncePerTransaction:
                 self._local.copied = None
 
         return once_per_table
+
+
+_MOTO_ONE_REQUEST_AT_A_TIME = threading.RLock()
+
+
+def _one_request_at_a_time(process_request: Callable[..., Any]) -> Callable[..., Any]:
+    def serialized(stubber: Any, request: Any) -> Any:
+        with _MOTO_ONE_REQUEST_AT_A_TIME:
+            return process_request(stubber, request)
+
+    serialized.serialized = True  # type: ignore[attr-defined]
+    return serialized
+
+
+def moto_answers_one_request_at_a_time() -> None:
+    """moto's backends are not thread-safe: a refused TransactWriteItems puts back the copies of whole tables it
+    took before it started, erasing what another thread committed meanwhile. The app's sweeps call from 16
+    threads, so a test of a sweep lost a write now and then (5 of 6 reminders reported sent). Here moto answers
+    one request at a time, as DynamoDB's own answers are ordered; idempotent, applied on moto's first use."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    if not getattr(BotocoreStubber.process_request, "serialized", False):
+        BotocoreStubber.process_request = _one_request_at_a_time(BotocoreStubber.process_request)  # type: ignore[method-assign]
 
 
 def moto_copies_each_table_once_per_transaction() -> None:
