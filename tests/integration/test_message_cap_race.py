@@ -7,19 +7,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
-from chalicelib.adapters.dynamodb import models
-from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
-from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
-from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.reminders import ReminderPreferences, ReminderStatus
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
-from chalicelib.services.reminders.dispatch import ReminderDispatcher
-from chalicelib.services.reminders.schedules import ReminderSchedules
 from tests.helpers import VERIFIED_PATIENT
+from tests.integration.dispatchers import dispatcher_on
 
 VISITS = 4
 REMINDERS = 2 * VISITS
@@ -68,18 +63,7 @@ def test_racing_dispatches_of_one_patients_reminders_send_exactly_the_cap(wired:
         booked.append(wired.booking.book(VERIFIED_PATIENT, request).appointment)
     clock.current = max(a.starts_at for a in booked) - timedelta(hours=24) + timedelta(seconds=30)
     deliverer = GatedDeliverer(REMINDERS)
-    tables = models.bind(wired.settings)
-    store = DynamoReminderStore(tables)
-    service = ReminderDispatcher(
-        store,
-        wired.store,
-        DynamoPatientRepository(tables),
-        deliverer,
-        ReminderSchedules(NoScheduler(), store),
-        clock,
-        messages_per_day=CAP,
-        reads=store,
-    )
+    service, store = dispatcher_on(wired, deliverer, clock, messages_per_day=CAP, store_reads=True)
     due = [(f"{a.id}_{channel}-24h", a.patient_id) for a in booked for channel in ("email", "sms")]
     assert len(due) == REMINDERS
     # WHEN each reminder's schedule fires at the same moment (its input naming the reminder and its patient)

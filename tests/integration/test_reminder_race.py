@@ -6,19 +6,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
-from chalicelib.adapters.dynamodb import models
-from chalicelib.adapters.dynamodb.patients import DynamoPatientRepository
-from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
-from chalicelib.adapters.scheduler import NoScheduler
 from chalicelib.container import Container
 from chalicelib.domain.appointments import AppointmentType
 from chalicelib.domain.delivery import Delivery
 from chalicelib.domain.reminders import ReminderPreferences
 from chalicelib.domain.schedule import Availability, WallInterval
 from chalicelib.services.booking import BookingRequest
-from chalicelib.services.reminders.dispatch import ReminderDispatcher
-from chalicelib.services.reminders.schedules import ReminderSchedules
 from tests.helpers import VERIFIED_PATIENT
+from tests.integration.dispatchers import dispatcher_on
 
 PATIENT = VERIFIED_PATIENT
 
@@ -41,16 +36,7 @@ def test_racing_dispatchers_and_sweeps_deliver_once(wired: Container, clock):
     hours = {"wednesday": (WallInterval(time(9), time(17)),)}
     doc = wired.doctors.register("Dr. R", "GP", "Room", "America/New_York", False, None, Availability(hours)).id
     deliverer = CountingDeliverer()
-    tables = models.bind(wired.settings)
-    store = DynamoReminderStore(tables)
-    service = ReminderDispatcher(
-        store,
-        wired.store,
-        DynamoPatientRepository(tables),
-        deliverer,
-        ReminderSchedules(NoScheduler(), store),
-        clock,
-    )
+    service, _ = dispatcher_on(wired, deliverer, clock)
     appointment = wired.booking.book(
         PATIENT,
         BookingRequest(
