@@ -497,13 +497,18 @@ class InMemoryAppointmentStore:
             held = self._holds_of(doctor_id, day.isoformat())
         return sorted(held, key=lambda h: (h.appointment.starts_at, h.id))
 
+    def _check_busy_then_held(self, hold: Hold, booking: Booking, now: datetime) -> None:
+        """A hold's booking (plain or a move) is refused first by a stale busy guard, then by a hold that is gone or
+        expired at `now`: the adapter's order of cancellation reasons."""
+        self._check_busy(booking.appointment, booking.busy_version)
+        expiry = self._holds.get(hold.id)
+        if expiry is None or expiry <= now:
+            raise hold_lapsed()
+
     def book_hold(self, hold: Hold, booking: Booking, now: datetime) -> None:
         after = booking.appointment
         with self._lock:
-            self._check_busy(after, booking.busy_version)
-            expiry = self._holds.get(hold.id)
-            if expiry is None or expiry <= now:
-                raise hold_lapsed()
+            self._check_busy_then_held(hold, booking, now)
             self._check(
                 changed=self._stale(hold.appointment),
                 audit=booking.audit,
@@ -535,10 +540,7 @@ class InMemoryAppointmentStore:
         appointment's version and status; a refused move changes nothing."""
         after = booking.appointment
         with self._lock:
-            self._check_busy(after, booking.busy_version)
-            expiry = self._holds.get(hold.id)
-            if expiry is None or expiry <= now:
-                raise hold_lapsed()
+            self._check_busy_then_held(hold, booking, now)
             self._check(
                 changed=self._stale(hold.appointment) or self._stale(before),
                 audit=cancel_audit if self._audit_taken(cancel_audit) else booking.audit,
