@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from infra.local.caldav_local import radicale_command
 
 
 def ics(*events: tuple[str, str, str]) -> bytes:
@@ -102,25 +103,7 @@ def radicale_server(folder: Path, user: str = "dr", password: str = "app-passwor
     port = free_port()
     (folder / "users").write_text(f"{user}:{password}\n")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--server-hosts",
-            f"127.0.0.1:{port}",
-            "--storage-filesystem-folder",
-            str(folder / "storage"),
-            "--auth-type",
-            "htpasswd",
-            "--auth-htpasswd-filename",
-            str(folder / "users"),
-            "--auth-htpasswd-encryption",
-            "plain",
-            "--auth-delay",  # Radicale waits 1 s before each 401/403 and 5xx (against guessing passwords);
-            "0",  # on loopback that only slows the client, whose first request of a session is always a 401
-            "--server-delay-on-error",
-            "0",
-        ],
+        radicale_command(port, folder / "storage", folder / "users"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

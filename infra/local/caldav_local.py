@@ -48,6 +48,30 @@ DEMO_EVENT = "\r\n".join(
 """Weekdays 13:00-14:00 in the doctor's zone: her 13:00 and 13:30 slots are taken on every working day."""
 
 
+def radicale_command(port: int, storage: Path, users: Path) -> list[str]:
+    """Radicale on a loopback port: htpasswd (plain) auth from `users`, collections under `storage` (make run's
+    and the tests' servers)."""
+    return [
+        sys.executable,
+        "-m",
+        "radicale",
+        "--server-hosts",
+        f"127.0.0.1:{port}",
+        "--storage-filesystem-folder",
+        str(storage),
+        "--auth-type",
+        "htpasswd",
+        "--auth-htpasswd-filename",
+        str(users),
+        "--auth-htpasswd-encryption",
+        "plain",
+        "--auth-delay",  # Radicale waits 1 s before each 401/403 and 5xx (against guessing passwords);
+        "0",  # on loopback that only slows the client, whose first request of a session is always a 401
+        "--server-delay-on-error",
+        "0",
+    ]
+
+
 class LocalRadicale:
     def __init__(self, port: int, folder: Path) -> None:
         self.port = port
@@ -67,25 +91,7 @@ class LocalRadicale:
         users.write_text(f"{DEMO_USER}:{self.password}\n")
         users.chmod(0o600)
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "radicale",
-                "--server-hosts",
-                f"127.0.0.1:{self.port}",
-                "--storage-filesystem-folder",
-                str(self.folder / "storage"),
-                "--auth-type",
-                "htpasswd",
-                "--auth-htpasswd-filename",
-                str(users),
-                "--auth-htpasswd-encryption",
-                "plain",
-                "--auth-delay",  # Radicale waits 1 s before each 401/403 and 5xx (against guessing passwords);
-                "0",  # on loopback that only slows the client, whose first request of a session is always a 401
-                "--server-delay-on-error",
-                "0",
-            ],
+            radicale_command(self.port, self.folder / "storage", users),
             stdout=subprocess.DEVNULL,
             stderr=open(self.folder / "radicale.log", "ab"),  # noqa: SIM115 (kept open while it runs)
         )
