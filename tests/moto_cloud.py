@@ -97,8 +97,7 @@ _EMPTY_TABLES: dict[tuple[str, ...], dict[str, Any]] = {}
 def fresh_tables(settings: Settings) -> None:
     """Every table, empty, in this test's moto. Made through pynamodb once per worker (describe, create, wait for
     each of ten tables), then copied: a test sees exactly what it would after creating them."""
-    patches.moto_copies_each_table_once_per_transaction()
-    patches.moto_answers_one_request_at_a_time()
+    patches.apply_to_moto()
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.region]
     names = (settings.region, *sorted(value for name, value in vars(settings).items() if name.endswith("_table")))
     if names not in _EMPTY_TABLES:
@@ -111,8 +110,7 @@ def fresh_tables(settings: Settings) -> None:
 @contextmanager
 def worker_cloud() -> Iterator[KeptClients]:
     """moto for the worker's whole run, with the adapters' clients and bindings kept (see the module's text)."""
-    patches.moto_copies_each_table_once_per_transaction()
-    patches.moto_answers_one_request_at_a_time()
+    patches.apply_to_moto()
     kept = KeptClients(aws.client, models.bind)
     with mock_aws():
         aws.client, models.bind = kept.client, kept.bind

@@ -12,9 +12,11 @@ import argparse
 import base64
 import binascii
 import contextlib
+import faulthandler
 import json
 import logging
 import os
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -168,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    # `kill -USR1` prints where every thread stands (a request that never answers, a lock never let go)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     server = create_server(args.host, args.port, args.stage)
     if args.calendars:
         from infra.local.caldav_local import LocalCalendars

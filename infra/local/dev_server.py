@@ -13,6 +13,7 @@ Ctrl-C stops everything this started.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import secrets
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from chalicelib.services.realtime import RealtimeService
@@ -215,6 +217,19 @@ def ports_taken(args: argparse.Namespace) -> bool:
     return bool(problems)
 
 
+def dump_threads_on_usr1(api: Callable[[], subprocess.Popen[bytes] | None]) -> None:
+    """`kill -USR1`: where every thread of this process and of the API process stands, into the log (what a
+    request that never answers is waiting on; the end-to-end tests ask for it when one fails)."""
+
+    def dump(*_: object) -> None:
+        faulthandler.dump_traceback(all_threads=True)
+        child = api()
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGUSR1)
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if ports_taken(args):  # before anything starts or is seeded: one clear line per port
@@ -251,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    dump_threads_on_usr1(lambda: api)
     try:
         env = local_env(ddb.endpoint, args.data_dir / "outbox", args.ws_port, secrets.token_urlsafe(32), port=args.port)
         added = prepare(env, seed_demo=not args.no_seed)
@@ -267,8 +283,12 @@ def main(argv: list[str] | None = None) -> int:
             env={**os.environ, **env},
         )
         print(f"API on http://127.0.0.1:{args.port}  (Ctrl-C stops everything)", flush=True)
-        print(f"Reminders are swept every {args.sweep_interval:g} s into {args.data_dir / 'outbox'}", flush=True)
-        print(f"Slot updates: ws://127.0.0.1:{args.ws_port}/?ticket=<POST /api/realtime/ticket>", flush=True)
+        print(
+            f"Reminders are swept every {args.sweep_interval:g} s into {args.data_dir / 'outbox'}",
+            f"Slot updates: ws://127.0.0.1:{args.ws_port}/?ticket=<POST /api/realtime/ticket>",
+            sep="\n",
+            flush=True,
+        )
         print("Development tokens (unsigned; chalice local decodes them):", flush=True)
         for role, tok in demo_tokens().items():
             print(f"  export {role.upper()}_TOKEN={tok}", flush=True)
