@@ -241,21 +241,24 @@ async function searchDoctors(event) {
   const kind = $('#visit-kind').value;
   if (kind === 'telehealth') query.set('telehealth', 'true');
   const status = $('#doctors-status');
+  const list = $('#doctors');
   status.replaceChildren(t('search.searching'));
+  list.setAttribute('aria-busy', 'true'); // these cards are about to be replaced (assistive technology, and tests)
   state.search = (state.search || 0) + 1;
   const mine = state.search;
   try {
     const { doctors } = await api.json('GET', `/api/doctors?${query}`, { retries: 1 });
     if (mine !== state.search) return; // a later search has been asked for: its answer wins
     state.doctors = doctors;
-    const list = $('#doctors');
     list.replaceChildren(...doctors.map(doctorCard));
+    list.setAttribute('aria-busy', 'false');
     status.replaceChildren(doctors.length ? t(doctors.length > 1 ? 'search.found' : 'search.foundOne',
       { count: doctors.length }) : t('search.none'));
     for (const doctor of doctors) showNextFreeDay(doctor);
   } catch (err) {
     if (mine !== state.search) return;
-    $('#doctors').replaceChildren();
+    list.replaceChildren();
+    list.setAttribute('aria-busy', 'false');
     status.replaceChildren(el('span', { class: 'error', text: plain(err) }), ' ',
       retryButton(t('action.tryAgain'), () => searchDoctors()));
   }

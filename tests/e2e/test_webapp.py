@@ -72,6 +72,8 @@ def _remember_base(dev_server):
 def open_day(page, doctor_name: str, day: str) -> None:
     page.get_by_label("Name").fill(doctor_name.removeprefix("Dr. "))
     page.get_by_role("button", name="Search").click()
+    # the search's own cards: a card of the list shown before it is replaced under the pointer, and its click lost
+    page.locator("#doctors[aria-busy='false']").wait_for(state="attached")
     page.get_by_role("button", name=f"See times with {doctor_name}").click()
     page.locator("#book-picker button[data-time]").first.wait_for()
     page.locator("#book-picker input[type=date]").fill(day)
@@ -882,6 +884,28 @@ def test_the_heading_follows_the_tab_and_my_appointments_never_breaks_inside_a_w
         assert page.locator("h1").inner_text() == heading
         assert page.title().startswith(heading)
     context.close()
+
+
+def test_while_a_search_is_answered_the_doctor_list_is_marked_busy(dev_server, browser):
+    page = signed_in(browser, new_patient())
+    held: list = []
+
+    def hold(route) -> None:  # a bound method will not do: Playwright marks the handler it is given
+        held.append(route)
+
+    page.route(lambda url: "/api/doctors?" in url, hold)
+    # GIVEN the cards of the first search, and a second search whose answer has not come yet
+    page.get_by_label("Name").fill("Bo Lee")
+    page.get_by_role("button", name="Search").click()
+    wait_until(page, lambda: bool(held))
+    # THEN the cards about to be replaced are marked busy (assistive technology says the list is updating)
+    doctors = page.locator("#doctors")
+    assert doctors.get_attribute("aria-busy") == "true"
+    # WHEN the answer comes THEN the list is the search's, and no longer busy
+    held[0].continue_()
+    page.locator("#doctors[aria-busy='false']").wait_for(state="attached")
+    assert page.locator("#doctors > li").count() == 1
+    assert page.get_by_role("button", name="See times with Dr. Bo Lee").is_visible()
 
 
 def test_a_failed_doctor_list_says_so_and_offers_to_try_again(dev_server, browser):
