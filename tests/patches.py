@@ -12,6 +12,7 @@ import collections
 import copy
 import functools
 import json
+import pickle
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -215,8 +216,38 @@ def moto_writes_dynamodb_answers_as_built() -> DynamoDBAnswersAsBuilt:
     return current
 
 
+def _copied_through_pickle(node: Any, memo: dict[int, Any] | None = None) -> Any:
+    try:
+        return pickle.loads(pickle.dumps(node, pickle.HIGHEST_PROTOCOL))  # noqa: S301 (our own objects, in memory)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(node, memo)
+
+
+def moto_copies_expression_trees_through_pickle() -> None:
+    """moto validates each UpdateExpression on a copy of its parsed tree (its processors rewrite the tree in place),
+    made with `copy.deepcopy`: 2.4 % of the functional tests' time under cProfile. A pickle round trip makes the
+    same independent copy of these plain objects in a third of the time (0.10 ms against 0.27 ms for a booking's
+    expression); anything pickle cannot take is deep-copied as before."""
+    from moto.dynamodb.parsing import validators
+
+    setattr(validators, "deepcopy", _copied_through_pickle)  # noqa: B010 (mypy would refuse the stand-in's type)
+
+
+def moto_lists_a_handlers_methods_once() -> None:
+    """moto lists a response handler's methods (`inspect.getmembers`) on every request to see whether it has the
+    action: 1.9 % of the functional tests' time under cProfile. A class's methods do not change between requests,
+    so the list is kept per class."""
+    from moto.core import responses
+
+    listed = vars(responses)["method_names_from_class"]
+    if not hasattr(listed, "cache_info"):
+        setattr(responses, "method_names_from_class", functools.cache(listed))  # noqa: B010 (as above)
+
+
 def apply_to_moto() -> None:
     """The moto patches (idempotent), applied on moto's first use."""
     moto_copies_each_table_once_per_transaction()
     moto_answers_one_request_at_a_time()
     moto_writes_dynamodb_answers_as_built()
+    moto_copies_expression_trees_through_pickle()
+    moto_lists_a_handlers_methods_once()

@@ -89,3 +89,20 @@ def test_binary_attributes_and_timestamps_still_reach_the_caller_intact(cloud):
     assert got["Item"]["b"]["B"] == b"\x00\xffraw"
     assert isinstance(created["TableDescription"]["CreationDateTime"], datetime.datetime)
     assert base64.b64encode(got["Item"]["b"]["B"])  # bytes, not a base64 string twice encoded
+
+
+def test_an_expression_trees_copy_is_its_own():
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    # GIVEN a parsed UpdateExpression WHEN copied as moto's validator now copies it
+    tree = UpdateExpressionParser.make("SET #a = :a, #b = if_not_exists(#b, :zero) + :one REMOVE #c")
+    copied = patches._copied_through_pickle(tree)
+    # THEN the copy has the same shape, and rewriting it leaves the parsed tree as it was
+    assert type(copied) is type(tree) and len(copied.children) == len(tree.children)
+    copied.children.clear()
+    assert tree.children
+
+
+def test_what_pickle_cannot_take_is_deep_copied_as_before():
+    kept = lambda: 1  # noqa: E731 (a function: pickle refuses a lambda, deepcopy keeps it)
+    assert patches._copied_through_pickle({"f": kept}) == {"f": kept}
