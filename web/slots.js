@@ -258,6 +258,9 @@ export class SlotPicker {
     this.dateInput.value = date;
     this.chosen = null;
     this.list.replaceChildren();
+    // no day is drawn until this one's times come: marking the patient's own visits or a hold must not draw the
+    // day shown before under the new date (its times, clicked, would be held and booked on the wrong day)
+    this.day = null;
     const doctorId = this.doctor.id;
     this.ownVisits(doctorId, date).then((found) => {
       if (this.doctor.id === doctorId && this.dateInput.value === date) this.markOwn(found);

@@ -886,6 +886,34 @@ def test_the_heading_follows_the_tab_and_my_appointments_never_breaks_inside_a_w
     context.close()
 
 
+def test_a_new_days_times_are_never_mixed_with_the_last_days_while_they_load(dev_server, browser):
+    """The patient's own visits of the new day could answer before its times, and marking them drew the day shown
+    before again under the new date: a click then held a time of the wrong day (seen on a busy machine)."""
+    first, second = far_weekday(95), far_weekday(98)
+    page = signed_in(browser, new_patient())
+    open_day(page, "Dr. Bo Lee", first)
+    held: list = []
+
+    def hold(route) -> None:
+        held.append(route)
+
+    # GIVEN the new day's times held back, while the patient's own visits that day answer at once
+    page.route(lambda url: f"/availability/dr-bo-lee/{second}" in url and "onlyAvailable" not in url, hold)
+    with page.expect_response(lambda r: "/api/appointments/patient/" in r.url and f"from={second}" in r.url):
+        page.locator("#book-picker input[type=date]").fill(second)
+    wait_until(page, lambda: bool(held))
+    page.wait_for_timeout(200)
+    # THEN no time is offered until the new day's own times come, and those are the new day's
+    assert page.locator("#book-picker button[data-time]").count() == 0
+    held[0].continue_()
+    page.locator("#book-picker button[data-time]").first.wait_for()
+    days = page.locator("#book-picker button[data-starts-at]").evaluate_all(
+        "buttons => buttons.map((b) => new Date(b.dataset.startsAt)"
+        ".toLocaleDateString('en-CA', {timeZone: 'Europe/Berlin'}))"
+    )
+    assert set(days) == {second}
+
+
 def test_while_a_search_is_answered_the_doctor_list_is_marked_busy(dev_server, browser):
     page = signed_in(browser, new_patient())
     held: list = []
