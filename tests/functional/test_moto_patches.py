@@ -92,10 +92,11 @@ def test_binary_attributes_and_timestamps_still_reach_the_caller_intact(cloud):
 
 
 def test_an_expression_trees_copy_is_its_own():
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing import expressions
 
     # GIVEN a parsed UpdateExpression WHEN copied as moto's validator now copies it
-    tree = UpdateExpressionParser.make("SET #a = :a, #b = if_not_exists(#b, :zero) + :one REMOVE #c")
+    parser = vars(expressions)["UpdateExpressionParser"]  # not in the module's typed names
+    tree = parser.make("SET #a = :a, #b = if_not_exists(#b, :zero) + :one REMOVE #c")
     copied = patches._copied_through_pickle(tree)
     # THEN the copy has the same shape, and rewriting it leaves the parsed tree as it was
     assert type(copied) is type(tree) and len(copied.children) == len(tree.children)
