@@ -480,23 +480,25 @@ function changed(message) {
 
 // ---------------------------------------------------------------- dialogs: confirm, book, reschedule, audit
 let answering = null; // the open question's `resolve`
-let askWatched = false;
+
+function answerWhenClosed() {
+  // A question's answer is read when the dialog closes, seen as its `open` attribute going (a mutation, handled
+  // before the next task), not from its `close` event: that event is a task of its own and Chromium runs input
+  // first, so a question asked again at once (Escape, then Enter on the same button, on a busy machine) got the
+  // first one's `close`, and the answer given next reached nobody.
+  const dialog = $("confirm-dialog");
+  new MutationObserver(() => {
+    if (dialog.open || !answering) return;
+    const answer = answering;
+    answering = null;
+    answer(dialog.returnValue === "ok");
+  }).observe(dialog, {attributes: true, attributeFilter: ["open"]});
+}
 
 function ask(text, okLabel, destructive = false) {
-  // `destructive`: the confirming button is marked as the dangerous one. The answer is read when the dialog closes,
-  // seen as its `open` attribute going (a mutation, handled before the next task), not from its `close` event: that
-  // event is a task of its own and Chromium runs input first, so a question asked again at once (Escape, then Enter
-  // on the same button, on a busy machine) got the first one's `close`, and the answer given next reached nobody.
+  // `destructive`: the confirming button is marked as the dangerous one; the answer comes as the dialog closes
+  // (`answerWhenClosed`)
   const dialog = $("confirm-dialog");
-  if (!askWatched) {
-    askWatched = true;
-    new MutationObserver(() => {
-      if (dialog.open || !answering) return;
-      const answer = answering;
-      answering = null;
-      answer(dialog.returnValue === "ok");
-    }).observe(dialog, {attributes: true, attributeFilter: ["open"]});
-  }
   if (answering) answering(false); // a question closed in the same task as this one opens: it was not confirmed
   $("confirm-text").textContent = text;
   $("confirm-ok").textContent = okLabel;
@@ -1666,6 +1668,7 @@ function wire() {
     const a = state.appointments.get($("reschedule-dialog").dataset.id);
     if (a) loadPicker(a.doctorId, $("reschedule-date").value, $("reschedule-slot"), $("reschedule-error"));
   });
+  answerWhenClosed();
   for (const dialog of document.querySelectorAll("dialog")) {
     dialog.addEventListener("click", (event) => { if (event.target.closest("[data-close]")) dialog.close(); });
     dialog.addEventListener("close", () => live.follow());
