@@ -251,16 +251,16 @@ async function searchDoctors(event) {
     if (mine !== state.search) return; // a later search has been asked for: its answer wins
     state.doctors = doctors;
     list.replaceChildren(...doctors.map(doctorCard));
-    list.setAttribute('aria-busy', 'false');
     status.replaceChildren(doctors.length ? t(doctors.length > 1 ? 'search.found' : 'search.foundOne',
       { count: doctors.length }) : t('search.none'));
     for (const doctor of doctors) showNextFreeDay(doctor);
   } catch (err) {
     if (mine !== state.search) return;
     list.replaceChildren();
-    list.setAttribute('aria-busy', 'false');
     status.replaceChildren(el('span', { class: 'error', text: plain(err) }), ' ',
       retryButton(t('action.tryAgain'), () => searchDoctors()));
+  } finally {
+    if (mine === state.search) list.setAttribute('aria-busy', 'false'); // the latest search's cards are shown
   }
 }
 

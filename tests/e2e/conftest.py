@@ -117,9 +117,10 @@ class InFlight:
     def __init__(self) -> None:
         self.pending: dict[Any, tuple[float, str]] = {}
         self.errors: list[str] = []
-        self.contexts: list[Any] = []
+        self.browser: Any = None
 
     def follow(self, browser: Any) -> None:
+        self.browser = browser
         opened = browser.new_context
 
         def new_context(*args: Any, **kwargs: Any) -> Any:
@@ -129,7 +130,6 @@ class InFlight:
             context.on("requestfailed", lambda r: self.pending.pop(r, None))
             context.on("console", self._logged)
             context.on("weberror", lambda e: self.errors.append(f"uncaught: {e.error}"))
-            self.contexts.append(context)
             return context
 
         browser.new_context = new_context
@@ -143,7 +143,7 @@ class InFlight:
         lines = [f"{now - sent:6.1f} s  {what}" for sent, what in sorted(self.pending.values())]
         parts = ["\n".join(lines) or "nothing: every request the pages sent was answered"]
         parts += ["logged by the pages:", *(self.errors or ["nothing"])]
-        for context in self.contexts:
+        for context in self.browser.contexts if self.browser is not None else ():
             for page in context.pages:
                 with contextlib.suppress(Exception):  # a page already closed or crashed says so by its absence
                     parts += [f"-- {page.url}", page.inner_text("body", timeout=2000)[:3000]]
@@ -152,7 +152,6 @@ class InFlight:
     def clear(self) -> None:
         self.pending.clear()
         self.errors.clear()
-        self.contexts.clear()
 
 
 IN_FLIGHT = InFlight()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -886,19 +887,25 @@ def test_the_heading_follows_the_tab_and_my_appointments_never_breaks_inside_a_w
     context.close()
 
 
+def held_back(page, matches: Callable[[str], bool]) -> list:
+    """The page's requests whose URL `matches`, held unanswered (each route kept, to be let go with `continue_()`)."""
+    held: list = []
+
+    def hold(route) -> None:  # not `held.append`: Playwright marks the handler it is given, and a method refuses
+        held.append(route)
+
+    page.route(matches, hold)
+    return held
+
+
 def test_a_new_days_times_are_never_mixed_with_the_last_days_while_they_load(dev_server, browser):
     """The patient's own visits of the new day could answer before its times, and marking them drew the day shown
     before again under the new date: a click then held a time of the wrong day (seen on a busy machine)."""
     first, second = far_weekday(95), far_weekday(98)
     page = signed_in(browser, new_patient())
     open_day(page, "Dr. Bo Lee", first)
-    held: list = []
-
-    def hold(route) -> None:
-        held.append(route)
-
     # GIVEN the new day's times held back, while the patient's own visits that day answer at once
-    page.route(lambda url: f"/availability/dr-bo-lee/{second}" in url and "onlyAvailable" not in url, hold)
+    held = held_back(page, lambda url: f"/availability/dr-bo-lee/{second}" in url and "onlyAvailable" not in url)
     with page.expect_response(lambda r: "/api/appointments/patient/" in r.url and f"from={second}" in r.url):
         page.locator("#book-picker input[type=date]").fill(second)
     wait_until(page, lambda: bool(held))
@@ -916,12 +923,7 @@ def test_a_new_days_times_are_never_mixed_with_the_last_days_while_they_load(dev
 
 def test_while_a_search_is_answered_the_doctor_list_is_marked_busy(dev_server, browser):
     page = signed_in(browser, new_patient())
-    held: list = []
-
-    def hold(route) -> None:  # a bound method will not do: Playwright marks the handler it is given
-        held.append(route)
-
-    page.route(lambda url: "/api/doctors?" in url, hold)
+    held = held_back(page, lambda url: "/api/doctors?" in url)
     # GIVEN the cards of the first search, and a second search whose answer has not come yet
     page.get_by_label("Name").fill("Bo Lee")
     page.get_by_role("button", name="Search").click()
