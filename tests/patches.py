@@ -244,8 +244,109 @@ def moto_lists_a_handlers_methods_once() -> None:
         setattr(responses, "method_names_from_class", functools.cache(listed))  # noqa: B010 (as above)
 
 
+def moto_parses_each_update_expression_once() -> None:
+    """moto parses an UpdateExpression's text into a tree on every UpdateItem and every Update of a transaction
+    (twice for a transaction's: once to check it, once to apply it). The tree depends on the text alone and moto
+    never changes it (its validators work on a copy), so each text's tree is kept. A text that does not parse
+    raises each time, as before (errors are not kept)."""
+    from moto.dynamodb.parsing import expressions
+
+    parser = vars(expressions)["UpdateExpressionParser"]  # not in the module's typed names
+    make = vars(parser)["make"]  # the classmethod itself
+    if not hasattr(make.__func__, "cache_info"):
+        parser.make = classmethod(functools.lru_cache(maxsize=4096)(make.__func__))  # type: ignore[arg-type]
+
+
+def moto_reads_each_condition_text_once() -> None:
+    """moto splits a ConditionExpression's text into tokens on every conditional write, one regular expression per
+    token, in a Python loop. The tokens depend on the text alone, are tuples, and the parser's later steps build
+    new nodes from them rather than changing them, so each text's tokens are kept and handed out in a new deque."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = vars(ConditionExpressionParser)["_lex_condition_expression"]
+    if hasattr(lex, "kept"):
+        return
+
+    @functools.lru_cache(maxsize=4096)
+    def tokens(text: str) -> tuple[Any, ...]:
+        parser = ConditionExpressionParser(text, {}, {})
+        return tuple(lex(parser))
+
+    def kept(parser: Any) -> Any:
+        return deque(tokens(parser.condition_expression))
+
+    kept.kept = tokens  # type: ignore[attr-defined]
+    setattr(ConditionExpressionParser, "_lex_condition_expression", kept)  # noqa: B010 (as above)
+
+
+def moto_knows_each_processors_node_types() -> None:
+    """Each of moto's ten UpdateExpression processors walks the whole tree and, at every node, builds its map of
+    node types to handlers afresh to ask whether the node is one it handles. The types are fixed per processor
+    class (the map's keys), so the question is answered from a tuple kept per class."""
+    from moto.dynamodb.parsing import ast_nodes
+
+    traverser = vars(ast_nodes)["DepthFirstTraverser"]  # not in the module's typed names
+    if hasattr(traverser.nodes_to_be_processed, "kept"):
+        return
+    kept: dict[type, tuple[type, ...]] = {}
+    listed = traverser.nodes_to_be_processed
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        types = kept.get(type(self))
+        if types is None:
+            types = kept[type(self)] = listed(self)
+        return types
+
+    nodes_to_be_processed.kept = kept  # type: ignore[attr-defined]
+    traverser.nodes_to_be_processed = nodes_to_be_processed
+
+
+def moto_walks_a_tree_knowing_what_it_looks_for() -> None:
+    """The walk each of those processors makes (`DepthFirstTraverser.traverse`) asks, at every node, which node types
+    the processor handles and calls a per-child hook that only one processor has. Here the walk asks once per tree
+    and calls the hook only for the processor that has one; the order of visits, the hook's calls and the
+    replacement of processed nodes in their parents are moto's, line for line."""
+    from moto.dynamodb.parsing import ast_nodes
+
+    traverser, node_type = vars(ast_nodes)["DepthFirstTraverser"], vars(ast_nodes)["Node"]  # as above
+    if getattr(traverser.traverse, "walks_once", False):
+        return
+    no_hook = traverser.pre_processing_of_child
+
+    def traverse(self: Any, root: Any) -> Any:
+        types = self.nodes_to_be_processed()
+        hook = None if type(self).pre_processing_of_child is no_hook else self.pre_processing_of_child
+        process = self.process
+
+        def walk(node: Any, child_id: int) -> Any:
+            if isinstance(node, node_type):
+                parent_node = node.parent
+                if node.children is not None:
+                    for i, child_node in enumerate(node.children):
+                        if hook is not None:
+                            hook(node, i)
+                        walk(child_node, i)
+                if isinstance(node, types):
+                    node = process(node)
+                    node.parent = parent_node
+                    if parent_node:
+                        parent_node.children[child_id] = node
+            return node
+
+        return walk(root, -1)
+
+    traverse.walks_once = True  # type: ignore[attr-defined]
+    traverser.traverse = traverse
+
+
 def apply_to_moto() -> None:
     """The moto patches (idempotent), applied on moto's first use."""
+    moto_walks_a_tree_knowing_what_it_looks_for()
+    moto_parses_each_update_expression_once()
+    moto_reads_each_condition_text_once()
+    moto_knows_each_processors_node_types()
     moto_copies_each_table_once_per_transaction()
     moto_answers_one_request_at_a_time()
     moto_writes_dynamodb_answers_as_built()

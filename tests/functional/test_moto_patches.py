@@ -107,3 +107,105 @@ def test_an_expression_trees_copy_is_its_own():
 def test_what_pickle_cannot_take_is_deep_copied_as_before():
     kept = lambda: 1  # noqa: E731 (a function: pickle refuses a lambda, deepcopy keeps it)
     assert patches._copied_through_pickle({"f": kept}) == {"f": kept}
+
+
+@pytest.fixture
+def table(cloud) -> str:
+    """A table in moto with every moto patch applied."""
+    patches.apply_to_moto()
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName="expressions",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "expressions"
+
+
+def test_one_update_text_with_other_names_and_values_updates_each_item_by_its_own(table):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    text = "SET #a = :a, #n = if_not_exists(#n, :zero) + :one REMOVE #gone"
+    # GIVEN one UpdateExpression text, used on two items with other names and values (its tree is kept after the first)
+    for key, name, value in (("x", "colour", "red"), ("y", "shape", "round"), ("x", "colour", "blue")):
+        client.update_item(
+            TableName=table,
+            Key={"k": {"S": key}},
+            UpdateExpression=text,
+            ExpressionAttributeNames={"#a": name, "#n": "count", "#gone": "old"},
+            ExpressionAttributeValues={":a": {"S": value}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+        )
+    # THEN each item holds its own names and values, counted per item
+    x = client.get_item(TableName=table, Key={"k": {"S": "x"}})["Item"]
+    y = client.get_item(TableName=table, Key={"k": {"S": "y"}})["Item"]
+    assert x == {"k": {"S": "x"}, "colour": {"S": "blue"}, "count": {"N": "2"}}
+    assert y == {"k": {"S": "y"}, "shape": {"S": "round"}, "count": {"N": "1"}}
+
+
+def test_an_update_text_that_does_not_parse_is_refused_every_time(table):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    for _ in range(2):  # WHEN the same broken text is sent twice THEN both are refused (a failure is never kept)
+        with pytest.raises(client.exceptions.ClientError, match="Invalid UpdateExpression"):
+            client.update_item(
+                TableName=table,
+                Key={"k": {"S": "x"}},
+                UpdateExpression="SET #a = = :a",
+                ExpressionAttributeNames={"#a": "colour"},
+                ExpressionAttributeValues={":a": {"S": "red"}},
+            )
+
+
+def test_one_condition_text_is_checked_against_each_calls_own_names_and_values(table):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.put_item(TableName=table, Item={"k": {"S": "x"}, "colour": {"S": "red"}, "shape": {"S": "round"}})
+    condition = "attribute_exists(#a) AND #a = :v"
+
+    def put_if(name: str, value: str) -> bool:
+        try:
+            client.put_item(
+                TableName=table,
+                Item={"k": {"S": "x"}, "colour": {"S": "red"}, "shape": {"S": "round"}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#a": name},
+                ExpressionAttributeValues={":v": {"S": value}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # GIVEN one condition text (its tokens are kept after the first call)
+    # WHEN it names other attributes and values THEN each call is judged by its own
+    assert put_if("colour", "red") is True
+    assert put_if("colour", "round") is False
+    assert put_if("shape", "round") is True
+    assert put_if("shape", "red") is False
+    assert put_if("size", "red") is False
+
+
+def test_a_condition_text_that_does_not_parse_is_refused_every_time(table):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    refusals = []
+    for _ in range(2):  # WHEN the same unreadable text is sent twice THEN both are refused alike (never kept)
+        with pytest.raises(ValueError, match="Cannot parse condition") as refused:  # moto's own refusal, unwrapped
+            client.put_item(
+                TableName=table,
+                Item={"k": {"S": "x"}},
+                ConditionExpression="#a = :v ?? :w",
+                ExpressionAttributeNames={"#a": "colour"},
+                ExpressionAttributeValues={":v": {"S": "red"}, ":w": {"S": "blue"}},
+            )
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]
+
+
+def test_each_processor_class_is_asked_about_its_own_node_types():
+    from moto.dynamodb.parsing import validators
+
+    patches.moto_knows_each_processors_node_types()
+    # GIVEN two of moto's processors of different classes, each asked twice (the second answer is the kept one)
+    values = validators.ExpressionAttributeValueProcessor({})
+    functions = validators.UpdateExpressionFunctionEvaluator()
+    for _ in range(2):
+        # THEN each answers with its own map's node types
+        assert values.nodes_to_be_processed() == tuple(values._processing_map())
+        assert functions.nodes_to_be_processed() == tuple(functions._processing_map())
+    assert values.nodes_to_be_processed() != functions.nodes_to_be_processed()
