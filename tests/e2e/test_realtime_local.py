@@ -17,6 +17,9 @@ from tests.e2e.days import free_slots
 from tests.e2e.patients import new_patient
 
 TOKENS = demo_tokens()
+# The clients send no keepalive pings (`ping_interval=None`): websockets' keepalive thread joins the receiving thread
+# with a timeout while `close()` joins it too, and two threads joining one thread can fail on Python 3.11 ("release
+# unlocked lock" in `Thread.join`, seen once under libfaketime). A test's connection lives seconds: no keepalive.
 
 
 def headers(role: str) -> dict[str, str]:
@@ -31,7 +34,9 @@ def free_slot(base: str) -> tuple[str, str]:
 def follow(stack: ExitStack, dev_server, role: str, day: str):
     ticket = requests.post(f"{dev_server.base}/api/realtime/ticket", headers=headers(role), timeout=10).json()
     assert ticket["url"].startswith(dev_server.ws)
-    socket = stack.enter_context(connect(f"{dev_server.ws}/?ticket={ticket['ticket']}", open_timeout=10))
+    socket = stack.enter_context(
+        connect(f"{dev_server.ws}/?ticket={ticket['ticket']}", open_timeout=10, ping_interval=None)
+    )
     socket.send(json.dumps({"action": "subscribe", "doctorId": "dr-bo-lee", "date": day}))
     snapshot = json.loads(socket.recv(timeout=10))
     assert snapshot["type"] == "slots" and snapshot["date"] == day
@@ -75,6 +80,6 @@ def test_two_followers_see_a_booking_and_a_cancel(dev_server):
 
 def test_a_connection_without_a_valid_ticket_is_refused(dev_server):
     for url in (f"{dev_server.ws}/", f"{dev_server.ws}/?ticket=forged.ticket"):
-        with pytest.raises(InvalidStatus) as refused, connect(url, open_timeout=10):
+        with pytest.raises(InvalidStatus) as refused, connect(url, open_timeout=10, ping_interval=None):
             pass
         assert refused.value.response.status_code == 401
