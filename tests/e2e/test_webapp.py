@@ -901,7 +901,9 @@ def held_back(page, matches: Callable[[str], bool]) -> list:
 def test_a_new_days_times_are_never_mixed_with_the_last_days_while_they_load(dev_server, browser):
     """The patient's own visits of the new day could answer before its times, and marking them drew the day shown
     before again under the new date: a click then held a time of the wrong day (seen on a busy machine)."""
-    first, second = far_weekday(95), far_weekday(98)
+    # a week apart: two different days whatever today's weekday (95 and 98 days ahead both moved to the same Monday
+    # when today+95 was a Friday, and the test then "changed" to the day already shown)
+    first, second = far_weekday(95), far_weekday(102)
     page = signed_in(browser, new_patient())
     open_day(page, "Dr. Bo Lee", first)
     # GIVEN the new day's times held back, while the patient's own visits that day answer at once
