@@ -281,33 +281,12 @@ def moto_reads_each_condition_text_once() -> None:
     setattr(ConditionExpressionParser, "_lex_condition_expression", kept)  # noqa: B010 (as above)
 
 
-def moto_knows_each_processors_node_types() -> None:
-    """Each of moto's ten UpdateExpression processors walks the whole tree and, at every node, builds its map of
-    node types to handlers afresh to ask whether the node is one it handles. The types are fixed per processor
-    class (the map's keys), so the question is answered from a tuple kept per class."""
-    from moto.dynamodb.parsing import ast_nodes
-
-    traverser = vars(ast_nodes)["DepthFirstTraverser"]  # not in the module's typed names
-    if hasattr(traverser.nodes_to_be_processed, "kept"):
-        return
-    kept: dict[type, tuple[type, ...]] = {}
-    listed = traverser.nodes_to_be_processed
-
-    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
-        types = kept.get(type(self))
-        if types is None:
-            types = kept[type(self)] = listed(self)
-        return types
-
-    nodes_to_be_processed.kept = kept  # type: ignore[attr-defined]
-    traverser.nodes_to_be_processed = nodes_to_be_processed
-
-
 def moto_walks_a_tree_knowing_what_it_looks_for() -> None:
-    """The walk each of those processors makes (`DepthFirstTraverser.traverse`) asks, at every node, which node types
-    the processor handles and calls a per-child hook that only one processor has. Here the walk asks once per tree
-    and calls the hook only for the processor that has one; the order of visits, the hook's calls and the
-    replacement of processed nodes in their parents are moto's, line for line."""
+    """Each of moto's ten UpdateExpression processors walks the whole tree (`DepthFirstTraverser.traverse`) and, at
+    every node, builds its map of node types to handlers afresh to ask whether the node is one it handles, and calls
+    a per-child hook that only one processor has. The types are fixed per processor class (the map's keys), so here
+    the walk asks once per tree and calls the hook only for the processor that has one; the order of visits, the
+    hook's calls and the replacement of processed nodes in their parents are moto's, line for line."""
     from moto.dynamodb.parsing import ast_nodes
 
     traverser, node_type = vars(ast_nodes)["DepthFirstTraverser"], vars(ast_nodes)["Node"]  # as above
@@ -346,7 +325,6 @@ def apply_to_moto() -> None:
     moto_walks_a_tree_knowing_what_it_looks_for()
     moto_parses_each_update_expression_once()
     moto_reads_each_condition_text_once()
-    moto_knows_each_processors_node_types()
     moto_copies_each_table_once_per_transaction()
     moto_answers_one_request_at_a_time()
     moto_writes_dynamodb_answers_as_built()

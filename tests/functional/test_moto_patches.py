@@ -195,17 +195,3 @@ def test_a_condition_text_that_does_not_parse_is_refused_every_time(table):
             )
         refusals.append(str(refused.value))
     assert refusals[0] == refusals[1]
-
-
-def test_each_processor_class_is_asked_about_its_own_node_types():
-    from moto.dynamodb.parsing import validators
-
-    patches.moto_knows_each_processors_node_types()
-    # GIVEN two of moto's processors of different classes, each asked twice (the second answer is the kept one)
-    values = validators.ExpressionAttributeValueProcessor({})
-    functions = validators.UpdateExpressionFunctionEvaluator()
-    for _ in range(2):
-        # THEN each answers with its own map's node types
-        assert values.nodes_to_be_processed() == tuple(values._processing_map())
-        assert functions.nodes_to_be_processed() == tuple(functions._processing_map())
-    assert values.nodes_to_be_processed() != functions.nodes_to_be_processed()
